@@ -1,0 +1,86 @@
+// Channel: a client's handle on one server address.
+//
+// A Channel connects lazily (on its first call), multiplexes the calls of
+// any number of threads over one connection, and reconnects on the next
+// call after the connection is lost (for example when the server
+// restarts). A call that is alone in flight costs its thread one write and
+// one read, with no hand-off to another thread; when several calls are in
+// flight, one caller at a time reads for all of them and hands replies to
+// their threads.
+//
+// Thread-safe. Share one Channel (through std::shared_ptr) among the stubs
+// and threads that talk to the same server.
+#ifndef SOCKRPC_CLIENT_CHANNEL_H_
+#define SOCKRPC_CLIENT_CHANNEL_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "client/client_context.h"
+#include "google/protobuf/message_lite.h"
+#include "transport/address.h"
+#include "transport/frame.h"
+
+namespace sockrpc {
+
+class ClientConnection;
+
+// Options for CreateChannel.
+struct ChannelOptions {
+  // Largest frame payload this client sends or accepts. A request larger
+  // than this fails with RESOURCE_EXHAUSTED without being sent; a reply
+  // larger than this fails its call with RESOURCE_EXHAUSTED.
+  uint32_t max_frame_size = kDefaultMaxFrameSize;
+  // How long one connection attempt may take (bounded also by the call's
+  // own deadline).
+  absl::Duration connect_timeout = absl::Seconds(20);
+};
+
+class Channel {
+ public:
+  // Use CreateChannel().
+  Channel(Address address, ChannelOptions options);
+  ~Channel();
+  Channel(const Channel&) = delete;
+  Channel& operator=(const Channel&) = delete;
+
+  // The server address, as text.
+  std::string target() const { return address_.ToString(); }
+
+  // CallUnary makes one unary call of `method` ("/package.Service/Method")
+  // and blocks until it ends. On OK, `*reply` holds the server's reply.
+  // `context` may be null (no deadline, no metadata); if not, it must stay
+  // alive until the call returns and receives the server's metadata.
+  // Errors: the server's status; UNAVAILABLE if the server cannot be
+  // reached or the connection breaks; DEADLINE_EXCEEDED; RESOURCE_EXHAUSTED
+  // for a message over max_frame_size; INTERNAL for a reply that does not
+  // parse.
+  absl::Status CallUnary(ClientContext* context, absl::string_view method,
+                         const google::protobuf::MessageLite& request,
+                         google::protobuf::MessageLite* reply);
+
+ private:
+  // Returns the current connection, connecting first if there is none or
+  // the last one broke. Thread-safe.
+  absl::StatusOr<std::shared_ptr<ClientConnection>> GetConnection(
+      absl::Time deadline);
+
+  const Address address_;
+  const ChannelOptions options_;
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+// CreateChannel returns a channel to `target` (see transport/address.h for
+// the forms). It does not connect yet; a bad target is INVALID_ARGUMENT.
+absl::StatusOr<std::shared_ptr<Channel>> CreateChannel(
+    absl::string_view target, const ChannelOptions& options = {});
+
+}  // namespace sockrpc
+
+#endif  // SOCKRPC_CLIENT_CHANNEL_H_

@@ -1,0 +1,57 @@
+// ClientContext: the per-call settings a caller chooses (deadline, request
+// metadata) and what the call brings back besides its reply (the server's
+// initial and trailing metadata).
+//
+// One ClientContext serves one call. It is not thread-safe: the calling
+// thread owns it for the duration of the call.
+#ifndef SOCKRPC_CLIENT_CLIENT_CONTEXT_H_
+#define SOCKRPC_CLIENT_CLIENT_CONTEXT_H_
+
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "transport/metadata.h"
+
+namespace sockrpc {
+
+class ClientContext {
+ public:
+  ClientContext() = default;
+  ClientContext(const ClientContext&) = delete;
+  ClientContext& operator=(const ClientContext&) = delete;
+
+  // The call fails with DEADLINE_EXCEEDED if it has not completed by
+  // `deadline`. The server is told how long it has. Default: no deadline.
+  void set_deadline(absl::Time deadline) { deadline_ = deadline; }
+  // Sets the deadline to now + `timeout`.
+  void set_timeout(absl::Duration timeout) {
+    deadline_ = absl::Now() + timeout;
+  }
+  absl::Time deadline() const { return deadline_; }
+
+  // Adds a request metadata entry. Keys are lower-case; a key ending in
+  // "-bin" may hold any bytes (see transport/metadata.h). An invalid entry
+  // makes the call fail with INVALID_ARGUMENT before anything is sent.
+  void AddMetadata(absl::string_view key, absl::string_view value) {
+    metadata_.emplace_back(std::string(key), std::string(value));
+  }
+  const Metadata& metadata() const { return metadata_; }
+
+  // The server's initial and trailing metadata; filled in by the call.
+  const Metadata& initial_metadata() const { return initial_metadata_; }
+  const Metadata& trailing_metadata() const { return trailing_metadata_; }
+
+ private:
+  friend class ClientCall;  // fills in the server's metadata
+
+  absl::Time deadline_ = absl::InfiniteFuture();
+  Metadata metadata_;
+  Metadata initial_metadata_;
+  Metadata trailing_metadata_;
+};
+
+}  // namespace sockrpc
+
+#endif  // SOCKRPC_CLIENT_CLIENT_CONTEXT_H_

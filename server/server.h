@@ -1,0 +1,88 @@
+// Server: serves registered services on one or more listening sockets.
+//
+// Threading model: a small pool of threads shares one epoll instance. A
+// thread that reads a complete request runs its handler right there (no
+// hand-off); before it does, it re-arms the connection so another thread
+// can take that connection's next frames, and if it was the last thread
+// waiting on epoll it starts (up to ServerOptions::max_threads) another, so
+// a slow handler never stops the server from reading, accepting or
+// serving other calls. An idle server's threads sleep in epoll_wait; there
+// are no timers.
+//
+// Life cycle: construct, RegisterService() and Listen() (binds at once),
+// Start(), then Wait() or Shutdown(). Shutdown() may be called from any
+// thread, once or more; the destructor calls it.
+#ifndef SOCKRPC_SERVER_SERVER_H_
+#define SOCKRPC_SERVER_SERVER_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "server/service.h"
+#include "transport/frame.h"
+
+namespace sockrpc {
+
+// Options for a Server.
+struct ServerOptions {
+  // Largest frame payload accepted or sent. A larger request fails its call
+  // with RESOURCE_EXHAUSTED and the connection stays usable.
+  uint32_t max_frame_size = kDefaultMaxFrameSize;
+  // Mode bits for filesystem socket files (for example 0600); unset: as the
+  // umask gives.
+  std::optional<mode_t> socket_file_mode;
+  // Upper bound on server threads, so on handlers running at once.
+  int max_threads = 64;
+  // Where the server logs one line per notable event (a dropped
+  // connection and why, a failed accept). Default: standard error.
+  std::function<void(absl::string_view line)> log;
+};
+
+class Server {
+ public:
+  explicit Server(ServerOptions options = {});
+  // Shuts down (with an immediate deadline) if still running.
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Registers `service` before Start(). The service is borrowed and must
+  // outlive the server. ALREADY_EXISTS if a service of the same name is
+  // registered already.
+  absl::Status RegisterService(Service* service);
+
+  // Listen binds and listens on `address` (any form of
+  // transport/address.h) now, so errors such as "address already in use by
+  // a running server" surface here. Returns the bound address as text,
+  // with the real port if `address` asked for port 0.
+  absl::StatusOr<std::string> Listen(absl::string_view address);
+
+  // Start begins accepting and serving on every listener.
+  absl::Status Start();
+
+  // Shutdown stops accepting new connections and calls (new calls get
+  // UNAVAILABLE), lets calls in flight finish until `deadline`, then closes
+  // every connection, removes socket files and stops the threads. Returns
+  // when all of that is done.
+  void Shutdown(absl::Time deadline = absl::InfinitePast());
+
+  // Wait blocks until Shutdown() has completed.
+  void Wait();
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sockrpc
+
+#endif  // SOCKRPC_SERVER_SERVER_H_

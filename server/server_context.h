@@ -1,0 +1,59 @@
+// ServerContext: what a handler knows about the call it serves (method,
+// deadline, the client's metadata, the peer) and the metadata it sends back.
+//
+// The runtime creates one per call and passes it to the handler, which
+// borrows it for the duration of the handler call only. Not thread-safe:
+// use it from the handler's thread.
+#ifndef SOCKRPC_SERVER_SERVER_CONTEXT_H_
+#define SOCKRPC_SERVER_SERVER_CONTEXT_H_
+
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "transport/metadata.h"
+
+namespace sockrpc {
+
+class ServerContext {
+ public:
+  ServerContext() = default;
+  ServerContext(const ServerContext&) = delete;
+  ServerContext& operator=(const ServerContext&) = delete;
+
+  // The full method name, "/package.Service/Method".
+  const std::string& method() const { return method_; }
+  // When the client stops waiting; absl::InfiniteFuture() if it set none.
+  absl::Time deadline() const { return deadline_; }
+  // The client's request metadata.
+  const Metadata& client_metadata() const { return client_metadata_; }
+  // The client's address: "unix:PATH" (the server's socket for a unix
+  // peer), "ipv4:1.2.3.4:5678", "ipv6:[::1]:5678".
+  const std::string& peer() const { return peer_; }
+
+  // Metadata sent to the client before the reply / with the final status.
+  // Invalid entries (see transport/metadata.h) turn the call's status into
+  // INTERNAL.
+  void AddInitialMetadata(absl::string_view key, absl::string_view value) {
+    initial_metadata_.emplace_back(std::string(key), std::string(value));
+  }
+  void AddTrailingMetadata(absl::string_view key, absl::string_view value) {
+    trailing_metadata_.emplace_back(std::string(key), std::string(value));
+  }
+  const Metadata& initial_metadata() const { return initial_metadata_; }
+  const Metadata& trailing_metadata() const { return trailing_metadata_; }
+
+ private:
+  friend class ServerCall;  // fills in the call's fields
+
+  std::string method_;
+  absl::Time deadline_ = absl::InfiniteFuture();
+  Metadata client_metadata_;
+  std::string peer_;
+  Metadata initial_metadata_;
+  Metadata trailing_metadata_;
+};
+
+}  // namespace sockrpc
+
+#endif  // SOCKRPC_SERVER_SERVER_CONTEXT_H_

@@ -1,0 +1,117 @@
+#include "transport/frame.h"
+
+#include <cstring>
+
+#include "absl/status/status.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace sockrpc {
+namespace {
+
+void PutBigEndian32(uint32_t value, char* out) {
+  out[0] = static_cast<char>(value >> 24);
+  out[1] = static_cast<char>(value >> 16);
+  out[2] = static_cast<char>(value >> 8);
+  out[3] = static_cast<char>(value);
+}
+
+uint32_t GetBigEndian32(const char* in) {
+  const auto* p = reinterpret_cast<const unsigned char*>(in);
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) |
+         (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+}
+
+bool IsCallFrame(uint8_t type) {
+  return type >= static_cast<uint8_t>(FrameType::kHeaders) &&
+         type <= static_cast<uint8_t>(FrameType::kCancel);
+}
+
+bool IsConnectionFrame(uint8_t type) {
+  return type == static_cast<uint8_t>(FrameType::kPing) ||
+         type == static_cast<uint8_t>(FrameType::kGoAway);
+}
+
+}  // namespace
+
+void EncodePreface(char* out) {
+  std::memcpy(out, kPrefaceMagic, kPrefaceMagicSize);
+  out[kPrefaceMagicSize] = static_cast<char>(kProtocolVersion);
+}
+
+absl::Status CheckPreface(absl::string_view preface) {
+  if (preface.size() != kPrefaceSize ||
+      preface.substr(0, kPrefaceMagicSize) !=
+          absl::string_view(kPrefaceMagic, kPrefaceMagicSize)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "bad connection preface: expected \"SOCKRPC\" + version byte, got ",
+        absl::BytesToHexString(preface), " (\"", absl::CHexEscape(preface),
+        "\"); the peer does not speak the sockrpc protocol"));
+  }
+  const auto version = static_cast<uint8_t>(preface[kPrefaceMagicSize]);
+  if (version != kProtocolVersion) {
+    return absl::FailedPreconditionError(
+        absl::StrFormat("unsupported sockrpc protocol version %d; this side "
+                        "speaks version %d",
+                        version, kProtocolVersion));
+  }
+  return absl::OkStatus();
+}
+
+const char* FrameTypeName(uint8_t type) {
+  switch (static_cast<FrameType>(type)) {
+    case FrameType::kHeaders:
+      return "HEADERS";
+    case FrameType::kMessage:
+      return "MESSAGE";
+    case FrameType::kStatus:
+      return "STATUS";
+    case FrameType::kCancel:
+      return "CANCEL";
+    case FrameType::kWindowUpdate:
+      return "WINDOW_UPDATE";
+    case FrameType::kPing:
+      return "PING";
+    case FrameType::kGoAway:
+      return "GOAWAY";
+  }
+  return "UNKNOWN";
+}
+
+void EncodeFrameHeader(const FrameHeader& header, char* out) {
+  PutBigEndian32(header.length, out);
+  PutBigEndian32(header.stream_id, out + 4);
+  out[8] = static_cast<char>(header.type);
+  out[9] = static_cast<char>(header.flags);
+  out[10] = 0;
+  out[11] = 0;
+}
+
+absl::StatusOr<FrameHeader> DecodeFrameHeader(const char* in) {
+  FrameHeader header;
+  header.length = GetBigEndian32(in);
+  header.stream_id = GetBigEndian32(in + 4);
+  header.type = static_cast<uint8_t>(in[8]);
+  header.flags = static_cast<uint8_t>(in[9]);
+  if (in[10] != 0 || in[11] != 0) {
+    return absl::InvalidArgumentError(
+        "malformed frame header: reserved bytes 10-11 are not zero");
+  }
+  if (header.type == 0) {
+    return absl::InvalidArgumentError("malformed frame header: type 0");
+  }
+  if (IsCallFrame(header.type) && header.stream_id == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("malformed frame header: ", FrameTypeName(header.type),
+                     " frame on stream 0"));
+  }
+  if (IsConnectionFrame(header.type) && header.stream_id != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "malformed frame header: ", FrameTypeName(header.type),
+        " frame on stream ", header.stream_id, " (must be stream 0)"));
+  }
+  return header;
+}
+
+}  // namespace sockrpc

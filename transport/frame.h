@@ -1,0 +1,83 @@
+// Wire protocol v1 framing: the connection preface and the fixed 12-byte
+// frame header. docs/PROTOCOL.md is the specification; these constants are
+// its code. Framing knows nothing of services or calls.
+//
+//   preface:  "SOCKRPC" (7 bytes ASCII) + version (1 byte, 0x01)
+//
+//   frame:    0               4               8       9       10      12
+//             +---------------+---------------+-------+-------+-------+----
+//             | length (BE32) | stream id     | type  | flags | 0 0   | payload
+//             +---------------+---------------+-------+-------+-------+----
+//
+// Thread-safe: pure functions and constants.
+#ifndef SOCKRPC_TRANSPORT_FRAME_H_
+#define SOCKRPC_TRANSPORT_FRAME_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace sockrpc {
+
+// The preface each side sends first: magic then protocol version.
+inline constexpr size_t kPrefaceSize = 8;
+inline constexpr char kPrefaceMagic[] = "SOCKRPC";  // 7 bytes, no NUL on wire
+inline constexpr size_t kPrefaceMagicSize = 7;
+inline constexpr uint8_t kProtocolVersion = 1;
+
+// Writes our preface (magic + kProtocolVersion) into out[0..kPrefaceSize).
+void EncodePreface(char* out);
+
+// Checks a peer's preface. INVALID_ARGUMENT if the magic is wrong (the peer
+// does not speak sockrpc; the message shows the bytes received),
+// FAILED_PRECONDITION if it names a version other than kProtocolVersion.
+absl::Status CheckPreface(absl::string_view preface);
+
+inline constexpr size_t kFrameHeaderSize = 12;
+
+// Default limit on a frame's payload, in bytes (4 MiB). Configurable.
+inline constexpr uint32_t kDefaultMaxFrameSize = 4u << 20;
+
+// Frame types. Unknown types are skipped by receivers (forward
+// compatibility), so new types need no version bump.
+enum class FrameType : uint8_t {
+  kHeaders = 0x01,       // opens a call (client) / initial metadata (server)
+  kMessage = 0x02,       // one protobuf-encoded message
+  kStatus = 0x03,        // how a call ended (server -> client), last frame
+  kCancel = 0x04,        // client abandons a call
+  kWindowUpdate = 0x05,  // flow control (reserved in v1.0)
+  kPing = 0x06,          // liveness check, stream 0
+  kGoAway = 0x07,        // the sender is closing the connection, stream 0
+};
+
+// Frame flags.
+inline constexpr uint8_t kFlagEndStream = 0x01;  // HEADERS, MESSAGE: sender's last
+inline constexpr uint8_t kFlagAck = 0x01;        // PING: this is the reply
+
+// Returns "HEADERS", "MESSAGE", ..., or "UNKNOWN(0x2a)".
+const char* FrameTypeName(uint8_t type);
+
+// FrameHeader is a decoded header. `type` is kept raw so that unknown types
+// survive decoding and can be skipped.
+struct FrameHeader {
+  uint32_t length = 0;     // payload bytes following the header
+  uint32_t stream_id = 0;  // 0: the connection itself; else the call
+  uint8_t type = 0;
+  uint8_t flags = 0;
+};
+
+// Writes `header` into out[0..kFrameHeaderSize), big-endian.
+void EncodeFrameHeader(const FrameHeader& header, char* out);
+
+// Decodes in[0..kFrameHeaderSize). Rejects (INVALID_ARGUMENT, message says
+// why) a header that breaks the rules every frame obeys: non-zero reserved
+// bytes, type 0, a known call frame type on stream 0, or PING/GOAWAY on a
+// non-zero stream. The length is NOT checked here: the caller compares it
+// with its limit before allocating anything.
+absl::StatusOr<FrameHeader> DecodeFrameHeader(const char* in);
+
+}  // namespace sockrpc
+
+#endif  // SOCKRPC_TRANSPORT_FRAME_H_

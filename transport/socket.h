@@ -1,0 +1,115 @@
+// Stream sockets, step by step: the classic socket -> bind -> listen ->
+// accept path of a server, and socket -> connect of a client, plus the
+// non-blocking read/write/wait primitives the runtimes build on.
+//
+// Every descriptor made here is SOCK_CLOEXEC | SOCK_NONBLOCK. EINTR is
+// retried here and nowhere else; writes use MSG_NOSIGNAL so a vanished
+// peer is an EPIPE status, never a SIGPIPE.
+//
+// Thread-safety: the free functions are thread-safe. A Listener is
+// thread-compatible: Accept() may run on one thread at a time.
+#ifndef SOCKRPC_TRANSPORT_SOCKET_H_
+#define SOCKRPC_TRANSPORT_SOCKET_H_
+
+#include <poll.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include <cstddef>
+#include <optional>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "transport/address.h"
+#include "transport/fd.h"
+
+namespace sockrpc {
+
+// Options for Listener::Bind.
+struct ListenOptions {
+  // Mode bits for a filesystem socket file (for example 0660). Unset: as the
+  // process umask gives, like any new file.
+  std::optional<mode_t> socket_file_mode;
+  // listen() backlog: how many connections the kernel queues before accept.
+  int backlog = 1024;
+};
+
+// Listener is a bound, listening server socket. For a filesystem socket it
+// owns the socket file: it removes the file when destroyed or closed (only
+// if the path still holds the file it created).
+class Listener {
+ public:
+  // Bind runs socket -> bind -> listen for `address`.
+  //
+  // For a filesystem path that already exists:
+  //  - a socket a server still accepts on: ALREADY_EXISTS, "address already
+  //    in use by a running server";
+  //  - a stale socket (connect is refused): it is removed, then bound;
+  //  - anything else: FAILED_PRECONDITION, and the file is left untouched.
+  // TCP listeners set SO_REUSEADDR. Port 0 binds an ephemeral port, which
+  // address() then reports.
+  static absl::StatusOr<Listener> Bind(const Address& address,
+                                       const ListenOptions& options = {});
+
+  Listener(Listener&& other) noexcept;
+  Listener& operator=(Listener&& other) noexcept;
+  ~Listener();
+
+  // The listening descriptor (for registering with epoll).
+  int fd() const { return fd_.get(); }
+
+  // The bound address, with the real port for TCP.
+  const Address& address() const { return address_; }
+
+  // Accept takes one queued connection and returns its socket
+  // (non-blocking, close-on-exec). Returns an invalid Fd when no connection
+  // is waiting. ECONNABORTED/EPROTO (the peer gave up while queued) are
+  // skipped. On EMFILE/ENFILE it sheds the waiting connection (with a
+  // reserved descriptor) so the queue does not stay readable forever, and
+  // returns RESOURCE_EXHAUSTED; the caller logs it and may go on.
+  absl::StatusOr<Fd> Accept();
+
+  // Close stops listening now and removes the socket file. Idempotent.
+  void Close();
+
+ private:
+  Listener(Fd fd, Address address, dev_t file_dev, ino_t file_ino);
+
+  Fd fd_;
+  Address address_;
+  // Identity of the socket file we created (kUnixPath only), so that Close()
+  // never removes a file some other process put at the same path.
+  dev_t file_dev_ = 0;
+  ino_t file_ino_ = 0;
+  // A spare descriptor on /dev/null, given up to shed a connection on EMFILE.
+  Fd reserve_fd_;
+};
+
+// Connect runs socket -> connect to `address` and waits until the
+// connection is established or `deadline` passes. Tries every resolved
+// sockaddr in turn. Returns a connected, non-blocking socket. Failures are
+// UNAVAILABLE (or DEADLINE_EXCEEDED) with a message naming the address,
+// for example "failed to connect to unix:/tmp/s: No such file or directory".
+absl::StatusOr<Fd> Connect(const Address& address, absl::Time deadline);
+
+// ReadSome reads up to `size` bytes from the non-blocking `fd` into `buffer`.
+// Returns the count read (> 0), 0 at end of stream (the peer closed), or -1
+// if no data is available now (EAGAIN). ECONNRESET and other errors are
+// UNAVAILABLE.
+absl::StatusOr<ssize_t> ReadSome(int fd, char* buffer, size_t size);
+
+// WriteSome writes as much of `iov[0..iov_count)` as the socket takes now,
+// with MSG_NOSIGNAL. Returns the count written, which is 0 if the socket
+// buffer is full (EAGAIN). EPIPE/ECONNRESET and other errors are UNAVAILABLE.
+absl::StatusOr<size_t> WriteSome(int fd, const struct iovec* iov,
+                                 int iov_count);
+
+// WaitFor waits until `fd` is ready for `events` (POLLIN, POLLOUT) or
+// `deadline` passes (absl::InfiniteFuture() waits forever). Returns OK when
+// ready (including POLLHUP/POLLERR, which the next read or write reports),
+// DEADLINE_EXCEEDED on time-out.
+absl::Status WaitFor(int fd, short events, absl::Time deadline);
+
+}  // namespace sockrpc
+
+#endif  // SOCKRPC_TRANSPORT_SOCKET_H_
