@@ -44,7 +44,7 @@ class ClientContext {
   const Metadata& trailing_metadata() const { return trailing_metadata_; }
 
  private:
-  friend class ClientCall;  // fills in the server's metadata
+  friend class ClientConnection;  // fills in the server's metadata
 
   absl::Time deadline_ = absl::InfiniteFuture();
   Metadata metadata_;

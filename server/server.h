@@ -25,12 +25,15 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "server/service.h"
 #include "transport/frame.h"
 
 namespace sockrpc {
+
+class ServerRuntime;
 
 // Options for a Server.
 struct ServerOptions {
@@ -42,6 +45,9 @@ struct ServerOptions {
   std::optional<mode_t> socket_file_mode;
   // Upper bound on server threads, so on handlers running at once.
   int max_threads = 64;
+  // A client must send its connection preface within this time of
+  // connecting, or it is dropped.
+  absl::Duration handshake_timeout = absl::Seconds(10);
   // Where the server logs one line per notable event (a dropped
   // connection and why, a failed accept). Default: standard error.
   std::function<void(absl::string_view line)> log;
@@ -79,8 +85,7 @@ class Server {
   void Wait();
 
  private:
-  class Impl;
-  std::unique_ptr<Impl> impl_;
+  std::unique_ptr<ServerRuntime> impl_;
 };
 
 }  // namespace sockrpc

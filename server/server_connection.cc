@@ -1,1 +1,312 @@
-// placeholder: not written yet
+#include "server/server_connection.h"
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "server/server_runtime.h"
+#include "transport/socket.h"
+#include "transport/wire_codec.h"
+
+namespace sockrpc {
+namespace {
+
+// Reads per event before the connection yields its thread to others.
+constexpr int kMaxReadsPerEvent = 16;
+
+}  // namespace
+
+ServerConnection::ServerConnection(ServerRuntime* runtime, uint64_t tag,
+                                   Fd fd, std::string peer,
+                                   absl::Time handshake_deadline)
+    : runtime_(runtime),
+      tag_(tag),
+      fd_(std::move(fd)),
+      peer_(std::move(peer)),
+      handshake_deadline_(handshake_deadline),
+      reader_(runtime->options().max_frame_size) {}
+
+ServerConnection::~ServerConnection() = default;
+
+uint32_t ServerConnection::max_frame_size() const {
+  return runtime_->options().max_frame_size;
+}
+
+bool ServerConnection::in_handshake() const {
+  absl::MutexLock lock(&read_mu_);
+  return !preface_received_;
+}
+
+bool ServerConnection::OnEvent(const std::shared_ptr<ServerConnection>& self,
+                               uint32_t events,
+                               std::vector<ServerCall>* ready) {
+  if (events & EPOLLOUT) FlushOutput();
+  absl::MutexLock lock(&read_mu_);
+  return ReadAndProcess(self, ready);
+}
+
+bool ServerConnection::ReadAndProcess(
+    const std::shared_ptr<ServerConnection>& self,
+    std::vector<ServerCall>* ready) {
+  for (int i = 0; i < kMaxReadsPerEvent; ++i) {
+    absl::Span<char> space = reader_.PrepareRead();
+    absl::StatusOr<ssize_t> got = ReadSome(fd_.get(), space.data(), space.size());
+    if (!got.ok()) {
+      runtime_->Log(absl::StrCat("connection from ", peer_,
+                                 " closed: ", got.status().message()));
+      return false;
+    }
+    if (*got == 0) {
+      if (!preface_received_ || reader_.buffered() > 0) {
+        runtime_->Log(absl::StrCat(
+            "connection from ", peer_, " closed by the peer ",
+            preface_received_ ? "in the middle of a frame"
+                              : "before completing its preface"));
+      }
+      return false;
+    }
+    if (*got < 0) break;  // drained
+    reader_.CommitRead(static_cast<size_t>(*got));
+    if (!ProcessFrames(self, ready)) return false;
+    // A short read means the socket is most likely drained: skip the
+    // extra read that would only say EAGAIN. Epoll reports anything new.
+    if (static_cast<size_t>(*got) < space.size()) break;
+  }
+  reader_.ShrinkIfIdle();
+  return true;
+}
+
+bool ServerConnection::ProcessFrames(
+    const std::shared_ptr<ServerConnection>& self,
+    std::vector<ServerCall>* ready) {
+  if (!preface_received_) {
+    absl::string_view preface;
+    if (!reader_.TakePreface(&preface)) return true;
+    absl::Status valid = CheckPreface(preface);
+    std::string out;
+    AppendPreface(&out);
+    if (!valid.ok()) {
+      runtime_->Log(absl::StrCat("connection from ", peer_,
+                                 " dropped: ", valid.message()));
+      wire::GoAway goaway;
+      goaway.set_code(static_cast<uint32_t>(valid.code()));
+      goaway.set_message(std::string(valid.message()));
+      (void)AppendMessageFrame(&out, FrameType::kGoAway, 0, 0, goaway,
+                               kDefaultMaxFrameSize);
+      Send(out);
+      return false;
+    }
+    preface_received_ = true;
+    Send(out);
+  }
+  for (;;) {
+    FrameReader::Frame frame;
+    absl::Status error;
+    switch (reader_.Next(&frame, &error)) {
+      case FrameReader::Result::kNeedMore:
+        return true;
+      case FrameReader::Result::kMalformed:
+        return ProtocolError(error);
+      case FrameReader::Result::kOversized: {
+        absl::Status too_big = absl::ResourceExhaustedError(absl::StrCat(
+            "frame of ", frame.header.length, " bytes exceeds the limit of ",
+            runtime_->options().max_frame_size, " bytes"));
+        runtime_->Log(absl::StrCat("connection from ", peer_, ": ",
+                                   FrameTypeName(frame.header.type), " ",
+                                   too_big.message(), " (stream ",
+                                   frame.header.stream_id, ")"));
+        uint32_t stream_id = frame.header.stream_id;
+        if (frame.header.type == static_cast<uint8_t>(FrameType::kHeaders) &&
+            stream_id > last_stream_id_) {
+          last_stream_id_ = stream_id;
+          SendStatus(stream_id, too_big);
+        } else if (pending_.erase(stream_id) > 0) {
+          SendStatus(stream_id, too_big);
+        }
+        break;
+      }
+      case FrameReader::Result::kFrame:
+        if (!HandleFrame(self, frame, ready)) return false;
+        break;
+    }
+  }
+}
+
+bool ServerConnection::HandleFrame(
+    const std::shared_ptr<ServerConnection>& self,
+    const FrameReader::Frame& frame, std::vector<ServerCall>* ready) {
+  const FrameHeader& header = frame.header;
+  switch (static_cast<FrameType>(header.type)) {
+    case FrameType::kHeaders:
+      return HandleHeaders(frame);
+    case FrameType::kMessage: {
+      auto it = pending_.find(header.stream_id);
+      if (it == pending_.end()) return true;  // ended or unknown: ignore
+      PendingCall call = std::move(it->second);
+      pending_.erase(it);
+      ready->emplace_back(self, header.stream_id, call.method,
+                          std::move(call.header), call.deadline,
+                          std::string(frame.payload));
+      runtime_->CallStarted();
+      return true;
+    }
+    case FrameType::kCancel:
+      pending_.erase(header.stream_id);
+      return true;
+    case FrameType::kPing: {
+      if (header.flags & kFlagAck) return true;
+      std::string out;
+      AppendRawFrame(&out, FrameType::kPing, kFlagAck, 0, frame.payload);
+      Send(out);
+      return true;
+    }
+    case FrameType::kGoAway:
+      return false;  // the client is leaving
+    case FrameType::kStatus:
+      return ProtocolError(absl::InvalidArgumentError(
+          "client sent a STATUS frame (only servers may)"));
+    default:
+      return true;  // WINDOW_UPDATE and unknown types: skipped
+  }
+}
+
+bool ServerConnection::HandleHeaders(const FrameReader::Frame& frame) {
+  const uint32_t stream_id = frame.header.stream_id;
+  if (stream_id <= last_stream_id_) {
+    return ProtocolError(absl::InvalidArgumentError(
+        absl::StrCat("HEADERS for stream ", stream_id,
+                     " which is not above the last stream id ",
+                     last_stream_id_)));
+  }
+  last_stream_id_ = stream_id;
+  const absl::Time now = absl::Now();
+  wire::CallHeader header;
+  if (!header.ParseFromArray(frame.payload.data(),
+                             static_cast<int>(frame.payload.size()))) {
+    return ProtocolError(absl::InvalidArgumentError(absl::StrCat(
+        "HEADERS payload of stream ", stream_id, " is not a CallHeader")));
+  }
+  if (runtime_->draining()) {
+    SendStatus(stream_id, absl::UnavailableError("server is shutting down"));
+    return true;
+  }
+  absl::Status error;
+  const Service::Method* method = runtime_->FindMethod(header.method(), &error);
+  if (method == nullptr) {
+    SendStatus(stream_id, error);
+    return true;
+  }
+  absl::Status metadata_ok =
+      ValidateMetadata(MetadataFromWire(header.metadata()));
+  if (!metadata_ok.ok()) {
+    SendStatus(stream_id, metadata_ok);
+    return true;
+  }
+  if (frame.header.flags & kFlagEndStream) {
+    SendStatus(stream_id, absl::InternalError(absl::StrCat(
+                              "unary call to ", header.method(),
+                              " ended without a request message")));
+    return true;
+  }
+  absl::Time deadline =
+      header.timeout_micros() == 0
+          ? absl::InfiniteFuture()
+          : now + absl::Microseconds(static_cast<int64_t>(
+                      std::min<uint64_t>(header.timeout_micros(),
+                                         uint64_t{1} << 62)));
+  pending_.emplace(stream_id,
+                   PendingCall{std::move(header), method, deadline});
+  return true;
+}
+
+bool ServerConnection::ProtocolError(const absl::Status& why) {
+  runtime_->Log(absl::StrCat("connection from ", peer_,
+                             " dropped: protocol error: ", why.message()));
+  wire::GoAway goaway;
+  goaway.set_code(static_cast<uint32_t>(absl::StatusCode::kInternal));
+  goaway.set_message(absl::StrCat("protocol error: ", why.message()));
+  goaway.set_last_stream_id(last_stream_id_);
+  std::string out;
+  (void)AppendMessageFrame(&out, FrameType::kGoAway, 0, 0, goaway,
+                           kDefaultMaxFrameSize);
+  Send(out);
+  return false;
+}
+
+void ServerConnection::SendStatus(uint32_t stream_id,
+                                  const absl::Status& status) {
+  wire::CallStatus call_status;
+  StatusToWire(status, &call_status);
+  std::string out;
+  (void)AppendMessageFrame(&out, FrameType::kStatus, 0, stream_id,
+                           call_status, kDefaultMaxFrameSize);
+  Send(out);
+}
+
+void ServerConnection::SendGoAway(const absl::Status& why) {
+  wire::GoAway goaway;
+  goaway.set_code(static_cast<uint32_t>(why.code()));
+  goaway.set_message(std::string(why.message()));
+  {
+    absl::MutexLock lock(&read_mu_);
+    goaway.set_last_stream_id(last_stream_id_);
+  }
+  std::string out;
+  (void)AppendMessageFrame(&out, FrameType::kGoAway, 0, 0, goaway,
+                           kDefaultMaxFrameSize);
+  Send(out);
+}
+
+void ServerConnection::Send(absl::string_view bytes) {
+  absl::MutexLock lock(&write_mu_);
+  if (write_failed_) return;
+  if (!pending_output_.empty()) {
+    pending_output_.append(bytes.data(), bytes.size());
+    return;
+  }
+  iovec iov{const_cast<char*>(bytes.data()), bytes.size()};
+  absl::StatusOr<size_t> written = WriteSome(fd_.get(), &iov, 1);
+  if (!written.ok()) {
+    // The peer is gone; the reader will see the close and clean up.
+    write_failed_ = true;
+    ::shutdown(fd_.get(), SHUT_RDWR);
+    return;
+  }
+  if (*written == bytes.size()) return;
+  bytes.remove_prefix(*written);
+  pending_output_.assign(bytes.data(), bytes.size());
+  RearmLocked();
+}
+
+void ServerConnection::FlushOutput() {
+  absl::MutexLock lock(&write_mu_);
+  while (!pending_output_.empty() && !write_failed_) {
+    iovec iov{pending_output_.data(), pending_output_.size()};
+    absl::StatusOr<size_t> written = WriteSome(fd_.get(), &iov, 1);
+    if (!written.ok()) {
+      write_failed_ = true;
+      pending_output_.clear();
+      ::shutdown(fd_.get(), SHUT_RDWR);
+      return;
+    }
+    if (*written == 0) return;
+    pending_output_.erase(0, *written);
+  }
+  if (pending_output_.capacity() > 64 * 1024) std::string().swap(pending_output_);
+}
+
+void ServerConnection::Rearm() {
+  absl::MutexLock lock(&write_mu_);
+  RearmLocked();
+}
+
+void ServerConnection::RearmLocked() {
+  runtime_->Rearm(*this, !pending_output_.empty());
+}
+
+void ServerConnection::Shutdown() { ::shutdown(fd_.get(), SHUT_RDWR); }
+
+}  // namespace sockrpc

@@ -1,0 +1,125 @@
+// ServerConnection: the server's end of one accepted socket. Internal to
+// the server runtime.
+//
+// It checks the client's preface, cuts the byte stream into frames, turns
+// each complete request into a ServerCall, and writes replies, buffering
+// what the socket does not take at once until EPOLLOUT says it can.
+//
+// Threading: the runtime's one-shot epoll registration hands each event
+// to one thread; read_mu_ makes reading safe even if two events overlap
+// after an early re-arm. Send() may be called from any thread. The
+// runtime's connection table owns the connection; calls in flight share
+// ownership so a reply can still be written (or dropped) safely after the
+// connection has been closed.
+#ifndef SOCKRPC_SERVER_SERVER_CONNECTION_H_
+#define SOCKRPC_SERVER_SERVER_CONNECTION_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "server/server_call.h"
+#include "server/service.h"
+#include "sockrpc/wire.pb.h"
+#include "transport/fd.h"
+#include "transport/frame_reader.h"
+
+namespace sockrpc {
+
+class ServerRuntime;
+
+class ServerConnection {
+ public:
+  // `runtime` must outlive the connection.
+  ServerConnection(ServerRuntime* runtime, uint64_t tag, Fd fd,
+                   std::string peer, absl::Time handshake_deadline);
+  ~ServerConnection();
+
+  uint64_t tag() const { return tag_; }
+  int fd() const { return fd_.get(); }
+  const std::string& peer() const { return peer_; }
+  uint32_t max_frame_size() const;
+
+  // Handles the epoll `events` of this connection. Appends the calls that
+  // became ready to `ready` (the caller runs them). Returns false when the
+  // connection is finished and must be closed.
+  bool OnEvent(const std::shared_ptr<ServerConnection>& self,
+               uint32_t events, std::vector<ServerCall>* ready);
+
+  // Re-arms the one-shot epoll registration (with EPOLLOUT while output
+  // waits).
+  void Rearm();
+
+  // Queues `bytes` (whole frames) for the peer; thread-safe.
+  void Send(absl::string_view bytes);
+
+  // Sends a STATUS frame ending `stream_id` with `status`.
+  void SendStatus(uint32_t stream_id, const absl::Status& status);
+
+  // Tells the client that no new calls will be served (GOAWAY with the last
+  // stream id seen). Calls already read still complete.
+  void SendGoAway(const absl::Status& why);
+
+  // Stops all I/O on the socket now (the peer sees the connection close).
+  void Shutdown();
+
+  // True until the client's preface has arrived, and the time it must by.
+  bool in_handshake() const;
+  absl::Time handshake_deadline() const { return handshake_deadline_; }
+
+ private:
+  // Reads what the socket holds and processes it. Returns false to close.
+  bool ReadAndProcess(const std::shared_ptr<ServerConnection>& self,
+                      std::vector<ServerCall>* ready)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
+  bool ProcessFrames(const std::shared_ptr<ServerConnection>& self,
+                     std::vector<ServerCall>* ready)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
+  bool HandleFrame(const std::shared_ptr<ServerConnection>& self,
+                   const FrameReader::Frame& frame,
+                   std::vector<ServerCall>* ready)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
+  bool HandleHeaders(const FrameReader::Frame& frame)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
+  // Logs `why`, sends GOAWAY(INTERNAL) and returns false (close).
+  bool ProtocolError(const absl::Status& why);
+  void FlushOutput();
+  void RearmLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+
+  // A call whose HEADERS arrived and whose request message has not.
+  struct PendingCall {
+    wire::CallHeader header;
+    const Service::Method* method;
+    absl::Time deadline;
+  };
+
+  ServerRuntime* const runtime_;
+  const uint64_t tag_;
+  const Fd fd_;
+  const std::string peer_;
+  const absl::Time handshake_deadline_;
+
+  mutable absl::Mutex read_mu_;
+  FrameReader reader_ ABSL_GUARDED_BY(read_mu_);
+  bool preface_received_ ABSL_GUARDED_BY(read_mu_) = false;
+  // Highest stream id opened by the client; new ones must be higher.
+  uint32_t last_stream_id_ ABSL_GUARDED_BY(read_mu_) = 0;
+  absl::flat_hash_map<uint32_t, PendingCall> pending_
+      ABSL_GUARDED_BY(read_mu_);
+
+  absl::Mutex write_mu_;
+  // Bytes the socket did not take yet; flushed on EPOLLOUT.
+  std::string pending_output_ ABSL_GUARDED_BY(write_mu_);
+  bool write_failed_ ABSL_GUARDED_BY(write_mu_) = false;
+};
+
+}  // namespace sockrpc
+
+#endif  // SOCKRPC_SERVER_SERVER_CONNECTION_H_

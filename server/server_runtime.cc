@@ -1,0 +1,390 @@
+#include "server/server_runtime.h"
+
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "transport/address.h"
+#include "transport/posix_error.h"
+#include "transport/status_macros.h"
+
+namespace sockrpc {
+namespace {
+
+// What every connection waits for; EPOLLOUT is added while output waits.
+constexpr uint32_t kConnectionEvents = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+
+std::string PeerOf(int fd, const Address& listener_address) {
+  if (listener_address.is_unix()) return listener_address.ToString();
+  SocketAddress peer;
+  peer.length = sizeof(peer.storage);
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer.storage),
+                  &peer.length) != 0) {
+    return "unknown";
+  }
+  return FromSocketAddress(peer).ToString();
+}
+
+}  // namespace
+
+ServerRuntime::ServerRuntime(ServerOptions options)
+    : options_(std::move(options)),
+      poller_(*Poller::Create()) {}
+
+ServerRuntime::~ServerRuntime() { Shutdown(absl::InfinitePast()); }
+
+void ServerRuntime::Log(absl::string_view line) const {
+  if (options_.log) {
+    options_.log(line);
+    return;
+  }
+  std::string text = absl::StrCat("sockrpc server: ", line, "\n");
+  fwrite(text.data(), 1, text.size(), stderr);
+}
+
+absl::Status ServerRuntime::RegisterService(Service* service) {
+  absl::MutexLock lock(&mu_);
+  if (state_ != State::kIdle) {
+    return absl::FailedPreconditionError(
+        "RegisterService() must be called before Start()");
+  }
+  if (!services_.emplace(service->name(), service).second) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("service ", service->name(), " is already registered"));
+  }
+  for (const Service::Method& method : service->methods()) {
+    methods_[method.full_name] = &method;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ServerRuntime::Listen(absl::string_view address) {
+  SOCKRPC_ASSIGN_OR_RETURN(Address parsed, ParseAddress(address));
+  ListenOptions listen_options;
+  listen_options.socket_file_mode = options_.socket_file_mode;
+  SOCKRPC_ASSIGN_OR_RETURN(Listener listener,
+                           Listener::Bind(parsed, listen_options));
+  std::string bound = listener.address().ToString();
+  absl::MutexLock lock(&mu_);
+  if (state_ != State::kIdle) {
+    return absl::FailedPreconditionError(
+        "Listen() must be called before Start()");
+  }
+  listeners_.push_back(std::move(listener));
+  return bound;
+}
+
+absl::Status ServerRuntime::Start() {
+  absl::MutexLock lock(&mu_);
+  if (state_ != State::kIdle) {
+    return absl::FailedPreconditionError("the server was started already");
+  }
+  if (listeners_.empty()) {
+    return absl::FailedPreconditionError(
+        "Start() needs at least one Listen() address");
+  }
+  SOCKRPC_ASSIGN_OR_RETURN(stop_fd_, MakeEventFd(/*semaphore=*/false));
+  SOCKRPC_ASSIGN_OR_RETURN(task_fd_, MakeEventFd(/*semaphore=*/true));
+  int timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (timer < 0) return PosixError("timerfd_create", errno);
+  timer_fd_.reset(timer);
+  SOCKRPC_RETURN_IF_ERROR(poller_.Add(stop_fd_.get(), EPOLLIN, kStopTag));
+  SOCKRPC_RETURN_IF_ERROR(poller_.Add(task_fd_.get(), EPOLLIN, kTaskTag));
+  SOCKRPC_RETURN_IF_ERROR(
+      poller_.Add(timer_fd_.get(), EPOLLIN | EPOLLONESHOT, kTimerTag));
+  for (size_t i = 0; i < listeners_.size(); ++i) {
+    SOCKRPC_RETURN_IF_ERROR(poller_.Add(listeners_[i].fd(),
+                                        EPOLLIN | EPOLLONESHOT,
+                                        kFirstListenerTag + i));
+  }
+  state_ = State::kRunning;
+  // Two threads: one to take the next event while the other runs a call.
+  for (int i = 0; i < 2; ++i) {
+    ++idle_threads_;
+    threads_.emplace_back(&ServerRuntime::ThreadMain, this);
+  }
+  return absl::OkStatus();
+}
+
+void ServerRuntime::ThreadMain() {
+  for (;;) {
+    epoll_event event;
+    absl::StatusOr<int> count = poller_.Wait(&event, 1, -1);
+    if (!count.ok()) {
+      Log(count.status().message());
+      continue;
+    }
+    if (*count == 0) continue;
+    if (event.data.u64 == kStopTag) break;
+    OnThreadBusy();
+    HandleEvent(event.data.u64, event.events);
+    OnThreadIdle();
+  }
+  absl::MutexLock lock(&mu_);
+  --idle_threads_;
+}
+
+void ServerRuntime::OnThreadBusy() {
+  absl::MutexLock lock(&mu_);
+  --idle_threads_;
+  if (idle_threads_ == 0 && (state_ == State::kRunning ||
+                             state_ == State::kDraining) &&
+      static_cast<int>(threads_.size()) < options_.max_threads) {
+    ++idle_threads_;
+    threads_.emplace_back(&ServerRuntime::ThreadMain, this);
+  }
+}
+
+void ServerRuntime::OnThreadIdle() {
+  absl::MutexLock lock(&mu_);
+  ++idle_threads_;
+}
+
+void ServerRuntime::HandleEvent(uint64_t tag, uint32_t events) {
+  if (tag >= kFirstConnectionTag) {
+    HandleConnectionEvent(tag, events);
+  } else if (tag == kTaskTag) {
+    RunTask();
+  } else if (tag == kTimerTag) {
+    DropExpiredHandshakes();
+  } else if (tag >= kFirstListenerTag) {
+    AcceptConnections(tag - kFirstListenerTag);
+  }
+}
+
+void ServerRuntime::AcceptConnections(size_t index) {
+  Listener& listener = listeners_[index];
+  for (;;) {
+    absl::StatusOr<Fd> fd = listener.Accept();
+    if (!fd.ok()) {
+      Log(absl::StrCat("accept on ", listener.address().ToString(),
+                       " failed: ", fd.status().message()));
+      break;
+    }
+    if (!fd->valid()) break;
+    std::string peer = PeerOf(fd->get(), listener.address());
+    absl::MutexLock lock(&mu_);
+    if (state_ != State::kRunning) break;  // shutting down: fd closes here
+    uint64_t tag = next_connection_tag_++;
+    int raw_fd = fd->get();
+    auto connection = std::make_shared<ServerConnection>(
+        this, tag, *std::move(fd), std::move(peer),
+        absl::Now() + options_.handshake_timeout);
+    connections_.emplace(tag, connection);
+    absl::Status added = poller_.Add(raw_fd, kConnectionEvents, tag);
+    if (!added.ok()) {
+      Log(absl::StrCat("cannot watch a new connection: ", added.message()));
+      connections_.erase(tag);
+      continue;
+    }
+    ArmHandshakeTimer();
+  }
+  absl::MutexLock lock(&mu_);
+  if (state_ == State::kRunning) {
+    (void)poller_.Modify(listener.fd(), EPOLLIN | EPOLLONESHOT,
+                         kFirstListenerTag + index);
+  }
+}
+
+void ServerRuntime::HandleConnectionEvent(uint64_t tag, uint32_t events) {
+  std::shared_ptr<ServerConnection> connection;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = connections_.find(tag);
+    if (it == connections_.end()) return;  // closed meanwhile
+    connection = it->second;
+  }
+  std::vector<ServerCall> ready;
+  if (!connection->OnEvent(connection, events, &ready)) {
+    CloseConnection(connection);
+    for (size_t i = 0; i < ready.size(); ++i) CallFinished();
+    return;
+  }
+  // Let another thread take this connection's next frames while we run
+  // the calls it has delivered.
+  connection->Rearm();
+  RunCalls(&ready);
+}
+
+void ServerRuntime::RunCalls(std::vector<ServerCall>* calls) {
+  if (calls->empty()) return;
+  // All but the last go to other threads, so that calls on one connection
+  // run independently; the last runs here, with no hand-off.
+  if (calls->size() > 1) {
+    absl::MutexLock lock(&mu_);
+    for (size_t i = 0; i + 1 < calls->size(); ++i) {
+      tasks_.push_back(std::move((*calls)[i]));
+    }
+    SignalEventFd(task_fd_.get(), calls->size() - 1);
+  }
+  calls->back().Run();
+  CallFinished();
+}
+
+void ServerRuntime::RunTask() {
+  if (!DrainEventFd(task_fd_.get())) return;
+  std::optional<ServerCall> call;
+  {
+    absl::MutexLock lock(&mu_);
+    if (tasks_.empty()) return;
+    call.emplace(std::move(tasks_.front()));
+    tasks_.pop_front();
+  }
+  call->Run();
+  CallFinished();
+}
+
+void ServerRuntime::ArmHandshakeTimer() {
+  if (timer_armed_) return;
+  timer_armed_ = true;
+  itimerspec spec{};
+  spec.it_value.tv_sec = 1;
+  timerfd_settime(timer_fd_.get(), 0, &spec, nullptr);
+  (void)poller_.Modify(timer_fd_.get(), EPOLLIN | EPOLLONESHOT, kTimerTag);
+}
+
+void ServerRuntime::DropExpiredHandshakes() {
+  uint64_t expirations;
+  (void)!read(timer_fd_.get(), &expirations, sizeof(expirations));
+  std::vector<std::shared_ptr<ServerConnection>> expired;
+  bool any_handshaking = false;
+  const absl::Time now = absl::Now();
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [tag, connection] : connections_) {
+      if (!connection->in_handshake()) continue;
+      if (connection->handshake_deadline() <= now) {
+        expired.push_back(connection);
+      } else {
+        any_handshaking = true;
+      }
+    }
+    timer_armed_ = false;
+    if (any_handshaking && state_ == State::kRunning) ArmHandshakeTimer();
+  }
+  for (const auto& connection : expired) {
+    Log(absl::StrCat("connection from ", connection->peer(),
+                     " dropped: no connection preface within ",
+                     absl::FormatDuration(options_.handshake_timeout)));
+    CloseConnection(connection);
+  }
+}
+
+void ServerRuntime::CloseConnection(
+    const std::shared_ptr<ServerConnection>& connection) {
+  poller_.Remove(connection->fd());
+  connection->Shutdown();
+  absl::MutexLock lock(&mu_);
+  connections_.erase(connection->tag());
+}
+
+void ServerRuntime::Rearm(const ServerConnection& connection,
+                          bool want_write) {
+  (void)poller_.Modify(connection.fd(),
+                       kConnectionEvents | (want_write ? EPOLLOUT : 0),
+                       connection.tag());
+}
+
+const Service::Method* ServerRuntime::FindMethod(absl::string_view full_name,
+                                                 absl::Status* error) const {
+  auto it = methods_.find(full_name);
+  if (it != methods_.end()) return it->second;
+  // "/package.Service/Method": say whether the service or the method is
+  // unknown.
+  absl::string_view name = full_name;
+  size_t slash = name.size() > 1 ? name.find('/', 1) : absl::string_view::npos;
+  if (name.empty() || name[0] != '/' || slash == absl::string_view::npos) {
+    *error = absl::UnimplementedError(
+        absl::StrCat("malformed method name \"", full_name,
+                     "\" (expected /package.Service/Method)"));
+  } else if (!services_.contains(name.substr(1, slash - 1))) {
+    *error = absl::UnimplementedError(absl::StrCat(
+        "unknown service ", name.substr(1, slash - 1)));
+  } else {
+    *error = absl::UnimplementedError(
+        absl::StrCat("unknown method ", name.substr(slash + 1),
+                     " in service ", name.substr(1, slash - 1)));
+  }
+  return nullptr;
+}
+
+bool ServerRuntime::draining() const {
+  return !accepting_calls_.load(std::memory_order_relaxed);
+}
+
+void ServerRuntime::CallStarted() {
+  absl::MutexLock lock(&mu_);
+  ++calls_in_flight_;
+}
+
+void ServerRuntime::CallFinished() {
+  absl::MutexLock lock(&mu_);
+  --calls_in_flight_;
+}
+
+void ServerRuntime::Shutdown(absl::Time deadline) {
+  std::vector<std::shared_ptr<ServerConnection>> connections;
+  {
+    absl::MutexLock lock(&mu_);
+    if (state_ == State::kIdle) {
+      listeners_.clear();  // never started: just remove socket files
+      state_ = State::kStopped;
+      return;
+    }
+    if (state_ != State::kRunning) {
+      // Another thread is shutting down: wait for it to finish.
+      mu_.Await(absl::Condition(
+          +[](State* state) { return *state == State::kStopped; }, &state_));
+      return;
+    }
+    state_ = State::kDraining;
+    accepting_calls_.store(false);
+    for (Listener& listener : listeners_) {
+      poller_.Remove(listener.fd());
+      listener.Close();
+    }
+    for (const auto& [tag, connection] : connections_) {
+      connections.push_back(connection);
+    }
+  }
+  // Tell every client; calls already read run to completion.
+  for (const auto& connection : connections) {
+    connection->SendGoAway(absl::UnavailableError("server shutting down"));
+  }
+  std::vector<std::thread> threads;
+  {
+    absl::MutexLock lock(&mu_);
+    mu_.AwaitWithDeadline(
+        absl::Condition(
+            +[](int* in_flight) { return *in_flight == 0; },
+            &calls_in_flight_),
+        deadline);
+    state_ = State::kStopping;
+    SignalEventFd(stop_fd_.get());
+    threads.swap(threads_);
+  }
+  // Every thread sees the stop event once it is back in epoll_wait; a
+  // handler still running past the deadline is waited for.
+  for (std::thread& thread : threads) thread.join();
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [tag, connection] : connections_) connection->Shutdown();
+    connections_.clear();
+    tasks_.clear();
+    state_ = State::kStopped;
+  }
+}
+
+void ServerRuntime::Wait() {
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(
+      +[](State* state) { return *state == State::kStopped; }, &state_));
+}
+
+}  // namespace sockrpc

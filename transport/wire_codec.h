@@ -1,0 +1,60 @@
+// The wire codec: builds outgoing frames from protobuf messages, and maps
+// statuses and metadata between absl and the wire messages of
+// proto/sockrpc/wire.proto. Used by both runtimes; knows no sockets.
+//
+// Thread-safe: free functions only.
+#ifndef SOCKRPC_TRANSPORT_WIRE_CODEC_H_
+#define SOCKRPC_TRANSPORT_WIRE_CODEC_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "google/protobuf/message_lite.h"
+#include "google/protobuf/repeated_ptr_field.h"
+#include "sockrpc/wire.pb.h"
+#include "transport/frame.h"
+#include "transport/metadata.h"
+
+namespace sockrpc {
+
+// Appends one frame whose payload is `message`'s encoding, serialized
+// straight into `out`. If the encoding exceeds `max_frame_size`, appends
+// nothing and returns RESOURCE_EXHAUSTED naming both sizes.
+absl::Status AppendMessageFrame(std::string* out, FrameType type,
+                                uint8_t flags, uint32_t stream_id,
+                                const google::protobuf::MessageLite& message,
+                                uint32_t max_frame_size);
+
+// Appends one frame with the given raw payload (which must fit in a frame;
+// used for the small control frames).
+void AppendRawFrame(std::string* out, FrameType type, uint8_t flags,
+                    uint32_t stream_id, absl::string_view payload);
+
+// Appends our connection preface.
+void AppendPreface(std::string* out);
+
+// StatusCodeFromWire maps a wire status code to absl's; the 17 gRPC codes
+// have the same numbers in both, anything else becomes UNKNOWN.
+absl::StatusCode StatusCodeFromWire(uint32_t code);
+
+// StatusFromWire returns the absl::Status a CallStatus (or GoAway) carries.
+absl::Status StatusFromWire(uint32_t code, absl::string_view message);
+
+// StatusToWire fills `out`'s code and message from `status`.
+void StatusToWire(const absl::Status& status, wire::CallStatus* out);
+
+// Metadata conversions, in order.
+void MetadataToWire(
+    const Metadata& metadata,
+    google::protobuf::RepeatedPtrField<wire::MetadataEntry>* out);
+Metadata MetadataFromWire(
+    const google::protobuf::RepeatedPtrField<wire::MetadataEntry>& entries);
+
+// Validates every entry of `metadata` (see transport/metadata.h).
+absl::Status ValidateMetadata(const Metadata& metadata);
+
+}  // namespace sockrpc
+
+#endif  // SOCKRPC_TRANSPORT_WIRE_CODEC_H_
