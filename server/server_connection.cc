@@ -60,7 +60,9 @@ bool ServerConnection::ReadAndProcess(
       return false;
     }
     if (*got == 0) {
-      if (!preface_received_ || reader_.buffered() > 0) {
+      // A peer that closes without sending a byte is ordinary (for example
+      // another server checking whether this socket is live): no log.
+      if (reader_.buffered() > 0) {
         runtime_->Log(absl::StrCat(
             "connection from ", peer_, " closed by the peer ",
             preface_received_ ? "in the middle of a frame"

@@ -45,7 +45,8 @@ struct Address {
   }
 
   // The canonical text form, which ParseAddress() accepts back:
-  // "unix:PATH", "unix-abstract:NAME", "ipv4:H:P", "ipv6:[H]:P", "H:P".
+  // "unix:PATH", "unix-abstract:NAME", "ipv4:H:P", "ipv6:[H]:P", "H:P"
+  // ("[H]:P" for a kHostName holding an IPv6 literal).
   std::string ToString() const;
 };
 
@@ -71,7 +72,9 @@ struct SocketAddress {
 absl::StatusOr<std::vector<SocketAddress>> Resolve(const Address& address);
 
 // FromSocketAddress describes a bound or peer sockaddr as an Address
-// (unix path, abstract name, or an ipv4/ipv6 literal with its port).
+// (unix path, abstract name, or an ipv4/ipv6 literal with its port). An
+// unnamed unix socket (a client's end) or an unknown family gives a
+// kUnixPath Address with an empty path.
 Address FromSocketAddress(const SocketAddress& socket_address);
 
 }  // namespace sockrpc

@@ -2,6 +2,8 @@
 #ifndef SOCKRPC_TRANSPORT_POSIX_ERROR_H_
 #define SOCKRPC_TRANSPORT_POSIX_ERROR_H_
 
+#include <string>
+
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 
@@ -15,6 +17,10 @@ namespace sockrpc {
 // ETIMEDOUT to DEADLINE_EXCEEDED, EINVAL to INVALID_ARGUMENT, EADDRINUSE to
 // ALREADY_EXISTS, and anything else to INTERNAL.
 absl::Status PosixError(absl::string_view context, int err);
+
+// ErrnoText returns strerror(err) (thread-safe), for messages that are
+// composed by hand.
+std::string ErrnoText(int err);
 
 }  // namespace sockrpc
 

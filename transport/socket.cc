@@ -1,1 +1,407 @@
-// placeholder: not written yet
+#include "transport/socket.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "transport/posix_error.h"
+#include "transport/status_macros.h"
+
+namespace sockrpc {
+namespace {
+
+constexpr int kSocketFlags = SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC;
+
+// Milliseconds from now until `deadline` for poll(): -1 for "forever",
+// rounded up so that a wait never ends before the deadline.
+int PollTimeoutMs(absl::Time deadline) {
+  if (deadline == absl::InfiniteFuture()) return -1;
+  const absl::Duration left = deadline - absl::Now();
+  if (left <= absl::ZeroDuration()) return 0;
+  const int64_t ms =
+      absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1)));
+  return static_cast<int>(std::min<int64_t>(ms, INT_MAX));
+}
+
+Fd OpenReserveFd() { return Fd(::open("/dev/null", O_RDONLY | O_CLOEXEC)); }
+
+// What a filesystem socket path holds before we bind it.
+enum class PathState { kFree, kStaleSocket };
+
+// Applies the rules of Listener::Bind to an existing path: a live socket is
+// ALREADY_EXISTS, a stale one is reported (for removal), anything that is
+// not a socket is FAILED_PRECONDITION and is never touched.
+absl::StatusOr<PathState> InspectSocketPath(const Address& address,
+                                            const SocketAddress& sockaddr) {
+  struct stat st;
+  if (::lstat(address.path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return PathState::kFree;
+    return PosixError(absl::StrCat("stat ", address.path), errno);
+  }
+  if (!S_ISSOCK(st.st_mode)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot listen on ", address.ToString(), ": ", address.path,
+        " exists and is not a socket; refusing to replace it"));
+  }
+  // A socket file: is a server still accepting on it? A unix connect
+  // completes (or reports EAGAIN, backlog full) at once if so, and is
+  // refused if the file is left over from a server that is gone.
+  Fd probe(::socket(AF_UNIX, kSocketFlags, 0));
+  if (!probe.valid()) return PosixError("socket", errno);
+  int rc;
+  do {
+    rc = ::connect(probe.get(), sockaddr.get(), sockaddr.length);
+  } while (rc != 0 && errno == EINTR);
+  if (rc == 0 || errno == EAGAIN || errno == EINPROGRESS) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "address already in use by a running server: ", address.ToString()));
+  }
+  if (errno == ECONNREFUSED) return PathState::kStaleSocket;
+  return PosixError(absl::StrCat("probe ", address.ToString()), errno);
+}
+
+// Identity of a file, to recognise the socket file we created.
+struct FileId {
+  dev_t dev = 0;
+  ino_t ino = 0;
+};
+
+bool SameFile(const std::string& path, FileId id) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0 && st.st_dev == id.dev &&
+         st.st_ino == id.ino;
+}
+
+// socket -> bind -> listen for one resolved sockaddr. On success sets *fd,
+// and *id for a filesystem socket.
+absl::Status BindOne(const Address& address, const SocketAddress& sockaddr,
+                     const ListenOptions& options, Fd* fd, FileId* id) {
+  const std::string name = address.ToString();
+  const bool is_path = address.kind == Address::Kind::kUnixPath;
+
+  // 1. socket(): a non-blocking, close-on-exec stream socket.
+  Fd sock(::socket(sockaddr.family(), kSocketFlags, 0));
+  if (!sock.valid()) return PosixError("socket", errno);
+
+  // TCP: allow rebinding a port whose old connections are in TIME_WAIT.
+  // (IPv6 listeners keep the system's IPV6_V6ONLY default.)
+  if (!address.is_unix()) {
+    const int on = 1;
+    if (::setsockopt(sock.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) !=
+        0) {
+      return PosixError("setsockopt SO_REUSEADDR", errno);
+    }
+  }
+
+  // A filesystem path that already exists: live, stale or not a socket.
+  if (is_path) {
+    SOCKRPC_ASSIGN_OR_RETURN(PathState state,
+                             InspectSocketPath(address, sockaddr));
+    if (state == PathState::kStaleSocket &&
+        ::unlink(address.path.c_str()) != 0 && errno != ENOENT) {
+      return PosixError(absl::StrCat("remove stale socket ", address.path),
+                        errno);
+    }
+  }
+
+  // 2. bind(): give the socket its address (creates the socket file).
+  if (::bind(sock.get(), sockaddr.get(), sockaddr.length) != 0) {
+    if (errno == EADDRINUSE && address.is_unix()) {
+      // Someone bound the name between our check and our bind.
+      return absl::AlreadyExistsError(
+          absl::StrCat("address already in use by a running server: ", name));
+    }
+    return PosixError(absl::StrCat("bind ", name), errno);
+  }
+
+  FileId created;
+  if (is_path) {
+    struct stat st;
+    if (::lstat(address.path.c_str(), &st) != 0) {
+      return PosixError(absl::StrCat("stat ", address.path), errno);
+    }
+    created = FileId{st.st_dev, st.st_ino};
+    // Set the mode before listen(): until then every connect is refused, so
+    // no client gets in under the umask's mode.
+    if (options.socket_file_mode.has_value() &&
+        ::chmod(address.path.c_str(), *options.socket_file_mode) != 0) {
+      const int err = errno;
+      if (SameFile(address.path, created)) ::unlink(address.path.c_str());
+      return PosixError(absl::StrCat("chmod ", address.path), err);
+    }
+  }
+
+  // 3. listen(): start queueing connections for accept().
+  if (::listen(sock.get(), options.backlog) != 0) {
+    const int err = errno;
+    if (is_path && SameFile(address.path, created)) {
+      ::unlink(address.path.c_str());
+    }
+    return PosixError(absl::StrCat("listen ", name), err);
+  }
+  *fd = std::move(sock);
+  *id = created;
+  return absl::OkStatus();
+}
+
+// The address a TCP socket is bound to, with its real port.
+absl::StatusOr<Address> LocalAddress(int fd) {
+  SocketAddress local;
+  local.length = sizeof(local.storage);
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local.storage),
+                    &local.length) != 0) {
+    return PosixError("getsockname", errno);
+  }
+  return FromSocketAddress(local);
+}
+
+// socket -> connect to one sockaddr, waiting until `deadline`. A failure's
+// message is only the reason ("Connection refused"); Connect() adds the
+// address. Failures to reach the peer are UNAVAILABLE, or DEADLINE_EXCEEDED.
+absl::StatusOr<Fd> ConnectOne(const SocketAddress& sockaddr,
+                              absl::Time deadline) {
+  // 1. socket(): a non-blocking, close-on-exec stream socket.
+  Fd sock(::socket(sockaddr.family(), kSocketFlags, 0));
+  if (!sock.valid()) {
+    const int err = errno;
+    return absl::Status(PosixError("", err).code(),
+                        absl::StrCat("socket: ", ErrnoText(err)));
+  }
+
+  // 2. connect(): non-blocking, so it either completes now (typical for
+  // unix sockets), fails now, or goes on in the background (TCP).
+  absl::Duration backoff = absl::Milliseconds(1);
+  for (;;) {
+    if (::connect(sock.get(), sockaddr.get(), sockaddr.length) == 0) {
+      return sock;
+    }
+    const int err = errno;
+    // EINTR: the connection attempt goes on in the background.
+    if (err == EINPROGRESS || err == EINTR) break;
+    if (err != EAGAIN || sockaddr.family() != AF_UNIX) {
+      return absl::UnavailableError(ErrnoText(err));
+    }
+    // A unix server's accept queue is full. There is nothing to poll on, so
+    // back off a little and retry until the deadline.
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) {
+      return absl::DeadlineExceededError(
+          "timed out: the server's accept queue stayed full");
+    }
+    const absl::Duration nap = std::min(backoff, left);
+    ::poll(nullptr, 0,
+           static_cast<int>(absl::ToInt64Milliseconds(
+               absl::Ceil(nap, absl::Milliseconds(1)))));
+    backoff = std::min(backoff * 2, absl::Milliseconds(50));
+  }
+
+  // 3. Wait until the socket is writable: the handshake is over, one way or
+  // the other, and SO_ERROR says which.
+  const absl::Status ready = WaitFor(sock.get(), POLLOUT, deadline);
+  if (absl::IsDeadlineExceeded(ready)) {
+    return absl::DeadlineExceededError("timed out");
+  }
+  if (!ready.ok()) return absl::UnavailableError(ready.message());
+  int err = 0;
+  socklen_t len = sizeof(err);
+  if (::getsockopt(sock.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
+    err = errno;
+  }
+  if (err != 0) return absl::UnavailableError(ErrnoText(err));
+  return sock;
+}
+
+}  // namespace
+
+absl::StatusOr<Listener> Listener::Bind(const Address& address,
+                                        const ListenOptions& options) {
+  SOCKRPC_ASSIGN_OR_RETURN(std::vector<SocketAddress> sockaddrs,
+                           Resolve(address));
+  // A name may resolve to several addresses (localhost: ::1 and
+  // 127.0.0.1); listen on the first that binds.
+  absl::Status error;
+  for (const SocketAddress& sockaddr : sockaddrs) {
+    Fd fd;
+    FileId id;
+    error = BindOne(address, sockaddr, options, &fd, &id);
+    if (!error.ok()) {
+      if (address.is_unix()) return error;
+      continue;
+    }
+    Address bound = address;
+    if (!address.is_unix()) {
+      SOCKRPC_ASSIGN_OR_RETURN(bound, LocalAddress(fd.get()));
+    }
+    return Listener(std::move(fd), std::move(bound), id.dev, id.ino);
+  }
+  return error;
+}
+
+Listener::Listener(Fd fd, Address address, dev_t file_dev, ino_t file_ino)
+    : fd_(std::move(fd)),
+      address_(std::move(address)),
+      file_dev_(file_dev),
+      file_ino_(file_ino),
+      reserve_fd_(OpenReserveFd()) {}
+
+Listener::Listener(Listener&& other) noexcept
+    : fd_(std::move(other.fd_)),
+      address_(std::move(other.address_)),
+      file_dev_(std::exchange(other.file_dev_, 0)),
+      file_ino_(std::exchange(other.file_ino_, 0)),
+      reserve_fd_(std::move(other.reserve_fd_)) {}
+
+Listener& Listener::operator=(Listener&& other) noexcept {
+  if (this != &other) {
+    Close();
+    fd_ = std::move(other.fd_);
+    address_ = std::move(other.address_);
+    file_dev_ = std::exchange(other.file_dev_, 0);
+    file_ino_ = std::exchange(other.file_ino_, 0);
+    reserve_fd_ = std::move(other.reserve_fd_);
+  }
+  return *this;
+}
+
+Listener::~Listener() { Close(); }
+
+void Listener::Close() {
+  // Remove the socket file first, so that no new client finds it, but only
+  // if it is still the one we created: another server may have replaced it.
+  if (address_.kind == Address::Kind::kUnixPath && file_ino_ != 0 &&
+      SameFile(address_.path, FileId{file_dev_, file_ino_})) {
+    ::unlink(address_.path.c_str());
+  }
+  file_dev_ = 0;
+  file_ino_ = 0;
+  fd_.reset();
+  reserve_fd_.reset();
+}
+
+absl::StatusOr<Fd> Listener::Accept() {
+  if (!fd_.valid()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("accept on ", address_.ToString(), ": listener closed"));
+  }
+  for (;;) {
+    const int fd =
+        ::accept4(fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) return Fd(fd);
+    const int err = errno;
+    switch (err) {
+      case EINTR:         // a signal: try again
+      case ECONNABORTED:  // the peer gave up while queued: take the next
+      case EPROTO:
+        continue;
+      case EAGAIN:  // nothing queued (EWOULDBLOCK is the same on Linux)
+        return Fd();
+      case EMFILE:
+      case ENFILE:
+        // Out of descriptors. The pending connection keeps the listener
+        // readable, so a poll loop would spin; free the reserved descriptor,
+        // accept the connection and close it at once, then reserve again.
+        if (reserve_fd_.valid()) {
+          reserve_fd_.reset();
+          Fd shed(::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+          shed.reset();
+          reserve_fd_ = OpenReserveFd();
+        }
+        return PosixError(absl::StrCat("accept on ", address_.ToString(),
+                                       " (a waiting connection was dropped)"),
+                          err);
+      default:
+        return PosixError(absl::StrCat("accept on ", address_.ToString()), err);
+    }
+  }
+}
+
+absl::StatusOr<Fd> Connect(const Address& address, absl::Time deadline) {
+  const std::string name = address.ToString();
+  SOCKRPC_ASSIGN_OR_RETURN(std::vector<SocketAddress> sockaddrs,
+                           Resolve(address));
+  // Try each resolved address in turn. If a name resolved to several, the
+  // error lists why each one failed.
+  std::vector<std::string> reasons;
+  absl::Status last;
+  for (const SocketAddress& sockaddr : sockaddrs) {
+    absl::StatusOr<Fd> fd = ConnectOne(sockaddr, deadline);
+    if (fd.ok()) return fd;
+    last = fd.status();
+    if (sockaddrs.size() > 1) {
+      reasons.push_back(absl::StrCat(FromSocketAddress(sockaddr).ToString(),
+                                     ": ", last.message()));
+    } else {
+      reasons.push_back(std::string(last.message()));
+    }
+    if (absl::IsDeadlineExceeded(last)) break;
+  }
+  return absl::Status(last.code(),
+                      absl::StrCat("failed to connect to ", name, ": ",
+                                   absl::StrJoin(reasons, "; ")));
+}
+
+absl::StatusOr<ssize_t> ReadSome(int fd, char* buffer, size_t size) {
+  for (;;) {
+    const ssize_t n = ::recv(fd, buffer, size, 0);
+    if (n >= 0) return n;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return -1;
+    return absl::UnavailableError(absl::StrCat("read: ", ErrnoText(errno)));
+  }
+}
+
+absl::StatusOr<size_t> WriteSome(int fd, const struct iovec* iov,
+                                 int iov_count) {
+  msghdr message{};
+  message.msg_iov = const_cast<struct iovec*>(iov);
+  // More than IOV_MAX pieces is EMSGSIZE; writing a prefix is allowed.
+  message.msg_iovlen = static_cast<size_t>(std::clamp(iov_count, 0, IOV_MAX));
+  for (;;) {
+    const ssize_t n = ::sendmsg(fd, &message, MSG_NOSIGNAL);
+    if (n >= 0) return static_cast<size_t>(n);
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+    return absl::UnavailableError(absl::StrCat("write: ", ErrnoText(errno)));
+  }
+}
+
+absl::Status WaitFor(int fd, short events, absl::Time deadline) {
+  pollfd entry{fd, events, 0};
+  for (;;) {
+    const int timeout_ms = PollTimeoutMs(deadline);
+    const int n = ::poll(&entry, 1, timeout_ms);
+    if (n > 0) {
+      if (entry.revents & POLLNVAL) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("wait on descriptor ", fd, ": not open"));
+      }
+      return absl::OkStatus();  // ready, or POLLHUP/POLLERR for the caller
+    }
+    if (n == 0) {
+      // poll may wake a little early by its clock; wait out the rest.
+      if (absl::Now() >= deadline) {
+        return absl::DeadlineExceededError(
+            "deadline exceeded while waiting "
+            "for the socket");
+      }
+      continue;
+    }
+    if (errno == EINTR) continue;  // recomputes the time left
+    return PosixError("poll", errno);
+  }
+}
+
+}  // namespace sockrpc

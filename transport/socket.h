@@ -43,7 +43,9 @@ class Listener {
   //
   // For a filesystem path that already exists:
   //  - a socket a server still accepts on: ALREADY_EXISTS, "address already
-  //    in use by a running server";
+  //    in use by a running server: unix:PATH". (Finding out takes a
+  //    connect(), so that server accepts one connection that closes at once
+  //    without sending anything.)
   //  - a stale socket (connect is refused): it is removed, then bound;
   //  - anything else: FAILED_PRECONDITION, and the file is left untouched.
   // TCP listeners set SO_REUSEADDR. Port 0 binds an ephemeral port, which
@@ -89,7 +91,10 @@ class Listener {
 // connection is established or `deadline` passes. Tries every resolved
 // sockaddr in turn. Returns a connected, non-blocking socket. Failures are
 // UNAVAILABLE (or DEADLINE_EXCEEDED) with a message naming the address,
-// for example "failed to connect to unix:/tmp/s: No such file or directory".
+// for example "failed to connect to unix:/tmp/s: No such file or directory";
+// only a failure of socket() itself keeps its PosixError code (EMFILE:
+// RESOURCE_EXHAUSTED). A unix server whose accept queue is full is retried,
+// with a short back-off, until the deadline.
 absl::StatusOr<Fd> Connect(const Address& address, absl::Time deadline);
 
 // ReadSome reads up to `size` bytes from the non-blocking `fd` into `buffer`.

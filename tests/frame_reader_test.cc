@@ -1,0 +1,121 @@
+// FrameReader: cutting a byte stream into frames, fed in awkward pieces.
+#include "transport/frame_reader.h"
+
+#include <cstring>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "transport/wire_codec.h"
+
+namespace sockrpc {
+namespace {
+
+// Copies `bytes` into the reader, `chunk` bytes at a time, collecting the
+// payloads of complete frames.
+std::vector<std::string> Feed(FrameReader& reader, absl::string_view bytes,
+                              size_t chunk,
+                              std::vector<FrameReader::Result>* results =
+                                  nullptr) {
+  std::vector<std::string> payloads;
+  while (!bytes.empty()) {
+    absl::Span<char> space = reader.PrepareRead(1);
+    size_t n = std::min({chunk, space.size(), bytes.size()});
+    std::memcpy(space.data(), bytes.data(), n);
+    reader.CommitRead(n);
+    bytes.remove_prefix(n);
+    for (;;) {
+      FrameReader::Frame frame;
+      absl::Status error;
+      FrameReader::Result result = reader.Next(&frame, &error);
+      if (result == FrameReader::Result::kNeedMore) break;
+      if (results != nullptr) results->push_back(result);
+      if (result == FrameReader::Result::kFrame) {
+        payloads.emplace_back(frame.payload);
+      }
+      if (result == FrameReader::Result::kMalformed) return payloads;
+    }
+  }
+  return payloads;
+}
+
+TEST(FrameReaderTest, FramesArrivingByteByByteAreReassembled) {
+  std::string bytes;
+  AppendRawFrame(&bytes, FrameType::kMessage, 0, 1, "hello");
+  AppendRawFrame(&bytes, FrameType::kMessage, kFlagEndStream, 3, "");
+  AppendRawFrame(&bytes, FrameType::kMessage, 0, 5, std::string(40000, 'x'));
+  for (size_t chunk : {size_t{1}, size_t{7}, size_t{4096}, bytes.size()}) {
+    FrameReader reader(kDefaultMaxFrameSize);
+    std::vector<std::string> payloads = Feed(reader, bytes, chunk);
+    ASSERT_EQ(payloads.size(), 3u) << "chunk " << chunk;
+    EXPECT_EQ(payloads[0], "hello");
+    EXPECT_EQ(payloads[1], "");
+    EXPECT_EQ(payloads[2], std::string(40000, 'x'));
+    EXPECT_EQ(reader.buffered(), 0u);
+  }
+}
+
+TEST(FrameReaderTest, PrefaceIsTakenBeforeFrames) {
+  std::string bytes;
+  AppendPreface(&bytes);
+  AppendRawFrame(&bytes, FrameType::kPing, 0, 0, "12345678");
+  FrameReader reader(kDefaultMaxFrameSize);
+  absl::string_view preface;
+  absl::Span<char> space = reader.PrepareRead();
+  std::memcpy(space.data(), bytes.data(), 5);
+  reader.CommitRead(5);
+  EXPECT_FALSE(reader.TakePreface(&preface));
+  space = reader.PrepareRead();
+  std::memcpy(space.data(), bytes.data() + 5, bytes.size() - 5);
+  reader.CommitRead(bytes.size() - 5);
+  ASSERT_TRUE(reader.TakePreface(&preface));
+  EXPECT_TRUE(CheckPreface(preface).ok());
+  FrameReader::Frame frame;
+  absl::Status error;
+  ASSERT_EQ(reader.Next(&frame, &error), FrameReader::Result::kFrame);
+  EXPECT_EQ(frame.header.type, static_cast<uint8_t>(FrameType::kPing));
+  EXPECT_EQ(frame.payload, "12345678");
+}
+
+TEST(FrameReaderTest, OversizedFrameIsSkippedWithoutBufferingAndStaysInSync) {
+  std::string bytes;
+  AppendRawFrame(&bytes, FrameType::kMessage, 0, 1, std::string(5000, 'a'));
+  AppendRawFrame(&bytes, FrameType::kMessage, 0, 3, "after");
+  FrameReader reader(/*max_frame_size=*/1024);
+  std::vector<FrameReader::Result> results;
+  std::vector<std::string> payloads = Feed(reader, bytes, 512, &results);
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0], FrameReader::Result::kOversized);
+  EXPECT_EQ(results[1], FrameReader::Result::kFrame);
+  ASSERT_EQ(payloads.size(), 1u);
+  EXPECT_EQ(payloads[0], "after");
+}
+
+TEST(FrameReaderTest, HugeClaimedLengthAllocatesNothing) {
+  std::string bytes(kFrameHeaderSize, '\0');
+  FrameHeader header;
+  header.length = 0xffffffffu;
+  header.stream_id = 1;
+  header.type = static_cast<uint8_t>(FrameType::kMessage);
+  EncodeFrameHeader(header, bytes.data());
+  FrameReader reader(kDefaultMaxFrameSize);
+  std::vector<FrameReader::Result> results;
+  Feed(reader, bytes + std::string(100, 'z'), 4096, &results);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0], FrameReader::Result::kOversized);
+  // Space for the next read is the default read size, not 4 GiB.
+  EXPECT_LE(reader.PrepareRead().size(), 64u * 1024);
+}
+
+TEST(FrameReaderTest, MalformedHeaderIsReported) {
+  std::string bytes;
+  AppendRawFrame(&bytes, FrameType::kMessage, 0, 1, "x");
+  bytes[10] = 1;  // reserved byte
+  FrameReader reader(kDefaultMaxFrameSize);
+  std::vector<FrameReader::Result> results;
+  Feed(reader, bytes, bytes.size(), &results);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0], FrameReader::Result::kMalformed);
+}
+
+}  // namespace
+}  // namespace sockrpc

@@ -1,0 +1,70 @@
+// The wire codec: status and metadata mapping, frames built from messages.
+#include "transport/wire_codec.h"
+
+#include "gtest/gtest.h"
+
+namespace sockrpc {
+namespace {
+
+TEST(WireCodecTest, AllSeventeenStatusCodesRoundTrip) {
+  for (uint32_t code = 0; code <= 16; ++code) {
+    absl::Status status(static_cast<absl::StatusCode>(code),
+                        code == 0 ? "" : "why");
+    wire::CallStatus wire_status;
+    StatusToWire(status, &wire_status);
+    EXPECT_EQ(wire_status.code(), code);
+    EXPECT_EQ(StatusFromWire(wire_status.code(), wire_status.message()),
+              status);
+  }
+}
+
+TEST(WireCodecTest, GrpcCodeNumbersAreAbslCodeNumbers) {
+  EXPECT_EQ(StatusCodeFromWire(1), absl::StatusCode::kCancelled);
+  EXPECT_EQ(StatusCodeFromWire(4), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(StatusCodeFromWire(12), absl::StatusCode::kUnimplemented);
+  EXPECT_EQ(StatusCodeFromWire(14), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(StatusCodeFromWire(16), absl::StatusCode::kUnauthenticated);
+}
+
+TEST(WireCodecTest, UnknownCodeBecomesUnknownAndKeepsTheNumber) {
+  absl::Status status = StatusFromWire(99, "odd");
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnknown);
+  EXPECT_NE(status.message().find("99"), absl::string_view::npos);
+  EXPECT_NE(status.message().find("odd"), absl::string_view::npos);
+}
+
+TEST(WireCodecTest, MetadataKeepsOrderAndDuplicates) {
+  Metadata metadata = {{"a", "1"}, {"b-bin", std::string("\0\xff", 2)},
+                       {"a", "2"}};
+  wire::CallHeader header;
+  MetadataToWire(metadata, header.mutable_metadata());
+  EXPECT_EQ(MetadataFromWire(header.metadata()), metadata);
+}
+
+TEST(WireCodecTest, MessageFrameOverTheLimitAppendsNothing) {
+  wire::CallStatus status;
+  status.set_message(std::string(100, 'x'));
+  std::string out = "keep";
+  absl::Status result = AppendMessageFrame(&out, FrameType::kStatus, 0, 1,
+                                           status, /*max_frame_size=*/50);
+  EXPECT_EQ(result.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(out, "keep");
+}
+
+TEST(WireCodecTest, MessageFrameCarriesTheEncoding) {
+  wire::CallHeader header;
+  header.set_method("/increment.Increment/Increment");
+  std::string out;
+  ASSERT_TRUE(AppendMessageFrame(&out, FrameType::kHeaders, kFlagEndStream, 7,
+                                 header, kDefaultMaxFrameSize)
+                  .ok());
+  absl::StatusOr<FrameHeader> decoded = DecodeFrameHeader(out.data());
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(decoded->stream_id, 7u);
+  EXPECT_EQ(decoded->flags, kFlagEndStream);
+  EXPECT_EQ(decoded->length, out.size() - kFrameHeaderSize);
+  EXPECT_EQ(out.substr(kFrameHeaderSize), header.SerializeAsString());
+}
+
+}  // namespace
+}  // namespace sockrpc
