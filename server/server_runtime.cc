@@ -4,6 +4,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <optional>
 #include <utility>
@@ -104,9 +105,9 @@ absl::Status ServerRuntime::Start() {
                                         kFirstListenerTag + i));
   }
   state_ = State::kRunning;
-  // Two threads: one to take the next event while the other runs a call.
-  for (int i = 0; i < 2; ++i) {
-    ++idle_threads_;
+  // Two pollers: one to take the next event while the other runs a call.
+  for (int i = 0; i < std::min(kMaxPollers, options_.max_threads); ++i) {
+    ++pollers_;
     threads_.emplace_back(&ServerRuntime::ThreadMain, this);
   }
   return absl::OkStatus();
@@ -122,28 +123,62 @@ void ServerRuntime::ThreadMain() {
     }
     if (*count == 0) continue;
     if (event.data.u64 == kStopTag) break;
-    OnThreadBusy();
+    StopPolling();
     HandleEvent(event.data.u64, event.events);
-    OnThreadIdle();
+    if (!ResumePolling()) break;
   }
-  absl::MutexLock lock(&mu_);
-  --idle_threads_;
 }
 
-void ServerRuntime::OnThreadBusy() {
+void ServerRuntime::StopPolling() {
   absl::MutexLock lock(&mu_);
-  --idle_threads_;
-  if (idle_threads_ == 0 && (state_ == State::kRunning ||
-                             state_ == State::kDraining) &&
-      static_cast<int>(threads_.size()) < options_.max_threads) {
-    ++idle_threads_;
+  --pollers_;
+  ++busy_;
+}
+
+void ServerRuntime::BeginHandler() {
+  absl::MutexLock lock(&mu_);
+  ++in_handlers_;
+  // A busy thread that is not in a handler polls again in a moment; only
+  // when every busy thread is in a handler (which may take any time) and
+  // nobody polls must another thread take over the polling.
+  if (pollers_ > 0 || busy_ > in_handlers_ ||
+      (state_ != State::kRunning && state_ != State::kDraining)) {
+    return;
+  }
+  if (parked_ > 0) {
+    --parked_;
+    ++pollers_;
+    ++unparks_;
+  } else if (static_cast<int>(threads_.size()) < options_.max_threads) {
+    ++pollers_;
     threads_.emplace_back(&ServerRuntime::ThreadMain, this);
   }
 }
 
-void ServerRuntime::OnThreadIdle() {
+void ServerRuntime::EndHandler() {
   absl::MutexLock lock(&mu_);
-  ++idle_threads_;
+  --in_handlers_;
+  --calls_in_flight_;
+}
+
+bool ServerRuntime::ResumePolling() {
+  absl::MutexLock lock(&mu_);
+  --busy_;
+  if (pollers_ < kMaxPollers) {
+    ++pollers_;
+    return true;
+  }
+  // Enough threads wait on epoll already; more would only spread events
+  // over cold threads. Park until StopPolling() needs this one.
+  ++parked_;
+  mu_.Await(absl::Condition(
+      +[](ServerRuntime* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+        return self->unparks_ > 0 || self->state_ == State::kStopping;
+      },
+      this));
+  if (state_ == State::kStopping) return false;
+  --unparks_;  // StopPolling() already counted us as a poller
+  return true;
 }
 
 void ServerRuntime::HandleEvent(uint64_t tag, uint32_t events) {
@@ -223,8 +258,9 @@ void ServerRuntime::RunCalls(std::vector<ServerCall>* calls) {
     }
     SignalEventFd(task_fd_.get(), calls->size() - 1);
   }
+  BeginHandler();
   calls->back().Run();
-  CallFinished();
+  EndHandler();
 }
 
 void ServerRuntime::RunTask() {
@@ -236,8 +272,9 @@ void ServerRuntime::RunTask() {
     call.emplace(std::move(tasks_.front()));
     tasks_.pop_front();
   }
+  BeginHandler();
   call->Run();
-  CallFinished();
+  EndHandler();
 }
 
 void ServerRuntime::ArmHandshakeTimer() {
@@ -252,19 +289,29 @@ void ServerRuntime::ArmHandshakeTimer() {
 void ServerRuntime::DropExpiredHandshakes() {
   uint64_t expirations;
   (void)!read(timer_fd_.get(), &expirations, sizeof(expirations));
+  // Look at each connection without holding mu_: a connection's own lock
+  // is taken before mu_, never after.
+  std::vector<std::shared_ptr<ServerConnection>> connections;
+  {
+    absl::MutexLock lock(&mu_);
+    connections.reserve(connections_.size());
+    for (const auto& [tag, connection] : connections_) {
+      connections.push_back(connection);
+    }
+  }
   std::vector<std::shared_ptr<ServerConnection>> expired;
   bool any_handshaking = false;
   const absl::Time now = absl::Now();
+  for (const auto& connection : connections) {
+    if (!connection->in_handshake()) continue;
+    if (connection->handshake_deadline() <= now) {
+      expired.push_back(connection);
+    } else {
+      any_handshaking = true;
+    }
+  }
   {
     absl::MutexLock lock(&mu_);
-    for (const auto& [tag, connection] : connections_) {
-      if (!connection->in_handshake()) continue;
-      if (connection->handshake_deadline() <= now) {
-        expired.push_back(connection);
-      } else {
-        any_handshaking = true;
-      }
-    }
     timer_armed_ = false;
     if (any_handshaking && state_ == State::kRunning) ArmHandshakeTimer();
   }

@@ -70,11 +70,22 @@ class ServerRuntime {
   static constexpr uint64_t kTimerTag = 3;
   static constexpr uint64_t kFirstListenerTag = 16;
   static constexpr uint64_t kFirstConnectionTag = 1 << 20;
+  // Most threads waiting on epoll at once; more threads than this (for
+  // handlers running at once) park on a condition instead.
+  static constexpr int kMaxPollers = 2;
 
   void ThreadMain();
-  // Starts one more thread if none is left waiting for events.
-  void OnThreadBusy();
-  void OnThreadIdle();
+  // Called when a thread takes an event.
+  void StopPolling();
+  // Bracket a handler run. If every busy thread is then in a handler and
+  // none polls, BeginHandler() calls a parked thread back or starts a new
+  // one (up to max_threads), so a slow handler never stops the server.
+  // EndHandler() also ends the call (see CallFinished()).
+  void BeginHandler();
+  void EndHandler();
+  // Called when a thread is done with an event: it polls again, or parks if
+  // kMaxPollers threads poll already. False once the server stops.
+  bool ResumePolling();
   void HandleEvent(uint64_t tag, uint32_t events);
   void AcceptConnections(size_t listener_index);
   void HandleConnectionEvent(uint64_t tag, uint32_t events);
@@ -96,7 +107,14 @@ class ServerRuntime {
   mutable absl::Mutex mu_;
   State state_ ABSL_GUARDED_BY(mu_) = State::kIdle;
   std::vector<std::thread> threads_ ABSL_GUARDED_BY(mu_);
-  int idle_threads_ ABSL_GUARDED_BY(mu_) = 0;
+  // Threads in (or about to be in) epoll_wait; threads busy with an event,
+  // and those of them in a handler; threads parked on mu_, and parked
+  // threads called back but not yet running.
+  int pollers_ ABSL_GUARDED_BY(mu_) = 0;
+  int busy_ ABSL_GUARDED_BY(mu_) = 0;         // handling an event
+  int in_handlers_ ABSL_GUARDED_BY(mu_) = 0;  // of those, running a handler
+  int parked_ ABSL_GUARDED_BY(mu_) = 0;
+  int unparks_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t next_connection_tag_ ABSL_GUARDED_BY(mu_) = kFirstConnectionTag;
   absl::flat_hash_map<uint64_t, std::shared_ptr<ServerConnection>>
       connections_ ABSL_GUARDED_BY(mu_);

@@ -1,0 +1,86 @@
+# Tests of protoc-gen-sockrpc and sockrpc_generate(): generated code compiles
+# and serves calls in process, the output for proto/increment.proto matches
+# the checked-in golden files, what the generator cannot handle fails with a
+# clear message, and a project using sockrpc through add_subdirectory()
+# builds.
+
+# The test services, generated as any user's are.
+add_library(sockrpc_test_protos STATIC)
+sockrpc_generate(TARGET sockrpc_test_protos
+  PROTOS protos/sockrpc/test/v1/library.proto
+         protos/sockrpc/test/common/paging.proto
+         protos/no_package.proto
+  IMPORT_DIRS protos)
+
+sockrpc_test(NAME generated_service_test
+  SOURCES generated_service_test.cc
+  LIBS sockrpc_test_protos)
+
+# Golden files: the generated code of proto/increment.proto, checked in.
+# After an intended change to the generator, refresh them with
+#   cmake --build <build dir> --target sockrpc_update_golden_files
+# and review the diff like any other change.
+set(_golden_dir ${CMAKE_CURRENT_SOURCE_DIR}/golden)
+set(_increment_out $<TARGET_PROPERTY:increment_proto,BINARY_DIR>)
+sockrpc_test(NAME generator_golden_test SOURCES generator_golden_test.cc)
+add_dependencies(generator_golden_test increment_proto)
+target_compile_definitions(generator_golden_test PRIVATE
+  SOCKRPC_GOLDEN_DIR="${_golden_dir}"
+  SOCKRPC_GENERATED_DIR="${_increment_out}")
+add_custom_target(sockrpc_update_golden_files
+  COMMAND ${CMAKE_COMMAND} -E copy ${_increment_out}/increment.sockrpc.pb.h
+          ${_golden_dir}/increment.sockrpc.pb.h.golden
+  COMMAND ${CMAKE_COMMAND} -E copy ${_increment_out}/increment.sockrpc.pb.cc
+          ${_golden_dir}/increment.sockrpc.pb.cc.golden
+  COMMENT "Copying the generated code of increment.proto to tests/golden/"
+  VERBATIM)
+add_dependencies(sockrpc_update_golden_files increment_proto)
+
+# Input the generator refuses: the error names the problem and the method.
+get_property(_protoc GLOBAL PROPERTY SOCKRPC_PROTOC_EXECUTABLE)
+set(_refused_out ${CMAKE_CURRENT_BINARY_DIR}/generator_refused)
+file(MAKE_DIRECTORY ${_refused_out})
+add_test(NAME generator_refuses_streaming_methods
+  COMMAND ${_protoc} -I${CMAKE_CURRENT_SOURCE_DIR}/protos
+          --plugin=protoc-gen-sockrpc=$<TARGET_FILE:protoc-gen-sockrpc>
+          --sockrpc_out=${_refused_out}
+          streaming.proto)
+set_tests_properties(generator_refuses_streaming_methods PROPERTIES
+  PASS_REGULAR_EXPRESSION
+  "streaming\\.proto: streaming methods are not supported yet \\(method /sockrpc\\.test\\.streaming\\.Clock/Watch\\)")
+add_test(NAME generator_refuses_unknown_parameters
+  COMMAND ${_protoc} -I${CMAKE_CURRENT_SOURCE_DIR}/protos
+          --plugin=protoc-gen-sockrpc=$<TARGET_FILE:protoc-gen-sockrpc>
+          --sockrpc_out=lite_runtime:${_refused_out}
+          no_package.proto)
+set_tests_properties(generator_refuses_unknown_parameters PROPERTIES
+  PASS_REGULAR_EXPRESSION "unknown parameter \"lite_runtime\"")
+
+# A project that uses sockrpc through add_subdirectory(): configure it, build
+# its program (and only what that needs), and run it.
+set(_consumer_build ${CMAKE_CURRENT_BINARY_DIR}/consumer)
+add_test(NAME generator_consumer_configures
+  COMMAND ${CMAKE_COMMAND}
+          -S ${CMAKE_CURRENT_SOURCE_DIR}/consumer
+          -B ${_consumer_build}
+          -G ${CMAKE_GENERATOR}
+          -DCMAKE_BUILD_TYPE=${CMAKE_BUILD_TYPE}
+          -DCMAKE_CXX_COMPILER=${CMAKE_CXX_COMPILER}
+          -DSOCKRPC_SOURCE_DIR=${PROJECT_SOURCE_DIR}
+          -DSOCKRPC_BUILD_TESTS=OFF)
+add_test(NAME generator_consumer_builds
+  COMMAND ${CMAKE_COMMAND} --build ${_consumer_build}
+          --target reverser_check --parallel 2)
+add_test(NAME generator_consumer_runs
+  COMMAND ${_consumer_build}/reverser_check)
+set_tests_properties(generator_consumer_configures PROPERTIES
+  FIXTURES_SETUP sockrpc_consumer_configured
+  TIMEOUT 120)
+set_tests_properties(generator_consumer_builds PROPERTIES
+  FIXTURES_REQUIRED sockrpc_consumer_configured
+  FIXTURES_SETUP sockrpc_consumer_built
+  PROCESSORS 2
+  TIMEOUT 900)
+set_tests_properties(generator_consumer_runs PROPERTIES
+  FIXTURES_REQUIRED sockrpc_consumer_built
+  TIMEOUT 30)

@@ -1,0 +1,208 @@
+// EmitHeader: the declarations of a .sockrpc.pb.h file.
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/io/printer.h"
+#include "tools/emit.h"
+#include "tools/names.h"
+#include "tools/printing.h"
+
+namespace sockrpc::generator {
+namespace {
+
+using ::google::protobuf::FileDescriptor;
+using ::google::protobuf::MethodDescriptor;
+using ::google::protobuf::ServiceDescriptor;
+using ::google::protobuf::io::Printer;
+
+// The headers that declare the request and reply types of `file`'s
+// methods, and the runtime headers the generated code uses.
+std::set<std::string> QuotedIncludes(const FileDescriptor* file) {
+  std::set<std::string> includes = {
+      "absl/status/status.h",    "absl/status/statusor.h",  "client/channel.h",
+      "client/client_context.h", "server/server_context.h", "server/service.h",
+  };
+  includes.insert(StripProto(file->name()) + ".pb.h");
+  for (int i = 0; i < file->service_count(); ++i) {
+    const ServiceDescriptor* service = file->service(i);
+    for (int j = 0; j < service->method_count(); ++j) {
+      const MethodDescriptor* method = service->method(j);
+      includes.insert(StripProto(method->input_type()->file()->name()) +
+                      ".pb.h");
+      includes.insert(StripProto(method->output_type()->file()->name()) +
+                      ".pb.h");
+    }
+  }
+  return includes;
+}
+
+// The class Foo that names service Foo and declares its two sides.
+void EmitServiceClass(const ServiceDescriptor* service, Printer* printer) {
+  const std::string name = ServiceClassName(service);
+  std::vector<std::string> comment = LeadingComments(service);
+  if (!comment.empty()) comment.emplace_back();
+  for (std::string& line : WrapComment(
+           absl::StrCat(name, " holds the name of service ",
+                        service->full_name(), " and its two sides: ", name,
+                        "::Stub calls the service, ", name,
+                        "::Service is the base class of its implementations."),
+           0)) {
+    comment.push_back(std::move(line));
+  }
+  PrintComment(comment, printer);
+  printer->Print(
+      "class $Service$ final {\n"
+      " public:\n"
+      "  // The service's full name, as it travels on the wire.\n"
+      "  static constexpr char kServiceName[] = \"$full_name$\";\n"
+      "\n"
+      "  class Stub;\n"
+      "  class Service;\n"
+      "\n"
+      "  $Service$() = delete;\n"
+      "};\n",
+      "Service", name, "full_name", service->full_name());
+}
+
+// The client side, Foo::Stub.
+void EmitStub(const ServiceDescriptor* service, Printer* printer) {
+  const std::string name = ServiceClassName(service);
+  PrintComment(
+      WrapComment(
+          absl::StrCat(
+              name, "::Stub calls the methods of service ",
+              service->full_name(),
+              " through a Channel. Each method has two forms: one "
+              "takes a ClientContext (the call's deadline and metadata; it "
+              "may be null, and otherwise must stay alive until the call "
+              "returns), the other does without. Thread-safe."),
+          0),
+      printer);
+  printer->Print(
+      "class $Service$::Stub final {\n"
+      " public:\n"
+      "  explicit Stub(std::shared_ptr<::sockrpc::Channel> channel);\n",
+      "Service", name);
+  printer->Indent();
+  for (int i = 0; i < service->method_count(); ++i) {
+    const MethodDescriptor* method = service->method(i);
+    const std::string return_type = absl::StrCat(
+        "absl::StatusOr<", QualifiedClassName(method->output_type()), ">");
+    const std::string head = absl::StrCat(MethodName(method), "(");
+    const std::string request = absl::StrCat(
+        "const ", QualifiedClassName(method->input_type()), "& request");
+    std::vector<std::string> comment = LeadingComments(method);
+    if (comment.empty()) {
+      comment =
+          WrapComment(absl::StrCat("Calls ", WireMethodName(method), "."), 2);
+    }
+    printer->Print("\n");
+    PrintComment(comment, printer);
+    PrintLines(
+        WrapFunction(return_type, head,
+                     {"::sockrpc::ClientContext* context", request}, ");", 2),
+        printer);
+    PrintLines(WrapFunction(return_type, head, {request}, ");", 2), printer);
+  }
+  printer->Outdent();
+  printer->Print(
+      "\n"
+      " private:\n"
+      "  std::shared_ptr<::sockrpc::Channel> channel_;\n"
+      "};\n");
+}
+
+// The server side, Foo::Service.
+void EmitService(const ServiceDescriptor* service, Printer* printer) {
+  const std::string name = ServiceClassName(service);
+  PrintComment(
+      WrapComment(
+          absl::StrCat(
+              name, "::Service is the base class of implementations of ",
+              service->full_name(),
+              ": derive from it, override the methods the implementation "
+              "serves, and register an instance with "
+              "sockrpc::Server::RegisterService(). The server calls the "
+              "methods concurrently from its threads, so overrides must be "
+              "thread-safe."),
+          0),
+      printer);
+  printer->Print(
+      "class $Service$::Service : public ::sockrpc::Service {\n"
+      " public:\n"
+      "  // Registers every method of $full_name$ in the method table.\n"
+      "  Service();\n",
+      "Service", name, "full_name", service->full_name());
+  printer->Indent();
+  for (int i = 0; i < service->method_count(); ++i) {
+    const MethodDescriptor* method = service->method(i);
+    std::vector<std::string> comment = LeadingComments(method);
+    if (!comment.empty()) comment.emplace_back();
+    for (std::string& line : WrapComment(
+             absl::StrCat("Default: UNIMPLEMENTED (\"method ",
+                          WireMethodName(method), " is not implemented\")."),
+             2)) {
+      comment.push_back(std::move(line));
+    }
+    printer->Print("\n");
+    PrintComment(comment, printer);
+    PrintLines(
+        WrapFunction(
+            "virtual absl::Status", absl::StrCat(MethodName(method), "("),
+            {"::sockrpc::ServerContext* context",
+             absl::StrCat("const ", QualifiedClassName(method->input_type()),
+                          "& request"),
+             absl::StrCat(QualifiedClassName(method->output_type()),
+                          "* reply")},
+            ");", 2),
+        printer);
+  }
+  printer->Outdent();
+  printer->Print("};\n");
+}
+
+}  // namespace
+
+std::string HeaderFileName(const FileDescriptor* file) {
+  return StripProto(file->name()) + ".sockrpc.pb.h";
+}
+
+std::string SourceFileName(const FileDescriptor* file) {
+  return StripProto(file->name()) + ".sockrpc.pb.cc";
+}
+
+void EmitHeader(const FileDescriptor* file, Printer* printer) {
+  const std::string guard = HeaderGuard(HeaderFileName(file));
+  PrintBanner(file, printer);
+  printer->Print("\n#ifndef $guard$\n#define $guard$\n\n", "guard", guard);
+
+  if (file->service_count() == 0) {
+    printer->Print("#include \"$pb_h$\"\n\n// $source$ defines no services.\n",
+                   "pb_h", StripProto(file->name()) + ".pb.h", "source",
+                   file->name());
+  } else {
+    printer->Print("#include <memory>\n\n");
+    for (const std::string& include : QuotedIncludes(file)) {
+      printer->Print("#include \"$include$\"\n", "include", include);
+    }
+    printer->Print("\n");
+    PrintNamespaceOpen(file, printer);
+    for (int i = 0; i < file->service_count(); ++i) {
+      if (i > 0) printer->Print("\n");
+      EmitServiceClass(file->service(i), printer);
+      printer->Print("\n");
+      EmitStub(file->service(i), printer);
+      printer->Print("\n");
+      EmitService(file->service(i), printer);
+    }
+    if (!CppNamespace(file).empty()) printer->Print("\n");
+    PrintNamespaceClose(file, printer);
+  }
+  printer->Print("\n#endif  // $guard$\n", "guard", guard);
+}
+
+}  // namespace sockrpc::generator

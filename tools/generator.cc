@@ -1,0 +1,108 @@
+#include "tools/generator.h"
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/compiler/code_generator.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/io/printer.h"
+#include "google/protobuf/io/zero_copy_stream.h"
+#include "tools/emit.h"
+#include "tools/names.h"
+
+namespace sockrpc::generator {
+namespace {
+
+using ::google::protobuf::FileDescriptor;
+using ::google::protobuf::MethodDescriptor;
+using ::google::protobuf::ServiceDescriptor;
+using ::google::protobuf::compiler::GeneratorContext;
+
+// The Validate functions leave the .proto file's name out of their errors:
+// protoc puts it in front of each.
+
+// Checks the --sockrpc_out parameters. None are defined yet.
+bool ValidateParameters(const std::string& parameter, std::string* error) {
+  std::vector<std::pair<std::string, std::string>> options;
+  google::protobuf::compiler::ParseGeneratorParameter(parameter, &options);
+  if (options.empty()) return true;
+  *error = absl::StrCat("unknown parameter \"", options.front().first,
+                        "\" (protoc-gen-sockrpc takes no parameters)");
+  return false;
+}
+
+// Checks that every method of `service` can be generated: unary, and with a
+// C++ name no other method of the service has.
+bool ValidateService(const ServiceDescriptor* service, std::string* error) {
+  absl::flat_hash_map<std::string, const MethodDescriptor*> by_cpp_name;
+  for (int i = 0; i < service->method_count(); ++i) {
+    const MethodDescriptor* method = service->method(i);
+    if (method->client_streaming() || method->server_streaming()) {
+      *error = absl::StrCat("streaming methods are not supported yet (method ",
+                            WireMethodName(method), ")");
+      return false;
+    }
+    auto [it, inserted] = by_cpp_name.emplace(MethodName(method), method);
+    if (!inserted) {
+      *error = absl::StrCat("methods ", WireMethodName(it->second), " and ",
+                            WireMethodName(method),
+                            " would have the same C++ name ", it->first);
+      return false;
+    }
+  }
+  return true;
+}
+
+// Checks that no two services of `file` get the same C++ class name.
+bool ValidateFile(const FileDescriptor* file, std::string* error) {
+  absl::flat_hash_map<std::string, const ServiceDescriptor*> by_cpp_name;
+  for (int i = 0; i < file->service_count(); ++i) {
+    const ServiceDescriptor* service = file->service(i);
+    auto [it, inserted] =
+        by_cpp_name.emplace(ServiceClassName(service), service);
+    if (!inserted) {
+      *error = absl::StrCat("services ", it->second->full_name(), " and ",
+                            service->full_name(),
+                            " would have the same C++ name ", it->first);
+      return false;
+    }
+    if (!ValidateService(service, error)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool Generator::Generate(const FileDescriptor* file,
+                         const std::string& parameter,
+                         GeneratorContext* context, std::string* error) const {
+  if (!ValidateParameters(parameter, error)) return false;
+  if (!ValidateFile(file, error)) return false;
+  {
+    std::unique_ptr<google::protobuf::io::ZeroCopyOutputStream> output(
+        context->Open(HeaderFileName(file)));
+    google::protobuf::io::Printer printer(output.get(), '$');
+    EmitHeader(file, &printer);
+    if (printer.failed()) {
+      *error = absl::StrCat("failed to write ", HeaderFileName(file));
+      return false;
+    }
+  }
+  {
+    std::unique_ptr<google::protobuf::io::ZeroCopyOutputStream> output(
+        context->Open(SourceFileName(file)));
+    google::protobuf::io::Printer printer(output.get(), '$');
+    EmitSource(file, &printer);
+    if (printer.failed()) {
+      *error = absl::StrCat("failed to write ", SourceFileName(file));
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace sockrpc::generator

@@ -1,0 +1,41 @@
+// Generator: the code generator behind protoc-gen-sockrpc.
+//
+// For each .proto file it writes <name>.sockrpc.pb.h and <name>.sockrpc.pb.cc
+// next to protoc's <name>.pb.h and <name>.pb.cc: for every service Foo, a
+// class Foo holding the service's name, its client side Foo::Stub and its
+// server side Foo::Service.
+//
+// Generation fails, with a message naming the file and method, for what
+// the runtime cannot serve yet (streaming methods) and for methods whose
+// C++ names would collide. Thread-compatible; protoc calls it from one
+// thread.
+#ifndef SOCKRPC_TOOLS_GENERATOR_H_
+#define SOCKRPC_TOOLS_GENERATOR_H_
+
+#include <cstdint>
+#include <string>
+
+#include "google/protobuf/compiler/code_generator.h"
+#include "google/protobuf/descriptor.h"
+
+namespace sockrpc::generator {
+
+class Generator final : public google::protobuf::compiler::CodeGenerator {
+ public:
+  // Generates the files of `file` into `context`. `parameter` is the text
+  // before ":" in --sockrpc_out=PARAMETER:DIR; none are accepted yet, so any
+  // parameter is an error. On failure, returns false with `*error` set.
+  bool Generate(const google::protobuf::FileDescriptor* file,
+                const std::string& parameter,
+                google::protobuf::compiler::GeneratorContext* context,
+                std::string* error) const override;
+
+  // Proto3 optional fields change nothing in service code.
+  uint64_t GetSupportedFeatures() const override {
+    return FEATURE_PROTO3_OPTIONAL;
+  }
+};
+
+}  // namespace sockrpc::generator
+
+#endif  // SOCKRPC_TOOLS_GENERATOR_H_

@@ -1,0 +1,151 @@
+#include "tools/printing.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+#include "google/protobuf/io/printer.h"
+#include "tools/names.h"
+
+namespace sockrpc::generator {
+namespace {
+
+// Packs `params` greedily onto lines: the first line starts with
+// `first_prefix`, the others with `next_prefix`; every line but the last
+// ends with ",", the last with `tail`. Returns false if some line would not
+// fit `width` columns (the lines are filled in regardless).
+bool PackParams(absl::string_view first_prefix, absl::string_view next_prefix,
+                const std::vector<std::string>& params, absl::string_view tail,
+                int width, std::vector<std::string>* lines) {
+  bool fits = true;
+  std::string line(first_prefix);
+  bool line_has_param = false;
+  for (size_t i = 0; i < params.size(); ++i) {
+    const bool last = i + 1 == params.size();
+    const size_t ending = last ? tail.size() : 1;     // tail or ","
+    const size_t separator = line_has_param ? 1 : 0;  // " " after ","
+    if (line_has_param && line.size() + separator + params[i].size() + ending >
+                              static_cast<size_t>(width)) {
+      lines->push_back(absl::StrCat(line, ","));
+      line = std::string(next_prefix);
+      line_has_param = false;
+    }
+    absl::StrAppend(&line, line_has_param ? ", " : "", params[i]);
+    line_has_param = true;
+    if (last) absl::StrAppend(&line, tail);
+    if (line.size() + (last ? 0 : 1) > static_cast<size_t>(width)) {
+      fits = false;
+    }
+  }
+  if (params.empty()) absl::StrAppend(&line, tail);
+  lines->push_back(line);
+  return fits;
+}
+
+}  // namespace
+
+std::vector<std::string> CommentLines(const std::string& comment_text) {
+  std::vector<std::string> lines = absl::StrSplit(comment_text, '\n');
+  for (std::string& line : lines) {
+    absl::StripTrailingAsciiWhitespace(&line);
+    // A "//" comment ending in a backslash would swallow the next line.
+    if (!line.empty() && line.back() == '\\') line.push_back('.');
+  }
+  while (!lines.empty() && lines.back().empty()) lines.pop_back();
+  return lines;
+}
+
+std::vector<std::string> WrapComment(absl::string_view text, int indent) {
+  const size_t width = kMaxColumns - indent - 3;  // 3 for "// "
+  std::vector<std::string> lines;
+  for (absl::string_view paragraph : absl::StrSplit(text, "\n\n")) {
+    if (!lines.empty()) lines.emplace_back();
+    std::string line;
+    for (absl::string_view word :
+         absl::StrSplit(paragraph, absl::ByAnyChar(" \n"), absl::SkipEmpty())) {
+      if (!line.empty() && line.size() + 1 + word.size() > width) {
+        lines.push_back(absl::StrCat(" ", line));
+        line.clear();
+      }
+      absl::StrAppend(&line, line.empty() ? "" : " ", word);
+    }
+    if (!line.empty()) lines.push_back(absl::StrCat(" ", line));
+  }
+  return lines;
+}
+
+void PrintComment(const std::vector<std::string>& lines,
+                  google::protobuf::io::Printer* printer) {
+  for (const std::string& line : lines) {
+    // Lines of a .proto comment usually start with the space that followed
+    // its "//"; one that does not gets one, so the text stays readable.
+    const bool needs_space = !line.empty() && line.front() != ' ';
+    printer->Print("$comment$\n", "comment",
+                   absl::StrCat("//", needs_space ? " " : "", line));
+  }
+}
+
+void PrintLines(absl::string_view text,
+                google::protobuf::io::Printer* printer) {
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    printer->Print("$line$\n", "line", std::string(line));
+  }
+}
+
+std::string WrapSignature(absl::string_view head,
+                          const std::vector<std::string>& params,
+                          absl::string_view tail, int indent) {
+  const int width = kMaxColumns - indent;
+  const std::string one_line =
+      absl::StrCat(head, absl::StrJoin(params, ", "), tail);
+  if (one_line.size() <= static_cast<size_t>(width)) return one_line;
+
+  // Parameters aligned after the opening parenthesis.
+  std::vector<std::string> lines;
+  if (PackParams(head, std::string(head.size(), ' '), params, tail, width,
+                 &lines)) {
+    return absl::StrJoin(lines, "\n");
+  }
+  // Parameters on continuation lines.
+  lines.clear();
+  lines.push_back(std::string(head));
+  PackParams("    ", "    ", params, tail, width, &lines);
+  return absl::StrJoin(lines, "\n");
+}
+
+std::string WrapFunction(absl::string_view return_type, absl::string_view head,
+                         const std::vector<std::string>& params,
+                         absl::string_view tail, int indent) {
+  const std::string joined = absl::StrCat(return_type, " ", head);
+  if (joined.size() <= static_cast<size_t>(kMaxColumns - indent)) {
+    return WrapSignature(joined, params, tail, indent);
+  }
+  return absl::StrCat(return_type, "\n",
+                      WrapSignature(head, params, tail, indent));
+}
+
+void PrintBanner(const google::protobuf::FileDescriptor* file,
+                 google::protobuf::io::Printer* printer) {
+  printer->Print(
+      "// Generated by protoc-gen-sockrpc. DO NOT EDIT!\n"
+      "// source: $source$\n",
+      "source", file->name());
+}
+
+void PrintNamespaceOpen(const google::protobuf::FileDescriptor* file,
+                        google::protobuf::io::Printer* printer) {
+  const std::string ns = CppNamespace(file);
+  if (!ns.empty()) printer->Print("namespace $ns$ {\n\n", "ns", ns);
+}
+
+void PrintNamespaceClose(const google::protobuf::FileDescriptor* file,
+                         google::protobuf::io::Printer* printer) {
+  const std::string ns = CppNamespace(file);
+  if (!ns.empty()) printer->Print("}  // namespace $ns$\n", "ns", ns);
+}
+
+}  // namespace sockrpc::generator

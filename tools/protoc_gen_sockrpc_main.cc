@@ -1,0 +1,15 @@
+// protoc-gen-sockrpc: the protoc plugin that generates sockrpc service code.
+//
+//   protoc --plugin=protoc-gen-sockrpc=PATH --cpp_out=DIR --sockrpc_out=DIR
+//       foo.proto
+//
+// writes DIR/foo.sockrpc.pb.h and DIR/foo.sockrpc.pb.cc. CMake projects use
+// sockrpc_generate() (tools/sockrpc_generate.cmake) instead.
+
+#include "google/protobuf/compiler/plugin.h"
+#include "tools/generator.h"
+
+int main(int argc, char* argv[]) {
+  sockrpc::generator::Generator generator;
+  return google::protobuf::compiler::PluginMain(argc, argv, &generator);
+}

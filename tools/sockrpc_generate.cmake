@@ -1,0 +1,129 @@
+# sockrpc_generate(TARGET <target> PROTOS <files...> [IMPORT_DIRS <dirs...>])
+#
+# Generates the protobuf messages (protoc's --cpp_out) and the sockrpc
+# services (protoc-gen-sockrpc) of each .proto file in PROTOS and builds them
+# into <target>, an existing library or executable:
+#
+#   add_library(greeter_proto STATIC)
+#   sockrpc_generate(TARGET greeter_proto PROTOS greeter.proto)
+#   target_link_libraries(greeter_server PRIVATE greeter_proto)
+#
+# Relative paths in PROTOS and IMPORT_DIRS are relative to
+# CMAKE_CURRENT_SOURCE_DIR. Each .proto is compiled relative to its import
+# root: the first IMPORT_DIRS entry that contains it, else its own directory;
+# every IMPORT_DIRS entry is also searched for imports, and so are protobuf's
+# well-known types. A proto at <root>/a/b/foo.proto generates a/b/foo.pb.h,
+# a/b/foo.pb.cc, a/b/foo.sockrpc.pb.h and a/b/foo.sockrpc.pb.cc under
+# CMAKE_CURRENT_BINARY_DIR, which becomes a PUBLIC include directory of
+# <target>, so code includes "a/b/foo.sockrpc.pb.h". <target> links PUBLIC
+# sockrpc::sockrpc and protobuf::libprotobuf. Editing a .proto, one it
+# imports, or the plugin regenerates the code.
+#
+# Works the same when sockrpc is part of another project through
+# add_subdirectory().
+
+# protobuf::protoc is an imported target, visible only in sockrpc's own
+# directories; remember where it is for callers elsewhere in the project.
+if(NOT TARGET protobuf::protoc)
+  message(FATAL_ERROR "sockrpc_generate needs protoc: find_package(Protobuf) first")
+endif()
+get_target_property(_sockrpc_protoc protobuf::protoc IMPORTED_LOCATION)
+if(NOT _sockrpc_protoc)
+  get_target_property(_sockrpc_protoc_configs protobuf::protoc IMPORTED_CONFIGURATIONS)
+  foreach(_config IN LISTS _sockrpc_protoc_configs)
+    get_target_property(_sockrpc_protoc protobuf::protoc IMPORTED_LOCATION_${_config})
+    if(_sockrpc_protoc)
+      break()
+    endif()
+  endforeach()
+endif()
+if(NOT _sockrpc_protoc)
+  message(FATAL_ERROR "sockrpc_generate: cannot tell where protobuf::protoc is")
+endif()
+set_property(GLOBAL PROPERTY SOCKRPC_PROTOC_EXECUTABLE ${_sockrpc_protoc})
+
+function(sockrpc_generate)
+  cmake_parse_arguments(PARSE_ARGV 0 ARG "" "TARGET" "PROTOS;IMPORT_DIRS")
+  if(ARG_UNPARSED_ARGUMENTS)
+    message(FATAL_ERROR "sockrpc_generate: unexpected arguments: ${ARG_UNPARSED_ARGUMENTS}")
+  endif()
+  if(NOT ARG_TARGET)
+    message(FATAL_ERROR "sockrpc_generate: TARGET is required")
+  endif()
+  if(NOT TARGET ${ARG_TARGET})
+    message(FATAL_ERROR "sockrpc_generate: ${ARG_TARGET} is not a target; "
+                        "create it first, e.g. add_library(${ARG_TARGET} STATIC)")
+  endif()
+  if(NOT ARG_PROTOS)
+    message(FATAL_ERROR "sockrpc_generate(TARGET ${ARG_TARGET}): PROTOS is empty")
+  endif()
+  get_property(protoc GLOBAL PROPERTY SOCKRPC_PROTOC_EXECUTABLE)
+
+  set(import_dirs "")
+  foreach(dir IN LISTS ARG_IMPORT_DIRS)
+    get_filename_component(dir "${dir}" ABSOLUTE BASE_DIR ${CMAKE_CURRENT_SOURCE_DIR})
+    list(APPEND import_dirs ${dir})
+  endforeach()
+
+  set(out_dir ${CMAKE_CURRENT_BINARY_DIR})
+  set(generated "")
+  foreach(proto IN LISTS ARG_PROTOS)
+    get_filename_component(proto "${proto}" ABSOLUTE BASE_DIR ${CMAKE_CURRENT_SOURCE_DIR})
+    if(NOT EXISTS ${proto})
+      message(FATAL_ERROR "sockrpc_generate(TARGET ${ARG_TARGET}): no such file: ${proto}")
+    endif()
+
+    # The import root: the first IMPORT_DIRS entry holding the proto, else
+    # the proto's own directory.
+    get_filename_component(root ${proto} DIRECTORY)
+    foreach(dir IN LISTS import_dirs)
+      file(RELATIVE_PATH rel ${dir} ${proto})
+      if(NOT rel MATCHES "^\\.\\./" AND NOT IS_ABSOLUTE "${rel}")
+        set(root ${dir})
+        break()
+      endif()
+    endforeach()
+    file(RELATIVE_PATH rel ${root} ${proto})
+    string(REGEX REPLACE "\\.proto$" "" stem ${rel})
+
+    # The .pb.cc comes first: protoc's dependency file names it first.
+    set(outputs
+      ${out_dir}/${stem}.pb.cc
+      ${out_dir}/${stem}.pb.h
+      ${out_dir}/${stem}.sockrpc.pb.h
+      ${out_dir}/${stem}.sockrpc.pb.cc)
+    set(include_args -I${root})
+    foreach(dir IN LISTS import_dirs)
+      if(NOT dir STREQUAL root)
+        list(APPEND include_args -I${dir})
+      endif()
+    endforeach()
+    string(MAKE_C_IDENTIFIER ${stem} depfile_name)
+    set(depfile ${out_dir}/${depfile_name}.sockrpc.d)
+
+    add_custom_command(
+      OUTPUT ${outputs}
+      COMMAND ${protoc}
+              ${include_args}
+              --cpp_out=${out_dir}
+              --plugin=protoc-gen-sockrpc=$<TARGET_FILE:protoc-gen-sockrpc>
+              --sockrpc_out=${out_dir}
+              --dependency_out=${depfile}
+              ${proto}
+      WORKING_DIRECTORY ${out_dir}
+      DEPENDS ${proto} protoc-gen-sockrpc
+      DEPFILE ${depfile}
+      COMMENT "Generating messages and services of ${rel}"
+      VERBATIM)
+    list(APPEND generated ${outputs})
+  endforeach()
+
+  target_sources(${ARG_TARGET} PRIVATE ${generated})
+  target_include_directories(${ARG_TARGET} PUBLIC ${out_dir})
+  target_link_libraries(${ARG_TARGET} PUBLIC sockrpc::sockrpc)
+  # sockrpc::sockrpc brings protobuf::libprotobuf with it; name it too where
+  # that imported target is visible.
+  if(TARGET protobuf::libprotobuf)
+    target_link_libraries(${ARG_TARGET} PUBLIC protobuf::libprotobuf)
+  endif()
+endfunction()
