@@ -1,0 +1,644 @@
+// End-to-end tests of the Increment demo: the real increment_server binary,
+// started as a child process, called over real sockets by sockrpc channels,
+// by increment_client processes, and by a hand-made raw peer.
+//
+// Tests that make sense on every transport run on a filesystem socket, an
+// abstract socket and TCP on 127.0.0.1 with an ephemeral port.
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <cstdint>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/synchronization/barrier.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "client/channel.h"
+#include "client/client_context.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "increment.pb.h"
+#include "increment.sockrpc.pb.h"
+#include "sockrpc/wire.pb.h"
+#include "tests/testing/child_process.h"
+#include "tests/testing/increment_server.h"
+#include "tests/testing/raw_connection.h"
+#include "tests/testing/temp_dir.h"
+#include "transport/wire_codec.h"
+
+namespace {
+
+using ::sockrpc::Channel;
+using ::sockrpc::ChannelOptions;
+using ::sockrpc::ClientContext;
+using ::sockrpc::testing::BinaryPath;
+using ::sockrpc::testing::ChildProcess;
+using ::sockrpc::testing::DescribeWaitStatus;
+using ::sockrpc::testing::kProcessTimeout;
+using ::sockrpc::testing::RawConnection;
+using ::sockrpc::testing::RunIncrementClient;
+using ::sockrpc::testing::StartedServer;
+using ::sockrpc::testing::StartIncrementServer;
+using ::sockrpc::testing::TempDir;
+using ::sockrpc::testing::Transport;
+using ::sockrpc::testing::TransportName;
+using ::sockrpc::testing::UniqueListenAddress;
+using ::testing::HasSubstr;
+
+constexpr char kIncrementMethod[] = "/increment.Increment/Increment";
+
+// Bounds a wait for one call or one reply that normally takes microseconds.
+constexpr absl::Duration kCallTimeout = absl::Seconds(10);
+
+std::shared_ptr<Channel> MakeChannel(const std::string& target,
+                                     const ChannelOptions& options = {}) {
+  absl::StatusOr<std::shared_ptr<Channel>> channel =
+      sockrpc::CreateChannel(target, options);
+  EXPECT_TRUE(channel.ok()) << channel.status();
+  return channel.ok() ? *channel : nullptr;
+}
+
+// One Increment call through the generated stub, bounded by kCallTimeout.
+absl::StatusOr<std::string> Increment(increment::Increment::Stub& stub,
+                                      const std::string& character) {
+  ClientContext context;
+  context.set_timeout(kCallTimeout);
+  increment::IncrementRequest request;
+  request.set_character(character);
+  absl::StatusOr<increment::IncrementReply> reply =
+      stub.Increment(&context, request);
+  if (!reply.ok()) return reply.status();
+  return reply->character();
+}
+
+// UTF-8 encoding of code point `c` (c < 0x10000, not a surrogate).
+std::string Utf8(uint32_t c) {
+  std::string out;
+  if (c < 0x80) {
+    out += static_cast<char>(c);
+  } else if (c < 0x800) {
+    out += static_cast<char>(0xc0 | (c >> 6));
+    out += static_cast<char>(0x80 | (c & 0x3f));
+  } else {
+    out += static_cast<char>(0xe0 | (c >> 12));
+    out += static_cast<char>(0x80 | ((c >> 6) & 0x3f));
+    out += static_cast<char>(0x80 | (c & 0x3f));
+  }
+  return out;
+}
+
+// The socket file path of a "unix:PATH" address.
+std::string SocketPath(const std::string& address) {
+  absl::string_view path = address;
+  EXPECT_TRUE(absl::ConsumePrefix(&path, "unix:")) << address;
+  return std::string(path);
+}
+
+bool FileExists(const std::string& path) {
+  struct stat st;
+  return lstat(path.c_str(), &st) == 0;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Expects the server (and so its connections) to still answer a fresh
+// channel correctly.
+void ExpectServes(const std::string& address) {
+  increment::Increment::Stub stub(MakeChannel(address));
+  absl::StatusOr<std::string> reply = Increment(stub, "A");
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(*reply, "B");
+}
+
+// A server on the transport of the test's parameter, started for each test.
+class IncrementOverTransportTest : public ::testing::TestWithParam<Transport> {
+ protected:
+  void SetUp() override { StartServer({}); }
+
+  // (Re)starts the test's server with `flags`.
+  void StartServer(const std::vector<std::string>& flags) {
+    server_.process.reset();
+    absl::StatusOr<StartedServer> server =
+        StartIncrementServer(UniqueListenAddress(GetParam(), dir_), flags);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+  }
+
+  // Declared first so that it is removed after the server has gone.
+  TempDir dir_;
+  StartedServer server_;
+};
+
+INSTANTIATE_TEST_SUITE_P(
+    AllTransports, IncrementOverTransportTest,
+    ::testing::Values(Transport::kUnixPath, Transport::kUnixAbstract,
+                      Transport::kTcp),
+    [](const ::testing::TestParamInfo<Transport>& info) {
+      return TransportName(info.param);
+    });
+
+TEST_P(IncrementOverTransportTest, RepliesWithTheNextCharacter) {
+  increment::Increment::Stub stub(MakeChannel(server_.address));
+  EXPECT_EQ(Increment(stub, "A").value_or("<error>"), "B");
+  EXPECT_EQ(Increment(stub, "z").value_or("<error>"), "{");
+  EXPECT_EQ(Increment(stub, "\xc3\xa9").value_or("<error>"),  // é
+            "\xc3\xaa");                                      // ê
+}
+
+TEST_P(IncrementOverTransportTest,
+       RejectsAnythingButOneCharacterWithTheServersMessage) {
+  increment::Increment::Stub stub(MakeChannel(server_.address));
+  absl::StatusOr<std::string> two = Increment(stub, "AB");
+  EXPECT_EQ(two.status().code(), absl::StatusCode::kInvalidArgument)
+      << two.status();
+  EXPECT_THAT(two.status().message(),
+              HasSubstr("exactly one UTF-8 character, got \"AB\""));
+
+  absl::StatusOr<std::string> none = Increment(stub, "");
+  EXPECT_EQ(none.status().code(), absl::StatusCode::kInvalidArgument)
+      << none.status();
+  EXPECT_THAT(none.status().message(),
+              HasSubstr("exactly one UTF-8 character, got \"\""));
+
+  // An error is one call's outcome: the channel goes on working.
+  EXPECT_EQ(Increment(stub, "A").value_or("<error>"), "B");
+}
+
+TEST_P(IncrementOverTransportTest,
+       SixteenThreadsOnOneChannelEachGetTheirOwnReplies) {
+  constexpr int kThreads = 16;
+  constexpr int kCallsPerThread = 1000;
+  // Every call sends its own character (CJK ideographs from U+4E00 on), so
+  // a reply handed to the wrong call cannot go unnoticed.
+  constexpr uint32_t kFirst = 0x4e00;
+  std::shared_ptr<Channel> channel = MakeChannel(server_.address);
+  std::atomic<int> wrong{0};
+  absl::Mutex mu;
+  std::string first_failure;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      increment::Increment::Stub stub(channel);
+      for (int i = 0; i < kCallsPerThread; ++i) {
+        uint32_t c = kFirst + static_cast<uint32_t>(t * kCallsPerThread + i);
+        absl::StatusOr<std::string> reply = Increment(stub, Utf8(c));
+        if (!reply.ok() || *reply != Utf8(c + 1)) {
+          ++wrong;
+          absl::MutexLock lock(&mu);
+          if (first_failure.empty()) {
+            first_failure = absl::StrCat(
+                "thread ", t, " call ", i, ": sent U+", absl::Hex(c), ", got ",
+                reply.ok() ? absl::CEscape(*reply) : reply.status().ToString());
+          }
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(wrong.load(), 0) << first_failure;
+}
+
+TEST_P(IncrementOverTransportTest,
+       FiftyChannelsCallingAtOnceEachGetTheirOwnReplies) {
+  constexpr int kChannels = 50;
+  constexpr int kCallsPerChannel = 20;
+  constexpr uint32_t kFirst = 0x4e00;
+  absl::Barrier* start = new absl::Barrier(kChannels);
+  std::atomic<int> wrong{0};
+  absl::Mutex mu;
+  std::string first_failure;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kChannels; ++t) {
+    threads.emplace_back([&, t] {
+      // Each its own channel, so its own connection.
+      increment::Increment::Stub stub(MakeChannel(server_.address));
+      if (start->Block()) delete start;  // all connect and call together
+      for (int i = 0; i < kCallsPerChannel; ++i) {
+        uint32_t c = kFirst + static_cast<uint32_t>(t * kCallsPerChannel + i);
+        absl::StatusOr<std::string> reply = Increment(stub, Utf8(c));
+        if (!reply.ok() || *reply != Utf8(c + 1)) {
+          ++wrong;
+          absl::MutexLock lock(&mu);
+          if (first_failure.empty()) {
+            first_failure = absl::StrCat(
+                "channel ", t, " call ", i, ": sent U+", absl::Hex(c),
+                ", got ",
+                reply.ok() ? absl::CEscape(*reply) : reply.status().ToString());
+          }
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(wrong.load(), 0) << first_failure;
+}
+
+TEST_P(IncrementOverTransportTest, ThreeClientProcessesAtOnceEachGetTheirReply) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"A", "B"}, {"m", "n"}, {"\xc3\xa9", "\xc3\xaa"}};
+  std::vector<std::unique_ptr<ChildProcess>> clients;
+  for (const auto& [sent, expected] : cases) {
+    absl::StatusOr<std::unique_ptr<ChildProcess>> client = ChildProcess::Start(
+        BinaryPath("increment_client"),
+        {"--target", server_.address, "--char", sent});
+    ASSERT_TRUE(client.ok()) << client.status();
+    clients.push_back(*std::move(client));
+  }
+  for (size_t i = 0; i < clients.size(); ++i) {
+    absl::StatusOr<int> status = clients[i]->WaitForExit(kProcessTimeout);
+    ASSERT_TRUE(status.ok()) << status.status();
+    ASSERT_TRUE(clients[i]->WaitForOutputEnd(kProcessTimeout).ok());
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0)
+        << DescribeWaitStatus(*status) << "\n" << clients[i]->StderrText();
+    EXPECT_EQ(clients[i]->StdoutText(),
+              absl::StrCat("char from server = ", cases[i].second, "\n"));
+  }
+}
+
+TEST_P(IncrementOverTransportTest,
+       DeadlineLimitedCallToAStoppedServerEndsInTime) {
+  std::shared_ptr<Channel> channel = MakeChannel(server_.address);
+  increment::Increment::Stub stub(channel);
+  ASSERT_EQ(Increment(stub, "A").value_or("<error>"), "B");  // connected
+
+  absl::Status stopped = server_.process->Stop(kProcessTimeout);
+  ASSERT_TRUE(stopped.ok()) << stopped;
+  struct Resume {
+    ChildProcess* process;
+    ~Resume() { (void)process->Signal(SIGCONT); }
+  } resume{server_.process.get()};
+
+  for (const char* how : {"same channel", "new channel"}) {
+    increment::Increment::Stub call_stub(
+        absl::string_view(how) == "same channel"
+            ? channel
+            : MakeChannel(server_.address));
+    ClientContext context;
+    context.set_timeout(absl::Milliseconds(300));
+    increment::IncrementRequest request;
+    request.set_character("C");
+    const absl::Time start = absl::Now();
+    absl::StatusOr<increment::IncrementReply> reply =
+        call_stub.Increment(&context, request);
+    const absl::Duration took = absl::Now() - start;
+    EXPECT_EQ(reply.status().code(), absl::StatusCode::kDeadlineExceeded)
+        << how << ": " << reply.status();
+    EXPECT_GE(took, absl::Milliseconds(250)) << how;
+    EXPECT_LT(took, absl::Seconds(3)) << how;
+  }
+
+  ASSERT_TRUE(server_.process->Signal(SIGCONT).ok());
+  // Once resumed, the server serves the old channel and new ones again.
+  EXPECT_EQ(Increment(stub, "D").value_or("<error>"), "E");
+  ExpectServes(server_.address);
+}
+
+TEST_P(IncrementOverTransportTest,
+       UnknownMethodIsUnimplementedAndTheChannelStaysUsable) {
+  std::shared_ptr<Channel> channel = MakeChannel(server_.address);
+  increment::IncrementRequest request;
+  request.set_character("A");
+  increment::IncrementReply reply;
+
+  absl::Status method = channel->CallUnary(
+      nullptr, "/increment.Increment/Nope", request, &reply);
+  EXPECT_EQ(method.code(), absl::StatusCode::kUnimplemented) << method;
+  EXPECT_THAT(method.message(),
+              HasSubstr("unknown method Nope in service increment.Increment"));
+
+  absl::Status service =
+      channel->CallUnary(nullptr, "/nope.Nope/X", request, &reply);
+  EXPECT_EQ(service.code(), absl::StatusCode::kUnimplemented) << service;
+  EXPECT_THAT(service.message(), HasSubstr("unknown service nope.Nope"));
+
+  ASSERT_TRUE(channel->CallUnary(nullptr, kIncrementMethod, request, &reply)
+                  .ok());
+  EXPECT_EQ(reply.character(), "B");
+}
+
+TEST_P(IncrementOverTransportTest,
+       UnknownMethodLeavesTheSameConnectionUsable) {
+  // A raw peer, so that "the same connection" is certain.
+  absl::StatusOr<RawConnection> raw =
+      RawConnection::Open(server_.address, kCallTimeout);
+  ASSERT_TRUE(raw.ok()) << raw.status();
+  std::string bytes;
+  sockrpc::AppendPreface(&bytes);
+  bytes += sockrpc::testing::HeadersFrame(1, "/increment.Increment/Nope");
+  bytes += sockrpc::testing::IncrementRequestFrame(1, "A");
+  bytes += sockrpc::testing::HeadersFrame(3, "/nope.Nope/X");
+  bytes += sockrpc::testing::IncrementRequestFrame(3, "A");
+  ASSERT_TRUE(raw->Send(bytes, kCallTimeout).ok());
+  ASSERT_TRUE(raw->ReadPreface(kCallTimeout).ok());
+  std::string character;
+  absl::Status first =
+      sockrpc::testing::ReadCallOutcome(&*raw, 1, kCallTimeout, &character);
+  EXPECT_EQ(first.code(), absl::StatusCode::kUnimplemented) << first;
+  absl::Status second =
+      sockrpc::testing::ReadCallOutcome(&*raw, 3, kCallTimeout, &character);
+  EXPECT_EQ(second.code(), absl::StatusCode::kUnimplemented) << second;
+
+  bytes = sockrpc::testing::HeadersFrame(5, kIncrementMethod) +
+          sockrpc::testing::IncrementRequestFrame(5, "y");
+  ASSERT_TRUE(raw->Send(bytes, kCallTimeout).ok());
+  absl::Status third =
+      sockrpc::testing::ReadCallOutcome(&*raw, 5, kCallTimeout, &character);
+  EXPECT_TRUE(third.ok()) << third;
+  EXPECT_EQ(character, "z");
+}
+
+TEST_P(IncrementOverTransportTest, RequestMetadataIsAccepted) {
+  increment::Increment::Stub stub(MakeChannel(server_.address));
+  ClientContext context;
+  context.set_timeout(kCallTimeout);
+  context.AddMetadata("x-request-id", "42");
+  context.AddMetadata("x-request-id", "43");  // keys may repeat
+  context.AddMetadata("trace-bin", std::string("\x00\xff\x01", 3));
+  increment::IncrementRequest request;
+  request.set_character("A");
+  absl::StatusOr<increment::IncrementReply> reply =
+      stub.Increment(&context, request);
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->character(), "B");
+}
+
+TEST_P(IncrementOverTransportTest,
+       RequestOverTheChannelLimitFailsLocallyAndTheChannelGoesOn) {
+  ChannelOptions options;
+  options.max_frame_size = 64;
+  increment::Increment::Stub stub(MakeChannel(server_.address, options));
+  absl::StatusOr<std::string> big = Increment(stub, std::string(100, 'x'));
+  EXPECT_EQ(big.status().code(), absl::StatusCode::kResourceExhausted)
+      << big.status();
+  EXPECT_EQ(Increment(stub, "A").value_or("<error>"), "B");
+}
+
+TEST_P(IncrementOverTransportTest,
+       RequestOverTheServerLimitIsResourceExhaustedAndTheChannelGoesOn) {
+  StartServer({"--max_frame_size", "1024"});
+  increment::Increment::Stub stub(MakeChannel(server_.address));
+  ASSERT_EQ(Increment(stub, "A").value_or("<error>"), "B");  // connected
+
+  // 4000 characters: a 4003-byte IncrementRequest.
+  absl::StatusOr<std::string> big = Increment(stub, std::string(4000, 'x'));
+  EXPECT_EQ(big.status().code(), absl::StatusCode::kResourceExhausted)
+      << big.status();
+  EXPECT_THAT(big.status().message(),
+              HasSubstr("frame of 4003 bytes exceeds the limit of 1024 bytes"));
+  EXPECT_EQ(Increment(stub, "y").value_or("<error>"), "z");
+}
+
+TEST_P(IncrementOverTransportTest,
+       RequestOverTheServerLimitLeavesTheSameConnectionUsable) {
+  StartServer({"--max_frame_size", "1024"});
+  absl::StatusOr<RawConnection> raw =
+      RawConnection::Open(server_.address, kCallTimeout);
+  ASSERT_TRUE(raw.ok()) << raw.status();
+  std::string bytes;
+  sockrpc::AppendPreface(&bytes);
+  bytes += sockrpc::testing::HeadersFrame(1, kIncrementMethod);
+  bytes += sockrpc::testing::IncrementRequestFrame(1, std::string(4000, 'x'));
+  bytes += sockrpc::testing::HeadersFrame(2, kIncrementMethod);
+  bytes += sockrpc::testing::IncrementRequestFrame(2, "A");
+  ASSERT_TRUE(raw->Send(bytes, kCallTimeout).ok());
+  ASSERT_TRUE(raw->ReadPreface(kCallTimeout).ok());
+  std::string character;
+  absl::Status big =
+      sockrpc::testing::ReadCallOutcome(&*raw, 1, kCallTimeout, &character);
+  EXPECT_EQ(big.code(), absl::StatusCode::kResourceExhausted) << big;
+  absl::Status next =
+      sockrpc::testing::ReadCallOutcome(&*raw, 2, kCallTimeout, &character);
+  EXPECT_TRUE(next.ok()) << next;
+  EXPECT_EQ(character, "B");
+}
+
+TEST_P(IncrementOverTransportTest,
+       SigkilledServerMakesTheNextCallUnavailableAndARestartHealsTheChannel) {
+  std::shared_ptr<Channel> channel = MakeChannel(server_.address);
+  increment::Increment::Stub stub(channel);
+  ASSERT_EQ(Increment(stub, "A").value_or("<error>"), "B");
+
+  const std::string address = server_.address;  // the real port, for TCP
+  ASSERT_TRUE(server_.process->Signal(SIGKILL).ok());
+  absl::StatusOr<int> status = server_.process->WaitForExit(kProcessTimeout);
+  ASSERT_TRUE(status.ok()) << status.status();
+  ASSERT_TRUE(WIFSIGNALED(*status)) << DescribeWaitStatus(*status);
+
+  absl::StatusOr<std::string> dead = Increment(stub, "B");
+  EXPECT_EQ(dead.status().code(), absl::StatusCode::kUnavailable)
+      << dead.status();
+
+  absl::StatusOr<StartedServer> restarted = StartIncrementServer(address);
+  if (!restarted.ok() && GetParam() == Transport::kTcp &&
+      absl::StrContains(restarted.status().message(), "in use")) {
+    GTEST_SKIP() << "port of " << address
+                 << " was taken meanwhile: " << restarted.status();
+  }
+  ASSERT_TRUE(restarted.ok()) << restarted.status();
+  server_ = *std::move(restarted);
+  EXPECT_EQ(server_.address, address);
+  EXPECT_EQ(Increment(stub, "C").value_or("<error>"), "D");
+}
+
+// Tests of one transport (or none), with servers of their own.
+class IncrementServerTest : public ::testing::Test {
+ protected:
+  TempDir dir_;
+};
+
+TEST_F(IncrementServerTest, ClientWithNoServerExitsNonZeroNamingTheAddress) {
+  const std::string target = absl::StrCat("unix:", dir_.File("nobody"));
+  absl::StatusOr<sockrpc::testing::ClientRun> run =
+      RunIncrementClient({"--target", target, "--char", "A"});
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_TRUE(WIFEXITED(run->wait_status));
+  EXPECT_NE(WEXITSTATUS(run->wait_status), 0);
+  EXPECT_THAT(run->stderr_text, HasSubstr(target));
+  EXPECT_EQ(run->stdout_text, "");
+}
+
+TEST_F(IncrementServerTest, CallWithNoServerIsUnavailableNamingTheAddress) {
+  for (const std::string& target :
+       {absl::StrCat("unix:", dir_.File("nobody")),
+        absl::StrCat("unix-abstract:",
+                     sockrpc::testing::UniqueAbstractName())}) {
+    increment::Increment::Stub stub(MakeChannel(target));
+    const absl::Time start = absl::Now();
+    absl::StatusOr<std::string> reply = Increment(stub, "A");
+    EXPECT_EQ(reply.status().code(), absl::StatusCode::kUnavailable)
+        << reply.status();
+    EXPECT_THAT(reply.status().message(), HasSubstr(target));
+    EXPECT_LT(absl::Now() - start, absl::Seconds(3)) << "fails fast";
+  }
+}
+
+TEST_F(IncrementServerTest,
+       SecondServerOnALiveSocketFailsAndTheFirstKeepsServing) {
+  const std::string address = absl::StrCat("unix:", dir_.File("live"));
+  absl::StatusOr<StartedServer> first = StartIncrementServer(address);
+  ASSERT_TRUE(first.ok()) << first.status();
+
+  absl::StatusOr<std::unique_ptr<ChildProcess>> second = ChildProcess::Start(
+      BinaryPath("increment_server"), {"--listen", address});
+  ASSERT_TRUE(second.ok()) << second.status();
+  absl::StatusOr<int> status = (*second)->WaitForExit(kProcessTimeout);
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) != 0)
+      << DescribeWaitStatus(*status);
+  EXPECT_TRUE((*second)
+                  ->WaitForLine("address already in use by a running server",
+                                kProcessTimeout)
+                  .ok())
+      << (*second)->StderrText();
+
+  EXPECT_TRUE(FileExists(SocketPath(address)));
+  ExpectServes(address);
+}
+
+TEST_F(IncrementServerTest, StaleSocketFileIsReplacedAndTheServerServes) {
+  const std::string path = dir_.File("stale");
+  // A socket file nobody listens on: bound, then closed without unlink.
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  ASSERT_LT(path.size(), sizeof(addr.sun_path));
+  path.copy(addr.sun_path, path.size());
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0)
+      << std::strerror(errno);
+  close(fd);
+  ASSERT_TRUE(FileExists(path));
+
+  absl::StatusOr<StartedServer> server =
+      StartIncrementServer(absl::StrCat("unix:", path));
+  ASSERT_TRUE(server.ok()) << server.status();
+  ExpectServes(server->address);
+}
+
+TEST_F(IncrementServerTest, RegularFileAtThePathIsLeftAloneAndNotServed) {
+  const std::string path = dir_.File("precious.txt");
+  {
+    std::ofstream out(path);
+    out << "not a socket\n";
+  }
+  absl::StatusOr<std::unique_ptr<ChildProcess>> server = ChildProcess::Start(
+      BinaryPath("increment_server"), {"--listen", absl::StrCat("unix:", path)});
+  ASSERT_TRUE(server.ok()) << server.status();
+  absl::StatusOr<int> status = (*server)->WaitForExit(kProcessTimeout);
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) != 0)
+      << DescribeWaitStatus(*status);
+  ASSERT_TRUE((*server)->WaitForOutputEnd(kProcessTimeout).ok());
+  EXPECT_THAT((*server)->StderrText(), HasSubstr(path));
+  EXPECT_THAT((*server)->StdoutText(), ::testing::Not(HasSubstr("waiting")));
+  EXPECT_EQ(ReadFile(path), "not a socket\n");
+}
+
+TEST_F(IncrementServerTest, SocketModeFlagSetsTheSocketFileMode) {
+  const std::string path = dir_.File("private");
+  absl::StatusOr<StartedServer> server = StartIncrementServer(
+      absl::StrCat("unix:", path), {"--socket_mode", "0600"});
+  ASSERT_TRUE(server.ok()) << server.status();
+  struct stat st;
+  ASSERT_EQ(lstat(path.c_str(), &st), 0) << std::strerror(errno);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 07777, 0600u) << std::oct << (st.st_mode & 07777);
+  ExpectServes(server->address);
+}
+
+// Graceful shutdown, by each signal the server handles.
+class ShutdownSignalTest : public ::testing::TestWithParam<int> {
+ protected:
+  TempDir dir_;
+};
+
+INSTANTIATE_TEST_SUITE_P(
+    Signals, ShutdownSignalTest, ::testing::Values(SIGTERM, SIGINT),
+    [](const ::testing::TestParamInfo<int>& info) {
+      return std::string(info.param == SIGTERM ? "Sigterm" : "Sigint");
+    });
+
+TEST_P(ShutdownSignalTest, ServerExitsZeroAndRemovesItsSocketFile) {
+  const std::string path = dir_.File("s");
+  absl::StatusOr<StartedServer> server =
+      StartIncrementServer(absl::StrCat("unix:", path));
+  ASSERT_TRUE(server.ok()) << server.status();
+  ExpectServes(server->address);
+  ASSERT_TRUE(FileExists(path));
+
+  ASSERT_TRUE(server->process->Signal(GetParam()).ok());
+  absl::StatusOr<int> status = server->process->WaitForExit(kProcessTimeout);
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0)
+      << DescribeWaitStatus(*status) << "\n" << server->process->StderrText();
+  // The file goes before the process exits, so no wait is needed here.
+  EXPECT_FALSE(FileExists(path));
+  EXPECT_TRUE(
+      server->process->WaitForLine("server stopped", kProcessTimeout).ok());
+}
+
+TEST_P(ShutdownSignalTest,
+       ConnectedClientsAreToldGoAwayAndTheirChannelWorksAfterARestart) {
+  const std::string address = absl::StrCat("unix:", dir_.File("s"));
+  absl::StatusOr<StartedServer> server = StartIncrementServer(address);
+  ASSERT_TRUE(server.ok()) << server.status();
+  std::shared_ptr<Channel> channel = MakeChannel(address);
+  increment::Increment::Stub stub(channel);
+  ASSERT_EQ(Increment(stub, "A").value_or("<error>"), "B");
+  // A raw peer that has made one call and stays connected, idle.
+  absl::StatusOr<RawConnection> raw = RawConnection::Open(address, kCallTimeout);
+  ASSERT_TRUE(raw.ok()) << raw.status();
+  std::string bytes;
+  sockrpc::AppendPreface(&bytes);
+  bytes += sockrpc::testing::HeadersFrame(1, kIncrementMethod) +
+           sockrpc::testing::IncrementRequestFrame(1, "a");
+  ASSERT_TRUE(raw->Send(bytes, kCallTimeout).ok());
+  ASSERT_TRUE(raw->ReadPreface(kCallTimeout).ok());
+  std::string character;
+  ASSERT_TRUE(
+      sockrpc::testing::ReadCallOutcome(&*raw, 1, kCallTimeout, &character)
+          .ok());
+
+  ASSERT_TRUE(server->process->Signal(GetParam()).ok());
+  absl::StatusOr<sockrpc::wire::GoAway> goaway =
+      sockrpc::testing::ReadGoAway(&*raw, kCallTimeout);
+  ASSERT_TRUE(goaway.ok()) << goaway.status();
+  EXPECT_EQ(goaway->code(),
+            static_cast<uint32_t>(absl::StatusCode::kUnavailable));
+  EXPECT_EQ(goaway->message(), "server shutting down");
+  EXPECT_EQ(goaway->last_stream_id(), 1u);
+  EXPECT_TRUE(raw->WaitForClose(kCallTimeout).ok());
+  absl::StatusOr<int> status = server->process->WaitForExit(kProcessTimeout);
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0)
+      << DescribeWaitStatus(*status) << "\n" << server->process->StderrText();
+
+  absl::StatusOr<StartedServer> restarted = StartIncrementServer(address);
+  ASSERT_TRUE(restarted.ok()) << restarted.status();
+  EXPECT_EQ(Increment(stub, "C").value_or("<error>"), "D");
+}
+
+}  // namespace

@@ -1,0 +1,28 @@
+# End-to-end tests: the real increment_server and increment_client binaries,
+# started as child processes and spoken to over real sockets.
+
+# sockrpc_e2e_testing: child processes, temp dirs and a raw protocol peer.
+add_library(sockrpc_e2e_testing STATIC
+  testing/child_process.cc
+  testing/increment_server.cc
+  testing/raw_connection.cc)
+target_include_directories(sockrpc_e2e_testing PUBLIC ${PROJECT_SOURCE_DIR})
+target_link_libraries(sockrpc_e2e_testing PUBLIC
+  increment_proto sockrpc_transport
+  absl::status absl::statusor absl::strings absl::synchronization absl::time)
+target_compile_definitions(sockrpc_e2e_testing PRIVATE
+  SOCKRPC_BIN_DIR="$<TARGET_FILE_DIR:increment_server>")
+
+sockrpc_test(NAME e2e_increment_test
+  SOURCES e2e_increment_test.cc
+  LIBS sockrpc_e2e_testing increment_proto sockrpc_client sockrpc_server
+       sockrpc_transport)
+sockrpc_test(NAME e2e_bad_input_test
+  SOURCES e2e_bad_input_test.cc
+  LIBS sockrpc_e2e_testing increment_proto sockrpc_client sockrpc_server
+       sockrpc_transport)
+
+# The tests start these binaries: build them first.
+foreach(_e2e_test e2e_increment_test e2e_bad_input_test)
+  add_dependencies(${_e2e_test} increment_server increment_client)
+endforeach()
