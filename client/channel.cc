@@ -7,6 +7,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "client/client_connection.h"
+#include "client/client_stream.h"
 #include "transport/socket.h"
 #include "transport/status_macros.h"
 
@@ -50,25 +51,105 @@ absl::StatusOr<std::shared_ptr<ClientConnection>> Channel::GetConnection(
   return connection;
 }
 
+namespace {
+
+// Runs the interceptors' OnCallStart in order; returns how many ran (the
+// ones whose OnCallEnd is due) and the first failure in `*status`.
+size_t StartInterceptors(const std::vector<ClientInterceptor*>& interceptors,
+                         absl::string_view method, ClientContext& context,
+                         absl::Status* status) {
+  size_t started = 0;
+  while (started < interceptors.size() && status->ok()) {
+    *status = interceptors[started++]->OnCallStart(method, context);
+  }
+  return started;
+}
+
+}  // namespace
+
+std::shared_ptr<ClientStream> Channel::OpenStream(
+    ClientContext* context, absl::string_view method,
+    const google::protobuf::MessageLite* request,
+    google::protobuf::MessageLite* unary_reply, absl::Status* unary_status) {
+  const absl::Time deadline =
+      context != nullptr ? context->deadline() : absl::InfiniteFuture();
+  auto failed = [&](absl::Status status) {
+    auto stream = std::make_shared<ClientStream>(nullptr, context, deadline,
+                                                 status);
+    if (unary_status != nullptr) *unary_status = std::move(status);
+    return stream;
+  };
+  if (deadline <= absl::Now()) {
+    return failed(
+        absl::DeadlineExceededError("deadline exceeded before the call started"));
+  }
+  // A call the server certainly never saw is tried once more, on a fresh
+  // connection (the old one was closed, e.g. by a server restart).
+  for (int attempt = 0;; ++attempt) {
+    absl::StatusOr<std::shared_ptr<ClientConnection>> connection =
+        GetConnection(deadline);
+    if (!connection.ok()) return failed(connection.status());
+    auto stream =
+        std::make_shared<ClientStream>(*connection, context, deadline);
+    // Attach the call to its context so that TryCancel() reaches it.
+    if (context != nullptr && !context->AttachStream(stream)) {
+      return failed(absl::CancelledError("cancelled by the client"));
+    }
+    bool retryable = false;
+    if (unary_reply != nullptr) {
+      *unary_status = (*connection)->CallUnary(stream, method, *request,
+                                               unary_reply, &retryable);
+    } else {
+      retryable = (*connection)->Open(stream, method, request);
+    }
+    if (!retryable || attempt == 1) return stream;
+  }
+}
+
 absl::Status Channel::CallUnary(ClientContext* context,
                                 absl::string_view method,
                                 const google::protobuf::MessageLite& request,
                                 google::protobuf::MessageLite* reply) {
-  const absl::Time deadline =
-      context != nullptr ? context->deadline() : absl::InfiniteFuture();
-  if (deadline <= absl::Now()) {
-    return absl::DeadlineExceededError(
-        "deadline exceeded before the call started");
+  if (options_.interceptors.empty()) {
+    absl::Status status;
+    OpenStream(context, method, &request, reply, &status);
+    return status;
   }
-  // A call the server certainly never saw is retried once, on a fresh
-  // connection (the old one was closed, e.g. by a server restart).
-  for (int attempt = 0;; ++attempt) {
-    SOCKRPC_ASSIGN_OR_RETURN(std::shared_ptr<ClientConnection> connection,
-                             GetConnection(deadline));
-    ClientConnection::CallResult result =
-        connection->CallUnary(context, method, request, reply, deadline);
-    if (!result.retryable || attempt == 1) return result.status;
+  ClientContext local_context;
+  if (context == nullptr) context = &local_context;
+  const absl::Time start = absl::Now();
+  absl::Status status;
+  size_t started =
+      StartInterceptors(options_.interceptors, method, *context, &status);
+  if (status.ok()) OpenStream(context, method, &request, reply, &status);
+  const absl::Duration elapsed = absl::Now() - start;
+  for (size_t i = started; i-- > 0;) {
+    options_.interceptors[i]->OnCallEnd(method, *context, status, elapsed);
   }
+  return status;
+}
+
+std::unique_ptr<ClientCall> Channel::StartCall(
+    ClientContext* context, absl::string_view method,
+    const google::protobuf::MessageLite* request) {
+  std::unique_ptr<ClientContext> owned_context;
+  if (context == nullptr) {
+    owned_context = std::make_unique<ClientContext>();
+    context = owned_context.get();
+  }
+  const absl::Time start = absl::Now();
+  absl::Status status;
+  size_t started =
+      StartInterceptors(options_.interceptors, method, *context, &status);
+  std::shared_ptr<ClientStream> stream =
+      status.ok() ? OpenStream(context, method, request, nullptr, nullptr)
+                  : std::make_shared<ClientStream>(nullptr, context,
+                                                   context->deadline(), status);
+  std::vector<ClientInterceptor*> to_end(
+      options_.interceptors.begin(), options_.interceptors.begin() + started);
+  return std::unique_ptr<ClientCall>(
+      new ClientCall(std::move(stream), std::move(owned_context),
+                     std::string(method), std::move(to_end), start));
 }
 
 absl::StatusOr<std::shared_ptr<Channel>> CreateChannel(

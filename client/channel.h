@@ -16,12 +16,15 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "client/client_call.h"
 #include "client/client_context.h"
+#include "client/interceptor.h"
 #include "google/protobuf/message_lite.h"
 #include "transport/address.h"
 #include "transport/frame.h"
@@ -29,6 +32,7 @@
 namespace sockrpc {
 
 class ClientConnection;
+class ClientStream;
 
 // Options for CreateChannel.
 struct ChannelOptions {
@@ -39,6 +43,9 @@ struct ChannelOptions {
   // How long one connection attempt may take (bounded also by the call's
   // own deadline).
   absl::Duration connect_timeout = absl::Seconds(20);
+  // Hooks run around every call (see client/interceptor.h). Borrowed: they
+  // must outlive the channel.
+  std::vector<ClientInterceptor*> interceptors;
 };
 
 class Channel {
@@ -64,11 +71,29 @@ class Channel {
                          const google::protobuf::MessageLite& request,
                          google::protobuf::MessageLite* reply);
 
+  // StartCall begins a call of `method` of any kind and returns it at once
+  // (never null; a call that cannot start fails on its first Read() or
+  // Write(), and Finish() says why). If `request` is given, it goes out with
+  // the call's first frames and the client half-closes: the form of unary
+  // and server-streaming calls. `context` may be null; if not, it must
+  // outlive the call.
+  std::unique_ptr<ClientCall> StartCall(
+      ClientContext* context, absl::string_view method,
+      const google::protobuf::MessageLite* request = nullptr);
+
  private:
   // Returns the current connection, connecting first if there is none or
   // the last one broke. Thread-safe.
   absl::StatusOr<std::shared_ptr<ClientConnection>> GetConnection(
       absl::Time deadline);
+  // Opens a call on the current connection (retrying once on a fresh one if
+  // the server certainly never saw it) and returns its stream, which is
+  // already done if the call failed to start. With `unary_reply`, makes the
+  // whole unary call and stores its status in `*unary_status`.
+  std::shared_ptr<ClientStream> OpenStream(
+      ClientContext* context, absl::string_view method,
+      const google::protobuf::MessageLite* request,
+      google::protobuf::MessageLite* unary_reply, absl::Status* unary_status);
 
   const Address address_;
   const ChannelOptions options_;

@@ -7,10 +7,12 @@
 
 #include <algorithm>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "sockrpc/wire.pb.h"
+#include "transport/poller.h"
 #include "transport/socket.h"
 #include "transport/wire_codec.h"
 
@@ -33,6 +35,17 @@ void PatchStreamId(char* header, uint32_t stream_id) {
   header[7] = static_cast<char>(stream_id);
 }
 
+// One frame buffer per thread, reused from call to call.
+std::string& ScratchBuffer() {
+  thread_local std::string buffer;
+  buffer.clear();
+  return buffer;
+}
+
+void ReleaseScratchIfLarge(std::string& buffer) {
+  if (buffer.capacity() > 256 * 1024) std::string().swap(buffer);
+}
+
 }  // namespace
 
 ClientConnection::ClientConnection(Fd fd, Address address,
@@ -41,6 +54,7 @@ ClientConnection::ClientConnection(Fd fd, Address address,
       address_(std::move(address)),
       target_(address_.ToString()),
       max_frame_size_(options.max_frame_size),
+      wake_fd_(MakeEventFd(/*semaphore=*/false).value_or(Fd())),
       reader_(options.max_frame_size) {}
 
 ClientConnection::~ClientConnection() = default;
@@ -52,7 +66,7 @@ bool ClientConnection::usable() const {
 
 bool ClientConnection::PeerClosedWhileIdle() {
   absl::MutexLock lock(&mu_);
-  if (!calls_.empty() || reader_active_) return false;
+  if (!streams_.empty() || reader_active_) return false;
   char byte;
   ssize_t got = recv(fd_.get(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   if (got > 0) return false;  // something to read; the next reader sees it
@@ -60,136 +74,269 @@ bool ClientConnection::PeerClosedWhileIdle() {
   return true;
 }
 
-ClientConnection::CallResult ClientConnection::CallUnary(
-    ClientContext* context, absl::string_view method,
-    const google::protobuf::MessageLite& request,
-    google::protobuf::MessageLite* reply, absl::Time deadline) {
-  // Encode HEADERS + MESSAGE with stream id 0; the real id is patched in
+// ---- Opening calls ----
+
+bool ClientConnection::Open(const std::shared_ptr<ClientStream>& stream,
+                            absl::string_view method,
+                            const google::protobuf::MessageLite* request) {
+  // Encode HEADERS (+ MESSAGE) with stream id 0; the real id is patched in
   // under write_mu_ so that ids rise in the order calls reach the wire.
-  thread_local std::string frames;
-  frames.clear();
+  std::string& frames = ScratchBuffer();
+  ClientContext* context = stream->context();
   wire::CallHeader header;
   header.set_method(std::string(method));
-  header.set_timeout_micros(TimeoutMicros(deadline, absl::Now()));
+  header.set_timeout_micros(TimeoutMicros(stream->deadline(), absl::Now()));
+  absl::Status encoded;
   if (context != nullptr && !context->metadata().empty()) {
-    absl::Status valid = ValidateMetadata(context->metadata());
-    if (!valid.ok()) return {valid, false};
+    encoded = ValidateMetadata(context->metadata());
     MetadataToWire(context->metadata(), header.mutable_metadata());
   }
-  absl::Status encoded = AppendMessageFrame(&frames, FrameType::kHeaders, 0, 0,
-                                            header, max_frame_size_);
-  const size_t message_offset = frames.size();
   if (encoded.ok()) {
+    encoded = AppendMessageFrame(&frames, FrameType::kHeaders, 0, 0, header,
+                                 max_frame_size_);
+  }
+  const size_t message_offset = frames.size();
+  if (encoded.ok() && request != nullptr) {
     encoded = AppendMessageFrame(&frames, FrameType::kMessage, kFlagEndStream,
-                                 0, request, max_frame_size_);
+                                 0, *request, max_frame_size_);
+    if (!encoded.ok()) {
+      encoded = absl::ResourceExhaustedError(
+          absl::StrCat("request not sent: ", encoded.message()));
+    }
   }
   if (!encoded.ok()) {
-    return {absl::ResourceExhaustedError(absl::StrCat(
-                "request not sent: ", encoded.message())),
-            false};
+    absl::MutexLock lock(&mu_);
+    stream->done_ = true;
+    stream->status_ = encoded;
+    return false;
   }
 
-  PendingCall call{context, reply};
-  uint32_t stream_id;
+  absl::MutexLock write_lock(&write_mu_);
   {
-    absl::MutexLock write_lock(&write_mu_);
-    {
-      absl::MutexLock lock(&mu_);
-      if (!broken_.ok() || going_away_) {
-        return {broken_.ok() ? absl::UnavailableError(absl::StrCat(
-                                   "connection to ", target_, " is closing"))
-                             : broken_,
-                true};
-      }
-      stream_id = next_stream_id_++;
-      if (next_stream_id_ == 0x7fffffff) going_away_ = true;  // ids used up
-      calls_[stream_id] = &call;
+    absl::MutexLock lock(&mu_);
+    if (stream->done_) return false;  // cancelled before it started
+    if (!broken_.ok() || going_away_) {
+      stream->done_ = true;
+      stream->retryable_ = true;
+      stream->status_ = broken_.ok()
+                            ? absl::UnavailableError(absl::StrCat(
+                                  "connection to ", target_, " is closing"))
+                            : broken_;
+      return true;
     }
-    PatchStreamId(&frames[0], stream_id);
-    PatchStreamId(&frames[message_offset], stream_id);
-    if (!preface_sent_) {
-      std::string preface;
-      AppendPreface(&preface);
-      frames.insert(0, preface);
+    stream->id_ = next_stream_id_++;
+    if (next_stream_id_ == 0x7fffffff) going_away_ = true;  // ids used up
+    if (request != nullptr) {
+      stream->half_closed_ = true;
+      stream->send_window_ -= static_cast<int64_t>(
+          frames.size() - message_offset - kFrameHeaderSize);
     }
-    size_t written = 0;
-    absl::Status sent = WriteAll(frames, deadline, &written);
-    if (written > 0) preface_sent_ = true;
-    if (!sent.ok()) {
-      absl::MutexLock lock(&mu_);
-      calls_.erase(stream_id);
-      // A partly written frame leaves the stream unusable for every call.
-      FailLocked(absl::UnavailableError(
-          absl::StrCat("connection to ", target_, " failed: ",
-                       sent.message())));
-      if (absl::IsDeadlineExceeded(sent)) {
-        return {absl::DeadlineExceededError(
-                    "deadline exceeded while sending the request"),
-                false};
-      }
-      return {absl::UnavailableError(absl::StrCat(
-                  "failed to send to ", target_, ": ", sent.message())),
-              written == 0};
+    streams_.emplace(stream->id_, stream);
+  }
+  PatchStreamId(&frames[0], stream->id_);
+  if (request != nullptr) PatchStreamId(&frames[message_offset], stream->id_);
+  size_t written = 0;
+  absl::Status sent;
+  if (!preface_sent_) {
+    std::string preface;
+    AppendPreface(&preface);
+    sent = WriteAllLocked(preface, stream->deadline(), &written);
+    written = 0;
+  }
+  if (sent.ok()) sent = WriteAllLocked(frames, stream->deadline(), &written);
+  ReleaseScratchIfLarge(frames);
+  if (sent.ok()) return false;
+  // A partly written frame leaves the byte stream unusable for every call.
+  absl::MutexLock lock(&mu_);
+  absl::Status failure =
+      absl::IsDeadlineExceeded(sent)
+          ? absl::DeadlineExceededError(
+                "deadline exceeded while sending the request")
+          : absl::UnavailableError(absl::StrCat("failed to send to ", target_,
+                                                ": ", sent.message()));
+  stream->retryable_ = written == 0 && !absl::IsDeadlineExceeded(sent);
+  EndStreamLocked(*stream, failure);
+  FailLocked(absl::UnavailableError(
+      absl::StrCat("connection to ", target_, " failed: ", sent.message())));
+  return stream->retryable_;
+}
+
+absl::Status ClientConnection::CallUnary(
+    const std::shared_ptr<ClientStream>& stream, absl::string_view method,
+    const google::protobuf::MessageLite& request,
+    google::protobuf::MessageLite* reply, bool* retryable) {
+  {
+    absl::MutexLock lock(&mu_);
+    stream->direct_reply_ = reply;
+  }
+  Open(stream, method, &request);
+  absl::MutexLock lock(&mu_);
+  ClientStream* s = stream.get();
+  AwaitLocked(s, [s] { return s->done_; }, stream->deadline());
+  *retryable = s->retryable_;
+  if (s->status_.ok() && !s->got_reply_) {
+    return absl::InternalError("server ended a unary call without a reply");
+  }
+  return s->status_;
+}
+
+// ---- Stream operations ----
+
+bool ClientConnection::Write(ClientStream& stream,
+                             const google::protobuf::MessageLite& message) {
+  const size_t size = message.ByteSizeLong();
+  if (size > max_frame_size_) {
+    Cancel(stream, absl::ResourceExhaustedError(absl::StrCat(
+                       "request not sent: message of ", size,
+                       " bytes exceeds the frame limit of ", max_frame_size_,
+                       " bytes")));
+    return false;
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    if (stream.done_ || stream.half_closed_) return false;
+    ClientStream* s = &stream;
+    if (!AwaitLocked(
+            s, [s] { return s->done_ || s->send_window_ > 0; },
+            stream.deadline()) ||
+        stream.done_) {
+      return false;
+    }
+    stream.send_window_ -= static_cast<int64_t>(size);
+  }
+  std::string& frame = ScratchBuffer();
+  (void)AppendMessageFrame(&frame, FrameType::kMessage, 0, stream.id_,
+                           message, max_frame_size_);
+  bool sent_nothing;
+  absl::Status sent = WriteFrames(frame, stream.deadline(), &sent_nothing);
+  ReleaseScratchIfLarge(frame);
+  return sent.ok();
+}
+
+bool ClientConnection::WritesDone(ClientStream& stream) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stream.done_ || stream.half_closed_) return false;
+    stream.half_closed_ = true;
+  }
+  std::string frame;
+  AppendRawFrame(&frame, FrameType::kHalfClose, 0, stream.id_, "");
+  bool sent_nothing;
+  return WriteFrames(frame, stream.deadline(), &sent_nothing).ok();
+}
+
+bool ClientConnection::Read(ClientStream& stream,
+                            google::protobuf::MessageLite* message) {
+  std::string payload;
+  uint32_t acknowledge = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    ClientStream* s = &stream;
+    AwaitLocked(
+        s, [s] { return !s->inbox_.empty() || s->done_; }, stream.deadline());
+    if (stream.inbox_.empty()) return false;
+    payload = std::move(stream.inbox_.front());
+    stream.inbox_.pop_front();
+    stream.unacknowledged_ += static_cast<uint32_t>(payload.size());
+    if (!stream.done_ && stream.unacknowledged_ >= kInitialWindowSize / 2) {
+      acknowledge = stream.unacknowledged_;
+      stream.unacknowledged_ = 0;
     }
   }
-  if (frames.capacity() > 256 * 1024) std::string().swap(frames);
+  if (acknowledge > 0) SendWindowUpdate(stream.id_, acknowledge);
+  if (!message->ParseFromString(payload)) {
+    Cancel(stream, absl::InternalError(absl::StrCat(
+                       "failed to parse a reply (", message->GetTypeName(),
+                       ")")));
+    return false;
+  }
+  return true;
+}
 
-  // Wait for the reply, reading for everyone while nobody else does.
-  mu_.Lock();
-  while (!call.done) {
+bool ClientConnection::WaitUntilDone(ClientStream& stream,
+                                     absl::Time deadline) {
+  absl::MutexLock lock(&mu_);
+  ClientStream* s = &stream;
+  return AwaitLocked(s, [s] { return s->done_; }, deadline);
+}
+
+absl::Status ClientConnection::Finish(ClientStream& stream) {
+  absl::MutexLock lock(&mu_);
+  ClientStream* s = &stream;
+  AwaitLocked(s, [s] { return s->done_; }, absl::InfiniteFuture());
+  stream.inbox_.clear();
+  return stream.status_;
+}
+
+void ClientConnection::Cancel(ClientStream& stream, const absl::Status& why) {
+  uint32_t id;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stream.done_) return;
+    id = stream.id_;
+    EndStreamLocked(stream, why);
+    // A thread may be blocked reading for this very call: wake it.
+    if (reader_active_ && wake_fd_.valid()) SignalEventFd(wake_fd_.get());
+  }
+  if (id != 0) SendCancel(id, why.message());
+}
+
+// ---- Waiting and reading ----
+
+bool ClientConnection::AwaitLocked(ClientStream* stream,
+                                   const Predicate& ready,
+                                   absl::Time deadline) {
+  const absl::Time stream_deadline =
+      stream != nullptr ? stream->deadline() : absl::InfiniteFuture();
+  const absl::Time wait_deadline = std::min(deadline, stream_deadline);
+  while (!ready()) {
+    if (absl::Now() >= wait_deadline) break;
     if (!reader_active_) {
       reader_active_ = true;
       mu_.Unlock();
-      ReadUntilDone(stream_id, deadline);
+      ReadUntil(ready, wait_deadline);
       mu_.Lock();
       reader_active_ = false;
-      if (call.done || absl::Now() >= deadline) break;
       continue;
     }
     struct WaitState {
-      PendingCall* call;
-      bool* reader_active;
-    } state{&call, &reader_active_};
-    bool woken = mu_.AwaitWithDeadline(
+      const Predicate* ready;
+      const bool* reader_active;
+    } state{&ready, &reader_active_};
+    mu_.AwaitWithDeadline(
         absl::Condition(
-            +[](WaitState* s) { return s->call->done || !*s->reader_active; },
+            +[](WaitState* s) { return (*s->ready)() || !*s->reader_active; },
             &state),
-        deadline);
-    if (!woken && !call.done) break;
+        wait_deadline);
   }
-  bool timed_out = !call.done;
-  if (timed_out) calls_.erase(stream_id);
-  mu_.Unlock();
-  if (timed_out) {
-    SendCancel(stream_id, "deadline exceeded");
-    return {absl::DeadlineExceededError(absl::StrCat(
-                "deadline exceeded waiting for the reply from ", target_)),
-            false};
-  }
-  return {call.status, call.retryable};
-}
-
-absl::Status ClientConnection::WriteAll(absl::string_view bytes,
-                                        absl::Time deadline, size_t* written) {
-  while (*written < bytes.size()) {
-    iovec iov{const_cast<char*>(bytes.data()) + *written,
-              bytes.size() - *written};
-    absl::StatusOr<size_t> n = WriteSome(fd_.get(), &iov, 1);
-    if (!n.ok()) return n.status();
-    *written += *n;
-    if (*n == 0) {
-      absl::Status ready = WaitFor(fd_.get(), POLLOUT, deadline);
-      if (!ready.ok()) return ready;
+  if (ready()) return true;
+  if (stream != nullptr && !stream->done_ && absl::Now() >= stream_deadline) {
+    // The call's own deadline passed: it ends here, and the server is told.
+    uint32_t id = stream->id_;
+    EndStreamLocked(*stream,
+                    absl::DeadlineExceededError(absl::StrCat(
+                        "deadline exceeded waiting for ", target_)));
+    if (id != 0) {
+      mu_.Unlock();
+      SendCancel(id, "deadline exceeded");
+      mu_.Lock();
     }
+    return ready();
   }
-  return absl::OkStatus();
+  return false;
 }
 
-void ClientConnection::ReadUntilDone(uint32_t stream_id, absl::Time deadline) {
-  bool mine_done = false;
+void ClientConnection::ReadUntil(const Predicate& ready, absl::Time deadline) {
   for (;;) {
     // Wait first: right after a request goes out, its reply is not there.
-    if (!WaitFor(fd_.get(), POLLIN, deadline).ok()) return;  // deadline
+    if (!WaitFor(fd_.get(), POLLIN, deadline, wake_fd_.get()).ok()) {
+      return;  // deadline
+    }
+    if (wake_fd_.valid() && DrainEventFd(wake_fd_.get())) {
+      // Another thread changed a call's state (a cancel): look again.
+      absl::MutexLock lock(&mu_);
+      if (ready()) return;
+    }
     for (;;) {
       absl::Span<char> space = reader_.PrepareRead();
       absl::StatusOr<ssize_t> got =
@@ -206,17 +353,20 @@ void ClientConnection::ReadUntilDone(uint32_t stream_id, absl::Time deadline) {
       }
       if (*got < 0) break;  // drained: wait again
       reader_.CommitRead(static_cast<size_t>(*got));
-      if (!ProcessFrames(stream_id, &mine_done)) return;
-      if (mine_done) {
-        reader_.ShrinkIfIdle();
-        return;
+      if (!ProcessFrames()) return;
+      {
+        absl::MutexLock lock(&mu_);
+        if (ready()) {
+          reader_.ShrinkIfIdle();
+          return;
+        }
       }
       if (static_cast<size_t>(*got) < space.size()) break;
     }
   }
 }
 
-bool ClientConnection::ProcessFrames(uint32_t stream_id, bool* mine_done) {
+bool ClientConnection::ProcessFrames() {
   if (!preface_received_) {
     absl::string_view preface;
     if (!reader_.TakePreface(&preface)) return true;
@@ -240,62 +390,66 @@ bool ClientConnection::ProcessFrames(uint32_t stream_id, bool* mine_done) {
             "protocol error from ", target_, ": ", error.message())));
         return false;
       case FrameReader::Result::kOversized: {
-        uint32_t id = frame.header.stream_id;
-        absl::Status too_big = absl::ResourceExhaustedError(absl::StrCat(
-            "reply frame of ", frame.header.length,
-            " bytes exceeds the limit of ", max_frame_size_, " bytes"));
+        const uint32_t id = frame.header.stream_id;
         bool known;
         {
           absl::MutexLock lock(&mu_);
-          known = calls_.contains(id);
-          FinishCall(id, too_big);
+          auto it = streams_.find(id);
+          known = it != streams_.end();
+          if (known) {
+            EndStreamLocked(
+                *it->second,
+                absl::ResourceExhaustedError(absl::StrCat(
+                    "reply frame of ", frame.header.length,
+                    " bytes exceeds the limit of ", max_frame_size_,
+                    " bytes")));
+          }
         }
-        if (id == stream_id) *mine_done = true;
         if (known) SendCancel(id, "reply too large");
         break;
       }
       case FrameReader::Result::kFrame:
-        if (!HandleFrame(frame, stream_id, mine_done)) return false;
+        HandleFrame(frame);
         break;
     }
   }
 }
 
-bool ClientConnection::HandleFrame(const FrameReader::Frame& frame,
-                                   uint32_t stream_id, bool* mine_done) {
+void ClientConnection::HandleFrame(const FrameReader::Frame& frame) {
   const uint32_t id = frame.header.stream_id;
-  const auto* data = frame.payload.data();
+  const char* data = frame.payload.data();
   const int size = static_cast<int>(frame.payload.size());
   switch (static_cast<FrameType>(frame.header.type)) {
     case FrameType::kHeaders: {
       wire::ResponseHeader header;
-      if (!header.ParseFromArray(data, size)) break;
+      if (!header.ParseFromArray(data, size)) return;
       absl::MutexLock lock(&mu_);
-      auto it = calls_.find(id);
-      if (it != calls_.end() && it->second->context != nullptr) {
-        it->second->context->initial_metadata_ =
+      auto it = streams_.find(id);
+      if (it != streams_.end() && it->second->context_ != nullptr) {
+        it->second->context_->initial_metadata_ =
             MetadataFromWire(header.metadata());
       }
-      break;
+      return;
     }
     case FrameType::kMessage: {
       absl::MutexLock lock(&mu_);
-      auto it = calls_.find(id);
-      if (it == calls_.end()) break;  // abandoned call
-      PendingCall* call = it->second;
-      if (call->got_reply) {
-        FinishCall(id, absl::InternalError(
-                           "server sent more than one reply to a unary call"));
-      } else if (!call->reply->ParseFromArray(data, size)) {
-        FinishCall(id, absl::InternalError(absl::StrCat(
-                           "failed to parse the reply (",
-                           call->reply->GetTypeName(), ")")));
+      auto it = streams_.find(id);
+      if (it == streams_.end()) return;  // abandoned call
+      ClientStream& stream = *it->second;
+      if (stream.direct_reply_ == nullptr) {
+        stream.inbox_.emplace_back(frame.payload);
+      } else if (stream.got_reply_) {
+        EndStreamLocked(stream,
+                        absl::InternalError(
+                            "server sent more than one reply to a unary call"));
+      } else if (!stream.direct_reply_->ParseFromArray(data, size)) {
+        EndStreamLocked(stream, absl::InternalError(absl::StrCat(
+                                    "failed to parse the reply (",
+                                    stream.direct_reply_->GetTypeName(), ")")));
       } else {
-        call->got_reply = true;
-        break;
+        stream.got_reply_ = true;
       }
-      if (id == stream_id) *mine_done = true;
-      break;
+      return;
     }
     case FrameType::kStatus: {
       wire::CallStatus status;
@@ -304,18 +458,22 @@ bool ClientConnection::HandleFrame(const FrameReader::Frame& frame,
               ? StatusFromWire(status.code(), status.message())
               : absl::InternalError("malformed STATUS frame from the server");
       absl::MutexLock lock(&mu_);
-      auto it = calls_.find(id);
-      if (it == calls_.end()) break;
-      PendingCall* call = it->second;
-      if (call->context != nullptr) {
-        call->context->trailing_metadata_ = MetadataFromWire(status.metadata());
+      auto it = streams_.find(id);
+      if (it == streams_.end()) return;
+      if (it->second->context_ != nullptr) {
+        it->second->context_->trailing_metadata_ =
+            MetadataFromWire(status.metadata());
       }
-      if (result.ok() && !call->got_reply) {
-        result = absl::InternalError("server ended a unary call without a reply");
-      }
-      FinishCall(id, result);
-      if (id == stream_id) *mine_done = true;
-      break;
+      EndStreamLocked(*it->second, result);
+      return;
+    }
+    case FrameType::kWindowUpdate: {
+      uint32_t increment;
+      if (!DecodeWindowUpdate(frame.payload, &increment) || id == 0) return;
+      absl::MutexLock lock(&mu_);
+      auto it = streams_.find(id);
+      if (it != streams_.end()) it->second->send_window_ += increment;
+      return;
     }
     case FrameType::kGoAway: {
       wire::GoAway goaway;
@@ -326,36 +484,36 @@ bool ClientConnection::HandleFrame(const FrameReader::Frame& frame,
       absl::MutexLock lock(&mu_);
       going_away_ = true;
       // Calls the server never saw fail now and may be retried elsewhere.
-      for (auto it = calls_.begin(); it != calls_.end();) {
-        auto current = it++;
-        if (current->first > goaway.last_stream_id()) {
-          current->second->retryable = true;
-          if (current->first == stream_id) *mine_done = true;
-          FinishCall(current->first, why);
-        }
+      std::vector<std::shared_ptr<ClientStream>> unseen;
+      for (const auto& [stream_id, stream] : streams_) {
+        if (stream_id > goaway.last_stream_id()) unseen.push_back(stream);
       }
-      break;
+      for (const auto& stream : unseen) {
+        stream->retryable_ = true;
+        EndStreamLocked(*stream, why);
+      }
+      return;
     }
     case FrameType::kPing: {
-      if (frame.header.flags & kFlagAck) break;
+      if (frame.header.flags & kFlagAck) return;
       std::string pong;
       AppendRawFrame(&pong, FrameType::kPing, kFlagAck, 0, frame.payload);
-      SendRaw(pong);
-      break;
+      SendControl(pong);
+      return;
     }
     default:
-      break;  // CANCEL, WINDOW_UPDATE and unknown types: nothing to do
+      return;  // CANCEL, HALF_CLOSE and unknown types: nothing to do
   }
-  return true;
 }
 
-void ClientConnection::FinishCall(uint32_t stream_id,
-                                  const absl::Status& status) {
-  auto it = calls_.find(stream_id);
-  if (it == calls_.end()) return;
-  it->second->status = status;
-  it->second->done = true;
-  calls_.erase(it);
+// ---- Ending ----
+
+void ClientConnection::EndStreamLocked(ClientStream& stream,
+                                       const absl::Status& status) {
+  if (stream.done_) return;
+  stream.done_ = true;
+  stream.status_ = status;
+  if (stream.id_ != 0) streams_.erase(stream.id_);
 }
 
 void ClientConnection::Fail(const absl::Status& status) {
@@ -365,12 +523,46 @@ void ClientConnection::Fail(const absl::Status& status) {
 
 void ClientConnection::FailLocked(const absl::Status& status) {
   if (broken_.ok()) broken_ = status;
-  for (auto& [id, call] : calls_) {
-    call->status = status;
-    call->done = true;
+  for (auto& [id, stream] : streams_) {
+    stream->done_ = true;
+    stream->status_ = status;
   }
-  calls_.clear();
+  streams_.clear();
   ::shutdown(fd_.get(), SHUT_RDWR);
+}
+
+// ---- Writing ----
+
+absl::Status ClientConnection::WriteFrames(absl::string_view bytes,
+                                          absl::Time deadline,
+                                          bool* sent_nothing) {
+  absl::MutexLock write_lock(&write_mu_);
+  size_t written = 0;
+  absl::Status sent = WriteAllLocked(bytes, deadline, &written);
+  *sent_nothing = written == 0;
+  if (!sent.ok()) {
+    Fail(absl::UnavailableError(
+        absl::StrCat("connection to ", target_, " failed: ", sent.message())));
+  }
+  return sent;
+}
+
+absl::Status ClientConnection::WriteAllLocked(absl::string_view bytes,
+                                              absl::Time deadline,
+                                              size_t* written) {
+  preface_sent_ = true;  // callers write the preface first when it is due
+  while (*written < bytes.size()) {
+    iovec iov{const_cast<char*>(bytes.data()) + *written,
+              bytes.size() - *written};
+    absl::StatusOr<size_t> n = WriteSome(fd_.get(), &iov, 1);
+    if (!n.ok()) return n.status();
+    *written += *n;
+    if (*n == 0) {
+      absl::Status ready = WaitFor(fd_.get(), POLLOUT, deadline);
+      if (!ready.ok()) return ready;
+    }
+  }
+  return absl::OkStatus();
 }
 
 void ClientConnection::SendCancel(uint32_t stream_id,
@@ -380,20 +572,45 @@ void ClientConnection::SendCancel(uint32_t stream_id,
   std::string frame;
   (void)AppendMessageFrame(&frame, FrameType::kCancel, 0, stream_id, cancel,
                            max_frame_size_);
-  SendRaw(frame);
+  SendControl(frame);
 }
 
-void ClientConnection::SendRaw(absl::string_view bytes) {
-  absl::MutexLock write_lock(&write_mu_);
-  if (!preface_sent_) return;
-  size_t written = 0;
-  // Control frames are small; give up (and fail) rather than block long.
-  absl::Status sent =
-      WriteAll(bytes, absl::Now() + absl::Seconds(1), &written);
-  if (!sent.ok()) {
-    Fail(absl::UnavailableError(
-        absl::StrCat("connection to ", target_, " failed: ", sent.message())));
+void ClientConnection::SendWindowUpdate(uint32_t stream_id,
+                                        uint32_t increment) {
+  char payload[kWindowUpdateSize];
+  EncodeWindowUpdate(increment, payload);
+  std::string frame;
+  AppendRawFrame(&frame, FrameType::kWindowUpdate, 0, stream_id,
+                 absl::string_view(payload, sizeof(payload)));
+  SendControl(frame);
+}
+
+void ClientConnection::SendControl(absl::string_view bytes) {
+  {
+    absl::MutexLock write_lock(&write_mu_);
+    if (!preface_sent_) return;
   }
+  bool sent_nothing;
+  // Control frames are small; give up (and fail) rather than block long.
+  (void)WriteFrames(bytes, absl::Now() + absl::Seconds(1), &sent_nothing);
+}
+
+// ---- ClientStream ----
+
+ClientStream::ClientStream(std::shared_ptr<ClientConnection> connection,
+                           ClientContext* context, absl::Time deadline,
+                           absl::Status failure)
+    : connection_(std::move(connection)),
+      context_(context),
+      deadline_(deadline) {
+  if (connection_ == nullptr) {
+    done_ = true;
+    status_ = std::move(failure);
+  }
+}
+
+void ClientStream::Cancel(const absl::Status& why) {
+  if (connection_ != nullptr) connection_->Cancel(*this, why);
 }
 
 }  // namespace sockrpc

@@ -1,20 +1,22 @@
 // ClientConnection: one connection from a Channel to its server, carrying
-// any number of concurrent calls. Internal to the client.
+// any number of concurrent calls (ClientStreams). Internal to the client.
 //
 // Writing: a caller encodes its frames, then writes them whole under
-// write_mu_ (stream ids are taken under that lock so they rise on the wire).
-// Reading: there is no reader thread. A caller waiting for its reply
-// becomes the reader if nobody else is; it reads and dispatches frames for
-// every call until its own ends or its deadline passes, then gives the role
-// up to the next waiting caller. A call alone in flight thus costs its
-// thread one write and one read, with no hand-off.
+// write_mu_ (stream ids are taken under that lock so they rise on the
+// wire). Reading: there is no reader thread. A caller that must wait (for
+// a reply, a message, the end of a call, or flow-control window) becomes
+// the reader if nobody else is; it reads and dispatches frames for every
+// call until what it waits for has happened or its deadline passes, then
+// gives the role up to the next waiting caller. A unary call alone in
+// flight thus costs its thread one write and one read, with no hand-off.
 //
-// Thread-safe. Shared (std::shared_ptr) by the Channel and the calls in
+// Thread-safe. Shared (std::shared_ptr) by the Channel and the streams in
 // flight on it, so a replaced connection lives until its calls end.
 #ifndef SOCKRPC_CLIENT_CLIENT_CONNECTION_H_
 #define SOCKRPC_CLIENT_CLIENT_CONNECTION_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -26,6 +28,7 @@
 #include "absl/time/time.h"
 #include "client/channel.h"
 #include "client/client_context.h"
+#include "client/client_stream.h"
 #include "google/protobuf/message_lite.h"
 #include "transport/address.h"
 #include "transport/fd.h"
@@ -39,19 +42,29 @@ class ClientConnection {
   ClientConnection(Fd fd, Address address, const ChannelOptions& options);
   ~ClientConnection();
 
-  // The outcome of one call. `retryable` is true when the server certainly
-  // never saw the call (nothing was sent, or a GOAWAY excluded it), so it
-  // may be sent again on a new connection.
-  struct CallResult {
-    absl::Status status;
-    bool retryable = false;
-  };
+  // Sends the opening frames of `stream` (HEADERS, and with `request` a
+  // MESSAGE that half-closes). On failure the stream is done with the
+  // error, and Open() returns true if the server certainly never saw the
+  // call (so it may be retried on another connection).
+  bool Open(const std::shared_ptr<ClientStream>& stream,
+            absl::string_view method,
+            const google::protobuf::MessageLite* request);
 
-  // Makes one unary call; see Channel::CallUnary. `context` may be null.
-  CallResult CallUnary(ClientContext* context, absl::string_view method,
-                       const google::protobuf::MessageLite& request,
-                       google::protobuf::MessageLite* reply,
-                       absl::Time deadline);
+  // Makes a whole unary call on a new stream; see Channel::CallUnary.
+  // Returns the status and whether it may be retried elsewhere.
+  absl::Status CallUnary(const std::shared_ptr<ClientStream>& stream,
+                         absl::string_view method,
+                         const google::protobuf::MessageLite& request,
+                         google::protobuf::MessageLite* reply,
+                         bool* retryable);
+
+  // Stream operations; see ClientCall.
+  bool Write(ClientStream& stream, const google::protobuf::MessageLite& message);
+  bool WritesDone(ClientStream& stream);
+  bool Read(ClientStream& stream, google::protobuf::MessageLite* message);
+  bool WaitUntilDone(ClientStream& stream, absl::Time deadline);
+  absl::Status Finish(ClientStream& stream);
+  void Cancel(ClientStream& stream, const absl::Status& why);
 
   // False once the connection failed or the server said GOAWAY: the
   // Channel then makes a new one.
@@ -63,54 +76,62 @@ class ClientConnection {
   bool PeerClosedWhileIdle();
 
  private:
-  // One call waiting for its reply; lives on its caller's stack.
-  struct PendingCall {
-    ClientContext* context;  // may be null
-    google::protobuf::MessageLite* reply;
-    bool done = false;
-    bool got_reply = false;
-    bool retryable = false;
-    absl::Status status;
-  };
+  using Predicate = std::function<bool()>;
 
-  // Writes `preface_and_frames` whole, waiting for room until `deadline`.
-  absl::Status WriteAll(absl::string_view bytes, absl::Time deadline,
-                        size_t* written) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
-  // Takes the reader role until call `stream_id` is done or `deadline`.
-  void ReadUntilDone(uint32_t stream_id, absl::Time deadline);
-  // Handles the frames buffered in reader_; sets *mine_done when the frame
-  // that ends call `stream_id` was among them. False if the connection
-  // failed.
-  bool ProcessFrames(uint32_t stream_id, bool* mine_done);
-  bool HandleFrame(const FrameReader::Frame& frame, uint32_t stream_id,
-                   bool* mine_done);
-  // Ends call `stream_id` (if still pending) with `status`.
-  void FinishCall(uint32_t stream_id, const absl::Status& status)
+  // Waits, reading for everyone while nobody else reads, until `ready()`
+  // (evaluated under mu_) holds or `deadline` passes. If `stream`'s own
+  // deadline passes first, ends it with DEADLINE_EXCEEDED. Returns ready().
+  bool AwaitLocked(ClientStream* stream, const Predicate& ready,
+                   absl::Time deadline) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The reader role: reads and dispatches until `ready()` or `deadline`.
+  void ReadUntil(const Predicate& ready, absl::Time deadline)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Handles the frames buffered in reader_. False if the connection failed.
+  bool ProcessFrames();
+  void HandleFrame(const FrameReader::Frame& frame);
+
+  // Writes `bytes` whole (after our preface if not yet sent), waiting for
+  // room until `deadline`. On failure fails the connection. *sent_nothing
+  // tells whether no byte of `bytes` went out.
+  absl::Status WriteFrames(absl::string_view bytes, absl::Time deadline,
+                           bool* sent_nothing) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status WriteAllLocked(absl::string_view bytes, absl::Time deadline,
+                              size_t* written)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Best effort control frames.
+  void SendCancel(uint32_t stream_id, absl::string_view reason);
+  void SendWindowUpdate(uint32_t stream_id, uint32_t increment);
+  void SendControl(absl::string_view bytes);
+
+  // Ends `stream` with `status` and forgets it (if not ended yet).
+  void EndStreamLocked(ClientStream& stream, const absl::Status& status)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Fails the connection and every call on it; later calls get `status`.
-  void Fail(const absl::Status& status);
+  void Fail(const absl::Status& status) ABSL_LOCKS_EXCLUDED(mu_);
   void FailLocked(const absl::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Best effort: tells the server that call `stream_id` was abandoned.
-  void SendCancel(uint32_t stream_id, absl::string_view reason);
-  void SendRaw(absl::string_view bytes);
 
   const Fd fd_;
   const Address address_;
   const std::string target_;  // address_ as text, for messages
   const uint32_t max_frame_size_;
+  // An eventfd that wakes the thread holding the reader role when another
+  // thread ends a call it may be waiting for (Cancel).
+  const Fd wake_fd_;
 
   absl::Mutex write_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   bool preface_sent_ ABSL_GUARDED_BY(write_mu_) = false;
   uint32_t next_stream_id_ ABSL_GUARDED_BY(write_mu_) = 1;
 
   mutable absl::Mutex mu_;
-  absl::flat_hash_map<uint32_t, PendingCall*> calls_ ABSL_GUARDED_BY(mu_);
+  // Calls in flight, by stream id.
+  absl::flat_hash_map<uint32_t, std::shared_ptr<ClientStream>> streams_
+      ABSL_GUARDED_BY(mu_);
   bool reader_active_ ABSL_GUARDED_BY(mu_) = false;
   // Set once the connection failed or was told to go away.
   absl::Status broken_ ABSL_GUARDED_BY(mu_);
   bool going_away_ ABSL_GUARDED_BY(mu_) = false;
 
-  // Used only by the caller holding the reader role.
+  // Used only by the thread holding the reader role.
   FrameReader reader_;
   bool preface_received_ = false;
 };

@@ -3,18 +3,24 @@
 // initial and trailing metadata).
 //
 // One ClientContext serves one call. It is not thread-safe: the calling
-// thread owns it for the duration of the call.
+// thread owns it for the duration of the call; only TryCancel() may be
+// called from any thread.
 #ifndef SOCKRPC_CLIENT_CLIENT_CONTEXT_H_
 #define SOCKRPC_CLIENT_CLIENT_CONTEXT_H_
 
+#include <memory>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "transport/metadata.h"
 
 namespace sockrpc {
+
+class ClientStream;
 
 class ClientContext {
  public:
@@ -43,8 +49,26 @@ class ClientContext {
   const Metadata& initial_metadata() const { return initial_metadata_; }
   const Metadata& trailing_metadata() const { return trailing_metadata_; }
 
+  // Cancels the call (now or, if it has not started, as soon as it does):
+  // it ends with CANCELLED and the server is told. Thread-safe.
+  void TryCancel();
+
  private:
   friend class ClientConnection;  // fills in the server's metadata
+  friend class Channel;
+
+  // Attaches the call `stream` for TryCancel(); false if already cancelled.
+  bool AttachStream(const std::shared_ptr<ClientStream>& stream) {
+    absl::MutexLock lock(&cancel_mu_);
+    if (cancelled_) return false;
+    stream_ = stream;
+    return true;
+  }
+
+  absl::Mutex cancel_mu_;
+  bool cancelled_ ABSL_GUARDED_BY(cancel_mu_) = false;
+  // The call this context is attached to while it is in flight.
+  std::weak_ptr<ClientStream> stream_ ABSL_GUARDED_BY(cancel_mu_);
 
   absl::Time deadline_ = absl::InfiniteFuture();
   Metadata metadata_;

@@ -30,7 +30,7 @@ ABSL_FLAG(std::string, listen, "unix:server_socket",
 ABSL_FLAG(std::string, socket_mode, "",
           "octal mode for the socket file, e.g. 0600 (default: as the umask "
           "gives)");
-ABSL_FLAG(int, max_threads, 64, "most server threads (handlers at once)");
+ABSL_FLAG(int, max_threads, 256, "most server threads (handlers at once)");
 ABSL_FLAG(uint32_t, max_frame_size, 4u << 20,
           "largest frame payload accepted or sent, in bytes");
 ABSL_FLAG(absl::Duration, handshake_timeout, absl::Seconds(10),

@@ -6,8 +6,9 @@
 // can take that connection's next frames, and if it was the last thread
 // waiting on epoll it starts (up to ServerOptions::max_threads) another, so
 // a slow handler never stops the server from reading, accepting or
-// serving other calls. An idle server's threads sleep in epoll_wait; there
-// are no timers.
+// serving other calls. An idle server's threads sleep in epoll_wait; its
+// only timers run while a client has not sent its preface yet (once a
+// second) or a call with a deadline is in flight.
 //
 // Life cycle: construct, RegisterService() and Listen() (binds at once),
 // Start(), then Wait() or Shutdown(). Shutdown() may be called from any
@@ -28,6 +29,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "server/interceptor.h"
 #include "server/service.h"
 #include "transport/frame.h"
 
@@ -43,14 +45,18 @@ struct ServerOptions {
   // Mode bits for filesystem socket files (for example 0600); unset: as the
   // umask gives.
   std::optional<mode_t> socket_file_mode;
-  // Upper bound on server threads, so on handlers running at once.
-  int max_threads = 64;
+  // Upper bound on server threads, so on handlers running at once
+  // (streaming handlers hold a thread for as long as their call lasts).
+  int max_threads = 256;
   // A client must send its connection preface within this time of
   // connecting, or it is dropped.
   absl::Duration handshake_timeout = absl::Seconds(10);
   // Where the server logs one line per notable event (a dropped
   // connection and why, a failed accept). Default: standard error.
   std::function<void(absl::string_view line)> log;
+  // Hooks run around every call (see server/interceptor.h). Borrowed: they
+  // must outlive the server.
+  std::vector<ServerInterceptor*> interceptors;
 };
 
 class Server {

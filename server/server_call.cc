@@ -1,108 +1,298 @@
 #include "server/server_call.h"
 
 #include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "server/interceptor.h"
 #include "server/server_connection.h"
-#include "server/server_context.h"
 #include "transport/wire_codec.h"
 
 namespace sockrpc {
 namespace {
 
-// Collects a handler's outcome as the frames of its reply.
-class ReplyWriter final : public UnaryResponder {
- public:
-  ReplyWriter(uint32_t stream_id, uint32_t max_frame_size,
-              absl::Time deadline, const ServerContext& context,
-              std::string* out)
-      : stream_id_(stream_id),
-        max_frame_size_(max_frame_size),
-        deadline_(deadline),
-        context_(context),
-        out_(out) {}
+// One frame buffer per thread, reused from call to call.
+std::string& ScratchBuffer() {
+  thread_local std::string buffer;
+  buffer.clear();
+  return buffer;
+}
 
-  void Finish(const google::protobuf::MessageLite* reply,
-              const absl::Status& handler_status) override {
-    absl::Status status = handler_status;
-    if (status.ok() && absl::Now() > deadline_) {
-      status = absl::DeadlineExceededError(
-          "the call's deadline passed before its handler finished");
-    }
-    if (status.ok()) {
-      status = ValidateMetadata(context_.initial_metadata());
-      if (status.ok()) status = ValidateMetadata(context_.trailing_metadata());
-      if (!status.ok()) {
-        status = absl::InternalError(
-            absl::StrCat("handler set invalid metadata: ", status.message()));
-      }
-    }
-    if (status.ok() && !context_.initial_metadata().empty()) {
-      wire::ResponseHeader response_header;
-      MetadataToWire(context_.initial_metadata(),
-                     response_header.mutable_metadata());
-      status = AppendMessageFrame(out_, FrameType::kHeaders, 0, stream_id_,
-                                  response_header, max_frame_size_);
-    }
-    if (status.ok()) {
-      status = AppendMessageFrame(out_, FrameType::kMessage, 0, stream_id_,
-                                  *reply, max_frame_size_);
-      if (!status.ok()) {
-        status = absl::ResourceExhaustedError(
-            absl::StrCat("reply too large: ", status.message()));
-      }
-    }
-    if (!status.ok()) out_->clear();  // only the STATUS goes out
-    wire::CallStatus call_status;
-    StatusToWire(status, &call_status);
-    if (status.ok() || ValidateMetadata(context_.trailing_metadata()).ok()) {
-      MetadataToWire(context_.trailing_metadata(),
-                     call_status.mutable_metadata());
-    }
-    absl::Status fits = AppendMessageFrame(out_, FrameType::kStatus, 0,
-                                           stream_id_, call_status,
-                                           max_frame_size_);
-    if (!fits.ok()) {
-      call_status.Clear();
-      StatusToWire(absl::ResourceExhaustedError("trailing metadata too large"),
-                   &call_status);
-      out_->clear();
-      (void)AppendMessageFrame(out_, FrameType::kStatus, 0, stream_id_,
-                               call_status, kDefaultMaxFrameSize);
-    }
-  }
-
- private:
-  const uint32_t stream_id_;
-  const uint32_t max_frame_size_;
-  const absl::Time deadline_;
-  const ServerContext& context_;
-  std::string* const out_;
-};
+void ReleaseScratchIfLarge(std::string& buffer) {
+  if (buffer.capacity() > 256 * 1024) std::string().swap(buffer);
+}
 
 }  // namespace
 
-void ServerCall::Run() {
-  ServerContext context;
-  context.method_ = header_.method();
-  context.deadline_ = deadline_;
-  context.client_metadata_ = MetadataFromWire(header_.metadata());
-  context.peer_ = connection_->peer();
+// Collects a unary handler's outcome and ends the call with it while the
+// reply (borrowed for the duration of Finish) is still alive.
+class ServerCallState::UnaryReplyWriter final : public UnaryResponder {
+ public:
+  explicit UnaryReplyWriter(ServerCallState* call) : call_(call) {}
 
-  // One reply buffer per thread, reused from call to call.
-  thread_local std::string out;
-  out.clear();
-  ReplyWriter writer(stream_id_, connection_->max_frame_size(), deadline_,
-                     context, &out);
-  if (absl::Now() > deadline_) {
-    writer.Finish(nullptr, absl::DeadlineExceededError(
-                               "the call's deadline passed before it started"));
+  void Finish(const google::protobuf::MessageLite* reply,
+              const absl::Status& status) override {
+    final_status_ = call_->Finish(reply, status);
+  }
+  const absl::Status& final_status() const { return final_status_; }
+
+ private:
+  ServerCallState* const call_;
+  absl::Status final_status_ = absl::InternalError("handler gave no reply");
+};
+
+ServerCallState::ServerCallState(std::shared_ptr<ServerConnection> connection,
+                                 uint32_t stream_id,
+                                 const Service::Method* method,
+                                 wire::CallHeader header, absl::Time deadline)
+    : connection_(std::move(connection)),
+      stream_id_(stream_id),
+      method_(method),
+      send_window_(kInitialWindowSize) {
+  context_.call_ = this;
+  context_.method_ = std::move(*header.mutable_method());
+  context_.deadline_ = deadline;
+  context_.client_metadata_ = MetadataFromWire(header.metadata());
+  context_.peer_ = connection_->peer();
+}
+
+ServerCallState::~ServerCallState() = default;
+
+void ServerCallState::Run(std::string request) {
+  const absl::Time start = absl::Now();
+  const auto& interceptors = connection_->interceptors();
+  size_t started = 0;
+  absl::Status status;
+  for (; started < interceptors.size() && status.ok(); ++started) {
+    status = interceptors[started]->OnCallStart(context_);
+  }
+  if (status.ok()) {
+    status = RunHandler(std::move(request));
   } else {
-    method_->handler->RunUnary(&context, request_, &writer);
+    status = Finish(nullptr, status);
+  }
+  const absl::Duration elapsed = absl::Now() - start;
+  for (size_t i = started; i-- > 0;) {
+    interceptors[i]->OnCallEnd(context_, status, elapsed);
+  }
+}
+
+absl::Status ServerCallState::RunHandler(std::string request) {
+  if (absl::Now() > context_.deadline()) {
+    return Finish(nullptr, absl::DeadlineExceededError(
+                               "the call's deadline passed before it started"));
+  }
+  if (method_->kind == RpcKind::kUnary) {
+    UnaryReplyWriter writer(this);
+    method_->handler->RunUnary(&context_, request, &writer);
+    return writer.final_status();
+  }
+  absl::Status status = method_->handler->RunStream(&context_, this);
+  return Finish(nullptr, status);
+}
+
+absl::Status ServerCallState::Finish(
+    const google::protobuf::MessageLite* unary_reply, absl::Status status) {
+  std::string& out = ScratchBuffer();
+  const uint32_t max_frame_size = connection_->max_frame_size();
+  {
+    absl::MutexLock lock(&mu_);
+    if (finished_) return cancel_reason_;
+    finished_ = true;
+    if (forced_status_.has_value()) {
+      // Cancel() fixed the outcome (a deadline, a shutdown): the handler's
+      // own, if it got here first, does not count.
+      status = *forced_status_;
+      unary_reply = nullptr;
+    }
+    if (status.ok()) {
+      absl::Status metadata_ok = ValidateMetadata(context_.initial_metadata());
+      if (metadata_ok.ok()) {
+        metadata_ok = ValidateMetadata(context_.trailing_metadata());
+      }
+      if (!metadata_ok.ok()) {
+        status = absl::InternalError(absl::StrCat(
+            "handler set invalid metadata: ", metadata_ok.message()));
+      }
+    }
+    AppendInitialMetadataLocked(&out);
+    if (status.ok() && unary_reply != nullptr) {
+      const size_t before = out.size();
+      absl::Status fits =
+          AppendMessageFrame(&out, FrameType::kMessage, 0, stream_id_,
+                             *unary_reply, max_frame_size);
+      if (!fits.ok()) {
+        out.resize(before);
+        status = absl::ResourceExhaustedError(
+            absl::StrCat("reply too large: ", fits.message()));
+      }
+    }
+    wire::CallStatus call_status;
+    StatusToWire(status, &call_status);
+    if (ValidateMetadata(context_.trailing_metadata()).ok()) {
+      MetadataToWire(context_.trailing_metadata(),
+                     call_status.mutable_metadata());
+    }
+    if (!AppendMessageFrame(&out, FrameType::kStatus, 0, stream_id_,
+                            call_status, max_frame_size)
+             .ok()) {
+      status = absl::ResourceExhaustedError("trailing metadata too large");
+      call_status.Clear();
+      StatusToWire(status, &call_status);
+      (void)AppendMessageFrame(&out, FrameType::kStatus, 0, stream_id_,
+                               call_status, kDefaultMaxFrameSize);
+    }
+    cancel_reason_ = status;  // what any later Finish() reports
   }
   connection_->Send(out);
-  if (out.capacity() > 256 * 1024) std::string().swap(out);
+  ReleaseScratchIfLarge(out);
+  connection_->RemoveCall(stream_id_);
+  return status;
+}
+
+void ServerCallState::AppendInitialMetadataLocked(std::string* out) {
+  if (initial_metadata_sent_) return;
+  initial_metadata_sent_ = true;
+  if (context_.initial_metadata().empty() ||
+      !ValidateMetadata(context_.initial_metadata()).ok()) {
+    return;
+  }
+  wire::ResponseHeader header;
+  MetadataToWire(context_.initial_metadata(), header.mutable_metadata());
+  (void)AppendMessageFrame(out, FrameType::kHeaders, 0, stream_id_, header,
+                           connection_->max_frame_size());
+}
+
+bool ServerCallState::OnMessage(absl::string_view payload) {
+  absl::MutexLock lock(&mu_);
+  if (cancelled_ || half_closed_) return true;  // late frame: ignore
+  // The client may overshoot its window by one message at most.
+  if (inbox_bytes_ > static_cast<int64_t>(kInitialWindowSize)) return false;
+  inbox_.emplace_back(payload);
+  inbox_bytes_ += static_cast<int64_t>(payload.size());
+  return true;
+}
+
+void ServerCallState::OnHalfClose() {
+  absl::MutexLock lock(&mu_);
+  half_closed_ = true;
+}
+
+void ServerCallState::OnWindowUpdate(uint32_t increment) {
+  absl::MutexLock lock(&mu_);
+  send_window_ += increment;
+}
+
+void ServerCallState::Cancel(const absl::Status& why, bool send_status) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (cancelled_ || finished_) return;
+    cancelled_ = true;
+    cancel_reason_ = why;
+    if (send_status) {
+      forced_status_ = why;
+    } else {
+      finished_ = true;  // the client hears nothing more
+    }
+  }
+  if (send_status) {
+    // Sends `why` now; the handler's own outcome, whenever it comes, is
+    // dropped by Finish().
+    Finish(nullptr, why);
+  } else {
+    connection_->RemoveCall(stream_id_);
+  }
+}
+
+bool ServerCallState::IsCancelled() const {
+  absl::MutexLock lock(&mu_);
+  return cancelled_;
+}
+
+bool ServerCallState::WaitForCancellation(absl::Time deadline) const {
+  absl::MutexLock lock(&mu_);
+  mu_.AwaitWithDeadline(absl::Condition(&cancelled_), deadline);
+  return cancelled_;
+}
+
+bool ServerCallState::Read(google::protobuf::MessageLite* message) {
+  std::string payload;
+  uint32_t acknowledge = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    auto readable = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return !inbox_.empty() || half_closed_ || cancelled_ || finished_;
+    };
+    mu_.Await(absl::Condition(&readable));
+    if (inbox_.empty() || cancelled_ || finished_) return false;
+    payload = std::move(inbox_.front());
+    inbox_.pop_front();
+    inbox_bytes_ -= static_cast<int64_t>(payload.size());
+    // Give the client its window back in batches of half a window.
+    unacknowledged_ += static_cast<uint32_t>(payload.size());
+    if (unacknowledged_ >= kInitialWindowSize / 2 && !half_closed_) {
+      acknowledge = unacknowledged_;
+      unacknowledged_ = 0;
+    }
+  }
+  if (acknowledge > 0) connection_->SendWindowUpdate(stream_id_, acknowledge);
+  if (!message->ParseFromString(payload)) {
+    Finish(nullptr, absl::InternalError(absl::StrCat(
+                        "failed to parse a request message for ",
+                        context_.method())));
+    return false;
+  }
+  return true;
+}
+
+bool ServerCallState::Write(const google::protobuf::MessageLite& message) {
+  const size_t size = message.ByteSizeLong();
+  if (size > connection_->max_frame_size()) {
+    // Too large to send: the call fails, as a unary reply would.
+    Finish(nullptr, absl::ResourceExhaustedError(absl::StrCat(
+                        "reply too large: message of ", size,
+                        " bytes exceeds the frame limit of ",
+                        connection_->max_frame_size(), " bytes")));
+    return false;
+  }
+  std::string& out = ScratchBuffer();
+  {
+    absl::MutexLock lock(&mu_);
+    auto writable = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return send_window_ > 0 || cancelled_ || finished_;
+    };
+    mu_.Await(absl::Condition(&writable));
+    if (cancelled_ || finished_) return false;
+    AppendInitialMetadataLocked(&out);
+    (void)AppendMessageFrame(&out, FrameType::kMessage, 0, stream_id_,
+                             message, connection_->max_frame_size());
+    send_window_ -= static_cast<int64_t>(size);
+    // Send while holding mu_ so that MESSAGE frames leave in order and never
+    // after this call's STATUS.
+    connection_->Send(out);
+  }
+  ReleaseScratchIfLarge(out);
+  return true;
+}
+
+bool ServerCallState::SendInitialMetadata() {
+  std::string& out = ScratchBuffer();
+  absl::MutexLock lock(&mu_);
+  if (cancelled_ || finished_) return false;
+  AppendInitialMetadataLocked(&out);
+  if (!out.empty()) connection_->Send(out);
+  return true;
+}
+
+// ---- ServerContext's cancellation queries ----
+
+bool ServerContext::IsCancelled() const {
+  return call_ != nullptr && call_->IsCancelled();
+}
+
+bool ServerContext::WaitForCancellation(absl::Time deadline) const {
+  return call_ != nullptr && call_->WaitForCancellation(deadline);
 }
 
 }  // namespace sockrpc

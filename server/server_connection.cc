@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -33,6 +34,10 @@ ServerConnection::~ServerConnection() = default;
 
 uint32_t ServerConnection::max_frame_size() const {
   return runtime_->options().max_frame_size;
+}
+
+const std::vector<ServerInterceptor*>& ServerConnection::interceptors() const {
+  return runtime_->options().interceptors;
 }
 
 bool ServerConnection::in_handshake() const {
@@ -125,8 +130,9 @@ bool ServerConnection::ProcessFrames(
             stream_id > last_stream_id_) {
           last_stream_id_ = stream_id;
           SendStatus(stream_id, too_big);
-        } else if (pending_.erase(stream_id) > 0) {
-          SendStatus(stream_id, too_big);
+        } else if (std::shared_ptr<ServerCallState> call =
+                       FindCall(stream_id)) {
+          call->Cancel(too_big, /*send_status=*/true);
         }
         break;
       }
@@ -143,21 +149,30 @@ bool ServerConnection::HandleFrame(
   const FrameHeader& header = frame.header;
   switch (static_cast<FrameType>(header.type)) {
     case FrameType::kHeaders:
-      return HandleHeaders(frame);
-    case FrameType::kMessage: {
-      auto it = pending_.find(header.stream_id);
-      if (it == pending_.end()) return true;  // ended or unknown: ignore
-      PendingCall call = std::move(it->second);
-      pending_.erase(it);
-      ready->emplace_back(self, header.stream_id, call.method,
-                          std::move(call.header), call.deadline,
-                          std::string(frame.payload));
-      runtime_->CallStarted();
+      return HandleHeaders(self, frame, ready);
+    case FrameType::kMessage:
+      return HandleMessage(frame, ready);
+    case FrameType::kHalfClose:
+      if (auto call = FindCall(header.stream_id)) call->OnHalfClose();
+      return true;
+    case FrameType::kCancel:
+      if (auto call = FindCall(header.stream_id)) {
+        call->Cancel(absl::CancelledError("cancelled by the client"),
+                     /*send_status=*/false);
+      }
+      return true;
+    case FrameType::kWindowUpdate: {
+      uint32_t increment;
+      if (!DecodeWindowUpdate(frame.payload, &increment)) {
+        return ProtocolError(absl::InvalidArgumentError(
+            "WINDOW_UPDATE payload is not 4 bytes"));
+      }
+      if (header.stream_id == 0) return true;  // no connection window in v1
+      if (auto call = FindCall(header.stream_id)) {
+        call->OnWindowUpdate(increment);
+      }
       return true;
     }
-    case FrameType::kCancel:
-      pending_.erase(header.stream_id);
-      return true;
     case FrameType::kPing: {
       if (header.flags & kFlagAck) return true;
       std::string out;
@@ -170,12 +185,13 @@ bool ServerConnection::HandleFrame(
     case FrameType::kStatus:
       return ProtocolError(absl::InvalidArgumentError(
           "client sent a STATUS frame (only servers may)"));
-    default:
-      return true;  // WINDOW_UPDATE and unknown types: skipped
   }
+  return true;  // unknown types are skipped
 }
 
-bool ServerConnection::HandleHeaders(const FrameReader::Frame& frame) {
+bool ServerConnection::HandleHeaders(
+    const std::shared_ptr<ServerConnection>& self,
+    const FrameReader::Frame& frame, std::vector<ServerCall>* ready) {
   const uint32_t stream_id = frame.header.stream_id;
   if (stream_id <= last_stream_id_) {
     return ProtocolError(absl::InvalidArgumentError(
@@ -207,21 +223,96 @@ bool ServerConnection::HandleHeaders(const FrameReader::Frame& frame) {
     SendStatus(stream_id, metadata_ok);
     return true;
   }
-  if (frame.header.flags & kFlagEndStream) {
+  const bool end_stream = (frame.header.flags & kFlagEndStream) != 0;
+  if (end_stream && method->kind == RpcKind::kUnary) {
     SendStatus(stream_id, absl::InternalError(absl::StrCat(
                               "unary call to ", header.method(),
                               " ended without a request message")));
     return true;
   }
-  absl::Time deadline =
+  const absl::Time deadline =
       header.timeout_micros() == 0
           ? absl::InfiniteFuture()
           : now + absl::Microseconds(static_cast<int64_t>(
                       std::min<uint64_t>(header.timeout_micros(),
                                          uint64_t{1} << 62)));
-  pending_.emplace(stream_id,
-                   PendingCall{std::move(header), method, deadline});
+  auto call = std::make_shared<ServerCallState>(
+      self, stream_id, method, std::move(header), deadline);
+  {
+    absl::MutexLock lock(&calls_mu_);
+    calls_.emplace(stream_id, call);
+  }
+  if (deadline != absl::InfiniteFuture()) runtime_->ScheduleDeadline(call);
+  if (method->kind != RpcKind::kUnary) {
+    // A streaming handler starts now and reads its messages as they come.
+    if (end_stream) call->OnHalfClose();
+    call->MarkStarted();
+    runtime_->CallStarted();
+    ready->push_back(ServerCall{std::move(call), std::string()});
+  }
   return true;
+}
+
+bool ServerConnection::HandleMessage(const FrameReader::Frame& frame,
+                                     std::vector<ServerCall>* ready) {
+  std::shared_ptr<ServerCallState> call = FindCall(frame.header.stream_id);
+  if (call == nullptr) return true;  // ended or unknown: ignore
+  if (call->is_unary()) {
+    if (!call->MarkStarted()) return true;  // one request only
+    runtime_->CallStarted();
+    ready->push_back(ServerCall{std::move(call), std::string(frame.payload)});
+    return true;
+  }
+  if (!call->OnMessage(frame.payload)) {
+    call->Cancel(absl::ResourceExhaustedError(
+                     "client sent beyond its flow-control window"),
+                 /*send_status=*/true);
+    return true;
+  }
+  if (frame.header.flags & kFlagEndStream) call->OnHalfClose();
+  return true;
+}
+
+std::shared_ptr<ServerCallState> ServerConnection::FindCall(
+    uint32_t stream_id) {
+  absl::MutexLock lock(&calls_mu_);
+  auto it = calls_.find(stream_id);
+  return it == calls_.end() ? nullptr : it->second;
+}
+
+void ServerConnection::RemoveCall(uint32_t stream_id) {
+  std::shared_ptr<ServerCallState> call;
+  {
+    absl::MutexLock lock(&calls_mu_);
+    auto it = calls_.find(stream_id);
+    if (it == calls_.end()) return;
+    call = std::move(it->second);
+    calls_.erase(it);
+  }
+  if (call->deadline() != absl::InfiniteFuture()) {
+    runtime_->CancelDeadline(*call);
+  }
+}
+
+void ServerConnection::CancelAllCalls(const absl::Status& why,
+                                      bool send_status) {
+  std::vector<std::shared_ptr<ServerCallState>> calls;
+  {
+    absl::MutexLock lock(&calls_mu_);
+    calls.reserve(calls_.size());
+    for (const auto& [id, call] : calls_) calls.push_back(call);
+  }
+  for (const auto& call : calls) call->Cancel(why, send_status);
+}
+
+void ServerConnection::SendWindowUpdate(uint32_t stream_id,
+                                        uint32_t increment) {
+  char payload[kWindowUpdateSize];
+  EncodeWindowUpdate(increment, payload);
+  std::string out;
+  AppendRawFrame(&out, FrameType::kWindowUpdate, 0, stream_id,
+                 absl::string_view(payload, sizeof(payload)));
+  Send(out);
 }
 
 bool ServerConnection::ProtocolError(const absl::Status& why) {

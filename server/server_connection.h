@@ -1,9 +1,10 @@
 // ServerConnection: the server's end of one accepted socket. Internal to
 // the server runtime.
 //
-// It checks the client's preface, cuts the byte stream into frames, turns
-// each complete request into a ServerCall, and writes replies, buffering
-// what the socket does not take at once until EPOLLOUT says it can.
+// It checks the client's preface, cuts the byte stream into frames, keeps
+// the table of its calls in flight (ServerCallState), hands each call that
+// can start to a thread (ServerCall), and writes replies, buffering what
+// the socket does not take at once until EPOLLOUT says it can.
 //
 // Threading: the runtime's one-shot epoll registration hands each event
 // to one thread; read_mu_ makes reading safe even if two events overlap
@@ -25,6 +26,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/interceptor.h"
 #include "server/server_call.h"
 #include "server/service.h"
 #include "sockrpc/wire.pb.h"
@@ -46,6 +48,7 @@ class ServerConnection {
   int fd() const { return fd_.get(); }
   const std::string& peer() const { return peer_; }
   uint32_t max_frame_size() const;
+  const std::vector<ServerInterceptor*>& interceptors() const;
 
   // Handles the epoll `events` of this connection. Appends the calls that
   // became ready to `ready` (the caller runs them). Returns false when the
@@ -62,6 +65,13 @@ class ServerConnection {
 
   // Sends a STATUS frame ending `stream_id` with `status`.
   void SendStatus(uint32_t stream_id, const absl::Status& status);
+  // Gives the client `increment` bytes of window on `stream_id`.
+  void SendWindowUpdate(uint32_t stream_id, uint32_t increment);
+
+  // Forgets a call that has ended (and its deadline timer).
+  void RemoveCall(uint32_t stream_id);
+  // Ends every call in flight (see ServerCallState::Cancel).
+  void CancelAllCalls(const absl::Status& why, bool send_status);
 
   // Tells the client that no new calls will be served (GOAWAY with the last
   // stream id seen). Calls already read still complete.
@@ -86,19 +96,18 @@ class ServerConnection {
                    const FrameReader::Frame& frame,
                    std::vector<ServerCall>* ready)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
-  bool HandleHeaders(const FrameReader::Frame& frame)
+  bool HandleHeaders(const std::shared_ptr<ServerConnection>& self,
+                     const FrameReader::Frame& frame,
+                     std::vector<ServerCall>* ready)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
+  bool HandleMessage(const FrameReader::Frame& frame,
+                     std::vector<ServerCall>* ready)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
+  std::shared_ptr<ServerCallState> FindCall(uint32_t stream_id);
   // Logs `why`, sends GOAWAY(INTERNAL) and returns false (close).
   bool ProtocolError(const absl::Status& why);
   void FlushOutput();
   void RearmLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
-
-  // A call whose HEADERS arrived and whose request message has not.
-  struct PendingCall {
-    wire::CallHeader header;
-    const Service::Method* method;
-    absl::Time deadline;
-  };
 
   ServerRuntime* const runtime_;
   const uint64_t tag_;
@@ -111,8 +120,11 @@ class ServerConnection {
   bool preface_received_ ABSL_GUARDED_BY(read_mu_) = false;
   // Highest stream id opened by the client; new ones must be higher.
   uint32_t last_stream_id_ ABSL_GUARDED_BY(read_mu_) = 0;
-  absl::flat_hash_map<uint32_t, PendingCall> pending_
-      ABSL_GUARDED_BY(read_mu_);
+
+  absl::Mutex calls_mu_ ABSL_ACQUIRED_AFTER(read_mu_);
+  // Calls in flight, from HEADERS to their end.
+  absl::flat_hash_map<uint32_t, std::shared_ptr<ServerCallState>> calls_
+      ABSL_GUARDED_BY(calls_mu_);
 
   absl::Mutex write_mu_;
   // Bytes the socket did not take yet; flushed on EPOLLOUT.

@@ -1,9 +1,11 @@
 // ServerContext: what a handler knows about the call it serves (method,
-// deadline, the client's metadata, the peer) and the metadata it sends back.
+// deadline, the client's metadata, the peer, whether it was cancelled) and
+// the metadata it sends back.
 //
-// The runtime creates one per call and passes it to the handler, which
-// borrows it for the duration of the handler call only. Not thread-safe:
-// use it from the handler's thread.
+// The runtime creates one per call and passes it to the handler (and to
+// server interceptors), which borrow it for the duration of the call only.
+// IsCancelled() and WaitForCancellation() may be called from any thread;
+// everything else from the handler's thread.
 #ifndef SOCKRPC_SERVER_SERVER_CONTEXT_H_
 #define SOCKRPC_SERVER_SERVER_CONTEXT_H_
 
@@ -14,6 +16,8 @@
 #include "transport/metadata.h"
 
 namespace sockrpc {
+
+class ServerCallState;
 
 class ServerContext {
  public:
@@ -31,6 +35,15 @@ class ServerContext {
   // peer), "ipv4:1.2.3.4:5678", "ipv6:[::1]:5678".
   const std::string& peer() const { return peer_; }
 
+  // True once the call is over for the client: it cancelled the call,
+  // disconnected, or the deadline passed. The client no longer waits for
+  // the reply, so a long handler should stop early. Stream reads and writes
+  // return false from then on.
+  bool IsCancelled() const;
+  // Blocks until the call is cancelled (returns true) or `deadline` passes
+  // (returns false).
+  bool WaitForCancellation(absl::Time deadline) const;
+
   // Metadata sent to the client before the reply / with the final status.
   // Invalid entries (see transport/metadata.h) turn the call's status into
   // INTERNAL.
@@ -44,8 +57,9 @@ class ServerContext {
   const Metadata& trailing_metadata() const { return trailing_metadata_; }
 
  private:
-  friend class ServerCall;  // fills in the call's fields
+  friend class ServerCallState;  // fills in the call's fields
 
+  ServerCallState* call_ = nullptr;  // the call this context belongs to
   std::string method_;
   absl::Time deadline_ = absl::InfiniteFuture();
   Metadata client_metadata_;

@@ -99,22 +99,34 @@ absl::Status ServerRuntime::Start() {
   SOCKRPC_RETURN_IF_ERROR(poller_.Add(task_fd_.get(), EPOLLIN, kTaskTag));
   SOCKRPC_RETURN_IF_ERROR(
       poller_.Add(timer_fd_.get(), EPOLLIN | EPOLLONESHOT, kTimerTag));
+  int deadline_timer =
+      timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (deadline_timer < 0) return PosixError("timerfd_create", errno);
+  deadline_timer_fd_.reset(deadline_timer);
+  SOCKRPC_RETURN_IF_ERROR(poller_.Add(deadline_timer_fd_.get(),
+                                      EPOLLIN | EPOLLONESHOT, kDeadlineTag));
   for (size_t i = 0; i < listeners_.size(); ++i) {
     SOCKRPC_RETURN_IF_ERROR(poller_.Add(listeners_[i].fd(),
                                         EPOLLIN | EPOLLONESHOT,
                                         kFirstListenerTag + i));
   }
   state_ = State::kRunning;
-  // Two pollers: one to take the next event while the other runs a call.
-  for (int i = 0; i < std::min(kMaxPollers, options_.max_threads); ++i) {
-    ++pollers_;
-    threads_.emplace_back(&ServerRuntime::ThreadMain, this);
+  // One thread polls; another stands by in case a handler runs long.
+  pollers_ = 1;
+  threads_.emplace_back(&ServerRuntime::ThreadMain, this, Role::kPoll);
+  if (options_.max_threads > 1) {
+    watchdog_ = true;
+    threads_.emplace_back(&ServerRuntime::ThreadMain, this, Role::kWatch);
   }
   return absl::OkStatus();
 }
 
-void ServerRuntime::ThreadMain() {
-  for (;;) {
+void ServerRuntime::ThreadMain(Role role) {
+  while (role != Role::kStop) {
+    if (role == Role::kWatch) {
+      role = Watch();
+      continue;
+    }
     epoll_event event;
     absl::StatusOr<int> count = poller_.Wait(&event, 1, -1);
     if (!count.ok()) {
@@ -123,62 +135,97 @@ void ServerRuntime::ThreadMain() {
     }
     if (*count == 0) continue;
     if (event.data.u64 == kStopTag) break;
-    StopPolling();
+    {
+      absl::MutexLock lock(&mu_);
+      --pollers_;
+      ++busy_;
+    }
     HandleEvent(event.data.u64, event.events);
-    if (!ResumePolling()) break;
+    role = NextRole();
   }
 }
 
-void ServerRuntime::StopPolling() {
-  absl::MutexLock lock(&mu_);
-  --pollers_;
-  ++busy_;
-}
-
-void ServerRuntime::BeginHandler() {
-  absl::MutexLock lock(&mu_);
-  ++in_handlers_;
-  // A busy thread that is not in a handler polls again in a moment; only
-  // when every busy thread is in a handler (which may take any time) and
-  // nobody polls must another thread take over the polling.
-  if (pollers_ > 0 || busy_ > in_handlers_ ||
-      (state_ != State::kRunning && state_ != State::kDraining)) {
-    return;
-  }
-  if (parked_ > 0) {
-    --parked_;
-    ++pollers_;
-    ++unparks_;
-  } else if (static_cast<int>(threads_.size()) < options_.max_threads) {
-    ++pollers_;
-    threads_.emplace_back(&ServerRuntime::ThreadMain, this);
-  }
-}
-
-void ServerRuntime::EndHandler() {
-  absl::MutexLock lock(&mu_);
-  --in_handlers_;
-  --calls_in_flight_;
-}
-
-bool ServerRuntime::ResumePolling() {
+ServerRuntime::Role ServerRuntime::NextRole() {
   absl::MutexLock lock(&mu_);
   --busy_;
+  if (state_ == State::kStopping) return Role::kStop;
   if (pollers_ < kMaxPollers) {
     ++pollers_;
-    return true;
+    return Role::kPoll;
   }
-  // Enough threads wait on epoll already; more would only spread events
-  // over cold threads. Park until StopPolling() needs this one.
+  if (!watchdog_) {
+    watchdog_ = true;
+    return Role::kWatch;
+  }
+  // Enough threads poll and watch; more would only spread events over cold
+  // threads. Park until a watchdog is needed again.
   ++parked_;
   mu_.Await(absl::Condition(
       +[](ServerRuntime* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
         return self->unparks_ > 0 || self->state_ == State::kStopping;
       },
       this));
-  if (state_ == State::kStopping) return false;
-  --unparks_;  // StopPolling() already counted us as a poller
-  return true;
+  if (state_ == State::kStopping) return Role::kStop;
+  --unparks_;  // the one who unparked us set watchdog_ for us
+  return Role::kWatch;
+}
+
+ServerRuntime::Role ServerRuntime::Watch() {
+  absl::MutexLock lock(&mu_);
+  auto stopping = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return state_ == State::kStopping;
+  };
+  uint64_t last_starts = handler_starts_;
+  int quiet_ticks = 0;
+  for (;;) {
+    mu_.AwaitWithTimeout(absl::Condition(&stopping), kWatchTick);
+    if (stopping()) return Role::kStop;
+    const bool no_new_handler = handler_starts_ == last_starts;
+    if (no_new_handler && pollers_ == 0 && in_handlers_ > 0 &&
+        busy_ == in_handlers_) {
+      break;  // a handler has run a whole tick while nobody polled
+    }
+    quiet_ticks = no_new_handler && in_handlers_ == 0 ? quiet_ticks + 1 : 0;
+    if (quiet_ticks >= kQuietTicksBeforeSleep) {
+      // Idle: sleep without ticking until the next handler starts.
+      watchdog_sleeping_ = true;
+      auto woken = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+        return !watchdog_sleeping_ || state_ == State::kStopping;
+      };
+      mu_.Await(absl::Condition(&woken));
+      if (stopping()) return Role::kStop;
+      quiet_ticks = 0;
+    }
+    last_starts = handler_starts_;
+  }
+  // Take over the polling, and find a successor to watch.
+  watchdog_ = false;
+  ++pollers_;
+  if (parked_ > 0) {
+    --parked_;
+    ++unparks_;
+    watchdog_ = true;
+  } else if (static_cast<int>(threads_.size()) < options_.max_threads) {
+    watchdog_ = true;
+    threads_.emplace_back(&ServerRuntime::ThreadMain, this, Role::kWatch);
+  }
+  return Role::kPoll;
+}
+
+void ServerRuntime::BeginHandler() {
+  absl::MutexLock lock(&mu_);
+  ++in_handlers_;
+  ++handler_starts_;
+  // The watchdog ticks while handlers run and sleeps when the server is
+  // quiet; the first handler after a quiet spell wakes it (one wake-up per
+  // busy spell, not per call).
+  watchdog_sleeping_ = false;
+}
+
+void ServerRuntime::EndHandler() {
+  absl::MutexLock lock(&mu_);
+  --in_handlers_;
+  --calls_in_flight_;
 }
 
 void ServerRuntime::HandleEvent(uint64_t tag, uint32_t events) {
@@ -188,6 +235,8 @@ void ServerRuntime::HandleEvent(uint64_t tag, uint32_t events) {
     RunTask();
   } else if (tag == kTimerTag) {
     DropExpiredHandshakes();
+  } else if (tag == kDeadlineTag) {
+    ExpireDeadlines();
   } else if (tag >= kFirstListenerTag) {
     AcceptConnections(tag - kFirstListenerTag);
   }
@@ -327,6 +376,9 @@ void ServerRuntime::CloseConnection(
     const std::shared_ptr<ServerConnection>& connection) {
   poller_.Remove(connection->fd());
   connection->Shutdown();
+  // Handlers of the connection's calls learn that the client is gone.
+  connection->CancelAllCalls(absl::CancelledError("the client disconnected"),
+                             /*send_status=*/false);
   absl::MutexLock lock(&mu_);
   connections_.erase(connection->tag());
 }
@@ -334,7 +386,7 @@ void ServerRuntime::CloseConnection(
 void ServerRuntime::Rearm(const ServerConnection& connection,
                           bool want_write) {
   (void)poller_.Modify(connection.fd(),
-                       kConnectionEvents | (want_write ? EPOLLOUT : 0),
+                       kConnectionEvents | (want_write ? uint32_t{EPOLLOUT} : 0u),
                        connection.tag());
 }
 
@@ -375,6 +427,56 @@ void ServerRuntime::CallFinished() {
   --calls_in_flight_;
 }
 
+void ServerRuntime::ScheduleDeadline(
+    const std::shared_ptr<ServerCallState>& call) {
+  absl::MutexLock lock(&deadlines_mu_);
+  auto key = std::make_pair(call->deadline(),
+                            reinterpret_cast<uintptr_t>(call.get()));
+  bool earliest = deadlines_.empty() || key < deadlines_.begin()->first;
+  deadlines_.emplace(key, call);
+  if (earliest) ArmDeadlineTimerLocked();
+}
+
+void ServerRuntime::CancelDeadline(const ServerCallState& call) {
+  absl::MutexLock lock(&deadlines_mu_);
+  deadlines_.erase(
+      std::make_pair(call.deadline(), reinterpret_cast<uintptr_t>(&call)));
+  // The timer may now fire early for nothing; ExpireDeadlines re-arms it.
+}
+
+void ServerRuntime::ArmDeadlineTimerLocked() {
+  itimerspec spec{};
+  if (!deadlines_.empty()) {
+    absl::Duration wait = std::max(deadlines_.begin()->first.first - absl::Now(),
+                                   absl::Microseconds(1));
+    spec.it_value = absl::ToTimespec(wait);
+  }
+  timerfd_settime(deadline_timer_fd_.get(), 0, &spec, nullptr);
+}
+
+void ServerRuntime::ExpireDeadlines() {
+  uint64_t expirations;
+  (void)!read(deadline_timer_fd_.get(), &expirations, sizeof(expirations));
+  std::vector<std::shared_ptr<ServerCallState>> expired;
+  {
+    absl::MutexLock lock(&deadlines_mu_);
+    const absl::Time now = absl::Now();
+    while (!deadlines_.empty() && deadlines_.begin()->first.first <= now) {
+      if (auto call = deadlines_.begin()->second.lock()) {
+        expired.push_back(std::move(call));
+      }
+      deadlines_.erase(deadlines_.begin());
+    }
+    ArmDeadlineTimerLocked();
+  }
+  (void)poller_.Modify(deadline_timer_fd_.get(), EPOLLIN | EPOLLONESHOT,
+                       kDeadlineTag);
+  for (const auto& call : expired) {
+    call->Cancel(absl::DeadlineExceededError("deadline exceeded"),
+                 /*send_status=*/true);
+  }
+}
+
 void ServerRuntime::Shutdown(absl::Time deadline) {
   std::vector<std::shared_ptr<ServerConnection>> connections;
   {
@@ -412,6 +514,15 @@ void ServerRuntime::Shutdown(absl::Time deadline) {
             +[](int* in_flight) { return *in_flight == 0; },
             &calls_in_flight_),
         deadline);
+  }
+  // Past the grace period: end what still runs, so handlers blocked on
+  // their streams return.
+  for (const auto& connection : connections) {
+    connection->CancelAllCalls(absl::UnavailableError("server shutting down"),
+                               /*send_status=*/true);
+  }
+  {
+    absl::MutexLock lock(&mu_);
     state_ = State::kStopping;
     SignalEventFd(stop_fd_.get());
     threads.swap(threads_);

@@ -9,6 +9,8 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <map>
+#include <utility>
 #include <memory>
 #include <string>
 #include <thread>
@@ -60,6 +62,10 @@ class ServerRuntime {
   // so that Shutdown() can wait for calls in flight.
   void CallStarted();
   void CallFinished();
+  // Ends `call` with DEADLINE_EXCEEDED when its deadline passes, unless
+  // CancelDeadline() comes first.
+  void ScheduleDeadline(const std::shared_ptr<ServerCallState>& call);
+  void CancelDeadline(const ServerCallState& call);
 
  private:
   enum class State { kIdle, kRunning, kDraining, kStopping, kStopped };
@@ -68,29 +74,44 @@ class ServerRuntime {
   static constexpr uint64_t kStopTag = 1;
   static constexpr uint64_t kTaskTag = 2;
   static constexpr uint64_t kTimerTag = 3;
+  static constexpr uint64_t kDeadlineTag = 4;
   static constexpr uint64_t kFirstListenerTag = 16;
   static constexpr uint64_t kFirstConnectionTag = 1 << 20;
-  // Most threads waiting on epoll at once; more threads than this (for
-  // handlers running at once) park on a condition instead.
-  static constexpr int kMaxPollers = 2;
+  // Most threads waiting on epoll at once. One is best: the thread that just
+  // replied is the one that takes the next request, warm, with no wake-up
+  // of another thread and no system call beyond the I/O. A handler that
+  // runs for a watchdog tick (1-2 ms) while nobody polls has the watchdog
+  // thread take over the polling.
+  static constexpr int kMaxPollers = 1;
+  static constexpr absl::Duration kWatchTick = absl::Milliseconds(1);
+  static constexpr int kQuietTicksBeforeSleep = 1000;  // about a second
 
-  void ThreadMain();
-  // Called when a thread takes an event.
-  void StopPolling();
-  // Bracket a handler run. If every busy thread is then in a handler and
-  // none polls, BeginHandler() calls a parked thread back or starts a new
-  // one (up to max_threads), so a slow handler never stops the server.
-  // EndHandler() also ends the call (see CallFinished()).
+  // What a server thread does next.
+  enum class Role {
+    kPoll,   // wait on epoll and handle one event
+    kWatch,  // stand by for a handler that runs long (Watch())
+    kStop,   // exit
+  };
+  void ThreadMain(Role role);
+  // After an event: poll again if nobody polls, else watch if nobody
+  // watches, else park until a watcher is needed.
+  Role NextRole();
+  // The watchdog: ticks every kWatchTick while handlers run; when a handler
+  // has run a whole tick while nobody polled, takes over the polling and
+  // finds a successor (a parked or new thread, up to max_threads). Sleeps
+  // without ticking once the server has been quiet for a while.
+  Role Watch();
+  // Bracket a handler run. EndHandler() also ends the call (see
+  // CallFinished()).
   void BeginHandler();
   void EndHandler();
-  // Called when a thread is done with an event: it polls again, or parks if
-  // kMaxPollers threads poll already. False once the server stops.
-  bool ResumePolling();
   void HandleEvent(uint64_t tag, uint32_t events);
   void AcceptConnections(size_t listener_index);
   void HandleConnectionEvent(uint64_t tag, uint32_t events);
   void RunTask();
   void DropExpiredHandshakes();
+  void ExpireDeadlines();
+  void ArmDeadlineTimerLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(deadlines_mu_);
   void ArmHandshakeTimer() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void CloseConnection(const std::shared_ptr<ServerConnection>& connection);
   void RunCalls(std::vector<ServerCall>* calls);
@@ -103,16 +124,27 @@ class ServerRuntime {
   Fd stop_fd_;   // eventfd: readable for ever once the threads must stop
   Fd task_fd_;   // eventfd (semaphore): one unit per queued task
   Fd timer_fd_;  // timerfd: ticks once a second while handshakes are open
+  Fd deadline_timer_fd_;  // timerfd: set to the earliest call deadline
+
+  // Calls with a deadline, earliest first (keyed also by address, unique
+  // while the call lives).
+  absl::Mutex deadlines_mu_;
+  std::map<std::pair<absl::Time, uintptr_t>, std::weak_ptr<ServerCallState>>
+      deadlines_ ABSL_GUARDED_BY(deadlines_mu_);
 
   mutable absl::Mutex mu_;
   State state_ ABSL_GUARDED_BY(mu_) = State::kIdle;
   std::vector<std::thread> threads_ ABSL_GUARDED_BY(mu_);
   // Threads in (or about to be in) epoll_wait; threads busy with an event,
-  // and those of them in a handler; threads parked on mu_, and parked
-  // threads called back but not yet running.
+  // and those of them in a handler; whether a thread watches (and whether
+  // it sleeps untimed); handlers started so far; threads parked on mu_, and
+  // parked threads called back (to watch) but not yet running.
   int pollers_ ABSL_GUARDED_BY(mu_) = 0;
   int busy_ ABSL_GUARDED_BY(mu_) = 0;         // handling an event
   int in_handlers_ ABSL_GUARDED_BY(mu_) = 0;  // of those, running a handler
+  bool watchdog_ ABSL_GUARDED_BY(mu_) = false;
+  bool watchdog_sleeping_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t handler_starts_ ABSL_GUARDED_BY(mu_) = 0;
   int parked_ ABSL_GUARDED_BY(mu_) = 0;
   int unparks_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t next_connection_tag_ ABSL_GUARDED_BY(mu_) = kFirstConnectionTag;

@@ -2,7 +2,7 @@
 // and holds its method table, which the Server dispatches on.
 //
 // Generated code derives from Service, registers each method in its
-// constructor with AddUnaryMethod(), and declares one virtual handler per
+// constructor with Add*Method(), and declares one virtual handler per
 // method that returns UNIMPLEMENTED unless the application overrides it.
 //
 // Thread-safety: the method table is built in the constructor and then
@@ -21,6 +21,7 @@
 #include "absl/strings/string_view.h"
 #include "google/protobuf/message_lite.h"
 #include "server/server_context.h"
+#include "server/server_stream.h"
 
 namespace sockrpc {
 
@@ -34,18 +35,35 @@ class UnaryResponder {
                       const absl::Status& status) = 0;
 };
 
-// MethodHandler runs one method of a service on raw request bytes.
+// MethodHandler runs one method of a service on the calling thread.
 class MethodHandler {
  public:
   virtual ~MethodHandler() = default;
-  // Parses `request` (the request's protobuf encoding), runs the handler on
-  // the calling thread, and reports the outcome to `responder`.
+  // Unary methods: parses `request` (the request's protobuf encoding), runs
+  // the handler, and reports the outcome to `responder`.
   virtual void RunUnary(ServerContext* context, absl::string_view request,
-                        UnaryResponder* responder) = 0;
+                        UnaryResponder* responder) {
+    responder->Finish(nullptr, absl::InternalError("not a unary method"));
+  }
+  // Streaming methods: runs the handler over `stream` and returns the
+  // call's final status.
+  virtual absl::Status RunStream(ServerContext* context,
+                                 ServerStream* stream) {
+    return absl::InternalError("not a streaming method");
+  }
 };
 
-// RpcKind says which side of a method streams.
-enum class RpcKind { kUnary };
+// RpcKind says which sides of a method stream.
+enum class RpcKind {
+  kUnary,            // one request, one reply
+  kClientStreaming,  // many requests, one reply
+  kServerStreaming,  // one request, many replies
+  kBidiStreaming,    // many requests, many replies, in any order
+};
+
+// Returns "unary", "client streaming", "server streaming" or "bidi
+// streaming".
+const char* RpcKindName(RpcKind kind);
 
 class Service {
  public:
@@ -74,10 +92,38 @@ class Service {
                       absl::Status (ServiceT::*handler)(ServerContext*,
                                                         const Request&,
                                                         Reply*));
+  // Likewise for the streaming kinds.
+  template <typename ServiceT, typename Request, typename Reply>
+  void AddClientStreamingMethod(
+      absl::string_view method_name,
+      absl::Status (ServiceT::*handler)(ServerContext*,
+                                        ServerReader<Request>*, Reply*));
+  template <typename ServiceT, typename Request, typename Reply>
+  void AddServerStreamingMethod(
+      absl::string_view method_name,
+      absl::Status (ServiceT::*handler)(ServerContext*, const Request&,
+                                        ServerWriter<Reply>*));
+  template <typename ServiceT, typename Request, typename Reply>
+  void AddBidiStreamingMethod(
+      absl::string_view method_name,
+      absl::Status (ServiceT::*handler)(ServerContext*,
+                                        ServerReaderWriter<Reply, Request>*));
 
  private:
   template <typename ServiceT, typename Request, typename Reply>
   class UnaryHandler;
+  template <typename ServiceT, typename Request, typename Reply>
+  class ClientStreamingHandler;
+  template <typename ServiceT, typename Request, typename Reply>
+  class ServerStreamingHandler;
+  template <typename ServiceT, typename Request, typename Reply>
+  class BidiStreamingHandler;
+
+  void AddMethod(absl::string_view method_name, RpcKind kind,
+                 std::unique_ptr<MethodHandler> handler) {
+    methods_.push_back(Method{absl::StrCat("/", name_, "/", method_name),
+                              kind, std::move(handler)});
+  }
 
   std::string name_;
   std::vector<Method> methods_;
@@ -114,13 +160,124 @@ class Service::UnaryHandler final : public MethodHandler {
 };
 
 template <typename ServiceT, typename Request, typename Reply>
+class Service::ClientStreamingHandler final : public MethodHandler {
+ public:
+  using Function = absl::Status (ServiceT::*)(ServerContext*,
+                                              ServerReader<Request>*, Reply*);
+  ClientStreamingHandler(ServiceT* service, Function function)
+      : service_(service), function_(function) {}
+
+  absl::Status RunStream(ServerContext* context,
+                         ServerStream* stream) override {
+    ServerReader<Request> reader(stream);
+    Reply reply;
+    absl::Status status = (service_->*function_)(context, &reader, &reply);
+    if (status.ok() && !stream->Write(reply)) {
+      return absl::CancelledError("the call ended before the reply was sent");
+    }
+    return status;
+  }
+
+ private:
+  ServiceT* const service_;
+  const Function function_;
+};
+
+template <typename ServiceT, typename Request, typename Reply>
+class Service::ServerStreamingHandler final : public MethodHandler {
+ public:
+  using Function = absl::Status (ServiceT::*)(ServerContext*, const Request&,
+                                              ServerWriter<Reply>*);
+  ServerStreamingHandler(ServiceT* service, Function function)
+      : service_(service), function_(function) {}
+
+  absl::Status RunStream(ServerContext* context,
+                         ServerStream* stream) override {
+    Request request;
+    if (!stream->Read(&request)) {
+      return absl::InternalError(absl::StrCat(
+          "server-streaming call to ", context->method(),
+          " ended without its request message"));
+    }
+    ServerWriter<Reply> writer(stream);
+    return (service_->*function_)(context, request, &writer);
+  }
+
+ private:
+  ServiceT* const service_;
+  const Function function_;
+};
+
+template <typename ServiceT, typename Request, typename Reply>
+class Service::BidiStreamingHandler final : public MethodHandler {
+ public:
+  using Function = absl::Status (ServiceT::*)(
+      ServerContext*, ServerReaderWriter<Reply, Request>*);
+  BidiStreamingHandler(ServiceT* service, Function function)
+      : service_(service), function_(function) {}
+
+  absl::Status RunStream(ServerContext* context,
+                         ServerStream* stream) override {
+    ServerReaderWriter<Reply, Request> reader_writer(stream);
+    return (service_->*function_)(context, &reader_writer);
+  }
+
+ private:
+  ServiceT* const service_;
+  const Function function_;
+};
+
+template <typename ServiceT, typename Request, typename Reply>
 void Service::AddUnaryMethod(
     absl::string_view method_name,
     absl::Status (ServiceT::*handler)(ServerContext*, const Request&, Reply*)) {
-  methods_.push_back(Method{
-      absl::StrCat("/", name_, "/", method_name), RpcKind::kUnary,
-      std::make_unique<UnaryHandler<ServiceT, Request, Reply>>(
-          static_cast<ServiceT*>(this), handler)});
+  AddMethod(method_name, RpcKind::kUnary,
+            std::make_unique<UnaryHandler<ServiceT, Request, Reply>>(
+                static_cast<ServiceT*>(this), handler));
+}
+
+template <typename ServiceT, typename Request, typename Reply>
+void Service::AddClientStreamingMethod(
+    absl::string_view method_name,
+    absl::Status (ServiceT::*handler)(ServerContext*, ServerReader<Request>*,
+                                      Reply*)) {
+  AddMethod(method_name, RpcKind::kClientStreaming,
+            std::make_unique<ClientStreamingHandler<ServiceT, Request, Reply>>(
+                static_cast<ServiceT*>(this), handler));
+}
+
+template <typename ServiceT, typename Request, typename Reply>
+void Service::AddServerStreamingMethod(
+    absl::string_view method_name,
+    absl::Status (ServiceT::*handler)(ServerContext*, const Request&,
+                                      ServerWriter<Reply>*)) {
+  AddMethod(method_name, RpcKind::kServerStreaming,
+            std::make_unique<ServerStreamingHandler<ServiceT, Request, Reply>>(
+                static_cast<ServiceT*>(this), handler));
+}
+
+template <typename ServiceT, typename Request, typename Reply>
+void Service::AddBidiStreamingMethod(
+    absl::string_view method_name,
+    absl::Status (ServiceT::*handler)(ServerContext*,
+                                      ServerReaderWriter<Reply, Request>*)) {
+  AddMethod(method_name, RpcKind::kBidiStreaming,
+            std::make_unique<BidiStreamingHandler<ServiceT, Request, Reply>>(
+                static_cast<ServiceT*>(this), handler));
+}
+
+inline const char* RpcKindName(RpcKind kind) {
+  switch (kind) {
+    case RpcKind::kUnary:
+      return "unary";
+    case RpcKind::kClientStreaming:
+      return "client streaming";
+    case RpcKind::kServerStreaming:
+      return "server streaming";
+    case RpcKind::kBidiStreaming:
+      return "bidi streaming";
+  }
+  return "unknown";
 }
 
 }  // namespace sockrpc

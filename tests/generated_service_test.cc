@@ -14,6 +14,7 @@
 #include "absl/strings/string_view.h"
 #include "client/channel.h"
 #include "client/client_context.h"
+#include "client/client_streams.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/empty.pb.h"
 #include "gtest/gtest.h"
@@ -73,6 +74,17 @@ using ReturnWithoutContext =
 [[maybe_unused]] constexpr EmptyWithoutContext kRequest =
     &Shelf::Stub::request_;
 [[maybe_unused]] constexpr ReturnWithoutContext kReturn = &Shelf::Stub::Return;
+
+// Each unary method also has AsyncBar, named after the proto name even when
+// the method itself was renamed.
+using GetBookAsync = ::sockrpc::UnaryFuture<Book> (Catalog::Stub::*)(
+    ::sockrpc::ClientContext*, const Book::Key&);
+using NewAsyncWithoutContext =
+    ::sockrpc::UnaryFuture<Book::Key> (Shelf::Stub::*)(const Book&);
+[[maybe_unused]] constexpr GetBookAsync kGetBookAsync =
+    &Catalog::Stub::AsyncGetBook;
+[[maybe_unused]] constexpr NewAsyncWithoutContext kNewAsync =
+    &Shelf::Stub::Asyncnew;
 
 static_assert(std::is_constructible_v<Catalog::Stub,
                                       std::shared_ptr<::sockrpc::Channel>>);

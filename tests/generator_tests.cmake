@@ -10,10 +10,14 @@ sockrpc_generate(TARGET sockrpc_test_protos
   PROTOS protos/sockrpc/test/v1/library.proto
          protos/sockrpc/test/common/paging.proto
          protos/no_package.proto
+         protos/streaming.proto
   IMPORT_DIRS protos)
 
 sockrpc_test(NAME generated_service_test
   SOURCES generated_service_test.cc
+  LIBS sockrpc_test_protos)
+sockrpc_test(NAME generated_streaming_test
+  SOURCES generated_streaming_test.cc
   LIBS sockrpc_test_protos)
 
 # Golden files: the generated code of proto/increment.proto, checked in.
@@ -36,18 +40,18 @@ add_custom_target(sockrpc_update_golden_files
   VERBATIM)
 add_dependencies(sockrpc_update_golden_files increment_proto)
 
-# Input the generator refuses: the error names the problem and the method.
+# Input the generator refuses: the error names the problem and the methods.
 get_property(_protoc GLOBAL PROPERTY SOCKRPC_PROTOC_EXECUTABLE)
 set(_refused_out ${CMAKE_CURRENT_BINARY_DIR}/generator_refused)
 file(MAKE_DIRECTORY ${_refused_out})
-add_test(NAME generator_refuses_streaming_methods
-  COMMAND ${_protoc} -I${CMAKE_CURRENT_SOURCE_DIR}/protos
+add_test(NAME generator_refuses_async_name_taken_twice
+  COMMAND ${_protoc} -I${CMAKE_CURRENT_SOURCE_DIR}/protos/refused
           --plugin=protoc-gen-sockrpc=$<TARGET_FILE:protoc-gen-sockrpc>
           --sockrpc_out=${_refused_out}
-          streaming.proto)
-set_tests_properties(generator_refuses_streaming_methods PROPERTIES
+          async_clash.proto)
+set_tests_properties(generator_refuses_async_name_taken_twice PROPERTIES
   PASS_REGULAR_EXPRESSION
-  "streaming\\.proto: streaming methods are not supported yet \\(method /sockrpc\\.test\\.streaming\\.Clock/Watch\\)")
+  "async_clash\\.proto: method /refused\\.Clash/AsyncGet_ and the asynchronous form of method /refused\\.Clash/Get would have the same C\\+\\+ name AsyncGet_")
 add_test(NAME generator_refuses_unknown_parameters
   COMMAND ${_protoc} -I${CMAKE_CURRENT_SOURCE_DIR}/protos
           --plugin=protoc-gen-sockrpc=$<TARGET_FILE:protoc-gen-sockrpc>

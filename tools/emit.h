@@ -1,7 +1,7 @@
 // Internal to protoc-gen-sockrpc: writers of the two generated files.
 //
-// Both expect a file that Generator::Generate() has validated (only unary
-// methods, no two methods with the same C++ name).
+// Both expect a file that Generator::Generate() has validated (no two
+// member functions of a generated class with the same C++ name).
 #ifndef SOCKRPC_TOOLS_EMIT_H_
 #define SOCKRPC_TOOLS_EMIT_H_
 

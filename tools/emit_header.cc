@@ -8,6 +8,7 @@
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/io/printer.h"
 #include "tools/emit.h"
+#include "tools/methods.h"
 #include "tools/names.h"
 #include "tools/printing.h"
 
@@ -26,6 +27,8 @@ std::set<std::string> QuotedIncludes(const FileDescriptor* file) {
       "absl/status/status.h",    "absl/status/statusor.h",  "client/channel.h",
       "client/client_context.h", "server/server_context.h", "server/service.h",
   };
+  if (HasMethods(file)) includes.insert("client/client_streams.h");
+  if (HasStreamingMethods(file)) includes.insert("server/server_stream.h");
   includes.insert(StripProto(file->name()) + ".pb.h");
   for (int i = 0; i < file->service_count(); ++i) {
     const ServiceDescriptor* service = file->service(i);
@@ -78,8 +81,9 @@ void EmitStub(const ServiceDescriptor* service, Printer* printer) {
               service->full_name(),
               " through a Channel. Each method has two forms: one "
               "takes a ClientContext (the call's deadline and metadata; it "
-              "may be null, and otherwise must stay alive until the call "
-              "returns), the other does without. Thread-safe."),
+              "may be null, and otherwise must stay alive until the method "
+              "returns or, if it returns a call object, as long as that "
+              "object), the other does without. Thread-safe."),
           0),
       printer);
   printer->Print(
@@ -90,23 +94,36 @@ void EmitStub(const ServiceDescriptor* service, Printer* printer) {
   printer->Indent();
   for (int i = 0; i < service->method_count(); ++i) {
     const MethodDescriptor* method = service->method(i);
-    const std::string return_type = absl::StrCat(
-        "absl::StatusOr<", QualifiedClassName(method->output_type()), ">");
-    const std::string head = absl::StrCat(MethodName(method), "(");
-    const std::string request = absl::StrCat(
-        "const ", QualifiedClassName(method->input_type()), "& request");
     std::vector<std::string> comment = LeadingComments(method);
     if (comment.empty()) {
-      comment =
-          WrapComment(absl::StrCat("Calls ", WireMethodName(method), "."), 2);
+      comment = WrapComment(
+          IsStreaming(method)
+              ? absl::StrCat("Starts a call of ", WireMethodName(method), " (",
+                             KindName(method), ").")
+              : absl::StrCat("Calls ", WireMethodName(method), "."),
+          2);
     }
     printer->Print("\n");
     PrintComment(comment, printer);
-    PrintLines(
-        WrapFunction(return_type, head,
-                     {"::sockrpc::ClientContext* context", request}, ");", 2),
-        printer);
-    PrintLines(WrapFunction(return_type, head, {request}, ");", 2), printer);
+    for (const StubForm& form : StubForms(method)) {
+      const Function& function = form.function;
+      if (!form.blocking && !IsStreaming(method)) {
+        PrintComment(
+            WrapComment(absl::StrCat(function.name,
+                                     " starts the same call and returns at "
+                                     "once; the future's Get() waits for the "
+                                     "reply."),
+                        2),
+            printer);
+      }
+      const std::string head = absl::StrCat(function.name, "(");
+      std::vector<std::string> params = Declared(function.params);
+      PrintLines(WrapFunction(function.return_type, head, params, ");", 2),
+                 printer);
+      params.erase(params.begin());  // the ClientContext
+      PrintLines(WrapFunction(function.return_type, head, params, ");", 2),
+                 printer);
+    }
   }
   printer->Outdent();
   printer->Print(
@@ -133,11 +150,15 @@ void EmitService(const ServiceDescriptor* service, Printer* printer) {
       printer);
   printer->Print(
       "class $Service$::Service : public ::sockrpc::Service {\n"
-      " public:\n"
-      "  // Registers every method of $full_name$ in the method table.\n"
-      "  Service();\n",
-      "Service", name, "full_name", service->full_name());
+      " public:\n",
+      "Service", name);
   printer->Indent();
+  PrintComment(WrapComment(absl::StrCat("Registers every method of ",
+                                        service->full_name(),
+                                        " in the method table."),
+                           2),
+               printer);
+  printer->Print("Service();\n");
   for (int i = 0; i < service->method_count(); ++i) {
     const MethodDescriptor* method = service->method(i);
     std::vector<std::string> comment = LeadingComments(method);
@@ -148,18 +169,13 @@ void EmitService(const ServiceDescriptor* service, Printer* printer) {
              2)) {
       comment.push_back(std::move(line));
     }
+    const Function handler = ServiceHandler(method);
     printer->Print("\n");
     PrintComment(comment, printer);
-    PrintLines(
-        WrapFunction(
-            "virtual absl::Status", absl::StrCat(MethodName(method), "("),
-            {"::sockrpc::ServerContext* context",
-             absl::StrCat("const ", QualifiedClassName(method->input_type()),
-                          "& request"),
-             absl::StrCat(QualifiedClassName(method->output_type()),
-                          "* reply")},
-            ");", 2),
-        printer);
+    PrintLines(WrapFunction(absl::StrCat("virtual ", handler.return_type),
+                            absl::StrCat(handler.name, "("),
+                            Declared(handler.params), ");", 2),
+               printer);
   }
   printer->Outdent();
   printer->Print("};\n");

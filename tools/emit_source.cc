@@ -7,6 +7,7 @@
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/io/printer.h"
 #include "tools/emit.h"
+#include "tools/methods.h"
 #include "tools/names.h"
 #include "tools/printing.h"
 
@@ -29,6 +30,44 @@ void PrintAssignment(const std::string& declaration, const std::string& value,
   PrintLines(line, printer);
 }
 
+// Prints `return Type(argument);` at two columns, wrapping `Type`'s template
+// arguments and putting `argument` on a continuation line as needed.
+void PrintReturnConstructed(const std::string& type,
+                            const std::string& argument, Printer* printer) {
+  const std::string line = absl::StrCat("return ", type, "(", argument, ");");
+  if (line.size() <= static_cast<size_t>(kMaxColumns - 2)) {
+    PrintLines(line, printer);
+    return;
+  }
+  PrintLines(absl::StrCat(WrapType("return ", type, "(", 2), "\n    ",
+                          argument, ");"),
+             printer);
+}
+
+// The body of the stub form `form` of `method`, the one taking a
+// ClientContext.
+void EmitStubBody(const MethodDescriptor* method, const StubForm& form,
+                  Printer* printer) {
+  PrintAssignment("static constexpr char kMethod[]",
+                  absl::StrCat("\"", WireMethodName(method), "\""), 2,
+                  printer);
+  if (form.blocking) {
+    printer->Print(
+        "$Reply$ reply;\n"
+        "absl::Status status = channel_->CallUnary(context, kMethod, request, "
+        "&reply);\n"
+        "if (!status.ok()) return status;\n"
+        "return reply;\n",
+        "Reply", QualifiedClassName(method->output_type()));
+    return;
+  }
+  PrintReturnConstructed(
+      form.function.return_type,
+      form.takes_request ? "channel_->StartCall(context, kMethod, &request)"
+                         : "channel_->StartCall(context, kMethod)",
+      printer);
+}
+
 // The definitions of Foo::Stub.
 void EmitStub(const ServiceDescriptor* service, Printer* printer) {
   const std::string name = ServiceClassName(service);
@@ -38,36 +77,27 @@ void EmitStub(const ServiceDescriptor* service, Printer* printer) {
       "Service", name);
   for (int i = 0; i < service->method_count(); ++i) {
     const MethodDescriptor* method = service->method(i);
-    const std::string reply_type = QualifiedClassName(method->output_type());
-    const std::string return_type =
-        absl::StrCat("absl::StatusOr<", reply_type, ">");
-    const std::string head =
-        absl::StrCat(name, "::Stub::", MethodName(method), "(");
-    const std::string request = absl::StrCat(
-        "const ", QualifiedClassName(method->input_type()), "& request");
+    for (const StubForm& form : StubForms(method)) {
+      const Function& function = form.function;
+      const std::string head =
+          absl::StrCat(name, "::Stub::", function.name, "(");
+      std::vector<std::string> params = Declared(function.params);
 
-    printer->Print("\n");
-    PrintLines(
-        WrapFunction(return_type, head,
-                     {"::sockrpc::ClientContext* context", request}, ") {", 0),
-        printer);
-    printer->Indent();
-    PrintAssignment("static constexpr char kMethod[]",
-                    absl::StrCat("\"", WireMethodName(method), "\""), 2,
-                    printer);
-    printer->Print(
-        "$Reply$ reply;\n"
-        "absl::Status status = channel_->CallUnary(context, kMethod, request, "
-        "&reply);\n"
-        "if (!status.ok()) return status;\n"
-        "return reply;\n",
-        "Reply", reply_type);
-    printer->Outdent();
-    printer->Print("}\n\n");
+      printer->Print("\n");
+      PrintLines(WrapFunction(function.return_type, head, params, ") {", 0),
+                 printer);
+      printer->Indent();
+      EmitStubBody(method, form, printer);
+      printer->Outdent();
+      printer->Print("}\n\n");
 
-    PrintLines(WrapFunction(return_type, head, {request}, ") {", 0), printer);
-    printer->Print("  return $Method$(nullptr, request);\n}\n", "Method",
-                   MethodName(method));
+      params.erase(params.begin());  // the ClientContext
+      PrintLines(WrapFunction(function.return_type, head, params, ") {", 0),
+                 printer);
+      printer->Print("  return $Function$($args$);\n}\n", "Function",
+                     function.name, "args",
+                     form.takes_request ? "nullptr, request" : "nullptr");
+    }
   }
 }
 
@@ -86,7 +116,7 @@ void EmitService(const ServiceDescriptor* service, Printer* printer) {
   printer->Indent();
   for (int i = 0; i < service->method_count(); ++i) {
     const MethodDescriptor* method = service->method(i);
-    PrintLines(WrapSignature("AddUnaryMethod(",
+    PrintLines(WrapSignature(absl::StrCat(Registrar(method), "("),
                              {absl::StrCat("\"", method->name(), "\""),
                               absl::StrCat("&Service::", MethodName(method))},
                              ");", 2),
@@ -97,24 +127,27 @@ void EmitService(const ServiceDescriptor* service, Printer* printer) {
 
   for (int i = 0; i < service->method_count(); ++i) {
     const MethodDescriptor* method = service->method(i);
+    const Function handler = ServiceHandler(method);
     printer->Print("\n");
     PrintLines(
-        WrapFunction(
-            "absl::Status",
-            absl::StrCat(name, "::Service::", MethodName(method), "("),
-            {"::sockrpc::ServerContext* /*context*/",
-             absl::StrCat("const ", QualifiedClassName(method->input_type()),
-                          "& /*request*/"),
-             absl::StrCat(QualifiedClassName(method->output_type()),
-                          "* /*reply*/")},
-            ") {", 0),
+        WrapFunction(handler.return_type,
+                     absl::StrCat(name, "::Service::", handler.name, "("),
+                     Unnamed(handler.params), ") {", 0),
         printer);
     printer->Indent();
-    PrintLines(WrapSignature("return absl::UnimplementedError(",
-                             {absl::StrCat("\"method ", WireMethodName(method),
-                                           " is not implemented\"")},
-                             ");", 2),
-               printer);
+    const std::string message = absl::StrCat(
+        "\"method ", WireMethodName(method), " is not implemented\"");
+    if (message.size() + 4 + 2 <= static_cast<size_t>(kMaxColumns - 2)) {
+      PrintLines(WrapSignature("return absl::UnimplementedError(", {message},
+                               ");", 2),
+                 printer);
+    } else {
+      // Too long for a line even after a break: two string literals.
+      PrintLines(absl::StrCat("return absl::UnimplementedError(\n    \"method ",
+                              WireMethodName(method),
+                              " \"\n    \"is not implemented\");"),
+                 printer);
+    }
     printer->Outdent();
     printer->Print("}\n");
   }
@@ -135,10 +168,15 @@ void EmitSource(const FileDescriptor* file, Printer* printer) {
       "#include \"absl/status/status.h\"\n"
       "#include \"absl/status/statusor.h\"\n"
       "#include \"client/channel.h\"\n"
-      "#include \"client/client_context.h\"\n"
-      "#include \"server/server_context.h\"\n"
-      "#include \"server/service.h\"\n"
-      "\n");
+      "#include \"client/client_context.h\"\n");
+  if (HasMethods(file)) {
+    printer->Print("#include \"client/client_streams.h\"\n");
+  }
+  printer->Print("#include \"server/server_context.h\"\n");
+  if (HasStreamingMethods(file)) {
+    printer->Print("#include \"server/server_stream.h\"\n");
+  }
+  printer->Print("#include \"server/service.h\"\n\n");
   PrintNamespaceOpen(file, printer);
   for (int i = 0; i < file->service_count(); ++i) {
     if (i > 0) printer->Print("\n");

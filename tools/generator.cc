@@ -35,22 +35,33 @@ bool ValidateParameters(const std::string& parameter, std::string* error) {
   return false;
 }
 
-// Checks that every method of `service` can be generated: unary, and with a
-// C++ name no other method of the service has.
+// Checks that the member functions generated for the methods of `service`
+// have C++ names of their own: each method's, and the AsyncBar of each
+// unary method (which AsyncMethodName() already steers clear of a method
+// named AsyncBar, but not of one more named AsyncBar_).
 bool ValidateService(const ServiceDescriptor* service, std::string* error) {
-  absl::flat_hash_map<std::string, const MethodDescriptor*> by_cpp_name;
+  // What each C++ name is taken by, for the message.
+  absl::flat_hash_map<std::string, std::string> taken_by;
+  auto take = [&](const std::string& cpp_name, std::string what) {
+    auto [it, inserted] = taken_by.emplace(cpp_name, what);
+    if (inserted) return true;
+    *error = absl::StrCat(it->second, " and ", what,
+                          " would have the same C++ name ", cpp_name);
+    return false;
+  };
   for (int i = 0; i < service->method_count(); ++i) {
     const MethodDescriptor* method = service->method(i);
-    if (method->client_streaming() || method->server_streaming()) {
-      *error = absl::StrCat("streaming methods are not supported yet (method ",
-                            WireMethodName(method), ")");
+    if (!take(MethodName(method),
+              absl::StrCat("method ", WireMethodName(method)))) {
       return false;
     }
-    auto [it, inserted] = by_cpp_name.emplace(MethodName(method), method);
-    if (!inserted) {
-      *error = absl::StrCat("methods ", WireMethodName(it->second), " and ",
-                            WireMethodName(method),
-                            " would have the same C++ name ", it->first);
+  }
+  for (int i = 0; i < service->method_count(); ++i) {
+    const MethodDescriptor* method = service->method(i);
+    if (method->client_streaming() || method->server_streaming()) continue;
+    if (!take(AsyncMethodName(method),
+              absl::StrCat("the asynchronous form of method ",
+                           WireMethodName(method)))) {
       return false;
     }
   }

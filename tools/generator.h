@@ -5,10 +5,11 @@
 // class Foo holding the service's name, its client side Foo::Stub and its
 // server side Foo::Service.
 //
-// Generation fails, with a message naming the file and method, for what
-// the runtime cannot serve yet (streaming methods) and for methods whose
-// C++ names would collide. Thread-compatible; protoc calls it from one
-// thread.
+// Every kind of method is generated: unary, server streaming, client
+// streaming and bidirectional (see tools/methods.h for their signatures).
+// Generation fails, with a message naming the file and methods, for
+// methods whose C++ names would collide, and for unknown parameters.
+// Thread-compatible; protoc calls it from one thread.
 #ifndef SOCKRPC_TOOLS_GENERATOR_H_
 #define SOCKRPC_TOOLS_GENERATOR_H_
 

@@ -71,6 +71,9 @@ bool ClashesAsMethodName(absl::string_view name) {
       "channel_",
       "kServiceName",
       "AddUnaryMethod",
+      "AddClientStreamingMethod",
+      "AddServerStreamingMethod",
+      "AddBidiStreamingMethod",
       "Method",
       "methods",
       "name",
@@ -78,6 +81,9 @@ bool ClashesAsMethodName(absl::string_view name) {
       "context",
       "request",
       "reply",
+      "reader",
+      "writer",
+      "stream",
       // Namespaces.
       "absl",
       "google",
@@ -121,6 +127,18 @@ std::string ServiceClassName(const ServiceDescriptor* service) {
 std::string MethodName(const MethodDescriptor* method) {
   std::string name = method->name();
   if (ClashesAsMethodName(name)) name.push_back('_');
+  return name;
+}
+
+std::string AsyncMethodName(const MethodDescriptor* method) {
+  std::string name = absl::StrCat("Async", method->name());
+  const ServiceDescriptor* service = method->service();
+  for (int i = 0; i < service->method_count(); ++i) {
+    if (MethodName(service->method(i)) == name) {
+      name.push_back('_');
+      break;
+    }
+  }
   return name;
 }
 

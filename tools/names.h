@@ -3,8 +3,8 @@
 // Message types are named exactly as protoc's C++ generator names them, so
 // that generated services refer to the classes in the .pb.h files; services
 // and methods keep their proto names unless those would not compile or would
-// clash with the generated code's own members, in which case they gain a
-// trailing underscore (the name on the wire never changes).
+// clash with the generated code's own members or parameters, in which case
+// they gain a trailing underscore (the name on the wire never changes).
 #ifndef SOCKRPC_TOOLS_NAMES_H_
 #define SOCKRPC_TOOLS_NAMES_H_
 
@@ -35,6 +35,13 @@ std::string ServiceClassName(
 // `method`: its proto name, plus "_" if that name is a C++ keyword or would
 // clash with a member or parameter of the generated classes.
 std::string MethodName(const google::protobuf::MethodDescriptor* method);
+
+// AsyncMethodName returns the C++ name of the asynchronous form that
+// Foo::Stub has of the unary `method`: "Async" and its proto name
+// ("AsyncBar" for Bar), plus "_" if another method of the service already
+// has that C++ name. Generator::Generate() rejects the rare service in which
+// the name with "_" is taken as well.
+std::string AsyncMethodName(const google::protobuf::MethodDescriptor* method);
 
 // WireMethodName returns the name `method` is called by on the wire:
 // "/a.b.Service/Method" ("/Service/Method" without a package).

@@ -1,6 +1,7 @@
 #include "tools/printing.h"
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -14,10 +15,65 @@
 namespace sockrpc::generator {
 namespace {
 
+// Lays out `prefix`, `type` and `suffix` as lines of at most `width`
+// columns: one line if it fits, else with the template arguments of `type`
+// (a name<A, B> whose arguments hold no commas of their own, as the types
+// the generator writes) aligned after its "<", else one to a line, indented
+// four columns more than `prefix`. Returns false if some line is still too
+// long.
+bool WrapTemplate(absl::string_view prefix, absl::string_view type,
+                  absl::string_view suffix, int width,
+                  std::vector<std::string>* lines) {
+  std::string one_line = absl::StrCat(prefix, type, suffix);
+  const size_t open = type.find('<');
+  const size_t close = type.rfind('>');
+  if (one_line.size() <= static_cast<size_t>(width) ||
+      open == absl::string_view::npos || close == absl::string_view::npos ||
+      close < open) {
+    const bool fits = one_line.size() <= static_cast<size_t>(width);
+    lines->push_back(std::move(one_line));
+    return fits;
+  }
+  const std::string head = absl::StrCat(prefix, type.substr(0, open + 1));
+  const std::vector<std::string> args =
+      absl::StrSplit(type.substr(open + 1, close - open - 1), ", ");
+  const std::string end = absl::StrCat(type.substr(close), suffix);
+  // The arguments one to a line, the first after `first`, the others after
+  // `rest`.
+  auto one_per_line = [&](const std::string& first, const std::string& rest,
+                          std::vector<std::string>* out) {
+    bool fits = true;
+    for (size_t i = 0; i < args.size(); ++i) {
+      std::string line = absl::StrCat(i == 0 ? first : rest, args[i],
+                                      i + 1 == args.size() ? end : ",");
+      if (line.size() > static_cast<size_t>(width)) fits = false;
+      out->push_back(std::move(line));
+    }
+    return fits;
+  };
+  std::vector<std::string> aligned;
+  if (one_per_line(head, std::string(head.size(), ' '), &aligned)) {
+    for (std::string& line : aligned) lines->push_back(std::move(line));
+    return true;
+  }
+  const size_t prefix_indent = prefix.find_first_not_of(' ');
+  const std::string indent(
+      (prefix_indent == absl::string_view::npos ? prefix.size()
+                                                : prefix_indent) +
+          4,
+      ' ');
+  lines->push_back(head);
+  std::vector<std::string> broken;
+  const bool fits = one_per_line(indent, indent, &broken);
+  for (std::string& line : broken) lines->push_back(std::move(line));
+  return fits;
+}
+
 // Packs `params` greedily onto lines: the first line starts with
 // `first_prefix`, the others with `next_prefix`; every line but the last
-// ends with ",", the last with `tail`. Returns false if some line would not
-// fit `width` columns (the lines are filled in regardless).
+// ends with ",", the last with `tail`. A parameter too long for a line of
+// its own has its template arguments wrapped. Returns false if some line
+// would not fit `width` columns (the lines are filled in regardless).
 bool PackParams(absl::string_view first_prefix, absl::string_view next_prefix,
                 const std::vector<std::string>& params, absl::string_view tail,
                 int width, std::vector<std::string>* lines) {
@@ -33,6 +89,20 @@ bool PackParams(absl::string_view first_prefix, absl::string_view next_prefix,
       lines->push_back(absl::StrCat(line, ","));
       line = std::string(next_prefix);
       line_has_param = false;
+    }
+    if (!line_has_param &&
+        line.size() + params[i].size() + ending > static_cast<size_t>(width)) {
+      // Alone on its line and still too long: wrap the parameter itself.
+      std::vector<std::string> wrapped;
+      if (!WrapTemplate(line, params[i], last ? tail : "",
+                        width - (last ? 0 : 1), &wrapped)) {
+        fits = false;
+      }
+      line = wrapped.back();
+      wrapped.pop_back();
+      for (std::string& done : wrapped) lines->push_back(std::move(done));
+      line_has_param = true;
+      continue;
     }
     absl::StrAppend(&line, line_has_param ? ", " : "", params[i]);
     line_has_param = true;
@@ -117,6 +187,13 @@ std::string WrapSignature(absl::string_view head,
   return absl::StrJoin(lines, "\n");
 }
 
+std::string WrapType(absl::string_view prefix, absl::string_view type,
+                     absl::string_view suffix, int indent) {
+  std::vector<std::string> lines;
+  WrapTemplate(prefix, type, suffix, kMaxColumns - indent, &lines);
+  return absl::StrJoin(lines, "\n");
+}
+
 std::string WrapFunction(absl::string_view return_type, absl::string_view head,
                          const std::vector<std::string>& params,
                          absl::string_view tail, int indent) {
@@ -124,7 +201,7 @@ std::string WrapFunction(absl::string_view return_type, absl::string_view head,
   if (joined.size() <= static_cast<size_t>(kMaxColumns - indent)) {
     return WrapSignature(joined, params, tail, indent);
   }
-  return absl::StrCat(return_type, "\n",
+  return absl::StrCat(WrapType("", return_type, "", indent), "\n",
                       WrapSignature(head, params, tail, indent));
 }
 

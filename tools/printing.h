@@ -42,7 +42,8 @@ void PrintLines(absl::string_view text, google::protobuf::io::Printer* printer);
 // the comma-separated `params` and `tail` (from the closing parenthesis on)
 // into lines that fit kMaxColumns when printed at `indent` columns:
 // everything on one line if it fits, else the parameters aligned after the
-// parenthesis, else on continuation lines indented four more columns.
+// parenthesis, else on continuation lines indented four more columns. A
+// parameter too long for a line of its own is wrapped as WrapType does.
 std::string WrapSignature(absl::string_view head,
                           const std::vector<std::string>& params,
                           absl::string_view tail, int indent);
@@ -58,9 +59,17 @@ void PrintNamespaceOpen(const google::protobuf::FileDescriptor* file,
 void PrintNamespaceClose(const google::protobuf::FileDescriptor* file,
                          google::protobuf::io::Printer* printer);
 
+// WrapType joins `prefix`, the type `type` and `suffix` into lines that fit
+// kMaxColumns when printed at `indent` columns: on one line if they fit,
+// else with the template arguments of `type` aligned after its "<"
+// ("Name<A, B>", whose arguments hold no commas of their own).
+std::string WrapType(absl::string_view prefix, absl::string_view type,
+                     absl::string_view suffix, int indent);
+
 // WrapFunction is WrapSignature for a function's declaration or definition
 // whose head is `return_type` and `head`: if the two do not fit on one
-// line, the return type gets a line of its own.
+// line, the return type gets a line (or, wrapped by WrapType, lines) of its
+// own.
 std::string WrapFunction(absl::string_view return_type, absl::string_view head,
                          const std::vector<std::string>& params,
                          absl::string_view tail, int indent);

@@ -24,8 +24,9 @@ uint32_t GetBigEndian32(const char* in) {
 }
 
 bool IsCallFrame(uint8_t type) {
-  return type >= static_cast<uint8_t>(FrameType::kHeaders) &&
-         type <= static_cast<uint8_t>(FrameType::kCancel);
+  return (type >= static_cast<uint8_t>(FrameType::kHeaders) &&
+          type <= static_cast<uint8_t>(FrameType::kCancel)) ||
+         type == static_cast<uint8_t>(FrameType::kHalfClose);
 }
 
 bool IsConnectionFrame(uint8_t type) {
@@ -75,8 +76,20 @@ const char* FrameTypeName(uint8_t type) {
       return "PING";
     case FrameType::kGoAway:
       return "GOAWAY";
+    case FrameType::kHalfClose:
+      return "HALF_CLOSE";
   }
   return "UNKNOWN";
+}
+
+void EncodeWindowUpdate(uint32_t increment, char* out) {
+  PutBigEndian32(increment, out);
+}
+
+bool DecodeWindowUpdate(absl::string_view payload, uint32_t* increment) {
+  if (payload.size() != kWindowUpdateSize) return false;
+  *increment = GetBigEndian32(payload.data());
+  return true;
 }
 
 void EncodeFrameHeader(const FrameHeader& header, char* out) {

@@ -40,6 +40,11 @@ inline constexpr size_t kFrameHeaderSize = 12;
 // Default limit on a frame's payload, in bytes (4 MiB). Configurable.
 inline constexpr uint32_t kDefaultMaxFrameSize = 4u << 20;
 
+// Flow control: each side may have at most this many bytes of MESSAGE
+// payload in flight on one stream beyond what the peer has acknowledged
+// with WINDOW_UPDATE frames (see docs/PROTOCOL.md, "Flow control").
+inline constexpr uint32_t kInitialWindowSize = 64 * 1024;
+
 // Frame types. Unknown types are skipped by receivers (forward
 // compatibility), so new types need no version bump.
 enum class FrameType : uint8_t {
@@ -47,16 +52,23 @@ enum class FrameType : uint8_t {
   kMessage = 0x02,       // one protobuf-encoded message
   kStatus = 0x03,        // how a call ended (server -> client), last frame
   kCancel = 0x04,        // client abandons a call
-  kWindowUpdate = 0x05,  // flow control (reserved in v1.0)
+  kWindowUpdate = 0x05,  // flow control: the receiver consumed N bytes
   kPing = 0x06,          // liveness check, stream 0
   kGoAway = 0x07,        // the sender is closing the connection, stream 0
+  kHalfClose = 0x08,     // the client sends no more messages on the stream
 };
+
+// WINDOW_UPDATE payload: the increment, a big-endian uint32.
+inline constexpr size_t kWindowUpdateSize = 4;
+void EncodeWindowUpdate(uint32_t increment, char* out);
+// Returns false if `payload` is not 4 bytes.
+bool DecodeWindowUpdate(absl::string_view payload, uint32_t* increment);
 
 // Frame flags.
 inline constexpr uint8_t kFlagEndStream = 0x01;  // HEADERS, MESSAGE: sender's last
 inline constexpr uint8_t kFlagAck = 0x01;        // PING: this is the reply
 
-// Returns "HEADERS", "MESSAGE", ..., or "UNKNOWN(0x2a)".
+// Returns "HEADERS", "MESSAGE", ..., or "UNKNOWN" for an unknown type.
 const char* FrameTypeName(uint8_t type);
 
 // FrameHeader is a decoded header. `type` is kept raw so that unknown types

@@ -392,11 +392,13 @@ absl::StatusOr<size_t> WriteSome(int fd, const struct iovec* iov,
   }
 }
 
-absl::Status WaitFor(int fd, short events, absl::Time deadline) {
-  pollfd entry{fd, events, 0};
+absl::Status WaitFor(int fd, short events, absl::Time deadline, int wake_fd) {
+  pollfd entries[2] = {{fd, events, 0}, {wake_fd, POLLIN, 0}};
+  pollfd& entry = entries[0];
+  const nfds_t count = wake_fd >= 0 ? 2 : 1;
   for (;;) {
     const int timeout_ms = PollTimeoutMs(deadline);
-    const int n = ::poll(&entry, 1, timeout_ms);
+    const int n = ::poll(entries, count, timeout_ms);
     if (n > 0) {
       if (entry.revents & POLLNVAL) {
         return absl::InvalidArgumentError(

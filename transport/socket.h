@@ -109,11 +109,13 @@ absl::StatusOr<ssize_t> ReadSome(int fd, char* buffer, size_t size);
 absl::StatusOr<size_t> WriteSome(int fd, const struct iovec* iov,
                                  int iov_count);
 
-// WaitFor waits until `fd` is ready for `events` (POLLIN, POLLOUT) or
+// WaitFor waits until `fd` is ready for `events` (POLLIN, POLLOUT), or
+// `wake_fd` (if not -1; an eventfd another thread signals) is readable, or
 // `deadline` passes (absl::InfiniteFuture() waits forever). Returns OK when
-// ready (including POLLHUP/POLLERR, which the next read or write reports),
-// DEADLINE_EXCEEDED on time-out.
-absl::Status WaitFor(int fd, short events, absl::Time deadline);
+// ready or woken (including POLLHUP/POLLERR, which the next read or write
+// reports; the caller drains `wake_fd`), DEADLINE_EXCEEDED on time-out.
+absl::Status WaitFor(int fd, short events, absl::Time deadline,
+                     int wake_fd = -1);
 
 }  // namespace sockrpc
 

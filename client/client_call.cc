@@ -1,0 +1,80 @@
+#include "client/client_call.h"
+
+#include <utility>
+
+#include "client/client_connection.h"
+#include "client/client_context.h"
+#include "client/client_stream.h"
+
+namespace sockrpc {
+
+ClientCall::ClientCall(std::shared_ptr<ClientStream> stream,
+                       std::unique_ptr<ClientContext> owned_context,
+                       std::string method,
+                       std::vector<ClientInterceptor*> interceptors,
+                       absl::Time start)
+    : stream_(std::move(stream)),
+      owned_context_(std::move(owned_context)),
+      method_(std::move(method)),
+      interceptors_(std::move(interceptors)),
+      start_(start) {}
+
+ClientCall::~ClientCall() {
+  if (!finished_) {
+    Cancel();
+    (void)Finish();
+  }
+}
+
+bool ClientCall::Write(const google::protobuf::MessageLite& message) {
+  ClientConnection* connection = stream_->connection();
+  return connection != nullptr && connection->Write(*stream_, message);
+}
+
+bool ClientCall::WritesDone() {
+  ClientConnection* connection = stream_->connection();
+  return connection != nullptr && connection->WritesDone(*stream_);
+}
+
+bool ClientCall::Read(google::protobuf::MessageLite* message) {
+  ClientConnection* connection = stream_->connection();
+  return connection != nullptr && connection->Read(*stream_, message);
+}
+
+bool ClientCall::WaitUntilDone(absl::Time deadline) {
+  ClientConnection* connection = stream_->connection();
+  return connection == nullptr || connection->WaitUntilDone(*stream_, deadline);
+}
+
+absl::Status ClientCall::Finish() {
+  ClientConnection* connection = stream_->connection();
+  absl::Status status =
+      connection != nullptr ? connection->Finish(*stream_) : stream_->status_;
+  if (!finished_) {
+    finished_ = true;
+    ClientContext* context = stream_->context();
+    const absl::Duration elapsed = absl::Now() - start_;
+    for (size_t i = interceptors_.size(); i-- > 0;) {
+      interceptors_[i]->OnCallEnd(method_, *context, status, elapsed);
+    }
+  }
+  return status;
+}
+
+void ClientCall::Cancel() {
+  stream_->Cancel(absl::CancelledError("cancelled by the client"));
+}
+
+void ClientContext::TryCancel() {
+  std::shared_ptr<ClientStream> stream;
+  {
+    absl::MutexLock lock(&cancel_mu_);
+    cancelled_ = true;
+    stream = stream_.lock();
+  }
+  if (stream != nullptr) {
+    stream->Cancel(absl::CancelledError("cancelled by the client"));
+  }
+}
+
+}  // namespace sockrpc

@@ -1,0 +1,73 @@
+// ClientCall: one call in flight, of any kind, as untyped messages. The
+// typed ClientReader/ClientWriter/ClientReaderWriter/UnaryFuture of
+// client/client_streams.h wrap it; applications use those.
+//
+// Made by Channel::StartCall(). Writes may block while the server has not
+// consumed enough of what was sent (flow control); reads block until a
+// reply arrives. While blocked, the calling thread may read the
+// connection for every call on it (see client/channel.h).
+//
+// Thread-compatible: one thread at a time, except that one thread may
+// Read() while another Write()s, and Cancel() may come from any thread.
+// Destroying an unfinished call cancels it.
+#ifndef SOCKRPC_CLIENT_CLIENT_CALL_H_
+#define SOCKRPC_CLIENT_CLIENT_CALL_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "client/interceptor.h"
+#include "google/protobuf/message_lite.h"
+
+namespace sockrpc {
+
+class ClientConnection;
+class ClientStream;
+class ClientContext;
+
+class ClientCall {
+ public:
+  ~ClientCall();
+  ClientCall(const ClientCall&) = delete;
+  ClientCall& operator=(const ClientCall&) = delete;
+
+  // Sends one request message. False if the call has ended (Finish() says
+  // why) or the client already half-closed.
+  bool Write(const google::protobuf::MessageLite& message);
+  // Half-closes the call: no more request messages. False if it has ended.
+  bool WritesDone();
+  // Reads the next reply message into `message`. False at the end of the
+  // replies, or if the call failed or a reply does not parse.
+  bool Read(google::protobuf::MessageLite* message);
+  // Waits until the server's final status has arrived (or the call failed)
+  // or `deadline` passes. True if the call is over.
+  bool WaitUntilDone(absl::Time deadline);
+  // Waits for and returns the call's final status. Unread replies are
+  // dropped. Calls the interceptors' OnCallEnd once.
+  absl::Status Finish();
+  // Cancels the call: the server is told, the status becomes CANCELLED
+  // (unless the call already ended). Thread-safe.
+  void Cancel();
+
+ private:
+  friend class Channel;
+  // `stream`'s context is the caller's or `owned_context`; `interceptors`
+  // have run OnCallStart and get OnCallEnd from Finish().
+  ClientCall(std::shared_ptr<ClientStream> stream,
+             std::unique_ptr<ClientContext> owned_context, std::string method,
+             std::vector<ClientInterceptor*> interceptors, absl::Time start);
+
+  std::shared_ptr<ClientStream> stream_;
+  std::unique_ptr<ClientContext> owned_context_;
+  const std::string method_;
+  const std::vector<ClientInterceptor*> interceptors_;
+  const absl::Time start_;
+  bool finished_ = false;
+};
+
+}  // namespace sockrpc
+
+#endif  // SOCKRPC_CLIENT_CLIENT_CALL_H_

@@ -1,0 +1,70 @@
+// ClientStream: the client's state of one call on one connection.
+// Internal to the client.
+//
+// Created by Channel for each call, shared by the ClientCall that owns the
+// call, the connection's table of calls (until the call ends) and the
+// ClientContext (weakly, for TryCancel). Every mutable field is guarded by
+// the connection's mutex, which also coordinates which thread reads.
+#ifndef SOCKRPC_CLIENT_CLIENT_STREAM_H_
+#define SOCKRPC_CLIENT_CLIENT_STREAM_H_
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "client/client_context.h"
+#include "google/protobuf/message_lite.h"
+#include "transport/frame.h"
+
+namespace sockrpc {
+
+class ClientConnection;
+
+class ClientStream {
+ public:
+  // A stream on `connection`, or (null connection) a call that failed
+  // before it could start with `failure`.
+  ClientStream(std::shared_ptr<ClientConnection> connection,
+               ClientContext* context, absl::Time deadline,
+               absl::Status failure = absl::OkStatus());
+
+  ClientConnection* connection() const { return connection_.get(); }
+  ClientContext* context() const { return context_; }
+  absl::Time deadline() const { return deadline_; }
+
+  // Cancels the call with `why` (CANCELLED for TryCancel). Thread-safe.
+  void Cancel(const absl::Status& why);
+
+ private:
+  friend class ClientConnection;
+  friend class ClientCall;
+
+  const std::shared_ptr<ClientConnection> connection_;
+  ClientContext* const context_;  // may be null
+  const absl::Time deadline_;
+
+  // ---- Guarded by connection_->mu_ (or immutable without a connection) ----
+  uint32_t id_ = 0;  // 0 until the HEADERS frame is sent
+  // Reply messages received and not yet read.
+  std::deque<std::string> inbox_;
+  // Unary calls: the reply is parsed straight into this, not queued.
+  google::protobuf::MessageLite* direct_reply_ = nullptr;
+  bool got_reply_ = false;
+  // The call is over: STATUS received, or it failed or was cancelled.
+  bool done_ = false;
+  absl::Status status_;
+  // The server certainly never saw the call (see ClientConnection).
+  bool retryable_ = false;
+  // Bytes of MESSAGE payload we may still send (flow control).
+  int64_t send_window_ = kInitialWindowSize;
+  // Bytes of replies read and not yet acknowledged with WINDOW_UPDATE.
+  uint32_t unacknowledged_ = 0;
+  bool half_closed_ = false;
+};
+
+}  // namespace sockrpc
+
+#endif  // SOCKRPC_CLIENT_CLIENT_STREAM_H_

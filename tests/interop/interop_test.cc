@@ -1,0 +1,205 @@
+// Runs every interop case against a real interop_server child process, each
+// case as its own test through a real interop_client process, then all of
+// them in one interop_client run. The InteropUnix suites serve on a socket
+// file in a temp dir, the InteropTcp suites on 127.0.0.1 with an ephemeral
+// port; ctest runs them as interop_unix and interop_tcp.
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/interop/interop_cases.h"
+#include "tests/testing/child_process.h"
+#include "tests/testing/increment_server.h"
+#include "tests/testing/temp_dir.h"
+
+namespace {
+
+using ::sockrpc::testing::BinaryPath;
+using ::sockrpc::testing::ChildProcess;
+using ::sockrpc::testing::DescribeWaitStatus;
+using ::sockrpc::testing::kProcessTimeout;
+using ::sockrpc::testing::TempDir;
+using ::sockrpc::testing::Transport;
+using ::sockrpc::testing::UniqueListenAddress;
+
+// The server's frame limit; interop_client's oversized_message case sends
+// 2 MiB, over it.
+constexpr char kServerFrameLimitFlag[] = "--max_frame_size=1048576";
+
+// Bounds one interop_client run: its calls are bounded by 10 s each, so
+// this is reached only when a client hangs outside a call.
+constexpr absl::Duration kClientTimeout = absl::Seconds(45);
+
+// A running interop_server, with where it listens.
+struct RunningServer {
+  std::unique_ptr<TempDir> dir;
+  std::unique_ptr<ChildProcess> process;
+  std::string address;
+};
+
+absl::StatusOr<RunningServer> StartInteropServer(Transport transport) {
+  RunningServer server;
+  server.dir = std::make_unique<TempDir>();
+  absl::StatusOr<std::unique_ptr<ChildProcess>> process = ChildProcess::Start(
+      BinaryPath("interop_server"),
+      {absl::StrCat("--listen=", UniqueListenAddress(transport, *server.dir)),
+       kServerFrameLimitFlag});
+  if (!process.ok()) return process.status();
+  server.process = *std::move(process);
+  absl::StatusOr<std::string> listening =
+      server.process->WaitForLine("listening on ", kProcessTimeout);
+  if (!listening.ok()) return listening.status();
+  absl::StatusOr<std::string> waiting =
+      server.process->WaitForLine("server waiting", kProcessTimeout);
+  if (!waiting.ok()) return waiting.status();
+  absl::string_view address = *listening;
+  if (!absl::ConsumePrefix(&address, "listening on ")) {
+    return absl::InternalError(
+        absl::StrCat("unexpected start-up line: ", *listening));
+  }
+  server.address = std::string(address);
+  return server;
+}
+
+// The outcome of one interop_client run.
+struct ClientRun {
+  int wait_status = 0;
+  std::string stdout_text;
+  std::string stderr_text;
+};
+
+absl::StatusOr<ClientRun> RunInteropClient(const std::string& target,
+                                           const std::string& case_name) {
+  absl::StatusOr<std::unique_ptr<ChildProcess>> process =
+      ChildProcess::Start(BinaryPath("interop_client"),
+                          {absl::StrCat("--target=", target),
+                           absl::StrCat("--case=", case_name)});
+  if (!process.ok()) return process.status();
+  absl::StatusOr<int> status = (*process)->WaitForExit(kClientTimeout);
+  if (!status.ok()) return status.status();
+  absl::Status ended = (*process)->WaitForOutputEnd(kProcessTimeout);
+  if (!ended.ok()) return ended;
+  return ClientRun{*status, (*process)->StdoutText(),
+                   (*process)->StderrText()};
+}
+
+std::vector<std::string> CaseNames() {
+  std::vector<std::string> names;
+  for (const auto& c : sockrpc::interop::InteropCases()) {
+    names.push_back(c.name);
+  }
+  return names;
+}
+
+// One interop_server per test suite, started before its first test and
+// stopped (SIGTERM, which must end it cleanly) after its last.
+template <Transport kTransport>
+class InteropServerSuite {
+ public:
+  static void Start() {
+    absl::StatusOr<RunningServer> started = StartInteropServer(kTransport);
+    ASSERT_TRUE(started.ok()) << started.status();
+    server_ = new RunningServer(*std::move(started));
+  }
+  static void Stop() {
+    if (server_ == nullptr) return;
+    EXPECT_TRUE(server_->process->Signal(SIGTERM).ok());
+    absl::StatusOr<int> status =
+        server_->process->WaitForExit(kProcessTimeout);
+    EXPECT_TRUE(status.ok()) << status.status();
+    if (status.ok()) {
+      EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0)
+          << "interop_server " << DescribeWaitStatus(*status)
+          << "; stderr:\n" << server_->process->StderrText();
+    }
+    delete server_;
+    server_ = nullptr;
+  }
+  static const RunningServer* server() { return server_; }
+
+ private:
+  static inline RunningServer* server_ = nullptr;
+};
+
+// Runs `case_name` (or "all") and expects interop_client to exit 0.
+void ExpectCasePasses(const RunningServer* server,
+                      const std::string& case_name) {
+  ASSERT_NE(server, nullptr) << "the server did not start";
+  absl::StatusOr<ClientRun> run =
+      RunInteropClient(server->address, case_name);
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_TRUE(WIFEXITED(run->wait_status) && WEXITSTATUS(run->wait_status) == 0)
+      << "interop_client --case=" << case_name << " "
+      << DescribeWaitStatus(run->wait_status) << "\nstdout:\n"
+      << run->stdout_text << "stderr:\n" << run->stderr_text
+      << "server stderr so far:\n" << server->process->StderrText();
+  if (case_name == "all") {
+    // One PASS line per case, and nothing failed.
+    for (const std::string& name : CaseNames()) {
+      EXPECT_THAT(run->stdout_text,
+                  ::testing::HasSubstr(absl::StrCat("PASS ", name, " (")));
+    }
+    EXPECT_THAT(run->stdout_text, ::testing::Not(::testing::HasSubstr("FAIL")));
+  } else {
+    EXPECT_THAT(run->stdout_text,
+                ::testing::HasSubstr(absl::StrCat("PASS ", case_name)));
+  }
+}
+
+std::string CaseTestName(const ::testing::TestParamInfo<std::string>& info) {
+  return info.param;
+}
+
+// The per-case suites, one per transport.
+template <Transport kTransport>
+class InteropCaseSuite : public ::testing::TestWithParam<std::string> {
+ protected:
+  static void SetUpTestSuite() { InteropServerSuite<kTransport>::Start(); }
+  static void TearDownTestSuite() { InteropServerSuite<kTransport>::Stop(); }
+  const RunningServer* server() const {
+    return InteropServerSuite<kTransport>::server();
+  }
+};
+
+// The all-cases-in-one-run suites, one per transport.
+template <Transport kTransport>
+class InteropAllSuite : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { InteropServerSuite<kTransport>::Start(); }
+  static void TearDownTestSuite() { InteropServerSuite<kTransport>::Stop(); }
+  const RunningServer* server() const {
+    return InteropServerSuite<kTransport>::server();
+  }
+};
+
+using InteropUnix = InteropCaseSuite<Transport::kUnixPath>;
+using InteropTcp = InteropCaseSuite<Transport::kTcp>;
+using InteropUnixAll = InteropAllSuite<Transport::kUnixPath>;
+using InteropTcpAll = InteropAllSuite<Transport::kTcp>;
+
+TEST_P(InteropUnix, CasePasses) { ExpectCasePasses(server(), GetParam()); }
+TEST_P(InteropTcp, CasePasses) { ExpectCasePasses(server(), GetParam()); }
+INSTANTIATE_TEST_SUITE_P(Cases, InteropUnix, ::testing::ValuesIn(CaseNames()),
+                         CaseTestName);
+INSTANTIATE_TEST_SUITE_P(Cases, InteropTcp, ::testing::ValuesIn(CaseNames()),
+                         CaseTestName);
+
+TEST_F(InteropUnixAll, EveryCasePassesInOneClientRun) {
+  ExpectCasePasses(server(), "all");
+}
+TEST_F(InteropTcpAll, EveryCasePassesInOneClientRun) {
+  ExpectCasePasses(server(), "all");
+}
+
+}  // namespace
