@@ -28,6 +28,7 @@
 #include "google/protobuf/message_lite.h"
 #include "transport/address.h"
 #include "transport/frame.h"
+#include "transport/metadata.h"
 
 namespace sockrpc {
 
@@ -40,6 +41,10 @@ struct ChannelOptions {
   // than this fails with RESOURCE_EXHAUSTED without being sent; a reply
   // larger than this fails its call with RESOURCE_EXHAUSTED.
   uint32_t max_frame_size = kDefaultMaxFrameSize;
+  // Largest metadata of one direction of a call (see transport/metadata.h):
+  // larger request metadata fails the call before it is sent, larger reply
+  // metadata fails it when it arrives, with RESOURCE_EXHAUSTED.
+  size_t max_metadata_size = kDefaultMaxMetadataSize;
   // How long one connection attempt may take (bounded also by the call's
   // own deadline).
   absl::Duration connect_timeout = absl::Seconds(20);

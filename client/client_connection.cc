@@ -54,6 +54,7 @@ ClientConnection::ClientConnection(Fd fd, Address address,
       address_(std::move(address)),
       target_(address_.ToString()),
       max_frame_size_(options.max_frame_size),
+      max_metadata_size_(options.max_metadata_size),
       wake_fd_(MakeEventFd(/*semaphore=*/false).value_or(Fd())),
       reader_(options.max_frame_size) {}
 
@@ -88,7 +89,7 @@ bool ClientConnection::Open(const std::shared_ptr<ClientStream>& stream,
   header.set_timeout_micros(TimeoutMicros(stream->deadline(), absl::Now()));
   absl::Status encoded;
   if (context != nullptr && !context->metadata().empty()) {
-    encoded = ValidateMetadata(context->metadata());
+    encoded = ValidateMetadata(context->metadata(), max_metadata_size_);
     MetadataToWire(context->metadata(), header.mutable_metadata());
   }
   if (encoded.ok()) {
@@ -423,11 +424,18 @@ void ClientConnection::HandleFrame(const FrameReader::Frame& frame) {
     case FrameType::kHeaders: {
       wire::ResponseHeader header;
       if (!header.ParseFromArray(data, size)) return;
+      Metadata metadata = MetadataFromWire(header.metadata());
       absl::MutexLock lock(&mu_);
       auto it = streams_.find(id);
-      if (it != streams_.end() && it->second->context_ != nullptr) {
-        it->second->context_->initial_metadata_ =
-            MetadataFromWire(header.metadata());
+      if (it == streams_.end()) return;
+      ClientStream& stream = *it->second;
+      stream.received_metadata_size_ += MetadataSize(metadata);
+      if (stream.received_metadata_size_ > max_metadata_size_) {
+        EndStreamLocked(stream, ReplyMetadataTooLarge(stream));
+        return;
+      }
+      if (stream.context_ != nullptr) {
+        stream.context_->initial_metadata_ = std::move(metadata);
       }
       return;
     }
@@ -457,14 +465,18 @@ void ClientConnection::HandleFrame(const FrameReader::Frame& frame) {
           status.ParseFromArray(data, size)
               ? StatusFromWire(status.code(), status.message())
               : absl::InternalError("malformed STATUS frame from the server");
+      Metadata metadata = MetadataFromWire(status.metadata());
       absl::MutexLock lock(&mu_);
       auto it = streams_.find(id);
       if (it == streams_.end()) return;
-      if (it->second->context_ != nullptr) {
-        it->second->context_->trailing_metadata_ =
-            MetadataFromWire(status.metadata());
+      ClientStream& stream = *it->second;
+      stream.received_metadata_size_ += MetadataSize(metadata);
+      if (stream.received_metadata_size_ > max_metadata_size_) {
+        result = ReplyMetadataTooLarge(stream);
+      } else if (stream.context_ != nullptr) {
+        stream.context_->trailing_metadata_ = std::move(metadata);
       }
-      EndStreamLocked(*it->second, result);
+      EndStreamLocked(stream, result);
       return;
     }
     case FrameType::kWindowUpdate: {
@@ -507,6 +519,13 @@ void ClientConnection::HandleFrame(const FrameReader::Frame& frame) {
 }
 
 // ---- Ending ----
+
+absl::Status ClientConnection::ReplyMetadataTooLarge(
+    const ClientStream& stream) const {
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "reply metadata of ", stream.received_metadata_size_,
+      " bytes exceeds the limit of ", max_metadata_size_, " bytes"));
+}
 
 void ClientConnection::EndStreamLocked(ClientStream& stream,
                                        const absl::Status& status) {

@@ -103,6 +103,7 @@ class ClientConnection {
   void SendWindowUpdate(uint32_t stream_id, uint32_t increment);
   void SendControl(absl::string_view bytes);
 
+  absl::Status ReplyMetadataTooLarge(const ClientStream& stream) const;
   // Ends `stream` with `status` and forgets it (if not ended yet).
   void EndStreamLocked(ClientStream& stream, const absl::Status& status)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -114,6 +115,7 @@ class ClientConnection {
   const Address address_;
   const std::string target_;  // address_ as text, for messages
   const uint32_t max_frame_size_;
+  const size_t max_metadata_size_;
   // An eventfd that wakes the thread holding the reader role when another
   // thread ends a call it may be waiting for (Cancel).
   const Fd wake_fd_;

@@ -63,6 +63,8 @@ class ClientStream {
   // Bytes of replies read and not yet acknowledged with WINDOW_UPDATE.
   uint32_t unacknowledged_ = 0;
   bool half_closed_ = false;
+  // Bytes of initial and trailing metadata received so far.
+  size_t received_metadata_size_ = 0;
 };
 
 }  // namespace sockrpc

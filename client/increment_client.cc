@@ -13,6 +13,7 @@
 #include "absl/flags/usage.h"
 #include "absl/time/time.h"
 #include "client/channel.h"
+#include "client/example_interceptors.h"
 #include "increment.sockrpc.pb.h"
 
 ABSL_FLAG(std::string, target, "unix:server_socket",
@@ -21,6 +22,12 @@ ABSL_FLAG(std::string, target, "unix:server_socket",
 ABSL_FLAG(std::string, char, "A", "the character to send");
 ABSL_FLAG(absl::Duration, deadline, absl::Seconds(10),
           "how long to wait for the answer");
+ABSL_FLAG(std::string, token, "",
+          "send metadata \"authorization: Bearer TOKEN\" (an example client "
+          "interceptor)");
+ABSL_FLAG(bool, verbose, false,
+          "also print the call's status and round-trip time on stderr (an "
+          "example client interceptor)");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
@@ -29,8 +36,15 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   const std::string target = absl::GetFlag(FLAGS_target);
 
+  sockrpc::ChannelOptions options;
+  sockrpc::BearerToken token(absl::GetFlag(FLAGS_token));
+  if (!absl::GetFlag(FLAGS_token).empty()) options.interceptors.push_back(&token);
+  sockrpc::CallTimer timer([](absl::string_view line) {
+    std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data());
+  });
+  if (absl::GetFlag(FLAGS_verbose)) options.interceptors.push_back(&timer);
   absl::StatusOr<std::shared_ptr<sockrpc::Channel>> channel =
-      sockrpc::CreateChannel(target);
+      sockrpc::CreateChannel(target, options);
   if (!channel.ok()) {
     std::fprintf(stderr, "increment_client: %s\n",
                  channel.status().ToString().c_str());

@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "increment.sockrpc.pb.h"
+#include "server/example_interceptors.h"
 #include "server/server.h"
 
 ABSL_FLAG(std::string, listen, "unix:server_socket",
@@ -35,6 +36,13 @@ ABSL_FLAG(uint32_t, max_frame_size, 4u << 20,
           "largest frame payload accepted or sent, in bytes");
 ABSL_FLAG(absl::Duration, handshake_timeout, absl::Seconds(10),
           "drop a client that sends no connection preface within this time");
+ABSL_FLAG(bool, log_calls, false,
+          "print one line per call (method, peer, status, time): an example "
+          "server interceptor");
+ABSL_FLAG(std::string, require_token, "",
+          "if set, serve only calls with metadata \"authorization: Bearer "
+          "TOKEN\" (others get UNAUTHENTICATED): an example server "
+          "interceptor");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(5),
           "on SIGTERM/SIGINT, how long calls in flight may take to finish");
 
@@ -152,6 +160,16 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  sockrpc::CallLogger call_logger(
+      [](absl::string_view line) { PrintLine(std::string(line)); });
+  if (absl::GetFlag(FLAGS_log_calls)) {
+    options.interceptors.push_back(&call_logger);
+  }
+  sockrpc::TokenAuthenticator authenticator(absl::GetFlag(FLAGS_require_token));
+  if (!absl::GetFlag(FLAGS_require_token).empty()) {
+    options.interceptors.push_back(&authenticator);
+  }
 
   IncrementService service;
   sockrpc::Server server(options);

@@ -32,6 +32,7 @@
 #include "server/interceptor.h"
 #include "server/service.h"
 #include "transport/frame.h"
+#include "transport/metadata.h"
 
 namespace sockrpc {
 
@@ -42,6 +43,9 @@ struct ServerOptions {
   // Largest frame payload accepted or sent. A larger request fails its call
   // with RESOURCE_EXHAUSTED and the connection stays usable.
   uint32_t max_frame_size = kDefaultMaxFrameSize;
+  // Largest metadata of one direction of a call (see transport/metadata.h).
+  // Larger request metadata fails the call with RESOURCE_EXHAUSTED.
+  size_t max_metadata_size = kDefaultMaxMetadataSize;
   // Mode bits for filesystem socket files (for example 0600); unset: as the
   // umask gives.
   std::optional<mode_t> socket_file_mode;

@@ -107,10 +107,7 @@ absl::Status ServerCallState::Finish(
       unary_reply = nullptr;
     }
     if (status.ok()) {
-      absl::Status metadata_ok = ValidateMetadata(context_.initial_metadata());
-      if (metadata_ok.ok()) {
-        metadata_ok = ValidateMetadata(context_.trailing_metadata());
-      }
+      absl::Status metadata_ok = ResponseMetadataStatus();
       if (!metadata_ok.ok()) {
         status = absl::InternalError(absl::StrCat(
             "handler set invalid metadata: ", metadata_ok.message()));
@@ -130,7 +127,7 @@ absl::Status ServerCallState::Finish(
     }
     wire::CallStatus call_status;
     StatusToWire(status, &call_status);
-    if (ValidateMetadata(context_.trailing_metadata()).ok()) {
+    if (ResponseMetadataStatus().ok()) {
       MetadataToWire(context_.trailing_metadata(),
                      call_status.mutable_metadata());
     }
@@ -151,11 +148,27 @@ absl::Status ServerCallState::Finish(
   return status;
 }
 
+size_t ServerCallState::max_metadata_size() const {
+  return connection_->max_metadata_size();
+}
+
+absl::Status ServerCallState::ResponseMetadataStatus() const {
+  absl::Status status =
+      ValidateMetadata(context_.initial_metadata(), max_metadata_size());
+  if (status.ok()) {
+    status = ValidateMetadata(
+        context_.trailing_metadata(),
+        max_metadata_size() - MetadataSize(context_.initial_metadata()));
+  }
+  return status;
+}
+
 void ServerCallState::AppendInitialMetadataLocked(std::string* out) {
   if (initial_metadata_sent_) return;
   initial_metadata_sent_ = true;
   if (context_.initial_metadata().empty() ||
-      !ValidateMetadata(context_.initial_metadata()).ok()) {
+      !ValidateMetadata(context_.initial_metadata(), max_metadata_size())
+           .ok()) {
     return;
   }
   wire::ResponseHeader header;
@@ -199,7 +212,7 @@ void ServerCallState::Cancel(const absl::Status& why, bool send_status) {
   if (send_status) {
     // Sends `why` now; the handler's own outcome, whenever it comes, is
     // dropped by Finish().
-    Finish(nullptr, why);
+    (void)Finish(nullptr, why);
   } else {
     connection_->RemoveCall(stream_id_);
   }
@@ -238,7 +251,7 @@ bool ServerCallState::Read(google::protobuf::MessageLite* message) {
   }
   if (acknowledge > 0) connection_->SendWindowUpdate(stream_id_, acknowledge);
   if (!message->ParseFromString(payload)) {
-    Finish(nullptr, absl::InternalError(absl::StrCat(
+    (void)Finish(nullptr, absl::InternalError(absl::StrCat(
                         "failed to parse a request message for ",
                         context_.method())));
     return false;
@@ -250,7 +263,7 @@ bool ServerCallState::Write(const google::protobuf::MessageLite& message) {
   const size_t size = message.ByteSizeLong();
   if (size > connection_->max_frame_size()) {
     // Too large to send: the call fails, as a unary reply would.
-    Finish(nullptr, absl::ResourceExhaustedError(absl::StrCat(
+    (void)Finish(nullptr, absl::ResourceExhaustedError(absl::StrCat(
                         "reply too large: message of ", size,
                         " bytes exceeds the frame limit of ",
                         connection_->max_frame_size(), " bytes")));

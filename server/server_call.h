@@ -81,6 +81,9 @@ class ServerCallState final : public ServerStream {
   void AppendInitialMetadataLocked(std::string* out)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status RunHandler(std::string request);
+  size_t max_metadata_size() const;
+  // Whether the handler's initial and trailing metadata may be sent.
+  absl::Status ResponseMetadataStatus() const;
 
   const std::shared_ptr<ServerConnection> connection_;
   std::atomic<bool> started_{false};

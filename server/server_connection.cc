@@ -36,6 +36,10 @@ uint32_t ServerConnection::max_frame_size() const {
   return runtime_->options().max_frame_size;
 }
 
+size_t ServerConnection::max_metadata_size() const {
+  return runtime_->options().max_metadata_size;
+}
+
 const std::vector<ServerInterceptor*>& ServerConnection::interceptors() const {
   return runtime_->options().interceptors;
 }
@@ -218,7 +222,8 @@ bool ServerConnection::HandleHeaders(
     return true;
   }
   absl::Status metadata_ok =
-      ValidateMetadata(MetadataFromWire(header.metadata()));
+      ValidateMetadata(MetadataFromWire(header.metadata()),
+                       runtime_->options().max_metadata_size);
   if (!metadata_ok.ok()) {
     SendStatus(stream_id, metadata_ok);
     return true;

@@ -48,6 +48,7 @@ class ServerConnection {
   int fd() const { return fd_.get(); }
   const std::string& peer() const { return peer_; }
   uint32_t max_frame_size() const;
+  size_t max_metadata_size() const;
   const std::vector<ServerInterceptor*>& interceptors() const;
 
   // Handles the epoll `events` of this connection. Appends the calls that

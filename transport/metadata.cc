@@ -41,4 +41,24 @@ absl::Status ValidateMetadataEntry(absl::string_view key,
   return absl::OkStatus();
 }
 
+size_t MetadataSize(const Metadata& metadata) {
+  size_t size = 0;
+  for (const auto& [key, value] : metadata) size += key.size() + value.size();
+  return size;
+}
+
+absl::Status ValidateMetadata(const Metadata& metadata, size_t max_size) {
+  for (const auto& [key, value] : metadata) {
+    absl::Status valid = ValidateMetadataEntry(key, value);
+    if (!valid.ok()) return valid;
+  }
+  size_t size = MetadataSize(metadata);
+  if (size > max_size) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("metadata of ", size, " bytes exceeds the limit of ",
+                     max_size, " bytes"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace sockrpc

@@ -94,11 +94,4 @@ Metadata MetadataFromWire(
   return metadata;
 }
 
-absl::Status ValidateMetadata(const Metadata& metadata) {
-  for (const auto& [key, value] : metadata) {
-    SOCKRPC_RETURN_IF_ERROR(ValidateMetadataEntry(key, value));
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace sockrpc

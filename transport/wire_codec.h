@@ -52,9 +52,6 @@ void MetadataToWire(
 Metadata MetadataFromWire(
     const google::protobuf::RepeatedPtrField<wire::MetadataEntry>& entries);
 
-// Validates every entry of `metadata` (see transport/metadata.h).
-absl::Status ValidateMetadata(const Metadata& metadata);
-
 }  // namespace sockrpc
 
 #endif  // SOCKRPC_TRANSPORT_WIRE_CODEC_H_
