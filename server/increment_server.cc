@@ -9,15 +9,18 @@
 // Prints "server waiting" once it listens. SIGINT or SIGTERM shut it down
 // gracefully; the socket file is removed.
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "increment.sockrpc.pb.h"
@@ -36,6 +39,18 @@ ABSL_FLAG(uint32_t, max_frame_size, 4u << 20,
           "largest frame payload accepted or sent, in bytes");
 ABSL_FLAG(absl::Duration, handshake_timeout, absl::Seconds(10),
           "drop a client that sends no connection preface within this time");
+ABSL_FLAG(std::vector<std::string>, allowed_uids, {},
+          "comma-separated uids allowed to call (unix sockets; others get "
+          "PERMISSION_DENIED)");
+ABSL_FLAG(std::vector<std::string>, allowed_gids, {},
+          "comma-separated gids allowed to call (unix sockets)");
+ABSL_FLAG(bool, same_user_only, false,
+          "allow only processes of the user running the server");
+ABSL_FLAG(int, max_connections, 4096, "most client connections at once");
+ABSL_FLAG(int, max_calls_per_connection, 1000,
+          "most calls in flight on one connection");
+ABSL_FLAG(absl::Duration, idle_timeout, absl::Hours(1),
+          "close connections idle this long (0: never)");
 ABSL_FLAG(bool, log_calls, false,
           "print one line per call (method, peer, status, time): an example "
           "server interceptor");
@@ -43,6 +58,10 @@ ABSL_FLAG(std::string, require_token, "",
           "if set, serve only calls with metadata \"authorization: Bearer "
           "TOKEN\" (others get UNAUTHENTICATED): an example server "
           "interceptor");
+ABSL_FLAG(bool, reflection, true,
+          "serve the reflection service, through which `sockrpc list`, "
+          "`describe` and `call` learn the schema (--reflection=false turns "
+          "it off)");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(5),
           "on SIGTERM/SIGINT, how long calls in flight may take to finish");
 
@@ -141,6 +160,28 @@ int main(int argc, char** argv) {
   options.max_threads = absl::GetFlag(FLAGS_max_threads);
   options.max_frame_size = absl::GetFlag(FLAGS_max_frame_size);
   options.handshake_timeout = absl::GetFlag(FLAGS_handshake_timeout);
+  options.enable_reflection = absl::GetFlag(FLAGS_reflection);
+  options.max_connections = absl::GetFlag(FLAGS_max_connections);
+  options.max_calls_per_connection =
+      absl::GetFlag(FLAGS_max_calls_per_connection);
+  options.idle_timeout = absl::GetFlag(FLAGS_idle_timeout);
+  if (absl::GetFlag(FLAGS_same_user_only)) options.allowed_uids = {getuid()};
+  for (const std::string& text : absl::GetFlag(FLAGS_allowed_uids)) {
+    uint32_t id;
+    if (!absl::SimpleAtoi(text, &id)) {
+      std::fprintf(stderr, "increment_server: bad uid \"%s\"\n", text.c_str());
+      return 2;
+    }
+    options.allowed_uids.push_back(id);
+  }
+  for (const std::string& text : absl::GetFlag(FLAGS_allowed_gids)) {
+    uint32_t id;
+    if (!absl::SimpleAtoi(text, &id)) {
+      std::fprintf(stderr, "increment_server: bad gid \"%s\"\n", text.c_str());
+      return 2;
+    }
+    options.allowed_gids.push_back(id);
+  }
   std::string mode = absl::GetFlag(FLAGS_socket_mode);
   if (!mode.empty()) {
     char* end = nullptr;

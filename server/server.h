@@ -49,6 +49,29 @@ struct ServerOptions {
   // Mode bits for filesystem socket files (for example 0600); unset: as the
   // umask gives.
   std::optional<mode_t> socket_file_mode;
+  // Who may call, checked once per connection against the peer's
+  // credentials (SO_PEERCRED, unix sockets only): a peer is admitted if its
+  // uid is in allowed_uids or its (primary) gid in allowed_gids. Both empty:
+  // anyone who can connect. Refused peers get PERMISSION_DENIED for every
+  // call, before any handler or interceptor runs, and are logged. TCP peers
+  // have no credentials and are refused whenever a list is set. Same user
+  // only: `options.allowed_uids = {getuid()};`. See docs/SECURITY.md.
+  std::vector<uid_t> allowed_uids;
+  std::vector<gid_t> allowed_gids;
+  // Group for filesystem socket files (with socket_file_mode, e.g. 0660,
+  // lets one group in); unset: the process's group.
+  std::optional<gid_t> socket_file_group;
+  // Calls in flight on one connection; more get RESOURCE_EXHAUSTED.
+  int max_calls_per_connection = 1000;
+  // Connections at once; more are sent GOAWAY(RESOURCE_EXHAUSTED) and
+  // closed at once.
+  int max_connections = 4096;
+  // A connection with no call in flight and no bytes received for this long
+  // is sent GOAWAY and closed. Zero: never.
+  absl::Duration idle_timeout = absl::Hours(1);
+  // Bytes of replies waiting for a client that does not read; past this the
+  // connection is closed (calls on it are cancelled).
+  size_t max_write_buffer = 32 << 20;
   // Upper bound on server threads, so on handlers running at once
   // (streaming handlers hold a thread for as long as their call lasts).
   int max_threads = 256;
@@ -61,6 +84,10 @@ struct ServerOptions {
   // Hooks run around every call (see server/interceptor.h). Borrowed: they
   // must outlive the server.
   std::vector<ServerInterceptor*> interceptors;
+  // Serve the reflection service (sockrpc.reflection.v1.Reflection, see
+  // server/reflection_service.h), which lists the registered services and
+  // hands out their .proto descriptors to tools such as `sockrpc`.
+  bool enable_reflection = true;
 };
 
 class Server {

@@ -55,6 +55,7 @@ ServerCallState::ServerCallState(std::shared_ptr<ServerConnection> connection,
   context_.deadline_ = deadline;
   context_.client_metadata_ = MetadataFromWire(header.metadata());
   context_.peer_ = connection_->peer();
+  context_.peer_credentials_ = connection_->peer_credentials();
 }
 
 ServerCallState::~ServerCallState() = default;

@@ -22,13 +22,18 @@ constexpr int kMaxReadsPerEvent = 16;
 
 ServerConnection::ServerConnection(ServerRuntime* runtime, uint64_t tag,
                                    Fd fd, std::string peer,
+                                   std::optional<PeerCredentials> credentials,
+                                   bool authorized,
                                    absl::Time handshake_deadline)
     : runtime_(runtime),
       tag_(tag),
       fd_(std::move(fd)),
       peer_(std::move(peer)),
+      credentials_(credentials),
+      authorized_(authorized),
       handshake_deadline_(handshake_deadline),
-      reader_(runtime->options().max_frame_size) {}
+      reader_(runtime->options().max_frame_size),
+      last_activity_(absl::Now()) {}
 
 ServerConnection::~ServerConnection() = default;
 
@@ -44,9 +49,22 @@ const std::vector<ServerInterceptor*>& ServerConnection::interceptors() const {
   return runtime_->options().interceptors;
 }
 
-bool ServerConnection::in_handshake() const {
+absl::Time ServerConnection::Expiry(absl::Duration idle_timeout,
+                                    std::string* why) const {
   absl::MutexLock lock(&read_mu_);
-  return !preface_received_;
+  if (!preface_received_) {
+    *why = absl::StrCat(
+        "no connection preface within ",
+        absl::FormatDuration(runtime_->options().handshake_timeout));
+    return handshake_deadline_;
+  }
+  if (idle_timeout <= absl::ZeroDuration()) return absl::InfiniteFuture();
+  {
+    absl::MutexLock calls_lock(&calls_mu_);
+    if (!calls_.empty()) return absl::InfiniteFuture();
+  }
+  *why = absl::StrCat("idle for ", absl::FormatDuration(idle_timeout));
+  return last_activity_ + idle_timeout;
 }
 
 bool ServerConnection::OnEvent(const std::shared_ptr<ServerConnection>& self,
@@ -80,6 +98,7 @@ bool ServerConnection::ReadAndProcess(
       return false;
     }
     if (*got < 0) break;  // drained
+    last_activity_ = absl::Now();
     reader_.CommitRead(static_cast<size_t>(*got));
     if (!ProcessFrames(self, ready)) return false;
     // A short read means the socket is most likely drained: skip the
@@ -215,6 +234,28 @@ bool ServerConnection::HandleHeaders(
     SendStatus(stream_id, absl::UnavailableError("server is shutting down"));
     return true;
   }
+  if (!authorized_) {
+    absl::Status refused = absl::PermissionDeniedError(absl::StrCat(
+        "peer ", DescribeCredentials(), " may not call this server"));
+    if (!refusal_logged_) {
+      refusal_logged_ = true;
+      runtime_->Log(absl::StrCat("connection from ", peer_, ": ",
+                                 refused.message()));
+    }
+    SendStatus(stream_id, refused);
+    return true;
+  }
+  {
+    absl::MutexLock lock(&calls_mu_);
+    const int limit = runtime_->options().max_calls_per_connection;
+    if (static_cast<int>(calls_.size()) >= limit) {
+      SendStatus(stream_id,
+                 absl::ResourceExhaustedError(absl::StrCat(
+                     "too many calls in flight on one connection (limit ",
+                     limit, ")")));
+      return true;
+    }
+  }
   absl::Status error;
   const Service::Method* method = runtime_->FindMethod(header.method(), &error);
   if (method == nullptr) {
@@ -320,6 +361,12 @@ void ServerConnection::SendWindowUpdate(uint32_t stream_id,
   Send(out);
 }
 
+std::string ServerConnection::DescribeCredentials() const {
+  if (!credentials_.has_value()) return absl::StrCat(peer_, " (no credentials)");
+  return absl::StrCat("uid ", credentials_->uid, " gid ", credentials_->gid,
+                      " (pid ", credentials_->pid, ")");
+}
+
 bool ServerConnection::ProtocolError(const absl::Status& why) {
   runtime_->Log(absl::StrCat("connection from ", peer_,
                              " dropped: protocol error: ", why.message()));
@@ -362,6 +409,18 @@ void ServerConnection::Send(absl::string_view bytes) {
   absl::MutexLock lock(&write_mu_);
   if (write_failed_) return;
   if (!pending_output_.empty()) {
+    if (pending_output_.size() + bytes.size() >
+        runtime_->options().max_write_buffer) {
+      // The client does not read what it asked for: cut it off rather than
+      // buffer without end. The reader sees the close and cleans up.
+      runtime_->Log(absl::StrCat(
+          "connection from ", peer_, " dropped: it does not read its replies (",
+          pending_output_.size(), " bytes waiting)"));
+      write_failed_ = true;
+      pending_output_.clear();
+      ::shutdown(fd_.get(), SHUT_RDWR);
+      return;
+    }
     pending_output_.append(bytes.data(), bytes.size());
     return;
   }

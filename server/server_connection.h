@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,7 @@
 #include "sockrpc/wire.pb.h"
 #include "transport/fd.h"
 #include "transport/frame_reader.h"
+#include "transport/socket.h"
 
 namespace sockrpc {
 
@@ -40,13 +42,20 @@ class ServerRuntime;
 class ServerConnection {
  public:
   // `runtime` must outlive the connection.
+  // `credentials`: the peer's, for unix sockets. An unauthorized peer's
+  // calls all end with PERMISSION_DENIED.
   ServerConnection(ServerRuntime* runtime, uint64_t tag, Fd fd,
-                   std::string peer, absl::Time handshake_deadline);
+                   std::string peer,
+                   std::optional<PeerCredentials> credentials,
+                   bool authorized, absl::Time handshake_deadline);
   ~ServerConnection();
 
   uint64_t tag() const { return tag_; }
   int fd() const { return fd_.get(); }
   const std::string& peer() const { return peer_; }
+  const std::optional<PeerCredentials>& peer_credentials() const {
+    return credentials_;
+  }
   uint32_t max_frame_size() const;
   size_t max_metadata_size() const;
   const std::vector<ServerInterceptor*>& interceptors() const;
@@ -81,9 +90,11 @@ class ServerConnection {
   // Stops all I/O on the socket now (the peer sees the connection close).
   void Shutdown();
 
-  // True until the client's preface has arrived, and the time it must by.
-  bool in_handshake() const;
-  absl::Time handshake_deadline() const { return handshake_deadline_; }
+  // When the connection expires unless something happens: the handshake
+  // deadline while the preface is due; with `idle_timeout` > 0, the last
+  // activity plus that while no call is in flight; else never. `*why` says
+  // which.
+  absl::Time Expiry(absl::Duration idle_timeout, std::string* why) const;
 
  private:
   // Reads what the socket holds and processes it. Returns false to close.
@@ -105,6 +116,8 @@ class ServerConnection {
                      std::vector<ServerCall>* ready)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
   std::shared_ptr<ServerCallState> FindCall(uint32_t stream_id);
+  // "uid U gid G (pid P)" or "PEER (no credentials)", for messages.
+  std::string DescribeCredentials() const;
   // Logs `why`, sends GOAWAY(INTERNAL) and returns false (close).
   bool ProtocolError(const absl::Status& why);
   void FlushOutput();
@@ -114,15 +127,20 @@ class ServerConnection {
   const uint64_t tag_;
   const Fd fd_;
   const std::string peer_;
+  const std::optional<PeerCredentials> credentials_;
+  const bool authorized_;
   const absl::Time handshake_deadline_;
 
   mutable absl::Mutex read_mu_;
   FrameReader reader_ ABSL_GUARDED_BY(read_mu_);
   bool preface_received_ ABSL_GUARDED_BY(read_mu_) = false;
+  // When bytes last arrived (for the idle timeout).
+  absl::Time last_activity_ ABSL_GUARDED_BY(read_mu_);
+  bool refusal_logged_ ABSL_GUARDED_BY(read_mu_) = false;
   // Highest stream id opened by the client; new ones must be higher.
   uint32_t last_stream_id_ ABSL_GUARDED_BY(read_mu_) = 0;
 
-  absl::Mutex calls_mu_ ABSL_ACQUIRED_AFTER(read_mu_);
+  mutable absl::Mutex calls_mu_ ABSL_ACQUIRED_AFTER(read_mu_);
   // Calls in flight, from HEADERS to their end.
   absl::flat_hash_map<uint32_t, std::shared_ptr<ServerCallState>> calls_
       ABSL_GUARDED_BY(calls_mu_);

@@ -9,11 +9,13 @@
 #ifndef SOCKRPC_SERVER_SERVER_CONTEXT_H_
 #define SOCKRPC_SERVER_SERVER_CONTEXT_H_
 
+#include <optional>
 #include <string>
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "transport/metadata.h"
+#include "transport/socket.h"
 
 namespace sockrpc {
 
@@ -34,6 +36,10 @@ class ServerContext {
   // The client's address: "unix:PATH" (the server's socket for a unix
   // peer), "ipv4:1.2.3.4:5678", "ipv6:[::1]:5678".
   const std::string& peer() const { return peer_; }
+  // The peer process's pid, uid and gid, for unix sockets; empty for TCP.
+  const std::optional<PeerCredentials>& peer_credentials() const {
+    return peer_credentials_;
+  }
 
   // True once the call is over for the client: it cancelled the call,
   // disconnected, or the deadline passed. The client no longer waits for
@@ -64,6 +70,7 @@ class ServerContext {
   absl::Time deadline_ = absl::InfiniteFuture();
   Metadata client_metadata_;
   std::string peer_;
+  std::optional<PeerCredentials> peer_credentials_;
   Metadata initial_metadata_;
   Metadata trailing_metadata_;
 };

@@ -2,6 +2,7 @@
 
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,8 +12,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "server/reflection_service.h"
 #include "transport/address.h"
 #include "transport/posix_error.h"
+#include "transport/socket.h"
+#include "transport/wire_codec.h"
 #include "transport/status_macros.h"
 
 namespace sockrpc {
@@ -69,6 +73,7 @@ absl::StatusOr<std::string> ServerRuntime::Listen(absl::string_view address) {
   SOCKRPC_ASSIGN_OR_RETURN(Address parsed, ParseAddress(address));
   ListenOptions listen_options;
   listen_options.socket_file_mode = options_.socket_file_mode;
+  listen_options.socket_file_group = options_.socket_file_group;
   SOCKRPC_ASSIGN_OR_RETURN(Listener listener,
                            Listener::Bind(parsed, listen_options));
   std::string bound = listener.address().ToString();
@@ -81,7 +86,26 @@ absl::StatusOr<std::string> ServerRuntime::Listen(absl::string_view address) {
   return bound;
 }
 
+absl::Status ServerRuntime::RegisterReflection() {
+  Service* reflection = nullptr;
+  {
+    absl::MutexLock lock(&mu_);
+    if (state_ != State::kIdle || reflection_ != nullptr ||
+        services_.contains(reflection::v1::Reflection::kServiceName)) {
+      return absl::OkStatus();
+    }
+    std::vector<const Service*> services;
+    for (const auto& entry : services_) services.push_back(entry.second);
+    reflection_ = std::make_unique<ReflectionService>(services);
+    reflection = reflection_.get();
+  }
+  return RegisterService(reflection);
+}
+
 absl::Status ServerRuntime::Start() {
+  if (options_.enable_reflection) {
+    SOCKRPC_RETURN_IF_ERROR(RegisterReflection());
+  }
   absl::MutexLock lock(&mu_);
   if (state_ != State::kIdle) {
     return absl::FailedPreconditionError("the server was started already");
@@ -234,7 +258,7 @@ void ServerRuntime::HandleEvent(uint64_t tag, uint32_t events) {
   } else if (tag == kTaskTag) {
     RunTask();
   } else if (tag == kTimerTag) {
-    DropExpiredHandshakes();
+    Housekeeping();
   } else if (tag == kDeadlineTag) {
     ExpireDeadlines();
   } else if (tag >= kFirstListenerTag) {
@@ -253,13 +277,25 @@ void ServerRuntime::AcceptConnections(size_t index) {
     }
     if (!fd->valid()) break;
     std::string peer = PeerOf(fd->get(), listener.address());
+    std::optional<PeerCredentials> credentials;
+    if (listener.address().is_unix()) {
+      absl::StatusOr<PeerCredentials> read = GetPeerCredentials(fd->get());
+      if (read.ok()) credentials = *read;
+    }
+    const bool authorized = Admits(credentials);
     absl::MutexLock lock(&mu_);
     if (state_ != State::kRunning) break;  // shutting down: fd closes here
+    if (static_cast<int>(connections_.size()) >= options_.max_connections) {
+      RefuseConnection(fd->get(), peer);
+      continue;
+    }
     uint64_t tag = next_connection_tag_++;
     int raw_fd = fd->get();
+    const absl::Time handshake_deadline =
+        absl::Now() + options_.handshake_timeout;
     auto connection = std::make_shared<ServerConnection>(
-        this, tag, *std::move(fd), std::move(peer),
-        absl::Now() + options_.handshake_timeout);
+        this, tag, *std::move(fd), std::move(peer), credentials, authorized,
+        handshake_deadline);
     connections_.emplace(tag, connection);
     absl::Status added = poller_.Add(raw_fd, kConnectionEvents, tag);
     if (!added.ok()) {
@@ -267,7 +303,7 @@ void ServerRuntime::AcceptConnections(size_t index) {
       connections_.erase(tag);
       continue;
     }
-    ArmHandshakeTimer();
+    ArmHousekeepingLocked(handshake_deadline);
   }
   absl::MutexLock lock(&mu_);
   if (state_ == State::kRunning) {
@@ -326,49 +362,76 @@ void ServerRuntime::RunTask() {
   EndHandler();
 }
 
-void ServerRuntime::ArmHandshakeTimer() {
-  if (timer_armed_) return;
-  timer_armed_ = true;
+bool ServerRuntime::Admits(
+    const std::optional<PeerCredentials>& credentials) const {
+  if (options_.allowed_uids.empty() && options_.allowed_gids.empty()) {
+    return true;
+  }
+  if (!credentials.has_value()) return false;
+  auto contains = [](const auto& list, auto value) {
+    return std::find(list.begin(), list.end(), value) != list.end();
+  };
+  return contains(options_.allowed_uids, credentials->uid) ||
+         contains(options_.allowed_gids, credentials->gid);
+}
+
+void ServerRuntime::RefuseConnection(int fd, const std::string& peer) {
+  Log(absl::StrCat("connection from ", peer, " refused: already ",
+                   options_.max_connections, " connections (max_connections)"));
+  std::string out;
+  AppendPreface(&out);
+  wire::GoAway goaway;
+  goaway.set_code(static_cast<uint32_t>(absl::StatusCode::kResourceExhausted));
+  goaway.set_message(absl::StrCat("server has too many connections (limit ",
+                                  options_.max_connections, ")"));
+  (void)AppendMessageFrame(&out, FrameType::kGoAway, 0, 0, goaway,
+                           kDefaultMaxFrameSize);
+  iovec iov{out.data(), out.size()};
+  (void)WriteSome(fd, &iov, 1);  // best effort; the fd closes on return
+}
+
+void ServerRuntime::ArmHousekeepingLocked(absl::Time when) {
+  if (when >= housekeeping_at_) return;
+  housekeeping_at_ = when;
   itimerspec spec{};
-  spec.it_value.tv_sec = 1;
+  spec.it_value = absl::ToTimespec(
+      std::max(when - absl::Now(), absl::Milliseconds(1)));
   timerfd_settime(timer_fd_.get(), 0, &spec, nullptr);
   (void)poller_.Modify(timer_fd_.get(), EPOLLIN | EPOLLONESHOT, kTimerTag);
 }
 
-void ServerRuntime::DropExpiredHandshakes() {
+void ServerRuntime::Housekeeping() {
   uint64_t expirations;
   (void)!read(timer_fd_.get(), &expirations, sizeof(expirations));
-  // Look at each connection without holding mu_: a connection's own lock
-  // is taken before mu_, never after.
+  // Look at each connection without holding mu_: a connection's own locks
+  // are taken before mu_, never after.
   std::vector<std::shared_ptr<ServerConnection>> connections;
   {
     absl::MutexLock lock(&mu_);
+    housekeeping_at_ = absl::InfiniteFuture();
     connections.reserve(connections_.size());
     for (const auto& [tag, connection] : connections_) {
       connections.push_back(connection);
     }
   }
-  std::vector<std::shared_ptr<ServerConnection>> expired;
-  bool any_handshaking = false;
   const absl::Time now = absl::Now();
+  absl::Time next = absl::InfiniteFuture();
   for (const auto& connection : connections) {
-    if (!connection->in_handshake()) continue;
-    if (connection->handshake_deadline() <= now) {
-      expired.push_back(connection);
-    } else {
-      any_handshaking = true;
+    std::string why;
+    absl::Time expiry = connection->Expiry(options_.idle_timeout, &why);
+    if (expiry > now) {
+      next = std::min(next, expiry);
+      continue;
     }
-  }
-  {
-    absl::MutexLock lock(&mu_);
-    timer_armed_ = false;
-    if (any_handshaking && state_ == State::kRunning) ArmHandshakeTimer();
-  }
-  for (const auto& connection : expired) {
-    Log(absl::StrCat("connection from ", connection->peer(),
-                     " dropped: no connection preface within ",
-                     absl::FormatDuration(options_.handshake_timeout)));
+    Log(absl::StrCat("connection from ", connection->peer(), " dropped: ",
+                     why));
+    connection->SendGoAway(absl::UnavailableError(
+        absl::StrCat("connection closed by the server: ", why)));
     CloseConnection(connection);
+  }
+  absl::MutexLock lock(&mu_);
+  if (state_ == State::kRunning && next != absl::InfiniteFuture()) {
+    ArmHousekeepingLocked(next);
   }
 }
 

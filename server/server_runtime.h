@@ -109,21 +109,32 @@ class ServerRuntime {
   void AcceptConnections(size_t listener_index);
   void HandleConnectionEvent(uint64_t tag, uint32_t events);
   void RunTask();
-  void DropExpiredHandshakes();
+  // Drops connections past their handshake deadline or idle too long, and
+  // sets the timer for the next expiry (none: no timer).
+  void Housekeeping();
+  void ArmHousekeepingLocked(absl::Time when) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether a peer with `credentials` may call (ServerOptions::allowed_*).
+  bool Admits(const std::optional<PeerCredentials>& credentials) const;
+  // Tells a connection over max_connections why it is closed.
+  void RefuseConnection(int fd, const std::string& peer);
   void ExpireDeadlines();
   void ArmDeadlineTimerLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(deadlines_mu_);
-  void ArmHandshakeTimer() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void CloseConnection(const std::shared_ptr<ServerConnection>& connection);
   void RunCalls(std::vector<ServerCall>* calls);
+  // Registers the reflection service, describing every service registered
+  // so far and itself, unless the application registered its own.
+  absl::Status RegisterReflection();
 
   const ServerOptions options_;
   absl::flat_hash_map<std::string, const Service::Method*> methods_;
   absl::flat_hash_map<std::string, Service*> services_;
+  // The reflection service, made by Start() unless options_ turn it off.
+  std::unique_ptr<Service> reflection_ ABSL_GUARDED_BY(mu_);
   std::vector<Listener> listeners_;  // fixed once Start() has run
   Poller poller_;
   Fd stop_fd_;   // eventfd: readable for ever once the threads must stop
   Fd task_fd_;   // eventfd (semaphore): one unit per queued task
-  Fd timer_fd_;  // timerfd: ticks once a second while handshakes are open
+  Fd timer_fd_;  // timerfd: set to the next connection expiry (handshake, idle)
   Fd deadline_timer_fd_;  // timerfd: set to the earliest call deadline
 
   // Calls with a deadline, earliest first (keyed also by address, unique
@@ -150,7 +161,7 @@ class ServerRuntime {
   uint64_t next_connection_tag_ ABSL_GUARDED_BY(mu_) = kFirstConnectionTag;
   absl::flat_hash_map<uint64_t, std::shared_ptr<ServerConnection>>
       connections_ ABSL_GUARDED_BY(mu_);
-  bool timer_armed_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Time housekeeping_at_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   std::deque<ServerCall> tasks_ ABSL_GUARDED_BY(mu_);
   int calls_in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   // Read on every call without the lock: false once Shutdown() has begun.

@@ -60,9 +60,9 @@ class CountingService : public InteropService {
     Counted counted(this);
     return InteropService::UnaryCall(context, request, reply);
   }
-  absl::Status StreamingOutputCall(
-      ServerContext* context, const DownloadRequest& request,
-      ServerWriter<StreamChunk>* writer) override {
+  absl::Status StreamingOutputCall(ServerContext* context,
+                                   const DownloadRequest& request,
+                                   ServerWriter<StreamChunk>* writer) override {
     Counted counted(this);
     return InteropService::StreamingOutputCall(context, request, writer);
   }
@@ -201,11 +201,10 @@ TEST_F(CallRaceTest, CancelWhileTheHandlerReplies) {
       case 2: {  // unary with a large reply
         UnaryRequest request;
         request.set_reply_size(1 << 20);
-        absl::StatusOr<UnaryReply> reply =
-            stub_->UnaryCall(&context, request);
+        absl::StatusOr<UnaryReply> reply = stub_->UnaryCall(&context, request);
         ExpectCancelledOrComplete(
-            reply.status(),
-            reply.ok() && reply->body().size() == (1u << 20), i);
+            reply.status(), reply.ok() && reply->body().size() == (1u << 20),
+            i);
         break;
       }
     }
@@ -214,9 +213,9 @@ TEST_F(CallRaceTest, CancelWhileTheHandlerReplies) {
     // A cancelled call ends at once; one that waits out its deadline
     // instead missed the cancel.
     const absl::Duration took = absl::Now() - iteration_start;
-    EXPECT_LT(took, kPrompt) << "iteration " << i << " (kind " << i % 3
-                             << ", cancelled after " << delay_us
-                             << " us) took " << absl::FormatDuration(took);
+    EXPECT_LT(took, kPrompt)
+        << "iteration " << i << " (kind " << i % 3 << ", cancelled after "
+        << delay_us << " us) took " << absl::FormatDuration(took);
   }
   EXPECT_TRUE(service_.WaitForHandlers(kBound))
       << service_.started() - service_.ended()
@@ -236,8 +235,8 @@ TEST_F(CallRaceTest, CancelFromTheReadingThreadMidStream) {
         stub_->StreamingOutputCall(&context, request);
     StreamChunk chunk;
     for (int r = 0; r < reads; ++r) {
-      ASSERT_TRUE(reader.Read(&chunk)) << "iteration " << i << ": "
-                                       << reader.Finish();
+      ASSERT_TRUE(reader.Read(&chunk))
+          << "iteration " << i << ": " << reader.Finish();
     }
     const absl::Time cancelled_at = absl::Now();
     reader.Cancel();
@@ -287,8 +286,8 @@ TEST_F(CallRaceTest, DeadlineExpiresMidStream) {
     }
     absl::Duration elapsed = absl::Now() - start;
     EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded)
-        << "iteration " << i << " (timeout "
-        << absl::FormatDuration(timeout) << "): " << status;
+        << "iteration " << i << " (timeout " << absl::FormatDuration(timeout)
+        << "): " << status;
     EXPECT_LT(elapsed, timeout + absl::Seconds(2))
         << "iteration " << i << " ended long after its deadline";
   }

@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <string>
 
@@ -72,9 +72,9 @@ char ReplyByte(int index) { return static_cast<char>('a' + index % 26); }
 // finished Write()s and says whether it is inside one.
 class ProbedService : public InteropService {
  public:
-  absl::Status StreamingOutputCall(
-      ServerContext* context, const DownloadRequest& request,
-      ServerWriter<StreamChunk>* writer) override {
+  absl::Status StreamingOutputCall(ServerContext* context,
+                                   const DownloadRequest& request,
+                                   ServerWriter<StreamChunk>* writer) override {
     bool probed = false;
     for (const auto& [key, value] : context->client_metadata()) {
       probed = probed || key == kProbeKey;
@@ -159,8 +159,8 @@ class FlowControlTest : public ::testing::Test {
     unary_context.set_timeout(absl::Seconds(5));
     absl::StatusOr<UnaryReply> reply = stub_->UnaryCall(&unary_context, unary);
     ASSERT_TRUE(reply.ok()) << reply.status();
-    EXPECT_TRUE(sockrpc::interop::CheckPattern("reply", reply->body(), 200000,
-                                               0).ok());
+    EXPECT_TRUE(
+        sockrpc::interop::CheckPattern("reply", reply->body(), 200000, 0).ok());
 
     DownloadRequest download;
     for (int i = 0; i < 100; ++i) download.add_reply_sizes(kBigReplySize);

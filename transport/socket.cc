@@ -150,6 +150,13 @@ absl::Status BindOne(const Address& address, const SocketAddress& sockaddr,
       if (SameFile(address.path, created)) ::unlink(address.path.c_str());
       return PosixError(absl::StrCat("chmod ", address.path), err);
     }
+    if (options.socket_file_group.has_value() &&
+        ::lchown(address.path.c_str(), static_cast<uid_t>(-1),
+                 *options.socket_file_group) != 0) {
+      const int err = errno;
+      if (SameFile(address.path, created)) ::unlink(address.path.c_str());
+      return PosixError(absl::StrCat("chown ", address.path), err);
+    }
   }
 
   // 3. listen(): start queueing connections for accept().
@@ -390,6 +397,19 @@ absl::StatusOr<size_t> WriteSome(int fd, const struct iovec* iov,
     if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
     return absl::UnavailableError(absl::StrCat("write: ", ErrnoText(errno)));
   }
+}
+
+absl::StatusOr<PeerCredentials> GetPeerCredentials(int fd) {
+  ucred credentials{};
+  socklen_t length = sizeof(credentials);
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0) {
+    return PosixError("getsockopt SO_PEERCRED", errno);
+  }
+  if (length != sizeof(credentials) || credentials.pid == 0) {
+    return absl::FailedPreconditionError(
+        "no peer credentials: not a connected unix socket");
+  }
+  return PeerCredentials{credentials.pid, credentials.uid, credentials.gid};
 }
 
 absl::Status WaitFor(int fd, short events, absl::Time deadline, int wake_fd) {

@@ -30,6 +30,8 @@ struct ListenOptions {
   // Mode bits for a filesystem socket file (for example 0660). Unset: as the
   // process umask gives, like any new file.
   std::optional<mode_t> socket_file_mode;
+  // Group owner for a filesystem socket file; unset: the process's group.
+  std::optional<gid_t> socket_file_group;
   // listen() backlog: how many connections the kernel queues before accept.
   int backlog = 1024;
 };
@@ -86,6 +88,18 @@ class Listener {
   // A spare descriptor on /dev/null, given up to shed a connection on EMFILE.
   Fd reserve_fd_;
 };
+
+// PeerCredentials: who is at the other end of a unix socket, as the kernel
+// recorded it when the peer connected (SO_PEERCRED).
+struct PeerCredentials {
+  pid_t pid = 0;
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+
+// GetPeerCredentials reads the credentials of the peer of the connected
+// unix socket `fd`. FAILED_PRECONDITION for other sockets.
+absl::StatusOr<PeerCredentials> GetPeerCredentials(int fd);
 
 // Connect runs socket -> connect to `address` and waits until the
 // connection is established or `deadline` passes. Tries every resolved

@@ -16,24 +16,17 @@
 #include "tests/interop/interop_cases.h"
 #include "tests/interop/interop_common.h"
 #include "transport/metadata.h"
+#include "transport/status_macros.h"
 
 // INTEROP_EXPECT(condition, message parts...): fails the enclosing case
 // (returns an error from it) with the StrCat of the message parts unless
 // `condition` holds.
-#define INTEROP_EXPECT(condition, ...)                              \
-  do {                                                              \
-    if (!(condition)) {                                             \
-      return ::absl::FailedPreconditionError(                       \
+#define INTEROP_EXPECT(condition, ...)                                 \
+  do {                                                                 \
+    if (!(condition)) {                                                \
+      return ::absl::FailedPreconditionError(                          \
           ::absl::StrCat("expected ", #condition, ": ", __VA_ARGS__)); \
-    }                                                               \
-  } while (0)
-
-// INTEROP_RETURN_IF_ERROR(expr): returns the absl::Status `expr` from the
-// enclosing case unless it is OK.
-#define INTEROP_RETURN_IF_ERROR(expr)                \
-  do {                                               \
-    ::absl::Status interop_status_ = (expr);         \
-    if (!interop_status_.ok()) return interop_status_; \
+    }                                                                  \
   } while (0)
 
 namespace sockrpc {

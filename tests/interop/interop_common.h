@@ -43,15 +43,14 @@ inline absl::Status CheckPattern(absl::string_view what,
                                  absl::string_view bytes, size_t size,
                                  uint32_t seed) {
   if (bytes.size() != size) {
-    return absl::DataLossError(absl::StrCat(what, ": expected ", size,
-                                            " bytes, got ", bytes.size()));
+    return absl::DataLossError(
+        absl::StrCat(what, ": expected ", size, " bytes, got ", bytes.size()));
   }
   for (size_t i = 0; i < size; ++i) {
     if (bytes[i] != PatternByte(i, seed)) {
       return absl::DataLossError(absl::StrCat(
           what, ": byte ", i, " of ", size, " is ",
-          static_cast<int>(static_cast<unsigned char>(bytes[i])),
-          ", expected ",
+          static_cast<int>(static_cast<unsigned char>(bytes[i])), ", expected ",
           static_cast<int>(static_cast<unsigned char>(PatternByte(i, seed)))));
     }
   }

@@ -44,8 +44,7 @@ absl::Status ClientGone(const ServerContext& context) {
 }  // namespace
 
 absl::Status InteropService::EmptyCall(ServerContext* context,
-                                       const Nothing& request,
-                                       Nothing* reply) {
+                                       const Nothing& request, Nothing* reply) {
   return absl::OkStatus();
 }
 

@@ -12,10 +12,10 @@ namespace {
 // Returns OK if `status` is exactly code `code` with message `message`.
 absl::Status ExpectStatus(absl::string_view what, const absl::Status& status,
                           absl::StatusCode code, absl::string_view message) {
-  INTEROP_RETURN_IF_ERROR(ExpectCode(what, status, code));
+  SOCKRPC_RETURN_IF_ERROR(ExpectCode(what, status, code));
   INTEROP_EXPECT(status.message() == message, what, ": message \"",
-                 Escaped(status.message()), "\", expected \"",
-                 Escaped(message), "\"");
+                 Escaped(status.message()), "\", expected \"", Escaped(message),
+                 "\"");
   return absl::OkStatus();
 }
 
@@ -25,7 +25,7 @@ absl::Status EchoStatusBothWays(const CaseOptions& options,
                                 absl::StatusCode code,
                                 absl::string_view message) {
   absl::StatusOr<Client> client = Connect(options);
-  INTEROP_RETURN_IF_ERROR(client.status());
+  SOCKRPC_RETURN_IF_ERROR(client.status());
   StatusToEcho echo;
   echo.set_code(static_cast<uint32_t>(code));
   echo.set_message(std::string(message));
@@ -35,10 +35,9 @@ absl::Status EchoStatusBothWays(const CaseOptions& options,
     *request.mutable_echo_status() = echo;
     ClientContext context;
     Bound(options, &context);
-    INTEROP_RETURN_IF_ERROR(
-        ExpectStatus("UnaryCall", client->stub->UnaryCall(&context, request)
-                                      .status(),
-                     code, message));
+    SOCKRPC_RETURN_IF_ERROR(ExpectStatus(
+        "UnaryCall", client->stub->UnaryCall(&context, request).status(), code,
+        message));
   }
   {
     ClientContext context;
@@ -55,7 +54,7 @@ absl::Status EchoStatusBothWays(const CaseOptions& options,
     StreamChunk chunk;
     INTEROP_EXPECT(!stream.Read(&chunk), "a reply (index ", chunk.index(),
                    ") to a request that asked for a status");
-    INTEROP_RETURN_IF_ERROR(
+    SOCKRPC_RETURN_IF_ERROR(
         ExpectStatus("FullDuplexCall", stream.Finish(), code, message));
   }
   return absl::OkStatus();
@@ -64,7 +63,7 @@ absl::Status EchoStatusBothWays(const CaseOptions& options,
 }  // namespace
 
 absl::Status StatusCodeAndMessage(const CaseOptions& options) {
-  INTEROP_RETURN_IF_ERROR(EchoStatusBothWays(
+  SOCKRPC_RETURN_IF_ERROR(EchoStatusBothWays(
       options, absl::StatusCode::kUnknown, "test status message"));
   return EchoStatusBothWays(options, absl::StatusCode::kFailedPrecondition,
                             "the widget is not ready");
@@ -79,7 +78,7 @@ absl::Status SpecialStatusMessage(const CaseOptions& options) {
 
 absl::Status CustomMetadata(const CaseOptions& options) {
   absl::StatusOr<Client> client = Connect(options);
-  INTEROP_RETURN_IF_ERROR(client.status());
+  SOCKRPC_RETURN_IF_ERROR(client.status());
   auto add_echo_keys = [](ClientContext* context) {
     context->AddMetadata(kEchoInitialKey, kEchoInitialValue);
     context->AddMetadata(kEchoTrailingKey, kEchoTrailingValue);
@@ -95,12 +94,12 @@ absl::Status CustomMetadata(const CaseOptions& options) {
     add_echo_keys(&context);
     absl::StatusOr<UnaryReply> reply =
         client->stub->UnaryCall(&context, request);
-    INTEROP_RETURN_IF_ERROR(ExpectOk("UnaryCall", reply.status()));
-    INTEROP_RETURN_IF_ERROR(CheckPattern("reply body", reply->body(), 314, 0));
-    INTEROP_RETURN_IF_ERROR(
-        ExpectEntry("UnaryCall initial metadata", context.initial_metadata(),
-                    kEchoInitialKey, kEchoInitialValue));
-    INTEROP_RETURN_IF_ERROR(ExpectEntry("UnaryCall trailing metadata",
+    SOCKRPC_RETURN_IF_ERROR(ExpectOk("UnaryCall", reply.status()));
+    SOCKRPC_RETURN_IF_ERROR(CheckPattern("reply body", reply->body(), 314, 0));
+    SOCKRPC_RETURN_IF_ERROR(ExpectEntry("UnaryCall initial metadata",
+                                        context.initial_metadata(),
+                                        kEchoInitialKey, kEchoInitialValue));
+    SOCKRPC_RETURN_IF_ERROR(ExpectEntry("UnaryCall trailing metadata",
                                         context.trailing_metadata(),
                                         kEchoTrailingKey, kEchoTrailingValue));
   }
@@ -116,20 +115,20 @@ absl::Status CustomMetadata(const CaseOptions& options) {
     DuplexRequest request;
     request.set_body(Pattern(271, 5));
     request.set_reply_size(314);
-    INTEROP_EXPECT(stream.Write(request), "Write failed: ",
-                   stream.Finish().ToString());
+    INTEROP_EXPECT(stream.Write(request),
+                   "Write failed: ", stream.Finish().ToString());
     StreamChunk chunk;
-    INTEROP_EXPECT(stream.Read(&chunk), "no reply: ",
-                   stream.Finish().ToString());
-    INTEROP_RETURN_IF_ERROR(CheckPattern("reply body", chunk.body(), 314, 0));
-    INTEROP_RETURN_IF_ERROR(ExpectEntry("FullDuplexCall initial metadata",
+    INTEROP_EXPECT(stream.Read(&chunk),
+                   "no reply: ", stream.Finish().ToString());
+    SOCKRPC_RETURN_IF_ERROR(CheckPattern("reply body", chunk.body(), 314, 0));
+    SOCKRPC_RETURN_IF_ERROR(ExpectEntry("FullDuplexCall initial metadata",
                                         context.initial_metadata(),
                                         kEchoInitialKey, kEchoInitialValue));
-    INTEROP_EXPECT(stream.WritesDone(), "WritesDone failed: ",
-                   stream.Finish().ToString());
+    INTEROP_EXPECT(stream.WritesDone(),
+                   "WritesDone failed: ", stream.Finish().ToString());
     INTEROP_EXPECT(!stream.Read(&chunk), "an unexpected second reply");
-    INTEROP_RETURN_IF_ERROR(ExpectOk("FullDuplexCall", stream.Finish()));
-    INTEROP_RETURN_IF_ERROR(ExpectEntry("FullDuplexCall trailing metadata",
+    SOCKRPC_RETURN_IF_ERROR(ExpectOk("FullDuplexCall", stream.Finish()));
+    SOCKRPC_RETURN_IF_ERROR(ExpectEntry("FullDuplexCall trailing metadata",
                                         context.trailing_metadata(),
                                         kEchoTrailingKey, kEchoTrailingValue));
   }

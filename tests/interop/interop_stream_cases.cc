@@ -27,8 +27,7 @@ absl::Status CheckChunk(const StreamChunk& chunk, uint32_t index,
                         uint32_t size) {
   INTEROP_EXPECT(chunk.index() == index, "reply ", index, " has index ",
                  chunk.index());
-  return CheckPattern(absl::StrCat("reply ", index), chunk.body(), size,
-                      index);
+  return CheckPattern(absl::StrCat("reply ", index), chunk.body(), size, index);
 }
 
 DuplexRequest MakeDuplexRequest(int i) {
@@ -42,8 +41,8 @@ DuplexRequest MakeDuplexRequest(int i) {
 absl::Status FinishCleanly(
     absl::string_view what,
     ClientReaderWriter<DuplexRequest, StreamChunk>& stream) {
-  INTEROP_EXPECT(stream.WritesDone(), what, ": WritesDone failed: ",
-                 stream.Finish().ToString());
+  INTEROP_EXPECT(stream.WritesDone(), what,
+                 ": WritesDone failed: ", stream.Finish().ToString());
   StreamChunk extra;
   INTEROP_EXPECT(!stream.Read(&extra), what, ": an unexpected reply (index ",
                  extra.index(), ")");
@@ -60,8 +59,8 @@ class Gate {
   bool ArriveAndWait(absl::Time deadline) {
     absl::MutexLock lock(&mu_);
     ++arrived_;
-    return mu_.AwaitWithDeadline(
-        absl::Condition(this, &Gate::AllArrived), deadline);
+    return mu_.AwaitWithDeadline(absl::Condition(this, &Gate::AllArrived),
+                                 deadline);
   }
   void Leave() {
     absl::MutexLock lock(&mu_);
@@ -85,7 +84,7 @@ class Gate {
 
 absl::Status ClientStreaming(const CaseOptions& options) {
   absl::StatusOr<Client> client = Connect(options);
-  INTEROP_RETURN_IF_ERROR(client.status());
+  SOCKRPC_RETURN_IF_ERROR(client.status());
   ClientContext context;
   Bound(options, &context);
   ClientWriter<UploadChunk, UploadSummary> writer =
@@ -93,11 +92,11 @@ absl::Status ClientStreaming(const CaseOptions& options) {
   for (int i = 0; i < kMessages; ++i) {
     UploadChunk chunk;
     chunk.set_body(Pattern(kRequestSizes[i], i));
-    INTEROP_EXPECT(writer.Write(chunk), "Write ", i, " failed: ",
-                   writer.Finish().status().ToString());
+    INTEROP_EXPECT(writer.Write(chunk), "Write ", i,
+                   " failed: ", writer.Finish().status().ToString());
   }
   absl::StatusOr<UploadSummary> summary = writer.Finish();
-  INTEROP_RETURN_IF_ERROR(ExpectOk("StreamingInputCall", summary.status()));
+  SOCKRPC_RETURN_IF_ERROR(ExpectOk("StreamingInputCall", summary.status()));
   INTEROP_EXPECT(summary->total_size() == 74922, "total ",
                  summary->total_size());
   INTEROP_EXPECT(summary->chunk_count() == kMessages, "chunk count ",
@@ -107,7 +106,7 @@ absl::Status ClientStreaming(const CaseOptions& options) {
 
 absl::Status ServerStreaming(const CaseOptions& options) {
   absl::StatusOr<Client> client = Connect(options);
-  INTEROP_RETURN_IF_ERROR(client.status());
+  SOCKRPC_RETURN_IF_ERROR(client.status());
   DownloadRequest request;
   for (uint32_t size : kReplySizes) request.add_reply_sizes(size);
   ClientContext context;
@@ -118,18 +117,17 @@ absl::Status ServerStreaming(const CaseOptions& options) {
   uint32_t received = 0;
   while (reader.Read(&chunk)) {
     INTEROP_EXPECT(received < kMessages, "more than ", kMessages, " replies");
-    INTEROP_RETURN_IF_ERROR(
-        CheckChunk(chunk, received, kReplySizes[received]));
+    SOCKRPC_RETURN_IF_ERROR(CheckChunk(chunk, received, kReplySizes[received]));
     ++received;
   }
-  INTEROP_RETURN_IF_ERROR(ExpectOk("StreamingOutputCall", reader.Finish()));
+  SOCKRPC_RETURN_IF_ERROR(ExpectOk("StreamingOutputCall", reader.Finish()));
   INTEROP_EXPECT(received == kMessages, "only ", received, " replies");
   return absl::OkStatus();
 }
 
 absl::Status PingPong(const CaseOptions& options) {
   absl::StatusOr<Client> client = Connect(options);
-  INTEROP_RETURN_IF_ERROR(client.status());
+  SOCKRPC_RETURN_IF_ERROR(client.status());
   ClientContext context;
   Bound(options, &context);
   ClientReaderWriter<DuplexRequest, StreamChunk> stream =
@@ -140,14 +138,14 @@ absl::Status PingPong(const CaseOptions& options) {
     StreamChunk chunk;
     INTEROP_EXPECT(stream.Read(&chunk), "no reply to request ", i, ": ",
                    stream.Finish().ToString());
-    INTEROP_RETURN_IF_ERROR(CheckChunk(chunk, i, kReplySizes[i]));
+    SOCKRPC_RETURN_IF_ERROR(CheckChunk(chunk, i, kReplySizes[i]));
   }
   return FinishCleanly("FullDuplexCall", stream);
 }
 
 absl::Status HalfDuplex(const CaseOptions& options) {
   absl::StatusOr<Client> client = Connect(options);
-  INTEROP_RETURN_IF_ERROR(client.status());
+  SOCKRPC_RETURN_IF_ERROR(client.status());
   ClientContext context;
   Bound(options, &context);
   ClientReaderWriter<DuplexRequest, StreamChunk> stream =
@@ -156,13 +154,13 @@ absl::Status HalfDuplex(const CaseOptions& options) {
     INTEROP_EXPECT(stream.Write(MakeDuplexRequest(i)), "Write ", i,
                    " failed: ", stream.Finish().ToString());
   }
-  INTEROP_EXPECT(stream.WritesDone(), "WritesDone failed: ",
-                 stream.Finish().ToString());
+  INTEROP_EXPECT(stream.WritesDone(),
+                 "WritesDone failed: ", stream.Finish().ToString());
   StreamChunk chunk;
   for (int i = 0; i < kMessages; ++i) {
     INTEROP_EXPECT(stream.Read(&chunk), "no reply ", i, ": ",
                    stream.Finish().ToString());
-    INTEROP_RETURN_IF_ERROR(CheckChunk(chunk, i, kReplySizes[i]));
+    SOCKRPC_RETURN_IF_ERROR(CheckChunk(chunk, i, kReplySizes[i]));
   }
   INTEROP_EXPECT(!stream.Read(&chunk), "an unexpected fifth reply");
   return ExpectOk("HalfDuplexCall", stream.Finish());
@@ -170,7 +168,7 @@ absl::Status HalfDuplex(const CaseOptions& options) {
 
 absl::Status EmptyStream(const CaseOptions& options) {
   absl::StatusOr<Client> client = Connect(options);
-  INTEROP_RETURN_IF_ERROR(client.status());
+  SOCKRPC_RETURN_IF_ERROR(client.status());
   ClientContext context;
   Bound(options, &context);
   ClientReaderWriter<DuplexRequest, StreamChunk> stream =
@@ -180,14 +178,14 @@ absl::Status EmptyStream(const CaseOptions& options) {
 
 absl::Status CancelAfterBegin(const CaseOptions& options) {
   absl::StatusOr<Client> client = Connect(options);
-  INTEROP_RETURN_IF_ERROR(client.status());
+  SOCKRPC_RETURN_IF_ERROR(client.status());
   ClientContext context;
   Bound(options, &context);
   ClientWriter<UploadChunk, UploadSummary> writer =
       client->stub->StreamingInputCall(&context);
   context.TryCancel();
   absl::StatusOr<UploadSummary> summary = writer.Finish();
-  INTEROP_RETURN_IF_ERROR(ExpectCode("StreamingInputCall", summary.status(),
+  SOCKRPC_RETURN_IF_ERROR(ExpectCode("StreamingInputCall", summary.status(),
                                      absl::StatusCode::kCancelled));
 
   // Cancelling one call leaves the channel usable for the next.
@@ -199,23 +197,23 @@ absl::Status CancelAfterBegin(const CaseOptions& options) {
 
 absl::Status CancelAfterFirstResponse(const CaseOptions& options) {
   absl::StatusOr<Client> client = Connect(options);
-  INTEROP_RETURN_IF_ERROR(client.status());
+  SOCKRPC_RETURN_IF_ERROR(client.status());
   ClientContext context;
   Bound(options, &context);
   ClientReaderWriter<DuplexRequest, StreamChunk> stream =
       client->stub->FullDuplexCall(&context);
-  INTEROP_EXPECT(stream.Write(MakeDuplexRequest(0)), "Write failed: ",
-                 stream.Finish().ToString());
+  INTEROP_EXPECT(stream.Write(MakeDuplexRequest(0)),
+                 "Write failed: ", stream.Finish().ToString());
   StreamChunk chunk;
-  INTEROP_EXPECT(stream.Read(&chunk), "no first reply: ",
-                 stream.Finish().ToString());
-  INTEROP_RETURN_IF_ERROR(CheckChunk(chunk, 0, kReplySizes[0]));
+  INTEROP_EXPECT(stream.Read(&chunk),
+                 "no first reply: ", stream.Finish().ToString());
+  SOCKRPC_RETURN_IF_ERROR(CheckChunk(chunk, 0, kReplySizes[0]));
   context.TryCancel();
   INTEROP_EXPECT(!stream.Write(MakeDuplexRequest(1)),
                  "Write succeeded after the call was cancelled");
   INTEROP_EXPECT(!stream.Read(&chunk), "a reply (index ", chunk.index(),
                  ") after the call was cancelled");
-  INTEROP_RETURN_IF_ERROR(ExpectCode("FullDuplexCall", stream.Finish(),
+  SOCKRPC_RETURN_IF_ERROR(ExpectCode("FullDuplexCall", stream.Finish(),
                                      absl::StatusCode::kCancelled));
 
   ClientContext next;
@@ -228,7 +226,7 @@ absl::Status ConcurrentStreams(const CaseOptions& options) {
   constexpr int kStreams = 100;
   constexpr int kRounds = 4;
   absl::StatusOr<Client> client = Connect(options);
-  INTEROP_RETURN_IF_ERROR(client.status());
+  SOCKRPC_RETURN_IF_ERROR(client.status());
 
   // Every stream gets its first reply, then waits at the gate until all
   // are open at once, then finishes its rounds. Sizes differ per stream so
@@ -253,16 +251,16 @@ absl::Status ConcurrentStreams(const CaseOptions& options) {
       request.set_reply_size(reply_size);
       if (!stream.Write(request)) {
         leave_gate();
-        return absl::InternalError(absl::StrCat(
-            "stream ", s, ": Write ", round, " failed: ",
-            stream.Finish().ToString()));
+        return absl::InternalError(
+            absl::StrCat("stream ", s, ": Write ", round,
+                         " failed: ", stream.Finish().ToString()));
       }
       StreamChunk chunk;
       if (!stream.Read(&chunk)) {
         leave_gate();
-        return absl::InternalError(absl::StrCat(
-            "stream ", s, ": no reply ", round, ": ",
-            stream.Finish().ToString()));
+        return absl::InternalError(absl::StrCat("stream ", s, ": no reply ",
+                                                round, ": ",
+                                                stream.Finish().ToString()));
       }
       absl::Status checked = CheckChunk(chunk, round, reply_size);
       if (!checked.ok()) {
@@ -280,8 +278,7 @@ absl::Status ConcurrentStreams(const CaseOptions& options) {
         }
       }
     }
-    absl::Status finished =
-        FinishCleanly(absl::StrCat("stream ", s), stream);
+    absl::Status finished = FinishCleanly(absl::StrCat("stream ", s), stream);
     leave_gate();
     return finished;
   };
@@ -300,10 +297,10 @@ absl::Status ConcurrentStreams(const CaseOptions& options) {
     if (failed++ == 0) first_failure = result;
   }
   if (failed > 0) {
-    return absl::Status(first_failure.code(),
-                        absl::StrCat(failed, " of ", kStreams,
-                                     " streams failed; the first: ",
-                                     first_failure.message()));
+    return absl::Status(
+        first_failure.code(),
+        absl::StrCat(failed, " of ", kStreams,
+                     " streams failed; the first: ", first_failure.message()));
   }
   return absl::OkStatus();
 }

@@ -81,17 +81,15 @@ struct ClientRun {
 
 absl::StatusOr<ClientRun> RunInteropClient(const std::string& target,
                                            const std::string& case_name) {
-  absl::StatusOr<std::unique_ptr<ChildProcess>> process =
-      ChildProcess::Start(BinaryPath("interop_client"),
-                          {absl::StrCat("--target=", target),
-                           absl::StrCat("--case=", case_name)});
+  absl::StatusOr<std::unique_ptr<ChildProcess>> process = ChildProcess::Start(
+      BinaryPath("interop_client"),
+      {absl::StrCat("--target=", target), absl::StrCat("--case=", case_name)});
   if (!process.ok()) return process.status();
   absl::StatusOr<int> status = (*process)->WaitForExit(kClientTimeout);
   if (!status.ok()) return status.status();
   absl::Status ended = (*process)->WaitForOutputEnd(kProcessTimeout);
   if (!ended.ok()) return ended;
-  return ClientRun{*status, (*process)->StdoutText(),
-                   (*process)->StderrText()};
+  return ClientRun{*status, (*process)->StdoutText(), (*process)->StderrText()};
 }
 
 std::vector<std::string> CaseNames() {
@@ -115,13 +113,12 @@ class InteropServerSuite {
   static void Stop() {
     if (server_ == nullptr) return;
     EXPECT_TRUE(server_->process->Signal(SIGTERM).ok());
-    absl::StatusOr<int> status =
-        server_->process->WaitForExit(kProcessTimeout);
+    absl::StatusOr<int> status = server_->process->WaitForExit(kProcessTimeout);
     EXPECT_TRUE(status.ok()) << status.status();
     if (status.ok()) {
       EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0)
-          << "interop_server " << DescribeWaitStatus(*status)
-          << "; stderr:\n" << server_->process->StderrText();
+          << "interop_server " << DescribeWaitStatus(*status) << "; stderr:\n"
+          << server_->process->StderrText();
     }
     delete server_;
     server_ = nullptr;
@@ -136,14 +133,14 @@ class InteropServerSuite {
 void ExpectCasePasses(const RunningServer* server,
                       const std::string& case_name) {
   ASSERT_NE(server, nullptr) << "the server did not start";
-  absl::StatusOr<ClientRun> run =
-      RunInteropClient(server->address, case_name);
+  absl::StatusOr<ClientRun> run = RunInteropClient(server->address, case_name);
   ASSERT_TRUE(run.ok()) << run.status();
   EXPECT_TRUE(WIFEXITED(run->wait_status) && WEXITSTATUS(run->wait_status) == 0)
       << "interop_client --case=" << case_name << " "
       << DescribeWaitStatus(run->wait_status) << "\nstdout:\n"
-      << run->stdout_text << "stderr:\n" << run->stderr_text
-      << "server stderr so far:\n" << server->process->StderrText();
+      << run->stdout_text << "stderr:\n"
+      << run->stderr_text << "server stderr so far:\n"
+      << server->process->StderrText();
   if (case_name == "all") {
     // One PASS line per case, and nothing failed.
     for (const std::string& name : CaseNames()) {

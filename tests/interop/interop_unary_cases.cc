@@ -20,14 +20,14 @@ constexpr absl::Duration kDeadlineSlack = absl::Seconds(2);
 
 absl::Status EmptyUnary(const CaseOptions& options) {
   absl::StatusOr<Client> client = Connect(options);
-  INTEROP_RETURN_IF_ERROR(client.status());
+  SOCKRPC_RETURN_IF_ERROR(client.status());
 
   ClientContext context;
   Bound(options, &context);
   absl::StatusOr<Nothing> reply = client->stub->EmptyCall(&context, Nothing());
-  INTEROP_RETURN_IF_ERROR(ExpectOk("EmptyCall", reply.status()));
-  INTEROP_EXPECT(reply->ByteSizeLong() == 0, "reply of ",
-                 reply->ByteSizeLong(), " bytes");
+  SOCKRPC_RETURN_IF_ERROR(ExpectOk("EmptyCall", reply.status()));
+  INTEROP_EXPECT(reply->ByteSizeLong() == 0, "reply of ", reply->ByteSizeLong(),
+                 " bytes");
 
   ClientContext async_context;
   Bound(options, &async_context);
@@ -41,7 +41,7 @@ absl::Status LargeUnary(const CaseOptions& options) {
   constexpr size_t kRequestSize = 271828;
   constexpr size_t kReplySize = 314159;
   absl::StatusOr<Client> client = Connect(options);
-  INTEROP_RETURN_IF_ERROR(client.status());
+  SOCKRPC_RETURN_IF_ERROR(client.status());
 
   UnaryRequest request;
   request.set_body(Pattern(kRequestSize, 1));
@@ -49,12 +49,12 @@ absl::Status LargeUnary(const CaseOptions& options) {
   ClientContext context;
   Bound(options, &context);
   absl::StatusOr<UnaryReply> reply = client->stub->UnaryCall(&context, request);
-  INTEROP_RETURN_IF_ERROR(ExpectOk("UnaryCall", reply.status()));
-  INTEROP_EXPECT(reply->request_size() == kRequestSize,
-                 "the server saw ", reply->request_size(), " request bytes");
+  SOCKRPC_RETURN_IF_ERROR(ExpectOk("UnaryCall", reply.status()));
+  INTEROP_EXPECT(reply->request_size() == kRequestSize, "the server saw ",
+                 reply->request_size(), " request bytes");
   INTEROP_EXPECT(reply->request_fingerprint() == Fingerprint(request.body()),
                  "the server saw different request bytes");
-  INTEROP_RETURN_IF_ERROR(
+  SOCKRPC_RETURN_IF_ERROR(
       CheckPattern("reply body", reply->body(), kReplySize, 0));
 
   // The same again through the asynchronous form, with two calls in flight.
@@ -68,12 +68,12 @@ absl::Status LargeUnary(const CaseOptions& options) {
       client->stub->AsyncUnaryCall(&second_context, request);
   for (UnaryFuture<UnaryReply>* future : {&second, &first}) {
     absl::StatusOr<UnaryReply> async_reply = future->Get();
-    INTEROP_RETURN_IF_ERROR(ExpectOk("AsyncUnaryCall", async_reply.status()));
-    INTEROP_EXPECT(async_reply->request_fingerprint() ==
-                       Fingerprint(request.body()),
-                   "the server saw different request bytes (async)");
-    INTEROP_RETURN_IF_ERROR(CheckPattern("async reply body",
-                                         async_reply->body(), kReplySize, 0));
+    SOCKRPC_RETURN_IF_ERROR(ExpectOk("AsyncUnaryCall", async_reply.status()));
+    INTEROP_EXPECT(
+        async_reply->request_fingerprint() == Fingerprint(request.body()),
+        "the server saw different request bytes (async)");
+    SOCKRPC_RETURN_IF_ERROR(
+        CheckPattern("async reply body", async_reply->body(), kReplySize, 0));
   }
   return absl::OkStatus();
 }
@@ -81,7 +81,7 @@ absl::Status LargeUnary(const CaseOptions& options) {
 absl::Status TimeoutOnSleepingServer(const CaseOptions& options) {
   constexpr absl::Duration kTimeout = absl::Milliseconds(100);
   absl::StatusOr<Client> client = Connect(options);
-  INTEROP_RETURN_IF_ERROR(client.status());
+  SOCKRPC_RETURN_IF_ERROR(client.status());
 
   // Unary: the server sleeps far longer than the client waits.
   {
@@ -92,7 +92,7 @@ absl::Status TimeoutOnSleepingServer(const CaseOptions& options) {
     absl::Time start = absl::Now();
     absl::StatusOr<Nothing> reply = client->stub->SleepCall(&context, request);
     absl::Duration elapsed = absl::Now() - start;
-    INTEROP_RETURN_IF_ERROR(ExpectCode("SleepCall", reply.status(),
+    SOCKRPC_RETURN_IF_ERROR(ExpectCode("SleepCall", reply.status(),
                                        absl::StatusCode::kDeadlineExceeded));
     INTEROP_EXPECT(elapsed < kTimeout + kDeadlineSlack, "SleepCall took ",
                    absl::FormatDuration(elapsed));
@@ -113,7 +113,7 @@ absl::Status TimeoutOnSleepingServer(const CaseOptions& options) {
     while (reader.Read(&chunk)) ++received;
     absl::Status status = reader.Finish();
     absl::Duration elapsed = absl::Now() - start;
-    INTEROP_RETURN_IF_ERROR(ExpectCode("StreamingOutputCall", status,
+    SOCKRPC_RETURN_IF_ERROR(ExpectCode("StreamingOutputCall", status,
                                        absl::StatusCode::kDeadlineExceeded));
     INTEROP_EXPECT(received < 20, "all ", received, " replies arrived");
     INTEROP_EXPECT(elapsed < kTimeout + kDeadlineSlack,
@@ -129,7 +129,7 @@ absl::Status TimeoutOnSleepingServer(const CaseOptions& options) {
 
 absl::Status UnimplementedMethod(const CaseOptions& options) {
   absl::StatusOr<Client> client = Connect(options);
-  INTEROP_RETURN_IF_ERROR(client.status());
+  SOCKRPC_RETURN_IF_ERROR(client.status());
   ClientContext context;
   Bound(options, &context);
   return ExpectCode(
@@ -141,13 +141,13 @@ absl::Status UnimplementedMethod(const CaseOptions& options) {
 absl::Status UnimplementedService(const CaseOptions& options) {
   constexpr char kMethod[] = "/sockrpc.interop.NoSuchService/EmptyCall";
   absl::StatusOr<Client> client = Connect(options);
-  INTEROP_RETURN_IF_ERROR(client.status());
+  SOCKRPC_RETURN_IF_ERROR(client.status());
   ClientContext context;
   Bound(options, &context);
   Nothing reply;
   absl::Status status =
       client->channel->CallUnary(&context, kMethod, Nothing(), &reply);
-  INTEROP_RETURN_IF_ERROR(
+  SOCKRPC_RETURN_IF_ERROR(
       ExpectCode(kMethod, status, absl::StatusCode::kUnimplemented));
   INTEROP_EXPECT(
       absl::StrContains(status.message(), "sockrpc.interop.NoSuchService"),
@@ -157,13 +157,13 @@ absl::Status UnimplementedService(const CaseOptions& options) {
 
 absl::Status OversizedMessage(const CaseOptions& options) {
   absl::StatusOr<Client> client = Connect(options);
-  INTEROP_RETURN_IF_ERROR(client.status());
+  SOCKRPC_RETURN_IF_ERROR(client.status());
 
   // A first call, so the oversized one goes out on a connection in use.
   {
     ClientContext context;
     Bound(options, &context);
-    INTEROP_RETURN_IF_ERROR(
+    SOCKRPC_RETURN_IF_ERROR(
         ExpectOk("EmptyCall before",
                  client->stub->EmptyCall(&context, Nothing()).status()));
   }
@@ -174,7 +174,7 @@ absl::Status OversizedMessage(const CaseOptions& options) {
     ClientContext context;
     Bound(options, &context);
     absl::Status status = client->stub->UnaryCall(&context, request).status();
-    INTEROP_RETURN_IF_ERROR(ExpectCode(
+    SOCKRPC_RETURN_IF_ERROR(ExpectCode(
         absl::StrCat("UnaryCall with ", options.oversized_size,
                      " request bytes (start interop_server with a smaller "
                      "--max_frame_size)"),
@@ -189,7 +189,7 @@ absl::Status OversizedMessage(const CaseOptions& options) {
   ClientContext context;
   Bound(options, &context);
   absl::StatusOr<UnaryReply> reply = client->stub->UnaryCall(&context, request);
-  INTEROP_RETURN_IF_ERROR(
+  SOCKRPC_RETURN_IF_ERROR(
       ExpectOk("UnaryCall after the oversized one", reply.status()));
   INTEROP_EXPECT(reply->request_fingerprint() == Fingerprint(request.body()),
                  "the server saw different request bytes");

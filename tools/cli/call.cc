@@ -1,0 +1,226 @@
+// sockrpc call: calls one method of a server with requests written in
+// JSON, and prints the replies as JSON, one per line.
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "client/channel.h"
+#include "client/client_call.h"
+#include "client/client_context.h"
+#include "tools/cli/args.h"
+#include "tools/cli/commands.h"
+#include "tools/cli/common_options.h"
+#include "tools/cli/json_io.h"
+#include "tools/cli/schema.h"
+
+namespace sockrpc {
+namespace cli {
+namespace {
+
+using google::protobuf::Message;
+using google::protobuf::MethodDescriptor;
+
+// How to run one call, from the command line.
+struct CallPlan {
+  const MethodDescriptor* method = nullptr;
+  std::optional<std::string> request;  // the REQUEST argument, if given
+  bool emit_defaults = false;
+  bool verbose = false;
+};
+
+void PrintLine(const std::string& line) {
+  std::string text = line + "\n";
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fflush(stdout);
+}
+
+// Prints metadata to stderr for --verbose, a -bin value in base64.
+void PrintMetadata(absl::string_view label, const Metadata& metadata) {
+  for (const auto& [key, value] : metadata) {
+    std::string shown = absl::EndsWith(key, "-bin") ? absl::Base64Escape(value)
+                                                    : value;
+    std::string line = absl::StrCat(label, " ", key, ": ", shown, "\n");
+    std::fputs(line.c_str(), stderr);
+  }
+}
+
+// Reads every reply of `call` and prints it as a JSON line. Returns a
+// failure to print (the call's own status comes from Finish()).
+absl::Status PrintReplies(const Schema& schema, const CallPlan& plan,
+                          ClientCall* call) {
+  for (;;) {
+    std::unique_ptr<Message> reply =
+        schema.NewMessage(plan.method->output_type());
+    if (!call->Read(reply.get())) return absl::OkStatus();
+    absl::StatusOr<std::string> json = ToJson(*reply, plan.emit_defaults);
+    if (!json.ok()) {
+      call->Cancel();
+      return json.status();
+    }
+    PrintLine(*json);
+  }
+}
+
+// Writes the request stream of a client- or bidi-streaming call, one JSON
+// object per line of `lines`, then half-closes. Runs on its own thread
+// while the caller reads replies. On a line that does not parse, cancels
+// the call and stores the error in *error.
+void WriteRequests(const Schema& schema, const CallPlan& plan,
+                   RequestLines* lines, ClientCall* call,
+                   absl::Status* error) {
+  std::string line;
+  int number = 0;
+  while (lines->Next(&line, &number)) {
+    std::unique_ptr<Message> request =
+        schema.NewMessage(plan.method->input_type());
+    absl::Status parsed = ParseJson(line, request.get());
+    if (!parsed.ok()) {
+      *error = absl::InvalidArgumentError(
+          absl::StrCat("request line ", number, ": ", parsed.message()));
+      call->Cancel();
+      return;
+    }
+    if (!call->Write(*request)) return;  // the call has ended
+  }
+  call->WritesDone();
+}
+
+// Runs the call and returns the exit code.
+int Call(const Schema& schema, const CallPlan& plan,
+         const CallSettings& settings, Channel* channel) {
+  const MethodDescriptor& method = *plan.method;
+  const std::string wire_name = absl::StrCat(
+      "/", method.service()->full_name(), "/", method.name());
+  ClientContext context;
+  settings.Apply(&context);
+  std::unique_ptr<ClientCall> call;
+  absl::Status local_error;
+
+  if (!method.client_streaming()) {
+    // One request: the REQUEST argument, all of standard input for "-",
+    // or an empty message.
+    std::string json = plan.request.value_or("{}");
+    if (json == "-") {
+      absl::StatusOr<std::string> text = ReadStdin();
+      if (!text.ok()) return ReportFailure(text.status());
+      json = *std::move(text);
+    }
+    std::unique_ptr<Message> request = schema.NewMessage(method.input_type());
+    absl::Status parsed = ParseJson(json, request.get());
+    if (!parsed.ok()) {
+      std::fprintf(stderr, "sockrpc call: request: %s\n",
+                   std::string(parsed.message()).c_str());
+      return 2;
+    }
+    call = channel->StartCall(&context, wire_name, request.get());
+    local_error = PrintReplies(schema, plan, call.get());
+  } else {
+    // A stream of requests, one JSON object per line, written on another
+    // thread while this one prints the replies.
+    std::unique_ptr<RequestLines> lines;
+    if (plan.request.value_or("-") == "-") {
+      absl::StatusOr<std::unique_ptr<RequestLines>> from_stdin =
+          RequestLines::FromStdin();
+      if (!from_stdin.ok()) return ReportFailure(from_stdin.status());
+      lines = *std::move(from_stdin);
+    } else {
+      lines = RequestLines::FromText(*plan.request);
+    }
+    call = channel->StartCall(&context, wire_name);
+    absl::Status input_error;
+    std::thread writer(WriteRequests, std::cref(schema), std::cref(plan),
+                       lines.get(), call.get(), &input_error);
+    local_error = PrintReplies(schema, plan, call.get());
+    lines->Stop();  // the call is over: stop waiting for input
+    writer.join();
+    if (!input_error.ok()) {
+      call->Finish();
+      std::fprintf(stderr, "sockrpc call: %s\n",
+                   std::string(input_error.message()).c_str());
+      return 2;
+    }
+  }
+  absl::Status status = call->Finish();
+  if (plan.verbose) {
+    PrintMetadata("initial metadata", context.initial_metadata());
+    PrintMetadata("trailing metadata", context.trailing_metadata());
+  }
+  if (!local_error.ok()) return ReportFailure(local_error);
+  if (!status.ok()) return ReportFailure(status);
+  return 0;
+}
+
+}  // namespace
+
+int RunCall(int argc, char** argv) {
+  ArgParser parser(
+      "call", "call [OPTIONS] ADDR METHOD [REQUEST]",
+      "Calls METHOD (package.Service/Method) of the server at ADDR and prints "
+      "each reply as one line of JSON (protobuf's JSON mapping) on standard "
+      "output.\n\n"
+      "REQUEST is the request in JSON, or - to read it from standard input; "
+      "without it, an empty request ({}) is sent. For a client- or "
+      "bidi-streaming method, REQUEST holds one JSON object per line, and "
+      "without it (or with -) the requests are read from standard input, "
+      "one per line, each sent as soon as it is read.\n\n"
+      "The schema comes from the server's reflection service unless --proto "
+      "or --protoset gives it. A call that fails prints \"ERROR: CODE: "
+      "message\" (CODE as NOT_FOUND, INVALID_ARGUMENT, ...) on standard "
+      "error. Exit status: 0 if the call succeeded, 1 if it failed or the "
+      "server could not be reached, 2 for a usage error or a request that "
+      "is not valid JSON for the method.");
+  CommonOptions common;
+  AddCommonOptions(&parser, &common);
+  CallPlan plan;
+  parser.AddBool({"--emit_defaults"},
+                 "print fields that hold their default value too",
+                 &plan.emit_defaults);
+  parser.AddBool({"-v", "--verbose"},
+                 "print the reply's initial and trailing metadata on "
+                 "standard error (a -bin value in base64)",
+                 &plan.verbose);
+  parser.AddNotes(
+      "Examples:\n"
+      "  sockrpc call unix:/tmp/s.sock increment.Increment/Increment "
+      "'{\"character\":\"A\"}'\n"
+      "  echo '{\"character\":\"y\"}' | sockrpc call unix:/tmp/s.sock "
+      "increment.Increment/Increment -\n"
+      "  sockrpc call --proto increment.proto -H 'authorization:Bearer "
+      "secret' \\\n"
+      "      --deadline 2s localhost:50051 increment.Increment/Increment "
+      "'{\"character\":\"A\"}'");
+  std::vector<std::string> args;
+  if (std::optional<int> exit_code = parser.Parse(argc, argv, &args)) {
+    return *exit_code;
+  }
+  if (args.size() < 2) return parser.UsageError("expected ADDR METHOD");
+  if (args.size() > 3) return parser.UsageError("too many arguments");
+  if (args.size() == 3) plan.request = args[2];
+  absl::StatusOr<CallSettings> settings = MakeCallSettings(common, args[0]);
+  if (!settings.ok()) return parser.UsageError(settings.status().message());
+  absl::StatusOr<std::shared_ptr<Channel>> channel = CreateChannel(args[0]);
+  if (!channel.ok()) return parser.UsageError(channel.status().message());
+
+  absl::StatusOr<std::unique_ptr<Schema>> schema =
+      LoadSchema(settings->schema);
+  if (!schema.ok()) return ReportFailure(schema.status());
+  absl::StatusOr<const MethodDescriptor*> method =
+      (*schema)->FindMethod(args[1]);
+  if (!method.ok()) {
+    if (absl::IsInvalidArgument(method.status())) {
+      return parser.UsageError(method.status().message());
+    }
+    return ReportFailure(method.status());
+  }
+  plan.method = *method;
+  return Call(**schema, plan, *settings, channel->get());
+}
+
+}  // namespace cli
+}  // namespace sockrpc

@@ -1,0 +1,20 @@
+// The subcommands of the `sockrpc` tool. Each takes the arguments after
+// its name (argv[0] is the subcommand) and returns the process exit code:
+// 0 on success, 1 when the operation failed (a failed call, an unreachable
+// server), 2 on a usage error. Each prints its own --help.
+#ifndef SOCKRPC_TOOLS_CLI_COMMANDS_H_
+#define SOCKRPC_TOOLS_CLI_COMMANDS_H_
+
+namespace sockrpc {
+namespace cli {
+
+int RunList(int argc, char** argv);      // sockrpc list ADDR
+int RunDescribe(int argc, char** argv);  // sockrpc describe ADDR SYMBOL
+int RunCall(int argc, char** argv);      // sockrpc call ADDR Svc/Method [REQ]
+int RunTap(int argc, char** argv);       // sockrpc tap --listen --upstream
+int RunDecode(int argc, char** argv);    // sockrpc decode FILE
+
+}  // namespace cli
+}  // namespace sockrpc
+
+#endif  // SOCKRPC_TOOLS_CLI_COMMANDS_H_

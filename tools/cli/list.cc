@@ -1,0 +1,100 @@
+// sockrpc list: the services a server serves (or a schema defines), with
+// their methods.
+#include <algorithm>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "tools/cli/args.h"
+#include "tools/cli/commands.h"
+#include "tools/cli/common_options.h"
+#include "tools/cli/schema.h"
+
+namespace sockrpc {
+namespace cli {
+namespace {
+
+using google::protobuf::MethodDescriptor;
+using google::protobuf::ServiceDescriptor;
+
+// "unary", "client-streaming", "server-streaming" or "bidi-streaming".
+const char* KindOf(const MethodDescriptor& method) {
+  if (method.client_streaming() && method.server_streaming()) {
+    return "bidi-streaming";
+  }
+  if (method.client_streaming()) return "client-streaming";
+  if (method.server_streaming()) return "server-streaming";
+  return "unary";
+}
+
+// The service's name, then one aligned line per method:
+//   "  NAME  KIND  REQUEST -> REPLY".
+std::string Describe(const ServiceDescriptor& service) {
+  size_t name_width = 0;
+  for (int i = 0; i < service.method_count(); ++i) {
+    name_width = std::max(name_width, service.method(i)->name().size());
+  }
+  std::string text = absl::StrCat(service.full_name(), "\n");
+  for (int i = 0; i < service.method_count(); ++i) {
+    const MethodDescriptor& method = *service.method(i);
+    std::string name = method.name();
+    name.resize(name_width, ' ');
+    std::string kind = KindOf(method);
+    kind.resize(sizeof("server-streaming") - 1, ' ');
+    absl::StrAppend(&text, "  ", name, "  ", kind, "  ",
+                    method.input_type()->full_name(), " -> ",
+                    method.output_type()->full_name(), "\n");
+  }
+  return text;
+}
+
+}  // namespace
+
+int RunList(int argc, char** argv) {
+  ArgParser parser(
+      "list", "list [OPTIONS] ADDR",
+      "Lists the services of the server at ADDR, each followed by its "
+      "methods: name, kind (unary, client-streaming, server-streaming or "
+      "bidi-streaming), request and reply types. The server tells them "
+      "through its reflection service; with --proto or --protoset, the "
+      "services those files define are listed instead, and ADDR may be "
+      "left out (the server is not contacted).\n\n"
+      "ADDR is a server address: unix:PATH, unix-abstract:NAME, "
+      "ipv4:HOST:PORT, ipv6:[HOST]:PORT or HOST:PORT.");
+  CommonOptions common;
+  AddCommonOptions(&parser, &common);
+  parser.AddNotes(
+      "Examples:\n"
+      "  sockrpc list unix:/tmp/server.sock\n"
+      "  sockrpc list --proto proto/increment.proto -I proto");
+  std::vector<std::string> args;
+  if (std::optional<int> exit_code = parser.Parse(argc, argv, &args)) {
+    return *exit_code;
+  }
+  const bool from_files = !common.proto_files.empty() ||
+                          !common.protoset.empty();
+  if (args.size() > 1 || (args.empty() && !from_files)) {
+    return parser.UsageError(args.empty() ? "missing ADDR"
+                                          : "too many arguments");
+  }
+  absl::StatusOr<CallSettings> settings =
+      MakeCallSettings(common, args.empty() ? "" : args[0]);
+  if (!settings.ok()) return parser.UsageError(settings.status().message());
+
+  absl::StatusOr<std::unique_ptr<Schema>> schema =
+      LoadSchema(settings->schema);
+  if (!schema.ok()) return ReportFailure(schema.status());
+  std::vector<const ServiceDescriptor*> services = (*schema)->Services();
+  std::sort(services.begin(), services.end(),
+            [](const ServiceDescriptor* a, const ServiceDescriptor* b) {
+              return a->full_name() < b->full_name();
+            });
+  for (const ServiceDescriptor* service : services) {
+    std::fputs(Describe(*service).c_str(), stdout);
+  }
+  return 0;
+}
+
+}  // namespace cli
+}  // namespace sockrpc

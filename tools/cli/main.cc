@@ -1,0 +1,91 @@
+// sockrpc: the command-line tool for sockrpc servers. Calls methods,
+// lists and describes services, and watches and decodes traffic.
+//
+//   sockrpc <command> [options] [arguments]
+//
+// main() only picks the subcommand; each lives in its own file (see
+// commands.h) and parses its own options.
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "tools/cli/commands.h"
+
+namespace {
+
+struct Command {
+  const char* name;
+  int (*run)(int argc, char** argv);
+  const char* summary;
+};
+
+constexpr Command kCommands[] = {
+    {"list", sockrpc::cli::RunList,
+     "list a server's services and their methods"},
+    {"describe", sockrpc::cli::RunDescribe,
+     "print a service, method or message as .proto text"},
+    {"call", sockrpc::cli::RunCall,
+     "call a method with JSON requests, print the JSON replies"},
+    {"tap", sockrpc::cli::RunTap,
+     "relay a connection to a server and print its frames"},
+    {"decode", sockrpc::cli::RunDecode,
+     "decode the frames of a captured connection"},
+};
+
+const Command* FindCommand(const char* name) {
+  for (const Command& command : kCommands) {
+    if (std::strcmp(command.name, name) == 0) return &command;
+  }
+  return nullptr;
+}
+
+void PrintUsage(FILE* out) {
+  std::fputs(
+      "Usage: sockrpc <command> [options] [arguments]\n"
+      "\n"
+      "Talks to sockrpc servers from the shell.\n"
+      "\n"
+      "Commands:\n",
+      out);
+  for (const Command& command : kCommands) {
+    std::fprintf(out, "  %-9s %s\n", command.name, command.summary);
+  }
+  std::fputs(
+      "  help      print this help, or a command's: sockrpc help COMMAND\n"
+      "\n"
+      "Run 'sockrpc <command> --help' for a command's options.\n",
+      out);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    PrintUsage(stderr);
+    return 2;
+  }
+  const std::string first = argv[1];
+  if (first == "help" || first == "--help" || first == "-h") {
+    if (first == "help" && argc > 2) {
+      const Command* command = FindCommand(argv[2]);
+      if (command == nullptr) {
+        std::fprintf(stderr, "sockrpc: unknown command \"%s\"\n\n", argv[2]);
+        PrintUsage(stderr);
+        return 2;
+      }
+      char help_flag[] = "--help";
+      char* help_argv[] = {argv[2], help_flag, nullptr};
+      return command->run(2, help_argv);
+    }
+    PrintUsage(stdout);
+    return 0;
+  }
+  const Command* command = FindCommand(argv[1]);
+  if (command == nullptr) {
+    std::fprintf(stderr, "sockrpc: unknown command \"%s\"\n\n", argv[1]);
+    PrintUsage(stderr);
+    return 2;
+  }
+  return command->run(argc - 1, argv + 1);
+}
