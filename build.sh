@@ -27,8 +27,40 @@ readonly REQUIRED_PACKAGES=(
   libbenchmark-dev
 )
 
+# Extra packages of the sanitizer and fuzzing builds (asan, tsan, fuzz
+# only): clang, its sanitizer and libFuzzer runtimes (libclang-rt-14-dev
+# holds libclang_rt.fuzzer), and llvm-symbolizer for readable reports.
+readonly SANITIZER_PACKAGES=(
+  clang
+  libclang-rt-14-dev
+  llvm
+)
+
 # The build directory, relative to the repository root.
 readonly BUILD_DIR=build
+# The sanitizer and fuzzing builds keep their own trees, so that switching
+# between them never rebuilds the others.
+readonly ASAN_BUILD_DIR=build-asan
+readonly TSAN_BUILD_DIR=build-tsan
+readonly FUZZ_BUILD_DIR=build-fuzz
+
+# Flags of the sanitizer builds: -O1 keeps them quick enough to run the
+# whole suite; every report fails (no recovery), with a frame pointer for
+# stack traces.
+readonly ASAN_FLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all"
+readonly TSAN_FLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=thread"
+readonly FUZZ_FLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all"
+
+# The tests `./build.sh tsan` runs: the concurrency and streaming tests
+# (a ctest -R regex). Under TSan the rest adds time but no concurrency.
+readonly TSAN_TESTS='interop_|flow_control|call_race|e2e_|hardening_fault|hardening_load|hardening_limits|generated_streaming'
+
+# The libFuzzer targets (tests/fuzz/NAME_fuzzer.cc).
+readonly FUZZ_TARGETS=(frame_decoder preface server_connection client_response)
+
+# Calls per client of the load test (tests/hardening/load_test.cc) in the
+# sanitizer builds; the plain build runs the full 10,000.
+readonly SANITIZER_LOAD_CALLS=1000
 
 # Parallel jobs for the build and for ctest. The reference machine has two
 # cores; override with e.g. `JOBS=8 ./build.sh`.
@@ -59,19 +91,27 @@ Commands:
           fails. This is what CI runs.
   demo    Build, then run the Increment demo (tools/demo.sh): one server,
           one client, then three clients at once.
+  asan    Build with clang, AddressSanitizer and UndefinedBehaviorSanitizer
+          into build-asan/ and run every test (the load test with fewer
+          calls). Any report fails the run.
+  tsan    Build with clang and ThreadSanitizer into build-tsan/ and run the
+          concurrency and streaming tests.
+  fuzz [SECONDS]
+          Build the libFuzzer targets (tests/fuzz/) with ASan and UBSan
+          into build-fuzz/ and run each for SECONDS (default 60), starting
+          from tests/fuzz/corpus/. A crash stops the run; its input is left
+          in build-fuzz/fuzz-artifacts/ (add it to tests/fuzz/regressions/).
   help    Show this help.
 
-Reserved for later (they print "not yet available" for now):
+Reserved for later (it prints "not yet available" for now):
   bench   Build and run the benchmarks.
-  asan    Build and test with AddressSanitizer.
-  tsan    Build and test with ThreadSanitizer.
-  fuzz    Fuzz tests.
 
 Environment:
   JOBS    Parallel build and test jobs (default 2).
 
 Dependencies: on Debian 12 the script installs any missing package with
 apt-get when run as root; otherwise it prints the apt-get command to run.
+asan, tsan and fuzz also need clang, libclang-rt-14-dev and llvm.
 EOF
 }
 
@@ -85,17 +125,19 @@ usage_error() {
 
 # --- Steps ------------------------------------------------------------------
 
-# setup: checks that every required package is installed, and installs the
-# missing ones. Does nothing (and needs no network) when all are present.
+# setup [PACKAGE...]: checks that every required package (and each
+# PACKAGE given) is installed, and installs the missing ones. Does nothing
+# (and needs no network) when all are present.
 setup() {
+  local wanted=("${REQUIRED_PACKAGES[@]}" "$@")
   if ! command -v dpkg-query >/dev/null 2>&1; then
     log "dpkg-query not found: not a Debian system, skipping the package check."
-    log "Make sure the equivalents of these are installed: ${REQUIRED_PACKAGES[*]}"
+    log "Make sure the equivalents of these are installed: ${wanted[*]}"
     return 0
   fi
 
   local missing=() pkg status
-  for pkg in "${REQUIRED_PACKAGES[@]}"; do
+  for pkg in "${wanted[@]}"; do
     # dpkg-query fails (and prints to stderr) for a package it has never
     # heard of; that counts as missing too.
     status="$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)"
@@ -144,6 +186,73 @@ run_tests() {
   ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS"
 }
 
+# configure_clang DIR FLAGS [CMAKE_ARG...]: configures DIR with clang, FLAGS
+# on every compile and link.
+configure_clang() {
+  local dir="$1" flags="$2"
+  shift 2
+  log "Configuring into ${dir}/ (clang: ${flags})"
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+    -DCMAKE_C_FLAGS="$flags" -DCMAKE_CXX_FLAGS="$flags" \
+    -DCMAKE_EXE_LINKER_FLAGS="$flags" -DCMAKE_SHARED_LINKER_FLAGS="$flags" \
+    "$@"
+}
+
+# run_asan: builds build-asan/ and runs the whole suite under ASan + UBSan.
+run_asan() {
+  configure_clang "$ASAN_BUILD_DIR" "$ASAN_FLAGS"
+  log "Building ${ASAN_BUILD_DIR}/ with ${JOBS} jobs"
+  cmake --build "$ASAN_BUILD_DIR" -j "$JOBS"
+  log "Running tests under ASan + UBSan"
+  ASAN_OPTIONS="detect_leaks=1:strict_string_checks=1:check_initialization_order=1" \
+    UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
+    SOCKRPC_LOAD_CALLS="$SANITIZER_LOAD_CALLS" \
+    ctest --test-dir "$ASAN_BUILD_DIR" --output-on-failure -j "$JOBS"
+}
+
+# run_tsan: builds build-tsan/ and runs the concurrency and streaming tests
+# under TSan. A report makes the process exit 66, so its test fails.
+run_tsan() {
+  configure_clang "$TSAN_BUILD_DIR" "$TSAN_FLAGS"
+  log "Building ${TSAN_BUILD_DIR}/ with ${JOBS} jobs"
+  cmake --build "$TSAN_BUILD_DIR" -j "$JOBS"
+  log "Running the concurrency and streaming tests under TSan"
+  TSAN_OPTIONS="second_deadlock_stack=1:history_size=4" \
+    SOCKRPC_LOAD_CALLS="$SANITIZER_LOAD_CALLS" \
+    ctest --test-dir "$TSAN_BUILD_DIR" --output-on-failure -j "$JOBS" \
+    -R "$TSAN_TESTS"
+}
+
+# run_fuzz SECONDS: builds the fuzz targets and runs each for SECONDS.
+run_fuzz() {
+  local seconds="$1" target
+  configure_clang "$FUZZ_BUILD_DIR" "$FUZZ_FLAGS" -DSOCKRPC_BUILD_FUZZERS=ON
+  log "Building the fuzz targets with ${JOBS} jobs"
+  local build_targets=()
+  for target in "${FUZZ_TARGETS[@]}"; do
+    build_targets+=("${target}_fuzzer")
+  done
+  cmake --build "$FUZZ_BUILD_DIR" -j "$JOBS" --target "${build_targets[@]}"
+  mkdir -p "${FUZZ_BUILD_DIR}/fuzz-artifacts"
+  for target in "${FUZZ_TARGETS[@]}"; do
+    # New inputs go to a scratch corpus; the committed seeds stay as they
+    # are (libFuzzer writes to the first directory only).
+    local work="${FUZZ_BUILD_DIR}/fuzz-corpus/${target}"
+    mkdir -p "$work" "tests/fuzz/regressions/${target}"
+    log "Fuzzing ${target} for ${seconds}s"
+    if ! ASAN_OPTIONS="detect_leaks=1" UBSAN_OPTIONS="print_stacktrace=1" \
+      "${FUZZ_BUILD_DIR}/fuzz/${target}_fuzzer" \
+        -max_total_time="$seconds" -timeout=30 -rss_limit_mb=2560 \
+        -print_final_stats=1 \
+        -artifact_prefix="${FUZZ_BUILD_DIR}/fuzz-artifacts/${target}-" \
+        "$work" "tests/fuzz/corpus/${target}" \
+        "tests/fuzz/regressions/${target}"; then
+      die "fuzz target ${target} failed; the input is in ${FUZZ_BUILD_DIR}/fuzz-artifacts/ (copy it into tests/fuzz/regressions/${target}/ once fixed)"
+    fi
+  done
+}
+
 # run_demo: runs the Increment demo against the binaries just built.
 run_demo() {
   log "Running the Increment demo"
@@ -156,10 +265,12 @@ main() {
   # Everything below is relative to the repository root.
   cd "$(dirname "${BASH_SOURCE[0]}")"
 
-  if (($# > 1)); then
-    usage_error "expected at most one command, got $#: $*"
-  fi
   local command="${1:-build}"
+  local max_args=1
+  [[ "$command" == fuzz ]] && max_args=2
+  if (($# > max_args)); then
+    usage_error "expected at most ${max_args} arguments, got $#: $*"
+  fi
 
   if [[ ! "$JOBS" =~ ^[1-9][0-9]*$ ]]; then
     die "JOBS must be a positive whole number, got '${JOBS}'"
@@ -183,7 +294,23 @@ main() {
       build
       run_demo
       ;;
-    bench | asan | tsan | fuzz)
+    asan)
+      setup "${SANITIZER_PACKAGES[@]}"
+      run_asan
+      ;;
+    tsan)
+      setup "${SANITIZER_PACKAGES[@]}"
+      run_tsan
+      ;;
+    fuzz)
+      local seconds="${2:-60}"
+      if [[ ! "$seconds" =~ ^[1-9][0-9]*$ ]]; then
+        usage_error "fuzz SECONDS must be a positive whole number, got '${seconds}'"
+      fi
+      setup "${SANITIZER_PACKAGES[@]}"
+      run_fuzz "$seconds"
+      ;;
+    bench)
       echo "build.sh: '${command}' is not yet available." >&2
       exit 2
       ;;

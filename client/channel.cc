@@ -4,7 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
+#include "transport/sync.h"
 #include "absl/time/clock.h"
 #include "client/client_connection.h"
 #include "client/client_stream.h"
@@ -14,7 +14,7 @@
 namespace sockrpc {
 
 struct Channel::State {
-  absl::Mutex mu;
+  Mutex mu;
   // The connection new calls use; null before the first call.
   std::shared_ptr<ClientConnection> connection ABSL_GUARDED_BY(mu);
 };
@@ -28,7 +28,7 @@ Channel::~Channel() = default;
 
 absl::StatusOr<std::shared_ptr<ClientConnection>> Channel::GetConnection(
     absl::Time deadline) {
-  absl::MutexLock lock(&state_->mu);
+  MutexLock lock(&state_->mu);
   std::shared_ptr<ClientConnection>& connection = state_->connection;
   if (connection != nullptr && connection->usable() &&
       (address_.is_unix() || !connection->PeerClosedWhileIdle())) {

@@ -68,7 +68,7 @@ void ClientCall::Cancel() {
 void ClientContext::TryCancel() {
   std::shared_ptr<ClientStream> stream;
   {
-    absl::MutexLock lock(&cancel_mu_);
+    MutexLock lock(&cancel_mu_);
     cancelled_ = true;
     stream = stream_.lock();
   }

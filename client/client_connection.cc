@@ -61,12 +61,12 @@ ClientConnection::ClientConnection(Fd fd, Address address,
 ClientConnection::~ClientConnection() = default;
 
 bool ClientConnection::usable() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return broken_.ok() && !going_away_;
 }
 
 bool ClientConnection::PeerClosedWhileIdle() {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (!streams_.empty() || reader_active_) return false;
   char byte;
   ssize_t got = recv(fd_.get(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -106,15 +106,15 @@ bool ClientConnection::Open(const std::shared_ptr<ClientStream>& stream,
     }
   }
   if (!encoded.ok()) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     stream->done_ = true;
     stream->status_ = encoded;
     return false;
   }
 
-  absl::MutexLock write_lock(&write_mu_);
+  MutexLock write_lock(&write_mu_);
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (stream->done_) return false;  // cancelled before it started
     if (!broken_.ok() || going_away_) {
       stream->done_ = true;
@@ -148,7 +148,7 @@ bool ClientConnection::Open(const std::shared_ptr<ClientStream>& stream,
   ReleaseScratchIfLarge(frames);
   if (sent.ok()) return false;
   // A partly written frame leaves the byte stream unusable for every call.
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   absl::Status failure =
       absl::IsDeadlineExceeded(sent)
           ? absl::DeadlineExceededError(
@@ -167,11 +167,11 @@ absl::Status ClientConnection::CallUnary(
     const google::protobuf::MessageLite& request,
     google::protobuf::MessageLite* reply, bool* retryable) {
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     stream->direct_reply_ = reply;
   }
   Open(stream, method, &request);
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   ClientStream* s = stream.get();
   AwaitLocked(s, [s] { return s->done_; }, stream->deadline());
   *retryable = s->retryable_;
@@ -194,7 +194,7 @@ bool ClientConnection::Write(ClientStream& stream,
     return false;
   }
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (stream.done_ || stream.half_closed_) return false;
     ClientStream* s = &stream;
     if (!AwaitLocked(
@@ -216,7 +216,7 @@ bool ClientConnection::Write(ClientStream& stream,
 
 bool ClientConnection::WritesDone(ClientStream& stream) {
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (stream.done_ || stream.half_closed_) return false;
     stream.half_closed_ = true;
   }
@@ -231,7 +231,7 @@ bool ClientConnection::Read(ClientStream& stream,
   std::string payload;
   uint32_t acknowledge = 0;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     ClientStream* s = &stream;
     AwaitLocked(
         s, [s] { return !s->inbox_.empty() || s->done_; }, stream.deadline());
@@ -256,13 +256,13 @@ bool ClientConnection::Read(ClientStream& stream,
 
 bool ClientConnection::WaitUntilDone(ClientStream& stream,
                                      absl::Time deadline) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   ClientStream* s = &stream;
   return AwaitLocked(s, [s] { return s->done_; }, deadline);
 }
 
 absl::Status ClientConnection::Finish(ClientStream& stream) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   ClientStream* s = &stream;
   AwaitLocked(s, [s] { return s->done_; }, absl::InfiniteFuture());
   stream.inbox_.clear();
@@ -272,7 +272,7 @@ absl::Status ClientConnection::Finish(ClientStream& stream) {
 void ClientConnection::Cancel(ClientStream& stream, const absl::Status& why) {
   uint32_t id;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (stream.done_) return;
     id = stream.id_;
     EndStreamLocked(stream, why);
@@ -300,14 +300,10 @@ bool ClientConnection::AwaitLocked(ClientStream* stream,
       reader_active_ = false;
       continue;
     }
-    struct WaitState {
-      const Predicate* ready;
-      const bool* reader_active;
-    } state{&ready, &reader_active_};
     mu_.AwaitWithDeadline(
-        absl::Condition(
-            +[](WaitState* s) { return (*s->ready)() || !*s->reader_active; },
-            &state),
+        [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+          return ready() || !reader_active_;
+        },
         wait_deadline);
   }
   if (ready()) return true;
@@ -335,7 +331,7 @@ void ClientConnection::ReadUntil(const Predicate& ready, absl::Time deadline) {
     }
     if (wake_fd_.valid() && DrainEventFd(wake_fd_.get())) {
       // Another thread changed a call's state (a cancel): look again.
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       if (ready()) return;
     }
     for (;;) {
@@ -356,7 +352,7 @@ void ClientConnection::ReadUntil(const Predicate& ready, absl::Time deadline) {
       reader_.CommitRead(static_cast<size_t>(*got));
       if (!ProcessFrames()) return;
       {
-        absl::MutexLock lock(&mu_);
+        MutexLock lock(&mu_);
         if (ready()) {
           reader_.ShrinkIfIdle();
           return;
@@ -394,7 +390,7 @@ bool ClientConnection::ProcessFrames() {
         const uint32_t id = frame.header.stream_id;
         bool known;
         {
-          absl::MutexLock lock(&mu_);
+          MutexLock lock(&mu_);
           auto it = streams_.find(id);
           known = it != streams_.end();
           if (known) {
@@ -425,7 +421,7 @@ void ClientConnection::HandleFrame(const FrameReader::Frame& frame) {
       wire::ResponseHeader header;
       if (!header.ParseFromArray(data, size)) return;
       Metadata metadata = MetadataFromWire(header.metadata());
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       auto it = streams_.find(id);
       if (it == streams_.end()) return;
       ClientStream& stream = *it->second;
@@ -440,7 +436,7 @@ void ClientConnection::HandleFrame(const FrameReader::Frame& frame) {
       return;
     }
     case FrameType::kMessage: {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       auto it = streams_.find(id);
       if (it == streams_.end()) return;  // abandoned call
       ClientStream& stream = *it->second;
@@ -466,7 +462,7 @@ void ClientConnection::HandleFrame(const FrameReader::Frame& frame) {
               ? StatusFromWire(status.code(), status.message())
               : absl::InternalError("malformed STATUS frame from the server");
       Metadata metadata = MetadataFromWire(status.metadata());
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       auto it = streams_.find(id);
       if (it == streams_.end()) return;
       ClientStream& stream = *it->second;
@@ -482,7 +478,7 @@ void ClientConnection::HandleFrame(const FrameReader::Frame& frame) {
     case FrameType::kWindowUpdate: {
       uint32_t increment;
       if (!DecodeWindowUpdate(frame.payload, &increment) || id == 0) return;
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       auto it = streams_.find(id);
       if (it != streams_.end()) it->second->send_window_ += increment;
       return;
@@ -493,7 +489,7 @@ void ClientConnection::HandleFrame(const FrameReader::Frame& frame) {
       absl::Status why = absl::UnavailableError(absl::StrCat(
           "server at ", target_, " is going away: ",
           StatusFromWire(goaway.code(), goaway.message()).ToString()));
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       going_away_ = true;
       // Calls the server never saw fail now and may be retried elsewhere.
       std::vector<std::shared_ptr<ClientStream>> unseen;
@@ -536,7 +532,7 @@ void ClientConnection::EndStreamLocked(ClientStream& stream,
 }
 
 void ClientConnection::Fail(const absl::Status& status) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   FailLocked(status);
 }
 
@@ -555,7 +551,7 @@ void ClientConnection::FailLocked(const absl::Status& status) {
 absl::Status ClientConnection::WriteFrames(absl::string_view bytes,
                                           absl::Time deadline,
                                           bool* sent_nothing) {
-  absl::MutexLock write_lock(&write_mu_);
+  MutexLock write_lock(&write_mu_);
   size_t written = 0;
   absl::Status sent = WriteAllLocked(bytes, deadline, &written);
   *sent_nothing = written == 0;
@@ -606,7 +602,7 @@ void ClientConnection::SendWindowUpdate(uint32_t stream_id,
 
 void ClientConnection::SendControl(absl::string_view bytes) {
   {
-    absl::MutexLock write_lock(&write_mu_);
+    MutexLock write_lock(&write_mu_);
     if (!preface_sent_) return;
   }
   bool sent_nothing;

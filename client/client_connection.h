@@ -24,7 +24,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
+#include "transport/sync.h"
 #include "absl/time/time.h"
 #include "client/channel.h"
 #include "client/client_context.h"
@@ -120,11 +120,11 @@ class ClientConnection {
   // thread ends a call it may be waiting for (Cancel).
   const Fd wake_fd_;
 
-  absl::Mutex write_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  Mutex write_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   bool preface_sent_ ABSL_GUARDED_BY(write_mu_) = false;
   uint32_t next_stream_id_ ABSL_GUARDED_BY(write_mu_) = 1;
 
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   // Calls in flight, by stream id.
   absl::flat_hash_map<uint32_t, std::shared_ptr<ClientStream>> streams_
       ABSL_GUARDED_BY(mu_);

@@ -13,7 +13,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
+#include "transport/sync.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "transport/metadata.h"
@@ -59,13 +59,13 @@ class ClientContext {
 
   // Attaches the call `stream` for TryCancel(); false if already cancelled.
   bool AttachStream(const std::shared_ptr<ClientStream>& stream) {
-    absl::MutexLock lock(&cancel_mu_);
+    MutexLock lock(&cancel_mu_);
     if (cancelled_) return false;
     stream_ = stream;
     return true;
   }
 
-  absl::Mutex cancel_mu_;
+  Mutex cancel_mu_;
   bool cancelled_ ABSL_GUARDED_BY(cancel_mu_) = false;
   // The call this context is attached to while it is in flight.
   std::weak_ptr<ClientStream> stream_ ABSL_GUARDED_BY(cancel_mu_);

@@ -4,9 +4,10 @@
 // Interceptors are listed in ChannelOptions::interceptors and borrowed:
 // they must outlive the Channel. OnCallStart runs in list order before the
 // call is sent; OnCallEnd in reverse order when the call's status is known.
-// Both run on the calling thread (or, for a call that ends while another
-// thread reads for the connection, on that thread), so implementations
-// must be thread-safe.
+// Both run on the application's thread that starts or ends the call: the
+// one in a blocking stub method, or the one calling Finish()/Get() (or
+// destroying the call object). Calls on different threads run them
+// concurrently, so implementations must be thread-safe.
 #ifndef SOCKRPC_CLIENT_INTERCEPTOR_H_
 #define SOCKRPC_CLIENT_INTERCEPTOR_H_
 
@@ -23,8 +24,9 @@ class ClientInterceptor {
 
   // Called before the call of `method` ("/package.Service/Method") is sent;
   // may add request metadata to `context` or change its deadline. A non-OK
-  // status fails the call with it before anything is sent (later
-  // interceptors' OnCallStart are skipped; their OnCallEnd still runs).
+  // status fails the call with it before anything is sent: later
+  // interceptors are not called at all, and OnCallEnd runs for this one and
+  // the ones before it.
   virtual absl::Status OnCallStart(absl::string_view method,
                                    ClientContext& context) {
     return absl::OkStatus();

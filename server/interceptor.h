@@ -21,9 +21,9 @@ class ServerInterceptor {
 
   // Called before the handler runs, with the method, deadline, client
   // metadata and peer in `context`; may add response metadata. A non-OK
-  // status ends the call with that status: the handler never runs, and
-  // later interceptors' OnCallStart are skipped (their OnCallEnd still
-  // runs).
+  // status ends the call with that status: the handler never runs, later
+  // interceptors are not called at all, and OnCallEnd runs for this one and
+  // the ones before it.
   virtual absl::Status OnCallStart(ServerContext& context) {
     return absl::OkStatus();
   }

@@ -48,8 +48,8 @@ absl::string_view MethodName(absl::string_view full_name) {
 }  // namespace
 
 ReflectionService::ReflectionService(
-    const std::vector<const Service*>& services) {
-  for (const Service* service : services) Describe(*service);
+    const std::vector<const ::sockrpc::Service*>& services) {
+  for (const ::sockrpc::Service* service : services) Describe(*service);
   Describe(*this);
   std::sort(listing_.mutable_services()->begin(),
             listing_.mutable_services()->end(),
@@ -59,14 +59,16 @@ ReflectionService::ReflectionService(
             });
 }
 
-void ReflectionService::Describe(const Service& service) {
+void ReflectionService::Describe(const ::sockrpc::Service& service) {
   const ServiceDescriptor* descriptor =
       DescriptorPool::generated_pool()->FindServiceByName(service.name());
-  if (descriptor != nullptr) AddFileAndImports(descriptor->file(), &served_files_);
+  if (descriptor != nullptr) {
+    AddFileAndImports(descriptor->file(), &served_files_);
+  }
 
   reflection::v1::ServiceInfo* info = listing_.add_services();
   info->set_name(service.name());
-  for (const Service::Method& method : service.methods()) {
+  for (const ::sockrpc::Service::Method& method : service.methods()) {
     reflection::v1::MethodInfo* method_info = info->add_methods();
     absl::string_view name = MethodName(method.full_name);
     method_info->set_name(std::string(name));

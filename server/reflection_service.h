@@ -35,7 +35,8 @@ class ReflectionService final
  public:
   // Describes `services` and the reflection service itself. The services
   // are read here only; they need not outlive this object.
-  explicit ReflectionService(const std::vector<const Service*>& services);
+  explicit ReflectionService(
+      const std::vector<const ::sockrpc::Service*>& services);
 
   absl::Status ListServices(
       ServerContext* context,
@@ -48,8 +49,9 @@ class ReflectionService final
       reflection::v1::FileContainingSymbolReply* reply) override;
 
  private:
+  // (`Service` alone would name the generated base class here.)
   // Adds `service` to listing_ and its files to served_files_.
-  void Describe(const Service& service);
+  void Describe(const ::sockrpc::Service& service);
 
   reflection::v1::ListServicesReply listing_;
   // Names of the files FileContainingSymbol may hand out.

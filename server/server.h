@@ -1,12 +1,14 @@
 // Server: serves registered services on one or more listening sockets.
 //
-// Threading model: a small pool of threads shares one epoll instance. A
-// thread that reads a complete request runs its handler right there (no
-// hand-off); before it does, it re-arms the connection so another thread
-// can take that connection's next frames, and if it was the last thread
-// waiting on epoll it starts (up to ServerOptions::max_threads) another, so
-// a slow handler never stops the server from reading, accepting or
-// serving other calls. An idle server's threads sleep in epoll_wait; its
+// Threading model: one thread at a time waits on the server's epoll
+// instance. The thread that reads a complete request runs its handler
+// right there (no hand-off) after re-arming the connection, and then goes
+// back to epoll: the next request finds it warm, with no other thread to
+// wake. A watchdog thread, ticking only while handlers run, sees a handler
+// that has run for a tick (1-2 ms) while nobody polled and takes over the
+// polling, starting a successor (up to ServerOptions::max_threads), so a
+// slow handler never stops the server from reading, accepting or serving
+// other calls. Streaming handlers hold their thread for the call's life. An idle server's threads sleep in epoll_wait; its
 // only timers run while a client has not sent its preface yet (once a
 // second) or a call with a deadline is in flight.
 //

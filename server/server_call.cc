@@ -98,7 +98,7 @@ absl::Status ServerCallState::Finish(
   std::string& out = ScratchBuffer();
   const uint32_t max_frame_size = connection_->max_frame_size();
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (finished_) return cancel_reason_;
     finished_ = true;
     if (forced_status_.has_value()) {
@@ -179,7 +179,7 @@ void ServerCallState::AppendInitialMetadataLocked(std::string* out) {
 }
 
 bool ServerCallState::OnMessage(absl::string_view payload) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (cancelled_ || half_closed_) return true;  // late frame: ignore
   // The client may overshoot its window by one message at most.
   if (inbox_bytes_ > static_cast<int64_t>(kInitialWindowSize)) return false;
@@ -189,18 +189,18 @@ bool ServerCallState::OnMessage(absl::string_view payload) {
 }
 
 void ServerCallState::OnHalfClose() {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   half_closed_ = true;
 }
 
 void ServerCallState::OnWindowUpdate(uint32_t increment) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   send_window_ += increment;
 }
 
 void ServerCallState::Cancel(const absl::Status& why, bool send_status) {
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (cancelled_ || finished_) return;
     cancelled_ = true;
     cancel_reason_ = why;
@@ -220,13 +220,15 @@ void ServerCallState::Cancel(const absl::Status& why, bool send_status) {
 }
 
 bool ServerCallState::IsCancelled() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return cancelled_;
 }
 
 bool ServerCallState::WaitForCancellation(absl::Time deadline) const {
-  absl::MutexLock lock(&mu_);
-  mu_.AwaitWithDeadline(absl::Condition(&cancelled_), deadline);
+  MutexLock lock(&mu_);
+  mu_.AwaitWithDeadline(
+      [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return cancelled_; },
+      deadline);
   return cancelled_;
 }
 
@@ -234,11 +236,11 @@ bool ServerCallState::Read(google::protobuf::MessageLite* message) {
   std::string payload;
   uint32_t acknowledge = 0;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     auto readable = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       return !inbox_.empty() || half_closed_ || cancelled_ || finished_;
     };
-    mu_.Await(absl::Condition(&readable));
+    mu_.Await(readable);
     if (inbox_.empty() || cancelled_ || finished_) return false;
     payload = std::move(inbox_.front());
     inbox_.pop_front();
@@ -272,11 +274,11 @@ bool ServerCallState::Write(const google::protobuf::MessageLite& message) {
   }
   std::string& out = ScratchBuffer();
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     auto writable = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       return send_window_ > 0 || cancelled_ || finished_;
     };
-    mu_.Await(absl::Condition(&writable));
+    mu_.Await(writable);
     if (cancelled_ || finished_) return false;
     AppendInitialMetadataLocked(&out);
     (void)AppendMessageFrame(&out, FrameType::kMessage, 0, stream_id_,
@@ -292,7 +294,7 @@ bool ServerCallState::Write(const google::protobuf::MessageLite& message) {
 
 bool ServerCallState::SendInitialMetadata() {
   std::string& out = ScratchBuffer();
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (cancelled_ || finished_) return false;
   AppendInitialMetadataLocked(&out);
   if (!out.empty()) connection_->Send(out);

@@ -22,7 +22,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
+#include "transport/sync.h"
 #include "absl/time/time.h"
 #include "server/server_context.h"
 #include "server/server_stream.h"
@@ -91,7 +91,7 @@ class ServerCallState final : public ServerStream {
   const Service::Method* const method_;  // owned by a Service
   ServerContext context_;
 
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   // Request messages received and not yet read (streaming calls).
   std::deque<std::string> inbox_ ABSL_GUARDED_BY(mu_);
   int64_t inbox_bytes_ ABSL_GUARDED_BY(mu_) = 0;

@@ -49,29 +49,31 @@ const std::vector<ServerInterceptor*>& ServerConnection::interceptors() const {
   return runtime_->options().interceptors;
 }
 
-absl::Time ServerConnection::Expiry(absl::Duration idle_timeout,
-                                    std::string* why) const {
-  absl::MutexLock lock(&read_mu_);
+ServerConnection::Expiry ServerConnection::NextExpiry(
+    absl::Duration idle_timeout, absl::Time now) const {
+  MutexLock lock(&read_mu_);
   if (!preface_received_) {
-    *why = absl::StrCat(
-        "no connection preface within ",
-        absl::FormatDuration(runtime_->options().handshake_timeout));
-    return handshake_deadline_;
+    return {handshake_deadline_, true,
+            absl::StrCat("no connection preface within ",
+                         absl::FormatDuration(
+                             runtime_->options().handshake_timeout))};
   }
-  if (idle_timeout <= absl::ZeroDuration()) return absl::InfiniteFuture();
+  if (idle_timeout <= absl::ZeroDuration()) return {};
+  bool busy;
   {
-    absl::MutexLock calls_lock(&calls_mu_);
-    if (!calls_.empty()) return absl::InfiniteFuture();
+    MutexLock calls_lock(&calls_mu_);
+    busy = !calls_.empty();
   }
-  *why = absl::StrCat("idle for ", absl::FormatDuration(idle_timeout));
-  return last_activity_ + idle_timeout;
+  if (busy) return {now + idle_timeout, false, ""};  // look again later
+  return {last_activity_ + idle_timeout, true,
+          absl::StrCat("idle for ", absl::FormatDuration(idle_timeout))};
 }
 
 bool ServerConnection::OnEvent(const std::shared_ptr<ServerConnection>& self,
                                uint32_t events,
                                std::vector<ServerCall>* ready) {
   if (events & EPOLLOUT) FlushOutput();
-  absl::MutexLock lock(&read_mu_);
+  MutexLock lock(&read_mu_);
   return ReadAndProcess(self, ready);
 }
 
@@ -176,7 +178,16 @@ bool ServerConnection::HandleFrame(
     case FrameType::kMessage:
       return HandleMessage(frame, ready);
     case FrameType::kHalfClose:
-      if (auto call = FindCall(header.stream_id)) call->OnHalfClose();
+      if (auto call = FindCall(header.stream_id)) {
+        if (call->is_unary() && call->MarkStarted()) {
+          // The client ended a unary call without sending its request.
+          call->Cancel(absl::InternalError(
+                           "unary call ended without a request message"),
+                       /*send_status=*/true);
+        } else {
+          call->OnHalfClose();
+        }
+      }
       return true;
     case FrameType::kCancel:
       if (auto call = FindCall(header.stream_id)) {
@@ -246,13 +257,16 @@ bool ServerConnection::HandleHeaders(
     return true;
   }
   {
-    absl::MutexLock lock(&calls_mu_);
+    MutexLock lock(&calls_mu_);
     const int limit = runtime_->options().max_calls_per_connection;
     if (static_cast<int>(calls_.size()) >= limit) {
-      SendStatus(stream_id,
-                 absl::ResourceExhaustedError(absl::StrCat(
-                     "too many calls in flight on one connection (limit ",
-                     limit, ")")));
+      absl::Status refused = absl::ResourceExhaustedError(
+          absl::StrCat("too many calls in flight on one connection (limit ",
+                       limit, ")"));
+      runtime_->Log(absl::StrCat("connection from ", peer_, ": call ",
+                                 header.method(), " refused: ",
+                                 refused.message()));
+      SendStatus(stream_id, refused);
       return true;
     }
   }
@@ -266,6 +280,9 @@ bool ServerConnection::HandleHeaders(
       ValidateMetadata(MetadataFromWire(header.metadata()),
                        runtime_->options().max_metadata_size);
   if (!metadata_ok.ok()) {
+    runtime_->Log(absl::StrCat("connection from ", peer_, ": call ",
+                               header.method(), " refused: ",
+                               metadata_ok.message()));
     SendStatus(stream_id, metadata_ok);
     return true;
   }
@@ -285,7 +302,7 @@ bool ServerConnection::HandleHeaders(
   auto call = std::make_shared<ServerCallState>(
       self, stream_id, method, std::move(header), deadline);
   {
-    absl::MutexLock lock(&calls_mu_);
+    MutexLock lock(&calls_mu_);
     calls_.emplace(stream_id, call);
   }
   if (deadline != absl::InfiniteFuture()) runtime_->ScheduleDeadline(call);
@@ -321,7 +338,7 @@ bool ServerConnection::HandleMessage(const FrameReader::Frame& frame,
 
 std::shared_ptr<ServerCallState> ServerConnection::FindCall(
     uint32_t stream_id) {
-  absl::MutexLock lock(&calls_mu_);
+  MutexLock lock(&calls_mu_);
   auto it = calls_.find(stream_id);
   return it == calls_.end() ? nullptr : it->second;
 }
@@ -329,7 +346,7 @@ std::shared_ptr<ServerCallState> ServerConnection::FindCall(
 void ServerConnection::RemoveCall(uint32_t stream_id) {
   std::shared_ptr<ServerCallState> call;
   {
-    absl::MutexLock lock(&calls_mu_);
+    MutexLock lock(&calls_mu_);
     auto it = calls_.find(stream_id);
     if (it == calls_.end()) return;
     call = std::move(it->second);
@@ -344,7 +361,7 @@ void ServerConnection::CancelAllCalls(const absl::Status& why,
                                       bool send_status) {
   std::vector<std::shared_ptr<ServerCallState>> calls;
   {
-    absl::MutexLock lock(&calls_mu_);
+    MutexLock lock(&calls_mu_);
     calls.reserve(calls_.size());
     for (const auto& [id, call] : calls_) calls.push_back(call);
   }
@@ -396,7 +413,7 @@ void ServerConnection::SendGoAway(const absl::Status& why) {
   goaway.set_code(static_cast<uint32_t>(why.code()));
   goaway.set_message(std::string(why.message()));
   {
-    absl::MutexLock lock(&read_mu_);
+    MutexLock lock(&read_mu_);
     goaway.set_last_stream_id(last_stream_id_);
   }
   std::string out;
@@ -406,7 +423,7 @@ void ServerConnection::SendGoAway(const absl::Status& why) {
 }
 
 void ServerConnection::Send(absl::string_view bytes) {
-  absl::MutexLock lock(&write_mu_);
+  MutexLock lock(&write_mu_);
   if (write_failed_) return;
   if (!pending_output_.empty()) {
     if (pending_output_.size() + bytes.size() >
@@ -439,7 +456,7 @@ void ServerConnection::Send(absl::string_view bytes) {
 }
 
 void ServerConnection::FlushOutput() {
-  absl::MutexLock lock(&write_mu_);
+  MutexLock lock(&write_mu_);
   while (!pending_output_.empty() && !write_failed_) {
     iovec iov{pending_output_.data(), pending_output_.size()};
     absl::StatusOr<size_t> written = WriteSome(fd_.get(), &iov, 1);
@@ -456,7 +473,7 @@ void ServerConnection::FlushOutput() {
 }
 
 void ServerConnection::Rearm() {
-  absl::MutexLock lock(&write_mu_);
+  MutexLock lock(&write_mu_);
   RearmLocked();
 }
 

@@ -25,7 +25,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
+#include "transport/sync.h"
 #include "absl/time/time.h"
 #include "server/interceptor.h"
 #include "server/server_call.h"
@@ -90,11 +90,17 @@ class ServerConnection {
   // Stops all I/O on the socket now (the peer sees the connection close).
   void Shutdown();
 
-  // When the connection expires unless something happens: the handshake
+  // When housekeeping should next look at the connection, and whether the
+  // connection is to be closed then (`why` says why): the handshake
   // deadline while the preface is due; with `idle_timeout` > 0, the last
-  // activity plus that while no call is in flight; else never. `*why` says
-  // which.
-  absl::Time Expiry(absl::Duration idle_timeout, std::string* why) const;
+  // activity plus the timeout (a connection with calls in flight is only
+  // looked at again, not closed); else never.
+  struct Expiry {
+    absl::Time at = absl::InfiniteFuture();
+    bool closes = false;
+    std::string why;
+  };
+  Expiry NextExpiry(absl::Duration idle_timeout, absl::Time now) const;
 
  private:
   // Reads what the socket holds and processes it. Returns false to close.
@@ -131,7 +137,7 @@ class ServerConnection {
   const bool authorized_;
   const absl::Time handshake_deadline_;
 
-  mutable absl::Mutex read_mu_;
+  mutable Mutex read_mu_;
   FrameReader reader_ ABSL_GUARDED_BY(read_mu_);
   bool preface_received_ ABSL_GUARDED_BY(read_mu_) = false;
   // When bytes last arrived (for the idle timeout).
@@ -140,12 +146,12 @@ class ServerConnection {
   // Highest stream id opened by the client; new ones must be higher.
   uint32_t last_stream_id_ ABSL_GUARDED_BY(read_mu_) = 0;
 
-  mutable absl::Mutex calls_mu_ ABSL_ACQUIRED_AFTER(read_mu_);
+  mutable Mutex calls_mu_ ABSL_ACQUIRED_AFTER(read_mu_);
   // Calls in flight, from HEADERS to their end.
   absl::flat_hash_map<uint32_t, std::shared_ptr<ServerCallState>> calls_
       ABSL_GUARDED_BY(calls_mu_);
 
-  absl::Mutex write_mu_;
+  Mutex write_mu_;
   // Bytes the socket did not take yet; flushed on EPOLLOUT.
   std::string pending_output_ ABSL_GUARDED_BY(write_mu_);
   bool write_failed_ ABSL_GUARDED_BY(write_mu_) = false;

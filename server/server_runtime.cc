@@ -54,7 +54,7 @@ void ServerRuntime::Log(absl::string_view line) const {
 }
 
 absl::Status ServerRuntime::RegisterService(Service* service) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (state_ != State::kIdle) {
     return absl::FailedPreconditionError(
         "RegisterService() must be called before Start()");
@@ -77,7 +77,7 @@ absl::StatusOr<std::string> ServerRuntime::Listen(absl::string_view address) {
   SOCKRPC_ASSIGN_OR_RETURN(Listener listener,
                            Listener::Bind(parsed, listen_options));
   std::string bound = listener.address().ToString();
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (state_ != State::kIdle) {
     return absl::FailedPreconditionError(
         "Listen() must be called before Start()");
@@ -89,7 +89,7 @@ absl::StatusOr<std::string> ServerRuntime::Listen(absl::string_view address) {
 absl::Status ServerRuntime::RegisterReflection() {
   Service* reflection = nullptr;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (state_ != State::kIdle || reflection_ != nullptr ||
         services_.contains(reflection::v1::Reflection::kServiceName)) {
       return absl::OkStatus();
@@ -106,7 +106,7 @@ absl::Status ServerRuntime::Start() {
   if (options_.enable_reflection) {
     SOCKRPC_RETURN_IF_ERROR(RegisterReflection());
   }
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (state_ != State::kIdle) {
     return absl::FailedPreconditionError("the server was started already");
   }
@@ -160,7 +160,7 @@ void ServerRuntime::ThreadMain(Role role) {
     if (*count == 0) continue;
     if (event.data.u64 == kStopTag) break;
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       --pollers_;
       ++busy_;
     }
@@ -170,7 +170,7 @@ void ServerRuntime::ThreadMain(Role role) {
 }
 
 ServerRuntime::Role ServerRuntime::NextRole() {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   --busy_;
   if (state_ == State::kStopping) return Role::kStop;
   if (pollers_ < kMaxPollers) {
@@ -184,25 +184,23 @@ ServerRuntime::Role ServerRuntime::NextRole() {
   // Enough threads poll and watch; more would only spread events over cold
   // threads. Park until a watchdog is needed again.
   ++parked_;
-  mu_.Await(absl::Condition(
-      +[](ServerRuntime* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-        return self->unparks_ > 0 || self->state_ == State::kStopping;
-      },
-      this));
+  mu_.Await([this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return unparks_ > 0 || state_ == State::kStopping;
+  });
   if (state_ == State::kStopping) return Role::kStop;
   --unparks_;  // the one who unparked us set watchdog_ for us
   return Role::kWatch;
 }
 
 ServerRuntime::Role ServerRuntime::Watch() {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   auto stopping = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
     return state_ == State::kStopping;
   };
   uint64_t last_starts = handler_starts_;
   int quiet_ticks = 0;
   for (;;) {
-    mu_.AwaitWithTimeout(absl::Condition(&stopping), kWatchTick);
+    mu_.AwaitWithDeadline(stopping, absl::Now() + kWatchTick);
     if (stopping()) return Role::kStop;
     const bool no_new_handler = handler_starts_ == last_starts;
     if (no_new_handler && pollers_ == 0 && in_handlers_ > 0 &&
@@ -216,7 +214,7 @@ ServerRuntime::Role ServerRuntime::Watch() {
       auto woken = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
         return !watchdog_sleeping_ || state_ == State::kStopping;
       };
-      mu_.Await(absl::Condition(&woken));
+      mu_.Await(woken);
       if (stopping()) return Role::kStop;
       quiet_ticks = 0;
     }
@@ -237,7 +235,7 @@ ServerRuntime::Role ServerRuntime::Watch() {
 }
 
 void ServerRuntime::BeginHandler() {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   ++in_handlers_;
   ++handler_starts_;
   // The watchdog ticks while handlers run and sleeps when the server is
@@ -247,7 +245,7 @@ void ServerRuntime::BeginHandler() {
 }
 
 void ServerRuntime::EndHandler() {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   --in_handlers_;
   --calls_in_flight_;
 }
@@ -283,7 +281,7 @@ void ServerRuntime::AcceptConnections(size_t index) {
       if (read.ok()) credentials = *read;
     }
     const bool authorized = Admits(credentials);
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (state_ != State::kRunning) break;  // shutting down: fd closes here
     if (static_cast<int>(connections_.size()) >= options_.max_connections) {
       RefuseConnection(fd->get(), peer);
@@ -291,8 +289,8 @@ void ServerRuntime::AcceptConnections(size_t index) {
     }
     uint64_t tag = next_connection_tag_++;
     int raw_fd = fd->get();
-    const absl::Time handshake_deadline =
-        absl::Now() + options_.handshake_timeout;
+    const absl::Time now = absl::Now();
+    const absl::Time handshake_deadline = now + options_.handshake_timeout;
     auto connection = std::make_shared<ServerConnection>(
         this, tag, *std::move(fd), std::move(peer), credentials, authorized,
         handshake_deadline);
@@ -303,9 +301,14 @@ void ServerRuntime::AcceptConnections(size_t index) {
       connections_.erase(tag);
       continue;
     }
-    ArmHousekeepingLocked(handshake_deadline);
+    // Look at it when its preface is due, or sooner if it may be idle by
+    // then; later looks are scheduled by Housekeeping() itself.
+    ArmHousekeepingLocked(options_.idle_timeout > absl::ZeroDuration()
+                              ? std::min(handshake_deadline,
+                                         now + options_.idle_timeout)
+                              : handshake_deadline);
   }
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (state_ == State::kRunning) {
     (void)poller_.Modify(listener.fd(), EPOLLIN | EPOLLONESHOT,
                          kFirstListenerTag + index);
@@ -315,7 +318,7 @@ void ServerRuntime::AcceptConnections(size_t index) {
 void ServerRuntime::HandleConnectionEvent(uint64_t tag, uint32_t events) {
   std::shared_ptr<ServerConnection> connection;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     auto it = connections_.find(tag);
     if (it == connections_.end()) return;  // closed meanwhile
     connection = it->second;
@@ -337,7 +340,7 @@ void ServerRuntime::RunCalls(std::vector<ServerCall>* calls) {
   // All but the last go to other threads, so that calls on one connection
   // run independently; the last runs here, with no hand-off.
   if (calls->size() > 1) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     for (size_t i = 0; i + 1 < calls->size(); ++i) {
       tasks_.push_back(std::move((*calls)[i]));
     }
@@ -352,7 +355,7 @@ void ServerRuntime::RunTask() {
   if (!DrainEventFd(task_fd_.get())) return;
   std::optional<ServerCall> call;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (tasks_.empty()) return;
     call.emplace(std::move(tasks_.front()));
     tasks_.pop_front();
@@ -407,7 +410,7 @@ void ServerRuntime::Housekeeping() {
   // are taken before mu_, never after.
   std::vector<std::shared_ptr<ServerConnection>> connections;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     housekeeping_at_ = absl::InfiniteFuture();
     connections.reserve(connections_.size());
     for (const auto& [tag, connection] : connections_) {
@@ -417,19 +420,19 @@ void ServerRuntime::Housekeeping() {
   const absl::Time now = absl::Now();
   absl::Time next = absl::InfiniteFuture();
   for (const auto& connection : connections) {
-    std::string why;
-    absl::Time expiry = connection->Expiry(options_.idle_timeout, &why);
-    if (expiry > now) {
-      next = std::min(next, expiry);
+    ServerConnection::Expiry expiry =
+        connection->NextExpiry(options_.idle_timeout, now);
+    if (expiry.at > now || !expiry.closes) {
+      next = std::min(next, std::max(expiry.at, now + absl::Milliseconds(1)));
       continue;
     }
     Log(absl::StrCat("connection from ", connection->peer(), " dropped: ",
-                     why));
+                     expiry.why));
     connection->SendGoAway(absl::UnavailableError(
-        absl::StrCat("connection closed by the server: ", why)));
+        absl::StrCat("connection closed by the server: ", expiry.why)));
     CloseConnection(connection);
   }
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (state_ == State::kRunning && next != absl::InfiniteFuture()) {
     ArmHousekeepingLocked(next);
   }
@@ -442,7 +445,7 @@ void ServerRuntime::CloseConnection(
   // Handlers of the connection's calls learn that the client is gone.
   connection->CancelAllCalls(absl::CancelledError("the client disconnected"),
                              /*send_status=*/false);
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   connections_.erase(connection->tag());
 }
 
@@ -481,18 +484,18 @@ bool ServerRuntime::draining() const {
 }
 
 void ServerRuntime::CallStarted() {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   ++calls_in_flight_;
 }
 
 void ServerRuntime::CallFinished() {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   --calls_in_flight_;
 }
 
 void ServerRuntime::ScheduleDeadline(
     const std::shared_ptr<ServerCallState>& call) {
-  absl::MutexLock lock(&deadlines_mu_);
+  MutexLock lock(&deadlines_mu_);
   auto key = std::make_pair(call->deadline(),
                             reinterpret_cast<uintptr_t>(call.get()));
   bool earliest = deadlines_.empty() || key < deadlines_.begin()->first;
@@ -501,7 +504,7 @@ void ServerRuntime::ScheduleDeadline(
 }
 
 void ServerRuntime::CancelDeadline(const ServerCallState& call) {
-  absl::MutexLock lock(&deadlines_mu_);
+  MutexLock lock(&deadlines_mu_);
   deadlines_.erase(
       std::make_pair(call.deadline(), reinterpret_cast<uintptr_t>(&call)));
   // The timer may now fire early for nothing; ExpireDeadlines re-arms it.
@@ -522,7 +525,7 @@ void ServerRuntime::ExpireDeadlines() {
   (void)!read(deadline_timer_fd_.get(), &expirations, sizeof(expirations));
   std::vector<std::shared_ptr<ServerCallState>> expired;
   {
-    absl::MutexLock lock(&deadlines_mu_);
+    MutexLock lock(&deadlines_mu_);
     const absl::Time now = absl::Now();
     while (!deadlines_.empty() && deadlines_.begin()->first.first <= now) {
       if (auto call = deadlines_.begin()->second.lock()) {
@@ -543,7 +546,7 @@ void ServerRuntime::ExpireDeadlines() {
 void ServerRuntime::Shutdown(absl::Time deadline) {
   std::vector<std::shared_ptr<ServerConnection>> connections;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (state_ == State::kIdle) {
       listeners_.clear();  // never started: just remove socket files
       state_ = State::kStopped;
@@ -551,8 +554,9 @@ void ServerRuntime::Shutdown(absl::Time deadline) {
     }
     if (state_ != State::kRunning) {
       // Another thread is shutting down: wait for it to finish.
-      mu_.Await(absl::Condition(
-          +[](State* state) { return *state == State::kStopped; }, &state_));
+      mu_.Await([this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+        return state_ == State::kStopped;
+      });
       return;
     }
     state_ = State::kDraining;
@@ -571,11 +575,11 @@ void ServerRuntime::Shutdown(absl::Time deadline) {
   }
   std::vector<std::thread> threads;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     mu_.AwaitWithDeadline(
-        absl::Condition(
-            +[](int* in_flight) { return *in_flight == 0; },
-            &calls_in_flight_),
+        [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+          return calls_in_flight_ == 0;
+        },
         deadline);
   }
   // Past the grace period: end what still runs, so handlers blocked on
@@ -585,7 +589,7 @@ void ServerRuntime::Shutdown(absl::Time deadline) {
                                /*send_status=*/true);
   }
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     state_ = State::kStopping;
     SignalEventFd(stop_fd_.get());
     threads.swap(threads_);
@@ -594,7 +598,7 @@ void ServerRuntime::Shutdown(absl::Time deadline) {
   // handler still running past the deadline is waited for.
   for (std::thread& thread : threads) thread.join();
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     for (const auto& [tag, connection] : connections_) connection->Shutdown();
     connections_.clear();
     tasks_.clear();
@@ -603,9 +607,10 @@ void ServerRuntime::Shutdown(absl::Time deadline) {
 }
 
 void ServerRuntime::Wait() {
-  absl::MutexLock lock(&mu_);
-  mu_.Await(absl::Condition(
-      +[](State* state) { return *state == State::kStopped; }, &state_));
+  MutexLock lock(&mu_);
+  mu_.Await([this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return state_ == State::kStopped;
+  });
 }
 
 }  // namespace sockrpc

@@ -21,7 +21,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
+#include "transport/sync.h"
 #include "absl/time/time.h"
 #include "server/server.h"
 #include "server/server_call.h"
@@ -139,11 +139,11 @@ class ServerRuntime {
 
   // Calls with a deadline, earliest first (keyed also by address, unique
   // while the call lives).
-  absl::Mutex deadlines_mu_;
+  Mutex deadlines_mu_;
   std::map<std::pair<absl::Time, uintptr_t>, std::weak_ptr<ServerCallState>>
       deadlines_ ABSL_GUARDED_BY(deadlines_mu_);
 
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   State state_ ABSL_GUARDED_BY(mu_) = State::kIdle;
   std::vector<std::thread> threads_ ABSL_GUARDED_BY(mu_);
   // Threads in (or about to be in) epoll_wait; threads busy with an event,

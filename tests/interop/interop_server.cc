@@ -3,6 +3,11 @@
 //
 //   interop_server [--listen ADDRESS] [--max_frame_size BYTES]
 //
+// The hardening tests also set the server's other limits and access rules
+// through flags (--max_write_buffer, --max_metadata_size, --socket_mode,
+// --socket_file_group, --allowed_uids, ...) and watch calls end with
+// --log_calls.
+//
 // Prints "listening on ADDRESS" (with the real port for port 0) and then
 // "server waiting" once it serves. SIGINT or SIGTERM shut it down
 // gracefully. Its frame limit defaults to 1 MiB, below the clients' 4 MiB,
@@ -12,14 +17,18 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "server/example_interceptors.h"
 #include "server/server.h"
 #include "tests/interop/interop_service.h"
 
@@ -33,6 +42,27 @@ ABSL_FLAG(int, max_threads, 256,
           "handlers busy at once");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(5),
           "on SIGTERM/SIGINT, how long calls in flight may take to finish");
+ABSL_FLAG(uint64_t, max_write_buffer, 32u << 20,
+          "bytes of replies buffered for a client that does not read");
+ABSL_FLAG(uint64_t, max_metadata_size, 16u << 10,
+          "largest request metadata of one call, in bytes");
+ABSL_FLAG(int, max_connections, 4096, "most client connections at once");
+ABSL_FLAG(int, max_calls_per_connection, 1000,
+          "most calls in flight on one connection");
+ABSL_FLAG(absl::Duration, idle_timeout, absl::Hours(1),
+          "close connections idle this long (0: never)");
+ABSL_FLAG(absl::Duration, handshake_timeout, absl::Seconds(10),
+          "drop a client that sends no connection preface within this time");
+ABSL_FLAG(std::string, socket_mode, "",
+          "octal mode for the socket file, e.g. 0660 (default: umask)");
+ABSL_FLAG(int, socket_file_group, -1,
+          "gid to own the socket file (default: the process's group)");
+ABSL_FLAG(std::vector<std::string>, allowed_uids, {},
+          "comma-separated uids allowed to call (unix sockets)");
+ABSL_FLAG(std::vector<std::string>, allowed_gids, {},
+          "comma-separated gids allowed to call (unix sockets)");
+ABSL_FLAG(bool, log_calls, false,
+          "print one line per finished call (method, peer, status, time)");
 
 namespace {
 
@@ -40,6 +70,17 @@ void PrintLine(const std::string& line) {
   std::string text = line + "\n";
   std::fwrite(text.data(), 1, text.size(), stdout);
   std::fflush(stdout);
+}
+
+// Parses comma-separated ids into `*ids`; false on a bad one.
+template <typename Id>
+bool ParseIds(const std::vector<std::string>& texts, std::vector<Id>* ids) {
+  for (const std::string& text : texts) {
+    uint32_t id;
+    if (!absl::SimpleAtoi(text, &id)) return false;
+    ids->push_back(static_cast<Id>(id));
+  }
+  return true;
 }
 
 }  // namespace
@@ -61,6 +102,38 @@ int main(int argc, char** argv) {
   sockrpc::ServerOptions options;
   options.max_frame_size = absl::GetFlag(FLAGS_max_frame_size);
   options.max_threads = absl::GetFlag(FLAGS_max_threads);
+  options.max_write_buffer = absl::GetFlag(FLAGS_max_write_buffer);
+  options.max_metadata_size = absl::GetFlag(FLAGS_max_metadata_size);
+  options.max_connections = absl::GetFlag(FLAGS_max_connections);
+  options.max_calls_per_connection =
+      absl::GetFlag(FLAGS_max_calls_per_connection);
+  options.idle_timeout = absl::GetFlag(FLAGS_idle_timeout);
+  options.handshake_timeout = absl::GetFlag(FLAGS_handshake_timeout);
+  if (absl::GetFlag(FLAGS_socket_file_group) >= 0) {
+    options.socket_file_group =
+        static_cast<gid_t>(absl::GetFlag(FLAGS_socket_file_group));
+  }
+  const std::string mode = absl::GetFlag(FLAGS_socket_mode);
+  if (!mode.empty()) {
+    char* end = nullptr;
+    unsigned long bits = std::strtoul(mode.c_str(), &end, 8);
+    if (end == mode.c_str() || *end != '\0' || bits > 07777) {
+      std::fprintf(stderr, "interop_server: bad --socket_mode \"%s\"\n",
+                   mode.c_str());
+      return 2;
+    }
+    options.socket_file_mode = static_cast<mode_t>(bits);
+  }
+  if (!ParseIds(absl::GetFlag(FLAGS_allowed_uids), &options.allowed_uids) ||
+      !ParseIds(absl::GetFlag(FLAGS_allowed_gids), &options.allowed_gids)) {
+    std::fprintf(stderr, "interop_server: bad --allowed_uids/--allowed_gids\n");
+    return 2;
+  }
+  sockrpc::CallLogger call_logger(
+      [](absl::string_view line) { PrintLine(std::string(line)); });
+  if (absl::GetFlag(FLAGS_log_calls)) {
+    options.interceptors.push_back(&call_logger);
+  }
 
   sockrpc::interop::InteropService service;
   sockrpc::Server server(options);

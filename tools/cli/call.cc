@@ -140,7 +140,7 @@ int Call(const Schema& schema, const CallPlan& plan,
     lines->Stop();  // the call is over: stop waiting for input
     writer.join();
     if (!input_error.ok()) {
-      call->Finish();
+      call->Finish().IgnoreError();  // CANCELLED, by WriteRequests
       std::fprintf(stderr, "sockrpc call: %s\n",
                    std::string(input_error.message()).c_str());
       return 2;

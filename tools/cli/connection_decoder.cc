@@ -21,7 +21,7 @@ using google::protobuf::Message;
 // ends them; past this many open streams the oldest knowledge is dropped.
 constexpr size_t kMaxTrackedStreams = 100000;
 
-std::string ToJson(const Message& message) {
+std::string MessageJson(const Message& message) {
   std::string json;
   google::protobuf::util::JsonPrintOptions options;
   if (!google::protobuf::util::MessageToJsonString(message, &json, options)
@@ -42,7 +42,7 @@ bool DecodeWire(absl::string_view payload, T* message, InspectEvent* event) {
                                 event->message_type);
     return false;
   }
-  event->json = ToJson(*message);
+  event->json = MessageJson(*message);
   return true;
 }
 
@@ -256,7 +256,7 @@ void ConnectionDecoder::DecodeMessage(absl::string_view payload,
     ShowUndecoded(payload, event);
     return;
   }
-  event->json = ToJson(*message);
+  event->json = MessageJson(*message);
   const auto& unknown = message->GetReflection()->GetUnknownFields(*message);
   if (!unknown.empty()) {
     // Fields the schema does not know (a newer peer?): JSON drops them.

@@ -1,5 +1,6 @@
 #include "tools/cli/json_io.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>
 

@@ -44,23 +44,24 @@ bool LooksLikeText(absl::string_view bytes) {
 
 void AppendFields(const UnknownFieldSet& fields, int depth, std::string* out);
 
-void AppendLengthDelimited(absl::string_view bytes, int depth,
+// Writes "N: \"text\"", "N { nested }" or "N: \"\x01bytes\"".
+void AppendLengthDelimited(int number, absl::string_view bytes, int depth,
                            std::string* out) {
   if (!bytes.empty() && LooksLikeText(bytes)) {
-    absl::StrAppend(out, "\"", absl::Utf8SafeCEscape(bytes), "\"");
+    absl::StrAppend(out, number, ": \"", absl::Utf8SafeCEscape(bytes), "\"");
     return;
   }
   if (!bytes.empty() && depth < kMaxDepth) {
     UnknownFieldSet nested;
     if (nested.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) &&
         !nested.empty()) {
-      out->append("{ ");
+      absl::StrAppend(out, number, " { ");
       AppendFields(nested, depth + 1, out);
       out->append(" }");
       return;
     }
   }
-  absl::StrAppend(out, "\"", absl::CHexEscape(bytes), "\"");
+  absl::StrAppend(out, number, ": \"", absl::CHexEscape(bytes), "\"");
 }
 
 void AppendFields(const UnknownFieldSet& fields, int depth, std::string* out) {
@@ -80,8 +81,8 @@ void AppendFields(const UnknownFieldSet& fields, int depth, std::string* out) {
                         absl::StrFormat("0x%016x", field.fixed64()));
         break;
       case UnknownField::TYPE_LENGTH_DELIMITED:
-        absl::StrAppend(out, field.number(), ": ");
-        AppendLengthDelimited(field.length_delimited(), depth, out);
+        AppendLengthDelimited(field.number(), field.length_delimited(), depth,
+                              out);
         break;
       case UnknownField::TYPE_GROUP:
         absl::StrAppend(out, field.number(), " { ");

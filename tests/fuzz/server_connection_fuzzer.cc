@@ -1,0 +1,139 @@
+// Fuzz target: a whole server connection, in process. One real
+// sockrpc::Server (serving the interop test service and reflection, with
+// small limits so that every limit path is reachable) listens on an
+// abstract unix socket; each input is sent on a new connection as the
+// client's bytes (preface included), then the harness half-closes and
+// waits for the server to close its end.
+//
+// Checks, beyond "no crash, no sanitizer report": the server closes every
+// connection promptly once its client has hung up (no hang), whatever came
+// before.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "server/server.h"
+#include "tests/fuzz/fuzz_socket.h"
+#include "tests/interop/interop_service.h"
+
+namespace {
+
+using ::sockrpc::interop::DownloadRequest;
+using ::sockrpc::interop::DuplexRequest;
+using ::sockrpc::interop::SleepRequest;
+using ::sockrpc::interop::StreamChunk;
+using ::sockrpc::interop::UnaryReply;
+using ::sockrpc::interop::UnaryRequest;
+
+// Bounds what one request may make a handler allocate or wait.
+constexpr uint32_t kMaxReplySize = 4096;
+constexpr int kMaxReplies = 16;
+
+// The interop service with its knobs clamped, so that an input cannot ask
+// a handler for gigabytes or minutes (a property of the test service, not
+// of the runtime under test).
+class ClampedService final : public sockrpc::interop::InteropService {
+ public:
+  absl::Status UnaryCall(sockrpc::ServerContext* context,
+                         const UnaryRequest& request,
+                         UnaryReply* reply) override {
+    UnaryRequest clamped = request;
+    clamped.set_reply_size(std::min(request.reply_size(), kMaxReplySize));
+    return InteropService::UnaryCall(context, clamped, reply);
+  }
+  absl::Status SleepCall(sockrpc::ServerContext* context,
+                         const SleepRequest& request,
+                         sockrpc::interop::Nothing* reply) override {
+    SleepRequest clamped;
+    clamped.set_sleep_ms(std::min(request.sleep_ms(), 5u));
+    return InteropService::SleepCall(context, clamped, reply);
+  }
+  absl::Status StreamingOutputCall(
+      sockrpc::ServerContext* context, const DownloadRequest& request,
+      sockrpc::ServerWriter<StreamChunk>* writer) override {
+    DownloadRequest clamped = request;
+    clamped.clear_reply_sizes();
+    for (int i = 0; i < std::min(request.reply_sizes_size(), kMaxReplies);
+         ++i) {
+      clamped.add_reply_sizes(std::min(request.reply_sizes(i), kMaxReplySize));
+    }
+    clamped.set_pause_us(std::min(request.pause_us(), 1000u));
+    return InteropService::StreamingOutputCall(context, clamped, writer);
+  }
+  absl::Status FullDuplexCall(
+      sockrpc::ServerContext* context,
+      sockrpc::ServerReaderWriter<StreamChunk, DuplexRequest>* stream)
+      override {
+    return Echo(context, stream);
+  }
+  absl::Status HalfDuplexCall(
+      sockrpc::ServerContext* context,
+      sockrpc::ServerReaderWriter<StreamChunk, DuplexRequest>* stream)
+      override {
+    return Echo(context, stream);
+  }
+
+ private:
+  static absl::Status Echo(
+      sockrpc::ServerContext* context,
+      sockrpc::ServerReaderWriter<StreamChunk, DuplexRequest>* stream) {
+    DuplexRequest request;
+    for (uint32_t index = 0; stream->Read(&request); ++index) {
+      if (request.echo_status().code() != 0) {
+        return absl::Status(
+            static_cast<absl::StatusCode>(request.echo_status().code() % 17),
+            request.echo_status().message());
+      }
+      StreamChunk chunk;
+      chunk.set_index(index);
+      chunk.set_body(std::string(
+          std::min(request.reply_size(), kMaxReplySize), 'r'));
+      if (!stream->Write(chunk)) break;
+    }
+    return context->IsCancelled() ? absl::CancelledError("gone")
+                                  : absl::OkStatus();
+  }
+};
+
+// The server, started once and kept for the life of the process.
+std::string* server_name = nullptr;
+
+void StartServer() {
+  static ClampedService* service = new ClampedService;
+  sockrpc::ServerOptions options;
+  options.max_frame_size = 64 * 1024;
+  options.max_metadata_size = 1024;
+  options.max_calls_per_connection = 8;
+  options.max_write_buffer = 256 * 1024;
+  options.max_threads = 16;
+  options.handshake_timeout = absl::Seconds(5);
+  options.log = [](absl::string_view) {};  // keep the fuzzer's output clean
+  auto* server = new sockrpc::Server(options);
+  server_name = new std::string(absl::StrCat("sockrpc-fuzz-server-", getpid()));
+  if (!server->RegisterService(service).ok() ||
+      !server->Listen(absl::StrCat("unix-abstract:", *server_name)).ok() ||
+      !server->Start().ok()) {
+    std::abort();
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (server_name == nullptr) StartServer();
+  int fd = sockrpc::fuzz::ConnectAbstract(*server_name);
+  const std::string bytes(reinterpret_cast<const char*>(data), size);
+  if (!sockrpc::fuzz::ExchangeAndDrain(fd, bytes, /*timeout_ms=*/10000)) {
+    std::fprintf(stderr, "the server kept the connection open for 10 s "
+                         "after its client hung up\n");
+    std::abort();
+  }
+  close(fd);
+  return 0;
+}

@@ -1,0 +1,198 @@
+#include "tests/hardening/hardening_testing.h"
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "client/channel.h"
+#include "client/client_context.h"
+#include "increment.sockrpc.pb.h"
+#include "sockrpc/wire.pb.h"
+#include "transport/frame.h"
+#include "transport/wire_codec.h"
+
+namespace sockrpc {
+namespace testing {
+namespace {
+
+// Raw frames may be built larger than any server accepts, on purpose.
+constexpr uint32_t kRawFrameLimit = 64u << 20;
+
+// Waits for the "listening on ADDRESS" and "server waiting" lines.
+absl::StatusOr<StartedServer> AwaitServing(
+    std::unique_ptr<ChildProcess> process) {
+  absl::StatusOr<std::string> listening =
+      process->WaitForLine("listening on ", kProcessTimeout);
+  if (!listening.ok()) return listening.status();
+  absl::StatusOr<std::string> waiting =
+      process->WaitForLine("server waiting", kProcessTimeout);
+  if (!waiting.ok()) return waiting.status();
+  constexpr absl::string_view kPrefix = "listening on ";
+  absl::string_view line = *listening;
+  line.remove_prefix(line.find(kPrefix) + kPrefix.size());
+  StartedServer server;
+  server.process = std::move(process);
+  server.address = std::string(line);
+  return server;
+}
+
+}  // namespace
+
+absl::StatusOr<StartedServer> StartServerBinary(
+    absl::string_view name, absl::string_view listen_address,
+    const std::vector<std::string>& flags) {
+  std::vector<std::string> args = {"--listen", std::string(listen_address)};
+  args.insert(args.end(), flags.begin(), flags.end());
+  absl::StatusOr<std::unique_ptr<ChildProcess>> process =
+      ChildProcess::Start(BinaryPath(name), args);
+  if (!process.ok()) return process.status();
+  return AwaitServing(*std::move(process));
+}
+
+absl::StatusOr<StartedServer> StartServerWithFdLimit(
+    int fd_limit, absl::string_view name, absl::string_view listen_address,
+    const std::vector<std::string>& flags) {
+  // sh sets the limit and then becomes the server (exec), so the pid the
+  // test sees is the server's.
+  std::vector<std::string> args = {
+      "-c", absl::StrCat("ulimit -n ", fd_limit, " && exec \"$0\" \"$@\""),
+      BinaryPath(name), "--listen", std::string(listen_address)};
+  args.insert(args.end(), flags.begin(), flags.end());
+  absl::StatusOr<std::unique_ptr<ChildProcess>> process =
+      ChildProcess::Start("/bin/sh", args);
+  if (!process.ok()) return process.status();
+  return AwaitServing(*std::move(process));
+}
+
+std::string Preface() {
+  std::string out;
+  AppendPreface(&out);
+  return out;
+}
+
+std::string HeadersFrameWithMetadata(uint32_t stream_id,
+                                     absl::string_view method,
+                                     absl::string_view key,
+                                     absl::string_view value) {
+  wire::CallHeader header;
+  header.set_method(std::string(method));
+  if (!key.empty()) {
+    wire::MetadataEntry* entry = header.add_metadata();
+    entry->set_key(std::string(key));
+    entry->set_value(std::string(value));
+  }
+  std::string out;
+  (void)AppendMessageFrame(&out, FrameType::kHeaders, 0, stream_id, header,
+                           kRawFrameLimit);
+  return out;
+}
+
+std::string RequestFrame(uint32_t stream_id,
+                         const google::protobuf::MessageLite& message) {
+  std::string out;
+  (void)AppendMessageFrame(&out, FrameType::kMessage, kFlagEndStream,
+                           stream_id, message, kRawFrameLimit);
+  return out;
+}
+
+absl::Status ReadStreamOutcome(RawConnection* connection, uint32_t stream_id,
+                               absl::Duration timeout,
+                               size_t* message_bytes) {
+  const absl::Time deadline = absl::Now() + timeout;
+  *message_bytes = 0;
+  for (;;) {
+    absl::StatusOr<ReceivedFrame> frame =
+        connection->ReadFrame(deadline - absl::Now());
+    if (!frame.ok()) return frame.status();
+    if (frame->header.stream_id != stream_id) continue;
+    if (frame->header.type == static_cast<uint8_t>(FrameType::kMessage)) {
+      *message_bytes += frame->payload.size();
+    } else if (frame->header.type ==
+               static_cast<uint8_t>(FrameType::kStatus)) {
+      wire::CallStatus status;
+      if (!status.ParseFromString(frame->payload)) {
+        return absl::DataLossError("STATUS does not parse");
+      }
+      return StatusFromWire(status.code(), status.message());
+    }
+  }
+}
+
+absl::StatusOr<int> OpenSockets(pid_t pid) {
+  const std::string dir_path = absl::StrCat("/proc/", pid, "/fd");
+  DIR* dir = opendir(dir_path.c_str());
+  if (dir == nullptr) {
+    return absl::NotFoundError(absl::StrCat("opendir ", dir_path, ": errno ",
+                                            errno));
+  }
+  int sockets = 0;
+  while (dirent* entry = readdir(dir)) {
+    char target[256];
+    const std::string link = absl::StrCat(dir_path, "/", entry->d_name);
+    ssize_t length = readlink(link.c_str(), target, sizeof(target) - 1);
+    if (length <= 0) continue;
+    if (absl::string_view(target, length).substr(0, 7) == "socket:") {
+      ++sockets;
+    }
+  }
+  closedir(dir);
+  return sockets;
+}
+
+absl::Status WaitForOpenSockets(pid_t pid, int count,
+                                absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  int last = -1;
+  for (;;) {
+    absl::StatusOr<int> sockets = OpenSockets(pid);
+    if (!sockets.ok()) return sockets.status();
+    last = *sockets;
+    if (last == count) return absl::OkStatus();
+    if (absl::Now() > deadline) break;
+    absl::SleepFor(absl::Milliseconds(10));  // polling /proc: no event to wait on
+  }
+  return absl::DeadlineExceededError(absl::StrCat(
+      "process ", pid, " holds ", last, " sockets, expected ", count));
+}
+
+absl::StatusOr<ClientRun> RunHardeningClient(
+    const std::vector<std::string>& args) {
+  absl::StatusOr<std::unique_ptr<ChildProcess>> process =
+      ChildProcess::Start(BinaryPath("hardening_client"), args);
+  if (!process.ok()) return process.status();
+  absl::StatusOr<int> status = (*process)->WaitForExit(kProcessTimeout);
+  if (!status.ok()) return status.status();
+  absl::Status ended = (*process)->WaitForOutputEnd(kProcessTimeout);
+  if (!ended.ok()) return ended;
+  ClientRun run;
+  run.wait_status = *status;
+  run.stdout_text = (*process)->StdoutText();
+  run.stderr_text = (*process)->StderrText();
+  return run;
+}
+
+absl::Status IncrementOnce(absl::string_view address) {
+  absl::StatusOr<std::shared_ptr<Channel>> channel = CreateChannel(address);
+  if (!channel.ok()) return channel.status();
+  increment::Increment::Stub stub(*channel);
+  ClientContext context;
+  context.set_timeout(kIoTimeout);
+  increment::IncrementRequest request;
+  request.set_character("A");
+  absl::StatusOr<increment::IncrementReply> reply =
+      stub.Increment(&context, request);
+  if (!reply.ok()) return reply.status();
+  if (reply->character() != "B") {
+    return absl::InternalError(
+        absl::StrCat("reply \"", reply->character(), "\", expected \"B\""));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace testing
+}  // namespace sockrpc

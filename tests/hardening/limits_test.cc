@@ -1,0 +1,384 @@
+// The server's limits, each breached on purpose through the real server
+// binaries: calls per connection, connections, idle time, the write buffer
+// of a client that does not read, metadata size, frame size and the
+// handshake time. Each test checks what docs/SECURITY.md promises: only the
+// offending connection (or call) suffers, the server logs why, and the
+// peer learns why (RESOURCE_EXHAUSTED or GOAWAY) where the protocol allows.
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "client/channel.h"
+#include "client/client_context.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "increment.pb.h"
+#include "increment.sockrpc.pb.h"
+#include "interop.pb.h"
+#include "interop.sockrpc.pb.h"
+#include "sockrpc/wire.pb.h"
+#include "tests/hardening/hardening_testing.h"
+#include "tests/testing/raw_connection.h"
+#include "tests/testing/temp_dir.h"
+
+namespace {
+
+using ::sockrpc::testing::HeadersFrame;
+using ::sockrpc::testing::HeadersFrameWithMetadata;
+using ::sockrpc::testing::IncrementOnce;
+using ::sockrpc::testing::IncrementRequestFrame;
+using ::sockrpc::testing::kIncrementMethod;
+using ::sockrpc::testing::kIoTimeout;
+using ::sockrpc::testing::kUnaryCallMethod;
+using ::sockrpc::testing::Preface;
+using ::sockrpc::testing::RawConnection;
+using ::sockrpc::testing::ReadCallOutcome;
+using ::sockrpc::testing::ReadGoAway;
+using ::sockrpc::testing::ReadStreamOutcome;
+using ::sockrpc::testing::RequestFrame;
+using ::sockrpc::testing::StartedServer;
+using ::sockrpc::testing::StartServerBinary;
+using ::sockrpc::testing::TempDir;
+using ::sockrpc::testing::VmRssKilobytes;
+using ::testing::HasSubstr;
+
+constexpr char kEmptyCallMethod[] = "/sockrpc.interop.InteropTest/EmptyCall";
+
+class LimitsTest : public ::testing::Test {
+ protected:
+  void Start(const std::string& binary, const std::vector<std::string>& flags) {
+    absl::StatusOr<StartedServer> server = StartServerBinary(
+        binary, absl::StrCat("unix:", dir_.File("s")), flags);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+  }
+
+  // A raw connection that has sent its preface and read the server's.
+  RawConnection OpenWithPreface() {
+    RawConnection raw = OpenRaw();
+    if (!raw.Send(Preface(), kIoTimeout).ok() ||
+        !raw.ReadPreface(kIoTimeout).ok()) {
+      throw std::runtime_error("no preface exchange");
+    }
+    return raw;
+  }
+  RawConnection OpenRaw() {
+    absl::StatusOr<RawConnection> raw =
+        RawConnection::Open(server_.address, kIoTimeout);
+    if (!raw.ok()) throw std::runtime_error(raw.status().ToString());
+    return *std::move(raw);
+  }
+
+  void ExpectLogged(absl::string_view text) {
+    absl::StatusOr<std::string> line =
+        server_.process->WaitForLine(text, kIoTimeout);
+    EXPECT_TRUE(line.ok()) << line.status();
+  }
+
+  // An interop EmptyCall on a fresh channel.
+  absl::Status EmptyCallOnce() {
+    absl::StatusOr<std::shared_ptr<sockrpc::Channel>> channel =
+        sockrpc::CreateChannel(server_.address);
+    if (!channel.ok()) return channel.status();
+    sockrpc::interop::InteropTest::Stub stub(*channel);
+    sockrpc::ClientContext context;
+    context.set_timeout(kIoTimeout);
+    return stub.EmptyCall(&context, sockrpc::interop::Nothing()).status();
+  }
+
+  TempDir dir_;
+  StartedServer server_;
+};
+
+// ---- Calls per connection ----
+
+TEST_F(LimitsTest, CallsBeyondTheLimitGetResourceExhaustedAndTheRestGoOn) {
+  Start("increment_server", {"--max_calls_per_connection", "2"});
+  RawConnection raw = OpenWithPreface();
+  // Two calls opened, their requests held back, so both stay in flight.
+  ASSERT_TRUE(raw.Send(HeadersFrame(1, kIncrementMethod) +
+                           HeadersFrame(2, kIncrementMethod) +
+                           HeadersFrame(3, kIncrementMethod) +
+                           IncrementRequestFrame(3, "c"),
+                       kIoTimeout)
+                  .ok());
+  std::string character;
+  absl::Status third = ReadCallOutcome(&raw, 3, kIoTimeout, &character);
+  EXPECT_EQ(third.code(), absl::StatusCode::kResourceExhausted) << third;
+  EXPECT_EQ(third.message(),
+            "too many calls in flight on one connection (limit 2)");
+
+  // The two in flight are served, and once one ends a new call fits.
+  ASSERT_TRUE(raw.Send(IncrementRequestFrame(1, "a"), kIoTimeout).ok());
+  EXPECT_TRUE(ReadCallOutcome(&raw, 1, kIoTimeout, &character).ok());
+  EXPECT_EQ(character, "b");
+  ASSERT_TRUE(raw.Send(HeadersFrame(4, kIncrementMethod) +
+                           IncrementRequestFrame(4, "x"),
+                       kIoTimeout)
+                  .ok());
+  EXPECT_TRUE(ReadCallOutcome(&raw, 4, kIoTimeout, &character).ok());
+  EXPECT_EQ(character, "y");
+  ASSERT_TRUE(raw.Send(IncrementRequestFrame(2, "m"), kIoTimeout).ok());
+  EXPECT_TRUE(ReadCallOutcome(&raw, 2, kIoTimeout, &character).ok());
+  EXPECT_EQ(character, "n");
+  // The limit is per connection: others were never affected.
+  EXPECT_TRUE(IncrementOnce(server_.address).ok());
+}
+
+TEST_F(LimitsTest, CallsBeyondTheLimitAreLogged) {
+  Start("increment_server", {"--max_calls_per_connection", "1"});
+  RawConnection raw = OpenWithPreface();
+  ASSERT_TRUE(raw.Send(HeadersFrame(1, kIncrementMethod) +
+                           HeadersFrame(2, kIncrementMethod),
+                       kIoTimeout)
+                  .ok());
+  std::string character;
+  EXPECT_EQ(ReadCallOutcome(&raw, 2, kIoTimeout, &character).code(),
+            absl::StatusCode::kResourceExhausted);
+  ExpectLogged("too many calls in flight on one connection");
+}
+
+// ---- Connections per server ----
+
+TEST_F(LimitsTest, ConnectionBeyondTheLimitGetsGoAwayResourceExhausted) {
+  Start("increment_server", {"--max_connections", "2"});
+  RawConnection first = OpenWithPreface();
+  RawConnection second = OpenWithPreface();
+
+  RawConnection third = OpenRaw();
+  ASSERT_TRUE(third.ReadPreface(kIoTimeout).ok());
+  absl::StatusOr<sockrpc::wire::GoAway> goaway =
+      ReadGoAway(&third, kIoTimeout);
+  ASSERT_TRUE(goaway.ok()) << goaway.status();
+  EXPECT_EQ(goaway->code(),
+            static_cast<uint32_t>(absl::StatusCode::kResourceExhausted));
+  EXPECT_EQ(goaway->message(), "server has too many connections (limit 2)");
+  EXPECT_EQ(goaway->last_stream_id(), 0u);
+  EXPECT_TRUE(third.WaitForClose(kIoTimeout).ok());
+  ExpectLogged("refused: already 2 connections (max_connections)");
+
+  // The two admitted connections keep working.
+  std::string character;
+  for (RawConnection* raw : {&first, &second}) {
+    ASSERT_TRUE(raw->Send(HeadersFrame(1, kIncrementMethod) +
+                              IncrementRequestFrame(1, "p"),
+                          kIoTimeout)
+                    .ok());
+    EXPECT_TRUE(ReadCallOutcome(raw, 1, kIoTimeout, &character).ok());
+    EXPECT_EQ(character, "q");
+  }
+}
+
+TEST_F(LimitsTest, ChannelRefusedForTooManyConnectionsFailsAndLaterSucceeds) {
+  Start("increment_server", {"--max_connections", "1"});
+  auto holder = std::make_unique<RawConnection>(OpenWithPreface());
+  // The client turns a GOAWAY into UNAVAILABLE (the call was never
+  // processed, so it may be retried), with the server's reason in it.
+  absl::Status refused = IncrementOnce(server_.address);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kUnavailable) << refused;
+  EXPECT_THAT(std::string(refused.message()),
+              HasSubstr("RESOURCE_EXHAUSTED: server has too many connections"));
+
+  holder.reset();  // frees the slot, once the server has seen the close
+  const absl::Time deadline = absl::Now() + kIoTimeout;
+  absl::Status status;
+  do {
+    status = IncrementOnce(server_.address);
+  } while (!status.ok() && absl::Now() < deadline);
+  EXPECT_TRUE(status.ok()) << status;
+}
+
+// ---- Idle connections ----
+
+TEST_F(LimitsTest, IdleConnectionGetsGoAwayAndIsClosedAndLogged) {
+  Start("increment_server", {"--idle_timeout", "1s"});
+  RawConnection raw = OpenWithPreface();
+  ASSERT_TRUE(raw.Send(HeadersFrame(1, kIncrementMethod) +
+                           IncrementRequestFrame(1, "a"),
+                       kIoTimeout)
+                  .ok());
+  std::string character;
+  ASSERT_TRUE(ReadCallOutcome(&raw, 1, kIoTimeout, &character).ok());
+  const absl::Time last_call = absl::Now();
+
+  absl::StatusOr<sockrpc::wire::GoAway> goaway = ReadGoAway(&raw, kIoTimeout);
+  ASSERT_TRUE(goaway.ok()) << goaway.status();
+  // About a second after the last byte; not at some other timer's pace
+  // (the handshake timeout is 10 s here).
+  EXPECT_GE(absl::Now() - last_call, absl::Milliseconds(900));
+  EXPECT_LT(absl::Now() - last_call, absl::Seconds(3));
+  EXPECT_EQ(goaway->code(),
+            static_cast<uint32_t>(absl::StatusCode::kUnavailable));
+  EXPECT_EQ(goaway->message(), "connection closed by the server: idle for 1s");
+  EXPECT_EQ(goaway->last_stream_id(), 1u);
+  EXPECT_TRUE(raw.WaitForClose(kIoTimeout).ok());
+  ExpectLogged("dropped: idle for 1s");
+}
+
+TEST_F(LimitsTest, ConnectionWithACallInFlightIsNotIdle) {
+  Start("increment_server", {"--idle_timeout", "1s"});
+  RawConnection raw = OpenWithPreface();
+  // A call whose request has not come yet: in flight, the line silent.
+  ASSERT_TRUE(raw.Send(HeadersFrame(1, kIncrementMethod), kIoTimeout).ok());
+  EXPECT_EQ(raw.WaitForClose(absl::Milliseconds(2500)).code(),
+            absl::StatusCode::kDeadlineExceeded);
+  ASSERT_TRUE(raw.Send(IncrementRequestFrame(1, "a"), kIoTimeout).ok());
+  std::string character;
+  EXPECT_TRUE(ReadCallOutcome(&raw, 1, kIoTimeout, &character).ok());
+  EXPECT_EQ(character, "b");
+}
+
+TEST_F(LimitsTest, ConnectionIdleAfterALongCallIsStillClosed) {
+  Start("increment_server", {"--idle_timeout", "1s", "--handshake_timeout",
+                             "1s"});
+  RawConnection raw = OpenWithPreface();
+  // A call in flight for longer than the idle timeout, then silence.
+  ASSERT_TRUE(raw.Send(HeadersFrame(1, kIncrementMethod), kIoTimeout).ok());
+  EXPECT_EQ(raw.WaitForClose(absl::Milliseconds(2500)).code(),
+            absl::StatusCode::kDeadlineExceeded);
+  ASSERT_TRUE(raw.Send(IncrementRequestFrame(1, "a"), kIoTimeout).ok());
+  std::string character;
+  ASSERT_TRUE(ReadCallOutcome(&raw, 1, kIoTimeout, &character).ok());
+  const absl::Time last_call = absl::Now();
+  absl::StatusOr<sockrpc::wire::GoAway> goaway = ReadGoAway(&raw, kIoTimeout);
+  ASSERT_TRUE(goaway.ok()) << goaway.status();
+  EXPECT_LT(absl::Now() - last_call, absl::Seconds(3));
+}
+
+TEST_F(LimitsTest, ChannelReconnectsAfterItsIdleConnectionIsClosed) {
+  Start("increment_server", {"--idle_timeout", "1s"});
+  absl::StatusOr<std::shared_ptr<sockrpc::Channel>> channel =
+      sockrpc::CreateChannel(server_.address);
+  ASSERT_TRUE(channel.ok());
+  increment::Increment::Stub stub(*channel);
+  increment::IncrementRequest request;
+  request.set_character("A");
+  sockrpc::ClientContext first;
+  first.set_timeout(kIoTimeout);
+  ASSERT_TRUE(stub.Increment(&first, request).ok());
+  ExpectLogged("dropped: idle for 1s");
+  sockrpc::ClientContext second;
+  second.set_timeout(kIoTimeout);
+  absl::StatusOr<increment::IncrementReply> reply =
+      stub.Increment(&second, request);
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->character(), "B");
+}
+
+// ---- The write buffer of a client that does not read ----
+
+TEST_F(LimitsTest, ClientThatNeverReadsIsCutOffAndLoggedOthersUnaffected) {
+  Start("interop_server", {"--max_write_buffer", "1048576"});
+  RawConnection hog = OpenRaw();
+  std::string bytes = Preface();
+  sockrpc::interop::UnaryRequest request;
+  request.set_reply_size(256 * 1024);
+  for (uint32_t stream = 1; stream <= 64; ++stream) {
+    bytes += HeadersFrame(stream, kUnaryCallMethod) +
+             RequestFrame(stream, request);
+  }
+  ASSERT_TRUE(hog.Send(bytes, kIoTimeout).ok());  // and never read
+
+  ExpectLogged("dropped: it does not read its replies");
+  EXPECT_TRUE(EmptyCallOnce().ok());
+  // What arrives is at most the buffer, the socket's own buffers and the
+  // reply in hand, then the close; the server held no more than that.
+  EXPECT_TRUE(hog.WaitForClose(kIoTimeout).ok());
+  absl::StatusOr<int64_t> rss = VmRssKilobytes(server_.process->pid());
+  ASSERT_TRUE(rss.ok());
+  EXPECT_LT(*rss, 100 * 1024);
+  EXPECT_TRUE(EmptyCallOnce().ok());
+}
+
+// ---- Metadata size ----
+
+TEST_F(LimitsTest, RequestMetadataOverTheLimitFailsTheCallOnly) {
+  Start("interop_server", {"--max_metadata_size", "1024"});
+  RawConnection raw = OpenWithPreface();
+  ASSERT_TRUE(raw.Send(HeadersFrameWithMetadata(1, kEmptyCallMethod, "blob",
+                                                std::string(2000, 'x')) +
+                           RequestFrame(1, sockrpc::interop::Nothing()),
+                       kIoTimeout)
+                  .ok());
+  size_t bytes = 0;
+  absl::Status status = ReadStreamOutcome(&raw, 1, kIoTimeout, &bytes);
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted) << status;
+  EXPECT_EQ(status.message(),
+            "metadata of 2004 bytes exceeds the limit of 1024 bytes");
+  // At the limit is fine, on the same connection.
+  ASSERT_TRUE(raw.Send(HeadersFrameWithMetadata(2, kEmptyCallMethod, "blob",
+                                                std::string(1020, 'x')) +
+                           RequestFrame(2, sockrpc::interop::Nothing()),
+                       kIoTimeout)
+                  .ok());
+  EXPECT_TRUE(ReadStreamOutcome(&raw, 2, kIoTimeout, &bytes).ok());
+}
+
+TEST_F(LimitsTest, RequestMetadataOverTheLimitIsLogged) {
+  Start("interop_server", {"--max_metadata_size", "1024"});
+  RawConnection raw = OpenWithPreface();
+  ASSERT_TRUE(raw.Send(HeadersFrameWithMetadata(1, kEmptyCallMethod, "blob",
+                                                std::string(2000, 'x')),
+                       kIoTimeout)
+                  .ok());
+  size_t bytes = 0;
+  EXPECT_FALSE(ReadStreamOutcome(&raw, 1, kIoTimeout, &bytes).ok());
+  ExpectLogged("exceeds the limit of 1024 bytes");
+}
+
+// ---- Frame size ----
+
+TEST_F(LimitsTest, OversizedFramesFailTheirCallAreLoggedConnectionGoesOn) {
+  Start("increment_server", {"--max_frame_size", "1024"});
+  RawConnection raw = OpenWithPreface();
+  ASSERT_TRUE(raw.Send(HeadersFrame(1, kIncrementMethod) +
+                           IncrementRequestFrame(1, std::string(2000, 'z')),
+                       kIoTimeout)
+                  .ok());
+  std::string character;
+  absl::Status status = ReadCallOutcome(&raw, 1, kIoTimeout, &character);
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted) << status;
+  EXPECT_EQ(status.message(),
+            "frame of 2003 bytes exceeds the limit of 1024 bytes");
+  ExpectLogged("frame of 2003 bytes exceeds the limit of 1024 bytes");
+
+  // An oversized HEADERS fails its own stream the same way.
+  ASSERT_TRUE(raw.Send(HeadersFrameWithMetadata(2, kIncrementMethod, "blob",
+                                                std::string(1500, 'x')),
+                       kIoTimeout)
+                  .ok());
+  status = ReadCallOutcome(&raw, 2, kIoTimeout, &character);
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted) << status;
+
+  ASSERT_TRUE(raw.Send(HeadersFrame(3, kIncrementMethod) +
+                           IncrementRequestFrame(3, "a"),
+                       kIoTimeout)
+                  .ok());
+  EXPECT_TRUE(ReadCallOutcome(&raw, 3, kIoTimeout, &character).ok());
+  EXPECT_EQ(character, "b");
+}
+
+// ---- Handshake time ----
+
+TEST_F(LimitsTest, HandshakeTimeoutDropsOnlyPeersWithoutAPreface) {
+  Start("increment_server", {"--handshake_timeout", "1s"});
+  RawConnection greeted = OpenWithPreface();
+  RawConnection silent = OpenRaw();
+  EXPECT_TRUE(silent.WaitForClose(absl::Seconds(5)).ok());
+  ExpectLogged("dropped: no connection preface within 1s");
+  // The one that sent its preface is still there, and served.
+  std::string character;
+  ASSERT_TRUE(greeted.Send(HeadersFrame(1, kIncrementMethod) +
+                               IncrementRequestFrame(1, "a"),
+                           kIoTimeout)
+                  .ok());
+  EXPECT_TRUE(ReadCallOutcome(&greeted, 1, kIoTimeout, &character).ok());
+  EXPECT_EQ(character, "b");
+}
+
+}  // namespace

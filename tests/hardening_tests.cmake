@@ -1,0 +1,39 @@
+# Hardening tests (issue 5): who may call (allow lists, socket file mode
+# and group, peer credentials), every server limit breached on purpose,
+# faults with real processes (a server or client killed mid-call, a peer
+# that stops reading, no file descriptors left, SIGTERM under load), a load
+# test, and the fuzz targets' regression runs (fuzz/CMakeLists.txt).
+#
+# The tests drive the real increment_server and interop_server binaries;
+# hardening_client is a client process that can run as another user and
+# be killed mid-call.
+
+add_library(sockrpc_hardening_testing STATIC hardening/hardening_testing.cc)
+target_link_libraries(sockrpc_hardening_testing PUBLIC
+  sockrpc_e2e_testing sockrpc_client increment_proto)
+target_compile_definitions(sockrpc_hardening_testing PRIVATE
+  SOCKRPC_BIN_DIR="$<TARGET_FILE_DIR:increment_server>")
+
+add_executable(hardening_client hardening/hardening_client.cc)
+target_include_directories(hardening_client PRIVATE ${PROJECT_SOURCE_DIR})
+target_link_libraries(hardening_client PRIVATE
+  increment_proto interop_proto sockrpc_client absl::flags absl::flags_parse)
+
+set(_hardening_libs
+  sockrpc_hardening_testing interop_service interop_proto increment_proto
+  sockrpc_client sockrpc_server sockrpc_transport)
+sockrpc_test(NAME hardening_access_test
+  SOURCES hardening/access_test.cc LIBS ${_hardening_libs})
+sockrpc_test(NAME hardening_limits_test
+  SOURCES hardening/limits_test.cc LIBS ${_hardening_libs})
+sockrpc_test(NAME hardening_fault_test
+  SOURCES hardening/fault_test.cc LIBS ${_hardening_libs})
+sockrpc_test(NAME hardening_load_test
+  SOURCES hardening/load_test.cc LIBS ${_hardening_libs})
+foreach(_test hardening_access_test hardening_limits_test hardening_fault_test
+              hardening_load_test)
+  add_dependencies(${_test}
+    increment_server increment_client interop_server hardening_client)
+endforeach()
+
+add_subdirectory(fuzz)

@@ -1,0 +1,18 @@
+# Tests of `sockrpc tap` and `sockrpc decode`: the decoding library on
+# hand-built byte streams, the pcapng writer and reader, and the real
+# binaries end to end (increment_server behind the tap). The tshark check
+# is skipped when tshark is not installed.
+sockrpc_test(NAME tap_decoder_test
+  SOURCES tap_decoder_test.cc
+  LIBS sockrpc_cli_inspect increment_proto sockrpc_transport)
+sockrpc_test(NAME tap_pcapng_test
+  SOURCES tap_pcapng_test.cc
+  LIBS sockrpc_cli_inspect)
+target_include_directories(tap_pcapng_test PRIVATE ${PROJECT_SOURCE_DIR})
+
+sockrpc_test(NAME tap_e2e_test
+  SOURCES tap_e2e_test.cc
+  LIBS sockrpc_e2e_testing protobuf::libprotobuf)
+target_compile_definitions(tap_e2e_test PRIVATE
+  SOCKRPC_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+add_dependencies(tap_e2e_test sockrpc_cli increment_server increment_client)

@@ -1,0 +1,104 @@
+#include "tools/cli/inspect_flags.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace sockrpc {
+namespace cli {
+
+absl::StatusOr<InspectFlags> ParseInspectFlags(int argc, char** argv) {
+  InspectFlags flags;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      flags.help = true;
+      continue;
+    }
+    if (arg == "--json") {
+      flags.json = true;
+      continue;
+    }
+    if (arg == "--no-color") {
+      flags.color = "never";
+      continue;
+    }
+    if (arg.empty() || arg[0] != '-' || arg == "-") {
+      flags.files.push_back(arg);
+      continue;
+    }
+    // An option with a value: --name=VALUE, --name VALUE, -IDIR or -I DIR.
+    std::string name = arg;
+    std::string value;
+    bool has_value = false;
+    if (size_t eq = arg.find('='); eq != std::string::npos &&
+                                   absl::StartsWith(arg, "--")) {
+      name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+      has_value = true;
+    } else if (absl::StartsWith(arg, "-I") && arg.size() > 2) {
+      name = "-I";
+      value = arg.substr(2);
+      has_value = true;
+    }
+    if (!has_value) {
+      if (i + 1 >= argc) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("option ", name, " needs a value"));
+      }
+      value = argv[++i];
+    }
+    if (name == "--listen") {
+      flags.listen = value;
+    } else if (name == "--upstream") {
+      flags.upstream = value;
+    } else if (name == "--save") {
+      flags.save = value;
+    } else if (name == "--raw-client") {
+      flags.raw_client = value;
+    } else if (name == "--raw-server") {
+      flags.raw_server = value;
+    } else if (name == "--reflect") {
+      flags.reflect = value;
+    } else if (name == "--proto") {
+      flags.proto_files.push_back(value);
+    } else if (name == "-I" || name == "--import_path" ||
+               name == "--proto_path") {
+      flags.import_dirs.push_back(value);
+    } else if (name == "--protoset") {
+      flags.protoset = value;
+    } else if (name == "--color") {
+      if (value != "auto" && value != "always" && value != "never") {
+        return absl::InvalidArgumentError(
+            "--color takes auto, always or never");
+      }
+      flags.color = value;
+    } else if (name == "--max-bytes") {
+      if (!absl::SimpleAtoi(value, &flags.max_bytes)) {
+        return absl::InvalidArgumentError("--max-bytes takes a byte count");
+      }
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("unknown option ", name));
+    }
+  }
+  if (!flags.proto_files.empty() && !flags.protoset.empty()) {
+    return absl::InvalidArgumentError(
+        "give --proto or --protoset, not both");
+  }
+  return flags;
+}
+
+bool WantColor(const InspectFlags& flags) {
+  if (flags.json || flags.color == "never") return false;
+  if (flags.color == "always") return true;
+  const char* no_color = std::getenv("NO_COLOR");
+  if (no_color != nullptr && no_color[0] != '\0') return false;
+  return isatty(STDOUT_FILENO) == 1;
+}
+
+}  // namespace cli
+}  // namespace sockrpc

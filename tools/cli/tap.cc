@@ -1,0 +1,355 @@
+// `sockrpc tap`: a transparent proxy that prints (and optionally saves)
+// every frame passing between clients and an upstream server.
+//
+// Threads: the main thread accepts; each connection has one thread per
+// direction, which reads a chunk, hands it to the Inspector (decode, print,
+// record) and then forwards it unchanged. Bytes are forwarded whatever the
+// decoder thinks of them. SIGINT/SIGTERM stop the tap: it stops accepting,
+// closes every connection and exits 0 with the capture complete.
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <list>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "google/protobuf/stubs/logging.h"
+#include "tools/cli/commands.h"
+#include "tools/cli/inspect_flags.h"
+#include "tools/cli/inspector.h"
+#include "tools/cli/schema.h"
+#include "transport/address.h"
+#include "transport/fd.h"
+#include "transport/socket.h"
+
+namespace sockrpc {
+namespace cli {
+namespace {
+
+constexpr char kTapUsage[] =
+    "Usage: sockrpc tap --listen ADDR --upstream ADDR [--save FILE.pcapng]\n"
+    "                   [--proto FILE -I DIR | --protoset FILE] [--json]\n"
+    "                   [--color auto|always|never] [--max-bytes N]\n"
+    "\n"
+    "A transparent proxy: clients connect to --listen, every byte goes to\n"
+    "--upstream unchanged and back, and every frame is printed as it passes:\n"
+    "time, connection, direction, type, stream, flags, method and the\n"
+    "message as JSON. The schema comes from --proto/--protoset, or else from\n"
+    "the upstream's reflection service; without one, messages are shown as\n"
+    "raw protobuf fields. --save writes a pcapng capture (docs/CAPTURE.md)\n"
+    "that `sockrpc decode` and Wireshark read. Addresses: unix:PATH,\n"
+    "unix-abstract:NAME, HOST:PORT. Stop with Ctrl-C.\n";
+
+// How long the tap waits to reach the upstream for a new client.
+constexpr absl::Duration kUpstreamConnectTimeout = absl::Seconds(10);
+
+// Timestamps are kept to the microsecond, as the capture stores them, so
+// the live output and a decode of the capture print the same times.
+absl::Time NowMicros() { return absl::FromUnixMicros(absl::ToUnixMicros(absl::Now())); }
+
+// Describes the client at the other end of `fd`.
+std::string DescribePeer(int fd) {
+  SocketAddress peer;
+  peer.length = sizeof(peer.storage);
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer.storage),
+                  &peer.length) != 0) {
+    return "client (unknown address)";
+  }
+  if (peer.family() == AF_UNIX) {
+    ucred cred{};
+    socklen_t size = sizeof(cred);
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &size) == 0) {
+      return absl::StrCat("client pid ", cred.pid, " uid ", cred.uid);
+    }
+    return "client (unix socket)";
+  }
+  return absl::StrCat("client ", FromSocketAddress(peer).ToString());
+}
+
+// One client connection and its upstream connection.
+class TapConnection {
+ public:
+  TapConnection(uint32_t id, Fd client, const Address& upstream,
+                Inspector* inspector)
+      : id_(id), upstream_address_(upstream), inspector_(inspector),
+        client_(std::move(client)) {}
+
+  void Start() {
+    thread_ = std::thread([this] { Run(); });
+  }
+  bool done() const { return done_.load(); }
+  void Join() {
+    if (thread_.joinable()) thread_.join();
+  }
+  // Wakes both directions' threads; they end and close the sockets.
+  void Abort() {
+    absl::MutexLock lock(&mu_);
+    if (client_.valid()) shutdown(client_.get(), SHUT_RDWR);
+    if (upstream_.valid()) shutdown(upstream_.get(), SHUT_RDWR);
+  }
+
+ private:
+  void Run() {
+    const std::string description =
+        absl::StrCat(DescribePeer(client_.get()), " -> upstream ",
+                     upstream_address_.ToString());
+    absl::StatusOr<Fd> upstream =
+        Connect(upstream_address_, absl::Now() + kUpstreamConnectTimeout);
+    inspector_->Open(id_, NowMicros(), description);
+    if (!upstream.ok()) {
+      inspector_->End(id_, Direction::kClientToServer, NowMicros(),
+                      absl::StrCat("cannot reach the upstream: ",
+                                   upstream.status().message()));
+      Close();
+      return;
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      upstream_ = *std::move(upstream);
+    }
+    std::thread replies([this] {
+      Forward(upstream_.get(), client_.get(), Direction::kServerToClient);
+    });
+    Forward(client_.get(), upstream_.get(), Direction::kClientToServer);
+    replies.join();
+    Close();
+  }
+
+  void Close() {
+    absl::MutexLock lock(&mu_);
+    client_.reset();
+    upstream_.reset();
+    done_.store(true);
+  }
+
+  // Copies `from` to `to` until end of stream or an error, showing every
+  // chunk first.
+  void Forward(int from, int to, Direction direction) {
+    std::string buffer(64 * 1024, '\0');
+    const char* peer =
+        direction == Direction::kClientToServer ? "server" : "client";
+    while (true) {
+      absl::Status waited =
+          WaitFor(from, POLLIN, absl::InfiniteFuture());
+      absl::StatusOr<ssize_t> n = ReadSome(from, buffer.data(), buffer.size());
+      if (!waited.ok() || !n.ok()) {
+        absl::Status error = !waited.ok() ? waited : n.status();
+        inspector_->End(id_, direction, NowMicros(),
+                        absl::StrCat("read failed: ", error.message()));
+        shutdown(to, SHUT_RDWR);
+        shutdown(from, SHUT_RDWR);
+        return;
+      }
+      if (*n < 0) continue;  // nothing yet
+      if (*n == 0) {
+        inspector_->End(id_, direction, NowMicros(), "");
+        shutdown(to, SHUT_WR);
+        return;
+      }
+      absl::string_view chunk(buffer.data(), static_cast<size_t>(*n));
+      inspector_->Data(id_, direction, NowMicros(), chunk);
+      absl::Status sent = SendAll(to, chunk);
+      if (!sent.ok()) {
+        inspector_->End(id_, direction, NowMicros(),
+                        absl::StrCat("cannot forward to the ", peer, ": ",
+                                     sent.message()));
+        shutdown(to, SHUT_RDWR);
+        shutdown(from, SHUT_RDWR);
+        return;
+      }
+    }
+  }
+
+  static absl::Status SendAll(int fd, absl::string_view bytes) {
+    while (!bytes.empty()) {
+      iovec iov{const_cast<char*>(bytes.data()), bytes.size()};
+      absl::StatusOr<size_t> n = WriteSome(fd, &iov, 1);
+      if (!n.ok()) return n.status();
+      if (*n == 0) {
+        absl::Status waited = WaitFor(fd, POLLOUT, absl::InfiniteFuture());
+        if (!waited.ok()) return waited;
+        continue;
+      }
+      bytes.remove_prefix(*n);
+    }
+    return absl::OkStatus();
+  }
+
+  const uint32_t id_;
+  const Address upstream_address_;
+  Inspector* const inspector_;
+  std::thread thread_;
+  std::atomic<bool> done_{false};
+  // The sockets stay open until both directions have ended; Abort() may
+  // shut them down from another thread meanwhile.
+  absl::Mutex mu_;
+  Fd client_;
+  Fd upstream_;
+};
+
+// Loads the schema the flags ask for; with neither --proto nor --protoset,
+// from the upstream's reflection service (a failure there is only a
+// warning: the tap still forwards and shows raw fields).
+std::unique_ptr<Schema> LoadTapSchema(const InspectFlags& flags,
+                                      bool* fatal) {
+  SchemaOptions options;
+  options.proto_files = flags.proto_files;
+  options.import_dirs = flags.import_dirs;
+  options.protoset = flags.protoset;
+  const bool explicit_schema =
+      !flags.proto_files.empty() || !flags.protoset.empty();
+  if (!explicit_schema) options.address = flags.upstream;
+  absl::StatusOr<std::unique_ptr<Schema>> schema = LoadSchema(options);
+  if (schema.ok()) return *std::move(schema);
+  if (explicit_schema) {
+    std::fprintf(stderr, "sockrpc tap: %s\n",
+                 schema.status().ToString().c_str());
+    *fatal = true;
+    return nullptr;
+  }
+  std::fprintf(stderr,
+               "sockrpc tap: no schema from the upstream's reflection (%s); "
+               "messages are shown as raw fields\n",
+               std::string(schema.status().message()).c_str());
+  return nullptr;
+}
+
+}  // namespace
+
+int RunTap(int argc, char** argv) {
+  absl::StatusOr<InspectFlags> flags = ParseInspectFlags(argc, argv);
+  if (!flags.ok()) {
+    std::fprintf(stderr, "sockrpc tap: %s\n\n%s",
+                 std::string(flags.status().message()).c_str(), kTapUsage);
+    return 2;
+  }
+  if (flags->help) {
+    std::fputs(kTapUsage, stdout);
+    return 0;
+  }
+  if (flags->listen.empty() || flags->upstream.empty() ||
+      !flags->files.empty()) {
+    std::fprintf(stderr, "sockrpc tap: %s\n\n%s",
+                 flags->files.empty() ? "--listen and --upstream are required"
+                                      : "unexpected argument",
+                 kTapUsage);
+    return 2;
+  }
+  absl::StatusOr<Address> upstream = ParseAddress(flags->upstream);
+  if (!upstream.ok()) {
+    std::fprintf(stderr, "sockrpc tap: --upstream: %s\n",
+                 std::string(upstream.status().message()).c_str());
+    return 2;
+  }
+  absl::StatusOr<Address> listen = ParseAddress(flags->listen);
+  if (!listen.ok()) {
+    std::fprintf(stderr, "sockrpc tap: --listen: %s\n",
+                 std::string(listen.status().message()).c_str());
+    return 2;
+  }
+
+  // Block the stop signals in every thread; the accept loop reads them
+  // from a signalfd.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  Fd signal_fd(signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK));
+
+  // What the tap sees must never be fatal: no protobuf parse warnings.
+  google::protobuf::SetLogHandler(nullptr);
+
+  bool fatal = false;
+  std::unique_ptr<Schema> schema = LoadTapSchema(*flags, &fatal);
+  if (fatal) return 1;
+
+  absl::StatusOr<Listener> listener = Listener::Bind(*listen);
+  if (!listener.ok()) {
+    std::fprintf(stderr, "sockrpc tap: %s\n",
+                 listener.status().ToString().c_str());
+    return 1;
+  }
+
+  std::unique_ptr<PcapngWriter> capture;
+  if (!flags->save.empty()) {
+    absl::StatusOr<std::unique_ptr<PcapngWriter>> writer = PcapngWriter::Create(
+        flags->save,
+        absl::StrCat("sockrpc tap: ", listener->address().ToString(), " -> ",
+                     upstream->ToString()));
+    if (!writer.ok()) {
+      std::fprintf(stderr, "sockrpc tap: --save: %s\n",
+                   std::string(writer.status().message()).c_str());
+      return 1;
+    }
+    capture = *std::move(writer);
+  }
+
+  DecodeOptions decode;
+  decode.pool = schema != nullptr ? schema->pool() : nullptr;
+  PrintOptions print;
+  print.json = flags->json;
+  print.color = WantColor(*flags);
+  decode.max_shown_bytes = flags->max_bytes;
+  Inspector inspector(decode, print, stdout, std::move(capture));
+
+  std::fprintf(stderr, "sockrpc tap: listening on %s, upstream %s\n",
+               listener->address().ToString().c_str(),
+               upstream->ToString().c_str());
+  std::fflush(stderr);
+
+  std::list<std::unique_ptr<TapConnection>> connections;
+  uint32_t next_id = 1;
+  bool stop = false;
+  while (!stop) {
+    pollfd fds[2] = {{listener->fd(), POLLIN, 0}, {signal_fd.get(), POLLIN, 0}};
+    int ready = poll(fds, 2, 1000);
+    if (ready > 0 && (fds[1].revents & POLLIN)) stop = true;
+    if (!stop && ready > 0 && (fds[0].revents & POLLIN)) {
+      absl::StatusOr<Fd> client = listener->Accept();
+      if (!client.ok()) {
+        std::fprintf(stderr, "sockrpc tap: accept: %s\n",
+                     client.status().ToString().c_str());
+      } else if (client->valid()) {
+        auto connection = std::make_unique<TapConnection>(
+            next_id++, *std::move(client), *upstream, &inspector);
+        connection->Start();
+        connections.push_back(std::move(connection));
+      }
+    }
+    // Reap connections whose threads have finished.
+    for (auto it = connections.begin(); it != connections.end();) {
+      if ((*it)->done()) {
+        (*it)->Join();
+        it = connections.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  listener->Close();
+  for (auto& connection : connections) connection->Abort();
+  for (auto& connection : connections) connection->Join();
+  absl::Status saved = inspector.capture_status();
+  if (!saved.ok()) {
+    std::fprintf(stderr, "sockrpc tap: the capture is incomplete: %s\n",
+                 std::string(saved.message()).c_str());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace cli
+}  // namespace sockrpc
