@@ -43,6 +43,10 @@ readonly BUILD_DIR=build
 readonly ASAN_BUILD_DIR=build-asan
 readonly TSAN_BUILD_DIR=build-tsan
 readonly FUZZ_BUILD_DIR=build-fuzz
+# The benchmarks build into their own tree too (SOCKRPC_BUILD_BENCH=ON,
+# Release), and write their table as JSON into the main build directory.
+readonly BENCH_BUILD_DIR=build-bench
+readonly BENCH_JSON="${BUILD_DIR}/bench.json"
 
 # Flags of the sanitizer builds: -O1 keeps them quick enough to run the
 # whole suite; every report fails (no recovery), with a frame pointer for
@@ -103,8 +107,12 @@ Commands:
           in build-fuzz/fuzz-artifacts/ (add it to tests/fuzz/regressions/).
   help    Show this help.
 
-Reserved for later (it prints "not yet available" for now):
-  bench   Build and run the benchmarks.
+  bench [SECONDS]
+          Build the benchmarks (bench/) into build-bench/ and run them,
+          each case measured for SECONDS (default 1) after a warm-up:
+          sockrpc against raw-socket baselines over a Unix socket and TCP
+          loopback. Prints one table and writes it as JSON to
+          build/bench.json. See docs/PERFORMANCE.md.
 
 Environment:
   JOBS    Parallel build and test jobs (default 2).
@@ -253,6 +261,20 @@ run_fuzz() {
   done
 }
 
+# run_bench SECONDS: builds build-bench/ and runs the benchmark suite.
+run_bench() {
+  local seconds="$1"
+  log "Configuring into ${BENCH_BUILD_DIR}/ (benchmarks)"
+  cmake -S . -B "$BENCH_BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DSOCKRPC_BUILD_TESTS=OFF -DSOCKRPC_BUILD_BENCH=ON
+  log "Building the benchmarks with ${JOBS} jobs"
+  cmake --build "$BENCH_BUILD_DIR" -j "$JOBS" --target sockrpc_bench
+  mkdir -p "$(dirname "$BENCH_JSON")"
+  log "Running the benchmarks (${seconds}s per case)"
+  "${BENCH_BUILD_DIR}/bin/sockrpc_bench" --seconds "$seconds" \
+    --out "$BENCH_JSON"
+}
+
 # run_demo: runs the Increment demo against the binaries just built.
 run_demo() {
   log "Running the Increment demo"
@@ -267,7 +289,7 @@ main() {
 
   local command="${1:-build}"
   local max_args=1
-  [[ "$command" == fuzz ]] && max_args=2
+  [[ "$command" == fuzz || "$command" == bench ]] && max_args=2
   if (($# > max_args)); then
     usage_error "expected at most ${max_args} arguments, got $#: $*"
   fi
@@ -311,8 +333,12 @@ main() {
       run_fuzz "$seconds"
       ;;
     bench)
-      echo "build.sh: '${command}' is not yet available." >&2
-      exit 2
+      local bench_seconds="${2:-1}"
+      if [[ ! "$bench_seconds" =~ ^[1-9][0-9]*$ ]]; then
+        usage_error "bench SECONDS must be a positive whole number, got '${bench_seconds}'"
+      fi
+      setup
+      run_bench "$bench_seconds"
       ;;
     help | -h | --help)
       usage

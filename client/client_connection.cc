@@ -592,11 +592,8 @@ void ClientConnection::SendCancel(uint32_t stream_id,
 
 void ClientConnection::SendWindowUpdate(uint32_t stream_id,
                                         uint32_t increment) {
-  char payload[kWindowUpdateSize];
-  EncodeWindowUpdate(increment, payload);
   std::string frame;
-  AppendRawFrame(&frame, FrameType::kWindowUpdate, 0, stream_id,
-                 absl::string_view(payload, sizeof(payload)));
+  AppendWindowUpdateFrame(&frame, stream_id, increment);
   SendControl(frame);
 }
 

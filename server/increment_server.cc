@@ -26,6 +26,7 @@
 #include "increment.sockrpc.pb.h"
 #include "server/example_interceptors.h"
 #include "server/server.h"
+#include "server/termination_signals.h"
 
 ABSL_FLAG(std::string, listen, "unix:server_socket",
           "address to serve on: unix:PATH, unix:///ABS/PATH, "
@@ -194,13 +195,8 @@ int main(int argc, char** argv) {
     options.socket_file_mode = static_cast<mode_t>(bits);
   }
 
-  // Signals are taken by sigwait() below, on this thread only: block them
-  // before any server thread starts so that every thread inherits the mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Before any server thread starts, so that they all inherit the mask.
+  sockrpc::TerminationSignals signals;
 
   sockrpc::CallLogger call_logger(
       [](absl::string_view line) { PrintLine(std::string(line)); });
@@ -226,10 +222,8 @@ int main(int argc, char** argv) {
   PrintLine(absl::StrCat("listening on ", *address));
   PrintLine("server waiting");
 
-  int signal_number = 0;
-  sigwait(&signals, &signal_number);
-  PrintLine(absl::StrCat("server shutting down (",
-                         signal_number == SIGINT ? "SIGINT" : "SIGTERM", ")"));
+  const char* signal_name = signals.Wait();
+  PrintLine(absl::StrCat("server shutting down (", signal_name, ")"));
   server.Shutdown(absl::Now() + absl::GetFlag(FLAGS_shutdown_grace));
   PrintLine("server stopped");
   return 0;

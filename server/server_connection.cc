@@ -370,11 +370,8 @@ void ServerConnection::CancelAllCalls(const absl::Status& why,
 
 void ServerConnection::SendWindowUpdate(uint32_t stream_id,
                                         uint32_t increment) {
-  char payload[kWindowUpdateSize];
-  EncodeWindowUpdate(increment, payload);
   std::string out;
-  AppendRawFrame(&out, FrameType::kWindowUpdate, 0, stream_id,
-                 absl::string_view(payload, sizeof(payload)));
+  AppendWindowUpdateFrame(&out, stream_id, increment);
   Send(out);
 }
 

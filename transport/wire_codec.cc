@@ -45,6 +45,14 @@ void AppendRawFrame(std::string* out, FrameType type, uint8_t flags,
   if (!payload.empty()) memcpy(dest, payload.data(), payload.size());
 }
 
+void AppendWindowUpdateFrame(std::string* out, uint32_t stream_id,
+                             uint32_t increment) {
+  char payload[kWindowUpdateSize];
+  EncodeWindowUpdate(increment, payload);
+  AppendRawFrame(out, FrameType::kWindowUpdate, 0, stream_id,
+                 absl::string_view(payload, sizeof(payload)));
+}
+
 void AppendPreface(std::string* out) {
   size_t start = out->size();
   out->resize(start + kPrefaceSize);

@@ -32,6 +32,11 @@ absl::Status AppendMessageFrame(std::string* out, FrameType type,
 void AppendRawFrame(std::string* out, FrameType type, uint8_t flags,
                     uint32_t stream_id, absl::string_view payload);
 
+// Appends a WINDOW_UPDATE frame giving the peer `increment` more bytes on
+// `stream_id`.
+void AppendWindowUpdateFrame(std::string* out, uint32_t stream_id,
+                             uint32_t increment);
+
 // Appends our connection preface.
 void AppendPreface(std::string* out);
 

@@ -12,6 +12,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "server/server.h"
+#include "server/termination_signals.h"
 
 ABSL_FLAG(std::string, listen, "",
           "address to serve on, in any form sockrpc accepts (unix:PATH, "
@@ -34,11 +35,7 @@ int ServeUntilSignal(const char* program, sockrpc::Service* service, int argc,
     return 2;
   }
 
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  sockrpc::TerminationSignals signals;  // before any server thread starts
 
   sockrpc::Server server;
   absl::Status status = server.RegisterService(service);
@@ -52,8 +49,7 @@ int ServeUntilSignal(const char* program, sockrpc::Service* service, int argc,
   PrintLine(absl::StrCat("listening on ", *address));
   PrintLine("server waiting");
 
-  int signal_number = 0;
-  sigwait(&signals, &signal_number);
+  signals.Wait();
   server.Shutdown(absl::Now() + absl::Seconds(5));
   PrintLine("server stopped");
   return 0;

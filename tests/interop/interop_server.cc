@@ -30,6 +30,7 @@
 #include "absl/time/time.h"
 #include "server/example_interceptors.h"
 #include "server/server.h"
+#include "server/termination_signals.h"
 #include "tests/interop/interop_service.h"
 
 ABSL_FLAG(std::string, listen, "unix:interop_socket",
@@ -91,13 +92,8 @@ int main(int argc, char** argv) {
       "Usage: interop_server [--listen ADDRESS] [--max_frame_size BYTES]");
   absl::ParseCommandLine(argc, argv);
 
-  // Signals are taken by sigwait() below: block them before any server
-  // thread starts so that every thread inherits the mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Before any server thread starts, so that they all inherit the mask.
+  sockrpc::TerminationSignals signals;
 
   sockrpc::ServerOptions options;
   options.max_frame_size = absl::GetFlag(FLAGS_max_frame_size);
@@ -149,10 +145,8 @@ int main(int argc, char** argv) {
   PrintLine(absl::StrCat("listening on ", *address));
   PrintLine("server waiting");
 
-  int signal_number = 0;
-  sigwait(&signals, &signal_number);
-  PrintLine(absl::StrCat("server shutting down (",
-                         signal_number == SIGINT ? "SIGINT" : "SIGTERM", ")"));
+  const char* signal_name = signals.Wait();
+  PrintLine(absl::StrCat("server shutting down (", signal_name, ")"));
   server.Shutdown(absl::Now() + absl::GetFlag(FLAGS_shutdown_grace));
   PrintLine("server stopped");
   return 0;

@@ -1,0 +1,52 @@
+// The benchmark loops: each runs one case against a server already started
+// in another process, for a warm-up and then a measured window, and
+// returns what it measured. Internal to bench/.
+//
+// Raw* drive raw_server (raw_wire.h); Rpc* drive bench_server through the
+// sockrpc client runtime. Same sizes, same window, so that each Rpc* figure
+// has its Raw* limit beside it.
+#ifndef SOCKRPC_BENCH_CASES_H_
+#define SOCKRPC_BENCH_CASES_H_
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <string>
+
+#include "measure.h"
+
+namespace sockrpc {
+namespace bench {
+
+// CaseSpec: the parameters of one run.
+struct CaseSpec {
+  std::string address;   // "unix:PATH" or "ipv4:127.0.0.1:PORT"
+  size_t size = 64;      // payload bytes, each way
+  int in_flight = 1;     // calls outstanding per connection
+  int connections = 1;   // connections, one client thread each
+  double warmup_seconds = 0.2;
+  double seconds = 1.0;
+  pid_t server = 0;      // for CPU per call (0: client CPU only)
+};
+
+// Blocking round trips, one at a time: latency, calls/s, CPU per call.
+Result RawPingPong(const CaseSpec& spec);
+Result RpcUnary(const CaseSpec& spec);
+
+// spec.in_flight calls outstanding on each of spec.connections
+// connections: calls/s only.
+Result RawPipelined(const CaseSpec& spec);
+Result RpcInFlight(const CaseSpec& spec);
+
+// One stream of spec.size-byte messages from the server: messages/s.
+Result RawStream(const CaseSpec& spec);
+Result RpcStream(const CaseSpec& spec);
+
+// Connect, one 1-byte round trip, close: latency of the whole.
+Result RawConnect(const CaseSpec& spec);
+Result RpcConnect(const CaseSpec& spec);
+
+}  // namespace bench
+}  // namespace sockrpc
+
+#endif  // SOCKRPC_BENCH_CASES_H_

@@ -1,0 +1,103 @@
+#include "report.h"
+
+#include <cstdio>
+#include <utility>
+
+#include "absl/strings/str_format.h"
+
+namespace sockrpc {
+namespace bench {
+namespace {
+
+std::string Figure(double value) {
+  if (value == 0) return "-";
+  if (value >= 1000) return absl::StrFormat("%.0f", value);
+  if (value >= 10) return absl::StrFormat("%.1f", value);
+  return absl::StrFormat("%.2f", value);
+}
+
+void PrintRow(const Row& row) {
+  std::string ratio = row.baseline > 0
+                          ? absl::StrFormat("%.2fx", row.ratio())
+                          : std::string("-");
+  std::string verdict =
+      row.target.empty() ? "" : (row.met ? "ok  " : "MISS") + (" " + row.target);
+  std::printf("%-34s %-8s %12s %12s %-14s %7s  %s\n", row.name.c_str(),
+              row.unit.c_str(), Figure(row.ours).c_str(),
+              Figure(row.baseline).c_str(), row.baseline_name.c_str(),
+              ratio.c_str(), verdict.c_str());
+  std::fflush(stdout);
+}
+
+// JSON string escaping for the few characters our names can hold.
+std::string Quote(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (static_cast<unsigned char>(c) < 0x20) {
+      out += absl::StrFormat("\\u%04x", c);
+      continue;
+    }
+    out += c;
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+void Report::Add(Row row) {
+  if (rows_.empty()) {
+    std::printf("%-34s %-8s %12s %12s %-14s %7s  %s\n", "case", "unit",
+                "sockrpc", "baseline", "(which)", "ratio", "target");
+  }
+  PrintRow(row);
+  rows_.push_back(std::move(row));
+}
+
+void Report::PrintTable() const {
+  std::printf("\n%-34s %-8s %12s %12s %-14s %7s  %s\n", "case", "unit",
+              "sockrpc", "baseline", "(which)", "ratio", "target");
+  for (const Row& row : rows_) PrintRow(row);
+}
+
+bool Report::WriteJson(const std::string& path,
+                       const std::string& machine) const {
+  FILE* out = std::fopen(path.c_str(), "w");
+  if (out == nullptr) return false;
+  std::fprintf(out, "{\n  \"machine\": %s,\n  \"rows\": [\n",
+               Quote(machine).c_str());
+  for (size_t i = 0; i < rows_.size(); ++i) {
+    const Row& row = rows_[i];
+    std::fprintf(out,
+                 "    {\"case\": %s, \"unit\": %s, \"sockrpc\": %.6g, "
+                 "\"baseline\": %.6g, \"baseline_name\": %s, "
+                 "\"ratio\": %.4g, \"target\": %s, \"met\": %s}%s\n",
+                 Quote(row.name).c_str(), Quote(row.unit).c_str(), row.ours,
+                 row.baseline, Quote(row.baseline_name).c_str(), row.ratio(),
+                 Quote(row.target).c_str(), row.met ? "true" : "false",
+                 i + 1 < rows_.size() ? "," : "");
+  }
+  std::fprintf(out, "  ]\n}\n");
+  return std::fclose(out) == 0;
+}
+
+Row AtMost(std::string name, std::string unit, double ours, double baseline,
+           std::string baseline_name, double max_ratio) {
+  Row row{std::move(name), std::move(unit), ours, baseline,
+          std::move(baseline_name)};
+  row.target = absl::StrFormat("<= %.1fx", max_ratio);
+  row.met = baseline > 0 && row.ratio() <= max_ratio;
+  return row;
+}
+
+Row AtLeast(std::string name, std::string unit, double ours, double baseline,
+            std::string baseline_name, double min_ratio) {
+  Row row{std::move(name), std::move(unit), ours, baseline,
+          std::move(baseline_name)};
+  row.target = absl::StrFormat(">= %.0f%%", min_ratio * 100);
+  row.met = baseline > 0 && row.ratio() >= min_ratio;
+  return row;
+}
+
+}  // namespace bench
+}  // namespace sockrpc

@@ -1,0 +1,175 @@
+// Our stack's loops (see cases.h): the generated Bench stub over a Channel.
+#include <atomic>
+#include <cstdio>
+#include <deque>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench.sockrpc.pb.h"
+#include "cases.h"
+#include "client/channel.h"
+
+namespace sockrpc {
+namespace bench {
+namespace {
+
+std::shared_ptr<Channel> Connect(const std::string& address) {
+  absl::StatusOr<std::shared_ptr<Channel>> channel = CreateChannel(address);
+  if (!channel.ok()) {
+    std::fprintf(stderr, "bench: %s\n", channel.status().ToString().c_str());
+    return nullptr;
+  }
+  return *channel;
+}
+
+void Report(const absl::Status& status) {
+  std::fprintf(stderr, "bench: call failed: %s\n", status.ToString().c_str());
+}
+
+// One connection with spec.in_flight calls outstanding, collected oldest
+// first, until the window closes.
+bool InFlightOne(const CaseSpec& spec, Window* window, int64_t* calls) {
+  std::shared_ptr<Channel> channel = Connect(spec.address);
+  if (channel == nullptr) return false;
+  Bench::Stub stub(channel);
+  Payload request;
+  request.set_body(std::string(spec.size, 'x'));
+  std::deque<UnaryFuture<Payload>> pending;
+  for (int i = 0; i < spec.in_flight; ++i) {
+    pending.push_back(stub.AsyncEcho(request));
+  }
+  bool more = true;
+  while (!pending.empty()) {
+    absl::StatusOr<Payload> reply = pending.front().Get();
+    pending.pop_front();
+    if (!reply.ok()) {
+      Report(reply.status());
+      return false;
+    }
+    if (more && window->Measuring()) ++*calls;
+    if (more) more = window->Continue();
+    if (more) pending.push_back(stub.AsyncEcho(request));
+  }
+  return true;
+}
+
+}  // namespace
+
+Result RpcUnary(const CaseSpec& spec) {
+  Result result;
+  std::shared_ptr<Channel> channel = Connect(spec.address);
+  if (channel == nullptr) return result;
+  Bench::Stub stub(channel);
+  Payload request;
+  request.set_body(std::string(spec.size, 'x'));
+  Latencies latencies;
+  Window window(spec.warmup_seconds, spec.seconds, spec.server);
+  bool ok = true;
+  while (window.Continue()) {
+    int64_t start = NowNs();
+    absl::StatusOr<Payload> reply = stub.Echo(request);
+    if (!reply.ok() || reply->body().size() != spec.size) {
+      Report(reply.status());
+      ok = false;
+      break;
+    }
+    if (window.Measuring()) latencies.Add(NowNs() - start);
+  }
+  result.ok = ok;
+  result.calls = static_cast<int64_t>(latencies.count());
+  result.seconds = window.seconds();
+  result.p50_us = latencies.Percentile(0.5) / 1e3;
+  result.p99_us = latencies.Percentile(0.99) / 1e3;
+  if (result.calls > 0) {
+    result.cpu_us_per_call = window.cpu_ns() / 1e3 / result.calls;
+  }
+  return result;
+}
+
+Result RpcInFlight(const CaseSpec& spec) {
+  std::vector<std::thread> threads;
+  std::vector<int64_t> calls(spec.connections, 0);
+  std::vector<double> seconds(spec.connections, 0);
+  std::atomic<bool> ok{true};
+  for (int c = 0; c < spec.connections; ++c) {
+    threads.emplace_back([&, c] {
+      Window window(spec.warmup_seconds, spec.seconds);
+      if (!InFlightOne(spec, &window, &calls[c])) ok = false;
+      seconds[c] = window.seconds();
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  Result result;
+  result.ok = ok;
+  double rate = 0;
+  for (int c = 0; c < spec.connections; ++c) {
+    if (seconds[c] > 0) rate += calls[c] / seconds[c];
+  }
+  result.seconds = 1;
+  result.calls = static_cast<int64_t>(rate);
+  return result;
+}
+
+Result RpcStream(const CaseSpec& spec) {
+  Result result;
+  std::shared_ptr<Channel> channel = Connect(spec.address);
+  if (channel == nullptr) return result;
+  Bench::Stub stub(channel);
+  StreamRequest request;
+  request.set_count(50000);
+  request.set_size(static_cast<uint32_t>(spec.size));
+  Window window(spec.warmup_seconds, spec.seconds);
+  bool ok = true;
+  while (ok && window.Continue()) {
+    ClientReader<Payload> reader = stub.Stream(request);
+    Payload message;
+    int64_t received = 0;
+    while (reader.Read(&message)) ++received;
+    absl::Status status = reader.Finish();
+    if (!status.ok() || received != request.count()) {
+      Report(status);
+      ok = false;
+    }
+    if (window.Measuring()) result.calls += received;
+  }
+  result.ok = ok;
+  result.seconds = window.seconds();
+  return result;
+}
+
+Result RpcConnect(const CaseSpec& spec) {
+  Result result;
+  Payload request;
+  request.set_body("x");
+  Latencies latencies;
+  Window window(spec.warmup_seconds, spec.seconds);
+  bool ok = true;
+  while (window.Continue()) {
+    int64_t start = NowNs();
+    std::shared_ptr<Channel> channel = Connect(spec.address);
+    if (channel == nullptr) {
+      ok = false;
+      break;
+    }
+    Bench::Stub stub(channel);
+    absl::StatusOr<Payload> reply = stub.Echo(request);
+    if (!reply.ok()) {
+      Report(reply.status());
+      ok = false;
+      break;
+    }
+    channel.reset();  // closes the connection, inside the timed part
+    if (window.Measuring()) latencies.Add(NowNs() - start);
+  }
+  result.ok = ok;
+  result.calls = static_cast<int64_t>(latencies.count());
+  result.seconds = window.seconds();
+  result.p50_us = latencies.Percentile(0.5) / 1e3;
+  result.p99_us = latencies.Percentile(0.99) / 1e3;
+  return result;
+}
+
+}  // namespace bench
+}  // namespace sockrpc

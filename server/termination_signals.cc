@@ -1,0 +1,21 @@
+#include "server/termination_signals.h"
+
+#include <pthread.h>
+
+namespace sockrpc {
+
+TerminationSignals::TerminationSignals() {
+  sigemptyset(&signals_);
+  sigaddset(&signals_, SIGINT);
+  sigaddset(&signals_, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals_, nullptr);
+}
+
+const char* TerminationSignals::Wait() {
+  int signal_number = 0;
+  while (sigwait(&signals_, &signal_number) != 0) {
+  }
+  return signal_number == SIGINT ? "SIGINT" : "SIGTERM";
+}
+
+}  // namespace sockrpc
