@@ -55,12 +55,14 @@ readonly ASAN_FLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined
 readonly TSAN_FLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=thread"
 readonly FUZZ_FLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all"
 
-# The tests `./build.sh tsan` runs: the concurrency and streaming tests
-# (a ctest -R regex). Under TSan the rest adds time but no concurrency.
-readonly TSAN_TESTS='interop_|flow_control|call_race|e2e_|hardening_fault|hardening_load|hardening_limits|generated_streaming'
+# The tests `./build.sh tsan` runs: the concurrency and streaming tests, as
+# a ctest -R regex over test names (GoogleTest suites; interop_unix/_tcp).
+# Under TSan the rest adds time but no concurrency.
+readonly TSAN_TESTS='^(interop_|FlowControlTest|CallRaceTest|GeneratedStreamingTest|BadInputTest|IncrementOverTransportTest|ShutdownSignalTest|FaultTest|LoadTest|LimitsTest|PeerCredentialsTest)'
 
-# The libFuzzer targets (tests/fuzz/NAME_fuzzer.cc).
-readonly FUZZ_TARGETS=(frame_decoder preface server_connection client_response)
+# The libFuzzer targets (tests/fuzz/NAME_fuzzer.cc); `decode` fuzzes the
+# parser of `sockrpc decode` (tools/cli/).
+readonly FUZZ_TARGETS=(frame_decoder preface server_connection client_response decode)
 
 # Calls per client of the load test (tests/hardening/load_test.cc) in the
 # sanitizer builds; the plain build runs the full 10,000.

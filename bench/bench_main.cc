@@ -2,12 +2,17 @@
 // figures beside their baselines' (see docs/PERFORMANCE.md).
 //
 //   sockrpc_bench [--seconds S] [--out FILE.json] [--bin DIR]
+//   sockrpc_bench --profile-unary ADDR N
 //
 // The servers (bench_server: our stack; raw_server: the raw baselines) run
 // as child processes, started and stopped here; this process is the
 // client. Each case is warmed up, then measured for S seconds (default 1).
 // Every row is printed as it is measured, then the whole table again, and
 // written as JSON to FILE.json (default build/bench.json).
+//
+// --profile-unary makes N unary 64 B calls to a bench_server already
+// running at ADDR and exits: the client side of a profile (strace -c,
+// valgrind --tool=callgrind; see docs/PERFORMANCE.md).
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -115,16 +120,16 @@ void Unary(const Options& options, const std::string& transport,
     report->Add(AtMost(name + " p50", "us", ours.p50_us, base.p50_us, "raw",
                        unix1m ? 1.3 : p50_target));
   } else {
-    report->Add(Row{name + " p50", "us", ours.p50_us, base.p50_us, "raw"});
+    report->Add(Plain(name + " p50", "us", ours.p50_us, base.p50_us, "raw"));
   }
-  report->Add(Row{name + " p99", "us", ours.p99_us, base.p99_us, "raw"});
-  report->Add(Row{name + " rate", "calls/s", ours.rate(), base.rate(), "raw"});
+  report->Add(Plain(name + " p99", "us", ours.p99_us, base.p99_us, "raw"));
+  report->Add(Plain(name + " rate", "calls/s", ours.rate(), base.rate(), "raw"));
   if (unix64) {
     report->Add(AtMost(name + " CPU/call", "us", ours.cpu_us_per_call,
                        base.cpu_us_per_call, "raw", 1.5));
   } else {
-    report->Add(Row{name + " CPU/call", "us", ours.cpu_us_per_call,
-                    base.cpu_us_per_call, "raw"});
+    report->Add(Plain(name + " CPU/call", "us", ours.cpu_us_per_call,
+                    base.cpu_us_per_call, "raw"));
   }
 }
 
@@ -151,7 +156,7 @@ void InFlight(const Options& options, const std::string& transport,
                         "raw pipelined", 0.5));
   } else {
     report->Add(
-        Row{name, "calls/s", ours.rate(), base.rate(), "raw pipelined"});
+        Plain(name, "calls/s", ours.rate(), base.rate(), "raw pipelined"));
   }
 }
 
@@ -163,7 +168,7 @@ void Memory(const Options& options, Report* report, const std::string& dir) {
   if (server == nullptr) return;
   ::usleep(300'000);
   int64_t idle = RssBytes(server->pid());
-  Row idle_row{"server RSS idle", "MB", idle / 1e6, 0, ""};
+  Row idle_row = Plain("server RSS idle", "MB", idle / 1e6, 0, "");
   idle_row.target = "<= 6 MB";
   idle_row.met = idle <= 6'000'000;
   report->Add(idle_row);
@@ -189,11 +194,11 @@ void Memory(const Options& options, Report* report, const std::string& dir) {
   }
   ::usleep(1'000'000);  // let the server accept and read every preface
   int64_t loaded = RssBytes(server->pid());
-  Row loaded_row{absl::StrFormat("server RSS, %d idle conns", fds.size()),
-                 "MB", loaded / 1e6, 0, ""};
+  Row loaded_row = Plain(absl::StrFormat("server RSS, %d idle conns", fds.size()),
+                 "MB", loaded / 1e6, 0, "");
   report->Add(loaded_row);
   double per = fds.empty() ? 0 : (loaded - idle) / 1024.0 / fds.size();
-  Row per_row{"server memory per idle conn", "KiB", per, 0, ""};
+  Row per_row = Plain("server memory per idle conn", "KiB", per, 0, "");
   per_row.target = "<= 2 KiB";
   per_row.met = per <= 2.0;
   report->Add(per_row);
@@ -214,9 +219,9 @@ void ClientSize(const Options& options, const std::string& address,
     std::fprintf(stderr, "bench: minimal_client gave no sizes\n");
     return;
   }
-  report->Add(Row{"minimal client binary", "MB", binary / 1e6, 0, ""});
-  Row libs{absl::StrFormat("its %lu shared libraries", so_count), "MB",
-           so_bytes / 1e6, 0, ""};
+  report->Add(Plain("minimal client binary", "MB", binary / 1e6, 0, ""));
+  Row libs = Plain(absl::StrFormat("its %lu shared libraries", so_count), "MB",
+           so_bytes / 1e6, 0, "");
   libs.target = "<= 10 MB";
   libs.met = so_bytes <= 10'000'000;
   report->Add(libs);
@@ -275,8 +280,8 @@ int Run(const Options& options) {
       Result base = RawStream(spec);
       spec.address = rpc->addresses()[t];
       Result ours = RpcStream(spec);
-      report.Add(Row{std::string("server streaming 64 B ") + transports[t],
-                     "msgs/s", ours.rate(), base.rate(), "raw stream"});
+      report.Add(Plain(std::string("server streaming 64 B ") + transports[t],
+                     "msgs/s", ours.rate(), base.rate(), "raw stream"));
     }
     for (int t = 0; t < 2; ++t) {
       CaseSpec spec;
@@ -285,9 +290,9 @@ int Run(const Options& options) {
       Result base = RawConnect(spec);
       spec.address = rpc->addresses()[t];
       Result ours = RpcConnect(spec);
-      report.Add(Row{std::string("connect + first call ") + transports[t] +
+      report.Add(Plain(std::string("connect + first call ") + transports[t] +
                          " p50",
-                     "us", ours.p50_us, base.p50_us, "raw"});
+                     "us", ours.p50_us, base.p50_us, "raw"));
     }
     ClientSize(options, rpc->addresses()[0], &report);
   }
@@ -327,6 +332,11 @@ int Run(const Options& options) {
 int main(int argc, char** argv) {
   sockrpc::bench::Options options;
   options.bin = sockrpc::bench::OwnDirectory();
+  if (argc == 4 && std::string(argv[1]) == "--profile-unary") {
+    sockrpc::bench::CaseSpec spec;
+    spec.address = argv[2];
+    return sockrpc::bench::RpcUnaryCalls(spec, std::atol(argv[3])) ? 0 : 1;
+  }
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--seconds" && i + 1 < argc) {

@@ -33,6 +33,9 @@ struct CaseSpec {
 Result RawPingPong(const CaseSpec& spec);
 Result RpcUnary(const CaseSpec& spec);
 
+// Exactly `calls` blocking round trips, unmeasured (for profilers).
+bool RpcUnaryCalls(const CaseSpec& spec, long calls);
+
 // spec.in_flight calls outstanding on each of spec.connections
 // connections: calls/s only.
 Result RawPipelined(const CaseSpec& spec);

@@ -12,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -41,10 +42,19 @@ void Serve(int fd) {
       if (filled < 0) break;
       uint32_t count = GetLength(buf.data() + 4);
       uint32_t size = GetLength(buf.data() + 8);
-      std::vector<char> message(kRawHeaderSize + size, 'x');
-      PutLength(size, message.data());
-      for (uint32_t i = 0; i < count; ++i) {
-        if (!WriteAll(fd, message.data(), message.size())) break;
+      // Messages go out in batches of about 64 KiB, as any buffered
+      // writer would send them.
+      const size_t message_size = kRawHeaderSize + size;
+      const uint32_t per_batch = static_cast<uint32_t>(
+          std::max<size_t>(1, (64 << 10) / message_size));
+      std::vector<char> batch(message_size * per_batch, 'x');
+      for (uint32_t i = 0; i < per_batch; ++i) {
+        PutLength(size, batch.data() + i * message_size);
+      }
+      for (uint32_t sent = 0; sent < count;) {
+        uint32_t n = std::min(per_batch, count - sent);
+        if (!WriteAll(fd, batch.data(), n * message_size)) break;
+        sent += n;
       }
       have = static_cast<size_t>(filled) - (kRawHeaderSize + 8);
       std::memmove(buf.data(), buf.data() + kRawHeaderSize + 8, have);

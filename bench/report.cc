@@ -81,10 +81,21 @@ bool Report::WriteJson(const std::string& path,
   return std::fclose(out) == 0;
 }
 
+Row Plain(std::string name, std::string unit, double ours, double baseline,
+          std::string baseline_name) {
+  Row row;
+  row.name = std::move(name);
+  row.unit = std::move(unit);
+  row.ours = ours;
+  row.baseline = baseline;
+  row.baseline_name = std::move(baseline_name);
+  return row;
+}
+
 Row AtMost(std::string name, std::string unit, double ours, double baseline,
            std::string baseline_name, double max_ratio) {
-  Row row{std::move(name), std::move(unit), ours, baseline,
-          std::move(baseline_name)};
+  Row row = Plain(std::move(name), std::move(unit), ours, baseline,
+                  std::move(baseline_name));
   row.target = absl::StrFormat("<= %.1fx", max_ratio);
   row.met = baseline > 0 && row.ratio() <= max_ratio;
   return row;
@@ -92,8 +103,8 @@ Row AtMost(std::string name, std::string unit, double ours, double baseline,
 
 Row AtLeast(std::string name, std::string unit, double ours, double baseline,
             std::string baseline_name, double min_ratio) {
-  Row row{std::move(name), std::move(unit), ours, baseline,
-          std::move(baseline_name)};
+  Row row = Plain(std::move(name), std::move(unit), ours, baseline,
+                  std::move(baseline_name));
   row.target = absl::StrFormat(">= %.0f%%", min_ratio * 100);
   row.met = baseline > 0 && row.ratio() >= min_ratio;
   return row;

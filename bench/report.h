@@ -38,6 +38,10 @@ class Report {
   std::vector<Row> rows_;
 };
 
+// Plain: a row without a target.
+Row Plain(std::string name, std::string unit, double ours,
+          double baseline = 0, std::string baseline_name = "");
+
 // Target helpers: a row whose ratio must stay at or under `max_ratio`
 // (latency, CPU), or at or over `min_ratio` (throughput).
 Row AtMost(std::string name, std::string unit, double ours, double baseline,

@@ -88,6 +88,22 @@ Result RpcUnary(const CaseSpec& spec) {
   return result;
 }
 
+bool RpcUnaryCalls(const CaseSpec& spec, long calls) {
+  std::shared_ptr<Channel> channel = Connect(spec.address);
+  if (channel == nullptr) return false;
+  Bench::Stub stub(channel);
+  Payload request;
+  request.set_body(std::string(spec.size, 'x'));
+  for (long i = 0; i < calls; ++i) {
+    absl::StatusOr<Payload> reply = stub.Echo(request);
+    if (!reply.ok()) {
+      Report(reply.status());
+      return false;
+    }
+  }
+  return true;
+}
+
 Result RpcInFlight(const CaseSpec& spec) {
   std::vector<std::thread> threads;
   std::vector<int64_t> calls(spec.connections, 0);

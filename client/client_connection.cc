@@ -112,6 +112,9 @@ bool ClientConnection::Open(const std::shared_ptr<ClientStream>& stream,
     return false;
   }
 
+  size_t written = 0;
+  absl::Status sent;
+  {
   MutexLock write_lock(&write_mu_);
   {
     MutexLock lock(&mu_);
@@ -136,8 +139,6 @@ bool ClientConnection::Open(const std::shared_ptr<ClientStream>& stream,
   }
   PatchStreamId(&frames[0], stream->id_);
   if (request != nullptr) PatchStreamId(&frames[message_offset], stream->id_);
-  size_t written = 0;
-  absl::Status sent;
   if (!preface_sent_) {
     std::string preface;
     AppendPreface(&preface);
@@ -145,10 +146,20 @@ bool ClientConnection::Open(const std::shared_ptr<ClientStream>& stream,
     written = 0;
   }
   if (sent.ok()) sent = WriteAllLocked(frames, stream->deadline(), &written);
+  }
   ReleaseScratchIfLarge(frames);
   if (sent.ok()) return false;
+  // The server may have said why it closed the connection (a GOAWAY, e.g.
+  // for too many connections) before our write failed: read it, so that
+  // the call fails with that reason.
+  ReadWhatIsLeft();
   // A partly written frame leaves the byte stream unusable for every call.
   MutexLock lock(&mu_);
+  if (stream->done_) {
+    FailLocked(absl::UnavailableError(
+        absl::StrCat("connection to ", target_, " failed: ", sent.message())));
+    return stream->retryable_;
+  }
   absl::Status failure =
       absl::IsDeadlineExceeded(sent)
           ? absl::DeadlineExceededError(
@@ -283,6 +294,24 @@ void ClientConnection::Cancel(ClientStream& stream, const absl::Status& why) {
 }
 
 // ---- Waiting and reading ----
+
+void ClientConnection::ReadWhatIsLeft() {
+  {
+    MutexLock lock(&mu_);
+    if (reader_active_) return;  // that thread will see it
+    reader_active_ = true;
+  }
+  for (int reads = 0; reads < 16; ++reads) {
+    absl::Span<char> space = reader_.PrepareRead();
+    absl::StatusOr<ssize_t> got =
+        ReadSome(fd_.get(), space.data(), space.size());
+    if (!got.ok() || *got <= 0) break;
+    reader_.CommitRead(static_cast<size_t>(*got));
+    if (!ProcessFrames()) break;
+  }
+  MutexLock lock(&mu_);
+  reader_active_ = false;
+}
 
 bool ClientConnection::AwaitLocked(ClientStream* stream,
                                    const Predicate& ready,

@@ -83,6 +83,9 @@ class ClientConnection {
   // deadline passes first, ends it with DEADLINE_EXCEEDED. Returns ready().
   bool AwaitLocked(ClientStream* stream, const Predicate& ready,
                    absl::Time deadline) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Without blocking, reads and handles what the socket still holds, if no
+  // other thread reads (used after a failed write).
+  void ReadWhatIsLeft() ABSL_LOCKS_EXCLUDED(mu_, write_mu_);
   // The reader role: reads and dispatches until `ready()` or `deadline`.
   void ReadUntil(const Predicate& ready, absl::Time deadline)
       ABSL_LOCKS_EXCLUDED(mu_);

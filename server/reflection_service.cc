@@ -51,12 +51,10 @@ ReflectionService::ReflectionService(
     const std::vector<const ::sockrpc::Service*>& services) {
   for (const ::sockrpc::Service* service : services) Describe(*service);
   Describe(*this);
-  std::sort(listing_.mutable_services()->begin(),
-            listing_.mutable_services()->end(),
-            [](const reflection::v1::ServiceInfo& a,
-               const reflection::v1::ServiceInfo& b) {
-              return a.name() < b.name();
-            });
+  std::sort(
+      listing_.mutable_services()->begin(), listing_.mutable_services()->end(),
+      [](const reflection::v1::ServiceInfo& a,
+         const reflection::v1::ServiceInfo& b) { return a.name() < b.name(); });
 }
 
 void ReflectionService::Describe(const ::sockrpc::Service& service) {
@@ -74,12 +72,12 @@ void ReflectionService::Describe(const ::sockrpc::Service& service) {
     method_info->set_name(std::string(name));
     // The method table says how the method is served; the descriptor, if
     // there is one, adds the message types.
-    method_info->set_client_streaming(
-        method.kind == RpcKind::kClientStreaming ||
-        method.kind == RpcKind::kBidiStreaming);
-    method_info->set_server_streaming(
-        method.kind == RpcKind::kServerStreaming ||
-        method.kind == RpcKind::kBidiStreaming);
+    method_info->set_client_streaming(method.kind ==
+                                          RpcKind::kClientStreaming ||
+                                      method.kind == RpcKind::kBidiStreaming);
+    method_info->set_server_streaming(method.kind ==
+                                          RpcKind::kServerStreaming ||
+                                      method.kind == RpcKind::kBidiStreaming);
     const MethodDescriptor* method_descriptor =
         descriptor == nullptr ? nullptr
                               : descriptor->FindMethodByName(std::string(name));

@@ -30,18 +30,16 @@
 
 namespace sockrpc {
 
-class ReflectionService final
-    : public reflection::v1::Reflection::Service {
+class ReflectionService final : public reflection::v1::Reflection::Service {
  public:
   // Describes `services` and the reflection service itself. The services
   // are read here only; they need not outlive this object.
   explicit ReflectionService(
       const std::vector<const ::sockrpc::Service*>& services);
 
-  absl::Status ListServices(
-      ServerContext* context,
-      const reflection::v1::ListServicesRequest& request,
-      reflection::v1::ListServicesReply* reply) override;
+  absl::Status ListServices(ServerContext* context,
+                            const reflection::v1::ListServicesRequest& request,
+                            reflection::v1::ListServicesReply* reply) override;
 
   absl::Status FileContainingSymbol(
       ServerContext* context,

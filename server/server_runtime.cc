@@ -269,8 +269,7 @@ void ServerRuntime::AcceptConnections(size_t index) {
   for (;;) {
     absl::StatusOr<Fd> fd = listener.Accept();
     if (!fd.ok()) {
-      Log(absl::StrCat("accept on ", listener.address().ToString(),
-                       " failed: ", fd.status().message()));
+      Log(absl::StrCat("accept failed: ", fd.status().message()));
       break;
     }
     if (!fd->valid()) break;

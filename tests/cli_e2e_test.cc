@@ -117,8 +117,8 @@ Server StartServer(const std::string& binary, const TempDir& dir,
   EXPECT_TRUE(
       server.process->WaitForLine("server waiting", kProcessTimeout).ok());
   if (listening.ok()) {
-    server.address = std::string(
-        listening->substr(listening->find("listening on ") + 13));
+    server.address =
+        std::string(listening->substr(listening->find("listening on ") + 13));
   }
   return server;
 }
@@ -255,16 +255,15 @@ TEST_F(CliIncrementTest, CallPrintsTheReplyAsJson) {
 }
 
 TEST_F(CliIncrementTest, CallReadsTheRequestFromStdin) {
-  std::string input = WriteFile(dir_, "request.json",
-                                "{\n  \"character\": \"y\"\n}\n");
+  std::string input =
+      WriteFile(dir_, "request.json", "{\n  \"character\": \"y\"\n}\n");
   CliRun run = RunCli({"call", address(), kIncrement, "-"}, input);
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_EQ(run.out, "{\"character\":\"z\"}\n");
 }
 
 TEST_F(CliIncrementTest, FailedCallPrintsCodeNameAndExitsOne) {
-  CliRun run =
-      RunCli({"call", address(), kIncrement, R"({"character":"AB"})"});
+  CliRun run = RunCli({"call", address(), kIncrement, R"({"character":"AB"})"});
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_EQ(run.out, "");
   EXPECT_THAT(run.err, HasSubstr("ERROR: INVALID_ARGUMENT: character must be "
@@ -319,38 +318,36 @@ TEST_F(CliInteropTest, ListShowsStreamingKinds) {
 
 TEST_F(CliInteropTest, ClientStreamingSendsOneRequestPerLine) {
   // Three chunks of 3, 6 and 0 bytes; the blank line is skipped.
-  std::string input = WriteFile(
-      dir_, "chunks.jsonl",
-      "{\"body\":\"AAAA\"}\n\n{\"body\":\"AAAAAAAA\"}\n{}\n");
+  std::string input =
+      WriteFile(dir_, "chunks.jsonl",
+                "{\"body\":\"AAAA\"}\n\n{\"body\":\"AAAAAAAA\"}\n{}\n");
   CliRun run = RunCli(
-      {"call", address(), absl::StrCat(kInterop, "StreamingInputCall")},
-      input);
+      {"call", address(), absl::StrCat(kInterop, "StreamingInputCall")}, input);
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_EQ(run.out, "{\"totalSize\":\"9\",\"chunkCount\":3}\n");
 }
 
 TEST_F(CliInteropTest, ClientStreamingTakesLinesFromTheArgumentToo) {
-  CliRun run = RunCli({"call", address(),
-                       absl::StrCat(kInterop, "StreamingInputCall"),
-                       "{\"body\":\"AA==\"}\n{\"body\":\"AA==\"}"});
+  CliRun run =
+      RunCli({"call", address(), absl::StrCat(kInterop, "StreamingInputCall"),
+              "{\"body\":\"AA==\"}\n{\"body\":\"AA==\"}"});
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_EQ(run.out, "{\"totalSize\":\"2\",\"chunkCount\":2}\n");
 }
 
 TEST_F(CliInteropTest, BadLineInARequestStreamIsAUsageError) {
-  std::string input = WriteFile(dir_, "chunks.jsonl",
-                                "{\"body\":\"AAAA\"}\n{\"bogus\":1}\n");
+  std::string input =
+      WriteFile(dir_, "chunks.jsonl", "{\"body\":\"AAAA\"}\n{\"bogus\":1}\n");
   CliRun run = RunCli(
-      {"call", address(), absl::StrCat(kInterop, "StreamingInputCall")},
-      input);
+      {"call", address(), absl::StrCat(kInterop, "StreamingInputCall")}, input);
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_THAT(run.err, HasSubstr("request line 2"));
 }
 
 TEST_F(CliInteropTest, ServerStreamingPrintsOneReplyPerLine) {
-  CliRun run = RunCli({"call", address(),
-                       absl::StrCat(kInterop, "StreamingOutputCall"),
-                       R"({"replySizes":[1,2,0]})"});
+  CliRun run =
+      RunCli({"call", address(), absl::StrCat(kInterop, "StreamingOutputCall"),
+              R"({"replySizes":[1,2,0]})"});
   EXPECT_EQ(run.exit_code, 0) << run.err;
   std::vector<std::string> lines = Lines(run.out);
   ASSERT_EQ(lines.size(), 3u) << run.out;
@@ -360,8 +357,8 @@ TEST_F(CliInteropTest, ServerStreamingPrintsOneReplyPerLine) {
 }
 
 TEST_F(CliInteropTest, BidiStreamingAnswersEachLine) {
-  std::string input = WriteFile(dir_, "duplex.jsonl",
-                                "{\"replySize\":2}\n{\"replySize\":1}\n");
+  std::string input =
+      WriteFile(dir_, "duplex.jsonl", "{\"replySize\":2}\n{\"replySize\":1}\n");
   CliRun run = RunCli(
       {"call", address(), absl::StrCat(kInterop, "FullDuplexCall")}, input);
   EXPECT_EQ(run.exit_code, 0) << run.err;
@@ -378,25 +375,25 @@ TEST_F(CliInteropTest, StatusOfAStreamingCallIsReported) {
 }
 
 TEST_F(CliInteropTest, VerbosePrintsTheEchoedMetadata) {
-  CliRun run = RunCli(
-      {"call", "-v", "-H", absl::StrCat(interop::kEchoInitialKey, ":hello"),
-       "-H", absl::StrCat(interop::kEchoTrailingKey, ":AAEC/w=="), address(),
-       absl::StrCat(kInterop, "UnaryCall"), "{}"});
+  CliRun run = RunCli({"call", "-v", "-H",
+                       absl::StrCat(interop::kEchoInitialKey, ":hello"), "-H",
+                       absl::StrCat(interop::kEchoTrailingKey, ":AAEC/w=="),
+                       address(), absl::StrCat(kInterop, "UnaryCall"), "{}"});
   EXPECT_EQ(run.exit_code, 0) << run.err;
-  EXPECT_THAT(run.err, HasSubstr(absl::StrCat("initial metadata ",
-                                              interop::kEchoInitialKey,
-                                              ": hello")));
+  EXPECT_THAT(run.err,
+              HasSubstr(absl::StrCat("initial metadata ",
+                                     interop::kEchoInitialKey, ": hello")));
   // A -bin value goes out decoded from base64 and comes back encoded.
-  EXPECT_THAT(run.err, HasSubstr(absl::StrCat("trailing metadata ",
-                                              interop::kEchoTrailingKey,
-                                              ": AAEC/w==")));
+  EXPECT_THAT(run.err,
+              HasSubstr(absl::StrCat("trailing metadata ",
+                                     interop::kEchoTrailingKey, ": AAEC/w==")));
 }
 
 TEST_F(CliInteropTest, DeadlineEndsASlowCall) {
   absl::Time start = absl::Now();
-  CliRun run = RunCli({"call", "--deadline", "300ms", address(),
-                       absl::StrCat(kInterop, "SleepCall"),
-                       R"({"sleepMs":20000})"});
+  CliRun run =
+      RunCli({"call", "--deadline", "300ms", address(),
+              absl::StrCat(kInterop, "SleepCall"), R"({"sleepMs":20000})"});
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_THAT(run.err, HasSubstr("ERROR: DEADLINE_EXCEEDED"));
   EXPECT_LT(absl::Now() - start, absl::Seconds(8));
@@ -454,8 +451,8 @@ TEST(CliFilesTest, DescribeFromAProtoset) {
 
 TEST(CliFilesTest, ProtoFileThatDoesNotParseNamesTheLine) {
   TempDir dir;
-  std::string proto = WriteFile(dir, "broken.proto",
-                                "syntax = \"proto3\";\nmessage {\n");
+  std::string proto =
+      WriteFile(dir, "broken.proto", "syntax = \"proto3\";\nmessage {\n");
   CliRun run = RunCli({"list", "--proto", proto});
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_THAT(run.err, HasSubstr("ERROR: INVALID_ARGUMENT:"));
@@ -464,13 +461,12 @@ TEST(CliFilesTest, ProtoFileThatDoesNotParseNamesTheLine) {
 
 TEST(CliFilesTest, ProtoFileMayImportWellKnownTypes) {
   TempDir dir;
-  std::string proto = WriteFile(
-      dir, "clock.proto",
-      "syntax = \"proto3\";\npackage clock;\n"
-      "import \"google/protobuf/timestamp.proto\";\n"
-      "service Clock {\n"
-      "  rpc Now(google.protobuf.Timestamp) returns "
-      "(google.protobuf.Timestamp);\n}\n");
+  std::string proto = WriteFile(dir, "clock.proto",
+                                "syntax = \"proto3\";\npackage clock;\n"
+                                "import \"google/protobuf/timestamp.proto\";\n"
+                                "service Clock {\n"
+                                "  rpc Now(google.protobuf.Timestamp) returns "
+                                "(google.protobuf.Timestamp);\n}\n");
   CliRun run = RunCli({"describe", "--proto", proto, "clock.Clock/Now"});
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_THAT(run.out, HasSubstr("message Timestamp {"));

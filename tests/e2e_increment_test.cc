@@ -28,7 +28,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/barrier.h"
-#include "absl/synchronization/mutex.h"
+#include "transport/sync.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "client/channel.h"
@@ -196,7 +196,7 @@ TEST_P(IncrementOverTransportTest,
   constexpr uint32_t kFirst = 0x4e00;
   std::shared_ptr<Channel> channel = MakeChannel(server_.address);
   std::atomic<int> wrong{0};
-  absl::Mutex mu;
+  sockrpc::Mutex mu;
   std::string first_failure;
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
@@ -207,7 +207,7 @@ TEST_P(IncrementOverTransportTest,
         absl::StatusOr<std::string> reply = Increment(stub, Utf8(c));
         if (!reply.ok() || *reply != Utf8(c + 1)) {
           ++wrong;
-          absl::MutexLock lock(&mu);
+          sockrpc::MutexLock lock(&mu);
           if (first_failure.empty()) {
             first_failure = absl::StrCat(
                 "thread ", t, " call ", i, ": sent U+", absl::Hex(c), ", got ",
@@ -228,7 +228,7 @@ TEST_P(IncrementOverTransportTest,
   constexpr uint32_t kFirst = 0x4e00;
   absl::Barrier* start = new absl::Barrier(kChannels);
   std::atomic<int> wrong{0};
-  absl::Mutex mu;
+  sockrpc::Mutex mu;
   std::string first_failure;
   std::vector<std::thread> threads;
   for (int t = 0; t < kChannels; ++t) {
@@ -241,7 +241,7 @@ TEST_P(IncrementOverTransportTest,
         absl::StatusOr<std::string> reply = Increment(stub, Utf8(c));
         if (!reply.ok() || *reply != Utf8(c + 1)) {
           ++wrong;
-          absl::MutexLock lock(&mu);
+          sockrpc::MutexLock lock(&mu);
           if (first_failure.empty()) {
             first_failure = absl::StrCat(
                 "channel ", t, " call ", i, ": sent U+", absl::Hex(c),

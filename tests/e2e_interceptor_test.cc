@@ -16,7 +16,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "absl/synchronization/mutex.h"
+#include "transport/sync.h"
 #include "absl/time/time.h"
 #include "client/channel.h"
 #include "client/client_context.h"
@@ -289,24 +289,24 @@ class CountingServerInterceptor final : public ServerInterceptor {
  public:
   CountingServerInterceptor(std::string name,
                             std::vector<std::string>* journal,
-                            absl::Mutex* mu)
+                            sockrpc::Mutex* mu)
       : name_(std::move(name)), journal_(journal), mu_(mu) {}
 
   absl::Status OnCallStart(ServerContext& context) override {
-    absl::MutexLock lock(mu_);
+    sockrpc::MutexLock lock(mu_);
     journal_->push_back(name_ + ".start");
     return absl::OkStatus();
   }
   void OnCallEnd(const ServerContext& context, const absl::Status& status,
                  absl::Duration elapsed) override {
-    absl::MutexLock lock(mu_);
+    sockrpc::MutexLock lock(mu_);
     journal_->push_back(name_ + ".end");
   }
 
  private:
   const std::string name_;
   std::vector<std::string>* const journal_;  // guarded by *mu_
-  absl::Mutex* const mu_;
+  sockrpc::Mutex* const mu_;
 };
 
 // Refuses every call with PERMISSION_DENIED.
@@ -322,18 +322,18 @@ class PlainIncrement final : public increment::Increment::Service {
   absl::Status Increment(ServerContext* context,
                          const increment::IncrementRequest& request,
                          increment::IncrementReply* reply) override {
-    absl::MutexLock lock(&mu_);
+    sockrpc::MutexLock lock(&mu_);
     ++handled_;
     reply->set_character(std::string(1, request.character()[0] + 1));
     return absl::OkStatus();
   }
   int handled() {
-    absl::MutexLock lock(&mu_);
+    sockrpc::MutexLock lock(&mu_);
     return handled_;
   }
 
  private:
-  absl::Mutex mu_;
+  sockrpc::Mutex mu_;
   int handled_ = 0;
 };
 
@@ -353,7 +353,7 @@ class InProcessInterceptorTest : public ::testing::Test {
   }
 
   std::vector<std::string> ServerJournal() {
-    absl::MutexLock lock(&mu_);
+    sockrpc::MutexLock lock(&mu_);
     return server_journal_;
   }
 
@@ -361,17 +361,17 @@ class InProcessInterceptorTest : public ::testing::Test {
   // OnCallEnd runs after the STATUS went out, so possibly after the
   // client's call has returned.
   std::vector<std::string> ServerJournalOnceItHas(size_t size) {
-    absl::MutexLock lock(&mu_);
+    sockrpc::MutexLock lock(&mu_);
     auto enough = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
       return server_journal_.size() >= size;
     };
-    mu_.AwaitWithTimeout(absl::Condition(&enough), kCallTimeout);
+    mu_.AwaitWithDeadline(enough, absl::Now() + kCallTimeout);
     return server_journal_;
   }
 
   TempDir dir_;
   PlainIncrement service_;
-  absl::Mutex mu_;
+  sockrpc::Mutex mu_;
   std::vector<std::string> server_journal_;
   std::unique_ptr<sockrpc::Server> server_;
   std::string address_;

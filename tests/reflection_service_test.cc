@@ -78,7 +78,8 @@ class ReflectionServiceTest : public ::testing::Test {
   std::unique_ptr<rv1::Reflection::Stub> stub_;
 };
 
-std::vector<std::string> FileNames(const rv1::FileContainingSymbolReply& reply) {
+std::vector<std::string> FileNames(
+    const rv1::FileContainingSymbolReply& reply) {
   std::vector<std::string> names;
   for (const std::string& bytes : reply.file_descriptor_protos()) {
     google::protobuf::FileDescriptorProto file;
@@ -97,10 +98,9 @@ TEST_F(ReflectionServiceTest, ListsEveryServiceItselfIncludedSortedByName) {
   for (const rv1::ServiceInfo& service : reply->services()) {
     names.push_back(service.name());
   }
-  EXPECT_THAT(names,
-              ElementsAre("handmade.Echo", "increment.Increment",
-                          "sockrpc.reflection.v1.Reflection",
-                          "sockrpc.test.v1.Catalog"));
+  EXPECT_THAT(names, ElementsAre("handmade.Echo", "increment.Increment",
+                                 "sockrpc.reflection.v1.Reflection",
+                                 "sockrpc.test.v1.Catalog"));
 }
 
 TEST_F(ReflectionServiceTest, MethodsCarryTypesAndStreamingKinds) {
@@ -128,10 +128,9 @@ TEST_F(ReflectionServiceTest, FileContainingSymbolSendsDependenciesFirst) {
   absl::StatusOr<rv1::FileContainingSymbolReply> reply =
       FileOf("sockrpc.test.v1.Catalog");
   ASSERT_TRUE(reply.ok()) << reply.status();
-  EXPECT_THAT(FileNames(*reply),
-              ElementsAre("google/protobuf/empty.proto",
-                          "sockrpc/test/common/paging.proto",
-                          "sockrpc/test/v1/library.proto"));
+  EXPECT_THAT(FileNames(*reply), ElementsAre("google/protobuf/empty.proto",
+                                             "sockrpc/test/common/paging.proto",
+                                             "sockrpc/test/v1/library.proto"));
 
   // The files build, in the order sent, into a fresh pool.
   google::protobuf::DescriptorPool pool;
@@ -169,9 +168,10 @@ TEST_F(ReflectionServiceTest, UnknownSymbolIsNotFound) {
 TEST_F(ReflectionServiceTest, SchemasOfUnservedFilesAreNotHandedOut) {
   StartServer(/*enabled=*/true);
   // Compiled into this binary, but no served service's file imports it.
-  ASSERT_NE(google::protobuf::DescriptorPool::generated_pool()
-                ->FindMessageTypeByName("google.protobuf.FileDescriptorProto"),
-            nullptr);
+  ASSERT_NE(
+      google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(
+          "google.protobuf.FileDescriptorProto"),
+      nullptr);
   EXPECT_EQ(FileOf("google.protobuf.FileDescriptorProto").status().code(),
             absl::StatusCode::kNotFound);
 }

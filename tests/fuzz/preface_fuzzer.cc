@@ -44,6 +44,7 @@ bool IsValidUtf8(const std::string& text) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size == 0) return 0;  // libFuzzer's first input: nothing to copy
   const char* bytes = reinterpret_cast<const char*>(data);
   sockrpc::FrameReader reader(sockrpc::kDefaultMaxFrameSize);
   absl::Span<char> space = reader.PrepareRead(size);

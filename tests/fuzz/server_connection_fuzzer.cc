@@ -18,6 +18,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "google/protobuf/stubs/logging.h"
 #include "server/server.h"
 #include "tests/fuzz/fuzz_socket.h"
 #include "tests/interop/interop_service.h"
@@ -124,6 +125,13 @@ void StartServer() {
 }
 
 }  // namespace
+
+// Protobuf logs every string field that is not UTF-8 as it refuses it;
+// inputs are full of them.
+extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
+  google::protobuf::SetLogHandler(nullptr);
+  return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (server_name == nullptr) StartServer();

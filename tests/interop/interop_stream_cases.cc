@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "transport/sync.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "client/client_streams.h"
@@ -57,17 +57,17 @@ class Gate {
   explicit Gate(int count) : count_(count) {}
   // Arrives and waits for the others; false if the deadline passed first.
   bool ArriveAndWait(absl::Time deadline) {
-    absl::MutexLock lock(&mu_);
+    sockrpc::MutexLock lock(&mu_);
     ++arrived_;
-    return mu_.AwaitWithDeadline(absl::Condition(this, &Gate::AllArrived),
+    return mu_.AwaitWithDeadline([this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return AllArrived(); },
                                  deadline);
   }
   void Leave() {
-    absl::MutexLock lock(&mu_);
+    sockrpc::MutexLock lock(&mu_);
     ++arrived_;
   }
   int arrived() {
-    absl::MutexLock lock(&mu_);
+    sockrpc::MutexLock lock(&mu_);
     return arrived_;
   }
 
@@ -76,7 +76,7 @@ class Gate {
     return arrived_ >= count_;
   }
   const int count_;
-  absl::Mutex mu_;
+  sockrpc::Mutex mu_;
   int arrived_ ABSL_GUARDED_BY(mu_) = 0;
 };
 

@@ -125,7 +125,7 @@ ChildProcess::ChildProcess(pid_t pid, int stdout_fd, int stderr_fd,
 
 ChildProcess::~ChildProcess() {
   {
-    absl::MutexLock lock(&wait_mu_);
+    sockrpc::MutexLock lock(&wait_mu_);
     if (!reaped_) {
       ::kill(pid_, SIGKILL);  // also ends a SIGSTOPped child
       int status = 0;
@@ -167,12 +167,12 @@ void ChildProcess::ReadLoop() {
         --open_pipes;
         continue;
       }
-      absl::MutexLock lock(&mu_);
+      sockrpc::MutexLock lock(&mu_);
       (i == 0 ? stdout_ : stderr_).append(buffer, static_cast<size_t>(got));
     }
   }
   for (int i = 0; i < 2; ++i) CloseFd(fds[i].fd);
-  absl::MutexLock lock(&mu_);
+  sockrpc::MutexLock lock(&mu_);
   output_ended_ = true;
 }
 
@@ -202,13 +202,13 @@ std::string ChildProcess::DescribeOutputLocked() const {
 absl::StatusOr<std::string> ChildProcess::WaitForLine(
     absl::string_view substring, absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
-  absl::MutexLock lock(&mu_);
+  sockrpc::MutexLock lock(&mu_);
   std::optional<std::string> line;
   auto found_or_ended = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     line = FindLineLocked(substring);
     return line.has_value() || output_ended_;
   };
-  mu_.AwaitWithDeadline(absl::Condition(&found_or_ended), deadline);
+  mu_.AwaitWithDeadline(found_or_ended, deadline);
   if (line.has_value()) return *line;
   line = FindLineLocked(substring);
   if (line.has_value()) return *line;
@@ -224,17 +224,17 @@ absl::StatusOr<std::string> ChildProcess::WaitForLine(
 }
 
 std::string ChildProcess::StdoutText() const {
-  absl::MutexLock lock(&mu_);
+  sockrpc::MutexLock lock(&mu_);
   return stdout_;
 }
 
 std::string ChildProcess::StderrText() const {
-  absl::MutexLock lock(&mu_);
+  sockrpc::MutexLock lock(&mu_);
   return stderr_;
 }
 
 absl::Status ChildProcess::Signal(int signal_number) {
-  absl::MutexLock lock(&wait_mu_);
+  sockrpc::MutexLock lock(&wait_mu_);
   if (reaped_) {
     return absl::FailedPreconditionError(
         absl::StrCat("pid ", pid_, " has already been reaped"));
@@ -245,7 +245,7 @@ absl::Status ChildProcess::Signal(int signal_number) {
 
 absl::Status ChildProcess::Stop(absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
-  absl::MutexLock lock(&wait_mu_);
+  sockrpc::MutexLock lock(&wait_mu_);
   if (reaped_) {
     return absl::FailedPreconditionError(
         absl::StrCat("pid ", pid_, " has already been reaped"));
@@ -276,7 +276,7 @@ absl::Status ChildProcess::Stop(absl::Duration timeout) {
 
 absl::StatusOr<int> ChildProcess::WaitForExit(absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
-  absl::MutexLock lock(&wait_mu_);
+  sockrpc::MutexLock lock(&wait_mu_);
   if (reaped_) return wait_status_;
   // A pidfd becomes readable when the child exits: no polling loop. The
   // child is not reaped yet, so its pid cannot have been reused.
@@ -312,8 +312,8 @@ absl::StatusOr<int> ChildProcess::WaitForExit(absl::Duration timeout) {
 }
 
 absl::Status ChildProcess::WaitForOutputEnd(absl::Duration timeout) {
-  absl::MutexLock lock(&mu_);
-  if (mu_.AwaitWithTimeout(absl::Condition(&output_ended_), timeout)) {
+  sockrpc::MutexLock lock(&mu_);
+  if (mu_.AwaitWithDeadline([this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return output_ended_; }, absl::Now() + timeout)) {
     return absl::OkStatus();
   }
   return absl::DeadlineExceededError(

@@ -26,7 +26,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
+#include "transport/sync.h"
 #include "absl/time/time.h"
 
 namespace sockrpc {
@@ -99,12 +99,12 @@ class ChildProcess {
   const int wake_fd_read_;
   const int wake_fd_write_;
 
-  mutable absl::Mutex mu_;
+  mutable sockrpc::Mutex mu_;
   std::string stdout_ ABSL_GUARDED_BY(mu_);
   std::string stderr_ ABSL_GUARDED_BY(mu_);
   bool output_ended_ ABSL_GUARDED_BY(mu_) = false;
 
-  absl::Mutex wait_mu_;  // serializes waitpid()
+  sockrpc::Mutex wait_mu_;  // serializes waitpid()
   bool reaped_ ABSL_GUARDED_BY(wait_mu_) = false;
   int wait_status_ ABSL_GUARDED_BY(wait_mu_) = 0;
 

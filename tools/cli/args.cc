@@ -18,7 +18,8 @@ void AppendWrapped(absl::string_view text, size_t indent, std::string* out) {
   constexpr size_t kWidth = 78;
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
     size_t column = 0;
-    for (absl::string_view word : absl::StrSplit(line, ' ', absl::SkipEmpty())) {
+    for (absl::string_view word :
+         absl::StrSplit(line, ' ', absl::SkipEmpty())) {
       if (column > 0 && column + 1 + word.size() > kWidth) {
         out->append("\n");
         column = 0;
@@ -44,8 +45,8 @@ ArgParser::ArgParser(std::string command, std::string synopsis,
     : command_(std::move(command)),
       synopsis_(std::move(synopsis)),
       about_(std::move(about)) {
-  options_.push_back(Option{{"-h", "--help"}, "", "print this help and exit",
-                            Kind::kBool, nullptr});
+  options_.push_back(Option{
+      {"-h", "--help"}, "", "print this help and exit", Kind::kBool, nullptr});
 }
 
 void ArgParser::AddString(std::vector<std::string> names,
@@ -55,9 +56,8 @@ void ArgParser::AddString(std::vector<std::string> names,
                             std::move(help), Kind::kString, value});
 }
 
-void ArgParser::AddList(std::vector<std::string> names,
-                        std::string value_name, std::string help,
-                        std::vector<std::string>* values) {
+void ArgParser::AddList(std::vector<std::string> names, std::string value_name,
+                        std::string help, std::vector<std::string>* values) {
   options_.push_back(Option{std::move(names), std::move(value_name),
                             std::move(help), Kind::kList, values});
 }
@@ -98,8 +98,8 @@ bool ArgParser::Store(const Option& option, absl::string_view name,
         *static_cast<bool*>(option.target) = false;
         return true;
       }
-      UsageError(absl::StrCat(name, " takes true or false, not \"", value,
-                              "\""));
+      UsageError(
+          absl::StrCat(name, " takes true or false, not \"", value, "\""));
       return false;
   }
   return false;
@@ -145,8 +145,8 @@ std::optional<int> ArgParser::Parse(int argc, char** argv,
     }
     if (!inline_value.has_value()) {
       if (i + 1 >= argc) {
-        return UsageError(absl::StrCat(name, " needs a value (",
-                                       option->value_name, ")"));
+        return UsageError(
+            absl::StrCat(name, " needs a value (", option->value_name, ")"));
       }
       inline_value = argv[++i];
     }
@@ -156,10 +156,9 @@ std::optional<int> ArgParser::Parse(int argc, char** argv,
 }
 
 int ArgParser::UsageError(absl::string_view message) const {
-  std::string text =
-      absl::StrCat("sockrpc ", command_, ": ", message, "\nUsage: sockrpc ",
-                   synopsis_, "\nRun 'sockrpc ", command_,
-                   " --help' for more.\n");
+  std::string text = absl::StrCat(
+      "sockrpc ", command_, ": ", message, "\nUsage: sockrpc ", synopsis_,
+      "\nRun 'sockrpc ", command_, " --help' for more.\n");
   std::fputs(text.c_str(), stderr);
   return 2;
 }

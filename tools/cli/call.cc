@@ -43,8 +43,8 @@ void PrintLine(const std::string& line) {
 // Prints metadata to stderr for --verbose, a -bin value in base64.
 void PrintMetadata(absl::string_view label, const Metadata& metadata) {
   for (const auto& [key, value] : metadata) {
-    std::string shown = absl::EndsWith(key, "-bin") ? absl::Base64Escape(value)
-                                                    : value;
+    std::string shown =
+        absl::EndsWith(key, "-bin") ? absl::Base64Escape(value) : value;
     std::string line = absl::StrCat(label, " ", key, ": ", shown, "\n");
     std::fputs(line.c_str(), stderr);
   }
@@ -72,8 +72,7 @@ absl::Status PrintReplies(const Schema& schema, const CallPlan& plan,
 // while the caller reads replies. On a line that does not parse, cancels
 // the call and stores the error in *error.
 void WriteRequests(const Schema& schema, const CallPlan& plan,
-                   RequestLines* lines, ClientCall* call,
-                   absl::Status* error) {
+                   RequestLines* lines, ClientCall* call, absl::Status* error) {
   std::string line;
   int number = 0;
   while (lines->Next(&line, &number)) {
@@ -95,8 +94,8 @@ void WriteRequests(const Schema& schema, const CallPlan& plan,
 int Call(const Schema& schema, const CallPlan& plan,
          const CallSettings& settings, Channel* channel) {
   const MethodDescriptor& method = *plan.method;
-  const std::string wire_name = absl::StrCat(
-      "/", method.service()->full_name(), "/", method.name());
+  const std::string wire_name =
+      absl::StrCat("/", method.service()->full_name(), "/", method.name());
   ClientContext context;
   settings.Apply(&context);
   std::unique_ptr<ClientCall> call;
@@ -207,8 +206,7 @@ int RunCall(int argc, char** argv) {
   absl::StatusOr<std::shared_ptr<Channel>> channel = CreateChannel(args[0]);
   if (!channel.ok()) return parser.UsageError(channel.status().message());
 
-  absl::StatusOr<std::unique_ptr<Schema>> schema =
-      LoadSchema(settings->schema);
+  absl::StatusOr<std::unique_ptr<Schema>> schema = LoadSchema(settings->schema);
   if (!schema.ok()) return ReportFailure(schema.status());
   absl::StatusOr<const MethodDescriptor*> method =
       (*schema)->FindMethod(args[1]);

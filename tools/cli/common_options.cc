@@ -59,8 +59,8 @@ absl::StatusOr<CallSettings> MakeCallSettings(const CommonOptions& options,
   for (const std::string& header : options.headers) {
     size_t colon = header.find(':');
     if (colon == std::string::npos || colon == 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "-H takes KEY:VALUE, got \"", header, "\""));
+      return absl::InvalidArgumentError(
+          absl::StrCat("-H takes KEY:VALUE, got \"", header, "\""));
     }
     std::string key = absl::AsciiStrToLower(header.substr(0, colon));
     std::string value = std::string(

@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "absl/strings/match.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/common_options.h"
@@ -54,11 +54,11 @@ std::optional<std::string> DescribeSymbol(const Schema& schema,
   }
   if (method != nullptr) {
     // The method, then the messages a call of it sends and receives.
-    return absl::StrCat(
-        "// method ", method->full_name(), " (from ", method->file()->name(),
-        ")\n", method->DebugStringWithOptions(TextOptions()), "\n",
-        Section("request", *method->input_type()), "\n",
-        Section("reply", *method->output_type()));
+    return absl::StrCat("// method ", method->full_name(), " (from ",
+                        method->file()->name(), ")\n",
+                        method->DebugStringWithOptions(TextOptions()), "\n",
+                        Section("request", *method->input_type()), "\n",
+                        Section("reply", *method->output_type()));
   }
   if (const auto* message = pool.FindMessageTypeByName(name)) {
     return Section("message", *message);
@@ -102,8 +102,8 @@ int RunDescribe(int argc, char** argv) {
   if (std::optional<int> exit_code = parser.Parse(argc, argv, &args)) {
     return *exit_code;
   }
-  const bool from_files = !common.proto_files.empty() ||
-                          !common.protoset.empty();
+  const bool from_files =
+      !common.proto_files.empty() || !common.protoset.empty();
   std::string address;
   std::string symbol;
   if (args.size() == 2) {
@@ -118,8 +118,7 @@ int RunDescribe(int argc, char** argv) {
   absl::StatusOr<CallSettings> settings = MakeCallSettings(common, address);
   if (!settings.ok()) return parser.UsageError(settings.status().message());
 
-  absl::StatusOr<std::unique_ptr<Schema>> schema =
-      LoadSchema(settings->schema);
+  absl::StatusOr<std::unique_ptr<Schema>> schema = LoadSchema(settings->schema);
   if (!schema.ok()) return ReportFailure(schema.status());
   absl::string_view name = symbol;
   absl::ConsumePrefix(&name, ".");

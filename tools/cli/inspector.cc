@@ -10,7 +10,7 @@ Inspector::Inspector(const DecodeOptions& decode, const PrintOptions& print,
     : print_(print), out_(out), decode_(decode), capture_(std::move(capture)) {}
 
 void Inspector::SetPool(const google::protobuf::DescriptorPool* pool) {
-  absl::MutexLock lock(&mu_);
+  sockrpc::MutexLock lock(&mu_);
   decode_.pool = pool;
 }
 
@@ -38,7 +38,7 @@ void Inspector::RecordLocked(const absl::Status& status) {
 
 void Inspector::Open(uint32_t connection, absl::Time time,
                      absl::string_view description) {
-  absl::MutexLock lock(&mu_);
+  sockrpc::MutexLock lock(&mu_);
   connections_.erase(connection);
   std::vector<InspectEvent> events;
   FindLocked(connection).decoder->Open(time, description, &events);
@@ -50,7 +50,7 @@ void Inspector::Open(uint32_t connection, absl::Time time,
 
 void Inspector::Data(uint32_t connection, Direction direction,
                      absl::Time time, absl::string_view bytes) {
-  absl::MutexLock lock(&mu_);
+  sockrpc::MutexLock lock(&mu_);
   std::vector<InspectEvent> events;
   FindLocked(connection).decoder->Data(direction, time, bytes, &events);
   PrintLocked(events);
@@ -61,7 +61,7 @@ void Inspector::Data(uint32_t connection, Direction direction,
 
 void Inspector::End(uint32_t connection, Direction direction, absl::Time time,
                     absl::string_view failure) {
-  absl::MutexLock lock(&mu_);
+  sockrpc::MutexLock lock(&mu_);
   std::vector<InspectEvent> events;
   Tracked& tracked = FindLocked(connection);
   tracked.decoder->End(direction, time, failure, &events);
@@ -74,7 +74,7 @@ void Inspector::End(uint32_t connection, Direction direction, absl::Time time,
 }
 
 absl::Status Inspector::capture_status() const {
-  absl::MutexLock lock(&mu_);
+  sockrpc::MutexLock lock(&mu_);
   return capture_status_;
 }
 

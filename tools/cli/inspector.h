@@ -19,7 +19,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
+#include "transport/sync.h"
 #include "absl/time/time.h"
 #include "tools/cli/connection_decoder.h"
 #include "tools/cli/frame_printer.h"
@@ -66,7 +66,7 @@ class Inspector {
   const PrintOptions print_;
   std::FILE* const out_;
 
-  mutable absl::Mutex mu_;
+  mutable sockrpc::Mutex mu_;
   DecodeOptions decode_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<PcapngWriter> capture_ ABSL_GUARDED_BY(mu_);
   absl::Status capture_status_ ABSL_GUARDED_BY(mu_);

@@ -23,8 +23,7 @@ namespace {
 // Lines of a text known in full.
 class TextLines final : public RequestLines {
  public:
-  explicit TextLines(std::string text)
-      : lines_(absl::StrSplit(text, '\n')) {}
+  explicit TextLines(std::string text) : lines_(absl::StrSplit(text, '\n')) {}
 
   bool Next(std::string* line, int* number) override {
     while (!stopped_ && next_ < lines_.size()) {
@@ -129,9 +128,9 @@ absl::StatusOr<std::string> ToJson(const google::protobuf::Message& message,
   auto status =
       google::protobuf::util::MessageToJsonString(message, &json, options);
   if (!status.ok()) {
-    return absl::InternalError(absl::StrCat(
-        "cannot print a ", message.GetDescriptor()->full_name(),
-        " as JSON: ", std::string(status.message())));
+    return absl::InternalError(
+        absl::StrCat("cannot print a ", message.GetDescriptor()->full_name(),
+                     " as JSON: ", std::string(status.message())));
   }
   return json;
 }

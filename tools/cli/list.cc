@@ -2,6 +2,7 @@
 // their methods.
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,8 +35,10 @@ const char* KindOf(const MethodDescriptor& method) {
 //   "  NAME  KIND  REQUEST -> REPLY".
 std::string Describe(const ServiceDescriptor& service) {
   size_t name_width = 0;
+  size_t kind_width = 0;
   for (int i = 0; i < service.method_count(); ++i) {
     name_width = std::max(name_width, service.method(i)->name().size());
+    kind_width = std::max(kind_width, std::strlen(KindOf(*service.method(i))));
   }
   std::string text = absl::StrCat(service.full_name(), "\n");
   for (int i = 0; i < service.method_count(); ++i) {
@@ -43,7 +46,7 @@ std::string Describe(const ServiceDescriptor& service) {
     std::string name = method.name();
     name.resize(name_width, ' ');
     std::string kind = KindOf(method);
-    kind.resize(sizeof("server-streaming") - 1, ' ');
+    kind.resize(kind_width, ' ');
     absl::StrAppend(&text, "  ", name, "  ", kind, "  ",
                     method.input_type()->full_name(), " -> ",
                     method.output_type()->full_name(), "\n");
@@ -74,8 +77,8 @@ int RunList(int argc, char** argv) {
   if (std::optional<int> exit_code = parser.Parse(argc, argv, &args)) {
     return *exit_code;
   }
-  const bool from_files = !common.proto_files.empty() ||
-                          !common.protoset.empty();
+  const bool from_files =
+      !common.proto_files.empty() || !common.protoset.empty();
   if (args.size() > 1 || (args.empty() && !from_files)) {
     return parser.UsageError(args.empty() ? "missing ADDR"
                                           : "too many arguments");
@@ -84,8 +87,7 @@ int RunList(int argc, char** argv) {
       MakeCallSettings(common, args.empty() ? "" : args[0]);
   if (!settings.ok()) return parser.UsageError(settings.status().message());
 
-  absl::StatusOr<std::unique_ptr<Schema>> schema =
-      LoadSchema(settings->schema);
+  absl::StatusOr<std::unique_ptr<Schema>> schema = LoadSchema(settings->schema);
   if (!schema.ok()) return ReportFailure(schema.status());
   std::vector<const ServiceDescriptor*> services = (*schema)->Services();
   std::sort(services.begin(), services.end(),

@@ -5,8 +5,8 @@
 #include <string>
 
 #include "absl/strings/match.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "tools/cli/schema_internal.h"
 
 namespace sockrpc {
@@ -22,7 +22,8 @@ absl::StatusOr<const google::protobuf::MethodDescriptor*> Schema::FindMethod(
   if (split == absl::string_view::npos || split == 0 ||
       split + 1 == rest.size()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "\"", name, "\" is not a method name: expected package.Service/Method"));
+        "\"", name,
+        "\" is not a method name: expected package.Service/Method"));
   }
   std::string service_name(rest.substr(0, split));
   std::string method_name(rest.substr(split + 1));
@@ -35,8 +36,8 @@ absl::StatusOr<const google::protobuf::MethodDescriptor*> Schema::FindMethod(
   const google::protobuf::MethodDescriptor* method =
       service->FindMethodByName(method_name);
   if (method == nullptr) {
-    return absl::NotFoundError(absl::StrCat("service ", service_name,
-                                            " has no method ", method_name));
+    return absl::NotFoundError(
+        absl::StrCat("service ", service_name, " has no method ", method_name));
   }
   return method;
 }

@@ -118,7 +118,8 @@ absl::StatusOr<std::unique_ptr<Schema>> LoadFromProtoFiles(
       // No -I directory holds the file: import it from its own directory,
       // as protoc would with -I set to that directory.
       tree->MapPath("", DirectoryOf(file));
-      result = tree->DiskFileToVirtualFile(file, &virtual_file, &shadowing_file);
+      result =
+          tree->DiskFileToVirtualFile(file, &virtual_file, &shadowing_file);
     }
     switch (result) {
       case DiskSourceTree::SUCCESS:
@@ -129,16 +130,15 @@ absl::StatusOr<std::unique_ptr<Schema>> LoadFromProtoFiles(
             ", which an earlier -I directory holds under the same name"));
       case DiskSourceTree::CANNOT_OPEN:
         return absl::NotFoundError(absl::StrCat(
-            "cannot open ", file, ": ", std::strerror(errno)));
+            "cannot open ", file, " (no such file, or not readable)"));
       case DiskSourceTree::NO_MAPPING:
         return absl::InvalidArgumentError(
             absl::StrCat("no -I directory holds ", file));
     }
-    const FileDescriptor* descriptor =
-        source->importer()->Import(virtual_file);
+    const FileDescriptor* descriptor = source->importer()->Import(virtual_file);
     if (descriptor == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "cannot parse ", file, ":\n", source->errors().text()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot parse ", file, ":\n", source->errors().text()));
     }
     AppendServices(descriptor, &services);
   }
@@ -149,19 +149,20 @@ absl::StatusOr<std::unique_ptr<Schema>> LoadFromProtoset(
     const SchemaOptions& options) {
   std::ifstream in(options.protoset, std::ios::binary);
   if (!in) {
-    return absl::NotFoundError(absl::StrCat(
-        "cannot open ", options.protoset, ": ", std::strerror(errno)));
+    return absl::NotFoundError(absl::StrCat("cannot open ", options.protoset,
+                                            ": ", std::strerror(errno)));
   }
   std::stringstream bytes;
   bytes << in.rdbuf();
   google::protobuf::FileDescriptorSet set;
   if (!set.ParseFromString(bytes.str())) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        options.protoset,
-        " is not a FileDescriptorSet (write one with protoc "
-        "--descriptor_set_out=FILE --include_imports)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(options.protoset,
+                     " is not a FileDescriptorSet (write one with protoc "
+                     "--descriptor_set_out=FILE --include_imports)"));
   }
-  auto database = std::make_unique<google::protobuf::SimpleDescriptorDatabase>();
+  auto database =
+      std::make_unique<google::protobuf::SimpleDescriptorDatabase>();
   absl::flat_hash_set<std::string> names;
   std::vector<std::string> order;
   for (const google::protobuf::FileDescriptorProto& file : set.file()) {

@@ -37,7 +37,8 @@ struct SourceHolder {
 
 // PoolErrors collects the errors a DescriptorPool reports while it builds
 // files, as "file: element: message" lines.
-class PoolErrors final : public google::protobuf::DescriptorPool::ErrorCollector {
+class PoolErrors final
+    : public google::protobuf::DescriptorPool::ErrorCollector {
  public:
   void AddError(const std::string& filename, const std::string& element_name,
                 const google::protobuf::Message* /*descriptor*/,

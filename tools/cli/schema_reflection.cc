@@ -141,10 +141,9 @@ absl::Status ExplainListFailure(const std::string& address,
       return absl::UnavailableError(absl::StrCat(
           "cannot reach the server at ", address, ": ", status.message()));
     default:
-      return absl::Status(
-          status.code(),
-          absl::StrCat("reflection call to ", address, " failed: ",
-                       status.message()));
+      return absl::Status(status.code(),
+                          absl::StrCat("reflection call to ", address,
+                                       " failed: ", status.message()));
   }
 }
 
@@ -176,9 +175,9 @@ absl::StatusOr<std::unique_ptr<Schema>> LoadFromReflection(
       return source->database()->last_error();
     }
     if (!source->errors().text().empty()) {
-      return absl::InternalError(absl::StrCat(
-          "the server's descriptors for ", info.name(),
-          " do not build:\n", source->errors().text()));
+      return absl::InternalError(absl::StrCat("the server's descriptors for ",
+                                              info.name(), " do not build:\n",
+                                              source->errors().text()));
     }
     // Otherwise the server has no descriptor for this service (one written
     // without generated code): it cannot be called from here.

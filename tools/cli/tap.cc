@@ -23,7 +23,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
+#include "transport/sync.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/stubs/logging.h"
 #include "tools/cli/commands.h"
@@ -95,7 +95,7 @@ class TapConnection {
   }
   // Wakes both directions' threads; they end and close the sockets.
   void Abort() {
-    absl::MutexLock lock(&mu_);
+    sockrpc::MutexLock lock(&mu_);
     if (client_.valid()) shutdown(client_.get(), SHUT_RDWR);
     if (upstream_.valid()) shutdown(upstream_.get(), SHUT_RDWR);
   }
@@ -116,7 +116,7 @@ class TapConnection {
       return;
     }
     {
-      absl::MutexLock lock(&mu_);
+      sockrpc::MutexLock lock(&mu_);
       upstream_ = *std::move(upstream);
     }
     std::thread replies([this] {
@@ -128,7 +128,7 @@ class TapConnection {
   }
 
   void Close() {
-    absl::MutexLock lock(&mu_);
+    sockrpc::MutexLock lock(&mu_);
     client_.reset();
     upstream_.reset();
     done_.store(true);
@@ -194,7 +194,7 @@ class TapConnection {
   std::atomic<bool> done_{false};
   // The sockets stay open until both directions have ended; Abort() may
   // shut them down from another thread meanwhile.
-  absl::Mutex mu_;
+  sockrpc::Mutex mu_;
   Fd client_;
   Fd upstream_;
 };
