@@ -1,0 +1,117 @@
+// ServerRuntime's threads and their roles: the one poller, the watchdog
+// that takes over the polling from a long handler, and parked threads
+// (see the threading model in server/server.h and server_runtime.h).
+#include <sys/epoll.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "server/server_runtime.h"
+
+namespace sockrpc {
+
+void ServerRuntime::ThreadMain(Role role) {
+  while (role != Role::kStop) {
+    if (role == Role::kWatch) {
+      role = Watch();
+      continue;
+    }
+    epoll_event event;
+    absl::StatusOr<int> count = poller_.Wait(&event, 1, -1);
+    if (!count.ok()) {
+      Log(count.status().message());
+      continue;
+    }
+    if (*count == 0) continue;
+    if (event.data.u64 == kStopTag) break;
+    {
+      MutexLock lock(&mu_);
+      --pollers_;
+      ++busy_;
+    }
+    HandleEvent(event.data.u64, event.events);
+    role = NextRole();
+  }
+}
+
+ServerRuntime::Role ServerRuntime::NextRole() {
+  MutexLock lock(&mu_);
+  --busy_;
+  if (state_ == State::kStopping) return Role::kStop;
+  if (pollers_ < kMaxPollers) {
+    ++pollers_;
+    return Role::kPoll;
+  }
+  if (!watchdog_) {
+    watchdog_ = true;
+    return Role::kWatch;
+  }
+  // Enough threads poll and watch; more would only spread events over cold
+  // threads. Park until a watchdog is needed again.
+  ++parked_;
+  mu_.Await([this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return unparks_ > 0 || state_ == State::kStopping;
+  });
+  if (state_ == State::kStopping) return Role::kStop;
+  --unparks_;  // the one who unparked us set watchdog_ for us
+  return Role::kWatch;
+}
+
+ServerRuntime::Role ServerRuntime::Watch() {
+  MutexLock lock(&mu_);
+  auto stopping = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return state_ == State::kStopping;
+  };
+  uint64_t last_starts = handler_starts_;
+  int quiet_ticks = 0;
+  for (;;) {
+    mu_.AwaitWithDeadline(stopping, absl::Now() + kWatchTick);
+    if (stopping()) return Role::kStop;
+    const bool no_new_handler = handler_starts_ == last_starts;
+    if (no_new_handler && pollers_ == 0 && in_handlers_ > 0 &&
+        busy_ == in_handlers_) {
+      break;  // a handler has run a whole tick while nobody polled
+    }
+    quiet_ticks = no_new_handler && in_handlers_ == 0 ? quiet_ticks + 1 : 0;
+    if (quiet_ticks >= kQuietTicksBeforeSleep) {
+      // Idle: sleep without ticking until the next handler starts.
+      watchdog_sleeping_ = true;
+      auto woken = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+        return !watchdog_sleeping_ || state_ == State::kStopping;
+      };
+      mu_.Await(woken);
+      if (stopping()) return Role::kStop;
+      quiet_ticks = 0;
+    }
+    last_starts = handler_starts_;
+  }
+  // Take over the polling, and find a successor to watch.
+  watchdog_ = false;
+  ++pollers_;
+  if (parked_ > 0) {
+    --parked_;
+    ++unparks_;
+    watchdog_ = true;
+  } else if (static_cast<int>(threads_.size()) < options_.max_threads) {
+    watchdog_ = true;
+    threads_.emplace_back(&ServerRuntime::ThreadMain, this, Role::kWatch);
+  }
+  return Role::kPoll;
+}
+
+void ServerRuntime::BeginHandler() {
+  MutexLock lock(&mu_);
+  ++in_handlers_;
+  ++handler_starts_;
+  // The watchdog ticks while handlers run and sleeps when the server is
+  // quiet; the first handler after a quiet spell wakes it (one wake-up per
+  // busy spell, not per call).
+  watchdog_sleeping_ = false;
+}
+
+void ServerRuntime::EndHandler() {
+  MutexLock lock(&mu_);
+  --in_handlers_;
+  --calls_in_flight_;
+}
+
+}  // namespace sockrpc

@@ -1,0 +1,115 @@
+// ServerRuntime's timers: connection housekeeping (handshake and idle
+// expiry) and call deadlines, each a timerfd set to the next expiry, so an
+// idle server has no timer ticking.
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "server/server_runtime.h"
+
+namespace sockrpc {
+
+void ServerRuntime::ArmHousekeepingLocked(absl::Time when) {
+  if (when >= housekeeping_at_) return;
+  housekeeping_at_ = when;
+  itimerspec spec{};
+  spec.it_value = absl::ToTimespec(
+      std::max(when - absl::Now(), absl::Milliseconds(1)));
+  timerfd_settime(timer_fd_.get(), 0, &spec, nullptr);
+  (void)poller_.Modify(timer_fd_.get(), EPOLLIN | EPOLLONESHOT, kTimerTag);
+}
+
+void ServerRuntime::Housekeeping() {
+  uint64_t expirations;
+  (void)!read(timer_fd_.get(), &expirations, sizeof(expirations));
+  // Look at each connection without holding mu_: a connection's own locks
+  // are taken before mu_, never after.
+  std::vector<std::shared_ptr<ServerConnection>> connections;
+  {
+    MutexLock lock(&mu_);
+    housekeeping_at_ = absl::InfiniteFuture();
+    connections.reserve(connections_.size());
+    for (const auto& [tag, connection] : connections_) {
+      connections.push_back(connection);
+    }
+  }
+  const absl::Time now = absl::Now();
+  absl::Time next = absl::InfiniteFuture();
+  for (const auto& connection : connections) {
+    ServerConnection::Expiry expiry =
+        connection->NextExpiry(options_.idle_timeout, now);
+    if (expiry.at > now || !expiry.closes) {
+      next = std::min(next, std::max(expiry.at, now + absl::Milliseconds(1)));
+      continue;
+    }
+    Log(absl::StrCat("connection from ", connection->peer(), " dropped: ",
+                     expiry.why));
+    connection->SendGoAway(absl::UnavailableError(
+        absl::StrCat("connection closed by the server: ", expiry.why)));
+    CloseConnection(connection);
+  }
+  MutexLock lock(&mu_);
+  if (state_ == State::kRunning && next != absl::InfiniteFuture()) {
+    ArmHousekeepingLocked(next);
+  }
+}
+
+void ServerRuntime::ScheduleDeadline(
+    const std::shared_ptr<ServerCallState>& call) {
+  MutexLock lock(&deadlines_mu_);
+  auto key = std::make_pair(call->deadline(),
+                            reinterpret_cast<uintptr_t>(call.get()));
+  bool earliest = deadlines_.empty() || key < deadlines_.begin()->first;
+  deadlines_.emplace(key, call);
+  if (earliest) ArmDeadlineTimerLocked();
+}
+
+void ServerRuntime::CancelDeadline(const ServerCallState& call) {
+  MutexLock lock(&deadlines_mu_);
+  deadlines_.erase(
+      std::make_pair(call.deadline(), reinterpret_cast<uintptr_t>(&call)));
+  // The timer may now fire early for nothing; ExpireDeadlines re-arms it.
+}
+
+void ServerRuntime::ArmDeadlineTimerLocked() {
+  itimerspec spec{};
+  if (!deadlines_.empty()) {
+    absl::Duration wait = std::max(deadlines_.begin()->first.first - absl::Now(),
+                                   absl::Microseconds(1));
+    spec.it_value = absl::ToTimespec(wait);
+  }
+  timerfd_settime(deadline_timer_fd_.get(), 0, &spec, nullptr);
+}
+
+void ServerRuntime::ExpireDeadlines() {
+  uint64_t expirations;
+  (void)!read(deadline_timer_fd_.get(), &expirations, sizeof(expirations));
+  std::vector<std::shared_ptr<ServerCallState>> expired;
+  {
+    MutexLock lock(&deadlines_mu_);
+    const absl::Time now = absl::Now();
+    while (!deadlines_.empty() && deadlines_.begin()->first.first <= now) {
+      if (auto call = deadlines_.begin()->second.lock()) {
+        expired.push_back(std::move(call));
+      }
+      deadlines_.erase(deadlines_.begin());
+    }
+    ArmDeadlineTimerLocked();
+  }
+  (void)poller_.Modify(deadline_timer_fd_.get(), EPOLLIN | EPOLLONESHOT,
+                       kDeadlineTag);
+  for (const auto& call : expired) {
+    call->Cancel(absl::DeadlineExceededError("deadline exceeded"),
+                 /*send_status=*/true);
+  }
+}
+
+}  // namespace sockrpc
