@@ -36,6 +36,14 @@ readonly SANITIZER_PACKAGES=(
   llvm
 )
 
+# Extra packages of the benchmarks (bench only): gRPC's C++ library and its
+# protoc plugin, for the gRPC baseline. bench/CMakeLists.txt builds that
+# baseline only where they are installed; nothing else needs them.
+readonly BENCH_PACKAGES=(
+  libgrpc++-dev
+  protobuf-compiler-grpc
+)
+
 # The build directory, relative to the repository root.
 readonly BUILD_DIR=build
 # The sanitizer and fuzzing builds keep their own trees, so that switching
@@ -112,16 +120,17 @@ Commands:
   bench [SECONDS]
           Build the benchmarks (bench/) into build-bench/ and run them,
           each case measured for SECONDS (default 1) after a warm-up:
-          sockrpc against raw-socket baselines over a Unix socket and TCP
-          loopback. Prints one table and writes it as JSON to
-          build/bench.json. See docs/PERFORMANCE.md.
+          sockrpc against raw-socket baselines and gRPC over a Unix
+          socket and TCP loopback. Prints one table and writes it as JSON
+          to build/bench.json. See docs/PERFORMANCE.md.
 
 Environment:
   JOBS    Parallel build and test jobs (default 2).
 
 Dependencies: on Debian 12 the script installs any missing package with
 apt-get when run as root; otherwise it prints the apt-get command to run.
-asan, tsan and fuzz also need clang, libclang-rt-14-dev and llvm.
+asan, tsan and fuzz also need clang, libclang-rt-14-dev and llvm; bench
+also needs libgrpc++-dev and protobuf-compiler-grpc (the gRPC baseline).
 EOF
 }
 
@@ -339,7 +348,7 @@ main() {
       if [[ ! "$bench_seconds" =~ ^[1-9][0-9]*$ ]]; then
         usage_error "bench SECONDS must be a positive whole number, got '${bench_seconds}'"
       fi
-      setup
+      setup "${BENCH_PACKAGES[@]}"
       run_bench "$bench_seconds"
       ;;
     help | -h | --help)

@@ -4,25 +4,26 @@
 //   sockrpc_bench [--seconds S] [--out FILE.json] [--bin DIR]
 //   sockrpc_bench --profile-unary ADDR N
 //
-// The servers (bench_server: our stack; raw_server: the raw baselines) run
-// as child processes, started and stopped here; this process is the
-// client. Each case is warmed up, then measured for S seconds (default 1).
-// Every row is printed as it is measured, then the whole table again, and
-// written as JSON to FILE.json (default build/bench.json).
+// The servers (bench_server: our stack; raw_server: the raw baselines;
+// grpc_bench_server: the gRPC baseline, where built) run as child
+// processes, started and stopped here. This process is the client of our
+// cases and of the raw ones; the gRPC cases run in grpc_bench_client
+// processes (grpc_baseline.h). Each case is warmed up, then measured for
+// S seconds (default 1). Every row is printed as it is measured, then the
+// whole table again, and written as JSON to FILE.json (default
+// build/bench.json).
 //
 // --profile-unary makes N unary 64 B calls to a bench_server already
 // running at ADDR and exits: the client side of a profile (strace -c,
 // valgrind --tool=callgrind; see docs/PERFORMANCE.md).
+#include <dirent.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <sched.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -32,19 +33,13 @@
 #include "absl/strings/str_format.h"
 #include "cases.h"
 #include "child_process.h"
-#include "measure.h"
+#include "grpc_baseline.h"
 #include "report.h"
-#include "transport/frame.h"
+#include "suite.h"
 
 namespace sockrpc {
 namespace bench {
 namespace {
-
-struct Options {
-  double seconds = 1.0;
-  std::string out = "build/bench.json";
-  std::string bin;  // directory of the bench binaries
-};
 
 // The directory this executable lives in.
 std::string OwnDirectory() {
@@ -53,12 +48,6 @@ std::string OwnDirectory() {
   if (n <= 0) return ".";
   std::string self(path, static_cast<size_t>(n));
   return self.substr(0, self.rfind('/'));
-}
-
-std::string SizeName(size_t size) {
-  if (size >= (1 << 20)) return absl::StrFormat("%d MiB", size >> 20);
-  if (size >= (1 << 10)) return absl::StrFormat("%d KiB", size >> 10);
-  return absl::StrFormat("%d B", size);
 }
 
 std::string Machine() {
@@ -94,142 +83,50 @@ void PinThisThread(int cpu) {
   sched_setaffinity(0, sizeof(set), &set);
 }
 
-// Unary round trips at one size over one transport, ours against raw.
-void Unary(const Options& options, const std::string& transport,
-           const ChildServer& rpc, const std::string& rpc_address,
-           const ChildServer& raw, const std::string& raw_address,
-           size_t size, const std::string& label, Report* report) {
-  CaseSpec spec;
-  spec.size = size;
-  spec.seconds = options.seconds;
-  spec.address = raw_address;
-  spec.server = raw.pid();
-  Result base = RawPingPong(spec);
-  spec.address = rpc_address;
-  spec.server = rpc.pid();
-  Result ours = RpcUnary(spec);
-  if (!base.ok || !ours.ok) {
-    std::fprintf(stderr, "bench: unary %s %s failed\n", label.c_str(),
-                 transport.c_str());
-  }
-  std::string name = "unary " + SizeName(size) + " " + transport + label;
-  bool unix64 = transport == "unix" && size == 64;
-  bool unix1m = transport == "unix" && size == (1 << 20);
-  double p50_target = label.empty() ? 1.2 : 1.5;
-  if (unix64 || unix1m) {
-    report->Add(AtMost(name + " p50", "us", ours.p50_us, base.p50_us, "raw",
-                       unix1m ? 1.3 : p50_target));
-  } else {
-    report->Add(Plain(name + " p50", "us", ours.p50_us, base.p50_us, "raw"));
-  }
-  report->Add(Plain(name + " p99", "us", ours.p99_us, base.p99_us, "raw"));
-  report->Add(Plain(name + " rate", "calls/s", ours.rate(), base.rate(), "raw"));
-  if (unix64) {
-    report->Add(AtMost(name + " CPU/call", "us", ours.cpu_us_per_call,
-                       base.cpu_us_per_call, "raw", 1.5));
-  } else {
-    report->Add(Plain(name + " CPU/call", "us", ours.cpu_us_per_call,
-                    base.cpu_us_per_call, "raw"));
-  }
-}
-
-void InFlight(const Options& options, const std::string& transport,
-              const std::string& rpc_address, const std::string& raw_address,
-              int in_flight, int connections, Report* report) {
-  CaseSpec spec;
-  spec.size = 64;
-  spec.in_flight = in_flight;
-  spec.connections = connections;
-  spec.seconds = options.seconds;
-  spec.address = raw_address;
-  Result base = RawPipelined(spec);
-  spec.address = rpc_address;
-  Result ours = RpcInFlight(spec);
-  if (!base.ok || !ours.ok) {
-    std::fprintf(stderr, "bench: in-flight %d x %d %s failed\n", in_flight,
-                 connections, transport.c_str());
-  }
-  std::string name = absl::StrFormat("64 B, %d in flight x %d conn %s",
-                                     in_flight, connections, transport);
-  if (in_flight >= 8) {
-    report->Add(AtLeast(name, "calls/s", ours.rate(), base.rate(),
-                        "raw pipelined", 0.5));
-  } else {
-    report->Add(
-        Plain(name, "calls/s", ours.rate(), base.rate(), "raw pipelined"));
-  }
-}
-
-// Idle RSS of a fresh server, then with 1000 idle connections (each has
-// sent its preface).
-void Memory(const Options& options, Report* report, const std::string& dir) {
-  std::unique_ptr<ChildServer> server = ChildServer::Start(
-      {options.bin + "/bench_server", "--listen", "unix:" + dir + "/mem.sock"});
-  if (server == nullptr) return;
-  ::usleep(300'000);
-  int64_t idle = RssBytes(server->pid());
-  Row idle_row = Plain("server RSS idle", "MB", idle / 1e6, 0, "");
-  idle_row.target = "<= 6 MB";
-  idle_row.met = idle <= 6'000'000;
-  report->Add(idle_row);
-
-  const int kConnections = 1000;
-  char preface[kPrefaceSize];
-  EncodePreface(preface);
-  std::vector<int> fds;
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::string path = dir + "/mem.sock";
-  std::memcpy(addr.sun_path, path.data(), path.size());
-  for (int i = 0; i < kConnections; ++i) {
-    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 ||
-        ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-        ::write(fd, preface, sizeof(preface)) != sizeof(preface)) {
-      std::perror("bench: idle connection");
-      if (fd >= 0) ::close(fd);
-      break;
+// RemoveDirectory removes `dir` and the files in it (sockets a server
+// left behind: raw_server dies by SIGTERM without removing its own).
+void RemoveDirectory(const std::string& dir) {
+  if (DIR* entries = ::opendir(dir.c_str())) {
+    while (dirent* entry = ::readdir(entries)) {
+      std::string name = entry->d_name;
+      if (name != "." && name != "..") ::unlink((dir + "/" + name).c_str());
     }
-    fds.push_back(fd);
+    ::closedir(entries);
   }
-  ::usleep(1'000'000);  // let the server accept and read every preface
-  int64_t loaded = RssBytes(server->pid());
-  Row loaded_row = Plain(absl::StrFormat("server RSS, %d idle conns", fds.size()),
-                 "MB", loaded / 1e6, 0, "");
-  report->Add(loaded_row);
-  double per = fds.empty() ? 0 : (loaded - idle) / 1024.0 / fds.size();
-  Row per_row = Plain("server memory per idle conn", "KiB", per, 0, "");
-  per_row.target = "<= 2 KiB";
-  per_row.met = per <= 2.0;
-  report->Add(per_row);
-  for (int fd : fds) ::close(fd);
+  ::rmdir(dir.c_str());
 }
 
-void ClientSize(const Options& options, const std::string& address,
-                Report* report) {
-  std::string command = options.bin + "/minimal_client " + address;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return;
-  long long binary = 0, so_bytes = 0;
-  unsigned long so_count = 0;
-  int matched = std::fscanf(pipe, "binary_bytes %lld so_bytes %lld so_count %lu",
-                            &binary, &so_bytes, &so_count);
-  ::pclose(pipe);
-  if (matched != 3) {
-    std::fprintf(stderr, "bench: minimal_client gave no sizes\n");
-    return;
+// StartServers starts our server, the raw one and (where built) gRPC's,
+// each on a unix socket in `dir` named after `tag`, and on TCP loopback
+// if `tcp`, pinned to `cpu` if >= 0. False if ours or the raw one did not
+// start; a gRPC server that did not start only leaves servers->grpc null.
+bool StartServers(const Options& options, const std::string& dir,
+                  const std::string& tag, bool tcp, int cpu,
+                  Servers* servers) {
+  const size_t transports = tcp ? 2 : 1;
+  std::vector<std::string> rpc_argv = {options.bin + "/bench_server",
+                                       "--listen",
+                                       "unix:" + dir + "/rpc" + tag + ".sock"};
+  std::vector<std::string> raw_argv = {options.bin + "/raw_server", "--unix",
+                                       dir + "/raw" + tag + ".sock"};
+  std::vector<std::string> grpc_addresses = {"unix:" + dir + "/grpc" + tag +
+                                             ".sock"};
+  if (tcp) {
+    rpc_argv.insert(rpc_argv.end(), {"--listen", "ipv4:127.0.0.1:0"});
+    raw_argv.push_back("--tcp");
+    grpc_addresses.push_back("ipv4:127.0.0.1:0");
   }
-  report->Add(Plain("minimal client binary", "MB", binary / 1e6, 0, ""));
-  Row libs = Plain(absl::StrFormat("its %lu shared libraries", so_count), "MB",
-           so_bytes / 1e6, 0, "");
-  libs.target = "<= 10 MB";
-  libs.met = so_bytes <= 10'000'000;
-  report->Add(libs);
+  servers->rpc = ChildServer::Start(rpc_argv, cpu);
+  servers->raw = ChildServer::Start(raw_argv, cpu);
+  servers->grpc = StartGrpcServer(options.bin, grpc_addresses, cpu);
+  return servers->rpc != nullptr && servers->raw != nullptr &&
+         servers->rpc->addresses().size() == transports &&
+         servers->raw->addresses().size() == transports;
 }
 
 int Run(const Options& options) {
   // 1000 idle connections need more descriptors than the usual soft limit;
-  // the servers inherit the raised limit.
+  // the servers and clients started from here inherit the raised limit.
   rlimit limit;
   if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
     limit.rlim_cur = limit.rlim_max;
@@ -243,77 +140,57 @@ int Run(const Options& options) {
   }
   const std::string dir = dir_name;
   const std::string machine = Machine();
-  std::printf("machine: %s\n\n", machine.c_str());
+  std::printf("machine: %s\n", machine.c_str());
+  if (GrpcBuilt()) {
+    std::printf("gRPC baseline: gRPC %s, synchronous server\n",
+                GrpcVersion().c_str());
+  } else {
+    std::printf("%s\n", kGrpcNotBuilt);
+  }
+  std::printf("\n");
 
-  Report report;
+  Report report(GrpcVersion());
   {
-    std::unique_ptr<ChildServer> rpc = ChildServer::Start(
-        {options.bin + "/bench_server", "--listen", "unix:" + dir + "/rpc.sock",
-         "--listen", "ipv4:127.0.0.1:0"});
-    std::unique_ptr<ChildServer> raw = ChildServer::Start(
-        {options.bin + "/raw_server", "--unix", dir + "/raw.sock", "--tcp"});
-    if (rpc == nullptr || raw == nullptr || rpc->addresses().size() != 2 ||
-        raw->addresses().size() != 2) {
+    Servers servers;
+    if (!StartServers(options, dir, "", /*tcp=*/true, -1, &servers)) {
       return 1;
     }
-    const char* transports[] = {"unix", "tcp"};
-    for (int t = 0; t < 2; ++t) {
+    for (Transport transport : {kUnix, kTcp}) {
       for (size_t size : {size_t{1}, size_t{64}, size_t{4} << 10,
                           size_t{64} << 10, size_t{1} << 20}) {
-        Unary(options, transports[t], *rpc, rpc->addresses()[t], *raw,
-              raw->addresses()[t], size, "", &report);
+        UnaryRows(options, servers, transport, size, "", -1, &report);
       }
     }
-    for (int t = 0; t < 2; ++t) {
+    for (Transport transport : {kUnix, kTcp}) {
       for (int connections : {1, 4}) {
         for (int in_flight : {1, 8, 64}) {
-          InFlight(options, transports[t], rpc->addresses()[t],
-                   raw->addresses()[t], in_flight, connections, &report);
+          InFlightRows(options, servers, transport, in_flight, connections,
+                       &report);
         }
       }
     }
-    for (int t = 0; t < 2; ++t) {
-      CaseSpec spec;
-      spec.size = 64;
-      spec.seconds = options.seconds;
-      spec.address = raw->addresses()[t];
-      Result base = RawStream(spec);
-      spec.address = rpc->addresses()[t];
-      Result ours = RpcStream(spec);
-      report.Add(Plain(std::string("server streaming 64 B ") + transports[t],
-                     "msgs/s", ours.rate(), base.rate(), "raw stream"));
+    for (Transport transport : {kUnix, kTcp}) {
+      StreamRows(options, servers, transport, &report);
     }
-    for (int t = 0; t < 2; ++t) {
-      CaseSpec spec;
-      spec.seconds = options.seconds;
-      spec.address = raw->addresses()[t];
-      Result base = RawConnect(spec);
-      spec.address = rpc->addresses()[t];
-      Result ours = RpcConnect(spec);
-      report.Add(Plain(std::string("connect + first call ") + transports[t] +
-                         " p50",
-                     "us", ours.p50_us, base.p50_us, "raw"));
+    for (Transport transport : {kUnix, kTcp}) {
+      ConnectRows(options, servers, transport, &report);
     }
-    ClientSize(options, rpc->addresses()[0], &report);
+    ClientSizeRows(options, servers, &report);
   }
   {
-    // Everything on one core: both servers and this thread on CPU 0.
-    std::unique_ptr<ChildServer> rpc = ChildServer::Start(
-        {options.bin + "/bench_server", "--listen",
-         "unix:" + dir + "/rpc1.sock"},
-        0);
-    std::unique_ptr<ChildServer> raw = ChildServer::Start(
-        {options.bin + "/raw_server", "--unix", dir + "/raw1.sock"}, 0);
-    if (rpc != nullptr && raw != nullptr) {
+    // Everything on one core: the servers, this thread and the gRPC
+    // client on CPU 0.
+    Servers servers;
+    if (StartServers(options, dir, "1", /*tcp=*/false, 0, &servers)) {
       PinThisThread(0);
-      Unary(options, "unix", *rpc, rpc->addresses()[0], *raw,
-            raw->addresses()[0], 64, ", 1 core", &report);
+      UnaryRows(options, servers, kUnix, 64, ", 1 core", 0, &report);
       PinThisThread(-1);
     }
   }
-  Memory(options, &report, dir);
+  MemoryRows(options, dir, &report);
 
   report.PrintTable();
+  if (!GrpcBuilt()) std::printf("\n%s\n", kGrpcNotBuilt);
   if (!options.out.empty()) {
     if (!report.WriteJson(options.out, machine)) {
       std::fprintf(stderr, "bench: cannot write %s\n", options.out.c_str());
@@ -321,7 +198,7 @@ int Run(const Options& options) {
     }
     std::printf("\nwrote %s\n", options.out.c_str());
   }
-  ::rmdir(dir.c_str());  // the servers removed their sockets
+  RemoveDirectory(dir);
   return 0;
 }
 

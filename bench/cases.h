@@ -4,7 +4,8 @@
 //
 // Raw* drive raw_server (raw_wire.h); Rpc* drive bench_server through the
 // sockrpc client runtime. Same sizes, same window, so that each Rpc* figure
-// has its Raw* limit beside it.
+// has its Raw* limit beside it. gRPC's counterparts are in grpc_cases.h
+// and run in their own process.
 #ifndef SOCKRPC_BENCH_CASES_H_
 #define SOCKRPC_BENCH_CASES_H_
 
@@ -28,6 +29,12 @@ struct CaseSpec {
   double seconds = 1.0;
   pid_t server = 0;      // for CPU per call (0: client CPU only)
 };
+
+// Runs `loop` on spec.connections threads at once, each with a connection
+// of its own and its own measuring window, and sums their calls/s.
+using ConnectionLoop = bool (*)(const CaseSpec& spec, Window* window,
+                                int64_t* calls);
+Result RunOnEachConnection(const CaseSpec& spec, ConnectionLoop loop);
 
 // Blocking round trips, one at a time: latency, calls/s, CPU per call.
 Result RawPingPong(const CaseSpec& spec);

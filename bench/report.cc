@@ -11,22 +11,16 @@ namespace {
 
 std::string Figure(double value) {
   if (value == 0) return "-";
-  if (value >= 1000) return absl::StrFormat("%.0f", value);
+  // Whole numbers (counts) and large figures without decimals.
+  if (value >= 1000 || value == static_cast<long long>(value)) {
+    return absl::StrFormat("%.0f", value);
+  }
   if (value >= 10) return absl::StrFormat("%.1f", value);
   return absl::StrFormat("%.2f", value);
 }
 
-void PrintRow(const Row& row) {
-  std::string ratio = row.baseline > 0
-                          ? absl::StrFormat("%.2fx", row.ratio())
-                          : std::string("-");
-  std::string verdict =
-      row.target.empty() ? "" : (row.met ? "ok  " : "MISS") + (" " + row.target);
-  std::printf("%-34s %-8s %12s %12s %-14s %7s  %s\n", row.name.c_str(),
-              row.unit.c_str(), Figure(row.ours).c_str(),
-              Figure(row.baseline).c_str(), row.baseline_name.c_str(),
-              ratio.c_str(), verdict.c_str());
-  std::fflush(stdout);
+std::string Ratio(double ratio) {
+  return ratio > 0 ? absl::StrFormat("%.2fx", ratio) : std::string("-");
 }
 
 // JSON string escaping for the few characters our names can hold.
@@ -45,18 +39,44 @@ std::string Quote(const std::string& text) {
 
 }  // namespace
 
+Report::Report(std::string grpc_version)
+    : grpc_version_(std::move(grpc_version)) {}
+
+void Report::PrintHeader() const {
+  std::string grpc_columns =
+      grpc_version_.empty()
+          ? ""
+          : absl::StrFormat(" %12s %7s", "gRPC", "vs gRPC");
+  std::printf("%-34s %-8s %12s %12s %-14s %7s%s  %s\n", "case", "unit",
+              "sockrpc", "baseline", "(which)", "ratio", grpc_columns.c_str(),
+              "target");
+}
+
+void Report::PrintRow(const Row& row) const {
+  std::string grpc_columns =
+      grpc_version_.empty()
+          ? ""
+          : absl::StrFormat(" %12s %7s", Figure(row.grpc),
+                            Ratio(row.grpc_ratio()));
+  std::string verdict =
+      row.target.empty() ? "" : (row.met ? "ok  " : "MISS") + (" " + row.target);
+  std::printf("%-34s %-8s %12s %12s %-14s %7s%s  %s\n", row.name.c_str(),
+              row.unit.c_str(), Figure(row.ours).c_str(),
+              Figure(row.baseline).c_str(), row.baseline_name.c_str(),
+              Ratio(row.ratio()).c_str(), grpc_columns.c_str(),
+              verdict.c_str());
+  std::fflush(stdout);
+}
+
 void Report::Add(Row row) {
-  if (rows_.empty()) {
-    std::printf("%-34s %-8s %12s %12s %-14s %7s  %s\n", "case", "unit",
-                "sockrpc", "baseline", "(which)", "ratio", "target");
-  }
+  if (rows_.empty()) PrintHeader();
   PrintRow(row);
   rows_.push_back(std::move(row));
 }
 
 void Report::PrintTable() const {
-  std::printf("\n%-34s %-8s %12s %12s %-14s %7s  %s\n", "case", "unit",
-              "sockrpc", "baseline", "(which)", "ratio", "target");
+  std::printf("\n");
+  PrintHeader();
   for (const Row& row : rows_) PrintRow(row);
 }
 
@@ -64,18 +84,26 @@ bool Report::WriteJson(const std::string& path,
                        const std::string& machine) const {
   FILE* out = std::fopen(path.c_str(), "w");
   if (out == nullptr) return false;
-  std::fprintf(out, "{\n  \"machine\": %s,\n  \"rows\": [\n",
-               Quote(machine).c_str());
+  // "grpc_version" is "" when the gRPC baseline was not built; the rows
+  // then have no "grpc" figures.
+  std::fprintf(out, "{\n  \"machine\": %s,\n  \"grpc_version\": %s,\n",
+               Quote(machine).c_str(), Quote(grpc_version_).c_str());
+  std::fprintf(out, "  \"rows\": [\n");
   for (size_t i = 0; i < rows_.size(); ++i) {
     const Row& row = rows_[i];
+    std::string grpc_fields =
+        grpc_version_.empty()
+            ? ""
+            : absl::StrFormat(", \"grpc\": %.6g, \"grpc_ratio\": %.4g",
+                              row.grpc, row.grpc_ratio());
     std::fprintf(out,
                  "    {\"case\": %s, \"unit\": %s, \"sockrpc\": %.6g, "
                  "\"baseline\": %.6g, \"baseline_name\": %s, "
-                 "\"ratio\": %.4g, \"target\": %s, \"met\": %s}%s\n",
+                 "\"ratio\": %.4g%s, \"target\": %s, \"met\": %s}%s\n",
                  Quote(row.name).c_str(), Quote(row.unit).c_str(), row.ours,
                  row.baseline, Quote(row.baseline_name).c_str(), row.ratio(),
-                 Quote(row.target).c_str(), row.met ? "true" : "false",
-                 i + 1 < rows_.size() ? "," : "");
+                 grpc_fields.c_str(), Quote(row.target).c_str(),
+                 row.met ? "true" : "false", i + 1 < rows_.size() ? "," : "");
   }
   std::fprintf(out, "  ]\n}\n");
   return std::fclose(out) == 0;

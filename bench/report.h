@@ -9,32 +9,51 @@
 namespace sockrpc {
 namespace bench {
 
-// Row: one figure of ours beside its baseline's.
+// Row: one figure of ours beside its raw baseline's and gRPC's.
 struct Row {
   std::string name;       // e.g. "unary 64 B unix p50"
   std::string unit;       // "us", "calls/s", "msgs/s", "KiB", "MB"
   double ours = 0;
-  double baseline = 0;    // 0: no baseline for this row
+  double baseline = 0;    // 0: no raw baseline for this row
   std::string baseline_name;  // "raw", "raw pipelined", "" ...
+  double grpc = 0;        // the gRPC baseline's figure; 0: none
   // The target, as text ("<= 1.2x raw"), and whether it was met; empty
-  // target: none set.
+  // target: none set. Targets are against the raw baseline.
   std::string target;
   bool met = true;
+
   // ratio: ours / baseline (0 without a baseline).
   double ratio() const { return baseline > 0 ? ours / baseline : 0; }
+  // grpc_ratio: ours / gRPC's (0 without a gRPC figure).
+  double grpc_ratio() const { return grpc > 0 ? ours / grpc : 0; }
+  // WithGrpc: this row with gRPC's figure set.
+  Row WithGrpc(double value) const {
+    Row row = *this;
+    row.grpc = value;
+    return row;
+  }
 };
 
 // Report collects rows in order.
 class Report {
  public:
+  // grpc_version: the gRPC baseline's version ("1.51.1"); empty when the
+  // baseline was not built, and the table has no gRPC columns.
+  explicit Report(std::string grpc_version);
+
   // Add appends a row and prints it at once (a long run shows progress).
   void Add(Row row);
   // Prints the whole table to stdout.
   void PrintTable() const;
-  // Writes {"machine": ..., "rows": [...]} to `path`; false on error.
+  // Writes {"machine": ..., "grpc_version": ..., "rows": [...]} to `path`;
+  // false on error.
   bool WriteJson(const std::string& path, const std::string& machine) const;
 
  private:
+  void PrintHeader() const;
+  void PrintRow(const Row& row) const;
+
+  std::string grpc_version_;
   std::vector<Row> rows_;
 };
 

@@ -35,16 +35,10 @@ void PatchStreamId(char* header, uint32_t stream_id) {
   header[7] = static_cast<char>(stream_id);
 }
 
-// One frame buffer per thread, reused from call to call.
-std::string& ScratchBuffer() {
-  thread_local std::string buffer;
-  buffer.clear();
-  return buffer;
-}
-
-void ReleaseScratchIfLarge(std::string& buffer) {
-  if (buffer.capacity() > 256 * 1024) std::string().swap(buffer);
-}
+// The connection's pool keeps this many large buffers warm (one being
+// written, one being read), each up to a frame plus this much.
+constexpr size_t kPooledBuffers = 2;
+constexpr size_t kPooledBufferSlack = 64 * 1024;
 
 }  // namespace
 
@@ -56,9 +50,17 @@ ClientConnection::ClientConnection(Fd fd, Address address,
       max_frame_size_(options.max_frame_size),
       max_metadata_size_(options.max_metadata_size),
       wake_fd_(MakeEventFd(/*semaphore=*/false).value_or(Fd())),
-      reader_(options.max_frame_size) {}
+      buffers_(kPooledBuffers,
+               size_t{options.max_frame_size} + kPooledBufferSlack),
+      reader_(options.max_frame_size, &buffers_) {}
 
 ClientConnection::~ClientConnection() = default;
+
+std::string ClientConnection::TakeBuffer() {
+  std::string buffer = buffers_.Take();
+  buffer.clear();
+  return buffer;
+}
 
 bool ClientConnection::usable() const {
   MutexLock lock(&mu_);
@@ -82,7 +84,7 @@ bool ClientConnection::Open(const std::shared_ptr<ClientStream>& stream,
                             const google::protobuf::MessageLite* request) {
   // Encode HEADERS (+ MESSAGE) with stream id 0; the real id is patched in
   // under write_mu_ so that ids rise in the order calls reach the wire.
-  std::string& frames = ScratchBuffer();
+  std::string frames = TakeBuffer();
   ClientContext* context = stream->context();
   wire::CallHeader header;
   header.set_method(std::string(method));
@@ -147,7 +149,7 @@ bool ClientConnection::Open(const std::shared_ptr<ClientStream>& stream,
   }
   if (sent.ok()) sent = WriteAllLocked(frames, stream->deadline(), &written);
   }
-  ReleaseScratchIfLarge(frames);
+  buffers_.Give(std::move(frames));
   if (sent.ok()) return false;
   // The server may have said why it closed the connection (a GOAWAY, e.g.
   // for too many connections) before our write failed: read it, so that
@@ -216,12 +218,12 @@ bool ClientConnection::Write(ClientStream& stream,
     }
     stream.send_window_ -= static_cast<int64_t>(size);
   }
-  std::string& frame = ScratchBuffer();
+  std::string frame = TakeBuffer();
   (void)AppendMessageFrame(&frame, FrameType::kMessage, 0, stream.id_,
                            message, max_frame_size_);
   bool sent_nothing;
   absl::Status sent = WriteFrames(frame, stream.deadline(), &sent_nothing);
-  ReleaseScratchIfLarge(frame);
+  buffers_.Give(std::move(frame));
   return sent.ok();
 }
 
@@ -355,10 +357,11 @@ bool ClientConnection::AwaitLocked(ClientStream* stream,
 void ClientConnection::ReadUntil(const Predicate& ready, absl::Time deadline) {
   for (;;) {
     // Wait first: right after a request goes out, its reply is not there.
-    if (!WaitFor(fd_.get(), POLLIN, deadline, wake_fd_.get()).ok()) {
+    bool woken = false;
+    if (!WaitFor(fd_.get(), POLLIN, deadline, wake_fd_.get(), &woken).ok()) {
       return;  // deadline
     }
-    if (wake_fd_.valid() && DrainEventFd(wake_fd_.get())) {
+    if (woken && DrainEventFd(wake_fd_.get())) {
       // Another thread changed a call's state (a cancel): look again.
       MutexLock lock(&mu_);
       if (ready()) return;
@@ -383,7 +386,7 @@ void ClientConnection::ReadUntil(const Predicate& ready, absl::Time deadline) {
       {
         MutexLock lock(&mu_);
         if (ready()) {
-          reader_.ShrinkIfIdle();
+          reader_.ReleaseIfEmpty();
           return;
         }
       }

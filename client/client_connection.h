@@ -31,6 +31,7 @@
 #include "client/client_stream.h"
 #include "google/protobuf/message_lite.h"
 #include "transport/address.h"
+#include "transport/buffer_pool.h"
 #include "transport/fd.h"
 #include "transport/frame_reader.h"
 
@@ -101,6 +102,9 @@ class ClientConnection {
   absl::Status WriteAllLocked(absl::string_view bytes, absl::Time deadline,
                               size_t* written)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // An empty buffer to encode frames into (a warm one from buffers_ if
+  // there is one); give it back to buffers_ when written.
+  std::string TakeBuffer();
   // Best effort control frames.
   void SendCancel(uint32_t stream_id, absl::string_view reason);
   void SendWindowUpdate(uint32_t stream_id, uint32_t increment);
@@ -136,6 +140,9 @@ class ClientConnection {
   absl::Status broken_ ABSL_GUARDED_BY(mu_);
   bool going_away_ ABSL_GUARDED_BY(mu_) = false;
 
+  // Large buffers kept warm for encoding and reading (see BufferPool); a
+  // connection that moves only small messages keeps none.
+  BufferPool buffers_;
   // Used only by the thread holding the reader role.
   FrameReader reader_;
   bool preface_received_ = false;

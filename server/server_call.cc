@@ -10,20 +10,12 @@
 #include "transport/wire_codec.h"
 
 namespace sockrpc {
-namespace {
 
-// One frame buffer per thread, reused from call to call.
-std::string& ScratchBuffer() {
-  thread_local std::string buffer;
-  buffer.clear();
-  return buffer;
+void ServerCall::Run() {
+  state->Run(absl::string_view(request_buffer.data() + request_offset,
+                               request_size));
+  state->connection().GiveBuffer(std::move(request_buffer));
 }
-
-void ReleaseScratchIfLarge(std::string& buffer) {
-  if (buffer.capacity() > 256 * 1024) std::string().swap(buffer);
-}
-
-}  // namespace
 
 // Collects a unary handler's outcome and ends the call with it while the
 // reply (borrowed for the duration of Finish) is still alive.
@@ -60,7 +52,7 @@ ServerCallState::ServerCallState(std::shared_ptr<ServerConnection> connection,
 
 ServerCallState::~ServerCallState() = default;
 
-void ServerCallState::Run(std::string request) {
+void ServerCallState::Run(absl::string_view request) {
   const absl::Time start = absl::Now();
   const auto& interceptors = connection_->interceptors();
   size_t started = 0;
@@ -69,7 +61,7 @@ void ServerCallState::Run(std::string request) {
     status = interceptors[started]->OnCallStart(context_);
   }
   if (status.ok()) {
-    status = RunHandler(std::move(request));
+    status = RunHandler(request);
   } else {
     status = Finish(nullptr, status);
   }
@@ -79,7 +71,7 @@ void ServerCallState::Run(std::string request) {
   }
 }
 
-absl::Status ServerCallState::RunHandler(std::string request) {
+absl::Status ServerCallState::RunHandler(absl::string_view request) {
   if (absl::Now() > context_.deadline()) {
     return Finish(nullptr, absl::DeadlineExceededError(
                                "the call's deadline passed before it started"));
@@ -95,7 +87,7 @@ absl::Status ServerCallState::RunHandler(std::string request) {
 
 absl::Status ServerCallState::Finish(
     const google::protobuf::MessageLite* unary_reply, absl::Status status) {
-  std::string& out = ScratchBuffer();
+  std::string out = connection_->TakeBuffer();
   const uint32_t max_frame_size = connection_->max_frame_size();
   {
     MutexLock lock(&mu_);
@@ -143,8 +135,7 @@ absl::Status ServerCallState::Finish(
     }
     cancel_reason_ = status;  // what any later Finish() reports
   }
-  connection_->Send(out);
-  ReleaseScratchIfLarge(out);
+  connection_->Send(std::move(out));
   connection_->RemoveCall(stream_id_);
   return status;
 }
@@ -272,7 +263,7 @@ bool ServerCallState::Write(const google::protobuf::MessageLite& message) {
                         connection_->max_frame_size(), " bytes")));
     return false;
   }
-  std::string& out = ScratchBuffer();
+  std::string out = connection_->TakeBuffer();
   {
     MutexLock lock(&mu_);
     auto writable = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -286,18 +277,17 @@ bool ServerCallState::Write(const google::protobuf::MessageLite& message) {
     send_window_ -= static_cast<int64_t>(size);
     // Send while holding mu_ so that MESSAGE frames leave in order and never
     // after this call's STATUS.
-    connection_->Send(out);
+    connection_->Send(std::move(out));
   }
-  ReleaseScratchIfLarge(out);
   return true;
 }
 
 bool ServerCallState::SendInitialMetadata() {
-  std::string& out = ScratchBuffer();
+  std::string out;
   MutexLock lock(&mu_);
   if (cancelled_ || finished_) return false;
   AppendInitialMetadataLocked(&out);
-  if (!out.empty()) connection_->Send(out);
+  if (!out.empty()) connection_->Send(std::move(out));
   return true;
 }
 

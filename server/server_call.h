@@ -22,6 +22,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "transport/sync.h"
 #include "absl/time/time.h"
 #include "server/server_context.h"
@@ -43,10 +44,11 @@ class ServerCallState final : public ServerStream {
   uint32_t stream_id() const { return stream_id_; }
   absl::Time deadline() const { return context_.deadline(); }
   bool is_unary() const { return method_->kind == RpcKind::kUnary; }
+  ServerConnection& connection() const { return *connection_; }
 
   // Runs the interceptors and the handler on the calling thread, then
   // ends the call. `request` is the request's encoding (unary calls only).
-  void Run(std::string request);
+  void Run(absl::string_view request);
 
   // ---- Called by the connection's reader ----
   // True the first time only: the call's handler may be started.
@@ -80,7 +82,7 @@ class ServerCallState final : public ServerStream {
                       absl::Status status);
   void AppendInitialMetadataLocked(std::string* out)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status RunHandler(std::string request);
+  absl::Status RunHandler(absl::string_view request);
   size_t max_metadata_size() const;
   // Whether the handler's initial and trailing metadata may be sent.
   absl::Status ResponseMetadataStatus() const;
@@ -115,8 +117,13 @@ class ServerCallState final : public ServerStream {
 // ServerCall is the work item for a thread: run `state`'s handler.
 struct ServerCall {
   std::shared_ptr<ServerCallState> state;
-  std::string request;  // unary calls: the request's encoding
-  void Run() { state->Run(std::move(request)); }
+  // Unary calls: the request's encoding is request_size bytes at
+  // request_offset in request_buffer (see FrameReader::DetachPayload).
+  std::string request_buffer;
+  size_t request_offset = 0;
+  size_t request_size = 0;
+  // Runs the call on this thread, then recycles request_buffer.
+  void Run();
 };
 
 }  // namespace sockrpc

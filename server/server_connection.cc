@@ -32,7 +32,7 @@ ServerConnection::ServerConnection(ServerRuntime* runtime, uint64_t tag,
       credentials_(credentials),
       authorized_(authorized),
       handshake_deadline_(handshake_deadline),
-      reader_(runtime->options().max_frame_size),
+      reader_(runtime->options().max_frame_size, &runtime->buffers()),
       last_activity_(absl::Now()) {}
 
 ServerConnection::~ServerConnection() = default;
@@ -107,7 +107,7 @@ bool ServerConnection::ReadAndProcess(
     // extra read that would only say EAGAIN. Epoll reports anything new.
     if (static_cast<size_t>(*got) < space.size()) break;
   }
-  reader_.ShrinkIfIdle();
+  reader_.ReleaseIfEmpty();
   return true;
 }
 
@@ -128,11 +128,11 @@ bool ServerConnection::ProcessFrames(
       goaway.set_message(std::string(valid.message()));
       (void)AppendMessageFrame(&out, FrameType::kGoAway, 0, 0, goaway,
                                kDefaultMaxFrameSize);
-      Send(out);
+      Send(std::move(out));
       return false;
     }
     preface_received_ = true;
-    Send(out);
+    Send(std::move(out));
   }
   for (;;) {
     FrameReader::Frame frame;
@@ -211,7 +211,7 @@ bool ServerConnection::HandleFrame(
       if (header.flags & kFlagAck) return true;
       std::string out;
       AppendRawFrame(&out, FrameType::kPing, kFlagAck, 0, frame.payload);
-      Send(out);
+      Send(std::move(out));
       return true;
     }
     case FrameType::kGoAway:
@@ -311,7 +311,9 @@ bool ServerConnection::HandleHeaders(
     if (end_stream) call->OnHalfClose();
     call->MarkStarted();
     runtime_->CallStarted();
-    ready->push_back(ServerCall{std::move(call), std::string()});
+    ServerCall ready_call;
+    ready_call.state = std::move(call);
+    ready->push_back(std::move(ready_call));
   }
   return true;
 }
@@ -323,7 +325,12 @@ bool ServerConnection::HandleMessage(const FrameReader::Frame& frame,
   if (call->is_unary()) {
     if (!call->MarkStarted()) return true;  // one request only
     runtime_->CallStarted();
-    ready->push_back(ServerCall{std::move(call), std::string(frame.payload)});
+    ServerCall ready_call;
+    ready_call.state = std::move(call);
+    ready_call.request_offset =
+        reader_.DetachPayload(frame, &ready_call.request_buffer);
+    ready_call.request_size = frame.payload.size();
+    ready->push_back(std::move(ready_call));
     return true;
   }
   if (!call->OnMessage(frame.payload)) {
@@ -372,7 +379,7 @@ void ServerConnection::SendWindowUpdate(uint32_t stream_id,
                                         uint32_t increment) {
   std::string out;
   AppendWindowUpdateFrame(&out, stream_id, increment);
-  Send(out);
+  Send(std::move(out));
 }
 
 std::string ServerConnection::DescribeCredentials() const {
@@ -391,7 +398,7 @@ bool ServerConnection::ProtocolError(const absl::Status& why) {
   std::string out;
   (void)AppendMessageFrame(&out, FrameType::kGoAway, 0, 0, goaway,
                            kDefaultMaxFrameSize);
-  Send(out);
+  Send(std::move(out));
   return false;
 }
 
@@ -402,7 +409,7 @@ void ServerConnection::SendStatus(uint32_t stream_id,
   std::string out;
   (void)AppendMessageFrame(&out, FrameType::kStatus, 0, stream_id,
                            call_status, kDefaultMaxFrameSize);
-  Send(out);
+  Send(std::move(out));
 }
 
 void ServerConnection::SendGoAway(const absl::Status& why) {
@@ -416,29 +423,28 @@ void ServerConnection::SendGoAway(const absl::Status& why) {
   std::string out;
   (void)AppendMessageFrame(&out, FrameType::kGoAway, 0, 0, goaway,
                            kDefaultMaxFrameSize);
-  Send(out);
+  Send(std::move(out));
 }
 
-void ServerConnection::Send(absl::string_view bytes) {
+std::string ServerConnection::TakeBuffer() {
+  std::string buffer = runtime_->buffers().Take();
+  buffer.clear();
+  return buffer;
+}
+
+void ServerConnection::GiveBuffer(std::string buffer) {
+  runtime_->buffers().Give(std::move(buffer));
+}
+
+void ServerConnection::Send(std::string frames) {
   MutexLock lock(&write_mu_);
   if (write_failed_) return;
-  if (!pending_output_.empty()) {
-    if (pending_output_.size() + bytes.size() >
-        runtime_->options().max_write_buffer) {
-      // The client does not read what it asked for: cut it off rather than
-      // buffer without end. The reader sees the close and cleans up.
-      runtime_->Log(absl::StrCat(
-          "connection from ", peer_, " dropped: it does not read its replies (",
-          pending_output_.size(), " bytes waiting)"));
-      write_failed_ = true;
-      pending_output_.clear();
-      ::shutdown(fd_.get(), SHUT_RDWR);
-      return;
-    }
-    pending_output_.append(bytes.data(), bytes.size());
+  const bool corked = corks_ > 0 && !cork_broken_;
+  if (corked || !pending_output_.empty()) {
+    QueueLocked(std::move(frames));
     return;
   }
-  iovec iov{const_cast<char*>(bytes.data()), bytes.size()};
+  iovec iov{&frames[0], frames.size()};
   absl::StatusOr<size_t> written = WriteSome(fd_.get(), &iov, 1);
   if (!written.ok()) {
     // The peer is gone; the reader will see the close and clean up.
@@ -446,27 +452,87 @@ void ServerConnection::Send(absl::string_view bytes) {
     ::shutdown(fd_.get(), SHUT_RDWR);
     return;
   }
-  if (*written == bytes.size()) return;
-  bytes.remove_prefix(*written);
-  pending_output_.assign(bytes.data(), bytes.size());
+  if (*written == frames.size()) {
+    runtime_->buffers().Give(std::move(frames));
+    return;
+  }
+  // Keep the rest where it is: the buffer itself becomes the pending
+  // output (no copy), flushed on EPOLLOUT.
+  QueueLocked(std::move(frames));
+  pending_offset_ = *written;
   RearmLocked();
+}
+
+void ServerConnection::QueueLocked(std::string frames) {
+  if (pending_output_.empty()) {
+    runtime_->buffers().Give(std::move(pending_output_));
+    pending_output_ = std::move(frames);
+    pending_offset_ = 0;
+    return;
+  }
+  const size_t waiting = pending_output_.size() - pending_offset_;
+  if (waiting + frames.size() > runtime_->options().max_write_buffer) {
+    // The client does not read what it asked for: cut it off rather than
+    // buffer without end. The reader sees the close and cleans up.
+    runtime_->Log(absl::StrCat(
+        "connection from ", peer_, " dropped: it does not read its replies (",
+        waiting, " bytes waiting)"));
+    write_failed_ = true;
+    ReleaseOutputLocked();
+    ::shutdown(fd_.get(), SHUT_RDWR);
+    return;
+  }
+  pending_output_.append(frames);
+  runtime_->buffers().Give(std::move(frames));
+}
+
+void ServerConnection::Cork() {
+  MutexLock lock(&write_mu_);
+  ++corks_;
+}
+
+void ServerConnection::Uncork() {
+  MutexLock lock(&write_mu_);
+  if (--corks_ > 0) return;
+  cork_broken_ = false;
+  if (FlushLocked()) RearmLocked();
+}
+
+void ServerConnection::BreakCork() {
+  MutexLock lock(&write_mu_);
+  if (corks_ == 0 || cork_broken_) return;
+  cork_broken_ = true;
+  if (FlushLocked()) RearmLocked();
 }
 
 void ServerConnection::FlushOutput() {
   MutexLock lock(&write_mu_);
-  while (!pending_output_.empty() && !write_failed_) {
-    iovec iov{pending_output_.data(), pending_output_.size()};
+  (void)FlushLocked();
+}
+
+bool ServerConnection::FlushLocked() {
+  while (pending_offset_ < pending_output_.size() && !write_failed_) {
+    iovec iov{&pending_output_[pending_offset_],
+              pending_output_.size() - pending_offset_};
     absl::StatusOr<size_t> written = WriteSome(fd_.get(), &iov, 1);
     if (!written.ok()) {
       write_failed_ = true;
-      pending_output_.clear();
+      ReleaseOutputLocked();
       ::shutdown(fd_.get(), SHUT_RDWR);
-      return;
+      return false;
     }
-    if (*written == 0) return;
-    pending_output_.erase(0, *written);
+    if (*written == 0) return true;  // the socket is full: wait for EPOLLOUT
+    pending_offset_ += *written;
   }
-  if (pending_output_.capacity() > 64 * 1024) std::string().swap(pending_output_);
+  ReleaseOutputLocked();
+  return false;
+}
+
+void ServerConnection::ReleaseOutputLocked() {
+  pending_offset_ = 0;
+  pending_output_.clear();
+  runtime_->buffers().Give(std::move(pending_output_));
+  std::string().swap(pending_output_);
 }
 
 void ServerConnection::Rearm() {
@@ -475,7 +541,7 @@ void ServerConnection::Rearm() {
 }
 
 void ServerConnection::RearmLocked() {
-  runtime_->Rearm(*this, !pending_output_.empty());
+  runtime_->Rearm(*this, pending_offset_ < pending_output_.size());
 }
 
 void ServerConnection::Shutdown() { ::shutdown(fd_.get(), SHUT_RDWR); }

@@ -70,8 +70,25 @@ class ServerConnection {
   // waits).
   void Rearm();
 
-  // Queues `bytes` (whole frames) for the peer; thread-safe.
-  void Send(absl::string_view bytes);
+  // An empty buffer to encode frames into for Send(): a warm one from the
+  // runtime's pool when there is one, so large replies cost no fresh
+  // memory.
+  std::string TakeBuffer();
+  // Sends `frames` (whole frames) to the peer, or queues what the socket
+  // does not take at once; thread-safe. Takes the buffer: it becomes the
+  // pending output, or goes back to the pool.
+  void Send(std::string frames);
+  // Gives a buffer that is no longer needed back to the pool.
+  void GiveBuffer(std::string buffer);
+
+  // Corking: between Cork() and the matching Uncork(), Send() only queues,
+  // and Uncork() writes what was queued at once (one write for the replies
+  // of a batch of calls). BreakCork() ends the holding back early (the
+  // watchdog uses it when the thread running the batch blocks); it lasts
+  // until the last Uncork(). Calls nest.
+  void Cork();
+  void Uncork();
+  void BreakCork();
 
   // Sends a STATUS frame ending `stream_id` with `status`.
   void SendStatus(uint32_t stream_id, const absl::Status& status);
@@ -127,6 +144,13 @@ class ServerConnection {
   // Logs `why`, sends GOAWAY(INTERNAL) and returns false (close).
   bool ProtocolError(const absl::Status& why);
   void FlushOutput();
+  // Writes pending output; true if some is left (the socket is full).
+  bool FlushLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Adds `frames` to the pending output (or cuts off a client that lets
+  // too much pile up; see ServerOptions::max_write_buffer).
+  void QueueLocked(std::string frames) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Empties the pending output and gives its buffer back to the pool.
+  void ReleaseOutputLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   void RearmLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
 
   ServerRuntime* const runtime_;
@@ -152,8 +176,12 @@ class ServerConnection {
       ABSL_GUARDED_BY(calls_mu_);
 
   Mutex write_mu_;
-  // Bytes the socket did not take yet; flushed on EPOLLOUT.
+  // Bytes the socket did not take yet, from pending_offset_ on; flushed on
+  // EPOLLOUT.
   std::string pending_output_ ABSL_GUARDED_BY(write_mu_);
+  size_t pending_offset_ ABSL_GUARDED_BY(write_mu_) = 0;
+  int corks_ ABSL_GUARDED_BY(write_mu_) = 0;
+  bool cork_broken_ ABSL_GUARDED_BY(write_mu_) = false;
   bool write_failed_ ABSL_GUARDED_BY(write_mu_) = false;
 };
 

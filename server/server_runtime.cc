@@ -40,6 +40,8 @@ std::string PeerOf(int fd, const Address& listener_address) {
 
 ServerRuntime::ServerRuntime(ServerOptions options)
     : options_(std::move(options)),
+      buffers_(kPooledBuffers,
+               size_t{options_.max_frame_size} + kPooledBufferSlack),
       poller_(*Poller::Create()) {}
 
 ServerRuntime::~ServerRuntime() { Shutdown(absl::InfinitePast()); }
@@ -226,37 +228,67 @@ void ServerRuntime::HandleConnectionEvent(uint64_t tag, uint32_t events) {
   // Let another thread take this connection's next frames while we run
   // the calls it has delivered.
   connection->Rearm();
-  RunCalls(&ready);
+  RunCalls(connection, &ready);
 }
 
-void ServerRuntime::RunCalls(std::vector<ServerCall>* calls) {
+void ServerRuntime::RunCalls(
+    const std::shared_ptr<ServerConnection>& connection,
+    std::vector<ServerCall>* calls) {
   if (calls->empty()) return;
-  // All but the last go to other threads, so that calls on one connection
-  // run independently; the last runs here, with no hand-off.
-  if (calls->size() > 1) {
+  const bool all_unary = std::all_of(
+      calls->begin(), calls->end(),
+      [](const ServerCall& call) { return call.state->is_unary(); });
+  if (calls->size() == 1 || !all_unary) {
+    // All but the last go to other threads, so that streaming calls run
+    // independently; the last runs here, with no hand-off.
+    if (calls->size() > 1) {
+      MutexLock lock(&mu_);
+      for (size_t i = 0; i + 1 < calls->size(); ++i) {
+        tasks_.push_back(std::move((*calls)[i]));
+      }
+      SignalEventFd(task_fd_.get(), calls->size() - 1);
+    }
+    RunHandler(&calls->back());
+    return;
+  }
+  // Unary calls that arrived together run here one after another, with
+  // no hand-off, and their replies leave together (corked: one write for
+  // the batch). Meanwhile the rest wait in tasks_, where the watchdog hands
+  // them to other threads (and uncorks the connection) if a handler blocks.
+  {
     MutexLock lock(&mu_);
-    for (size_t i = 0; i + 1 < calls->size(); ++i) {
+    for (size_t i = 1; i < calls->size(); ++i) {
       tasks_.push_back(std::move((*calls)[i]));
     }
-    SignalEventFd(task_fd_.get(), calls->size() - 1);
+    corked_.push_back(connection.get());
   }
+  connection->Cork();
+  RunHandler(&calls->front());
+  while (std::optional<ServerCall> next = PopTask()) RunHandler(&*next);
+  {
+    MutexLock lock(&mu_);
+    corked_.erase(std::find(corked_.begin(), corked_.end(), connection.get()));
+  }
+  connection->Uncork();
+}
+
+void ServerRuntime::RunHandler(ServerCall* call) {
   BeginHandler();
-  calls->back().Run();
+  call->Run();
   EndHandler();
+}
+
+std::optional<ServerCall> ServerRuntime::PopTask() {
+  MutexLock lock(&mu_);
+  if (tasks_.empty()) return std::nullopt;
+  std::optional<ServerCall> call(std::move(tasks_.front()));
+  tasks_.pop_front();
+  return call;
 }
 
 void ServerRuntime::RunTask() {
   if (!DrainEventFd(task_fd_.get())) return;
-  std::optional<ServerCall> call;
-  {
-    MutexLock lock(&mu_);
-    if (tasks_.empty()) return;
-    call.emplace(std::move(tasks_.front()));
-    tasks_.pop_front();
-  }
-  BeginHandler();
-  call->Run();
-  EndHandler();
+  if (std::optional<ServerCall> call = PopTask()) RunHandler(&*call);
 }
 
 bool ServerRuntime::Admits(

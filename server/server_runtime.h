@@ -12,6 +12,7 @@
 #include <map>
 #include <utility>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -27,6 +28,7 @@
 #include "server/server_call.h"
 #include "server/server_connection.h"
 #include "server/service.h"
+#include "transport/buffer_pool.h"
 #include "transport/fd.h"
 #include "transport/poller.h"
 #include "transport/socket.h"
@@ -48,6 +50,9 @@ class ServerRuntime {
   // ---- For ServerConnection and ServerCall ----
 
   const ServerOptions& options() const { return options_; }
+  // Large buffers shared by the connections (request buffers, pending
+  // output), freed when the server has been quiet for a while (Watch()).
+  BufferPool& buffers() { return buffers_; }
   // The method called `full_name`, or null with *error set to the
   // UNIMPLEMENTED status to send.
   const Service::Method* FindMethod(absl::string_view full_name,
@@ -85,6 +90,10 @@ class ServerRuntime {
   static constexpr int kMaxPollers = 1;
   static constexpr absl::Duration kWatchTick = absl::Milliseconds(1);
   static constexpr int kQuietTicksBeforeSleep = 1000;  // about a second
+  // The buffer pool: how many large buffers it keeps, each at most a frame
+  // of max_frame_size plus this much (headers, metadata, a status).
+  static constexpr size_t kPooledBuffers = 8;
+  static constexpr size_t kPooledBufferSlack = 64 * 1024;
 
   // What a server thread does next.
   enum class Role {
@@ -120,12 +129,18 @@ class ServerRuntime {
   void ExpireDeadlines();
   void ArmDeadlineTimerLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(deadlines_mu_);
   void CloseConnection(const std::shared_ptr<ServerConnection>& connection);
-  void RunCalls(std::vector<ServerCall>* calls);
+  // Runs the calls one event delivered (see the comments inside).
+  void RunCalls(const std::shared_ptr<ServerConnection>& connection,
+                std::vector<ServerCall>* calls);
+  // Runs one call between BeginHandler() and EndHandler().
+  void RunHandler(ServerCall* call);
+  std::optional<ServerCall> PopTask();
   // Registers the reflection service, describing every service registered
   // so far and itself, unless the application registered its own.
   absl::Status RegisterReflection();
 
   const ServerOptions options_;
+  BufferPool buffers_;
   absl::flat_hash_map<std::string, const Service::Method*> methods_;
   absl::flat_hash_map<std::string, Service*> services_;
   // The reflection service, made by Start() unless options_ turn it off.
@@ -162,7 +177,11 @@ class ServerRuntime {
   absl::flat_hash_map<uint64_t, std::shared_ptr<ServerConnection>>
       connections_ ABSL_GUARDED_BY(mu_);
   absl::Time housekeeping_at_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
+  // Calls waiting for a thread (see RunCalls()).
   std::deque<ServerCall> tasks_ ABSL_GUARDED_BY(mu_);
+  // Connections whose replies a thread running a batch holds back
+  // (ServerConnection::Cork()); the watchdog uncorks them if it takes over.
+  std::vector<ServerConnection*> corked_ ABSL_GUARDED_BY(mu_);
   int calls_in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   // Read on every call without the lock: false once Shutdown() has begun.
   std::atomic<bool> accepting_calls_{true};

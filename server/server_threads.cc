@@ -73,8 +73,10 @@ ServerRuntime::Role ServerRuntime::Watch() {
     }
     quiet_ticks = no_new_handler && in_handlers_ == 0 ? quiet_ticks + 1 : 0;
     if (quiet_ticks >= kQuietTicksBeforeSleep) {
-      // Idle: sleep without ticking until the next handler starts.
+      // Idle: sleep without ticking until the next handler starts, and
+      // let the memory that busy spell kept warm go.
       watchdog_sleeping_ = true;
+      buffers_.Clear();
       auto woken = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
         return !watchdog_sleeping_ || state_ == State::kStopping;
       };
@@ -84,7 +86,11 @@ ServerRuntime::Role ServerRuntime::Watch() {
     }
     last_starts = handler_starts_;
   }
-  // Take over the polling, and find a successor to watch.
+  // Take over the polling, and find a successor to watch. Replies the
+  // blocked thread holds back go out now, and the calls it queued go to
+  // whichever threads poll.
+  for (ServerConnection* connection : corked_) connection->BreakCork();
+  if (!tasks_.empty()) SignalEventFd(task_fd_.get(), tasks_.size());
   watchdog_ = false;
   ++pollers_;
   if (parked_ > 0) {

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "transport/buffer_pool.h"
 #include "transport/wire_codec.h"
 
 namespace sockrpc {
@@ -115,6 +116,82 @@ TEST(FrameReaderTest, MalformedHeaderIsReported) {
   Feed(reader, bytes, bytes.size(), &results);
   ASSERT_EQ(results.size(), 1u);
   EXPECT_EQ(results[0], FrameReader::Result::kMalformed);
+}
+
+// Feeds `bytes` whole and returns the first complete frame.
+FrameReader::Frame FeedOneFrame(FrameReader& reader, absl::string_view bytes) {
+  absl::Span<char> space = reader.PrepareRead(bytes.size());
+  std::memcpy(space.data(), bytes.data(), bytes.size());
+  reader.CommitRead(bytes.size());
+  FrameReader::Frame frame;
+  absl::Status error;
+  EXPECT_EQ(reader.Next(&frame, &error), FrameReader::Result::kFrame);
+  return frame;
+}
+
+TEST(FrameReaderTest, DetachingALargePayloadMovesTheBufferNotTheBytes) {
+  BufferPool pool(4, 1 << 20);
+  FrameReader reader(kDefaultMaxFrameSize, &pool);
+  const std::string big(200 * 1024, 'b');
+  std::string bytes;
+  AppendRawFrame(&bytes, FrameType::kMessage, 0, 1, big);
+  AppendRawFrame(&bytes, FrameType::kMessage, 0, 3, "after");
+  FrameReader::Frame frame = FeedOneFrame(reader, bytes);
+  const char* payload_address = frame.payload.data();
+
+  std::string holder;
+  size_t offset = reader.DetachPayload(frame, &holder);
+  EXPECT_EQ(holder.data() + offset, payload_address);  // not copied
+  EXPECT_EQ(absl::string_view(holder.data() + offset, big.size()), big);
+  // The bytes after the frame went on with the reader.
+  EXPECT_EQ(reader.buffered(), kFrameHeaderSize + 5);
+  absl::Status error;
+  ASSERT_EQ(reader.Next(&frame, &error), FrameReader::Result::kFrame);
+  EXPECT_EQ(frame.payload, "after");
+  EXPECT_EQ(frame.header.stream_id, 3u);
+}
+
+TEST(FrameReaderTest, DetachingASmallPayloadCopiesIt) {
+  FrameReader reader(kDefaultMaxFrameSize);
+  std::string bytes;
+  AppendRawFrame(&bytes, FrameType::kMessage, 0, 1, "tiny");
+  AppendRawFrame(&bytes, FrameType::kMessage, 0, 3, "next");
+  FrameReader::Frame frame = FeedOneFrame(reader, bytes);
+  std::string holder = "old contents";
+  size_t offset = reader.DetachPayload(frame, &holder);
+  EXPECT_EQ(holder.substr(offset, 4), "tiny");
+  absl::Status error;
+  ASSERT_EQ(reader.Next(&frame, &error), FrameReader::Result::kFrame);
+  EXPECT_EQ(frame.payload, "next");
+}
+
+TEST(FrameReaderTest, AnEmptyReaderHoldsNoMemoryAndLargeBuffersGoToThePool) {
+  BufferPool pool(4, 4 << 20);
+  {
+    FrameReader reader(kDefaultMaxFrameSize, &pool);
+    std::string bytes;
+    AppendRawFrame(&bytes, FrameType::kMessage, 0, 1,
+                   std::string(1 << 20, 'x'));
+    (void)FeedOneFrame(reader, bytes);
+    EXPECT_EQ(reader.buffered(), 0u);
+    reader.ReleaseIfEmpty();
+    EXPECT_GE(pool.bytes_kept(), size_t{1} << 20);
+    // The next large frame reuses the pooled buffer.
+    (void)FeedOneFrame(reader, bytes);
+    EXPECT_EQ(pool.bytes_kept(), 0u);
+    reader.ReleaseIfEmpty();
+  }
+  EXPECT_GE(pool.bytes_kept(), size_t{1} << 20);
+  // A reader with unread bytes keeps them.
+  FrameReader reader(kDefaultMaxFrameSize, &pool);
+  std::string partial;
+  AppendRawFrame(&partial, FrameType::kMessage, 0, 1, "half");
+  partial.resize(partial.size() - 2);
+  absl::Span<char> space = reader.PrepareRead();
+  std::memcpy(space.data(), partial.data(), partial.size());
+  reader.CommitRead(partial.size());
+  reader.ReleaseIfEmpty();
+  EXPECT_EQ(reader.buffered(), partial.size());
 }
 
 }  // namespace

@@ -2,16 +2,30 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 
 namespace sockrpc {
-namespace {
 
-// Buffers larger than this are freed when a connection goes idle.
-constexpr size_t kIdleBufferLimit = 64 * 1024;
+FrameReader::~FrameReader() {
+  if (pool_ != nullptr) pool_->Give(std::move(buffer_));
+}
 
-}  // namespace
+void FrameReader::MoveToNewBuffer(size_t capacity) {
+  std::string fresh;
+  if (pool_ != nullptr && capacity >= BufferPool::kMinPooledCapacity) {
+    fresh = pool_->TakeAtLeast(capacity);
+  }
+  // A pooled buffer keeps its old size(): it grows without zero-filling
+  // what it already has.
+  if (fresh.size() < capacity) fresh.resize(std::max(capacity, fresh.capacity()));
+  if (buffered() > 0) std::memcpy(&fresh[0], buffer_.data() + begin_, buffered());
+  end_ = buffered();
+  begin_ = 0;
+  std::swap(buffer_, fresh);
+  if (pool_ != nullptr) pool_->Give(std::move(fresh));
+}
 
 absl::Span<char> FrameReader::PrepareRead(size_t min_size) {
   if (begin_ == end_) begin_ = end_ = 0;
@@ -19,15 +33,16 @@ absl::Span<char> FrameReader::PrepareRead(size_t min_size) {
                                        ? pending_frame_size_ - buffered()
                                        : size_t{0});
   if (buffer_.size() - end_ < want) {
-    // Move the unread bytes to the front, then grow if still short.
-    if (begin_ > 0) {
-      std::memmove(buffer_.data(), buffer_.data() + begin_, buffered());
+    if (buffer_.size() - buffered() >= want) {
+      // Room enough once the unread bytes move to the front.
+      std::memmove(&buffer_[0], buffer_.data() + begin_, buffered());
       end_ -= begin_;
       begin_ = 0;
+    } else {
+      MoveToNewBuffer(buffered() + want);
     }
-    if (buffer_.size() - end_ < want) buffer_.resize(end_ + want);
   }
-  return absl::Span<char>(buffer_.data() + end_, buffer_.size() - end_);
+  return absl::Span<char>(&buffer_[0] + end_, buffer_.size() - end_);
 }
 
 void FrameReader::CommitRead(size_t n) {
@@ -79,11 +94,37 @@ FrameReader::Result FrameReader::Next(Frame* frame, absl::Status* error) {
   return Result::kFrame;
 }
 
-void FrameReader::ShrinkIfIdle() {
-  if (begin_ == end_ && buffer_.size() > kIdleBufferLimit) {
-    std::vector<char>().swap(buffer_);
-    begin_ = end_ = 0;
+size_t FrameReader::DetachPayload(const Frame& frame, std::string* holder) {
+  if (frame.payload.size() < BufferPool::kMinPooledCapacity) {
+    holder->assign(frame.payload.data(), frame.payload.size());
+    return 0;
   }
+  // The payload stays where it is; the buffer changes hands.
+  const size_t offset = static_cast<size_t>(frame.payload.data() - buffer_.data());
+  std::string old = std::move(buffer_);
+  buffer_.clear();
+  if (pool_ != nullptr) pool_->Give(std::move(*holder));
+  *holder = std::move(old);
+  // The bytes after the frame, if any, go on in a buffer of their own.
+  std::string rest;
+  if (buffered() > 0) {
+    if (pool_ != nullptr) rest = pool_->TakeAtLeast(buffered());
+    if (rest.size() < buffered()) rest.resize(std::max(buffered(), rest.capacity()));
+    std::memcpy(&rest[0], holder->data() + begin_, buffered());
+  }
+  buffer_ = std::move(rest);
+  end_ = buffered();
+  begin_ = 0;
+  return offset;
+}
+
+void FrameReader::ReleaseIfEmpty() {
+  if (begin_ != end_ || skip_remaining_ > 0) return;
+  begin_ = end_ = 0;
+  if (pool_ != nullptr) {
+    pool_->Give(std::move(buffer_));
+  }
+  std::string().swap(buffer_);
 }
 
 }  // namespace sockrpc

@@ -9,25 +9,35 @@
 //   buffer_:  [ consumed | unread bytes ......... | free space ]
 //             0          begin_                    end_         size()
 //
+// The buffer is allocated on the first read and freed (or given back to
+// the owner's BufferPool, if large) by ReleaseIfEmpty(), so that an idle
+// connection holds no buffer at all.
+//
 // Not thread-safe: one reader at a time (the owner's lock).
 #ifndef SOCKRPC_TRANSPORT_FRAME_READER_H_
 #define SOCKRPC_TRANSPORT_FRAME_READER_H_
 
 #include <cstddef>
 #include <cstdint>
-#include <vector>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "transport/buffer_pool.h"
 #include "transport/frame.h"
 
 namespace sockrpc {
 
 class FrameReader {
  public:
-  explicit FrameReader(uint32_t max_frame_size)
-      : max_frame_size_(max_frame_size) {}
+  // `pool`, if not null, must outlive the reader: large buffers are taken
+  // from it and given back to it.
+  explicit FrameReader(uint32_t max_frame_size, BufferPool* pool = nullptr)
+      : max_frame_size_(max_frame_size), pool_(pool) {}
+  ~FrameReader();
+
+  FrameReader(FrameReader&&) = default;
 
   // A frame: its header and a view of its payload, valid until the next
   // call of PrepareRead(), Next() or TakePreface().
@@ -57,15 +67,29 @@ class FrameReader {
   // Returns the next complete frame, if any (see Result).
   Result Next(Frame* frame, absl::Status* error);
 
+  // Moves the payload of `frame`, the frame Next() returned last, into
+  // `*holder`, and returns its offset there (its size is unchanged). A
+  // large payload is not copied: the whole buffer moves to `*holder` (give
+  // it back to the pool when done) and the reader goes on in another one.
+  size_t DetachPayload(const Frame& frame, std::string* holder);
+
   // Bytes received but not yet returned in a frame.
   size_t buffered() const { return end_ - begin_; }
 
-  // Frees the buffer if it is empty and large (keeps idle connections small).
-  void ShrinkIfIdle();
+  // Frees the buffer, or gives it back to the pool, if it holds no
+  // unread bytes (keeps idle connections small).
+  void ReleaseIfEmpty();
 
  private:
+  // Replaces buffer_ by one of at least `capacity` bytes holding the unread
+  // bytes at its start.
+  void MoveToNewBuffer(size_t capacity);
+
   const uint32_t max_frame_size_;
-  std::vector<char> buffer_;
+  BufferPool* const pool_;
+  // Raw storage: size() is the usable capacity (never shrunk while in use,
+  // so growing it again does not zero-fill).
+  std::string buffer_;
   size_t begin_ = 0;  // first unread byte
   size_t end_ = 0;    // one past the last received byte
   // Payload bytes of an oversized frame still to discard.

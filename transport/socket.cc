@@ -412,10 +412,12 @@ absl::StatusOr<PeerCredentials> GetPeerCredentials(int fd) {
   return PeerCredentials{credentials.pid, credentials.uid, credentials.gid};
 }
 
-absl::Status WaitFor(int fd, short events, absl::Time deadline, int wake_fd) {
+absl::Status WaitFor(int fd, short events, absl::Time deadline, int wake_fd,
+                     bool* woken) {
   pollfd entries[2] = {{fd, events, 0}, {wake_fd, POLLIN, 0}};
   pollfd& entry = entries[0];
   const nfds_t count = wake_fd >= 0 ? 2 : 1;
+  if (woken != nullptr) *woken = false;
   for (;;) {
     const int timeout_ms = PollTimeoutMs(deadline);
     const int n = ::poll(entries, count, timeout_ms);
@@ -423,6 +425,9 @@ absl::Status WaitFor(int fd, short events, absl::Time deadline, int wake_fd) {
       if (entry.revents & POLLNVAL) {
         return absl::InvalidArgumentError(
             absl::StrCat("wait on descriptor ", fd, ": not open"));
+      }
+      if (woken != nullptr && count == 2) {
+        *woken = entries[1].revents != 0;
       }
       return absl::OkStatus();  // ready, or POLLHUP/POLLERR for the caller
     }

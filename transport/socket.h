@@ -128,8 +128,10 @@ absl::StatusOr<size_t> WriteSome(int fd, const struct iovec* iov,
 // `deadline` passes (absl::InfiniteFuture() waits forever). Returns OK when
 // ready or woken (including POLLHUP/POLLERR, which the next read or write
 // reports; the caller drains `wake_fd`), DEADLINE_EXCEEDED on time-out.
+// `*woken`, if given, tells whether `wake_fd` was readable (so the caller
+// drains it only then, saving a read).
 absl::Status WaitFor(int fd, short events, absl::Time deadline,
-                     int wake_fd = -1);
+                     int wake_fd = -1, bool* woken = nullptr);
 
 }  // namespace sockrpc
 

@@ -14,6 +14,10 @@ const std::vector<InteropCase>& InteropCases() {
       {"empty_unary", "empty request and reply, sync and async", EmptyUnary},
       {"large_unary",
        "271828-byte request, 314159-byte reply, contents checked", LargeUnary},
+      {"pipelined_unary",
+       "32 unary calls sent right behind one that sleeps, on one "
+       "connection, all answered while it sleeps",
+       PipelinedUnary},
       {"client_streaming",
        "27182, 8, 1828 and 45904 bytes up; the server adds them to 74922",
        ClientStreaming},

@@ -67,6 +67,7 @@ std::string Escaped(absl::string_view bytes);
 // The cases, one function each (see InteropCases() for what they check).
 absl::Status EmptyUnary(const CaseOptions& options);
 absl::Status LargeUnary(const CaseOptions& options);
+absl::Status PipelinedUnary(const CaseOptions& options);
 absl::Status ClientStreaming(const CaseOptions& options);
 absl::Status ServerStreaming(const CaseOptions& options);
 absl::Status PingPong(const CaseOptions& options);

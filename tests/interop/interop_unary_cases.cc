@@ -1,5 +1,7 @@
 // The interop cases of unary calls, deadlines and unknown names.
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/time/clock.h"
@@ -76,6 +78,46 @@ absl::Status LargeUnary(const CaseOptions& options) {
         CheckPattern("async reply body", async_reply->body(), kReplySize, 0));
   }
   return absl::OkStatus();
+}
+
+absl::Status PipelinedUnary(const CaseOptions& options) {
+  constexpr int kQuickCalls = 32;
+  absl::StatusOr<Client> client = Connect(options);
+  SOCKRPC_RETURN_IF_ERROR(client.status());
+
+  // A call that sleeps goes out first, the quick calls right behind it on
+  // the same connection: a server that runs calls arriving together one
+  // after another must not hold the quick ones (or their replies) back
+  // behind the sleeper.
+  SleepRequest sleep;
+  sleep.set_sleep_ms(60000);
+  ClientContext sleeper_context;
+  UnaryFuture<Nothing> sleeper =
+      client->stub->AsyncSleepCall(&sleeper_context, sleep);
+  std::vector<std::unique_ptr<ClientContext>> contexts;
+  std::vector<UnaryFuture<UnaryReply>> quick;
+  for (int i = 0; i < kQuickCalls; ++i) {
+    contexts.push_back(std::make_unique<ClientContext>());
+    Bound(options, contexts.back().get());
+    UnaryRequest request;
+    request.set_body(Pattern(64 + i, i));
+    request.set_reply_size(static_cast<uint32_t>(32 + i));
+    quick.push_back(client->stub->AsyncUnaryCall(contexts.back().get(), request));
+  }
+  for (int i = 0; i < kQuickCalls; ++i) {
+    absl::StatusOr<UnaryReply> reply = quick[i].Get();
+    SOCKRPC_RETURN_IF_ERROR(ExpectOk("UnaryCall", reply.status()));
+    INTEROP_EXPECT(reply->request_size() == static_cast<uint64_t>(64 + i),
+                   "call ", i, " got the reply of a ", reply->request_size(),
+                   "-byte request");
+    SOCKRPC_RETURN_IF_ERROR(
+        CheckPattern("reply body", reply->body(), 32 + i, 0));
+  }
+  INTEROP_EXPECT(!sleeper.WaitFor(absl::ZeroDuration()),
+                 "the sleeping call ended before the quick ones were checked");
+  sleeper_context.TryCancel();
+  return ExpectCode("SleepCall", sleeper.Get().status(),
+                    absl::StatusCode::kCancelled);
 }
 
 absl::Status TimeoutOnSleepingServer(const CaseOptions& options) {

@@ -110,7 +110,7 @@ void StreamDecoder::CollectFrame(Sink sink) {
       state_ = State::kHeader;
       partial_.clear();
       sink(piece);
-      reader_.ShrinkIfIdle();
+      reader_.ReleaseIfEmpty();
       return;
     case FrameReader::Result::kOversized:
       piece.kind = Piece::Kind::kOversized;

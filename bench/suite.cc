@@ -1,0 +1,141 @@
+// The call-path groups of the table (suite.h): unary, in flight, server
+// streaming, connect. For each case the raw baseline runs first, then our
+// stack, then gRPC, on the same sizes and transport.
+#include "suite.h"
+
+#include <cstdio>
+#include <string>
+
+#include "absl/strings/str_format.h"
+#include "cases.h"
+#include "grpc_baseline.h"
+
+namespace sockrpc {
+namespace bench {
+namespace {
+
+const char* TransportName(Transport transport) {
+  return transport == kUnix ? "unix" : "tcp";
+}
+
+std::string SizeName(size_t size) {
+  if (size >= (1 << 20)) return absl::StrFormat("%d MiB", size >> 20);
+  if (size >= (1 << 10)) return absl::StrFormat("%d KiB", size >> 10);
+  return absl::StrFormat("%d B", size);
+}
+
+// Points `spec` at `server`'s address for `transport`; with_pid also
+// names the server for CPU per call.
+CaseSpec At(CaseSpec spec, const ChildServer& server, Transport transport,
+            bool with_pid) {
+  spec.address = server.addresses()[transport];
+  spec.server = with_pid ? server.pid() : 0;
+  return spec;
+}
+
+// The gRPC side of a case: not ok (no figures) without a gRPC server.
+Result Grpc(const Options& options, const Servers& servers,
+            const std::string& name, const CaseSpec& spec,
+            Transport transport, bool with_pid, int cpu = -1) {
+  if (servers.grpc == nullptr) return Result();
+  return RunGrpcCase(options.bin, name,
+                     At(spec, *servers.grpc, transport, with_pid), cpu);
+}
+
+void ReportFailure(const std::string& what, const Result& base,
+                   const Result& ours) {
+  if (!base.ok || !ours.ok) {
+    std::fprintf(stderr, "bench: %s failed (raw %s, sockrpc %s)\n",
+                 what.c_str(), base.ok ? "ok" : "failed",
+                 ours.ok ? "ok" : "failed");
+  }
+}
+
+}  // namespace
+
+void UnaryRows(const Options& options, const Servers& servers,
+               Transport transport, size_t size, const std::string& label,
+               int cpu, Report* report) {
+  CaseSpec spec;
+  spec.size = size;
+  spec.seconds = options.seconds;
+  Result base = RawPingPong(At(spec, *servers.raw, transport, true));
+  Result ours = RpcUnary(At(spec, *servers.rpc, transport, true));
+  Result peer = Grpc(options, servers, "unary", spec, transport, true, cpu);
+  std::string name =
+      "unary " + SizeName(size) + " " + TransportName(transport) + label;
+  ReportFailure(name, base, ours);
+
+  bool unix64 = transport == kUnix && size == 64;
+  bool unix1m = transport == kUnix && size == (1 << 20);
+  double p50_target = label.empty() ? 1.2 : 1.5;
+  Row p50 = unix64 || unix1m
+                ? AtMost(name + " p50", "us", ours.p50_us, base.p50_us, "raw",
+                         unix1m ? 1.3 : p50_target)
+                : Plain(name + " p50", "us", ours.p50_us, base.p50_us, "raw");
+  report->Add(p50.WithGrpc(peer.p50_us));
+  report->Add(Plain(name + " p99", "us", ours.p99_us, base.p99_us, "raw")
+                  .WithGrpc(peer.p99_us));
+  report->Add(
+      Plain(name + " rate", "calls/s", ours.rate(), base.rate(), "raw")
+          .WithGrpc(peer.rate()));
+  Row cpu_row = unix64 ? AtMost(name + " CPU/call", "us", ours.cpu_us_per_call,
+                                base.cpu_us_per_call, "raw", 1.5)
+                       : Plain(name + " CPU/call", "us", ours.cpu_us_per_call,
+                               base.cpu_us_per_call, "raw");
+  report->Add(cpu_row.WithGrpc(peer.cpu_us_per_call));
+}
+
+void InFlightRows(const Options& options, const Servers& servers,
+                  Transport transport, int in_flight, int connections,
+                  Report* report) {
+  CaseSpec spec;
+  spec.size = 64;
+  spec.in_flight = in_flight;
+  spec.connections = connections;
+  spec.seconds = options.seconds;
+  Result base = RawPipelined(At(spec, *servers.raw, transport, false));
+  Result ours = RpcInFlight(At(spec, *servers.rpc, transport, false));
+  Result peer = Grpc(options, servers, "in_flight", spec, transport, false);
+  std::string name =
+      absl::StrFormat("64 B, %d in flight x %d conn %s", in_flight,
+                      connections, TransportName(transport));
+  ReportFailure(name, base, ours);
+  Row row = in_flight >= 8 ? AtLeast(name, "calls/s", ours.rate(), base.rate(),
+                                     "raw pipelined", 0.5)
+                           : Plain(name, "calls/s", ours.rate(), base.rate(),
+                                   "raw pipelined");
+  report->Add(row.WithGrpc(peer.rate()));
+}
+
+void StreamRows(const Options& options, const Servers& servers,
+                Transport transport, Report* report) {
+  CaseSpec spec;
+  spec.size = 64;
+  spec.seconds = options.seconds;
+  Result base = RawStream(At(spec, *servers.raw, transport, false));
+  Result ours = RpcStream(At(spec, *servers.rpc, transport, false));
+  Result peer = Grpc(options, servers, "stream", spec, transport, false);
+  std::string name =
+      std::string("server streaming 64 B ") + TransportName(transport);
+  ReportFailure(name, base, ours);
+  report->Add(Plain(name, "msgs/s", ours.rate(), base.rate(), "raw stream")
+                  .WithGrpc(peer.rate()));
+}
+
+void ConnectRows(const Options& options, const Servers& servers,
+                 Transport transport, Report* report) {
+  CaseSpec spec;
+  spec.seconds = options.seconds;
+  Result base = RawConnect(At(spec, *servers.raw, transport, false));
+  Result ours = RpcConnect(At(spec, *servers.rpc, transport, false));
+  Result peer = Grpc(options, servers, "connect", spec, transport, false);
+  std::string name =
+      std::string("connect + first call ") + TransportName(transport);
+  ReportFailure(name, base, ours);
+  report->Add(Plain(name + " p50", "us", ours.p50_us, base.p50_us, "raw")
+                  .WithGrpc(peer.p50_us));
+}
+
+}  // namespace bench
+}  // namespace sockrpc

@@ -1,0 +1,70 @@
+// The groups of rows of the benchmark table. Each group runs one kind of
+// case on every side (our stack, the raw baseline, and gRPC where built)
+// and adds its rows to the report. Internal to bench/.
+#ifndef SOCKRPC_BENCH_SUITE_H_
+#define SOCKRPC_BENCH_SUITE_H_
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "child_process.h"
+#include "report.h"
+
+namespace sockrpc {
+namespace bench {
+
+// Options: the runner's command line.
+struct Options {
+  double seconds = 1.0;
+  std::string out = "build/bench.json";
+  std::string bin;  // directory of the bench binaries
+};
+
+// Servers: what a group runs against. Each server lists the same
+// transports in the same order (unix first, then tcp where there is one);
+// grpc is null when the gRPC baseline is absent.
+struct Servers {
+  std::unique_ptr<ChildServer> rpc;
+  std::unique_ptr<ChildServer> raw;
+  std::unique_ptr<ChildServer> grpc;
+};
+
+// A transport by its index in the servers' address lists.
+enum Transport { kUnix = 0, kTcp = 1 };
+
+// Unary round trips of `size` bytes: p50, p99, calls/s, CPU per call.
+// `label` ends the row names (", 1 core"); `cpu` >= 0 pins the gRPC
+// client there (the caller pins its own thread).
+void UnaryRows(const Options& options, const Servers& servers,
+               Transport transport, size_t size, const std::string& label,
+               int cpu, Report* report);
+
+// 64 B calls, `in_flight` outstanding on each of `connections`
+// connections: calls/s.
+void InFlightRows(const Options& options, const Servers& servers,
+                  Transport transport, int in_flight, int connections,
+                  Report* report);
+
+// Server streaming of 64 B messages: messages/s.
+void StreamRows(const Options& options, const Servers& servers,
+                Transport transport, Report* report);
+
+// Connection set-up and one 1 B call: p50.
+void ConnectRows(const Options& options, const Servers& servers,
+                 Transport transport, Report* report);
+
+// The minimal clients' binary and shared-library sizes, calling the unix
+// address of `servers` (footprint.cc).
+void ClientSizeRows(const Options& options, const Servers& servers,
+                    Report* report);
+
+// Server resident memory, idle and with 1000 idle connections, of fresh
+// servers listening in `dir` (footprint.cc).
+void MemoryRows(const Options& options, const std::string& dir,
+                Report* report);
+
+}  // namespace bench
+}  // namespace sockrpc
+
+#endif  // SOCKRPC_BENCH_SUITE_H_

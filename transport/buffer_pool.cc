@@ -1,0 +1,68 @@
+#include "transport/buffer_pool.h"
+
+#include <utility>
+
+namespace sockrpc {
+
+std::string BufferPool::Take() {
+  MutexLock lock(&mu_);
+  if (buffers_.empty()) return std::string();
+  size_t best = 0;
+  for (size_t i = 1; i < buffers_.size(); ++i) {
+    if (buffers_[i].capacity() > buffers_[best].capacity()) best = i;
+  }
+  std::string buffer = std::move(buffers_[best]);
+  buffers_.erase(buffers_.begin() + static_cast<ptrdiff_t>(best));
+  return buffer;
+}
+
+std::string BufferPool::TakeAtLeast(size_t min_capacity) {
+  MutexLock lock(&mu_);
+  size_t best = buffers_.size();
+  for (size_t i = 0; i < buffers_.size(); ++i) {
+    if (buffers_[i].capacity() < min_capacity) continue;
+    if (best == buffers_.size() ||
+        buffers_[i].capacity() < buffers_[best].capacity()) {
+      best = i;
+    }
+  }
+  if (best == buffers_.size()) return std::string();
+  std::string buffer = std::move(buffers_[best]);
+  buffers_.erase(buffers_.begin() + static_cast<ptrdiff_t>(best));
+  return buffer;
+}
+
+void BufferPool::Give(std::string buffer) {
+  const size_t capacity = buffer.capacity();
+  if (capacity < kMinPooledCapacity || capacity > max_capacity_) return;
+  MutexLock lock(&mu_);
+  if (buffers_.size() < max_buffers_) {
+    buffers_.push_back(std::move(buffer));
+    return;
+  }
+  // Full: keep the larger of the new buffer and the smallest kept one.
+  size_t smallest = 0;
+  for (size_t i = 1; i < buffers_.size(); ++i) {
+    if (buffers_[i].capacity() < buffers_[smallest].capacity()) smallest = i;
+  }
+  if (!buffers_.empty() && buffers_[smallest].capacity() < capacity) {
+    buffers_[smallest] = std::move(buffer);
+  }
+}
+
+void BufferPool::Clear() {
+  std::vector<std::string> freed;
+  {
+    MutexLock lock(&mu_);
+    freed.swap(buffers_);
+  }
+}
+
+size_t BufferPool::bytes_kept() const {
+  MutexLock lock(&mu_);
+  size_t bytes = 0;
+  for (const std::string& buffer : buffers_) bytes += buffer.capacity();
+  return bytes;
+}
+
+}  // namespace sockrpc
