@@ -49,6 +49,7 @@ std::optional<ClientSize> MeasureClient(const std::string& binary,
 // connections.
 struct ServerMemory {
   int64_t idle_bytes = 0;
+  int64_t idle_anonymous_bytes = 0;
   int64_t loaded_bytes = 0;
   int connections = 0;
   double idle_mb() const { return idle_bytes / 1e6; }
@@ -91,6 +92,7 @@ std::optional<ServerMemory> OurServerMemory(const Options& options,
   ::usleep(300'000);
   ServerMemory memory;
   memory.idle_bytes = RssBytes(server->pid());
+  memory.idle_anonymous_bytes = AnonymousRssBytes(server->pid());
   std::vector<int> fds;
   ConnectIdle(path, kIdleConnections, &fds);
   ::usleep(1'000'000);  // let the server accept and read every preface
@@ -111,6 +113,7 @@ std::optional<ServerMemory> GrpcServerMemory(const Options& options,
   ::usleep(300'000);
   ServerMemory memory;
   memory.idle_bytes = RssBytes(server->pid());
+  memory.idle_anonymous_bytes = AnonymousRssBytes(server->pid());
   std::unique_ptr<ChildServer> holder = HoldGrpcConnections(
       options.bin, address, kIdleConnections, &memory.connections);
   if (holder == nullptr) return std::nullopt;
@@ -161,6 +164,9 @@ void MemoryRows(const Options& options, const std::string& dir,
   idle.target = "<= 6 MB";
   idle.met = ours->idle_bytes <= 6'000'000;
   report->Add(idle.WithGrpc(peer.idle_mb()));
+  report->Add(Plain("server RSS idle, own (anon)", "MB",
+                    ours->idle_anonymous_bytes / 1e6)
+                  .WithGrpc(peer.idle_anonymous_bytes / 1e6));
   report->Add(Plain(absl::StrFormat("server RSS, %d idle conns",
                                     ours->connections),
                     "MB", ours->loaded_mb())

@@ -44,16 +44,25 @@ int64_t ChildCpuNs(pid_t pid) {
   return (utime + stime) * (1000000000LL / sysconf(_SC_CLK_TCK));
 }
 
-int64_t RssBytes(pid_t pid) {
+namespace {
+
+// The size in /proc/PID/status line `field` ("VmRSS:   1234 kB"), or -1.
+int64_t StatusBytes(pid_t pid, const std::string& field) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   std::string line;
   while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) {
-      return std::stoll(line.substr(6)) * 1024;  // "VmRSS:   1234 kB"
+    if (line.rfind(field, 0) == 0) {
+      return std::stoll(line.substr(field.size())) * 1024;
     }
   }
   return -1;
 }
+
+}  // namespace
+
+int64_t RssBytes(pid_t pid) { return StatusBytes(pid, "VmRSS:"); }
+
+int64_t AnonymousRssBytes(pid_t pid) { return StatusBytes(pid, "RssAnon:"); }
 
 void Latencies::Merge(const Latencies& other) {
   samples_.insert(samples_.end(), other.samples_.begin(),

@@ -20,6 +20,10 @@ int64_t SelfCpuNs();
 int64_t ChildCpuNs(pid_t pid);
 // RssBytes: resident set size of process `pid` (VmRSS), or -1.
 int64_t RssBytes(pid_t pid);
+// AnonymousRssBytes: the part of it that is the process's own memory
+// (RssAnon: heap, stacks, written data), not pages of mapped files such as
+// shared libraries, or -1.
+int64_t AnonymousRssBytes(pid_t pid);
 
 // Latencies: records one duration per call; not thread-safe (one per
 // thread, then Merge()).

@@ -18,6 +18,9 @@ namespace {
 // Reads per event before the connection yields its thread to others.
 constexpr int kMaxReadsPerEvent = 16;
 
+// A corked connection writes once this much output is held back.
+constexpr size_t kMaxCorkedBytes = 64 * 1024;
+
 }  // namespace
 
 ServerConnection::ServerConnection(ServerRuntime* runtime, uint64_t tag,
@@ -439,9 +442,18 @@ void ServerConnection::GiveBuffer(std::string buffer) {
 void ServerConnection::Send(std::string frames) {
   MutexLock lock(&write_mu_);
   if (write_failed_) return;
-  const bool corked = corks_ > 0 && !cork_broken_;
-  if (corked || !pending_output_.empty()) {
+  if (corks_ > 0 && !cork_broken_) {
+    // Held back for one write at Uncork(); but large replies gain nothing
+    // from waiting, and must not pile up: past kMaxCorkedBytes, write.
     QueueLocked(std::move(frames));
+    if (pending_output_.size() - pending_offset_ >= kMaxCorkedBytes &&
+        FlushLocked()) {
+      RearmLocked();
+    }
+    return;
+  }
+  if (!pending_output_.empty()) {
+    QueueLocked(std::move(frames));  // behind what waits for EPOLLOUT
     return;
   }
   iovec iov{&frames[0], frames.size()};

@@ -2,8 +2,6 @@
 // binary, run as a child process against real increment_server and
 // interop_server processes, with the schema from server reflection, from a
 // .proto file parsed at run time and from a protoset built with protoc.
-#include <sys/wait.h>
-
 #include <fstream>
 #include <memory>
 #include <optional>
@@ -19,6 +17,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/cli_testing.h"
 #include "tests/interop/interop_common.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/increment_server.h"
@@ -39,45 +38,6 @@ const std::string kProtoDir = absl::StrCat(SOCKRPC_SOURCE_DIR, "/proto");
 constexpr char kIncrement[] = "increment.Increment/Increment";
 constexpr char kInterop[] = "sockrpc.interop.InteropTest/";
 
-// The outcome of one run of the sockrpc tool.
-struct CliRun {
-  int exit_code = -1;  // -1 if it did not exit normally
-  std::string out;
-  std::string err;
-};
-
-// Runs `sockrpc args...` to completion (bounded by kProcessTimeout). With
-// `stdin_file`, standard input comes from that file (through /bin/sh, as
-// ChildProcess gives children /dev/null).
-CliRun RunCli(const std::vector<std::string>& args,
-              const std::optional<std::string>& stdin_file = std::nullopt) {
-  CliRun run;
-  std::string binary = BinaryPath("sockrpc");
-  std::vector<std::string> argv = args;
-  if (stdin_file.has_value()) {
-    argv = {"-c", "f=$1; shift; exec \"$@\" < \"$f\"", "sh", *stdin_file,
-            binary};
-    argv.insert(argv.end(), args.begin(), args.end());
-    binary = "/bin/sh";
-  }
-  absl::StatusOr<std::unique_ptr<ChildProcess>> process =
-      ChildProcess::Start(binary, argv);
-  if (!process.ok()) {
-    ADD_FAILURE() << process.status();
-    return run;
-  }
-  absl::StatusOr<int> status = (*process)->WaitForExit(kProcessTimeout);
-  if (!status.ok()) {
-    ADD_FAILURE() << "sockrpc did not exit: " << status.status();
-    return run;
-  }
-  EXPECT_TRUE((*process)->WaitForOutputEnd(kProcessTimeout).ok());
-  if (WIFEXITED(*status)) run.exit_code = WEXITSTATUS(*status);
-  run.out = (*process)->StdoutText();
-  run.err = (*process)->StderrText();
-  return run;
-}
-
 // Writes `text` to a new file in `dir` and returns its path.
 std::string WriteFile(const TempDir& dir, const std::string& name,
                       const std::string& text) {
@@ -90,66 +50,20 @@ std::vector<std::string> Lines(const std::string& text) {
   return absl::StrSplit(absl::StripSuffix(text, "\n"), '\n');
 }
 
-// A running server binary and its address.
-struct Server {
-  std::unique_ptr<ChildProcess> process;
-  std::string address;
+class CliIncrementTest : public ServerTest {
+ protected:
+  CliIncrementTest() : ServerTest("increment_server") {}
 };
 
-// Starts `binary` --listen on a socket in `dir`, plus `flags`, and waits
-// until it serves.
-Server StartServer(const std::string& binary, const TempDir& dir,
-                   const std::vector<std::string>& flags = {}) {
-  std::vector<std::string> args = {
-      "--listen", UniqueListenAddress(Transport::kUnixPath, dir)};
-  args.insert(args.end(), flags.begin(), flags.end());
-  Server server;
-  absl::StatusOr<std::unique_ptr<ChildProcess>> process =
-      ChildProcess::Start(BinaryPath(binary), args);
-  if (!process.ok()) {
-    ADD_FAILURE() << process.status();
-    return server;
-  }
-  server.process = *std::move(process);
-  absl::StatusOr<std::string> listening =
-      server.process->WaitForLine("listening on ", kProcessTimeout);
-  EXPECT_TRUE(listening.ok()) << listening.status();
-  EXPECT_TRUE(
-      server.process->WaitForLine("server waiting", kProcessTimeout).ok());
-  if (listening.ok()) {
-    server.address =
-        std::string(listening->substr(listening->find("listening on ") + 13));
-  }
-  return server;
-}
-
-class CliIncrementTest : public ::testing::Test {
+class CliInteropTest : public ServerTest {
  protected:
-  void SetUp() override { server_ = StartServer("increment_server", dir_); }
-  const std::string& address() const { return server_.address; }
-
-  TempDir dir_;
-  Server server_;
+  CliInteropTest() : ServerTest("interop_server") {}
 };
 
-class CliInteropTest : public ::testing::Test {
+class CliNoReflectionTest : public ServerTest {
  protected:
-  void SetUp() override { server_ = StartServer("interop_server", dir_); }
-  const std::string& address() const { return server_.address; }
-
-  TempDir dir_;
-  Server server_;
-};
-
-class CliNoReflectionTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    server_ = StartServer("increment_server", dir_, {"--reflection=false"});
-  }
-  const std::string& address() const { return server_.address; }
-
-  TempDir dir_;
-  Server server_;
+  CliNoReflectionTest()
+      : ServerTest("increment_server", {"--reflection=false"}) {}
 };
 
 // ---- The tool itself ----
@@ -157,7 +71,8 @@ class CliNoReflectionTest : public ::testing::Test {
 TEST(CliTest, HelpListsEveryCommand) {
   CliRun run = RunCli({"--help"});
   EXPECT_EQ(run.exit_code, 0);
-  for (const char* command : {"list", "describe", "call", "tap", "decode"}) {
+  for (const char* command :
+       {"list", "describe", "call", "bench", "tap", "decode"}) {
     EXPECT_THAT(run.out, HasSubstr(absl::StrCat("  ", command, " ")));
   }
 }
@@ -176,7 +91,7 @@ TEST(CliTest, NoCommandPrintsUsageAndExitsTwo) {
 }
 
 TEST(CliTest, EachCommandHasItsOwnHelp) {
-  for (const char* command : {"list", "describe", "call"}) {
+  for (const char* command : {"list", "describe", "call", "bench"}) {
     CliRun run = RunCli({command, "--help"});
     EXPECT_EQ(run.exit_code, 0) << command;
     EXPECT_THAT(run.out, HasSubstr(absl::StrCat("Usage: sockrpc ", command)));
@@ -271,21 +186,27 @@ TEST_F(CliIncrementTest, FailedCallPrintsCodeNameAndExitsOne) {
 }
 
 TEST_F(CliIncrementTest, RequestThatIsNotValidJsonIsAUsageError) {
-  CliRun run = RunCli({"call", address(), kIncrement, R"({"charactr":"A"})"});
-  EXPECT_EQ(run.exit_code, 2);
-  EXPECT_THAT(run.err, HasSubstr("increment.IncrementRequest"));
+  for (const char* command : {"call", "bench"}) {
+    CliRun run =
+        RunCli({command, address(), kIncrement, R"({"charactr":"A"})"});
+    EXPECT_EQ(run.exit_code, 2) << command;
+    EXPECT_THAT(run.err, HasSubstr("increment.IncrementRequest")) << command;
+  }
 }
 
 TEST_F(CliIncrementTest, UnknownMethodFailsWithNotFound) {
-  CliRun run = RunCli({"call", address(), "increment.Increment/Decrement"});
-  EXPECT_EQ(run.exit_code, 1);
-  EXPECT_THAT(run.err, HasSubstr("ERROR: NOT_FOUND:"));
-  EXPECT_THAT(run.err, HasSubstr("Decrement"));
+  for (const char* command : {"call", "bench"}) {
+    CliRun run = RunCli({command, address(), "increment.Increment/Decrement"});
+    EXPECT_EQ(run.exit_code, 1) << command;
+    EXPECT_EQ(run.out, "") << command;
+    EXPECT_THAT(run.err, HasSubstr("ERROR: NOT_FOUND:")) << command;
+    EXPECT_THAT(run.err, HasSubstr("Decrement")) << command;
+  }
 }
 
 TEST(CliMetadataTest, HeaderOptionSendsMetadataWithEveryCall) {
   TempDir dir;
-  Server server =
+  ServerProcess server =
       StartServer("increment_server", dir, {"--require_token=secret"});
   // Without the token even the reflection call is refused.
   CliRun refused =

@@ -1,4 +1,5 @@
-# Tests of server reflection and of `sockrpc list | describe | call`.
+# Tests of server reflection and of `sockrpc list | describe | call |
+# bench`.
 #
 # reflection_service_test asks the reflection service of an in-process
 # Server. cli_e2e_test runs the real sockrpc binary against real
@@ -25,11 +26,29 @@ add_custom_command(
   VERBATIM)
 add_custom_target(cli_test_protoset DEPENDS ${_cli_protoset})
 
+# cli_testing: running the sockrpc binary and starting servers, shared by
+# the tool's end-to-end tests.
+add_library(sockrpc_cli_testing STATIC cli_testing.cc)
+target_link_libraries(sockrpc_cli_testing PUBLIC
+  sockrpc_e2e_testing GTest::gtest)
+
 sockrpc_test(NAME cli_e2e_test
   SOURCES cli_e2e_test.cc
-  LIBS sockrpc_e2e_testing)
+  LIBS sockrpc_cli_testing)
 target_compile_definitions(cli_e2e_test PRIVATE
   SOCKRPC_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
   SOCKRPC_TEST_PROTOSET="${_cli_protoset}")
 add_dependencies(cli_e2e_test
   sockrpc_cli increment_server interop_server cli_test_protoset)
+
+# sockrpc bench: its latency histogram, and the real binary end to end
+# (the reports are parsed, and checked for counts, never for speed).
+sockrpc_test(NAME cli_bench_histogram_test
+  SOURCES cli_bench_histogram_test.cc
+  LIBS sockrpc_cli_bench)
+sockrpc_test(NAME cli_bench_test
+  SOURCES cli_bench_test.cc
+  LIBS sockrpc_cli_testing protobuf::libprotobuf)
+target_compile_definitions(cli_bench_test PRIVATE
+  SOCKRPC_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+add_dependencies(cli_bench_test sockrpc_cli increment_server interop_server)

@@ -4,6 +4,7 @@
 // handshake time. Each test checks what docs/SECURITY.md promises: only the
 // offending connection (or call) suffers, the server logs why, and the
 // peer learns why (RESOURCE_EXHAUSTED or GOAWAY) where the protocol allows.
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -25,6 +26,8 @@
 #include "tests/hardening/hardening_testing.h"
 #include "tests/testing/raw_connection.h"
 #include "tests/testing/temp_dir.h"
+#include "transport/frame.h"
+#include "transport/wire_codec.h"
 
 namespace {
 
@@ -294,6 +297,51 @@ TEST_F(LimitsTest, ClientThatNeverReadsIsCutOffAndLoggedOthersUnaffected) {
   EXPECT_LT(*rss, 100 * 1024);
   EXPECT_TRUE(EmptyCallOnce().ok());
 }
+
+TEST_F(LimitsTest, LargeRepliesOfCallsArrivingTogetherAreNotHeldBackPastTheLimit) {
+  // Eleven calls in one write reach the server in one read, and it runs
+  // them as a batch, holding small replies back for one write. Their
+  // replies (1.1 MiB in all) must still leave as they are made: held
+  // together they would pass the 1 MiB write buffer, and the client, which
+  // did nothing wrong, would be cut off.
+  Start("interop_server", {"--max_write_buffer", "1048576"});
+  RawConnection client = OpenWithPreface();
+  std::string bytes;
+  sockrpc::interop::UnaryRequest request;
+  request.set_reply_size(100 * 1024);
+  constexpr uint32_t kCalls = 11;
+  for (uint32_t i = 0; i < kCalls; ++i) {
+    bytes += HeadersFrame(2 * i + 1, kUnaryCallMethod) +
+             RequestFrame(2 * i + 1, request);
+  }
+  ASSERT_TRUE(client.Send(bytes, kIoTimeout).ok());
+  // Calls of one batch may end in any order (a blocked batch is spread
+  // over threads), so collect every stream's frames as they come.
+  std::map<uint32_t, size_t> reply_bytes;
+  std::map<uint32_t, absl::Status> outcomes;
+  const absl::Time deadline = absl::Now() + kIoTimeout;
+  while (outcomes.size() < kCalls) {
+    absl::StatusOr<sockrpc::testing::ReceivedFrame> frame =
+        client.ReadFrame(deadline - absl::Now());
+    ASSERT_TRUE(frame.ok()) << frame.status() << " after "
+                            << outcomes.size() << " calls ended";
+    const uint32_t stream = frame->header.stream_id;
+    if (frame->header.type == static_cast<uint8_t>(sockrpc::FrameType::kMessage)) {
+      reply_bytes[stream] += frame->payload.size();
+    } else if (frame->header.type == static_cast<uint8_t>(
+                                              sockrpc::FrameType::kStatus)) {
+      sockrpc::wire::CallStatus status;
+      ASSERT_TRUE(status.ParseFromString(frame->payload));
+      outcomes[stream] = sockrpc::StatusFromWire(status.code(), status.message());
+    }
+  }
+  for (uint32_t i = 0; i < kCalls; ++i) {
+    EXPECT_TRUE(outcomes[2 * i + 1].ok()) << "call " << i << ": "
+                                          << outcomes[2 * i + 1];
+    EXPECT_GT(reply_bytes[2 * i + 1], 100u * 1024) << "call " << i;
+  }
+}
+
 
 // ---- Metadata size ----
 

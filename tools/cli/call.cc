@@ -14,6 +14,7 @@
 #include "client/client_call.h"
 #include "client/client_context.h"
 #include "tools/cli/args.h"
+#include "tools/cli/call_setup.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/common_options.h"
 #include "tools/cli/json_io.h"
@@ -91,33 +92,27 @@ void WriteRequests(const Schema& schema, const CallPlan& plan,
 }
 
 // Runs the call and returns the exit code.
-int Call(const Schema& schema, const CallPlan& plan,
-         const CallSettings& settings, Channel* channel) {
-  const MethodDescriptor& method = *plan.method;
-  const std::string wire_name =
-      absl::StrCat("/", method.service()->full_name(), "/", method.name());
+int Call(const MethodTarget& target, const CallPlan& plan) {
+  const Schema& schema = *target.schema;
+  const std::string& wire_name = target.wire_name;
+  Channel* channel = target.channel.get();
   ClientContext context;
-  settings.Apply(&context);
+  target.settings.Apply(&context);
   std::unique_ptr<ClientCall> call;
   absl::Status local_error;
 
-  if (!method.client_streaming()) {
+  if (!plan.method->client_streaming()) {
     // One request: the REQUEST argument, all of standard input for "-",
     // or an empty message.
-    std::string json = plan.request.value_or("{}");
-    if (json == "-") {
-      absl::StatusOr<std::string> text = ReadStdin();
-      if (!text.ok()) return ReportFailure(text.status());
-      json = *std::move(text);
-    }
-    std::unique_ptr<Message> request = schema.NewMessage(method.input_type());
-    absl::Status parsed = ParseJson(json, request.get());
-    if (!parsed.ok()) {
+    absl::StatusOr<std::unique_ptr<Message>> request =
+        ReadSingleRequest(target, plan.request);
+    if (absl::IsInvalidArgument(request.status())) {
       std::fprintf(stderr, "sockrpc call: request: %s\n",
-                   std::string(parsed.message()).c_str());
+                   std::string(request.status().message()).c_str());
       return 2;
     }
-    call = channel->StartCall(&context, wire_name, request.get());
+    if (!request.ok()) return ReportFailure(request.status());
+    call = channel->StartCall(&context, wire_name, request->get());
     local_error = PrintReplies(schema, plan, call.get());
   } else {
     // A stream of requests, one JSON object per line, written on another
@@ -194,30 +189,19 @@ int RunCall(int argc, char** argv) {
       "secret' \\\n"
       "      --deadline 2s localhost:50051 increment.Increment/Increment "
       "'{\"character\":\"A\"}'");
-  std::vector<std::string> args;
-  if (std::optional<int> exit_code = parser.Parse(argc, argv, &args)) {
+  MethodArguments arguments;
+  if (std::optional<int> exit_code =
+          ParseMethodArguments(parser, argc, argv, &arguments)) {
     return *exit_code;
   }
-  if (args.size() < 2) return parser.UsageError("expected ADDR METHOD");
-  if (args.size() > 3) return parser.UsageError("too many arguments");
-  if (args.size() == 3) plan.request = args[2];
-  absl::StatusOr<CallSettings> settings = MakeCallSettings(common, args[0]);
-  if (!settings.ok()) return parser.UsageError(settings.status().message());
-  absl::StatusOr<std::shared_ptr<Channel>> channel = CreateChannel(args[0]);
-  if (!channel.ok()) return parser.UsageError(channel.status().message());
-
-  absl::StatusOr<std::unique_ptr<Schema>> schema = LoadSchema(settings->schema);
-  if (!schema.ok()) return ReportFailure(schema.status());
-  absl::StatusOr<const MethodDescriptor*> method =
-      (*schema)->FindMethod(args[1]);
-  if (!method.ok()) {
-    if (absl::IsInvalidArgument(method.status())) {
-      return parser.UsageError(method.status().message());
-    }
-    return ReportFailure(method.status());
+  MethodTarget target;
+  if (std::optional<int> exit_code =
+          ResolveMethodTarget(parser, common, arguments, &target)) {
+    return *exit_code;
   }
-  plan.method = *method;
-  return Call(**schema, plan, *settings, channel->get());
+  plan.request = arguments.request;
+  plan.method = target.method;
+  return Call(target, plan);
 }
 
 }  // namespace cli

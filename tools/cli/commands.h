@@ -11,6 +11,7 @@ namespace cli {
 int RunList(int argc, char** argv);      // sockrpc list ADDR
 int RunDescribe(int argc, char** argv);  // sockrpc describe ADDR SYMBOL
 int RunCall(int argc, char** argv);      // sockrpc call ADDR Svc/Method [REQ]
+int RunBench(int argc, char** argv);     // sockrpc bench ADDR Svc/Method [REQ]
 int RunTap(int argc, char** argv);       // sockrpc tap --listen --upstream
 int RunDecode(int argc, char** argv);    // sockrpc decode FILE
 

@@ -10,7 +10,8 @@
 namespace sockrpc {
 namespace cli {
 
-void AddCommonOptions(ArgParser* parser, CommonOptions* options) {
+void AddCommonOptions(ArgParser* parser, CommonOptions* options,
+                      absl::string_view deadline_default) {
   parser->AddList({"--proto"}, "FILE",
                   "read the schema from this .proto file, parsed now, instead "
                   "of asking the server by reflection; its imports are looked "
@@ -31,9 +32,9 @@ void AddCommonOptions(ArgParser* parser, CommonOptions* options) {
                   "takes its value in base64",
                   &options->headers);
   parser->AddString({"--deadline"}, "DURATION",
-                    "give up on each call after this long (e.g. 2s, 500ms, "
-                    "1m); default: no deadline for the call itself, 10s for "
-                    "reflection calls",
+                    absl::StrCat("give up on each call after this long "
+                                 "(e.g. 2s, 500ms, 1m); default: ",
+                                 deadline_default),
                     &options->deadline);
 }
 

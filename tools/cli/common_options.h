@@ -28,7 +28,11 @@ struct CommonOptions {
 };
 
 // Declares the shared options in `parser`, filling `*options`.
-void AddCommonOptions(ArgParser* parser, CommonOptions* options);
+// `deadline_default` says in --help what --deadline is when not given.
+void AddCommonOptions(
+    ArgParser* parser, CommonOptions* options,
+    absl::string_view deadline_default =
+        "no deadline for the call itself, 10s for reflection calls");
 
 // CallSettings: the shared options, checked and converted.
 struct CallSettings {

@@ -1,5 +1,6 @@
 // sockrpc: the command-line tool for sockrpc servers. Calls methods,
-// lists and describes services, and watches and decodes traffic.
+// load-tests them, lists and describes services, and watches and decodes
+// traffic.
 //
 //   sockrpc <command> [options] [arguments]
 //
@@ -27,6 +28,8 @@ constexpr Command kCommands[] = {
      "print a service, method or message as .proto text"},
     {"call", sockrpc::cli::RunCall,
      "call a method with JSON requests, print the JSON replies"},
+    {"bench", sockrpc::cli::RunBench,
+     "load-test a method: calls/s, latency percentiles, status codes"},
     {"tap", sockrpc::cli::RunTap,
      "relay a connection to a server and print its frames"},
     {"decode", sockrpc::cli::RunDecode,

@@ -7,8 +7,6 @@
 // decoder thinks of them. SIGINT/SIGTERM stop the tap: it stops accepting,
 // closes every connection and exits 0 with the capture complete.
 #include <poll.h>
-#include <signal.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -30,6 +28,7 @@
 #include "tools/cli/inspect_flags.h"
 #include "tools/cli/inspector.h"
 #include "tools/cli/schema.h"
+#include "tools/cli/stop_signals.h"
 #include "transport/address.h"
 #include "transport/fd.h"
 #include "transport/socket.h"
@@ -262,12 +261,12 @@ int RunTap(int argc, char** argv) {
 
   // Block the stop signals in every thread; the accept loop reads them
   // from a signalfd.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  Fd signal_fd(signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK));
+  absl::StatusOr<StopSignals> stop_signals = StopSignals::Block();
+  if (!stop_signals.ok()) {
+    std::fprintf(stderr, "sockrpc tap: %s\n",
+                 stop_signals.status().ToString().c_str());
+    return 1;
+  }
 
   // What the tap sees must never be fatal: no protobuf parse warnings.
   google::protobuf::SetLogHandler(nullptr);
@@ -314,7 +313,8 @@ int RunTap(int argc, char** argv) {
   uint32_t next_id = 1;
   bool stop = false;
   while (!stop) {
-    pollfd fds[2] = {{listener->fd(), POLLIN, 0}, {signal_fd.get(), POLLIN, 0}};
+    pollfd fds[2] = {{listener->fd(), POLLIN, 0},
+                     {stop_signals->fd(), POLLIN, 0}};
     int ready = poll(fds, 2, 1000);
     if (ready > 0 && (fds[1].revents & POLLIN)) stop = true;
     if (!stop && ready > 0 && (fds[0].revents & POLLIN)) {
