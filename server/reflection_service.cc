@@ -1,6 +1,7 @@
 #include "server/reflection_service.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
@@ -48,13 +49,20 @@ absl::string_view MethodName(absl::string_view full_name) {
 }  // namespace
 
 ReflectionService::ReflectionService(
-    const std::vector<const ::sockrpc::Service*>& services) {
-  for (const ::sockrpc::Service* service : services) Describe(*service);
-  Describe(*this);
-  std::sort(
-      listing_.mutable_services()->begin(), listing_.mutable_services()->end(),
-      [](const reflection::v1::ServiceInfo& a,
-         const reflection::v1::ServiceInfo& b) { return a.name() < b.name(); });
+    std::vector<const ::sockrpc::Service*> services)
+    : services_(std::move(services)) {}
+
+void ReflectionService::DescribeOnce() {
+  std::call_once(described_, [this] {
+    for (const ::sockrpc::Service* service : services_) Describe(*service);
+    Describe(*this);
+    std::sort(listing_.mutable_services()->begin(),
+              listing_.mutable_services()->end(),
+              [](const reflection::v1::ServiceInfo& a,
+                 const reflection::v1::ServiceInfo& b) {
+                return a.name() < b.name();
+              });
+  });
 }
 
 void ReflectionService::Describe(const ::sockrpc::Service& service) {
@@ -93,6 +101,7 @@ absl::Status ReflectionService::ListServices(
     ServerContext* /*context*/,
     const reflection::v1::ListServicesRequest& /*request*/,
     reflection::v1::ListServicesReply* reply) {
+  DescribeOnce();
   *reply = listing_;
   return absl::OkStatus();
 }
@@ -101,6 +110,7 @@ absl::Status ReflectionService::FileContainingSymbol(
     ServerContext* /*context*/,
     const reflection::v1::FileContainingSymbolRequest& request,
     reflection::v1::FileContainingSymbolReply* reply) {
+  DescribeOnce();
   absl::string_view symbol = request.symbol();
   if (!symbol.empty() && symbol.front() == '.') symbol.remove_prefix(1);
   if (symbol.empty()) {

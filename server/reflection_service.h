@@ -14,11 +14,13 @@
 // files they import, are handed out: the reflection service does not reveal
 // other schemas compiled into the binary.
 //
-// Thread-safe: everything it serves is computed in the constructor and then
-// only read.
+// Thread-safe: what it serves is computed once, by the first reflection
+// call (so a server nobody inspects never builds descriptors: about half a
+// megabyte of resident memory), and then only read.
 #ifndef SOCKRPC_SERVER_REFLECTION_SERVICE_H_
 #define SOCKRPC_SERVER_REFLECTION_SERVICE_H_
 
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -32,10 +34,9 @@ namespace sockrpc {
 
 class ReflectionService final : public reflection::v1::Reflection::Service {
  public:
-  // Describes `services` and the reflection service itself. The services
-  // are read here only; they need not outlive this object.
-  explicit ReflectionService(
-      const std::vector<const ::sockrpc::Service*>& services);
+  // Will describe `services` and the reflection service itself. The
+  // services must outlive this object (a server's services outlive it).
+  explicit ReflectionService(std::vector<const ::sockrpc::Service*> services);
 
   absl::Status ListServices(ServerContext* context,
                             const reflection::v1::ListServicesRequest& request,
@@ -47,10 +48,14 @@ class ReflectionService final : public reflection::v1::Reflection::Service {
       reflection::v1::FileContainingSymbolReply* reply) override;
 
  private:
+  // Fills listing_ and served_files_, once.
+  void DescribeOnce();
   // (`Service` alone would name the generated base class here.)
   // Adds `service` to listing_ and its files to served_files_.
   void Describe(const ::sockrpc::Service& service);
 
+  const std::vector<const ::sockrpc::Service*> services_;
+  std::once_flag described_;
   reflection::v1::ListServicesReply listing_;
   // Names of the files FileContainingSymbol may hand out.
   absl::flat_hash_set<std::string> served_files_;
