@@ -284,6 +284,11 @@ absl::Status ClientConnection::Finish(ClientStream& stream) {
 
 void ClientConnection::Cancel(ClientStream& stream, const absl::Status& why) {
   uint32_t id;
+  // Read `why` before it becomes the call's status, which other threads
+  // share and release: Debian's Abseil counts a Status's references in
+  // code ThreadSanitizer cannot see, so a read after that point looks
+  // like a race with the last owner's delete.
+  const std::string reason(why.message());
   {
     MutexLock lock(&mu_);
     if (stream.done_) return;
@@ -292,7 +297,7 @@ void ClientConnection::Cancel(ClientStream& stream, const absl::Status& why) {
     // A thread may be blocked reading for this very call: wake it.
     if (reader_active_ && wake_fd_.valid()) SignalEventFd(wake_fd_.get());
   }
-  if (id != 0) SendCancel(id, why.message());
+  if (id != 0) SendCancel(id, reason);
 }
 
 // ---- Waiting and reading ----
