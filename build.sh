@@ -64,9 +64,10 @@ readonly TSAN_FLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=thread"
 readonly FUZZ_FLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all"
 
 # The tests `./build.sh tsan` runs: the concurrency and streaming tests, as
-# a ctest -R regex over test names (GoogleTest suites; interop_unix/_tcp).
-# Under TSan the rest adds time but no concurrency.
-readonly TSAN_TESTS='^(interop_|FlowControlTest|CallRaceTest|GeneratedStreamingTest|BadInputTest|IncrementOverTransportTest|ShutdownSignalTest|FaultTest|LoadTest|LimitsTest|PeerCredentialsTest)'
+# a ctest -R regex over test names (GoogleTest suites, parameterized ones
+# behind their instantiation's "Prefix/"; interop_unix/_tcp). Under TSan
+# the rest adds time but no concurrency.
+readonly TSAN_TESTS='^([A-Za-z]+/)?(interop_|FlowControlTest|CallRaceTest|GeneratedStreamingTest|BadInputTest|IncrementOverTransportTest|ShutdownSignalTest|FaultTest|LoadTest|LimitsTest|PeerCredentialsTest)'
 
 # The libFuzzer targets (tests/fuzz/NAME_fuzzer.cc); `decode` fuzzes the
 # parser of `sockrpc decode` (tools/cli/).

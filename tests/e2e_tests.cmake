@@ -13,16 +13,28 @@ target_link_libraries(sockrpc_e2e_testing PUBLIC
 target_compile_definitions(sockrpc_e2e_testing PRIVATE
   SOCKRPC_BIN_DIR="$<TARGET_FILE_DIR:increment_server>")
 
+# sockrpc_increment_calls: calling increment_server in process through a
+# Channel, shared by the tests of calls and of the server's life.
+add_library(sockrpc_increment_calls STATIC testing/increment_calls.cc)
+target_link_libraries(sockrpc_increment_calls PUBLIC
+  sockrpc_e2e_testing increment_proto sockrpc_client GTest::gtest
+  absl::statusor absl::time)
+
 sockrpc_test(NAME e2e_increment_test
   SOURCES e2e_increment_test.cc
   LIBS sockrpc_e2e_testing increment_proto sockrpc_client sockrpc_server
-       sockrpc_transport)
+       sockrpc_transport sockrpc_increment_calls)
+sockrpc_test(NAME e2e_server_lifecycle_test
+  SOURCES e2e_server_lifecycle_test.cc
+  LIBS sockrpc_e2e_testing increment_proto sockrpc_client sockrpc_server
+       sockrpc_transport sockrpc_increment_calls)
 sockrpc_test(NAME e2e_bad_input_test
   SOURCES e2e_bad_input_test.cc
   LIBS sockrpc_e2e_testing increment_proto sockrpc_client sockrpc_server
        sockrpc_transport)
 
 # The tests start these binaries: build them first.
-foreach(_e2e_test e2e_increment_test e2e_bad_input_test)
+foreach(_e2e_test e2e_increment_test e2e_server_lifecycle_test
+                  e2e_bad_input_test)
   add_dependencies(${_e2e_test} increment_server increment_client)
 endforeach()

@@ -1,6 +1,17 @@
 # Tests of the transport layer: addresses, sockets, metadata and framing.
+
+# sockrpc_socket_testing: the SocketTest fixture and bounded socket I/O,
+# shared by the socket tests (socket_listener_test, socket_io_test).
+add_library(sockrpc_socket_testing STATIC testing/socket_testing.cc)
+target_link_libraries(sockrpc_socket_testing PUBLIC
+  sockrpc_transport GTest::gtest absl::status absl::statusor absl::strings
+  absl::time)
+
 sockrpc_test(NAME address_test SOURCES address_test.cc LIBS sockrpc_transport)
-sockrpc_test(NAME socket_test SOURCES socket_test.cc LIBS sockrpc_transport)
+sockrpc_test(NAME socket_listener_test SOURCES socket_listener_test.cc
+             LIBS sockrpc_transport sockrpc_socket_testing)
+sockrpc_test(NAME socket_io_test SOURCES socket_io_test.cc
+             LIBS sockrpc_transport sockrpc_socket_testing)
 sockrpc_test(NAME metadata_test SOURCES metadata_test.cc LIBS sockrpc_transport)
 sockrpc_test(NAME frame_test SOURCES frame_test.cc LIBS sockrpc_transport)
 sockrpc_test(NAME buffer_pool_test SOURCES buffer_pool_test.cc LIBS sockrpc_transport)
