@@ -4,6 +4,7 @@
 // damaged file yields the records before the damage, then DATA_LOSS.
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -123,6 +124,40 @@ TEST(TapPcapngTest, DamagedFileGivesTheRecordsBeforeTheDamage) {
   EXPECT_TRUE(absl::StrContains(status.message(), "capture damaged at byte"));
   ASSERT_EQ(records.size(), 2u);
   EXPECT_EQ(records[1].bytes, "first");
+}
+
+TEST(TapPcapngTest, TimesOfAFineGrainedClockAreExact) {
+  // An interface may count time in ticks of up to 2^-60 s (if_tsresol);
+  // the fraction of a second then needs more than 64 bits to scale.
+  testing::TempDir dir;
+  const std::string path = dir.File("cap.pcapng");
+  const int64_t ticks = int64_t{3} << 59;  // 1.5 s at 2^60 ticks/s
+  {
+    auto writer = PcapngWriter::Create(path, "");
+    ASSERT_TRUE(writer.ok());
+    // The writer counts microseconds: this time writes `ticks` as-is.
+    ASSERT_TRUE(
+        (*writer)->Open(1, absl::FromUnixMicros(ticks), "fine clock").ok());
+  }
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  // The interface's if_tsresol option (code 9, length 1, host order):
+  // microseconds (6) becomes 2^60 ticks per second (0x80 | 60).
+  const std::string microseconds("\x09\x00\x01\x00\x06", 5);
+  const size_t option = bytes.find(microseconds);
+  ASSERT_NE(option, std::string::npos);
+  bytes[option + 4] = static_cast<char>(0x80 | 60);
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+
+  absl::Status status;
+  std::vector<CaptureRecord> records = ReadAll(path, &status);
+  ASSERT_TRUE(status.ok()) << status;
+  ASSERT_FALSE(records.empty());
+  EXPECT_EQ(records[0].kind, Kind::kOpen);
+  EXPECT_EQ(records[0].time, absl::UnixEpoch() + absl::Milliseconds(1500));
 }
 
 TEST(TapPcapngTest, NotAPcapngFileIsRefused) {

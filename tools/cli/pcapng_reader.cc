@@ -1,9 +1,11 @@
 #include "tools/cli/pcapng_reader.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
 
+#include "absl/numeric/int128.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "tools/cli/capture_format.h"
@@ -171,11 +173,12 @@ absl::Status CaptureReader::ParseInterface(const std::string& body) {
     if (code == kOptEnd || pos + size > body.size()) break;
     if (code == kOptIfTsResol && size >= 1) {
       const auto resolution = static_cast<uint8_t>(body[pos]);
-      const int exponent = resolution & 0x7F;
-      int64_t ticks = 1;
-      for (int i = 0; i < exponent && ticks < (int64_t{1} << 60) / 10; ++i) {
-        ticks *= (resolution & 0x80) ? 2 : 10;
-      }
+      // 10^-n or, with the top bit, 2^-n seconds per tick; n is capped
+      // where the count of ticks per second would leave 64 bits.
+      const bool binary = (resolution & 0x80) != 0;
+      const int exponent = std::min(resolution & 0x7F, binary ? 63 : 19);
+      uint64_t ticks = 1;
+      for (int i = 0; i < exponent; ++i) ticks *= binary ? 2 : 10;
       interface.ticks_per_second = ticks;
     }
     pos += (size + 3) & ~size_t{3};
@@ -206,11 +209,14 @@ void CaptureReader::ParsePacket(const std::string& body) {
     if (code == kOptComment) comment.assign(body.data() + pos, size);
     pos += (size + 3) & ~size_t{3};
   }
-  const int64_t per_second = interface.ticks_per_second;
+  // The fraction of a second, in ticks, is below ticks_per_second (up to
+  // 2^63): scaled to nanoseconds it needs 128 bits.
+  const uint64_t per_second = interface.ticks_per_second;
+  const absl::uint128 nanos =
+      absl::uint128(ticks % per_second) * 1000000000 / per_second;
   const absl::Time time =
       absl::FromUnixSeconds(static_cast<int64_t>(ticks / per_second)) +
-      absl::Nanoseconds(static_cast<int64_t>(ticks % per_second) *
-                        1000000000 / per_second);
+      absl::Nanoseconds(static_cast<int64_t>(absl::Uint128Low64(nanos)));
   AddPacket(interface, time, packet, comment);
 }
 

@@ -80,7 +80,7 @@ class CaptureReader {
   };
   struct Interface {
     uint16_t link_type = 0;
-    int64_t ticks_per_second = 1000000;
+    uint64_t ticks_per_second = 1000000;  // 1 to 2^63 (if_tsresol)
   };
 
   explicit CaptureReader(std::FILE* file) : file_(file) {}
