@@ -10,6 +10,8 @@
 // Checks, beyond "no crash, no sanitizer report": every call ends (the
 // fake server always closes, so no call may wait for its deadline), with
 // a status whatever the bytes.
+#include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -17,9 +19,9 @@
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -38,37 +40,21 @@ using ::sockrpc::interop::InteropTest;
 // A call may take this long before the harness calls it a hang.
 constexpr absl::Duration kCallLimit = absl::Seconds(5);
 
-// The fake server: what it answers with, and its listening socket.
+// The fake server. Its listening socket lives as long as the process; each
+// input gets its own serving thread, which the input stops and joins before
+// it returns, so that nothing of one input (a thread, a copy of the script)
+// outlives it and the leak check after each input sees a quiet process.
 struct FakeServer {
-  std::mutex mu;
-  std::string script;  // guarded by mu
   std::string name;
   int listen_fd = -1;
 };
 FakeServer* fake = nullptr;
 
-void Serve(int fd, std::string script) {
-  (void)sockrpc::fuzz::ExchangeAndDrain(fd, script, /*timeout_ms=*/10000);
-  close(fd);
-}
-
-void AcceptLoop() {
-  for (;;) {
-    int fd = accept4(fake->listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) continue;
-    std::string script;
-    {
-      std::lock_guard<std::mutex> lock(fake->mu);
-      script = fake->script;
-    }
-    std::thread(Serve, fd, std::move(script)).detach();
-  }
-}
-
 void StartFakeServer() {
   fake = new FakeServer;
   fake->name = absl::StrCat("sockrpc-fuzz-client-", getpid());
-  fake->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  fake->listen_fd =
+      socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   sockaddr_un addr;
   socklen_t length = sockrpc::fuzz::AbstractAddress(fake->name, &addr);
   if (fake->listen_fd < 0 ||
@@ -76,8 +62,95 @@ void StartFakeServer() {
       listen(fake->listen_fd, 64) != 0) {
     sockrpc::fuzz::Fail("fake server");
   }
-  std::thread(AcceptLoop).detach();
 }
+
+// One input's server: answers every connection with `script` (sent whole,
+// then a half-close) and drops what the client sends, until `stop_fd`
+// becomes readable; then closes every connection it accepted.
+class ScriptServer {
+ public:
+  explicit ScriptServer(const std::string& script) : script_(script) {
+    if (pipe2(stop_pipe_, O_CLOEXEC) != 0) sockrpc::fuzz::Fail("pipe2");
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~ScriptServer() {
+    if (write(stop_pipe_[1], "x", 1) != 1) sockrpc::fuzz::Fail("write");
+    thread_.join();
+    close(stop_pipe_[0]);
+    close(stop_pipe_[1]);
+  }
+
+ private:
+  struct Connection {
+    int fd;
+    size_t sent = 0;
+    bool write_closed = false;
+    bool read_closed = false;
+  };
+
+  void Serve() {
+    std::vector<Connection> connections;
+    std::vector<pollfd> polled;
+    char buffer[64 * 1024];
+    for (;;) {
+      polled.assign({{stop_pipe_[0], POLLIN, 0},
+                     {fake->listen_fd, POLLIN, 0}});
+      for (const Connection& c : connections) {
+        short events = c.read_closed ? 0 : POLLIN;
+        if (!c.write_closed) events |= POLLOUT;
+        polled.push_back({c.fd, events, 0});
+      }
+      if (poll(polled.data(), polled.size(), -1) < 0) {
+        if (errno == EINTR) continue;
+        sockrpc::fuzz::Fail("poll");
+      }
+      if (polled[0].revents != 0) break;
+      if (polled[1].revents & POLLIN) {
+        int fd = accept4(fake->listen_fd, nullptr, nullptr,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) connections.push_back(Connection{fd});
+      }
+      for (size_t i = 2; i < polled.size(); ++i) {
+        Connection& c = connections[i - 2];
+        const short revents = polled[i].revents;
+        if (revents & (POLLIN | POLLHUP | POLLERR)) {
+          ssize_t got = recv(c.fd, buffer, sizeof(buffer), 0);
+          if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR)) {
+            c.read_closed = true;  // the client hung up (or reset)
+            c.sent = script_.size();
+          }
+        }
+        if (!c.write_closed && c.sent < script_.size() &&
+            (revents & POLLOUT)) {
+          ssize_t put = send(c.fd, script_.data() + c.sent,
+                             script_.size() - c.sent, MSG_NOSIGNAL);
+          if (put > 0) {
+            c.sent += static_cast<size_t>(put);
+          } else if (put < 0 && errno != EAGAIN && errno != EINTR) {
+            c.sent = script_.size();  // the client is gone; just drain
+          }
+        }
+        if (!c.write_closed && c.sent == script_.size()) {
+          shutdown(c.fd, SHUT_WR);
+          c.write_closed = true;
+        }
+      }
+      // A connection closed both ways is done (poll would keep reporting
+      // its hang-up).
+      for (size_t i = connections.size(); i-- > 0;) {
+        if (connections[i].read_closed && connections[i].write_closed) {
+          close(connections[i].fd);
+          connections.erase(connections.begin() + i);
+        }
+      }
+    }
+    for (const Connection& c : connections) close(c.fd);
+  }
+
+  const std::string& script_;
+  int stop_pipe_[2];
+  std::thread thread_;
+};
 
 void Bound(ClientContext* context) { context->set_timeout(kCallLimit); }
 
@@ -146,20 +219,21 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   if (fake == nullptr) StartFakeServer();
-  {
-    std::lock_guard<std::mutex> lock(fake->mu);
-    fake->script.assign(reinterpret_cast<const char*>(data + 1), size - 1);
-  }
+  const std::string script(reinterpret_cast<const char*>(data + 1), size - 1);
+  ScriptServer server(script);
   absl::StatusOr<std::shared_ptr<sockrpc::Channel>> channel =
       sockrpc::CreateChannel(absl::StrCat("unix-abstract:", fake->name));
   if (!channel.ok()) std::abort();
-  InteropTest::Stub stub(*channel);
   const absl::Time start = absl::Now();
-  RunCall(data[0], stub);
+  {
+    InteropTest::Stub stub(*channel);
+    RunCall(data[0], stub);
+  }
   if (absl::Now() - start >= kCallLimit) {
     std::fprintf(stderr, "a call waited for its deadline although the "
                          "server had closed the connection\n");
     std::abort();
   }
+  channel->reset();  // the client hangs up before the server stops
   return 0;
 }
