@@ -127,6 +127,7 @@ class ServerRuntime {
   // Tells a connection over max_connections why it is closed.
   void RefuseConnection(int fd, const std::string& peer);
   void ExpireDeadlines();
+  // Sets the deadline timer to the earliest deadline (none: disarmed).
   void ArmDeadlineTimerLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(deadlines_mu_);
   void CloseConnection(const std::shared_ptr<ServerConnection>& connection);
   // Runs the calls one event delivered (see the comments inside).
@@ -157,6 +158,13 @@ class ServerRuntime {
   Mutex deadlines_mu_;
   std::map<std::pair<absl::Time, uintptr_t>, std::weak_ptr<ServerCallState>>
       deadlines_ ABSL_GUARDED_BY(deadlines_mu_);
+  // When the deadline timer fires (InfiniteFuture: disarmed). Never later
+  // than the earliest deadline; it may be earlier (the call that set it has
+  // ended), and then ExpireDeadlines finds nothing due and sets it again.
+  // So calls that come and go with like deadlines set it about once per
+  // deadline's length, not once per call.
+  absl::Time deadline_timer_at_ ABSL_GUARDED_BY(deadlines_mu_) =
+      absl::InfiniteFuture();
 
   mutable Mutex mu_;
   State state_ ABSL_GUARDED_BY(mu_) = State::kIdle;

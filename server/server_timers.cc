@@ -65,24 +65,26 @@ void ServerRuntime::Housekeeping() {
 void ServerRuntime::ScheduleDeadline(
     const std::shared_ptr<ServerCallState>& call) {
   MutexLock lock(&deadlines_mu_);
-  auto key = std::make_pair(call->deadline(),
-                            reinterpret_cast<uintptr_t>(call.get()));
-  bool earliest = deadlines_.empty() || key < deadlines_.begin()->first;
-  deadlines_.emplace(key, call);
-  if (earliest) ArmDeadlineTimerLocked();
+  deadlines_.emplace(std::make_pair(call->deadline(),
+                                    reinterpret_cast<uintptr_t>(call.get())),
+                     call);
+  if (call->deadline() < deadline_timer_at_) ArmDeadlineTimerLocked();
 }
 
 void ServerRuntime::CancelDeadline(const ServerCallState& call) {
   MutexLock lock(&deadlines_mu_);
   deadlines_.erase(
       std::make_pair(call.deadline(), reinterpret_cast<uintptr_t>(&call)));
-  // The timer may now fire early for nothing; ExpireDeadlines re-arms it.
+  // The timer is left as it is: it may fire early for nothing, and then
+  // ExpireDeadlines sets it again (see deadline_timer_at_).
 }
 
 void ServerRuntime::ArmDeadlineTimerLocked() {
   itimerspec spec{};
+  deadline_timer_at_ = absl::InfiniteFuture();
   if (!deadlines_.empty()) {
-    absl::Duration wait = std::max(deadlines_.begin()->first.first - absl::Now(),
+    deadline_timer_at_ = deadlines_.begin()->first.first;
+    absl::Duration wait = std::max(deadline_timer_at_ - absl::Now(),
                                    absl::Microseconds(1));
     spec.it_value = absl::ToTimespec(wait);
   }

@@ -1,9 +1,11 @@
 // The server's limits, each breached on purpose through the real server
 // binaries: calls per connection, connections, idle time, the write buffer
-// of a client that does not read, metadata size, frame size and the
-// handshake time. Each test checks what docs/SECURITY.md promises: only the
-// offending connection (or call) suffers, the server logs why, and the
-// peer learns why (RESOURCE_EXHAUSTED or GOAWAY) where the protocol allows.
+// of a client that does not read, metadata size, frame size, the
+// handshake time and call deadlines. Each test checks what
+// docs/SECURITY.md promises: only the offending connection (or call)
+// suffers, the server logs why, and the peer learns why
+// (RESOURCE_EXHAUSTED, GOAWAY or DEADLINE_EXCEEDED) where the protocol
+// allows.
 #include <map>
 #include <memory>
 #include <stdexcept>
@@ -342,6 +344,106 @@ TEST_F(LimitsTest, LargeRepliesOfCallsArrivingTogetherAreNotHeldBackPastTheLimit
   }
 }
 
+
+// ---- Call deadlines ----
+
+// A HEADERS frame opening `stream_id` for `method` with a timeout.
+std::string HeadersFrameWithTimeout(uint32_t stream_id,
+                                    absl::string_view method,
+                                    absl::Duration timeout) {
+  sockrpc::wire::CallHeader header;
+  header.set_method(std::string(method));
+  header.set_timeout_micros(
+      static_cast<uint64_t>(absl::ToInt64Microseconds(timeout)));
+  std::string out;
+  (void)sockrpc::AppendMessageFrame(&out, sockrpc::FrameType::kHeaders, 0,
+                                    stream_id, header,
+                                    sockrpc::kDefaultMaxFrameSize);
+  return out;
+}
+
+TEST_F(LimitsTest, ServerEndsEachCallAtItsOwnDeadlineWhateverCameBefore) {
+  // A raw client never cancels, so each DEADLINE_EXCEEDED here is the
+  // server's own. Quick calls with deadlines far off and close by come and
+  // go between the slow ones: the server's deadline timer is set ahead of,
+  // and past, the slow calls' deadlines, and must still end each slow call
+  // at its deadline -- never before, never much after (their deadlines are
+  // further apart than kPrompt, so ending one at the other's would show).
+  constexpr char kSleepCallMethod[] = "/sockrpc.interop.InteropTest/SleepCall";
+  constexpr absl::Duration kPrompt = absl::Seconds(2);
+  Start("interop_server", {});
+  RawConnection raw = OpenWithPreface();
+  sockrpc::interop::SleepRequest sleep;
+  sleep.set_sleep_ms(60000);
+  const sockrpc::interop::Nothing nothing;
+  struct Call {
+    uint32_t stream_id;
+    bool sleeps;
+    absl::Duration timeout;
+  };
+  const std::vector<Call> calls = {
+      {1, false, absl::Seconds(30)},       {3, true, absl::Seconds(3)},
+      {5, false, absl::Milliseconds(100)}, {7, true, absl::Milliseconds(400)},
+      {9, false, absl::Seconds(30)},       {11, false, absl::Milliseconds(50)},
+  };
+  // Each call's STATUS: its code and when it arrived.
+  struct Ended {
+    uint32_t code;
+    absl::Time at;
+  };
+  std::map<uint32_t, Ended> ended;
+  auto read_until_ended = [&](uint32_t stream_id) {
+    while (ended.count(stream_id) == 0) {
+      absl::StatusOr<sockrpc::testing::ReceivedFrame> frame =
+          raw.ReadFrame(kIoTimeout);
+      if (!frame.ok()) return frame.status();
+      if (frame->header.type !=
+          static_cast<uint8_t>(sockrpc::FrameType::kStatus)) {
+        continue;
+      }
+      sockrpc::wire::CallStatus status;
+      if (!status.ParseFromString(frame->payload)) {
+        return absl::DataLossError("STATUS does not parse");
+      }
+      ended[frame->header.stream_id] = Ended{status.code(), absl::Now()};
+    }
+    return absl::OkStatus();
+  };
+  std::map<uint32_t, absl::Time> sent_at;
+  for (const Call& call : calls) {
+    const absl::string_view method =
+        call.sleeps ? kSleepCallMethod : kEmptyCallMethod;
+    std::string frames =
+        HeadersFrameWithTimeout(call.stream_id, method, call.timeout);
+    if (call.sleeps) {
+      frames += RequestFrame(call.stream_id, sleep);
+    } else {
+      frames += RequestFrame(call.stream_id, nothing);
+    }
+    sent_at[call.stream_id] = absl::Now();
+    ASSERT_TRUE(raw.Send(frames, kIoTimeout).ok());
+    // Each quick call ends before the next call is sent.
+    if (!call.sleeps) ASSERT_TRUE(read_until_ended(call.stream_id).ok());
+  }
+  for (const Call& call : calls) {
+    ASSERT_TRUE(read_until_ended(call.stream_id).ok())
+        << "stream " << call.stream_id;
+    const Ended& end = ended[call.stream_id];
+    const absl::Duration took = end.at - sent_at[call.stream_id];
+    if (!call.sleeps) {
+      EXPECT_EQ(end.code, 0u) << "stream " << call.stream_id;
+      continue;
+    }
+    EXPECT_EQ(end.code,
+              static_cast<uint32_t>(absl::StatusCode::kDeadlineExceeded))
+        << "stream " << call.stream_id;
+    // The server counts from reading the header, after it was sent.
+    EXPECT_GE(took, call.timeout) << "stream " << call.stream_id;
+    EXPECT_LT(took, call.timeout + kPrompt) << "stream " << call.stream_id;
+  }
+  // The later call with the earlier deadline ended first.
+  EXPECT_LT(ended[7].at, ended[3].at);
+}
 
 // ---- Metadata size ----
 
