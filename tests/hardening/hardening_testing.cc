@@ -86,10 +86,7 @@ std::string HeadersFrameWithMetadata(uint32_t stream_id,
     entry->set_key(std::string(key));
     entry->set_value(std::string(value));
   }
-  std::string out;
-  (void)AppendMessageFrame(&out, FrameType::kHeaders, 0, stream_id, header,
-                           kRawFrameLimit);
-  return out;
+  return HeadersFrame(stream_id, header);
 }
 
 std::string RequestFrame(uint32_t stream_id,

@@ -155,13 +155,17 @@ absl::Status RawConnection::WaitForClose(absl::Duration timeout) {
   }
 }
 
-std::string HeadersFrame(uint32_t stream_id, absl::string_view method) {
-  wire::CallHeader header;
-  header.set_method(std::string(method));
+std::string HeadersFrame(uint32_t stream_id, const wire::CallHeader& header) {
   std::string out;
   (void)AppendMessageFrame(&out, FrameType::kHeaders, 0, stream_id, header,
                            kDefaultMaxFrameSize);
   return out;
+}
+
+std::string HeadersFrame(uint32_t stream_id, absl::string_view method) {
+  wire::CallHeader header;
+  header.set_method(std::string(method));
+  return HeadersFrame(stream_id, header);
 }
 
 std::string IncrementRequestFrame(uint32_t stream_id,

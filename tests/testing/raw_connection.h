@@ -68,8 +68,9 @@ class RawConnection {
   bool preface_taken_ = false;
 };
 
-// Encodes a call's HEADERS frame (CallHeader with `method`, no deadline, no
-// metadata) on `stream_id`.
+// Encodes a call's HEADERS frame carrying `header` on `stream_id`.
+std::string HeadersFrame(uint32_t stream_id, const wire::CallHeader& header);
+// The same for a CallHeader with just `method` (no deadline, no metadata).
 std::string HeadersFrame(uint32_t stream_id, absl::string_view method);
 
 // Encodes an Increment request MESSAGE frame with END_STREAM.
