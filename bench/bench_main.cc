@@ -1,7 +1,7 @@
 // sockrpc_bench: runs the benchmark suite and prints one table of our
 // figures beside their baselines' (see docs/PERFORMANCE.md).
 //
-//   sockrpc_bench [--seconds S] [--out FILE.json] [--bin DIR]
+//   sockrpc_bench [--seconds S] [--out FILE.json] [--bin DIR] [--quick]
 //   sockrpc_bench --profile-unary ADDR N
 //
 // The servers (bench_server: our stack; raw_server: the raw baselines;
@@ -11,7 +11,8 @@
 // processes (grpc_baseline.h). Each case is warmed up, then measured for
 // S seconds (default 1). Every row is printed as it is measured, then the
 // whole table again, and written as JSON to FILE.json (default
-// build/bench.json).
+// build/bench.json). --quick measures only the unary 64 B rows (two
+// cores and one core), for tuning.
 //
 // --profile-unary makes N unary 64 B calls to a bench_server already
 // running at ADDR and exits: the client side of a profile (strace -c,
@@ -155,14 +156,19 @@ int Run(const Options& options) {
     if (!StartServers(options, dir, "", /*tcp=*/true, -1, &servers)) {
       return 1;
     }
+    if (options.quick) {
+      UnaryRows(options, servers, kUnix, 64, "", -1, &report);
+    }
     for (Transport transport : {kUnix, kTcp}) {
       for (size_t size : {size_t{1}, size_t{64}, size_t{4} << 10,
                           size_t{64} << 10, size_t{1} << 20}) {
+        if (options.quick) break;
         UnaryRows(options, servers, transport, size, "", -1, &report);
       }
     }
     for (Transport transport : {kUnix, kTcp}) {
       for (int connections : {1, 4}) {
+        if (options.quick) break;
         for (int in_flight : {1, 8, 64}) {
           InFlightRows(options, servers, transport, in_flight, connections,
                        &report);
@@ -170,12 +176,14 @@ int Run(const Options& options) {
       }
     }
     for (Transport transport : {kUnix, kTcp}) {
+      if (options.quick) break;
       StreamRows(options, servers, transport, &report);
     }
     for (Transport transport : {kUnix, kTcp}) {
+      if (options.quick) break;
       ConnectRows(options, servers, transport, &report);
     }
-    ClientSizeRows(options, servers, &report);
+    if (!options.quick) ClientSizeRows(options, servers, &report);
   }
   {
     // Everything on one core: the servers, this thread and the gRPC
@@ -187,7 +195,7 @@ int Run(const Options& options) {
       PinThisThread(-1);
     }
   }
-  MemoryRows(options, dir, &report);
+  if (!options.quick) MemoryRows(options, dir, &report);
 
   report.PrintTable();
   if (!GrpcBuilt()) std::printf("\n%s\n", kGrpcNotBuilt);
@@ -222,10 +230,12 @@ int main(int argc, char** argv) {
       options.out = argv[++i];
     } else if (arg == "--bin" && i + 1 < argc) {
       options.bin = argv[++i];
+    } else if (arg == "--quick") {
+      options.quick = true;
     } else {
       std::fprintf(stderr,
                    "usage: sockrpc_bench [--seconds S] [--out FILE.json] "
-                   "[--bin DIR]\n");
+                   "[--bin DIR] [--quick]\n");
       return 2;
     }
   }

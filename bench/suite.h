@@ -19,6 +19,7 @@ struct Options {
   double seconds = 1.0;
   std::string out = "build/bench.json";
   std::string bin;  // directory of the bench binaries
+  bool quick = false;  // the unary 64 B unix rows only
 };
 
 // Servers: what a group runs against. Each server lists the same

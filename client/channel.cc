@@ -79,7 +79,7 @@ std::shared_ptr<ClientStream> Channel::OpenStream(
     if (unary_status != nullptr) *unary_status = std::move(status);
     return stream;
   };
-  if (deadline <= absl::Now()) {
+  if (deadline != absl::InfiniteFuture() && deadline <= absl::Now()) {
     return failed(
         absl::DeadlineExceededError("deadline exceeded before the call started"));
   }

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "sockrpc/wire.pb.h"
@@ -21,10 +22,10 @@ namespace {
 
 // Microseconds left until `deadline`, at least 1 (0 means "no deadline" on
 // the wire).
-uint64_t TimeoutMicros(absl::Time deadline, absl::Time now) {
+uint64_t TimeoutMicros(absl::Time deadline) {
   if (deadline == absl::InfiniteFuture()) return 0;
-  return static_cast<uint64_t>(
-      std::max<int64_t>(1, absl::ToInt64Microseconds(deadline - now)));
+  return static_cast<uint64_t>(std::max<int64_t>(
+      1, absl::ToInt64Microseconds(deadline - absl::Now())));
 }
 
 // A copy of `status` with a representation of its own. A call's outcome is
@@ -50,6 +51,14 @@ void PatchStreamId(char* header, uint32_t stream_id) {
 // written, one being read), each up to a frame plus this much.
 constexpr size_t kPooledBuffers = 2;
 constexpr size_t kPooledBufferSlack = 64 * 1024;
+
+// A CallHeader's encoding beyond its method name, without metadata: field
+// keys, lengths and the timeout.
+constexpr size_t kHeaderFieldsSize = 16;
+
+// Reads go into this much space on the reading thread's stack first, so
+// that replies that arrive whole need no read buffer (see FrameReader).
+constexpr size_t kReadScratchSize = 16 * 1024;
 
 }  // namespace
 
@@ -97,17 +106,20 @@ bool ClientConnection::Open(const std::shared_ptr<ClientStream>& stream,
   // under write_mu_ so that ids rise in the order calls reach the wire.
   std::string frames = TakeBuffer();
   ClientContext* context = stream->context();
-  wire::CallHeader header;
-  header.set_method(std::string(method));
-  header.set_timeout_micros(TimeoutMicros(stream->deadline(), absl::Now()));
+  static const Metadata kNoMetadata;
+  const Metadata& metadata =
+      context != nullptr ? context->metadata() : kNoMetadata;
+  // Room for both frames at once, unless metadata makes HEADERS large.
+  frames.reserve(2 * kFrameHeaderSize + kHeaderFieldsSize + method.size() +
+                 (request != nullptr ? request->ByteSizeLong() : 0));
   absl::Status encoded;
-  if (context != nullptr && !context->metadata().empty()) {
-    encoded = ValidateMetadata(context->metadata(), max_metadata_size_);
-    MetadataToWire(context->metadata(), header.mutable_metadata());
+  if (!metadata.empty()) {
+    encoded = ValidateMetadata(metadata, max_metadata_size_);
   }
   if (encoded.ok()) {
-    encoded = AppendMessageFrame(&frames, FrameType::kHeaders, 0, 0, header,
-                                 max_frame_size_);
+    encoded = AppendCallHeaderFrame(
+        &frames, 0, 0, method,
+        TimeoutMicros(stream->deadline()), metadata, max_frame_size_);
   }
   const size_t message_offset = frames.size();
   if (encoded.ok() && request != nullptr) {
@@ -260,8 +272,7 @@ bool ClientConnection::Read(ClientStream& stream,
     AwaitLocked(
         s, [s] { return !s->inbox_.empty() || s->done_; }, stream.deadline());
     if (stream.inbox_.empty()) return false;
-    payload = std::move(stream.inbox_.front());
-    stream.inbox_.pop_front();
+    payload = stream.inbox_.Pop();
     stream.unacknowledged_ += static_cast<uint32_t>(payload.size());
     if (!stream.done_ && stream.unacknowledged_ >= kInitialWindowSize / 2) {
       acknowledge = stream.unacknowledged_;
@@ -289,7 +300,7 @@ absl::Status ClientConnection::Finish(ClientStream& stream) {
   MutexLock lock(&mu_);
   ClientStream* s = &stream;
   AwaitLocked(s, [s] { return s->done_; }, absl::InfiniteFuture());
-  stream.inbox_.clear();
+  stream.inbox_.Clear();
   return stream.status_;
 }
 
@@ -319,14 +330,16 @@ void ClientConnection::ReadWhatIsLeft() {
     if (reader_active_) return;  // that thread will see it
     reader_active_ = true;
   }
+  char scratch[kReadScratchSize];
   for (int reads = 0; reads < 16; ++reads) {
-    absl::Span<char> space = reader_.PrepareRead();
+    absl::Span<char> space = reader_.PrepareRead(absl::MakeSpan(scratch));
     absl::StatusOr<ssize_t> got =
         ReadSome(fd_.get(), space.data(), space.size());
     if (!got.ok() || *got <= 0) break;
     reader_.CommitRead(static_cast<size_t>(*got));
     if (!ProcessFrames()) break;
   }
+  reader_.EndReads();
   MutexLock lock(&mu_);
   reader_active_ = false;
 }
@@ -338,7 +351,10 @@ bool ClientConnection::AwaitLocked(ClientStream* stream,
       stream != nullptr ? stream->deadline() : absl::InfiniteFuture();
   const absl::Time wait_deadline = std::min(deadline, stream_deadline);
   while (!ready()) {
-    if (absl::Now() >= wait_deadline) break;
+    if (wait_deadline != absl::InfiniteFuture() &&
+        absl::Now() >= wait_deadline) {
+      break;
+    }
     if (!reader_active_) {
       reader_active_ = true;
       mu_.Unlock();
@@ -371,6 +387,9 @@ bool ClientConnection::AwaitLocked(ClientStream* stream,
 }
 
 void ClientConnection::ReadUntil(const Predicate& ready, absl::Time deadline) {
+  char scratch[kReadScratchSize];
+  // The reader may keep bytes in `scratch` until EndReads().
+  absl::Cleanup end_reads = [this] { reader_.EndReads(); };
   for (;;) {
     // Wait first: right after a request goes out, its reply is not there.
     bool woken = false;
@@ -383,7 +402,7 @@ void ClientConnection::ReadUntil(const Predicate& ready, absl::Time deadline) {
       if (ready()) return;
     }
     for (;;) {
-      absl::Span<char> space = reader_.PrepareRead();
+      absl::Span<char> space = reader_.PrepareRead(absl::MakeSpan(scratch));
       absl::StatusOr<ssize_t> got =
           ReadSome(fd_.get(), space.data(), space.size());
       if (!got.ok()) {
@@ -401,10 +420,7 @@ void ClientConnection::ReadUntil(const Predicate& ready, absl::Time deadline) {
       if (!ProcessFrames()) return;
       {
         MutexLock lock(&mu_);
-        if (ready()) {
-          reader_.ReleaseIfEmpty();
-          return;
-        }
+        if (ready()) return;
       }
       if (static_cast<size_t>(*got) < space.size()) break;
     }

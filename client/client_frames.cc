@@ -91,7 +91,7 @@ void ClientConnection::HandleFrame(const FrameReader::Frame& frame) {
       if (it == streams_.end()) return;  // abandoned call
       ClientStream& stream = *it->second;
       if (stream.direct_reply_ == nullptr) {
-        stream.inbox_.emplace_back(frame.payload);
+        stream.inbox_.Push(frame.payload);
       } else if (stream.got_reply_) {
         EndStreamLocked(stream,
                         absl::InternalError(
@@ -106,12 +106,18 @@ void ClientConnection::HandleFrame(const FrameReader::Frame& frame) {
       return;
     }
     case FrameType::kStatus: {
-      wire::CallStatus status;
-      absl::Status result =
-          status.ParseFromArray(data, size)
-              ? StatusFromWire(status.code(), status.message())
-              : absl::InternalError("malformed STATUS frame from the server");
-      Metadata metadata = MetadataFromWire(status.metadata());
+      // An empty payload is a plain OK (what most calls end with): no
+      // CallStatus to build.
+      absl::Status result;
+      Metadata metadata;
+      if (size > 0) {
+        wire::CallStatus status;
+        result = status.ParseFromArray(data, size)
+                     ? StatusFromWire(status.code(), status.message())
+                     : absl::InternalError(
+                           "malformed STATUS frame from the server");
+        metadata = MetadataFromWire(status.metadata());
+      }
       MutexLock lock(&mu_);
       auto it = streams_.find(id);
       if (it == streams_.end()) return;

@@ -9,7 +9,6 @@
 #define SOCKRPC_CLIENT_CLIENT_STREAM_H_
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <string>
 
@@ -18,6 +17,7 @@
 #include "client/client_context.h"
 #include "google/protobuf/message_lite.h"
 #include "transport/frame.h"
+#include "transport/message_queue.h"
 
 namespace sockrpc {
 
@@ -49,7 +49,7 @@ class ClientStream {
   // ---- Guarded by connection_->mu_ (or immutable without a connection) ----
   uint32_t id_ = 0;  // 0 until the HEADERS frame is sent
   // Reply messages received and not yet read.
-  std::deque<std::string> inbox_;
+  MessageQueue inbox_;
   // Unary calls: the reply is parsed straight into this, not queued.
   google::protobuf::MessageLite* direct_reply_ = nullptr;
   bool got_reply_ = false;

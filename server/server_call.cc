@@ -10,6 +10,13 @@
 #include "transport/wire_codec.h"
 
 namespace sockrpc {
+namespace {
+
+// Bytes to reserve for a call's last frames beyond its reply's encoding:
+// the frame headers and a short STATUS.
+constexpr size_t kFinalFramesSize = 3 * kFrameHeaderSize + 64;
+
+}  // namespace
 
 void ServerCall::Run() {
   state->Run(absl::string_view(request_buffer.data() + request_offset,
@@ -27,34 +34,41 @@ class ServerCallState::UnaryReplyWriter final : public UnaryResponder {
               const absl::Status& status) override {
     final_status_ = call_->Finish(reply, status);
   }
-  const absl::Status& final_status() const { return final_status_; }
+  absl::Status final_status() const {
+    if (final_status_.has_value()) return *final_status_;
+    return absl::InternalError("handler gave no reply");
+  }
 
  private:
   ServerCallState* const call_;
-  absl::Status final_status_ = absl::InternalError("handler gave no reply");
+  std::optional<absl::Status> final_status_;
 };
 
 ServerCallState::ServerCallState(std::shared_ptr<ServerConnection> connection,
                                  uint32_t stream_id,
                                  const Service::Method* method,
-                                 wire::CallHeader header, absl::Time deadline)
+                                 Metadata client_metadata, absl::Time deadline)
     : connection_(std::move(connection)),
       stream_id_(stream_id),
       method_(method),
       send_window_(kInitialWindowSize) {
   context_.call_ = this;
-  context_.method_ = std::move(*header.mutable_method());
+  context_.method_ = &method->full_name;
   context_.deadline_ = deadline;
-  context_.client_metadata_ = MetadataFromWire(header.metadata());
-  context_.peer_ = connection_->peer();
+  context_.client_metadata_ = std::move(client_metadata);
+  context_.peer_ = &connection_->peer();
   context_.peer_credentials_ = connection_->peer_credentials();
 }
 
 ServerCallState::~ServerCallState() = default;
 
 void ServerCallState::Run(absl::string_view request) {
-  const absl::Time start = absl::Now();
   const auto& interceptors = connection_->interceptors();
+  if (interceptors.empty()) {
+    (void)RunHandler(request);
+    return;
+  }
+  const absl::Time start = absl::Now();
   size_t started = 0;
   absl::Status status;
   for (; started < interceptors.size() && status.ok(); ++started) {
@@ -72,7 +86,8 @@ void ServerCallState::Run(absl::string_view request) {
 }
 
 absl::Status ServerCallState::RunHandler(absl::string_view request) {
-  if (absl::Now() > context_.deadline()) {
+  if (context_.deadline() != absl::InfiniteFuture() &&
+      absl::Now() > context_.deadline()) {
     return Finish(nullptr, absl::DeadlineExceededError(
                                "the call's deadline passed before it started"));
   }
@@ -99,15 +114,20 @@ absl::Status ServerCallState::Finish(
       status = *forced_status_;
       unary_reply = nullptr;
     }
-    if (status.ok()) {
-      absl::Status metadata_ok = ResponseMetadataStatus();
-      if (!metadata_ok.ok()) {
-        status = absl::InternalError(absl::StrCat(
-            "handler set invalid metadata: ", metadata_ok.message()));
-      }
+    const bool has_metadata = !context_.initial_metadata().empty() ||
+                              !context_.trailing_metadata().empty();
+    const absl::Status metadata_ok =
+        has_metadata ? ResponseMetadataStatus() : absl::OkStatus();
+    if (status.ok() && !metadata_ok.ok()) {
+      status = absl::InternalError(absl::StrCat(
+          "handler set invalid metadata: ", metadata_ok.message()));
     }
+    if (!status.ok()) unary_reply = nullptr;
+    // Room for every frame at once: [HEADERS] [MESSAGE] STATUS.
+    out.reserve(out.size() + kFinalFramesSize +
+                (unary_reply != nullptr ? unary_reply->ByteSizeLong() : 0));
     AppendInitialMetadataLocked(&out);
-    if (status.ok() && unary_reply != nullptr) {
+    if (unary_reply != nullptr) {
       const size_t before = out.size();
       absl::Status fits =
           AppendMessageFrame(&out, FrameType::kMessage, 0, stream_id_,
@@ -118,20 +138,27 @@ absl::Status ServerCallState::Finish(
             absl::StrCat("reply too large: ", fits.message()));
       }
     }
-    wire::CallStatus call_status;
-    StatusToWire(status, &call_status);
-    if (ResponseMetadataStatus().ok()) {
-      MetadataToWire(context_.trailing_metadata(),
-                     call_status.mutable_metadata());
-    }
-    if (!AppendMessageFrame(&out, FrameType::kStatus, 0, stream_id_,
-                            call_status, max_frame_size)
-             .ok()) {
-      status = absl::ResourceExhaustedError("trailing metadata too large");
-      call_status.Clear();
+    const bool send_trailers =
+        metadata_ok.ok() && !context_.trailing_metadata().empty();
+    if (status.ok() && !send_trailers) {
+      // The CallStatus of a plain OK encodes to nothing.
+      AppendRawFrame(&out, FrameType::kStatus, 0, stream_id_, "");
+    } else {
+      wire::CallStatus call_status;
       StatusToWire(status, &call_status);
-      (void)AppendMessageFrame(&out, FrameType::kStatus, 0, stream_id_,
-                               call_status, kDefaultMaxFrameSize);
+      if (send_trailers) {
+        MetadataToWire(context_.trailing_metadata(),
+                       call_status.mutable_metadata());
+      }
+      if (!AppendMessageFrame(&out, FrameType::kStatus, 0, stream_id_,
+                              call_status, max_frame_size)
+               .ok()) {
+        status = absl::ResourceExhaustedError("trailing metadata too large");
+        call_status.Clear();
+        StatusToWire(status, &call_status);
+        (void)AppendMessageFrame(&out, FrameType::kStatus, 0, stream_id_,
+                                 call_status, kDefaultMaxFrameSize);
+      }
     }
     cancel_reason_ = status;  // what any later Finish() reports
   }
@@ -174,7 +201,7 @@ bool ServerCallState::OnMessage(absl::string_view payload) {
   if (cancelled_ || half_closed_) return true;  // late frame: ignore
   // The client may overshoot its window by one message at most.
   if (inbox_bytes_ > static_cast<int64_t>(kInitialWindowSize)) return false;
-  inbox_.emplace_back(payload);
+  inbox_.Push(payload);
   inbox_bytes_ += static_cast<int64_t>(payload.size());
   return true;
 }
@@ -233,8 +260,7 @@ bool ServerCallState::Read(google::protobuf::MessageLite* message) {
     };
     mu_.Await(readable);
     if (inbox_.empty() || cancelled_ || finished_) return false;
-    payload = std::move(inbox_.front());
-    inbox_.pop_front();
+    payload = inbox_.Pop();
     inbox_bytes_ -= static_cast<int64_t>(payload.size());
     // Give the client its window back in batches of half a window.
     unacknowledged_ += static_cast<uint32_t>(payload.size());

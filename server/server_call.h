@@ -15,14 +15,15 @@
 
 #include <atomic>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "transport/message_queue.h"
 #include "transport/sync.h"
 #include "absl/time/time.h"
 #include "server/server_context.h"
@@ -36,9 +37,10 @@ class ServerConnection;
 
 class ServerCallState final : public ServerStream {
  public:
+  // `client_metadata`: the call's request metadata, from its HEADERS.
   ServerCallState(std::shared_ptr<ServerConnection> connection,
                   uint32_t stream_id, const Service::Method* method,
-                  wire::CallHeader header, absl::Time deadline);
+                  Metadata client_metadata, absl::Time deadline);
   ~ServerCallState() override;
 
   uint32_t stream_id() const { return stream_id_; }
@@ -95,7 +97,7 @@ class ServerCallState final : public ServerStream {
 
   mutable Mutex mu_;
   // Request messages received and not yet read (streaming calls).
-  std::deque<std::string> inbox_ ABSL_GUARDED_BY(mu_);
+  MessageQueue inbox_ ABSL_GUARDED_BY(mu_);
   int64_t inbox_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   bool half_closed_ ABSL_GUARDED_BY(mu_) = false;
   // Set once the call is over for the client (cancel, deadline, gone).
@@ -125,6 +127,10 @@ struct ServerCall {
   // Runs the call on this thread, then recycles request_buffer.
   void Run();
 };
+
+// The calls one connection event made ready to run: almost always one, so
+// it is kept inline (no allocation per event).
+using ReadyCalls = absl::InlinedVector<ServerCall, 1>;
 
 }  // namespace sockrpc
 

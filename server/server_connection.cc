@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "server/server_runtime.h"
 #include "transport/socket.h"
@@ -17,6 +18,11 @@ namespace {
 
 // Reads per event before the connection yields its thread to others.
 constexpr int kMaxReadsPerEvent = 16;
+
+// Reads go into this much space on the reading thread's stack first, so
+// that a connection needs no buffer of its own for frames that arrive
+// whole (see FrameReader).
+constexpr size_t kReadScratchSize = 16 * 1024;
 
 // A corked connection writes once this much output is held back.
 constexpr size_t kMaxCorkedBytes = 64 * 1024;
@@ -74,7 +80,7 @@ ServerConnection::Expiry ServerConnection::NextExpiry(
 
 bool ServerConnection::OnEvent(const std::shared_ptr<ServerConnection>& self,
                                uint32_t events,
-                               std::vector<ServerCall>* ready) {
+                               ReadyCalls* ready) {
   if (events & EPOLLOUT) FlushOutput();
   MutexLock lock(&read_mu_);
   return ReadAndProcess(self, ready);
@@ -82,9 +88,14 @@ bool ServerConnection::OnEvent(const std::shared_ptr<ServerConnection>& self,
 
 bool ServerConnection::ReadAndProcess(
     const std::shared_ptr<ServerConnection>& self,
-    std::vector<ServerCall>* ready) {
+    ReadyCalls* ready) {
+  char scratch[kReadScratchSize];
+  // The reader may keep bytes in `scratch` until EndReads().
+  absl::Cleanup end_reads = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    reader_.EndReads();
+  };
   for (int i = 0; i < kMaxReadsPerEvent; ++i) {
-    absl::Span<char> space = reader_.PrepareRead();
+    absl::Span<char> space = reader_.PrepareRead(absl::MakeSpan(scratch));
     absl::StatusOr<ssize_t> got = ReadSome(fd_.get(), space.data(), space.size());
     if (!got.ok()) {
       runtime_->Log(absl::StrCat("connection from ", peer_,
@@ -110,13 +121,12 @@ bool ServerConnection::ReadAndProcess(
     // extra read that would only say EAGAIN. Epoll reports anything new.
     if (static_cast<size_t>(*got) < space.size()) break;
   }
-  reader_.ReleaseIfEmpty();
   return true;
 }
 
 bool ServerConnection::ProcessFrames(
     const std::shared_ptr<ServerConnection>& self,
-    std::vector<ServerCall>* ready) {
+    ReadyCalls* ready) {
   if (!preface_received_) {
     absl::string_view preface;
     if (!reader_.TakePreface(&preface)) return true;
@@ -173,7 +183,7 @@ bool ServerConnection::ProcessFrames(
 
 bool ServerConnection::HandleFrame(
     const std::shared_ptr<ServerConnection>& self,
-    const FrameReader::Frame& frame, std::vector<ServerCall>* ready) {
+    const FrameReader::Frame& frame, ReadyCalls* ready) {
   const FrameHeader& header = frame.header;
   switch (static_cast<FrameType>(header.type)) {
     case FrameType::kHeaders:
@@ -228,7 +238,7 @@ bool ServerConnection::HandleFrame(
 
 bool ServerConnection::HandleHeaders(
     const std::shared_ptr<ServerConnection>& self,
-    const FrameReader::Frame& frame, std::vector<ServerCall>* ready) {
+    const FrameReader::Frame& frame, ReadyCalls* ready) {
   const uint32_t stream_id = frame.header.stream_id;
   if (stream_id <= last_stream_id_) {
     return ProtocolError(absl::InvalidArgumentError(
@@ -237,8 +247,9 @@ bool ServerConnection::HandleHeaders(
                      last_stream_id_)));
   }
   last_stream_id_ = stream_id;
-  const absl::Time now = absl::Now();
-  wire::CallHeader header;
+  // Parsed into the connection's one CallHeader, whose strings keep their
+  // memory from call to call.
+  wire::CallHeader& header = call_header_;
   if (!header.ParseFromArray(frame.payload.data(),
                              static_cast<int>(frame.payload.size()))) {
     return ProtocolError(absl::InvalidArgumentError(absl::StrCat(
@@ -259,6 +270,41 @@ bool ServerConnection::HandleHeaders(
     SendStatus(stream_id, refused);
     return true;
   }
+  absl::Status error;
+  const Service::Method* method = runtime_->FindMethod(header.method(), &error);
+  if (method == nullptr) {
+    SendStatus(stream_id, error);
+    return true;
+  }
+  Metadata metadata;
+  if (header.metadata_size() > 0) {
+    metadata = MetadataFromWire(header.metadata());
+    absl::Status metadata_ok =
+        ValidateMetadata(metadata, runtime_->options().max_metadata_size);
+    if (!metadata_ok.ok()) {
+      runtime_->Log(absl::StrCat("connection from ", peer_, ": call ",
+                                 header.method(), " refused: ",
+                                 metadata_ok.message()));
+      SendStatus(stream_id, metadata_ok);
+      return true;
+    }
+  }
+  const bool end_stream = (frame.header.flags & kFlagEndStream) != 0;
+  if (end_stream && method->kind == RpcKind::kUnary) {
+    SendStatus(stream_id, absl::InternalError(absl::StrCat(
+                              "unary call to ", header.method(),
+                              " ended without a request message")));
+    return true;
+  }
+  // The deadline counts from when the header was read.
+  const absl::Time deadline =
+      header.timeout_micros() == 0
+          ? absl::InfiniteFuture()
+          : last_activity_ + absl::Microseconds(static_cast<int64_t>(
+                                 std::min<uint64_t>(header.timeout_micros(),
+                                                    uint64_t{1} << 62)));
+  auto call = std::make_shared<ServerCallState>(
+      self, stream_id, method, std::move(metadata), deadline);
   {
     MutexLock lock(&calls_mu_);
     const int limit = runtime_->options().max_calls_per_connection;
@@ -272,40 +318,6 @@ bool ServerConnection::HandleHeaders(
       SendStatus(stream_id, refused);
       return true;
     }
-  }
-  absl::Status error;
-  const Service::Method* method = runtime_->FindMethod(header.method(), &error);
-  if (method == nullptr) {
-    SendStatus(stream_id, error);
-    return true;
-  }
-  absl::Status metadata_ok =
-      ValidateMetadata(MetadataFromWire(header.metadata()),
-                       runtime_->options().max_metadata_size);
-  if (!metadata_ok.ok()) {
-    runtime_->Log(absl::StrCat("connection from ", peer_, ": call ",
-                               header.method(), " refused: ",
-                               metadata_ok.message()));
-    SendStatus(stream_id, metadata_ok);
-    return true;
-  }
-  const bool end_stream = (frame.header.flags & kFlagEndStream) != 0;
-  if (end_stream && method->kind == RpcKind::kUnary) {
-    SendStatus(stream_id, absl::InternalError(absl::StrCat(
-                              "unary call to ", header.method(),
-                              " ended without a request message")));
-    return true;
-  }
-  const absl::Time deadline =
-      header.timeout_micros() == 0
-          ? absl::InfiniteFuture()
-          : now + absl::Microseconds(static_cast<int64_t>(
-                      std::min<uint64_t>(header.timeout_micros(),
-                                         uint64_t{1} << 62)));
-  auto call = std::make_shared<ServerCallState>(
-      self, stream_id, method, std::move(header), deadline);
-  {
-    MutexLock lock(&calls_mu_);
     calls_.emplace(stream_id, call);
   }
   if (deadline != absl::InfiniteFuture()) runtime_->ScheduleDeadline(call);
@@ -322,7 +334,7 @@ bool ServerConnection::HandleHeaders(
 }
 
 bool ServerConnection::HandleMessage(const FrameReader::Frame& frame,
-                                     std::vector<ServerCall>* ready) {
+                                     ReadyCalls* ready) {
   std::shared_ptr<ServerCallState> call = FindCall(frame.header.stream_id);
   if (call == nullptr) return true;  // ended or unknown: ignore
   if (call->is_unary()) {

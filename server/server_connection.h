@@ -64,7 +64,7 @@ class ServerConnection {
   // became ready to `ready` (the caller runs them). Returns false when the
   // connection is finished and must be closed.
   bool OnEvent(const std::shared_ptr<ServerConnection>& self,
-               uint32_t events, std::vector<ServerCall>* ready);
+               uint32_t events, ReadyCalls* ready);
 
   // Re-arms the one-shot epoll registration (with EPOLLOUT while output
   // waits).
@@ -122,21 +122,21 @@ class ServerConnection {
  private:
   // Reads what the socket holds and processes it. Returns false to close.
   bool ReadAndProcess(const std::shared_ptr<ServerConnection>& self,
-                      std::vector<ServerCall>* ready)
+                      ReadyCalls* ready)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
   bool ProcessFrames(const std::shared_ptr<ServerConnection>& self,
-                     std::vector<ServerCall>* ready)
+                     ReadyCalls* ready)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
   bool HandleFrame(const std::shared_ptr<ServerConnection>& self,
                    const FrameReader::Frame& frame,
-                   std::vector<ServerCall>* ready)
+                   ReadyCalls* ready)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
   bool HandleHeaders(const std::shared_ptr<ServerConnection>& self,
                      const FrameReader::Frame& frame,
-                     std::vector<ServerCall>* ready)
+                     ReadyCalls* ready)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
   bool HandleMessage(const FrameReader::Frame& frame,
-                     std::vector<ServerCall>* ready)
+                     ReadyCalls* ready)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
   std::shared_ptr<ServerCallState> FindCall(uint32_t stream_id);
   // "uid U gid G (pid P)" or "PEER (no credentials)", for messages.
@@ -169,6 +169,8 @@ class ServerConnection {
   bool refusal_logged_ ABSL_GUARDED_BY(read_mu_) = false;
   // Highest stream id opened by the client; new ones must be higher.
   uint32_t last_stream_id_ ABSL_GUARDED_BY(read_mu_) = 0;
+  // The HEADERS of the call being opened, parsed (kept to reuse its memory).
+  wire::CallHeader call_header_ ABSL_GUARDED_BY(read_mu_);
 
   mutable Mutex calls_mu_ ABSL_ACQUIRED_AFTER(read_mu_);
   // Calls in flight, from HEADERS to their end.

@@ -28,14 +28,14 @@ class ServerContext {
   ServerContext& operator=(const ServerContext&) = delete;
 
   // The full method name, "/package.Service/Method".
-  const std::string& method() const { return method_; }
+  const std::string& method() const { return *method_; }
   // When the client stops waiting; absl::InfiniteFuture() if it set none.
   absl::Time deadline() const { return deadline_; }
   // The client's request metadata.
   const Metadata& client_metadata() const { return client_metadata_; }
   // The client's address: "unix:PATH" (the server's socket for a unix
   // peer), "ipv4:1.2.3.4:5678", "ipv6:[::1]:5678".
-  const std::string& peer() const { return peer_; }
+  const std::string& peer() const { return *peer_; }
   // The peer process's pid, uid and gid, for unix sockets; empty for TCP.
   const std::optional<PeerCredentials>& peer_credentials() const {
     return peer_credentials_;
@@ -65,11 +65,19 @@ class ServerContext {
  private:
   friend class ServerCallState;  // fills in the call's fields
 
+  // What method() and peer() say of a context that belongs to no call.
+  static const std::string& EmptyString() {
+    static const std::string* const empty = new std::string();
+    return *empty;
+  }
+
   ServerCallState* call_ = nullptr;  // the call this context belongs to
-  std::string method_;
+  // Borrowed from the method's Service and from the connection, both of
+  // which outlive the call (no copy per call).
+  const std::string* method_ = &EmptyString();
   absl::Time deadline_ = absl::InfiniteFuture();
   Metadata client_metadata_;
-  std::string peer_;
+  const std::string* peer_ = &EmptyString();
   std::optional<PeerCredentials> peer_credentials_;
   Metadata initial_metadata_;
   Metadata trailing_metadata_;

@@ -219,7 +219,7 @@ void ServerRuntime::HandleConnectionEvent(uint64_t tag, uint32_t events) {
     if (it == connections_.end()) return;  // closed meanwhile
     connection = it->second;
   }
-  std::vector<ServerCall> ready;
+  ReadyCalls ready;
   if (!connection->OnEvent(connection, events, &ready)) {
     CloseConnection(connection);
     for (size_t i = 0; i < ready.size(); ++i) CallFinished();
@@ -233,7 +233,7 @@ void ServerRuntime::HandleConnectionEvent(uint64_t tag, uint32_t events) {
 
 void ServerRuntime::RunCalls(
     const std::shared_ptr<ServerConnection>& connection,
-    std::vector<ServerCall>* calls) {
+    ReadyCalls* calls) {
   if (calls->empty()) return;
   const bool all_unary = std::all_of(
       calls->begin(), calls->end(),

@@ -132,7 +132,7 @@ class ServerRuntime {
   void CloseConnection(const std::shared_ptr<ServerConnection>& connection);
   // Runs the calls one event delivered (see the comments inside).
   void RunCalls(const std::shared_ptr<ServerConnection>& connection,
-                std::vector<ServerCall>* calls);
+                ReadyCalls* calls);
   // Runs one call between BeginHandler() and EndHandler().
   void RunHandler(ServerCall* call);
   std::optional<ServerCall> PopTask();

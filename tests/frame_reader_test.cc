@@ -1,6 +1,7 @@
 // FrameReader: cutting a byte stream into frames, fed in awkward pieces.
 #include "transport/frame_reader.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -53,6 +54,98 @@ TEST(FrameReaderTest, FramesArrivingByteByByteAreReassembled) {
     EXPECT_EQ(payloads[2], std::string(40000, 'x'));
     EXPECT_EQ(reader.buffered(), 0u);
   }
+}
+
+// Like Feed(), but each piece of `chunk` bytes is read as a socket read
+// into the caller's `scratch_size` bytes of scratch space, which is
+// scribbled over after each EndReads() (as the next use of a stack would).
+std::vector<std::string> FeedThroughScratch(FrameReader& reader,
+                                            absl::string_view bytes,
+                                            size_t chunk,
+                                            size_t scratch_size) {
+  std::vector<std::string> payloads;
+  std::string scratch(scratch_size, '\0');
+  while (!bytes.empty()) {
+    absl::Span<char> space = reader.PrepareRead(absl::MakeSpan(scratch));
+    size_t n = std::min({chunk, space.size(), bytes.size()});
+    std::memcpy(space.data(), bytes.data(), n);
+    reader.CommitRead(n);
+    bytes.remove_prefix(n);
+    FrameReader::Frame frame;
+    absl::Status error;
+    FrameReader::Result result;
+    while ((result = reader.Next(&frame, &error)) ==
+           FrameReader::Result::kFrame) {
+      payloads.emplace_back(frame.payload);
+    }
+    EXPECT_EQ(result, FrameReader::Result::kNeedMore);
+    reader.EndReads();
+    std::fill(scratch.begin(), scratch.end(), '\xAA');
+  }
+  return payloads;
+}
+
+TEST(FrameReaderTest, ReadsIntoScratchKeepOnlyTheBytesOfACutFrame) {
+  std::string bytes;
+  AppendRawFrame(&bytes, FrameType::kMessage, 0, 1, "hello");
+  AppendRawFrame(&bytes, FrameType::kMessage, kFlagEndStream, 3, "");
+  AppendRawFrame(&bytes, FrameType::kMessage, 0, 5, std::string(40000, 'x'));
+  AppendRawFrame(&bytes, FrameType::kMessage, 0, 7, "bye");
+  for (size_t scratch_size : {size_t{20}, size_t{16} << 10}) {
+    for (size_t chunk : {size_t{1}, size_t{7}, size_t{4096}, bytes.size()}) {
+      FrameReader reader(kDefaultMaxFrameSize);
+      std::vector<std::string> payloads =
+          FeedThroughScratch(reader, bytes, chunk, scratch_size);
+      ASSERT_EQ(payloads.size(), 4u) << "chunk " << chunk;
+      EXPECT_EQ(payloads[0], "hello");
+      EXPECT_EQ(payloads[1], "");
+      EXPECT_EQ(payloads[2], std::string(40000, 'x'));
+      EXPECT_EQ(payloads[3], "bye");
+      EXPECT_EQ(reader.buffered(), 0u);
+      EXPECT_FALSE(reader.holds_buffer());
+    }
+  }
+}
+
+TEST(FrameReaderTest, WholeFramesReadIntoScratchNeedNoBufferOfTheReaders) {
+  std::string bytes;
+  AppendRawFrame(&bytes, FrameType::kMessage, 0, 1, "one");
+  AppendRawFrame(&bytes, FrameType::kMessage, 0, 3, "two");
+  std::string half;
+  AppendRawFrame(&half, FrameType::kMessage, 0, 5, "three");
+  const std::string rest = half.substr(half.size() - 2);
+  half.resize(half.size() - 2);
+
+  FrameReader reader(kDefaultMaxFrameSize);
+  char scratch[256];
+  absl::Span<char> space = reader.PrepareRead(absl::MakeSpan(scratch));
+  ASSERT_EQ(space.data(), scratch);
+  std::memcpy(space.data(), bytes.data(), bytes.size());
+  reader.CommitRead(bytes.size());
+  FrameReader::Frame frame;
+  absl::Status error;
+  ASSERT_EQ(reader.Next(&frame, &error), FrameReader::Result::kFrame);
+  ASSERT_EQ(reader.Next(&frame, &error), FrameReader::Result::kFrame);
+  EXPECT_EQ(frame.payload, "two");
+  ASSERT_EQ(reader.Next(&frame, &error), FrameReader::Result::kNeedMore);
+  EXPECT_FALSE(reader.holds_buffer());
+
+  // A frame cut in two: its first part outlives the scratch space.
+  space = reader.PrepareRead(absl::MakeSpan(scratch));
+  std::memcpy(space.data(), half.data(), half.size());
+  reader.CommitRead(half.size());
+  ASSERT_EQ(reader.Next(&frame, &error), FrameReader::Result::kNeedMore);
+  reader.EndReads();
+  EXPECT_TRUE(reader.holds_buffer());
+  std::memset(scratch, 0, sizeof(scratch));
+  space = reader.PrepareRead(absl::MakeSpan(scratch));
+  EXPECT_NE(space.data(), scratch);  // goes on in the reader's own buffer
+  std::memcpy(space.data(), rest.data(), rest.size());
+  reader.CommitRead(rest.size());
+  ASSERT_EQ(reader.Next(&frame, &error), FrameReader::Result::kFrame);
+  EXPECT_EQ(frame.payload, "three");
+  reader.EndReads();
+  EXPECT_FALSE(reader.holds_buffer());
 }
 
 TEST(FrameReaderTest, PrefaceIsTakenBeforeFrames) {
@@ -174,12 +267,12 @@ TEST(FrameReaderTest, AnEmptyReaderHoldsNoMemoryAndLargeBuffersGoToThePool) {
                    std::string(1 << 20, 'x'));
     (void)FeedOneFrame(reader, bytes);
     EXPECT_EQ(reader.buffered(), 0u);
-    reader.ReleaseIfEmpty();
+    reader.EndReads();
     EXPECT_GE(pool.bytes_kept(), size_t{1} << 20);
     // The next large frame reuses the pooled buffer.
     (void)FeedOneFrame(reader, bytes);
     EXPECT_EQ(pool.bytes_kept(), 0u);
-    reader.ReleaseIfEmpty();
+    reader.EndReads();
   }
   EXPECT_GE(pool.bytes_kept(), size_t{1} << 20);
   // A reader with unread bytes keeps them.
@@ -190,7 +283,7 @@ TEST(FrameReaderTest, AnEmptyReaderHoldsNoMemoryAndLargeBuffersGoToThePool) {
   absl::Span<char> space = reader.PrepareRead();
   std::memcpy(space.data(), partial.data(), partial.size());
   reader.CommitRead(partial.size());
-  reader.ReleaseIfEmpty();
+  reader.EndReads();
   EXPECT_EQ(reader.buffered(), partial.size());
 }
 

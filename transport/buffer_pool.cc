@@ -5,6 +5,7 @@
 namespace sockrpc {
 
 std::string BufferPool::Take() {
+  if (count_.load(std::memory_order_relaxed) == 0) return std::string();
   MutexLock lock(&mu_);
   if (buffers_.empty()) return std::string();
   size_t best = 0;
@@ -13,10 +14,12 @@ std::string BufferPool::Take() {
   }
   std::string buffer = std::move(buffers_[best]);
   buffers_.erase(buffers_.begin() + static_cast<ptrdiff_t>(best));
+  count_.store(buffers_.size(), std::memory_order_relaxed);
   return buffer;
 }
 
 std::string BufferPool::TakeAtLeast(size_t min_capacity) {
+  if (count_.load(std::memory_order_relaxed) == 0) return std::string();
   MutexLock lock(&mu_);
   size_t best = buffers_.size();
   for (size_t i = 0; i < buffers_.size(); ++i) {
@@ -29,6 +32,7 @@ std::string BufferPool::TakeAtLeast(size_t min_capacity) {
   if (best == buffers_.size()) return std::string();
   std::string buffer = std::move(buffers_[best]);
   buffers_.erase(buffers_.begin() + static_cast<ptrdiff_t>(best));
+  count_.store(buffers_.size(), std::memory_order_relaxed);
   return buffer;
 }
 
@@ -38,6 +42,7 @@ void BufferPool::Give(std::string buffer) {
   MutexLock lock(&mu_);
   if (buffers_.size() < max_buffers_) {
     buffers_.push_back(std::move(buffer));
+    count_.store(buffers_.size(), std::memory_order_relaxed);
     return;
   }
   // Full: keep the larger of the new buffer and the smallest kept one.
@@ -55,6 +60,7 @@ void BufferPool::Clear() {
   {
     MutexLock lock(&mu_);
     freed.swap(buffers_);
+    count_.store(0, std::memory_order_relaxed);
   }
 }
 

@@ -20,6 +20,7 @@
 #ifndef SOCKRPC_TRANSPORT_BUFFER_POOL_H_
 #define SOCKRPC_TRANSPORT_BUFFER_POOL_H_
 
+#include <atomic>
 #include <cstddef>
 #include <string>
 #include <vector>
@@ -59,6 +60,10 @@ class BufferPool {
   const size_t max_capacity_;
   mutable Mutex mu_;
   std::vector<std::string> buffers_ ABSL_GUARDED_BY(mu_);
+  // buffers_.size(), readable without the lock: a Take() from an empty
+  // pool (the usual case for small messages) costs no locking. It may be
+  // stale; a Take() that misses a buffer just given returns none.
+  std::atomic<size_t> count_{0};
 };
 
 }  // namespace sockrpc

@@ -12,37 +12,62 @@ FrameReader::~FrameReader() {
   if (pool_ != nullptr) pool_->Give(std::move(buffer_));
 }
 
-void FrameReader::MoveToNewBuffer(size_t capacity) {
-  std::string fresh;
-  if (pool_ != nullptr && capacity >= BufferPool::kMinPooledCapacity) {
-    fresh = pool_->TakeAtLeast(capacity);
+void FrameReader::MoveToOwnBuffer(size_t capacity) {
+  if (scratch_ != nullptr && buffer_.size() >= capacity) {
+    // The unread bytes are in scratch; the own buffer is free and will do.
+    std::memcpy(&buffer_[0], scratch_ + begin_, buffered());
+  } else {
+    std::string fresh;
+    if (pool_ != nullptr && capacity >= BufferPool::kMinPooledCapacity) {
+      fresh = pool_->TakeAtLeast(capacity);
+    }
+    // A pooled buffer keeps its old size(): it grows without zero-filling
+    // what it already has.
+    if (fresh.size() < capacity) {
+      fresh.resize(std::max(capacity, fresh.capacity()));
+    }
+    if (buffered() > 0) std::memcpy(&fresh[0], data() + begin_, buffered());
+    std::swap(buffer_, fresh);
+    if (pool_ != nullptr) pool_->Give(std::move(fresh));
   }
-  // A pooled buffer keeps its old size(): it grows without zero-filling
-  // what it already has.
-  if (fresh.size() < capacity) fresh.resize(std::max(capacity, fresh.capacity()));
-  if (buffered() > 0) std::memcpy(&fresh[0], buffer_.data() + begin_, buffered());
   end_ = buffered();
   begin_ = 0;
-  std::swap(buffer_, fresh);
-  if (pool_ != nullptr) pool_->Give(std::move(fresh));
+  scratch_ = nullptr;
+}
+
+size_t FrameReader::ReadSizeWanted(size_t min_size) const {
+  return std::max(min_size, pending_frame_size_ > buffered()
+                                ? pending_frame_size_ - buffered()
+                                : size_t{0});
 }
 
 absl::Span<char> FrameReader::PrepareRead(size_t min_size) {
-  if (begin_ == end_) begin_ = end_ = 0;
-  size_t want = std::max(min_size, pending_frame_size_ > buffered()
-                                       ? pending_frame_size_ - buffered()
-                                       : size_t{0});
-  if (buffer_.size() - end_ < want) {
+  if (begin_ == end_) {
+    begin_ = end_ = 0;
+    scratch_ = nullptr;
+  }
+  const size_t want = ReadSizeWanted(min_size);
+  if (scratch_ != nullptr) {
+    MoveToOwnBuffer(buffered() + want);
+  } else if (buffer_.size() - end_ < want) {
     if (buffer_.size() - buffered() >= want) {
       // Room enough once the unread bytes move to the front.
       std::memmove(&buffer_[0], buffer_.data() + begin_, buffered());
       end_ -= begin_;
       begin_ = 0;
     } else {
-      MoveToNewBuffer(buffered() + want);
+      MoveToOwnBuffer(buffered() + want);
     }
   }
   return absl::Span<char>(&buffer_[0] + end_, buffer_.size() - end_);
+}
+
+absl::Span<char> FrameReader::PrepareRead(absl::Span<char> scratch) {
+  if (begin_ != end_ || scratch.empty()) return PrepareRead();
+  begin_ = end_ = 0;
+  scratch_ = scratch.data();
+  scratch_size_ = scratch.size();
+  return scratch;
 }
 
 void FrameReader::CommitRead(size_t n) {
@@ -57,7 +82,7 @@ void FrameReader::CommitRead(size_t n) {
 
 bool FrameReader::TakePreface(absl::string_view* preface) {
   if (buffered() < kPrefaceSize) return false;
-  *preface = absl::string_view(buffer_.data() + begin_, kPrefaceSize);
+  *preface = absl::string_view(data() + begin_, kPrefaceSize);
   begin_ += kPrefaceSize;
   return true;
 }
@@ -66,8 +91,7 @@ FrameReader::Result FrameReader::Next(Frame* frame, absl::Status* error) {
   if (skip_remaining_ > 0 || buffered() < kFrameHeaderSize) {
     return Result::kNeedMore;
   }
-  absl::StatusOr<FrameHeader> header =
-      DecodeFrameHeader(buffer_.data() + begin_);
+  absl::StatusOr<FrameHeader> header = DecodeFrameHeader(data() + begin_);
   if (!header.ok()) {
     *error = header.status();
     return Result::kMalformed;
@@ -88,14 +112,15 @@ FrameReader::Result FrameReader::Next(Frame* frame, absl::Status* error) {
     return Result::kNeedMore;
   }
   pending_frame_size_ = 0;
-  frame->payload = absl::string_view(
-      buffer_.data() + begin_ + kFrameHeaderSize, header->length);
+  frame->payload =
+      absl::string_view(data() + begin_ + kFrameHeaderSize, header->length);
   begin_ += frame_size;
   return Result::kFrame;
 }
 
 size_t FrameReader::DetachPayload(const Frame& frame, std::string* holder) {
-  if (frame.payload.size() < BufferPool::kMinPooledCapacity) {
+  if (frame.payload.size() < BufferPool::kMinPooledCapacity ||
+      scratch_ != nullptr) {
     holder->assign(frame.payload.data(), frame.payload.size());
     return 0;
   }
@@ -118,9 +143,18 @@ size_t FrameReader::DetachPayload(const Frame& frame, std::string* holder) {
   return offset;
 }
 
-void FrameReader::ReleaseIfEmpty() {
-  if (begin_ != end_ || skip_remaining_ > 0) return;
+void FrameReader::EndReads() {
+  if (begin_ != end_) {
+    // Keep the unread bytes, in a buffer of our own with room for the
+    // next read.
+    if (scratch_ != nullptr) {
+      MoveToOwnBuffer(buffered() + ReadSizeWanted(kDefaultReadSize));
+    }
+    return;
+  }
   begin_ = end_ = 0;
+  scratch_ = nullptr;
+  if (skip_remaining_ > 0) return;
   if (pool_ != nullptr) {
     pool_->Give(std::move(buffer_));
   }

@@ -6,12 +6,17 @@
 // buffered: Next() reports it once (kOversized) and its payload is then
 // discarded as it arrives, so the stream stays in sync.
 //
-//   buffer_:  [ consumed | unread bytes ......... | free space ]
-//             0          begin_                    end_         size()
+//   storage:  [ consumed | unread bytes ......... | free space ]
+//             0          begin_                    end_         capacity
 //
-// The buffer is allocated on the first read and freed (or given back to
-// the owner's BufferPool, if large) by ReleaseIfEmpty(), so that an idle
-// connection holds no buffer at all.
+// The storage is either the reader's own buffer_ or, between
+// PrepareRead(scratch) and the next PrepareRead() or EndReads(), scratch
+// space of the caller's (typically on its stack). With scratch, a
+// connection whose reads hold whole frames needs no buffer of its own at
+// all: only the bytes of a frame cut in two by a read are kept, in the own
+// buffer, which is allocated then and freed (or given back to the owner's
+// BufferPool, if large) by EndReads() once empty. An idle connection holds
+// no buffer.
 //
 // Not thread-safe: one reader at a time (the owner's lock).
 #ifndef SOCKRPC_TRANSPORT_FRAME_READER_H_
@@ -54,9 +59,15 @@ class FrameReader {
     kMalformed,  // *error says why; the byte stream cannot be trusted
   };
 
-  // Returns writable space for the next read: at least `min_size` bytes,
-  // more if a partly received frame needs it.
-  absl::Span<char> PrepareRead(size_t min_size = 16 * 1024);
+  // Returns writable space for the next read, in the reader's own buffer:
+  // at least `min_size` bytes, more if a partly received frame needs it.
+  absl::Span<char> PrepareRead(size_t min_size = kDefaultReadSize);
+  // Like PrepareRead(), but returns `scratch` itself when no bytes are
+  // buffered (the usual case between calls), so that the read costs no
+  // allocation. Call EndReads() before `scratch` is used for anything else
+  // or goes away.
+  absl::Span<char> PrepareRead(absl::Span<char> scratch);
+  static constexpr size_t kDefaultReadSize = 16 * 1024;
   // Records that `n` bytes were written into PrepareRead()'s space.
   void CommitRead(size_t n);
 
@@ -75,21 +86,36 @@ class FrameReader {
 
   // Bytes received but not yet returned in a frame.
   size_t buffered() const { return end_ - begin_; }
+  // Whether the reader holds a buffer of its own (memory of its own).
+  bool holds_buffer() const { return !buffer_.empty(); }
 
-  // Frees the buffer, or gives it back to the pool, if it holds no
-  // unread bytes (keeps idle connections small).
-  void ReleaseIfEmpty();
+  // Ends a run of reads, before the owner waits for the socket again:
+  // unread bytes in the caller's scratch space move into the own buffer,
+  // and an own buffer with no unread bytes is freed, or given back to the
+  // pool (keeps idle connections small).
+  void EndReads();
 
  private:
-  // Replaces buffer_ by one of at least `capacity` bytes holding the unread
-  // bytes at its start.
-  void MoveToNewBuffer(size_t capacity);
+  // Where the storage starts: the caller's scratch or buffer_.
+  char* data() { return scratch_ != nullptr ? scratch_ : &buffer_[0]; }
+  size_t capacity() const {
+    return scratch_ != nullptr ? scratch_size_ : buffer_.size();
+  }
+  // Makes buffer_ the storage, at least `capacity` bytes, holding the
+  // unread bytes at its start.
+  void MoveToOwnBuffer(size_t capacity);
+  // Space the next read needs: `min_size`, or more to complete the partly
+  // received frame.
+  size_t ReadSizeWanted(size_t min_size) const;
 
   const uint32_t max_frame_size_;
   BufferPool* const pool_;
   // Raw storage: size() is the usable capacity (never shrunk while in use,
   // so growing it again does not zero-fill).
   std::string buffer_;
+  // The caller's scratch space while it is the storage, else null.
+  char* scratch_ = nullptr;
+  size_t scratch_size_ = 0;
   size_t begin_ = 0;  // first unread byte
   size_t end_ = 0;    // one past the last received byte
   // Payload bytes of an oversized frame still to discard.

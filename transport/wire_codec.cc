@@ -1,10 +1,50 @@
 #include "transport/wire_codec.h"
 
+#include <cstring>
+
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/io/coded_stream.h"
 #include "transport/status_macros.h"
 
 namespace sockrpc {
 namespace {
+
+using google::protobuf::io::CodedOutputStream;
+
+// Field keys (field number << 3 | wire type) of wire.proto's CallHeader and
+// MetadataEntry: 0 is a varint, 2 a length-delimited field.
+constexpr uint8_t kCallHeaderMethodKey = (1 << 3) | 2;
+constexpr uint8_t kCallHeaderTimeoutKey = (2 << 3) | 0;
+constexpr uint8_t kCallHeaderMetadataKey = (3 << 3) | 2;
+constexpr uint8_t kMetadataEntryKeyKey = (1 << 3) | 2;
+constexpr uint8_t kMetadataEntryValueKey = (2 << 3) | 2;
+
+// Encoded size of a length-delimited field holding `size` bytes (proto3
+// leaves out an empty string field), and of one MetadataEntry's fields.
+size_t BytesFieldSize(size_t size) {
+  return size == 0 ? 0 : 1 + CodedOutputStream::VarintSize64(size) + size;
+}
+size_t MetadataEntrySize(const std::pair<std::string, std::string>& entry) {
+  return BytesFieldSize(entry.first.size()) +
+         BytesFieldSize(entry.second.size());
+}
+
+uint8_t* WriteVarint(uint64_t value, uint8_t* out) {
+  return CodedOutputStream::WriteVarint64ToArray(value, out);
+}
+uint8_t* WriteBytesField(uint8_t key, absl::string_view bytes, uint8_t* out) {
+  if (bytes.empty()) return out;
+  *out++ = key;
+  out = WriteVarint(bytes.size(), out);
+  std::memcpy(out, bytes.data(), bytes.size());
+  return out + bytes.size();
+}
+
+absl::Status FrameTooLarge(size_t size, uint32_t max_frame_size) {
+  return absl::ResourceExhaustedError(
+      absl::StrCat("message of ", size, " bytes exceeds the frame limit of ",
+                   max_frame_size, " bytes"));
+}
 
 // Grows `out` by a frame header plus `payload_size` bytes and writes the
 // header; returns where the payload goes.
@@ -28,14 +68,41 @@ absl::Status AppendMessageFrame(std::string* out, FrameType type,
                                 const google::protobuf::MessageLite& message,
                                 uint32_t max_frame_size) {
   size_t size = message.ByteSizeLong();
-  if (size > max_frame_size) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("message of ", size, " bytes exceeds the frame limit of ",
-                     max_frame_size, " bytes"));
-  }
+  if (size > max_frame_size) return FrameTooLarge(size, max_frame_size);
   char* payload = AppendHeader(out, type, flags, stream_id, size);
   message.SerializeWithCachedSizesToArray(
       reinterpret_cast<uint8_t*>(payload));
+  return absl::OkStatus();
+}
+
+absl::Status AppendCallHeaderFrame(std::string* out, uint8_t flags,
+                                   uint32_t stream_id,
+                                   absl::string_view method,
+                                   uint64_t timeout_micros,
+                                   const Metadata& metadata,
+                                   uint32_t max_frame_size) {
+  size_t size = BytesFieldSize(method.size());
+  if (timeout_micros != 0) {
+    size += 1 + CodedOutputStream::VarintSize64(timeout_micros);
+  }
+  for (const auto& entry : metadata) {
+    const size_t entry_size = MetadataEntrySize(entry);
+    size += 1 + CodedOutputStream::VarintSize64(entry_size) + entry_size;
+  }
+  if (size > max_frame_size) return FrameTooLarge(size, max_frame_size);
+  auto* p = reinterpret_cast<uint8_t*>(
+      AppendHeader(out, FrameType::kHeaders, flags, stream_id, size));
+  p = WriteBytesField(kCallHeaderMethodKey, method, p);
+  if (timeout_micros != 0) {
+    *p++ = kCallHeaderTimeoutKey;
+    p = WriteVarint(timeout_micros, p);
+  }
+  for (const auto& entry : metadata) {
+    *p++ = kCallHeaderMetadataKey;
+    p = WriteVarint(MetadataEntrySize(entry), p);
+    p = WriteBytesField(kMetadataEntryKeyKey, entry.first, p);
+    p = WriteBytesField(kMetadataEntryValueKey, entry.second, p);
+  }
   return absl::OkStatus();
 }
 

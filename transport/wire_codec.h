@@ -27,6 +27,17 @@ absl::Status AppendMessageFrame(std::string* out, FrameType type,
                                 const google::protobuf::MessageLite& message,
                                 uint32_t max_frame_size);
 
+// Appends the HEADERS frame that opens a call: a CallHeader naming
+// `method`, with `timeout_micros` (0: none) and `metadata`, encoded
+// straight into `out` exactly as protobuf would encode the message (no
+// wire::CallHeader is built). Fails like AppendMessageFrame.
+absl::Status AppendCallHeaderFrame(std::string* out, uint8_t flags,
+                                   uint32_t stream_id,
+                                   absl::string_view method,
+                                   uint64_t timeout_micros,
+                                   const Metadata& metadata,
+                                   uint32_t max_frame_size);
+
 // Appends one frame with the given raw payload (which must fit in a frame;
 // used for the small control frames).
 void AppendRawFrame(std::string* out, FrameType type, uint8_t flags,

@@ -126,6 +126,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       DecodePayload(frame);
     }
   }
-  reader.ReleaseIfEmpty();
+  reader.EndReads();
   return 0;
 }

@@ -110,7 +110,7 @@ void StreamDecoder::CollectFrame(Sink sink) {
       state_ = State::kHeader;
       partial_.clear();
       sink(piece);
-      reader_.ReleaseIfEmpty();
+      reader_.EndReads();
       return;
     case FrameReader::Result::kOversized:
       piece.kind = Piece::Kind::kOversized;
