@@ -2,8 +2,7 @@
 //
 // Threading model: one thread at a time waits on the server's epoll
 // instance. The thread that reads a complete request runs its handler
-// right there (no hand-off) after re-arming the connection, and then goes
-// back to epoll: the next request finds it warm, with no other thread to
+// right there (no hand-off), and then goes back to epoll: the next request finds it warm, with no other thread to
 // wake. A watchdog thread, ticking only while handlers run, sees a handler
 // that has run for a tick (1-2 ms) while nobody polled and takes over the
 // polling, starting a successor (up to ServerOptions::max_threads), so a

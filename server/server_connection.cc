@@ -82,6 +82,7 @@ bool ServerConnection::OnEvent(const std::shared_ptr<ServerConnection>& self,
                                uint32_t events,
                                ReadyCalls* ready) {
   if (events & EPOLLOUT) FlushOutput();
+  if ((events & ~uint32_t{EPOLLOUT}) == 0) return true;  // nothing to read
   MutexLock lock(&read_mu_);
   return ReadAndProcess(self, ready);
 }
@@ -458,9 +459,9 @@ void ServerConnection::Send(std::string frames) {
     // Held back for one write at Uncork(); but large replies gain nothing
     // from waiting, and must not pile up: past kMaxCorkedBytes, write.
     QueueLocked(std::move(frames));
-    if (pending_output_.size() - pending_offset_ >= kMaxCorkedBytes &&
-        FlushLocked()) {
-      RearmLocked();
+    if (pending_output_.size() - pending_offset_ >= kMaxCorkedBytes) {
+      FlushLocked();
+      WatchWritableLocked();
     }
     return;
   }
@@ -484,7 +485,7 @@ void ServerConnection::Send(std::string frames) {
   // output (no copy), flushed on EPOLLOUT.
   QueueLocked(std::move(frames));
   pending_offset_ = *written;
-  RearmLocked();
+  WatchWritableLocked();
 }
 
 void ServerConnection::QueueLocked(std::string frames) {
@@ -519,22 +520,25 @@ void ServerConnection::Uncork() {
   MutexLock lock(&write_mu_);
   if (--corks_ > 0) return;
   cork_broken_ = false;
-  if (FlushLocked()) RearmLocked();
+  FlushLocked();
+  WatchWritableLocked();
 }
 
 void ServerConnection::BreakCork() {
   MutexLock lock(&write_mu_);
   if (corks_ == 0 || cork_broken_) return;
   cork_broken_ = true;
-  if (FlushLocked()) RearmLocked();
+  FlushLocked();
+  WatchWritableLocked();
 }
 
 void ServerConnection::FlushOutput() {
   MutexLock lock(&write_mu_);
-  (void)FlushLocked();
+  FlushLocked();
+  WatchWritableLocked();
 }
 
-bool ServerConnection::FlushLocked() {
+void ServerConnection::FlushLocked() {
   while (pending_offset_ < pending_output_.size() && !write_failed_) {
     iovec iov{&pending_output_[pending_offset_],
               pending_output_.size() - pending_offset_};
@@ -543,13 +547,12 @@ bool ServerConnection::FlushLocked() {
       write_failed_ = true;
       ReleaseOutputLocked();
       ::shutdown(fd_.get(), SHUT_RDWR);
-      return false;
+      return;
     }
-    if (*written == 0) return true;  // the socket is full: wait for EPOLLOUT
+    if (*written == 0) return;  // the socket is full: wait for EPOLLOUT
     pending_offset_ += *written;
   }
   ReleaseOutputLocked();
-  return false;
 }
 
 void ServerConnection::ReleaseOutputLocked() {
@@ -559,13 +562,12 @@ void ServerConnection::ReleaseOutputLocked() {
   std::string().swap(pending_output_);
 }
 
-void ServerConnection::Rearm() {
-  MutexLock lock(&write_mu_);
-  RearmLocked();
-}
-
-void ServerConnection::RearmLocked() {
-  runtime_->Rearm(*this, pending_offset_ < pending_output_.size());
+void ServerConnection::WatchWritableLocked() {
+  const bool output_waits =
+      !write_failed_ && pending_offset_ < pending_output_.size();
+  if (output_waits == watching_writable_) return;
+  watching_writable_ = output_waits;
+  runtime_->WatchWritable(*this, output_waits);
 }
 
 void ServerConnection::Shutdown() { ::shutdown(fd_.get(), SHUT_RDWR); }

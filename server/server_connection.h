@@ -6,9 +6,11 @@
 // can start to a thread (ServerCall), and writes replies, buffering what
 // the socket does not take at once until EPOLLOUT says it can.
 //
-// Threading: the runtime's one-shot epoll registration hands each event
-// to one thread; read_mu_ makes reading safe even if two events overlap
-// after an early re-arm. Send() may be called from any thread. The
+// Threading: the connection is registered level-triggered with the
+// runtime's epoll instance once, for its whole life (no re-arm per event);
+// normally one thread polls, but two pollers may get an event of the same
+// connection, and read_mu_ makes one of them read at a time (the other
+// finds nothing left). Send() may be called from any thread. The
 // runtime's connection table owns the connection; calls in flight share
 // ownership so a reply can still be written (or dropped) safely after the
 // connection has been closed.
@@ -65,10 +67,6 @@ class ServerConnection {
   // connection is finished and must be closed.
   bool OnEvent(const std::shared_ptr<ServerConnection>& self,
                uint32_t events, ReadyCalls* ready);
-
-  // Re-arms the one-shot epoll registration (with EPOLLOUT while output
-  // waits).
-  void Rearm();
 
   // An empty buffer to encode frames into for Send(): a warm one from the
   // runtime's pool when there is one, so large replies cost no fresh
@@ -144,14 +142,16 @@ class ServerConnection {
   // Logs `why`, sends GOAWAY(INTERNAL) and returns false (close).
   bool ProtocolError(const absl::Status& why);
   void FlushOutput();
-  // Writes pending output; true if some is left (the socket is full).
-  bool FlushLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Writes what pending output the socket takes.
+  void FlushLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // Adds `frames` to the pending output (or cuts off a client that lets
   // too much pile up; see ServerOptions::max_write_buffer).
   void QueueLocked(std::string frames) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // Empties the pending output and gives its buffer back to the pool.
   void ReleaseOutputLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
-  void RearmLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Watches EPOLLOUT exactly while output waits (level-triggered, it would
+  // fire for ever otherwise).
+  void WatchWritableLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
 
   ServerRuntime* const runtime_;
   const uint64_t tag_;
@@ -185,6 +185,8 @@ class ServerConnection {
   int corks_ ABSL_GUARDED_BY(write_mu_) = 0;
   bool cork_broken_ ABSL_GUARDED_BY(write_mu_) = false;
   bool write_failed_ ABSL_GUARDED_BY(write_mu_) = false;
+  // Whether the registration includes EPOLLOUT.
+  bool watching_writable_ ABSL_GUARDED_BY(write_mu_) = false;
 };
 
 }  // namespace sockrpc

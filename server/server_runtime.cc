@@ -22,8 +22,9 @@
 namespace sockrpc {
 namespace {
 
-// What every connection waits for; EPOLLOUT is added while output waits.
-constexpr uint32_t kConnectionEvents = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+// What every connection waits for, level-triggered; EPOLLOUT is added while
+// output waits.
+constexpr uint32_t kConnectionEvents = EPOLLIN | EPOLLRDHUP;
 
 std::string PeerOf(int fd, const Address& listener_address) {
   if (listener_address.is_unix()) return listener_address.ToString();
@@ -225,9 +226,6 @@ void ServerRuntime::HandleConnectionEvent(uint64_t tag, uint32_t events) {
     for (size_t i = 0; i < ready.size(); ++i) CallFinished();
     return;
   }
-  // Let another thread take this connection's next frames while we run
-  // the calls it has delivered.
-  connection->Rearm();
   RunCalls(connection, &ready);
 }
 
@@ -330,10 +328,10 @@ void ServerRuntime::CloseConnection(
   connections_.erase(connection->tag());
 }
 
-void ServerRuntime::Rearm(const ServerConnection& connection,
-                          bool want_write) {
+void ServerRuntime::WatchWritable(const ServerConnection& connection,
+                                  bool writable) {
   (void)poller_.Modify(connection.fd(),
-                       kConnectionEvents | (want_write ? uint32_t{EPOLLOUT} : 0u),
+                       kConnectionEvents | (writable ? uint32_t{EPOLLOUT} : 0u),
                        connection.tag());
 }
 

@@ -59,8 +59,8 @@ class ServerRuntime {
                                     absl::Status* error) const;
   // Writes one line to the server log.
   void Log(absl::string_view line) const;
-  // Re-arms a connection's one-shot registration.
-  void Rearm(const ServerConnection& connection, bool want_write);
+  // Adds EPOLLOUT to a connection's registration, or takes it away.
+  void WatchWritable(const ServerConnection& connection, bool writable);
   // True once Shutdown() has begun: new calls get UNAVAILABLE.
   bool draining() const;
   // Brackets every call from the moment it is read until its reply is sent,
