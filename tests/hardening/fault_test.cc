@@ -161,6 +161,79 @@ TEST_F(FaultTest, ServerKilledMidCallAndMidStreamFailsEveryCallPromptly) {
   EXPECT_TRUE(again.ok()) << again;
 }
 
+// A unary call without a context (no deadline, nothing can cancel it)
+// waits for its reply inside its read of the socket, with no poll first.
+// Reading for the whole connection meanwhile, it must still deliver other
+// calls' replies, must not hold up calls that end by their own deadline or
+// cancel, and must end when the server dies.
+TEST_F(FaultTest, CallWaitingInItsReadServesOthersAndEndsWhenTheServerDies) {
+  StartInterop({});
+  std::shared_ptr<Channel> channel = MakeChannel();
+  InteropTest::Stub stub(channel);
+  ASSERT_TRUE(EmptyCall(stub).ok());
+  SleepRequest long_sleep;
+  long_sleep.set_sleep_ms(60000);
+  // A call with a context but no deadline can be cancelled, so it must not
+  // wait in its read: alone on the connection, it reads, and TryCancel()
+  // must reach it.
+  auto cancelled_promptly = [&](ClientContext& context) {
+    std::atomic<bool> returned{false};
+    std::thread canceller([&] {
+      absl::SleepFor(absl::Milliseconds(100));
+      context.TryCancel();
+      // A call the cancel does not reach would wait for ever: end it by
+      // killing the server, so that the test fails here, not by timing out.
+      const absl::Time give_up = absl::Now() + 5 * kPromptly;
+      while (!returned.load() && absl::Now() < give_up) {
+        absl::SleepFor(absl::Milliseconds(10));
+      }
+      if (!returned.load()) (void)server_.process->Signal(SIGKILL);
+    });
+    const absl::Time start = absl::Now();
+    absl::Status status = stub.SleepCall(&context, long_sleep).status();
+    returned.store(true);
+    canceller.join();
+    EXPECT_EQ(status.code(), absl::StatusCode::kCancelled) << status;
+    EXPECT_LT(absl::Now() - start, kPromptly);
+  };
+  {
+    ClientContext context;
+    cancelled_promptly(context);
+  }
+
+  absl::Status sleeper_status;
+  std::thread sleeper([&] {
+    SleepRequest sleep;
+    sleep.set_sleep_ms(60000);
+    sleeper_status = stub.SleepCall(sleep).status();
+  });
+  // Calls with a context: once the first has ended, the sleeper holds the
+  // reader role, so it reads the replies of the others.
+  for (int i = 0; i < 5; ++i) {
+    absl::Status status = EmptyCall(stub);
+    ASSERT_TRUE(status.ok()) << "call " << i << ": " << status;
+  }
+  {
+    ClientContext context;
+    context.set_timeout(absl::Milliseconds(200));
+    const absl::Time start = absl::Now();
+    absl::Status status = stub.SleepCall(&context, long_sleep).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded) << status;
+    EXPECT_LT(absl::Now() - start, kPromptly);
+  }
+  {
+    ClientContext context;
+    cancelled_promptly(context);
+  }
+
+  ASSERT_TRUE(server_.process->Signal(SIGKILL).ok());
+  const absl::Time killed = absl::Now();
+  sleeper.join();
+  EXPECT_LT(absl::Now() - killed, kPromptly);
+  EXPECT_EQ(sleeper_status.code(), absl::StatusCode::kUnavailable)
+      << sleeper_status;
+}
+
 // ---- The client dies ----
 
 TEST_F(FaultTest, ClientKilledMidStreamIsCancelledAndItsConnectionFreed) {
