@@ -148,10 +148,8 @@ absl::Status ServerRuntime::Start() {
   return absl::OkStatus();
 }
 
-void ServerRuntime::HandleEvent(uint64_t tag, uint32_t events) {
-  if (tag >= kFirstConnectionTag) {
-    HandleConnectionEvent(tag, events);
-  } else if (tag == kTaskTag) {
+void ServerRuntime::HandleEvent(uint64_t tag, uint32_t /*events*/) {
+  if (tag == kTaskTag) {
     RunTask();
   } else if (tag == kTimerTag) {
     Housekeeping();
@@ -212,14 +210,8 @@ void ServerRuntime::AcceptConnections(size_t index) {
   }
 }
 
-void ServerRuntime::HandleConnectionEvent(uint64_t tag, uint32_t events) {
-  std::shared_ptr<ServerConnection> connection;
-  {
-    MutexLock lock(&mu_);
-    auto it = connections_.find(tag);
-    if (it == connections_.end()) return;  // closed meanwhile
-    connection = it->second;
-  }
+void ServerRuntime::HandleConnectionEvent(
+    const std::shared_ptr<ServerConnection>& connection, uint32_t events) {
   ReadyCalls ready;
   if (!connection->OnEvent(connection, events, &ready)) {
     CloseConnection(connection);
@@ -362,14 +354,15 @@ bool ServerRuntime::draining() const {
   return !accepting_calls_.load(std::memory_order_relaxed);
 }
 
-void ServerRuntime::CallStarted() {
-  MutexLock lock(&mu_);
-  ++calls_in_flight_;
-}
+void ServerRuntime::CallStarted() { calls_in_flight_.fetch_add(1); }
 
 void ServerRuntime::CallFinished() {
-  MutexLock lock(&mu_);
-  --calls_in_flight_;
+  // A seq_cst decrement, then a seq_cst read of the draining flag, which
+  // Shutdown() sets before it reads the count: if this misses the flag,
+  // Shutdown() sees the new count.
+  if (calls_in_flight_.fetch_sub(1) == 1 && !accepting_calls_.load()) {
+    MutexLock lock(&mu_);  // Shutdown()'s wait looks again at the unlock
+  }
 }
 
 void ServerRuntime::Shutdown(absl::Time deadline) {

@@ -114,9 +114,11 @@ class ServerRuntime {
   // CallFinished()).
   void BeginHandler();
   void EndHandler();
+  // Handles an event of a listener, a timer or the task queue.
   void HandleEvent(uint64_t tag, uint32_t events);
   void AcceptConnections(size_t listener_index);
-  void HandleConnectionEvent(uint64_t tag, uint32_t events);
+  void HandleConnectionEvent(
+      const std::shared_ptr<ServerConnection>& connection, uint32_t events);
   void RunTask();
   // Drops connections past their handshake deadline or idle too long, and
   // sets the timer for the next expiry (none: no timer).
@@ -174,11 +176,19 @@ class ServerRuntime {
   // it sleeps untimed); handlers started so far; threads parked on mu_, and
   // parked threads called back (to watch) but not yet running.
   int pollers_ ABSL_GUARDED_BY(mu_) = 0;
-  int busy_ ABSL_GUARDED_BY(mu_) = 0;         // handling an event
-  int in_handlers_ ABSL_GUARDED_BY(mu_) = 0;  // of those, running a handler
+  int busy_ ABSL_GUARDED_BY(mu_) = 0;  // handling an event
+  // The counts a handler's start and end change are atomics, so that a
+  // handler costs no lock: the watchdog reads them at its tick, where a
+  // count a moment old only shifts a decision by a tick.
+  std::atomic<int> in_handlers_{0};  // of the busy, running a handler
+  std::atomic<uint64_t> handler_starts_{0};
   bool watchdog_ ABSL_GUARDED_BY(mu_) = false;
-  bool watchdog_sleeping_ ABSL_GUARDED_BY(mu_) = false;
-  uint64_t handler_starts_ ABSL_GUARDED_BY(mu_) = 0;
+  // Set by the watchdog (holding mu_) before it sleeps untimed; a handler
+  // that starts and finds it set clears it under mu_, which wakes the
+  // watchdog. The watchdog reads handler_starts_ after setting it, and a
+  // handler sets handler_starts_ before reading it, so one of the two
+  // always sees the other.
+  std::atomic<bool> watchdog_sleeping_{false};
   int parked_ ABSL_GUARDED_BY(mu_) = 0;
   int unparks_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t next_connection_tag_ ABSL_GUARDED_BY(mu_) = kFirstConnectionTag;
@@ -190,7 +200,10 @@ class ServerRuntime {
   // Connections whose replies a thread running a batch holds back
   // (ServerConnection::Cork()); the watchdog uncorks them if it takes over.
   std::vector<ServerConnection*> corked_ ABSL_GUARDED_BY(mu_);
-  int calls_in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  // Calls read and not ended yet; Shutdown() waits (on mu_) for none.
+  // Changed without mu_: the change that reaches 0 while draining takes
+  // mu_ once, so that Shutdown()'s wait looks again.
+  std::atomic<int> calls_in_flight_{0};
   // Read on every call without the lock: false once Shutdown() has begun.
   std::atomic<bool> accepting_calls_{true};
 };

@@ -22,13 +22,24 @@ void ServerRuntime::ThreadMain(Role role) {
       continue;
     }
     if (*count == 0) continue;
-    if (event.data.u64 == kStopTag) break;
+    const uint64_t tag = event.data.u64;
+    if (tag == kStopTag) break;
+    std::shared_ptr<ServerConnection> connection;
     {
       MutexLock lock(&mu_);
       --pollers_;
       ++busy_;
+      if (tag >= kFirstConnectionTag) {
+        auto it = connections_.find(tag);
+        if (it != connections_.end()) connection = it->second;
+      }
     }
-    HandleEvent(event.data.u64, event.events);
+    if (tag < kFirstConnectionTag) {
+      HandleEvent(tag, event.events);
+    } else if (connection != nullptr) {  // else closed meanwhile
+      HandleConnectionEvent(connection, event.events);
+    }
+    connection.reset();
     role = NextRole();
   }
 }
@@ -61,30 +72,35 @@ ServerRuntime::Role ServerRuntime::Watch() {
   auto stopping = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
     return state_ == State::kStopping;
   };
-  uint64_t last_starts = handler_starts_;
+  uint64_t last_starts = handler_starts_.load();
   int quiet_ticks = 0;
   for (;;) {
     mu_.AwaitWithDeadline(stopping, absl::Now() + kWatchTick);
     if (stopping()) return Role::kStop;
-    const bool no_new_handler = handler_starts_ == last_starts;
-    if (no_new_handler && pollers_ == 0 && in_handlers_ > 0 &&
-        busy_ == in_handlers_) {
+    const bool no_new_handler = handler_starts_.load() == last_starts;
+    const int in_handlers = in_handlers_.load();
+    if (no_new_handler && pollers_ == 0 && in_handlers > 0 &&
+        busy_ == in_handlers) {
       break;  // a handler has run a whole tick while nobody polled
     }
-    quiet_ticks = no_new_handler && in_handlers_ == 0 ? quiet_ticks + 1 : 0;
+    quiet_ticks = no_new_handler && in_handlers == 0 ? quiet_ticks + 1 : 0;
     if (quiet_ticks >= kQuietTicksBeforeSleep) {
       // Idle: sleep without ticking until the next handler starts, and
-      // let the memory that busy spell kept warm go.
-      watchdog_sleeping_ = true;
-      buffers_.Clear();
-      auto woken = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-        return !watchdog_sleeping_ || state_ == State::kStopping;
-      };
-      mu_.Await(woken);
-      if (stopping()) return Role::kStop;
+      // let the memory that busy spell kept warm go; unless one started
+      // just now (see watchdog_sleeping_).
+      watchdog_sleeping_.store(true);
+      if (handler_starts_.load() == last_starts) {
+        buffers_.Clear();
+        auto woken = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+          return !watchdog_sleeping_.load() || state_ == State::kStopping;
+        };
+        mu_.Await(woken);
+        if (stopping()) return Role::kStop;
+      }
+      watchdog_sleeping_.store(false);
       quiet_ticks = 0;
     }
-    last_starts = handler_starts_;
+    last_starts = handler_starts_.load();
   }
   // Take over the polling, and find a successor to watch. Replies the
   // blocked thread holds back go out now, and the calls it queued go to
@@ -105,19 +121,20 @@ ServerRuntime::Role ServerRuntime::Watch() {
 }
 
 void ServerRuntime::BeginHandler() {
-  MutexLock lock(&mu_);
-  ++in_handlers_;
-  ++handler_starts_;
+  in_handlers_.fetch_add(1);
+  handler_starts_.fetch_add(1);
   // The watchdog ticks while handlers run and sleeps when the server is
-  // quiet; the first handler after a quiet spell wakes it (one wake-up per
-  // busy spell, not per call).
-  watchdog_sleeping_ = false;
+  // quiet; the first handler after a quiet spell wakes it (one wake-up and
+  // one lock per busy spell, not per call).
+  if (watchdog_sleeping_.load()) {
+    MutexLock lock(&mu_);
+    watchdog_sleeping_.store(false);
+  }
 }
 
 void ServerRuntime::EndHandler() {
-  MutexLock lock(&mu_);
-  --in_handlers_;
-  --calls_in_flight_;
+  in_handlers_.fetch_sub(1);
+  CallFinished();
 }
 
 }  // namespace sockrpc
