@@ -83,11 +83,6 @@ std::string ClientConnection::TakeBuffer() {
   return buffer;
 }
 
-bool ClientConnection::usable() const {
-  MutexLock lock(&mu_);
-  return broken_.ok() && !going_away_;
-}
-
 bool ClientConnection::PeerClosedWhileIdle() {
   MutexLock lock(&mu_);
   if (!streams_.empty() || reader_active_) return false;
@@ -102,7 +97,8 @@ bool ClientConnection::PeerClosedWhileIdle() {
 
 bool ClientConnection::Open(const std::shared_ptr<ClientStream>& stream,
                             absl::string_view method,
-                            const google::protobuf::MessageLite* request) {
+                            const google::protobuf::MessageLite* request,
+                            google::protobuf::MessageLite* unary_reply) {
   // Encode HEADERS (+ MESSAGE) with stream id 0; the real id is patched in
   // under write_mu_ so that ids rise in the order calls reach the wire.
   std::string frames = TakeBuffer();
@@ -155,7 +151,11 @@ bool ClientConnection::Open(const std::shared_ptr<ClientStream>& stream,
       return true;
     }
     stream->id_ = next_stream_id_++;
-    if (next_stream_id_ == 0x7fffffff) going_away_ = true;  // ids used up
+    stream->direct_reply_ = unary_reply;
+    if (next_stream_id_ == 0x7fffffff) {  // ids used up
+      going_away_ = true;
+      usable_.store(false);
+    }
     if (request != nullptr) {
       stream->half_closed_ = true;
       stream->send_window_ -= static_cast<int64_t>(
@@ -203,11 +203,7 @@ absl::Status ClientConnection::CallUnary(
     const std::shared_ptr<ClientStream>& stream, absl::string_view method,
     const google::protobuf::MessageLite& request,
     google::protobuf::MessageLite* reply, bool* retryable) {
-  {
-    MutexLock lock(&mu_);
-    stream->direct_reply_ = reply;
-  }
-  Open(stream, method, &request);
+  Open(stream, method, &request, reply);
   MutexLock lock(&mu_);
   ClientStream* s = stream.get();
   AwaitLocked(s, [s] { return s->done_; }, stream->deadline());
@@ -466,6 +462,7 @@ void ClientConnection::Fail(const absl::Status& status) {
 
 void ClientConnection::FailLocked(const absl::Status& status) {
   if (broken_.ok()) broken_ = Unshared(status);
+  usable_.store(false);
   for (auto& [id, stream] : streams_) {
     stream->done_ = true;
     stream->status_ = Unshared(status);

@@ -15,6 +15,7 @@
 #ifndef SOCKRPC_CLIENT_CLIENT_CONNECTION_H_
 #define SOCKRPC_CLIENT_CLIENT_CONNECTION_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -47,9 +48,11 @@ class ClientConnection {
   // MESSAGE that half-closes). On failure the stream is done with the
   // error, and Open() returns true if the server certainly never saw the
   // call (so it may be retried on another connection).
+  // `unary_reply`: where a unary call's reply is parsed (CallUnary()).
   bool Open(const std::shared_ptr<ClientStream>& stream,
             absl::string_view method,
-            const google::protobuf::MessageLite* request);
+            const google::protobuf::MessageLite* request,
+            google::protobuf::MessageLite* unary_reply = nullptr);
 
   // Makes a whole unary call on a new stream; see Channel::CallUnary.
   // Returns the status and whether it may be retried elsewhere.
@@ -69,7 +72,7 @@ class ClientConnection {
 
   // False once the connection failed or the server said GOAWAY: the
   // Channel then makes a new one.
-  bool usable() const;
+  bool usable() const { return usable_.load(std::memory_order_relaxed); }
 
   // For an idle connection (no call in flight): true if the peer has
   // closed it, checked without blocking. Used for TCP, where a write into
@@ -144,6 +147,8 @@ class ClientConnection {
   // Set once the connection failed or was told to go away.
   absl::Status broken_ ABSL_GUARDED_BY(mu_);
   bool going_away_ ABSL_GUARDED_BY(mu_) = false;
+  // broken_.ok() && !going_away_, readable without mu_ (every call asks).
+  std::atomic<bool> usable_{true};
 
   // Large buffers kept warm for encoding and reading (see BufferPool); a
   // connection that moves only small messages keeps none.

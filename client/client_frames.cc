@@ -147,6 +147,7 @@ void ClientConnection::HandleFrame(const FrameReader::Frame& frame) {
           StatusFromWire(goaway.code(), goaway.message()).ToString()));
       MutexLock lock(&mu_);
       going_away_ = true;
+      usable_.store(false);
       // Calls the server never saw fail now and may be retried elsewhere.
       std::vector<std::shared_ptr<ClientStream>> unseen;
       for (const auto& [stream_id, stream] : streams_) {
