@@ -70,7 +70,6 @@ ClientConnection::ClientConnection(Fd fd, Address address,
       max_frame_size_(options.max_frame_size),
       max_metadata_size_(options.max_metadata_size),
       wake_fd_(MakeEventFd(/*semaphore=*/false).value_or(Fd())),
-      blocking_mode_(SetBlocking(fd_.get()).ok()),
       buffers_(kPooledBuffers,
                size_t{options.max_frame_size} + kPooledBufferSlack),
       reader_(options.max_frame_size, &buffers_) {}
@@ -347,12 +346,6 @@ bool ClientConnection::AwaitLocked(ClientStream* stream,
   const absl::Time stream_deadline =
       stream != nullptr ? stream->deadline() : absl::InfiniteFuture();
   const absl::Time wait_deadline = std::min(deadline, stream_deadline);
-  // Without a deadline, and for a call that nobody can cancel (a unary call
-  // without a context), only the server's frames (or the connection
-  // failing) end the wait.
-  const bool only_input_ends_wait =
-      wait_deadline == absl::InfiniteFuture() && stream != nullptr &&
-      stream->context() == nullptr;
   while (!ready()) {
     if (wait_deadline != absl::InfiniteFuture() &&
         absl::Now() >= wait_deadline) {
@@ -361,7 +354,7 @@ bool ClientConnection::AwaitLocked(ClientStream* stream,
     if (!reader_active_) {
       reader_active_ = true;
       mu_.Unlock();
-      ReadUntil(ready, wait_deadline, only_input_ends_wait);
+      ReadUntil(ready, wait_deadline);
       mu_.Lock();
       reader_active_ = false;
       continue;
@@ -389,33 +382,25 @@ bool ClientConnection::AwaitLocked(ClientStream* stream,
   return false;
 }
 
-void ClientConnection::ReadUntil(const Predicate& ready, absl::Time deadline,
-                                 bool only_input_ends_wait) {
+void ClientConnection::ReadUntil(const Predicate& ready, absl::Time deadline) {
   char scratch[kReadScratchSize];
   // The reader may keep bytes in `scratch` until EndReads().
   absl::Cleanup end_reads = [this] { reader_.EndReads(); };
-  // With nothing but input to wait for, the wait is the read itself.
-  const bool read_waits = only_input_ends_wait && blocking_mode_;
   for (;;) {
     // Wait first: right after a request goes out, its reply is not there.
-    if (!read_waits) {
-      bool woken = false;
-      if (!WaitFor(fd_.get(), POLLIN, deadline, wake_fd_.get(), &woken)
-               .ok()) {
-        return;  // deadline
-      }
-      if (woken && DrainEventFd(wake_fd_.get())) {
-        // Another thread changed a call's state (a cancel): look again.
-        MutexLock lock(&mu_);
-        if (ready()) return;
-      }
+    bool woken = false;
+    if (!WaitFor(fd_.get(), POLLIN, deadline, wake_fd_.get(), &woken).ok()) {
+      return;  // deadline
     }
-    for (bool first = true;; first = false) {
+    if (woken && DrainEventFd(wake_fd_.get())) {
+      // Another thread changed a call's state (a cancel): look again.
+      MutexLock lock(&mu_);
+      if (ready()) return;
+    }
+    for (;;) {
       absl::Span<char> space = reader_.PrepareRead(absl::MakeSpan(scratch));
       absl::StatusOr<ssize_t> got =
-          read_waits && first
-              ? ReadWaiting(fd_.get(), space.data(), space.size())
-              : ReadSome(fd_.get(), space.data(), space.size());
+          ReadSome(fd_.get(), space.data(), space.size());
       if (!got.ok()) {
         Fail(absl::UnavailableError(absl::StrCat(
             "connection to ", target_, " failed: ", got.status().message())));

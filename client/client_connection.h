@@ -91,10 +91,8 @@ class ClientConnection {
   // other thread reads (used after a failed write).
   void ReadWhatIsLeft() ABSL_LOCKS_EXCLUDED(mu_, write_mu_);
   // The reader role: reads and dispatches until `ready()` or `deadline`.
-  // With `only_input_ends_wait` (no deadline, and no other thread can make
-  // `ready()` hold), it waits in the read itself, which no wake-up reaches.
-  void ReadUntil(const Predicate& ready, absl::Time deadline,
-                 bool only_input_ends_wait) ABSL_LOCKS_EXCLUDED(mu_);
+  void ReadUntil(const Predicate& ready, absl::Time deadline)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // Handles the frames buffered in reader_. False if the connection failed.
   bool ProcessFrames();
   void HandleFrame(const FrameReader::Frame& frame);
@@ -131,9 +129,6 @@ class ClientConnection {
   // An eventfd that wakes the thread holding the reader role when another
   // thread ends a call it may be waiting for (Cancel).
   const Fd wake_fd_;
-  // The socket is in blocking mode, so that ReadWaiting() can wait (all
-  // other reads and writes never wait whatever the mode).
-  const bool blocking_mode_;
 
   Mutex write_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   bool preface_sent_ ABSL_GUARDED_BY(write_mu_) = false;

@@ -374,35 +374,14 @@ absl::StatusOr<Fd> Connect(const Address& address, absl::Time deadline) {
                                    absl::StrJoin(reasons, "; ")));
 }
 
-namespace {
-
-absl::StatusOr<ssize_t> Receive(int fd, char* buffer, size_t size,
-                                int flags) {
+absl::StatusOr<ssize_t> ReadSome(int fd, char* buffer, size_t size) {
   for (;;) {
-    const ssize_t n = ::recv(fd, buffer, size, flags);
+    const ssize_t n = ::recv(fd, buffer, size, 0);
     if (n >= 0) return n;
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) return -1;
     return absl::UnavailableError(absl::StrCat("read: ", ErrnoText(errno)));
   }
-}
-
-}  // namespace
-
-absl::StatusOr<ssize_t> ReadSome(int fd, char* buffer, size_t size) {
-  return Receive(fd, buffer, size, MSG_DONTWAIT);
-}
-
-absl::StatusOr<ssize_t> ReadWaiting(int fd, char* buffer, size_t size) {
-  return Receive(fd, buffer, size, 0);
-}
-
-absl::Status SetBlocking(int fd) {
-  const int flags = ::fcntl(fd, F_GETFL);
-  if (flags < 0 || ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
-    return PosixError("fcntl O_NONBLOCK", errno);
-  }
-  return absl::OkStatus();
 }
 
 absl::StatusOr<size_t> WriteSome(int fd, const struct iovec* iov,
@@ -412,7 +391,7 @@ absl::StatusOr<size_t> WriteSome(int fd, const struct iovec* iov,
   // More than IOV_MAX pieces is EMSGSIZE; writing a prefix is allowed.
   message.msg_iovlen = static_cast<size_t>(std::clamp(iov_count, 0, IOV_MAX));
   for (;;) {
-    const ssize_t n = ::sendmsg(fd, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+    const ssize_t n = ::sendmsg(fd, &message, MSG_NOSIGNAL);
     if (n >= 0) return static_cast<size_t>(n);
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;

@@ -111,26 +111,15 @@ absl::StatusOr<PeerCredentials> GetPeerCredentials(int fd);
 // with a short back-off, until the deadline.
 absl::StatusOr<Fd> Connect(const Address& address, absl::Time deadline);
 
-// ReadSome reads up to `size` bytes from `fd` into `buffer` without
-// waiting (MSG_DONTWAIT, whatever the descriptor's mode). Returns the count
-// read (> 0), 0 at end of stream (the peer closed), or -1 if no data is
-// available now (EAGAIN). ECONNRESET and other errors are UNAVAILABLE.
+// ReadSome reads up to `size` bytes from the non-blocking `fd` into `buffer`.
+// Returns the count read (> 0), 0 at end of stream (the peer closed), or -1
+// if no data is available now (EAGAIN). ECONNRESET and other errors are
+// UNAVAILABLE.
 absl::StatusOr<ssize_t> ReadSome(int fd, char* buffer, size_t size);
 
-// ReadWaiting is ReadSome that waits for data if there is none yet, on a
-// descriptor in blocking mode (SetBlocking()): one system call where poll
-// and then a read would take two. Nothing but data, the peer closing, an
-// error or a shutdown() of the socket ends the wait.
-absl::StatusOr<ssize_t> ReadWaiting(int fd, char* buffer, size_t size);
-
-// SetBlocking clears O_NONBLOCK: ReadWaiting() then waits, while ReadSome()
-// and WriteSome() still never do.
-absl::Status SetBlocking(int fd);
-
-// WriteSome writes as much of `iov[0..iov_count)` as the socket takes now
-// (MSG_DONTWAIT), with MSG_NOSIGNAL. Returns the count written, which is 0
-// if the socket buffer is full (EAGAIN). EPIPE/ECONNRESET and other errors
-// are UNAVAILABLE.
+// WriteSome writes as much of `iov[0..iov_count)` as the socket takes now,
+// with MSG_NOSIGNAL. Returns the count written, which is 0 if the socket
+// buffer is full (EAGAIN). EPIPE/ECONNRESET and other errors are UNAVAILABLE.
 absl::StatusOr<size_t> WriteSome(int fd, const struct iovec* iov,
                                  int iov_count);
 

@@ -162,11 +162,12 @@ TEST_F(FaultTest, ServerKilledMidCallAndMidStreamFailsEveryCallPromptly) {
 }
 
 // A unary call without a context (no deadline, nothing can cancel it)
-// waits for its reply inside its read of the socket, with no poll first.
-// Reading for the whole connection meanwhile, it must still deliver other
-// calls' replies, must not hold up calls that end by their own deadline or
-// cancel, and must end when the server dies.
-TEST_F(FaultTest, CallWaitingInItsReadServesOthersAndEndsWhenTheServerDies) {
+// holding the reader role reads for the whole connection: it must deliver
+// other calls' replies, must not hold up calls that end by their own
+// deadline or cancel, and must end when the server dies. (A reader that
+// waited in a blocking read instead of poll, tried and reverted, would
+// have to keep all of that.)
+TEST_F(FaultTest, CallWithoutDeadlineServesOthersAndEndsWhenTheServerDies) {
   StartInterop({});
   std::shared_ptr<Channel> channel = MakeChannel();
   InteropTest::Stub stub(channel);
