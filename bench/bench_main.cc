@@ -12,7 +12,8 @@
 // S seconds (default 1). Every row is printed as it is measured, then the
 // whole table again, and written as JSON to FILE.json (default
 // build/bench.json). --quick measures only the unary 64 B rows (two
-// cores and one core), for tuning.
+// cores and one core) and 8 and 64 calls in flight on one unix
+// connection, for tuning.
 //
 // --profile-unary makes N unary 64 B calls to a bench_server already
 // running at ADDR and exits: the client side of a profile (strace -c,
@@ -158,6 +159,9 @@ int Run(const Options& options) {
     }
     if (options.quick) {
       UnaryRows(options, servers, kUnix, 64, "", -1, &report);
+      for (int in_flight : {8, 64}) {
+        InFlightRows(options, servers, kUnix, in_flight, 1, &report);
+      }
     }
     for (Transport transport : {kUnix, kTcp}) {
       for (size_t size : {size_t{1}, size_t{64}, size_t{4} << 10,

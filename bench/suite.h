@@ -19,7 +19,7 @@ struct Options {
   double seconds = 1.0;
   std::string out = "build/bench.json";
   std::string bin;  // directory of the bench binaries
-  bool quick = false;  // the unary 64 B unix rows only
+  bool quick = false;  // a few unix rows only (see bench_main.cc)
 };
 
 // Servers: what a group runs against. Each server lists the same

@@ -54,8 +54,10 @@ class ClientCall {
 
  private:
   friend class Channel;
-  // `stream`'s context is the caller's or `owned_context`; `interceptors`
-  // have run OnCallStart and get OnCallEnd from Finish().
+  // `stream`'s context is the caller's, `owned_context`, or null (no
+  // context given and no interceptors); `interceptors` have run
+  // OnCallStart and get OnCallEnd from Finish() (`method` and `start` are
+  // for them).
   ClientCall(std::shared_ptr<ClientStream> stream,
              std::unique_ptr<ClientContext> owned_context, std::string method,
              std::vector<ClientInterceptor*> interceptors, absl::Time start);

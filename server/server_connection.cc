@@ -248,9 +248,10 @@ bool ServerConnection::HandleHeaders(
                      last_stream_id_)));
   }
   last_stream_id_ = stream_id;
-  // Parsed into the connection's one CallHeader, whose strings keep their
-  // memory from call to call.
-  wire::CallHeader& header = call_header_;
+  if (call_header_ == nullptr) {
+    call_header_ = std::make_unique<wire::CallHeader>();
+  }
+  wire::CallHeader& header = *call_header_;
   if (!header.ParseFromArray(frame.payload.data(),
                              static_cast<int>(frame.payload.size()))) {
     return ProtocolError(absl::InvalidArgumentError(absl::StrCat(

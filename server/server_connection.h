@@ -169,8 +169,10 @@ class ServerConnection {
   bool refusal_logged_ ABSL_GUARDED_BY(read_mu_) = false;
   // Highest stream id opened by the client; new ones must be higher.
   uint32_t last_stream_id_ ABSL_GUARDED_BY(read_mu_) = 0;
-  // The HEADERS of the call being opened, parsed (kept to reuse its memory).
-  wire::CallHeader call_header_ ABSL_GUARDED_BY(read_mu_);
+  // The HEADERS of the call being opened, parsed: made at the first call
+  // (a connection that never calls holds none), then kept so that its
+  // strings keep their memory from call to call.
+  std::unique_ptr<wire::CallHeader> call_header_ ABSL_GUARDED_BY(read_mu_);
 
   mutable Mutex calls_mu_ ABSL_ACQUIRED_AFTER(read_mu_);
   // Calls in flight, from HEADERS to their end.
