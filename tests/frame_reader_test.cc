@@ -13,14 +13,21 @@ namespace sockrpc {
 namespace {
 
 // Copies `bytes` into the reader, `chunk` bytes at a time, collecting the
-// payloads of complete frames.
+// payloads of complete frames. With `scratch_size`, each piece is read as
+// a socket read would be, into that much scratch space of the caller's,
+// which is scribbled over after each EndReads() (as the next use of a
+// stack would).
 std::vector<std::string> Feed(FrameReader& reader, absl::string_view bytes,
                               size_t chunk,
                               std::vector<FrameReader::Result>* results =
-                                  nullptr) {
+                                  nullptr,
+                              size_t scratch_size = 0) {
   std::vector<std::string> payloads;
+  std::string scratch(scratch_size, '\0');
   while (!bytes.empty()) {
-    absl::Span<char> space = reader.PrepareRead(1);
+    absl::Span<char> space = scratch.empty()
+                                 ? reader.PrepareRead(1)
+                                 : reader.PrepareRead(absl::MakeSpan(scratch));
     size_t n = std::min({chunk, space.size(), bytes.size()});
     std::memcpy(space.data(), bytes.data(), n);
     reader.CommitRead(n);
@@ -35,6 +42,10 @@ std::vector<std::string> Feed(FrameReader& reader, absl::string_view bytes,
         payloads.emplace_back(frame.payload);
       }
       if (result == FrameReader::Result::kMalformed) return payloads;
+    }
+    if (!scratch.empty()) {
+      reader.EndReads();
+      std::fill(scratch.begin(), scratch.end(), '\xAA');
     }
   }
   return payloads;
@@ -56,35 +67,6 @@ TEST(FrameReaderTest, FramesArrivingByteByByteAreReassembled) {
   }
 }
 
-// Like Feed(), but each piece of `chunk` bytes is read as a socket read
-// into the caller's `scratch_size` bytes of scratch space, which is
-// scribbled over after each EndReads() (as the next use of a stack would).
-std::vector<std::string> FeedThroughScratch(FrameReader& reader,
-                                            absl::string_view bytes,
-                                            size_t chunk,
-                                            size_t scratch_size) {
-  std::vector<std::string> payloads;
-  std::string scratch(scratch_size, '\0');
-  while (!bytes.empty()) {
-    absl::Span<char> space = reader.PrepareRead(absl::MakeSpan(scratch));
-    size_t n = std::min({chunk, space.size(), bytes.size()});
-    std::memcpy(space.data(), bytes.data(), n);
-    reader.CommitRead(n);
-    bytes.remove_prefix(n);
-    FrameReader::Frame frame;
-    absl::Status error;
-    FrameReader::Result result;
-    while ((result = reader.Next(&frame, &error)) ==
-           FrameReader::Result::kFrame) {
-      payloads.emplace_back(frame.payload);
-    }
-    EXPECT_EQ(result, FrameReader::Result::kNeedMore);
-    reader.EndReads();
-    std::fill(scratch.begin(), scratch.end(), '\xAA');
-  }
-  return payloads;
-}
-
 TEST(FrameReaderTest, ReadsIntoScratchKeepOnlyTheBytesOfACutFrame) {
   std::string bytes;
   AppendRawFrame(&bytes, FrameType::kMessage, 0, 1, "hello");
@@ -95,7 +77,7 @@ TEST(FrameReaderTest, ReadsIntoScratchKeepOnlyTheBytesOfACutFrame) {
     for (size_t chunk : {size_t{1}, size_t{7}, size_t{4096}, bytes.size()}) {
       FrameReader reader(kDefaultMaxFrameSize);
       std::vector<std::string> payloads =
-          FeedThroughScratch(reader, bytes, chunk, scratch_size);
+          Feed(reader, bytes, chunk, nullptr, scratch_size);
       ASSERT_EQ(payloads.size(), 4u) << "chunk " << chunk;
       EXPECT_EQ(payloads[0], "hello");
       EXPECT_EQ(payloads[1], "");
