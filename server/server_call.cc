@@ -114,10 +114,7 @@ absl::Status ServerCallState::Finish(
       status = *forced_status_;
       unary_reply = nullptr;
     }
-    const bool has_metadata = !context_.initial_metadata().empty() ||
-                              !context_.trailing_metadata().empty();
-    const absl::Status metadata_ok =
-        has_metadata ? ResponseMetadataStatus() : absl::OkStatus();
+    const absl::Status metadata_ok = ResponseMetadataStatus();
     if (status.ok() && !metadata_ok.ok()) {
       status = absl::InternalError(absl::StrCat(
           "handler set invalid metadata: ", metadata_ok.message()));
@@ -172,6 +169,10 @@ size_t ServerCallState::max_metadata_size() const {
 }
 
 absl::Status ServerCallState::ResponseMetadataStatus() const {
+  if (context_.initial_metadata().empty() &&
+      context_.trailing_metadata().empty()) {
+    return absl::OkStatus();  // most calls: nothing to check
+  }
   absl::Status status =
       ValidateMetadata(context_.initial_metadata(), max_metadata_size());
   if (status.ok()) {
