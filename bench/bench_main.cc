@@ -3,6 +3,7 @@
 //
 //   sockrpc_bench [--seconds S] [--out FILE.json] [--bin DIR] [--quick]
 //   sockrpc_bench --profile-unary ADDR N
+//   sockrpc_bench --profile-in-flight ADDR K N [--batch]
 //
 // The servers (bench_server: our stack; raw_server: the raw baselines;
 // grpc_bench_server: the gRPC baseline, where built) run as child
@@ -17,13 +18,16 @@
 //
 // --profile-unary makes N unary 64 B calls to a bench_server already
 // running at ADDR and exits: the client side of a profile (strace -c,
-// valgrind --tool=callgrind; see docs/PERFORMANCE.md).
+// valgrind --tool=callgrind; see docs/PERFORMANCE.md). --profile-in-flight
+// makes about N such calls K at a time on one connection (--batch: with
+// ChannelOptions::batch_call_starts, as the in-flight rows do).
 #include <dirent.h>
 #include <sys/resource.h>
 #include <sched.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -225,6 +229,14 @@ int main(int argc, char** argv) {
     sockrpc::bench::CaseSpec spec;
     spec.address = argv[2];
     return sockrpc::bench::RpcUnaryCalls(spec, std::atol(argv[3])) ? 0 : 1;
+  }
+  if ((argc == 5 || (argc == 6 && std::string(argv[5]) == "--batch")) &&
+      std::string(argv[1]) == "--profile-in-flight") {
+    sockrpc::bench::CaseSpec spec;
+    spec.address = argv[2];
+    spec.in_flight = std::max(1, std::atoi(argv[3]));
+    spec.batch = argc == 6;
+    return sockrpc::bench::RpcInFlightCalls(spec, std::atol(argv[4])) ? 0 : 1;
   }
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];

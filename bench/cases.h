@@ -25,6 +25,7 @@ struct CaseSpec {
   size_t size = 64;      // payload bytes, each way
   int in_flight = 1;     // calls outstanding per connection
   int connections = 1;   // connections, one client thread each
+  bool batch = false;    // ChannelOptions::batch_call_starts (our stack)
   double warmup_seconds = 0.2;
   double seconds = 1.0;
   pid_t server = 0;      // for CPU per call (0: client CPU only)
@@ -47,6 +48,8 @@ bool RpcUnaryCalls(const CaseSpec& spec, long calls);
 // connections: calls/s only.
 Result RawPipelined(const CaseSpec& spec);
 Result RpcInFlight(const CaseSpec& spec);
+// About `calls` calls, spec.in_flight at a time, unmeasured (for profilers).
+bool RpcInFlightCalls(const CaseSpec& spec, long calls);
 
 // One stream of spec.size-byte messages from the server: messages/s.
 Result RawStream(const CaseSpec& spec);

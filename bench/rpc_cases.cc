@@ -15,8 +15,10 @@ namespace sockrpc {
 namespace bench {
 namespace {
 
-std::shared_ptr<Channel> Connect(const std::string& address) {
-  absl::StatusOr<std::shared_ptr<Channel>> channel = CreateChannel(address);
+std::shared_ptr<Channel> Connect(const std::string& address,
+                                 const ChannelOptions& options = {}) {
+  absl::StatusOr<std::shared_ptr<Channel>> channel =
+      CreateChannel(address, options);
   if (!channel.ok()) {
     std::fprintf(stderr, "bench: %s\n", channel.status().ToString().c_str());
     return nullptr;
@@ -28,10 +30,14 @@ void Report(const absl::Status& status) {
   std::fprintf(stderr, "bench: call failed: %s\n", status.ToString().c_str());
 }
 
-// One connection with spec.in_flight calls outstanding, collected oldest
-// first, until the window closes.
-bool InFlightOne(const CaseSpec& spec, Window* window, int64_t* calls) {
-  std::shared_ptr<Channel> channel = Connect(spec.address);
+// Keeps spec.in_flight calls outstanding on one connection, collected
+// oldest first; after each reply, `another()` says whether to start one
+// more in its place.
+template <typename Another>
+bool KeepInFlight(const CaseSpec& spec, Another another) {
+  ChannelOptions options;
+  options.batch_call_starts = spec.batch;
+  std::shared_ptr<Channel> channel = Connect(spec.address, options);
   if (channel == nullptr) return false;
   Bench::Stub stub(channel);
   Payload request;
@@ -40,7 +46,6 @@ bool InFlightOne(const CaseSpec& spec, Window* window, int64_t* calls) {
   for (int i = 0; i < spec.in_flight; ++i) {
     pending.push_back(stub.AsyncEcho(request));
   }
-  bool more = true;
   while (!pending.empty()) {
     absl::StatusOr<Payload> reply = pending.front().Get();
     pending.pop_front();
@@ -48,11 +53,19 @@ bool InFlightOne(const CaseSpec& spec, Window* window, int64_t* calls) {
       Report(reply.status());
       return false;
     }
-    if (more && window->Measuring()) ++*calls;
-    if (more) more = window->Continue();
-    if (more) pending.push_back(stub.AsyncEcho(request));
+    if (another()) pending.push_back(stub.AsyncEcho(request));
   }
   return true;
+}
+
+// KeepInFlight until the window closes, counting the replies within it.
+bool InFlightOne(const CaseSpec& spec, Window* window, int64_t* calls) {
+  bool more = true;
+  return KeepInFlight(spec, [&] {
+    if (more && window->Measuring()) ++*calls;
+    if (more) more = window->Continue();
+    return more;
+  });
 }
 
 }  // namespace
@@ -102,6 +115,11 @@ bool RpcUnaryCalls(const CaseSpec& spec, long calls) {
     }
   }
   return true;
+}
+
+bool RpcInFlightCalls(const CaseSpec& spec, long calls) {
+  long started = spec.in_flight;
+  return KeepInFlight(spec, [&] { return started++ < calls; });
 }
 
 Result RpcInFlight(const CaseSpec& spec) {

@@ -95,7 +95,11 @@ void InFlightRows(const Options& options, const Servers& servers,
   spec.connections = connections;
   spec.seconds = options.seconds;
   Result base = RawPipelined(At(spec, *servers.raw, transport, false));
-  Result ours = RpcInFlight(At(spec, *servers.rpc, transport, false));
+  // Our client as a pipelining user would configure it (ChannelOptions::
+  // batch_call_starts; the raw sender batches its writes too).
+  CaseSpec batched = spec;
+  batched.batch = true;
+  Result ours = RpcInFlight(At(batched, *servers.rpc, transport, false));
   Result peer = Grpc(options, servers, "in_flight", spec, transport, false);
   std::string name =
       absl::StrFormat("64 B, %d in flight x %d conn %s", in_flight,

@@ -158,6 +158,15 @@ std::unique_ptr<ClientCall> Channel::StartCall(
                      std::string(method), std::move(to_end), start));
 }
 
+void Channel::Flush() {
+  std::shared_ptr<ClientConnection> connection;
+  {
+    MutexLock lock(&state_->mu);
+    connection = state_->connection;
+  }
+  if (connection != nullptr) connection->FlushHeld(absl::InfiniteFuture());
+}
+
 absl::StatusOr<std::shared_ptr<Channel>> CreateChannel(
     absl::string_view target, const ChannelOptions& options) {
   SOCKRPC_ASSIGN_OR_RETURN(Address address, ParseAddress(target));

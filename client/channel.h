@@ -51,6 +51,18 @@ struct ChannelOptions {
   // Hooks run around every call (see client/interceptor.h). Borrowed: they
   // must outlive the channel.
   std::vector<ClientInterceptor*> interceptors;
+  // Batching, for a thread that keeps many calls in flight. When true, a
+  // call begun with StartCall (an asynchronous unary call, any streaming
+  // call) while the server still has at least 8 earlier calls of this
+  // channel to answer (and no fewer than are held already) does not write
+  // its opening frames at once: they are held, and all held calls go out
+  // together, in one write, as soon as any thread waits on this channel (a
+  // blocking call, Get(), Wait*(), Read(), Finish()), writes on it, or
+  // calls Flush(), or once 16 KiB are held. That saves a system call per
+  // call and lets the server take many calls in one read; the price is
+  // that a held call reaches the server only at one of those points. Off
+  // by default: every call is written as it starts, as in gRPC.
+  bool batch_call_starts = false;
 };
 
 class Channel {
@@ -85,6 +97,11 @@ class Channel {
   std::unique_ptr<ClientCall> StartCall(
       ClientContext* context, absl::string_view method,
       const google::protobuf::MessageLite* request = nullptr);
+
+  // With ChannelOptions::batch_call_starts: writes the calls held so far
+  // now, without waiting for anything else (blocks only while the socket
+  // is full). Does nothing otherwise.
+  void Flush();
 
  private:
   // Returns the current connection, connecting first if there is none or

@@ -3,7 +3,11 @@
 //
 // Writing: a caller encodes its frames, then writes them whole under
 // write_mu_ (stream ids are taken under that lock so they rise on the
-// wire). Reading: there is no reader thread. A caller that must wait (for
+// wire). With ChannelOptions::batch_call_starts, the opening frames of
+// calls begun by StartCall are appended to held_ instead; every write
+// sends held_ first (in the same system call), and a caller about to wait
+// flushes it, so held calls keep their order and nobody waits on a reply
+// to a call that was never sent. Reading: there is no reader thread. A caller that must wait (for
 // a reply, a message, the end of a call, or flow-control window) becomes
 // the reader if nobody else is; it reads and dispatches frames for every
 // call until what it waits for has happened or its deadline passes, then
@@ -74,6 +78,10 @@ class ClientConnection {
   // Channel then makes a new one.
   bool usable() const { return usable_.load(std::memory_order_relaxed); }
 
+  // Writes the held calls' frames, if any (see batch_call_starts), waiting
+  // for socket room until `deadline`. On failure fails the connection.
+  void FlushHeld(absl::Time deadline) ABSL_LOCKS_EXCLUDED(mu_, write_mu_);
+
   // For an idle connection (no call in flight): true if the peer has
   // closed it, checked without blocking. Used for TCP, where a write into
   // a connection the peer closed does not fail at once.
@@ -102,6 +110,10 @@ class ClientConnection {
   // tells whether no byte of `bytes` went out.
   absl::Status WriteFrames(absl::string_view bytes, absl::Time deadline,
                            bool* sent_nothing) ABSL_LOCKS_EXCLUDED(mu_);
+  // Writes our preface if not yet sent, then held_, then `bytes`, whole;
+  // held_ is empty afterwards even on failure (which breaks the byte
+  // stream: the caller fails the connection). *written counts the bytes of
+  // `bytes` that went out.
   absl::Status WriteAllLocked(absl::string_view bytes, absl::Time deadline,
                               size_t* written)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
@@ -130,8 +142,16 @@ class ClientConnection {
   // thread ends a call it may be waiting for (Cancel).
   const Fd wake_fd_;
 
+  const bool batch_call_starts_;
+
   Mutex write_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  // Set once our preface is written or held (held_ then starts with it).
   bool preface_sent_ ABSL_GUARDED_BY(write_mu_) = false;
+  // Frames of calls opened but not yet written (batch_call_starts).
+  std::string held_ ABSL_GUARDED_BY(write_mu_);
+  size_t held_calls_ ABSL_GUARDED_BY(write_mu_) = 0;
+  // !held_.empty(), readable without write_mu_ (every wait asks).
+  std::atomic<bool> has_held_{false};
   uint32_t next_stream_id_ ABSL_GUARDED_BY(write_mu_) = 1;
 
   mutable Mutex mu_;

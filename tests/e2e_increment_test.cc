@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <thread>
@@ -163,6 +164,53 @@ TEST_P(IncrementOverTransportTest,
   }
   for (std::thread& thread : threads) thread.join();
   EXPECT_EQ(wrong.load(), 0) << first_failure;
+}
+
+// A thread pipelining 64 asynchronous calls with batch_call_starts, and a
+// second thread making blocking calls on the same channel meanwhile.
+TEST_P(IncrementOverTransportTest,
+       BatchedPipelineOfSixtyFourCallsEachGetTheirOwnReplies) {
+  constexpr int kCalls = 3000;
+  constexpr int kInFlight = 64;
+  constexpr uint32_t kFirst = 0x4e00;
+  ChannelOptions options;
+  options.batch_call_starts = true;
+  std::shared_ptr<Channel> channel = MakeChannel(server_.address, options);
+  std::thread blocking([&] {
+    increment::Increment::Stub stub(channel);
+    for (int i = 0; i < 200; ++i) {
+      EXPECT_EQ(Increment(stub, "A").value_or("<error>"), "B");
+    }
+  });
+  increment::Increment::Stub stub(channel);
+  std::deque<std::pair<uint32_t, sockrpc::UnaryFuture<increment::IncrementReply>>>
+      pending;
+  int started = 0;
+  int wrong = 0;
+  std::string first_failure;
+  auto start = [&] {
+    uint32_t c = kFirst + static_cast<uint32_t>(started++);
+    increment::IncrementRequest request;
+    request.set_character(Utf8(c));
+    pending.emplace_back(c, stub.AsyncIncrement(request));
+  };
+  while (started < kInFlight) start();
+  while (!pending.empty()) {
+    auto [c, future] = std::move(pending.front());
+    pending.pop_front();
+    absl::StatusOr<increment::IncrementReply> reply = future.Get();
+    if (!reply.ok() || reply->character() != Utf8(c + 1)) {
+      if (wrong++ == 0) {
+        first_failure = absl::StrCat(
+            "sent U+", absl::Hex(c), ", got ",
+            reply.ok() ? absl::CEscape(reply->character())
+                       : reply.status().ToString());
+      }
+    }
+    if (started < kCalls) start();
+  }
+  blocking.join();
+  EXPECT_EQ(wrong, 0) << first_failure;
 }
 
 TEST_P(IncrementOverTransportTest,

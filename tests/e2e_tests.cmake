@@ -38,3 +38,10 @@ foreach(_e2e_test e2e_increment_test e2e_server_lifecycle_test
                   e2e_bad_input_test)
   add_dependencies(${_e2e_test} increment_server increment_client)
 endforeach()
+
+# The client's call batching, checked on the wire against a hand-played
+# server (no server binary).
+sockrpc_test(NAME client_batching_test
+  SOURCES client_batching_test.cc
+  LIBS sockrpc_e2e_testing sockrpc_increment_calls sockrpc_socket_testing
+       increment_proto sockrpc_client sockrpc_transport)

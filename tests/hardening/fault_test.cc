@@ -322,7 +322,9 @@ TEST_F(FaultTest, PeerThatStopsReadingLargeRepliesDoesNotHoldUpOthers) {
   ASSERT_TRUE(rss.ok());
   // Flow control holds the stream to its window; the unary replies wait
   // in the 32 MiB write buffer at most.
-  if (!sockrpc::testing::kUnderSanitizer) EXPECT_LT(*rss, 120 * 1024);
+  if (!sockrpc::testing::kUnderSanitizer) {
+    EXPECT_LT(*rss, 120 * 1024);
+  }
 }
 
 // ---- Out of file descriptors ----

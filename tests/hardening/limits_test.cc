@@ -409,7 +409,9 @@ TEST_F(LimitsTest, ServerEndsEachCallAtItsOwnDeadlineWhateverCameBefore) {
     sent_at[call.stream_id] = absl::Now();
     ASSERT_TRUE(raw.Send(frames, kIoTimeout).ok());
     // Each quick call ends before the next call is sent.
-    if (!call.sleeps) ASSERT_TRUE(read_until_ended(call.stream_id).ok());
+    if (!call.sleeps) {
+      ASSERT_TRUE(read_until_ended(call.stream_id).ok());
+    }
   }
   for (const Call& call : calls) {
     ASSERT_TRUE(read_until_ended(call.stream_id).ok())

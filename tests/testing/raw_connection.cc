@@ -136,6 +136,12 @@ absl::StatusOr<ReceivedFrame> RawConnection::ReadFrame(
   }
 }
 
+bool RawConnection::NothingMoreArrived() {
+  if (reader_.buffered() > 0) return false;
+  pollfd readable{fd_.get(), POLLIN, 0};
+  return ::poll(&readable, 1, 0) == 0;
+}
+
 absl::Status RawConnection::WaitForClose(absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   for (;;) {

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -33,6 +34,10 @@ class RawConnection {
   static absl::StatusOr<RawConnection> Open(absl::string_view target,
                                             absl::Duration timeout);
 
+  // Wraps a connection the test accepted itself: the test plays the
+  // server, and ReadPreface()/ReadFrame() read the client's.
+  static RawConnection Adopt(Fd fd) { return RawConnection(std::move(fd)); }
+
   RawConnection(RawConnection&&) = default;
   RawConnection& operator=(RawConnection&&) = default;
 
@@ -51,6 +56,11 @@ class RawConnection {
   // Reads the next frame (after the preface). UNAVAILABLE with "closed" in
   // the message if the server closed the connection first.
   absl::StatusOr<ReceivedFrame> ReadFrame(absl::Duration timeout);
+
+  // True if every byte the peer has sent so far has been returned (by
+  // ReadPreface/ReadFrame): none buffered here, none waiting in the
+  // socket. Does not wait.
+  bool NothingMoreArrived();
 
   // WaitForClose reads (and discards) until the server closes the
   // connection: OK when a read returns end of stream or ECONNRESET,

@@ -1,0 +1,235 @@
+// Tests of ChannelOptions::batch_call_starts, seen from the wire: the test
+// plays the server on a real socket, reads what the client writes and
+// when, and answers the calls by hand.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "client/channel.h"
+#include "client/client_streams.h"
+#include "gtest/gtest.h"
+#include "increment.pb.h"
+#include "increment.sockrpc.pb.h"
+#include "tests/testing/increment_calls.h"
+#include "tests/testing/raw_connection.h"
+#include "tests/testing/socket_testing.h"
+#include "tests/testing/temp_dir.h"
+#include "transport/address.h"
+#include "transport/frame.h"
+#include "transport/socket.h"
+#include "transport/wire_codec.h"
+
+namespace sockrpc {
+namespace {
+
+using ::sockrpc::testing::AcceptOne;
+using ::sockrpc::testing::kCallTimeout;
+using ::sockrpc::testing::kIncrementMethod;
+using ::sockrpc::testing::RawConnection;
+using ::sockrpc::testing::ReceivedFrame;
+using ::sockrpc::testing::TempDir;
+using Future = UnaryFuture<increment::IncrementReply>;
+
+// The server's side of the call on `stream_id`: the reply to `character`
+// and an OK status.
+std::string ReplyFrames(uint32_t stream_id, const std::string& character) {
+  increment::IncrementReply reply;
+  reply.set_character(character);
+  std::string out;
+  EXPECT_TRUE(AppendMessageFrame(&out, FrameType::kMessage, 0, stream_id,
+                                 reply, kDefaultMaxFrameSize)
+                  .ok());
+  AppendRawFrame(&out, FrameType::kStatus, 0, stream_id, "");
+  return out;
+}
+
+class BatchCallStartsTest : public ::testing::Test {
+ protected:
+  // Listens, and makes a channel to the listener with batching `on`; the
+  // connection is accepted by Accept() once the first call is under way.
+  void SetUp() override {
+    absl::StatusOr<Address> address =
+        ParseAddress(absl::StrCat("unix:", dir_.path(), "/batch.sock"));
+    ASSERT_TRUE(address.ok()) << address.status();
+    absl::StatusOr<Listener> listener = Listener::Bind(*address);
+    ASSERT_TRUE(listener.ok()) << listener.status();
+    listener_ = std::make_unique<Listener>(*std::move(listener));
+  }
+
+  void MakeStub(bool batch) {
+    ChannelOptions options;
+    options.batch_call_starts = batch;
+    channel_ = testing::MakeChannel(listener_->address().ToString(), options);
+    ASSERT_NE(channel_, nullptr);
+    stub_ = std::make_unique<increment::Increment::Stub>(channel_);
+  }
+
+  // Starts an asynchronous Increment call of "A".
+  Future Start() {
+    increment::IncrementRequest request;
+    request.set_character("A");
+    return stub_->AsyncIncrement(request);
+  }
+
+  // Accepts the channel's connection and exchanges prefaces.
+  void Accept() {
+    peer_ = std::make_unique<RawConnection>(
+        RawConnection::Adopt(AcceptOne(*listener_)));
+    ASSERT_TRUE(peer_->ReadPreface(kCallTimeout).ok());
+    std::string preface;
+    AppendPreface(&preface);
+    ASSERT_TRUE(peer_->Send(preface, kCallTimeout).ok());
+  }
+
+  // Reads the opening frames of the next call (HEADERS naming Increment,
+  // then its request, half-closing) and returns its stream id, or 0.
+  uint32_t ReadCallStart() {
+    absl::StatusOr<ReceivedFrame> headers = peer_->ReadFrame(kCallTimeout);
+    EXPECT_TRUE(headers.ok()) << headers.status();
+    if (!headers.ok()) return 0;
+    EXPECT_EQ(headers->header.type, static_cast<uint8_t>(FrameType::kHeaders));
+    wire::CallHeader call;
+    EXPECT_TRUE(call.ParseFromString(headers->payload));
+    EXPECT_EQ(call.method(), kIncrementMethod);
+    absl::StatusOr<ReceivedFrame> request = peer_->ReadFrame(kCallTimeout);
+    EXPECT_TRUE(request.ok()) << request.status();
+    if (!request.ok()) return 0;
+    EXPECT_EQ(request->header.stream_id, headers->header.stream_id);
+    EXPECT_EQ(request->header.flags & kFlagEndStream, kFlagEndStream);
+    return headers->header.stream_id;
+  }
+
+  // Reads `count` call starts and expects their ids to follow `*next_id`.
+  void ExpectCallStarts(int count, uint32_t* next_id) {
+    for (int i = 0; i < count; ++i) {
+      EXPECT_EQ(ReadCallStart(), (*next_id)++);
+    }
+  }
+
+  void Answer(uint32_t first_id, int count) {
+    std::string replies;
+    for (int i = 0; i < count; ++i) replies += ReplyFrames(first_id + i, "B");
+    ASSERT_TRUE(peer_->Send(replies, kCallTimeout).ok());
+  }
+
+  // Makes the stub (batching `batch`), starts `count` calls and reads all
+  // of them on the wire; returns their futures and sets *next_id past them.
+  std::vector<Future> StartAndReadCalls(bool batch, int count,
+                                        uint32_t* next_id) {
+    std::vector<Future> futures;
+    MakeStub(batch);
+    futures.push_back(Start());  // connects
+    Accept();
+    while (static_cast<int>(futures.size()) < count) futures.push_back(Start());
+    *next_id = 1;
+    ExpectCallStarts(count, next_id);
+    EXPECT_TRUE(peer_->NothingMoreArrived());
+    return futures;
+  }
+
+  static void ExpectReplies(std::vector<Future>& futures) {
+    for (Future& future : futures) {
+      absl::StatusOr<increment::IncrementReply> reply = future.Get();
+      ASSERT_TRUE(reply.ok()) << reply.status();
+      EXPECT_EQ(reply->character(), "B");
+    }
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Listener> listener_;
+  std::shared_ptr<Channel> channel_;
+  std::unique_ptr<increment::Increment::Stub> stub_;
+  std::unique_ptr<RawConnection> peer_;
+};
+
+// The first 8 calls find fewer than 8 unanswered before them and go out at
+// once; the next ones are held, and the caller's first wait sends them,
+// in order, before it waits for its reply.
+TEST_F(BatchCallStartsTest, CallsBeyondEightUnansweredWaitForTheCallersWait) {
+  uint32_t next_id;
+  std::vector<Future> futures =
+      StartAndReadCalls(/*batch=*/true, 8, &next_id);
+
+  for (int i = 0; i < 4; ++i) futures.push_back(Start());
+  // Written synchronously if at all: nothing arrived means held.
+  EXPECT_TRUE(peer_->NothingMoreArrived());
+
+  // The replies to the first 8 are there before the caller waits, so its
+  // Get() of the first finds them; it still must send the held calls,
+  // since it waits (reads) before it knows.
+  Answer(1, 8);
+  std::vector<Future> first(std::make_move_iterator(futures.begin()),
+                            std::make_move_iterator(futures.begin() + 8));
+  ExpectReplies(first);
+  ExpectCallStarts(4, &next_id);
+  Answer(9, 4);
+  std::vector<Future> rest(std::make_move_iterator(futures.begin() + 8),
+                           std::make_move_iterator(futures.end()));
+  ExpectReplies(rest);
+}
+
+TEST_F(BatchCallStartsTest, FlushSendsHeldCallsWithoutWaiting) {
+  uint32_t next_id;
+  std::vector<Future> futures =
+      StartAndReadCalls(/*batch=*/true, 8, &next_id);
+  futures.push_back(Start());
+  futures.push_back(Start());
+  EXPECT_TRUE(peer_->NothingMoreArrived());
+
+  channel_->Flush();
+  ExpectCallStarts(2, &next_id);
+  Answer(1, 10);
+  ExpectReplies(futures);
+}
+
+TEST_F(BatchCallStartsTest, HeldCallsGoOutBeforeALaterBlockingCall) {
+  uint32_t next_id;
+  std::vector<Future> futures =
+      StartAndReadCalls(/*batch=*/true, 8, &next_id);
+  futures.push_back(Start());
+  EXPECT_TRUE(peer_->NothingMoreArrived());
+
+  // A blocking call writes the held call first, in the same write, and
+  // ids keep rising on the wire.
+  std::thread blocking([&] {
+    increment::Increment::Stub stub(channel_);
+    EXPECT_EQ(testing::Increment(stub, "A").value_or("<error>"), "B");
+  });
+  ExpectCallStarts(2, &next_id);
+  Answer(1, 10);
+  blocking.join();
+  ExpectReplies(futures);
+}
+
+TEST_F(BatchCallStartsTest, WithoutBatchingEveryCallIsWrittenAsItStarts) {
+  uint32_t next_id;
+  std::vector<Future> futures =
+      StartAndReadCalls(/*batch=*/false, 12, &next_id);
+  Answer(1, 12);
+  ExpectReplies(futures);
+}
+
+// A held call that is abandoned still reaches the server, followed by its
+// CANCEL: the server never sees a CANCEL for a call it does not know.
+TEST_F(BatchCallStartsTest, AbandonedHeldCallIsSentThenCancelled) {
+  uint32_t next_id;
+  std::vector<Future> futures =
+      StartAndReadCalls(/*batch=*/true, 8, &next_id);
+  { Future abandoned = Start(); }  // destroyed before Get(): cancelled
+
+  ExpectCallStarts(1, &next_id);
+  absl::StatusOr<ReceivedFrame> cancel = peer_->ReadFrame(kCallTimeout);
+  ASSERT_TRUE(cancel.ok()) << cancel.status();
+  EXPECT_EQ(cancel->header.type, static_cast<uint8_t>(FrameType::kCancel));
+  EXPECT_EQ(cancel->header.stream_id, 9u);
+  Answer(1, 8);
+  ExpectReplies(futures);
+}
+
+}  // namespace
+}  // namespace sockrpc
