@@ -1,5 +1,6 @@
 #include "server/server_call.h"
 
+#include <cstring>
 #include <string>
 #include <utility>
 
@@ -19,9 +20,21 @@ constexpr size_t kFinalFramesSize = 3 * kFrameHeaderSize + 64;
 }  // namespace
 
 void ServerCall::Run() {
+  if (request_buffer.empty()) {
+    state->Run(absl::string_view(state->small_request(), request_size));
+    return;
+  }
   state->Run(absl::string_view(request_buffer.data() + request_offset,
                                request_size));
   state->connection().GiveBuffer(std::move(request_buffer));
+}
+
+bool ServerCallState::KeepSmallRequest(absl::string_view request) {
+  if (request.size() > kSmallRequestSize) return false;
+  if (!request.empty()) {
+    std::memcpy(small_request_, request.data(), request.size());
+  }
+  return true;
 }
 
 // Collects a unary handler's outcome and ends the call with it while the

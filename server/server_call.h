@@ -55,6 +55,10 @@ class ServerCallState final : public ServerStream {
   // ---- Called by the connection's reader ----
   // True the first time only: the call's handler may be started.
   bool MarkStarted() { return !started_.exchange(true); }
+  // Copies a unary call's `request` encoding into the call itself if it is
+  // small enough (see ServerCall); false if it is not.
+  bool KeepSmallRequest(absl::string_view request);
+  const char* small_request() const { return small_request_; }
   // A MESSAGE of a streaming call. False if it overflows the call's window
   // (the peer broke flow control).
   bool OnMessage(absl::string_view payload);
@@ -89,8 +93,13 @@ class ServerCallState final : public ServerStream {
   // Whether the handler's initial and trailing metadata may be sent.
   absl::Status ResponseMetadataStatus() const;
 
+  // Requests up to this size are kept in the call's own allocation.
+  static constexpr size_t kSmallRequestSize = 256;
+
   const std::shared_ptr<ServerConnection> connection_;
   std::atomic<bool> started_{false};
+  // Written by the reader before the call is handed to a thread.
+  char small_request_[kSmallRequestSize];
   const uint32_t stream_id_;
   const Service::Method* const method_;  // owned by a Service
   ServerContext context_;
@@ -119,7 +128,8 @@ class ServerCallState final : public ServerStream {
 // ServerCall is the work item for a thread: run `state`'s handler.
 struct ServerCall {
   std::shared_ptr<ServerCallState> state;
-  // Unary calls: the request's encoding is request_size bytes at
+  // Unary calls: the request's encoding is request_size bytes, kept in
+  // the state (KeepSmallRequest) while request_buffer is empty, else at
   // request_offset in request_buffer (see FrameReader::DetachPayload).
   std::string request_buffer;
   size_t request_offset = 0;

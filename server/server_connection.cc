@@ -344,9 +344,11 @@ bool ServerConnection::HandleMessage(const FrameReader::Frame& frame,
     runtime_->CallStarted();
     ServerCall ready_call;
     ready_call.state = std::move(call);
-    ready_call.request_offset =
-        reader_.DetachPayload(frame, &ready_call.request_buffer);
     ready_call.request_size = frame.payload.size();
+    if (!ready_call.state->KeepSmallRequest(frame.payload)) {
+      ready_call.request_offset =
+          reader_.DetachPayload(frame, &ready_call.request_buffer);
+    }
     ready->push_back(std::move(ready_call));
     return true;
   }
