@@ -259,6 +259,51 @@ TEST(GeneratedServiceTest, OverrideServesTheCall) {
   EXPECT_EQ(book.title(), "The Socket Book");
 }
 
+// Fills every field of its reply, and records whether the request and
+// reply it was handed looked new (the runtime reuses them between calls).
+class RecordingCatalog final : public Catalog::Service {
+ public:
+  absl::Status GetBook(::sockrpc::ServerContext* context,
+                       const Book::Key& request, Book* reply) override {
+    requests_seen.push_back(request.isbn());
+    replies_started_empty.push_back(reply->ByteSizeLong() == 0 &&
+                                    !reply->has_subtitle() &&
+                                    !reply->has_key());
+    if (request.isbn().empty()) return absl::OkStatus();
+    *reply->mutable_key() = request;
+    reply->set_title(std::string(request.isbn() == "big" ? 8000 : 10, 't'));
+    reply->set_subtitle("a subtitle");
+    reply->add_editions()->set_number(2);
+    return absl::OkStatus();
+  }
+
+  std::vector<std::string> requests_seen;
+  std::vector<bool> replies_started_empty;
+};
+
+TEST(GeneratedServiceTest, EveryCallGetsAFreshRequestAndReply) {
+  RecordingCatalog catalog;
+  constexpr absl::string_view kGetBook = "/sockrpc.test.v1.Catalog/GetBook";
+  for (const char* isbn : {"978-2", "", "big", "", "978-3", ""}) {
+    FakeResponder responder =
+        RunMethod(catalog, kGetBook, KeyOf(isbn).SerializeAsString());
+    ASSERT_TRUE(responder.status.ok()) << responder.status;
+    Book book;
+    ASSERT_TRUE(book.ParseFromString(responder.reply_bytes));
+    if (*isbn == '\0') {
+      // Nothing of the previous call's reply is left over.
+      EXPECT_EQ(book.ByteSizeLong(), 0u) << book.DebugString();
+    } else {
+      EXPECT_EQ(book.key().isbn(), isbn);
+      EXPECT_EQ(book.editions_size(), 1);
+    }
+  }
+  EXPECT_THAT(catalog.requests_seen,
+              ElementsAre("978-2", "", "big", "", "978-3", ""));
+  EXPECT_THAT(catalog.replies_started_empty,
+              ElementsAre(true, true, true, true, true, true));
+}
+
 TEST(GeneratedServiceTest, OverrideErrorReachesTheResponderWithoutReply) {
   FakeLibrary library;
   FakeResponder responder =
