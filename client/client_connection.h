@@ -143,6 +143,7 @@ class ClientConnection {
   const Fd wake_fd_;
 
   const bool batch_call_starts_;
+  const size_t min_unanswered_to_hold_;  // see batch_call_starts
 
   Mutex write_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   // Set once our preface is written or held (held_ then starts with it).

@@ -48,18 +48,23 @@ std::string ReplyFrames(uint32_t stream_id, const std::string& character) {
   return out;
 }
 
-class BatchCallStartsTest : public ::testing::Test {
+// The parameter: over TCP (else a unix socket).
+class BatchCallStartsTest : public ::testing::TestWithParam<bool> {
  protected:
-  // Listens, and makes a channel to the listener with batching `on`; the
-  // connection is accepted by Accept() once the first call is under way.
+  // Listens; MakeStub() makes a channel to the listener, and Accept() takes
+  // its connection once the first call is under way.
   void SetUp() override {
-    absl::StatusOr<Address> address =
-        ParseAddress(absl::StrCat("unix:", dir_.path(), "/batch.sock"));
+    absl::StatusOr<Address> address = ParseAddress(
+        GetParam() ? std::string("ipv4:127.0.0.1:0")
+                   : absl::StrCat("unix:", dir_.path(), "/batch.sock"));
     ASSERT_TRUE(address.ok()) << address.status();
     absl::StatusOr<Listener> listener = Listener::Bind(*address);
     ASSERT_TRUE(listener.ok()) << listener.status();
     listener_ = std::make_unique<Listener>(*std::move(listener));
   }
+
+  // How many unanswered calls make the client hold the next one.
+  static int Threshold() { return GetParam() ? 4 : 8; }
 
   void MakeStub(bool batch) {
     ChannelOptions options;
@@ -147,50 +152,51 @@ class BatchCallStartsTest : public ::testing::Test {
   std::unique_ptr<RawConnection> peer_;
 };
 
-// The first 8 calls find fewer than 8 unanswered before them and go out at
-// once; the next ones are held, and the caller's first wait sends them,
-// in order, before it waits for its reply.
-TEST_F(BatchCallStartsTest, CallsBeyondEightUnansweredWaitForTheCallersWait) {
+// The first calls find fewer than Threshold() unanswered before them and
+// go out at once; the next ones are held, and the caller's first wait
+// sends them, in order, before it waits for its reply.
+TEST_P(BatchCallStartsTest, CallsBeyondTheThresholdWaitForTheCallersWait) {
+  const int sent = Threshold();
   uint32_t next_id;
   std::vector<Future> futures =
-      StartAndReadCalls(/*batch=*/true, 8, &next_id);
+      StartAndReadCalls(/*batch=*/true, sent, &next_id);
 
   for (int i = 0; i < 4; ++i) futures.push_back(Start());
   // Written synchronously if at all: nothing arrived means held.
   EXPECT_TRUE(peer_->NothingMoreArrived());
 
-  // The replies to the first 8 are there before the caller waits, so its
-  // Get() of the first finds them; it still must send the held calls,
+  // The replies to the first calls are there before the caller waits, so
+  // its Get() of the first finds them; it still must send the held calls,
   // since it waits (reads) before it knows.
-  Answer(1, 8);
+  Answer(1, sent);
   std::vector<Future> first(std::make_move_iterator(futures.begin()),
-                            std::make_move_iterator(futures.begin() + 8));
+                            std::make_move_iterator(futures.begin() + sent));
   ExpectReplies(first);
   ExpectCallStarts(4, &next_id);
-  Answer(9, 4);
-  std::vector<Future> rest(std::make_move_iterator(futures.begin() + 8),
+  Answer(sent + 1, 4);
+  std::vector<Future> rest(std::make_move_iterator(futures.begin() + sent),
                            std::make_move_iterator(futures.end()));
   ExpectReplies(rest);
 }
 
-TEST_F(BatchCallStartsTest, FlushSendsHeldCallsWithoutWaiting) {
+TEST_P(BatchCallStartsTest, FlushSendsHeldCallsWithoutWaiting) {
   uint32_t next_id;
   std::vector<Future> futures =
-      StartAndReadCalls(/*batch=*/true, 8, &next_id);
+      StartAndReadCalls(/*batch=*/true, Threshold(), &next_id);
   futures.push_back(Start());
   futures.push_back(Start());
   EXPECT_TRUE(peer_->NothingMoreArrived());
 
   channel_->Flush();
   ExpectCallStarts(2, &next_id);
-  Answer(1, 10);
+  Answer(1, Threshold() + 2);
   ExpectReplies(futures);
 }
 
-TEST_F(BatchCallStartsTest, HeldCallsGoOutBeforeALaterBlockingCall) {
+TEST_P(BatchCallStartsTest, HeldCallsGoOutBeforeALaterBlockingCall) {
   uint32_t next_id;
   std::vector<Future> futures =
-      StartAndReadCalls(/*batch=*/true, 8, &next_id);
+      StartAndReadCalls(/*batch=*/true, Threshold(), &next_id);
   futures.push_back(Start());
   EXPECT_TRUE(peer_->NothingMoreArrived());
 
@@ -201,12 +207,12 @@ TEST_F(BatchCallStartsTest, HeldCallsGoOutBeforeALaterBlockingCall) {
     EXPECT_EQ(testing::Increment(stub, "A").value_or("<error>"), "B");
   });
   ExpectCallStarts(2, &next_id);
-  Answer(1, 10);
+  Answer(1, Threshold() + 2);
   blocking.join();
   ExpectReplies(futures);
 }
 
-TEST_F(BatchCallStartsTest, WithoutBatchingEveryCallIsWrittenAsItStarts) {
+TEST_P(BatchCallStartsTest, WithoutBatchingEveryCallIsWrittenAsItStarts) {
   uint32_t next_id;
   std::vector<Future> futures =
       StartAndReadCalls(/*batch=*/false, 12, &next_id);
@@ -216,20 +222,25 @@ TEST_F(BatchCallStartsTest, WithoutBatchingEveryCallIsWrittenAsItStarts) {
 
 // A held call that is abandoned still reaches the server, followed by its
 // CANCEL: the server never sees a CANCEL for a call it does not know.
-TEST_F(BatchCallStartsTest, AbandonedHeldCallIsSentThenCancelled) {
+TEST_P(BatchCallStartsTest, AbandonedHeldCallIsSentThenCancelled) {
   uint32_t next_id;
   std::vector<Future> futures =
-      StartAndReadCalls(/*batch=*/true, 8, &next_id);
+      StartAndReadCalls(/*batch=*/true, Threshold(), &next_id);
   { Future abandoned = Start(); }  // destroyed before Get(): cancelled
 
   ExpectCallStarts(1, &next_id);
   absl::StatusOr<ReceivedFrame> cancel = peer_->ReadFrame(kCallTimeout);
   ASSERT_TRUE(cancel.ok()) << cancel.status();
   EXPECT_EQ(cancel->header.type, static_cast<uint8_t>(FrameType::kCancel));
-  EXPECT_EQ(cancel->header.stream_id, 9u);
-  Answer(1, 8);
+  EXPECT_EQ(cancel->header.stream_id, static_cast<uint32_t>(Threshold() + 1));
+  Answer(1, Threshold());
   ExpectReplies(futures);
 }
+
+INSTANTIATE_TEST_SUITE_P(UnixAndTcp, BatchCallStartsTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return std::string(info.param ? "Tcp" : "Unix");
+                         });
 
 }  // namespace
 }  // namespace sockrpc
