@@ -148,28 +148,11 @@ absl::Status ServerCallState::Finish(
             absl::StrCat("reply too large: ", fits.message()));
       }
     }
-    const bool send_trailers =
-        metadata_ok.ok() && !context_.trailing_metadata().empty();
-    if (status.ok() && !send_trailers) {
-      // The CallStatus of a plain OK encodes to nothing.
-      AppendRawFrame(&out, FrameType::kStatus, 0, stream_id_, "");
-    } else {
-      wire::CallStatus call_status;
-      StatusToWire(status, &call_status);
-      if (send_trailers) {
-        MetadataToWire(context_.trailing_metadata(),
-                       call_status.mutable_metadata());
-      }
-      if (!AppendMessageFrame(&out, FrameType::kStatus, 0, stream_id_,
-                              call_status, max_frame_size)
-               .ok()) {
-        status = absl::ResourceExhaustedError("trailing metadata too large");
-        call_status.Clear();
-        StatusToWire(status, &call_status);
-        (void)AppendMessageFrame(&out, FrameType::kStatus, 0, stream_id_,
-                                 call_status, kDefaultMaxFrameSize);
-      }
-    }
+    static const Metadata kNoTrailers;
+    status = AppendStatusFrame(
+        &out, stream_id_, status,
+        metadata_ok.ok() ? context_.trailing_metadata() : kNoTrailers,
+        max_frame_size);
     cancel_reason_ = status;  // what any later Finish() reports
   }
   connection_->Send(std::move(out));

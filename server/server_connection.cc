@@ -423,11 +423,9 @@ bool ServerConnection::ProtocolError(const absl::Status& why) {
 
 void ServerConnection::SendStatus(uint32_t stream_id,
                                   const absl::Status& status) {
-  wire::CallStatus call_status;
-  StatusToWire(status, &call_status);
   std::string out;
-  (void)AppendMessageFrame(&out, FrameType::kStatus, 0, stream_id,
-                           call_status, kDefaultMaxFrameSize);
+  (void)AppendStatusFrame(&out, stream_id, status, Metadata(),
+                          kDefaultMaxFrameSize);
   Send(std::move(out));
 }
 

@@ -70,6 +70,57 @@ TEST(WireCodecTest, MessageFrameCarriesTheEncoding) {
   EXPECT_EQ(out.substr(kFrameHeaderSize), header.SerializeAsString());
 }
 
+// Decodes the one STATUS frame in `out`; fails the test if it is not one.
+wire::CallStatus ParseStatusFrame(const std::string& out, uint32_t stream_id) {
+  wire::CallStatus call_status;
+  absl::StatusOr<FrameHeader> header = DecodeFrameHeader(out.data());
+  EXPECT_TRUE(header.ok());
+  if (!header.ok()) return call_status;
+  EXPECT_EQ(header->type, static_cast<uint8_t>(FrameType::kStatus));
+  EXPECT_EQ(header->stream_id, stream_id);
+  EXPECT_EQ(header->length, out.size() - kFrameHeaderSize);
+  EXPECT_TRUE(call_status.ParseFromString(out.substr(kFrameHeaderSize)));
+  return call_status;
+}
+
+TEST(WireCodecTest, PlainOkStatusFrameHasAnEmptyPayload) {
+  std::string out;
+  EXPECT_TRUE(
+      AppendStatusFrame(&out, 5, absl::OkStatus(), {}, kDefaultMaxFrameSize)
+          .ok());
+  ASSERT_EQ(out.size(), kFrameHeaderSize);
+  wire::CallStatus call_status = ParseStatusFrame(out, 5);
+  EXPECT_EQ(call_status.code(), 0u);
+  EXPECT_TRUE(call_status.message().empty());
+}
+
+TEST(WireCodecTest, StatusFrameCarriesCodeMessageAndTrailers) {
+  std::string out;
+  absl::Status sent = AppendStatusFrame(
+      &out, 9, absl::NotFoundError("no such book"), {{"k", "v"}},
+      kDefaultMaxFrameSize);
+  EXPECT_EQ(sent, absl::NotFoundError("no such book"));
+  wire::CallStatus call_status = ParseStatusFrame(out, 9);
+  EXPECT_EQ(call_status.code(),
+            static_cast<uint32_t>(absl::StatusCode::kNotFound));
+  EXPECT_EQ(call_status.message(), "no such book");
+  ASSERT_EQ(call_status.metadata_size(), 1);
+  EXPECT_EQ(call_status.metadata(0).key(), "k");
+  EXPECT_EQ(call_status.metadata(0).value(), "v");
+}
+
+TEST(WireCodecTest, StatusFrameWithTrailersOverTheLimitSaysSo) {
+  std::string out;
+  absl::Status sent = AppendStatusFrame(
+      &out, 3, absl::OkStatus(), {{"big", std::string(200, 'x')}}, 100);
+  EXPECT_EQ(sent.code(), absl::StatusCode::kResourceExhausted);
+  wire::CallStatus call_status = ParseStatusFrame(out, 3);
+  EXPECT_EQ(call_status.code(),
+            static_cast<uint32_t>(absl::StatusCode::kResourceExhausted));
+  EXPECT_EQ(call_status.message(), "trailing metadata too large");
+  EXPECT_EQ(call_status.metadata_size(), 0);
+}
+
 // The hand-made CallHeader encoding is byte for byte protobuf's, in every
 // shape a header takes: empty fields left out, long lengths, metadata
 // entries with empty keys or values.

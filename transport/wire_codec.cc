@@ -120,6 +120,31 @@ void AppendWindowUpdateFrame(std::string* out, uint32_t stream_id,
                  absl::string_view(payload, sizeof(payload)));
 }
 
+absl::Status AppendStatusFrame(std::string* out, uint32_t stream_id,
+                               const absl::Status& status,
+                               const Metadata& trailers,
+                               uint32_t max_frame_size) {
+  if (status.ok() && trailers.empty()) {
+    AppendRawFrame(out, FrameType::kStatus, 0, stream_id, "");
+    return status;
+  }
+  wire::CallStatus call_status;
+  StatusToWire(status, &call_status);
+  MetadataToWire(trailers, call_status.mutable_metadata());
+  if (AppendMessageFrame(out, FrameType::kStatus, 0, stream_id, call_status,
+                         max_frame_size)
+          .ok()) {
+    return status;
+  }
+  absl::Status too_large =
+      absl::ResourceExhaustedError("trailing metadata too large");
+  call_status.Clear();
+  StatusToWire(too_large, &call_status);
+  (void)AppendMessageFrame(out, FrameType::kStatus, 0, stream_id, call_status,
+                           kDefaultMaxFrameSize);
+  return too_large;
+}
+
 void AppendPreface(std::string* out) {
   size_t start = out->size();
   out->resize(start + kPrefaceSize);

@@ -38,6 +38,17 @@ absl::Status AppendCallHeaderFrame(std::string* out, uint8_t flags,
                                    const Metadata& metadata,
                                    uint32_t max_frame_size);
 
+// Appends the STATUS frame that ends call `stream_id` with `status` and
+// the trailing metadata `trailers`: an empty payload for a plain OK (the
+// encoding of an empty CallStatus), else a CallStatus. If that exceeds
+// `max_frame_size`, appends a STATUS of RESOURCE_EXHAUSTED ("trailing
+// metadata too large", no trailers) instead. Returns the status that went
+// into the frame.
+absl::Status AppendStatusFrame(std::string* out, uint32_t stream_id,
+                               const absl::Status& status,
+                               const Metadata& trailers,
+                               uint32_t max_frame_size);
+
 // Appends one frame with the given raw payload (which must fit in a frame;
 // used for the small control frames).
 void AppendRawFrame(std::string* out, FrameType type, uint8_t flags,
