@@ -55,7 +55,8 @@ struct ChannelOptions {
   // call begun with StartCall (an asynchronous unary call, any streaming
   // call) while the server still has at least 8 earlier calls of this
   // channel to answer (4 over TCP, where a send costs more), and no fewer
-  // than are held already, does not write its opening frames at once:
+  // than are held already, and while no thread waits on the channel, does
+  // not write its opening frames at once:
   // they are held, and all held calls go out together, in one write, as
   // soon as any thread waits on this channel (a blocking call, Get(),
   // Wait*(), Read(), Finish()), writes on it, or calls Flush(), or once

@@ -178,12 +178,15 @@ bool ClientConnection::Open(const std::shared_ptr<ClientStream>& stream,
     streams_.emplace(stream->id_, stream);
     // Hold the call while the server still has plenty of ours to answer,
     // and at least as many as are held: it stays busy meanwhile, and the
-    // next write carries several calls.
+    // next write carries several calls. Never while a thread waits on the
+    // connection (it would not look again): a thread that starts waiting
+    // later sees has_held_, set here under mu_, and flushes first.
     const size_t others = streams_.size() - 1;
     const size_t unanswered = others > held_calls_ ? others - held_calls_ : 0;
-    hold = batch_call_starts_ && unary_reply == nullptr &&
+    hold = batch_call_starts_ && unary_reply == nullptr && !reader_active_ &&
            unanswered >= min_unanswered_to_hold_ && held_calls_ < unanswered &&
            held_.size() + frames.size() <= kMaxHeldBytes;
+    if (hold) has_held_.store(true, std::memory_order_relaxed);
   }
   PatchStreamId(&frames[0], stream->id_);
   if (request != nullptr) PatchStreamId(&frames[message_offset], stream->id_);
@@ -195,7 +198,6 @@ bool ClientConnection::Open(const std::shared_ptr<ClientStream>& stream,
     }
     held_.append(frames);
     ++held_calls_;
-    has_held_.store(true, std::memory_order_relaxed);
   } else {
     sent = WriteAllLocked(frames, stream->deadline(), &written);
   }
@@ -375,6 +377,10 @@ bool ClientConnection::AwaitLocked(ClientStream* stream,
       stream != nullptr ? stream->deadline() : absl::InfiniteFuture();
   const absl::Time wait_deadline = std::min(deadline, stream_deadline);
   while (!ready()) {
+    if (wait_deadline != absl::InfiniteFuture() &&
+        absl::Now() >= wait_deadline) {
+      break;
+    }
     if (has_held_.load(std::memory_order_relaxed)) {
       // Held calls go out before anyone waits: what we wait for may be the
       // reply to one of them.
@@ -382,10 +388,6 @@ bool ClientConnection::AwaitLocked(ClientStream* stream,
       FlushHeld(wait_deadline);
       mu_.Lock();
       continue;
-    }
-    if (wait_deadline != absl::InfiniteFuture() &&
-        absl::Now() >= wait_deadline) {
-      break;
     }
     if (!reader_active_) {
       reader_active_ = true;
@@ -509,12 +511,16 @@ absl::Status ClientConnection::WriteFrames(absl::string_view bytes,
 }
 
 void ClientConnection::FlushHeld(absl::Time deadline) {
-  {
-    MutexLock write_lock(&write_mu_);
-    if (held_.empty()) return;
+  MutexLock write_lock(&write_mu_);
+  if (held_.empty()) return;
+  size_t written = 0;
+  absl::Status sent = WriteAllLocked("", deadline, &written);
+  // Out of time with the socket full, what is left stays held, in order:
+  // the connection is still sound.
+  if (!sent.ok() && !absl::IsDeadlineExceeded(sent)) {
+    Fail(absl::UnavailableError(
+        absl::StrCat("connection to ", target_, " failed: ", sent.message())));
   }
-  bool sent_nothing;
-  (void)WriteFrames("", deadline, &sent_nothing);
 }
 
 absl::Status ClientConnection::WriteAllLocked(absl::string_view bytes,
@@ -525,10 +531,18 @@ absl::Status ClientConnection::WriteAllLocked(absl::string_view bytes,
     preface_sent_ = true;
   }
   size_t held_written = 0;
-  absl::Cleanup forget_held = [this] {
-    held_.clear();
-    held_calls_ = 0;
-    has_held_.store(false, std::memory_order_relaxed);
+  bool timed_out = false;
+  absl::Cleanup forget_written = [this, &held_written, &timed_out] {
+    // Out of time, the rest of held_ stays, in order, for the next write
+    // (partly written frames included: the byte stream is still sound).
+    // After an error the connection is broken and nothing is kept.
+    if (timed_out) {
+      held_.erase(0, held_written);
+    } else {
+      held_.clear();
+    }
+    held_calls_ = 0;  // any left over are partly written: no longer held
+    has_held_.store(!held_.empty(), std::memory_order_relaxed);
   };
   while (held_written < held_.size() || *written < bytes.size()) {
     iovec iov[2];
@@ -548,7 +562,10 @@ absl::Status ClientConnection::WriteAllLocked(absl::string_view bytes,
     *written += *n - from_held;
     if (*n == 0) {
       absl::Status ready = WaitFor(fd_.get(), POLLOUT, deadline);
-      if (!ready.ok()) return ready;
+      if (!ready.ok()) {
+        timed_out = absl::IsDeadlineExceeded(ready);
+        return ready;
+      }
     }
   }
   return absl::OkStatus();

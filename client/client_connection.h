@@ -110,10 +110,11 @@ class ClientConnection {
   // tells whether no byte of `bytes` went out.
   absl::Status WriteFrames(absl::string_view bytes, absl::Time deadline,
                            bool* sent_nothing) ABSL_LOCKS_EXCLUDED(mu_);
-  // Writes our preface if not yet sent, then held_, then `bytes`, whole;
-  // held_ is empty afterwards even on failure (which breaks the byte
-  // stream: the caller fails the connection). *written counts the bytes of
-  // `bytes` that went out.
+  // Writes our preface if not yet sent, then held_, then `bytes`, whole.
+  // *written counts the bytes of `bytes` that went out. On time-out, what
+  // is left of held_ stays held (the byte stream is still sound as long as
+  // `bytes` went out whole or not at all; else the caller fails the
+  // connection); after an error held_ is emptied.
   absl::Status WriteAllLocked(absl::string_view bytes, absl::Time deadline,
                               size_t* written)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
@@ -151,7 +152,9 @@ class ClientConnection {
   // Frames of calls opened but not yet written (batch_call_starts).
   std::string held_ ABSL_GUARDED_BY(write_mu_);
   size_t held_calls_ ABSL_GUARDED_BY(write_mu_) = 0;
-  // !held_.empty(), readable without write_mu_ (every wait asks).
+  // Whether held_ has (or is about to have) bytes: set under write_mu_ and
+  // mu_ when a call is held, cleared under write_mu_ when held_ empties;
+  // read without locks by every wait.
   std::atomic<bool> has_held_{false};
   uint32_t next_stream_id_ ABSL_GUARDED_BY(write_mu_) = 1;
 

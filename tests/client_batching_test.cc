@@ -212,6 +212,28 @@ TEST_P(BatchCallStartsTest, HeldCallsGoOutBeforeALaterBlockingCall) {
   ExpectReplies(futures);
 }
 
+// A thread already waiting on the connection would not look at held calls
+// again, so none is held while one waits: the call goes out at once.
+TEST_P(BatchCallStartsTest, NothingIsHeldWhileAThreadWaits) {
+  uint32_t next_id;
+  std::vector<Future> futures =
+      StartAndReadCalls(/*batch=*/true, Threshold(), &next_id);
+  // A blocking call: written at once (blocking calls are never held), then
+  // its thread waits, reading for everyone.
+  std::thread blocking([&] {
+    increment::Increment::Stub stub(channel_);
+    EXPECT_EQ(testing::Increment(stub, "A").value_or("<error>"), "B");
+  });
+  ExpectCallStarts(1, &next_id);
+  // Over the threshold, but the blocking thread waits (or, if it has not
+  // started to, flushes before it does): either way it reaches the wire.
+  futures.push_back(Start());
+  ExpectCallStarts(1, &next_id);
+  Answer(1, Threshold() + 2);
+  blocking.join();
+  ExpectReplies(futures);
+}
+
 TEST_P(BatchCallStartsTest, WithoutBatchingEveryCallIsWrittenAsItStarts) {
   uint32_t next_id;
   std::vector<Future> futures =

@@ -57,9 +57,11 @@ TEST(ReusePoolTest, ThreadsTakeAndGiveConcurrently) {
     threads.emplace_back([&pool, t] {
       for (int i = 0; i < 2000; ++i) {
         std::unique_ptr<std::vector<int>> object = pool.Take();
-        // Nobody else holds it while we do.
+        // Nobody else holds it while we do: what we put in stays alone.
         ASSERT_TRUE(object->empty());
         object->push_back(t);
+        std::this_thread::yield();
+        ASSERT_EQ(*object, std::vector<int>{t});
         object->clear();
         pool.Give(std::move(object));
       }

@@ -136,8 +136,9 @@ absl::Status AppendStatusFrame(std::string* out, uint32_t stream_id,
           .ok()) {
     return status;
   }
-  absl::Status too_large =
-      absl::ResourceExhaustedError("trailing metadata too large");
+  absl::Status too_large = absl::ResourceExhaustedError(
+      trailers.empty() ? "status message too large for a frame"
+                       : "trailing metadata too large");
   call_status.Clear();
   StatusToWire(too_large, &call_status);
   (void)AppendMessageFrame(out, FrameType::kStatus, 0, stream_id, call_status,

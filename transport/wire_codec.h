@@ -41,8 +41,8 @@ absl::Status AppendCallHeaderFrame(std::string* out, uint8_t flags,
 // Appends the STATUS frame that ends call `stream_id` with `status` and
 // the trailing metadata `trailers`: an empty payload for a plain OK (the
 // encoding of an empty CallStatus), else a CallStatus. If that exceeds
-// `max_frame_size`, appends a STATUS of RESOURCE_EXHAUSTED ("trailing
-// metadata too large", no trailers) instead. Returns the status that went
+// `max_frame_size`, appends a STATUS of RESOURCE_EXHAUSTED without
+// trailers instead, saying which was too large. Returns the status that went
 // into the frame.
 absl::Status AppendStatusFrame(std::string* out, uint32_t stream_id,
                                const absl::Status& status,
