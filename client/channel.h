@@ -53,17 +53,17 @@ struct ChannelOptions {
   std::vector<ClientInterceptor*> interceptors;
   // Batching, for a thread that keeps many calls in flight. When true, a
   // call begun with StartCall (an asynchronous unary call, any streaming
-  // call) while the server still has at least 8 earlier calls of this
-  // channel to answer (4 over TCP, where a send costs more), and no fewer
-  // than are held already, and while no thread waits on the channel, does
-  // not write its opening frames at once:
-  // they are held, and all held calls go out together, in one write, as
-  // soon as any thread waits on this channel (a blocking call, Get(),
-  // Wait*(), Read(), Finish()), writes on it, or calls Flush(), or once
-  // 16 KiB are held. That saves a system call per call and lets the server
-  // take many calls in one read; the price is that a held call reaches the
-  // server only at one of those points. Off by default: every call is
-  // written as it starts, as in gRPC.
+  // call) while the server still has at least 4 earlier calls of this
+  // channel to answer (2 over TCP, where a send costs more), and at least
+  // twice as many as are held already, and while no thread waits on the
+  // channel, does not write its opening frames at once: they are held, and
+  // all held calls go out together, in one write, as soon as any thread
+  // waits on this channel (a blocking call, Get(), Wait*(), Read(),
+  // Finish()), writes on it, or calls Flush(), or once 16 KiB are held.
+  // That saves a system call per call and lets the server take many calls
+  // in one read; the price is that a held call reaches the server only at
+  // one of those points. Off by default: every call is written as it
+  // starts, as in gRPC.
   bool batch_call_starts = false;
 };
 

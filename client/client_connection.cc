@@ -53,14 +53,15 @@ constexpr size_t kPooledBuffers = 2;
 constexpr size_t kPooledBufferSlack = 64 * 1024;
 
 // With ChannelOptions::batch_call_starts, a call is held only while the
-// server has at least this many of our calls to answer, and only as many
-// held bytes as kMaxHeldBytes. Measured at 2-64 calls in flight: with
-// fewer unanswered, holding leaves the server idle and costs more than
-// the writes it saves; over TCP, whose loopback sends cost several times
-// a unix socket's (the sender runs the receiver's protocol work too),
-// holding pays off sooner.
-constexpr size_t kMinUnansweredToHoldUnix = 8;
-constexpr size_t kMinUnansweredToHoldTcp = 4;
+// server has at least this many of our calls to answer, and at least
+// twice as many as are held, and only as many held bytes as
+// kMaxHeldBytes. Measured at 8-64 calls in flight: with fewer unanswered,
+// or more held, the server runs out of work while calls wait here, which
+// costs more than the writes saved; over TCP, whose loopback sends cost
+// several times a unix socket's (the sender runs the receiver's protocol
+// work too), holding pays off sooner.
+constexpr size_t kMinUnansweredToHoldUnix = 4;
+constexpr size_t kMinUnansweredToHoldTcp = 2;
 constexpr size_t kMaxHeldBytes = 16 * 1024;
 
 // A CallHeader's encoding beyond its method name, without metadata: field
@@ -177,14 +178,15 @@ bool ClientConnection::Open(const std::shared_ptr<ClientStream>& stream,
     }
     streams_.emplace(stream->id_, stream);
     // Hold the call while the server still has plenty of ours to answer,
-    // and at least as many as are held: it stays busy meanwhile, and the
-    // next write carries several calls. Never while a thread waits on the
+    // and at least twice as many as are held: it stays busy meanwhile, and
+    // the next write carries several calls. Never while a thread waits on the
     // connection (it would not look again): a thread that starts waiting
     // later sees has_held_, set here under mu_, and flushes first.
     const size_t others = streams_.size() - 1;
     const size_t unanswered = others > held_calls_ ? others - held_calls_ : 0;
     hold = batch_call_starts_ && unary_reply == nullptr && !reader_active_ &&
-           unanswered >= min_unanswered_to_hold_ && held_calls_ < unanswered &&
+           unanswered >= min_unanswered_to_hold_ &&
+           2 * held_calls_ < unanswered &&
            held_.size() + frames.size() <= kMaxHeldBytes;
     if (hold) has_held_.store(true, std::memory_order_relaxed);
   }

@@ -105,11 +105,17 @@ class ServerRuntime {
   // After an event: poll again if nobody polls, else watch if nobody
   // watches, else park until a watcher is needed.
   Role NextRole();
-  // The watchdog: ticks every kWatchTick while handlers run; when a handler
-  // has run a whole tick while nobody polled, takes over the polling and
-  // finds a successor (a parked or new thread, up to max_threads). Sleeps
-  // without ticking once the server has been quiet for a while.
+  // The watchdog: ticks every kWatchTick while handlers run. When no
+  // handler has started for a whole tick while one runs, it releases what
+  // batches hold back (ReleaseBatchesLocked()), and if nobody polls either,
+  // takes over the polling and finds a successor (a parked or new thread,
+  // up to max_threads). Sleeps without ticking once the server has been
+  // quiet for a while.
   Role Watch();
+  // Breaks the corks of connections whose batch of unary calls is running
+  // (their replies go out now) and hands the batch's queued calls to the
+  // polling threads (RunCalls()).
+  void ReleaseBatchesLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Bracket a handler run. EndHandler() also ends the call (see
   // CallFinished()).
   void BeginHandler();

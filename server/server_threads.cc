@@ -79,9 +79,14 @@ ServerRuntime::Role ServerRuntime::Watch() {
     if (stopping()) return Role::kStop;
     const bool no_new_handler = handler_starts_.load() == last_starts;
     const int in_handlers = in_handlers_.load();
-    if (no_new_handler && pollers_ == 0 && in_handlers > 0 &&
-        busy_ == in_handlers) {
-      break;  // a handler has run a whole tick while nobody polled
+    if (no_new_handler && in_handlers > 0) {
+      if (pollers_ == 0 && busy_ == in_handlers) {
+        break;  // a handler has run a whole tick while nobody polled
+      }
+      // Another thread polls (it took over from an earlier long handler),
+      // but a handler has run a whole tick: a batch it belongs to must not
+      // hold back the replies and calls behind it.
+      ReleaseBatchesLocked();
     }
     quiet_ticks = no_new_handler && in_handlers == 0 ? quiet_ticks + 1 : 0;
     if (quiet_ticks >= kQuietTicksBeforeSleep) {
@@ -105,8 +110,7 @@ ServerRuntime::Role ServerRuntime::Watch() {
   // Take over the polling, and find a successor to watch. Replies the
   // blocked thread holds back go out now, and the calls it queued go to
   // whichever threads poll.
-  for (ServerConnection* connection : corked_) connection->BreakCork();
-  if (!tasks_.empty()) SignalEventFd(task_fd_.get(), tasks_.size());
+  ReleaseBatchesLocked();
   watchdog_ = false;
   ++pollers_;
   if (parked_ > 0) {
@@ -118,6 +122,11 @@ ServerRuntime::Role ServerRuntime::Watch() {
     threads_.emplace_back(&ServerRuntime::ThreadMain, this, Role::kWatch);
   }
   return Role::kPoll;
+}
+
+void ServerRuntime::ReleaseBatchesLocked() {
+  for (ServerConnection* connection : corked_) connection->BreakCork();
+  if (!tasks_.empty()) SignalEventFd(task_fd_.get(), tasks_.size());
 }
 
 void ServerRuntime::BeginHandler() {

@@ -63,8 +63,9 @@ class BatchCallStartsTest : public ::testing::TestWithParam<bool> {
     listener_ = std::make_unique<Listener>(*std::move(listener));
   }
 
-  // How many unanswered calls make the client hold the next one.
-  static int Threshold() { return GetParam() ? 4 : 8; }
+  // How many unanswered calls make the client hold the next one (with none
+  // held yet; it holds at most half as many as are unanswered).
+  static int Threshold() { return GetParam() ? 2 : 4; }
 
   void MakeStub(bool batch) {
     ChannelOptions options;
@@ -153,7 +154,7 @@ class BatchCallStartsTest : public ::testing::TestWithParam<bool> {
 };
 
 // The first calls find fewer than Threshold() unanswered before them and
-// go out at once; the next ones are held, and the caller's first wait
+// go out at once; the next one is held, and the caller's first wait
 // sends them, in order, before it waits for its reply.
 TEST_P(BatchCallStartsTest, CallsBeyondTheThresholdWaitForTheCallersWait) {
   const int sent = Threshold();
@@ -161,7 +162,7 @@ TEST_P(BatchCallStartsTest, CallsBeyondTheThresholdWaitForTheCallersWait) {
   std::vector<Future> futures =
       StartAndReadCalls(/*batch=*/true, sent, &next_id);
 
-  for (int i = 0; i < 4; ++i) futures.push_back(Start());
+  futures.push_back(Start());
   // Written synchronously if at all: nothing arrived means held.
   EXPECT_TRUE(peer_->NothingMoreArrived());
 
@@ -172,11 +173,31 @@ TEST_P(BatchCallStartsTest, CallsBeyondTheThresholdWaitForTheCallersWait) {
   std::vector<Future> first(std::make_move_iterator(futures.begin()),
                             std::make_move_iterator(futures.begin() + sent));
   ExpectReplies(first);
-  ExpectCallStarts(4, &next_id);
-  Answer(sent + 1, 4);
+  ExpectCallStarts(1, &next_id);
+  Answer(sent + 1, 1);
   std::vector<Future> rest(std::make_move_iterator(futures.begin() + sent),
                            std::make_move_iterator(futures.end()));
   ExpectReplies(rest);
+}
+
+// Calls are held only while the server has at least twice as many to
+// answer: then the next call goes out, together with the held ones.
+TEST_P(BatchCallStartsTest, HoldsAtMostHalfAsManyAsAreUnanswered) {
+  // Unix: 4 sent, the 5th and 6th held (4 unanswered each time), the 7th
+  // written. TCP: 2 sent, the 3rd held, the 4th written.
+  const int held = GetParam() ? 1 : 2;
+  uint32_t next_id;
+  std::vector<Future> futures =
+      StartAndReadCalls(/*batch=*/true, Threshold(), &next_id);
+  for (int i = 0; i < held; ++i) {
+    futures.push_back(Start());
+    EXPECT_TRUE(peer_->NothingMoreArrived()) << "call " << futures.size();
+  }
+  futures.push_back(Start());
+  ExpectCallStarts(held + 1, &next_id);
+  EXPECT_TRUE(peer_->NothingMoreArrived());
+  Answer(1, static_cast<int>(futures.size()));
+  ExpectReplies(futures);
 }
 
 TEST_P(BatchCallStartsTest, FlushSendsHeldCallsWithoutWaiting) {
@@ -184,12 +205,11 @@ TEST_P(BatchCallStartsTest, FlushSendsHeldCallsWithoutWaiting) {
   std::vector<Future> futures =
       StartAndReadCalls(/*batch=*/true, Threshold(), &next_id);
   futures.push_back(Start());
-  futures.push_back(Start());
   EXPECT_TRUE(peer_->NothingMoreArrived());
 
   channel_->Flush();
-  ExpectCallStarts(2, &next_id);
-  Answer(1, Threshold() + 2);
+  ExpectCallStarts(1, &next_id);
+  Answer(1, Threshold() + 1);
   ExpectReplies(futures);
 }
 
