@@ -7,7 +7,9 @@
 // calls begun by StartCall are appended to held_ instead; every write
 // sends held_ first (in the same system call), and a caller about to wait
 // flushes it, so held calls keep their order and nobody waits on a reply
-// to a call that was never sent. Reading: there is no reader thread. A caller that must wait (for
+// to a call that was never sent. Writing lives in client_writes.cc.
+//
+// Reading: there is no reader thread. A caller that must wait (for
 // a reply, a message, the end of a call, or flow-control window) becomes
 // the reader if nobody else is; it reads and dispatches frames for every
 // call until what it waits for has happened or its deadline passes, then
@@ -79,7 +81,8 @@ class ClientConnection {
   bool usable() const { return usable_.load(std::memory_order_relaxed); }
 
   // Writes the held calls' frames, if any (see batch_call_starts), waiting
-  // for socket room until `deadline`. On failure fails the connection.
+  // for socket room until `deadline`. Out of time, the rest stays held (the
+  // connection is still sound); on an error, fails the connection.
   void FlushHeld(absl::Time deadline) ABSL_LOCKS_EXCLUDED(mu_, write_mu_);
 
   // For an idle connection (no call in flight): true if the peer has
@@ -118,6 +121,9 @@ class ClientConnection {
   absl::Status WriteAllLocked(absl::string_view bytes, absl::Time deadline,
                               size_t* written)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Our preface goes first on the wire: puts it in held_ (still empty)
+  // if it has not been written or held yet.
+  void HoldPrefaceIfDueLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // An empty buffer to encode frames into (a warm one from buffers_ if
   // there is one); give it back to buffers_ when written.
   std::string TakeBuffer();
