@@ -138,6 +138,16 @@ class BatchCallStartsTest : public ::testing::TestWithParam<bool> {
     return futures;
   }
 
+  // A blocking Increment call of "A" on another thread (join it): written
+  // at once (blocking calls are never held), then its thread waits for the
+  // reply, reading for everyone.
+  std::thread StartBlockingCall() {
+    return std::thread([this] {
+      increment::Increment::Stub stub(channel_);
+      EXPECT_EQ(testing::Increment(stub, "A").value_or("<error>"), "B");
+    });
+  }
+
   static void ExpectReplies(std::vector<Future>& futures) {
     for (Future& future : futures) {
       absl::StatusOr<increment::IncrementReply> reply = future.Get();
@@ -222,10 +232,7 @@ TEST_P(BatchCallStartsTest, HeldCallsGoOutBeforeALaterBlockingCall) {
 
   // A blocking call writes the held call first, in the same write, and
   // ids keep rising on the wire.
-  std::thread blocking([&] {
-    increment::Increment::Stub stub(channel_);
-    EXPECT_EQ(testing::Increment(stub, "A").value_or("<error>"), "B");
-  });
+  std::thread blocking = StartBlockingCall();
   ExpectCallStarts(2, &next_id);
   Answer(1, Threshold() + 2);
   blocking.join();
@@ -238,12 +245,7 @@ TEST_P(BatchCallStartsTest, NothingIsHeldWhileAThreadWaits) {
   uint32_t next_id;
   std::vector<Future> futures =
       StartAndReadCalls(/*batch=*/true, Threshold(), &next_id);
-  // A blocking call: written at once (blocking calls are never held), then
-  // its thread waits, reading for everyone.
-  std::thread blocking([&] {
-    increment::Increment::Stub stub(channel_);
-    EXPECT_EQ(testing::Increment(stub, "A").value_or("<error>"), "B");
-  });
+  std::thread blocking = StartBlockingCall();
   ExpectCallStarts(1, &next_id);
   // Over the threshold, but the blocking thread waits (or, if it has not
   // started to, flushes before it does): either way it reaches the wire.
