@@ -19,14 +19,33 @@ constexpr size_t kFinalFramesSize = 3 * kFrameHeaderSize + 64;
 
 }  // namespace
 
-void ServerCall::Run() {
+absl::string_view ServerCall::request() const {
   if (request_buffer.empty()) {
-    state->Run(absl::string_view(state->small_request(), request_size));
-    return;
+    return absl::string_view(state->small_request(), request_size);
   }
-  state->Run(absl::string_view(request_buffer.data() + request_offset,
-                               request_size));
-  state->connection().GiveBuffer(std::move(request_buffer));
+  return absl::string_view(request_buffer.data() + request_offset,
+                           request_size);
+}
+
+void ServerCall::Run() {
+  state->Run(request());
+  if (!request_buffer.empty()) {
+    state->connection().GiveBuffer(std::move(request_buffer));
+  }
+}
+
+bool ServerCall::RunWithoutBlocking() {
+  if (reactions) {
+    state->RunReactions();
+    return true;
+  }
+  if (!state->is_callback()) return false;
+  // A blocking form the handler asked for keeps its parsed request.
+  const bool started = state->StartCallback(request());
+  if (!request_buffer.empty()) {
+    state->connection().GiveBuffer(std::move(request_buffer));
+  }
+  return started;
 }
 
 bool ServerCallState::KeepSmallRequest(absl::string_view request) {
@@ -45,7 +64,7 @@ class ServerCallState::UnaryReplyWriter final : public UnaryResponder {
 
   void Finish(const google::protobuf::MessageLite* reply,
               const absl::Status& status) override {
-    final_status_ = call_->Finish(reply, status);
+    final_status_ = call_->EndCall(reply, status);
   }
   absl::Status final_status() const {
     if (final_status_.has_value()) return *final_status_;
@@ -76,24 +95,33 @@ ServerCallState::ServerCallState(std::shared_ptr<ServerConnection> connection,
 ServerCallState::~ServerCallState() = default;
 
 void ServerCallState::Run(absl::string_view request) {
-  const auto& interceptors = connection_->interceptors();
-  if (interceptors.empty()) {
-    (void)RunHandler(request);
-    return;
-  }
-  const absl::Time start = absl::Now();
-  size_t started = 0;
-  absl::Status status;
-  for (; started < interceptors.size() && status.ok(); ++started) {
-    status = interceptors[started]->OnCallStart(context_);
-  }
+  // A callback method's blocking form: StartCallback() ran the
+  // interceptors already.
+  absl::Status status = is_callback() ? absl::OkStatus() : StartInterceptors();
   if (status.ok()) {
     status = RunHandler(request);
   } else {
-    status = Finish(nullptr, status);
+    status = EndCall(nullptr, status);
   }
-  const absl::Duration elapsed = absl::Now() - start;
-  for (size_t i = started; i-- > 0;) {
+  EndInterceptors(status);
+}
+
+absl::Status ServerCallState::StartInterceptors() {
+  const auto& interceptors = connection_->interceptors();
+  if (interceptors.empty()) return absl::OkStatus();
+  start_time_ = absl::Now();
+  absl::Status status;
+  while (interceptors_started_ < interceptors.size() && status.ok()) {
+    status = interceptors[interceptors_started_++]->OnCallStart(context_);
+  }
+  return status;
+}
+
+void ServerCallState::EndInterceptors(const absl::Status& status) {
+  if (interceptors_started_ == 0) return;
+  const auto& interceptors = connection_->interceptors();
+  const absl::Duration elapsed = absl::Now() - start_time_;
+  for (size_t i = interceptors_started_; i-- > 0;) {
     interceptors[i]->OnCallEnd(context_, status, elapsed);
   }
 }
@@ -101,8 +129,12 @@ void ServerCallState::Run(absl::string_view request) {
 absl::Status ServerCallState::RunHandler(absl::string_view request) {
   if (context_.deadline() != absl::InfiniteFuture() &&
       absl::Now() > context_.deadline()) {
-    return Finish(nullptr, absl::DeadlineExceededError(
-                               "the call's deadline passed before it started"));
+    return EndCall(nullptr, absl::DeadlineExceededError(
+                                "the call's deadline passed before it started"));
+  }
+  if (is_callback()) {
+    absl::Status status = method_->handler->RunBlocking(this, this);
+    return EndCall(status.ok() ? reply_ : nullptr, status);
   }
   if (method_->kind == RpcKind::kUnary) {
     UnaryReplyWriter writer(this);
@@ -110,10 +142,10 @@ absl::Status ServerCallState::RunHandler(absl::string_view request) {
     return writer.final_status();
   }
   absl::Status status = method_->handler->RunStream(&context_, this);
-  return Finish(nullptr, status);
+  return EndCall(nullptr, status);
 }
 
-absl::Status ServerCallState::Finish(
+absl::Status ServerCallState::EndCall(
     const google::protobuf::MessageLite* unary_reply, absl::Status status) {
   std::string out = connection_->TakeBuffer();
   const uint32_t max_frame_size = connection_->max_frame_size();
@@ -153,7 +185,7 @@ absl::Status ServerCallState::Finish(
         &out, stream_id_, status,
         metadata_ok.ok() ? context_.trailing_metadata() : kNoTrailers,
         max_frame_size);
-    cancel_reason_ = status;  // what any later Finish() reports
+    cancel_reason_ = status;  // what any later EndCall() reports
   }
   connection_->Send(std::move(out));
   connection_->RemoveCall(stream_id_);
@@ -193,27 +225,78 @@ void ServerCallState::AppendInitialMetadataLocked(std::string* out) {
                            connection_->max_frame_size());
 }
 
-bool ServerCallState::OnMessage(absl::string_view payload) {
-  MutexLock lock(&mu_);
-  if (cancelled_ || half_closed_) return true;  // late frame: ignore
-  // The client may overshoot its window by one message at most.
-  if (inbox_bytes_ > static_cast<int64_t>(kInitialWindowSize)) return false;
-  inbox_.Push(payload);
-  inbox_bytes_ += static_cast<int64_t>(payload.size());
+bool ServerCallState::OnMessage(absl::string_view payload,
+                                ReadyCalls* ready) {
+  uint32_t acknowledge = 0;
+  bool parsed = true;
+  bool schedule = false;
+  {
+    MutexLock lock(&mu_);
+    if (cancelled_ || half_closed_) return true;  // late frame: ignore
+    // The client may overshoot its window by one message at most.
+    if (inbox_bytes_ > static_cast<int64_t>(kInitialWindowSize)) return false;
+    if (read_target_ == nullptr) {
+      inbox_.Push(payload);
+      inbox_bytes_ += static_cast<int64_t>(payload.size());
+      return true;
+    }
+    // A reactor's read waits for this message: straight into it.
+    google::protobuf::MessageLite* target = read_target_;
+    read_target_ = nullptr;
+    parsed = target->ParseFromArray(payload.data(),
+                                    static_cast<int>(payload.size()));
+    acknowledge = ConsumeLocked(payload.size());
+    schedule = QueueReactionLocked(Reaction::kReadDone, parsed);
+  }
+  if (acknowledge > 0) connection_->SendWindowUpdate(stream_id_, acknowledge);
+  if (!parsed) {
+    Cancel(absl::InternalError(absl::StrCat(
+               "failed to parse a request message for ", context_.method())),
+           /*send_status=*/true);
+  }
+  if (schedule) Schedule(ready);
   return true;
 }
 
-void ServerCallState::OnHalfClose() {
-  MutexLock lock(&mu_);
-  half_closed_ = true;
+void ServerCallState::OnHalfClose(ReadyCalls* ready) {
+  bool schedule = false;
+  {
+    MutexLock lock(&mu_);
+    half_closed_ = true;
+    if (read_target_ != nullptr) {  // a reactor's read ends: no more
+      read_target_ = nullptr;
+      schedule = QueueReactionLocked(Reaction::kReadDone, false);
+    }
+  }
+  if (schedule) Schedule(ready);
 }
 
-void ServerCallState::OnWindowUpdate(uint32_t increment) {
-  MutexLock lock(&mu_);
-  send_window_ += increment;
+void ServerCallState::OnWindowUpdate(uint32_t increment, ReadyCalls* ready) {
+  absl::Status finish;
+  bool finish_due = false;
+  bool schedule = false;
+  {
+    MutexLock lock(&mu_);
+    send_window_ += increment;
+    if (!held_writes_.empty() || held_finish_.has_value()) {
+      finish_due = SendHeldWritesLocked(&finish, &schedule);
+    }
+  }
+  if (finish_due) EndReactorCall(std::move(finish));
+  if (schedule) Schedule(ready);
+}
+
+uint32_t ServerCallState::ConsumeLocked(size_t size) {
+  // Give the client its window back in batches of half a window.
+  unacknowledged_ += static_cast<uint32_t>(size);
+  if (unacknowledged_ < kInitialWindowSize / 2 || half_closed_) return 0;
+  const uint32_t acknowledge = unacknowledged_;
+  unacknowledged_ = 0;
+  return acknowledge;
 }
 
 void ServerCallState::Cancel(const absl::Status& why, bool send_status) {
+  bool schedule = false;
   {
     MutexLock lock(&mu_);
     if (cancelled_ || finished_) return;
@@ -224,14 +307,34 @@ void ServerCallState::Cancel(const absl::Status& why, bool send_status) {
     } else {
       finished_ = true;  // the client hears nothing more
     }
+    if (reactor_ != nullptr) {
+      // What the reactor waits for fails, and it hears of the end.
+      if (read_target_ != nullptr) {
+        read_target_ = nullptr;
+        schedule |= QueueReactionLocked(Reaction::kReadDone, false);
+      }
+      for (size_t i = 0; i < held_writes_.size(); ++i) {
+        schedule |= QueueReactionLocked(Reaction::kWriteDone, false);
+      }
+      held_writes_.clear();
+      held_finish_.reset();
+      if (!reactor_finished_) {
+        schedule |= QueueReactionLocked(Reaction::kCancel, true);
+      }
+    }
   }
   if (send_status) {
     // Sends `why` now; the handler's own outcome, whenever it comes, is
-    // dropped by Finish().
-    (void)Finish(nullptr, why);
+    // dropped by EndCall().
+    (void)EndCall(nullptr, why);
   } else {
     connection_->RemoveCall(stream_id_);
   }
+  {
+    MutexLock lock(&mu_);
+    schedule |= DoneDueLocked();
+  }
+  if (schedule) Schedule(nullptr);
 }
 
 bool ServerCallState::IsCancelled() const {
@@ -259,16 +362,11 @@ bool ServerCallState::Read(google::protobuf::MessageLite* message) {
     if (inbox_.empty() || cancelled_ || finished_) return false;
     payload = inbox_.Pop();
     inbox_bytes_ -= static_cast<int64_t>(payload.size());
-    // Give the client its window back in batches of half a window.
-    unacknowledged_ += static_cast<uint32_t>(payload.size());
-    if (unacknowledged_ >= kInitialWindowSize / 2 && !half_closed_) {
-      acknowledge = unacknowledged_;
-      unacknowledged_ = 0;
-    }
+    acknowledge = ConsumeLocked(payload.size());
   }
   if (acknowledge > 0) connection_->SendWindowUpdate(stream_id_, acknowledge);
   if (!message->ParseFromString(payload)) {
-    (void)Finish(nullptr, absl::InternalError(absl::StrCat(
+    (void)EndCall(nullptr, absl::InternalError(absl::StrCat(
                         "failed to parse a request message for ",
                         context_.method())));
     return false;
@@ -280,7 +378,7 @@ bool ServerCallState::Write(const google::protobuf::MessageLite& message) {
   const size_t size = message.ByteSizeLong();
   if (size > connection_->max_frame_size()) {
     // Too large to send: the call fails, as a unary reply would.
-    (void)Finish(nullptr, absl::ResourceExhaustedError(absl::StrCat(
+    (void)EndCall(nullptr, absl::ResourceExhaustedError(absl::StrCat(
                         "reply too large: message of ", size,
                         " bytes exceeds the frame limit of ",
                         connection_->max_frame_size(), " bytes")));
@@ -322,6 +420,10 @@ bool ServerContext::IsCancelled() const {
 
 bool ServerContext::WaitForCancellation(absl::Time deadline) const {
   return call_ != nullptr && call_->WaitForCancellation(deadline);
+}
+
+ServerUnaryReactor* CallbackServerContext::DefaultReactor() {
+  return call_->default_reactor();
 }
 
 }  // namespace sockrpc

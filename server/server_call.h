@@ -8,6 +8,12 @@
 // messages, half-close and window updates. It ends exactly once: with a
 // STATUS frame (Finish), or silently when the client cancelled or left.
 //
+// Callback methods (server/server_callback.h) run no handler for the
+// call's life: StartCallback() runs the handler's start, which returns a
+// reactor; the call then keeps the reactor's pending reads and writes and
+// runs its reactions (server_call_reactor.cc; docs/ARCHITECTURE.md has the
+// call's state diagram).
+//
 // Thread-safe: the reader, the handler's thread, the deadline timer and
 // Shutdown() may all touch it at once; mu_ guards the mutable state.
 #ifndef SOCKRPC_SERVER_SERVER_CALL_H_
@@ -18,6 +24,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/inlined_vector.h"
@@ -26,6 +33,7 @@
 #include "transport/message_queue.h"
 #include "transport/sync.h"
 #include "absl/time/time.h"
+#include "server/server_callback.h"
 #include "server/server_context.h"
 #include "server/server_stream.h"
 #include "server/service.h"
@@ -35,7 +43,14 @@ namespace sockrpc {
 
 class ServerConnection;
 
-class ServerCallState final : public ServerStream {
+struct ServerCall;
+using ReadyCalls = absl::InlinedVector<ServerCall, 1>;
+
+class ServerCallState final
+    : public ServerStream,
+      public internal::ReactorCall,
+      public internal::CallbackCall,
+      public std::enable_shared_from_this<ServerCallState> {
  public:
   // `client_metadata`: the call's request metadata, from its HEADERS.
   ServerCallState(std::shared_ptr<ServerConnection> connection,
@@ -46,11 +61,43 @@ class ServerCallState final : public ServerStream {
   uint32_t stream_id() const { return stream_id_; }
   absl::Time deadline() const { return context_.deadline(); }
   bool is_unary() const { return method_->kind == RpcKind::kUnary; }
+  bool is_callback() const { return method_->callback; }
+  RpcKind kind() const { return method_->kind; }
+  // Whether the call starts once its request message is read, rather than
+  // at its HEADERS (see Service::Method).
+  bool starts_with_request() const { return method_->starts_with_request(); }
   ServerConnection& connection() const { return *connection_; }
 
   // Runs the interceptors and the handler on the calling thread, then
   // ends the call. `request` is the request's encoding (unary calls only).
+  // For a callback method, the blocking form its handler asked for.
   void Run(absl::string_view request);
+
+  // ---- Callback methods (server_call_reactor.cc) ----
+  // Runs the interceptors and the handler's start on the calling server
+  // thread, then the reactions that start made due. False if the handler
+  // asked for its blocking form: Run() it then on a thread that may block.
+  bool StartCallback(absl::string_view request);
+  // Runs the reactions due, unless another thread is running them. The
+  // call may end here (OnDone()).
+  void RunReactions();
+  // At shutdown, once no server thread runs: runs what reactions are left
+  // and then OnDone(), even if the reactor never called Finish().
+  void ForceDone();
+  // The reactor CallbackServerContext::DefaultReactor() returns.
+  ServerUnaryReactor* default_reactor();
+
+  // internal::ReactorCall:
+  void StartSendInitialMetadata() override;
+  void StartRead(google::protobuf::MessageLite* message) override;
+  void StartWrite(std::string frame) override;
+  void Finish(absl::Status status) override;
+  // internal::CallbackCall:
+  CallbackServerContext* context() override { return &context_; }
+  absl::string_view request() const override { return start_request_; }
+  void Keep(std::unique_ptr<internal::CallResources> resources,
+            const google::protobuf::MessageLite* reply) override;
+  internal::CallResources* resources() override { return resources_.get(); }
 
   // ---- Called by the connection's reader ----
   // True the first time only: the call's handler may be started.
@@ -60,10 +107,11 @@ class ServerCallState final : public ServerStream {
   bool KeepSmallRequest(absl::string_view request);
   const char* small_request() const { return small_request_; }
   // A MESSAGE of a streaming call. False if it overflows the call's window
-  // (the peer broke flow control).
-  bool OnMessage(absl::string_view payload);
-  void OnHalfClose();
-  void OnWindowUpdate(uint32_t increment);
+  // (the peer broke flow control). These three add the call to `ready`
+  // (to RunReactions()) when they make reactions due.
+  bool OnMessage(absl::string_view payload, ReadyCalls* ready);
+  void OnHalfClose(ReadyCalls* ready);
+  void OnWindowUpdate(uint32_t increment, ReadyCalls* ready);
 
   // Ends the call early. With `send_status` the client is sent `why` (a
   // deadline, a shutdown); without, it is gone or cancelled and hears
@@ -80,12 +128,65 @@ class ServerCallState final : public ServerStream {
 
  private:
   class UnaryReplyWriter;
+  // The reactor of CallbackServerContext::DefaultReactor(): owned by the
+  // call, it only finishes.
+  class OwnedUnaryReactor final : public ServerUnaryReactor {
+   public:
+    void OnDone() override {}
+  };
+
+  // A reaction due to the reactor.
+  enum class Reaction : uint8_t {
+    kInitialMetadataDone,
+    kReadDone,
+    kWriteDone,
+    kCancel,
+  };
+  struct DueReaction {
+    Reaction reaction;
+    bool ok;
+  };
 
   // Sends the final frames (initial metadata if still due, the reply of a
   // unary call if any, STATUS) unless the call already ended, and removes
   // the call from its connection. Returns the status the call ended with.
-  absl::Status Finish(const google::protobuf::MessageLite* unary_reply,
-                      absl::Status status);
+  absl::Status EndCall(const google::protobuf::MessageLite* unary_reply,
+                       absl::Status status);
+  // Runs the interceptors' OnCallStart(); the first failure's status.
+  absl::Status StartInterceptors();
+  // Runs OnCallEnd() of the interceptors whose OnCallStart() ran.
+  void EndInterceptors(const absl::Status& status);
+  // How many bytes of window to give back after the handler or reactor
+  // consumed `size` bytes of request messages (0: none yet).
+  uint32_t ConsumeLocked(size_t size) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // ---- Callback methods ----
+  // Queues `reaction`; true if the caller must have the reactions run
+  // (nobody runs or is about to run them).
+  bool QueueReactionLocked(Reaction reaction, bool ok)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Makes OnDone() due once the reactor finished and the call ended; true
+  // if the caller must have the reactions run.
+  bool DoneDueLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool ScheduleLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Has the reactions run: by the caller's thread via `ready`, else by a
+  // server thread (ServerRuntime::PostReactions()).
+  void Schedule(ReadyCalls* ready);
+  // Sends a write the reactor started (room for the header, then the
+  // message's encoding).
+  void SendWriteLocked(std::string frame) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Sends held writes the window now allows, and a Finish() that waited
+  // for them; true if that Finish() is now due (*status).
+  bool SendHeldWritesLocked(absl::Status* status, bool* schedule)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The reactor's Finish() ends the call with `status`.
+  void EndReactorCall(absl::Status status);
+  // Runs reactions until none is due; the caller set reacting_.
+  void ReactLoop();
+  // OnDone(), then the call's end in the runtime.
+  void RunDone();
+  // A callback call that ended before its reactor started.
+  void EndWithoutReactor(const absl::Status& status);
   void AppendInitialMetadataLocked(std::string* out)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status RunHandler(absl::string_view request);
@@ -102,7 +203,19 @@ class ServerCallState final : public ServerStream {
   char small_request_[kSmallRequestSize];
   const uint32_t stream_id_;
   const Service::Method* const method_;  // owned by a Service
-  ServerContext context_;
+  CallbackServerContext context_;
+  // Of the interceptors, how many ran OnCallStart(), and when.
+  size_t interceptors_started_ = 0;
+  absl::Time start_time_;
+
+  // ---- Callback methods; set on the starting thread ----
+  // The request's encoding while the handler's start runs.
+  absl::string_view start_request_;
+  // What the handler keeps for the call, and the reply Finish() sends.
+  std::unique_ptr<internal::CallResources> resources_;
+  const google::protobuf::MessageLite* reply_ = nullptr;
+  // The call itself, from the reactor's start until OnDone().
+  std::shared_ptr<ServerCallState> keep_alive_;
 
   mutable Mutex mu_;
   // Request messages received and not yet read (streaming calls).
@@ -123,24 +236,48 @@ class ServerCallState final : public ServerStream {
   int64_t send_window_ ABSL_GUARDED_BY(mu_);
   // Bytes read by the handler and not yet acknowledged to the client.
   uint32_t unacknowledged_ ABSL_GUARDED_BY(mu_) = 0;
+
+  // ---- Callback methods ----
+  internal::ServerReactorBase* reactor_ ABSL_GUARDED_BY(mu_) = nullptr;
+  std::unique_ptr<OwnedUnaryReactor> default_reactor_ ABSL_GUARDED_BY(mu_);
+  // The message of a StartRead() waiting for the client.
+  google::protobuf::MessageLite* read_target_ ABSL_GUARDED_BY(mu_) = nullptr;
+  // Writes waiting for the client's window, oldest first.
+  std::vector<std::string> held_writes_ ABSL_GUARDED_BY(mu_);
+  // A Finish() waiting for held writes.
+  std::optional<absl::Status> held_finish_ ABSL_GUARDED_BY(mu_);
+  bool reactor_finished_ ABSL_GUARDED_BY(mu_) = false;
+  absl::InlinedVector<DueReaction, 2> reactions_ ABSL_GUARDED_BY(mu_);
+  // A thread runs the reactions (from the start on: the starting thread),
+  // or the call is posted to have them run.
+  bool reacting_ ABSL_GUARDED_BY(mu_) = true;
+  bool scheduled_ ABSL_GUARDED_BY(mu_) = false;
+  bool done_due_ ABSL_GUARDED_BY(mu_) = false;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
 };
 
-// ServerCall is the work item for a thread: run `state`'s handler.
+// ServerCall is the work item for a thread: run `state`'s handler, or
+// (`reactions`) its reactor's reactions.
 struct ServerCall {
   std::shared_ptr<ServerCallState> state;
+  bool reactions = false;
   // Unary calls: the request's encoding is request_size bytes, kept in
   // the state (KeepSmallRequest) while request_buffer is empty, else at
   // request_offset in request_buffer (see FrameReader::DetachPayload).
   std::string request_buffer;
   size_t request_offset = 0;
   size_t request_size = 0;
+  absl::string_view request() const;
   // Runs the call on this thread, then recycles request_buffer.
   void Run();
+  // Runs what of the call never blocks: its reactions, or a callback
+  // method's start. False if the call's handler must run (Run()).
+  bool RunWithoutBlocking();
 };
 
-// The calls one connection event made ready to run: almost always one, so
-// it is kept inline (no allocation per event).
-using ReadyCalls = absl::InlinedVector<ServerCall, 1>;
+// ReadyCalls (declared above): the calls one connection event made ready
+// to run: almost always one, so it is kept inline (no allocation per
+// event).
 
 }  // namespace sockrpc
 

@@ -193,13 +193,14 @@ bool ServerConnection::HandleFrame(
       return HandleMessage(frame, ready);
     case FrameType::kHalfClose:
       if (auto call = FindCall(header.stream_id)) {
-        if (call->is_unary() && call->MarkStarted()) {
-          // The client ended a unary call without sending its request.
-          call->Cancel(absl::InternalError(
-                           "unary call ended without a request message"),
+        if (call->starts_with_request() && call->MarkStarted()) {
+          // The client ended the call without sending its request.
+          call->Cancel(absl::InternalError(absl::StrCat(
+                           RpcKindName(call->kind()),
+                           " call ended without a request message")),
                        /*send_status=*/true);
         } else {
-          call->OnHalfClose();
+          call->OnHalfClose(ready);
         }
       }
       return true;
@@ -217,7 +218,7 @@ bool ServerConnection::HandleFrame(
       }
       if (header.stream_id == 0) return true;  // no connection window in v1
       if (auto call = FindCall(header.stream_id)) {
-        call->OnWindowUpdate(increment);
+        call->OnWindowUpdate(increment, ready);
       }
       return true;
     }
@@ -292,9 +293,10 @@ bool ServerConnection::HandleHeaders(
     }
   }
   const bool end_stream = (frame.header.flags & kFlagEndStream) != 0;
-  if (end_stream && method->kind == RpcKind::kUnary) {
+  if (end_stream && method->starts_with_request()) {
     SendStatus(stream_id, absl::InternalError(absl::StrCat(
-                              "unary call to ", header.method(),
+                              RpcKindName(method->kind), " call to ",
+                              header.method(),
                               " ended without a request message")));
     return true;
   }
@@ -323,9 +325,9 @@ bool ServerConnection::HandleHeaders(
     calls_.emplace(stream_id, call);
   }
   if (deadline != absl::InfiniteFuture()) runtime_->ScheduleDeadline(call);
-  if (method->kind != RpcKind::kUnary) {
+  if (!method->starts_with_request()) {
     // A streaming handler starts now and reads its messages as they come.
-    if (end_stream) call->OnHalfClose();
+    if (end_stream) call->OnHalfClose(ready);
     call->MarkStarted();
     runtime_->CallStarted();
     ServerCall ready_call;
@@ -339,7 +341,7 @@ bool ServerConnection::HandleMessage(const FrameReader::Frame& frame,
                                      ReadyCalls* ready) {
   std::shared_ptr<ServerCallState> call = FindCall(frame.header.stream_id);
   if (call == nullptr) return true;  // ended or unknown: ignore
-  if (call->is_unary()) {
+  if (call->starts_with_request()) {
     if (!call->MarkStarted()) return true;  // one request only
     runtime_->CallStarted();
     ServerCall ready_call;
@@ -352,13 +354,13 @@ bool ServerConnection::HandleMessage(const FrameReader::Frame& frame,
     ready->push_back(std::move(ready_call));
     return true;
   }
-  if (!call->OnMessage(frame.payload)) {
+  if (!call->OnMessage(frame.payload, ready)) {
     call->Cancel(absl::ResourceExhaustedError(
                      "client sent beyond its flow-control window"),
                  /*send_status=*/true);
     return true;
   }
-  if (frame.header.flags & kFlagEndStream) call->OnHalfClose();
+  if (frame.header.flags & kFlagEndStream) call->OnHalfClose(ready);
   return true;
 }
 

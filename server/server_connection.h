@@ -52,6 +52,7 @@ class ServerConnection {
                    bool authorized, absl::Time handshake_deadline);
   ~ServerConnection();
 
+  ServerRuntime& runtime() const { return *runtime_; }
   uint64_t tag() const { return tag_; }
   int fd() const { return fd_.get(); }
   const std::string& peer() const { return peer_; }

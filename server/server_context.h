@@ -64,6 +64,7 @@ class ServerContext {
 
  private:
   friend class ServerCallState;  // fills in the call's fields
+  friend class CallbackServerContext;  // reaches the call
 
   // What method() and peer() say of a context that belongs to no call.
   static const std::string& EmptyString() {

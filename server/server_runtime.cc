@@ -215,7 +215,13 @@ void ServerRuntime::HandleConnectionEvent(
   ReadyCalls ready;
   if (!connection->OnEvent(connection, events, &ready)) {
     CloseConnection(connection);
-    for (size_t i = 0; i < ready.size(); ++i) CallFinished();
+    for (ServerCall& call : ready) {
+      if (call.reactions) {
+        call.state->RunReactions();  // OnCancel() among them
+      } else {
+        CallFinished();  // never started
+      }
+    }
     return;
   }
   RunCalls(connection, &ready);
@@ -224,6 +230,15 @@ void ServerRuntime::HandleConnectionEvent(
 void ServerRuntime::RunCalls(
     const std::shared_ptr<ServerConnection>& connection,
     ReadyCalls* calls) {
+  // What never blocks runs first, here: reactions, and the starts of
+  // callback methods. What is left runs handlers.
+  size_t blocking = 0;
+  for (size_t i = 0; i < calls->size(); ++i) {
+    if ((*calls)[i].RunWithoutBlocking()) continue;
+    if (blocking != i) (*calls)[blocking] = std::move((*calls)[i]);
+    ++blocking;
+  }
+  calls->erase(calls->begin() + blocking, calls->end());
   if (calls->empty()) return;
   const bool all_unary = std::all_of(
       calls->begin(), calls->end(),
@@ -254,7 +269,7 @@ void ServerRuntime::RunCalls(
   }
   connection->Cork();
   RunHandler(&calls->front());
-  while (std::optional<ServerCall> next = PopTask()) RunHandler(&*next);
+  while (std::optional<ServerCall> next = PopTask()) RunQueued(&*next);
   {
     MutexLock lock(&mu_);
     corked_.erase(std::find(corked_.begin(), corked_.end(), connection.get()));
@@ -268,6 +283,36 @@ void ServerRuntime::RunHandler(ServerCall* call) {
   EndHandler();
 }
 
+void ServerRuntime::RunQueued(ServerCall* call) {
+  if (call->reactions) {
+    call->state->RunReactions();
+  } else {
+    RunHandler(call);
+  }
+}
+
+void ServerRuntime::PostReactions(std::shared_ptr<ServerCallState> call) {
+  MutexLock lock(&mu_);
+  // Once the threads stop, Shutdown() runs what is left (ForceDone()).
+  if (state_ == State::kStopping || state_ == State::kStopped) return;
+  ServerCall task;
+  task.state = std::move(call);
+  task.reactions = true;
+  tasks_.push_back(std::move(task));
+  SignalEventFd(task_fd_.get());
+}
+
+void ServerRuntime::ReactorStarted(
+    const std::shared_ptr<ServerCallState>& call) {
+  MutexLock lock(&reactors_mu_);
+  reactors_.emplace(call.get(), call);
+}
+
+void ServerRuntime::ReactorDone(ServerCallState* call) {
+  MutexLock lock(&reactors_mu_);
+  reactors_.erase(call);
+}
+
 std::optional<ServerCall> ServerRuntime::PopTask() {
   MutexLock lock(&mu_);
   if (tasks_.empty()) return std::nullopt;
@@ -278,7 +323,7 @@ std::optional<ServerCall> ServerRuntime::PopTask() {
 
 void ServerRuntime::RunTask() {
   if (!DrainEventFd(task_fd_.get())) return;
-  if (std::optional<ServerCall> call = PopTask()) RunHandler(&*call);
+  if (std::optional<ServerCall> call = PopTask()) RunQueued(&*call);
 }
 
 bool ServerRuntime::Admits(
@@ -419,6 +464,18 @@ void ServerRuntime::Shutdown(absl::Time deadline) {
   // Every thread sees the stop event once it is back in epoll_wait; a
   // handler still running past the deadline is waited for.
   for (std::thread& thread : threads) thread.join();
+  // Reactors that never finished: OnCancel() ran or runs now, then
+  // OnDone(), here, as no server thread runs any more.
+  std::vector<std::shared_ptr<ServerCallState>> lingering;
+  {
+    MutexLock lock(&reactors_mu_);
+    for (const auto& [raw, call] : reactors_) {
+      if (std::shared_ptr<ServerCallState> live = call.lock()) {
+        lingering.push_back(std::move(live));
+      }
+    }
+  }
+  for (const auto& call : lingering) call->ForceDone();
   {
     MutexLock lock(&mu_);
     for (const auto& [tag, connection] : connections_) connection->Shutdown();

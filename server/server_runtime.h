@@ -71,6 +71,13 @@ class ServerRuntime {
   // CancelDeadline() comes first.
   void ScheduleDeadline(const std::shared_ptr<ServerCallState>& call);
   void CancelDeadline(const ServerCallState& call);
+  // Has a server thread run `call`'s reactions (a reaction made due off
+  // the server's threads, or by a timer or a cancel).
+  void PostReactions(std::shared_ptr<ServerCallState> call);
+  // Bracket a callback call from its reactor's start to its OnDone(), so
+  // that Shutdown() can end reactors that never finish.
+  void ReactorStarted(const std::shared_ptr<ServerCallState>& call);
+  void ReactorDone(ServerCallState* call);
 
  private:
   enum class State { kIdle, kRunning, kDraining, kStopping, kStopped };
@@ -143,6 +150,8 @@ class ServerRuntime {
                 ReadyCalls* calls);
   // Runs one call between BeginHandler() and EndHandler().
   void RunHandler(ServerCall* call);
+  // Runs a queued call: its reactions, or its handler.
+  void RunQueued(ServerCall* call);
   std::optional<ServerCall> PopTask();
   // Registers the reflection service, describing every service registered
   // so far and itself, unless the application registered its own.
@@ -206,6 +215,10 @@ class ServerRuntime {
   // Connections whose replies a thread running a batch holds back
   // (ServerConnection::Cork()); the watchdog uncorks them if it takes over.
   std::vector<ServerConnection*> corked_ ABSL_GUARDED_BY(mu_);
+  // Callback calls whose reactor started and is not done.
+  Mutex reactors_mu_ ABSL_ACQUIRED_AFTER(mu_);
+  absl::flat_hash_map<ServerCallState*, std::weak_ptr<ServerCallState>>
+      reactors_ ABSL_GUARDED_BY(reactors_mu_);
   // Calls read and not ended yet; Shutdown() waits (on mu_) for none.
   // Changed without mu_: the change that reaches 0 while draining takes
   // mu_ once, so that Shutdown()'s wait looks again.

@@ -21,6 +21,7 @@
 #include "absl/strings/string_view.h"
 #include "google/protobuf/message_lite.h"
 #include "server/reuse_pool.h"
+#include "server/server_callback.h"
 #include "server/server_context.h"
 #include "server/server_stream.h"
 
@@ -52,6 +53,19 @@ class MethodHandler {
                                  ServerStream* stream) {
     return absl::InternalError("not a streaming method");
   }
+  // Callback methods (Service::AddCallback*Method): starts the call on the
+  // calling thread, a server thread that must not block, and returns the
+  // reactor the application's handler returned; or null if that handler
+  // asked for the method's blocking form, which the runtime then runs
+  // with RunBlocking() on a thread that may block.
+  virtual internal::ServerReactorBase* StartCallback(
+      internal::CallbackCall* call) {
+    return nullptr;
+  }
+  virtual absl::Status RunBlocking(internal::CallbackCall* call,
+                                   ServerStream* stream) {
+    return absl::InternalError("no blocking form");
+  }
 };
 
 // RpcKind says which sides of a method stream.
@@ -73,6 +87,16 @@ class Service {
     std::string full_name;  // "/package.Service/Method"
     RpcKind kind;
     std::unique_ptr<MethodHandler> handler;
+    // Served through the callback API (StartCallback) rather than by a
+    // blocking handler (RunUnary, RunStream).
+    bool callback = false;
+    // Whether the handler starts once the request message is read (unary
+    // methods, and callback server-streaming ones, whose handler takes the
+    // request) rather than at the call's HEADERS.
+    bool starts_with_request() const {
+      return kind == RpcKind::kUnary ||
+             (callback && kind == RpcKind::kServerStreaming);
+    }
   };
 
   virtual ~Service() = default;
@@ -110,6 +134,40 @@ class Service {
       absl::Status (ServiceT::*handler)(ServerContext*,
                                         ServerReaderWriter<Reply, Request>*));
 
+  // Registers a method of a CallbackService (server/server_callback.h):
+  // `callback` returns the call's reactor, or null to have `blocking` (the
+  // method's blocking form, as in Add*Method) run on a thread that may
+  // block. Both are member functions of `ServiceT` (virtual dispatch
+  // applies).
+  template <typename ServiceT, typename Request, typename Reply>
+  void AddCallbackUnaryMethod(
+      absl::string_view method_name,
+      ServerUnaryReactor* (ServiceT::*callback)(CallbackServerContext*,
+                                                const Request*, Reply*),
+      absl::Status (ServiceT::*blocking)(ServerContext*, const Request&,
+                                         Reply*));
+  template <typename ServiceT, typename Request, typename Reply>
+  void AddCallbackClientStreamingMethod(
+      absl::string_view method_name,
+      ServerReadReactor<Request>* (ServiceT::*callback)(CallbackServerContext*,
+                                                        Reply*),
+      absl::Status (ServiceT::*blocking)(ServerContext*,
+                                         ServerReader<Request>*, Reply*));
+  template <typename ServiceT, typename Request, typename Reply>
+  void AddCallbackServerStreamingMethod(
+      absl::string_view method_name,
+      ServerWriteReactor<Reply>* (ServiceT::*callback)(CallbackServerContext*,
+                                                       const Request*),
+      absl::Status (ServiceT::*blocking)(ServerContext*, const Request&,
+                                         ServerWriter<Reply>*));
+  template <typename ServiceT, typename Request, typename Reply>
+  void AddCallbackBidiStreamingMethod(
+      absl::string_view method_name,
+      ServerBidiReactor<Request, Reply>* (ServiceT::*callback)(
+          CallbackServerContext*),
+      absl::Status (ServiceT::*blocking)(ServerContext*,
+                                         ServerReaderWriter<Reply, Request>*));
+
  private:
   template <typename ServiceT, typename Request, typename Reply>
   class UnaryHandler;
@@ -120,10 +178,20 @@ class Service {
   template <typename ServiceT, typename Request, typename Reply>
   class BidiStreamingHandler;
 
+  template <typename ServiceT, typename Request, typename Reply>
+  class CallbackUnaryHandler;
+  template <typename ServiceT, typename Request, typename Reply>
+  class CallbackClientStreamingHandler;
+  template <typename ServiceT, typename Request, typename Reply>
+  class CallbackServerStreamingHandler;
+  template <typename ServiceT, typename Request, typename Reply>
+  class CallbackBidiStreamingHandler;
+
   void AddMethod(absl::string_view method_name, RpcKind kind,
-                 std::unique_ptr<MethodHandler> handler) {
+                 std::unique_ptr<MethodHandler> handler,
+                 bool callback = false) {
     methods_.push_back(Method{absl::StrCat("/", name_, "/", method_name),
-                              kind, std::move(handler)});
+                              kind, std::move(handler), callback});
   }
 
   std::string name_;
@@ -302,5 +370,8 @@ inline const char* RpcKindName(RpcKind kind) {
 }
 
 }  // namespace sockrpc
+
+// The handlers of callback methods (templates, like the ones above).
+#include "server/callback_handlers.h"  // IWYU pragma: export
 
 #endif  // SOCKRPC_SERVER_SERVICE_H_

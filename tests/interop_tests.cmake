@@ -51,6 +51,10 @@ add_test(NAME interop_tcp
 set_tests_properties(interop_unix interop_tcp PROPERTIES TIMEOUT 60)
 
 # Flow control and cancel/deadline races, in one process over a unix socket.
+# The server's callback (reactor) API over real sockets.
+sockrpc_test(NAME callback_server_test
+  SOURCES callback_server_test.cc
+  LIBS sockrpc_test_protos sockrpc_server sockrpc_client sockrpc_e2e_testing)
 sockrpc_test(NAME flow_control_test
   SOURCES flow_control_test.cc
   LIBS interop_service sockrpc_client sockrpc_e2e_testing)

@@ -1,0 +1,364 @@
+// ServerCallState for callback methods: the reactor's operations, and the
+// running of its reactions (the rules are in server/server_callback.h).
+//
+// A call's reactions are queued in reactions_ under mu_ by whoever makes
+// them due (a Start*() or Finish() on any thread, the reader, a cancel) and
+// run by exactly one thread at a time, the one that set reacting_: the
+// thread that started the call, the reader that made them due (through
+// ReadyCalls), or a server thread the call was posted to. An operation
+// started from inside a reaction only queues; the running thread picks it
+// up when the reaction returns. OnDone() runs once nothing else is due,
+// after the reactor finished and the call ended.
+#include <optional>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "server/server_call.h"
+#include "server/server_connection.h"
+#include "server/server_runtime.h"
+#include "transport/frame.h"
+
+namespace sockrpc {
+
+ServerUnaryReactor* ServerCallState::default_reactor() {
+  MutexLock lock(&mu_);
+  if (default_reactor_ == nullptr) {
+    default_reactor_ = std::make_unique<OwnedUnaryReactor>();
+  }
+  return default_reactor_.get();
+}
+
+void ServerCallState::Keep(std::unique_ptr<internal::CallResources> resources,
+                           const google::protobuf::MessageLite* reply) {
+  resources_ = std::move(resources);
+  reply_ = reply;
+}
+
+bool ServerCallState::StartCallback(absl::string_view request) {
+  absl::Status refused;
+  if (context_.deadline() != absl::InfiniteFuture() &&
+      absl::Now() > context_.deadline()) {
+    refused = absl::DeadlineExceededError(
+        "the call's deadline passed before it started");
+  } else {
+    refused = StartInterceptors();
+  }
+  if (!refused.ok()) {
+    EndWithoutReactor(EndCall(nullptr, refused));
+    return true;
+  }
+  std::optional<absl::Status> ended_before_start;
+  {
+    MutexLock lock(&mu_);
+    if (finished_) ended_before_start = cancel_reason_;  // cancelled
+  }
+  if (ended_before_start.has_value()) {
+    EndWithoutReactor(*ended_before_start);
+    return true;
+  }
+  start_request_ = request;
+  internal::ServerReactorBase* reactor =
+      method_->handler->StartCallback(this);
+  start_request_ = absl::string_view();
+  if (reactor == nullptr) return false;  // its blocking form, please
+
+  keep_alive_ = shared_from_this();
+  connection_->runtime().ReactorStarted(keep_alive_);
+  {
+    MutexLock lock(&mu_);
+    reactor_ = reactor;
+    if (cancelled_) {
+      // Ended while the handler started: the reactor hears of it first.
+      reactions_.push_back({Reaction::kCancel, true});
+    }
+  }
+  // Operations the handler started before it returned go to the call now;
+  // reacting_ is still ours, so none of them runs a reaction.
+  reactor->Bind(this);
+  ReactLoop();
+  return true;
+}
+
+void ServerCallState::EndWithoutReactor(const absl::Status& status) {
+  {
+    MutexLock lock(&mu_);
+    reacting_ = false;
+    reactions_.clear();
+  }
+  EndInterceptors(status);
+  resources_.reset();
+  connection_->runtime().CallFinished();
+}
+
+// ---- Operations: queue reactions, never run them ----
+
+bool ServerCallState::ScheduleLocked() {
+  if (reacting_ || scheduled_) return false;
+  scheduled_ = true;
+  return true;
+}
+
+bool ServerCallState::QueueReactionLocked(Reaction reaction, bool ok) {
+  reactions_.push_back({reaction, ok});
+  return ScheduleLocked();
+}
+
+bool ServerCallState::DoneDueLocked() {
+  if (reactor_ == nullptr || done_due_ || !reactor_finished_ || !finished_) {
+    return false;
+  }
+  done_due_ = true;
+  return ScheduleLocked();
+}
+
+void ServerCallState::Schedule(ReadyCalls* ready) {
+  if (ready != nullptr) {
+    ServerCall call;
+    call.state = shared_from_this();
+    call.reactions = true;
+    ready->push_back(std::move(call));
+    return;
+  }
+  connection_->runtime().PostReactions(shared_from_this());
+}
+
+void ServerCallState::StartSendInitialMetadata() {
+  bool schedule;
+  {
+    MutexLock lock(&mu_);
+    const bool ok = !cancelled_ && !finished_ && !reactor_finished_;
+    if (ok) {
+      std::string out;
+      AppendInitialMetadataLocked(&out);
+      if (!out.empty()) connection_->Send(std::move(out));
+    }
+    schedule = QueueReactionLocked(Reaction::kInitialMetadataDone, ok);
+  }
+  if (schedule) Schedule(nullptr);
+}
+
+void ServerCallState::StartRead(google::protobuf::MessageLite* message) {
+  bool schedule;
+  bool parsed = true;
+  uint32_t acknowledge = 0;
+  {
+    MutexLock lock(&mu_);
+    if (read_target_ != nullptr) {
+      // One read at a time: this one fails, the first still waits.
+      connection_->runtime().Log(absl::StrCat(
+          context_.method(), ": StartRead() before the previous read's "
+          "OnReadDone()"));
+      schedule = QueueReactionLocked(Reaction::kReadDone, false);
+    } else if (cancelled_ || finished_) {
+      schedule = QueueReactionLocked(Reaction::kReadDone, false);
+    } else if (!inbox_.empty()) {
+      std::string payload = inbox_.Pop();
+      inbox_bytes_ -= static_cast<int64_t>(payload.size());
+      acknowledge = ConsumeLocked(payload.size());
+      parsed = message->ParseFromString(payload);
+      schedule = QueueReactionLocked(Reaction::kReadDone, parsed);
+    } else if (half_closed_) {
+      schedule = QueueReactionLocked(Reaction::kReadDone, false);
+    } else {
+      read_target_ = message;  // OnMessage() fills it in
+      schedule = false;
+    }
+  }
+  if (acknowledge > 0) connection_->SendWindowUpdate(stream_id_, acknowledge);
+  if (!parsed) {
+    Cancel(absl::InternalError(absl::StrCat(
+               "failed to parse a request message for ", context_.method())),
+           /*send_status=*/true);
+  }
+  if (schedule) Schedule(nullptr);
+}
+
+void ServerCallState::StartWrite(std::string frame) {
+  const size_t size = frame.size() - kFrameHeaderSize;
+  const uint32_t max_frame_size = connection_->max_frame_size();
+  bool schedule = false;
+  bool too_large = false;
+  {
+    MutexLock lock(&mu_);
+    if (cancelled_ || finished_ || reactor_finished_) {
+      schedule = QueueReactionLocked(Reaction::kWriteDone, false);
+    } else if (size > max_frame_size) {
+      too_large = true;
+      schedule = QueueReactionLocked(Reaction::kWriteDone, false);
+    } else if (!held_writes_.empty() || send_window_ <= 0) {
+      held_writes_.push_back(std::move(frame));  // until WINDOW_UPDATE
+    } else {
+      SendWriteLocked(std::move(frame));
+      schedule = QueueReactionLocked(Reaction::kWriteDone, true);
+    }
+  }
+  if (too_large) {
+    // The call fails, as a blocking handler's Write() of it would.
+    Cancel(absl::ResourceExhaustedError(absl::StrCat(
+               "reply too large: message of ", size,
+               " bytes exceeds the frame limit of ", max_frame_size,
+               " bytes")),
+           /*send_status=*/true);
+  }
+  if (schedule) Schedule(nullptr);
+}
+
+void ServerCallState::SendWriteLocked(std::string frame) {
+  const size_t size = frame.size() - kFrameHeaderSize;
+  FrameHeader header;
+  header.length = static_cast<uint32_t>(size);
+  header.stream_id = stream_id_;
+  header.type = static_cast<uint8_t>(FrameType::kMessage);
+  EncodeFrameHeader(header, &frame[0]);
+  if (!initial_metadata_sent_) {
+    std::string metadata;
+    AppendInitialMetadataLocked(&metadata);
+    if (!metadata.empty()) connection_->Send(std::move(metadata));
+  }
+  // Sent while holding mu_, so that writes leave in order and before the
+  // call's STATUS.
+  connection_->Send(std::move(frame));
+  send_window_ -= static_cast<int64_t>(size);
+}
+
+bool ServerCallState::SendHeldWritesLocked(absl::Status* status,
+                                           bool* schedule) {
+  size_t sent = 0;
+  while (sent < held_writes_.size() && send_window_ > 0 && !finished_) {
+    SendWriteLocked(std::move(held_writes_[sent++]));
+    *schedule |= QueueReactionLocked(Reaction::kWriteDone, true);
+  }
+  held_writes_.erase(held_writes_.begin(), held_writes_.begin() + sent);
+  if (!held_writes_.empty() || !held_finish_.has_value()) return false;
+  *status = std::move(*held_finish_);
+  held_finish_.reset();
+  return true;
+}
+
+void ServerCallState::Finish(absl::Status status) {
+  {
+    MutexLock lock(&mu_);
+    if (reactor_finished_) {
+      connection_->runtime().Log(absl::StrCat(
+          context_.method(), ": the reactor called Finish() twice; the "
+          "second (", status.ToString(), ") is ignored"));
+      return;
+    }
+    reactor_finished_ = true;
+    if (!finished_ && !held_writes_.empty()) {
+      held_finish_ = std::move(status);  // after the held writes
+      return;
+    }
+  }
+  EndReactorCall(std::move(status));
+}
+
+void ServerCallState::EndReactorCall(absl::Status status) {
+  const bool single_reply = method_->kind == RpcKind::kUnary ||
+                            method_->kind == RpcKind::kClientStreaming;
+  const google::protobuf::MessageLite* reply =
+      status.ok() && single_reply ? reply_ : nullptr;
+  (void)EndCall(reply, std::move(status));
+  bool schedule;
+  {
+    MutexLock lock(&mu_);
+    schedule = DoneDueLocked();
+  }
+  if (schedule) Schedule(nullptr);
+}
+
+// ---- Running reactions ----
+
+void ServerCallState::RunReactions() {
+  {
+    MutexLock lock(&mu_);
+    scheduled_ = false;
+    if (reacting_ || done_) return;
+    reacting_ = true;
+  }
+  ReactLoop();
+}
+
+void ServerCallState::ReactLoop() {
+  internal::ServerReactorBase* reactor;
+  for (;;) {
+    DueReaction next;
+    {
+      MutexLock lock(&mu_);
+      reactor = reactor_;
+      if (reactions_.empty()) {
+        if (!done_due_ || done_) {
+          reacting_ = false;
+          return;
+        }
+        done_ = true;
+        break;
+      }
+      next = reactions_.front();
+      reactions_.erase(reactions_.begin());
+    }
+    switch (next.reaction) {
+      case Reaction::kInitialMetadataDone:
+        reactor->OnSendInitialMetadataDone(next.ok);
+        break;
+      case Reaction::kReadDone:
+        reactor->OnReadDone(next.ok);
+        break;
+      case Reaction::kWriteDone:
+        reactor->OnWriteDone(next.ok);
+        break;
+      case Reaction::kCancel:
+        reactor->OnCancel();
+        break;
+    }
+  }
+  RunDone();
+}
+
+void ServerCallState::RunDone() {
+  internal::ServerReactorBase* reactor;
+  absl::Status status;
+  {
+    MutexLock lock(&mu_);
+    reactor = reactor_;
+    status = cancel_reason_;  // how the call ended (see EndCall)
+  }
+  EndInterceptors(status);
+  reactor->OnDone();
+  ServerRuntime& runtime = connection_->runtime();
+  runtime.ReactorDone(this);
+  {
+    MutexLock lock(&mu_);
+    reacting_ = false;
+    default_reactor_.reset();
+  }
+  resources_.reset();
+  runtime.CallFinished();
+  // The last reference may be this one: nothing touches the call after.
+  std::shared_ptr<ServerCallState> self = std::move(keep_alive_);
+}
+
+void ServerCallState::ForceDone() {
+  {
+    MutexLock lock(&mu_);
+    if (reactor_ == nullptr || done_) return;
+    if (!reactor_finished_) {
+      connection_->runtime().Log(absl::StrCat(
+          context_.method(), ": a reactor never called Finish(); its call "
+          "ends at shutdown"));
+    }
+    reactor_finished_ = true;
+    finished_ = true;
+    for (size_t i = 0; i < held_writes_.size(); ++i) {
+      reactions_.push_back({Reaction::kWriteDone, false});
+    }
+    held_writes_.clear();
+    held_finish_.reset();
+    done_due_ = true;
+    reacting_ = true;  // no server thread runs any more: this one does
+  }
+  ReactLoop();
+}
+
+}  // namespace sockrpc

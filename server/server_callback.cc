@@ -1,0 +1,96 @@
+// The reactor side of the callback API: operations a reactor starts before
+// the runtime binds it to its call are kept, then replayed in order.
+#include "server/server_callback.h"
+
+#include <utility>
+
+#include "transport/frame.h"
+
+namespace sockrpc {
+namespace internal {
+
+std::string ServerReactorBase::Encode(
+    const google::protobuf::MessageLite& message) {
+  const size_t size = message.ByteSizeLong();
+  std::string frame(kFrameHeaderSize + size, '\0');
+  message.SerializeWithCachedSizesToArray(
+      reinterpret_cast<uint8_t*>(&frame[kFrameHeaderSize]));
+  return frame;
+}
+
+void ServerReactorBase::Apply(ReactorCall* call, Started operation) {
+  switch (operation.kind) {
+    case Started::Kind::kInitialMetadata:
+      call->StartSendInitialMetadata();
+      break;
+    case Started::Kind::kRead:
+      call->StartRead(operation.read_target);
+      break;
+    case Started::Kind::kWrite:
+      call->StartWrite(std::move(operation.frame));
+      break;
+    case Started::Kind::kFinish:
+      call->Finish(std::move(operation.status));
+      break;
+  }
+}
+
+ReactorCall* ServerReactorBase::BoundCall() {
+  return call_.load(std::memory_order_acquire);
+}
+
+void ServerReactorBase::StartOrKeep(Started operation) {
+  ReactorCall* call = BoundCall();
+  if (call == nullptr) {
+    std::lock_guard<std::mutex> lock(backlog_mu_);
+    call = call_.load(std::memory_order_acquire);
+    if (call == nullptr) {
+      backlog_.push_back(std::move(operation));
+      return;
+    }
+  }
+  Apply(call, std::move(operation));
+}
+
+void ServerReactorBase::Bind(ReactorCall* call) {
+  // Replays under the lock, so that an operation started meanwhile on
+  // another thread waits for the backlog and keeps its place after it.
+  std::lock_guard<std::mutex> lock(backlog_mu_);
+  if (call_.load(std::memory_order_relaxed) != nullptr) return;
+  for (Started& operation : backlog_) {
+    Apply(call, std::move(operation));
+  }
+  std::vector<Started>().swap(backlog_);
+  call_.store(call, std::memory_order_release);
+}
+
+void ServerReactorBase::DoStartSendInitialMetadata() {
+  Started operation;
+  operation.kind = Started::Kind::kInitialMetadata;
+  StartOrKeep(std::move(operation));
+}
+
+void ServerReactorBase::DoStartRead(google::protobuf::MessageLite* message) {
+  Started operation;
+  operation.kind = Started::Kind::kRead;
+  operation.read_target = message;
+  StartOrKeep(std::move(operation));
+}
+
+void ServerReactorBase::DoStartWrite(
+    const google::protobuf::MessageLite& message) {
+  Started operation;
+  operation.kind = Started::Kind::kWrite;
+  operation.frame = Encode(message);
+  StartOrKeep(std::move(operation));
+}
+
+void ServerReactorBase::DoFinish(absl::Status status) {
+  Started operation;
+  operation.kind = Started::Kind::kFinish;
+  operation.status = std::move(status);
+  StartOrKeep(std::move(operation));
+}
+
+}  // namespace internal
+}  // namespace sockrpc

@@ -1,0 +1,234 @@
+// The server's callback (reactor) API: handlers that return at once and
+// finish their call later, from any thread, holding no thread meanwhile.
+//
+// A method of a generated Foo::CallbackService returns a reactor instead of
+// a status. The reactor starts operations (StartRead, StartWrite,
+// StartSendInitialMetadata, Finish), each of which returns at once; the
+// server reports their outcome through the reactor's reactions (OnReadDone,
+// OnWriteDone, OnSendInitialMetadataDone, OnCancel) and ends with OnDone.
+// The shape is gRPC C++'s callback API:
+//
+//   class Watcher : public sockrpc::ServerWriteReactor<Event> {
+//    public:
+//     Watcher() { StartWrite(&first_); }
+//     void OnWriteDone(bool ok) override { if (!ok) Finish(Cancelled()); }
+//     void OnDone() override { delete this; }
+//   };
+//   sockrpc::ServerWriteReactor<Event>* Watch(
+//       sockrpc::CallbackServerContext* context,
+//       const WatchRequest* request) override { return new Watcher(); }
+//
+// Rules (docs/ARCHITECTURE.md has the state diagram):
+// - Start*() and Finish() may be called from any thread, at any time
+//   from the handler's start (a reactor's constructor included) until
+//   OnDone(). They never run a reaction themselves, so they may be called
+//   while holding a lock that reactions take.
+// - Reactions of one call never run at once, and never inside a Start*()
+//   or Finish() of the same call: they run one after another, on a server
+//   thread (or on the thread that finished a reaction of the same call).
+//   Reactions must not block: they run on the thread that reads sockets.
+// - Every StartWrite() gets one OnWriteDone(ok), in order; the message is
+//   serialized at once and may be reused when StartWrite() returns. Writes
+//   may be started before earlier ones are done: they queue, and leave as
+//   the client's flow-control window allows. ok is false if the call ended
+//   first.
+// - One StartRead() at a time: its message must stay alive until
+//   OnReadDone(ok). ok is false at the end of the client's messages, or if
+//   the call ended. A second StartRead() before OnReadDone() fails at once
+//   (OnReadDone(false)).
+// - Finish() once: STATUS goes out after every write started before it.
+//   Later Finish() calls are ignored and logged; writes started after it
+//   get OnWriteDone(false).
+// - OnCancel() runs at most once, if the call ends for the client (it
+//   cancelled or disconnected, the deadline passed, the server shut down)
+//   before the reactor's Finish() went out. The reactor must still call
+//   Finish() (its status is then dropped).
+// - OnDone() runs exactly once, last, after Finish() and after every other
+//   reaction has returned; the reactor may delete itself there. After
+//   OnDone() the reactor must not be used.
+// - A reactor that never calls Finish(): its call still ends for the
+//   client at its deadline, cancel or disconnect (OnCancel), and at server
+//   shutdown OnDone() runs anyway once OnCancel() has returned; Finish()
+//   must not be called after that OnDone().
+#ifndef SOCKRPC_SERVER_SERVER_CALLBACK_H_
+#define SOCKRPC_SERVER_SERVER_CALLBACK_H_
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "google/protobuf/message_lite.h"
+#include "server/server_context.h"
+
+namespace sockrpc {
+
+class ServerUnaryReactor;
+
+// CallbackServerContext: the ServerContext of a callback method. Borrowed
+// by the handler and its reactor until OnDone().
+class CallbackServerContext : public ServerContext {
+ public:
+  // A reactor owned by the call, for unary methods that need no reactor of
+  // their own: fill in the reply, then call DefaultReactor()->Finish()
+  // (now or later, from any thread) and return DefaultReactor().
+  ServerUnaryReactor* DefaultReactor();
+};
+
+namespace internal {
+
+// ReactorCall: the untyped operations of one call, implemented by the
+// server runtime. A reactor reaches its call only through this.
+class ReactorCall {
+ public:
+  virtual void StartSendInitialMetadata() = 0;
+  virtual void StartRead(google::protobuf::MessageLite* message) = 0;
+  // `frame` holds kFrameHeaderSize bytes of room, then the message's
+  // encoding (see ServerReactorBase::Encode).
+  virtual void StartWrite(std::string frame) = 0;
+  virtual void Finish(absl::Status status) = 0;
+
+ protected:
+  ~ReactorCall() = default;
+};
+
+class ServerReactorBase;
+
+// CallResources: what a typed method handler keeps for one callback call
+// (its request and reply messages), destroyed after OnDone().
+class CallResources {
+ public:
+  virtual ~CallResources() = default;
+};
+
+// CallbackCall: what a typed method handler needs to start a callback
+// call; implemented by the server runtime.
+class CallbackCall {
+ public:
+  virtual CallbackServerContext* context() = 0;
+  // The request's encoding (unary and server-streaming methods only);
+  // valid until StartCallback() returns.
+  virtual absl::string_view request() const = 0;
+  // Keeps `resources` until the call is done. `reply` (unary and
+  // client-streaming methods; may point into `resources`) is what
+  // Finish() with an OK status sends.
+  virtual void Keep(std::unique_ptr<CallResources> resources,
+                    const google::protobuf::MessageLite* reply) = 0;
+  virtual CallResources* resources() = 0;
+
+ protected:
+  ~CallbackCall() = default;
+};
+
+// ServerReactorBase: what every reactor shares: its reactions and the
+// binding to its call. Operations started before the runtime binds the
+// reactor (in its constructor, say) are kept and replayed at binding.
+class ServerReactorBase {
+ public:
+  virtual ~ServerReactorBase() = default;
+
+  // Reactions; see the rules at the top of this file.
+  virtual void OnSendInitialMetadataDone(bool ok) {}
+  virtual void OnReadDone(bool ok) {}
+  virtual void OnWriteDone(bool ok) {}
+  virtual void OnCancel() {}
+  virtual void OnDone() = 0;
+
+  // For the runtime: attaches the reactor to `call` and replays what was
+  // started before. Called once, on the thread that ran the handler.
+  void Bind(ReactorCall* call);
+
+ protected:
+  ServerReactorBase() = default;
+
+  void DoStartSendInitialMetadata();
+  void DoStartRead(google::protobuf::MessageLite* message);
+  void DoStartWrite(const google::protobuf::MessageLite& message);
+  void DoFinish(absl::Status status);
+
+ private:
+  // One operation started before Bind().
+  struct Started {
+    enum class Kind { kInitialMetadata, kRead, kWrite, kFinish } kind;
+    google::protobuf::MessageLite* read_target = nullptr;
+    std::string frame;
+    absl::Status status;
+  };
+  // Encodes `message` after room for a frame header.
+  static std::string Encode(const google::protobuf::MessageLite& message);
+  // Starts `operation` on `call`.
+  static void Apply(ReactorCall* call, Started operation);
+  // The call once bound; null before. Read without the lock once set.
+  ReactorCall* BoundCall();
+  // Runs `operation` on the call if bound, else keeps it for Bind().
+  void StartOrKeep(Started operation);
+
+  std::atomic<ReactorCall*> call_{nullptr};
+  std::mutex backlog_mu_;
+  std::vector<Started> backlog_;  // guarded by backlog_mu_
+};
+
+}  // namespace internal
+
+// ServerUnaryReactor: one request, one reply. The request and reply the
+// handler got stay alive until OnDone(); fill in the reply before Finish().
+class ServerUnaryReactor : public internal::ServerReactorBase {
+ public:
+  // Sends the initial metadata (ServerContext::AddInitialMetadata) now,
+  // before the reply. Optional: Finish() sends it.
+  void StartSendInitialMetadata() { DoStartSendInitialMetadata(); }
+  // Ends the call: the reply (if `status` is OK) and STATUS.
+  void Finish(absl::Status status) { DoFinish(std::move(status)); }
+};
+
+// ServerReadReactor: a client-streaming call. The reply the handler got
+// stays alive until OnDone(); fill it in before Finish().
+template <typename Request>
+class ServerReadReactor : public internal::ServerReactorBase {
+ public:
+  void StartSendInitialMetadata() { DoStartSendInitialMetadata(); }
+  // Reads the next request into `*request` (alive until OnReadDone()).
+  void StartRead(Request* request) { DoStartRead(request); }
+  // Ends the call: the reply (if `status` is OK) and STATUS.
+  void Finish(absl::Status status) { DoFinish(std::move(status)); }
+};
+
+// ServerWriteReactor: a server-streaming call. The request the handler got
+// stays alive until OnDone().
+template <typename Reply>
+class ServerWriteReactor : public internal::ServerReactorBase {
+ public:
+  void StartSendInitialMetadata() { DoStartSendInitialMetadata(); }
+  // Sends `reply` (serialized now) as the client's window allows.
+  void StartWrite(const Reply* reply) { DoStartWrite(*reply); }
+  // StartWrite(reply) then Finish(status).
+  void StartWriteAndFinish(const Reply* reply, absl::Status status) {
+    DoStartWrite(*reply);
+    DoFinish(std::move(status));
+  }
+  // Ends the call with STATUS, after every write started before.
+  void Finish(absl::Status status) { DoFinish(std::move(status)); }
+};
+
+// ServerBidiReactor: a bidirectional call: reads and writes in any order,
+// one read and any number of writes outstanding at a time.
+template <typename Request, typename Reply>
+class ServerBidiReactor : public internal::ServerReactorBase {
+ public:
+  void StartSendInitialMetadata() { DoStartSendInitialMetadata(); }
+  void StartRead(Request* request) { DoStartRead(request); }
+  void StartWrite(const Reply* reply) { DoStartWrite(*reply); }
+  void StartWriteAndFinish(const Reply* reply, absl::Status status) {
+    DoStartWrite(*reply);
+    DoFinish(std::move(status));
+  }
+  void Finish(absl::Status status) { DoFinish(std::move(status)); }
+};
+
+}  // namespace sockrpc
+
+#endif  // SOCKRPC_SERVER_SERVER_CALLBACK_H_
