@@ -141,10 +141,8 @@ absl::Status ServerRuntime::Start() {
   // One thread polls; another stands by in case a handler runs long.
   pollers_ = 1;
   threads_.emplace_back(&ServerRuntime::ThreadMain, this, Role::kPoll);
-  if (options_.max_threads > 1) {
-    watchdog_ = true;
-    threads_.emplace_back(&ServerRuntime::ThreadMain, this, Role::kWatch);
-  }
+  watchdog_ = true;
+  threads_.emplace_back(&ServerRuntime::ThreadMain, this, Role::kWatch);
   return absl::OkStatus();
 }
 
@@ -278,9 +276,61 @@ void ServerRuntime::RunCalls(
 }
 
 void ServerRuntime::RunHandler(ServerCall* call) {
+  if (!TakeHandlerSlot()) {
+    WaitForSlot(std::move(*call));
+    return;
+  }
+  RunInSlot(call);
+  ReleaseHandlerSlot();
+}
+
+void ServerRuntime::RunInSlot(ServerCall* call) {
   BeginHandler();
   call->Run();
   EndHandler();
+}
+
+bool ServerRuntime::TakeHandlerSlot() {
+  if (blocking_running_.fetch_add(1) < options_.max_threads) return true;
+  blocking_running_.fetch_sub(1);
+  return false;
+}
+
+void ServerRuntime::ReleaseHandlerSlot() {
+  for (;;) {
+    // A call that waits takes this slot at once, on this thread.
+    while (std::optional<ServerCall> next = PopWaitingForSlot()) {
+      RunInSlot(&*next);
+    }
+    blocking_running_.fetch_sub(1);
+    if (waiting_count_.load() == 0 || !TakeHandlerSlot()) return;
+  }
+}
+
+void ServerRuntime::WaitForSlot(ServerCall call) {
+  {
+    MutexLock lock(&mu_);
+    waiting_for_slot_.push_back(std::move(call));
+    waiting_count_.fetch_add(1);
+  }
+  // A slot may have freed meanwhile, its thread gone without seeing this
+  // call.
+  if (TakeHandlerSlot()) ReleaseHandlerSlot();
+}
+
+std::optional<ServerCall> ServerRuntime::PopWaitingForSlot() {
+  for (;;) {
+    std::optional<ServerCall> call;
+    {
+      MutexLock lock(&mu_);
+      if (waiting_for_slot_.empty()) return std::nullopt;
+      call.emplace(std::move(waiting_for_slot_.front()));
+      waiting_for_slot_.pop_front();
+      waiting_count_.fetch_sub(1);
+    }
+    if (!call->state->IsCancelled()) return call;
+    CallFinished();  // the client left or cancelled while it waited
+  }
 }
 
 void ServerRuntime::RunQueued(ServerCall* call) {
@@ -481,6 +531,7 @@ void ServerRuntime::Shutdown(absl::Time deadline) {
     for (const auto& [tag, connection] : connections_) connection->Shutdown();
     connections_.clear();
     tasks_.clear();
+    waiting_for_slot_.clear();
     state_ = State::kStopped;
   }
 }

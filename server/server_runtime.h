@@ -148,8 +148,21 @@ class ServerRuntime {
   // Runs the calls one event delivered (see the comments inside).
   void RunCalls(const std::shared_ptr<ServerConnection>& connection,
                 ReadyCalls* calls);
-  // Runs one call between BeginHandler() and EndHandler().
+  // Runs one call's blocking handler if fewer than max_threads run,
+  // else queues it for the first handler slot that frees.
   void RunHandler(ServerCall* call);
+  // Handler slots: at most options_.max_threads blocking handlers run at
+  // once, so that threads are left to read sockets and run reactions.
+  bool TakeHandlerSlot();
+  // Gives the slot back, or keeps it to run calls that waited for one.
+  void ReleaseHandlerSlot();
+  // Runs one call between BeginHandler() and EndHandler(), in a slot.
+  void RunInSlot(ServerCall* call);
+  // Queues a call for a slot; if one freed meanwhile, runs it here.
+  void WaitForSlot(ServerCall call);
+  // The oldest call waiting for a slot; calls cancelled while they waited
+  // end here without their handler.
+  std::optional<ServerCall> PopWaitingForSlot();
   // Runs a queued call: its reactions, or its handler.
   void RunQueued(ServerCall* call);
   std::optional<ServerCall> PopTask();
@@ -215,6 +228,14 @@ class ServerRuntime {
   // Connections whose replies a thread running a batch holds back
   // (ServerConnection::Cork()); the watchdog uncorks them if it takes over.
   std::vector<ServerConnection*> corked_ ABSL_GUARDED_BY(mu_);
+  // Blocking handlers running (each holds a slot), and calls waiting for
+  // a slot. A thread that queues a call reads blocking_running_ after
+  // raising waiting_count_, and a thread that frees a slot reads
+  // waiting_count_ after lowering blocking_running_, so one of the two
+  // always sees the other (no call waits while a slot is free).
+  std::atomic<int> blocking_running_{0};
+  std::atomic<int> waiting_count_{0};
+  std::deque<ServerCall> waiting_for_slot_ ABSL_GUARDED_BY(mu_);
   // Callback calls whose reactor started and is not done.
   Mutex reactors_mu_ ABSL_ACQUIRED_AFTER(mu_);
   absl::flat_hash_map<ServerCallState*, std::weak_ptr<ServerCallState>>

@@ -117,7 +117,8 @@ ServerRuntime::Role ServerRuntime::Watch() {
     --parked_;
     ++unparks_;
     watchdog_ = true;
-  } else if (static_cast<int>(threads_.size()) < options_.max_threads) {
+  } else if (static_cast<int>(threads_.size()) < options_.max_threads + 2) {
+    // max_threads in handlers, one polling, one watching.
     watchdog_ = true;
     threads_.emplace_back(&ServerRuntime::ThreadMain, this, Role::kWatch);
   }

@@ -119,57 +119,6 @@ class Hub {
   std::vector<ServerWriteReactor<Reading>*> watchers_ ABSL_GUARDED_BY(mu_);
 };
 
-// Until the generator emits Meter::CallbackService: the same shape.
-class MeterCallbacks : public ::sockrpc::Service {
- public:
-  MeterCallbacks() : Service("sockrpc.test.streaming.Meter") {
-    AddCallbackUnaryMethod<MeterCallbacks, WatchRequest, Reading>(
-        "Latest", &MeterCallbacks::Latest, &MeterCallbacks::Latest);
-    AddCallbackServerStreamingMethod<MeterCallbacks, WatchRequest, Reading>(
-        "Watch", &MeterCallbacks::Watch, &MeterCallbacks::Watch);
-    AddCallbackClientStreamingMethod<MeterCallbacks, Reading, Summary>(
-        "Record", &MeterCallbacks::Record, &MeterCallbacks::Record);
-    AddCallbackBidiStreamingMethod<MeterCallbacks, Command, Reading>(
-        "Control", &MeterCallbacks::Control, &MeterCallbacks::Control);
-  }
-  virtual ServerUnaryReactor* Latest(CallbackServerContext* context,
-                                     const WatchRequest* request,
-                                     Reading* reply) {
-    return nullptr;
-  }
-  virtual absl::Status Latest(ServerContext* context,
-                              const WatchRequest& request, Reading* reply) {
-    return absl::UnimplementedError("Latest");
-  }
-  virtual ServerWriteReactor<Reading>* Watch(CallbackServerContext* context,
-                                             const WatchRequest* request) {
-    return nullptr;
-  }
-  virtual absl::Status Watch(ServerContext* context,
-                             const WatchRequest& request,
-                             ::sockrpc::ServerWriter<Reading>* writer) {
-    return absl::UnimplementedError("Watch");
-  }
-  virtual ServerReadReactor<Reading>* Record(CallbackServerContext* context,
-                                             Summary* reply) {
-    return nullptr;
-  }
-  virtual absl::Status Record(ServerContext* context,
-                              ::sockrpc::ServerReader<Reading>* reader,
-                              Summary* reply) {
-    return absl::UnimplementedError("Record");
-  }
-  virtual ServerBidiReactor<Command, Reading>* Control(
-      CallbackServerContext* context) {
-    return nullptr;
-  }
-  virtual absl::Status Control(
-      ServerContext* context,
-      ::sockrpc::ServerReaderWriter<Reading, Command>* stream) {
-    return absl::UnimplementedError("Control");
-  }
-};
-
 // A unary reactor that reports its cancel and its end; with `finish_on_cancel`
 // it finishes when cancelled, else never.
 class CountingUnary : public ServerUnaryReactor {
@@ -294,16 +243,18 @@ class Echo : public ServerBidiReactor<Command, Reading> {
 };
 
 // The service: request.sensor picks each method's behaviour.
-class TestMeter : public MeterCallbacks {
+class TestMeter : public Meter::CallbackService {
  public:
-  using MeterCallbacks::Latest;
-  using MeterCallbacks::Watch;
+  using Meter::CallbackService::Latest;
+  using Meter::CallbackService::Watch;
 
   ServerUnaryReactor* Latest(CallbackServerContext* context,
                              const WatchRequest* request,
                              Reading* reply) override {
     const std::string& mode = request->sensor();
-    if (mode == "blocking") return nullptr;  // the blocking form, please
+    if (mode == "blocking" || mode == "block") {
+      return nullptr;  // the blocking form, please
+    }
     if (mode == "cancel" || mode == "never") {
       return new CountingUnary(&probe_, mode == "cancel");
     }
@@ -327,6 +278,14 @@ class TestMeter : public MeterCallbacks {
   }
   absl::Status Latest(ServerContext* context, const WatchRequest& request,
                       Reading* reply) override {
+    if (request.sensor() == "block") {  // holds its slot until cancelled
+      probe_.Count("block-started");
+      const bool cancelled =
+          context->WaitForCancellation(absl::Now() + kTimeout);
+      probe_.Count("block-ended");
+      return cancelled ? absl::CancelledError("cancelled")
+                       : absl::DeadlineExceededError("never cancelled");
+    }
     reply->set_sensor("blocking form");
     reply->set_value(42);
     return absl::OkStatus();
@@ -459,6 +418,38 @@ TEST_F(CallbackServerTest, NullReactorRunsTheBlockingForm) {
   ASSERT_TRUE(reply.ok()) << reply.status();
   EXPECT_EQ(reply->sensor(), "blocking form");
   EXPECT_EQ(reply->value(), 42);
+}
+
+TEST_F(CallbackServerTest, FullHandlerPoolLeavesCallbacksAndCancelsServed) {
+  // Two handler slots, five blocking calls that hold theirs until
+  // cancelled: three wait for a slot.
+  ServerOptions options;
+  options.max_threads = 2;
+  StartServer(options);
+  std::unique_ptr<Meter::Stub> hog = NewStub();
+  std::vector<::sockrpc::UnaryFuture<Reading>> blocked;
+  for (int i = 0; i < 5; ++i) blocked.push_back(hog->AsyncLatest(Mode("block")));
+  ASSERT_TRUE(service_.probe().WaitFor("block-started", 2));
+  // Callback calls need no slot. (The blocked handlers wait far longer
+  // than these calls' deadlines: a server that needs a thread per call
+  // cannot serve them.)
+  ClientContext served_context;
+  served_context.set_timeout(absl::Seconds(5));
+  absl::StatusOr<Reading> served =
+      stub_->Latest(&served_context, Mode("inline"));
+  ASSERT_TRUE(served.ok()) << served.status();
+  // The hog leaves: its handlers are cancelled, its waiting calls dropped,
+  // and a blocking call of another client gets a slot.
+  hog.reset();
+  for (auto& call : blocked) call.Cancel();
+  ClientContext blocking_context;
+  blocking_context.set_timeout(absl::Seconds(5));
+  absl::StatusOr<Reading> blocking =
+      stub_->Latest(&blocking_context, Mode("blocking"));
+  ASSERT_TRUE(blocking.ok()) << blocking.status();
+  EXPECT_EQ(blocking->value(), 42);
+  ASSERT_TRUE(service_.probe().WaitFor(
+      "block-ended", service_.probe().count("block-started")));
 }
 
 TEST_F(CallbackServerTest, SecondFinishIsIgnoredAndLogged) {

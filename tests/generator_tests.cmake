@@ -19,6 +19,9 @@ sockrpc_test(NAME generated_service_test
 sockrpc_test(NAME generated_streaming_test
   SOURCES generated_streaming_test.cc
   LIBS sockrpc_test_protos)
+sockrpc_test(NAME generated_callback_service_test
+  SOURCES generated_callback_service_test.cc
+  LIBS sockrpc_test_protos)
 
 # Golden files: the generated code of proto/increment.proto, checked in.
 # After an intended change to the generator, refresh them with

@@ -19,7 +19,8 @@ std::string HeaderFileName(const google::protobuf::FileDescriptor* file);
 std::string SourceFileName(const google::protobuf::FileDescriptor* file);
 
 // EmitHeader writes the .sockrpc.pb.h of `file`: for each service Foo, the
-// class Foo with its client side Foo::Stub and server side Foo::Service.
+// class Foo with its client side Foo::Stub and its server side, the base
+// classes Foo::Service and Foo::CallbackService.
 void EmitHeader(const google::protobuf::FileDescriptor* file,
                 google::protobuf::io::Printer* printer);
 

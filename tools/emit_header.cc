@@ -27,7 +27,10 @@ std::set<std::string> QuotedIncludes(const FileDescriptor* file) {
       "absl/status/status.h",    "absl/status/statusor.h",  "client/channel.h",
       "client/client_context.h", "server/server_context.h", "server/service.h",
   };
-  if (HasMethods(file)) includes.insert("client/client_streams.h");
+  if (HasMethods(file)) {
+    includes.insert("client/client_streams.h");
+    includes.insert("server/server_callback.h");
+  }
   if (HasStreamingMethods(file)) includes.insert("server/server_stream.h");
   includes.insert(StripProto(file->name()) + ".pb.h");
   for (int i = 0; i < file->service_count(); ++i) {
@@ -43,6 +46,14 @@ std::set<std::string> QuotedIncludes(const FileDescriptor* file) {
   return includes;
 }
 
+// Declares `function` as a virtual member function, indented two columns.
+void PrintVirtual(const Function& function, Printer* printer) {
+  PrintLines(WrapFunction(absl::StrCat("virtual ", function.return_type),
+                          absl::StrCat(function.name, "("),
+                          Declared(function.params), ");", 2),
+             printer);
+}
+
 // The class Foo that names service Foo and declares its two sides.
 void EmitServiceClass(const ServiceDescriptor* service, Printer* printer) {
   const std::string name = ServiceClassName(service);
@@ -51,8 +62,10 @@ void EmitServiceClass(const ServiceDescriptor* service, Printer* printer) {
   for (std::string& line : WrapComment(
            absl::StrCat(name, " holds the name of service ",
                         service->full_name(), " and its two sides: ", name,
-                        "::Stub calls the service, ", name,
-                        "::Service is the base class of its implementations."),
+                        "::Stub calls the service; ", name, "::Service and ",
+                        name,
+                        "::CallbackService are base classes of its "
+                        "implementations."),
            0)) {
     comment.push_back(std::move(line));
   }
@@ -65,6 +78,7 @@ void EmitServiceClass(const ServiceDescriptor* service, Printer* printer) {
       "\n"
       "  class Stub;\n"
       "  class Service;\n"
+      "  class CallbackService;\n"
       "\n"
       "  $Service$() = delete;\n"
       "};\n",
@@ -169,13 +183,69 @@ void EmitService(const ServiceDescriptor* service, Printer* printer) {
              2)) {
       comment.push_back(std::move(line));
     }
-    const Function handler = ServiceHandler(method);
     printer->Print("\n");
     PrintComment(comment, printer);
-    PrintLines(WrapFunction(absl::StrCat("virtual ", handler.return_type),
-                            absl::StrCat(handler.name, "("),
-                            Declared(handler.params), ");", 2),
+    PrintVirtual(ServiceHandler(method), printer);
+  }
+  printer->Outdent();
+  printer->Print("};\n");
+}
+
+// The server side for the callback API, Foo::CallbackService.
+void EmitCallbackService(const ServiceDescriptor* service, Printer* printer) {
+  const std::string name = ServiceClassName(service);
+  PrintComment(
+      WrapComment(
+          absl::StrCat(
+              name,
+              "::CallbackService is the base class of implementations of ",
+              service->full_name(),
+              " that serve methods through the callback API "
+              "(server/server_callback.h): derive from it and register an "
+              "instance with sockrpc::Server::RegisterService(). The server "
+              "calls the methods concurrently from its threads, so overrides "
+              "must be thread-safe.\n\n"
+              "Each method has two forms of the same name. Override the "
+              "callback form to serve the method without holding a thread: "
+              "it returns the call's reactor, and must not block. Override "
+              "the blocking form, as in ",
+              name,
+              "::Service, for a method that may block: it then runs on the "
+              "server's handler pool. A method with neither form overridden "
+              "fails with UNIMPLEMENTED."),
+          0),
+      printer);
+  printer->Print(
+      "class $Service$::CallbackService : public ::sockrpc::Service {\n"
+      " public:\n",
+      "Service", name);
+  printer->Indent();
+  PrintComment(WrapComment(absl::StrCat("Registers every method of ",
+                                        service->full_name(),
+                                        " in the method table."),
+                           2),
                printer);
+  printer->Print("CallbackService();\n");
+  for (int i = 0; i < service->method_count(); ++i) {
+    const MethodDescriptor* method = service->method(i);
+    std::vector<std::string> comment = LeadingComments(method);
+    if (!comment.empty()) comment.emplace_back();
+    for (std::string& line : WrapComment(
+             "The callback form. Default: returns null, so that the server "
+             "runs the blocking form below.",
+             2)) {
+      comment.push_back(std::move(line));
+    }
+    printer->Print("\n");
+    PrintComment(comment, printer);
+    PrintVirtual(CallbackHandler(method), printer);
+    PrintComment(
+        WrapComment(
+            absl::StrCat("The blocking form. Default: UNIMPLEMENTED (\"method ",
+                         WireMethodName(method), " is not implemented\")."),
+            2),
+        printer);
+    PrintVirtual(ServiceHandler(method), printer);
   }
   printer->Outdent();
   printer->Print("};\n");
@@ -214,6 +284,8 @@ void EmitHeader(const FileDescriptor* file, Printer* printer) {
       EmitStub(file->service(i), printer);
       printer->Print("\n");
       EmitService(file->service(i), printer);
+      printer->Print("\n");
+      EmitCallbackService(file->service(i), printer);
     }
     if (!CppNamespace(file).empty()) printer->Print("\n");
     PrintNamespaceClose(file, printer);

@@ -101,18 +101,61 @@ void EmitStub(const ServiceDescriptor* service, Printer* printer) {
   }
 }
 
+// Prints the head of the constructor of `server_class`, Foo::Service or
+// Foo::CallbackService, up to `tail` (" {" or " {}"), breaking before the
+// base initializer if the line would be too long.
+void PrintConstructorHead(const std::string& server_class,
+                          const std::string& constructor,
+                          const std::string& tail, Printer* printer) {
+  const std::string head = absl::StrCat(server_class, "::", constructor, "()");
+  const std::string initializer = "::sockrpc::Service(kServiceName)";
+  std::string line = absl::StrCat(head, " : ", initializer, tail);
+  if (line.size() > static_cast<size_t>(kMaxColumns)) {
+    line = absl::StrCat(head, "\n    : ", initializer, tail);
+  }
+  PrintLines(line, printer);
+}
+
+// Prints the definition of `handler`, a member function of `server_class`,
+// with the body `body` (lines, indented two columns).
+void PrintHandlerDefinition(const std::string& server_class,
+                            const Function& handler, const std::string& body,
+                            Printer* printer) {
+  printer->Print("\n");
+  PrintLines(WrapFunction(handler.return_type,
+                          absl::StrCat(server_class, "::", handler.name, "("),
+                          Unnamed(handler.params), ") {", 0),
+             printer);
+  printer->Indent();
+  PrintLines(body, printer);
+  printer->Outdent();
+  printer->Print("}\n");
+}
+
+// The body of a blocking handler that `method`'s implementation has not
+// overridden: UNIMPLEMENTED.
+std::string UnimplementedBody(const MethodDescriptor* method) {
+  const std::string message = absl::StrCat(
+      "\"method ", WireMethodName(method), " is not implemented\"");
+  if (message.size() + 4 + 2 <= static_cast<size_t>(kMaxColumns - 2)) {
+    return WrapSignature("return absl::UnimplementedError(", {message}, ");",
+                         2);
+  }
+  // Too long for a line even after a break: two string literals.
+  return absl::StrCat("return absl::UnimplementedError(\n    \"method ",
+                      WireMethodName(method),
+                      " \"\n    \"is not implemented\");");
+}
+
 // The definitions of Foo::Service.
 void EmitService(const ServiceDescriptor* service, Printer* printer) {
-  const std::string name = ServiceClassName(service);
+  const std::string server_class =
+      absl::StrCat(ServiceClassName(service), "::Service");
   if (service->method_count() == 0) {
-    printer->Print(
-        "$Service$::Service::Service() : ::sockrpc::Service(kServiceName) {}\n",
-        "Service", name);
+    PrintConstructorHead(server_class, "Service", " {}", printer);
     return;
   }
-  printer->Print(
-      "$Service$::Service::Service() : ::sockrpc::Service(kServiceName) {\n",
-      "Service", name);
+  PrintConstructorHead(server_class, "Service", " {", printer);
   printer->Indent();
   for (int i = 0; i < service->method_count(); ++i) {
     const MethodDescriptor* method = service->method(i);
@@ -127,29 +170,42 @@ void EmitService(const ServiceDescriptor* service, Printer* printer) {
 
   for (int i = 0; i < service->method_count(); ++i) {
     const MethodDescriptor* method = service->method(i);
-    const Function handler = ServiceHandler(method);
-    printer->Print("\n");
-    PrintLines(
-        WrapFunction(handler.return_type,
-                     absl::StrCat(name, "::Service::", handler.name, "("),
-                     Unnamed(handler.params), ") {", 0),
-        printer);
-    printer->Indent();
-    const std::string message = absl::StrCat(
-        "\"method ", WireMethodName(method), " is not implemented\"");
-    if (message.size() + 4 + 2 <= static_cast<size_t>(kMaxColumns - 2)) {
-      PrintLines(WrapSignature("return absl::UnimplementedError(", {message},
-                               ");", 2),
-                 printer);
-    } else {
-      // Too long for a line even after a break: two string literals.
-      PrintLines(absl::StrCat("return absl::UnimplementedError(\n    \"method ",
-                              WireMethodName(method),
-                              " \"\n    \"is not implemented\");"),
-                 printer);
-    }
-    printer->Outdent();
-    printer->Print("}\n");
+    PrintHandlerDefinition(server_class, ServiceHandler(method),
+                           UnimplementedBody(method), printer);
+  }
+}
+
+// The definitions of Foo::CallbackService. Each method is registered with
+// both its forms, which share a name: the registrar's parameter types pick
+// the overload each member pointer names.
+void EmitCallbackService(const ServiceDescriptor* service, Printer* printer) {
+  const std::string server_class =
+      absl::StrCat(ServiceClassName(service), "::CallbackService");
+  if (service->method_count() == 0) {
+    PrintConstructorHead(server_class, "CallbackService", " {}", printer);
+    return;
+  }
+  PrintConstructorHead(server_class, "CallbackService", " {", printer);
+  printer->Indent();
+  for (int i = 0; i < service->method_count(); ++i) {
+    const MethodDescriptor* method = service->method(i);
+    const std::string member =
+        absl::StrCat("&CallbackService::", MethodName(method));
+    PrintLines(WrapSignature(
+                   absl::StrCat(CallbackRegistrar(method), "("),
+                   {absl::StrCat("\"", method->name(), "\""), member, member},
+                   ");", 2),
+               printer);
+  }
+  printer->Outdent();
+  printer->Print("}\n");
+
+  for (int i = 0; i < service->method_count(); ++i) {
+    const MethodDescriptor* method = service->method(i);
+    PrintHandlerDefinition(server_class, CallbackHandler(method),
+                           "return nullptr;", printer);
+    PrintHandlerDefinition(server_class, ServiceHandler(method),
+                           UnimplementedBody(method), printer);
   }
 }
 
@@ -171,6 +227,7 @@ void EmitSource(const FileDescriptor* file, Printer* printer) {
       "#include \"client/client_context.h\"\n");
   if (HasMethods(file)) {
     printer->Print("#include \"client/client_streams.h\"\n");
+    printer->Print("#include \"server/server_callback.h\"\n");
   }
   printer->Print("#include \"server/server_context.h\"\n");
   if (HasStreamingMethods(file)) {
@@ -183,6 +240,8 @@ void EmitSource(const FileDescriptor* file, Printer* printer) {
     EmitStub(file->service(i), printer);
     printer->Print("\n");
     EmitService(file->service(i), printer);
+    printer->Print("\n");
+    EmitCallbackService(file->service(i), printer);
   }
   if (!CppNamespace(file).empty()) printer->Print("\n");
   PrintNamespaceClose(file, printer);

@@ -35,6 +35,17 @@ std::vector<Parameter> CallWithoutRequest() {
   return {{"::sockrpc::ClientContext*", "context"}};
 }
 
+// The kind of `method` as the registrars of ::sockrpc::Service spell it:
+// "Unary", "ClientStreaming", "ServerStreaming" or "BidiStreaming".
+std::string KindInRegistrar(const MethodDescriptor* method) {
+  if (method->client_streaming() && method->server_streaming()) {
+    return "BidiStreaming";
+  }
+  if (method->client_streaming()) return "ClientStreaming";
+  if (method->server_streaming()) return "ServerStreaming";
+  return "Unary";
+}
+
 // Whether `file` has a method for which `predicate` holds.
 template <typename Predicate>
 bool AnyMethod(const FileDescriptor* file, Predicate predicate) {
@@ -109,13 +120,39 @@ Function ServiceHandler(const MethodDescriptor* method) {
   return handler;
 }
 
-std::string Registrar(const MethodDescriptor* method) {
+Function CallbackHandler(const MethodDescriptor* method) {
+  const std::string request = RequestType(method);
+  const std::string reply = ReplyType(method);
+  Function handler{"", MethodName(method),
+                   {{"::sockrpc::CallbackServerContext*", "context"}}};
+  const Parameter request_param{absl::StrCat("const ", request, "*"),
+                                "request"};
+  const Parameter reply_param{absl::StrCat(reply, "*"), "reply"};
   if (method->client_streaming() && method->server_streaming()) {
-    return "AddBidiStreamingMethod";
+    handler.return_type = absl::StrCat("::sockrpc::ServerBidiReactor<", request,
+                                       ", ", reply, ">*");
+  } else if (method->client_streaming()) {
+    handler.return_type =
+        absl::StrCat("::sockrpc::ServerReadReactor<", request, ">*");
+    handler.params.push_back(reply_param);
+  } else if (method->server_streaming()) {
+    handler.return_type =
+        absl::StrCat("::sockrpc::ServerWriteReactor<", reply, ">*");
+    handler.params.push_back(request_param);
+  } else {
+    handler.return_type = "::sockrpc::ServerUnaryReactor*";
+    handler.params.push_back(request_param);
+    handler.params.push_back(reply_param);
   }
-  if (method->client_streaming()) return "AddClientStreamingMethod";
-  if (method->server_streaming()) return "AddServerStreamingMethod";
-  return "AddUnaryMethod";
+  return handler;
+}
+
+std::string Registrar(const MethodDescriptor* method) {
+  return absl::StrCat("Add", KindInRegistrar(method), "Method");
+}
+
+std::string CallbackRegistrar(const MethodDescriptor* method) {
+  return absl::StrCat("AddCallback", KindInRegistrar(method), "Method");
 }
 
 std::string KindName(const MethodDescriptor* method) {

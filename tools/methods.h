@@ -13,6 +13,16 @@
 //
 // Every stub form also has an overload without the ClientContext, and every
 // handler takes the ServerContext first.
+//
+// Foo::CallbackService has the same handlers (the blocking forms), each
+// beside a callback form of the same name that takes the
+// CallbackServerContext first and returns the call's reactor:
+//
+//   kind              the callback form returns     and takes
+//   unary             ServerUnaryReactor*           const Req*, Rep*
+//   server streaming  ServerWriteReactor<Rep>*      const Req*
+//   client streaming  ServerReadReactor<Req>*       Rep*
+//   bidi streaming    ServerBidiReactor<Req, Rep>*  (nothing more)
 #ifndef SOCKRPC_TOOLS_METHODS_H_
 #define SOCKRPC_TOOLS_METHODS_H_
 
@@ -59,9 +69,20 @@ std::vector<StubForm> StubForms(
 // serves `method`.
 Function ServiceHandler(const google::protobuf::MethodDescriptor* method);
 
+// CallbackHandler returns the callback form of `method` in
+// Foo::CallbackService: the virtual member function that returns the call's
+// reactor (server/server_callback.h). Its blocking form is ServiceHandler().
+Function CallbackHandler(const google::protobuf::MethodDescriptor* method);
+
 // Registrar returns the ::sockrpc::Service member that registers `method`
 // in the method table: "AddUnaryMethod", "AddServerStreamingMethod", ...
 std::string Registrar(const google::protobuf::MethodDescriptor* method);
+
+// CallbackRegistrar returns the ::sockrpc::Service member that registers
+// `method` of a CallbackService with both its forms:
+// "AddCallbackUnaryMethod", "AddCallbackServerStreamingMethod", ...
+std::string CallbackRegistrar(
+    const google::protobuf::MethodDescriptor* method);
 
 // KindName returns "unary", "server streaming", "client streaming" or
 // "bidi streaming", as sockrpc::RpcKindName() names the kinds.

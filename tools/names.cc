@@ -54,7 +54,7 @@ bool IsOtherKeyword(absl::string_view name) {
 // declares, and the namespaces generated code refers to unqualified.
 bool ClashesAsServiceName(absl::string_view name) {
   static const auto* const kTaken = new absl::flat_hash_set<absl::string_view>{
-      "Stub", "Service", "absl", "google", "sockrpc", "std",
+      "Stub", "Service", "CallbackService", "absl", "google", "sockrpc", "std",
   };
   return IsProtocKeyword(name) || IsOtherKeyword(name) ||
          kTaken->contains(name);
@@ -68,12 +68,17 @@ bool ClashesAsMethodName(absl::string_view name) {
       // Members of the generated classes and of their base.
       "Stub",
       "Service",
+      "CallbackService",
       "channel_",
       "kServiceName",
       "AddUnaryMethod",
       "AddClientStreamingMethod",
       "AddServerStreamingMethod",
       "AddBidiStreamingMethod",
+      "AddCallbackUnaryMethod",
+      "AddCallbackClientStreamingMethod",
+      "AddCallbackServerStreamingMethod",
+      "AddCallbackBidiStreamingMethod",
       "Method",
       "methods",
       "name",

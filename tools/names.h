@@ -26,8 +26,9 @@ std::string CppNamespace(const google::protobuf::FileDescriptor* file);
 
 // ServiceClassName returns the C++ name of the class generated for
 // `service`: its proto name, plus "_" if that name is a C++ keyword or would
-// clash with the generated code (a service named Stub or Service, or one
-// that would hide a namespace the code uses, such as absl).
+// clash with the generated code (a service named Stub, Service or
+// CallbackService, or one that would hide a namespace the code uses, such as
+// absl).
 std::string ServiceClassName(
     const google::protobuf::ServiceDescriptor* service);
 

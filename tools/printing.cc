@@ -83,7 +83,7 @@ bool PackParams(absl::string_view first_prefix, absl::string_view next_prefix,
   for (size_t i = 0; i < params.size(); ++i) {
     const bool last = i + 1 == params.size();
     const size_t ending = last ? tail.size() : 1;     // tail or ","
-    const size_t separator = line_has_param ? 1 : 0;  // " " after ","
+    const size_t separator = line_has_param ? 2 : 0;  // ", " before it
     if (line_has_param && line.size() + separator + params[i].size() + ending >
                               static_cast<size_t>(width)) {
       lines->push_back(absl::StrCat(line, ","));
@@ -198,7 +198,9 @@ std::string WrapFunction(absl::string_view return_type, absl::string_view head,
                          const std::vector<std::string>& params,
                          absl::string_view tail, int indent) {
   const std::string joined = absl::StrCat(return_type, " ", head);
-  if (joined.size() <= static_cast<size_t>(kMaxColumns - indent)) {
+  // Without parameters, `tail` must fit on the same line.
+  const size_t first_line = joined.size() + (params.empty() ? tail.size() : 0);
+  if (first_line <= static_cast<size_t>(kMaxColumns - indent)) {
     return WrapSignature(joined, params, tail, indent);
   }
   return absl::StrCat(WrapType("", return_type, "", indent), "\n",
