@@ -97,17 +97,31 @@ void ReflectionService::Describe(const ::sockrpc::Service& service) {
   }
 }
 
-absl::Status ReflectionService::ListServices(
-    ServerContext* /*context*/,
-    const reflection::v1::ListServicesRequest& /*request*/,
+ServerUnaryReactor* ReflectionService::ListServices(
+    CallbackServerContext* context,
+    const reflection::v1::ListServicesRequest* /*request*/,
     reflection::v1::ListServicesReply* reply) {
+  ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(List(reply));
+  return reactor;
+}
+
+ServerUnaryReactor* ReflectionService::FileContainingSymbol(
+    CallbackServerContext* context,
+    const reflection::v1::FileContainingSymbolRequest* request,
+    reflection::v1::FileContainingSymbolReply* reply) {
+  ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(FindFile(*request, reply));
+  return reactor;
+}
+
+absl::Status ReflectionService::List(reflection::v1::ListServicesReply* reply) {
   DescribeOnce();
   *reply = listing_;
   return absl::OkStatus();
 }
 
-absl::Status ReflectionService::FileContainingSymbol(
-    ServerContext* /*context*/,
+absl::Status ReflectionService::FindFile(
     const reflection::v1::FileContainingSymbolRequest& request,
     reflection::v1::FileContainingSymbolReply* reply) {
   DescribeOnce();

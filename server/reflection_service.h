@@ -14,6 +14,10 @@
 // files they import, are handed out: the reflection service does not reveal
 // other schemas compiled into the binary.
 //
+// Its methods are callback methods that answer at once, on the thread that
+// read the request: reflection is served even while every blocking handler
+// slot is taken.
+//
 // Thread-safe: what it serves is computed once, by the first reflection
 // call (so a server nobody inspects never builds descriptors: about half a
 // megabyte of resident memory), and then only read.
@@ -32,22 +36,28 @@
 
 namespace sockrpc {
 
-class ReflectionService final : public reflection::v1::Reflection::Service {
+class ReflectionService final
+    : public reflection::v1::Reflection::CallbackService {
  public:
   // Will describe `services` and the reflection service itself. The
   // services must outlive this object (a server's services outlive it).
   explicit ReflectionService(std::vector<const ::sockrpc::Service*> services);
 
-  absl::Status ListServices(ServerContext* context,
-                            const reflection::v1::ListServicesRequest& request,
-                            reflection::v1::ListServicesReply* reply) override;
+  ServerUnaryReactor* ListServices(
+      CallbackServerContext* context,
+      const reflection::v1::ListServicesRequest* request,
+      reflection::v1::ListServicesReply* reply) override;
 
-  absl::Status FileContainingSymbol(
-      ServerContext* context,
-      const reflection::v1::FileContainingSymbolRequest& request,
+  ServerUnaryReactor* FileContainingSymbol(
+      CallbackServerContext* context,
+      const reflection::v1::FileContainingSymbolRequest* request,
       reflection::v1::FileContainingSymbolReply* reply) override;
 
  private:
+  absl::Status List(reflection::v1::ListServicesReply* reply);
+  absl::Status FindFile(
+      const reflection::v1::FileContainingSymbolRequest& request,
+      reflection::v1::FileContainingSymbolReply* reply);
   // Fills listing_ and served_files_, once.
   void DescribeOnce();
   // (`Service` alone would name the generated base class here.)

@@ -2,14 +2,24 @@
 //
 // Threading model: one thread at a time waits on the server's epoll
 // instance. The thread that reads a complete request runs its handler
-// right there (no hand-off), and then goes back to epoll: the next request finds it warm, with no other thread to
-// wake. A watchdog thread, ticking only while handlers run, sees a handler
-// that has run for a tick (1-2 ms) while nobody polled and takes over the
-// polling, starting a successor (up to ServerOptions::max_threads), so a
-// slow handler never stops the server from reading, accepting or serving
-// other calls. Streaming handlers hold their thread for the call's life. An idle server's threads sleep in epoll_wait; its
-// only timers run while a client has not sent its preface yet (once a
-// second) or a call with a deadline is in flight.
+// right there (no hand-off), and then goes back to epoll: the next request
+// finds it warm, with no other thread to wake. Handlers come in two forms
+// (server/service.h, server/server_callback.h):
+// - Callback methods (Foo::CallbackService) return a reactor at once; the
+//   call then holds no thread while it waits, and its reactions run on the
+//   thread that made them due (the reader, usually). Any number of such
+//   calls may be open.
+// - Blocking handlers (Foo::Service, or a callback method's blocking form)
+//   hold a thread for the call's life. At most ServerOptions::max_threads
+//   run at once; further calls wait for one to end. Threads beyond those
+//   are kept for reading sockets, so that a full pool never stops the
+//   server from seeing new calls, cancels, PINGs and disconnects.
+// A watchdog thread, ticking only while handlers run, sees a handler that
+// has run for a tick (1-2 ms) while nobody polled and takes over the
+// polling, starting a successor, so one slow handler delays other calls by
+// a tick at most. An idle server's threads sleep in epoll_wait; its only
+// timers run while a client has not sent its preface yet (once a second)
+// or a call with a deadline is in flight.
 //
 // Life cycle: construct, RegisterService() and Listen() (binds at once),
 // Start(), then Wait() or Shutdown(). Shutdown() may be called from any
@@ -73,8 +83,10 @@ struct ServerOptions {
   // Bytes of replies waiting for a client that does not read; past this the
   // connection is closed (calls on it are cancelled).
   size_t max_write_buffer = 32 << 20;
-  // Upper bound on server threads, so on handlers running at once
-  // (streaming handlers hold a thread for as long as their call lasts).
+  // Most blocking handlers running at once (a blocking streaming handler
+  // holds its thread for as long as its call lasts); later calls wait for
+  // one to end. The server runs at most max_threads + 2 threads. Callback
+  // methods need none of these threads.
   int max_threads = 256;
   // A client must send its connection preface within this time of
   // connecting, or it is dropped.
@@ -114,10 +126,15 @@ class Server {
   absl::Status Start();
 
   // Shutdown stops accepting new connections and calls (new calls get
-  // UNAVAILABLE), lets calls in flight finish until `deadline`, then closes
-  // every connection, removes socket files and stops the threads. Returns
-  // when all of that is done.
-  void Shutdown(absl::Time deadline = absl::InfinitePast());
+  // UNAVAILABLE, clients get GOAWAY) and waits for the calls in flight to
+  // finish: for ever with no argument, as gRPC's Shutdown() does, or until
+  // `deadline`. Calls still running then are cancelled (their clients get
+  // UNAVAILABLE; blocking handlers see IsCancelled(), reactors OnCancel(),
+  // and a reactor that never finishes gets OnDone() anyway). Then it closes
+  // every connection, removes socket files and stops the threads, and
+  // returns when all of that is done. Shutdown(absl::Now()) ends at once;
+  // the destructor does that.
+  void Shutdown(absl::Time deadline = absl::InfiniteFuture());
 
   // Wait blocks until Shutdown() has completed.
   void Wait();

@@ -7,6 +7,7 @@
 // behaved reactors (Finish twice, write after Finish, never finishing), the
 // blocking form a callback method may fall back to, and thousands of open
 // calls served by a handful of threads.
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
@@ -25,6 +26,7 @@
 #include "gtest/gtest.h"
 #include "server/server.h"
 #include "server/server_callback.h"
+#include "sockrpc/reflection.sockrpc.pb.h"
 #include "streaming.pb.h"
 #include "streaming.sockrpc.pb.h"
 #include "tests/testing/temp_dir.h"
@@ -438,6 +440,17 @@ TEST_F(CallbackServerTest, FullHandlerPoolLeavesCallbacksAndCancelsServed) {
   absl::StatusOr<Reading> served =
       stub_->Latest(&served_context, Mode("inline"));
   ASSERT_TRUE(served.ok()) << served.status();
+  // Nor does reflection.
+  absl::StatusOr<std::shared_ptr<::sockrpc::Channel>> channel =
+      ::sockrpc::CreateChannel(address_);
+  ASSERT_TRUE(channel.ok()) << channel.status();
+  ::sockrpc::reflection::v1::Reflection::Stub reflection(*channel);
+  ClientContext reflection_context;
+  reflection_context.set_timeout(absl::Seconds(5));
+  auto services = reflection.ListServices(
+      &reflection_context, ::sockrpc::reflection::v1::ListServicesRequest());
+  ASSERT_TRUE(services.ok()) << services.status();
+  EXPECT_GE(services->services_size(), 2);  // Meter and reflection
   // The hog leaves: its handlers are cancelled, its waiting calls dropped,
   // and a blocking call of another client gets a slot.
   hog.reset();
@@ -580,6 +593,30 @@ TEST_F(CallbackServerTest, ReactorThatNeverFinishesEndsAtShutdown) {
   EXPECT_FALSE(reader.Read(&reading));
   EXPECT_EQ(reader.Finish().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(unary.Get().status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST_F(CallbackServerTest, ShutdownWithNoArgumentWaitsForCallsInFlight) {
+  StartServer();
+  auto waiting = stub_->AsyncLatest(Mode("later"));
+  ASSERT_TRUE(service_.probe().WaitFor("later-started", 1));
+  std::atomic<bool> returned{false};
+  std::thread shutdown([&] {
+    server_->Shutdown();
+    returned = true;
+  });
+  // Once new calls are refused, Shutdown() is waiting for the open one.
+  absl::Status refused;
+  for (int i = 0; i < 1000 && refused.ok(); ++i) {
+    refused = stub_->Latest(Mode("inline")).status();
+  }
+  EXPECT_EQ(refused.code(), absl::StatusCode::kUnavailable);
+  EXPECT_FALSE(returned);
+  service_.FinishLater(3);
+  shutdown.join();
+  EXPECT_TRUE(returned);
+  absl::StatusOr<Reading> reply = waiting.Get();
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->value(), 3);
 }
 
 TEST_F(CallbackServerTest, TwoThousandOpenStreamsOnFourThreads) {
