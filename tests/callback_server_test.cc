@@ -7,6 +7,7 @@
 // behaved reactors (Finish twice, write after Finish, never finishing), the
 // blocking form a callback method may fall back to, and thousands of open
 // calls served by a handful of threads.
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <memory>
@@ -260,6 +261,12 @@ class TestMeter : public Meter::CallbackService {
     if (mode == "cancel" || mode == "never") {
       return new CountingUnary(&probe_, mode == "cancel");
     }
+    if (mode == "race") {
+      // Finished by another thread at once (FinishRacing()), racing the
+      // client's cancel and deadline.
+      reply->set_value(request->count());
+      return new RacingUnary(this);
+    }
     reply->set_sensor(mode);
     ServerUnaryReactor* reactor = context->DefaultReactor();
     if (mode == "later") {
@@ -315,15 +322,54 @@ class TestMeter : public Meter::CallbackService {
     later_.clear();
   }
 
+  // Finishes the "race" calls started so far; returns how many.
+  int FinishRacing() {
+    // Under the lock, so that no reactor is done (and deleted) meanwhile:
+    // Finish() runs no reaction itself.
+    MutexLock lock(&mu_);
+    for (ServerUnaryReactor* reactor : racing_) {
+      reactor->Finish(absl::OkStatus());
+    }
+    const int finished = static_cast<int>(racing_.size());
+    racing_.clear();
+    return finished;
+  }
+
   Probe& probe() { return probe_; }
   Hub& hub() { return hub_; }
 
  private:
+  // A "race" call's reactor: listed for FinishRacing() until it is done;
+  // finishes itself if cancelled first.
+  class RacingUnary : public ServerUnaryReactor {
+   public:
+    explicit RacingUnary(TestMeter* service) : service_(service) {
+      service_->probe_.Count("unary-started");
+      MutexLock lock(&service_->mu_);
+      service_->racing_.push_back(this);
+    }
+    void OnCancel() override { Finish(absl::CancelledError("cancelled")); }
+    void OnDone() override {
+      {
+        MutexLock lock(&service_->mu_);
+        auto& racing = service_->racing_;
+        racing.erase(std::remove(racing.begin(), racing.end(), this),
+                     racing.end());
+      }
+      service_->probe_.Count("unary-done");
+      delete this;
+    }
+
+   private:
+    TestMeter* const service_;
+  };
+
   Probe probe_;
   Hub hub_;
   Mutex mu_;
   std::vector<std::pair<ServerUnaryReactor*, Reading*>> later_
       ABSL_GUARDED_BY(mu_);
+  std::vector<ServerUnaryReactor*> racing_ ABSL_GUARDED_BY(mu_);
 };
 
 class CallbackServerTest : public ::testing::Test {
@@ -430,7 +476,8 @@ TEST_F(CallbackServerTest, FullHandlerPoolLeavesCallbacksAndCancelsServed) {
   StartServer(options);
   std::unique_ptr<Meter::Stub> hog = NewStub();
   std::vector<::sockrpc::UnaryFuture<Reading>> blocked;
-  for (int i = 0; i < 5; ++i) blocked.push_back(hog->AsyncLatest(Mode("block")));
+  for (int i = 0; i < 5; ++i)
+    blocked.push_back(hog->AsyncLatest(Mode("block")));
   ASSERT_TRUE(service_.probe().WaitFor("block-started", 2));
   // Callback calls need no slot. (The blocked handlers wait far longer
   // than these calls' deadlines: a server that needs a thread per call
@@ -619,6 +666,55 @@ TEST_F(CallbackServerTest, ShutdownWithNoArgumentWaitsForCallsInFlight) {
   EXPECT_EQ(reply->value(), 3);
 }
 
+TEST_F(CallbackServerTest, FinishRacingCancelAndDeadlineEndsEachCallOnce) {
+  // Each call is finished by a server-side thread while the client cancels
+  // it or its deadline passes, in every order: each ends once, with OK or
+  // the client's reason, and each reactor is done exactly once.
+  StartServer();
+  constexpr int kCalls = 600;
+  std::atomic<bool> stop{false};
+  std::thread finisher([&] {
+    while (!stop) {
+      if (service_.FinishRacing() == 0) std::this_thread::yield();
+    }
+  });
+  // In waves of 100, so that the client never waits for room in the
+  // socket (a call whose deadline passes then fails its whole connection).
+  constexpr int kWave = 100;
+  int ok = 0;
+  for (int wave = 0; wave < kCalls; wave += kWave) {
+    std::vector<std::unique_ptr<ClientContext>> contexts;
+    std::vector<::sockrpc::UnaryFuture<Reading>> calls;
+    for (int i = wave; i < wave + kWave; ++i) {
+      contexts.push_back(std::make_unique<ClientContext>());
+      if (i % 3 == 1) contexts.back()->set_timeout(absl::Microseconds(i));
+      calls.push_back(
+          stub_->AsyncLatest(contexts.back().get(), Mode("race", i)));
+      if (i % 3 == 2) contexts.back()->TryCancel();
+    }
+    for (int i = wave; i < wave + kWave; ++i) {
+      absl::StatusOr<Reading> reply = calls[i - wave].Get();
+      if (reply.ok()) {
+        ++ok;
+        EXPECT_EQ(reply->value(), i);
+        continue;
+      }
+      const absl::StatusCode expected =
+          i % 3 == 1 ? absl::StatusCode::kDeadlineExceeded
+                     : absl::StatusCode::kCancelled;
+      EXPECT_EQ(reply.status().code(), expected) << i << " " << reply.status();
+    }
+  }
+  EXPECT_GE(ok, kCalls / 3);  // those neither cancelled nor timed
+  // Every reactor the server started is done, once.
+  const int started = service_.probe().count("unary-started");
+  ASSERT_TRUE(service_.probe().WaitFor("unary-done", started));
+  stop = true;
+  finisher.join();
+  server_->Shutdown();
+  EXPECT_EQ(service_.probe().count("unary-done"), started);
+}
+
 TEST_F(CallbackServerTest, TwoThousandOpenStreamsOnFourThreads) {
   ServerOptions options;
   options.max_threads = 4;
@@ -632,8 +728,8 @@ TEST_F(CallbackServerTest, TwoThousandOpenStreamsOnFourThreads) {
   for (int i = 0; i < kStreams; ++i) {
     contexts.push_back(std::make_unique<ClientContext>());
     contexts.back()->set_timeout(kTimeout);
-    readers.push_back(stubs[i % kChannels]->Watch(contexts.back().get(),
-                                                  Mode("subscribe")));
+    readers.push_back(
+        stubs[i % kChannels]->Watch(contexts.back().get(), Mode("subscribe")));
   }
   ASSERT_TRUE(service_.probe().WaitFor("watch-started", kStreams));
   ASSERT_EQ(service_.hub().size(), static_cast<size_t>(kStreams));
