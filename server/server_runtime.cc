@@ -298,8 +298,11 @@ bool ServerRuntime::TakeHandlerSlot() {
 
 void ServerRuntime::ReleaseHandlerSlot() {
   for (;;) {
-    // A call that waits takes this slot at once, on this thread.
-    while (std::optional<ServerCall> next = PopWaitingForSlot()) {
+    // A call that waits takes this slot at once, on this thread. (Most
+    // calls find none waiting, and take no lock to see it.)
+    while (waiting_count_.load() > 0) {
+      std::optional<ServerCall> next = PopWaitingForSlot();
+      if (!next.has_value()) break;
       RunInSlot(&*next);
     }
     blocking_running_.fetch_sub(1);
