@@ -124,6 +124,9 @@ absl::Status ServerRuntime::Start() {
   timer_fd_.reset(timer);
   SOCKRPC_RETURN_IF_ERROR(poller_.Add(stop_fd_.get(), EPOLLIN, kStopTag));
   SOCKRPC_RETURN_IF_ERROR(poller_.Add(task_fd_.get(), EPOLLIN, kTaskTag));
+  SOCKRPC_ASSIGN_OR_RETURN(reactions_fd_, MakeEventFd(/*semaphore=*/false));
+  SOCKRPC_RETURN_IF_ERROR(
+      poller_.Add(reactions_fd_.get(), EPOLLIN, kReactionsTag));
   SOCKRPC_RETURN_IF_ERROR(
       poller_.Add(timer_fd_.get(), EPOLLIN | EPOLLONESHOT, kTimerTag));
   int deadline_timer =
@@ -149,6 +152,8 @@ absl::Status ServerRuntime::Start() {
 void ServerRuntime::HandleEvent(uint64_t tag, uint32_t /*events*/) {
   if (tag == kTaskTag) {
     RunTask();
+  } else if (tag == kReactionsTag) {
+    RunPostedReactions();
   } else if (tag == kTimerTag) {
     Housekeeping();
   } else if (tag == kDeadlineTag) {
@@ -345,14 +350,22 @@ void ServerRuntime::RunQueued(ServerCall* call) {
 }
 
 void ServerRuntime::PostReactions(std::shared_ptr<ServerCallState> call) {
-  MutexLock lock(&mu_);
+  MutexLock lock(&posted_mu_);
   // Once the threads stop, Shutdown() runs what is left (ForceDone()).
-  if (state_ == State::kStopping || state_ == State::kStopped) return;
-  ServerCall task;
-  task.state = std::move(call);
-  task.reactions = true;
-  tasks_.push_back(std::move(task));
-  SignalEventFd(task_fd_.get());
+  if (posting_stopped_) return;
+  reactions_posted_.push_back(std::move(call));
+  if (reactions_posted_.size() == 1) SignalEventFd(reactions_fd_.get());
+}
+
+void ServerRuntime::RunPostedReactions() {
+  std::vector<std::shared_ptr<ServerCallState>> posted;
+  {
+    MutexLock lock(&posted_mu_);
+    // Drained under the lock: a post after the swap signals again.
+    if (!DrainEventFd(reactions_fd_.get())) return;
+    posted.swap(reactions_posted_);
+  }
+  for (const auto& call : posted) call->RunReactions();
 }
 
 void ServerRuntime::ReactorStarted(
@@ -513,6 +526,11 @@ void ServerRuntime::Shutdown(absl::Time deadline) {
     state_ = State::kStopping;
     SignalEventFd(stop_fd_.get());
     threads.swap(threads_);
+  }
+  {
+    MutexLock lock(&posted_mu_);
+    posting_stopped_ = true;
+    reactions_posted_.clear();  // ForceDone() below runs what they held
   }
   // Every thread sees the stop event once it is back in epoll_wait; a
   // handler still running past the deadline is waited for.

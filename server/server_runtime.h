@@ -87,6 +87,7 @@ class ServerRuntime {
   static constexpr uint64_t kTaskTag = 2;
   static constexpr uint64_t kTimerTag = 3;
   static constexpr uint64_t kDeadlineTag = 4;
+  static constexpr uint64_t kReactionsTag = 5;
   static constexpr uint64_t kFirstListenerTag = 16;
   static constexpr uint64_t kFirstConnectionTag = 1 << 20;
   // Most threads waiting on epoll at once. One is best: the thread that just
@@ -133,6 +134,8 @@ class ServerRuntime {
   void HandleConnectionEvent(
       const std::shared_ptr<ServerConnection>& connection, uint32_t events);
   void RunTask();
+  // Runs the reactions of every call posted (PostReactions()) so far.
+  void RunPostedReactions();
   // Drops connections past their handshake deadline or idle too long, and
   // sets the timer for the next expiry (none: no timer).
   void Housekeeping();
@@ -180,6 +183,8 @@ class ServerRuntime {
   Poller poller_;
   Fd stop_fd_;   // eventfd: readable for ever once the threads must stop
   Fd task_fd_;   // eventfd (semaphore): one unit per queued task
+  // eventfd: readable while calls are posted to reactions_posted_.
+  Fd reactions_fd_;
   Fd timer_fd_;  // timerfd: set to the next connection expiry (handshake, idle)
   Fd deadline_timer_fd_;  // timerfd: set to the earliest call deadline
 
@@ -236,6 +241,14 @@ class ServerRuntime {
   std::atomic<int> blocking_running_{0};
   std::atomic<int> waiting_count_{0};
   std::deque<ServerCall> waiting_for_slot_ ABSL_GUARDED_BY(mu_);
+  // Calls whose reactions are due, posted from threads that do not run
+  // them. The post that finds the list empty signals reactions_fd_; the
+  // thread that takes the event runs the whole list, so that a burst of
+  // posts (a write to every subscriber) costs one wake-up, not one each.
+  Mutex posted_mu_ ABSL_ACQUIRED_AFTER(mu_);
+  std::vector<std::shared_ptr<ServerCallState>> reactions_posted_
+      ABSL_GUARDED_BY(posted_mu_);
+  bool posting_stopped_ ABSL_GUARDED_BY(posted_mu_) = false;
   // Callback calls whose reactor started and is not done.
   Mutex reactors_mu_ ABSL_ACQUIRED_AFTER(mu_);
   absl::flat_hash_map<ServerCallState*, std::weak_ptr<ServerCallState>>
