@@ -141,9 +141,8 @@ absl::Status ServerRuntime::Start() {
                                         kFirstListenerTag + i));
   }
   state_ = State::kRunning;
-  // One thread polls; another stands by in case a handler runs long.
-  pollers_ = 1;
-  threads_.emplace_back(&ServerRuntime::ThreadMain, this, Role::kPoll);
+  // One thread leads; another stands by in case it stays on one event.
+  threads_.emplace_back(&ServerRuntime::ThreadMain, this, Role::kLead);
   watchdog_ = true;
   threads_.emplace_back(&ServerRuntime::ThreadMain, this, Role::kWatch);
   return absl::OkStatus();
@@ -290,9 +289,8 @@ void ServerRuntime::RunHandler(ServerCall* call) {
 }
 
 void ServerRuntime::RunInSlot(ServerCall* call) {
-  BeginHandler();
   call->Run();
-  EndHandler();
+  CallFinished();
 }
 
 bool ServerRuntime::TakeHandlerSlot() {

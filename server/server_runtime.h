@@ -90,12 +90,11 @@ class ServerRuntime {
   static constexpr uint64_t kReactionsTag = 5;
   static constexpr uint64_t kFirstListenerTag = 16;
   static constexpr uint64_t kFirstConnectionTag = 1 << 20;
-  // Most threads waiting on epoll at once. One is best: the thread that just
-  // replied is the one that takes the next request, warm, with no wake-up
-  // of another thread and no system call beyond the I/O. A handler that
-  // runs for a watchdog tick (1-2 ms) while nobody polls has the watchdog
-  // thread take over the polling.
-  static constexpr int kMaxPollers = 1;
+  // One thread, the leader, waits on epoll and handles what it gets. One
+  // is best: the thread that just replied is the one that takes the next
+  // request, warm, with no wake-up of another thread and no system call
+  // beyond the I/O. A leader busy with one event for a watchdog tick (1-2
+  // ms) loses the lead to the watchdog thread.
   static constexpr absl::Duration kWatchTick = absl::Milliseconds(1);
   static constexpr int kQuietTicksBeforeSleep = 1000;  // about a second
   // The buffer pool: how many large buffers it keeps, each at most a frame
@@ -103,31 +102,34 @@ class ServerRuntime {
   static constexpr size_t kPooledBuffers = 8;
   static constexpr size_t kPooledBufferSlack = 64 * 1024;
 
-  // What a server thread does next.
+  // What a server thread does next (server_threads.cc).
   enum class Role {
-    kPoll,   // wait on epoll and handle one event
-    kWatch,  // stand by for a handler that runs long (Watch())
+    kLead,   // wait on epoll and handle each event, until the lead is lost
+    kWatch,  // stand by for a leader that stays on one event (Watch())
     kStop,   // exit
   };
   void ThreadMain(Role role);
-  // After an event: poll again if nobody polls, else watch if nobody
-  // watches, else park until a watcher is needed.
+  // The leader's loop. Each event is one stint (BeginStint(), EndStint());
+  // returns when the watchdog took the lead meanwhile, or at the stop.
+  Role Lead();
+  // Marks the start of a stint (stint_ odd); returns its number.
+  uint64_t BeginStint();
+  // Marks its end; false if the watchdog took the lead during it.
+  bool EndStint(uint64_t stint);
+  // For a thread that lost the lead, once its event is handled: watch if
+  // nobody watches, else park until a watchdog is needed.
   Role NextRole();
-  // The watchdog: ticks every kWatchTick while handlers run. When no
-  // handler has started for a whole tick while one runs, it releases what
-  // batches hold back (ReleaseBatchesLocked()), and if nobody polls either,
-  // takes over the polling and finds a successor (a parked or new thread,
-  // up to max_threads). Sleeps without ticking once the server has been
-  // quiet for a while.
+  // The watchdog: ticks every kWatchTick. When the leader has stayed on
+  // one stint for a whole tick, takes the lead from it (the old leader
+  // finishes its event as a plain thread), releases what the old leader's
+  // batch held back (ReleaseBatchesLocked()), and finds a successor (a
+  // parked or new thread, up to max_threads + 2 threads). Sleeps without
+  // ticking once no event has come for about a second.
   Role Watch();
   // Breaks the corks of connections whose batch of unary calls is running
   // (their replies go out now) and hands the batch's queued calls to the
-  // polling threads (RunCalls()).
+  // leader (RunCalls()).
   void ReleaseBatchesLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Bracket a handler run. EndHandler() also ends the call (see
-  // CallFinished()).
-  void BeginHandler();
-  void EndHandler();
   // Handles an event of a listener, a timer or the task queue.
   void HandleEvent(uint64_t tag, uint32_t events);
   void AcceptConnections(size_t listener_index);
@@ -159,7 +161,8 @@ class ServerRuntime {
   bool TakeHandlerSlot();
   // Gives the slot back, or keeps it to run calls that waited for one.
   void ReleaseHandlerSlot();
-  // Runs one call between BeginHandler() and EndHandler(), in a slot.
+  // Runs one call's handler, in a slot, then ends the call in the runtime
+  // (CallFinished()).
   void RunInSlot(ServerCall* call);
   // Queues a call for a slot; if one freed meanwhile, runs it here.
   void WaitForSlot(ServerCall call);
@@ -204,24 +207,22 @@ class ServerRuntime {
   mutable Mutex mu_;
   State state_ ABSL_GUARDED_BY(mu_) = State::kIdle;
   std::vector<std::thread> threads_ ABSL_GUARDED_BY(mu_);
-  // Threads in (or about to be in) epoll_wait; threads busy with an event,
-  // and those of them in a handler; whether a thread watches (and whether
-  // it sleeps untimed); handlers started so far; threads parked on mu_, and
-  // parked threads called back (to watch) but not yet running.
-  int pollers_ ABSL_GUARDED_BY(mu_) = 0;
-  int busy_ ABSL_GUARDED_BY(mu_) = 0;  // handling an event
-  // The counts a handler's start and end change are atomics, so that a
-  // handler costs no lock: the watchdog reads them at its tick, where a
-  // count a moment old only shifts a decision by a tick.
-  std::atomic<int> in_handlers_{0};  // of the busy, running a handler
-  std::atomic<uint64_t> handler_starts_{0};
+  // The leader's stint: odd while it handles an event, even while it
+  // waits for one. Only the leader makes it odd (BeginStint()); whoever
+  // makes it even again by compare-and-swap ends the stint: the leader at
+  // the end of its event, or the watchdog, which so takes the lead. There
+  // is always exactly one leader.
+  std::atomic<uint64_t> stint_{0};
+  // Whether a thread watches (or is on its way to: a parked thread called
+  // back, a new thread).
   bool watchdog_ ABSL_GUARDED_BY(mu_) = false;
-  // Set by the watchdog (holding mu_) before it sleeps untimed; a handler
-  // that starts and finds it set clears it under mu_, which wakes the
-  // watchdog. The watchdog reads handler_starts_ after setting it, and a
-  // handler sets handler_starts_ before reading it, so one of the two
-  // always sees the other.
+  // Set by the watchdog (holding mu_) before it sleeps untimed; a stint
+  // that begins and finds it set clears it under mu_, which wakes the
+  // watchdog. The watchdog reads stint_ after setting it, and a stint sets
+  // stint_ before reading it, so one of the two always sees the other.
   std::atomic<bool> watchdog_sleeping_{false};
+  // Threads parked on mu_, and those of them called back (to watch) but
+  // not yet running.
   int parked_ ABSL_GUARDED_BY(mu_) = 0;
   int unparks_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t next_connection_tag_ ABSL_GUARDED_BY(mu_) = kFirstConnectionTag;
