@@ -425,8 +425,24 @@ void ServerRuntime::CloseConnection(
   // Handlers of the connection's calls learn that the client is gone.
   connection->CancelAllCalls(absl::CancelledError("the client disconnected"),
                              /*send_status=*/false);
-  MutexLock lock(&mu_);
-  connections_.erase(connection->tag());
+  int purged = 0;
+  {
+    MutexLock lock(&mu_);
+    connections_.erase(connection->tag());
+    // Its calls still waiting for a handler slot go now, not when a slot
+    // frees (with every handler stuck, that could be never).
+    if (waiting_count_.load() > 0) {
+      auto gone = std::remove_if(
+          waiting_for_slot_.begin(), waiting_for_slot_.end(),
+          [&](const ServerCall& call) {
+            return &call.state->connection() == connection.get();
+          });
+      purged = static_cast<int>(waiting_for_slot_.end() - gone);
+      waiting_for_slot_.erase(gone, waiting_for_slot_.end());
+      waiting_count_.fetch_sub(purged);
+    }
+  }
+  for (int i = 0; i < purged; ++i) CallFinished();
 }
 
 void ServerRuntime::WatchWritable(const ServerConnection& connection,
