@@ -340,9 +340,17 @@ void ServerCallState::RunDone() {
 }
 
 void ServerCallState::ForceDone() {
+  // No server thread runs any more: this one runs what is still queued
+  // (OnCancel(), which may well Finish()), and OnDone() if that is due.
   {
     MutexLock lock(&mu_);
     if (reactor_ == nullptr || done_) return;
+    reacting_ = true;
+  }
+  ReactLoop();
+  {
+    MutexLock lock(&mu_);
+    if (done_) return;
     if (!reactor_finished_) {
       connection_->runtime().Log(absl::StrCat(
           context_.method(), ": a reactor never called Finish(); its call "
@@ -356,7 +364,7 @@ void ServerCallState::ForceDone() {
     held_writes_.clear();
     held_finish_.reset();
     done_due_ = true;
-    reacting_ = true;  // no server thread runs any more: this one does
+    reacting_ = true;
   }
   ReactLoop();
 }

@@ -1,7 +1,13 @@
 // interop_server: serves the interop test service (interop.proto) for
 // interop_client and the interop tests.
 //
-//   interop_server [--listen ADDRESS] [--max_frame_size BYTES]
+//   interop_server [--listen ADDRESS] [--max_frame_size BYTES] [--blocking]
+//
+// By default it serves every method through the callback API
+// (InteropCallbackService: no call holds a thread, waits are timers);
+// --blocking serves the same behaviour through the blocking API
+// (InteropService: each call holds a server thread for its life). The
+// interop tests run every case against both.
 //
 // The hardening tests also set the server's other limits and access rules
 // through flags (--max_write_buffer, --max_metadata_size, --socket_mode,
@@ -18,6 +24,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -31,6 +38,7 @@
 #include "server/example_interceptors.h"
 #include "server/server.h"
 #include "server/termination_signals.h"
+#include "tests/interop/interop_callback_service.h"
 #include "tests/interop/interop_service.h"
 
 ABSL_FLAG(std::string, listen, "unix:interop_socket",
@@ -38,9 +46,12 @@ ABSL_FLAG(std::string, listen, "unix:interop_socket",
           "unix-abstract:NAME, ipv4:127.0.0.1:0, ...)");
 ABSL_FLAG(uint32_t, max_frame_size, 1u << 20,
           "largest frame payload accepted or sent, in bytes");
+ABSL_FLAG(bool, blocking, false,
+          "serve through the blocking API (a server thread per call) "
+          "instead of the callback API");
 ABSL_FLAG(int, max_threads, 256,
-          "most server threads; the concurrent_streams case keeps 100 "
-          "handlers busy at once");
+          "most blocking handlers at once; with --blocking the "
+          "concurrent_streams case keeps 100 busy at once");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(5),
           "on SIGTERM/SIGINT, how long calls in flight may take to finish");
 ABSL_FLAG(uint64_t, max_write_buffer, 32u << 20,
@@ -89,7 +100,8 @@ bool ParseIds(const std::vector<std::string>& texts, std::vector<Id>* ids) {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Serves the sockrpc interop test service.\n"
-      "Usage: interop_server [--listen ADDRESS] [--max_frame_size BYTES]");
+      "Usage: interop_server [--listen ADDRESS] [--max_frame_size BYTES] "
+      "[--blocking]");
   absl::ParseCommandLine(argc, argv);
 
   // Before any server thread starts, so that they all inherit the mask.
@@ -131,9 +143,15 @@ int main(int argc, char** argv) {
     options.interceptors.push_back(&call_logger);
   }
 
-  sockrpc::interop::InteropService service;
+  // Declared before the server, which borrows it: it goes after.
+  std::unique_ptr<sockrpc::Service> service;
+  if (absl::GetFlag(FLAGS_blocking)) {
+    service = std::make_unique<sockrpc::interop::InteropService>();
+  } else {
+    service = std::make_unique<sockrpc::interop::InteropCallbackService>();
+  }
   sockrpc::Server server(options);
-  absl::Status status = server.RegisterService(&service);
+  absl::Status status = server.RegisterService(service.get());
   absl::StatusOr<std::string> address =
       server.Listen(absl::GetFlag(FLAGS_listen));
   if (status.ok() && !address.ok()) status = address.status();

@@ -1,47 +1,14 @@
 #include "tests/interop/interop_service.h"
 
 #include <cstdint>
-#include <string>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "tests/interop/interop_common.h"
+#include "tests/interop/interop_service_helpers.h"
 
 namespace sockrpc {
 namespace interop {
-namespace {
-
-// Copies the echo keys of the client's metadata into the reply's metadata.
-// Must run before the handler's first Write().
-void EchoMetadata(ServerContext* context) {
-  for (const auto& [key, value] : context->client_metadata()) {
-    if (key == kEchoInitialKey) context->AddInitialMetadata(key, value);
-    if (key == kEchoTrailingKey) context->AddTrailingMetadata(key, value);
-  }
-}
-
-// The status a request asked for: OK unless its code is set.
-absl::Status RequestedStatus(const StatusToEcho& echo) {
-  if (echo.code() == 0) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(echo.code()),
-                      echo.message());
-}
-
-StreamChunk MakeChunk(uint32_t index, uint32_t size) {
-  StreamChunk chunk;
-  chunk.set_index(index);
-  chunk.set_body(Pattern(size, index));
-  return chunk;
-}
-
-absl::Status ClientGone(const ServerContext& context) {
-  return absl::CancelledError(
-      absl::StrCat(context.method(), ": the call ended before the reply"));
-}
-
-}  // namespace
 
 absl::Status InteropService::EmptyCall(ServerContext* context,
                                        const Nothing& request, Nothing* reply) {
@@ -52,19 +19,13 @@ absl::Status InteropService::UnaryCall(ServerContext* context,
                                        const UnaryRequest& request,
                                        UnaryReply* reply) {
   EchoMetadata(context);
-  absl::Status requested = RequestedStatus(request.echo_status());
-  if (!requested.ok()) return requested;
-  reply->set_body(Pattern(request.reply_size(), 0));
-  reply->set_request_size(request.body().size());
-  reply->set_request_fingerprint(Fingerprint(request.body()));
-  return absl::OkStatus();
+  return AnswerUnary(request, reply);
 }
 
 absl::Status InteropService::SleepCall(ServerContext* context,
                                        const SleepRequest& request,
                                        Nothing* reply) {
-  if (context->WaitForCancellation(absl::Now() +
-                                   absl::Milliseconds(request.sleep_ms()))) {
+  if (context->WaitForCancellation(absl::Now() + SleepTime(request))) {
     return ClientGone(*context);
   }
   return absl::OkStatus();
@@ -90,10 +51,10 @@ absl::Status InteropService::StreamingOutputCall(
     ServerContext* context, const DownloadRequest& request,
     ServerWriter<StreamChunk>* writer) {
   EchoMetadata(context);
+  const absl::Duration pause = PauseBeforeEachReply(request);
   for (int i = 0; i < request.reply_sizes_size(); ++i) {
-    if (request.pause_us() > 0 &&
-        context->WaitForCancellation(absl::Now() +
-                                     absl::Microseconds(request.pause_us()))) {
+    if (pause > absl::ZeroDuration() &&
+        context->WaitForCancellation(absl::Now() + pause)) {
       return ClientGone(*context);
     }
     if (!writer->Write(MakeChunk(i, request.reply_sizes(i)))) {

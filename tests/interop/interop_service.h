@@ -1,5 +1,9 @@
 // InteropService: the server side of the interop test service
-// (interop.proto), as interop_server serves it. Test-only.
+// (interop.proto) through the blocking API, as interop_server --blocking
+// serves it: each call holds a server thread for its life. Test-only.
+// InteropCallbackService (interop_callback_service.h) answers exactly alike
+// through the callback API, interop_server's default; the two share
+// interop_service_helpers.h.
 //
 // Every handler does exactly what its request asks (sizes, statuses,
 // pauses) and nothing else, so that a failing interop case points at the

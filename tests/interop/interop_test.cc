@@ -2,7 +2,10 @@
 // case as its own test through a real interop_client process, then all of
 // them in one interop_client run. The InteropUnix suites serve on a socket
 // file in a temp dir, the InteropTcp suites on 127.0.0.1 with an ephemeral
-// port; ctest runs them as interop_unix and interop_tcp.
+// port; both serve through the callback API (interop_server's default), and
+// the *Blocking suites do the same with interop_server --blocking. ctest
+// runs them as interop_unix, interop_tcp, interop_unix_blocking and
+// interop_tcp_blocking.
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -48,13 +51,22 @@ struct RunningServer {
   std::string address;
 };
 
-absl::StatusOr<RunningServer> StartInteropServer(Transport transport) {
+// How interop_server serves the service.
+enum class ServerApi {
+  kCallback,  // reactors and timers (the default)
+  kBlocking,  // a thread per call (--blocking)
+};
+
+absl::StatusOr<RunningServer> StartInteropServer(Transport transport,
+                                                 ServerApi api) {
   RunningServer server;
   server.dir = std::make_unique<TempDir>();
-  absl::StatusOr<std::unique_ptr<ChildProcess>> process = ChildProcess::Start(
-      BinaryPath("interop_server"),
-      {absl::StrCat("--listen=", UniqueListenAddress(transport, *server.dir)),
-       kServerFrameLimitFlag});
+  std::vector<std::string> flags = {
+      absl::StrCat("--listen=", UniqueListenAddress(transport, *server.dir)),
+      kServerFrameLimitFlag};
+  if (api == ServerApi::kBlocking) flags.push_back("--blocking");
+  absl::StatusOr<std::unique_ptr<ChildProcess>> process =
+      ChildProcess::Start(BinaryPath("interop_server"), flags);
   if (!process.ok()) return process.status();
   server.process = *std::move(process);
   absl::StatusOr<std::string> listening =
@@ -102,11 +114,12 @@ std::vector<std::string> CaseNames() {
 
 // One interop_server per test suite, started before its first test and
 // stopped (SIGTERM, which must end it cleanly) after its last.
-template <Transport kTransport>
+template <Transport kTransport, ServerApi kApi>
 class InteropServerSuite {
  public:
   static void Start() {
-    absl::StatusOr<RunningServer> started = StartInteropServer(kTransport);
+    absl::StatusOr<RunningServer> started =
+        StartInteropServer(kTransport, kApi);
     ASSERT_TRUE(started.ok()) << started.status();
     server_ = new RunningServer(*std::move(started));
   }
@@ -158,44 +171,70 @@ std::string CaseTestName(const ::testing::TestParamInfo<std::string>& info) {
   return info.param;
 }
 
-// The per-case suites, one per transport.
-template <Transport kTransport>
+// The per-case suites, one per transport and API.
+template <Transport kTransport, ServerApi kApi>
 class InteropCaseSuite : public ::testing::TestWithParam<std::string> {
  protected:
-  static void SetUpTestSuite() { InteropServerSuite<kTransport>::Start(); }
-  static void TearDownTestSuite() { InteropServerSuite<kTransport>::Stop(); }
-  const RunningServer* server() const {
-    return InteropServerSuite<kTransport>::server();
-  }
+  using Server = InteropServerSuite<kTransport, kApi>;
+  static void SetUpTestSuite() { Server::Start(); }
+  static void TearDownTestSuite() { Server::Stop(); }
+  const RunningServer* server() const { return Server::server(); }
 };
 
-// The all-cases-in-one-run suites, one per transport.
-template <Transport kTransport>
+// The all-cases-in-one-run suites, one per transport and API.
+template <Transport kTransport, ServerApi kApi>
 class InteropAllSuite : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { InteropServerSuite<kTransport>::Start(); }
-  static void TearDownTestSuite() { InteropServerSuite<kTransport>::Stop(); }
-  const RunningServer* server() const {
-    return InteropServerSuite<kTransport>::server();
-  }
+  using Server = InteropServerSuite<kTransport, kApi>;
+  static void SetUpTestSuite() { Server::Start(); }
+  static void TearDownTestSuite() { Server::Stop(); }
+  const RunningServer* server() const { return Server::server(); }
 };
 
-using InteropUnix = InteropCaseSuite<Transport::kUnixPath>;
-using InteropTcp = InteropCaseSuite<Transport::kTcp>;
-using InteropUnixAll = InteropAllSuite<Transport::kUnixPath>;
-using InteropTcpAll = InteropAllSuite<Transport::kTcp>;
+// ctest's filters select a suite and its All suite by exact name
+// (interop_tests.cmake).
+using InteropUnix =
+    InteropCaseSuite<Transport::kUnixPath, ServerApi::kCallback>;
+using InteropTcp = InteropCaseSuite<Transport::kTcp, ServerApi::kCallback>;
+using InteropUnixBlocking =
+    InteropCaseSuite<Transport::kUnixPath, ServerApi::kBlocking>;
+using InteropTcpBlocking =
+    InteropCaseSuite<Transport::kTcp, ServerApi::kBlocking>;
+using InteropUnixAll =
+    InteropAllSuite<Transport::kUnixPath, ServerApi::kCallback>;
+using InteropTcpAll = InteropAllSuite<Transport::kTcp, ServerApi::kCallback>;
+using InteropUnixBlockingAll =
+    InteropAllSuite<Transport::kUnixPath, ServerApi::kBlocking>;
+using InteropTcpBlockingAll =
+    InteropAllSuite<Transport::kTcp, ServerApi::kBlocking>;
 
 TEST_P(InteropUnix, CasePasses) { ExpectCasePasses(server(), GetParam()); }
 TEST_P(InteropTcp, CasePasses) { ExpectCasePasses(server(), GetParam()); }
+TEST_P(InteropUnixBlocking, CasePasses) {
+  ExpectCasePasses(server(), GetParam());
+}
+TEST_P(InteropTcpBlocking, CasePasses) {
+  ExpectCasePasses(server(), GetParam());
+}
 INSTANTIATE_TEST_SUITE_P(Cases, InteropUnix, ::testing::ValuesIn(CaseNames()),
                          CaseTestName);
 INSTANTIATE_TEST_SUITE_P(Cases, InteropTcp, ::testing::ValuesIn(CaseNames()),
                          CaseTestName);
+INSTANTIATE_TEST_SUITE_P(Cases, InteropUnixBlocking,
+                         ::testing::ValuesIn(CaseNames()), CaseTestName);
+INSTANTIATE_TEST_SUITE_P(Cases, InteropTcpBlocking,
+                         ::testing::ValuesIn(CaseNames()), CaseTestName);
 
 TEST_F(InteropUnixAll, EveryCasePassesInOneClientRun) {
   ExpectCasePasses(server(), "all");
 }
 TEST_F(InteropTcpAll, EveryCasePassesInOneClientRun) {
+  ExpectCasePasses(server(), "all");
+}
+TEST_F(InteropUnixBlockingAll, EveryCasePassesInOneClientRun) {
+  ExpectCasePasses(server(), "all");
+}
+TEST_F(InteropTcpBlockingAll, EveryCasePassesInOneClientRun) {
   ExpectCasePasses(server(), "all");
 }
 
