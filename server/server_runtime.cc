@@ -213,7 +213,8 @@ void ServerRuntime::AcceptConnections(size_t index) {
 }
 
 void ServerRuntime::HandleConnectionEvent(
-    const std::shared_ptr<ServerConnection>& connection, uint32_t events) {
+    const std::shared_ptr<ServerConnection>& connection, uint32_t events,
+    uint64_t stint) {
   ReadyCalls ready;
   if (!connection->OnEvent(connection, events, &ready)) {
     CloseConnection(connection);
@@ -226,12 +227,12 @@ void ServerRuntime::HandleConnectionEvent(
     }
     return;
   }
-  RunCalls(connection, &ready);
+  RunCalls(connection, &ready, stint);
 }
 
 void ServerRuntime::RunCalls(
-    const std::shared_ptr<ServerConnection>& connection,
-    ReadyCalls* calls) {
+    const std::shared_ptr<ServerConnection>& connection, ReadyCalls* calls,
+    uint64_t stint) {
   // What never blocks runs first, here: reactions, and the starts of
   // callback methods. What is left runs handlers.
   size_t blocking = 0;
@@ -261,15 +262,30 @@ void ServerRuntime::RunCalls(
   // Unary calls that arrived together run here one after another, with
   // no hand-off, and their replies leave together (corked: one write for
   // the batch). Meanwhile the rest wait in tasks_, where the watchdog hands
-  // them to other threads (and uncorks the connection) if a handler blocks.
+  // them to the next leader (and uncorks the connection) when it takes the
+  // lead from this thread. The watchdog takes it holding mu_: so either it
+  // finds this batch registered (corked already, so that BreakCork() has a
+  // cork to break), or this thread finds the lead gone and hands the
+  // batch over itself, as nobody watches it any more.
+  connection->Cork();
+  bool still_leading;
   {
     MutexLock lock(&mu_);
     for (size_t i = 1; i < calls->size(); ++i) {
       tasks_.push_back(std::move((*calls)[i]));
     }
-    corked_.push_back(connection.get());
+    still_leading = stint_.load() == stint;
+    if (still_leading) {
+      corked_.push_back(connection.get());
+    } else {
+      SignalEventFd(task_fd_.get(), calls->size() - 1);
+    }
   }
-  connection->Cork();
+  if (!still_leading) {
+    connection->Uncork();
+    RunHandler(&calls->front());
+    return;
+  }
   RunHandler(&calls->front());
   while (std::optional<ServerCall> next = PopTask()) RunQueued(&*next);
   {

@@ -133,8 +133,10 @@ class ServerRuntime {
   // Handles an event of a listener, a timer or the task queue.
   void HandleEvent(uint64_t tag, uint32_t events);
   void AcceptConnections(size_t listener_index);
+  // `stint`: the leader's stint the event is handled in (BeginStint()).
   void HandleConnectionEvent(
-      const std::shared_ptr<ServerConnection>& connection, uint32_t events);
+      const std::shared_ptr<ServerConnection>& connection, uint32_t events,
+      uint64_t stint);
   void RunTask();
   // Runs the reactions of every call posted (PostReactions()) so far.
   void RunPostedReactions();
@@ -152,7 +154,7 @@ class ServerRuntime {
   void CloseConnection(const std::shared_ptr<ServerConnection>& connection);
   // Runs the calls one event delivered (see the comments inside).
   void RunCalls(const std::shared_ptr<ServerConnection>& connection,
-                ReadyCalls* calls);
+                ReadyCalls* calls, uint64_t stint);
   // Runs one call's blocking handler if fewer than max_threads run,
   // else queues it for the first handler slot that frees.
   void RunHandler(ServerCall* call);

@@ -43,7 +43,9 @@ ServerRuntime::Role ServerRuntime::Lead() {
         if (it != connections_.end()) connection = it->second;
       }
       // (Closed meanwhile if not found.)
-      if (connection != nullptr) HandleConnectionEvent(connection, event.events);
+      if (connection != nullptr) {
+        HandleConnectionEvent(connection, event.events, stint);
+      }
     }
     if (!EndStint(stint)) return NextRole();
   }
