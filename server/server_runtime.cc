@@ -148,9 +148,10 @@ absl::Status ServerRuntime::Start() {
   return absl::OkStatus();
 }
 
-void ServerRuntime::HandleEvent(uint64_t tag, uint32_t /*events*/) {
+void ServerRuntime::HandleEvent(uint64_t tag, uint32_t /*events*/,
+                                uint64_t stint) {
   if (tag == kTaskTag) {
-    RunTask();
+    RunTask(stint);
   } else if (tag == kReactionsTag) {
     RunPostedReactions();
   } else if (tag == kTimerTag) {
@@ -256,7 +257,7 @@ void ServerRuntime::RunCalls(
       }
       SignalEventFd(task_fd_.get(), calls->size() - 1);
     }
-    RunHandler(&calls->back());
+    RunHandler(&calls->back(), stint);
     return;
   }
   // Unary calls that arrived together run here one after another, with
@@ -283,11 +284,11 @@ void ServerRuntime::RunCalls(
   }
   if (!still_leading) {
     connection->Uncork();
-    RunHandler(&calls->front());
+    RunHandler(&calls->front(), 0);
     return;
   }
-  RunHandler(&calls->front());
-  while (std::optional<ServerCall> next = PopTask()) RunQueued(&*next);
+  RunHandler(&calls->front(), stint);
+  while (std::optional<ServerCall> next = PopTask()) RunQueued(&*next, stint);
   {
     MutexLock lock(&mu_);
     corked_.erase(std::find(corked_.begin(), corked_.end(), connection.get()));
@@ -295,11 +296,12 @@ void ServerRuntime::RunCalls(
   connection->Uncork();
 }
 
-void ServerRuntime::RunHandler(ServerCall* call) {
+void ServerRuntime::RunHandler(ServerCall* call, uint64_t stint) {
   if (!TakeHandlerSlot()) {
     WaitForSlot(std::move(*call));
     return;
   }
+  if (stint != 0) blocking_stint_.store(stint, std::memory_order_relaxed);
   RunInSlot(call);
   ReleaseHandlerSlot();
 }
@@ -355,11 +357,11 @@ std::optional<ServerCall> ServerRuntime::PopWaitingForSlot() {
   }
 }
 
-void ServerRuntime::RunQueued(ServerCall* call) {
+void ServerRuntime::RunQueued(ServerCall* call, uint64_t stint) {
   if (call->reactions) {
     call->state->RunReactions();
   } else {
-    RunHandler(call);
+    RunHandler(call, stint);
   }
 }
 
@@ -401,9 +403,9 @@ std::optional<ServerCall> ServerRuntime::PopTask() {
   return call;
 }
 
-void ServerRuntime::RunTask() {
+void ServerRuntime::RunTask(uint64_t stint) {
   if (!DrainEventFd(task_fd_.get())) return;
-  if (std::optional<ServerCall> call = PopTask()) RunQueued(&*call);
+  if (std::optional<ServerCall> call = PopTask()) RunQueued(&*call, stint);
 }
 
 bool ServerRuntime::Admits(
@@ -438,15 +440,13 @@ void ServerRuntime::CloseConnection(
     const std::shared_ptr<ServerConnection>& connection) {
   poller_.Remove(connection->fd());
   connection->Shutdown();
-  // Handlers of the connection's calls learn that the client is gone.
-  connection->CancelAllCalls(absl::CancelledError("the client disconnected"),
-                             /*send_status=*/false);
+  // Its calls still waiting for a handler slot go first, so that none of
+  // them starts in the slot of a handler the cancels below end; and now,
+  // not when a slot frees (with every handler stuck, that could be never).
   int purged = 0;
   {
     MutexLock lock(&mu_);
     connections_.erase(connection->tag());
-    // Its calls still waiting for a handler slot go now, not when a slot
-    // frees (with every handler stuck, that could be never).
     if (waiting_count_.load() > 0) {
       auto gone = std::remove_if(
           waiting_for_slot_.begin(), waiting_for_slot_.end(),
@@ -459,6 +459,9 @@ void ServerRuntime::CloseConnection(
     }
   }
   for (int i = 0; i < purged; ++i) CallFinished();
+  // Handlers of the connection's calls learn that the client is gone.
+  connection->CancelAllCalls(absl::CancelledError("the client disconnected"),
+                             /*send_status=*/false);
 }
 
 void ServerRuntime::WatchWritable(const ServerConnection& connection,

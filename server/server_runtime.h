@@ -130,14 +130,15 @@ class ServerRuntime {
   // (their replies go out now) and hands the batch's queued calls to the
   // leader (RunCalls()).
   void ReleaseBatchesLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Handles an event of a listener, a timer or the task queue.
-  void HandleEvent(uint64_t tag, uint32_t events);
+  // Handles an event of a listener, a timer or the task queue, in the
+  // leader's `stint`.
+  void HandleEvent(uint64_t tag, uint32_t events, uint64_t stint);
   void AcceptConnections(size_t listener_index);
   // `stint`: the leader's stint the event is handled in (BeginStint()).
   void HandleConnectionEvent(
       const std::shared_ptr<ServerConnection>& connection, uint32_t events,
       uint64_t stint);
-  void RunTask();
+  void RunTask(uint64_t stint);
   // Runs the reactions of every call posted (PostReactions()) so far.
   void RunPostedReactions();
   // Drops connections past their handshake deadline or idle too long, and
@@ -156,8 +157,9 @@ class ServerRuntime {
   void RunCalls(const std::shared_ptr<ServerConnection>& connection,
                 ReadyCalls* calls, uint64_t stint);
   // Runs one call's blocking handler if fewer than max_threads run,
-  // else queues it for the first handler slot that frees.
-  void RunHandler(ServerCall* call);
+  // else queues it for the first handler slot that frees. `stint`: the
+  // leader's stint this runs in (it is then marked as blocking), or 0.
+  void RunHandler(ServerCall* call, uint64_t stint);
   // Handler slots: at most options_.max_threads blocking handlers run at
   // once, so that threads are left to read sockets and run reactions.
   bool TakeHandlerSlot();
@@ -172,7 +174,7 @@ class ServerRuntime {
   // end here without their handler.
   std::optional<ServerCall> PopWaitingForSlot();
   // Runs a queued call: its reactions, or its handler.
-  void RunQueued(ServerCall* call);
+  void RunQueued(ServerCall* call, uint64_t stint);
   std::optional<ServerCall> PopTask();
   // Registers the reflection service, describing every service registered
   // so far and itself, unless the application registered its own.
@@ -215,6 +217,11 @@ class ServerRuntime {
   // the end of its event, or the watchdog, which so takes the lead. There
   // is always exactly one leader.
   std::atomic<uint64_t> stint_{0};
+  // The last stint in which the leader started a blocking handler: the
+  // watchdog takes the lead only from such a stint. (Other long stints,
+  // a burst of call starts read, say, are work that would not go faster
+  // on another thread; taking the lead from them only made threads.)
+  std::atomic<uint64_t> blocking_stint_{0};
   // Whether a thread watches (or is on its way to: a parked thread called
   // back, a new thread).
   bool watchdog_ ABSL_GUARDED_BY(mu_) = false;

@@ -34,7 +34,7 @@ ServerRuntime::Role ServerRuntime::Lead() {
     if (tag == kStopTag) return Role::kStop;
     const uint64_t stint = BeginStint();
     if (tag < kFirstConnectionTag) {
-      HandleEvent(tag, event.events);
+      HandleEvent(tag, event.events, stint);
     } else {
       std::shared_ptr<ServerConnection> connection;
       {
@@ -96,9 +96,9 @@ ServerRuntime::Role ServerRuntime::Watch() {
     mu_.AwaitWithDeadline(stopping, absl::Now() + kWatchTick);
     if (stopping()) return Role::kStop;
     uint64_t now = stint_.load();
-    if (now == last && now % 2 == 1 &&
+    if (now == last && now % 2 == 1 && blocking_stint_.load() == now &&
         stint_.compare_exchange_strong(now, now + 1)) {
-      break;  // the leader has stayed on one event for a whole tick
+      break;  // the leader has stayed in a handler for a whole tick
     }
     quiet_ticks = now == last ? quiet_ticks + 1 : 0;
     if (quiet_ticks >= kQuietTicksBeforeSleep && now % 2 == 0) {
