@@ -2,8 +2,10 @@
 // figures beside their baselines' (see docs/PERFORMANCE.md).
 //
 //   sockrpc_bench [--seconds S] [--out FILE.json] [--bin DIR] [--quick]
+//                 [--open-streams]
 //   sockrpc_bench --profile-unary ADDR N
 //   sockrpc_bench --profile-in-flight ADDR K N [--batch]
+//   sockrpc_bench --profile-publish ADDR STREAMS EVENTS
 //
 // The servers (bench_server: our stack; raw_server: the raw baselines;
 // grpc_bench_server: the gRPC baseline, where built) run as child
@@ -14,13 +16,17 @@
 // whole table again, and written as JSON to FILE.json (default
 // build/bench.json). --quick measures only the unary 64 B rows (two
 // cores and one core) and 8 and 64 calls in flight on one unix
-// connection, for tuning.
+// connection, for tuning. --open-streams measures only the open-streams
+// rows (open_streams.cc: 10k and 100k open server-streaming calls, and a
+// full handler pool), which the whole run measures last.
 //
 // --profile-unary makes N unary 64 B calls to a bench_server already
 // running at ADDR and exits: the client side of a profile (strace -c,
 // valgrind --tool=callgrind; see docs/PERFORMANCE.md). --profile-in-flight
 // makes about N such calls K at a time on one connection (--batch: with
 // ChannelOptions::batch_call_starts, as the in-flight rows do).
+// --profile-publish opens STREAMS Events.Subscribe calls on a bench_server
+// at ADDR and publishes EVENTS events to them, one after another.
 #include <dirent.h>
 #include <sys/resource.h>
 #include <sched.h>
@@ -130,6 +136,46 @@ bool StartServers(const Options& options, const std::string& dir,
          servers->raw->addresses().size() == transports;
 }
 
+// CallPathRows: the rows measured against one set of servers on both
+// transports (all of them, or --quick's few). False if the servers did
+// not start.
+bool CallPathRows(const Options& options, const std::string& dir,
+                  Report* report) {
+  Servers servers;
+  if (!StartServers(options, dir, "", /*tcp=*/true, -1, &servers)) {
+    return false;
+  }
+  if (options.quick) {
+    UnaryRows(options, servers, kUnix, 64, "", -1, report);
+    for (int in_flight : {8, 64}) {
+      InFlightRows(options, servers, kUnix, in_flight, 1, report);
+    }
+    return true;
+  }
+  for (Transport transport : {kUnix, kTcp}) {
+    for (size_t size : {size_t{1}, size_t{64}, size_t{4} << 10,
+                        size_t{64} << 10, size_t{1} << 20}) {
+      UnaryRows(options, servers, transport, size, "", -1, report);
+    }
+  }
+  for (Transport transport : {kUnix, kTcp}) {
+    for (int connections : {1, 4}) {
+      for (int in_flight : {1, 8, 64}) {
+        InFlightRows(options, servers, transport, in_flight, connections,
+                     report);
+      }
+    }
+  }
+  for (Transport transport : {kUnix, kTcp}) {
+    StreamRows(options, servers, transport, report);
+  }
+  for (Transport transport : {kUnix, kTcp}) {
+    ConnectRows(options, servers, transport, report);
+  }
+  ClientSizeRows(options, servers, report);
+  return true;
+}
+
 int Run(const Options& options) {
   // 1000 idle connections need more descriptors than the usual soft limit;
   // the servers and clients started from here inherit the raised limit.
@@ -156,44 +202,8 @@ int Run(const Options& options) {
   std::printf("\n");
 
   Report report(GrpcVersion());
-  {
-    Servers servers;
-    if (!StartServers(options, dir, "", /*tcp=*/true, -1, &servers)) {
-      return 1;
-    }
-    if (options.quick) {
-      UnaryRows(options, servers, kUnix, 64, "", -1, &report);
-      for (int in_flight : {8, 64}) {
-        InFlightRows(options, servers, kUnix, in_flight, 1, &report);
-      }
-    }
-    for (Transport transport : {kUnix, kTcp}) {
-      for (size_t size : {size_t{1}, size_t{64}, size_t{4} << 10,
-                          size_t{64} << 10, size_t{1} << 20}) {
-        if (options.quick) break;
-        UnaryRows(options, servers, transport, size, "", -1, &report);
-      }
-    }
-    for (Transport transport : {kUnix, kTcp}) {
-      for (int connections : {1, 4}) {
-        if (options.quick) break;
-        for (int in_flight : {1, 8, 64}) {
-          InFlightRows(options, servers, transport, in_flight, connections,
-                       &report);
-        }
-      }
-    }
-    for (Transport transport : {kUnix, kTcp}) {
-      if (options.quick) break;
-      StreamRows(options, servers, transport, &report);
-    }
-    for (Transport transport : {kUnix, kTcp}) {
-      if (options.quick) break;
-      ConnectRows(options, servers, transport, &report);
-    }
-    if (!options.quick) ClientSizeRows(options, servers, &report);
-  }
-  {
+  if (!options.open_streams_only) {
+    if (!CallPathRows(options, dir, &report)) return 1;
     // Everything on one core: the servers, this thread and the gRPC
     // client on CPU 0.
     Servers servers;
@@ -203,7 +213,13 @@ int Run(const Options& options) {
       PinThisThread(-1);
     }
   }
-  if (!options.quick) MemoryRows(options, dir, &report);
+  if (!options.quick && !options.open_streams_only) {
+    MemoryRows(options, dir, &report);
+  }
+  if (!options.quick || options.open_streams_only) {
+    OpenStreamRows(options, dir, &report);
+    FullPoolRows(options, dir, &report);
+  }
 
   report.PrintTable();
   if (!GrpcBuilt()) std::printf("\n%s\n", kGrpcNotBuilt);
@@ -238,6 +254,12 @@ int main(int argc, char** argv) {
     spec.batch = argc == 6;
     return sockrpc::bench::RpcInFlightCalls(spec, std::atol(argv[4])) ? 0 : 1;
   }
+  if (argc == 5 && std::string(argv[1]) == "--profile-publish") {
+    return sockrpc::bench::PublishToOpenStreams(argv[2], std::atoi(argv[3]),
+                                                std::atoi(argv[4]))
+               ? 0
+               : 1;
+  }
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--seconds" && i + 1 < argc) {
@@ -248,10 +270,12 @@ int main(int argc, char** argv) {
       options.bin = argv[++i];
     } else if (arg == "--quick") {
       options.quick = true;
+    } else if (arg == "--open-streams") {
+      options.open_streams_only = true;
     } else {
       std::fprintf(stderr,
                    "usage: sockrpc_bench [--seconds S] [--out FILE.json] "
-                   "[--bin DIR] [--quick]\n");
+                   "[--bin DIR] [--quick] [--open-streams]\n");
       return 2;
     }
   }

@@ -1,7 +1,11 @@
-// bench_server: serves the benchmark service (bench.proto) until SIGTERM or
-// SIGINT. Started by the benchmark runner as a separate process.
+// bench_server: serves the benchmark services (bench.proto's Bench with
+// blocking handlers, events.proto's Events through the callback API) until
+// SIGTERM or SIGINT. Started by the benchmark runner as a separate process.
 //
-//   bench_server --listen ADDR [--listen ADDR...]
+//   bench_server --listen ADDR [--listen ADDR...] [--max_threads N]
+//
+// --max_threads sets ServerOptions::max_threads (the open-streams rows fill
+// a small pool with Events.Block calls).
 //
 // Prints "ready ADDR..." (the bound addresses, real ports included) on one
 // line of standard output once it serves, so that the runner knows when
@@ -9,11 +13,15 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
 
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "bench.sockrpc.pb.h"
+#include "events_service.h"
 #include "server/server.h"
 
 namespace {
@@ -42,18 +50,25 @@ class BenchService final : public sockrpc::bench::Bench::Service {
 
 }  // namespace
 
+constexpr char kUsage[] =
+    "usage: bench_server --listen ADDR... [--max_threads N]\n";
+
 int main(int argc, char** argv) {
   std::vector<std::string> addresses;
+  int max_threads = 0;  // 0: the default
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--listen") == 0 && i + 1 < argc) {
       addresses.push_back(argv[++i]);
+    } else if (std::strcmp(argv[i], "--max_threads") == 0 && i + 1 < argc &&
+               std::atoi(argv[i + 1]) > 0) {
+      max_threads = std::atoi(argv[++i]);
     } else {
-      std::fprintf(stderr, "usage: bench_server --listen ADDR...\n");
+      std::fprintf(stderr, "%s", kUsage);
       return 2;
     }
   }
   if (addresses.empty()) {
-    std::fprintf(stderr, "usage: bench_server --listen ADDR...\n");
+    std::fprintf(stderr, "%s", kUsage);
     return 2;
   }
 
@@ -66,13 +81,18 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   BenchService service;
+  sockrpc::bench::EventsService events;
   sockrpc::ServerOptions options;
   options.log = [](absl::string_view) {};  // the runner opens and drops
                                            // many connections on purpose
+  if (max_threads > 0) options.max_threads = max_threads;
   sockrpc::Server server(options);
-  if (absl::Status s = server.RegisterService(&service); !s.ok()) {
-    std::fprintf(stderr, "bench_server: %s\n", s.ToString().c_str());
-    return 1;
+  for (sockrpc::Service* each :
+       std::vector<sockrpc::Service*>{&service, &events}) {
+    if (absl::Status s = server.RegisterService(each); !s.ok()) {
+      std::fprintf(stderr, "bench_server: %s\n", s.ToString().c_str());
+      return 1;
+    }
   }
   std::string bound;
   for (const std::string& address : addresses) {
@@ -93,6 +113,8 @@ int main(int argc, char** argv) {
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
-  server.Shutdown();
+  // Bounded: open Subscribe calls and Block handlers never end by
+  // themselves; Shutdown() cancels what is still open after a second.
+  server.Shutdown(absl::Now() + absl::Seconds(1));
   return 0;
 }

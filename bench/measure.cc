@@ -1,5 +1,6 @@
 #include "measure.h"
 
+#include <dirent.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -63,6 +64,17 @@ int64_t StatusBytes(pid_t pid, const std::string& field) {
 int64_t RssBytes(pid_t pid) { return StatusBytes(pid, "VmRSS:"); }
 
 int64_t AnonymousRssBytes(pid_t pid) { return StatusBytes(pid, "RssAnon:"); }
+
+int ThreadCount(pid_t pid) {
+  DIR* tasks = ::opendir(("/proc/" + std::to_string(pid) + "/task").c_str());
+  if (tasks == nullptr) return -1;
+  int count = 0;
+  while (dirent* entry = ::readdir(tasks)) {
+    if (entry->d_name[0] != '.') ++count;
+  }
+  ::closedir(tasks);
+  return count;
+}
 
 void Latencies::Merge(const Latencies& other) {
   samples_.insert(samples_.end(), other.samples_.begin(),

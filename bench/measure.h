@@ -24,6 +24,8 @@ int64_t RssBytes(pid_t pid);
 // (RssAnon: heap, stacks, written data), not pages of mapped files such as
 // shared libraries, or -1.
 int64_t AnonymousRssBytes(pid_t pid);
+// ThreadCount: threads of process `pid` (entries of /proc/PID/task), or -1.
+int ThreadCount(pid_t pid);
 
 // Latencies: records one duration per call; not thread-safe (one per
 // thread, then Merge()).

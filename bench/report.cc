@@ -60,8 +60,13 @@ void Report::PrintRow(const Row& row) const {
                             Ratio(row.grpc_ratio()));
   std::string verdict =
       row.target.empty() ? "" : (row.met ? "ok  " : "MISS") + (" " + row.target);
+  // A zero of ours is a figure when the row has a target (a count that
+  // must stay 0), else "not measured".
+  const std::string ours = row.ours == 0 && !row.target.empty()
+                               ? std::string("0")
+                               : Figure(row.ours);
   std::printf("%-34s %-8s %12s %12s %-14s %7s%s  %s\n", row.name.c_str(),
-              row.unit.c_str(), Figure(row.ours).c_str(),
+              row.unit.c_str(), ours.c_str(),
               Figure(row.baseline).c_str(), row.baseline_name.c_str(),
               Ratio(row.ratio()).c_str(), grpc_columns.c_str(),
               verdict.c_str());
@@ -135,6 +140,15 @@ Row AtLeast(std::string name, std::string unit, double ours, double baseline,
                   std::move(baseline_name));
   row.target = absl::StrFormat(">= %.0f%%", min_ratio * 100);
   row.met = baseline > 0 && row.ratio() >= min_ratio;
+  return row;
+}
+
+Row Within(std::string name, std::string unit, double ours, double limit,
+           std::string target, double baseline, std::string baseline_name) {
+  Row row = Plain(std::move(name), std::move(unit), ours, baseline,
+                  std::move(baseline_name));
+  row.target = std::move(target);
+  row.met = ours <= limit;
   return row;
 }
 

@@ -67,6 +67,11 @@ Row AtMost(std::string name, std::string unit, double ours, double baseline,
            std::string baseline_name, double max_ratio);
 Row AtLeast(std::string name, std::string unit, double ours, double baseline,
             std::string baseline_name, double min_ratio);
+// A row with an absolute target: met when ours <= `limit`; `target` is its
+// text ("<= 8"). The baseline, if any, is for reference only.
+Row Within(std::string name, std::string unit, double ours, double limit,
+           std::string target, double baseline = 0,
+           std::string baseline_name = "");
 
 }  // namespace bench
 }  // namespace sockrpc

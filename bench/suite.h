@@ -20,6 +20,7 @@ struct Options {
   std::string out = "build/bench.json";
   std::string bin;  // directory of the bench binaries
   bool quick = false;  // a few unix rows only (see bench_main.cc)
+  bool open_streams_only = false;  // the open-streams rows only
 };
 
 // Servers: what a group runs against. Each server lists the same
@@ -64,6 +65,27 @@ void ClientSizeRows(const Options& options, const Servers& servers,
 // servers listening in `dir` (footprint.cc).
 void MemoryRows(const Options& options, const std::string& dir,
                 Report* report);
+
+// Server-streaming calls held open on a fresh bench_server (10,000, then
+// 100,000, over 100 unix connections): its threads, its memory per open
+// call, the time from publishing a 64 B event to all until the last has
+// it, and a unary call's p99 beside them against none open
+// (open_streams.cc).
+void OpenStreamRows(const Options& options, const std::string& dir,
+                    Report* report);
+// The client side of the open-streams case, unmeasured, for profiling a
+// bench_server already serving at `address`: opens `streams` Subscribe
+// calls over 100 connections, publishes `publishes` events to them one
+// after another, and prints how long each took to reach the last.
+bool PublishToOpenStreams(const std::string& address, int streams,
+                          int publishes);
+
+// A fresh bench_server with 4 handler threads, all blocked, and 1,000
+// blocking calls queued: the latency of a callback call, a PING, a CANCEL
+// of a queued call and a client's disconnect, and whether cancelled calls
+// stay unrun (full_pool.cc).
+void FullPoolRows(const Options& options, const std::string& dir,
+                  Report* report);
 
 }  // namespace bench
 }  // namespace sockrpc
