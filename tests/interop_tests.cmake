@@ -91,6 +91,9 @@ gtest_discover_tests(interop_callback_test TEST_PREFIX interop_
 sockrpc_test(NAME callback_server_test
   SOURCES callback_server_test.cc
   LIBS sockrpc_test_protos sockrpc_server sockrpc_client sockrpc_e2e_testing)
+sockrpc_test(NAME callback_server_race_test
+  SOURCES callback_server_race_test.cc
+  LIBS sockrpc_test_protos sockrpc_server sockrpc_client sockrpc_e2e_testing)
 sockrpc_test(NAME flow_control_test
   SOURCES flow_control_test.cc
   LIBS interop_service sockrpc_client sockrpc_e2e_testing)
