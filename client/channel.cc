@@ -6,7 +6,9 @@
 #include "absl/strings/str_cat.h"
 #include "transport/sync.h"
 #include "absl/time/clock.h"
+#include "client/client_callback_call.h"
 #include "client/client_connection.h"
+#include "client/client_event_loop.h"
 #include "client/client_stream.h"
 #include "transport/socket.h"
 #include "transport/status_macros.h"
@@ -14,6 +16,9 @@
 namespace sockrpc {
 
 struct Channel::State {
+  // The event loop of the callback API: made here, started on first use.
+  const std::shared_ptr<ClientEventLoop> loop =
+      std::make_shared<ClientEventLoop>();
   Mutex mu;
   // The connection new calls use; null before the first call.
   std::shared_ptr<ClientConnection> connection ABSL_GUARDED_BY(mu);
@@ -24,7 +29,11 @@ Channel::Channel(Address address, ChannelOptions options)
       options_(std::move(options)),
       state_(std::make_unique<State>()) {}
 
-Channel::~Channel() = default;
+Channel::~Channel() {
+  // Callback calls still in flight end (OnDone) before the loop stops; see
+  // client/client_callback.h.
+  ClientEventLoop::Shutdown(state_->loop);
+}
 
 absl::StatusOr<std::shared_ptr<ClientConnection>> Channel::GetConnection(
     absl::Time deadline) {
@@ -46,8 +55,8 @@ absl::StatusOr<std::shared_ptr<ClientConnection>> Channel::GetConnection(
     if (absl::IsUnavailable(fd.status())) return fd.status();
     return absl::UnavailableError(fd.status().message());
   }
-  connection =
-      std::make_shared<ClientConnection>(*std::move(fd), address_, options_);
+  connection = std::make_shared<ClientConnection>(*std::move(fd), address_,
+                                                  options_, state_->loop);
   return connection;
 }
 
@@ -70,7 +79,8 @@ size_t StartInterceptors(const std::vector<ClientInterceptor*>& interceptors,
 std::shared_ptr<ClientStream> Channel::OpenStream(
     ClientContext* context, absl::string_view method,
     const google::protobuf::MessageLite* request,
-    google::protobuf::MessageLite* unary_reply, absl::Status* unary_status) {
+    google::protobuf::MessageLite* unary_reply, absl::Status* unary_status,
+    internal::ClientCallbackCall* callback) {
   const absl::Time deadline =
       context != nullptr ? context->deadline() : absl::InfiniteFuture();
   auto failed = [&](absl::Status status) {
@@ -96,7 +106,11 @@ std::shared_ptr<ClientStream> Channel::OpenStream(
       return failed(absl::CancelledError("cancelled by the client"));
     }
     bool retryable = false;
-    if (unary_reply != nullptr) {
+    if (callback != nullptr) {
+      stream->callback_ = callback;  // before the connection shares it
+      retryable = (*connection)->Open(stream, method, request, unary_reply,
+                                      /*no_wait=*/true);
+    } else if (unary_reply != nullptr) {
       *unary_status = (*connection)->CallUnary(stream, method, *request,
                                                unary_reply, &retryable);
     } else {
@@ -136,7 +150,7 @@ std::unique_ptr<ClientCall> Channel::StartCall(
     // Nothing to run around the call: no context of our own, no clock.
     return std::unique_ptr<ClientCall>(
         new ClientCall(OpenStream(context, method, request, nullptr, nullptr),
-                       nullptr, "", {}, absl::InfinitePast()));
+                       nullptr, "", {}, absl::InfinitePast(), state_->loop));
   }
   std::unique_ptr<ClientContext> owned_context;
   if (context == nullptr) {
@@ -155,7 +169,61 @@ std::unique_ptr<ClientCall> Channel::StartCall(
       options_.interceptors.begin(), options_.interceptors.begin() + started);
   return std::unique_ptr<ClientCall>(
       new ClientCall(std::move(stream), std::move(owned_context),
-                     std::string(method), std::move(to_end), start));
+                     std::string(method), std::move(to_end), start,
+                     state_->loop));
+}
+
+// ---- The callback API ----
+
+void Channel::CallbackUnaryCall(ClientContext* context,
+                                absl::string_view method,
+                                const google::protobuf::MessageLite& request,
+                                google::protobuf::MessageLite* reply,
+                                std::function<void(absl::Status)> done) {
+  // Deletes itself after `done`.
+  auto* reactor = new internal::UnaryCallbackReactor(std::move(done));
+  BindReactor(context, method, &request, reply, reactor);
+  reactor->Start();
+}
+
+void Channel::BindReactor(ClientContext* context, absl::string_view method,
+                          const google::protobuf::MessageLite* request,
+                          google::protobuf::MessageLite* reply,
+                          internal::ClientReactorBase* reactor) {
+  ClientEventLoop* loop = state_->loop.get();
+  absl::Status started = loop->Start();
+  auto call = std::make_unique<internal::ClientCallbackCall>(
+      this, loop, context, method, request, reply, options_.max_frame_size,
+      reactor, started);
+  reactor->call_ = call.get();
+  if (started.ok()) call = loop->Adopt(std::move(call));
+  // Not adopted (the loop could not start): StartCall() ends the call on
+  // its own thread and deletes it.
+  (void)call.release();
+}
+
+std::shared_ptr<ClientStream> Channel::OpenCallbackStream(
+    internal::ClientCallbackCall* call) {
+  ClientContext* context = call->context_;
+  absl::Status status;
+  if (!options_.interceptors.empty()) {
+    if (context == nullptr) {
+      call->owned_context_ = std::make_unique<ClientContext>();
+      context = call->context_ = call->owned_context_.get();
+    }
+    call->start_time_ = absl::Now();
+    size_t started =
+        StartInterceptors(options_.interceptors, call->method_, *context,
+                          &status);
+    call->interceptors_.assign(options_.interceptors.begin(),
+                               options_.interceptors.begin() + started);
+  }
+  std::shared_ptr<ClientStream> stream =
+      status.ok() ? OpenStream(context, call->method_, call->request_,
+                               call->reply_, nullptr, call)
+                  : std::make_shared<ClientStream>(
+                        nullptr, context, context->deadline(), status);
+  return stream;
 }
 
 void Channel::Flush() {

@@ -3,10 +3,20 @@
 // A Channel connects lazily (on its first call), multiplexes the calls of
 // any number of threads over one connection, and reconnects on the next
 // call after the connection is lost (for example when the server
-// restarts). A call that is alone in flight costs its thread one write and
-// one read, with no hand-off to another thread; when several calls are in
-// flight, one caller at a time reads for all of them and hands replies to
-// their threads.
+// restarts).
+//
+// Threads. A blocking call (and UnaryFuture::Get(), and the streams of
+// client/client_streams.h) is carried by its own thread: a call that is
+// alone in flight costs that thread one write and one read, with no
+// hand-off to another thread; when several calls are in flight, one
+// waiting caller at a time reads for all of them and hands replies to
+// their threads. The callback API (client/client_callback.h) and
+// UnaryFuture::Then() use the channel's event loop: one thread, started
+// the first time one of them is used (blocking-only use never starts it),
+// which runs their reactions and reads for their calls whenever no
+// blocking caller is reading. Destroying the Channel ends the callback
+// calls still in flight (OnDone(CANCELLED)) and stops that thread; see
+// client/client_callback.h for destruction from inside a reaction.
 //
 // Thread-safe. Share one Channel (through std::shared_ptr) among the stubs
 // and threads that talk to the same server.
@@ -14,6 +24,7 @@
 #define SOCKRPC_CLIENT_CHANNEL_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,7 +44,12 @@
 namespace sockrpc {
 
 class ClientConnection;
+class ClientEventLoop;
 class ClientStream;
+namespace internal {
+class ClientCallbackCall;
+class ClientReactorBase;
+}  // namespace internal
 
 // Options for CreateChannel.
 struct ChannelOptions {
@@ -105,7 +121,30 @@ class Channel {
   // is full). Does nothing otherwise.
   void Flush();
 
+  // The callback API (client/client_callback.h), for generated code.
+  //
+  // CallbackUnaryCall makes a unary call of `method` and returns at once;
+  // `done` runs on the channel's event loop with the call's status once it
+  // has ended, `*reply` then holding the reply if OK. `request` is
+  // serialized before this returns; `reply` and `context` (may be null)
+  // must stay alive until `done` runs.
+  void CallbackUnaryCall(ClientContext* context, absl::string_view method,
+                         const google::protobuf::MessageLite& request,
+                         google::protobuf::MessageLite* reply,
+                         std::function<void(absl::Status)> done);
+  // BindReactor binds `reactor` to a new call of `method`, which its
+  // StartCall() starts. `request` (server streaming; null otherwise) must
+  // stay alive until StartCall() returns; `reply` (client streaming; null
+  // otherwise) receives the one reply and, like `context` (may be null),
+  // must stay alive until the reactor's OnDone().
+  void BindReactor(ClientContext* context, absl::string_view method,
+                   const google::protobuf::MessageLite* request,
+                   google::protobuf::MessageLite* reply,
+                   internal::ClientReactorBase* reactor);
+
  private:
+  friend class internal::ClientCallbackCall;  // OpenCallbackStream()
+
   // Returns the current connection, connecting first if there is none or
   // the last one broke. Thread-safe.
   absl::StatusOr<std::shared_ptr<ClientConnection>> GetConnection(
@@ -114,10 +153,18 @@ class Channel {
   // the server certainly never saw it) and returns its stream, which is
   // already done if the call failed to start. With `unary_reply`, makes the
   // whole unary call and stores its status in `*unary_status`.
+  // With `callback`, opens the call of the callback API without waiting
+  // for socket room (`unary_reply` is then where its one reply is parsed,
+  // if it has one).
   std::shared_ptr<ClientStream> OpenStream(
       ClientContext* context, absl::string_view method,
       const google::protobuf::MessageLite* request,
-      google::protobuf::MessageLite* unary_reply, absl::Status* unary_status);
+      google::protobuf::MessageLite* unary_reply, absl::Status* unary_status,
+      internal::ClientCallbackCall* callback = nullptr);
+  // Opens the stream of the started callback call `call` (interceptors'
+  // OnCallStart first).
+  std::shared_ptr<ClientStream> OpenCallbackStream(
+      internal::ClientCallbackCall* call);
 
   const Address address_;
   const ChannelOptions options_;

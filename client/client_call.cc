@@ -2,7 +2,9 @@
 
 #include <utility>
 
+#include "client/client_callback_call.h"
 #include "client/client_connection.h"
+#include "client/client_event_loop.h"
 #include "client/client_context.h"
 #include "client/client_stream.h"
 
@@ -12,8 +14,10 @@ ClientCall::ClientCall(std::shared_ptr<ClientStream> stream,
                        std::unique_ptr<ClientContext> owned_context,
                        std::string method,
                        std::vector<ClientInterceptor*> interceptors,
-                       absl::Time start)
+                       absl::Time start,
+                       std::shared_ptr<ClientEventLoop> loop)
     : stream_(std::move(stream)),
+      loop_(std::move(loop)),
       owned_context_(std::move(owned_context)),
       method_(std::move(method)),
       interceptors_(std::move(interceptors)),
@@ -63,6 +67,34 @@ absl::Status ClientCall::Finish() {
 
 void ClientCall::Cancel() {
   stream_->Cancel(absl::CancelledError("cancelled by the client"));
+}
+
+void ClientCall::WhenDone(
+    std::unique_ptr<ClientCall> call,
+    absl::AnyInvocable<void(std::unique_ptr<ClientCall>)> done) {
+  std::shared_ptr<ClientStream> stream = call->stream_;
+  ClientEventLoop* loop = call->loop_.get();
+  if (!loop->Start().ok()) {
+    // The channel is being destroyed (or the loop cannot run): end the
+    // call here.
+    call->Cancel();
+    done(std::move(call));
+    return;
+  }
+  auto watcher = std::make_unique<internal::ClientCallbackCall>(
+      loop, stream,
+      [call = std::move(call), done = std::move(done)]() mutable {
+        done(std::move(call));
+      });
+  internal::ClientCallbackCall* raw = watcher.get();
+  watcher = loop->Adopt(std::move(watcher));
+  if (watcher != nullptr) {  // refused: the loop has ended
+    stream->Cancel(absl::CancelledError("cancelled by the client"));
+    watcher.release()->EndHere();  // runs `done`: the call is over
+    return;
+  }
+  // Adopted, and not advanced until attached.
+  raw->Attach();
 }
 
 void ClientContext::TryCancel() {

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "client/interceptor.h"
@@ -25,8 +26,9 @@
 namespace sockrpc {
 
 class ClientConnection;
-class ClientStream;
 class ClientContext;
+class ClientEventLoop;
+class ClientStream;
 
 class ClientCall {
  public:
@@ -52,17 +54,28 @@ class ClientCall {
   // (unless the call already ended). Thread-safe.
   void Cancel();
 
+  // WhenDone hands `call` to its channel's event loop, which reads for it
+  // while no other thread does and, once the call has ended, runs `done`
+  // with it on the loop thread (Read() and Finish() then return at once).
+  // If the channel is gone, cancels the call and runs `done` at once, on
+  // this thread. For UnaryFuture::Then().
+  static void WhenDone(
+      std::unique_ptr<ClientCall> call,
+      absl::AnyInvocable<void(std::unique_ptr<ClientCall>)> done);
+
  private:
   friend class Channel;
   // `stream`'s context is the caller's, `owned_context`, or null (no
   // context given and no interceptors); `interceptors` have run
   // OnCallStart and get OnCallEnd from Finish() (`method` and `start` are
-  // for them).
+  // for them). `loop` is the channel's event loop, for WhenDone().
   ClientCall(std::shared_ptr<ClientStream> stream,
              std::unique_ptr<ClientContext> owned_context, std::string method,
-             std::vector<ClientInterceptor*> interceptors, absl::Time start);
+             std::vector<ClientInterceptor*> interceptors, absl::Time start,
+             std::shared_ptr<ClientEventLoop> loop);
 
   std::shared_ptr<ClientStream> stream_;
+  const std::shared_ptr<ClientEventLoop> loop_;
   std::unique_ptr<ClientContext> owned_context_;
   const std::string method_;
   const std::vector<ClientInterceptor*> interceptors_;

@@ -27,25 +27,6 @@ uint64_t TimeoutMicros(absl::Time deadline) {
       1, absl::ToInt64Microseconds(deadline - absl::Now())));
 }
 
-// A copy of `status` with a representation of its own. A call's outcome is
-// read by its caller on another thread, so the Status stored in a stream
-// never shares its representation with one this thread goes on using:
-// Debian's Abseil counts Status references in code ThreadSanitizer cannot
-// see, and a representation freed by the last of two threads looks to it
-// like a race (the cost is one allocation per failed call).
-absl::Status Unshared(const absl::Status& status) {
-  if (status.ok()) return status;
-  return absl::Status(status.code(), status.message());
-}
-
-// Rewrites the stream id of the frame header at `header`.
-void PatchStreamId(char* header, uint32_t stream_id) {
-  header[4] = static_cast<char>(stream_id >> 24);
-  header[5] = static_cast<char>(stream_id >> 16);
-  header[6] = static_cast<char>(stream_id >> 8);
-  header[7] = static_cast<char>(stream_id);
-}
-
 // The connection's pool keeps this many large buffers warm (one being
 // written, one being read), each up to a frame plus this much.
 constexpr size_t kPooledBuffers = 2;
@@ -67,20 +48,30 @@ constexpr size_t kMaxHeldBytes = 16 * 1024;
 // keys, lengths and the timeout.
 constexpr size_t kHeaderFieldsSize = 16;
 
-// Reads go into this much space on the reading thread's stack first, so
-// that replies that arrive whole need no read buffer (see FrameReader).
-constexpr size_t kReadScratchSize = 16 * 1024;
-
 }  // namespace
 
+absl::Status ClientConnection::Unshared(const absl::Status& status) {
+  if (status.ok()) return status;
+  return absl::Status(status.code(), status.message());
+}
+
+void ClientConnection::PatchStreamId(char* header, uint32_t stream_id) {
+  header[4] = static_cast<char>(stream_id >> 24);
+  header[5] = static_cast<char>(stream_id >> 16);
+  header[6] = static_cast<char>(stream_id >> 8);
+  header[7] = static_cast<char>(stream_id);
+}
+
 ClientConnection::ClientConnection(Fd fd, Address address,
-                                   const ChannelOptions& options)
+                                   const ChannelOptions& options,
+                                   std::shared_ptr<ClientEventLoop> loop)
     : fd_(std::move(fd)),
       address_(std::move(address)),
       target_(address_.ToString()),
       max_frame_size_(options.max_frame_size),
       max_metadata_size_(options.max_metadata_size),
       wake_fd_(MakeEventFd(/*semaphore=*/false).value_or(Fd())),
+      loop_(std::move(loop)),
       batch_call_starts_(options.batch_call_starts),
       min_unanswered_to_hold_(address_.is_unix() ? kMinUnansweredToHoldUnix
                                                  : kMinUnansweredToHoldTcp),
@@ -111,7 +102,8 @@ bool ClientConnection::PeerClosedWhileIdle() {
 bool ClientConnection::Open(const std::shared_ptr<ClientStream>& stream,
                             absl::string_view method,
                             const google::protobuf::MessageLite* request,
-                            google::protobuf::MessageLite* unary_reply) {
+                            google::protobuf::MessageLite* unary_reply,
+                            bool no_wait) {
   // Encode HEADERS (+ MESSAGE) with stream id 0; the real id is patched in
   // under write_mu_ so that ids rise in the order calls reach the wire.
   std::string frames = TakeBuffer();
@@ -183,7 +175,10 @@ bool ClientConnection::Open(const std::shared_ptr<ClientStream>& stream,
     // later sees has_held_, set here under mu_, and flushes first.
     const size_t others = streams_.size() - 1;
     const size_t unanswered = others > held_calls_ ? others - held_calls_ : 0;
-    hold = batch_call_starts_ && unary_reply == nullptr && !reader_active_ &&
+    // Not while the event loop watches the connection: it flushes held
+    // bytes as soon as the socket takes them.
+    hold = batch_call_starts_ && unary_reply == nullptr && !no_wait &&
+           !loop_watching_.load(std::memory_order_relaxed) && !reader_active_ &&
            unanswered >= min_unanswered_to_hold_ &&
            2 * held_calls_ < unanswered &&
            held_.size() + frames.size() <= kMaxHeldBytes;
@@ -196,6 +191,8 @@ bool ClientConnection::Open(const std::shared_ptr<ClientStream>& stream,
     HoldPrefaceIfDueLocked();
     held_.append(frames);
     ++held_calls_;
+  } else if (no_wait) {
+    sent = WriteNoWaitLocked(frames, &written);
   } else {
     sent = WriteAllLocked(frames, stream->deadline(), &written);
   }
@@ -365,7 +362,7 @@ void ClientConnection::ReadWhatIsLeft() {
   }
   reader_.EndReads();
   MutexLock lock(&mu_);
-  reader_active_ = false;
+  ReleaseReaderLocked();
 }
 
 bool ClientConnection::AwaitLocked(ClientStream* stream,
@@ -392,7 +389,7 @@ bool ClientConnection::AwaitLocked(ClientStream* stream,
       mu_.Unlock();
       ReadUntil(ready, wait_deadline);
       mu_.Lock();
-      reader_active_ = false;
+      ReleaseReaderLocked();
       continue;
     }
     mu_.AwaitWithDeadline(
@@ -434,29 +431,37 @@ void ClientConnection::ReadUntil(const Predicate& ready, absl::Time deadline) {
       if (ready()) return;
     }
     for (;;) {
-      absl::Span<char> space = reader_.PrepareRead(absl::MakeSpan(scratch));
-      absl::StatusOr<ssize_t> got =
-          ReadSome(fd_.get(), space.data(), space.size());
-      if (!got.ok()) {
-        Fail(absl::UnavailableError(absl::StrCat(
-            "connection to ", target_, " failed: ", got.status().message())));
-        return;
-      }
-      if (*got == 0) {
-        Fail(absl::UnavailableError(
-            absl::StrCat("connection to ", target_, " closed by the server")));
-        return;
-      }
-      if (*got < 0) break;  // drained: wait again
-      reader_.CommitRead(static_cast<size_t>(*got));
-      if (!ProcessFrames()) return;
+      const ReadOutcome read = ReadAndDispatch(absl::MakeSpan(scratch));
+      if (read == ReadOutcome::kStop) return;
+      if (read == ReadOutcome::kDrained) break;  // wait again
       {
         MutexLock lock(&mu_);
         if (ready()) return;
       }
-      if (static_cast<size_t>(*got) < space.size()) break;
+      if (read == ReadOutcome::kShort) break;
     }
   }
+}
+
+ClientConnection::ReadOutcome ClientConnection::ReadAndDispatch(
+    absl::Span<char> scratch) {
+  absl::Span<char> space = reader_.PrepareRead(scratch);
+  absl::StatusOr<ssize_t> got = ReadSome(fd_.get(), space.data(), space.size());
+  if (!got.ok()) {
+    Fail(absl::UnavailableError(absl::StrCat(
+        "connection to ", target_, " failed: ", got.status().message())));
+    return ReadOutcome::kStop;
+  }
+  if (*got == 0) {
+    Fail(absl::UnavailableError(
+        absl::StrCat("connection to ", target_, " closed by the server")));
+    return ReadOutcome::kStop;
+  }
+  if (*got < 0) return ReadOutcome::kDrained;
+  reader_.CommitRead(static_cast<size_t>(*got));
+  if (!ProcessFrames()) return ReadOutcome::kStop;
+  return static_cast<size_t>(*got) < space.size() ? ReadOutcome::kShort
+                                                  : ReadOutcome::kFull;
 }
 
 // ---- Ending ----
@@ -473,6 +478,7 @@ void ClientConnection::EndStreamLocked(ClientStream& stream,
   if (stream.done_) return;
   stream.done_ = true;
   stream.status_ = Unshared(status);
+  NotifyLocked(stream);
   if (stream.id_ != 0) streams_.erase(stream.id_);
 }
 
@@ -487,6 +493,7 @@ void ClientConnection::FailLocked(const absl::Status& status) {
   for (auto& [id, stream] : streams_) {
     stream->done_ = true;
     stream->status_ = Unshared(status);
+    NotifyLocked(*stream);
   }
   streams_.clear();
   ::shutdown(fd_.get(), SHUT_RDWR);

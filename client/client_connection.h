@@ -7,17 +7,36 @@
 // calls begun by StartCall are appended to held_ instead; every write
 // sends held_ first (in the same system call), and a caller about to wait
 // flushes it, so held calls keep their order and nobody waits on a reply
-// to a call that was never sent. Writing lives in client_writes.cc.
+// to a call that was never sent. Callback calls and the event loop never
+// wait for socket room: what the socket does not take joins held_, and the
+// loop flushes it when the socket is writable. Writing lives in
+// client_writes.cc.
 //
-// Reading: there is no reader thread. A caller that must wait (for
-// a reply, a message, the end of a call, or flow-control window) becomes
-// the reader if nobody else is; it reads and dispatches frames for every
-// call until what it waits for has happened or its deadline passes, then
-// gives the role up to the next waiting caller. A unary call alone in
-// flight thus costs its thread one write and one read, with no hand-off.
+// Reading: one thread at a time holds the reader role (reader_active_) and
+// reads and dispatches frames for every call; whoever holds it, a frame
+// for a callback call schedules that call on the channel's event loop
+// (NotifyLocked()), whose thread runs the reactions.
+// - A caller that must wait (for a reply, a message, the end of a call, or
+//   flow-control window) becomes the reader if nobody else is; it reads
+//   until what it waits for has happened or its deadline passes, then
+//   gives the role up to the next waiting caller (leader/follower). A
+//   unary call alone in flight thus costs its thread one write and one
+//   read, with no hand-off, whether or not the event loop runs.
+// - The event loop (client/client_event_loop.h), started only by the
+//   callback API or UnaryFuture::Then, watches the connection while it has
+//   callback calls, in epoll, one-shot. When the socket is readable and
+//   nobody holds the role, the loop takes it, reads what is there without
+//   blocking (ReadForLoop()) and gives it back at once: it never sleeps
+//   holding it, so a blocking caller that comes meanwhile waits at most one
+//   such drain. When somebody holds it, the loop leaves the reading to
+//   that thread and notes that it wants to read (loop_wants_read_); the
+//   thread re-arms the loop's registration as it gives the role up
+//   (ReleaseReaderLocked()). The loop's side lives in
+//   client_connection_loop.cc.
 //
 // Thread-safe. Shared (std::shared_ptr) by the Channel and the streams in
-// flight on it, so a replaced connection lives until its calls end.
+// flight on it, so a replaced connection lives until its calls end. Locks,
+// in order: a callback call's mutex, write_mu_, mu_, the event loop's.
 #ifndef SOCKRPC_CLIENT_CLIENT_CONNECTION_H_
 #define SOCKRPC_CLIENT_CLIENT_CONNECTION_H_
 
@@ -44,10 +63,17 @@
 
 namespace sockrpc {
 
+class ClientEventLoop;
+namespace internal {
+class ClientCallbackCall;
+}  // namespace internal
+
 class ClientConnection {
  public:
-  // `fd` is a connected socket to `address`.
-  ClientConnection(Fd fd, Address address, const ChannelOptions& options);
+  // `fd` is a connected socket to `address`; `loop` is the channel's event
+  // loop (not started by this).
+  ClientConnection(Fd fd, Address address, const ChannelOptions& options,
+                   std::shared_ptr<ClientEventLoop> loop);
   ~ClientConnection();
 
   // Sends the opening frames of `stream` (HEADERS, and with `request` a
@@ -55,10 +81,13 @@ class ClientConnection {
   // error, and Open() returns true if the server certainly never saw the
   // call (so it may be retried on another connection).
   // `unary_reply`: where a unary call's reply is parsed (CallUnary()).
+  // `no_wait` (callback calls): never waits for socket room; what the
+  // socket does not take stays held for the event loop to flush.
   bool Open(const std::shared_ptr<ClientStream>& stream,
             absl::string_view method,
             const google::protobuf::MessageLite* request,
-            google::protobuf::MessageLite* unary_reply = nullptr);
+            google::protobuf::MessageLite* unary_reply = nullptr,
+            bool no_wait = false);
 
   // Makes a whole unary call on a new stream; see Channel::CallUnary.
   // Returns the status and whether it may be retried elsewhere.
@@ -90,8 +119,68 @@ class ClientConnection {
   // a connection the peer closed does not fail at once.
   bool PeerClosedWhileIdle();
 
+  // ---- For the event loop and its calls (client_connection_loop.cc) ----
+  // None of these blocks.
+
+  ClientEventLoop* loop() const { return loop_.get(); }
+  int fd() const { return fd_.get(); }
+  // The loop's event on this connection: reads what the socket holds, if
+  // no other thread holds the reader role; flushes held output.
+  void ReadForLoop() ABSL_LOCKS_EXCLUDED(mu_, write_mu_);
+  void FlushForLoop() ABSL_LOCKS_EXCLUDED(mu_, write_mu_);
+  // Re-arms the loop's one-shot registration for what is due: input unless
+  // another thread reads (it re-arms when it gives the role up), output
+  // while bytes are held. Nothing for a failed connection.
+  void RearmForLoop() ABSL_LOCKS_EXCLUDED(mu_);
+
+  // A callback call's view of its stream, taken under mu_.
+  struct StreamView {
+    bool done = false;
+    absl::Status status;
+    bool got_metadata = false;  // initial metadata or a reply arrived
+    bool got_reply = false;     // a direct reply was parsed
+  };
+  StreamView Peek(const ClientStream& stream) ABSL_LOCKS_EXCLUDED(mu_);
+  // Makes `call` the callback call of `stream` (already open), which the
+  // connection then schedules on the loop at each change.
+  void AttachCallback(ClientStream& stream,
+                      internal::ClientCallbackCall* call)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Takes `stream`'s next reply message into `*payload` (acknowledging
+  // what was read, as Read() does); false if there is none, with `*ended`
+  // telling whether the call is over.
+  bool TakeMessage(ClientStream& stream, std::string* payload, bool* ended)
+      ABSL_LOCKS_EXCLUDED(mu_, write_mu_);
+  // Sends `*frame` (a MESSAGE frame encoded with stream id 0) on `stream`
+  // if its window allows, without waiting.
+  enum class WriteOutcome { kSent, kNoWindow, kEnded };
+  WriteOutcome WriteNoWait(ClientStream& stream, std::string* frame)
+      ABSL_LOCKS_EXCLUDED(mu_, write_mu_);
+  // Half-closes `stream` without waiting; false if it has ended.
+  bool WritesDoneNoWait(ClientStream& stream)
+      ABSL_LOCKS_EXCLUDED(mu_, write_mu_);
+  // Ends `stream` with DEADLINE_EXCEEDED (the loop's timer) and tells the
+  // server, if it has not ended yet.
+  void Expire(ClientStream& stream) ABSL_LOCKS_EXCLUDED(mu_, write_mu_);
+
  private:
+  friend class ClientEventLoop;  // sets loop_watching_
   using Predicate = std::function<bool()>;
+
+  // Reads go into this much space on the reading thread's stack first, so
+  // that replies that arrive whole need no read buffer (see FrameReader).
+  static constexpr size_t kReadScratchSize = 16 * 1024;
+
+  // A copy of `status` with a representation of its own. A call's outcome
+  // is read by its caller on another thread, so the Status stored in a
+  // stream never shares its representation with one this thread goes on
+  // using: Debian's Abseil counts Status references in code
+  // ThreadSanitizer cannot see, and a representation freed by the last of
+  // two threads looks to it like a race (the cost is one allocation per
+  // failed call).
+  static absl::Status Unshared(const absl::Status& status);
+  // Rewrites the stream id of the frame header at `header`.
+  static void PatchStreamId(char* header, uint32_t stream_id);
 
   // Waits, reading for everyone while nobody else reads, until `ready()`
   // (evaluated under mu_) holds or `deadline` passes. If `stream`'s own
@@ -102,6 +191,12 @@ class ClientConnection {
   // other thread reads (used after a failed write).
   void ReadWhatIsLeft() ABSL_LOCKS_EXCLUDED(mu_, write_mu_);
   // The reader role: reads and dispatches until `ready()` or `deadline`.
+  // One read into `scratch` (or the reader's buffer), and the frames it
+  // completed dispatched: kFull if it filled the space (more may be
+  // there), kShort if not, kDrained if the socket held nothing, kStop if
+  // the connection failed (Fail() done) or must not be read further.
+  enum class ReadOutcome { kFull, kShort, kDrained, kStop };
+  ReadOutcome ReadAndDispatch(absl::Span<char> scratch);
   void ReadUntil(const Predicate& ready, absl::Time deadline)
       ABSL_LOCKS_EXCLUDED(mu_);
   // Handles the frames buffered in reader_. False if the connection failed.
@@ -127,10 +222,27 @@ class ClientConnection {
   // An empty buffer to encode frames into (a warm one from buffers_ if
   // there is one); give it back to buffers_ when written.
   std::string TakeBuffer();
-  // Best effort control frames.
+  // Best effort control frames. While the event loop watches the
+  // connection they never wait: what the socket does not take is held.
   void SendCancel(uint32_t stream_id, absl::string_view reason);
   void SendWindowUpdate(uint32_t stream_id, uint32_t increment);
   void SendControl(absl::string_view bytes);
+  // Writes our preface if due, held_, then `bytes` as far as the socket
+  // takes them now; the rest of `bytes` joins held_. *written counts the
+  // bytes of `bytes` that went into the socket. After an error held_ is
+  // emptied and the caller fails the connection.
+  absl::Status WriteNoWaitLocked(absl::string_view bytes, size_t* written)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // WriteNoWaitLocked, then fails the connection on an error or re-arms the
+  // loop for the held rest.
+  void SendNoWait(absl::string_view bytes) ABSL_LOCKS_EXCLUDED(mu_, write_mu_);
+  // Gives the reader role up; re-arms the loop if it wanted to read
+  // meanwhile.
+  void ReleaseReaderLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RearmLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Schedules `stream`'s callback call, if it has one, after a change.
+  void NotifyLocked(const ClientStream& stream)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   absl::Status ReplyMetadataTooLarge(const ClientStream& stream) const;
   // Ends `stream` with `status` and forgets it (if not ended yet).
@@ -148,6 +260,11 @@ class ClientConnection {
   // An eventfd that wakes the thread holding the reader role when another
   // thread ends a call it may be waiting for (Cancel).
   const Fd wake_fd_;
+
+  // The channel's event loop; it watches this connection while it has
+  // callback calls (loop_watching_, set by the loop).
+  const std::shared_ptr<ClientEventLoop> loop_;
+  std::atomic<bool> loop_watching_{false};
 
   const bool batch_call_starts_;
   const size_t min_unanswered_to_hold_;  // see batch_call_starts
@@ -169,6 +286,9 @@ class ClientConnection {
   absl::flat_hash_map<uint32_t, std::shared_ptr<ClientStream>> streams_
       ABSL_GUARDED_BY(mu_);
   bool reader_active_ ABSL_GUARDED_BY(mu_) = false;
+  // The loop had an event while another thread held the reader role: that
+  // thread re-arms the loop when it gives the role up.
+  bool loop_wants_read_ ABSL_GUARDED_BY(mu_) = false;
   // Set once the connection failed or was told to go away.
   absl::Status broken_ ABSL_GUARDED_BY(mu_);
   bool going_away_ ABSL_GUARDED_BY(mu_) = false;

@@ -83,6 +83,8 @@ void ClientConnection::HandleFrame(const FrameReader::Frame& frame) {
       if (stream.context_ != nullptr) {
         stream.context_->initial_metadata_ = std::move(metadata);
       }
+      stream.got_metadata_ = true;
+      NotifyLocked(stream);
       return;
     }
     case FrameType::kMessage: {
@@ -103,6 +105,8 @@ void ClientConnection::HandleFrame(const FrameReader::Frame& frame) {
       } else {
         stream.got_reply_ = true;
       }
+      stream.got_metadata_ = true;  // (a reply implies it)
+      NotifyLocked(stream);
       return;
     }
     case FrameType::kStatus: {
@@ -136,7 +140,9 @@ void ClientConnection::HandleFrame(const FrameReader::Frame& frame) {
       if (!DecodeWindowUpdate(frame.payload, &increment) || id == 0) return;
       MutexLock lock(&mu_);
       auto it = streams_.find(id);
-      if (it != streams_.end()) it->second->send_window_ += increment;
+      if (it == streams_.end()) return;
+      it->second->send_window_ += increment;
+      NotifyLocked(*it->second);  // a callback write may wait for room
       return;
     }
     case FrameType::kGoAway: {

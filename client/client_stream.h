@@ -3,8 +3,9 @@
 //
 // Created by Channel for each call, shared by the ClientCall that owns the
 // call, the connection's table of calls (until the call ends) and the
-// ClientContext (weakly, for TryCancel). Every mutable field is guarded by
-// the connection's mutex, which also coordinates which thread reads.
+// ClientContext (weakly, for TryCancel), and for a callback call its
+// ClientCallbackCall. Every mutable field is guarded by the connection's
+// mutex, which also coordinates which thread reads.
 #ifndef SOCKRPC_CLIENT_CLIENT_STREAM_H_
 #define SOCKRPC_CLIENT_CLIENT_STREAM_H_
 
@@ -22,6 +23,9 @@
 namespace sockrpc {
 
 class ClientConnection;
+namespace internal {
+class ClientCallbackCall;
+}  // namespace internal
 
 class ClientStream {
  public:
@@ -39,8 +43,10 @@ class ClientStream {
   void Cancel(const absl::Status& why);
 
  private:
+  friend class Channel;  // attaches a callback call
   friend class ClientConnection;
   friend class ClientCall;
+  friend class internal::ClientCallbackCall;  // reads a failed stream
 
   const std::shared_ptr<ClientConnection> connection_;
   ClientContext* const context_;  // may be null
@@ -53,6 +59,12 @@ class ClientStream {
   // Unary calls: the reply is parsed straight into this, not queued.
   google::protobuf::MessageLite* direct_reply_ = nullptr;
   bool got_reply_ = false;
+  // Initial metadata (HEADERS) or a reply message has arrived.
+  bool got_metadata_ = false;
+  // The callback API's side of the call (client/client_callback_call.h),
+  // scheduled on the channel's event loop at each change; null for calls
+  // no callback waits on.
+  internal::ClientCallbackCall* callback_ = nullptr;
   // The call is over: STATUS received, or it failed or was cancelled.
   bool done_ = false;
   absl::Status status_;

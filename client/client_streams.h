@@ -7,7 +7,7 @@
 //   ClientReaderWriter<Request, Reply> bidirectional: Write(), WritesDone(),
 //                                      Read(), Finish()
 //   UnaryFuture<Reply>                 a unary call in flight: Wait(),
-//                                      Get() -> the reply
+//                                      Get() -> the reply, or Then()
 //
 // Each is movable, owns its call, and cancels it if destroyed before
 // Finish()/Get(). The ClientContext passed to the stub (if any) must
@@ -15,6 +15,7 @@
 #ifndef SOCKRPC_CLIENT_CLIENT_STREAMS_H_
 #define SOCKRPC_CLIENT_CLIENT_STREAMS_H_
 
+#include <functional>
 #include <memory>
 #include <utility>
 
@@ -85,9 +86,13 @@ class ClientReaderWriter {
 };
 
 // UnaryFuture: a unary call already sent, whose reply is collected later;
-// one thread can keep many in flight. The thread that waits reads the
-// connection (there is no background thread), so a future's reply arrives
-// only while some thread waits on this channel.
+// one thread can keep many in flight. Two ways to collect it:
+// - Get() (or Wait*()): the waiting thread reads the connection itself, as
+//   a blocking call does: a Get() right after the call costs no thread
+//   hand-off. While nobody waits, nobody reads for a future.
+// - Then(done): the future completes in the background: the channel's
+//   event loop (see client/client_callback.h) reads for it while no other
+//   thread does, applies the deadline, and runs `done` when it has ended.
 template <typename Reply>
 class UnaryFuture {
  public:
@@ -101,19 +106,37 @@ class UnaryFuture {
     return WaitUntil(absl::Now() + timeout);
   }
   // Waits for the call to end and returns its reply or status. Once only.
-  absl::StatusOr<Reply> Get() {
+  absl::StatusOr<Reply> Get() { return Collect(*call_); }
+  void Cancel() { call_->Cancel(); }
+
+  // Then hands the call to the channel's event loop and returns at once:
+  // `done` runs once, on the loop thread, with the reply or status when the
+  // call has ended (it must not block; see client/client_callback.h). If
+  // the channel has been destroyed, the call is cancelled and `done` runs
+  // at once on this thread. Once only, instead of Get(): the future is
+  // empty afterwards (only its destructor may be called), and the
+  // ClientContext, if any, must stay alive until `done` runs.
+  void Then(std::function<void(absl::StatusOr<Reply>)> done) {
+    ClientCall::WhenDone(
+        std::move(call_),
+        [done = std::move(done)](std::unique_ptr<ClientCall> call) {
+          done(Collect(*call));
+        });
+  }
+
+ private:
+  // The outcome of `call`, once over (waits for it).
+  static absl::StatusOr<Reply> Collect(ClientCall& call) {
     Reply reply;
-    bool got_reply = call_->Read(&reply);
-    absl::Status status = call_->Finish();
+    bool got_reply = call.Read(&reply);
+    absl::Status status = call.Finish();
     if (!status.ok()) return status;
     if (!got_reply) {
       return absl::InternalError("server ended a unary call without a reply");
     }
     return reply;
   }
-  void Cancel() { call_->Cancel(); }
 
- private:
   std::unique_ptr<ClientCall> call_;
 };
 

@@ -117,9 +117,67 @@ void ClientConnection::SendControl(absl::string_view bytes) {
     MutexLock write_lock(&write_mu_);
     if (!preface_sent_) return;
   }
+  if (loop_watching_.load(std::memory_order_relaxed)) {
+    // The loop may be the sender (a PING it read, a reaction's cancel): it
+    // must not wait, and it flushes what the socket does not take.
+    SendNoWait(bytes);
+    return;
+  }
   bool sent_nothing;
   // Control frames are small; give up (and fail) rather than block long.
   (void)WriteFrames(bytes, absl::Now() + absl::Seconds(1), &sent_nothing);
+}
+
+absl::Status ClientConnection::WriteNoWaitLocked(absl::string_view bytes,
+                                                 size_t* written) {
+  HoldPrefaceIfDueLocked();
+  *written = 0;
+  absl::Status result;
+  for (;;) {
+    iovec iov[2];
+    int count = 0;
+    if (!held_.empty()) iov[count++] = {held_.data(), held_.size()};
+    if (*written < bytes.size()) {
+      iov[count++] = {const_cast<char*>(bytes.data()) + *written,
+                      bytes.size() - *written};
+    }
+    if (count == 0) break;
+    absl::StatusOr<size_t> n = WriteSome(fd_.get(), iov, count);
+    if (!n.ok()) {
+      result = n.status();
+      held_.clear();
+      break;
+    }
+    if (*n == 0) break;  // the socket is full
+    const size_t from_held = std::min(*n, held_.size());
+    held_.erase(0, from_held);
+    *written += *n - from_held;
+  }
+  // The rest waits, in order, behind what is held (partly written frames
+  // included: the byte stream stays sound).
+  if (result.ok() && *written < bytes.size()) {
+    held_.append(bytes.data() + *written, bytes.size() - *written);
+  }
+  held_calls_ = 0;
+  has_held_.store(!held_.empty(), std::memory_order_relaxed);
+  return result;
+}
+
+void ClientConnection::SendNoWait(absl::string_view bytes) {
+  absl::Status sent;
+  bool held;
+  {
+    MutexLock write_lock(&write_mu_);
+    size_t written;
+    sent = WriteNoWaitLocked(bytes, &written);
+    held = !held_.empty();
+  }
+  if (!sent.ok()) {
+    Fail(absl::UnavailableError(
+        absl::StrCat("connection to ", target_, " failed: ", sent.message())));
+    return;
+  }
+  if (held) RearmForLoop();
 }
 
 }  // namespace sockrpc

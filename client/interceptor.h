@@ -6,8 +6,11 @@
 // call is sent; OnCallEnd in reverse order when the call's status is known.
 // Both run on the application's thread that starts or ends the call: the
 // one in a blocking stub method, or the one calling Finish()/Get() (or
-// destroying the call object). Calls on different threads run them
-// concurrently, so implementations must be thread-safe.
+// destroying the call object). A call of the callback API (and a
+// UnaryFuture given Then()) ends on the channel's event loop thread:
+// OnCallEnd runs there, right before OnDone() (OnCallStart runs in
+// StartCall()). Calls on different threads run them concurrently, so
+// implementations must be thread-safe (and OnCallEnd must not block).
 #ifndef SOCKRPC_CLIENT_INTERCEPTOR_H_
 #define SOCKRPC_CLIENT_INTERCEPTOR_H_
 

@@ -5,3 +5,12 @@ sockrpc_test(NAME wire_codec_test SOURCES wire_codec_test.cc
              LIBS sockrpc_transport)
 sockrpc_test(NAME reuse_pool_test SOURCES reuse_pool_test.cc
              LIBS sockrpc_server)
+
+# The client's callback API (client/client_callback.h) and UnaryFuture::Then
+# against a real Server over a unix socket; one test counts threads against
+# increment_server in a child process.
+sockrpc_test(NAME client_callback_test
+  SOURCES client_callback_test.cc
+  LIBS sockrpc_test_protos sockrpc_server sockrpc_client sockrpc_e2e_testing
+       increment_proto)
+add_dependencies(client_callback_test increment_server)

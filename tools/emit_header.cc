@@ -28,6 +28,7 @@ std::set<std::string> QuotedIncludes(const FileDescriptor* file) {
       "client/client_context.h", "server/server_context.h", "server/service.h",
   };
   if (HasMethods(file)) {
+    includes.insert("client/client_callback.h");
     includes.insert("client/client_streams.h");
     includes.insert("server/server_callback.h");
   }
@@ -85,6 +86,49 @@ void EmitServiceClass(const ServiceDescriptor* service, Printer* printer) {
       "Service", name, "full_name", service->full_name());
 }
 
+// The callback forms of Foo::Stub's methods: the nested class
+// Foo::Stub::Async and the accessor async(), inside Foo::Stub's body (at
+// its indentation).
+void EmitAsyncClass(const ServiceDescriptor* service, Printer* printer) {
+  const std::string name = ServiceClassName(service);
+  printer->Print("\n");
+  PrintComment(
+      WrapComment(
+          absl::StrCat(
+              name,
+              "::Stub::Async holds the callback forms of the methods "
+              "(client/client_callback.h). Each returns at once: a unary "
+              "method calls `done` with the call's status on the channel's "
+              "event loop once `*reply` holds the reply; a streaming method "
+              "binds `reactor` to a new call, which reactor->StartCall() "
+              "starts. The context, reply and reactor must stay alive until "
+              "the call is done."),
+          2),
+      printer);
+  printer->Print(
+      "class Async final {\n"
+      " public:\n");
+  printer->Indent();
+  for (int i = 0; i < service->method_count(); ++i) {
+    const Function function = AsyncStubMethod(service->method(i));
+    PrintLines(WrapFunction(function.return_type,
+                            absl::StrCat(function.name, "("),
+                            Declared(function.params), ");", 4),
+               printer);
+  }
+  printer->Outdent();
+  printer->Print(
+      "\n"
+      " private:\n"
+      "  friend class Stub;\n"
+      "  explicit Async(::sockrpc::Channel* channel) : channel_(channel) {}\n"
+      "  ::sockrpc::Channel* channel_;  // the stub's\n"
+      "};\n"
+      "\n");
+  PrintComment(WrapComment("The callback forms of the methods.", 2), printer);
+  printer->Print("Async* async() { return &async_; }\n");
+}
+
 // The client side, Foo::Stub.
 void EmitStub(const ServiceDescriptor* service, Printer* printer) {
   const std::string name = ServiceClassName(service);
@@ -97,7 +141,8 @@ void EmitStub(const ServiceDescriptor* service, Printer* printer) {
               "takes a ClientContext (the call's deadline and metadata; it "
               "may be null, and otherwise must stay alive until the method "
               "returns or, if it returns a call object, as long as that "
-              "object), the other does without. Thread-safe."),
+              "object), the other does without; async() holds a third, "
+              "which reports through callbacks. Thread-safe."),
           0),
       printer);
   printer->Print(
@@ -139,12 +184,16 @@ void EmitStub(const ServiceDescriptor* service, Printer* printer) {
                  printer);
     }
   }
+  if (service->method_count() > 0) EmitAsyncClass(service, printer);
   printer->Outdent();
   printer->Print(
       "\n"
       " private:\n"
-      "  std::shared_ptr<::sockrpc::Channel> channel_;\n"
-      "};\n");
+      "  std::shared_ptr<::sockrpc::Channel> channel_;\n");
+  if (service->method_count() > 0) {
+    printer->Print("  Async async_{channel_.get()};\n");
+  }
+  printer->Print("};\n");
 }
 
 // The server side, Foo::Service.
@@ -271,6 +320,7 @@ void EmitHeader(const FileDescriptor* file, Printer* printer) {
                    "pb_h", StripProto(file->name()) + ".pb.h", "source",
                    file->name());
   } else {
+    if (HasMethods(file)) printer->Print("#include <functional>\n");
     printer->Print("#include <memory>\n\n");
     for (const std::string& include : QuotedIncludes(file)) {
       printer->Print("#include \"$include$\"\n", "include", include);

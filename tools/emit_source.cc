@@ -101,6 +101,43 @@ void EmitStub(const ServiceDescriptor* service, Printer* printer) {
   }
 }
 
+// The definitions of Foo::Stub::Async, the callback forms.
+void EmitAsyncStub(const ServiceDescriptor* service, Printer* printer) {
+  const std::string name = ServiceClassName(service);
+  for (int i = 0; i < service->method_count(); ++i) {
+    const MethodDescriptor* method = service->method(i);
+    const Function function = AsyncStubMethod(method);
+    printer->Print("\n");
+    PrintLines(WrapFunction(function.return_type,
+                            absl::StrCat(name, "::Stub::Async::",
+                                         function.name, "("),
+                            Declared(function.params), ") {", 0),
+               printer);
+    printer->Indent();
+    PrintAssignment("static constexpr char kMethod[]",
+                    absl::StrCat("\"", WireMethodName(method), "\""), 2,
+                    printer);
+    if (!IsStreaming(method)) {
+      PrintLines(WrapSignature("channel_->CallbackUnaryCall(",
+                               {"context", "kMethod", "*request", "reply",
+                                "std::move(done)"},
+                               ");", 2),
+                 printer);
+    } else {
+      const bool request = !method->client_streaming();
+      const bool reply = !method->server_streaming();
+      PrintLines(WrapSignature("channel_->BindReactor(",
+                               {"context", "kMethod",
+                                request ? "request" : "nullptr",
+                                reply ? "reply" : "nullptr", "reactor"},
+                               ");", 2),
+                 printer);
+    }
+    printer->Outdent();
+    printer->Print("}\n");
+  }
+}
+
 // Prints the head of the constructor of `server_class`, Foo::Service or
 // Foo::CallbackService, up to `tail` (" {" or " {}"), breaking before the
 // base initializer if the line would be too long.
@@ -216,8 +253,9 @@ void EmitSource(const FileDescriptor* file, Printer* printer) {
   printer->Print("\n#include \"$header$\"\n", "header", HeaderFileName(file));
   if (file->service_count() == 0) return;
 
+  printer->Print("\n");
+  if (HasMethods(file)) printer->Print("#include <functional>\n");
   printer->Print(
-      "\n"
       "#include <memory>\n"
       "#include <utility>\n"
       "\n"
@@ -226,6 +264,7 @@ void EmitSource(const FileDescriptor* file, Printer* printer) {
       "#include \"client/channel.h\"\n"
       "#include \"client/client_context.h\"\n");
   if (HasMethods(file)) {
+    printer->Print("#include \"client/client_callback.h\"\n");
     printer->Print("#include \"client/client_streams.h\"\n");
     printer->Print("#include \"server/server_callback.h\"\n");
   }
@@ -238,6 +277,7 @@ void EmitSource(const FileDescriptor* file, Printer* printer) {
   for (int i = 0; i < file->service_count(); ++i) {
     if (i > 0) printer->Print("\n");
     EmitStub(file->service(i), printer);
+    EmitAsyncStub(file->service(i), printer);
     printer->Print("\n");
     EmitService(file->service(i), printer);
     printer->Print("\n");

@@ -95,6 +95,37 @@ std::vector<StubForm> StubForms(const MethodDescriptor* method) {
   };
 }
 
+Function AsyncStubMethod(const MethodDescriptor* method) {
+  const std::string request = RequestType(method);
+  const std::string reply = ReplyType(method);
+  Function function{"void", MethodName(method), CallWithoutRequest()};
+  const Parameter request_param{absl::StrCat("const ", request, "*"),
+                                "request"};
+  const Parameter reply_param{absl::StrCat(reply, "*"), "reply"};
+  if (method->client_streaming() && method->server_streaming()) {
+    function.params.push_back(
+        {absl::StrCat("::sockrpc::ClientBidiReactor<", request, ", ", reply,
+                      ">*"),
+         "reactor"});
+  } else if (method->client_streaming()) {
+    function.params.push_back(reply_param);
+    function.params.push_back(
+        {absl::StrCat("::sockrpc::ClientWriteReactor<", request, ">*"),
+         "reactor"});
+  } else if (method->server_streaming()) {
+    function.params.push_back(request_param);
+    function.params.push_back(
+        {absl::StrCat("::sockrpc::ClientReadReactor<", reply, ">*"),
+         "reactor"});
+  } else {
+    function.params.push_back(request_param);
+    function.params.push_back(reply_param);
+    function.params.push_back(
+        {"std::function<void(absl::Status)>", "done"});
+  }
+  return function;
+}
+
 Function ServiceHandler(const MethodDescriptor* method) {
   const std::string request = RequestType(method);
   const std::string reply = ReplyType(method);

@@ -65,6 +65,17 @@ struct StubForm {
 std::vector<StubForm> StubForms(
     const google::protobuf::MethodDescriptor* method);
 
+// AsyncStubMethod returns the callback form of `method` in Foo::Stub::Async
+// (client/client_callback.h), which returns void and takes the
+// ClientContext first:
+//
+//   kind              then takes
+//   unary             const Req*, Rep*, std::function<void(absl::Status)>
+//   server streaming  const Req*, ClientReadReactor<Rep>*
+//   client streaming  Rep*, ClientWriteReactor<Req>*
+//   bidi streaming    ClientBidiReactor<Req, Rep>*
+Function AsyncStubMethod(const google::protobuf::MethodDescriptor* method);
+
 // ServiceHandler returns the virtual member function of Foo::Service that
 // serves `method`.
 Function ServiceHandler(const google::protobuf::MethodDescriptor* method);

@@ -82,6 +82,10 @@ bool ClashesAsMethodName(absl::string_view name) {
       "Method",
       "methods",
       "name",
+      // Foo::Stub's callback forms: the class, its accessor and member.
+      "Async",
+      "async",
+      "async_",
       // Parameters of the generated methods.
       "context",
       "request",
@@ -89,6 +93,8 @@ bool ClashesAsMethodName(absl::string_view name) {
       "reader",
       "writer",
       "stream",
+      "reactor",
+      "done",
       // Namespaces.
       "absl",
       "google",

@@ -1,0 +1,385 @@
+#include "client/client_callback_call.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "client/channel.h"
+#include "client/client_connection.h"
+#include "client/client_event_loop.h"
+#include "client/client_stream.h"
+#include "transport/frame.h"
+#include "transport/wire_codec.h"
+
+namespace sockrpc::internal {
+namespace {
+
+absl::Status ChannelGone() {
+  return absl::CancelledError("cancelled: the channel was destroyed");
+}
+
+}  // namespace
+
+// ---- ClientReactorBase ----
+
+namespace {
+
+ClientCallbackCall* Bound(ClientCallbackCall* call) {
+  if (call == nullptr) {
+    // A reactor used before a stub method bound it: a programming error
+    // with no call to report it on.
+    std::fputs(
+        "sockrpc: a client reactor was used before a stub's async() "
+        "method bound it to a call\n",
+        stderr);
+    std::abort();
+  }
+  return call;
+}
+
+}  // namespace
+
+void ClientReactorBase::DoStartCall() { Bound(call_)->Start(); }
+void ClientReactorBase::DoStartRead(google::protobuf::MessageLite* message) {
+  Bound(call_)->StartRead(message);
+}
+void ClientReactorBase::DoStartWrite(
+    const google::protobuf::MessageLite& message) {
+  Bound(call_)->StartWrite(message);
+}
+void ClientReactorBase::DoStartWritesDone() { Bound(call_)->StartWritesDone(); }
+void ClientReactorBase::DoAddHold() { Bound(call_)->AddHold(); }
+void ClientReactorBase::DoRemoveHold() { Bound(call_)->RemoveHold(); }
+
+void UnaryCallbackReactor::OnDone(const absl::Status& status) {
+  std::function<void(absl::Status)> done = std::move(done_);
+  delete this;
+  done(status);
+}
+
+// ---- ClientCallbackCall ----
+
+ClientCallbackCall::ClientCallbackCall(
+    Channel* channel, ClientEventLoop* loop, ClientContext* context,
+    absl::string_view method, const google::protobuf::MessageLite* request,
+    google::protobuf::MessageLite* reply, uint32_t max_frame_size,
+    ClientReactorBase* reactor, absl::Status loop_failure)
+    : loop_(loop),
+      reactor_(reactor),
+      context_(context),
+      method_(method),
+      request_(request),
+      reply_(reply),
+      max_frame_size_(max_frame_size),
+      loop_failure_(std::move(loop_failure)),
+      channel_(channel) {}
+
+ClientCallbackCall::ClientCallbackCall(ClientEventLoop* loop,
+                                       std::shared_ptr<ClientStream> stream,
+                                       absl::AnyInvocable<void()> on_done)
+    : loop_(loop),
+      reactor_(nullptr),
+      on_done_(std::move(on_done)),
+      context_(nullptr),
+      request_(nullptr),
+      reply_(nullptr),
+      max_frame_size_(0),
+      channel_(nullptr) {
+  MutexLock lock(&mu_);
+  started_ = true;
+  stream_ = std::move(stream);
+}
+
+ClientCallbackCall::~ClientCallbackCall() {
+  if (watched_ != nullptr) loop_->Unwatch(watched_, watched_->fd());
+}
+
+void ClientCallbackCall::WatchConnection() {
+  ClientConnection* connection = stream_->connection();
+  if (connection == nullptr) return;
+  loop_->Watch(stream_->connection_, connection->fd());
+  watched_ = connection;
+  connection->RearmForLoop();
+}
+
+// ---- Operations ----
+
+void ClientCallbackCall::Start() {
+  Channel* channel;
+  {
+    MutexLock lock(&mu_);
+    if (started_) return;  // a second StartCall()
+    started_ = true;
+    channel = channel_;
+  }
+  std::shared_ptr<ClientStream> stream;
+  if (!loop_failure_.ok()) {
+    stream = std::make_shared<ClientStream>(
+        nullptr, context_, absl::InfiniteFuture(), loop_failure_);
+  } else if (channel == nullptr) {
+    stream = std::make_shared<ClientStream>(
+        nullptr, context_, absl::InfiniteFuture(), ChannelGone());
+  } else {
+    stream = channel->OpenCallbackStream(this);
+  }
+  if (!loop_failure_.ok()) {
+    // No loop to run it: the call (failed at once) ends on this thread, the
+    // one exception to "reactions never run inside an operation".
+    {
+      MutexLock lock(&mu_);
+      stream_ = std::move(stream);
+    }
+    EndHere();
+    return;
+  }
+  MutexLock lock(&mu_);
+  stream_ = stream;
+  WatchConnection();
+  opened_ = true;
+  if (abandoned_) stream->Cancel(ChannelGone());
+  // Under mu_, like every Schedule() of an operation: once mu_ is released
+  // the loop may end the call and delete it.
+  loop_->Schedule(this);
+}
+
+void ClientCallbackCall::StartRead(google::protobuf::MessageLite* message) {
+  MutexLock lock(&mu_);
+  if (read_ != nullptr) {
+    ++refused_reads_;
+  } else {
+    read_ = message;
+  }
+  loop_->Schedule(this);
+}
+
+void ClientCallbackCall::StartWrite(
+    const google::protobuf::MessageLite& message) {
+  Write write;
+  write.encoded = AppendMessageFrame(&write.frame, FrameType::kMessage, 0, 0,
+                                     message, max_frame_size_);
+  if (!write.encoded.ok()) {
+    write.encoded = absl::ResourceExhaustedError(
+        absl::StrCat("request not sent: ", write.encoded.message()));
+  }
+  MutexLock lock(&mu_);
+  writes_.push_back(std::move(write));
+  loop_->Schedule(this);
+}
+
+void ClientCallbackCall::StartWritesDone() {
+  MutexLock lock(&mu_);
+  if (writes_done_asked_) return;
+  writes_done_asked_ = true;
+  loop_->Schedule(this);
+}
+
+void ClientCallbackCall::AddHold() {
+  MutexLock lock(&mu_);
+  ++holds_;
+}
+
+void ClientCallbackCall::RemoveHold() {
+  MutexLock lock(&mu_);
+  --holds_;
+  loop_->Schedule(this);
+}
+
+void ClientCallbackCall::Attach() {
+  MutexLock lock(&mu_);
+  ClientConnection* connection = stream_->connection();
+  if (connection != nullptr) connection->AttachCallback(*stream_, this);
+  WatchConnection();
+  opened_ = true;
+  loop_->Schedule(this);
+}
+
+void ClientCallbackCall::EndHere() {
+  {
+    MutexLock lock(&mu_);
+    opened_ = true;
+  }
+  while (!Advance()) {
+  }
+  delete this;
+}
+
+// ---- The loop thread ----
+
+bool ClientCallbackCall::Advance() {
+  for (;;) {
+    Reaction reaction = Next();
+    switch (reaction.kind) {
+      case Reaction::Kind::kNone:
+        return false;
+      case Reaction::Kind::kInitialMetadata:
+        reactor_->OnReadInitialMetadataDone(reaction.ok);
+        break;
+      case Reaction::Kind::kWrite:
+        reactor_->OnWriteDone(reaction.ok);
+        break;
+      case Reaction::Kind::kWritesDone:
+        reactor_->OnWritesDoneDone(reaction.ok);
+        break;
+      case Reaction::Kind::kRead:
+        reactor_->OnReadDone(reaction.ok);
+        break;
+      case Reaction::Kind::kDone:
+        if (reactor_ == nullptr) {
+          on_done_();
+        } else {
+          EndInterceptors(reaction.status);
+          reactor_->OnDone(reaction.status);
+        }
+        return true;
+    }
+  }
+}
+
+ClientCallbackCall::Reaction ClientCallbackCall::Next() {
+  using Kind = Reaction::Kind;
+  MutexLock lock(&mu_);
+  Reaction reaction;
+  if (!opened_) return reaction;
+  ClientStream& stream = *stream_;
+  ClientConnection* connection = stream.connection();
+  ClientConnection::StreamView view;
+  if (connection != nullptr) {
+    view = connection->Peek(stream);
+  } else {  // failed before it started: immutable
+    view.done = true;
+    view.status = stream.status_;
+  }
+  if (reactor_ == nullptr) {  // a future's call: only its end matters
+    if (view.done) reaction.kind = Kind::kDone;
+    return reaction;
+  }
+  if (!metadata_reported_ && (view.got_metadata || view.done)) {
+    metadata_reported_ = true;
+    reaction.kind = Kind::kInitialMetadata;
+    reaction.ok = view.got_metadata;
+    return reaction;
+  }
+  // Writes, in order; the first that finds no window waits for one.
+  if (!writes_.empty()) {
+    Write& write = writes_.front();
+    ClientConnection::WriteOutcome outcome =
+        ClientConnection::WriteOutcome::kEnded;
+    if (!write.encoded.ok()) {
+      CancelStream(write.encoded);
+    } else if (connection != nullptr) {
+      outcome = connection->WriteNoWait(stream, &write.frame);
+    }
+    if (outcome != ClientConnection::WriteOutcome::kNoWindow) {
+      writes_.pop_front();
+      reaction.kind = Kind::kWrite;
+      reaction.ok = outcome == ClientConnection::WriteOutcome::kSent;
+      return reaction;
+    }
+  }
+  if (writes_done_asked_ && !writes_done_reported_ && writes_.empty()) {
+    writes_done_reported_ = true;
+    reaction.kind = Kind::kWritesDone;
+    reaction.ok = connection != nullptr && connection->WritesDoneNoWait(stream);
+    return reaction;
+  }
+  if (refused_reads_ > 0) {
+    --refused_reads_;
+    reaction.kind = Kind::kRead;
+    return reaction;
+  }
+  if (read_ != nullptr) {
+    std::string payload;
+    bool ended = true;
+    if (connection != nullptr &&
+        connection->TakeMessage(stream, &payload, &ended)) {
+      google::protobuf::MessageLite* target = read_;
+      read_ = nullptr;
+      reaction.kind = Kind::kRead;
+      reaction.ok = target->ParseFromString(payload);
+      if (!reaction.ok) {
+        CancelStream(absl::InternalError(absl::StrCat(
+            "failed to parse a reply (", target->GetTypeName(), ")")));
+      }
+      return reaction;
+    }
+    if (ended) {
+      read_ = nullptr;
+      reaction.kind = Kind::kRead;
+      return reaction;
+    }
+  }
+  if (view.done && writes_.empty() &&
+      writes_done_asked_ == writes_done_reported_ && read_ == nullptr &&
+      holds_ == 0) {
+    reaction.kind = Kind::kDone;
+    reaction.status = FinalStatus(view.status, view.got_reply);
+  }
+  return reaction;
+}
+
+absl::Status ClientCallbackCall::FinalStatus(const absl::Status& stream_status,
+                                             bool got_reply) {
+  if (!stream_status.ok() || reply_ == nullptr || got_reply) {
+    return stream_status;
+  }
+  return absl::InternalError(request_ != nullptr
+                                 ? "server ended a unary call without a reply"
+                                 : "server ended the call without a reply");
+}
+
+void ClientCallbackCall::EndInterceptors(const absl::Status& status) {
+  if (interceptors_.empty()) return;
+  const absl::Duration elapsed = absl::Now() - start_time_;
+  for (size_t i = interceptors_.size(); i-- > 0;) {
+    interceptors_[i]->OnCallEnd(method_, *context_, status, elapsed);
+  }
+}
+
+void ClientCallbackCall::CancelStream(const absl::Status& why) {
+  ClientConnection* connection = stream_->connection();
+  if (connection != nullptr) connection->Cancel(*stream_, why);
+}
+
+void ClientCallbackCall::Abandon() {
+  std::shared_ptr<ClientStream> stream;
+  {
+    MutexLock lock(&mu_);
+    abandoned_ = true;
+    channel_ = nullptr;
+    if (!started_) {
+      // Never started: it ends without being sent, as if it had failed to.
+      started_ = true;
+      opened_ = true;
+      stream_ = std::make_shared<ClientStream>(
+          nullptr, context_, absl::InfiniteFuture(), ChannelGone());
+    } else if (opened_ || reactor_ == nullptr) {
+      stream = stream_;  // (a future's stream is set from the start)
+    }
+    // Started but not open yet: Start() cancels it when it is.
+  }
+  if (stream != nullptr) stream->Cancel(ChannelGone());
+  loop_->Schedule(this);
+}
+
+bool ClientCallbackCall::TakeDeadline(absl::Time* deadline) {
+  if (deadline_taken_) return false;
+  MutexLock lock(&mu_);
+  if (!opened_) return false;
+  deadline_taken_ = true;
+  *deadline = stream_->deadline();
+  return stream_->connection() != nullptr &&
+         *deadline != absl::InfiniteFuture();
+}
+
+void ClientCallbackCall::Expire() {
+  std::shared_ptr<ClientStream> stream;
+  {
+    MutexLock lock(&mu_);
+    stream = stream_;
+  }
+  if (stream->connection() != nullptr) stream->connection()->Expire(*stream);
+}
+
+}  // namespace sockrpc::internal

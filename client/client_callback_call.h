@@ -1,0 +1,195 @@
+// ClientCallbackCall: the runtime's side of one call of the callback API
+// (client/client_callback.h), or of a UnaryFuture handed to the event loop
+// by Then(). Internal to the client.
+//
+// Made on the application's thread (Channel::BindReactor(),
+// Channel::CallbackUnaryCall(), ClientCall::WhenDone()) and owned from
+// then on by the channel's ClientEventLoop, which deletes it after
+// OnDone(). Operations come from any thread: they record what was asked
+// under mu_ and schedule the call on the loop. Only the loop thread
+// advances the call (Advance()): it does the non-blocking work each
+// operation needs (a write into the socket or the connection's held
+// output, a message taken from the stream's inbox) and runs the reactions
+// that became due, one at a time, with no lock held.
+#ifndef SOCKRPC_CLIENT_CLIENT_CALLBACK_CALL_H_
+#define SOCKRPC_CLIENT_CLIENT_CALLBACK_CALL_H_
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "client/client_callback.h"
+#include "client/client_context.h"
+#include "client/interceptor.h"
+#include "google/protobuf/message_lite.h"
+#include "transport/sync.h"
+
+namespace sockrpc {
+
+class Channel;
+class ClientConnection;
+class ClientEventLoop;
+class ClientStream;
+
+namespace internal {
+
+class ClientCallbackCall {
+ public:
+  // A call of `method` bound to `reactor`, not started yet. `request` (unary
+  // and server streaming; else null) goes out with the call's first frames
+  // and must stay alive until Start(); `reply` (unary and client streaming;
+  // else null) receives the one reply. `context` may be null. `channel`
+  // opens the call in Start(). `loop_failure`: the loop could not start;
+  // Start() then ends the call with it, on its own thread.
+  ClientCallbackCall(Channel* channel, ClientEventLoop* loop,
+                     ClientContext* context, absl::string_view method,
+                     const google::protobuf::MessageLite* request,
+                     google::protobuf::MessageLite* reply,
+                     uint32_t max_frame_size, ClientReactorBase* reactor,
+                     absl::Status loop_failure);
+  // A call already in flight on `stream` (a UnaryFuture's): `on_done` runs
+  // on the loop once the call has ended. Advances nothing until Attach().
+  ClientCallbackCall(ClientEventLoop* loop,
+                     std::shared_ptr<ClientStream> stream,
+                     absl::AnyInvocable<void()> on_done);
+  ~ClientCallbackCall();
+  ClientCallbackCall(const ClientCallbackCall&) = delete;
+  ClientCallbackCall& operator=(const ClientCallbackCall&) = delete;
+
+  // ---- Operations: any thread ----
+  void Start();
+  void StartRead(google::protobuf::MessageLite* message);
+  void StartWrite(const google::protobuf::MessageLite& message);
+  void StartWritesDone();
+  void AddHold();
+  void RemoveHold();
+  // For the second constructor, once the loop adopted the call: attaches
+  // it to its stream, so that the connection schedules it at each change,
+  // and has the loop watch the connection. The call may then advance.
+  void Attach();
+  // For a call no loop took: advances it on this thread until it is over,
+  // which its stream must be, and deletes it.
+  void EndHere();
+
+  // ---- The loop thread only ----
+  // Does what is due and runs the reactions it makes due. True once
+  // OnDone() (or on_done) has run: the call is over and may be deleted.
+  bool Advance();
+  // The channel is going away: the call ends with CANCELLED (a call not
+  // started yet, at once, without being sent). Once per call.
+  void Abandon();
+  // The call's deadline, if it has one and its timer is not set yet:
+  // true once, when the call is open.
+  bool TakeDeadline(absl::Time* deadline);
+  // The deadline passed: ends the call with DEADLINE_EXCEEDED.
+  void Expire();
+
+  // The loop's bookkeeping, guarded by the loop's mutex.
+  bool scheduled = false;  // in the loop's ready list
+  bool retired = false;    // over; delete when taken from the ready list
+  // Loop thread only.
+  bool swept = false;  // Abandon() called
+  bool has_timer = false;
+  std::multimap<absl::Time, ClientCallbackCall*>::iterator timer;
+
+ private:
+  // A reaction made due by Next(), to run with no lock held.
+  struct Reaction {
+    enum class Kind {
+      kNone,
+      kInitialMetadata,
+      kWrite,
+      kWritesDone,
+      kRead,
+      kDone
+    } kind = Kind::kNone;
+    bool ok = false;
+    absl::Status status;  // kDone
+  };
+  // One StartWrite(): its frame (stream id patched in when it goes out),
+  // or why it could not be encoded.
+  struct Write {
+    std::string frame;
+    absl::Status encoded;
+  };
+
+  // Does the next piece of due work and returns its reaction (kNone when
+  // nothing is due).
+  Reaction Next() ABSL_LOCKS_EXCLUDED(mu_);
+  // The outcome the application sees: the stream's status, or INTERNAL for
+  // a call that expected a reply and got none.
+  absl::Status FinalStatus(const absl::Status& stream_status, bool got_reply);
+  // Runs the interceptors' OnCallEnd.
+  void EndInterceptors(const absl::Status& status);
+  // Cancels the stream with `why` (Cancel() takes only the connection's
+  // locks, which come after mu_).
+  void CancelStream(const absl::Status& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Has the loop watch the connection of stream_, if it has one, until the
+  // call is deleted, and re-arms it. Once, before the call is open.
+  void WatchConnection() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  friend class ::sockrpc::Channel;  // Open() fills in the interceptors
+
+  ClientEventLoop* const loop_;
+  ClientReactorBase* const reactor_;              // null for a future's call
+  absl::AnyInvocable<void()> on_done_;            // a future's continuation
+  ClientContext* context_;                        // may be null
+  std::unique_ptr<ClientContext> owned_context_;  // for interceptors
+  const std::string method_;
+  const google::protobuf::MessageLite* const request_;
+  google::protobuf::MessageLite* const reply_;
+  const uint32_t max_frame_size_;
+  const absl::Status loop_failure_;
+  // Interceptors whose OnCallStart ran, and when (for OnCallEnd).
+  std::vector<ClientInterceptor*> interceptors_;
+  absl::Time start_time_ = absl::InfinitePast();
+
+  // Taken before the connection's locks (an operation may write under it).
+  Mutex mu_;
+  // Null once the channel is going away.
+  Channel* channel_ ABSL_GUARDED_BY(mu_);
+  bool started_ ABSL_GUARDED_BY(mu_) = false;
+  // The stream is set and may be advanced. stream_ is immutable then.
+  bool opened_ ABSL_GUARDED_BY(mu_) = false;
+  bool abandoned_ ABSL_GUARDED_BY(mu_) = false;
+  std::shared_ptr<ClientStream> stream_ ABSL_GUARDED_BY(mu_);
+  // The pending StartRead()'s message, and reads started beside it (each
+  // gets OnReadDone(false)).
+  google::protobuf::MessageLite* read_ ABSL_GUARDED_BY(mu_) = nullptr;
+  int refused_reads_ ABSL_GUARDED_BY(mu_) = 0;
+  std::deque<Write> writes_ ABSL_GUARDED_BY(mu_);
+  bool writes_done_asked_ ABSL_GUARDED_BY(mu_) = false;
+  bool writes_done_reported_ ABSL_GUARDED_BY(mu_) = false;
+  int holds_ ABSL_GUARDED_BY(mu_) = 0;
+  // The connection WatchConnection() watches; set before the call opens.
+  ClientConnection* watched_ = nullptr;
+  // Loop thread only.
+  bool metadata_reported_ = false;
+  bool deadline_taken_ = false;
+};
+
+// UnaryCallbackReactor: the reactor of a unary call made with a completion
+// function (Channel::CallbackUnaryCall). Deletes itself after calling it.
+class UnaryCallbackReactor final : public ClientReactorBase {
+ public:
+  explicit UnaryCallbackReactor(std::function<void(absl::Status)> done)
+      : done_(std::move(done)) {}
+  void Start() { DoStartCall(); }
+  void OnDone(const absl::Status& status) override;
+
+ private:
+  std::function<void(absl::Status)> done_;
+};
+
+}  // namespace internal
+}  // namespace sockrpc
+
+#endif  // SOCKRPC_CLIENT_CLIENT_CALLBACK_CALL_H_

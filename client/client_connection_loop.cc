@@ -1,0 +1,170 @@
+// ClientConnection's side of the channel's event loop: the loop's reads
+// and flushes, the re-arming of its one-shot registration as the reader
+// role changes hands, and the non-blocking operations of callback calls
+// (see client/client_connection.h and client/client_event_loop.h).
+#include <sys/epoll.h>
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "client/client_callback_call.h"
+#include "client/client_connection.h"
+#include "client/client_event_loop.h"
+#include "transport/socket.h"
+#include "transport/wire_codec.h"
+
+namespace sockrpc {
+namespace {
+
+// The loop reads at most this many times per event, so that one busy
+// connection does not keep it from the others and from its calls; what is
+// left re-arms the (level-triggered) registration at once.
+constexpr int kMaxReadsPerEvent = 16;
+
+}  // namespace
+
+// ---- The reader role and the loop's registration ----
+
+void ClientConnection::ReadForLoop() {
+  {
+    MutexLock lock(&mu_);
+    // Another thread reads: it re-arms the loop when it is done
+    // (RearmForLoop(), next, notes that the loop wants to read).
+    if (!broken_.ok() || reader_active_) return;
+    reader_active_ = true;
+  }
+  char scratch[kReadScratchSize];
+  for (int reads = 0; reads < kMaxReadsPerEvent; ++reads) {
+    if (ReadAndDispatch(absl::MakeSpan(scratch)) != ReadOutcome::kFull) break;
+  }
+  reader_.EndReads();
+  MutexLock lock(&mu_);
+  ReleaseReaderLocked();
+}
+
+void ClientConnection::FlushForLoop() {
+  absl::Status sent;
+  {
+    MutexLock write_lock(&write_mu_);
+    if (held_.empty()) return;
+    size_t written;
+    sent = WriteNoWaitLocked("", &written);
+  }
+  if (!sent.ok()) {
+    Fail(absl::UnavailableError(
+        absl::StrCat("connection to ", target_, " failed: ", sent.message())));
+  }
+}
+
+void ClientConnection::RearmForLoop() {
+  MutexLock lock(&mu_);
+  RearmLocked();
+}
+
+void ClientConnection::RearmLocked() {
+  // A failed connection stays disarmed: its socket is shut down, and
+  // EPOLLHUP would fire for ever.
+  if (!broken_.ok()) return;
+  uint32_t events = 0;
+  if (reader_active_) {
+    loop_wants_read_ = true;  // the reader re-arms it when done
+  } else {
+    events |= EPOLLIN | EPOLLRDHUP;
+  }
+  if (has_held_.load(std::memory_order_relaxed)) events |= EPOLLOUT;
+  // With nothing to wait for, leave it disarmed (a re-arm for nothing
+  // would still report EPOLLHUP).
+  if (events != 0) loop_->Arm(this, fd_.get(), events);
+}
+
+void ClientConnection::ReleaseReaderLocked() {
+  reader_active_ = false;
+  if (loop_wants_read_) {
+    loop_wants_read_ = false;
+    RearmLocked();
+  }
+}
+
+void ClientConnection::NotifyLocked(const ClientStream& stream) {
+  if (stream.callback_ != nullptr) loop_->Schedule(stream.callback_);
+}
+
+// ---- Callback calls ----
+
+ClientConnection::StreamView ClientConnection::Peek(
+    const ClientStream& stream) {
+  MutexLock lock(&mu_);
+  StreamView view;
+  view.done = stream.done_;
+  if (view.done) view.status = Unshared(stream.status_);
+  view.got_metadata = stream.got_metadata_;
+  view.got_reply = stream.got_reply_;
+  return view;
+}
+
+void ClientConnection::AttachCallback(ClientStream& stream,
+                                      internal::ClientCallbackCall* call) {
+  MutexLock lock(&mu_);
+  stream.callback_ = call;
+}
+
+bool ClientConnection::TakeMessage(ClientStream& stream, std::string* payload,
+                                   bool* ended) {
+  uint32_t acknowledge = 0;
+  {
+    MutexLock lock(&mu_);
+    if (stream.inbox_.empty()) {
+      *ended = stream.done_;
+      return false;
+    }
+    *payload = stream.inbox_.Pop();
+    stream.unacknowledged_ += static_cast<uint32_t>(payload->size());
+    if (!stream.done_ && stream.unacknowledged_ >= kInitialWindowSize / 2) {
+      acknowledge = stream.unacknowledged_;
+      stream.unacknowledged_ = 0;
+    }
+  }
+  if (acknowledge > 0) SendWindowUpdate(stream.id_, acknowledge);
+  return true;
+}
+
+ClientConnection::WriteOutcome ClientConnection::WriteNoWait(
+    ClientStream& stream, std::string* frame) {
+  {
+    MutexLock lock(&mu_);
+    if (stream.done_ || stream.half_closed_) return WriteOutcome::kEnded;
+    if (stream.send_window_ <= 0) return WriteOutcome::kNoWindow;
+    stream.send_window_ -=
+        static_cast<int64_t>(frame->size() - kFrameHeaderSize);
+  }
+  PatchStreamId(&(*frame)[0], stream.id_);
+  SendNoWait(*frame);
+  return WriteOutcome::kSent;
+}
+
+bool ClientConnection::WritesDoneNoWait(ClientStream& stream) {
+  {
+    MutexLock lock(&mu_);
+    if (stream.done_ || stream.half_closed_) return false;
+    stream.half_closed_ = true;
+  }
+  std::string frame;
+  AppendRawFrame(&frame, FrameType::kHalfClose, 0, stream.id_, "");
+  SendNoWait(frame);
+  return true;
+}
+
+void ClientConnection::Expire(ClientStream& stream) {
+  uint32_t id;
+  {
+    MutexLock lock(&mu_);
+    if (stream.done_) return;
+    id = stream.id_;
+    EndStreamLocked(stream, absl::DeadlineExceededError(absl::StrCat(
+                                "deadline exceeded waiting for ", target_)));
+    if (reader_active_ && wake_fd_.valid()) SignalEventFd(wake_fd_.get());
+  }
+  if (id != 0) SendCancel(id, "deadline exceeded");
+}
+
+}  // namespace sockrpc

@@ -1,0 +1,273 @@
+#include "client/client_event_loop.h"
+
+#include <pthread.h>
+#include <sys/epoll.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/time/clock.h"
+#include "client/client_callback_call.h"
+#include "client/client_connection.h"
+
+namespace sockrpc {
+namespace {
+
+// The tag of the wake eventfd; connections are tagged with their address.
+constexpr uint64_t kWakeTag = 0;
+constexpr int kMaxEvents = 64;
+
+}  // namespace
+
+using internal::ClientCallbackCall;
+
+ClientEventLoop::~ClientEventLoop() {
+  // Every call was deleted by the thread before it ended (Shutdown()).
+  if (thread_.joinable()) thread_.detach();  // unreachable: see Shutdown()
+}
+
+absl::Status ClientEventLoop::Start() {
+  MutexLock lock(&mu_);
+  if (stopping_ || ended_) {
+    return absl::UnavailableError("the channel is being destroyed");
+  }
+  if (started_) return absl::OkStatus();
+  absl::StatusOr<Poller> poller = Poller::Create();
+  if (!poller.ok()) return absl::UnavailableError(poller.status().message());
+  absl::StatusOr<Fd> wake = MakeEventFd(/*semaphore=*/false);
+  if (!wake.ok()) return absl::UnavailableError(wake.status().message());
+  absl::Status added = poller->Add(wake->get(), EPOLLIN, kWakeTag);
+  if (!added.ok()) return absl::UnavailableError(added.message());
+  poller_.emplace(*std::move(poller));
+  wake_fd_ = *std::move(wake);
+  started_ = true;
+  thread_ = std::thread([this] { Run(); });
+  thread_id_ = thread_.get_id();
+  return absl::OkStatus();
+}
+
+std::unique_ptr<ClientCallbackCall> ClientEventLoop::Adopt(
+    std::unique_ptr<ClientCallbackCall> call) {
+  MutexLock lock(&mu_);
+  if (!started_ || ended_) return call;
+  ClientCallbackCall* raw = call.release();
+  calls_.insert(raw);
+  raw->scheduled = true;
+  ready_.push_back(raw);
+  if (sleeping_) {
+    sleeping_ = false;
+    SignalEventFd(wake_fd_.get());
+  }
+  return nullptr;
+}
+
+void ClientEventLoop::Schedule(ClientCallbackCall* call) {
+  MutexLock lock(&mu_);
+  if (call->scheduled) return;
+  call->scheduled = true;
+  ready_.push_back(call);
+  if (sleeping_) {
+    sleeping_ = false;
+    SignalEventFd(wake_fd_.get());
+  }
+}
+
+void ClientEventLoop::Watch(const std::shared_ptr<ClientConnection>& connection,
+                            int fd) {
+  MutexLock lock(&mu_);
+  Watched& watched = watched_[connection.get()];
+  if (watched.calls++ > 0) return;
+  watched.connection = connection;
+  // Armed for nothing yet: the caller re-arms it for what is due.
+  (void)poller_->Add(fd, EPOLLONESHOT,
+                     reinterpret_cast<uintptr_t>(connection.get()));
+  connection->loop_watching_.store(true, std::memory_order_relaxed);
+}
+
+void ClientEventLoop::Unwatch(ClientConnection* connection, int fd) {
+  std::shared_ptr<ClientConnection> forgotten;  // released after the lock
+  MutexLock lock(&mu_);
+  auto it = watched_.find(connection);
+  if (it == watched_.end() || --it->second.calls > 0) return;
+  poller_->Remove(fd);
+  connection->loop_watching_.store(false, std::memory_order_relaxed);
+  forgotten = std::move(it->second.connection);
+  watched_.erase(it);
+}
+
+void ClientEventLoop::Arm(ClientConnection* connection, int fd,
+                          uint32_t events) {
+  MutexLock lock(&mu_);
+  if (!watched_.contains(connection)) return;
+  (void)poller_->Modify(fd, events | EPOLLONESHOT,
+                        reinterpret_cast<uintptr_t>(connection));
+}
+
+void ClientEventLoop::Shutdown(std::shared_ptr<ClientEventLoop> loop) {
+  ClientEventLoop* self = loop.get();
+  bool on_loop_thread;
+  {
+    MutexLock lock(&self->mu_);
+    if (!self->started_ || self->stopping_) {
+      self->stopping_ = true;
+      return;
+    }
+    self->stopping_ = true;
+    on_loop_thread = std::this_thread::get_id() == self->thread_id_;
+    if (on_loop_thread) self->self_ = std::move(loop);
+    self->sleeping_ = false;
+    SignalEventFd(self->wake_fd_.get());
+  }
+  if (on_loop_thread) {
+    // A reaction is destroying the Channel. Calls not started yet must not
+    // reach it any more: abandon them all now, before it is gone.
+    self->Sweep();
+    self->thread_.detach();
+    return;
+  }
+  self->thread_.join();
+}
+
+// ---- The loop thread ----
+
+void ClientEventLoop::Run() {
+  // Named, for ps and debuggers (and the tests that count it).
+  pthread_setname_np(pthread_self(), kThreadName);
+  epoll_event events[kMaxEvents];
+  for (;;) {
+    RunScheduled();
+    const int timeout_ms = ExpireDeadlines();
+    bool stopping;
+    bool ready;
+    {
+      MutexLock lock(&mu_);
+      stopping = stopping_;
+      ready = !ready_.empty();
+    }
+    if (stopping && Sweep()) break;
+    {
+      MutexLock lock(&mu_);
+      ready = !ready_.empty();
+      sleeping_ = !ready;
+    }
+    absl::StatusOr<int> count =
+        poller_->Wait(events, kMaxEvents, ready ? 0 : timeout_ms);
+    {
+      MutexLock lock(&mu_);
+      sleeping_ = false;
+    }
+    for (int i = 0; count.ok() && i < *count; ++i) {
+      if (events[i].data.u64 == kWakeTag) {
+        DrainEventFd(wake_fd_.get());
+        continue;
+      }
+      HandleConnectionEvent(events[i].data.u64, events[i].events);
+    }
+  }
+  std::shared_ptr<ClientEventLoop> self;
+  {
+    MutexLock lock(&mu_);
+    self = std::move(self_);
+  }
+  // `self`, if set, may be the last reference: nothing touches the loop
+  // after this point.
+}
+
+void ClientEventLoop::RunScheduled() {
+  std::vector<ClientCallbackCall*> batch;
+  std::vector<ClientCallbackCall*> dead;
+  {
+    MutexLock lock(&mu_);
+    batch.swap(ready_);
+    for (ClientCallbackCall*& call : batch) {
+      call->scheduled = false;
+      if (call->retired) {
+        dead.push_back(call);
+        call = nullptr;
+      }
+    }
+  }
+  for (ClientCallbackCall* call : dead) delete call;
+  for (ClientCallbackCall* call : batch) {
+    if (call == nullptr) continue;
+    if (call->Advance()) {
+      Retire(call);
+      continue;
+    }
+    absl::Time deadline;
+    if (call->TakeDeadline(&deadline)) {
+      call->timer = deadlines_.emplace(deadline, call);
+      call->has_timer = true;
+    }
+  }
+}
+
+int ClientEventLoop::ExpireDeadlines() {
+  if (deadlines_.empty()) return -1;
+  const absl::Time now = absl::Now();
+  while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+    ClientCallbackCall* call = deadlines_.begin()->second;
+    deadlines_.erase(deadlines_.begin());
+    call->has_timer = false;
+    call->Expire();  // schedules it
+  }
+  if (deadlines_.empty()) return -1;
+  // Round up, so that the wait does not end just before the deadline.
+  const absl::Duration left = deadlines_.begin()->first - now;
+  return static_cast<int>(std::min<int64_t>(
+      absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1))),
+      24 * 3600 * 1000));
+}
+
+void ClientEventLoop::HandleConnectionEvent(uint64_t tag, uint32_t events) {
+  std::shared_ptr<ClientConnection> connection;
+  {
+    MutexLock lock(&mu_);
+    auto it = watched_.find(
+        reinterpret_cast<ClientConnection*>(static_cast<uintptr_t>(tag)));
+    if (it == watched_.end()) return;  // no longer watched
+    connection = it->second.connection;
+  }
+  if (events & EPOLLOUT) connection->FlushForLoop();
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+    connection->ReadForLoop();
+  }
+  connection->RearmForLoop();
+}
+
+void ClientEventLoop::Retire(ClientCallbackCall* call) {
+  if (call->has_timer) {
+    deadlines_.erase(call->timer);
+    call->has_timer = false;
+  }
+  {
+    MutexLock lock(&mu_);
+    calls_.erase(call);
+    if (call->scheduled) {
+      call->retired = true;  // deleted when taken from ready_
+      return;
+    }
+  }
+  delete call;  // unwatches its connection: not under mu_
+}
+
+bool ClientEventLoop::Sweep() {
+  std::vector<ClientCallbackCall*> calls;
+  {
+    MutexLock lock(&mu_);
+    if (calls_.empty() && ready_.empty()) {
+      ended_ = true;  // from now on Adopt() refuses
+      return true;
+    }
+    for (ClientCallbackCall* call : calls_) {
+      if (!call->swept) calls.push_back(call);
+    }
+  }
+  for (ClientCallbackCall* call : calls) {
+    call->swept = true;
+    call->Abandon();
+  }
+  return false;
+}
+
+}  // namespace sockrpc

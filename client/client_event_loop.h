@@ -1,0 +1,144 @@
+// ClientEventLoop: a Channel's event loop, the one thread that runs the
+// callback API's reactions and reads for its calls while no blocking
+// caller does. Internal to the client.
+//
+// Owned by the Channel (and shared with its connections, which schedule
+// calls on it); there is one per Channel and none per process. The object
+// is made with the Channel but holds no thread and no descriptor until
+// Start(), which the callback API calls on first use: a channel used only
+// for blocking calls never starts it.
+//
+// The thread waits in epoll on an eventfd (other threads wake it when they
+// schedule a call) and on the connections that have callback calls
+// (Watch()): each is registered one-shot, and re-armed after each event
+// (ClientConnection::RearmLocked()) for input, if no blocking caller holds
+// the connection's reader role, and for output while the connection holds
+// bytes the socket did not take. Its epoll_wait's time-out is the earliest
+// deadline of its calls. A turn of the loop: run the scheduled calls
+// (ClientCallbackCall::Advance(), which runs their reactions), expire
+// deadlines, wait, then read or flush each connection that has an event.
+//
+// Locks: mu_ is taken last (after a call's and a connection's); nothing
+// is called with it held but epoll_ctl and the eventfd's write.
+#ifndef SOCKRPC_CLIENT_CLIENT_EVENT_LOOP_H_
+#define SOCKRPC_CLIENT_CLIENT_EVENT_LOOP_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "transport/fd.h"
+#include "transport/poller.h"
+#include "transport/sync.h"
+
+namespace sockrpc {
+
+class ClientConnection;
+
+namespace internal {
+class ClientCallbackCall;
+}  // namespace internal
+
+class ClientEventLoop {
+ public:
+  // The name of the loop's thread (at most 15 characters, Linux's limit).
+  static constexpr char kThreadName[] = "sockrpc-client";
+
+  ClientEventLoop() = default;
+  // Requires Shutdown() first if the loop was started.
+  ~ClientEventLoop();
+  ClientEventLoop(const ClientEventLoop&) = delete;
+  ClientEventLoop& operator=(const ClientEventLoop&) = delete;
+
+  // Makes the epoll instance and starts the thread, the first time; then
+  // OK at once. UNAVAILABLE once shut down, or if the system refused.
+  absl::Status Start() ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Takes `call` (made on this loop) and schedules it. Returns null, or
+  // `call` itself if the loop no longer takes calls (its thread has ended
+  // or it was never started).
+  std::unique_ptr<internal::ClientCallbackCall> Adopt(
+      std::unique_ptr<internal::ClientCallbackCall> call)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Asks the loop to advance `call` (an adopted one) soon. Any thread; a
+  // call of the loop thread's own wakes nobody.
+  void Schedule(internal::ClientCallbackCall* call) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // The loop watches `connection` while it has callback calls: one
+  // Watch() per call, one Unwatch() when the call is over. The first
+  // registers its socket; the caller then re-arms it
+  // (ClientConnection::RearmForLoop()).
+  void Watch(const std::shared_ptr<ClientConnection>& connection, int fd)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  void Unwatch(ClientConnection* connection, int fd) ABSL_LOCKS_EXCLUDED(mu_);
+  // Re-arms the one-shot registration of a watched `connection` for
+  // `events` (EPOLLIN, EPOLLOUT); nothing if it is not watched.
+  void Arm(ClientConnection* connection, int fd, uint32_t events)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Stops `loop`: every call still in flight is cancelled and gets
+  // OnDone(), then the thread ends. From another thread, waits for that
+  // (joins); from the loop thread itself (a reaction destroying the
+  // Channel), returns at once and the thread finishes the work and ends
+  // by itself, keeping `loop` alive until then.
+  static void Shutdown(std::shared_ptr<ClientEventLoop> loop);
+
+ private:
+  void Run();
+  // Advances the scheduled calls; retires those that are over.
+  void RunScheduled();
+  // Ends the calls whose deadline has passed; returns the time-out for
+  // epoll_wait until the next one (-1: none).
+  int ExpireDeadlines();
+  // Handles an event on the watched connection tagged `tag`.
+  void HandleConnectionEvent(uint64_t tag, uint32_t events);
+  // After OnDone(): forgets `call` and deletes it (now, or when taken from
+  // the ready list). Loop thread.
+  void Retire(internal::ClientCallbackCall* call);
+  // While shutting down: abandons the calls not abandoned yet. True once
+  // no call is left.
+  bool Sweep();
+
+  Mutex mu_;
+  bool started_ ABSL_GUARDED_BY(mu_) = false;
+  // Shutdown() was called; the loop ends once no call is left.
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // The thread has ended: Adopt() refuses.
+  bool ended_ ABSL_GUARDED_BY(mu_) = false;
+  // The thread is in (or about to enter) epoll_wait: Schedule() signals
+  // wake_fd_ once and clears it.
+  bool sleeping_ ABSL_GUARDED_BY(mu_) = false;
+  std::optional<Poller> poller_;  // set once by Start(), under mu_
+  Fd wake_fd_;                    // likewise
+  std::thread thread_;
+  std::thread::id thread_id_ ABSL_GUARDED_BY(mu_);
+  // Every adopted call not yet deleted (owned: deleted by the loop).
+  absl::flat_hash_set<internal::ClientCallbackCall*> calls_
+      ABSL_GUARDED_BY(mu_);
+  std::vector<internal::ClientCallbackCall*> ready_ ABSL_GUARDED_BY(mu_);
+  // Watched connections, kept alive while watched; the key is the epoll
+  // tag, so that an event for a connection no longer watched is dropped.
+  struct Watched {
+    std::shared_ptr<ClientConnection> connection;
+    int calls = 0;
+  };
+  absl::flat_hash_map<ClientConnection*, Watched> watched_ ABSL_GUARDED_BY(mu_);
+  // Keeps the loop alive while its thread finishes after a Shutdown()
+  // from the loop thread; released by the thread as it ends.
+  std::shared_ptr<ClientEventLoop> self_ ABSL_GUARDED_BY(mu_);
+
+  // Loop thread only: the calls' deadlines.
+  std::multimap<absl::Time, internal::ClientCallbackCall*> deadlines_;
+};
+
+}  // namespace sockrpc
+
+#endif  // SOCKRPC_CLIENT_CLIENT_EVENT_LOOP_H_
