@@ -4,7 +4,6 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "transport/sync.h"
 #include "absl/time/clock.h"
 #include "client/client_callback_call.h"
 #include "client/client_connection.h"
@@ -12,6 +11,7 @@
 #include "client/client_stream.h"
 #include "transport/socket.h"
 #include "transport/status_macros.h"
+#include "transport/sync.h"
 
 namespace sockrpc {
 
@@ -108,8 +108,9 @@ std::shared_ptr<ClientStream> Channel::OpenStream(
     bool retryable = false;
     if (callback != nullptr) {
       stream->callback_ = callback;  // before the connection shares it
-      retryable = (*connection)->Open(stream, method, request, unary_reply,
-                                      /*no_wait=*/true);
+      retryable = (*connection)
+                      ->Open(stream, method, request, unary_reply,
+                             /*no_wait=*/true);
     } else if (unary_reply != nullptr) {
       *unary_status = (*connection)->CallUnary(stream, method, *request,
                                                unary_reply, &retryable);
@@ -167,10 +168,9 @@ std::unique_ptr<ClientCall> Channel::StartCall(
                                                    context->deadline(), status);
   std::vector<ClientInterceptor*> to_end(
       options_.interceptors.begin(), options_.interceptors.begin() + started);
-  return std::unique_ptr<ClientCall>(
-      new ClientCall(std::move(stream), std::move(owned_context),
-                     std::string(method), std::move(to_end), start,
-                     state_->loop));
+  return std::unique_ptr<ClientCall>(new ClientCall(
+      std::move(stream), std::move(owned_context), std::string(method),
+      std::move(to_end), start, state_->loop));
 }
 
 // ---- The callback API ----
@@ -212,17 +212,16 @@ std::shared_ptr<ClientStream> Channel::OpenCallbackStream(
       context = call->context_ = call->owned_context_.get();
     }
     call->start_time_ = absl::Now();
-    size_t started =
-        StartInterceptors(options_.interceptors, call->method_, *context,
-                          &status);
+    size_t started = StartInterceptors(options_.interceptors, call->method_,
+                                       *context, &status);
     call->interceptors_.assign(options_.interceptors.begin(),
                                options_.interceptors.begin() + started);
   }
   std::shared_ptr<ClientStream> stream =
       status.ok() ? OpenStream(context, call->method_, call->request_,
                                call->reply_, nullptr, call)
-                  : std::make_shared<ClientStream>(
-                        nullptr, context, context->deadline(), status);
+                  : std::make_shared<ClientStream>(nullptr, context,
+                                                   context->deadline(), status);
   return stream;
 }
 

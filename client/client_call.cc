@@ -4,8 +4,8 @@
 
 #include "client/client_callback_call.h"
 #include "client/client_connection.h"
-#include "client/client_event_loop.h"
 #include "client/client_context.h"
+#include "client/client_event_loop.h"
 #include "client/client_stream.h"
 
 namespace sockrpc {
@@ -14,8 +14,7 @@ ClientCall::ClientCall(std::shared_ptr<ClientStream> stream,
                        std::unique_ptr<ClientContext> owned_context,
                        std::string method,
                        std::vector<ClientInterceptor*> interceptors,
-                       absl::Time start,
-                       std::shared_ptr<ClientEventLoop> loop)
+                       absl::Time start, std::shared_ptr<ClientEventLoop> loop)
     : stream_(std::move(stream)),
       loop_(std::move(loop)),
       owned_context_(std::move(owned_context)),
@@ -82,8 +81,7 @@ void ClientCall::WhenDone(
     return;
   }
   auto watcher = std::make_unique<internal::ClientCallbackCall>(
-      loop, stream,
-      [call = std::move(call), done = std::move(done)]() mutable {
+      loop, stream, [call = std::move(call), done = std::move(done)]() mutable {
         done(std::move(call));
       });
   internal::ClientCallbackCall* raw = watcher.get();

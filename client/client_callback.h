@@ -45,8 +45,9 @@
 //   StartCall() once, before the Channel is destroyed; operations started
 //   before it (in the reactor's constructor, say) begin when the call
 //   does. A bound reactor gets OnDone() even if it is never started (when
-//   the Channel is destroyed), so it must live until then. A unary or server-streaming call's `*request` is serialized by
-//   StartCall() (by the stub method for unary calls) and may go away then.
+//   the Channel is destroyed), so it must live until then. A unary or
+//   server-streaming call's `*request` is serialized by StartCall() (by the
+//   stub method for unary calls) and may go away then.
 // - Start*() may be called from any thread, at any time from binding until
 //   OnDone(). They never run a reaction themselves, so they may be called
 //   while holding a lock that reactions take. From outside the reactions,

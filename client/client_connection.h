@@ -143,8 +143,7 @@ class ClientConnection {
   StreamView Peek(const ClientStream& stream) ABSL_LOCKS_EXCLUDED(mu_);
   // Makes `call` the callback call of `stream` (already open), which the
   // connection then schedules on the loop at each change.
-  void AttachCallback(ClientStream& stream,
-                      internal::ClientCallbackCall* call)
+  void AttachCallback(ClientStream& stream, internal::ClientCallbackCall* call)
       ABSL_LOCKS_EXCLUDED(mu_);
   // Takes `stream`'s next reply message into `*payload` (acknowledging
   // what was read, as Read() does); false if there is none, with `*ended`

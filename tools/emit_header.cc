@@ -111,10 +111,10 @@ void EmitAsyncClass(const ServiceDescriptor* service, Printer* printer) {
   printer->Indent();
   for (int i = 0; i < service->method_count(); ++i) {
     const Function function = AsyncStubMethod(service->method(i));
-    PrintLines(WrapFunction(function.return_type,
-                            absl::StrCat(function.name, "("),
-                            Declared(function.params), ");", 4),
-               printer);
+    PrintLines(
+        WrapFunction(function.return_type, absl::StrCat(function.name, "("),
+                     Declared(function.params), ");", 4),
+        printer);
   }
   printer->Outdent();
   printer->Print(

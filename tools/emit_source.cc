@@ -108,11 +108,11 @@ void EmitAsyncStub(const ServiceDescriptor* service, Printer* printer) {
     const MethodDescriptor* method = service->method(i);
     const Function function = AsyncStubMethod(method);
     printer->Print("\n");
-    PrintLines(WrapFunction(function.return_type,
-                            absl::StrCat(name, "::Stub::Async::",
-                                         function.name, "("),
-                            Declared(function.params), ") {", 0),
-               printer);
+    PrintLines(
+        WrapFunction(function.return_type,
+                     absl::StrCat(name, "::Stub::Async::", function.name, "("),
+                     Declared(function.params), ") {", 0),
+        printer);
     printer->Indent();
     PrintAssignment("static constexpr char kMethod[]",
                     absl::StrCat("\"", WireMethodName(method), "\""), 2,
@@ -126,12 +126,12 @@ void EmitAsyncStub(const ServiceDescriptor* service, Printer* printer) {
     } else {
       const bool request = !method->client_streaming();
       const bool reply = !method->server_streaming();
-      PrintLines(WrapSignature("channel_->BindReactor(",
-                               {"context", "kMethod",
-                                request ? "request" : "nullptr",
-                                reply ? "reply" : "nullptr", "reactor"},
-                               ");", 2),
-                 printer);
+      PrintLines(
+          WrapSignature("channel_->BindReactor(",
+                        {"context", "kMethod", request ? "request" : "nullptr",
+                         reply ? "reply" : "nullptr", "reactor"},
+                        ");", 2),
+          printer);
     }
     printer->Outdent();
     printer->Print("}\n");

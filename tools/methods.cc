@@ -103,10 +103,9 @@ Function AsyncStubMethod(const MethodDescriptor* method) {
                                 "request"};
   const Parameter reply_param{absl::StrCat(reply, "*"), "reply"};
   if (method->client_streaming() && method->server_streaming()) {
-    function.params.push_back(
-        {absl::StrCat("::sockrpc::ClientBidiReactor<", request, ", ", reply,
-                      ">*"),
-         "reactor"});
+    function.params.push_back({absl::StrCat("::sockrpc::ClientBidiReactor<",
+                                            request, ", ", reply, ">*"),
+                               "reactor"});
   } else if (method->client_streaming()) {
     function.params.push_back(reply_param);
     function.params.push_back(
@@ -120,8 +119,7 @@ Function AsyncStubMethod(const MethodDescriptor* method) {
   } else {
     function.params.push_back(request_param);
     function.params.push_back(reply_param);
-    function.params.push_back(
-        {"std::function<void(absl::Status)>", "done"});
+    function.params.push_back({"std::function<void(absl::Status)>", "done"});
   }
   return function;
 }
