@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "server/output_batch.h"
 #include "server/server_call.h"
 #include "server/server_connection.h"
 #include "server/server_runtime.h"
@@ -57,6 +58,9 @@ bool ServerCallState::StartCallback(absl::string_view request) {
     EndWithoutReactor(*ended_before_start);
     return true;
   }
+  // What the method and its first reactions write (to any call) leaves in
+  // one write per connection, when they return.
+  OutputBatch batch;
   start_request_ = request;
   internal::ServerReactorBase* reactor =
       method_->handler->StartCallback(this);
@@ -277,6 +281,7 @@ void ServerCallState::RunReactions() {
     if (reacting_ || done_) return;
     reacting_ = true;
   }
+  OutputBatch batch;
   ReactLoop();
 }
 
@@ -366,6 +371,7 @@ void ServerCallState::ForceDone() {
     done_due_ = true;
     reacting_ = true;
   }
+  OutputBatch batch;
   ReactLoop();
 }
 

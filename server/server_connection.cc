@@ -24,9 +24,6 @@ constexpr int kMaxReadsPerEvent = 16;
 // whole (see FrameReader).
 constexpr size_t kReadScratchSize = 16 * 1024;
 
-// A corked connection writes once this much output is held back.
-constexpr size_t kMaxCorkedBytes = 64 * 1024;
-
 }  // namespace
 
 ServerConnection::ServerConnection(ServerRuntime* runtime, uint64_t tag,
@@ -458,11 +455,12 @@ void ServerConnection::GiveBuffer(std::string buffer) {
 void ServerConnection::Send(std::string frames) {
   MutexLock lock(&write_mu_);
   if (write_failed_) return;
+  if (HoldForBatchLocked(&frames)) return;
   if (corks_ > 0 && !cork_broken_) {
     // Held back for one write at Uncork(); but large replies gain nothing
-    // from waiting, and must not pile up: past kMaxCorkedBytes, write.
+    // from waiting, and must not pile up: past kMaxHeldBytes, write.
     QueueLocked(std::move(frames));
-    if (pending_output_.size() - pending_offset_ >= kMaxCorkedBytes) {
+    if (pending_output_.size() - pending_offset_ >= kMaxHeldBytes) {
       FlushLocked();
       WatchWritableLocked();
     }
@@ -512,27 +510,6 @@ void ServerConnection::QueueLocked(std::string frames) {
   }
   pending_output_.append(frames);
   runtime_->buffers().Give(std::move(frames));
-}
-
-void ServerConnection::Cork() {
-  MutexLock lock(&write_mu_);
-  ++corks_;
-}
-
-void ServerConnection::Uncork() {
-  MutexLock lock(&write_mu_);
-  if (--corks_ > 0) return;
-  cork_broken_ = false;
-  FlushLocked();
-  WatchWritableLocked();
-}
-
-void ServerConnection::BreakCork() {
-  MutexLock lock(&write_mu_);
-  if (corks_ == 0 || cork_broken_) return;
-  cork_broken_ = true;
-  FlushLocked();
-  WatchWritableLocked();
 }
 
 void ServerConnection::FlushOutput() {

@@ -41,7 +41,7 @@ namespace sockrpc {
 
 class ServerRuntime;
 
-class ServerConnection {
+class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
  public:
   // `runtime` must outlive the connection.
   // `credentials`: the peer's, for unix sockets. An unauthorized peer's
@@ -85,9 +85,14 @@ class ServerConnection {
   // of a batch of calls). BreakCork() ends the holding back early (the
   // watchdog uses it when the thread running the batch blocks); it lasts
   // until the last Uncork(). Calls nest.
+  // These, and the output batches below, live in output_batch.cc.
   void Cork();
   void Uncork();
   void BreakCork();
+
+  // Writes what was held for the thread's OutputBatch (output_batch.h),
+  // unless a cork still holds it. For OutputBatch, once per Enlist().
+  void EndBatch();
 
   // Sends a STATUS frame ending `stream_id` with `status`.
   void SendStatus(uint32_t stream_id, const absl::Status& status);
@@ -142,6 +147,13 @@ class ServerConnection {
   std::string DescribeCredentials() const;
   // Logs `why`, sends GOAWAY(INTERNAL) and returns false (close).
   bool ProtocolError(const absl::Status& why);
+  // Held output is written once this much waits (corks and batches).
+  static constexpr size_t kMaxHeldBytes = 64 * 1024;
+
+  // If the calling thread has an OutputBatch: queues `*frames` for it and
+  // enlists this connection (once per batch); true. Else false.
+  bool HoldForBatchLocked(std::string* frames)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   void FlushOutput();
   // Writes what pending output the socket takes.
   void FlushLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
@@ -187,6 +199,8 @@ class ServerConnection {
   size_t pending_offset_ ABSL_GUARDED_BY(write_mu_) = 0;
   int corks_ ABSL_GUARDED_BY(write_mu_) = 0;
   bool cork_broken_ ABSL_GUARDED_BY(write_mu_) = false;
+  // Enlisted in some thread's OutputBatch, which will write what is held.
+  bool in_batch_ ABSL_GUARDED_BY(write_mu_) = false;
   bool write_failed_ ABSL_GUARDED_BY(write_mu_) = false;
   // Whether the registration includes EPOLLOUT.
   bool watching_writable_ ABSL_GUARDED_BY(write_mu_) = false;
