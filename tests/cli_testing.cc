@@ -44,7 +44,9 @@ ServerProcess StartServer(const std::string& binary, const TempDir& dir,
                           const std::vector<std::string>& flags) {
   std::vector<std::string> args = {
       "--listen", UniqueListenAddress(Transport::kUnixPath, dir)};
-  args.insert(args.end(), flags.begin(), flags.end());
+  for (std::string& flag : ServerFlags(binary, flags)) {
+    args.push_back(std::move(flag));
+  }
   ServerProcess server;
   absl::StatusOr<std::unique_ptr<ChildProcess>> process =
       ChildProcess::Start(BinaryPath(binary), args);

@@ -52,3 +52,7 @@ sockrpc_test(NAME cli_bench_test
 target_compile_definitions(cli_bench_test PRIVATE
   SOCKRPC_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
 add_dependencies(cli_bench_test sockrpc_cli increment_server interop_server)
+
+# The interop_server tests of both, again against its blocking API.
+sockrpc_blocking_server_tests(cli_e2e_test "CliInteropTest.*")
+sockrpc_blocking_server_tests(cli_bench_test "BenchInteropTest.*")

@@ -36,4 +36,8 @@ foreach(_test hardening_access_test hardening_limits_test hardening_fault_test
     increment_server increment_client interop_server hardening_client)
 endforeach()
 
+sockrpc_blocking_server_tests(hardening_fault_test "FaultTest.*")
+sockrpc_blocking_server_tests(hardening_limits_test
+  "LimitsTest.ClientThatNeverReads*:LimitsTest.LargeRepliesOfCalls*:LimitsTest.ServerEndsEachCall*:LimitsTest.RequestMetadataOverTheLimit*")
+
 add_subdirectory(fuzz)

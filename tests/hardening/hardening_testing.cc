@@ -47,7 +47,9 @@ absl::StatusOr<StartedServer> StartServerBinary(
     absl::string_view name, absl::string_view listen_address,
     const std::vector<std::string>& flags) {
   std::vector<std::string> args = {"--listen", std::string(listen_address)};
-  args.insert(args.end(), flags.begin(), flags.end());
+  for (std::string& flag : ServerFlags(name, flags)) {
+    args.push_back(std::move(flag));
+  }
   absl::StatusOr<std::unique_ptr<ChildProcess>> process =
       ChildProcess::Start(BinaryPath(name), args);
   if (!process.ok()) return process.status();
@@ -62,7 +64,9 @@ absl::StatusOr<StartedServer> StartServerWithFdLimit(
   std::vector<std::string> args = {
       "-c", absl::StrCat("ulimit -n ", fd_limit, " && exec \"$0\" \"$@\""),
       BinaryPath(name), "--listen", std::string(listen_address)};
-  args.insert(args.end(), flags.begin(), flags.end());
+  for (std::string& flag : ServerFlags(name, flags)) {
+    args.push_back(std::move(flag));
+  }
   absl::StatusOr<std::unique_ptr<ChildProcess>> process =
       ChildProcess::Start("/bin/sh", args);
   if (!process.ok()) return process.status();

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <utility>
 
@@ -323,6 +324,16 @@ absl::Status ChildProcess::WaitForOutputEnd(absl::Duration timeout) {
 
 std::string BinaryPath(absl::string_view name) {
   return absl::StrCat(SOCKRPC_BIN_DIR, "/", name);
+}
+
+std::vector<std::string> ServerFlags(absl::string_view name,
+                                     std::vector<std::string> flags) {
+  const char* extra = std::getenv("SOCKRPC_TEST_INTEROP_SERVER_FLAGS");
+  if (name != "interop_server" || extra == nullptr) return flags;
+  for (absl::string_view word : absl::StrSplit(extra, ' ', absl::SkipEmpty())) {
+    flags.emplace_back(word);
+  }
+  return flags;
 }
 
 std::string DescribeWaitStatus(int wait_status) {

@@ -115,6 +115,14 @@ class ChildProcess {
 // servers (SOCKRPC_BIN_DIR), e.g. BinaryPath("increment_server").
 std::string BinaryPath(absl::string_view name);
 
+// ServerFlags returns `flags` plus the flags the test run adds for the
+// server binary `name`: for "interop_server", the words of the environment
+// variable SOCKRPC_TEST_INTEROP_SERVER_FLAGS (the CMake files set it to
+// "--blocking" to run a test binary's interop_server tests a second time,
+// against the blocking API).
+std::vector<std::string> ServerFlags(absl::string_view name,
+                                     std::vector<std::string> flags);
+
 // DescribeWaitStatus renders a wait status for test messages:
 // "exited with 1", "killed by signal 9".
 std::string DescribeWaitStatus(int wait_status);
