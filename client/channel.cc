@@ -22,6 +22,10 @@ struct Channel::State {
   Mutex mu;
   // The connection new calls use; null before the first call.
   std::shared_ptr<ClientConnection> connection ABSL_GUARDED_BY(mu);
+  // Callback calls between StartCall() and their stream being open
+  // (OpenCallbackStream()): the destructor waits for them, even on the
+  // loop thread, since they use the Channel.
+  int opening ABSL_GUARDED_BY(mu) = 0;
 };
 
 Channel::Channel(Address address, ChannelOptions options)
@@ -33,6 +37,17 @@ Channel::~Channel() {
   // Callback calls still in flight end (OnDone) before the loop stops; see
   // client/client_callback.h.
   ClientEventLoop::Shutdown(state_->loop);
+  // Calls no longer see the Channel (the loop abandoned them), but a
+  // StartCall() may still be opening one with it (connecting, at most).
+  MutexLock lock(&state_->mu);
+  state_->mu.Await([this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(state_->mu) {
+    return state_->opening == 0;
+  });
+}
+
+void Channel::BeginCallbackOpen() {
+  MutexLock lock(&state_->mu);
+  ++state_->opening;
 }
 
 absl::StatusOr<std::shared_ptr<ClientConnection>> Channel::GetConnection(
@@ -101,13 +116,14 @@ std::shared_ptr<ClientStream> Channel::OpenStream(
     if (!connection.ok()) return failed(connection.status());
     auto stream =
         std::make_shared<ClientStream>(*connection, context, deadline);
+    // Before the context (TryCancel()) or the connection shares it.
+    if (callback != nullptr) stream->callback_ = callback;
     // Attach the call to its context so that TryCancel() reaches it.
     if (context != nullptr && !context->AttachStream(stream)) {
       return failed(absl::CancelledError("cancelled by the client"));
     }
     bool retryable = false;
     if (callback != nullptr) {
-      stream->callback_ = callback;  // before the connection shares it
       retryable = (*connection)
                       ->Open(stream, method, request, unary_reply,
                              /*no_wait=*/true);
@@ -196,9 +212,15 @@ void Channel::BindReactor(ClientContext* context, absl::string_view method,
       this, loop, context, method, request, reply, options_.max_frame_size,
       reactor, started);
   reactor->call_ = call.get();
-  if (started.ok()) call = loop->Adopt(std::move(call));
-  // Not adopted (the loop could not start): StartCall() ends the call on
-  // its own thread and deletes it.
+  if (started.ok()) {
+    call = loop->Adopt(std::move(call));
+    if (call != nullptr) {
+      call->loop_failure_ =
+          absl::UnavailableError("the channel is being destroyed");
+    }
+  }
+  // Not adopted (the loop could not start, or no longer runs): StartCall()
+  // ends the call on its own thread and deletes it.
   (void)call.release();
 }
 
@@ -222,6 +244,8 @@ std::shared_ptr<ClientStream> Channel::OpenCallbackStream(
                                call->reply_, nullptr, call)
                   : std::make_shared<ClientStream>(nullptr, context,
                                                    context->deadline(), status);
+  MutexLock lock(&state_->mu);
+  --state_->opening;  // the Channel is not used after this
   return stream;
 }
 

@@ -162,7 +162,10 @@ class Channel {
       google::protobuf::MessageLite* unary_reply, absl::Status* unary_status,
       internal::ClientCallbackCall* callback = nullptr);
   // Opens the stream of the started callback call `call` (interceptors'
-  // OnCallStart first).
+  // OnCallStart first). BeginCallbackOpen() first, under the call's lock
+  // while it still sees the Channel: the destructor waits until the
+  // stream is open.
+  void BeginCallbackOpen();
   std::shared_ptr<ClientStream> OpenCallbackStream(
       internal::ClientCallbackCall* call);
 

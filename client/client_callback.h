@@ -50,9 +50,11 @@
 //   stub method for unary calls) and may go away then.
 // - Start*() may be called from any thread, at any time from binding until
 //   OnDone(). They never run a reaction themselves, so they may be called
-//   while holding a lock that reactions take. From outside the reactions,
-//   hold the call with AddHold() while doing so (as in gRPC): an operation
-//   that races the call's end is otherwise dropped, OnDone() coming first.
+//   while holding a lock that reactions take. An operation started from
+//   outside the reactions must be covered by a hold (as in gRPC): an
+//   AddHold() made before StartCall() or inside a reaction, and removed
+//   (RemoveHold()) once those operations are started; without one, the
+//   call may end, and the reactor be deleted in OnDone(), under them.
 //   StartCall() may block while the channel connects (its first call, or
 //   after the connection was lost); no operation blocks on the server.
 // - Reactions run on the loop thread, one at a time: reactions of one call
@@ -83,8 +85,9 @@
 //   server's status, a cancel, the deadline, a failure), after every other
 //   reaction has returned, and once every AddHold() was matched by a
 //   RemoveHold(). The reactor may delete itself there; it must not be used
-//   after. AddHold() is for operations started from outside reactions: it
-//   keeps OnDone() from running (and the reactor alive) until RemoveHold().
+//   after. AddHold() keeps OnDone() from running (and the reactor alive)
+//   until RemoveHold(); call it before StartCall() or inside a reaction,
+//   never from outside once the call runs (the call may be ending then).
 // - Client interceptors' OnCallStart() runs in StartCall(), their
 //   OnCallEnd() on the loop thread right before OnDone().
 // - Destroying the Channel cancels every callback call still in flight

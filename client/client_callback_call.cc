@@ -16,6 +16,9 @@
 namespace sockrpc::internal {
 namespace {
 
+// Reactions one Advance() runs at most before the call yields the loop.
+constexpr int kMaxReactionsPerAdvance = 64;
+
 absl::Status ChannelGone() {
   return absl::CancelledError("cancelled: the channel was destroyed");
 }
@@ -113,6 +116,9 @@ void ClientCallbackCall::Start() {
     if (started_) return;  // a second StartCall()
     started_ = true;
     channel = channel_;
+    // Seen under mu_, before Abandon() can hide the Channel: it stays
+    // alive until OpenCallbackStream() returns.
+    if (channel != nullptr && loop_failure_.ok()) channel->BeginCallbackOpen();
   }
   std::shared_ptr<ClientStream> stream;
   if (!loop_failure_.ok()) {
@@ -164,6 +170,7 @@ void ClientCallbackCall::StartWrite(
         absl::StrCat("request not sent: ", write.encoded.message()));
   }
   MutexLock lock(&mu_);
+  write.after_writes_done = writes_done_asked_;
   writes_.push_back(std::move(write));
   loop_->Schedule(this);
 }
@@ -208,7 +215,14 @@ void ClientCallbackCall::EndHere() {
 // ---- The loop thread ----
 
 bool ClientCallbackCall::Advance() {
-  for (;;) {
+  for (int reactions = 0;; ++reactions) {
+    if (reactions == kMaxReactionsPerAdvance) {
+      // A call that always has more to do (a reader whose messages keep
+      // coming) lets the loop's other work go first: it runs again on the
+      // next turn. (A call no loop took is advanced again by EndHere().)
+      loop_->Schedule(this);
+      return false;
+    }
     Reaction reaction = Next();
     switch (reaction.kind) {
       case Reaction::Kind::kNone:
@@ -266,7 +280,9 @@ ClientCallbackCall::Reaction ClientCallbackCall::Next() {
     Write& write = writes_.front();
     ClientConnection::WriteOutcome outcome =
         ClientConnection::WriteOutcome::kEnded;
-    if (!write.encoded.ok()) {
+    if (write.after_writes_done) {
+      // Refused: OnWriteDone(false), the call goes on.
+    } else if (!write.encoded.ok()) {
       CancelStream(write.encoded);
     } else if (connection != nullptr) {
       outcome = connection->WriteNoWait(stream, &write.frame);
@@ -284,7 +300,8 @@ ClientCallbackCall::Reaction ClientCallbackCall::Next() {
     reaction.ok = connection != nullptr && connection->WritesDoneNoWait(stream);
     return reaction;
   }
-  if (refused_reads_ > 0) {
+  // After OnReadInitialMetadataDone(), as every OnReadDone().
+  if (refused_reads_ > 0 && metadata_reported_) {
     --refused_reads_;
     reaction.kind = Kind::kRead;
     return reaction;

@@ -93,6 +93,7 @@ class ClientCallbackCall {
   void Expire();
 
   // The loop's bookkeeping, guarded by the loop's mutex.
+  bool adopted = false;    // the loop took it: Schedule() may list it
   bool scheduled = false;  // in the loop's ready list
   bool retired = false;    // over; delete when taken from the ready list
   // Loop thread only.
@@ -119,6 +120,7 @@ class ClientCallbackCall {
   struct Write {
     std::string frame;
     absl::Status encoded;
+    bool after_writes_done = false;  // refused: OnWriteDone(false)
   };
 
   // Does the next piece of due work and returns its reaction (kNone when
@@ -147,7 +149,9 @@ class ClientCallbackCall {
   const google::protobuf::MessageLite* const request_;
   google::protobuf::MessageLite* const reply_;
   const uint32_t max_frame_size_;
-  const absl::Status loop_failure_;
+  // Set before the call is shared (by BindReactor() if the loop refused
+  // it); read-only afterwards.
+  absl::Status loop_failure_;
   // Interceptors whose OnCallStart ran, and when (for OnCallEnd).
   std::vector<ClientInterceptor*> interceptors_;
   absl::Time start_time_ = absl::InfinitePast();

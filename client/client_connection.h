@@ -21,7 +21,11 @@
 //   until what it waits for has happened or its deadline passes, then
 //   gives the role up to the next waiting caller (leader/follower). A
 //   unary call alone in flight thus costs its thread one write and one
-//   read, with no hand-off, whether or not the event loop runs.
+//   read, with no hand-off. (While callback calls are in flight on the same
+//   connection, the loop watches its socket too: a reply then also wakes
+//   the loop, which finds the role taken, and giving the role up costs an
+//   epoll_ctl to re-arm it; the loop may even read the reply first and
+//   hand it over.)
 // - The event loop (client/client_event_loop.h), started only by the
 //   callback API or UnaryFuture::Then, watches the connection while it has
 //   callback calls, in epoll, one-shot. When the socket is readable and

@@ -52,6 +52,7 @@ std::unique_ptr<ClientCallbackCall> ClientEventLoop::Adopt(
   if (!started_ || ended_) return call;
   ClientCallbackCall* raw = call.release();
   calls_.insert(raw);
+  raw->adopted = true;
   raw->scheduled = true;
   ready_.push_back(raw);
   if (sleeping_) {
@@ -63,7 +64,9 @@ std::unique_ptr<ClientCallbackCall> ClientEventLoop::Adopt(
 
 void ClientEventLoop::Schedule(ClientCallbackCall* call) {
   MutexLock lock(&mu_);
-  if (call->scheduled) return;
+  // A call no loop took (its StartCall() ends it on its own thread) is
+  // never listed.
+  if (!call->adopted || call->scheduled) return;
   call->scheduled = true;
   ready_.push_back(call);
   if (sleeping_) {

@@ -11,11 +11,17 @@
 // thread.
 #include "client/client_callback.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <memory>
 #include <string>
+#include <thread>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -105,6 +111,16 @@ TEST_F(ClientCallbackTest, ClientStreamWritesBeyondTheWindowInOrder) {
   EXPECT_EQ(events_.count("error:summary"), 0);
 }
 
+TEST_F(ClientCallbackTest, WritesAfterWritesDoneFailAndTheCallGoesOn) {
+  new Recorder(stub_.get(), 3, 10, &events_, /*late=*/2);
+  ASSERT_TRUE(events_.WaitFor("done"));
+  EXPECT_EQ(events_.count("done:OK"), 1);
+  EXPECT_EQ(events_.count("write"), 3);
+  EXPECT_EQ(events_.count("write-failed"), 2);
+  EXPECT_EQ(events_.count("writes-done"), 1);
+  EXPECT_EQ(events_.count("error:summary"), 0);
+}
+
 TEST_F(ClientCallbackTest, BidiEchoesAndRefusesASecondReadAtOnce) {
   new Chatter(stub_.get(), 20, &events_);
   ASSERT_TRUE(events_.WaitFor("done"));
@@ -116,6 +132,90 @@ TEST_F(ClientCallbackTest, BidiEchoesAndRefusesASecondReadAtOnce) {
   EXPECT_EQ(events_.count("read-end"), 1);
   EXPECT_EQ(events_.count("error:wrong-echo"), 0);
   EXPECT_EQ(events_.count("error:second-read-not-refused"), 0);
+  EXPECT_EQ(events_.count("error:read-before-metadata"), 0);
+}
+
+// The loop cannot start (no descriptor left for its epoll instance): the
+// call ends on the thread that starts it, with UNAVAILABLE, although a
+// read was started before StartCall(); the next call, with descriptors
+// again, starts the loop and works. (The first call once reached the loop's
+// ready list all the same, and was used there after StartCall() had
+// deleted it.)
+TEST_F(ClientCallbackTest, CallNoLoopTookEndsOnItsOwnThread) {
+  ASSERT_TRUE(stub_->Latest(Request("kitchen", 1)).ok());  // connected
+  rlimit old_limit;
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &old_limit), 0);
+  const int lowest_free = dup(0);
+  ASSERT_GE(lowest_free, 0);
+  close(lowest_free);
+  rlimit no_more = old_limit;
+  no_more.rlim_cur = static_cast<rlim_t>(lowest_free);
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &no_more), 0);
+  auto* reader = new Reader(stub_.get(), Request("kitchen", 3), &events_);
+  reader->Start();  // ends here: OnDone() before it returns
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &old_limit), 0);
+  EXPECT_EQ(events_.count("done:UNAVAILABLE"), 1);
+
+  CallLatest(*stub_, "kitchen", 5, &events_);
+  ASSERT_TRUE(events_.WaitFor("done", 2));
+  EXPECT_EQ(events_.count("value:5"), 1);
+}
+
+// Holds a Watch call's OnCallStart() until a reaction on the loop thread
+// is about to destroy the Channel, then gives that destruction a moment
+// to finish, noting whether it did: it must not, while this StartCall()
+// still uses the Channel.
+class PausingInterceptor : public ::sockrpc::ClientInterceptor {
+ public:
+  explicit PausingInterceptor(Events* events) : events_(events) {}
+  absl::Status OnCallStart(absl::string_view method,
+                           ClientContext& context) override {
+    if (!absl::StrContains(method, "Watch")) return absl::OkStatus();
+    events_->Add("opening");
+    if (!events_->WaitFor("destroying")) events_->Add("error:no-destroy");
+    if (events_->WaitFor("destroyed", 1, absl::Milliseconds(200))) {
+      events_->Add("error:destroyed-while-opening");
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  Events* const events_;
+};
+
+TEST_F(ClientCallbackTest, ChannelDestroyedInAReactionWhileACallOpens) {
+  PausingInterceptor pausing(&events_);
+  ::sockrpc::ChannelOptions options;
+  options.interceptors.push_back(&pausing);
+  auto channel = NewChannel(options);
+  auto stub = std::make_shared<Meter::Stub>(channel);
+  auto* reader = new Reader(stub.get(), Request("kitchen", 1), &events_);
+  std::thread opener([reader] { reader->Start(); });
+  ASSERT_TRUE(events_.WaitFor("opening"));
+  // A unary call the server never answers, whose completion function
+  // drops the last references once the test cancels it.
+  auto call = std::make_shared<UnaryCall>();
+  call->request.set_sensor("silent");
+  Meter::Stub* raw_stub = stub.get();
+  Events* events = &events_;
+  auto last = std::make_shared<
+      std::pair<std::shared_ptr<Channel>, std::shared_ptr<Meter::Stub>>>(
+      std::move(channel), std::move(stub));
+  raw_stub->async()->Latest(&call->context, &call->request, &call->reply,
+                            [call, events, last](absl::Status status) mutable {
+                              events->Add("destroying");
+                              last.reset();  // ~Channel, on the loop thread
+                              events->Add("destroyed");
+                            });
+  ASSERT_TRUE(service_.events().WaitFor("server-silent"));
+  last.reset();  // the completion function holds the last references
+  call->context.TryCancel();
+  opener.join();
+  ASSERT_TRUE(events_.WaitFor("destroyed"));
+  ASSERT_TRUE(events_.WaitFor("done"));
+  EXPECT_EQ(events_.count("done:CANCELLED"), 1);  // the Watch call
+  EXPECT_EQ(events_.count("error:no-destroy"), 0);
+  EXPECT_EQ(events_.count("error:destroyed-while-opening"), 0);
 }
 
 TEST_F(ClientCallbackTest, ThousandUnaryCallsAtOnceOnOneChannel) {

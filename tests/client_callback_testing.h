@@ -71,12 +71,13 @@ class Events {
     MutexLock lock(&mu_);
     return counts_[event];
   }
-  // Waits until `event` was counted `n` times; false after kTimeout.
-  bool WaitFor(const std::string& event, int n = 1) {
+  // Waits until `event` was counted `n` times; false after `timeout`.
+  bool WaitFor(const std::string& event, int n = 1,
+               absl::Duration timeout = kTimeout) {
     MutexLock lock(&mu_);
     return mu_.AwaitWithDeadline(
         [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return counts_[event] >= n; },
-        absl::Now() + kTimeout);
+        absl::Now() + timeout);
   }
 
  private:
@@ -267,9 +268,12 @@ class Reader : public ClientReadReactor<Reading> {
 
 // Sends `count` readings of `size` bytes (values 0, 1, ...) at once,
 // beyond the server's window, then half-closes; checks the summary.
+// `late` more writes, started after StartWritesDone(), must fail and
+// count for nothing.
 class Recorder : public ClientWriteReactor<Reading> {
  public:
-  Recorder(Meter::Stub* stub, int count, size_t size, Events* events)
+  Recorder(Meter::Stub* stub, int count, size_t size, Events* events,
+           int late = 0)
       : events_(events), count_(count) {
     stub->async()->Record(&context_, &summary_, this);
     Reading reading;
@@ -279,6 +283,8 @@ class Recorder : public ClientWriteReactor<Reading> {
       StartWrite(&reading);  // serialized now: `reading` may change
     }
     StartWritesDone();
+    reading.set_value(1000);
+    for (int i = 0; i < late; ++i) StartWrite(&reading);
     StartCall();
   }
   void OnWriteDone(bool ok) override {
@@ -322,7 +328,12 @@ class Chatter : public ClientBidiReactor<Command, Reading> {
   void OnWritesDoneDone(bool ok) override {
     events_->Add(ok ? "writes-done" : "writes-done-failed");
   }
+  void OnReadInitialMetadataDone(bool ok) override {
+    metadata_reported_ = true;
+  }
   void OnReadDone(bool ok) override {
+    // The refused read too comes after the metadata.
+    if (!metadata_reported_) events_->Add("error:read-before-metadata");
     if (!refused_) {
       refused_ = true;
       events_->Add(ok ? "error:second-read-not-refused" : "refused");
@@ -361,6 +372,7 @@ class Chatter : public ClientBidiReactor<Command, Reading> {
   ClientContext context_;
   Reading reading_;
   Reading second_;
+  bool metadata_reported_ = false;
   bool refused_ = false;
   int sent_ = 0;
   int echoed_ = 0;
