@@ -73,6 +73,13 @@ using ReturnWithoutContext =
 [[maybe_unused]] constexpr EmptyWithoutContext kName = &Shelf::Stub::name_;
 [[maybe_unused]] constexpr EmptyWithoutContext kRequest =
     &Shelf::Stub::request_;
+[[maybe_unused]] constexpr EmptyWithoutContext kAsyncClass =
+    &Shelf::Stub::Async_;
+[[maybe_unused]] constexpr EmptyWithoutContext kAsyncAccessor =
+    &Shelf::Stub::async_;  // the rpc "async"
+[[maybe_unused]] constexpr EmptyWithoutContext kReactor =
+    &Shelf::Stub::reactor_;
+[[maybe_unused]] constexpr EmptyWithoutContext kDone = &Shelf::Stub::done_;
 [[maybe_unused]] constexpr ReturnWithoutContext kReturn = &Shelf::Stub::Return;
 
 // Each unary method also has AsyncBar, named after the proto name even when
@@ -171,13 +178,15 @@ TEST(GeneratedServiceTest, MethodTableListsMethodsInProtoOrder) {
 
 TEST(GeneratedServiceTest, RenamedMethodsKeepTheirWireNames) {
   Shelf::Service shelf;
-  EXPECT_THAT(MethodNames(shelf), ElementsAre("/sockrpc.test.v1.Shelf/new",
-                                              "/sockrpc.test.v1.Shelf/delete",
-                                              "/sockrpc.test.v1.Shelf/Stub",
-                                              "/sockrpc.test.v1.Shelf/Service",
-                                              "/sockrpc.test.v1.Shelf/name",
-                                              "/sockrpc.test.v1.Shelf/request",
-                                              "/sockrpc.test.v1.Shelf/Return"));
+  EXPECT_THAT(
+      MethodNames(shelf),
+      ElementsAre(
+          "/sockrpc.test.v1.Shelf/new", "/sockrpc.test.v1.Shelf/delete",
+          "/sockrpc.test.v1.Shelf/Stub", "/sockrpc.test.v1.Shelf/Service",
+          "/sockrpc.test.v1.Shelf/name", "/sockrpc.test.v1.Shelf/request",
+          "/sockrpc.test.v1.Shelf/Async", "/sockrpc.test.v1.Shelf/async",
+          "/sockrpc.test.v1.Shelf/reactor", "/sockrpc.test.v1.Shelf/done",
+          "/sockrpc.test.v1.Shelf/Return"));
 }
 
 TEST(GeneratedServiceTest, ServiceWithoutPackageHasShortWireNames) {

@@ -126,7 +126,7 @@ void EmitAsyncClass(const ServiceDescriptor* service, Printer* printer) {
       "};\n"
       "\n");
   PrintComment(WrapComment("The callback forms of the methods.", 2), printer);
-  printer->Print("Async* async() { return &async_; }\n");
+  printer->Print("Async* async() { return &async_forms_; }\n");
 }
 
 // The client side, Foo::Stub.
@@ -191,7 +191,7 @@ void EmitStub(const ServiceDescriptor* service, Printer* printer) {
       " private:\n"
       "  std::shared_ptr<::sockrpc::Channel> channel_;\n");
   if (service->method_count() > 0) {
-    printer->Print("  Async async_{channel_.get()};\n");
+    printer->Print("  Async async_forms_{channel_.get()};\n");
   }
   printer->Print("};\n");
 }

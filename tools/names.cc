@@ -85,7 +85,7 @@ bool ClashesAsMethodName(absl::string_view name) {
       // Foo::Stub's callback forms: the class, its accessor and member.
       "Async",
       "async",
-      "async_",
+      "async_forms_",
       // Parameters of the generated methods.
       "context",
       "request",
