@@ -57,6 +57,10 @@
 //   call may end, and the reactor be deleted in OnDone(), under them.
 //   StartCall() may block while the channel connects (its first call, or
 //   after the connection was lost); no operation blocks on the server.
+//   If the channel's event loop cannot start (no descriptor or thread
+//   left), the call fails with UNAVAILABLE inside StartCall(): its
+//   reactions, OnDone() included, run on the calling thread before
+//   StartCall() returns (the one exception to the rule below).
 // - Reactions run on the loop thread, one at a time: reactions of one call
 //   never overlap, nor do those of different calls of the channel. They
 //   must not block (no blocking call, no waiting for another thread):

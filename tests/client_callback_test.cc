@@ -33,6 +33,7 @@
 #include "increment.sockrpc.pb.h"
 #include "tests/client_callback_testing.h"
 #include "tests/testing/increment_server.h"
+#include "tests/testing/sanitizers.h"
 #include "tests/testing/temp_dir.h"
 
 namespace sockrpc::test::streaming {
@@ -142,6 +143,12 @@ TEST_F(ClientCallbackTest, BidiEchoesAndRefusesASecondReadAtOnce) {
 // ready list all the same, and was used there after StartCall() had
 // deleted it.)
 TEST_F(ClientCallbackTest, CallNoLoopTookEndsOnItsOwnThread) {
+  if (::sockrpc::testing::kUnderSanitizer) {
+    // The sanitizers' own checks need descriptors too: UBSan's vptr check
+    // reports every polymorphic member access as invalid once none is left.
+    GTEST_SKIP() << "needs the descriptor table full, which sanitizers "
+                    "cannot run with";
+  }
   ASSERT_TRUE(stub_->Latest(Request("kitchen", 1)).ok());  // connected
   rlimit old_limit;
   ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &old_limit), 0);
@@ -151,10 +158,31 @@ TEST_F(ClientCallbackTest, CallNoLoopTookEndsOnItsOwnThread) {
   rlimit no_more = old_limit;
   no_more.rlim_cur = static_cast<rlim_t>(lowest_free);
   ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &no_more), 0);
-  auto* reader = new Reader(stub_.get(), Request("kitchen", 3), &events_);
-  reader->Start();  // ends here: OnDone() before it returns
+  // Owned here, not deleted in OnDone(): OnDone() runs inside StartCall().
+  class Watcher : public ClientReadReactor<Reading> {
+   public:
+    Watcher(Meter::Stub* stub, Events* events)
+        : events_(events), request_(Request("kitchen", 3)) {
+      stub->async()->Watch(&context_, &request_, this);
+      StartRead(&reading_);
+    }
+    void Start() { StartCall(); }
+    void OnReadDone(bool ok) override {
+      events_->Add(ok ? "read" : "read-end");
+    }
+    void OnDone(const absl::Status& status) override { events_->Done(status); }
+
+   private:
+    Events* const events_;
+    const WatchRequest request_;
+    ClientContext context_;
+    Reading reading_;
+  };
+  Watcher watcher(stub_.get(), &events_);
+  watcher.Start();  // ends here: OnDone() before it returns
   ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &old_limit), 0);
   EXPECT_EQ(events_.count("done:UNAVAILABLE"), 1);
+  EXPECT_EQ(events_.count("read-end"), 1);
 
   CallLatest(*stub_, "kitchen", 5, &events_);
   ASSERT_TRUE(events_.WaitFor("done", 2));
