@@ -3,7 +3,7 @@
 //
 //   sockrpc_bench [--seconds S] [--out FILE.json] [--bin DIR] [--quick]
 //                 [--open-streams]
-//   sockrpc_bench --profile-unary ADDR N
+//   sockrpc_bench --profile-unary ADDR N [SIZE]
 //   sockrpc_bench --profile-in-flight ADDR K N [--batch]
 //   sockrpc_bench --profile-publish ADDR STREAMS EVENTS
 //
@@ -20,11 +20,12 @@
 // rows (open_streams.cc: 10k and 100k open server-streaming calls, and a
 // full handler pool), which the whole run measures last.
 //
-// --profile-unary makes N unary 64 B calls to a bench_server already
-// running at ADDR and exits: the client side of a profile (strace -c,
-// valgrind --tool=callgrind; see docs/PERFORMANCE.md). --profile-in-flight
-// makes about N such calls K at a time on one connection (--batch: with
-// ChannelOptions::batch_call_starts, as the in-flight rows do).
+// --profile-unary makes N unary calls of SIZE bytes (64 unless given) to a
+// bench_server already running at ADDR and exits: the client side of a
+// profile (strace -c, valgrind --tool=callgrind; see docs/PERFORMANCE.md).
+// --profile-in-flight makes about N 64 B calls K at a time on one
+// connection (--batch: with ChannelOptions::batch_call_starts, as the
+// in-flight rows do).
 // --profile-publish opens STREAMS Events.Subscribe calls on a bench_server
 // at ADDR and publishes EVENTS events to them, one after another.
 #include <dirent.h>
@@ -241,9 +242,11 @@ int Run(const Options& options) {
 int main(int argc, char** argv) {
   sockrpc::bench::Options options;
   options.bin = sockrpc::bench::OwnDirectory();
-  if (argc == 4 && std::string(argv[1]) == "--profile-unary") {
+  if ((argc == 4 || argc == 5) &&
+      std::string(argv[1]) == "--profile-unary") {
     sockrpc::bench::CaseSpec spec;
     spec.address = argv[2];
+    if (argc == 5) spec.size = std::strtoul(argv[4], nullptr, 10);
     return sockrpc::bench::RpcUnaryCalls(spec, std::atol(argv[3])) ? 0 : 1;
   }
   if ((argc == 5 || (argc == 6 && std::string(argv[5]) == "--batch")) &&
