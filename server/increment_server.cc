@@ -131,9 +131,9 @@ class IncrementService final : public increment::Increment::Service {
                          increment::IncrementReply* reply) override {
     uint32_t c;
     if (!DecodeOneCharacter(request.character(), &c)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "character must be exactly one UTF-8 character, got \"",
-          request.character(), "\""));
+      return absl::InvalidArgumentError(
+          absl::StrCat("character must be exactly one UTF-8 character, got \"",
+                       request.character(), "\""));
     }
     if (c == 0x10ffff) {
       return absl::OutOfRangeError("U+10FFFF is the last character");
@@ -188,8 +188,10 @@ int main(int argc, char** argv) {
     char* end = nullptr;
     unsigned long bits = std::strtoul(mode.c_str(), &end, 8);
     if (end == mode.c_str() || *end != '\0' || bits > 07777) {
-      std::fprintf(stderr, "increment_server: --socket_mode must be octal, "
-                           "e.g. 0600; got \"%s\"\n", mode.c_str());
+      std::fprintf(stderr,
+                   "increment_server: --socket_mode must be octal, "
+                   "e.g. 0600; got \"%s\"\n",
+                   mode.c_str());
       return 2;
     }
     options.socket_file_mode = static_cast<mode_t>(bits);

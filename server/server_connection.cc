@@ -26,8 +26,8 @@ constexpr size_t kReadScratchSize = 16 * 1024;
 
 }  // namespace
 
-ServerConnection::ServerConnection(ServerRuntime* runtime, uint64_t tag,
-                                   Fd fd, std::string peer,
+ServerConnection::ServerConnection(ServerRuntime* runtime, uint64_t tag, Fd fd,
+                                   std::string peer,
                                    std::optional<PeerCredentials> credentials,
                                    bool authorized,
                                    absl::Time handshake_deadline)
@@ -60,9 +60,9 @@ ServerConnection::Expiry ServerConnection::NextExpiry(
   MutexLock lock(&read_mu_);
   if (!preface_received_) {
     return {handshake_deadline_, true,
-            absl::StrCat("no connection preface within ",
-                         absl::FormatDuration(
-                             runtime_->options().handshake_timeout))};
+            absl::StrCat(
+                "no connection preface within ",
+                absl::FormatDuration(runtime_->options().handshake_timeout))};
   }
   if (idle_timeout <= absl::ZeroDuration()) return {};
   bool busy;
@@ -76,8 +76,7 @@ ServerConnection::Expiry ServerConnection::NextExpiry(
 }
 
 bool ServerConnection::OnEvent(const std::shared_ptr<ServerConnection>& self,
-                               uint32_t events,
-                               ReadyCalls* ready) {
+                               uint32_t events, ReadyCalls* ready) {
   if (events & EPOLLOUT) FlushOutput();
   if ((events & ~uint32_t{EPOLLOUT}) == 0) return true;  // nothing to read
   MutexLock lock(&read_mu_);
@@ -85,8 +84,7 @@ bool ServerConnection::OnEvent(const std::shared_ptr<ServerConnection>& self,
 }
 
 bool ServerConnection::ReadAndProcess(
-    const std::shared_ptr<ServerConnection>& self,
-    ReadyCalls* ready) {
+    const std::shared_ptr<ServerConnection>& self, ReadyCalls* ready) {
   char scratch[kReadScratchSize];
   // The reader may keep bytes in `scratch` until EndReads().
   absl::Cleanup end_reads = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
@@ -94,7 +92,8 @@ bool ServerConnection::ReadAndProcess(
   };
   for (int i = 0; i < kMaxReadsPerEvent; ++i) {
     absl::Span<char> space = reader_.PrepareRead(absl::MakeSpan(scratch));
-    absl::StatusOr<ssize_t> got = ReadSome(fd_.get(), space.data(), space.size());
+    absl::StatusOr<ssize_t> got =
+        ReadSome(fd_.get(), space.data(), space.size());
     if (!got.ok()) {
       runtime_->Log(absl::StrCat("connection from ", peer_,
                                  " closed: ", got.status().message()));
@@ -104,10 +103,10 @@ bool ServerConnection::ReadAndProcess(
       // A peer that closes without sending a byte is ordinary (for example
       // another server checking whether this socket is live): no log.
       if (reader_.buffered() > 0) {
-        runtime_->Log(absl::StrCat(
-            "connection from ", peer_, " closed by the peer ",
-            preface_received_ ? "in the middle of a frame"
-                              : "before completing its preface"));
+        runtime_->Log(
+            absl::StrCat("connection from ", peer_, " closed by the peer ",
+                         preface_received_ ? "in the middle of a frame"
+                                           : "before completing its preface"));
       }
       return false;
     }
@@ -123,8 +122,7 @@ bool ServerConnection::ReadAndProcess(
 }
 
 bool ServerConnection::ProcessFrames(
-    const std::shared_ptr<ServerConnection>& self,
-    ReadyCalls* ready) {
+    const std::shared_ptr<ServerConnection>& self, ReadyCalls* ready) {
   if (!preface_received_) {
     absl::string_view preface;
     if (!reader_.TakePreface(&preface)) return true;
@@ -157,10 +155,9 @@ bool ServerConnection::ProcessFrames(
         absl::Status too_big = absl::ResourceExhaustedError(absl::StrCat(
             "frame of ", frame.header.length, " bytes exceeds the limit of ",
             runtime_->options().max_frame_size, " bytes"));
-        runtime_->Log(absl::StrCat("connection from ", peer_, ": ",
-                                   FrameTypeName(frame.header.type), " ",
-                                   too_big.message(), " (stream ",
-                                   frame.header.stream_id, ")"));
+        runtime_->Log(absl::StrCat(
+            "connection from ", peer_, ": ", FrameTypeName(frame.header.type),
+            " ", too_big.message(), " (stream ", frame.header.stream_id, ")"));
         uint32_t stream_id = frame.header.stream_id;
         if (frame.header.type == static_cast<uint8_t>(FrameType::kHeaders) &&
             stream_id > last_stream_id_) {
@@ -210,8 +207,8 @@ bool ServerConnection::HandleFrame(
     case FrameType::kWindowUpdate: {
       uint32_t increment;
       if (!DecodeWindowUpdate(frame.payload, &increment)) {
-        return ProtocolError(absl::InvalidArgumentError(
-            "WINDOW_UPDATE payload is not 4 bytes"));
+        return ProtocolError(
+            absl::InvalidArgumentError("WINDOW_UPDATE payload is not 4 bytes"));
       }
       if (header.stream_id == 0) return true;  // no connection window in v1
       if (auto call = FindCall(header.stream_id)) {
@@ -240,10 +237,9 @@ bool ServerConnection::HandleHeaders(
     const FrameReader::Frame& frame, ReadyCalls* ready) {
   const uint32_t stream_id = frame.header.stream_id;
   if (stream_id <= last_stream_id_) {
-    return ProtocolError(absl::InvalidArgumentError(
-        absl::StrCat("HEADERS for stream ", stream_id,
-                     " which is not above the last stream id ",
-                     last_stream_id_)));
+    return ProtocolError(absl::InvalidArgumentError(absl::StrCat(
+        "HEADERS for stream ", stream_id,
+        " which is not above the last stream id ", last_stream_id_)));
   }
   last_stream_id_ = stream_id;
   if (call_header_ == nullptr) {
@@ -264,8 +260,8 @@ bool ServerConnection::HandleHeaders(
         "peer ", DescribeCredentials(), " may not call this server"));
     if (!refusal_logged_) {
       refusal_logged_ = true;
-      runtime_->Log(absl::StrCat("connection from ", peer_, ": ",
-                                 refused.message()));
+      runtime_->Log(
+          absl::StrCat("connection from ", peer_, ": ", refused.message()));
     }
     SendStatus(stream_id, refused);
     return true;
@@ -283,39 +279,38 @@ bool ServerConnection::HandleHeaders(
         ValidateMetadata(metadata, runtime_->options().max_metadata_size);
     if (!metadata_ok.ok()) {
       runtime_->Log(absl::StrCat("connection from ", peer_, ": call ",
-                                 header.method(), " refused: ",
-                                 metadata_ok.message()));
+                                 header.method(),
+                                 " refused: ", metadata_ok.message()));
       SendStatus(stream_id, metadata_ok);
       return true;
     }
   }
   const bool end_stream = (frame.header.flags & kFlagEndStream) != 0;
   if (end_stream && method->starts_with_request()) {
-    SendStatus(stream_id, absl::InternalError(absl::StrCat(
-                              RpcKindName(method->kind), " call to ",
-                              header.method(),
-                              " ended without a request message")));
+    SendStatus(stream_id,
+               absl::InternalError(absl::StrCat(
+                   RpcKindName(method->kind), " call to ", header.method(),
+                   " ended without a request message")));
     return true;
   }
   // The deadline counts from when the header was read.
   const absl::Time deadline =
       header.timeout_micros() == 0
           ? absl::InfiniteFuture()
-          : last_activity_ + absl::Microseconds(static_cast<int64_t>(
-                                 std::min<uint64_t>(header.timeout_micros(),
-                                                    uint64_t{1} << 62)));
-  auto call = std::make_shared<ServerCallState>(
-      self, stream_id, method, std::move(metadata), deadline);
+          : last_activity_ +
+                absl::Microseconds(static_cast<int64_t>(std::min<uint64_t>(
+                    header.timeout_micros(), uint64_t{1} << 62)));
+  auto call = std::make_shared<ServerCallState>(self, stream_id, method,
+                                                std::move(metadata), deadline);
   {
     MutexLock lock(&calls_mu_);
     const int limit = runtime_->options().max_calls_per_connection;
     if (static_cast<int>(calls_.size()) >= limit) {
-      absl::Status refused = absl::ResourceExhaustedError(
-          absl::StrCat("too many calls in flight on one connection (limit ",
-                       limit, ")"));
+      absl::Status refused = absl::ResourceExhaustedError(absl::StrCat(
+          "too many calls in flight on one connection (limit ", limit, ")"));
       runtime_->Log(absl::StrCat("connection from ", peer_, ": call ",
-                                 header.method(), " refused: ",
-                                 refused.message()));
+                                 header.method(),
+                                 " refused: ", refused.message()));
       SendStatus(stream_id, refused);
       return true;
     }
@@ -401,7 +396,8 @@ void ServerConnection::SendWindowUpdate(uint32_t stream_id,
 }
 
 std::string ServerConnection::DescribeCredentials() const {
-  if (!credentials_.has_value()) return absl::StrCat(peer_, " (no credentials)");
+  if (!credentials_.has_value())
+    return absl::StrCat(peer_, " (no credentials)");
   return absl::StrCat("uid ", credentials_->uid, " gid ", credentials_->gid,
                       " (pid ", credentials_->pid, ")");
 }
@@ -500,9 +496,9 @@ void ServerConnection::QueueLocked(std::string frames) {
   if (waiting + frames.size() > runtime_->options().max_write_buffer) {
     // The client does not read what it asked for: cut it off rather than
     // buffer without end. The reader sees the close and cleans up.
-    runtime_->Log(absl::StrCat(
-        "connection from ", peer_, " dropped: it does not read its replies (",
-        waiting, " bytes waiting)"));
+    runtime_->Log(absl::StrCat("connection from ", peer_,
+                               " dropped: it does not read its replies (",
+                               waiting, " bytes waiting)"));
     write_failed_ = true;
     ReleaseOutputLocked();
     ::shutdown(fd_.get(), SHUT_RDWR);

@@ -27,7 +27,6 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
-#include "transport/sync.h"
 #include "absl/time/time.h"
 #include "server/interceptor.h"
 #include "server/server_call.h"
@@ -36,6 +35,7 @@
 #include "transport/fd.h"
 #include "transport/frame_reader.h"
 #include "transport/socket.h"
+#include "transport/sync.h"
 
 namespace sockrpc {
 
@@ -47,8 +47,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   // `credentials`: the peer's, for unix sockets. An unauthorized peer's
   // calls all end with PERMISSION_DENIED.
   ServerConnection(ServerRuntime* runtime, uint64_t tag, Fd fd,
-                   std::string peer,
-                   std::optional<PeerCredentials> credentials,
+                   std::string peer, std::optional<PeerCredentials> credentials,
                    bool authorized, absl::Time handshake_deadline);
   ~ServerConnection();
 
@@ -66,8 +65,8 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   // Handles the epoll `events` of this connection. Appends the calls that
   // became ready to `ready` (the caller runs them). Returns false when the
   // connection is finished and must be closed.
-  bool OnEvent(const std::shared_ptr<ServerConnection>& self,
-               uint32_t events, ReadyCalls* ready);
+  bool OnEvent(const std::shared_ptr<ServerConnection>& self, uint32_t events,
+               ReadyCalls* ready);
 
   // An empty buffer to encode frames into for Send(): a warm one from the
   // runtime's pool when there is one, so large replies cost no fresh
@@ -129,18 +128,14 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
                       ReadyCalls* ready)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
   bool ProcessFrames(const std::shared_ptr<ServerConnection>& self,
-                     ReadyCalls* ready)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
+                     ReadyCalls* ready) ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
   bool HandleFrame(const std::shared_ptr<ServerConnection>& self,
-                   const FrameReader::Frame& frame,
-                   ReadyCalls* ready)
+                   const FrameReader::Frame& frame, ReadyCalls* ready)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
   bool HandleHeaders(const std::shared_ptr<ServerConnection>& self,
-                     const FrameReader::Frame& frame,
-                     ReadyCalls* ready)
+                     const FrameReader::Frame& frame, ReadyCalls* ready)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
-  bool HandleMessage(const FrameReader::Frame& frame,
-                     ReadyCalls* ready)
+  bool HandleMessage(const FrameReader::Frame& frame, ReadyCalls* ready)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
   std::shared_ptr<ServerCallState> FindCall(uint32_t stream_id);
   // "uid U gid G (pid P)" or "PEER (no credentials)", for messages.

@@ -16,8 +16,8 @@
 #include "transport/address.h"
 #include "transport/posix_error.h"
 #include "transport/socket.h"
-#include "transport/wire_codec.h"
 #include "transport/status_macros.h"
+#include "transport/wire_codec.h"
 
 namespace sockrpc {
 namespace {
@@ -136,9 +136,8 @@ absl::Status ServerRuntime::Start() {
   SOCKRPC_RETURN_IF_ERROR(poller_.Add(deadline_timer_fd_.get(),
                                       EPOLLIN | EPOLLONESHOT, kDeadlineTag));
   for (size_t i = 0; i < listeners_.size(); ++i) {
-    SOCKRPC_RETURN_IF_ERROR(poller_.Add(listeners_[i].fd(),
-                                        EPOLLIN | EPOLLONESHOT,
-                                        kFirstListenerTag + i));
+    SOCKRPC_RETURN_IF_ERROR(poller_.Add(
+        listeners_[i].fd(), EPOLLIN | EPOLLONESHOT, kFirstListenerTag + i));
   }
   state_ = State::kRunning;
   // One thread leads; another stands by in case it stays on one event.
@@ -201,10 +200,10 @@ void ServerRuntime::AcceptConnections(size_t index) {
     }
     // Look at it when its preface is due, or sooner if it may be idle by
     // then; later looks are scheduled by Housekeeping() itself.
-    ArmHousekeepingLocked(options_.idle_timeout > absl::ZeroDuration()
-                              ? std::min(handshake_deadline,
-                                         now + options_.idle_timeout)
-                              : handshake_deadline);
+    ArmHousekeepingLocked(
+        options_.idle_timeout > absl::ZeroDuration()
+            ? std::min(handshake_deadline, now + options_.idle_timeout)
+            : handshake_deadline);
   }
   MutexLock lock(&mu_);
   if (state_ == State::kRunning) {
@@ -448,11 +447,11 @@ void ServerRuntime::CloseConnection(
     MutexLock lock(&mu_);
     connections_.erase(connection->tag());
     if (waiting_count_.load() > 0) {
-      auto gone = std::remove_if(
-          waiting_for_slot_.begin(), waiting_for_slot_.end(),
-          [&](const ServerCall& call) {
-            return &call.state->connection() == connection.get();
-          });
+      auto gone =
+          std::remove_if(waiting_for_slot_.begin(), waiting_for_slot_.end(),
+                         [&](const ServerCall& call) {
+                           return &call.state->connection() == connection.get();
+                         });
       purged = static_cast<int>(waiting_for_slot_.end() - gone);
       waiting_for_slot_.erase(gone, waiting_for_slot_.end());
       waiting_count_.fetch_sub(purged);
@@ -484,12 +483,12 @@ const Service::Method* ServerRuntime::FindMethod(absl::string_view full_name,
         absl::StrCat("malformed method name \"", full_name,
                      "\" (expected /package.Service/Method)"));
   } else if (!services_.contains(name.substr(1, slash - 1))) {
-    *error = absl::UnimplementedError(absl::StrCat(
-        "unknown service ", name.substr(1, slash - 1)));
+    *error = absl::UnimplementedError(
+        absl::StrCat("unknown service ", name.substr(1, slash - 1)));
   } else {
     *error = absl::UnimplementedError(
-        absl::StrCat("unknown method ", name.substr(slash + 1),
-                     " in service ", name.substr(1, slash - 1)));
+        absl::StrCat("unknown method ", name.substr(slash + 1), " in service ",
+                     name.substr(1, slash - 1)));
   }
   return nullptr;
 }
@@ -543,9 +542,8 @@ void ServerRuntime::Shutdown(absl::Time deadline) {
   {
     MutexLock lock(&mu_);
     mu_.AwaitWithDeadline(
-        [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-          return calls_in_flight_ == 0;
-        },
+        [this]()
+            ABSL_NO_THREAD_SAFETY_ANALYSIS { return calls_in_flight_ == 0; },
         deadline);
   }
   // Past the grace period: end what still runs, so handlers blocked on

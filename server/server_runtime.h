@@ -10,11 +10,11 @@
 #include <cstdint>
 #include <deque>
 #include <map>
-#include <utility>
 #include <memory>
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -22,7 +22,6 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "transport/sync.h"
 #include "absl/time/time.h"
 #include "server/server.h"
 #include "server/server_call.h"
@@ -32,6 +31,7 @@
 #include "transport/fd.h"
 #include "transport/poller.h"
 #include "transport/socket.h"
+#include "transport/sync.h"
 
 namespace sockrpc {
 
@@ -144,7 +144,8 @@ class ServerRuntime {
   // Drops connections past their handshake deadline or idle too long, and
   // sets the timer for the next expiry (none: no timer).
   void Housekeeping();
-  void ArmHousekeepingLocked(absl::Time when) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ArmHousekeepingLocked(absl::Time when)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Whether a peer with `credentials` may call (ServerOptions::allowed_*).
   bool Admits(const std::optional<PeerCredentials>& credentials) const;
   // Tells a connection over max_connections why it is closed.
@@ -188,8 +189,8 @@ class ServerRuntime {
   std::unique_ptr<Service> reflection_ ABSL_GUARDED_BY(mu_);
   std::vector<Listener> listeners_;  // fixed once Start() has run
   Poller poller_;
-  Fd stop_fd_;   // eventfd: readable for ever once the threads must stop
-  Fd task_fd_;   // eventfd (semaphore): one unit per queued task
+  Fd stop_fd_;  // eventfd: readable for ever once the threads must stop
+  Fd task_fd_;  // eventfd (semaphore): one unit per queued task
   // eventfd: readable while calls are posted to reactions_posted_.
   Fd reactions_fd_;
   Fd timer_fd_;  // timerfd: set to the next connection expiry (handshake, idle)
@@ -235,8 +236,8 @@ class ServerRuntime {
   int parked_ ABSL_GUARDED_BY(mu_) = 0;
   int unparks_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t next_connection_tag_ ABSL_GUARDED_BY(mu_) = kFirstConnectionTag;
-  absl::flat_hash_map<uint64_t, std::shared_ptr<ServerConnection>>
-      connections_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<uint64_t, std::shared_ptr<ServerConnection>> connections_
+      ABSL_GUARDED_BY(mu_);
   absl::Time housekeeping_at_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   // Calls waiting for a thread (see RunCalls()).
   std::deque<ServerCall> tasks_ ABSL_GUARDED_BY(mu_);

@@ -21,8 +21,8 @@ void ServerRuntime::ArmHousekeepingLocked(absl::Time when) {
   if (when >= housekeeping_at_) return;
   housekeeping_at_ = when;
   itimerspec spec{};
-  spec.it_value = absl::ToTimespec(
-      std::max(when - absl::Now(), absl::Milliseconds(1)));
+  spec.it_value =
+      absl::ToTimespec(std::max(when - absl::Now(), absl::Milliseconds(1)));
   timerfd_settime(timer_fd_.get(), 0, &spec, nullptr);
   (void)poller_.Modify(timer_fd_.get(), EPOLLIN | EPOLLONESHOT, kTimerTag);
 }
@@ -50,8 +50,8 @@ void ServerRuntime::Housekeeping() {
       next = std::min(next, std::max(expiry.at, now + absl::Milliseconds(1)));
       continue;
     }
-    Log(absl::StrCat("connection from ", connection->peer(), " dropped: ",
-                     expiry.why));
+    Log(absl::StrCat("connection from ", connection->peer(),
+                     " dropped: ", expiry.why));
     connection->SendGoAway(absl::UnavailableError(
         absl::StrCat("connection closed by the server: ", expiry.why)));
     CloseConnection(connection);
@@ -65,9 +65,9 @@ void ServerRuntime::Housekeeping() {
 void ServerRuntime::ScheduleDeadline(
     const std::shared_ptr<ServerCallState>& call) {
   MutexLock lock(&deadlines_mu_);
-  deadlines_.emplace(std::make_pair(call->deadline(),
-                                    reinterpret_cast<uintptr_t>(call.get())),
-                     call);
+  deadlines_.emplace(
+      std::make_pair(call->deadline(), reinterpret_cast<uintptr_t>(call.get())),
+      call);
   if (call->deadline() < deadline_timer_at_) ArmDeadlineTimerLocked();
 }
 
@@ -84,8 +84,8 @@ void ServerRuntime::ArmDeadlineTimerLocked() {
   deadline_timer_at_ = absl::InfiniteFuture();
   if (!deadlines_.empty()) {
     deadline_timer_at_ = deadlines_.begin()->first.first;
-    absl::Duration wait = std::max(deadline_timer_at_ - absl::Now(),
-                                   absl::Microseconds(1));
+    absl::Duration wait =
+        std::max(deadline_timer_at_ - absl::Now(), absl::Microseconds(1));
     spec.it_value = absl::ToTimespec(wait);
   }
   timerfd_settime(deadline_timer_fd_.get(), 0, &spec, nullptr);

@@ -159,8 +159,9 @@ TEST_F(IncrementServerTest, RegularFileAtThePathIsLeftAloneAndNotServed) {
     std::ofstream out(path);
     out << "not a socket\n";
   }
-  absl::StatusOr<std::unique_ptr<ChildProcess>> server = ChildProcess::Start(
-      BinaryPath("increment_server"), {"--listen", absl::StrCat("unix:", path)});
+  absl::StatusOr<std::unique_ptr<ChildProcess>> server =
+      ChildProcess::Start(BinaryPath("increment_server"),
+                          {"--listen", absl::StrCat("unix:", path)});
   ASSERT_TRUE(server.ok()) << server.status();
   absl::StatusOr<int> status = (*server)->WaitForExit(kProcessTimeout);
   ASSERT_TRUE(status.ok()) << status.status();
@@ -190,11 +191,12 @@ class ShutdownSignalTest : public ::testing::TestWithParam<int> {
   TempDir dir_;
 };
 
-INSTANTIATE_TEST_SUITE_P(
-    Signals, ShutdownSignalTest, ::testing::Values(SIGTERM, SIGINT),
-    [](const ::testing::TestParamInfo<int>& info) {
-      return std::string(info.param == SIGTERM ? "Sigterm" : "Sigint");
-    });
+INSTANTIATE_TEST_SUITE_P(Signals, ShutdownSignalTest,
+                         ::testing::Values(SIGTERM, SIGINT),
+                         [](const ::testing::TestParamInfo<int>& info) {
+                           return std::string(info.param == SIGTERM ? "Sigterm"
+                                                                    : "Sigint");
+                         });
 
 TEST_P(ShutdownSignalTest, ServerExitsZeroAndRemovesItsSocketFile) {
   const std::string path = dir_.File("s");
@@ -208,7 +210,8 @@ TEST_P(ShutdownSignalTest, ServerExitsZeroAndRemovesItsSocketFile) {
   absl::StatusOr<int> status = server->process->WaitForExit(kProcessTimeout);
   ASSERT_TRUE(status.ok()) << status.status();
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0)
-      << DescribeWaitStatus(*status) << "\n" << server->process->StderrText();
+      << DescribeWaitStatus(*status) << "\n"
+      << server->process->StderrText();
   // The file goes before the process exits, so no wait is needed here.
   EXPECT_FALSE(FileExists(path));
   EXPECT_TRUE(
@@ -224,7 +227,8 @@ TEST_P(ShutdownSignalTest,
   increment::Increment::Stub stub(channel);
   ASSERT_EQ(Increment(stub, "A").value_or("<error>"), "B");
   // A raw peer that has made one call and stays connected, idle.
-  absl::StatusOr<RawConnection> raw = RawConnection::Open(address, kCallTimeout);
+  absl::StatusOr<RawConnection> raw =
+      RawConnection::Open(address, kCallTimeout);
   ASSERT_TRUE(raw.ok()) << raw.status();
   std::string bytes;
   sockrpc::AppendPreface(&bytes);
@@ -249,7 +253,8 @@ TEST_P(ShutdownSignalTest,
   absl::StatusOr<int> status = server->process->WaitForExit(kProcessTimeout);
   ASSERT_TRUE(status.ok()) << status.status();
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0)
-      << DescribeWaitStatus(*status) << "\n" << server->process->StderrText();
+      << DescribeWaitStatus(*status) << "\n"
+      << server->process->StderrText();
 
   absl::StatusOr<StartedServer> restarted = StartIncrementServer(address);
   ASSERT_TRUE(restarted.ok()) << restarted.status();

@@ -27,9 +27,9 @@
 #include "interop.pb.h"
 #include "interop.sockrpc.pb.h"
 #include "tests/hardening/hardening_testing.h"
-#include "tests/testing/sanitizers.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/raw_connection.h"
+#include "tests/testing/sanitizers.h"
 #include "tests/testing/temp_dir.h"
 
 namespace {
@@ -242,10 +242,10 @@ TEST_F(FaultTest, ClientKilledMidStreamIsCancelledAndItsConnectionFreed) {
   absl::StatusOr<int> baseline = OpenSockets(server_.process->pid());
   ASSERT_TRUE(baseline.ok()) << baseline.status();
 
-  absl::StatusOr<std::unique_ptr<ChildProcess>> client = ChildProcess::Start(
-      BinaryPath("hardening_client"),
-      {"--target", server_.address, "--call", "stream", "--replies", "100000",
-       "--pause_ms", "10"});
+  absl::StatusOr<std::unique_ptr<ChildProcess>> client =
+      ChildProcess::Start(BinaryPath("hardening_client"),
+                          {"--target", server_.address, "--call", "stream",
+                           "--replies", "100000", "--pause_ms", "10"});
   ASSERT_TRUE(client.ok()) << client.status();
   ASSERT_TRUE((*client)->WaitForLine("reply 3", kIoTimeout).ok());
   EXPECT_EQ(OpenSockets(server_.process->pid()).value_or(-1), *baseline + 1);

@@ -64,8 +64,7 @@ std::string RequestFrame(uint32_t stream_id,
 // Reads frames of `stream_id` until its STATUS and returns that status;
 // `*message_bytes` gets the payload bytes of its MESSAGE frames.
 absl::Status ReadStreamOutcome(RawConnection* connection, uint32_t stream_id,
-                               absl::Duration timeout,
-                               size_t* message_bytes);
+                               absl::Duration timeout, size_t* message_bytes);
 
 // OpenSockets counts the sockets process `pid` holds open.
 absl::StatusOr<int> OpenSockets(pid_t pid);

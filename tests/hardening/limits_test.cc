@@ -57,8 +57,8 @@ constexpr char kEmptyCallMethod[] = "/sockrpc.interop.InteropTest/EmptyCall";
 class LimitsTest : public ::testing::Test {
  protected:
   void Start(const std::string& binary, const std::vector<std::string>& flags) {
-    absl::StatusOr<StartedServer> server = StartServerBinary(
-        binary, absl::StrCat("unix:", dir_.File("s")), flags);
+    absl::StatusOr<StartedServer> server =
+        StartServerBinary(binary, absl::StrCat("unix:", dir_.File("s")), flags);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
   }
@@ -157,8 +157,7 @@ TEST_F(LimitsTest, ConnectionBeyondTheLimitGetsGoAwayResourceExhausted) {
 
   RawConnection third = OpenRaw();
   ASSERT_TRUE(third.ReadPreface(kIoTimeout).ok());
-  absl::StatusOr<sockrpc::wire::GoAway> goaway =
-      ReadGoAway(&third, kIoTimeout);
+  absl::StatusOr<sockrpc::wire::GoAway> goaway = ReadGoAway(&third, kIoTimeout);
   ASSERT_TRUE(goaway.ok()) << goaway.status();
   EXPECT_EQ(goaway->code(),
             static_cast<uint32_t>(absl::StatusCode::kResourceExhausted));
@@ -239,8 +238,8 @@ TEST_F(LimitsTest, ConnectionWithACallInFlightIsNotIdle) {
 }
 
 TEST_F(LimitsTest, ConnectionIdleAfterALongCallIsStillClosed) {
-  Start("increment_server", {"--idle_timeout", "1s", "--handshake_timeout",
-                             "1s"});
+  Start("increment_server",
+        {"--idle_timeout", "1s", "--handshake_timeout", "1s"});
   RawConnection raw = OpenWithPreface();
   // A call in flight for longer than the idle timeout, then silence.
   ASSERT_TRUE(raw.Send(HeadersFrame(1, kIncrementMethod), kIoTimeout).ok());
@@ -284,8 +283,8 @@ TEST_F(LimitsTest, ClientThatNeverReadsIsCutOffAndLoggedOthersUnaffected) {
   sockrpc::interop::UnaryRequest request;
   request.set_reply_size(256 * 1024);
   for (uint32_t stream = 1; stream <= 64; ++stream) {
-    bytes += HeadersFrame(stream, kUnaryCallMethod) +
-             RequestFrame(stream, request);
+    bytes +=
+        HeadersFrame(stream, kUnaryCallMethod) + RequestFrame(stream, request);
   }
   ASSERT_TRUE(hog.Send(bytes, kIoTimeout).ok());  // and never read
 
@@ -300,7 +299,8 @@ TEST_F(LimitsTest, ClientThatNeverReadsIsCutOffAndLoggedOthersUnaffected) {
   EXPECT_TRUE(EmptyCallOnce().ok());
 }
 
-TEST_F(LimitsTest, LargeRepliesOfCallsArrivingTogetherAreNotHeldBackPastTheLimit) {
+TEST_F(LimitsTest,
+       LargeRepliesOfCallsArrivingTogetherAreNotHeldBackPastTheLimit) {
   // Eleven calls in one write reach the server in one read, and it runs
   // them as a batch, holding small replies back for one write. Their
   // replies (1.1 MiB in all) must still leave as they are made: held
@@ -325,25 +325,26 @@ TEST_F(LimitsTest, LargeRepliesOfCallsArrivingTogetherAreNotHeldBackPastTheLimit
   while (outcomes.size() < kCalls) {
     absl::StatusOr<sockrpc::testing::ReceivedFrame> frame =
         client.ReadFrame(deadline - absl::Now());
-    ASSERT_TRUE(frame.ok()) << frame.status() << " after "
-                            << outcomes.size() << " calls ended";
+    ASSERT_TRUE(frame.ok())
+        << frame.status() << " after " << outcomes.size() << " calls ended";
     const uint32_t stream = frame->header.stream_id;
-    if (frame->header.type == static_cast<uint8_t>(sockrpc::FrameType::kMessage)) {
+    if (frame->header.type ==
+        static_cast<uint8_t>(sockrpc::FrameType::kMessage)) {
       reply_bytes[stream] += frame->payload.size();
-    } else if (frame->header.type == static_cast<uint8_t>(
-                                              sockrpc::FrameType::kStatus)) {
+    } else if (frame->header.type ==
+               static_cast<uint8_t>(sockrpc::FrameType::kStatus)) {
       sockrpc::wire::CallStatus status;
       ASSERT_TRUE(status.ParseFromString(frame->payload));
-      outcomes[stream] = sockrpc::StatusFromWire(status.code(), status.message());
+      outcomes[stream] =
+          sockrpc::StatusFromWire(status.code(), status.message());
     }
   }
   for (uint32_t i = 0; i < kCalls; ++i) {
-    EXPECT_TRUE(outcomes[2 * i + 1].ok()) << "call " << i << ": "
-                                          << outcomes[2 * i + 1];
+    EXPECT_TRUE(outcomes[2 * i + 1].ok())
+        << "call " << i << ": " << outcomes[2 * i + 1];
     EXPECT_GT(reply_bytes[2 * i + 1], 100u * 1024) << "call " << i;
   }
 }
-
 
 // ---- Call deadlines ----
 
@@ -511,9 +512,10 @@ TEST_F(LimitsTest, HandshakeTimeoutDropsOnlyPeersWithoutAPreface) {
   ExpectLogged("dropped: no connection preface within 1s");
   // The one that sent its preface is still there, and served.
   std::string character;
-  ASSERT_TRUE(greeted.Send(HeadersFrame(1, kIncrementMethod) +
-                               IncrementRequestFrame(1, "a"),
-                           kIoTimeout)
+  ASSERT_TRUE(greeted
+                  .Send(HeadersFrame(1, kIncrementMethod) +
+                            IncrementRequestFrame(1, "a"),
+                        kIoTimeout)
                   .ok());
   EXPECT_TRUE(ReadCallOutcome(&greeted, 1, kIoTimeout, &character).ok());
   EXPECT_EQ(character, "b");

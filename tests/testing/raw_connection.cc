@@ -86,8 +86,7 @@ absl::Status RawConnection::ReadMore(absl::Time deadline, bool* closed) {
   }
 }
 
-absl::StatusOr<std::string> RawConnection::ReadPreface(
-    absl::Duration timeout) {
+absl::StatusOr<std::string> RawConnection::ReadPreface(absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   for (;;) {
     absl::string_view preface;
@@ -105,8 +104,7 @@ absl::StatusOr<std::string> RawConnection::ReadPreface(
   }
 }
 
-absl::StatusOr<ReceivedFrame> RawConnection::ReadFrame(
-    absl::Duration timeout) {
+absl::StatusOr<ReceivedFrame> RawConnection::ReadFrame(absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   if (!preface_taken_) {
     return absl::FailedPreconditionError("ReadPreface() first");
@@ -129,9 +127,9 @@ absl::StatusOr<ReceivedFrame> RawConnection::ReadFrame(
     absl::Status status = ReadMore(deadline, &closed);
     if (!status.ok()) return status;
     if (closed) {
-      return absl::UnavailableError(absl::StrCat(
-          "connection closed by the server (", reader_.buffered(),
-          " bytes of a partial frame left)"));
+      return absl::UnavailableError(
+          absl::StrCat("connection closed by the server (", reader_.buffered(),
+                       " bytes of a partial frame left)"));
     }
   }
 }
@@ -179,8 +177,8 @@ std::string IncrementRequestFrame(uint32_t stream_id,
   increment::IncrementRequest request;
   request.set_character(std::string(character));
   std::string out;
-  (void)AppendMessageFrame(&out, FrameType::kMessage, kFlagEndStream,
-                           stream_id, request, kRawMaxFrameSize);
+  (void)AppendMessageFrame(&out, FrameType::kMessage, kFlagEndStream, stream_id,
+                           request, kRawMaxFrameSize);
   return out;
 }
 
