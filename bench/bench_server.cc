@@ -1,6 +1,7 @@
 // bench_server: serves the benchmark services (bench.proto's Bench with
 // blocking handlers, events.proto's Events through the callback API) until
-// SIGTERM or SIGINT. Started by the benchmark runner as a separate process.
+// SIGTERM, SIGINT or SIGHUP. Started by the benchmark runner as a separate
+// process.
 //
 //   bench_server --listen ADDR [--listen ADDR...] [--max_threads N]
 //

@@ -6,8 +6,8 @@
 //
 //   increment_server [--listen unix:server_socket]
 //
-// Prints "server waiting" once it listens. SIGINT or SIGTERM shut it down
-// gracefully; the socket file is removed.
+// Prints "server waiting" once it listens. SIGINT, SIGTERM or SIGHUP shut it
+// down gracefully; the socket file is removed.
 #include <signal.h>
 #include <unistd.h>
 
@@ -63,8 +63,9 @@ ABSL_FLAG(bool, reflection, true,
           "serve the reflection service, through which `sockrpc list`, "
           "`describe` and `call` learn the schema (--reflection=false turns "
           "it off)");
-ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(5),
-          "on SIGTERM/SIGINT, how long calls in flight may take to finish");
+ABSL_FLAG(
+    absl::Duration, shutdown_grace, absl::Seconds(5),
+    "on SIGTERM/SIGINT/SIGHUP, how long calls in flight may take to finish");
 
 namespace {
 

@@ -5,10 +5,13 @@
 #include <sys/uio.h>
 
 #include <algorithm>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "server/server_runtime.h"
 #include "transport/socket.h"
 #include "transport/wire_codec.h"
@@ -155,9 +158,11 @@ bool ServerConnection::ProcessFrames(
         absl::Status too_big = absl::ResourceExhaustedError(absl::StrCat(
             "frame of ", frame.header.length, " bytes exceeds the limit of ",
             runtime_->options().max_frame_size, " bytes"));
-        runtime_->Log(absl::StrCat(
-            "connection from ", peer_, ": ", FrameTypeName(frame.header.type),
-            " ", too_big.message(), " (stream ", frame.header.stream_id, ")"));
+        LogRefusal(Refusal::kFrameTooLarge,
+                   absl::StrCat("connection from ", peer_, ": ",
+                                FrameTypeName(frame.header.type), " ",
+                                too_big.message(), " (stream ",
+                                frame.header.stream_id, ")"));
         uint32_t stream_id = frame.header.stream_id;
         if (frame.header.type == static_cast<uint8_t>(FrameType::kHeaders) &&
             stream_id > last_stream_id_) {
@@ -258,11 +263,8 @@ bool ServerConnection::HandleHeaders(
   if (!authorized_) {
     absl::Status refused = absl::PermissionDeniedError(absl::StrCat(
         "peer ", DescribeCredentials(), " may not call this server"));
-    if (!refusal_logged_) {
-      refusal_logged_ = true;
-      runtime_->Log(
-          absl::StrCat("connection from ", peer_, ": ", refused.message()));
-    }
+    LogRefusal(Refusal::kNotAllowed, absl::StrCat("connection from ", peer_,
+                                                  ": ", refused.message()));
     SendStatus(stream_id, refused);
     return true;
   }
@@ -278,9 +280,10 @@ bool ServerConnection::HandleHeaders(
     absl::Status metadata_ok =
         ValidateMetadata(metadata, runtime_->options().max_metadata_size);
     if (!metadata_ok.ok()) {
-      runtime_->Log(absl::StrCat("connection from ", peer_, ": call ",
-                                 header.method(),
-                                 " refused: ", metadata_ok.message()));
+      LogRefusal(
+          Refusal::kMetadataTooLarge,
+          absl::StrCat("connection from ", peer_, ": call ", header.method(),
+                       " refused: ", metadata_ok.message()));
       SendStatus(stream_id, metadata_ok);
       return true;
     }
@@ -308,9 +311,10 @@ bool ServerConnection::HandleHeaders(
     if (static_cast<int>(calls_.size()) >= limit) {
       absl::Status refused = absl::ResourceExhaustedError(absl::StrCat(
           "too many calls in flight on one connection (limit ", limit, ")"));
-      runtime_->Log(absl::StrCat("connection from ", peer_, ": call ",
-                                 header.method(),
-                                 " refused: ", refused.message()));
+      LogRefusal(
+          Refusal::kTooManyCalls,
+          absl::StrCat("connection from ", peer_, ": call ", header.method(),
+                       " refused: ", refused.message()));
       SendStatus(stream_id, refused);
       return true;
     }
@@ -400,6 +404,32 @@ std::string ServerConnection::DescribeCredentials() const {
     return absl::StrCat(peer_, " (no credentials)");
   return absl::StrCat("uid ", credentials_->uid, " gid ", credentials_->gid,
                       " (pid ", credentials_->pid, ")");
+}
+
+void ServerConnection::LogRefusal(Refusal why, absl::string_view line) {
+  if (refusals_[static_cast<int>(why)]++ == 0) runtime_->Log(line);
+}
+
+void ServerConnection::LogUnloggedRefusals() {
+  static constexpr const char* kRefusalNames[kRefusalKinds] = {
+      "peer not allowed", "too many calls in flight", "metadata too large",
+      "frame too large"};
+  uint64_t unlogged = 0;
+  std::vector<std::string> kinds;
+  {
+    MutexLock lock(&read_mu_);
+    for (int i = 0; i < kRefusalKinds; ++i) {
+      if (refusals_[i] <= 1) continue;
+      unlogged += refusals_[i] - 1;
+      kinds.push_back(absl::StrCat(kRefusalNames[i], ": ", refusals_[i] - 1));
+    }
+  }
+  if (unlogged == 0) return;
+  runtime_->Log(absl::StrCat("connection from ", peer_, " closed after ",
+                             unlogged,
+                             " more refused calls, not logged one "
+                             "by one (",
+                             absl::StrJoin(kinds, ", "), ")"));
 }
 
 bool ServerConnection::ProtocolError(const absl::Status& why) {

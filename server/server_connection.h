@@ -17,6 +17,7 @@
 #ifndef SOCKRPC_SERVER_SERVER_CONNECTION_H_
 #define SOCKRPC_SERVER_SERVER_CONNECTION_H_
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -110,6 +111,10 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   // Stops all I/O on the socket now (the peer sees the connection close).
   void Shutdown();
 
+  // Logs how many refusals of calls on this connection went unlogged (see
+  // Refused()), if any: one line, when the connection closes.
+  void LogUnloggedRefusals();
+
   // When housekeeping should next look at the connection, and whether the
   // connection is to be closed then (`why` says why): the handshake
   // deadline while the preface is due; with `idle_timeout` > 0, the last
@@ -142,6 +147,19 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   std::string DescribeCredentials() const;
   // Logs `why`, sends GOAWAY(INTERNAL) and returns false (close).
   bool ProtocolError(const absl::Status& why);
+  // Why the server refuses a call while the connection goes on.
+  enum class Refusal {
+    kNotAllowed,        // the peer's credentials are not allowed
+    kTooManyCalls,      // max_calls_per_connection
+    kMetadataTooLarge,  // max_metadata_size
+    kFrameTooLarge,     // max_frame_size
+  };
+  static constexpr int kRefusalKinds = 4;
+  // Counts a refusal and logs `line` if it is the first of its kind on this
+  // connection: a peer that repeats a refused call (a pipelining client
+  // over its limit) cannot flood the log; the rest are summed up at close.
+  void LogRefusal(Refusal why, absl::string_view line)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
   // Held output is written once this much waits (corks and batches).
   static constexpr size_t kMaxHeldBytes = 64 * 1024;
 
@@ -174,7 +192,8 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   bool preface_received_ ABSL_GUARDED_BY(read_mu_) = false;
   // When bytes last arrived (for the idle timeout).
   absl::Time last_activity_ ABSL_GUARDED_BY(read_mu_);
-  bool refusal_logged_ ABSL_GUARDED_BY(read_mu_) = false;
+  // Refusals so far, by Refusal.
+  std::array<uint64_t, kRefusalKinds> refusals_ ABSL_GUARDED_BY(read_mu_) = {};
   // Highest stream id opened by the client; new ones must be higher.
   uint32_t last_stream_id_ ABSL_GUARDED_BY(read_mu_) = 0;
   // The HEADERS of the call being opened, parsed: made at the first call

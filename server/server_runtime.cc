@@ -165,9 +165,24 @@ void ServerRuntime::HandleEvent(uint64_t tag, uint32_t /*events*/,
 void ServerRuntime::AcceptConnections(size_t index) {
   Listener& listener = listeners_[index];
   for (;;) {
-    absl::StatusOr<Fd> fd = listener.Accept();
+    {
+      MutexLock lock(&mu_);
+      if (state_ != State::kRunning) return;  // the listener is closing
+      if (static_cast<int>(connections_.size()) >= options_.max_connections &&
+          !RefusingWhileFullLocked(index)) {
+        return;  // paused: the listener is armed again when room is made
+      }
+    }
+    absl::StatusOr<Fd> fd = listener.Accept([&](int shed) {
+      // Out of descriptors: the peer learns why before it is closed.
+      RefuseConnection(
+          shed, absl::ResourceExhaustedError("server out of file descriptors"));
+    });
     if (!fd.ok()) {
-      Log(absl::StrCat("accept failed: ", fd.status().message()));
+      MutexLock lock(&mu_);
+      LogThrottled(&accept_failure_log_,
+                   absl::StrCat("accept failed: ", fd.status().message(), " (",
+                                connections_.size(), " connections open)"));
       break;
     }
     if (!fd->valid()) break;
@@ -181,7 +196,13 @@ void ServerRuntime::AcceptConnections(size_t index) {
     MutexLock lock(&mu_);
     if (state_ != State::kRunning) break;  // shutting down: fd closes here
     if (static_cast<int>(connections_.size()) >= options_.max_connections) {
-      RefuseConnection(fd->get(), peer);
+      LogThrottled(&refused_full_log_,
+                   absl::StrCat("connection from ", peer, " refused: already ",
+                                options_.max_connections,
+                                " connections (max_connections)"));
+      RefuseConnection(fd->get(), absl::ResourceExhaustedError(absl::StrCat(
+                                      "server has too many connections (limit ",
+                                      options_.max_connections, ")")));
       continue;
     }
     uint64_t tag = next_connection_tag_++;
@@ -206,10 +227,42 @@ void ServerRuntime::AcceptConnections(size_t index) {
             : handshake_deadline);
   }
   MutexLock lock(&mu_);
-  if (state_ == State::kRunning) {
-    (void)poller_.Modify(listener.fd(), EPOLLIN | EPOLLONESHOT,
-                         kFirstListenerTag + index);
+  if (state_ == State::kRunning) ArmListenerLocked(index);
+}
+
+bool ServerRuntime::RefusingWhileFullLocked(size_t index) {
+  // Connections whose peers have gone may still be counted: their hang-ups
+  // wait among the events this thread returns to. So the first time the
+  // server is found full it stops accepting for a while rather than refuse
+  // newcomers in their place; each close handled meanwhile makes room and
+  // resumes (CloseConnection()). Only a server still full after the
+  // grace refuses, and then refuses at once until room is made.
+  const absl::Time now = absl::Now();
+  if (full_since_ == absl::InfiniteFuture()) full_since_ = now;
+  if (now - full_since_ >= kFullGrace) return true;
+  if (paused_listeners_.size() <= index) paused_listeners_.resize(index + 1);
+  paused_listeners_[index] = true;
+  ArmHousekeepingLocked(full_since_ + kFullGrace);
+  return false;
+}
+
+void ServerRuntime::ResumeListenersLocked() {
+  for (size_t i = 0; i < paused_listeners_.size(); ++i) {
+    if (!paused_listeners_[i]) continue;
+    paused_listeners_[i] = false;
+    if (state_ == State::kRunning) ArmListenerLocked(i);
   }
+}
+
+void ServerRuntime::ArmListenerLocked(size_t index) {
+  (void)poller_.Modify(listeners_[index].fd(), EPOLLIN | EPOLLONESHOT,
+                       kFirstListenerTag + index);
+}
+
+void ServerRuntime::LogThrottled(LogThrottle* throttle,
+                                 absl::string_view line) {
+  std::optional<std::string> admitted = throttle->Admit(line, absl::Now());
+  if (admitted.has_value()) Log(*admitted);
 }
 
 void ServerRuntime::HandleConnectionEvent(
@@ -420,25 +473,23 @@ bool ServerRuntime::Admits(
          contains(options_.allowed_gids, credentials->gid);
 }
 
-void ServerRuntime::RefuseConnection(int fd, const std::string& peer) {
-  Log(absl::StrCat("connection from ", peer, " refused: already ",
-                   options_.max_connections, " connections (max_connections)"));
+void ServerRuntime::RefuseConnection(int fd, const absl::Status& why) {
   std::string out;
   AppendPreface(&out);
   wire::GoAway goaway;
-  goaway.set_code(static_cast<uint32_t>(absl::StatusCode::kResourceExhausted));
-  goaway.set_message(absl::StrCat("server has too many connections (limit ",
-                                  options_.max_connections, ")"));
+  goaway.set_code(static_cast<uint32_t>(why.code()));
+  goaway.set_message(std::string(why.message()));
   (void)AppendMessageFrame(&out, FrameType::kGoAway, 0, 0, goaway,
                            kDefaultMaxFrameSize);
   iovec iov{out.data(), out.size()};
-  (void)WriteSome(fd, &iov, 1);  // best effort; the fd closes on return
+  (void)WriteSome(fd, &iov, 1);  // best effort; the caller closes the fd
 }
 
 void ServerRuntime::CloseConnection(
     const std::shared_ptr<ServerConnection>& connection) {
   poller_.Remove(connection->fd());
   connection->Shutdown();
+  connection->LogUnloggedRefusals();
   // Its calls still waiting for a handler slot go first, so that none of
   // them starts in the slot of a handler the cancels below end; and now,
   // not when a slot frees (with every handler stuck, that could be never).
@@ -446,6 +497,10 @@ void ServerRuntime::CloseConnection(
   {
     MutexLock lock(&mu_);
     connections_.erase(connection->tag());
+    if (static_cast<int>(connections_.size()) < options_.max_connections) {
+      full_since_ = absl::InfiniteFuture();
+      ResumeListenersLocked();
+    }
     if (waiting_count_.load() > 0) {
       auto gone =
           std::remove_if(waiting_for_slot_.begin(), waiting_for_slot_.end(),

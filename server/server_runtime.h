@@ -23,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "server/log_throttle.h"
 #include "server/server.h"
 #include "server/server_call.h"
 #include "server/server_connection.h"
@@ -148,8 +149,17 @@ class ServerRuntime {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Whether a peer with `credentials` may call (ServerOptions::allowed_*).
   bool Admits(const std::optional<PeerCredentials>& credentials) const;
-  // Tells a connection over max_connections why it is closed.
-  void RefuseConnection(int fd, const std::string& peer);
+  // Tells the peer of a connection about to be closed unserved why (a
+  // GOAWAY with `why`), in one best-effort non-blocking write.
+  void RefuseConnection(int fd, const absl::Status& why);
+  // Called with the server full (max_connections) before accepting on
+  // listener `index`: whether to accept and refuse, or (false) to pause the
+  // listener until room is made or kFullGrace has passed.
+  bool RefusingWhileFullLocked(size_t index) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Arms every paused listener again.
+  void ResumeListenersLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ArmListenerLocked(size_t index) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void LogThrottled(LogThrottle* throttle, absl::string_view line);
   void ExpireDeadlines();
   // Sets the deadline timer to the earliest deadline (none: disarmed).
   void ArmDeadlineTimerLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(deadlines_mu_);
@@ -239,6 +249,17 @@ class ServerRuntime {
   absl::flat_hash_map<uint64_t, std::shared_ptr<ServerConnection>> connections_
       ABSL_GUARDED_BY(mu_);
   absl::Time housekeeping_at_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
+  // How long a full server waits for the closes of connections already
+  // gone before it refuses newcomers (RefusingWhileFullLocked()).
+  static constexpr absl::Duration kFullGrace = absl::Milliseconds(200);
+  // Since when the server has been full without room made (InfiniteFuture:
+  // not full), and which listeners it paused meanwhile.
+  absl::Time full_since_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
+  std::vector<bool> paused_listeners_ ABSL_GUARDED_BY(mu_);
+  // Lines about refused connections and failed accepts, at most one a
+  // second each.
+  LogThrottle refused_full_log_ ABSL_GUARDED_BY(mu_){absl::Seconds(1)};
+  LogThrottle accept_failure_log_ ABSL_GUARDED_BY(mu_){absl::Seconds(1)};
   // Calls waiting for a thread (see RunCalls()).
   std::deque<ServerCall> tasks_ ABSL_GUARDED_BY(mu_);
   // Connections whose replies a thread running a batch holds back

@@ -57,6 +57,15 @@ void ServerRuntime::Housekeeping() {
     CloseConnection(connection);
   }
   MutexLock lock(&mu_);
+  // A listener paused because the server was full (RefusingWhileFullLocked())
+  // resumes once the grace is over, to refuse what still finds it full.
+  if (full_since_ != absl::InfiniteFuture()) {
+    if (now - full_since_ >= kFullGrace) {
+      ResumeListenersLocked();
+    } else {
+      next = std::min(next, full_since_ + kFullGrace);
+    }
+  }
   if (state_ == State::kRunning && next != absl::InfiniteFuture()) {
     ArmHousekeepingLocked(next);
   }

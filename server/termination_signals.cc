@@ -8,6 +8,7 @@ TerminationSignals::TerminationSignals() {
   sigemptyset(&signals_);
   sigaddset(&signals_, SIGINT);
   sigaddset(&signals_, SIGTERM);
+  sigaddset(&signals_, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals_, nullptr);
 }
 
@@ -15,7 +16,14 @@ const char* TerminationSignals::Wait() {
   int signal_number = 0;
   while (sigwait(&signals_, &signal_number) != 0) {
   }
-  return signal_number == SIGINT ? "SIGINT" : "SIGTERM";
+  switch (signal_number) {
+    case SIGINT:
+      return "SIGINT";
+    case SIGHUP:
+      return "SIGHUP";
+    default:
+      return "SIGTERM";
+  }
 }
 
 }  // namespace sockrpc

@@ -1,4 +1,5 @@
-// TerminationSignals: how a server's main() waits for SIGINT or SIGTERM.
+// TerminationSignals: how a server's main() waits for SIGINT, SIGTERM or
+// SIGHUP, the three signals that ask a process to end.
 //
 //   int main() {
 //     sockrpc::TerminationSignals signals;  // before any thread starts
@@ -7,7 +8,13 @@
 //     server.Shutdown(absl::Now() + absl::Seconds(5));
 //   }
 //
-// The constructor blocks both signals in the calling thread, and every
+// SIGHUP ends the server cleanly, as SIGTERM does, instead of reloading:
+// a sockrpc server has no configuration file to reread, and a server
+// started from a terminal that closes (or by a supervisor that sends
+// SIGHUP to stop) should still remove its socket file and tell its clients
+// GOAWAY rather than die where it stands.
+//
+// The constructor blocks the three signals in the calling thread, and every
 // thread started afterwards (the server's) inherits that mask, so the
 // signals wait for Wait() instead of killing the process or interrupting a
 // server thread. Not thread-safe; one per process, in main().
@@ -24,7 +31,8 @@ class TerminationSignals {
   TerminationSignals(const TerminationSignals&) = delete;
   TerminationSignals& operator=(const TerminationSignals&) = delete;
 
-  // Blocks until SIGINT or SIGTERM arrives; returns "SIGINT" or "SIGTERM".
+  // Blocks until SIGINT, SIGTERM or SIGHUP arrives; returns its name
+  // ("SIGINT", "SIGTERM" or "SIGHUP").
   const char* Wait();
 
  private:

@@ -1,7 +1,7 @@
 // End-to-end tests of the increment_server binary's life: start-up on a
 // socket file (a live server already there, a stale socket file, a regular
 // file in the way, --socket_mode), what a client sees with no server at
-// all, and graceful shutdown by SIGTERM and SIGINT.
+// all, and graceful shutdown by SIGTERM, SIGINT and SIGHUP.
 //
 // The server runs as a child process on a socket file in a per-test
 // temporary directory. Calls over every transport are tested in
@@ -192,10 +192,16 @@ class ShutdownSignalTest : public ::testing::TestWithParam<int> {
 };
 
 INSTANTIATE_TEST_SUITE_P(Signals, ShutdownSignalTest,
-                         ::testing::Values(SIGTERM, SIGINT),
+                         ::testing::Values(SIGTERM, SIGINT, SIGHUP),
                          [](const ::testing::TestParamInfo<int>& info) {
-                           return std::string(info.param == SIGTERM ? "Sigterm"
-                                                                    : "Sigint");
+                           switch (info.param) {
+                             case SIGTERM:
+                               return std::string("Sigterm");
+                             case SIGINT:
+                               return std::string("Sigint");
+                             default:
+                               return std::string("Sighup");
+                           }
                          });
 
 TEST_P(ShutdownSignalTest, ServerExitsZeroAndRemovesItsSocketFile) {

@@ -14,6 +14,9 @@ target_link_libraries(sockrpc_hardening_testing PUBLIC
 target_compile_definitions(sockrpc_hardening_testing PRIVATE
   SOCKRPC_BIN_DIR="$<TARGET_FILE_DIR:increment_server>")
 
+# run_in_new_netns: runs a command in a network namespace of its own.
+add_executable(run_in_new_netns testing/run_in_new_netns.cc)
+
 add_executable(hardening_client hardening/hardening_client.cc)
 target_include_directories(hardening_client PRIVATE ${PROJECT_SOURCE_DIR})
 target_link_libraries(hardening_client PRIVATE
@@ -30,13 +33,17 @@ sockrpc_test(NAME hardening_fault_test
   SOURCES hardening/fault_test.cc LIBS ${_hardening_libs})
 sockrpc_test(NAME hardening_load_test
   SOURCES hardening/load_test.cc LIBS ${_hardening_libs})
+sockrpc_test(NAME hardening_attack_test
+  SOURCES hardening/attack_test.cc LIBS ${_hardening_libs})
 foreach(_test hardening_access_test hardening_limits_test hardening_fault_test
-              hardening_load_test)
+              hardening_load_test hardening_attack_test)
   add_dependencies(${_test}
-    increment_server increment_client interop_server hardening_client)
+    increment_server increment_client interop_server hardening_client
+    run_in_new_netns)
 endforeach()
 
 sockrpc_blocking_server_tests(hardening_fault_test "FaultTest.*")
+sockrpc_blocking_server_tests(hardening_attack_test "WedgeTest.*")
 sockrpc_blocking_server_tests(hardening_limits_test
   "LimitsTest.ClientThatNeverReads*:LimitsTest.LargeRepliesOfCalls*:LimitsTest.ServerEndsEachCall*:LimitsTest.RequestMetadataOverTheLimit*")
 

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
@@ -239,6 +240,26 @@ absl::StatusOr<Fd> ConnectOne(const SocketAddress& sockaddr,
   return sock;
 }
 
+// A TCP client connecting to a port of its own host where nothing listens
+// can be given that very port as its local port by the kernel; the SYN
+// then meets itself (a TCP "simultaneous open") and connect() succeeds
+// with the socket connected to itself, so every request would come back
+// as its own reply. Such a connection stands for "nothing listens there".
+bool ConnectedToItself(int fd) {
+  sockaddr_storage local{};
+  sockaddr_storage peer{};
+  socklen_t local_length = sizeof(local);
+  socklen_t peer_length = sizeof(peer);
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_length) !=
+          0 ||
+      ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_length) !=
+          0) {
+    return false;
+  }
+  return local_length == peer_length &&
+         std::memcmp(&local, &peer, local_length) == 0;
+}
+
 }  // namespace
 
 absl::StatusOr<Listener> Listener::Bind(const Address& address,
@@ -307,6 +328,10 @@ void Listener::Close() {
 }
 
 absl::StatusOr<Fd> Listener::Accept() {
+  return Accept([](int) {});
+}
+
+absl::StatusOr<Fd> Listener::Accept(absl::FunctionRef<void(int fd)> shed) {
   if (!fd_.valid()) {
     return absl::FailedPreconditionError(
         absl::StrCat("accept on ", address_.ToString(), ": listener closed"));
@@ -328,18 +353,23 @@ absl::StatusOr<Fd> Listener::Accept() {
         return Fd();
       case EMFILE:
       case ENFILE:
-        // Out of descriptors. The pending connection keeps the listener
-        // readable, so a poll loop would spin; free the reserved descriptor,
-        // accept the connection and close it at once, then reserve again.
+        // Out of descriptors (see the header).
         if (reserve_fd_.valid()) {
           reserve_fd_.reset();
-          Fd shed(::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-          shed.reset();
+          Fd waiting(::accept4(fd_.get(), nullptr, nullptr,
+                               SOCK_NONBLOCK | SOCK_CLOEXEC));
+          const bool shed_one = waiting.valid();
+          if (shed_one) shed(waiting.get());
+          waiting.reset();
           reserve_fd_ = OpenReserveFd();
+          if (shed_one) {
+            return PosixError(
+                absl::StrCat("accept on ", address_.ToString(),
+                             " (a waiting connection was refused)"),
+                err);
+          }
         }
-        return PosixError(absl::StrCat("accept on ", address_.ToString(),
-                                       " (a waiting connection was dropped)"),
-                          err);
+        return PosixError(absl::StrCat("accept on ", address_.ToString()), err);
       default:
         return PosixError(absl::StrCat("accept on ", address_.ToString()), err);
     }
@@ -356,6 +386,12 @@ absl::StatusOr<Fd> Connect(const Address& address, absl::Time deadline) {
   absl::Status last;
   for (const SocketAddress& sockaddr : sockaddrs) {
     absl::StatusOr<Fd> fd = ConnectOne(sockaddr, deadline);
+    if (fd.ok() && sockaddr.family() != AF_UNIX &&
+        ConnectedToItself(fd->get())) {
+      fd = absl::UnavailableError(
+          "Connection refused (nothing listens there: the connection reached "
+          "its own socket)");
+    }
     if (fd.ok()) {
       if (sockaddr.family() != AF_UNIX) DisableNagle(fd->get());
       return fd;

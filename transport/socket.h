@@ -68,9 +68,17 @@ class Listener {
   // Accept takes one queued connection and returns its socket
   // (non-blocking, close-on-exec). Returns an invalid Fd when no connection
   // is waiting. ECONNABORTED/EPROTO (the peer gave up while queued) are
-  // skipped. On EMFILE/ENFILE it sheds the waiting connection (with a
-  // reserved descriptor) so the queue does not stay readable forever, and
-  // returns RESOURCE_EXHAUSTED; the caller logs it and may go on.
+  // skipped.
+  //
+  // Out of descriptors (EMFILE/ENFILE), the waiting connection would keep
+  // the listener readable for ever. So Accept frees the descriptor it keeps
+  // in reserve, accepts the connection in its place, hands it to `shed`
+  // (which may tell the peer why, in a few non-blocking bytes), closes it,
+  // takes the reserve again, and returns RESOURCE_EXHAUSTED; the caller may
+  // go on accepting. Without a reserve (someone else took the descriptor
+  // freed), the connection waits and Accept only returns the error.
+  absl::StatusOr<Fd> Accept(absl::FunctionRef<void(int fd)> shed);
+  // The same, shedding such a connection without a word.
   absl::StatusOr<Fd> Accept();
 
   // Close stops listening now and removes the socket file. Idempotent.
@@ -108,7 +116,9 @@ absl::StatusOr<PeerCredentials> GetPeerCredentials(int fd);
 // for example "failed to connect to unix:/tmp/s: No such file or directory";
 // only a failure of socket() itself keeps its PosixError code (EMFILE:
 // RESOURCE_EXHAUSTED). A unix server whose accept queue is full is retried,
-// with a short back-off, until the deadline.
+// with a short back-off, until the deadline. A TCP socket that the kernel
+// connected to itself (nothing listens on a local port that it chose as the
+// client's own) is closed and reported as refused: UNAVAILABLE.
 absl::StatusOr<Fd> Connect(const Address& address, absl::Time deadline);
 
 // ReadSome reads up to `size` bytes from the non-blocking `fd` into `buffer`.

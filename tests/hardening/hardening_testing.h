@@ -32,6 +32,10 @@ inline constexpr absl::Duration kIoTimeout = absl::Seconds(10);
 inline constexpr char kIncrementMethod[] = "/increment.Increment/Increment";
 inline constexpr char kUnaryCallMethod[] =
     "/sockrpc.interop.InteropTest/UnaryCall";
+inline constexpr char kEmptyCallMethod[] =
+    "/sockrpc.interop.InteropTest/EmptyCall";
+inline constexpr char kStreamingInputMethod[] =
+    "/sockrpc.interop.InteropTest/StreamingInputCall";
 inline constexpr char kStreamingOutputMethod[] =
     "/sockrpc.interop.InteropTest/StreamingOutputCall";
 

@@ -6,6 +6,8 @@
 // suffers, the server logs why, and the peer learns why
 // (RESOURCE_EXHAUSTED, GOAWAY or DEADLINE_EXCEEDED) where the protocol
 // allows.
+#include <signal.h>
+
 #include <map>
 #include <memory>
 #include <stdexcept>
@@ -13,7 +15,9 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "client/channel.h"
@@ -37,6 +41,7 @@ using ::sockrpc::testing::HeadersFrame;
 using ::sockrpc::testing::HeadersFrameWithMetadata;
 using ::sockrpc::testing::IncrementOnce;
 using ::sockrpc::testing::IncrementRequestFrame;
+using ::sockrpc::testing::kEmptyCallMethod;
 using ::sockrpc::testing::kIncrementMethod;
 using ::sockrpc::testing::kIoTimeout;
 using ::sockrpc::testing::kUnaryCallMethod;
@@ -51,8 +56,6 @@ using ::sockrpc::testing::StartServerBinary;
 using ::sockrpc::testing::TempDir;
 using ::sockrpc::testing::VmRssKilobytes;
 using ::testing::HasSubstr;
-
-constexpr char kEmptyCallMethod[] = "/sockrpc.interop.InteropTest/EmptyCall";
 
 class LimitsTest : public ::testing::Test {
  protected:
@@ -148,6 +151,41 @@ TEST_F(LimitsTest, CallsBeyondTheLimitAreLogged) {
   ExpectLogged("too many calls in flight on one connection");
 }
 
+// A peer that pipelines calls over its limit and never stops: each refusal
+// is answered, but only the first is logged, and the rest are summed up in
+// one line when the connection closes (not a line per call: 71 MB of log
+// in 15 s, once).
+TEST_F(LimitsTest, RepeatedRefusalsAreLoggedOnceAndSummedUpAtClose) {
+  Start("increment_server", {"--max_calls_per_connection", "1"});
+  constexpr uint32_t kRefused = 2000;
+  {
+    RawConnection raw = OpenWithPreface();
+    // Stream 1 stays in flight (its request never comes); all after it are
+    // refused.
+    std::string calls;
+    for (uint32_t id = 1; id <= kRefused + 1; ++id) {
+      calls += HeadersFrame(id, kIncrementMethod);
+    }
+    ASSERT_TRUE(raw.Send(calls, kIoTimeout).ok());
+    std::string character;
+    EXPECT_EQ(
+        ReadCallOutcome(&raw, kRefused + 1, kIoTimeout, &character).code(),
+        absl::StatusCode::kResourceExhausted);
+  }  // closes the connection
+  ExpectLogged(absl::StrCat("closed after ", kRefused - 1,
+                            " more refused calls, not logged one by one "
+                            "(too many calls in flight: ",
+                            kRefused - 1, ")"));
+  int refusal_lines = 0;
+  for (absl::string_view line :
+       absl::StrSplit(server_.process->StderrText(), '\n')) {
+    if (absl::StrContains(line, "too many calls in flight on one")) {
+      ++refusal_lines;
+    }
+  }
+  EXPECT_EQ(refusal_lines, 1) << server_.process->StderrText().substr(0, 2000);
+}
+
 // ---- Connections per server ----
 
 TEST_F(LimitsTest, ConnectionBeyondTheLimitGetsGoAwayResourceExhausted) {
@@ -195,6 +233,35 @@ TEST_F(LimitsTest, ChannelRefusedForTooManyConnectionsFailsAndLaterSucceeds) {
     status = IncrementOnce(server_.address);
   } while (!status.ok() && absl::Now() < deadline);
   EXPECT_TRUE(status.ok()) << status;
+}
+
+// Connections whose peers left before the server took them are not open
+// connections: a churning peer that never holds more than one connection
+// must not fill max_connections with them and get newcomers refused.
+TEST_F(LimitsTest, PeersGoneBeforeTheirAcceptDoNotFillMaxConnections) {
+  Start("increment_server", {"--max_connections", "20"});
+  // While the server is stopped, 100 peers connect (the kernel queues them)
+  // and leave, then one comes to stay.
+  ASSERT_TRUE(server_.process->Stop(kIoTimeout).ok());
+  for (int i = 0; i < 100; ++i) {
+    RawConnection gone = OpenRaw();
+  }
+  RawConnection staying = OpenRaw();
+  ASSERT_TRUE(staying
+                  .Send(Preface() + HeadersFrame(1, kIncrementMethod) +
+                            IncrementRequestFrame(1, "a"),
+                        kIoTimeout)
+                  .ok());
+  ASSERT_TRUE(server_.process->Signal(SIGCONT).ok());
+
+  ASSERT_TRUE(staying.ReadPreface(kIoTimeout).ok());
+  std::string character;
+  absl::Status served = ReadCallOutcome(&staying, 1, kIoTimeout, &character);
+  EXPECT_TRUE(served.ok()) << served << "\n" << server_.process->StderrText();
+  EXPECT_EQ(character, "b");
+  EXPECT_FALSE(
+      absl::StrContains(server_.process->StderrText(), "(max_connections)"))
+      << server_.process->StderrText();
 }
 
 // ---- Idle connections ----

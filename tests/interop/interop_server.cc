@@ -15,7 +15,7 @@
 // --log_calls.
 //
 // Prints "listening on ADDRESS" (with the real port for port 0) and then
-// "server waiting" once it serves. SIGINT or SIGTERM shut it down
+// "server waiting" once it serves. SIGINT, SIGTERM or SIGHUP shut it down
 // gracefully. Its frame limit defaults to 1 MiB, below the clients' 4 MiB,
 // so that the oversized_message case can send a frame only the server
 // refuses.
@@ -52,8 +52,9 @@ ABSL_FLAG(bool, blocking, false,
 ABSL_FLAG(int, max_threads, 256,
           "most blocking handlers at once; with --blocking the "
           "concurrent_streams case keeps 100 busy at once");
-ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(5),
-          "on SIGTERM/SIGINT, how long calls in flight may take to finish");
+ABSL_FLAG(
+    absl::Duration, shutdown_grace, absl::Seconds(5),
+    "on SIGTERM/SIGINT/SIGHUP, how long calls in flight may take to finish");
 ABSL_FLAG(uint64_t, max_write_buffer, 32u << 20,
           "bytes of replies buffered for a client that does not read");
 ABSL_FLAG(uint64_t, max_metadata_size, 16u << 10,

@@ -1,6 +1,8 @@
 #include "tests/testing/raw_connection.h"
 
+#include <linux/sockios.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -138,6 +140,22 @@ bool RawConnection::NothingMoreArrived() {
   if (reader_.buffered() > 0) return false;
   pollfd readable{fd_.get(), POLLIN, 0};
   return ::poll(&readable, 1, 0) == 0;
+}
+
+absl::Status RawConnection::WaitUntilPeerReadAll(absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  for (;;) {
+    int unread = 0;
+    if (::ioctl(fd_.get(), SIOCOUTQ, &unread) != 0) {
+      return absl::InternalError(absl::StrCat("ioctl SIOCOUTQ: errno ", errno));
+    }
+    if (unread == 0) return absl::OkStatus();
+    if (absl::Now() >= deadline) {
+      return absl::DeadlineExceededError(
+          absl::StrCat(unread, " bytes sent are still unread by the peer"));
+    }
+    ::poll(nullptr, 0, 1);
+  }
 }
 
 absl::Status RawConnection::WaitForClose(absl::Duration timeout) {

@@ -62,6 +62,11 @@ class RawConnection {
   // socket. Does not wait.
   bool NothingMoreArrived();
 
+  // Waits until the peer has read every byte sent so far (our send queue,
+  // SIOCOUTQ, is empty), looking every millisecond; DEADLINE_EXCEEDED at
+  // the bound.
+  absl::Status WaitUntilPeerReadAll(absl::Duration timeout);
+
   // WaitForClose reads (and discards) until the server closes the
   // connection: OK when a read returns end of stream or ECONNRESET,
   // DEADLINE_EXCEEDED if it is still open at the bound.
