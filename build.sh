@@ -116,6 +116,13 @@ Commands:
           into build-fuzz/ and run each for SECONDS (default 60), starting
           from tests/fuzz/corpus/. A crash stops the run; its input is left
           in build-fuzz/fuzz-artifacts/ (add it to tests/fuzz/regressions/).
+  soak [MINUTES]
+          Build, then run tests/stress/soak.sh: stress_client (mixed checked
+          calls, channel churn, hostile peers, cancels) against
+          interop_server for MINUTES (default 30), sampling the server's
+          memory, descriptors and threads each second into
+          build/soak/soak.csv. Fails on a wrong reply, a hang, memory growth
+          once warm, or descriptors or threads left over.
   help    Show this help.
 
   bench [SECONDS]
@@ -287,6 +294,12 @@ run_bench() {
     --out "$BENCH_JSON"
 }
 
+# run_soak MINUTES: the soak test against the binaries just built.
+run_soak() {
+  log "Soaking interop_server for $1 min"
+  tests/stress/soak.sh "${BUILD_DIR}/bin" "$1" "${BUILD_DIR}/soak"
+}
+
 # run_demo: runs the Increment demo against the binaries just built.
 run_demo() {
   log "Running the Increment demo"
@@ -301,7 +314,8 @@ main() {
 
   local command="${1:-build}"
   local max_args=1
-  [[ "$command" == fuzz || "$command" == bench ]] && max_args=2
+  [[ "$command" == fuzz || "$command" == bench || "$command" == soak ]] &&
+    max_args=2
   if (($# > max_args)); then
     usage_error "expected at most ${max_args} arguments, got $#: $*"
   fi
@@ -351,6 +365,16 @@ main() {
       fi
       setup "${BENCH_PACKAGES[@]}"
       run_bench "$bench_seconds"
+      ;;
+    soak)
+      local minutes="${2:-30}"
+      if [[ ! "$minutes" =~ ^[1-9][0-9]*$ ]]; then
+        usage_error "soak MINUTES must be a positive whole number, got '${minutes}'"
+      fi
+      setup
+      configure
+      build
+      run_soak "$minutes"
       ;;
     help | -h | --help)
       usage
