@@ -123,6 +123,13 @@ Commands:
           memory, descriptors and threads each second into
           build/soak/soak.csv. Fails on a wrong reply, a hang, memory growth
           once warm, or descriptors or threads left over.
+  skew [REV] [SECONDS]
+          Build, then run tests/stress/skew.sh: build git revision REV
+          (default: the release tag before HEAD) into build-skew/ and run
+          every interop case and a 64-worker stress_client for SECONDS
+          (default 60) with REV's client against this server and this
+          client against REV's server, over unix and TCP. Fails on any
+          failed case, unexpected error, wrong reply or hang.
   help    Show this help.
 
   bench [SECONDS]
@@ -300,6 +307,12 @@ run_soak() {
   tests/stress/soak.sh "${BUILD_DIR}/bin" "$1" "${BUILD_DIR}/soak"
 }
 
+# run_skew REV SECONDS: the version-skew run against the binaries just built.
+run_skew() {
+  log "Version skew against $1, ${2}s of stress per run"
+  JOBS="$JOBS" tests/stress/skew.sh "${BUILD_DIR}/bin" "$1" "$2" build-skew
+}
+
 # run_demo: runs the Increment demo against the binaries just built.
 run_demo() {
   log "Running the Increment demo"
@@ -316,6 +329,7 @@ main() {
   local max_args=1
   [[ "$command" == fuzz || "$command" == bench || "$command" == soak ]] &&
     max_args=2
+  [[ "$command" == skew ]] && max_args=3
   if (($# > max_args)); then
     usage_error "expected at most ${max_args} arguments, got $#: $*"
   fi
@@ -375,6 +389,22 @@ main() {
       configure
       build
       run_soak "$minutes"
+      ;;
+    skew)
+      local rev="${2:-}" skew_seconds="${3:-60}"
+      if [[ -z "$rev" ]]; then
+        rev=$(git describe --tags --abbrev=0 HEAD^ 2>/dev/null) ||
+          die "no release tag before HEAD (git tag); name a REV"
+      fi
+      git rev-parse --verify --quiet "${rev}^{commit}" >/dev/null ||
+        usage_error "skew REV '${rev}' is not a git revision here"
+      if [[ ! "$skew_seconds" =~ ^[1-9][0-9]*$ ]]; then
+        usage_error "skew SECONDS must be a positive whole number, got '${skew_seconds}'"
+      fi
+      setup
+      configure
+      build
+      run_skew "$rev" "$skew_seconds"
       ;;
     help | -h | --help)
       usage

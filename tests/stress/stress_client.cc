@@ -49,6 +49,7 @@
 #include "client/client_context.h"
 #include "interop.pb.h"
 #include "interop.sockrpc.pb.h"
+#include "sockrpc/wire.pb.h"
 #include "tests/interop/interop_common.h"
 #include "transport/address.h"
 #include "transport/frame.h"
@@ -424,6 +425,17 @@ std::string PrefaceBytes() {
   return out;
 }
 
+// A HEADERS frame opening `stream_id` for `method` (built from the
+// CallHeader message, as every version of the protocol library can).
+void AppendCallHeader(std::string* out, uint32_t stream_id,
+                      const std::string& method) {
+  sockrpc::wire::CallHeader header;
+  header.set_method(method);
+  (void)sockrpc::AppendMessageFrame(out, sockrpc::FrameType::kHeaders, 0,
+                                    stream_id, header,
+                                    sockrpc::kDefaultMaxFrameSize);
+}
+
 std::string FrameHeaderBytes(uint32_t length, uint32_t stream_id,
                              sockrpc::FrameType type) {
   std::string out(sockrpc::kFrameHeaderSize, '\0');
@@ -456,9 +468,7 @@ std::string ActHostile(const sockrpc::Address& address, int act) {
     case 2: {  // 200 calls pipelined, none of the replies read, then gone
       std::string bytes = PrefaceBytes();
       for (uint32_t id = 1; id <= 399; id += 2) {
-        (void)sockrpc::AppendCallHeaderFrame(
-            &bytes, 0, id, "/sockrpc.interop.InteropTest/EmptyCall", 0, {},
-            sockrpc::kDefaultMaxFrameSize);
+        AppendCallHeader(&bytes, id, "/sockrpc.interop.InteropTest/EmptyCall");
         (void)sockrpc::AppendMessageFrame(&bytes, sockrpc::FrameType::kMessage,
                                           sockrpc::kFlagEndStream, id,
                                           Nothing(),
@@ -477,9 +487,7 @@ std::string ActHostile(const sockrpc::Address& address, int act) {
       return "";
     default: {  // gone in the middle of a frame
       std::string bytes = PrefaceBytes();
-      (void)sockrpc::AppendCallHeaderFrame(
-          &bytes, 0, 1, "/sockrpc.interop.InteropTest/UnaryCall", 0, {},
-          sockrpc::kDefaultMaxFrameSize);
+      AppendCallHeader(&bytes, 1, "/sockrpc.interop.InteropTest/UnaryCall");
       bytes.resize(bytes.size() - 5);
       SendAll(raw, bytes, deadline);
       return "";
