@@ -64,23 +64,24 @@ TEST(WedgeTest, PeerThatFillsTheHandlersAndLeavesWedgesNothing) {
     absl::StatusOr<RawConnection> raw =
         RawConnection::Open(server->address, kIoTimeout);
     ASSERT_TRUE(raw.ok()) << raw.status();
-    std::string bytes = Preface();
+    ASSERT_TRUE(raw->Send(Preface(), kIoTimeout).ok());
+    ASSERT_TRUE(raw->ReadPreface(kIoTimeout).ok());
     sockrpc::interop::UploadChunk chunk;
     chunk.set_body("one chunk, and no end");
+    // One call after another, as a client opening streams would: each is
+    // read (and its handler started, or queued for a thread) before the
+    // next is sent.
     for (uint32_t i = 0; i < kCalls; ++i) {
       const uint32_t stream_id = 2 * i + 1;
-      bytes += HeadersFrame(stream_id, kStreamingInputMethod);
-      ASSERT_TRUE(sockrpc::AppendMessageFrame(&bytes,
-                                              sockrpc::FrameType::kMessage,
-                                              /*flags=*/0, stream_id, chunk,
-                                              sockrpc::kDefaultMaxFrameSize)
+      std::string bytes = HeadersFrame(stream_id, kStreamingInputMethod);
+      ASSERT_TRUE(sockrpc::AppendMessageFrame(
+                      &bytes, sockrpc::FrameType::kMessage, /*flags=*/0,
+                      stream_id, chunk, sockrpc::kDefaultMaxFrameSize)
                       .ok());
+      ASSERT_TRUE(raw->Send(bytes, kIoTimeout).ok());
+      ASSERT_TRUE(raw->WaitUntilPeerReadAll(kIoTimeout).ok())
+          << "call " << i << " was never read";
     }
-    ASSERT_TRUE(raw->Send(bytes, kIoTimeout).ok());
-    ASSERT_TRUE(raw->ReadPreface(kIoTimeout).ok());
-    // The server has taken every call in: all its handler threads are
-    // busy with them, the rest wait for one.
-    ASSERT_TRUE(raw->WaitUntilPeerReadAll(kIoTimeout).ok());
   }  // the peer leaves
 
   // The server sees the disconnect: the connection's socket goes.
