@@ -350,15 +350,26 @@ void ServerRuntime::RunCalls(
 
 void ServerRuntime::RunHandler(ServerCall* call, uint64_t stint) {
   if (!TakeHandlerSlot()) {
-    WaitForSlot(std::move(*call));
+    WaitForSlot(std::move(*call), stint);
     return;
   }
-  if (stint != 0) blocking_stint_.store(stint, std::memory_order_relaxed);
-  RunInSlot(call);
-  ReleaseHandlerSlot();
+  RunInSlot(call, stint);
+  ReleaseHandlerSlot(stint);
 }
 
-void ServerRuntime::RunInSlot(ServerCall* call) {
+void ServerRuntime::MarkBlockingStint(uint64_t stint) {
+  // Only ever raised: a thread that lost the lead in an older stint and
+  // goes on running handlers must not hide the new leader's blocking stint
+  // from the watchdog (it then never took the lead from a leader stuck in
+  // a handler that waits for a read only a leader can do).
+  uint64_t marked = blocking_stint_.load(std::memory_order_relaxed);
+  while (marked < stint && !blocking_stint_.compare_exchange_weak(
+                               marked, stint, std::memory_order_relaxed)) {
+  }
+}
+
+void ServerRuntime::RunInSlot(ServerCall* call, uint64_t stint) {
+  if (stint != 0) MarkBlockingStint(stint);
   call->Run();
   CallFinished();
 }
@@ -369,21 +380,21 @@ bool ServerRuntime::TakeHandlerSlot() {
   return false;
 }
 
-void ServerRuntime::ReleaseHandlerSlot() {
+void ServerRuntime::ReleaseHandlerSlot(uint64_t stint) {
   for (;;) {
     // A call that waits takes this slot at once, on this thread. (Most
     // calls find none waiting, and take no lock to see it.)
     while (waiting_count_.load() > 0) {
       std::optional<ServerCall> next = PopWaitingForSlot();
       if (!next.has_value()) break;
-      RunInSlot(&*next);
+      RunInSlot(&*next, stint);
     }
     blocking_running_.fetch_sub(1);
     if (waiting_count_.load() == 0 || !TakeHandlerSlot()) return;
   }
 }
 
-void ServerRuntime::WaitForSlot(ServerCall call) {
+void ServerRuntime::WaitForSlot(ServerCall call, uint64_t stint) {
   {
     MutexLock lock(&mu_);
     waiting_for_slot_.push_back(std::move(call));
@@ -391,7 +402,7 @@ void ServerRuntime::WaitForSlot(ServerCall call) {
   }
   // A slot may have freed meanwhile, its thread gone without seeing this
   // call.
-  if (TakeHandlerSlot()) ReleaseHandlerSlot();
+  if (TakeHandlerSlot()) ReleaseHandlerSlot(stint);
 }
 
 std::optional<ServerCall> ServerRuntime::PopWaitingForSlot() {

@@ -174,13 +174,16 @@ class ServerRuntime {
   // Handler slots: at most options_.max_threads blocking handlers run at
   // once, so that threads are left to read sockets and run reactions.
   bool TakeHandlerSlot();
-  // Gives the slot back, or keeps it to run calls that waited for one.
-  void ReleaseHandlerSlot();
+  // Gives the slot back, or keeps it to run calls that waited for one
+  // (in `stint`, as RunHandler()).
+  void ReleaseHandlerSlot(uint64_t stint);
   // Runs one call's handler, in a slot, then ends the call in the runtime
-  // (CallFinished()).
-  void RunInSlot(ServerCall* call);
+  // (CallFinished()). `stint` (if not 0) is marked as blocking first.
+  void RunInSlot(ServerCall* call, uint64_t stint);
+  // Raises blocking_stint_ to `stint` (never lowers it).
+  void MarkBlockingStint(uint64_t stint);
   // Queues a call for a slot; if one freed meanwhile, runs it here.
-  void WaitForSlot(ServerCall call);
+  void WaitForSlot(ServerCall call, uint64_t stint);
   // The oldest call waiting for a slot; calls cancelled while they waited
   // end here without their handler.
   std::optional<ServerCall> PopWaitingForSlot();
@@ -228,7 +231,8 @@ class ServerRuntime {
   // the end of its event, or the watchdog, which so takes the lead. There
   // is always exactly one leader.
   std::atomic<uint64_t> stint_{0};
-  // The last stint in which the leader started a blocking handler: the
+  // The latest stint in which the leader started a blocking handler (only
+  // ever raised, MarkBlockingStint()): the
   // watchdog takes the lead only from such a stint. (Other long stints,
   // a burst of call starts read, say, are work that would not go faster
   // on another thread; taking the lead from them only made threads.)
