@@ -43,7 +43,9 @@ ServerRuntime::ServerRuntime(ServerOptions options)
     : options_(std::move(options)),
       buffers_(kPooledBuffers,
                size_t{options_.max_frame_size} + kPooledBufferSlack),
-      poller_(*Poller::Create()) {}
+      poller_(*Poller::Create()),
+      out_of_fds_refusal_(RefusalBytes(
+          absl::ResourceExhaustedError("server out of file descriptors"))) {}
 
 ServerRuntime::~ServerRuntime() { Shutdown(absl::InfinitePast()); }
 
@@ -175,8 +177,7 @@ void ServerRuntime::AcceptConnections(size_t index) {
     }
     absl::StatusOr<Fd> fd = listener.Accept([&](int shed) {
       // Out of descriptors: the peer learns why before it is closed.
-      RefuseConnection(
-          shed, absl::ResourceExhaustedError("server out of file descriptors"));
+      RefuseConnection(shed, out_of_fds_refusal_);
     });
     if (!fd.ok()) {
       MutexLock lock(&mu_);
@@ -200,9 +201,10 @@ void ServerRuntime::AcceptConnections(size_t index) {
                    absl::StrCat("connection from ", peer, " refused: already ",
                                 options_.max_connections,
                                 " connections (max_connections)"));
-      RefuseConnection(fd->get(), absl::ResourceExhaustedError(absl::StrCat(
-                                      "server has too many connections (limit ",
-                                      options_.max_connections, ")")));
+      RefuseConnection(
+          fd->get(), RefusalBytes(absl::ResourceExhaustedError(
+                         absl::StrCat("server has too many connections (limit ",
+                                      options_.max_connections, ")"))));
       continue;
     }
     uint64_t tag = next_connection_tag_++;
@@ -484,7 +486,7 @@ bool ServerRuntime::Admits(
          contains(options_.allowed_gids, credentials->gid);
 }
 
-void ServerRuntime::RefuseConnection(int fd, const absl::Status& why) {
+std::string ServerRuntime::RefusalBytes(const absl::Status& why) {
   std::string out;
   AppendPreface(&out);
   wire::GoAway goaway;
@@ -492,7 +494,11 @@ void ServerRuntime::RefuseConnection(int fd, const absl::Status& why) {
   goaway.set_message(std::string(why.message()));
   (void)AppendMessageFrame(&out, FrameType::kGoAway, 0, 0, goaway,
                            kDefaultMaxFrameSize);
-  iovec iov{out.data(), out.size()};
+  return out;
+}
+
+void ServerRuntime::RefuseConnection(int fd, const std::string& refusal) {
+  iovec iov{const_cast<char*>(refusal.data()), refusal.size()};
   (void)WriteSome(fd, &iov, 1);  // best effort; the caller closes the fd
 }
 

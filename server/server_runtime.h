@@ -151,7 +151,10 @@ class ServerRuntime {
   bool Admits(const std::optional<PeerCredentials>& credentials) const;
   // Tells the peer of a connection about to be closed unserved why (a
   // GOAWAY with `why`), in one best-effort non-blocking write.
-  void RefuseConnection(int fd, const absl::Status& why);
+  void RefuseConnection(int fd, const std::string& refusal);
+  // The server preface and a GOAWAY with `why`: what RefuseConnection()
+  // writes.
+  static std::string RefusalBytes(const absl::Status& why);
   // Called with the server full (max_connections) before accepting on
   // listener `index`: whether to accept and refuse, or (false) to pause the
   // listener until room is made or kFullGrace has passed.
@@ -206,6 +209,10 @@ class ServerRuntime {
   Fd task_fd_;  // eventfd (semaphore): one unit per queued task
   // eventfd: readable while calls are posted to reactions_posted_.
   Fd reactions_fd_;
+  // RefusalBytes() of "server out of file descriptors", made up front:
+  // with no descriptor left, nothing else is made (sanitizers' checks of
+  // a protobuf object's vtable, for one, need a descriptor).
+  const std::string out_of_fds_refusal_;
   Fd timer_fd_;  // timerfd: set to the next connection expiry (handshake, idle)
   Fd deadline_timer_fd_;  // timerfd: set to the earliest call deadline
 
