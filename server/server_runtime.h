@@ -6,6 +6,8 @@
 #ifndef SOCKRPC_SERVER_SERVER_RUNTIME_H_
 #define SOCKRPC_SERVER_SERVER_RUNTIME_H_
 
+#include <sys/epoll.h>
+
 #include <atomic>
 #include <cstdint>
 #include <deque>
@@ -91,6 +93,9 @@ class ServerRuntime {
   static constexpr uint64_t kReactionsTag = 5;
   static constexpr uint64_t kFirstListenerTag = 16;
   static constexpr uint64_t kFirstConnectionTag = 1 << 20;
+  // What every connection waits for, level-triggered; EPOLLOUT is added
+  // while output waits.
+  static constexpr uint32_t kConnectionEvents = EPOLLIN | EPOLLRDHUP;
   // One thread, the leader, waits on epoll and handles what it gets. One
   // is best: the thread that just replied is the one that takes the next
   // request, warm, with no wake-up of another thread and no system call

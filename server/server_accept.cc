@@ -1,0 +1,169 @@
+// ServerRuntime's accept path: taking new connections from the listeners,
+// admitting them (peer credentials, max_connections), refusing with a
+// GOAWAY those it will not serve (full, or out of descriptors), and the
+// pause of a full server's listeners.
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "server/server_runtime.h"
+#include "transport/address.h"
+#include "transport/socket.h"
+#include "transport/wire_codec.h"
+
+namespace sockrpc {
+namespace {
+
+std::string PeerOf(int fd, const Address& listener_address) {
+  if (listener_address.is_unix()) return listener_address.ToString();
+  SocketAddress peer;
+  peer.length = sizeof(peer.storage);
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer.storage),
+                  &peer.length) != 0) {
+    return "unknown";
+  }
+  return FromSocketAddress(peer).ToString();
+}
+
+}  // namespace
+
+void ServerRuntime::AcceptConnections(size_t index) {
+  Listener& listener = listeners_[index];
+  for (;;) {
+    {
+      MutexLock lock(&mu_);
+      if (state_ != State::kRunning) return;  // the listener is closing
+      if (static_cast<int>(connections_.size()) >= options_.max_connections &&
+          !RefusingWhileFullLocked(index)) {
+        return;  // paused: the listener is armed again when room is made
+      }
+    }
+    absl::StatusOr<Fd> fd = listener.Accept([&](int shed) {
+      // Out of descriptors: the peer learns why before it is closed.
+      RefuseConnection(shed, out_of_fds_refusal_);
+    });
+    if (!fd.ok()) {
+      MutexLock lock(&mu_);
+      LogThrottled(&accept_failure_log_,
+                   absl::StrCat("accept failed: ", fd.status().message(), " (",
+                                connections_.size(), " connections open)"));
+      break;
+    }
+    if (!fd->valid()) break;
+    std::string peer = PeerOf(fd->get(), listener.address());
+    std::optional<PeerCredentials> credentials;
+    if (listener.address().is_unix()) {
+      absl::StatusOr<PeerCredentials> read = GetPeerCredentials(fd->get());
+      if (read.ok()) credentials = *read;
+    }
+    const bool authorized = Admits(credentials);
+    MutexLock lock(&mu_);
+    if (state_ != State::kRunning) break;  // shutting down: fd closes here
+    if (static_cast<int>(connections_.size()) >= options_.max_connections) {
+      LogThrottled(&refused_full_log_,
+                   absl::StrCat("connection from ", peer, " refused: already ",
+                                options_.max_connections,
+                                " connections (max_connections)"));
+      RefuseConnection(
+          fd->get(), RefusalBytes(absl::ResourceExhaustedError(
+                         absl::StrCat("server has too many connections (limit ",
+                                      options_.max_connections, ")"))));
+      continue;
+    }
+    uint64_t tag = next_connection_tag_++;
+    int raw_fd = fd->get();
+    const absl::Time now = absl::Now();
+    const absl::Time handshake_deadline = now + options_.handshake_timeout;
+    auto connection = std::make_shared<ServerConnection>(
+        this, tag, *std::move(fd), std::move(peer), credentials, authorized,
+        handshake_deadline);
+    connections_.emplace(tag, connection);
+    absl::Status added = poller_.Add(raw_fd, kConnectionEvents, tag);
+    if (!added.ok()) {
+      Log(absl::StrCat("cannot watch a new connection: ", added.message()));
+      connections_.erase(tag);
+      continue;
+    }
+    // Look at it when its preface is due, or sooner if it may be idle by
+    // then; later looks are scheduled by Housekeeping() itself.
+    ArmHousekeepingLocked(
+        options_.idle_timeout > absl::ZeroDuration()
+            ? std::min(handshake_deadline, now + options_.idle_timeout)
+            : handshake_deadline);
+  }
+  MutexLock lock(&mu_);
+  if (state_ == State::kRunning) ArmListenerLocked(index);
+}
+
+bool ServerRuntime::RefusingWhileFullLocked(size_t index) {
+  // Connections whose peers have gone may still be counted: their hang-ups
+  // wait among the events this thread returns to. So the first time the
+  // server is found full it stops accepting for a while rather than refuse
+  // newcomers in their place; each close handled meanwhile makes room and
+  // resumes (CloseConnection()). Only a server still full after the
+  // grace refuses, and then refuses at once until room is made.
+  const absl::Time now = absl::Now();
+  if (full_since_ == absl::InfiniteFuture()) full_since_ = now;
+  if (now - full_since_ >= kFullGrace) return true;
+  if (paused_listeners_.size() <= index) paused_listeners_.resize(index + 1);
+  paused_listeners_[index] = true;
+  ArmHousekeepingLocked(full_since_ + kFullGrace);
+  return false;
+}
+
+void ServerRuntime::ResumeListenersLocked() {
+  for (size_t i = 0; i < paused_listeners_.size(); ++i) {
+    if (!paused_listeners_[i]) continue;
+    paused_listeners_[i] = false;
+    if (state_ == State::kRunning) ArmListenerLocked(i);
+  }
+}
+
+void ServerRuntime::ArmListenerLocked(size_t index) {
+  (void)poller_.Modify(listeners_[index].fd(), EPOLLIN | EPOLLONESHOT,
+                       kFirstListenerTag + index);
+}
+
+void ServerRuntime::LogThrottled(LogThrottle* throttle,
+                                 absl::string_view line) {
+  std::optional<std::string> admitted = throttle->Admit(line, absl::Now());
+  if (admitted.has_value()) Log(*admitted);
+}
+
+bool ServerRuntime::Admits(
+    const std::optional<PeerCredentials>& credentials) const {
+  if (options_.allowed_uids.empty() && options_.allowed_gids.empty()) {
+    return true;
+  }
+  if (!credentials.has_value()) return false;
+  auto contains = [](const auto& list, auto value) {
+    return std::find(list.begin(), list.end(), value) != list.end();
+  };
+  return contains(options_.allowed_uids, credentials->uid) ||
+         contains(options_.allowed_gids, credentials->gid);
+}
+
+std::string ServerRuntime::RefusalBytes(const absl::Status& why) {
+  std::string out;
+  AppendPreface(&out);
+  wire::GoAway goaway;
+  goaway.set_code(static_cast<uint32_t>(why.code()));
+  goaway.set_message(std::string(why.message()));
+  (void)AppendMessageFrame(&out, FrameType::kGoAway, 0, 0, goaway,
+                           kDefaultMaxFrameSize);
+  return out;
+}
+
+void ServerRuntime::RefuseConnection(int fd, const std::string& refusal) {
+  iovec iov{const_cast<char*>(refusal.data()), refusal.size()};
+  (void)WriteSome(fd, &iov, 1);  // best effort; the caller closes the fd
+}
+
+}  // namespace sockrpc
