@@ -73,6 +73,18 @@ readonly TSAN_TESTS='^([A-Za-z]+/)?(interop_|FlowControlTest|CallbackServerTest|
 # parser of `sockrpc decode` (tools/cli/).
 readonly FUZZ_TARGETS=(frame_decoder preface server_connection client_response decode)
 
+# libFuzzer flags of one target beyond the common ones. server_connection's
+# code under test frees on threads of its own (the server's), so nearly
+# every input ended with more mallocs than frees seen and libFuzzer ran a
+# full leak scan after it (half the time went there). Its per-input check
+# is off; the leak check at exit (ASAN_OPTIONS detect_leaks=1) still fails
+# the run on any leak, only without naming the input.
+fuzz_target_flags() {
+  case "$1" in
+    server_connection) echo "-detect_leaks=0" ;;
+  esac
+}
+
 # Calls per client of the load test (tests/hardening/load_test.cc) in the
 # sanitizer builds; the plain build runs the full 10,000.
 readonly SANITIZER_LOAD_CALLS=1000
@@ -276,7 +288,7 @@ run_fuzz() {
     mkdir -p "$work" "tests/fuzz/regressions/${target}"
     log "Fuzzing ${target} for ${seconds}s"
     if ! ASAN_OPTIONS="detect_leaks=1" UBSAN_OPTIONS="print_stacktrace=1" \
-      "${FUZZ_BUILD_DIR}/fuzz/${target}_fuzzer" \
+      "${FUZZ_BUILD_DIR}/fuzz/${target}_fuzzer" $(fuzz_target_flags "$target") \
         -max_total_time="$seconds" -timeout=30 -rss_limit_mb=2560 \
         -print_final_stats=1 \
         -artifact_prefix="${FUZZ_BUILD_DIR}/fuzz-artifacts/${target}-" \

@@ -75,6 +75,10 @@ absl::StatusOr<std::shared_ptr<ClientConnection>> Channel::GetConnection(
   return connection;
 }
 
+absl::Status Channel::WaitForConnected(absl::Time deadline) {
+  return GetConnection(deadline).status();
+}
+
 namespace {
 
 // Runs the interceptors' OnCallStart in order; returns how many ran (the

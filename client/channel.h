@@ -94,6 +94,14 @@ class Channel {
   // The server address, as text.
   std::string target() const { return address_.ToString(); }
 
+  // WaitForConnected connects now, unless the channel holds a usable
+  // connection already, so that a server that cannot be reached is found
+  // before the first call (as gRPC's Channel::WaitForConnected). It tries
+  // once: OK once connected; UNAVAILABLE if the server cannot be reached;
+  // DEADLINE_EXCEEDED if `deadline` passes first. Nothing is written: the
+  // first call still sends the preface. Thread-safe.
+  absl::Status WaitForConnected(absl::Time deadline);
+
   // CallUnary makes one unary call of `method` ("/package.Service/Method")
   // and blocks until it ends. On OK, `*reply` holds the server's reply.
   // `context` may be null (no deadline, no metadata); if not, it must stay

@@ -110,6 +110,24 @@ TEST_F(IncrementServerTest, CallWithNoServerIsUnavailableNamingTheAddress) {
   }
 }
 
+TEST_F(IncrementServerTest, WaitForConnectedFindsAMissingServerBeforeAnyCall) {
+  const std::string address = absl::StrCat("unix:", dir_.File("later"));
+  std::shared_ptr<Channel> channel = MakeChannel(address);
+  absl::Status status = channel->WaitForConnected(absl::Now() + kCallTimeout);
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  EXPECT_THAT(status.message(), HasSubstr(address));
+
+  // Once a server listens, the same channel connects, and its first call
+  // goes out on that connection.
+  absl::StatusOr<StartedServer> server = StartIncrementServer(address);
+  ASSERT_TRUE(server.ok()) << server.status();
+  EXPECT_TRUE(channel->WaitForConnected(absl::Now() + kCallTimeout).ok());
+  increment::Increment::Stub stub(channel);
+  absl::StatusOr<std::string> reply = Increment(stub, "A");
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(*reply, "B");
+}
+
 TEST_F(IncrementServerTest,
        SecondServerOnALiveSocketFailsAndTheFirstKeepsServing) {
   const std::string address = absl::StrCat("unix:", dir_.File("live"));

@@ -1,27 +1,32 @@
-// Fuzz target: the client's parsing of what a server sends. A fake server
-// on an abstract unix socket answers every connection with the input's
-// bytes (the server's preface included, or not), half-closes, and drains
-// what the client sends until the client hangs up. A real sockrpc::Channel
-// makes one kind of call against it, chosen by the input's first byte:
+// Fuzz target: the client's parsing of what a server sends. A real
+// sockrpc::Channel connects to a fake server, which answers with the
+// input's bytes (the server's preface included, or not) and half-closes;
+// the channel makes one kind of call, chosen by the input's first byte:
 //
 //   0 unary call   1 server stream   2 bidirectional stream
 //   3 two async unary calls on one connection
 //
+// All in the fuzzer's thread, with no thread of the harness's own: the
+// channel connects first (WaitForConnected()), the fake server accepts,
+// writes the whole answer and half-closes before the call starts, so the
+// call finds its "reply" waiting in the socket. (A reply that comes
+// before the request is one a real server could send as well.) What the
+// client sends stays unread in the socket. Each input has a listener of
+// its own, closed once accepted on: a channel that reconnects in the
+// middle of an input is refused at once.
+//
 // Checks, beyond "no crash, no sanitizer report": every call ends (the
-// fake server always closes, so no call may wait for its deadline), with
-// a status whatever the bytes.
-#include <fcntl.h>
-#include <poll.h>
+// fake server has closed its side, so no call may wait for its deadline),
+// with a status whatever the bytes.
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
 #include <string>
-#include <thread>
-#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -40,117 +45,42 @@ using ::sockrpc::interop::InteropTest;
 // A call may take this long before the harness calls it a hang.
 constexpr absl::Duration kCallLimit = absl::Seconds(5);
 
-// The fake server. Its listening socket lives as long as the process; each
-// input gets its own serving thread, which the input stops and joins before
-// it returns, so that nothing of one input (a thread, a copy of the script)
-// outlives it and the leak check after each input sees a quiet process.
-struct FakeServer {
-  std::string name;
-  int listen_fd = -1;
-};
-FakeServer* fake = nullptr;
-
-void StartFakeServer() {
-  fake = new FakeServer;
-  fake->name = absl::StrCat("sockrpc-fuzz-client-", getpid());
-  fake->listen_fd =
-      socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  sockaddr_un addr;
-  socklen_t length = sockrpc::fuzz::AbstractAddress(fake->name, &addr);
-  if (fake->listen_fd < 0 ||
-      bind(fake->listen_fd, reinterpret_cast<sockaddr*>(&addr), length) != 0 ||
-      listen(fake->listen_fd, 64) != 0) {
-    sockrpc::fuzz::Fail("fake server");
-  }
+// The fake server's name and its channel target, made once.
+const std::string& ServerName() {
+  static const std::string* name =
+      new std::string(absl::StrCat("sockrpc-fuzz-client-", getpid()));
+  return *name;
+}
+const std::string& Target() {
+  static const std::string* target =
+      new std::string(absl::StrCat("unix-abstract:", ServerName()));
+  return *target;
 }
 
-// One input's server: answers every connection with `script` (sent whole,
-// then a half-close) and drops what the client sends, until `stop_fd`
-// becomes readable; then closes every connection it accepted.
-class ScriptServer {
- public:
-  explicit ScriptServer(const std::string& script) : script_(script) {
-    if (pipe2(stop_pipe_, O_CLOEXEC) != 0) sockrpc::fuzz::Fail("pipe2");
-    thread_ = std::thread([this] { Serve(); });
+// A listening socket on the fake server's name.
+int Listen() {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  sockaddr_un addr;
+  socklen_t length = sockrpc::fuzz::AbstractAddress(ServerName(), &addr);
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), length) != 0 ||
+      listen(fd, 4) != 0) {
+    sockrpc::fuzz::Fail("fake server");
   }
-  ~ScriptServer() {
-    if (write(stop_pipe_[1], "x", 1) != 1) sockrpc::fuzz::Fail("write");
-    thread_.join();
-    close(stop_pipe_[0]);
-    close(stop_pipe_[1]);
+  return fd;
+}
+
+// Writes as much of `script` as the socket takes without waiting (a
+// script longer than the socket buffer is cut there), then half-closes.
+void Answer(int fd, const std::string& script) {
+  size_t sent = 0;
+  while (sent < script.size()) {
+    ssize_t put = send(fd, script.data() + sent, script.size() - sent,
+                       MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (put <= 0) break;
+    sent += static_cast<size_t>(put);
   }
-
- private:
-  struct Connection {
-    int fd;
-    size_t sent = 0;
-    bool write_closed = false;
-    bool read_closed = false;
-  };
-
-  void Serve() {
-    std::vector<Connection> connections;
-    std::vector<pollfd> polled;
-    char buffer[64 * 1024];
-    for (;;) {
-      polled.assign({{stop_pipe_[0], POLLIN, 0},
-                     {fake->listen_fd, POLLIN, 0}});
-      for (const Connection& c : connections) {
-        short events = c.read_closed ? 0 : POLLIN;
-        if (!c.write_closed) events |= POLLOUT;
-        polled.push_back({c.fd, events, 0});
-      }
-      if (poll(polled.data(), polled.size(), -1) < 0) {
-        if (errno == EINTR) continue;
-        sockrpc::fuzz::Fail("poll");
-      }
-      if (polled[0].revents != 0) break;
-      if (polled[1].revents & POLLIN) {
-        int fd = accept4(fake->listen_fd, nullptr, nullptr,
-                         SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd >= 0) connections.push_back(Connection{fd});
-      }
-      for (size_t i = 2; i < polled.size(); ++i) {
-        Connection& c = connections[i - 2];
-        const short revents = polled[i].revents;
-        if (revents & (POLLIN | POLLHUP | POLLERR)) {
-          ssize_t got = recv(c.fd, buffer, sizeof(buffer), 0);
-          if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR)) {
-            c.read_closed = true;  // the client hung up (or reset)
-            c.sent = script_.size();
-          }
-        }
-        if (!c.write_closed && c.sent < script_.size() &&
-            (revents & POLLOUT)) {
-          ssize_t put = send(c.fd, script_.data() + c.sent,
-                             script_.size() - c.sent, MSG_NOSIGNAL);
-          if (put > 0) {
-            c.sent += static_cast<size_t>(put);
-          } else if (put < 0 && errno != EAGAIN && errno != EINTR) {
-            c.sent = script_.size();  // the client is gone; just drain
-          }
-        }
-        if (!c.write_closed && c.sent == script_.size()) {
-          shutdown(c.fd, SHUT_WR);
-          c.write_closed = true;
-        }
-      }
-      // A connection closed both ways is done (poll would keep reporting
-      // its hang-up).
-      for (size_t i = connections.size(); i-- > 0;) {
-        if (connections[i].read_closed && connections[i].write_closed) {
-          close(connections[i].fd);
-          connections.erase(connections.begin() + i);
-        }
-      }
-    }
-    for (const Connection& c : connections) close(c.fd);
-  }
-
-  const std::string& script_;
-  int stop_pipe_[2];
-  std::thread thread_;
-};
+  shutdown(fd, SHUT_WR);
+}
 
 void Bound(ClientContext* context) { context->set_timeout(kCallLimit); }
 
@@ -218,12 +148,24 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
-  if (fake == nullptr) StartFakeServer();
   const std::string script(reinterpret_cast<const char*>(data + 1), size - 1);
-  ScriptServer server(script);
+  int listen_fd = Listen();
+  // A small frame limit, as the server target has: the client makes
+  // room for a frame when its header arrives, so with the default limit
+  // most of the time went to zero-filling room for lengths the fuzzer made
+  // up, and the oversized-frame path was seldom reached.
+  sockrpc::ChannelOptions options;
+  options.max_frame_size = 64 * 1024;
   absl::StatusOr<std::shared_ptr<sockrpc::Channel>> channel =
-      sockrpc::CreateChannel(absl::StrCat("unix-abstract:", fake->name));
-  if (!channel.ok()) std::abort();
+      sockrpc::CreateChannel(Target(), options);
+  if (!channel.ok() ||
+      !(*channel)->WaitForConnected(absl::Now() + kCallLimit).ok()) {
+    sockrpc::fuzz::Fail("connect");
+  }
+  int server_fd = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+  if (server_fd < 0) sockrpc::fuzz::Fail("accept4");
+  close(listen_fd);
+  Answer(server_fd, script);
   const absl::Time start = absl::Now();
   {
     InteropTest::Stub stub(*channel);
@@ -234,6 +176,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                          "server had closed the connection\n");
     std::abort();
   }
-  channel->reset();  // the client hangs up before the server stops
+  channel->reset();  // the client hangs up before the server does
+  close(server_fd);
   return 0;
 }

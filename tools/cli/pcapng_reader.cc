@@ -35,6 +35,24 @@ std::string Ipv4Text(uint32_t ip, uint16_t port) {
                          (ip >> 8) & 0xFF, ip & 0xFF, port);
 }
 
+// Appends `size` bytes of `file` to *out; false if the file ends first.
+// The buffer grows with what the file holds, not with what a (possibly
+// damaged) block header claims: a 40-byte file announcing a 16 MiB block
+// costs 40 bytes, not 16 MiB.
+bool ReadUpTo(std::FILE* file, size_t size, std::string* out) {
+  constexpr size_t kChunk = 64 * 1024;
+  while (size > 0) {
+    const size_t want = std::min(size, kChunk);
+    const size_t old_size = out->size();
+    out->resize(old_size + want);
+    const size_t got = std::fread(&(*out)[old_size], 1, want, file);
+    out->resize(old_size + got);
+    if (got != want) return false;
+    size -= got;
+  }
+  return true;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<CaptureReader>> CaptureReader::Open(
@@ -44,14 +62,20 @@ absl::StatusOr<std::unique_ptr<CaptureReader>> CaptureReader::Open(
     return absl::NotFoundError(
         absl::StrCat("cannot open ", path, ": ", std::strerror(errno)));
   }
+  return FromFile(file, path);
+}
+
+absl::StatusOr<std::unique_ptr<CaptureReader>> CaptureReader::FromFile(
+    std::FILE* file, absl::string_view name) {
   std::unique_ptr<CaptureReader> reader(new CaptureReader(file));
   char magic[4];
   if (std::fread(magic, 1, 4, file) != 4 ||
       Big32(magic) != kBlockSectionHeader) {
     return absl::InvalidArgumentError(absl::StrCat(
-        path, " is not a pcapng capture (it does not start with a section "
-              "header block); for the raw bytes of one direction use "
-              "--raw-client or --raw-server"));
+        name,
+        " is not a pcapng capture (it does not start with a section "
+        "header block); for the raw bytes of one direction use "
+        "--raw-client or --raw-server"));
   }
   std::rewind(file);
   return reader;
@@ -119,8 +143,8 @@ absl::StatusOr<bool> CaptureReader::ReadBlock() {
   if (length < 12 || length % 4 != 0 || length > kMaxBlockSize) {
     return damaged(absl::StrCat("bad block length ", length));
   }
-  std::string body(length - 8, '\0');
-  if (std::fread(body.data(), 1, body.size(), file_) != body.size()) {
+  std::string body;
+  if (!ReadUpTo(file_, length - 8, &body)) {
     return damaged(absl::StrCat("the file ends inside a block of ", length,
                                 " bytes"));
   }

@@ -51,6 +51,10 @@ class CaptureReader {
   // does not start like a pcapng file.
   static absl::StatusOr<std::unique_ptr<CaptureReader>> Open(
       const std::string& path);
+  // The same for an open stream (fmemopen(), say), which the reader owns
+  // from here on, even on failure; `name` names it in messages.
+  static absl::StatusOr<std::unique_ptr<CaptureReader>> FromFile(
+      std::FILE* file, absl::string_view name);
   ~CaptureReader();
   CaptureReader(const CaptureReader&) = delete;
   CaptureReader& operator=(const CaptureReader&) = delete;
