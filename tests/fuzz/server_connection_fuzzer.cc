@@ -52,7 +52,7 @@ class ClampedService final : public sockrpc::interop::InteropService {
                          const SleepRequest& request,
                          sockrpc::interop::Nothing* reply) override {
     SleepRequest clamped;
-    clamped.set_sleep_ms(std::min(request.sleep_ms(), 5u));
+    clamped.set_sleep_ms(std::min(request.sleep_ms(), 1u));
     return InteropService::SleepCall(context, clamped, reply);
   }
   absl::Status StreamingOutputCall(
@@ -64,7 +64,7 @@ class ClampedService final : public sockrpc::interop::InteropService {
          ++i) {
       clamped.add_reply_sizes(std::min(request.reply_sizes(i), kMaxReplySize));
     }
-    clamped.set_pause_us(std::min(request.pause_us(), 1000u));
+    clamped.set_pause_us(std::min(request.pause_us(), 50u));
     return InteropService::StreamingOutputCall(context, clamped, writer);
   }
   absl::Status FullDuplexCall(
