@@ -94,6 +94,34 @@ absl::Status ServerRuntime::Start() {
     SOCKRPC_RETURN_IF_ERROR(RegisterReflection());
   }
   MutexLock lock(&mu_);
+  SOCKRPC_RETURN_IF_ERROR(StartServing());
+  // One thread leads; another stands by in case it stays on one event.
+  threads_.emplace_back(&ServerRuntime::ThreadMain, this, Role::kLead);
+  watchdog_ = true;
+  threads_.emplace_back(&ServerRuntime::ThreadMain, this, Role::kWatch);
+  return absl::OkStatus();
+}
+
+absl::Status ServerRuntime::StartInline() {
+  if (options_.enable_reflection) {
+    SOCKRPC_RETURN_IF_ERROR(RegisterReflection());
+  }
+  MutexLock lock(&mu_);
+  return StartServing();
+}
+
+int ServerRuntime::PollInline(absl::Duration timeout) {
+  epoll_event events[16];
+  absl::StatusOr<int> count = poller_.Wait(
+      events, 16, static_cast<int>(absl::ToInt64Milliseconds(timeout)));
+  if (!count.ok()) return 0;
+  for (int i = 0; i < *count; ++i) {
+    if (events[i].data.u64 != kStopTag) HandleLeaderEvent(events[i]);
+  }
+  return *count;
+}
+
+absl::Status ServerRuntime::StartServing() {
   if (state_ != State::kIdle) {
     return absl::FailedPreconditionError("the server was started already");
   }
@@ -124,10 +152,6 @@ absl::Status ServerRuntime::Start() {
         listeners_[i].fd(), EPOLLIN | EPOLLONESHOT, kFirstListenerTag + i));
   }
   state_ = State::kRunning;
-  // One thread leads; another stands by in case it stays on one event.
-  threads_.emplace_back(&ServerRuntime::ThreadMain, this, Role::kLead);
-  watchdog_ = true;
-  threads_.emplace_back(&ServerRuntime::ThreadMain, this, Role::kWatch);
   return absl::OkStatus();
 }
 

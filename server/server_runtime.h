@@ -50,6 +50,17 @@ class ServerRuntime {
   void Shutdown(absl::Time deadline);
   void Wait();
 
+  // ---- For single-threaded tests (the server fuzzer) ----
+  //
+  // StartInline() is Start() without threads: nothing is served until
+  // PollInline(), which handles the events that come within `timeout`
+  // (at most one batch of them) in the calling thread, as the leader
+  // would, and returns how many it handled. Only for services whose
+  // handlers never wait for the peer (callback ones): no other thread
+  // reads for a handler that waits. Not for Shutdown().
+  absl::Status StartInline();
+  int PollInline(absl::Duration timeout);
+
   // ---- For ServerConnection and ServerCall ----
 
   const ServerOptions& options() const { return options_; }
@@ -115,6 +126,12 @@ class ServerRuntime {
     kStop,   // exit
   };
   void ThreadMain(Role role);
+  // What Start() and StartInline() share: the descriptors, the poller's
+  // registrations, the state.
+  absl::Status StartServing() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Handles one event (not the stop) in a stint of its own; false if the
+  // watchdog took the lead meanwhile.
+  bool HandleLeaderEvent(const epoll_event& event);
   // The leader's loop. Each event is one stint (BeginStint(), EndStint());
   // returns when the watchdog took the lead meanwhile, or at the stop.
   Role Lead();

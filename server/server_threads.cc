@@ -30,25 +30,29 @@ ServerRuntime::Role ServerRuntime::Lead() {
       continue;
     }
     if (*count == 0) continue;
-    const uint64_t tag = event.data.u64;
-    if (tag == kStopTag) return Role::kStop;
-    const uint64_t stint = BeginStint();
-    if (tag < kFirstConnectionTag) {
-      HandleEvent(tag, event.events, stint);
-    } else {
-      std::shared_ptr<ServerConnection> connection;
-      {
-        MutexLock lock(&mu_);
-        auto it = connections_.find(tag);
-        if (it != connections_.end()) connection = it->second;
-      }
-      // (Closed meanwhile if not found.)
-      if (connection != nullptr) {
-        HandleConnectionEvent(connection, event.events, stint);
-      }
-    }
-    if (!EndStint(stint)) return NextRole();
+    if (event.data.u64 == kStopTag) return Role::kStop;
+    if (!HandleLeaderEvent(event)) return NextRole();
   }
+}
+
+bool ServerRuntime::HandleLeaderEvent(const epoll_event& event) {
+  const uint64_t tag = event.data.u64;
+  const uint64_t stint = BeginStint();
+  if (tag < kFirstConnectionTag) {
+    HandleEvent(tag, event.events, stint);
+  } else {
+    std::shared_ptr<ServerConnection> connection;
+    {
+      MutexLock lock(&mu_);
+      auto it = connections_.find(tag);
+      if (it != connections_.end()) connection = it->second;
+    }
+    // (Closed meanwhile if not found.)
+    if (connection != nullptr) {
+      HandleConnectionEvent(connection, event.events, stint);
+    }
+  }
+  return EndStint(stint);
 }
 
 uint64_t ServerRuntime::BeginStint() {
