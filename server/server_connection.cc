@@ -131,7 +131,8 @@ bool ServerConnection::ProcessFrames(
     if (!reader_.TakePreface(&preface)) return true;
     absl::Status valid = CheckPreface(preface);
     std::string out;
-    AppendPreface(&out);
+    if (!preface_sent_) AppendPreface(&out);
+    preface_sent_ = true;
     if (!valid.ok()) {
       runtime_->Log(absl::StrCat("connection from ", peer_,
                                  " dropped: ", valid.message()));
@@ -458,11 +459,13 @@ void ServerConnection::SendGoAway(const absl::Status& why) {
   wire::GoAway goaway;
   goaway.set_code(static_cast<uint32_t>(why.code()));
   goaway.set_message(std::string(why.message()));
-  {
-    MutexLock lock(&read_mu_);
-    goaway.set_last_stream_id(last_stream_id_);
-  }
   std::string out;
+  // Under read_mu_ up to the write, so that a preface read meanwhile
+  // cannot send a second preface, or anything, ahead of this one.
+  MutexLock lock(&read_mu_);
+  if (!preface_sent_) AppendPreface(&out);  // a handshake never completed
+  preface_sent_ = true;
+  goaway.set_last_stream_id(last_stream_id_);
   (void)AppendMessageFrame(&out, FrameType::kGoAway, 0, 0, goaway,
                            kDefaultMaxFrameSize);
   Send(std::move(out));

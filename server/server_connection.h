@@ -190,6 +190,9 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   mutable Mutex read_mu_;
   FrameReader reader_ ABSL_GUARDED_BY(read_mu_);
   bool preface_received_ ABSL_GUARDED_BY(read_mu_) = false;
+  // Whether our preface went out: once the client's arrived, or before a
+  // GOAWAY sent earlier (nothing may precede it on the wire).
+  bool preface_sent_ ABSL_GUARDED_BY(read_mu_) = false;
   // When bytes last arrived (for the idle timeout).
   absl::Time last_activity_ ABSL_GUARDED_BY(read_mu_);
   // Refusals so far, by Refusal.
