@@ -63,6 +63,8 @@ class ServerCallState final
   bool is_unary() const { return method_->kind == RpcKind::kUnary; }
   bool is_callback() const { return method_->callback; }
   RpcKind kind() const { return method_->kind; }
+  // "/package.Service/Method".
+  const std::string& method_name() const { return method_->full_name; }
   // Whether the call starts once its request message is read, rather than
   // at its HEADERS (see Service::Method).
   bool starts_with_request() const { return method_->starts_with_request(); }

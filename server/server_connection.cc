@@ -196,8 +196,9 @@ bool ServerConnection::HandleFrame(
         if (call->starts_with_request() && call->MarkStarted()) {
           // The client ended the call without sending its request.
           call->Cancel(absl::InternalError(absl::StrCat(
-                           RpcKindName(call->kind()),
-                           " call ended without a request message")),
+                           RpcKindName(call->kind()), " call to ",
+                           call->method_name(),
+                           " ended without a request message")),
                        /*send_status=*/true);
         } else {
           call->OnHalfClose(ready);

@@ -286,7 +286,7 @@ class Service::ServerStreamingHandler final : public MethodHandler {
     if (!stream->Read(&request)) {
       return absl::InternalError(absl::StrCat(
           "server-streaming call to ", context->method(),
-          " ended without its request message"));
+          " ended without a request message"));
     }
     ServerWriter<Reply> writer(stream);
     return (service_->*function_)(context, request, &writer);

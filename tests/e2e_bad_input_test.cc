@@ -246,6 +246,26 @@ TEST_P(BadInputTest, HugeFrameHeaderThenHangUpIsNeverAllocated) {
   ExpectServesOthers();
 }
 
+TEST_P(BadInputTest, HalfCloseBeforeTheRequestEndsAUnaryCallAtOnce) {
+  // PROTOCOL.md section 6.3: a unary call half-closed before its request
+  // message ends at once with INTERNAL, named like the END_STREAM case;
+  // it does not wait for a request that cannot come.
+  RawConnection raw = Open();
+  ASSERT_TRUE(raw.Send(Preface() + HeadersFrame(1, kIncrementMethod) +
+                           RawFrameHeader(0, 1, Type(FrameType::kHalfClose),
+                                          0),
+                       kIoTimeout)
+                  .ok());
+  ASSERT_TRUE(raw.ReadPreface(kIoTimeout).ok());
+  std::string character;
+  absl::Status outcome = ReadCallOutcome(&raw, 1, kIoTimeout, &character);
+  EXPECT_EQ(outcome.code(), absl::StatusCode::kInternal) << outcome;
+  EXPECT_EQ(outcome.message(),
+            absl::StrCat("unary call to ", kIncrementMethod,
+                         " ended without a request message"));
+  ExpectServesOthers();
+}
+
 TEST_P(BadInputTest,
        HugeMessageOfACallIsAnsweredResourceExhaustedWhileItsBytesAreSkipped) {
   RawConnection raw = Open();
