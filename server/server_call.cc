@@ -8,6 +8,7 @@
 #include "absl/time/clock.h"
 #include "server/interceptor.h"
 #include "server/server_connection.h"
+#include "server/server_runtime.h"
 #include "transport/wire_codec.h"
 
 namespace sockrpc {
@@ -92,7 +93,16 @@ ServerCallState::ServerCallState(std::shared_ptr<ServerConnection> connection,
   context_.peer_credentials_ = connection_->peer_credentials();
 }
 
-ServerCallState::~ServerCallState() = default;
+ServerCallState::~ServerCallState() {
+  if (counted_while_awaiting_ && !started_.load()) {
+    connection_->runtime().CallFinished();  // its request never came
+  }
+}
+
+void ServerCallState::CountWhileAwaitingRequest() {
+  connection_->runtime().CallStarted();
+  counted_while_awaiting_ = true;
+}
 
 void ServerCallState::Run(absl::string_view request) {
   // A callback method's blocking form: StartCallback() ran the

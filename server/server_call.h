@@ -104,6 +104,14 @@ class ServerCallState final
   // ---- Called by the connection's reader ----
   // True the first time only: the call's handler may be started.
   bool MarkStarted() { return !started_.exchange(true); }
+  // For a call that starts with its request, right after its HEADERS is
+  // accepted: counts it among the runtime's calls in flight
+  // (ServerRuntime::CallStarted()) while it waits for the request, so that
+  // a graceful shutdown waits for a request still to come (PROTOCOL.md
+  // section 9). MarkStarted() passes the count on to the started call,
+  // which gives it back when it ends as every call does; a call destroyed
+  // without having started gives it back then.
+  void CountWhileAwaitingRequest();
   // Copies a unary call's `request` encoding into the call itself if it is
   // small enough (see ServerCall); false if it is not.
   bool KeepSmallRequest(absl::string_view request);
@@ -201,6 +209,8 @@ class ServerCallState final
 
   const std::shared_ptr<ServerConnection> connection_;
   std::atomic<bool> started_{false};
+  // Set by CountWhileAwaitingRequest(), before other threads see the call.
+  bool counted_while_awaiting_ = false;
   // Written by the reader before the call is handed to a thread.
   char small_request_[kSmallRequestSize];
   const uint32_t stream_id_;

@@ -195,11 +195,12 @@ bool ServerConnection::HandleFrame(
       if (auto call = FindCall(header.stream_id)) {
         if (call->starts_with_request() && call->MarkStarted()) {
           // The client ended the call without sending its request.
-          call->Cancel(absl::InternalError(absl::StrCat(
-                           RpcKindName(call->kind()), " call to ",
-                           call->method_name(),
-                           " ended without a request message")),
-                       /*send_status=*/true);
+          call->Cancel(
+              absl::InternalError(absl::StrCat(
+                  RpcKindName(call->kind()), " call to ", call->method_name(),
+                  " ended without a request message")),
+              /*send_status=*/true);
+          runtime_->CallFinished();  // counted while it awaited a request
         } else {
           call->OnHalfClose(ready);
         }
@@ -322,6 +323,7 @@ bool ServerConnection::HandleHeaders(
     }
     calls_.emplace(stream_id, call);
   }
+  if (method->starts_with_request()) call->CountWhileAwaitingRequest();
   if (deadline != absl::InfiniteFuture()) runtime_->ScheduleDeadline(call);
   if (!method->starts_with_request()) {
     // A streaming handler starts now and reads its messages as they come.
@@ -340,8 +342,8 @@ bool ServerConnection::HandleMessage(const FrameReader::Frame& frame,
   std::shared_ptr<ServerCallState> call = FindCall(frame.header.stream_id);
   if (call == nullptr) return true;  // ended or unknown: ignore
   if (call->starts_with_request()) {
-    if (!call->MarkStarted()) return true;  // one request only
-    runtime_->CallStarted();
+    // One request only; the call was counted when its HEADERS came.
+    if (!call->MarkStarted()) return true;
     ServerCall ready_call;
     ready_call.state = std::move(call);
     ready_call.request_size = frame.payload.size();

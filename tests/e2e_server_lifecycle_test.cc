@@ -129,6 +129,55 @@ TEST_F(IncrementServerTest, WaitForConnectedFindsAMissingServerBeforeAnyCall) {
 }
 
 TEST_F(IncrementServerTest,
+       UnaryCallWaitingForItsRequestIsServedWithinTheShutdownGrace) {
+  // PROTOCOL.md section 9, steps 3-4: a call at or below the GOAWAY's
+  // last_stream_id is finished during the grace, a unary call whose
+  // request has not arrived yet included.
+  const std::string address = absl::StrCat("unix:", dir_.File("s"));
+  absl::StatusOr<StartedServer> server =
+      StartIncrementServer(address, {"--shutdown_grace", "20s"});
+  ASSERT_TRUE(server.ok()) << server.status();
+  absl::StatusOr<RawConnection> raw =
+      RawConnection::Open(address, kCallTimeout);
+  ASSERT_TRUE(raw.ok()) << raw.status();
+  // HEADERS, then a PING: once its answer is in, the server has read the
+  // HEADERS (frames are handled in order), so the call began before the
+  // shutdown.
+  std::string bytes;
+  sockrpc::AppendPreface(&bytes);
+  bytes += sockrpc::testing::HeadersFrame(1, kIncrementMethod) +
+           sockrpc::testing::RawFrameHeader(
+               8, 0, static_cast<uint8_t>(sockrpc::FrameType::kPing), 0) +
+           "12345678";
+  ASSERT_TRUE(raw->Send(bytes, kCallTimeout).ok());
+  ASSERT_TRUE(raw->ReadPreface(kCallTimeout).ok());
+  absl::StatusOr<sockrpc::testing::ReceivedFrame> pong =
+      raw->ReadFrame(kCallTimeout);
+  ASSERT_TRUE(pong.ok()) << pong.status();
+  ASSERT_EQ(pong->header.type, static_cast<uint8_t>(sockrpc::FrameType::kPing));
+
+  ASSERT_TRUE(server->process->Signal(SIGTERM).ok());
+  absl::StatusOr<sockrpc::wire::GoAway> goaway =
+      sockrpc::testing::ReadGoAway(&*raw, kCallTimeout);
+  ASSERT_TRUE(goaway.ok()) << goaway.status();
+  EXPECT_EQ(goaway->last_stream_id(), 1u);
+  // The request comes after the GOAWAY, and the call is still served.
+  ASSERT_TRUE(
+      raw->Send(sockrpc::testing::IncrementRequestFrame(1, "a"), kCallTimeout)
+          .ok());
+  std::string character;
+  absl::Status outcome =
+      sockrpc::testing::ReadCallOutcome(&*raw, 1, kCallTimeout, &character);
+  EXPECT_TRUE(outcome.ok()) << outcome << "\n" << server->process->StderrText();
+  EXPECT_EQ(character, "b");
+  // With nothing left in flight, the server stops well before the grace.
+  absl::StatusOr<int> status = server->process->WaitForExit(kProcessTimeout);
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0)
+      << DescribeWaitStatus(*status);
+}
+
+TEST_F(IncrementServerTest,
        SecondServerOnALiveSocketFailsAndTheFirstKeepsServing) {
   const std::string address = absl::StrCat("unix:", dir_.File("live"));
   absl::StatusOr<StartedServer> first = StartIncrementServer(address);
