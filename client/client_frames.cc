@@ -37,6 +37,9 @@ bool ClientConnection::ProcessFrames() {
             "protocol error from ", target_, ": ", error.message())));
         return false;
       case FrameReader::Result::kOversized: {
+        // An unknown type is skipped, over the limit or not (PROTOCOL.md
+        // section 10).
+        if (!IsKnownFrameType(frame.header.type)) break;
         const uint32_t id = frame.header.stream_id;
         bool known;
         {

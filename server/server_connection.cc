@@ -156,6 +156,8 @@ bool ServerConnection::ProcessFrames(
       case FrameReader::Result::kMalformed:
         return ProtocolError(error);
       case FrameReader::Result::kOversized: {
+        // An unknown type is skipped, over the limit or not (section 10).
+        if (!IsKnownFrameType(frame.header.type)) break;
         absl::Status too_big = absl::ResourceExhaustedError(absl::StrCat(
             "frame of ", frame.header.length, " bytes exceeds the limit of ",
             runtime_->options().max_frame_size, " bytes"));

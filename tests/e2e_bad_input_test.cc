@@ -246,6 +246,23 @@ TEST_P(BadInputTest, HugeFrameHeaderThenHangUpIsNeverAllocated) {
   ExpectServesOthers();
 }
 
+TEST_P(BadInputTest, UnknownFrameTypeOverTheSizeLimitOnAnOpenCallIsSkipped) {
+  // PROTOCOL.md section 10 over section 8.2: a frame of an unknown type is
+  // skipped whatever its stream id and length; the call it names goes on.
+  RawConnection raw = Open();
+  ASSERT_TRUE(raw.Send(Preface() + HeadersFrame(1, kIncrementMethod) +
+                           RawFrameHeader(4194305, 1, 0x20, 0) +
+                           std::string(4194305, 'x') +
+                           IncrementRequestFrame(1, "a"),
+                       kIoTimeout)
+                  .ok());
+  ASSERT_TRUE(raw.ReadPreface(kIoTimeout).ok());
+  std::string character;
+  absl::Status outcome = ReadCallOutcome(&raw, 1, kIoTimeout, &character);
+  EXPECT_TRUE(outcome.ok()) << outcome;
+  EXPECT_EQ(character, "b");
+}
+
 TEST_P(BadInputTest, HalfCloseBeforeTheRequestEndsAUnaryCallAtOnce) {
   // PROTOCOL.md section 6.3: a unary call half-closed before its request
   // message ends at once with INTERNAL, named like the END_STREAM case;

@@ -45,3 +45,7 @@ sockrpc_test(NAME client_batching_test
   SOURCES client_batching_test.cc
   LIBS sockrpc_e2e_testing sockrpc_increment_calls sockrpc_socket_testing
        increment_proto sockrpc_client sockrpc_transport)
+sockrpc_test(NAME client_wire_test
+  SOURCES client_wire_test.cc
+  LIBS sockrpc_e2e_testing sockrpc_increment_calls sockrpc_socket_testing
+       increment_proto sockrpc_client sockrpc_transport)

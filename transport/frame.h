@@ -70,6 +70,14 @@ inline constexpr uint8_t kFlagAck = 0x01;        // PING: this is the reply
 
 // Returns "HEADERS", "MESSAGE", ..., or "UNKNOWN" for an unknown type.
 const char* FrameTypeName(uint8_t type);
+// Whether `type` is one of FrameType's. Frames of other types (0x09 and
+// up; 0x00 is a malformed header) are skipped whatever their stream id and
+// length (PROTOCOL.md section 10): the frame-size limit ends no call over
+// one of them.
+inline bool IsKnownFrameType(uint8_t type) {
+  return type >= static_cast<uint8_t>(FrameType::kHeaders) &&
+         type <= static_cast<uint8_t>(FrameType::kHalfClose);
+}
 
 // FrameHeader is a decoded header. `type` is kept raw so that unknown types
 // survive decoding and can be skipped.

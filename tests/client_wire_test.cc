@@ -1,0 +1,73 @@
+// Tests of what the client makes of a server's frames the spec tells it to
+// tolerate, seen from the wire: the test plays the server on a real socket
+// and writes the frames by hand.
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "client/channel.h"
+#include "gtest/gtest.h"
+#include "increment.sockrpc.pb.h"
+#include "tests/testing/increment_calls.h"
+#include "tests/testing/raw_connection.h"
+#include "tests/testing/socket_testing.h"
+#include "tests/testing/temp_dir.h"
+#include "transport/address.h"
+#include "transport/socket.h"
+#include "transport/wire_codec.h"
+
+namespace sockrpc {
+namespace {
+
+using ::sockrpc::testing::AcceptOne;
+using ::sockrpc::testing::kCallTimeout;
+using ::sockrpc::testing::RawConnection;
+using ::sockrpc::testing::RawFrameHeader;
+using ::sockrpc::testing::ReceivedFrame;
+using ::sockrpc::testing::TempDir;
+
+TEST(ClientWireTest, UnknownFrameTypeOverTheSizeLimitOnACallIsSkipped) {
+  // PROTOCOL.md section 10 over section 8.2: the client skips a frame of
+  // an unknown type whatever its stream id and length, and the call it
+  // names goes on.
+  TempDir dir;
+  absl::StatusOr<Address> address =
+      ParseAddress(absl::StrCat("unix:", dir.path(), "/wire.sock"));
+  ASSERT_TRUE(address.ok()) << address.status();
+  absl::StatusOr<Listener> listener = Listener::Bind(*address);
+  ASSERT_TRUE(listener.ok()) << listener.status();
+  ChannelOptions options;
+  options.max_frame_size = 1024;
+  std::shared_ptr<Channel> channel =
+      testing::MakeChannel(listener->address().ToString(), options);
+  ASSERT_NE(channel, nullptr);
+  increment::Increment::Stub stub(channel);
+  increment::IncrementRequest request;
+  request.set_character("A");
+  UnaryFuture<increment::IncrementReply> call = stub.AsyncIncrement(request);
+
+  RawConnection server = RawConnection::Adopt(AcceptOne(*listener));
+  ASSERT_TRUE(server.ReadPreface(kCallTimeout).ok());
+  absl::StatusOr<ReceivedFrame> headers = server.ReadFrame(kCallTimeout);
+  ASSERT_TRUE(headers.ok()) << headers.status();
+  const uint32_t stream_id = headers->header.stream_id;
+  increment::IncrementReply reply;
+  reply.set_character("B");
+  std::string out;
+  AppendPreface(&out);
+  out += RawFrameHeader(2000, stream_id, 0x20, 0) + std::string(2000, 'x');
+  ASSERT_TRUE(AppendMessageFrame(&out, FrameType::kMessage, 0, stream_id,
+                                 reply, kDefaultMaxFrameSize)
+                  .ok());
+  AppendRawFrame(&out, FrameType::kStatus, 0, stream_id, "");
+  ASSERT_TRUE(server.Send(out, kCallTimeout).ok());
+
+  absl::StatusOr<increment::IncrementReply> got = call.Get();
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->character(), "B");
+}
+
+}  // namespace
+}  // namespace sockrpc
