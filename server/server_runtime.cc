@@ -420,11 +420,13 @@ const Service::Method* ServerRuntime::FindMethod(absl::string_view full_name,
                                                  absl::Status* error) const {
   auto it = methods_.find(full_name);
   if (it != methods_.end()) return it->second;
-  // "/package.Service/Method": say whether the service or the method is
-  // unknown.
+  // "/package.Service/Method", both parts non-empty and without a slash:
+  // say whether the service or the method is unknown.
   absl::string_view name = full_name;
   size_t slash = name.size() > 1 ? name.find('/', 1) : absl::string_view::npos;
-  if (name.empty() || name[0] != '/' || slash == absl::string_view::npos) {
+  if (name.empty() || name[0] != '/' || slash == absl::string_view::npos ||
+      slash == 1 || slash + 1 == name.size() ||
+      name.find('/', slash + 1) != absl::string_view::npos) {
     *error = absl::UnimplementedError(
         absl::StrCat("malformed method name \"", full_name,
                      "\" (expected /package.Service/Method)"));

@@ -326,6 +326,18 @@ TEST_P(IncrementOverTransportTest,
   EXPECT_EQ(service.code(), absl::StatusCode::kUnimplemented) << service;
   EXPECT_THAT(service.message(), HasSubstr("unknown service nope.Nope"));
 
+  // Names not of the shape /package.Service/Method (PROTOCOL.md 6.5):
+  // an empty service or method part, or a slash too many.
+  for (const char* name : {"/increment.Increment/", "//Increment",
+                           "/increment.Increment/Increment/x", "increment"}) {
+    absl::Status malformed =
+        channel->CallUnary(nullptr, name, request, &reply);
+    EXPECT_EQ(malformed.code(), absl::StatusCode::kUnimplemented) << name;
+    EXPECT_EQ(malformed.message(),
+              absl::StrCat("malformed method name \"", name,
+                           "\" (expected /package.Service/Method)"));
+  }
+
   ASSERT_TRUE(channel->CallUnary(nullptr, kIncrementMethod, request, &reply)
                   .ok());
   EXPECT_EQ(reply.character(), "B");
