@@ -364,6 +364,30 @@ TEST_P(BadInputTest, SilentPeerDoesNotHoldUpOthersAndIsDroppedAfterTimeout) {
   ExpectServesOthers();
 }
 
+TEST_P(BadInputTest, PeerWithoutAPrefaceGetsThePrefaceThenGoAwayAtTheTimeout) {
+  // PROTOCOL.md section 3: nothing comes before the server's preface, not
+  // even the GOAWAY that ends a handshake never completed; with no
+  // preface at all and with a partial one.
+  StartServer({"--handshake_timeout", "1s"});
+  RawConnection silent = Open();
+  RawConnection partial = Open();
+  ASSERT_TRUE(partial.Send("SOC", kIoTimeout).ok());
+  for (RawConnection* raw : {&silent, &partial}) {
+    absl::StatusOr<std::string> preface = raw->ReadPreface(absl::Seconds(5));
+    ASSERT_TRUE(preface.ok()) << preface.status();
+    EXPECT_EQ(*preface, Preface());
+    absl::StatusOr<sockrpc::wire::GoAway> goaway = ReadGoAway(raw, kIoTimeout);
+    ASSERT_TRUE(goaway.ok()) << goaway.status();
+    EXPECT_EQ(goaway->code(),
+              static_cast<uint32_t>(absl::StatusCode::kUnavailable));
+    EXPECT_EQ(goaway->message(),
+              "connection closed by the server: no connection preface "
+              "within 1s");
+    EXPECT_EQ(goaway->last_stream_id(), 0u);
+    EXPECT_TRUE(raw->WaitForClose(kIoTimeout).ok());
+  }
+}
+
 TEST_P(BadInputTest, PeersHangingUpMidCallDoNotDisturbOthers) {
   // Peers that send a call and vanish without reading the reply, while a
   // normal client makes its calls alongside.

@@ -588,29 +588,4 @@ TEST_F(LimitsTest, HandshakeTimeoutDropsOnlyPeersWithoutAPreface) {
   EXPECT_EQ(character, "b");
 }
 
-TEST_F(LimitsTest, PeerWithoutAPrefaceGetsThePrefaceThenGoAwayAtTheTimeout) {
-  // PROTOCOL.md section 3: nothing comes before the server's preface, not
-  // even the GOAWAY that ends a handshake never completed; with no
-  // preface at all and with a partial one.
-  Start("increment_server", {"--handshake_timeout", "1s"});
-  RawConnection silent = OpenRaw();
-  RawConnection partial = OpenRaw();
-  ASSERT_TRUE(partial.Send("SOC", kIoTimeout).ok());
-  for (RawConnection* raw : {&silent, &partial}) {
-    absl::StatusOr<std::string> preface = raw->ReadPreface(absl::Seconds(5));
-    ASSERT_TRUE(preface.ok()) << preface.status();
-    EXPECT_EQ(*preface, Preface());
-    absl::StatusOr<sockrpc::wire::GoAway> goaway =
-        ReadGoAway(raw, kIoTimeout);
-    ASSERT_TRUE(goaway.ok()) << goaway.status();
-    EXPECT_EQ(goaway->code(),
-              static_cast<uint32_t>(absl::StatusCode::kUnavailable));
-    EXPECT_EQ(goaway->message(),
-              "connection closed by the server: no connection preface "
-              "within 1s");
-    EXPECT_EQ(goaway->last_stream_id(), 0u);
-    EXPECT_TRUE(raw->WaitForClose(kIoTimeout).ok());
-  }
-}
-
 }  // namespace
