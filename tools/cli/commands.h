@@ -14,6 +14,7 @@ int RunCall(int argc, char** argv);      // sockrpc call ADDR Svc/Method [REQ]
 int RunBench(int argc, char** argv);     // sockrpc bench ADDR Svc/Method [REQ]
 int RunTap(int argc, char** argv);       // sockrpc tap --listen --upstream
 int RunDecode(int argc, char** argv);    // sockrpc decode FILE
+int RunConformance(int argc, char** argv);  // sockrpc conformance ADDR
 
 }  // namespace cli
 }  // namespace sockrpc

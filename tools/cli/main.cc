@@ -34,6 +34,8 @@ constexpr Command kCommands[] = {
      "relay a connection to a server and print its frames"},
     {"decode", sockrpc::cli::RunDecode,
      "decode the frames of a captured connection"},
+    {"conformance", sockrpc::cli::RunConformance,
+     "check that a server follows the wire protocol, rule by rule"},
 };
 
 const Command* FindCommand(const char* name) {
@@ -52,10 +54,10 @@ void PrintUsage(FILE* out) {
       "Commands:\n",
       out);
   for (const Command& command : kCommands) {
-    std::fprintf(out, "  %-9s %s\n", command.name, command.summary);
+    std::fprintf(out, "  %-11s %s\n", command.name, command.summary);
   }
   std::fputs(
-      "  help      print this help, or a command's: sockrpc help COMMAND\n"
+      "  help        print this help, or a command's: sockrpc help COMMAND\n"
       "\n"
       "Run 'sockrpc <command> --help' for a command's options.\n",
       out);
