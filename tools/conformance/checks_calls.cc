@@ -164,9 +164,10 @@ Outcome NothingAfterCancel(const CheckConfig& config, const std::string& call,
   if (!probe.PingBarrier(&before)) return probe.outcome();
   for (const RawFrame& frame : before) {
     if (frame.stream_id == 1) {
-      return probe.Fail("nothing more on a cancelled stream, not even STATUS "
-                        "(section 4.7)",
-                        frame.Describe());
+      return probe.Fail(
+          "nothing more on a cancelled stream, not even STATUS "
+          "(section 4.7)",
+          frame.Describe());
     }
   }
   return probe.outcome();
@@ -213,21 +214,19 @@ Outcome Upload(const CheckConfig& config, uint8_t header_flags,
                const std::string& frames, uint64_t total, uint64_t chunks) {
   Probe probe(config);
   if (!probe.Handshake()) return probe.outcome();
-  probe.Send(Headers(1, InteropMethod("StreamingInputCall"), 0, {},
-                     header_flags) +
-             frames);
+  probe.Send(
+      Headers(1, InteropMethod("StreamingInputCall"), 0, {}, header_flags) +
+      frames);
   CallReply reply;
   if (!probe.ExpectStatus(1, 0, "", &reply)) return probe.outcome();
   if (reply.messages.size() != 1 ||
       VarintField(reply.messages[0], 1).value_or(0) != total ||
       VarintField(reply.messages[0], 2).value_or(0) != chunks) {
-    return probe.Fail(absl::StrCat("one MESSAGE (UploadSummary total_size ",
-                                   total, ", chunk_count ", chunks,
-                                   "), then STATUS 0"),
-                      absl::StrCat(reply.Describe(), "; MESSAGE ",
-                                   reply.messages.empty()
-                                       ? ""
-                                       : Hex(reply.messages[0])));
+    return probe.Fail(
+        absl::StrCat("one MESSAGE (UploadSummary total_size ", total,
+                     ", chunk_count ", chunks, "), then STATUS 0"),
+        absl::StrCat(reply.Describe(), "; MESSAGE ",
+                     reply.messages.empty() ? "" : Hex(reply.messages[0])));
   }
   return probe.outcome();
 }
@@ -341,7 +340,8 @@ std::vector<Check> CallChecks() {
        Needs::kInterop, ServerStreaming},
       {"6.4/2", "a client-streaming call ended by HALF_CLOSE", Needs::kInterop,
        ClientStreamingWithHalfClose},
-      {"6.4/3", "a client-streaming call ended by END_STREAM on its last MESSAGE",
+      {"6.4/3",
+       "a client-streaming call ended by END_STREAM on its last MESSAGE",
        Needs::kInterop, ClientStreamingWithEndStream},
       {"6.4/4", "a client-streaming call ended by END_STREAM on its HEADERS",
        Needs::kInterop, ClientStreamingEndedOnHeaders},

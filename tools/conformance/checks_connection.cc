@@ -35,10 +35,10 @@ Outcome GracefulShutdown(const CheckConfig& config) {
   if (frame->type != kGoAway || !goaway.ParseFromString(frame->payload) ||
       goaway.code() != 14 || goaway.last_stream_id() != 1 ||
       !absl::StrContains(goaway.message(), "shutting down")) {
-    return probe.Fail(expected, absl::StrCat(frame->Describe(), " code ",
-                                             goaway.code(), " \"",
-                                             goaway.message(), "\" last ",
-                                             goaway.last_stream_id()));
+    return probe.Fail(
+        expected,
+        absl::StrCat(frame->Describe(), " code ", goaway.code(), " \"",
+                     goaway.message(), "\" last ", goaway.last_stream_id()));
   }
   // A call above last_stream_id is not processed (STATUS 14 or nothing);
   // the call at it still gets its request and finishes.

@@ -50,8 +50,8 @@ Outcome PingIsAnswered(const CheckConfig& config) {
   if (!frame) return probe.outcome();
   if (frame->type != kPing || frame->stream_id != 0 ||
       (frame->flags & kFlagAck) == 0 || frame->payload != kPingPayload) {
-    return probe.Fail(expected, absl::StrCat(frame->Describe(), ": ",
-                                             Hex(frame->payload)));
+    return probe.Fail(
+        expected, absl::StrCat(frame->Describe(), ": ", Hex(frame->payload)));
   }
   return probe.outcome();
 }
@@ -156,18 +156,18 @@ Outcome UnknownTypeIsSkipped(const CheckConfig& config) {
 }
 
 Outcome OversizedUnknownTypeIsSkipped(const CheckConfig& config) {
-  return ExpectIgnored(config, Frame(kUnknownType, 0, 0,
-                                     std::string(config.max_frame_size + 1,
-                                                 'x')));
+  return ExpectIgnored(
+      config,
+      Frame(kUnknownType, 0, 0, std::string(config.max_frame_size + 1, 'x')));
 }
 
 Outcome OversizedUnknownTypeOnACallEndsNothing(const CheckConfig& config) {
   Probe probe(config);
   if (!probe.Handshake()) return probe.outcome();
-  probe.Send(Headers(1, config.method) +
-             Frame(kUnknownType, 0, 1,
-                   std::string(config.max_frame_size + 1, 'x')) +
-             Message(1, config.request, kFlagEndStream));
+  probe.Send(
+      Headers(1, config.method) +
+      Frame(kUnknownType, 0, 1, std::string(config.max_frame_size + 1, 'x')) +
+      Message(1, config.request, kFlagEndStream));
   CallReply reply;
   if (!probe.ReadCall(1, &reply)) return probe.outcome();
   if (reply.code != 0) {

@@ -99,7 +99,8 @@ Outcome MissingPrefaceTimesOut(const CheckConfig& config) {
 
 std::vector<Check> HandshakeChecks() {
   return {
-      {"3/1", "a valid preface gets the server's preface, and nothing before it",
+      {"3/1",
+       "a valid preface gets the server's preface, and nothing before it",
        Needs::kNothing, ValidPrefaceIsAnswered},
       {"3/2", "a preface sent one byte at a time is accepted", Needs::kNothing,
        PrefaceInPiecesIsAccepted},

@@ -111,7 +111,8 @@ std::string UnaryRequest(absl::string_view body, uint32_t reply_size,
   if (echo_code != 0 || !echo_message.empty()) {
     UnknownFieldSet status;
     if (echo_code != 0) status.AddVarint(1, echo_code);
-    if (!echo_message.empty()) status.AddLengthDelimited(2, std::string(echo_message));
+    if (!echo_message.empty())
+      status.AddLengthDelimited(2, std::string(echo_message));
     fields.AddLengthDelimited(3, Serialize(status));
   }
   return Serialize(fields);

@@ -3,9 +3,9 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/match.h"
 #include "sockrpc/wire.pb.h"
 
 namespace sockrpc {
@@ -32,24 +32,23 @@ std::string PingPayload(uint64_t value) {
 }  // namespace
 
 std::string CodeName(uint32_t code) {
-  static constexpr const char* kNames[] = {
-      "OK",
-      "CANCELLED",
-      "UNKNOWN",
-      "INVALID_ARGUMENT",
-      "DEADLINE_EXCEEDED",
-      "NOT_FOUND",
-      "ALREADY_EXISTS",
-      "PERMISSION_DENIED",
-      "RESOURCE_EXHAUSTED",
-      "FAILED_PRECONDITION",
-      "ABORTED",
-      "OUT_OF_RANGE",
-      "UNIMPLEMENTED",
-      "INTERNAL",
-      "UNAVAILABLE",
-      "DATA_LOSS",
-      "UNAUTHENTICATED"};
+  static constexpr const char* kNames[] = {"OK",
+                                           "CANCELLED",
+                                           "UNKNOWN",
+                                           "INVALID_ARGUMENT",
+                                           "DEADLINE_EXCEEDED",
+                                           "NOT_FOUND",
+                                           "ALREADY_EXISTS",
+                                           "PERMISSION_DENIED",
+                                           "RESOURCE_EXHAUSTED",
+                                           "FAILED_PRECONDITION",
+                                           "ABORTED",
+                                           "OUT_OF_RANGE",
+                                           "UNIMPLEMENTED",
+                                           "INTERNAL",
+                                           "UNAVAILABLE",
+                                           "DATA_LOSS",
+                                           "UNAUTHENTICATED"};
   if (code < sizeof kNames / sizeof kNames[0]) {
     return absl::StrCat(code, " ", kNames[code]);
   }
@@ -196,9 +195,10 @@ bool Probe::ReadCall(uint32_t stream_id, CallReply* reply) {
       reply->trailing = EntriesOf(status.metadata());
       done = true;
     } else if (frame->type != kWindowUpdate) {
-      Fail("only HEADERS, MESSAGE, WINDOW_UPDATE and STATUS from a server "
-           "on a call's stream (section 4.2)",
-           what);
+      Fail(
+          "only HEADERS, MESSAGE, WINDOW_UPDATE and STATUS from a server "
+          "on a call's stream (section 4.2)",
+          what);
       return false;
     }
     reply->frames.push_back(*std::move(frame));
@@ -243,17 +243,15 @@ bool Probe::PingBarrier(std::vector<RawFrame>* before) {
     if (frame->type == kGoAway) {
       wire::GoAway goaway;
       goaway.ParseFromString(frame->payload);
-      Fail(waiting_for,
-           absl::StrCat("GOAWAY ", CodeName(goaway.code()), " \"",
-                        goaway.message(), "\""));
+      Fail(waiting_for, absl::StrCat("GOAWAY ", CodeName(goaway.code()), " \"",
+                                     goaway.message(), "\""));
       return false;
     }
     if (before != nullptr) before->push_back(*std::move(frame));
   }
 }
 
-bool Probe::ExpectGoAwayAndClose(uint32_t code,
-                                 absl::string_view message_part,
+bool Probe::ExpectGoAwayAndClose(uint32_t code, absl::string_view message_part,
                                  std::optional<uint32_t> last_stream_id,
                                  bool skip_call_frames) {
   std::string expected =

@@ -34,10 +34,10 @@ namespace conformance {
 
 // CallReply: the server's frames on one stream, up to its STATUS.
 struct CallReply {
-  std::vector<RawFrame> frames;        // every frame of the stream, in order
-  std::optional<Entries> initial;      // the HEADERS' metadata, if any
-  std::vector<std::string> messages;   // MESSAGE payloads
-  uint32_t code = 0;                   // the STATUS
+  std::vector<RawFrame> frames;       // every frame of the stream, in order
+  std::optional<Entries> initial;     // the HEADERS' metadata, if any
+  std::vector<std::string> messages;  // MESSAGE payloads
+  uint32_t code = 0;                  // the STATUS
   std::string message;
   Entries trailing;
 
@@ -70,8 +70,7 @@ class Probe {
   // ReadCall, then checks that the call ended with STATUS `code`, its
   // message containing `message_part`, and (if code is not 0) no MESSAGE.
   bool ExpectStatus(uint32_t stream_id, uint32_t code,
-                    absl::string_view message_part,
-                    CallReply* reply = nullptr);
+                    absl::string_view message_part, CallReply* reply = nullptr);
 
   // Sends a PING and reads until its ACK with the same payload. Everything
   // that arrived before the ACK is put in `*before` (if given). The server

@@ -47,9 +47,9 @@ absl::Status WirePeer::Send(absl::string_view bytes, absl::Time deadline) {
     if (*written == 0) {
       absl::Status ready = WaitFor(fd_.get(), POLLOUT, deadline);
       if (!ready.ok()) {
-        return absl::DeadlineExceededError(absl::StrCat(
-            "the peer stopped reading with ", bytes.size(),
-            " bytes still to send"));
+        return absl::DeadlineExceededError(
+            absl::StrCat("the peer stopped reading with ", bytes.size(),
+                         " bytes still to send"));
       }
     }
   }
@@ -90,8 +90,7 @@ absl::StatusOr<std::string> WirePeer::ReadExactly(size_t count,
         return absl::DeadlineExceededError(
             absl::StrCat("timed out waiting", what));
       }
-      return absl::Status(filled.code(),
-                          absl::StrCat(filled.message(), what));
+      return absl::Status(filled.code(), absl::StrCat(filled.message(), what));
     }
   }
   std::string bytes = pending_.substr(0, count);

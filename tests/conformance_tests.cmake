@@ -1,0 +1,14 @@
+# `sockrpc conformance` end to end (tests/conformance/): the real tool
+# against interop_server and increment_server, where every check that
+# applies passes, and against misbehaving_server, a relay in front of
+# interop_server that breaks one rule per check id, where that check fails.
+
+add_executable(misbehaving_server conformance/misbehaving_server.cc)
+target_link_libraries(misbehaving_server PRIVATE
+  sockrpc_conformance absl::flags absl::flags_parse Threads::Threads)
+
+sockrpc_test(NAME conformance_test
+  SOURCES conformance/conformance_test.cc
+  LIBS sockrpc_cli_testing sockrpc_conformance)
+add_dependencies(conformance_test
+  sockrpc_cli interop_server increment_server misbehaving_server)
