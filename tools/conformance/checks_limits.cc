@@ -177,13 +177,11 @@ Outcome ServerReturnsWindow(const CheckConfig& config) {
       if (frame->type != kWindowUpdate || frame->stream_id != 1) {
         return probe.Fail("a WINDOW_UPDATE on stream 1", frame->Describe());
       }
-      const auto byte = [&](int k) {
-        return static_cast<uint32_t>(static_cast<uint8_t>(frame->payload[k]));
-      };
-      if (frame->payload.size() != 4) {
+      uint32_t increment = 0;
+      if (!DecodeWindowUpdate(frame->payload, &increment)) {
         return probe.Fail("a 4-byte WINDOW_UPDATE", frame->Describe());
       }
-      window += byte(0) << 24 | byte(1) << 16 | byte(2) << 8 | byte(3);
+      window += increment;
     }
     if (!probe.Send(chunk)) return probe.outcome();
     window -= payload;
