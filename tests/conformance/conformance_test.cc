@@ -2,6 +2,7 @@
 // servers, where every check that applies must pass, and against
 // misbehaving_server, where each check must fail for the one bug that
 // breaks its rule (so no check passes whatever the server does).
+#include <signal.h>
 #include <sys/wait.h>
 
 #include <map>
@@ -14,8 +15,10 @@
 #include "gtest/gtest.h"
 #include "tests/cli_testing.h"
 #include "tests/testing/child_process.h"
+#include "tests/testing/increment_server.h"
 #include "tests/testing/temp_dir.h"
 #include "tools/conformance/check.h"
+#include "tools/conformance/client_judge.h"
 
 namespace sockrpc {
 namespace testing {
@@ -35,21 +38,14 @@ struct ConformanceRun {
   std::map<std::string, std::string> results;  // check id -> pass/fail/skip
 };
 
-// Runs `sockrpc conformance ARGS --json` and reads each check's result.
-ConformanceRun RunConformance(std::vector<std::string> args) {
-  args.insert(args.begin(), "conformance");
-  args.push_back("--json");
+// Waits for the `sockrpc conformance` in `process` to exit and reads each
+// check's result from its --json output.
+ConformanceRun Finish(ChildProcess& process) {
   ConformanceRun run;
-  absl::StatusOr<std::unique_ptr<ChildProcess>> process =
-      ChildProcess::Start(BinaryPath("sockrpc"), args);
-  if (!process.ok()) {
-    ADD_FAILURE() << process.status();
-    return run;
-  }
-  absl::StatusOr<int> status = (*process)->WaitForExit(kRunTimeout);
-  EXPECT_TRUE((*process)->WaitForOutputEnd(kRunTimeout).ok());
-  run.out = (*process)->StdoutText();
-  run.err = (*process)->StderrText();
+  absl::StatusOr<int> status = process.WaitForExit(kRunTimeout);
+  EXPECT_TRUE(process.WaitForOutputEnd(kRunTimeout).ok());
+  run.out = process.StdoutText();
+  run.err = process.StderrText();
   if (!status.ok()) {
     ADD_FAILURE() << "sockrpc conformance did not exit: " << status.status();
     return run;
@@ -65,6 +61,22 @@ ConformanceRun RunConformance(std::vector<std::string> args) {
     run.results[id] = run.out.substr(result, 4);
   }
   return run;
+}
+
+// Starts `sockrpc conformance ARGS --json`.
+std::unique_ptr<ChildProcess> StartConformance(std::vector<std::string> args) {
+  args.insert(args.begin(), "conformance");
+  args.push_back("--json");
+  absl::StatusOr<std::unique_ptr<ChildProcess>> process =
+      ChildProcess::Start(BinaryPath("sockrpc"), args);
+  EXPECT_TRUE(process.ok()) << process.status();
+  return process.ok() ? *std::move(process) : nullptr;
+}
+
+// Runs `sockrpc conformance ARGS --json` to its end.
+ConformanceRun RunConformance(std::vector<std::string> args) {
+  std::unique_ptr<ChildProcess> process = StartConformance(std::move(args));
+  return process == nullptr ? ConformanceRun{} : Finish(*process);
 }
 
 std::string Describe(const ConformanceRun& run) {
@@ -171,6 +183,96 @@ INSTANTIATE_TEST_SUITE_P(EveryCheck, BrokenRuleTest,
                                absl::StrReplaceAll(info.param.id,
                                                    {{".", "_"}, {"/", "_"}}));
                          });
+
+// `sockrpc conformance --client` in front of a fresh interop_server, with
+// the address clients connect to.
+struct StrictServer {
+  ServerProcess upstream;
+  std::unique_ptr<ChildProcess> checker;
+  std::string address;
+};
+
+StrictServer StartStrictServer(const TempDir& dir) {
+  StrictServer strict;
+  strict.upstream = StartServer("interop_server", dir);
+  if (strict.upstream.address.empty()) return strict;
+  const std::string listen = UniqueListenAddress(Transport::kUnixPath, dir);
+  strict.checker = StartConformance(
+      {"--client", "--listen", listen, "--upstream", strict.upstream.address});
+  if (strict.checker == nullptr) return strict;
+  absl::StatusOr<std::string> line =
+      strict.checker->WaitForLine("listening on", kRunTimeout);
+  EXPECT_TRUE(line.ok()) << line.status();
+  if (line.ok()) strict.address = listen;
+  return strict;
+}
+
+// Runs `binary args...` to its end; its exit status.
+int RunToEnd(const std::string& binary, const std::vector<std::string>& args,
+             std::string* output) {
+  absl::StatusOr<std::unique_ptr<ChildProcess>> process =
+      ChildProcess::Start(BinaryPath(binary), args);
+  if (!process.ok()) {
+    ADD_FAILURE() << process.status();
+    return -1;
+  }
+  absl::StatusOr<int> status = (*process)->WaitForExit(kRunTimeout);
+  EXPECT_TRUE((*process)->WaitForOutputEnd(kRunTimeout).ok());
+  *output = (*process)->StdoutText() + (*process)->StderrText();
+  if (!status.ok() || !WIFEXITED(*status)) return -1;
+  return WEXITSTATUS(*status);
+}
+
+TEST(ClientConformanceTest, InteropClientPassesEveryClientCheck) {
+  // interop_client's 18 cases through the strict server: each case still
+  // passes (the client copes with the PING and the unknown frames), and
+  // every client check passes.
+  TempDir dir;
+  StrictServer strict = StartStrictServer(dir);
+  ASSERT_FALSE(strict.address.empty());
+  std::string output;
+  EXPECT_EQ(RunToEnd("interop_client",
+                     {"--target", strict.address, "--case", "all"}, &output),
+            0)
+      << output;
+  ASSERT_TRUE(strict.checker->Signal(SIGTERM).ok());
+  ConformanceRun run = Finish(*strict.checker);
+  EXPECT_EQ(run.exit_code, 0) << Describe(run);
+  ASSERT_EQ(run.results.size(), conformance::ClientChecks().size())
+      << Describe(run);
+  for (const auto& [id, result] : run.results) {
+    EXPECT_EQ(result, "pass") << id << "\n" << Describe(run);
+  }
+}
+
+class BrokenClientRuleTest
+    : public ::testing::TestWithParam<conformance::ClientCheck> {};
+
+TEST_P(BrokenClientRuleTest, CheckFailsAgainstAClientBreakingItsRule) {
+  const conformance::ClientCheck& check = GetParam();
+  TempDir dir;
+  StrictServer strict = StartStrictServer(dir);
+  ASSERT_FALSE(strict.address.empty());
+  std::string output;
+  EXPECT_EQ(RunToEnd("misbehaving_client",
+                     {"--target", strict.address, "--break_check", check.id},
+                     &output),
+            0)
+      << output;
+  ASSERT_TRUE(strict.checker->Signal(SIGTERM).ok());
+  ConformanceRun run = Finish(*strict.checker);
+  EXPECT_EQ(run.exit_code, 1) << Describe(run);
+  EXPECT_EQ(run.results[check.id], "fail") << Describe(run);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    EveryClientCheck, BrokenClientRuleTest,
+    ::testing::ValuesIn(conformance::ClientChecks()),
+    [](const ::testing::TestParamInfo<conformance::ClientCheck>& info) {
+      return absl::StrCat(
+          "check_",
+          absl::StrReplaceAll(info.param.id, {{".", "_"}, {"/", "_"}}));
+    });
 
 }  // namespace
 }  // namespace testing

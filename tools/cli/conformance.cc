@@ -15,24 +15,24 @@
 #include "sockrpc/wire.pb.h"
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"
-#include "tools/cli/json_text.h"
+#include "tools/cli/conformance_report.h"
 #include "tools/conformance/check.h"
+#include "tools/conformance/client_judge.h"
 #include "tools/conformance/frames.h"
 #include "tools/conformance/probe.h"
 
 namespace sockrpc {
 namespace cli {
+// sockrpc conformance --client (conformance_client.cc).
+int RunClientChecks(const std::string& listen, const std::string& upstream,
+                    uint32_t max_frame_size, uint32_t max_metadata_size,
+                    bool json);
+
 namespace {
 
 using conformance::Check;
 using conformance::CheckConfig;
 using conformance::Outcome;
-using conformance::Verdict;
-
-struct Result {
-  const Check* check;
-  Outcome outcome;
-};
 
 // Whether the server serves the interop service: an EmptyCall succeeds.
 absl::StatusOr<bool> ServesInterop(const CheckConfig& config) {
@@ -69,64 +69,26 @@ bool Selected(const Check& check, const std::vector<std::string>& only) {
   return false;
 }
 
-void PrintText(const Result& result) {
-  static constexpr const char* kVerdicts[] = {"PASS", "FAIL", "SKIP"};
-  const Outcome& outcome = result.outcome;
-  std::printf("%s  %-7s %s", kVerdicts[static_cast<int>(outcome.verdict)],
-              result.check->id, result.check->title);
-  if (outcome.verdict == Verdict::kSkip) {
-    std::printf(" (%s)", outcome.got.c_str());
-  }
-  std::printf("\n");
-  if (outcome.verdict == Verdict::kFail) {
-    std::printf("        expected: %s\n        got:      %s\n",
-                outcome.expected.c_str(), outcome.got.c_str());
-    if (!outcome.received.empty()) {
-      std::printf("        received: %s\n",
-                  conformance::Hex(outcome.received, 256).c_str());
-    }
-  }
-  std::fflush(stdout);
-}
-
-void PrintJson(const std::string& address, const std::vector<Result>& results,
-               int passed, int failed, int skipped) {
-  static constexpr const char* kVerdicts[] = {"pass", "fail", "skip"};
-  std::string json =
-      absl::StrCat("{\"server\":", JsonQuote(address), ",\"checks\":[");
-  for (size_t i = 0; i < results.size(); ++i) {
-    const Outcome& outcome = results[i].outcome;
-    absl::StrAppend(
-        &json, i == 0 ? "" : ",", "{\"id\":", JsonQuote(results[i].check->id),
-        ",\"title\":", JsonQuote(results[i].check->title), ",\"result\":\"",
-        kVerdicts[static_cast<int>(outcome.verdict)], "\"");
-    if (outcome.verdict == Verdict::kFail) {
-      absl::StrAppend(&json, ",\"expected\":", JsonQuote(outcome.expected),
-                      ",\"got\":", JsonQuote(outcome.got),
-                      ",\"received_hex\":\"", LowerHex(outcome.received), "\"");
-    } else if (outcome.verdict == Verdict::kSkip) {
-      absl::StrAppend(&json, ",\"why\":", JsonQuote(outcome.got));
-    }
-    absl::StrAppend(&json, "}");
-  }
-  absl::StrAppend(&json, "],\"passed\":", passed, ",\"failed\":", failed,
-                  ",\"skipped\":", skipped, "}\n");
-  std::fputs(json.c_str(), stdout);
-}
-
 }  // namespace
 
 int RunConformance(int argc, char** argv) {
   ArgParser parser(
-      "conformance", "conformance [OPTIONS] ADDR",
+      "conformance",
+      "conformance [OPTIONS] ADDR\n"
+      "       sockrpc conformance --client --listen ADDR --upstream ADDR",
       "Checks that the sockrpc server at ADDR follows the wire protocol "
       "(docs/PROTOCOL.md): one numbered check per rule, each on connections "
       "of its own, sending valid and deliberately broken frames and judging "
       "the answers. Prints PASS, FAIL or SKIP per check, with the section of "
       "PROTOCOL.md in its id (\"8.1/3\": section 8.1, third check). Checks "
       "that need a streaming method run when the server serves the interop "
-      "service (docs/INTEROP.md). Exit status: 0 if no check failed, 1 if "
-      "one did or the server could not be reached, 2 on a usage error.");
+      "service (docs/INTEROP.md). With --client, checks a client instead: it "
+      "serves at --listen as a strict server, relaying each connection to "
+      "the real server at --upstream, judges every frame clients send "
+      "(checks C3/1 ...) and adds frames a client must cope with (a PING, "
+      "frames of unknown types); on SIGINT or SIGTERM it prints the report. "
+      "Exit status: 0 if no check failed, 1 if one did or the server could "
+      "not be reached, 2 on a usage error.");
   std::string method;
   std::string request_hex;
   std::string max_frame_size = "4194304";
@@ -137,6 +99,9 @@ int RunConformance(int argc, char** argv) {
   std::vector<std::string> only;
   bool json = false;
   bool list = false;
+  bool client = false;
+  std::string listen;
+  std::string upstream;
   parser.AddString({"--method"}, "/PKG.SVC/METHOD",
                    "a unary method that succeeds for --request (default: the "
                    "interop service's EmptyCall, if served)",
@@ -168,15 +133,41 @@ int RunConformance(int argc, char** argv) {
                  &only);
   parser.AddBool({"--json"}, "print the results as one JSON object", &json);
   parser.AddBool({"--list"}, "list the checks and exit", &list);
+  parser.AddBool({"--client"},
+                 "check clients: serve at --listen, relay to --upstream",
+                 &client);
+  parser.AddString({"--listen"}, "ADDR", "with --client: where clients connect",
+                   &listen);
+  parser.AddString({"--upstream"}, "ADDR",
+                   "with --client: the real server the calls go to", &upstream);
   std::vector<std::string> args;
   if (std::optional<int> done = parser.Parse(argc, argv, &args)) return *done;
 
-  const std::vector<Check> checks = conformance::AllServerChecks();
   if (list) {
-    for (const Check& check : checks) {
-      std::printf("%-7s %s\n", check.id, check.title);
+    for (const Check& check : conformance::AllServerChecks()) {
+      std::printf("%-8s %s\n", check.id, check.title);
+    }
+    for (const conformance::ClientCheck& check : conformance::ClientChecks()) {
+      std::printf("%-8s %s\n", check.id, check.title);
     }
     return 0;
+  }
+  uint32_t frame_limit = 0;
+  uint32_t metadata_limit = 0;
+  if (!absl::SimpleAtoi(max_frame_size, &frame_limit) ||
+      !absl::SimpleAtoi(max_metadata_size, &metadata_limit) ||
+      metadata_limit < 8) {
+    return parser.UsageError(
+        "--max-frame-size or --max-metadata-size is "
+        "not a valid size");
+  }
+  if (client) {
+    if (!args.empty() || listen.empty() || upstream.empty()) {
+      return parser.UsageError(
+          "--client takes --listen and --upstream, and "
+          "no ADDR");
+    }
+    return RunClientChecks(listen, upstream, frame_limit, metadata_limit, json);
   }
   if (args.size() != 1) {
     return parser.UsageError(args.empty() ? "missing ADDR"
@@ -193,16 +184,15 @@ int RunConformance(int argc, char** argv) {
     return parser.UsageError("--request must be an even number of hex digits");
   }
   config.request = absl::HexStringToBytes(request_hex);
+  config.max_frame_size = frame_limit;
+  config.max_metadata_size = metadata_limit;
   int pid = 0;
-  if (!absl::SimpleAtoi(max_frame_size, &config.max_frame_size) ||
-      !absl::SimpleAtoi(max_metadata_size, &config.max_metadata_size) ||
-      config.max_metadata_size < 8 ||
-      (!shutdown_pid.empty() &&
+  if ((!shutdown_pid.empty() &&
        (!absl::SimpleAtoi(shutdown_pid, &pid) || pid <= 0)) ||
       !absl::ParseDuration(timeout, &config.timeout) ||
       (!handshake_timeout.empty() &&
        !absl::ParseDuration(handshake_timeout, &config.handshake_timeout))) {
-    return parser.UsageError("a size, pid or duration is not valid");
+    return parser.UsageError("a pid or duration is not valid");
   }
   config.shutdown_pid = pid;
 
@@ -217,36 +207,21 @@ int RunConformance(int argc, char** argv) {
     config.method = conformance::InteropMethod("EmptyCall");
   }
 
-  std::vector<Result> results;
-  int passed = 0;
-  int failed = 0;
-  int skipped = 0;
-  for (const Check& check : checks) {
+  std::vector<CheckResult> results;
+  for (const Check& check : conformance::AllServerChecks()) {
     if (!Selected(check, only)) continue;
-    Result result{&check, Outcome::Pass()};
     const std::string why = conformance::WhySkipped(check, config);
-    result.outcome = why.empty() ? check.run(config) : Outcome::Skip(why);
-    switch (result.outcome.verdict) {
-      case Verdict::kPass:
-        ++passed;
-        break;
-      case Verdict::kFail:
-        ++failed;
-        break;
-      case Verdict::kSkip:
-        ++skipped;
-        break;
-    }
-    if (!json) PrintText(result);
+    CheckResult result{check.id, check.title,
+                       why.empty() ? check.run(config) : Outcome::Skip(why)};
+    if (!json) PrintResultLine(result);
     results.push_back(std::move(result));
   }
   if (json) {
-    PrintJson(args[0], results, passed, failed, skipped);
+    PrintJson("server", args[0], results);
   } else {
-    std::printf("\n%zu checks: %d passed, %d failed, %d skipped\n",
-                results.size(), passed, failed, skipped);
+    PrintSummary(results);
   }
-  return failed == 0 ? 0 : 1;
+  return ExitStatus(results);
 }
 
 }  // namespace cli

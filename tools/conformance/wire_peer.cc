@@ -26,6 +26,31 @@ std::string RawFrame::Describe() const {
   return text;
 }
 
+RawFrame ParseRawHeader(absl::string_view header) {
+  const auto byte = [&](int i) {
+    return static_cast<uint32_t>(static_cast<uint8_t>(header[i]));
+  };
+  RawFrame frame;
+  frame.length = byte(0) << 24 | byte(1) << 16 | byte(2) << 8 | byte(3);
+  frame.stream_id = byte(4) << 24 | byte(5) << 16 | byte(6) << 8 | byte(7);
+  frame.type = static_cast<uint8_t>(byte(8));
+  frame.flags = static_cast<uint8_t>(byte(9));
+  frame.reserved = static_cast<uint16_t>(byte(10) << 8 | byte(11));
+  frame.bytes = std::string(header.substr(0, kFrameHeaderSize));
+  return frame;
+}
+
+bool CutRawFrame(std::string* buffer, RawFrame* frame) {
+  if (buffer->size() < kFrameHeaderSize) return false;
+  RawFrame cut = ParseRawHeader(*buffer);
+  if (buffer->size() - kFrameHeaderSize < cut.length) return false;
+  cut.payload = buffer->substr(kFrameHeaderSize, cut.length);
+  cut.bytes += cut.payload;
+  buffer->erase(0, kFrameHeaderSize + cut.length);
+  *frame = std::move(cut);
+  return true;
+}
+
 absl::StatusOr<std::unique_ptr<WirePeer>> WirePeer::Connect(
     const Address& address, absl::Time deadline) {
   absl::StatusOr<Fd> fd = sockrpc::Connect(address, deadline);
@@ -102,16 +127,7 @@ absl::StatusOr<RawFrame> WirePeer::ReadFrame(absl::Time deadline,
                                              size_t max_payload) {
   absl::StatusOr<std::string> header = ReadExactly(kFrameHeaderSize, deadline);
   if (!header.ok()) return header.status();
-  const auto byte = [&](int i) {
-    return static_cast<uint32_t>(static_cast<uint8_t>((*header)[i]));
-  };
-  RawFrame frame;
-  frame.length = byte(0) << 24 | byte(1) << 16 | byte(2) << 8 | byte(3);
-  frame.stream_id = byte(4) << 24 | byte(5) << 16 | byte(6) << 8 | byte(7);
-  frame.type = static_cast<uint8_t>(byte(8));
-  frame.flags = static_cast<uint8_t>(byte(9));
-  frame.reserved = static_cast<uint16_t>(byte(10) << 8 | byte(11));
-  frame.bytes = *std::move(header);
+  RawFrame frame = ParseRawHeader(*header);
   if (frame.length <= max_payload) {
     absl::StatusOr<std::string> payload = ReadExactly(frame.length, deadline);
     if (!payload.ok()) return payload.status();

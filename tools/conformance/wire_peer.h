@@ -42,6 +42,14 @@ struct RawFrame {
   std::string Describe() const;
 };
 
+// The header fields of `header` (kFrameHeaderSize bytes), not judged; the
+// frame's `bytes` hold the header alone.
+RawFrame ParseRawHeader(absl::string_view header);
+
+// If `buffer` starts with a whole frame, moves it into `*frame` and
+// returns true.
+bool CutRawFrame(std::string* buffer, RawFrame* frame);
+
 class WirePeer {
  public:
   // Connects to `address` (or fails with UNAVAILABLE or DEADLINE_EXCEEDED
