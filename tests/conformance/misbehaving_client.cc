@@ -101,7 +101,7 @@ int Main() {
   // the PING's rule, longer than the strict server allows for an answer.
   const bool silent = absl::GetFlag(FLAGS_break_check) == "C4.9/1";
   (*peer)
-      ->WaitForClose(absl::Now() + absl::Milliseconds(silent ? 1500 : 300))
+      ->WaitForClose(absl::Now() + absl::Milliseconds(silent ? 2500 : 300))
       .IgnoreError();
   return 0;
 }

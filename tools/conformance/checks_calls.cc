@@ -177,13 +177,13 @@ Outcome CancelBeforeTheRequest(const CheckConfig& config) {
   // Cancelled while waiting for its request, with a 100 ms deadline: no
   // STATUS 4 may follow.
   return NothingAfterCancel(config, Headers(1, config.method, 100000),
-                            absl::Milliseconds(300));
+                            absl::Milliseconds(600));
 }
 
 Outcome CancelARunningCall(const CheckConfig& config) {
   return NothingAfterCancel(
-      config, UnaryCall(1, InteropMethod("SleepCall"), SleepRequest(200)),
-      absl::Milliseconds(400));
+      config, UnaryCall(1, InteropMethod("SleepCall"), SleepRequest(100)),
+      absl::Milliseconds(600));
 }
 
 Outcome ServerStreaming(const CheckConfig& config) {
