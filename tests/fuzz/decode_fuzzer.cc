@@ -79,13 +79,14 @@ void DecodeCapture(std::string& bytes, sockrpc::cli::Inspector* inspector) {
 // shrinks. Its frame-pointer unwinder walks on through Debian's libprotobuf,
 // libabsl and libstdc++ (built without frame pointers) and takes what their
 // frames hold for return addresses: heap pointers and string bytes, new with
-// nearly every input. The depot grew by ~1.7 stacks an input (10.6 M stacks,
-// 523 MB after 6.2 M inputs), its lookups took a third of the time, and a
-// run fell from 15k to 3k execs/s. The allocator's caller alone cannot be
-// garbage, so two frames keep the depot bounded. To see whole stacks when
-// reproducing a report, set ASAN_OPTIONS=malloc_context_size=30 (the
-// environment wins). Fuzzing builds only (instrumented for coverage): the
-// replay tests of the sanitizer builds keep whole stacks.
+// nearly every input. A run from the seeds held 10.6 M stacks (523 MB) after
+// 6.2 M inputs, its RSS passed 1 GB and a third of its time went to looking
+// stacks up. The allocator's caller alone cannot be garbage, so two frames
+// keep the depot bounded (516 stacks, RSS under 600 MB, over the same run).
+// To see whole stacks when reproducing a report, set
+// ASAN_OPTIONS=malloc_context_size=30 (the environment wins). Fuzzing builds
+// only (instrumented for coverage): the replay tests of the sanitizer builds
+// keep whole stacks.
 #if defined(__has_feature)
 #if __has_feature(coverage_sanitizer)
 extern "C" const char* __asan_default_options() {
