@@ -12,7 +12,7 @@ namespace conformance {
 // The bugs, each named for what the server does wrong.
 enum class Bug {
   kNone,
-  kFrameBeforeTheFirstAnswer,     // 3/1: sends a frame of its own first
+  kFrameBeforeTheFirstAnswer,     // 3/1: a frame before its preface
   kJudgesAPartialPreface,         // 3/2: closes on a short first read
   kGoAwayBeforeThePreface,        // 3/3: a bad magic gets GOAWAY alone
   kNoGoAwayForABadVersion,        // 3/4: preface, then just a close

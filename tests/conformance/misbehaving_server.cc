@@ -50,40 +50,16 @@ namespace sockrpc {
 namespace conformance {
 namespace {
 
-// A frame cut out of one direction's bytes.
-struct Cut {
-  uint32_t length;
-  uint32_t stream_id;
-  uint8_t type;
-  uint8_t flags;
-  uint16_t reserved;
-  std::string payload;
-};
-
 // Takes the complete frames at the front of `bytes`.
-std::vector<Cut> CutFrames(std::string* bytes) {
-  std::vector<Cut> frames;
-  size_t at = 0;
-  while (bytes->size() - at >= kFrameHeaderSize) {
-    const auto byte = [&](size_t i) {
-      return static_cast<uint32_t>(static_cast<uint8_t>((*bytes)[at + i]));
-    };
-    Cut frame;
-    frame.length = byte(0) << 24 | byte(1) << 16 | byte(2) << 8 | byte(3);
-    if (bytes->size() - at - kFrameHeaderSize < frame.length) break;
-    frame.stream_id = byte(4) << 24 | byte(5) << 16 | byte(6) << 8 | byte(7);
-    frame.type = static_cast<uint8_t>(byte(8));
-    frame.flags = static_cast<uint8_t>(byte(9));
-    frame.reserved = static_cast<uint16_t>(byte(10) << 8 | byte(11));
-    frame.payload = bytes->substr(at + kFrameHeaderSize, frame.length);
-    at += kFrameHeaderSize + frame.length;
-    frames.push_back(std::move(frame));
-  }
-  bytes->erase(0, at);
+std::vector<RawFrame> CutFrames(std::string* bytes) {
+  std::vector<RawFrame> frames;
+  RawFrame frame;
+  while (CutRawFrame(bytes, &frame)) frames.push_back(std::move(frame));
   return frames;
 }
 
-std::string Bytes(const Cut& frame) {
+// The frame's bytes, from its fields (which a bug may have changed).
+std::string Bytes(const RawFrame& frame) {
   return Frame(frame.type, frame.flags, frame.stream_id, frame.payload,
                frame.reserved, frame.length);
 }
@@ -131,6 +107,10 @@ class Relay {
         size_t& preface_left =
             side == 0 ? client_preface_left_ : server_preface_left_;
         const size_t raw = std::min(preface_left, bytes.size());
+        if (side == 1 && raw > 0 && preface_left == kPrefaceSize &&
+            bug_ == Bug::kFrameBeforeTheFirstAnswer) {
+          to_client_ += WindowUpdate(0, 1);  // before the preface
+        }
         (side == 0 ? to_server_ : to_client_) += bytes.substr(0, raw);
         bytes.erase(0, raw);
         preface_left -= raw;
@@ -138,17 +118,14 @@ class Relay {
           if (!Flush()) return;
           continue;
         }
-        if (side == 1 && raw > 0 && bug_ == Bug::kFrameBeforeTheFirstAnswer) {
-          to_client_ += WindowUpdate(0, 1);
-        }
-        std::vector<Cut> frames = CutFrames(&bytes);
+        std::vector<RawFrame> frames = CutFrames(&bytes);
         if (side == 0) {
           Reorder(&frames);
-          for (Cut& frame : frames) {
+          for (RawFrame& frame : frames) {
             if (!FromClient(frame)) return (void)Flush();
           }
         } else {
-          for (Cut& frame : frames) {
+          for (RawFrame& frame : frames) {
             if (!FromServer(frame)) return (void)Flush();
           }
         }
@@ -196,11 +173,11 @@ class Relay {
 
   // Puts each HALF_CLOSE after the MESSAGEs of its stream that follow it
   // in the same batch, so that they count (kCountsMessagesAfterHalfClose).
-  void Reorder(std::vector<Cut>* frames) {
+  void Reorder(std::vector<RawFrame>* frames) {
     if (bug_ != Bug::kCountsMessagesAfterHalfClose) return;
     for (size_t i = 0; i + 1 < frames->size(); ++i) {
-      Cut& here = (*frames)[i];
-      Cut& next = (*frames)[i + 1];
+      RawFrame& here = (*frames)[i];
+      RawFrame& next = (*frames)[i + 1];
       if (here.type == kHalfClose && next.type == kMessage &&
           next.stream_id == here.stream_id) {
         std::swap(here, next);
@@ -221,7 +198,7 @@ class Relay {
     answered_.insert(stream_id);
   }
 
-  bool IsMalformed(const Cut& frame) const {
+  bool IsMalformed(const RawFrame& frame) const {
     const bool call_frame = frame.type == kHeaders || frame.type == kMessage ||
                             frame.type == kStatus || frame.type == kCancel ||
                             frame.type == kHalfClose;
@@ -240,7 +217,7 @@ class Relay {
   }
 
   // One frame from the client: false to end the connection.
-  bool FromClient(Cut& frame) {
+  bool FromClient(RawFrame& frame) {
     const uint32_t id = frame.stream_id;
     if (bug_ == Bug::kLetsMalformedFramesThrough && IsMalformed(frame)) {
       return true;  // dropped: the server never sees what it should reject
@@ -319,7 +296,7 @@ class Relay {
     return true;
   }
 
-  bool PingFromClient(const Cut& frame) {
+  bool PingFromClient(const RawFrame& frame) {
     if ((frame.flags & kFlagAck) != 0 && bug_ == Bug::kAnswersPingAcks) {
       to_client_ += Ping(frame.payload, kFlagAck);
       return true;
@@ -333,7 +310,7 @@ class Relay {
     return true;
   }
 
-  bool HeadersFromClient(Cut& frame) {
+  bool HeadersFromClient(RawFrame& frame) {
     const uint32_t id = frame.stream_id;
     if (bug_ == Bug::kRejectsSparseStreamIds && id > last_stream_ + 2) {
       return Reject(absl::StrCat("stream id ", id, " skips ids"));
@@ -368,7 +345,7 @@ class Relay {
 
   // Applies the metadata and deadline bugs to a CallHeader. False if the
   // call was answered here instead.
-  bool RewriteHeader(uint32_t id, wire::CallHeader* header, Cut* frame) {
+  bool RewriteHeader(uint32_t id, wire::CallHeader* header, RawFrame* frame) {
     if (bug_ == Bug::kMalformedNamesNotFound &&
         IsMalformedName(header->method())) {
       AnswerHere(id, 5, "no such method");
@@ -410,7 +387,7 @@ class Relay {
   }
 
   // One frame from the server: false to end the connection.
-  bool FromServer(Cut& frame) {
+  bool FromServer(RawFrame& frame) {
     const uint32_t id = frame.stream_id;
     if (id != 0 && answered_.count(id) != 0) return true;
     if (frame.type == kPing && bug_ == Bug::kCorruptsPingAcks &&

@@ -1,6 +1,8 @@
 // sockrpc conformance --client: a strict server (StrictRelay) in front of
 // a real one, judging the clients that call through it until SIGINT or
 // SIGTERM, then printing one result per client check.
+#include "tools/cli/conformance_client.h"
+
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -69,8 +71,16 @@ int RunClientChecks(const std::string& listen, const std::string& upstream,
     }
     results.push_back({check.id, check.title, outcome});
   }
+  if (report.connections() == 0 || (*relay)->upstream_failures() > 0) {
+    std::fprintf(stderr,
+                 "sockrpc conformance: %d client connections judged, %d "
+                 "refused because %s could not be reached\n",
+                 report.connections(), (*relay)->upstream_failures(),
+                 upstream.c_str());
+    return 1;
+  }
   const std::string peer =
-      absl::StrCat(report.connections, " client connections");
+      absl::StrCat(report.connections(), " client connections");
   if (json) {
     PrintJson("clients", peer, results);
   } else {

@@ -86,11 +86,11 @@ struct Check {
 };
 
 // The checks of each part of PROTOCOL.md (checks_*.cc).
-std::vector<Check> HandshakeChecks();   // section 3
-std::vector<Check> FrameChecks();       // sections 4, 8.1, 10
-std::vector<Check> CallChecks();        // sections 6.1-6.5, 6.9
-std::vector<Check> LimitChecks();       // sections 6.6-6.8, 7, 8.2
-std::vector<Check> ConnectionChecks();  // section 9
+std::vector<Check> HandshakeChecks();   // 3: the preface
+std::vector<Check> FrameChecks();       // 4, 6.1/1, 8.1/1-11, 10: frames
+std::vector<Check> CallChecks();        // 4.7, 4.11, 6.1-6.5, 8.1/12: calls
+std::vector<Check> LimitChecks();       // 6.6-6.8, 8.2: deadlines, limits
+std::vector<Check> ConnectionChecks();  // 9: shutdown
 
 // Every check in the order they run (the shutdown check last).
 std::vector<Check> AllServerChecks();

@@ -13,7 +13,6 @@ namespace conformance {
 namespace {
 
 constexpr char kPingPayload[] = "sockrpc!";
-constexpr uint8_t kUnknownType = 0x42;
 
 // Sends `bytes` after the handshake and expects the connection error of
 // section 8.1: GOAWAY 13 INTERNAL naming the highest stream seen, a close.

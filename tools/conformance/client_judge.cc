@@ -6,7 +6,6 @@
 #include "sockrpc/wire.pb.h"
 #include "tools/conformance/frames.h"
 #include "transport/frame.h"
-#include "transport/metadata.h"
 
 namespace sockrpc {
 namespace conformance {
@@ -20,6 +19,38 @@ bool IsWellFormedMethod(absl::string_view method) {
   return slash != absl::string_view::npos && slash > 1 &&
          slash + 1 < method.size() &&
          method.find('/', slash + 1) == absl::string_view::npos;
+}
+
+// Why request metadata breaks section 6.7's rules, or "" if it does not.
+// Written here from the text, not taken from the runtimes, so that a bug
+// there is not shared by the judge.
+std::string MetadataProblem(const wire::CallHeader& header, size_t limit) {
+  size_t size = 0;
+  for (const wire::MetadataEntry& entry : header.metadata()) {
+    const std::string& key = entry.key();
+    size += key.size() + entry.value().size();
+    if (key.empty()) return "an empty key";
+    for (char c : key) {
+      if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+            c == '_' || c == '.')) {
+        return absl::StrCat("key \"", key,
+                            "\" has a character outside a-z 0-9 - _ .");
+      }
+    }
+    const bool binary =
+        key.size() >= 4 && key.compare(key.size() - 4, 4, "-bin") == 0;
+    for (char c : entry.value()) {
+      if (!binary && (c < 0x20 || c > 0x7e)) {
+        return absl::StrCat("the value of \"", key,
+                            "\" is not printable ASCII (and the key does "
+                            "not end in -bin)");
+      }
+    }
+  }
+  if (size > limit) {
+    return absl::StrCat(size, " bytes of metadata, over the limit of ", limit);
+  }
+  return "";
 }
 
 bool IsCallFrame(uint8_t type) {
@@ -86,7 +117,7 @@ ClientJudge::ClientJudge(ClientReport* report, uint32_t max_frame_size,
     : report_(report),
       max_frame_size_(max_frame_size),
       max_metadata_size_(max_metadata_size) {
-  ++report_->connections;
+  report_->AddConnection();
 }
 
 void ClientJudge::Fail(const char* id, std::string expected, std::string got) {
@@ -94,7 +125,8 @@ void ClientJudge::Fail(const char* id, std::string expected, std::string got) {
 }
 
 std::string ClientJudge::FromClient(absl::string_view bytes) {
-  client_bytes_.append(bytes.data(), bytes.size());
+  client_bytes_.append(
+      bytes.data(), std::min(bytes.size(), kKeptBytes - client_bytes_.size()));
   client_pending_.append(bytes.data(), bytes.size());
   std::string forward;
   if (!preface_judged_) {
@@ -238,15 +270,10 @@ void ClientJudge::JudgeHeaders(const RawFrame& frame) {
     Fail("C6.5/1", "/package.Service/Method",
          absl::StrCat("\"", header.method(), "\""));
   }
-  Metadata metadata;
-  for (const wire::MetadataEntry& entry : header.metadata()) {
-    metadata.emplace_back(entry.key(), entry.value());
-  }
   report_->Exercised("C6.7/1");
-  absl::Status valid = ValidateMetadata(metadata, max_metadata_size_);
-  if (!valid.ok()) {
-    Fail("C6.7/1", "valid request metadata (section 6.7)",
-         std::string(valid.message()));
+  const std::string problem = MetadataProblem(header, max_metadata_size_);
+  if (!problem.empty()) {
+    Fail("C6.7/1", "valid request metadata (section 6.7)", problem);
   }
 }
 

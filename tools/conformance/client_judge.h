@@ -51,10 +51,13 @@ class ClientReport {
 
   // The entry of `id` (a rule never exercised has exercised == 0).
   Entry Get(const std::string& id) const;
-  int connections = 0;
+
+  void AddConnection() { ++connections_; }
+  int connections() const { return connections_; }
 
  private:
   std::map<std::string, Entry> entries_;
+  int connections_ = 0;
 };
 
 class ClientJudge {
@@ -89,7 +92,9 @@ class ClientJudge {
   ClientReport* const report_;
   const uint32_t max_frame_size_;
   const uint32_t max_metadata_size_;
-  std::string client_bytes_;  // everything from the client (for failures)
+  // The client's first bytes (up to kKeptBytes), shown with a failure.
+  static constexpr size_t kKeptBytes = 64 * 1024;
+  std::string client_bytes_;
   std::string client_pending_;
   std::string server_pending_;
   size_t server_preface_left_ = 8;

@@ -26,6 +26,8 @@ inline constexpr uint8_t kWindowUpdate = 0x05;
 inline constexpr uint8_t kPing = 0x06;
 inline constexpr uint8_t kGoAway = 0x07;
 inline constexpr uint8_t kHalfClose = 0x08;
+// A type no version of the protocol uses: frames a peer must skip.
+inline constexpr uint8_t kUnknownType = 0x42;
 
 using Entries = std::vector<std::pair<std::string, std::string>>;
 

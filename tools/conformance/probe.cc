@@ -69,7 +69,8 @@ std::string CallReply::Describe() const {
   return absl::StrJoin(parts, ", ");
 }
 
-Probe::Probe(const CheckConfig& config) : config_(config) {}
+Probe::Probe(const CheckConfig& config)
+    : config_(config), check_deadline_(absl::Now() + 4 * config.timeout) {}
 
 Outcome Probe::Fail(absl::string_view expected, absl::string_view got) {
   if (outcome_.verdict != Verdict::kFail) {
@@ -131,18 +132,44 @@ bool Probe::Send(absl::string_view bytes) {
 }
 
 std::optional<RawFrame> Probe::Next(absl::string_view waiting_for) {
+  std::optional<RawFrame> frame = NextOrEnd(waiting_for);
+  if (!frame && !failed()) Fail(waiting_for, end_);
+  return frame;
+}
+
+bool Probe::IsBackground(const RawFrame& frame) {
+  return (!IsKnownFrameType(frame.type) && frame.type != 0) ||
+         (frame.type == kWindowUpdate && frame.stream_id == 0) ||
+         (frame.type == kPing && (frame.flags & kFlagAck) == 0 &&
+          frame.stream_id == 0);
+}
+
+std::optional<RawFrame> Probe::NextOrEnd(absl::string_view waiting_for) {
   if (failed()) return std::nullopt;
-  if (!held_.empty()) {
-    RawFrame frame = std::move(held_.front());
-    held_.erase(held_.begin());
-    return frame;
+  for (;;) {
+    if (!held_.empty()) {
+      RawFrame frame = std::move(held_.front());
+      held_.erase(held_.begin());
+      return frame;
+    }
+    absl::StatusOr<RawFrame> frame = peer_->ReadFrame(Deadline());
+    if (absl::IsOutOfRange(frame.status()) ||
+        absl::IsUnavailable(frame.status())) {
+      end_ = ReadFailure(frame.status());
+      return std::nullopt;  // closed (or reset)
+    }
+    if (!frame.ok()) {
+      Fail(waiting_for, ReadFailure(frame.status()));
+      return std::nullopt;
+    }
+    // What any server may send at any time, and a check never waits for:
+    // frames of unknown types, WINDOW_UPDATE on stream 0 (sections 10 and
+    // 4.10), and PINGs of its own, which are answered (section 4.9).
+    if (!IsBackground(*frame)) return *std::move(frame);
+    if (frame->type == kPing && !Send(Ping(frame->payload, kFlagAck))) {
+      return std::nullopt;
+    }
   }
-  absl::StatusOr<RawFrame> frame = peer_->ReadFrame(Deadline());
-  if (!frame.ok()) {
-    Fail(waiting_for, ReadFailure(frame.status()));
-    return std::nullopt;
-  }
-  return *std::move(frame);
 }
 
 bool Probe::ReadCall(uint32_t stream_id, CallReply* reply) {

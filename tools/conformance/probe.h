@@ -17,6 +17,7 @@
 #ifndef SOCKRPC_TOOLS_CONFORMANCE_PROBE_H_
 #define SOCKRPC_TOOLS_CONFORMANCE_PROBE_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -56,9 +57,17 @@ class Probe {
 
   bool Send(absl::string_view bytes);
 
-  // The next frame, whatever it is; `waiting_for` says in a failure what
-  // the check was waiting for.
+  // The next frame a check judges; `waiting_for` says in a failure what
+  // the check was waiting for. Skips what any server may send at any time:
+  // frames of unknown types, WINDOW_UPDATE on stream 0, and PINGs (which
+  // it answers). The connection closing is a failure.
   std::optional<RawFrame> Next(absl::string_view waiting_for);
+  // Like Next(), but the connection closing (or being reset) at a frame
+  // boundary is no failure: it returns nothing and failed() stays false.
+  std::optional<RawFrame> NextOrEnd(absl::string_view waiting_for);
+  // Whether `frame` is one Next() skips: what a server may send at any
+  // time (an unknown type, WINDOW_UPDATE on stream 0, a PING).
+  static bool IsBackground(const RawFrame& frame);
 
   // Reads frames until the STATUS of `stream_id`, checking on the way that
   // the stream's frames follow section 6.3/6.4's pattern: [HEADERS]
@@ -93,7 +102,12 @@ class Probe {
   bool failed() const { return outcome_.verdict == Verdict::kFail; }
 
   const CheckConfig& config() const { return config_; }
-  absl::Time Deadline() const { return absl::Now() + config_.timeout; }
+  // When a step must be done: --timeout from now, and never after the
+  // whole check's deadline (a few timeouts from its start), so that a
+  // server sending frames without end cannot hold a check forever.
+  absl::Time Deadline() const {
+    return std::min(absl::Now() + config_.timeout, check_deadline_);
+  }
   WirePeer& peer() { return *peer_; }
 
  private:
@@ -103,6 +117,8 @@ class Probe {
 
   const CheckConfig& config_;
   std::unique_ptr<WirePeer> peer_;
+  const absl::Time check_deadline_;
+  std::string end_;             // how the connection ended, once it has
   std::vector<RawFrame> held_;  // read by ReadCall for another stream
   uint64_t next_ping_ = 0x636f6e666f726d00;  // "conform" + a counter
   Outcome outcome_;

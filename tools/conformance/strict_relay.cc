@@ -1,6 +1,7 @@
 #include "tools/conformance/strict_relay.h"
 
 #include <poll.h>
+#include <stdio.h>
 #include <sys/uio.h>
 
 #include <iterator>
@@ -15,7 +16,8 @@ namespace sockrpc {
 namespace conformance {
 namespace {
 
-constexpr uint8_t kUnknownType = 0x42;
+// The most bytes queued toward one side before the other is no longer read.
+constexpr size_t kMaxBuffered = 1u << 20;
 
 // Writes what the socket takes now of `*bytes`; false on an error.
 bool WritePending(int fd, std::string* bytes) {
@@ -76,14 +78,16 @@ absl::Status StrictRelay::Run(int stop_fd) {
     fds.push_back({stop_fd, POLLIN, 0});
     fds.push_back({listener_.fd(), POLLIN, 0});
     for (const Connection& connection : connections_) {
+      // A side is read only while what it sends the other way is not
+      // piling up: a peer that stops reading holds up its sender.
+      const auto events = [](const std::string& out, const std::string& in) {
+        return static_cast<short>((in.size() < kMaxBuffered ? POLLIN : 0) |
+                                  (out.empty() ? 0 : POLLOUT));
+      };
       fds.push_back({connection.client.get(),
-                     static_cast<short>(
-                         POLLIN | (connection.to_client.empty() ? 0 : POLLOUT)),
-                     0});
+                     events(connection.to_client, connection.to_server), 0});
       fds.push_back({connection.server.get(),
-                     static_cast<short>(
-                         POLLIN | (connection.to_server.empty() ? 0 : POLLOUT)),
-                     0});
+                     events(connection.to_server, connection.to_client), 0});
     }
     if (poll(fds.data(), fds.size(), -1) < 0) {
       if (errno == EINTR) continue;
@@ -111,8 +115,11 @@ absl::Status StrictRelay::Run(int stop_fd) {
     }
     if (fds[1].revents != 0) Accept();
   }
+  // Whatever a client sent before the stop is judged, on connections not
+  // yet accepted too.
+  while (Accept()) {
+  }
   for (Connection& connection : connections_) {
-    // Whatever a client sent before the stop is judged.
     while (ReadClient(connection) && connection.drained_client_bytes) {
     }
     Close(connection);
@@ -121,14 +128,25 @@ absl::Status StrictRelay::Run(int stop_fd) {
   return absl::OkStatus();
 }
 
-void StrictRelay::Accept() {
+bool StrictRelay::Accept() {
   absl::StatusOr<Fd> client = listener_.Accept();
-  if (!client.ok()) return;
+  if (!client.ok() || !client->valid()) return false;
   absl::StatusOr<Fd> server =
-      Connect(options_.upstream, absl::Now() + absl::Seconds(10));
-  if (!server.ok()) return;  // closing the client tells it
+      Connect(options_.upstream, absl::Now() + absl::Seconds(5));
+  if (!server.ok()) {
+    // The client learns why, as from a server out of resources.
+    std::fprintf(stderr, "sockrpc conformance: %s\n",
+                 std::string(server.status().message()).c_str());
+    std::string refusal =
+        Preface() + GoAway(14, absl::StrCat("conformance: upstream: ",
+                                            server.status().message()));
+    WriteAll(client->get(), &refusal, absl::Now() + absl::Seconds(1));
+    ++upstream_failures_;
+    return true;
+  }
   connections_.emplace_back(*std::move(client), *std::move(server), report_,
                             options_);
+  return true;
 }
 
 bool StrictRelay::ReadClient(Connection& connection) {

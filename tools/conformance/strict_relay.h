@@ -50,16 +50,22 @@ class StrictRelay {
   // The address clients connect to (with the real port for port 0).
   const Address& address() const { return listener_.address(); }
 
-  // Relays until `stop_fd` becomes readable, then closes every connection
-  // (judging each) and returns.
+  // Relays until `stop_fd` becomes readable, then takes in what clients
+  // sent before the stop (accepting connections still queued), closes
+  // every connection, judging each, and returns.
   absl::Status Run(int stop_fd);
+
+  // Connections refused because the upstream could not be reached.
+  int upstream_failures() const { return upstream_failures_; }
 
  private:
   struct Connection;
 
   StrictRelay(Options options, Listener listener, ClientReport* report);
 
-  void Accept();
+  // Accepts one connection and connects it upstream (or refuses it with a
+  // GOAWAY if the upstream cannot be reached). False if none was waiting.
+  bool Accept();
   // Reads what one side has; false once the connection is over.
   bool ReadClient(Connection& connection);
   bool ReadServer(Connection& connection);
@@ -72,6 +78,7 @@ class StrictRelay {
   ClientReport* const report_;
   std::list<Connection> connections_;
   uint64_t pings_sent_ = 0;
+  int upstream_failures_ = 0;
 };
 
 }  // namespace conformance

@@ -89,7 +89,8 @@ absl::Status WirePeer::Fill(absl::Time deadline) {
     if (!count.ok()) return count.status();
     if (*count > 0) {
       pending_.append(buffer, *count);
-      received_.append(buffer, *count);
+      received_.append(buffer,
+                       std::min<size_t>(*count, kKeptBytes - received_.size()));
       return absl::OkStatus();
     }
     if (*count == 0) {

@@ -72,8 +72,8 @@ class WirePeer {
   absl::StatusOr<std::string> ReadExactly(size_t count, absl::Time deadline);
 
   // Reads one frame. Fails like ReadExactly. A payload longer than
-  // `max_payload` is not kept in memory but read and dropped (the frame's
-  // `payload` is then empty and `bytes` holds only the header).
+  // `max_payload` is read and dropped (the frame's `payload` is then empty
+  // and `bytes` holds only the header).
   absl::StatusOr<RawFrame> ReadFrame(absl::Time deadline,
                                      size_t max_payload = 64u << 20);
 
@@ -85,7 +85,8 @@ class WirePeer {
   // Closes our side for writing (shutdown(SHUT_WR)): the peer reads EOF.
   void CloseForWriting();
 
-  // Every byte read so far, in order.
+  // The bytes read so far, in order: the first kKeptBytes of them.
+  static constexpr size_t kKeptBytes = 64 * 1024;
   const std::string& received() const { return received_; }
   int fd() const { return fd_.get(); }
 
