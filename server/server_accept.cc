@@ -7,6 +7,7 @@
 #include <sys/uio.h>
 
 #include <algorithm>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -15,6 +16,7 @@
 #include "absl/time/clock.h"
 #include "server/server_runtime.h"
 #include "transport/address.h"
+#include "transport/byte_stream.h"
 #include "transport/socket.h"
 #include "transport/wire_codec.h"
 
@@ -77,29 +79,38 @@ void ServerRuntime::AcceptConnections(size_t index) {
                                       options_.max_connections, ")"))));
       continue;
     }
-    uint64_t tag = next_connection_tag_++;
-    int raw_fd = fd->get();
-    const absl::Time now = absl::Now();
-    const absl::Time handshake_deadline = now + options_.handshake_timeout;
-    auto connection = std::make_shared<ServerConnection>(
-        this, tag, *std::move(fd), std::move(peer), credentials, authorized,
-        handshake_deadline);
-    connections_.emplace(tag, connection);
-    absl::Status added = poller_.Add(raw_fd, kConnectionEvents, tag);
-    if (!added.ok()) {
-      Log(absl::StrCat("cannot watch a new connection: ", added.message()));
-      connections_.erase(tag);
-      continue;
-    }
-    // Look at it when its preface is due, or sooner if it may be idle by
-    // then; later looks are scheduled by Housekeeping() itself.
-    ArmHousekeepingLocked(
-        options_.idle_timeout > absl::ZeroDuration()
-            ? std::min(handshake_deadline, now + options_.idle_timeout)
-            : handshake_deadline);
+    (void)AddConnectionLocked(std::make_unique<SocketStream>(*std::move(fd)),
+                              std::move(peer), credentials, authorized);
   }
   MutexLock lock(&mu_);
   if (state_ == State::kRunning) ArmListenerLocked(index);
+}
+
+std::optional<uint64_t> ServerRuntime::AddConnectionLocked(
+    std::unique_ptr<ByteStream> stream, std::string peer,
+    const std::optional<PeerCredentials>& credentials, bool authorized) {
+  const uint64_t tag = next_connection_tag_++;
+  const int fd = stream->fd();
+  const absl::Time now = absl::Now();
+  const absl::Time handshake_deadline = now + options_.handshake_timeout;
+  connections_.emplace(tag, std::make_shared<ServerConnection>(
+                                this, tag, std::move(stream), std::move(peer),
+                                credentials, authorized, handshake_deadline));
+  if (fd >= 0) {
+    absl::Status added = poller_.Add(fd, kConnectionEvents, tag);
+    if (!added.ok()) {
+      Log(absl::StrCat("cannot watch a new connection: ", added.message()));
+      connections_.erase(tag);
+      return std::nullopt;
+    }
+  }
+  // Look at it when its preface is due, or sooner if it may be idle by
+  // then; later looks are scheduled by Housekeeping() itself.
+  ArmHousekeepingLocked(
+      options_.idle_timeout > absl::ZeroDuration()
+          ? std::min(handshake_deadline, now + options_.idle_timeout)
+          : handshake_deadline);
+  return tag;
 }
 
 bool ServerRuntime::RefusingWhileFullLocked(size_t index) {

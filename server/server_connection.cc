@@ -29,14 +29,15 @@ constexpr size_t kReadScratchSize = 16 * 1024;
 
 }  // namespace
 
-ServerConnection::ServerConnection(ServerRuntime* runtime, uint64_t tag, Fd fd,
+ServerConnection::ServerConnection(ServerRuntime* runtime, uint64_t tag,
+                                   std::unique_ptr<ByteStream> stream,
                                    std::string peer,
                                    std::optional<PeerCredentials> credentials,
                                    bool authorized,
                                    absl::Time handshake_deadline)
     : runtime_(runtime),
       tag_(tag),
-      fd_(std::move(fd)),
+      stream_(std::move(stream)),
       peer_(std::move(peer)),
       credentials_(credentials),
       authorized_(authorized),
@@ -95,8 +96,7 @@ bool ServerConnection::ReadAndProcess(
   };
   for (int i = 0; i < kMaxReadsPerEvent; ++i) {
     absl::Span<char> space = reader_.PrepareRead(absl::MakeSpan(scratch));
-    absl::StatusOr<ssize_t> got =
-        ReadSome(fd_.get(), space.data(), space.size());
+    absl::StatusOr<ssize_t> got = stream_->Read(space.data(), space.size());
     if (!got.ok()) {
       runtime_->Log(absl::StrCat("connection from ", peer_,
                                  " closed: ", got.status().message()));
@@ -505,11 +505,11 @@ void ServerConnection::Send(std::string frames) {
     return;
   }
   iovec iov{&frames[0], frames.size()};
-  absl::StatusOr<size_t> written = WriteSome(fd_.get(), &iov, 1);
+  absl::StatusOr<size_t> written = stream_->Write(&iov, 1);
   if (!written.ok()) {
     // The peer is gone; the reader will see the close and clean up.
     write_failed_ = true;
-    ::shutdown(fd_.get(), SHUT_RDWR);
+    stream_->Shutdown();
     return;
   }
   if (*written == frames.size()) {
@@ -539,7 +539,7 @@ void ServerConnection::QueueLocked(std::string frames) {
                                waiting, " bytes waiting)"));
     write_failed_ = true;
     ReleaseOutputLocked();
-    ::shutdown(fd_.get(), SHUT_RDWR);
+    stream_->Shutdown();
     return;
   }
   pending_output_.append(frames);
@@ -556,11 +556,11 @@ void ServerConnection::FlushLocked() {
   while (pending_offset_ < pending_output_.size() && !write_failed_) {
     iovec iov{&pending_output_[pending_offset_],
               pending_output_.size() - pending_offset_};
-    absl::StatusOr<size_t> written = WriteSome(fd_.get(), &iov, 1);
+    absl::StatusOr<size_t> written = stream_->Write(&iov, 1);
     if (!written.ok()) {
       write_failed_ = true;
       ReleaseOutputLocked();
-      ::shutdown(fd_.get(), SHUT_RDWR);
+      stream_->Shutdown();
       return;
     }
     if (*written == 0) return;  // the socket is full: wait for EPOLLOUT
@@ -584,6 +584,6 @@ void ServerConnection::WatchWritableLocked() {
   runtime_->WatchWritable(*this, output_waits);
 }
 
-void ServerConnection::Shutdown() { ::shutdown(fd_.get(), SHUT_RDWR); }
+void ServerConnection::Shutdown() { stream_->Shutdown(); }
 
 }  // namespace sockrpc

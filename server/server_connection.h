@@ -1,5 +1,5 @@
-// ServerConnection: the server's end of one accepted socket. Internal to
-// the server runtime.
+// ServerConnection: the server's end of one accepted socket (a ByteStream:
+// a SocketStream, or a test's stand-in). Internal to the server runtime.
 //
 // It checks the client's preface, cuts the byte stream into frames, keeps
 // the table of its calls in flight (ServerCallState), hands each call that
@@ -33,7 +33,7 @@
 #include "server/server_call.h"
 #include "server/service.h"
 #include "sockrpc/wire.pb.h"
-#include "transport/fd.h"
+#include "transport/byte_stream.h"
 #include "transport/frame_reader.h"
 #include "transport/socket.h"
 #include "transport/sync.h"
@@ -47,14 +47,17 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   // `runtime` must outlive the connection.
   // `credentials`: the peer's, for unix sockets. An unauthorized peer's
   // calls all end with PERMISSION_DENIED.
-  ServerConnection(ServerRuntime* runtime, uint64_t tag, Fd fd,
-                   std::string peer, std::optional<PeerCredentials> credentials,
-                   bool authorized, absl::Time handshake_deadline);
+  ServerConnection(ServerRuntime* runtime, uint64_t tag,
+                   std::unique_ptr<ByteStream> stream, std::string peer,
+                   std::optional<PeerCredentials> credentials, bool authorized,
+                   absl::Time handshake_deadline);
   ~ServerConnection();
 
   ServerRuntime& runtime() const { return *runtime_; }
   uint64_t tag() const { return tag_; }
-  int fd() const { return fd_.get(); }
+  // The stream's descriptor for epoll; -1 if the stream has none (its
+  // events come from ServerRuntime::DeliverInline()).
+  int fd() const { return stream_->fd(); }
   const std::string& peer() const { return peer_; }
   const std::optional<PeerCredentials>& peer_credentials() const {
     return credentials_;
@@ -181,7 +184,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
 
   ServerRuntime* const runtime_;
   const uint64_t tag_;
-  const Fd fd_;
+  const std::unique_ptr<ByteStream> stream_;
   const std::string peer_;
   const std::optional<PeerCredentials> credentials_;
   const bool authorized_;

@@ -121,6 +121,23 @@ int ServerRuntime::PollInline(absl::Duration timeout) {
   return *count;
 }
 
+uint64_t ServerRuntime::AdoptInline(std::unique_ptr<ByteStream> stream,
+                                    std::string peer) {
+  MutexLock lock(&mu_);
+  // A stream without a descriptor cannot fail to be watched.
+  return *AddConnectionLocked(std::move(stream), std::move(peer), std::nullopt,
+                              Admits(std::nullopt));
+}
+
+bool ServerRuntime::DeliverInline(uint64_t tag, uint32_t events) {
+  epoll_event event{};
+  event.events = events;
+  event.data.u64 = tag;
+  HandleLeaderEvent(event);
+  MutexLock lock(&mu_);
+  return connections_.contains(tag);
+}
+
 absl::Status ServerRuntime::StartServing() {
   if (state_ != State::kIdle) {
     return absl::FailedPreconditionError("the server was started already");
@@ -378,7 +395,7 @@ void ServerRuntime::RunTask(uint64_t stint) {
 
 void ServerRuntime::CloseConnection(
     const std::shared_ptr<ServerConnection>& connection) {
-  poller_.Remove(connection->fd());
+  if (connection->fd() >= 0) poller_.Remove(connection->fd());
   connection->Shutdown();
   connection->LogUnloggedRefusals();
   // Its calls still waiting for a handler slot go first, so that none of
@@ -411,6 +428,7 @@ void ServerRuntime::CloseConnection(
 
 void ServerRuntime::WatchWritable(const ServerConnection& connection,
                                   bool writable) {
+  if (connection.fd() < 0) return;  // its owner delivers its events
   (void)poller_.Modify(connection.fd(),
                        kConnectionEvents | (writable ? uint32_t{EPOLLOUT} : 0u),
                        connection.tag());

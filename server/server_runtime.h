@@ -31,6 +31,7 @@
 #include "server/server_connection.h"
 #include "server/service.h"
 #include "transport/buffer_pool.h"
+#include "transport/byte_stream.h"
 #include "transport/fd.h"
 #include "transport/poller.h"
 #include "transport/socket.h"
@@ -60,6 +61,13 @@ class ServerRuntime {
   // reads for a handler that waits. Not for Shutdown().
   absl::Status StartInline();
   int PollInline(absl::Duration timeout);
+  // AdoptInline() serves `stream` (which has no descriptor: fd() < 0) as a
+  // connection from `peer` without credentials, as if just accepted, and
+  // returns its tag. Nothing watches it: DeliverInline() hands it `events`
+  // (EPOLLIN, EPOLLOUT, ...) as epoll would have reported them, and says
+  // whether the connection is still open after handling them.
+  uint64_t AdoptInline(std::unique_ptr<ByteStream> stream, std::string peer);
+  bool DeliverInline(uint64_t tag, uint32_t events);
 
   // ---- For ServerConnection and ServerCall ----
 
@@ -157,6 +165,13 @@ class ServerRuntime {
   // leader's `stint`.
   void HandleEvent(uint64_t tag, uint32_t events, uint64_t stint);
   void AcceptConnections(size_t listener_index);
+  // Serves `stream` as a new connection: enters it in the table, watches
+  // its descriptor (if it has one) and arms the handshake deadline. Its
+  // tag, or nothing (logged) if epoll would not watch it.
+  std::optional<uint64_t> AddConnectionLocked(
+      std::unique_ptr<ByteStream> stream, std::string peer,
+      const std::optional<PeerCredentials>& credentials, bool authorized)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // `stint`: the leader's stint the event is handled in (BeginStint()).
   void HandleConnectionEvent(
       const std::shared_ptr<ServerConnection>& connection, uint32_t events,

@@ -36,6 +36,7 @@
 #include "google/protobuf/stubs/logging.h"
 #include "interop.sockrpc.pb.h"
 #include "tests/fuzz/fuzz_socket.h"
+#include "tests/fuzz/fuzzing_asan_options.h"
 
 namespace {
 
@@ -172,8 +173,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     RunCall(data[0], stub);
   }
   if (absl::Now() - start >= kCallLimit) {
-    std::fprintf(stderr, "a call waited for its deadline although the "
-                         "server had closed the connection\n");
+    std::fprintf(stderr,
+                 "a call waited for its deadline although the "
+                 "server had closed the connection\n");
     std::abort();
   }
   channel->reset();  // the client hangs up before the server does

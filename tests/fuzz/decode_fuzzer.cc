@@ -20,6 +20,7 @@
 
 #include "absl/time/time.h"
 #include "google/protobuf/stubs/logging.h"
+#include "tests/fuzz/fuzzing_asan_options.h"
 #include "tools/cli/connection_decoder.h"
 #include "tools/cli/frame_printer.h"
 #include "tools/cli/inspector.h"
@@ -74,26 +75,6 @@ void DecodeCapture(std::string& bytes, sockrpc::cli::Inspector* inspector) {
 }
 
 }  // namespace
-
-// ASan keeps the stack of every allocation and free in a depot that never
-// shrinks. Its frame-pointer unwinder walks on through Debian's libprotobuf,
-// libabsl and libstdc++ (built without frame pointers) and takes what their
-// frames hold for return addresses: heap pointers and string bytes, new with
-// nearly every input. A run from the seeds held 10.6 M stacks (523 MB) after
-// 6.2 M inputs, its RSS passed 1 GB and a third of its time went to looking
-// stacks up. The allocator's caller alone cannot be garbage, so two frames
-// keep the depot bounded (516 stacks, RSS under 600 MB, over the same run).
-// To see whole stacks when reproducing a report, set
-// ASAN_OPTIONS=malloc_context_size=30 (the environment wins). Fuzzing builds
-// only (instrumented for coverage): the replay tests of the sanitizer builds
-// keep whole stacks.
-#if defined(__has_feature)
-#if __has_feature(coverage_sanitizer)
-extern "C" const char* __asan_default_options() {
-  return "malloc_context_size=2";
-}
-#endif
-#endif
 
 // Protobuf logs every string field that is not UTF-8 as it refuses it;
 // inputs are full of them (a 10 M-input run wrote 2 GB of such lines).

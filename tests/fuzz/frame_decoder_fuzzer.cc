@@ -15,6 +15,7 @@
 
 #include "google/protobuf/stubs/logging.h"
 #include "sockrpc/wire.pb.h"
+#include "tests/fuzz/fuzzing_asan_options.h"
 #include "transport/frame.h"
 #include "transport/frame_reader.h"
 #include "transport/metadata.h"
@@ -22,8 +23,8 @@
 
 namespace {
 
-#define FUZZ_CHECK(condition) \
-  do {                        \
+#define FUZZ_CHECK(condition)       \
+  do {                              \
     if (!(condition)) std::abort(); \
   } while (0)
 

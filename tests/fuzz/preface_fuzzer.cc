@@ -13,14 +13,15 @@
 #include <string>
 
 #include "sockrpc/wire.pb.h"
+#include "tests/fuzz/fuzzing_asan_options.h"
 #include "transport/frame.h"
 #include "transport/frame_reader.h"
 #include "transport/wire_codec.h"
 
 namespace {
 
-#define FUZZ_CHECK(condition) \
-  do {                        \
+#define FUZZ_CHECK(condition)       \
+  do {                              \
     if (!(condition)) std::abort(); \
   } while (0)
 
@@ -28,8 +29,11 @@ bool IsValidUtf8(const std::string& text) {
   size_t i = 0;
   while (i < text.size()) {
     const unsigned char c = static_cast<unsigned char>(text[i]);
-    size_t length = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3
-                             : (c >> 3) == 0x1e   ? 4 : 0;
+    size_t length = c < 0x80           ? 1
+                    : (c >> 5) == 0x6  ? 2
+                    : (c >> 4) == 0xe  ? 3
+                    : (c >> 3) == 0x1e ? 4
+                                       : 0;
     if (length == 0 || i + length > text.size()) return false;
     for (size_t k = 1; k < length; ++k) {
       if ((static_cast<unsigned char>(text[i + k]) & 0xc0) != 0x80) {
@@ -68,8 +72,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     goaway.set_code(static_cast<uint32_t>(valid.code()));
     goaway.set_message(message);
     std::string out;
-    FUZZ_CHECK(sockrpc::AppendMessageFrame(&out, sockrpc::FrameType::kGoAway,
-                                           0, 0, goaway,
+    FUZZ_CHECK(sockrpc::AppendMessageFrame(&out, sockrpc::FrameType::kGoAway, 0,
+                                           0, goaway,
                                            sockrpc::kDefaultMaxFrameSize)
                    .ok());
     return 0;

@@ -31,6 +31,7 @@
 #include "google/protobuf/stubs/logging.h"
 #include "server/server.h"
 #include "tests/fuzz/fuzz_socket.h"
+#include "tests/fuzz/fuzzing_asan_options.h"
 #include "tests/interop/interop_service.h"
 
 namespace {

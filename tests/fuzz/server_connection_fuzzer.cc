@@ -1,38 +1,47 @@
-// Fuzz target: a whole server connection, in process and in the fuzzer's
-// thread. One real server runtime (serving the interop test service's
-// callback form and reflection, with small limits so that every limit path
-// is reachable) listens on an abstract unix socket; it is started without
-// threads (ServerRuntime::StartInline()) and the harness runs its event
-// loop (PollInline()) between its own steps. Each input is sent on a new
-// connection as the client's bytes (preface included); the server handles
-// them until it has nothing left to do; then the harness half-closes and
-// runs the server until it has closed its end. What the server writes is
-// read and dropped as it comes.
+// Fuzz target: a whole server connection, in process, in the fuzzer's
+// thread, without a socket. One real server runtime (serving the interop
+// test service's callback form and reflection, with small limits so that
+// every limit path is reachable) is started without threads
+// (ServerRuntime::StartInline()). Each input is the client's bytes
+// (preface included) on a new connection whose stream is a MemoryClient
+// (memory_client.h): the harness adopts it into the runtime
+// (AdoptInline()) and delivers the events epoll would report
+// (DeliverInline()), round after round, running the runtime's timers and
+// posted reactions (PollInline()) between them, until the server has
+// nothing left to do; then the client half-closes and the server must
+// close the connection. How reads are cut and how fast the client reads
+// its replies depends on the input's length (Shape).
 //
 // The callback form, because no handler of it waits for the peer: with no
 // thread but the fuzzer's, a blocking handler waiting in Read() would wait
-// for ever. (The blocking API's handlers are driven by the same
-// connection code; their own part is covered by the runtime tests.)
+// for ever. (The blocking API's handlers, the accept path and real
+// sockets are fuzzed by server_blocking.)
 //
-// Checks, beyond "no crash, no sanitizer report": the server closes every
-// connection once its client has hung up (no hang), whatever came before.
-#include <sys/socket.h>
+// Checks, beyond "no crash, no sanitizer report, no leak": the server
+// closes every connection once its client has hung up (no hang), whatever
+// came before; and what it wrote is its preface followed by well-formed
+// frames of known types (cut short only where it gave up on a client that
+// did not read).
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <memory>
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "google/protobuf/stubs/logging.h"
 #include "server/server_runtime.h"
-#include "tests/fuzz/fuzz_socket.h"
+#include "tests/fuzz/fuzzing_asan_options.h"
+#include "tests/fuzz/memory_client.h"
 #include "tests/interop/interop_callback_service.h"
 #include "tests/interop/interop_service_helpers.h"
+#include "transport/frame.h"
 
 namespace {
 
@@ -51,8 +60,9 @@ using ::sockrpc::interop::UnaryRequest;
 // Bounds what one request may make a handler allocate.
 constexpr uint32_t kMaxReplySize = 4096;
 constexpr int kMaxReplies = 16;
-// How long the server may take to close a connection its client left.
-constexpr absl::Duration kCloseLimit = absl::Seconds(10);
+// Rounds between runs of the runtime's timers and posted reactions while
+// the client still sends (each run is an epoll_wait).
+constexpr int kRoundsPerPoll = 16;
 
 // SleepCall: waits for the end of the call (a cancel, the deadline, the
 // client leaving) and no timer, so nothing runs on another thread; a
@@ -210,27 +220,44 @@ void StartServer() {
   }
 }
 
-// Reads and drops what the server sent; false once it has closed (or
-// reset) the connection.
-bool DrainReplies(int fd) {
-  char buffer[64 * 1024];
-  for (;;) {
-    ssize_t got = recv(fd, buffer, sizeof(buffer), MSG_DONTWAIT);
-    if (got > 0) continue;
-    if (got == 0) return false;
-    if (errno == EAGAIN || errno == EINTR) return true;
-    return false;  // reset
+// Runs the runtime's timers and posted reactions that are due.
+void RunDueEvents() {
+  while (server->runtime->PollInline(absl::ZeroDuration()) > 0) {
   }
 }
 
-// Runs the server until it has nothing left to do now, reading its
-// replies meanwhile; false if it closed the connection.
-bool RunServerUntilIdle(int fd) {
-  bool open = true;
-  do {
-    open = DrainReplies(fd);
-  } while (server->runtime->PollInline(absl::ZeroDuration()) > 0);
-  return open && DrainReplies(fd);
+[[noreturn]] void Fail(const std::string& why) {
+  std::fprintf(stderr, "%s\n", why.c_str());
+  std::abort();
+}
+
+// What the server wrote must be its preface and then whole frames with
+// valid headers of known types; the last one may be cut short only if the
+// server gave up on a client that let output wait.
+void CheckReplies(const sockrpc::fuzz::MemoryClient& client) {
+  absl::string_view out = client.replies();
+  if (out.empty()) return;
+  char preface[sockrpc::kPrefaceSize];
+  sockrpc::EncodePreface(preface);
+  if (out.size() < sizeof(preface) ||
+      std::memcmp(out.data(), preface, sizeof(preface)) != 0) {
+    Fail("the server's output does not start with its preface");
+  }
+  out.remove_prefix(sizeof(preface));
+  while (out.size() >= sockrpc::kFrameHeaderSize) {
+    absl::StatusOr<sockrpc::FrameHeader> header =
+        sockrpc::DecodeFrameHeader(out.data());
+    if (!header.ok() || !sockrpc::IsKnownFrameType(header->type)) {
+      Fail(absl::StrCat(
+          "the server wrote a malformed frame header: ",
+          header.ok() ? "unknown type" : header.status().message()));
+    }
+    if (out.size() < sockrpc::kFrameHeaderSize + header->length) break;
+    out.remove_prefix(sockrpc::kFrameHeaderSize + header->length);
+  }
+  if (!out.empty() && !(client.shut_down() && client.write_blocked())) {
+    Fail("the server's output ends in the middle of a frame");
+  }
 }
 
 }  // namespace
@@ -244,33 +271,32 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (server == nullptr) StartServer();
-  int fd = sockrpc::fuzz::ConnectAbstract(server->name);
-  const char* bytes = reinterpret_cast<const char*>(data);
-  size_t sent = 0;
-  bool open = true;
-  // The input, as fast as the server takes it.
-  while (open && sent < size) {
-    ssize_t put =
-        send(fd, bytes + sent, size - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (put > 0) {
-      sent += static_cast<size_t>(put);
-    } else if (put < 0 && errno != EAGAIN && errno != EINTR) {
-      break;  // the server closed first
+  const absl::string_view input(reinterpret_cast<const char*>(data), size);
+  sockrpc::fuzz::MemoryClient client(input, sockrpc::fuzz::ShapeOf(size));
+  const uint64_t tag =
+      server->runtime->AdoptInline(client.ServerEnd(), "fuzz client");
+  // Round after round: the client reads the replies it is ready for, and
+  // the server gets the events a socket would give. The server reads some
+  // input each round (or, once it has read all, has replies to write), so
+  // the rounds are bounded by the input and what the replies may add.
+  const uint64_t round_limit = 64 * uint64_t{size} + 100000;
+  for (uint64_t round = 0;; ++round) {
+    if (round == round_limit) Fail("the server never stopped");
+    const uint64_t before = client.progress();
+    uint32_t events = EPOLLIN;
+    if (client.ReadReplies()) events |= EPOLLOUT;
+    if (client.half_closed()) events |= EPOLLRDHUP;
+    if (!server->runtime->DeliverInline(tag, events)) break;  // closed
+    if (client.input_sent() || round % kRoundsPerPoll == 0) RunDueEvents();
+    if (client.progress() != before || !client.input_sent()) continue;
+    // The server has nothing left to do: the client leaves, and the
+    // server must close the connection at the next read.
+    if (client.half_closed()) {
+      Fail("the server kept the connection open after its client hung up");
     }
-    open = RunServerUntilIdle(fd);
+    client.HalfClose();
   }
-  // Then the client leaves, and the server must close its end.
-  shutdown(fd, SHUT_WR);
-  const absl::Time limit = absl::Now() + kCloseLimit;
-  while (open && RunServerUntilIdle(fd)) {
-    if (absl::Now() > limit) {
-      std::fprintf(stderr,
-                   "the server kept the connection open for 10 s "
-                   "after its client hung up\n");
-      std::abort();
-    }
-    server->runtime->PollInline(absl::Milliseconds(10));
-  }
-  close(fd);
+  RunDueEvents();  // the reactions of the calls the close cancelled
+  CheckReplies(client);
   return 0;
 }
