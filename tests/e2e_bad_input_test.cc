@@ -127,13 +127,13 @@ class BadInputTest : public ::testing::TestWithParam<Transport> {
   StartedServer server_;
 };
 
-INSTANTIATE_TEST_SUITE_P(
-    AllTransports, BadInputTest,
-    ::testing::Values(Transport::kUnixPath, Transport::kUnixAbstract,
-                      Transport::kTcp),
-    [](const ::testing::TestParamInfo<Transport>& info) {
-      return TransportName(info.param);
-    });
+INSTANTIATE_TEST_SUITE_P(AllTransports, BadInputTest,
+                         ::testing::Values(Transport::kUnixPath,
+                                           Transport::kUnixAbstract,
+                                           Transport::kTcp),
+                         [](const ::testing::TestParamInfo<Transport>& info) {
+                           return TransportName(info.param);
+                         });
 
 TEST_P(BadInputTest, GarbagePrefaceGetsServerPrefaceThenGoAwayAndClose) {
   RawConnection raw = Open();
@@ -232,18 +232,46 @@ TEST_P(BadInputTest, HeadersWithAStreamIdNotAboveThePreviousGetGoAwayInternal) {
 
 TEST_P(BadInputTest, HugeFrameHeaderThenHangUpIsNeverAllocated) {
   RawConnection raw = Open();
-  ASSERT_TRUE(raw.Send(Preface() +
-                           RawFrameHeader(0xffffffff, 1,
-                                          Type(FrameType::kMessage), 0) +
-                           std::string(100, 'x'),
-                       kIoTimeout)
-                  .ok());
+  ASSERT_TRUE(
+      raw.Send(Preface() +
+                   RawFrameHeader(0xffffffff, 1, Type(FrameType::kMessage), 0) +
+                   std::string(100, 'x'),
+               kIoTimeout)
+          .ok());
   ASSERT_TRUE(raw.HangUp().ok());
   EXPECT_TRUE(raw.WaitForClose(kIoTimeout).ok());
 
   ExpectLogged("frame of 4294967295 bytes exceeds the limit");
   ExpectRssBounded();
   ExpectServesOthers();
+}
+
+TEST_P(BadInputTest, FramesAnnouncedLargeButBarelySentCostWhatWasSent) {
+  // Each peer announces a frame just under the 4 MiB limit and sends one
+  // byte of it, then waits: 13 bytes sent must not make the server hold
+  // 4 MiB (32 such peers made it hold 128 MiB).
+  constexpr int kPeers = 32;
+  constexpr int64_t kGrowthLimitKilobytes = 16 * 1024;
+  absl::StatusOr<int64_t> rss_before = VmRssKilobytes(server_.process->pid());
+  ASSERT_TRUE(rss_before.ok()) << rss_before.status();
+  std::vector<RawConnection> peers;
+  for (int i = 0; i < kPeers; ++i) {
+    peers.push_back(Open());
+    ASSERT_TRUE(peers.back()
+                    .Send(Preface() +
+                              RawFrameHeader(sockrpc::kDefaultMaxFrameSize - 16,
+                                             1, Type(FrameType::kHeaders), 0) +
+                              "x",
+                          kIoTimeout)
+                    .ok());
+    // The server answers the preface from the read that took the frame's
+    // first bytes too.
+    ASSERT_TRUE(peers.back().ReadPreface(kIoTimeout).ok());
+  }
+  ExpectServesOthers();
+  absl::StatusOr<int64_t> rss_after = VmRssKilobytes(server_.process->pid());
+  ASSERT_TRUE(rss_after.ok()) << rss_after.status();
+  EXPECT_LT(*rss_after - *rss_before, kGrowthLimitKilobytes);
 }
 
 TEST_P(BadInputTest, UnknownFrameTypeOverTheSizeLimitOnAnOpenCallIsSkipped) {
@@ -269,8 +297,7 @@ TEST_P(BadInputTest, HalfCloseBeforeTheRequestEndsAUnaryCallAtOnce) {
   // it does not wait for a request that cannot come.
   RawConnection raw = Open();
   ASSERT_TRUE(raw.Send(Preface() + HeadersFrame(1, kIncrementMethod) +
-                           RawFrameHeader(0, 1, Type(FrameType::kHalfClose),
-                                          0),
+                           RawFrameHeader(0, 1, Type(FrameType::kHalfClose), 0),
                        kIoTimeout)
                   .ok());
   ASSERT_TRUE(raw.ReadPreface(kIoTimeout).ok());
@@ -286,12 +313,12 @@ TEST_P(BadInputTest, HalfCloseBeforeTheRequestEndsAUnaryCallAtOnce) {
 TEST_P(BadInputTest,
        HugeMessageOfACallIsAnsweredResourceExhaustedWhileItsBytesAreSkipped) {
   RawConnection raw = Open();
-  ASSERT_TRUE(raw.Send(Preface() + HeadersFrame(1, kIncrementMethod) +
-                           RawFrameHeader(0xffffffff, 1,
-                                          Type(FrameType::kMessage),
-                                          sockrpc::kFlagEndStream),
-                       kIoTimeout)
-                  .ok());
+  ASSERT_TRUE(
+      raw.Send(Preface() + HeadersFrame(1, kIncrementMethod) +
+                   RawFrameHeader(0xffffffff, 1, Type(FrameType::kMessage),
+                                  sockrpc::kFlagEndStream),
+               kIoTimeout)
+          .ok());
   // The call ends as soon as the server has read the header.
   ASSERT_TRUE(raw.ReadPreface(kIoTimeout).ok());
   std::string character;
@@ -326,11 +353,12 @@ TEST_P(BadInputTest, TruncatedFrameThenHangUpDropsOnlyThatConnection) {
   ASSERT_EQ(character, "b");
 
   RawConnection raw = Open();
-  ASSERT_TRUE(raw.Send(Preface() +
-                           RawFrameHeader(100, 1, Type(FrameType::kHeaders), 0) +
-                           std::string(10, 'x'),
-                       kIoTimeout)
-                  .ok());
+  ASSERT_TRUE(
+      raw.Send(Preface() +
+                   RawFrameHeader(100, 1, Type(FrameType::kHeaders), 0) +
+                   std::string(10, 'x'),
+               kIoTimeout)
+          .ok());
   ASSERT_TRUE(raw.HangUp().ok());
   EXPECT_TRUE(raw.WaitForClose(kIoTimeout).ok());
   ExpectLogged("in the middle of a frame");
@@ -413,8 +441,8 @@ TEST_P(BadInputTest, PeersHangingUpMidCallDoNotDisturbOthers) {
       if (reply.ok() && reply->character() == "y") {
         ++served;
       } else if (failed++ == 0) {
-        first_failure = reply.ok() ? reply->character()
-                                   : reply.status().ToString();
+        first_failure =
+            reply.ok() ? reply->character() : reply.status().ToString();
       }
     }
   });

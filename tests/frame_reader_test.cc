@@ -17,11 +17,10 @@ namespace {
 // a socket read would be, into that much scratch space of the caller's,
 // which is scribbled over after each EndReads() (as the next use of a
 // stack would).
-std::vector<std::string> Feed(FrameReader& reader, absl::string_view bytes,
-                              size_t chunk,
-                              std::vector<FrameReader::Result>* results =
-                                  nullptr,
-                              size_t scratch_size = 0) {
+std::vector<std::string> Feed(
+    FrameReader& reader, absl::string_view bytes, size_t chunk,
+    std::vector<FrameReader::Result>* results = nullptr,
+    size_t scratch_size = 0) {
   std::vector<std::string> payloads;
   std::string scratch(scratch_size, '\0');
   while (!bytes.empty()) {
@@ -180,6 +179,43 @@ TEST(FrameReaderTest, HugeClaimedLengthAllocatesNothing) {
   EXPECT_EQ(results[0], FrameReader::Result::kOversized);
   // Space for the next read is the default read size, not 4 GiB.
   EXPECT_LE(reader.PrepareRead().size(), 64u * 1024);
+}
+
+TEST(FrameReaderTest, AFrameAnnouncedLargeButBarelySentHoldsLittleMemory) {
+  // A header announcing a 4 MiB frame within the limit, then one byte of
+  // it: the reader must not make room for the whole frame before its bytes
+  // come (a peer could otherwise make a server hold 4 MiB per connection
+  // for 13 bytes sent). Room grows with what has arrived.
+  std::string bytes(kFrameHeaderSize, '\0');
+  FrameHeader header;
+  header.length = kDefaultMaxFrameSize - 16;
+  header.stream_id = 1;
+  header.type = static_cast<uint8_t>(FrameType::kMessage);
+  EncodeFrameHeader(header, bytes.data());
+  FrameReader reader(kDefaultMaxFrameSize);
+  std::vector<FrameReader::Result> results;
+  Feed(reader, bytes + "x", 4096, &results, /*scratch_size=*/16 * 1024);
+  EXPECT_TRUE(results.empty());
+  EXPECT_LE(reader.PrepareRead().size(), 64u * 1024);
+
+  // The rest, arriving in reads as large as the room offered, makes the
+  // whole frame, in a buffer that at most doubled at each step.
+  std::string rest(header.length - 1, 'y');
+  size_t steps = 0;
+  while (!rest.empty()) {
+    absl::Span<char> space = reader.PrepareRead();
+    const size_t n = std::min(space.size(), rest.size());
+    std::memcpy(space.data(), rest.data(), n);
+    reader.CommitRead(n);
+    rest.erase(0, n);
+    ++steps;
+  }
+  EXPECT_LE(steps, 12u);  // 16 KiB, 32 KiB, ... 4 MiB
+  FrameReader::Frame frame;
+  absl::Status error;
+  ASSERT_EQ(reader.Next(&frame, &error), FrameReader::Result::kFrame);
+  EXPECT_EQ(frame.payload.size(), header.length);
+  EXPECT_EQ(frame.payload.substr(0, 2), "xy");
 }
 
 TEST(FrameReaderTest, MalformedHeaderIsReported) {

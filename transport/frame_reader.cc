@@ -18,8 +18,17 @@ void FrameReader::MoveToOwnBuffer(size_t capacity) {
     std::memcpy(&buffer_[0], scratch_ + begin_, buffered());
   } else {
     std::string fresh;
-    if (pool_ != nullptr && capacity >= BufferPool::kMinPooledCapacity) {
-      fresh = pool_->TakeAtLeast(capacity);
+    if (pool_ != nullptr) {
+      // Pooled memory is in use already: room for the whole pending frame
+      // costs nothing more, and saves growing step by step.
+      const size_t whole = std::max(capacity, pending_frame_size_);
+      if (whole >= BufferPool::kMinPooledCapacity) {
+        fresh = pool_->TakeAtLeast(whole);
+      }
+      if (fresh.capacity() < capacity &&
+          capacity >= BufferPool::kMinPooledCapacity) {
+        fresh = pool_->TakeAtLeast(capacity);
+      }
     }
     // A pooled buffer keeps its old size(): it grows without zero-filling
     // what it already has.
@@ -36,9 +45,12 @@ void FrameReader::MoveToOwnBuffer(size_t capacity) {
 }
 
 size_t FrameReader::ReadSizeWanted(size_t min_size) const {
-  return std::max(min_size, pending_frame_size_ > buffered()
-                                ? pending_frame_size_ - buffered()
-                                : size_t{0});
+  if (pending_frame_size_ <= buffered()) return min_size;
+  // Room for the rest of a partly received frame, but no more than what
+  // has arrived of it: the room doubles as its bytes come, so a peer that
+  // announces a large frame and sends little of it costs little memory.
+  return std::max(min_size,
+                  std::min(pending_frame_size_ - buffered(), buffered()));
 }
 
 absl::Span<char> FrameReader::PrepareRead(size_t min_size) {
@@ -73,8 +85,8 @@ absl::Span<char> FrameReader::PrepareRead(absl::Span<char> scratch) {
 void FrameReader::CommitRead(size_t n) {
   end_ += n;
   if (skip_remaining_ > 0) {
-    size_t skipped = static_cast<size_t>(
-        std::min<uint64_t>(skip_remaining_, buffered()));
+    size_t skipped =
+        static_cast<size_t>(std::min<uint64_t>(skip_remaining_, buffered()));
     begin_ += skipped;
     skip_remaining_ -= skipped;
   }
@@ -125,7 +137,8 @@ size_t FrameReader::DetachPayload(const Frame& frame, std::string* holder) {
     return 0;
   }
   // The payload stays where it is; the buffer changes hands.
-  const size_t offset = static_cast<size_t>(frame.payload.data() - buffer_.data());
+  const size_t offset =
+      static_cast<size_t>(frame.payload.data() - buffer_.data());
   std::string old = std::move(buffer_);
   buffer_.clear();
   if (pool_ != nullptr) pool_->Give(std::move(*holder));
@@ -134,7 +147,8 @@ size_t FrameReader::DetachPayload(const Frame& frame, std::string* holder) {
   std::string rest;
   if (buffered() > 0) {
     if (pool_ != nullptr) rest = pool_->TakeAtLeast(buffered());
-    if (rest.size() < buffered()) rest.resize(std::max(buffered(), rest.capacity()));
+    if (rest.size() < buffered())
+      rest.resize(std::max(buffered(), rest.capacity()));
     std::memcpy(&rest[0], holder->data() + begin_, buffered());
   }
   buffer_ = std::move(rest);

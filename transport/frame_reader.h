@@ -60,7 +60,9 @@ class FrameReader {
   };
 
   // Returns writable space for the next read, in the reader's own buffer:
-  // at least `min_size` bytes, more if a partly received frame needs it.
+  // at least `min_size` bytes, more if a partly received frame needs it,
+  // but never more than has arrived of that frame (the buffer doubles as
+  // a large frame comes in; an announced length alone reserves nothing).
   absl::Span<char> PrepareRead(size_t min_size = kDefaultReadSize);
   // Like PrepareRead(), but returns `scratch` itself when no bytes are
   // buffered (the usual case between calls), so that the read costs no
@@ -104,8 +106,8 @@ class FrameReader {
   // Makes buffer_ the storage, at least `capacity` bytes, holding the
   // unread bytes at its start.
   void MoveToOwnBuffer(size_t capacity);
-  // Space the next read needs: `min_size`, or more to complete the partly
-  // received frame.
+  // Space the next read needs: `min_size`, or more towards completing the
+  // partly received frame (at most as much as is buffered).
   size_t ReadSizeWanted(size_t min_size) const;
 
   const uint32_t max_frame_size_;
