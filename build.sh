@@ -117,8 +117,8 @@ Commands:
           Binaries land in build/bin/.
   test    Build, then run every test with ctest. Exits non-zero if any test
           fails. This is what CI runs.
-  demo    Build, then run the Increment demo (tools/demo.sh): one server,
-          one client, then three clients at once.
+  demo    Build, then run the Increment demo (examples/increment/demo.sh):
+          one server, one client, then three clients at once.
   asan    Build with clang, AddressSanitizer and UndefinedBehaviorSanitizer
           into build-asan/ and run every test (the load test with fewer
           calls). Any report fails the run.
@@ -329,7 +329,7 @@ run_skew() {
 # run_demo: runs the Increment demo against the binaries just built.
 run_demo() {
   log "Running the Increment demo"
-  tools/demo.sh "${BUILD_DIR}/bin"
+  examples/increment/demo.sh "${BUILD_DIR}/bin"
 }
 
 # --- Main -------------------------------------------------------------------

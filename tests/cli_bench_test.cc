@@ -35,11 +35,11 @@ using ::google::protobuf::Value;
 using ::testing::HasSubstr;
 
 const std::string kIncrementProto =
-    absl::StrCat(SOCKRPC_SOURCE_DIR, "/proto/increment.proto");
+    absl::StrCat(SOCKRPC_SOURCE_DIR, "/examples/increment/increment.proto");
 constexpr char kIncrement[] = "increment.Increment/Increment";
 constexpr char kRequestA[] = R"({"character":"A"})";
 constexpr char kInterop[] = "sockrpc.interop.InteropTest/";
-const char* const kPercentiles[] = {"p10", "p25", "p50",  "p75",
+const char* const kPercentiles[] = {"p10", "p25", "p50", "p75",
                                     "p90", "p95", "p99", "p99.9"};
 
 // The number after `label` on the line of `text` that starts with it
@@ -93,7 +93,8 @@ void ExpectConsistent(const Struct& report) {
   }
   EXPECT_EQ(by_code, calls);
   double in_histogram = 0;
-  for (const Value& bar : report.fields().at("histogram").list_value().values()) {
+  for (const Value& bar :
+       report.fields().at("histogram").list_value().values()) {
     in_histogram += Number(bar.struct_value(), "count");
   }
   EXPECT_EQ(in_histogram, calls);
@@ -199,11 +200,12 @@ TEST_F(BenchIncrementTest, DurationEndsTheRun) {
 
 TEST_F(BenchIncrementTest, SigintEndsTheRunAndTheReportIsStillPrinted) {
   absl::StatusOr<std::unique_ptr<ChildProcess>> bench = ChildProcess::Start(
-      BinaryPath("sockrpc"), {"bench", "--json", "--duration", "10m", "-c",
-                              "2", address(), kIncrement, kRequestA});
+      BinaryPath("sockrpc"), {"bench", "--json", "--duration", "10m", "-c", "2",
+                              address(), kIncrement, kRequestA});
   ASSERT_TRUE(bench.ok()) << bench.status();
   // The line comes once Ctrl-C ends the run rather than the process.
-  ASSERT_TRUE((*bench)->WaitForLine("Ctrl-C ends it early", kProcessTimeout).ok());
+  ASSERT_TRUE(
+      (*bench)->WaitForLine("Ctrl-C ends it early", kProcessTimeout).ok());
   ASSERT_TRUE((*bench)->Signal(SIGINT).ok());
   absl::StatusOr<int> status = (*bench)->WaitForExit(kProcessTimeout);
   ASSERT_TRUE(status.ok()) << status.status();
@@ -220,9 +222,9 @@ TEST(BenchTokenTest, CallsRefusedByAnInterceptorAreCountedAsUnauthenticated) {
   ServerProcess server =
       StartServer("increment_server", dir, {"--require_token=secret"});
   // Reflection calls would be refused too: the schema comes from the file.
-  CliRun refused = RunCli({"bench", "--json", "-n", "30", "-c", "3", "--proto",
-                           kIncrementProto, server.address, kIncrement,
-                           kRequestA});
+  CliRun refused =
+      RunCli({"bench", "--json", "-n", "30", "-c", "3", "--proto",
+              kIncrementProto, server.address, kIncrement, kRequestA});
   ASSERT_EQ(refused.exit_code, 0) << refused.err;
   Struct report = ParseReport(refused.out);
   const Struct& unauthenticated =
@@ -259,18 +261,18 @@ TEST_F(BenchInteropTest, DeadlineBoundsEachCall) {
                        R"({"sleepMs":60000})"});
   ASSERT_EQ(run.exit_code, 0) << run.err;
   Struct report = ParseReport(run.out);
-  EXPECT_EQ(
-      Number(Object(Object(report, "statusCodes"), "DEADLINE_EXCEEDED"), "count"),
-      4);
+  EXPECT_EQ(Number(Object(Object(report, "statusCodes"), "DEADLINE_EXCEEDED"),
+                   "count"),
+            4);
   ExpectConsistent(report);
 }
 
 TEST_F(BenchInteropTest, ServerThatDoesNotAnswerCannotHoldADurationRun) {
   // Each call would take a minute (the default deadline is 20s): the run
   // ends at its duration with every call in flight, cancelled, uncounted.
-  CliRun run = RunCli({"bench", "--json", "--duration", "300ms", "-c", "2",
-                       address(), absl::StrCat(kInterop, "SleepCall"),
-                       R"({"sleepMs":60000})"});
+  CliRun run =
+      RunCli({"bench", "--json", "--duration", "300ms", "-c", "2", address(),
+              absl::StrCat(kInterop, "SleepCall"), R"({"sleepMs":60000})"});
   ASSERT_EQ(run.exit_code, 0) << run.err;
   Struct report = ParseReport(run.out);
   EXPECT_EQ(Text(report, "stoppedBy"), "duration");

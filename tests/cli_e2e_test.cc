@@ -33,8 +33,9 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 
 const std::string kIncrementProto =
-    absl::StrCat(SOCKRPC_SOURCE_DIR, "/proto/increment.proto");
-const std::string kProtoDir = absl::StrCat(SOCKRPC_SOURCE_DIR, "/proto");
+    absl::StrCat(SOCKRPC_SOURCE_DIR, "/examples/increment/increment.proto");
+const std::string kProtoDir =
+    absl::StrCat(SOCKRPC_SOURCE_DIR, "/examples/increment");
 constexpr char kIncrement[] = "increment.Increment/Increment";
 constexpr char kInterop[] = "sockrpc.interop.InteropTest/";
 

@@ -4,24 +4,24 @@
 # reflection_service_test asks the reflection service of an in-process
 # Server. cli_e2e_test runs the real sockrpc binary against real
 # increment_server and interop_server processes, with the schema from
-# reflection, from proto/increment.proto parsed at run time, and from a
-# protoset that protoc writes at build time (below).
+# reflection, from examples/increment/increment.proto parsed at run time,
+# and from a protoset that protoc writes at build time (below).
 
 sockrpc_test(NAME reflection_service_test
   SOURCES reflection_service_test.cc
   LIBS sockrpc_server sockrpc_client increment_proto sockrpc_test_protos
        sockrpc_e2e_testing)
 
-# increment.protoset: proto/increment.proto as a FileDescriptorSet, the way
-# users make one for --protoset.
+# increment.protoset: examples/increment/increment.proto as a
+# FileDescriptorSet, the way users make one for --protoset.
 get_property(_cli_protoc GLOBAL PROPERTY SOCKRPC_PROTOC_EXECUTABLE)
 set(_cli_protoset ${CMAKE_CURRENT_BINARY_DIR}/increment.protoset)
 add_custom_command(
   OUTPUT ${_cli_protoset}
-  COMMAND ${_cli_protoc} -I${PROJECT_SOURCE_DIR}/proto
+  COMMAND ${_cli_protoc} -I${PROJECT_SOURCE_DIR}/examples/increment
           --descriptor_set_out=${_cli_protoset} --include_imports
-          ${PROJECT_SOURCE_DIR}/proto/increment.proto
-  DEPENDS ${PROJECT_SOURCE_DIR}/proto/increment.proto
+          ${PROJECT_SOURCE_DIR}/examples/increment/increment.proto
+  DEPENDS ${PROJECT_SOURCE_DIR}/examples/increment/increment.proto
   COMMENT "protoc --descriptor_set_out increment.protoset"
   VERBATIM)
 add_custom_target(cli_test_protoset DEPENDS ${_cli_protoset})

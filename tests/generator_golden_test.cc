@@ -1,5 +1,6 @@
 // Golden-file test of protoc-gen-sockrpc: the code it generates for
-// proto/increment.proto must equal the checked-in copies under tests/golden/.
+// examples/increment/increment.proto must equal the checked-in copies under
+// tests/golden/.
 //
 // A failure means the generator's output changed. If the change is intended,
 // refresh the golden files with

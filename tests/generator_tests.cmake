@@ -1,8 +1,8 @@
 # Tests of protoc-gen-sockrpc and sockrpc_generate(): generated code compiles
-# and serves calls in process, the output for proto/increment.proto matches
-# the checked-in golden files, what the generator cannot handle fails with a
-# clear message, and a project using sockrpc through add_subdirectory()
-# builds.
+# and serves calls in process, the output for
+# examples/increment/increment.proto matches the checked-in golden files,
+# what the generator cannot handle fails with a clear message, and a project
+# using sockrpc through add_subdirectory() builds.
 
 # The test services, generated as any user's are.
 add_library(sockrpc_test_protos STATIC)
@@ -23,7 +23,8 @@ sockrpc_test(NAME generated_callback_service_test
   SOURCES generated_callback_service_test.cc
   LIBS sockrpc_test_protos)
 
-# Golden files: the generated code of proto/increment.proto, checked in.
+# Golden files: the generated code of examples/increment/increment.proto,
+# checked in.
 # After an intended change to the generator, refresh them with
 #   cmake --build <build dir> --target sockrpc_update_golden_files
 # and review the diff like any other change.

@@ -31,7 +31,8 @@ target_link_libraries(interop_service PUBLIC
 
 add_executable(interop_server interop/interop_server.cc)
 target_link_libraries(interop_server PRIVATE
-  interop_service absl::flags absl::flags_parse)
+  interop_service sockrpc_example_server_interceptors
+  absl::flags absl::flags_parse)
 
 add_library(interop_cases STATIC
   interop/interop_cases.cc

@@ -31,16 +31,16 @@ using ::sockrpc::testing::ChildProcess;
 using ::sockrpc::testing::kProcessTimeout;
 using ::sockrpc::testing::RawConnection;
 using ::sockrpc::testing::RunIncrementClient;
-using ::sockrpc::testing::StartIncrementServer;
 using ::sockrpc::testing::StartedServer;
+using ::sockrpc::testing::StartIncrementServer;
 using ::sockrpc::testing::TempDir;
 using ::testing::HasSubstr;
 
 constexpr char kMethod[] = "/increment.Increment/Increment";
 
 std::vector<std::string> ProtoFlags() {
-  return {"--proto", SOCKRPC_SOURCE_DIR "/proto/increment.proto", "-I",
-          SOCKRPC_SOURCE_DIR "/proto"};
+  return {"--proto", SOCKRPC_SOURCE_DIR "/examples/increment/increment.proto",
+          "-I", SOCKRPC_SOURCE_DIR "/examples/increment"};
 }
 
 // A running `sockrpc tap` in front of an increment_server.
@@ -139,7 +139,8 @@ TEST(TapE2eTest, ClientThroughTapGetsTheReplyAndTapShowsTheCall) {
   std::string out = StopTap(&*tap);
   EXPECT_THAT(out, HasSubstr(absl::StrCat("C->S HEADERS stream=1 len=")));
   EXPECT_THAT(out, HasSubstr(kMethod));
-  EXPECT_THAT(out, HasSubstr("increment.IncrementRequest {\"character\":\"A\"}"));
+  EXPECT_THAT(out,
+              HasSubstr("increment.IncrementRequest {\"character\":\"A\"}"));
   EXPECT_THAT(out, HasSubstr("increment.IncrementReply {\"character\":\"B\"}"));
   EXPECT_THAT(out, HasSubstr("S->C STATUS stream=1"));
   EXPECT_THAT(out, ::testing::Not(HasSubstr("\033[")));  // not a terminal
@@ -151,7 +152,8 @@ TEST(TapE2eTest, TapOverTcpWithSchemaFromReflection) {
   ASSERT_TRUE(tap.ok()) << tap.status();
   CallThroughTap(&*tap, "A", "B", 1);
   std::string out = StopTap(&*tap);
-  EXPECT_THAT(out, HasSubstr("increment.IncrementRequest {\"character\":\"A\"}"));
+  EXPECT_THAT(out,
+              HasSubstr("increment.IncrementRequest {\"character\":\"A\"}"));
   EXPECT_THAT(out, HasSubstr("increment.IncrementReply {\"character\":\"B\"}"));
 }
 
@@ -186,13 +188,15 @@ TEST(TapE2eTest, JsonOutputIsOneObjectPerLine) {
   absl::StatusOr<testing::ClientRun> run =
       RunIncrementClient({"--target", tap->address, "--char", "A"});
   ASSERT_TRUE(run.ok());
-  ASSERT_TRUE(tap->process->WaitForLine("\"character\":\"B\"", kProcessTimeout)
-                  .ok());
+  ASSERT_TRUE(
+      tap->process->WaitForLine("\"character\":\"B\"", kProcessTimeout).ok());
   std::string out = StopTap(&*tap);
   int frames = 0;
   for (absl::string_view line : absl::StrSplit(out, '\n', absl::SkipEmpty())) {
     google::protobuf::Struct object;
-    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(std::string(line), &object).ok())
+    ASSERT_TRUE(
+        google::protobuf::util::JsonStringToMessage(std::string(line), &object)
+            .ok())
         << line;
     if (object.fields().at("event").string_value() == "frame") ++frames;
   }
@@ -221,7 +225,8 @@ TEST(TapE2eTest, GarbageClientIsForwardedAndShownAndTheTapGoesOn) {
   EXPECT_TRUE(tap->process->WaitForLine("MALFORMED", kProcessTimeout).ok());
   CallThroughTap(&*tap, "A", "B", 2);
   std::string out = StopTap(&*tap);
-  EXPECT_THAT(out, HasSubstr("#1 C->S MALFORMED at byte 0: bad connection preface"));
+  EXPECT_THAT(out,
+              HasSubstr("#1 C->S MALFORMED at byte 0: bad connection preface"));
   EXPECT_THAT(out, HasSubstr("#1 S->C GOAWAY"));
   EXPECT_THAT(out, HasSubstr("{\"character\":\"B\"}"));
 }

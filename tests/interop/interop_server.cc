@@ -35,7 +35,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "server/example_interceptors.h"
+#include "examples/interceptors/server_interceptors.h"
 #include "server/server.h"
 #include "server/termination_signals.h"
 #include "tests/interop/interop_callback_service.h"
@@ -138,7 +138,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "interop_server: bad --allowed_uids/--allowed_gids\n");
     return 2;
   }
-  sockrpc::CallLogger call_logger(
+  sockrpc::examples::CallLogger call_logger(
       [](absl::string_view line) { PrintLine(std::string(line)); });
   if (absl::GetFlag(FLAGS_log_calls)) {
     options.interceptors.push_back(&call_logger);

@@ -72,7 +72,8 @@ int RunList(int argc, char** argv) {
   parser.AddNotes(
       "Examples:\n"
       "  sockrpc list unix:/tmp/server.sock\n"
-      "  sockrpc list --proto proto/increment.proto -I proto");
+      "  sockrpc list --proto examples/increment/increment.proto "
+      "-I examples/increment");
   std::vector<std::string> args;
   if (std::optional<int> exit_code = parser.Parse(argc, argv, &args)) {
     return *exit_code;

@@ -1,4 +1,4 @@
-#include "tools/names.h"
+#include "tools/protoc_plugin/names.h"
 
 #include <string>
 

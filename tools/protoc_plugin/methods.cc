@@ -1,11 +1,11 @@
-#include "tools/methods.h"
+#include "tools/protoc_plugin/methods.h"
 
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/descriptor.h"
-#include "tools/names.h"
+#include "tools/protoc_plugin/names.h"
 
 namespace sockrpc::generator {
 namespace {
@@ -71,11 +71,11 @@ std::vector<StubForm> StubForms(const MethodDescriptor* method) {
              /*takes_request=*/false}};
   }
   if (method->client_streaming()) {
-    return {{{absl::StrCat("::sockrpc::ClientWriter<", request, ", ", reply,
-                           ">"),
-              name, CallWithoutRequest()},
-             /*blocking=*/false,
-             /*takes_request=*/false}};
+    return {
+        {{absl::StrCat("::sockrpc::ClientWriter<", request, ", ", reply, ">"),
+          name, CallWithoutRequest()},
+         /*blocking=*/false,
+         /*takes_request=*/false}};
   }
   if (method->server_streaming()) {
     return {{{absl::StrCat("::sockrpc::ClientReader<", reply, ">"), name,
@@ -127,13 +127,13 @@ Function AsyncStubMethod(const MethodDescriptor* method) {
 Function ServiceHandler(const MethodDescriptor* method) {
   const std::string request = RequestType(method);
   const std::string reply = ReplyType(method);
-  Function handler{"absl::Status", MethodName(method),
+  Function handler{"absl::Status",
+                   MethodName(method),
                    {{"::sockrpc::ServerContext*", "context"}}};
   if (method->client_streaming() && method->server_streaming()) {
-    handler.params.push_back(
-        {absl::StrCat("::sockrpc::ServerReaderWriter<", reply, ", ", request,
-                      ">*"),
-         "stream"});
+    handler.params.push_back({absl::StrCat("::sockrpc::ServerReaderWriter<",
+                                           reply, ", ", request, ">*"),
+                              "stream"});
   } else if (method->client_streaming()) {
     handler.params.push_back(
         {absl::StrCat("::sockrpc::ServerReader<", request, ">*"), "reader"});
@@ -152,7 +152,8 @@ Function ServiceHandler(const MethodDescriptor* method) {
 Function CallbackHandler(const MethodDescriptor* method) {
   const std::string request = RequestType(method);
   const std::string reply = ReplyType(method);
-  Function handler{"", MethodName(method),
+  Function handler{"",
+                   MethodName(method),
                    {{"::sockrpc::CallbackServerContext*", "context"}}};
   const Parameter request_param{absl::StrCat("const ", request, "*"),
                                 "request"};

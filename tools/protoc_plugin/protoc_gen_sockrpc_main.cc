@@ -4,10 +4,10 @@
 //       foo.proto
 //
 // writes DIR/foo.sockrpc.pb.h and DIR/foo.sockrpc.pb.cc. CMake projects use
-// sockrpc_generate() (tools/sockrpc_generate.cmake) instead.
+// sockrpc_generate() (tools/protoc_plugin/sockrpc_generate.cmake) instead.
 
 #include "google/protobuf/compiler/plugin.h"
-#include "tools/generator.h"
+#include "tools/protoc_plugin/generator.h"
 
 int main(int argc, char* argv[]) {
   sockrpc::generator::Generator generator;

@@ -1,4 +1,4 @@
-#include "tools/generator.h"
+#include "tools/protoc_plugin/generator.h"
 
 #include <memory>
 #include <string>
@@ -11,8 +11,8 @@
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/io/printer.h"
 #include "google/protobuf/io/zero_copy_stream.h"
-#include "tools/emit.h"
-#include "tools/names.h"
+#include "tools/protoc_plugin/emit.h"
+#include "tools/protoc_plugin/names.h"
 
 namespace sockrpc::generator {
 namespace {

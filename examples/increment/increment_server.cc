@@ -23,8 +23,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "examples/interceptors/server_interceptors.h"
 #include "increment.sockrpc.pb.h"
-#include "server/example_interceptors.h"
 #include "server/server.h"
 #include "server/termination_signals.h"
 
@@ -201,12 +201,13 @@ int main(int argc, char** argv) {
   // Before any server thread starts, so that they all inherit the mask.
   sockrpc::TerminationSignals signals;
 
-  sockrpc::CallLogger call_logger(
+  sockrpc::examples::CallLogger call_logger(
       [](absl::string_view line) { PrintLine(std::string(line)); });
   if (absl::GetFlag(FLAGS_log_calls)) {
     options.interceptors.push_back(&call_logger);
   }
-  sockrpc::TokenAuthenticator authenticator(absl::GetFlag(FLAGS_require_token));
+  sockrpc::examples::TokenAuthenticator authenticator(
+      absl::GetFlag(FLAGS_require_token));
   if (!absl::GetFlag(FLAGS_require_token).empty()) {
     options.interceptors.push_back(&authenticator);
   }

@@ -1,8 +1,8 @@
 // Internal to protoc-gen-sockrpc: helpers that lay out generated C++ the way
 // a careful person would write it (80 columns, wrapped signatures, comments
 // carried over from the .proto).
-#ifndef SOCKRPC_TOOLS_PRINTING_H_
-#define SOCKRPC_TOOLS_PRINTING_H_
+#ifndef SOCKRPC_TOOLS_PROTOC_PLUGIN_PRINTING_H_
+#define SOCKRPC_TOOLS_PROTOC_PLUGIN_PRINTING_H_
 
 #include <string>
 #include <vector>
@@ -85,4 +85,4 @@ std::vector<std::string> LeadingComments(const DescriptorT* descriptor) {
 
 }  // namespace sockrpc::generator
 
-#endif  // SOCKRPC_TOOLS_PRINTING_H_
+#endif  // SOCKRPC_TOOLS_PROTOC_PLUGIN_PRINTING_H_

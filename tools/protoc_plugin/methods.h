@@ -23,8 +23,8 @@
 //   server streaming  ServerWriteReactor<Rep>*      const Req*
 //   client streaming  ServerReadReactor<Req>*       Rep*
 //   bidi streaming    ServerBidiReactor<Req, Rep>*  (nothing more)
-#ifndef SOCKRPC_TOOLS_METHODS_H_
-#define SOCKRPC_TOOLS_METHODS_H_
+#ifndef SOCKRPC_TOOLS_PROTOC_PLUGIN_METHODS_H_
+#define SOCKRPC_TOOLS_PROTOC_PLUGIN_METHODS_H_
 
 #include <string>
 #include <vector>
@@ -92,8 +92,7 @@ std::string Registrar(const google::protobuf::MethodDescriptor* method);
 // CallbackRegistrar returns the ::sockrpc::Service member that registers
 // `method` of a CallbackService with both its forms:
 // "AddCallbackUnaryMethod", "AddCallbackServerStreamingMethod", ...
-std::string CallbackRegistrar(
-    const google::protobuf::MethodDescriptor* method);
+std::string CallbackRegistrar(const google::protobuf::MethodDescriptor* method);
 
 // KindName returns "unary", "server streaming", "client streaming" or
 // "bidi streaming", as sockrpc::RpcKindName() names the kinds.
@@ -115,4 +114,4 @@ std::vector<std::string> Unnamed(const std::vector<Parameter>& params);
 
 }  // namespace sockrpc::generator
 
-#endif  // SOCKRPC_TOOLS_METHODS_H_
+#endif  // SOCKRPC_TOOLS_PROTOC_PLUGIN_METHODS_H_

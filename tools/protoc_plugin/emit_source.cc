@@ -6,10 +6,10 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/io/printer.h"
-#include "tools/emit.h"
-#include "tools/methods.h"
-#include "tools/names.h"
-#include "tools/printing.h"
+#include "tools/protoc_plugin/emit.h"
+#include "tools/protoc_plugin/methods.h"
+#include "tools/protoc_plugin/names.h"
+#include "tools/protoc_plugin/printing.h"
 
 namespace sockrpc::generator {
 namespace {
@@ -39,9 +39,9 @@ void PrintReturnConstructed(const std::string& type,
     PrintLines(line, printer);
     return;
   }
-  PrintLines(absl::StrCat(WrapType("return ", type, "(", 2), "\n    ",
-                          argument, ");"),
-             printer);
+  PrintLines(
+      absl::StrCat(WrapType("return ", type, "(", 2), "\n    ", argument, ");"),
+      printer);
 }
 
 // The body of the stub form `form` of `method`, the one taking a
@@ -49,8 +49,7 @@ void PrintReturnConstructed(const std::string& type,
 void EmitStubBody(const MethodDescriptor* method, const StubForm& form,
                   Printer* printer) {
   PrintAssignment("static constexpr char kMethod[]",
-                  absl::StrCat("\"", WireMethodName(method), "\""), 2,
-                  printer);
+                  absl::StrCat("\"", WireMethodName(method), "\""), 2, printer);
   if (form.blocking) {
     printer->Print(
         "$Reply$ reply;\n"
@@ -61,11 +60,11 @@ void EmitStubBody(const MethodDescriptor* method, const StubForm& form,
         "Reply", QualifiedClassName(method->output_type()));
     return;
   }
-  PrintReturnConstructed(
-      form.function.return_type,
-      form.takes_request ? "channel_->StartCall(context, kMethod, &request)"
-                         : "channel_->StartCall(context, kMethod)",
-      printer);
+  PrintReturnConstructed(form.function.return_type,
+                         form.takes_request
+                             ? "channel_->StartCall(context, kMethod, &request)"
+                             : "channel_->StartCall(context, kMethod)",
+                         printer);
 }
 
 // The definitions of Foo::Stub.
@@ -172,8 +171,8 @@ void PrintHandlerDefinition(const std::string& server_class,
 // The body of a blocking handler that `method`'s implementation has not
 // overridden: UNIMPLEMENTED.
 std::string UnimplementedBody(const MethodDescriptor* method) {
-  const std::string message = absl::StrCat(
-      "\"method ", WireMethodName(method), " is not implemented\"");
+  const std::string message = absl::StrCat("\"method ", WireMethodName(method),
+                                           " is not implemented\"");
   if (message.size() + 4 + 2 <= static_cast<size_t>(kMaxColumns - 2)) {
     return WrapSignature("return absl::UnimplementedError(", {message}, ");",
                          2);

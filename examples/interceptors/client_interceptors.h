@@ -1,9 +1,10 @@
 // Two ClientInterceptors that show what interceptors are for, used by
-// increment_client (--token, --verbose) and ready to reuse.
+// increment_client (--token, --verbose) and ready to copy. An example, not
+// part of the sockrpc library: link sockrpc_example_client_interceptors.
 //
 // Thread-safe; borrowed by the Channel (they must outlive it).
-#ifndef SOCKRPC_CLIENT_EXAMPLE_INTERCEPTORS_H_
-#define SOCKRPC_CLIENT_EXAMPLE_INTERCEPTORS_H_
+#ifndef SOCKRPC_EXAMPLES_INTERCEPTORS_CLIENT_INTERCEPTORS_H_
+#define SOCKRPC_EXAMPLES_INTERCEPTORS_CLIENT_INTERCEPTORS_H_
 
 #include <functional>
 #include <string>
@@ -12,6 +13,7 @@
 #include "client/interceptor.h"
 
 namespace sockrpc {
+namespace examples {
 
 // BearerToken adds "authorization: Bearer <token>" to every call.
 class BearerToken final : public ClientInterceptor {
@@ -44,6 +46,7 @@ class CallTimer final : public ClientInterceptor {
   const std::function<void(absl::string_view)> write_;
 };
 
+}  // namespace examples
 }  // namespace sockrpc
 
-#endif  // SOCKRPC_CLIENT_EXAMPLE_INTERCEPTORS_H_
+#endif  // SOCKRPC_EXAMPLES_INTERCEPTORS_CLIENT_INTERCEPTORS_H_

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# tools/demo.sh: a scripted transcript of the Increment demo.
+# examples/increment/demo.sh: a scripted transcript of the Increment demo.
 #
-# Usage: tools/demo.sh BIN_DIR
+# Usage: examples/increment/demo.sh BIN_DIR
 #
 # BIN_DIR holds increment_server and increment_client (./build.sh puts them in
 # build/bin/; `./build.sh demo` runs this script for you).

@@ -1,4 +1,4 @@
-#include "tools/printing.h"
+#include "tools/protoc_plugin/printing.h"
 
 #include <string>
 #include <utility>
@@ -10,7 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "google/protobuf/io/printer.h"
-#include "tools/names.h"
+#include "tools/protoc_plugin/names.h"
 
 namespace sockrpc::generator {
 namespace {

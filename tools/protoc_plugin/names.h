@@ -5,8 +5,8 @@
 // and methods keep their proto names unless those would not compile or would
 // clash with the generated code's own members or parameters, in which case
 // they gain a trailing underscore (the name on the wire never changes).
-#ifndef SOCKRPC_TOOLS_NAMES_H_
-#define SOCKRPC_TOOLS_NAMES_H_
+#ifndef SOCKRPC_TOOLS_PROTOC_PLUGIN_NAMES_H_
+#define SOCKRPC_TOOLS_PROTOC_PLUGIN_NAMES_H_
 
 #include <string>
 
@@ -57,4 +57,4 @@ std::string HeaderGuard(absl::string_view header_path);
 
 }  // namespace sockrpc::generator
 
-#endif  // SOCKRPC_TOOLS_NAMES_H_
+#endif  // SOCKRPC_TOOLS_PROTOC_PLUGIN_NAMES_H_

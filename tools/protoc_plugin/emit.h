@@ -2,8 +2,8 @@
 //
 // Both expect a file that Generator::Generate() has validated (no two
 // member functions of a generated class with the same C++ name).
-#ifndef SOCKRPC_TOOLS_EMIT_H_
-#define SOCKRPC_TOOLS_EMIT_H_
+#ifndef SOCKRPC_TOOLS_PROTOC_PLUGIN_EMIT_H_
+#define SOCKRPC_TOOLS_PROTOC_PLUGIN_EMIT_H_
 
 #include <string>
 
@@ -31,4 +31,4 @@ void EmitSource(const google::protobuf::FileDescriptor* file,
 
 }  // namespace sockrpc::generator
 
-#endif  // SOCKRPC_TOOLS_EMIT_H_
+#endif  // SOCKRPC_TOOLS_PROTOC_PLUGIN_EMIT_H_

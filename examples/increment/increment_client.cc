@@ -13,7 +13,7 @@
 #include "absl/flags/usage.h"
 #include "absl/time/time.h"
 #include "client/channel.h"
-#include "client/example_interceptors.h"
+#include "examples/interceptors/client_interceptors.h"
 #include "increment.sockrpc.pb.h"
 
 ABSL_FLAG(std::string, target, "unix:server_socket",
@@ -37,9 +37,10 @@ int main(int argc, char** argv) {
   const std::string target = absl::GetFlag(FLAGS_target);
 
   sockrpc::ChannelOptions options;
-  sockrpc::BearerToken token(absl::GetFlag(FLAGS_token));
-  if (!absl::GetFlag(FLAGS_token).empty()) options.interceptors.push_back(&token);
-  sockrpc::CallTimer timer([](absl::string_view line) {
+  sockrpc::examples::BearerToken token(absl::GetFlag(FLAGS_token));
+  if (!absl::GetFlag(FLAGS_token).empty())
+    options.interceptors.push_back(&token);
+  sockrpc::examples::CallTimer timer([](absl::string_view line) {
     std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data());
   });
   if (absl::GetFlag(FLAGS_verbose)) options.interceptors.push_back(&timer);

@@ -1,9 +1,11 @@
 // Two ServerInterceptors that show what interceptors are for, used by
-// increment_server (--log_calls, --require_token) and ready to reuse.
+// increment_server (--log_calls, --require_token) and ready to copy. An
+// example, not part of the sockrpc library: link
+// sockrpc_example_server_interceptors.
 //
 // Thread-safe; borrowed by the Server (they must outlive it).
-#ifndef SOCKRPC_SERVER_EXAMPLE_INTERCEPTORS_H_
-#define SOCKRPC_SERVER_EXAMPLE_INTERCEPTORS_H_
+#ifndef SOCKRPC_EXAMPLES_INTERCEPTORS_SERVER_INTERCEPTORS_H_
+#define SOCKRPC_EXAMPLES_INTERCEPTORS_SERVER_INTERCEPTORS_H_
 
 #include <functional>
 #include <string>
@@ -12,6 +14,7 @@
 #include "server/interceptor.h"
 
 namespace sockrpc {
+namespace examples {
 
 // CallLogger writes one line per finished call: method, peer, status and
 // how long it took, e.g.
@@ -42,6 +45,7 @@ class TokenAuthenticator final : public ServerInterceptor {
   const std::string expected_;
 };
 
+}  // namespace examples
 }  // namespace sockrpc
 
-#endif  // SOCKRPC_SERVER_EXAMPLE_INTERCEPTORS_H_
+#endif  // SOCKRPC_EXAMPLES_INTERCEPTORS_SERVER_INTERCEPTORS_H_

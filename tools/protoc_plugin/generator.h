@@ -6,12 +6,12 @@
 // server side Foo::Service.
 //
 // Every kind of method is generated: unary, server streaming, client
-// streaming and bidirectional (see tools/methods.h for their signatures).
+// streaming and bidirectional (see methods.h for their signatures).
 // Generation fails, with a message naming the file and methods, for
 // methods whose C++ names would collide, and for unknown parameters.
 // Thread-compatible; protoc calls it from one thread.
-#ifndef SOCKRPC_TOOLS_GENERATOR_H_
-#define SOCKRPC_TOOLS_GENERATOR_H_
+#ifndef SOCKRPC_TOOLS_PROTOC_PLUGIN_GENERATOR_H_
+#define SOCKRPC_TOOLS_PROTOC_PLUGIN_GENERATOR_H_
 
 #include <cstdint>
 #include <string>
@@ -39,4 +39,4 @@ class Generator final : public google::protobuf::compiler::CodeGenerator {
 
 }  // namespace sockrpc::generator
 
-#endif  // SOCKRPC_TOOLS_GENERATOR_H_
+#endif  // SOCKRPC_TOOLS_PROTOC_PLUGIN_GENERATOR_H_

@@ -1,8 +1,9 @@
-#include "client/example_interceptors.h"
+#include "examples/interceptors/client_interceptors.h"
 
 #include "absl/strings/str_cat.h"
 
 namespace sockrpc {
+namespace examples {
 
 void CallTimer::OnCallEnd(absl::string_view method,
                           const ClientContext& context,
@@ -11,4 +12,5 @@ void CallTimer::OnCallEnd(absl::string_view method,
                       " in ", absl::FormatDuration(elapsed)));
 }
 
+}  // namespace examples
 }  // namespace sockrpc

@@ -7,10 +7,10 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/io/printer.h"
-#include "tools/emit.h"
-#include "tools/methods.h"
-#include "tools/names.h"
-#include "tools/printing.h"
+#include "tools/protoc_plugin/emit.h"
+#include "tools/protoc_plugin/methods.h"
+#include "tools/protoc_plugin/names.h"
+#include "tools/protoc_plugin/printing.h"
 
 namespace sockrpc::generator {
 namespace {
@@ -216,11 +216,11 @@ void EmitService(const ServiceDescriptor* service, Printer* printer) {
       " public:\n",
       "Service", name);
   printer->Indent();
-  PrintComment(WrapComment(absl::StrCat("Registers every method of ",
-                                        service->full_name(),
-                                        " in the method table."),
-                           2),
-               printer);
+  PrintComment(
+      WrapComment(absl::StrCat("Registers every method of ",
+                               service->full_name(), " in the method table."),
+                  2),
+      printer);
   printer->Print("Service();\n");
   for (int i = 0; i < service->method_count(); ++i) {
     const MethodDescriptor* method = service->method(i);
@@ -269,11 +269,11 @@ void EmitCallbackService(const ServiceDescriptor* service, Printer* printer) {
       " public:\n",
       "Service", name);
   printer->Indent();
-  PrintComment(WrapComment(absl::StrCat("Registers every method of ",
-                                        service->full_name(),
-                                        " in the method table."),
-                           2),
-               printer);
+  PrintComment(
+      WrapComment(absl::StrCat("Registers every method of ",
+                               service->full_name(), " in the method table."),
+                  2),
+      printer);
   printer->Print("CallbackService();\n");
   for (int i = 0; i < service->method_count(); ++i) {
     const MethodDescriptor* method = service->method(i);

@@ -1,14 +1,13 @@
-#include "server/example_interceptors.h"
+#include "examples/interceptors/server_interceptors.h"
 
 #include "absl/strings/str_cat.h"
 
 namespace sockrpc {
+namespace examples {
 
 void CallLogger::OnCallEnd(const ServerContext& context,
-                           const absl::Status& status,
-                           absl::Duration elapsed) {
-  write_(absl::StrCat("call ", context.method(), " from ", context.peer(),
-                      ": ",
+                           const absl::Status& status, absl::Duration elapsed) {
+  write_(absl::StrCat("call ", context.method(), " from ", context.peer(), ": ",
                       status.ok() ? "OK" : status.ToString(), " in ",
                       absl::FormatDuration(elapsed)));
 }
@@ -21,4 +20,5 @@ absl::Status TokenAuthenticator::OnCallStart(ServerContext& context) {
       "missing or wrong \"authorization: Bearer <token>\" metadata");
 }
 
+}  // namespace examples
 }  // namespace sockrpc
