@@ -28,7 +28,7 @@ struct Channel::State {
   int opening ABSL_GUARDED_BY(mu) = 0;
 };
 
-Channel::Channel(Address address, ChannelOptions options)
+Channel::Channel(Key, Address address, ChannelOptions options)
     : address_(std::move(address)),
       options_(std::move(options)),
       state_(std::make_unique<State>()) {}
@@ -108,6 +108,10 @@ std::shared_ptr<ClientStream> Channel::OpenStream(
     if (unary_status != nullptr) *unary_status = std::move(status);
     return stream;
   };
+  if (context != nullptr && !context->Claim()) {
+    return failed(absl::FailedPreconditionError(
+        "this ClientContext served a call already: use one per call"));
+  }
   if (deadline != absl::InfiniteFuture() && deadline <= absl::Now()) {
     return failed(
         absl::DeadlineExceededError("deadline exceeded before the call started"));
@@ -265,7 +269,8 @@ void Channel::Flush() {
 absl::StatusOr<std::shared_ptr<Channel>> CreateChannel(
     absl::string_view target, const ChannelOptions& options) {
   SOCKRPC_ASSIGN_OR_RETURN(Address address, ParseAddress(target));
-  return std::make_shared<Channel>(std::move(address), options);
+  return std::make_shared<Channel>(Channel::Key(), std::move(address),
+                                   options);
 }
 
 }  // namespace sockrpc

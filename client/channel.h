@@ -43,6 +43,7 @@
 
 namespace sockrpc {
 
+class Channel;
 class ClientConnection;
 class ClientEventLoop;
 class ClientStream;
@@ -85,8 +86,15 @@ struct ChannelOptions {
 
 class Channel {
  public:
-  // Use CreateChannel().
-  Channel(Address address, ChannelOptions options);
+  // Only CreateChannel() makes a Key, so only it constructs channels (with
+  // std::make_shared, which needs a public constructor).
+  class Key {
+   private:
+    Key() = default;
+    friend absl::StatusOr<std::shared_ptr<Channel>> CreateChannel(
+        absl::string_view target, const ChannelOptions& options);
+  };
+  Channel(Key, Address address, ChannelOptions options);
   ~Channel();
   Channel(const Channel&) = delete;
   Channel& operator=(const Channel&) = delete;

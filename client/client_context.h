@@ -2,9 +2,10 @@
 // metadata) and what the call brings back besides its reply (the server's
 // initial and trailing metadata).
 //
-// One ClientContext serves one call. It is not thread-safe: the calling
-// thread owns it for the duration of the call; only TryCancel() may be
-// called from any thread.
+// One ClientContext serves one call: a call made with a context that
+// served one already fails at once with FAILED_PRECONDITION, and nothing is
+// sent. It is not thread-safe: the calling thread owns it for the duration
+// of the call; only TryCancel() may be called from any thread.
 #ifndef SOCKRPC_CLIENT_CLIENT_CONTEXT_H_
 #define SOCKRPC_CLIENT_CLIENT_CONTEXT_H_
 
@@ -57,6 +58,12 @@ class ClientContext {
   friend class ClientConnection;  // fills in the server's metadata
   friend class Channel;
 
+  // Marks the context as serving a call; false if it served one already.
+  bool Claim() {
+    if (claimed_) return false;
+    claimed_ = true;
+    return true;
+  }
   // Attaches the call `stream` for TryCancel(); false if already cancelled.
   bool AttachStream(const std::shared_ptr<ClientStream>& stream) {
     MutexLock lock(&cancel_mu_);
@@ -70,6 +77,8 @@ class ClientContext {
   // The call this context is attached to while it is in flight.
   std::weak_ptr<ClientStream> stream_ ABSL_GUARDED_BY(cancel_mu_);
 
+  // Whether a call has used this context (Claim()).
+  bool claimed_ = false;
   absl::Time deadline_ = absl::InfiniteFuture();
   Metadata metadata_;
   Metadata initial_metadata_;

@@ -14,6 +14,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -388,6 +389,39 @@ TEST_P(IncrementOverTransportTest, RequestMetadataIsAccepted) {
   ASSERT_TRUE(reply.ok()) << reply.status();
   EXPECT_EQ(reply->character(), "B");
 }
+
+TEST_P(IncrementOverTransportTest,
+       AContextUsedForASecondCallFailsItWithFailedPrecondition) {
+  increment::Increment::Stub stub(MakeChannel(server_.address));
+  increment::IncrementRequest request;
+  request.set_character("A");
+  ClientContext context;
+  context.set_timeout(kCallTimeout);
+  ASSERT_TRUE(stub.Increment(&context, request).ok());
+
+  // Once more with the same context: refused before anything is sent, and
+  // saying why (it used to fail the call with whatever state the first
+  // call left, CANCELLED after a cancel).
+  absl::StatusOr<increment::IncrementReply> again =
+      stub.Increment(&context, request);
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kFailedPrecondition)
+      << again.status();
+  EXPECT_THAT(again.status().message(), HasSubstr("served a call already"));
+  ClientContext cancelled;
+  cancelled.TryCancel();
+  EXPECT_EQ(stub.Increment(&cancelled, request).status().code(),
+            absl::StatusCode::kCancelled);
+  EXPECT_EQ(stub.Increment(&cancelled, request).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  // A fresh context works, on the same channel.
+  ClientContext fresh;
+  fresh.set_timeout(kCallTimeout);
+  EXPECT_TRUE(stub.Increment(&fresh, request).ok());
+}
+
+// Channels come from CreateChannel() only.
+static_assert(!std::is_constructible_v<Channel, sockrpc::Address,
+                                       ChannelOptions>);
 
 TEST_P(IncrementOverTransportTest,
        RequestOverTheChannelLimitFailsLocallyAndTheChannelGoesOn) {
