@@ -67,7 +67,7 @@
 //   while one runs, no other callback call of the channel makes progress.
 // - OnReadInitialMetadataDone(ok) runs once, before the first OnReadDone()
 //   and before OnDone(): ok is true if the server's initial metadata (see
-//   ClientContext::initial_metadata()) arrived, false if the call ended
+//   ClientContext::server_initial_metadata()) arrived, false if the call ended
 //   without it. Optional: the default does nothing.
 // - Every StartWrite() gets one OnWriteDone(ok), in order. The message is
 //   serialized at once and may be reused when StartWrite() returns. Writes

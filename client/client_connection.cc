@@ -110,7 +110,7 @@ bool ClientConnection::Open(const std::shared_ptr<ClientStream>& stream,
   ClientContext* context = stream->context();
   static const Metadata kNoMetadata;
   const Metadata& metadata =
-      context != nullptr ? context->metadata() : kNoMetadata;
+      context != nullptr ? context->request_metadata() : kNoMetadata;
   // Room for both frames at once, unless metadata makes HEADERS large.
   frames.reserve(2 * kFrameHeaderSize + kHeaderFieldsSize + method.size() +
                  (request != nullptr ? request->ByteSizeLong() : 0));

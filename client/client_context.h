@@ -14,10 +14,10 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/string_view.h"
-#include "transport/sync.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "transport/metadata.h"
+#include "transport/sync.h"
 
 namespace sockrpc {
 
@@ -44,11 +44,16 @@ class ClientContext {
   void AddMetadata(absl::string_view key, absl::string_view value) {
     metadata_.emplace_back(std::string(key), std::string(value));
   }
-  const Metadata& metadata() const { return metadata_; }
+  // The request metadata added so far.
+  const Metadata& request_metadata() const { return metadata_; }
 
-  // The server's initial and trailing metadata; filled in by the call.
-  const Metadata& initial_metadata() const { return initial_metadata_; }
-  const Metadata& trailing_metadata() const { return trailing_metadata_; }
+  // The server's initial and trailing metadata (gRPC's
+  // GetServerInitialMetadata() and GetServerTrailingMetadata()); filled in
+  // by the call.
+  const Metadata& server_initial_metadata() const { return initial_metadata_; }
+  const Metadata& server_trailing_metadata() const {
+    return trailing_metadata_;
+  }
 
   // Cancels the call (now or, if it has not started, as soon as it does):
   // it ends with CANCELLED and the server is told. Thread-safe.

@@ -97,10 +97,10 @@ absl::Status CustomMetadata(const CaseOptions& options) {
     SOCKRPC_RETURN_IF_ERROR(ExpectOk("UnaryCall", reply.status()));
     SOCKRPC_RETURN_IF_ERROR(CheckPattern("reply body", reply->body(), 314, 0));
     SOCKRPC_RETURN_IF_ERROR(ExpectEntry("UnaryCall initial metadata",
-                                        context.initial_metadata(),
+                                        context.server_initial_metadata(),
                                         kEchoInitialKey, kEchoInitialValue));
     SOCKRPC_RETURN_IF_ERROR(ExpectEntry("UnaryCall trailing metadata",
-                                        context.trailing_metadata(),
+                                        context.server_trailing_metadata(),
                                         kEchoTrailingKey, kEchoTrailingValue));
   }
 
@@ -122,14 +122,14 @@ absl::Status CustomMetadata(const CaseOptions& options) {
                    "no reply: ", stream.Finish().ToString());
     SOCKRPC_RETURN_IF_ERROR(CheckPattern("reply body", chunk.body(), 314, 0));
     SOCKRPC_RETURN_IF_ERROR(ExpectEntry("FullDuplexCall initial metadata",
-                                        context.initial_metadata(),
+                                        context.server_initial_metadata(),
                                         kEchoInitialKey, kEchoInitialValue));
     INTEROP_EXPECT(stream.WritesDone(),
                    "WritesDone failed: ", stream.Finish().ToString());
     INTEROP_EXPECT(!stream.Read(&chunk), "an unexpected second reply");
     SOCKRPC_RETURN_IF_ERROR(ExpectOk("FullDuplexCall", stream.Finish()));
     SOCKRPC_RETURN_IF_ERROR(ExpectEntry("FullDuplexCall trailing metadata",
-                                        context.trailing_metadata(),
+                                        context.server_trailing_metadata(),
                                         kEchoTrailingKey, kEchoTrailingValue));
   }
   return absl::OkStatus();

@@ -194,8 +194,8 @@ Result Unary(InteropTest::Stub& stub, std::mt19937& random) {
   if (!body.ok()) return Wrong(std::string(body.message()));
   const sockrpc::Metadata expected_initial = {{kEchoInitialKey, initial}};
   const sockrpc::Metadata expected_trailing = {{kEchoTrailingKey, trailing}};
-  if (context.initial_metadata() != expected_initial ||
-      context.trailing_metadata() != expected_trailing) {
+  if (context.server_initial_metadata() != expected_initial ||
+      context.server_trailing_metadata() != expected_trailing) {
     return Wrong("UnaryCall: metadata not echoed as sent");
   }
   return Ok();

@@ -142,8 +142,8 @@ int Call(const MethodTarget& target, const CallPlan& plan) {
   }
   absl::Status status = call->Finish();
   if (plan.verbose) {
-    PrintMetadata("initial metadata", context.initial_metadata());
-    PrintMetadata("trailing metadata", context.trailing_metadata());
+    PrintMetadata("initial metadata", context.server_initial_metadata());
+    PrintMetadata("trailing metadata", context.server_trailing_metadata());
   }
   if (!local_error.ok()) return ReportFailure(local_error);
   if (!status.ok()) return ReportFailure(status);
