@@ -14,6 +14,10 @@ sockrpc_test(NAME socket_io_test SOURCES socket_io_test.cc
              LIBS sockrpc_transport sockrpc_socket_testing)
 sockrpc_test(NAME metadata_test SOURCES metadata_test.cc LIBS sockrpc_transport)
 sockrpc_test(NAME frame_test SOURCES frame_test.cc LIBS sockrpc_transport)
+sockrpc_test(NAME frame_reader_test SOURCES frame_reader_test.cc
+             LIBS sockrpc_transport)
+sockrpc_test(NAME wire_codec_test SOURCES wire_codec_test.cc
+             LIBS sockrpc_transport)
 sockrpc_test(NAME buffer_pool_test SOURCES buffer_pool_test.cc LIBS sockrpc_transport)
 sockrpc_test(NAME message_queue_test SOURCES message_queue_test.cc LIBS sockrpc_transport)
 sockrpc_test(NAME fd_test SOURCES fd_test.cc LIBS sockrpc_transport)
