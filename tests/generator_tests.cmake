@@ -11,13 +11,17 @@ sockrpc_generate(TARGET sockrpc_test_protos
          protos/sockrpc/test/common/paging.proto
          protos/no_package.proto
          protos/streaming.proto
-  IMPORT_DIRS protos)
+  IMPORT_DIRS protos
+  MOCKS)
 
 sockrpc_test(NAME generated_service_test
   SOURCES generated_service_test.cc
   LIBS sockrpc_test_protos)
 sockrpc_test(NAME generated_streaming_test
   SOURCES generated_streaming_test.cc
+  LIBS sockrpc_test_protos)
+sockrpc_test(NAME generated_mock_test
+  SOURCES generated_mock_test.cc
   LIBS sockrpc_test_protos)
 sockrpc_test(NAME generated_callback_service_test
   SOURCES generated_callback_service_test.cc

@@ -1,4 +1,4 @@
-// Internal to protoc-gen-sockrpc: writers of the two generated files.
+// Internal to protoc-gen-sockrpc: writers of the generated files.
 //
 // Both expect a file that Generator::Generate() has validated (no two
 // member functions of a generated class with the same C++ name).
@@ -28,6 +28,13 @@ void EmitHeader(const google::protobuf::FileDescriptor* file,
 // EmitHeader declared.
 void EmitSource(const google::protobuf::FileDescriptor* file,
                 google::protobuf::io::Printer* printer);
+
+// With the "mocks" parameter, a third file: "a/b/foo_mock.sockrpc.pb.h",
+// where EmitMockHeader writes a gMock mock of each service's
+// StubInterface, class MockFooStub.
+std::string MockHeaderFileName(const google::protobuf::FileDescriptor* file);
+void EmitMockHeader(const google::protobuf::FileDescriptor* file,
+                    google::protobuf::io::Printer* printer);
 
 }  // namespace sockrpc::generator
 

@@ -63,8 +63,9 @@ void EmitServiceClass(const ServiceDescriptor* service, Printer* printer) {
   for (std::string& line : WrapComment(
            absl::StrCat(name, " holds the name of service ",
                         service->full_name(), " and its two sides: ", name,
-                        "::Stub calls the service; ", name, "::Service and ",
-                        name,
+                        "::Stub calls the service (through ", name,
+                        "::StubInterface, which tests can mock); ", name,
+                        "::Service and ", name,
                         "::CallbackService are base classes of its "
                         "implementations."),
            0)) {
@@ -77,6 +78,7 @@ void EmitServiceClass(const ServiceDescriptor* service, Printer* printer) {
       "  // The service's full name, as it travels on the wire.\n"
       "  static constexpr char kServiceName[] = \"$full_name$\";\n"
       "\n"
+      "  class StubInterface;\n"
       "  class Stub;\n"
       "  class Service;\n"
       "  class CallbackService;\n"
@@ -129,41 +131,48 @@ void EmitAsyncClass(const ServiceDescriptor* service, Printer* printer) {
   printer->Print("Async* async() { return &async_forms_; }\n");
 }
 
-// The client side, Foo::Stub.
-void EmitStub(const ServiceDescriptor* service, Printer* printer) {
+// The comment of `method` in the stub classes: its own from the .proto
+// file, or one saying what it calls.
+std::vector<std::string> StubMethodComment(const MethodDescriptor* method) {
+  std::vector<std::string> comment = LeadingComments(method);
+  if (!comment.empty()) return comment;
+  return WrapComment(
+      IsStreaming(method)
+          ? absl::StrCat("Starts a call of ", WireMethodName(method), " (",
+                         KindName(method), ").")
+          : absl::StrCat("Calls ", WireMethodName(method), "."),
+      2);
+}
+
+// The client side's interface, Foo::StubInterface: each method's forms
+// that take a ClientContext, pure virtual, and the forms without one,
+// which call them with none.
+void EmitStubInterface(const ServiceDescriptor* service, Printer* printer) {
   const std::string name = ServiceClassName(service);
   PrintComment(
       WrapComment(
           absl::StrCat(
-              name, "::Stub calls the methods of service ",
-              service->full_name(),
-              " through a Channel. Each method has two forms: one "
-              "takes a ClientContext (the call's deadline and metadata; it "
-              "may be null, and otherwise must stay alive until the method "
-              "returns or, if it returns a call object, as long as that "
-              "object), the other does without; async() holds a third, "
-              "which reports through callbacks. Thread-safe."),
+              name, "::StubInterface is what calling service ",
+              service->full_name(), " takes: ", name,
+              "::Stub implements it over a Channel, and a test can put a "
+              "mock in its place (sockrpc_generate(... MOCKS) generates "
+              "one). Each method has two forms: one takes a ClientContext "
+              "(the call's deadline and metadata; it may be null, and "
+              "otherwise must stay alive until the method returns or, if it "
+              "returns a call object, as long as that object), the other "
+              "does without."),
           0),
       printer);
   printer->Print(
-      "class $Service$::Stub final {\n"
+      "class $Service$::StubInterface {\n"
       " public:\n"
-      "  explicit Stub(std::shared_ptr<::sockrpc::Channel> channel);\n",
+      "  virtual ~StubInterface() = default;\n",
       "Service", name);
   printer->Indent();
   for (int i = 0; i < service->method_count(); ++i) {
     const MethodDescriptor* method = service->method(i);
-    std::vector<std::string> comment = LeadingComments(method);
-    if (comment.empty()) {
-      comment = WrapComment(
-          IsStreaming(method)
-              ? absl::StrCat("Starts a call of ", WireMethodName(method), " (",
-                             KindName(method), ").")
-              : absl::StrCat("Calls ", WireMethodName(method), "."),
-          2);
-    }
     printer->Print("\n");
-    PrintComment(comment, printer);
+    PrintComment(StubMethodComment(method), printer);
     for (const StubForm& form : StubForms(method)) {
       const Function& function = form.function;
       if (!form.blocking && !IsStreaming(method)) {
@@ -177,11 +186,49 @@ void EmitStub(const ServiceDescriptor* service, Printer* printer) {
       }
       const std::string head = absl::StrCat(function.name, "(");
       std::vector<std::string> params = Declared(function.params);
-      PrintLines(WrapFunction(function.return_type, head, params, ");", 2),
+      PrintLines(WrapFunction(absl::StrCat("virtual ", function.return_type),
+                              head, params, ") = 0;", 2),
                  printer);
       params.erase(params.begin());  // the ClientContext
       PrintLines(WrapFunction(function.return_type, head, params, ");", 2),
                  printer);
+    }
+  }
+  printer->Outdent();
+  printer->Print("};\n\n");
+}
+
+// The client side, Foo::Stub.
+void EmitStub(const ServiceDescriptor* service, Printer* printer) {
+  const std::string name = ServiceClassName(service);
+  EmitStubInterface(service, printer);
+  PrintComment(
+      WrapComment(
+          absl::StrCat(name, "::Stub calls the methods of service ",
+                       service->full_name(),
+                       " through a Channel (see StubInterface for the "
+                       "forms); async() holds a third form of each, which "
+                       "reports through callbacks. Thread-safe."),
+          0),
+      printer);
+  printer->Print(
+      "class $Service$::Stub final : public $Service$::StubInterface {\n"
+      " public:\n"
+      "  explicit Stub(std::shared_ptr<::sockrpc::Channel> channel);\n",
+      "Service", name);
+  printer->Indent();
+  for (int i = 0; i < service->method_count(); ++i) {
+    const MethodDescriptor* method = service->method(i);
+    printer->Print("\n");
+    for (const StubForm& form : StubForms(method)) {
+      const Function& function = form.function;
+      // The form without a context is StubInterface's.
+      printer->Print("using StubInterface::$Function$;\n", "Function",
+                     function.name);
+      PrintLines(
+          WrapFunction(function.return_type, absl::StrCat(function.name, "("),
+                       Declared(function.params), ") override;", 2),
+          printer);
     }
   }
   if (service->method_count() > 0) EmitAsyncClass(service, printer);
@@ -326,19 +373,18 @@ void EmitHeader(const FileDescriptor* file, Printer* printer) {
       printer->Print("#include \"$include$\"\n", "include", include);
     }
     printer->Print("\n");
-    PrintNamespaceOpen(file, printer);
-    for (int i = 0; i < file->service_count(); ++i) {
-      if (i > 0) printer->Print("\n");
-      EmitServiceClass(file->service(i), printer);
-      printer->Print("\n");
-      EmitStub(file->service(i), printer);
-      printer->Print("\n");
-      EmitService(file->service(i), printer);
-      printer->Print("\n");
-      EmitCallbackService(file->service(i), printer);
-    }
-    if (!CppNamespace(file).empty()) printer->Print("\n");
-    PrintNamespaceClose(file, printer);
+    PrintServices(
+        file,
+        [printer](const ServiceDescriptor* service) {
+          EmitServiceClass(service, printer);
+          printer->Print("\n");
+          EmitStub(service, printer);
+          printer->Print("\n");
+          EmitService(service, printer);
+          printer->Print("\n");
+          EmitCallbackService(service, printer);
+        },
+        printer);
   }
   printer->Print("\n#endif  // $guard$\n", "guard", guard);
 }

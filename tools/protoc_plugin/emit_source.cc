@@ -67,7 +67,8 @@ void EmitStubBody(const MethodDescriptor* method, const StubForm& form,
                          printer);
 }
 
-// The definitions of Foo::Stub.
+// The definitions of Foo::Stub, and of the forms of Foo::StubInterface
+// that take no ClientContext.
 void EmitStub(const ServiceDescriptor* service, Printer* printer) {
   const std::string name = ServiceClassName(service);
   printer->Print(
@@ -91,8 +92,12 @@ void EmitStub(const ServiceDescriptor* service, Printer* printer) {
       printer->Print("}\n\n");
 
       params.erase(params.begin());  // the ClientContext
-      PrintLines(WrapFunction(function.return_type, head, params, ") {", 0),
-                 printer);
+      PrintLines(
+          WrapFunction(
+              function.return_type,
+              absl::StrCat(name, "::StubInterface::", function.name, "("),
+              params, ") {", 0),
+          printer);
       printer->Print("  return $Function$($args$);\n}\n", "Function",
                      function.name, "args",
                      form.takes_request ? "nullptr, request" : "nullptr");
@@ -272,18 +277,17 @@ void EmitSource(const FileDescriptor* file, Printer* printer) {
     printer->Print("#include \"server/server_stream.h\"\n");
   }
   printer->Print("#include \"server/service.h\"\n\n");
-  PrintNamespaceOpen(file, printer);
-  for (int i = 0; i < file->service_count(); ++i) {
-    if (i > 0) printer->Print("\n");
-    EmitStub(file->service(i), printer);
-    EmitAsyncStub(file->service(i), printer);
-    printer->Print("\n");
-    EmitService(file->service(i), printer);
-    printer->Print("\n");
-    EmitCallbackService(file->service(i), printer);
-  }
-  if (!CppNamespace(file).empty()) printer->Print("\n");
-  PrintNamespaceClose(file, printer);
+  PrintServices(
+      file,
+      [printer](const ServiceDescriptor* service) {
+        EmitStub(service, printer);
+        EmitAsyncStub(service, printer);
+        printer->Print("\n");
+        EmitService(service, printer);
+        printer->Print("\n");
+        EmitCallbackService(service, printer);
+      },
+      printer);
 }
 
 }  // namespace sockrpc::generator

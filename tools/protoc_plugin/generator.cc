@@ -25,14 +25,39 @@ using ::google::protobuf::compiler::GeneratorContext;
 // The Validate functions leave the .proto file's name out of their errors:
 // protoc puts it in front of each.
 
-// Checks the --sockrpc_out parameters. None are defined yet.
-bool ValidateParameters(const std::string& parameter, std::string* error) {
+// Reads the --sockrpc_out parameters into `*mocks`: "mocks" (no value)
+// asks for the gMock header too. Anything else is an error.
+bool ParseParameters(const std::string& parameter, bool* mocks,
+                     std::string* error) {
   std::vector<std::pair<std::string, std::string>> options;
   google::protobuf::compiler::ParseGeneratorParameter(parameter, &options);
-  if (options.empty()) return true;
-  *error = absl::StrCat("unknown parameter \"", options.front().first,
-                        "\" (protoc-gen-sockrpc takes no parameters)");
-  return false;
+  *mocks = false;
+  for (const auto& [key, value] : options) {
+    if (key == "mocks" && value.empty()) {
+      *mocks = true;
+      continue;
+    }
+    *error = absl::StrCat("unknown parameter \"", key,
+                          "\" (protoc-gen-sockrpc takes only \"mocks\")");
+    return false;
+  }
+  return true;
+}
+
+// Writes one generated file, `name`, with `emit`.
+bool WriteFile(const FileDescriptor* file, const std::string& name,
+               void (*emit)(const FileDescriptor*,
+                            google::protobuf::io::Printer*),
+               GeneratorContext* context, std::string* error) {
+  std::unique_ptr<google::protobuf::io::ZeroCopyOutputStream> output(
+      context->Open(name));
+  google::protobuf::io::Printer printer(output.get(), '$');
+  emit(file, &printer);
+  if (printer.failed()) {
+    *error = absl::StrCat("failed to write ", name);
+    return false;
+  }
+  return true;
 }
 
 // Checks that the member functions generated for the methods of `service`
@@ -91,29 +116,13 @@ bool ValidateFile(const FileDescriptor* file, std::string* error) {
 bool Generator::Generate(const FileDescriptor* file,
                          const std::string& parameter,
                          GeneratorContext* context, std::string* error) const {
-  if (!ValidateParameters(parameter, error)) return false;
+  bool mocks = false;
+  if (!ParseParameters(parameter, &mocks, error)) return false;
   if (!ValidateFile(file, error)) return false;
-  {
-    std::unique_ptr<google::protobuf::io::ZeroCopyOutputStream> output(
-        context->Open(HeaderFileName(file)));
-    google::protobuf::io::Printer printer(output.get(), '$');
-    EmitHeader(file, &printer);
-    if (printer.failed()) {
-      *error = absl::StrCat("failed to write ", HeaderFileName(file));
-      return false;
-    }
-  }
-  {
-    std::unique_ptr<google::protobuf::io::ZeroCopyOutputStream> output(
-        context->Open(SourceFileName(file)));
-    google::protobuf::io::Printer printer(output.get(), '$');
-    EmitSource(file, &printer);
-    if (printer.failed()) {
-      *error = absl::StrCat("failed to write ", SourceFileName(file));
-      return false;
-    }
-  }
-  return true;
+  return WriteFile(file, HeaderFileName(file), EmitHeader, context, error) &&
+         WriteFile(file, SourceFileName(file), EmitSource, context, error) &&
+         (!mocks || WriteFile(file, MockHeaderFileName(file), EmitMockHeader,
+                              context, error));
 }
 
 }  // namespace sockrpc::generator

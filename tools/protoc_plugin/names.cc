@@ -54,7 +54,8 @@ bool IsOtherKeyword(absl::string_view name) {
 // declares, and the namespaces generated code refers to unqualified.
 bool ClashesAsServiceName(absl::string_view name) {
   static const auto* const kTaken = new absl::flat_hash_set<absl::string_view>{
-      "Stub", "Service", "CallbackService", "absl", "google", "sockrpc", "std",
+      "StubInterface", "Stub",   "Service", "CallbackService",
+      "absl",          "google", "sockrpc", "std",
   };
   return IsProtocKeyword(name) || IsOtherKeyword(name) ||
          kTaken->contains(name);
@@ -66,6 +67,7 @@ bool ClashesAsServiceName(absl::string_view name) {
 bool ClashesAsMethodName(absl::string_view name) {
   static const auto* const kTaken = new absl::flat_hash_set<absl::string_view>{
       // Members of the generated classes and of their base.
+      "StubInterface",
       "Stub",
       "Service",
       "CallbackService",

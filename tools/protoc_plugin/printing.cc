@@ -1,5 +1,6 @@
 #include "tools/protoc_plugin/printing.h"
 
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -225,6 +226,19 @@ void PrintNamespaceClose(const google::protobuf::FileDescriptor* file,
                          google::protobuf::io::Printer* printer) {
   const std::string ns = CppNamespace(file);
   if (!ns.empty()) printer->Print("}  // namespace $ns$\n", "ns", ns);
+}
+
+void PrintServices(
+    const google::protobuf::FileDescriptor* file,
+    const std::function<void(const google::protobuf::ServiceDescriptor*)>& emit,
+    google::protobuf::io::Printer* printer) {
+  PrintNamespaceOpen(file, printer);
+  for (int i = 0; i < file->service_count(); ++i) {
+    if (i > 0) printer->Print("\n");
+    emit(file->service(i));
+  }
+  if (!CppNamespace(file).empty()) printer->Print("\n");
+  PrintNamespaceClose(file, printer);
 }
 
 }  // namespace sockrpc::generator

@@ -4,6 +4,7 @@
 #ifndef SOCKRPC_TOOLS_PROTOC_PLUGIN_PRINTING_H_
 #define SOCKRPC_TOOLS_PROTOC_PLUGIN_PRINTING_H_
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,13 @@ void PrintNamespaceOpen(const google::protobuf::FileDescriptor* file,
                         google::protobuf::io::Printer* printer);
 void PrintNamespaceClose(const google::protobuf::FileDescriptor* file,
                          google::protobuf::io::Printer* printer);
+
+// PrintServices prints, inside `file`'s namespace, what `emit` prints for
+// each of its services, with a blank line between two.
+void PrintServices(
+    const google::protobuf::FileDescriptor* file,
+    const std::function<void(const google::protobuf::ServiceDescriptor*)>& emit,
+    google::protobuf::io::Printer* printer);
 
 // WrapType joins `prefix`, the type `type` and `suffix` into lines that fit
 // kMaxColumns when printed at `indent` columns: on one line if they fit,

@@ -1,4 +1,5 @@
-# sockrpc_generate(TARGET <target> PROTOS <files...> [IMPORT_DIRS <dirs...>])
+# sockrpc_generate(TARGET <target> PROTOS <files...> [IMPORT_DIRS <dirs...>]
+#                  [MOCKS])
 #
 # Generates the protobuf messages (protoc's --cpp_out) and the sockrpc
 # services (protoc-gen-sockrpc) of each .proto file in PROTOS and builds them
@@ -18,6 +19,10 @@
 # <target>, so code includes "a/b/foo.sockrpc.pb.h". <target> links PUBLIC
 # sockrpc::sockrpc and protobuf::libprotobuf. Editing a .proto, one it
 # imports, or the plugin regenerates the code.
+#
+# MOCKS also generates a/b/foo_mock.sockrpc.pb.h: for each service Foo, a
+# gMock mock of Foo::StubInterface, MockFooStub. Only tests include it; they
+# link GTest::gmock themselves (<target> does not).
 #
 # Works the same when sockrpc is part of another project through
 # add_subdirectory().
@@ -43,7 +48,7 @@ endif()
 set_property(GLOBAL PROPERTY SOCKRPC_PROTOC_EXECUTABLE ${_sockrpc_protoc})
 
 function(sockrpc_generate)
-  cmake_parse_arguments(PARSE_ARGV 0 ARG "" "TARGET" "PROTOS;IMPORT_DIRS")
+  cmake_parse_arguments(PARSE_ARGV 0 ARG "MOCKS" "TARGET" "PROTOS;IMPORT_DIRS")
   if(ARG_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "sockrpc_generate: unexpected arguments: ${ARG_UNPARSED_ARGUMENTS}")
   endif()
@@ -92,6 +97,11 @@ function(sockrpc_generate)
       ${out_dir}/${stem}.pb.h
       ${out_dir}/${stem}.sockrpc.pb.h
       ${out_dir}/${stem}.sockrpc.pb.cc)
+    set(sockrpc_out ${out_dir})
+    if(ARG_MOCKS)
+      list(APPEND outputs ${out_dir}/${stem}_mock.sockrpc.pb.h)
+      set(sockrpc_out mocks:${out_dir})
+    endif()
     set(include_args -I${root})
     foreach(dir IN LISTS import_dirs)
       if(NOT dir STREQUAL root)
@@ -107,7 +117,7 @@ function(sockrpc_generate)
               ${include_args}
               --cpp_out=${out_dir}
               --plugin=protoc-gen-sockrpc=$<TARGET_FILE:protoc-gen-sockrpc>
-              --sockrpc_out=${out_dir}
+              --sockrpc_out=${sockrpc_out}
               --dependency_out=${depfile}
               ${proto}
       WORKING_DIRECTORY ${out_dir}
