@@ -143,6 +143,18 @@ Commands:
           (default 60) with REV's client against this server and this
           client against REV's server, over unix and TCP. Fails on any
           failed case, unexpected error, wrong reply or hang.
+  install [PREFIX]
+          Build, then install the libraries (shared and static), public
+          headers, protoc-gen-sockrpc, the sockrpc tool, the CMake package
+          (find_package(sockrpc)) and the pkg-config files into PREFIX
+          (default /usr/local).
+  package Build, then make the Debian package build/sockrpc_VERSION_ARCH.deb
+          (CPack); install it with apt-get install ./build/sockrpc_*.deb.
+  package-check
+          package, then install the .deb with apt-get (as root), build the
+          consumer project (tests/consumer) with plain find_package(sockrpc),
+          check it (tests/consumer/check_consumer.sh), and remove the package
+          again. CI runs it.
   help    Show this help.
 
   bench [SECONDS]
@@ -332,6 +344,37 @@ run_demo() {
   examples/increment/demo.sh "${BUILD_DIR}/bin"
 }
 
+# run_install PREFIX: installs the build into PREFIX.
+run_install() {
+  log "Installing into $1"
+  cmake --install "$BUILD_DIR" --prefix "$1"
+}
+
+# run_package: makes the .deb in $BUILD_DIR and prints its name.
+run_package() {
+  log "Packaging (CPack)"
+  (cd "$BUILD_DIR" && cpack -G DEB)
+  ls "${BUILD_DIR}"/sockrpc_*.deb
+}
+
+# run_package_check: installs the .deb just made, builds and checks the
+# consumer project against it, then removes the package.
+run_package_check() {
+  [[ $(id -u) == 0 ]] || die "package-check installs the .deb: run it as root"
+  local deb consumer
+  deb=$(ls "${BUILD_DIR}"/sockrpc_*.deb)
+  consumer="$(mktemp -d)"
+  log "Installing ${deb} with apt-get"
+  apt-get install -y --no-install-recommends "./${deb}"
+  # Whatever happens below, leave the machine as it was.
+  trap 'apt-get remove -y sockrpc >/dev/null; rm -rf "'"$consumer"'"' EXIT
+  log "Building tests/consumer with find_package(sockrpc) from /usr"
+  cmake -S tests/consumer -B "$consumer" -G Ninja -DCMAKE_BUILD_TYPE=Release
+  cmake --build "$consumer" -j "$JOBS"
+  tests/consumer/check_consumer.sh "$consumer"
+  log "The package installs, and a find_package(sockrpc) consumer builds and works"
+}
+
 # --- Main -------------------------------------------------------------------
 
 main() {
@@ -343,6 +386,7 @@ main() {
   [[ "$command" == fuzz || "$command" == bench || "$command" == soak ]] &&
     max_args=2
   [[ "$command" == skew ]] && max_args=3
+  [[ "$command" == install ]] && max_args=2
   if (($# > max_args)); then
     usage_error "expected at most ${max_args} arguments, got $#: $*"
   fi
@@ -368,6 +412,25 @@ main() {
       configure
       build
       run_demo
+      ;;
+    install)
+      setup
+      configure
+      build
+      run_install "${2:-/usr/local}"
+      ;;
+    package)
+      setup
+      configure
+      build
+      run_package
+      ;;
+    package-check)
+      setup
+      configure
+      build
+      run_package
+      run_package_check
       ;;
     asan)
       setup "${SANITIZER_PACKAGES[@]}"

@@ -33,13 +33,13 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "client/client_call.h"
-#include "client/client_context.h"
-#include "client/interceptor.h"
 #include "google/protobuf/message_lite.h"
-#include "transport/address.h"
-#include "transport/frame.h"
-#include "transport/metadata.h"
+#include "sockrpc/client/client_call.h"
+#include "sockrpc/client/client_context.h"
+#include "sockrpc/client/interceptor.h"
+#include "sockrpc/transport/address.h"
+#include "sockrpc/transport/frame.h"
+#include "sockrpc/transport/metadata.h"
 
 namespace sockrpc {
 

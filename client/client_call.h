@@ -20,8 +20,8 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "client/interceptor.h"
 #include "google/protobuf/message_lite.h"
+#include "sockrpc/client/interceptor.h"
 
 namespace sockrpc {
 

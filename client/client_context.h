@@ -16,8 +16,8 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "transport/metadata.h"
-#include "transport/sync.h"
+#include "sockrpc/transport/metadata.h"
+#include "sockrpc/transport/sync.h"
 
 namespace sockrpc {
 

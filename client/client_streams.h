@@ -23,7 +23,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "client/client_call.h"
+#include "sockrpc/client/client_call.h"
 
 namespace sockrpc {
 

@@ -17,7 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "client/client_context.h"
+#include "sockrpc/client/client_context.h"
 
 namespace sockrpc {
 

@@ -10,8 +10,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "server/server_callback.h"
-#include "server/service.h"
+#include "sockrpc/server/server_callback.h"
+#include "sockrpc/server/service.h"
 
 namespace sockrpc {
 namespace internal {

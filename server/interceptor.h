@@ -11,7 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "server/server_context.h"
+#include "sockrpc/server/server_context.h"
 
 namespace sockrpc {
 

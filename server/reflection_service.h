@@ -32,7 +32,7 @@
 #include "absl/status/status.h"
 #include "server/server_context.h"
 #include "server/service.h"
-#include "sockrpc/reflection.sockrpc.pb.h"
+#include "sockrpc/reflection_server.sockrpc.pb.h"
 
 namespace sockrpc {
 

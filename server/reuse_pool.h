@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "transport/sync.h"
+#include "sockrpc/transport/sync.h"
 
 namespace sockrpc {
 

@@ -40,10 +40,10 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "server/interceptor.h"
-#include "server/service.h"
-#include "transport/frame.h"
-#include "transport/metadata.h"
+#include "sockrpc/server/interceptor.h"
+#include "sockrpc/server/service.h"
+#include "sockrpc/transport/frame.h"
+#include "sockrpc/transport/metadata.h"
 
 namespace sockrpc {
 

@@ -63,7 +63,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "google/protobuf/message_lite.h"
-#include "server/server_context.h"
+#include "sockrpc/server/server_context.h"
 
 namespace sockrpc {
 

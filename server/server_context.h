@@ -14,8 +14,8 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "transport/metadata.h"
-#include "transport/socket.h"
+#include "sockrpc/transport/metadata.h"
+#include "sockrpc/transport/socket.h"
 
 namespace sockrpc {
 

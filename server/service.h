@@ -20,10 +20,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "google/protobuf/message_lite.h"
-#include "server/reuse_pool.h"
-#include "server/server_callback.h"
-#include "server/server_context.h"
-#include "server/server_stream.h"
+#include "sockrpc/server/reuse_pool.h"
+#include "sockrpc/server/server_callback.h"
+#include "sockrpc/server/server_context.h"
+#include "sockrpc/server/server_stream.h"
 
 namespace sockrpc {
 
@@ -372,6 +372,6 @@ inline const char* RpcKindName(RpcKind kind) {
 }  // namespace sockrpc
 
 // The handlers of callback methods (templates, like the ones above).
-#include "server/callback_handlers.h"  // IWYU pragma: export
+#include "sockrpc/server/callback_handlers.h"  // IWYU pragma: export
 
 #endif  // SOCKRPC_SERVER_SERVICE_H_

@@ -39,8 +39,14 @@ TEST(GeneratorGoldenTest, IncrementHeaderMatchesGolden) {
   ExpectMatchesGolden("increment.sockrpc.pb.h");
 }
 
-TEST(GeneratorGoldenTest, IncrementSourceMatchesGolden) {
-  ExpectMatchesGolden("increment.sockrpc.pb.cc");
+TEST(GeneratorGoldenTest, IncrementClientHalfMatchesGolden) {
+  ExpectMatchesGolden("increment_client.sockrpc.pb.h");
+  ExpectMatchesGolden("increment_client.sockrpc.pb.cc");
+}
+
+TEST(GeneratorGoldenTest, IncrementServerHalfMatchesGolden) {
+  ExpectMatchesGolden("increment_server.sockrpc.pb.h");
+  ExpectMatchesGolden("increment_server.sockrpc.pb.cc");
 }
 
 }  // namespace

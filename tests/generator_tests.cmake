@@ -1,8 +1,8 @@
 # Tests of protoc-gen-sockrpc and sockrpc_generate(): generated code compiles
 # and serves calls in process, the output for
 # examples/increment/increment.proto matches the checked-in golden files,
-# what the generator cannot handle fails with a clear message, and a project
-# using sockrpc through add_subdirectory() builds.
+# and what the generator cannot handle fails with a clear message. (Projects
+# that build on sockrpc: packaging_tests.cmake.)
 
 # The test services, generated as any user's are.
 add_library(sockrpc_test_protos STATIC)
@@ -39,11 +39,17 @@ add_dependencies(generator_golden_test increment_proto)
 target_compile_definitions(generator_golden_test PRIVATE
   SOCKRPC_GOLDEN_DIR="${_golden_dir}"
   SOCKRPC_GENERATED_DIR="${_increment_out}")
+set(_golden_files
+  increment.sockrpc.pb.h
+  increment_client.sockrpc.pb.h increment_client.sockrpc.pb.cc
+  increment_server.sockrpc.pb.h increment_server.sockrpc.pb.cc)
+set(_golden_copies "")
+foreach(_file IN LISTS _golden_files)
+  list(APPEND _golden_copies COMMAND ${CMAKE_COMMAND} -E copy
+       ${_increment_out}/${_file} ${_golden_dir}/${_file}.golden)
+endforeach()
 add_custom_target(sockrpc_update_golden_files
-  COMMAND ${CMAKE_COMMAND} -E copy ${_increment_out}/increment.sockrpc.pb.h
-          ${_golden_dir}/increment.sockrpc.pb.h.golden
-  COMMAND ${CMAKE_COMMAND} -E copy ${_increment_out}/increment.sockrpc.pb.cc
-          ${_golden_dir}/increment.sockrpc.pb.cc.golden
+  ${_golden_copies}
   COMMENT "Copying the generated code of increment.proto to tests/golden/"
   VERBATIM)
 add_dependencies(sockrpc_update_golden_files increment_proto)
@@ -67,32 +73,3 @@ add_test(NAME generator_refuses_unknown_parameters
           no_package.proto)
 set_tests_properties(generator_refuses_unknown_parameters PROPERTIES
   PASS_REGULAR_EXPRESSION "unknown parameter \"lite_runtime\"")
-
-# A project that uses sockrpc through add_subdirectory(): configure it, build
-# its program (and only what that needs), and run it.
-set(_consumer_build ${CMAKE_CURRENT_BINARY_DIR}/consumer)
-add_test(NAME generator_consumer_configures
-  COMMAND ${CMAKE_COMMAND}
-          -S ${CMAKE_CURRENT_SOURCE_DIR}/consumer
-          -B ${_consumer_build}
-          -G ${CMAKE_GENERATOR}
-          -DCMAKE_BUILD_TYPE=${CMAKE_BUILD_TYPE}
-          -DCMAKE_CXX_COMPILER=${CMAKE_CXX_COMPILER}
-          -DSOCKRPC_SOURCE_DIR=${PROJECT_SOURCE_DIR}
-          -DSOCKRPC_BUILD_TESTS=OFF)
-add_test(NAME generator_consumer_builds
-  COMMAND ${CMAKE_COMMAND} --build ${_consumer_build}
-          --target reverser_check --parallel 2)
-add_test(NAME generator_consumer_runs
-  COMMAND ${_consumer_build}/reverser_check)
-set_tests_properties(generator_consumer_configures PROPERTIES
-  FIXTURES_SETUP sockrpc_consumer_configured
-  TIMEOUT 120)
-set_tests_properties(generator_consumer_builds PROPERTIES
-  FIXTURES_REQUIRED sockrpc_consumer_configured
-  FIXTURES_SETUP sockrpc_consumer_built
-  PROCESSORS 2
-  TIMEOUT 900)
-set_tests_properties(generator_consumer_runs PROPERTIES
-  FIXTURES_REQUIRED sockrpc_consumer_built
-  TIMEOUT 30)

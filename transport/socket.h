@@ -20,8 +20,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "transport/address.h"
-#include "transport/fd.h"
+#include "sockrpc/transport/address.h"
+#include "sockrpc/transport/fd.h"
 
 namespace sockrpc {
 

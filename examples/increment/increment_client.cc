@@ -12,9 +12,9 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/time/time.h"
-#include "client/channel.h"
 #include "examples/interceptors/client_interceptors.h"
-#include "increment.sockrpc.pb.h"
+#include "increment_client.sockrpc.pb.h"
+#include "sockrpc/client/channel.h"
 
 ABSL_FLAG(std::string, target, "unix:server_socket",
           "server address: unix:PATH, unix:///ABS/PATH, unix-abstract:NAME, "

@@ -24,9 +24,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "examples/interceptors/server_interceptors.h"
-#include "increment.sockrpc.pb.h"
-#include "server/server.h"
-#include "server/termination_signals.h"
+#include "increment_server.sockrpc.pb.h"
+#include "sockrpc/server/server.h"
+#include "sockrpc/server/termination_signals.h"
 
 ABSL_FLAG(std::string, listen, "unix:server_socket",
           "address to serve on: unix:PATH, unix:///ABS/PATH, "

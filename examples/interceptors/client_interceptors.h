@@ -10,7 +10,7 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
-#include "client/interceptor.h"
+#include "sockrpc/client/interceptor.h"
 
 namespace sockrpc {
 namespace examples {

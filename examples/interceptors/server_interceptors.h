@@ -11,7 +11,7 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
-#include "server/interceptor.h"
+#include "sockrpc/server/interceptor.h"
 
 namespace sockrpc {
 namespace examples {

@@ -1,52 +1,54 @@
-// reverser_check: implements the generated Reverser service, registers it
-// with a sockrpc::Server and makes a Stub, which is what an application
-// needs to compile and link. Exits 0 if the service looks as generated.
+// reverser_check: serves the generated Reverser service on a unix socket in
+// a fresh temporary directory and calls it through a Stub, in one process.
+// Prints the reply and exits 0 if it is right.
+
+#include <stdlib.h>
+#include <unistd.h>
 
 #include <iostream>
-#include <memory>
 #include <string>
 
-#include "absl/status/status.h"
-#include "client/channel.h"
+#include <absl/status/status.h>
+#include <sockrpc/client/channel.h>
+#include <sockrpc/server/server.h>
+
 #include "reverser.sockrpc.pb.h"
-#include "server/server.h"
-
-namespace {
-
-class ReverserImpl final : public consumer::Reverser::Service {
- public:
-  absl::Status Reverse(sockrpc::ServerContext* context,
-                       const consumer::Text& request,
-                       consumer::Text* reply) override {
-    reply->set_value(
-        std::string(request.value().rbegin(), request.value().rend()));
-    return absl::OkStatus();
-  }
-};
-
-}  // namespace
+#include "reverser_impl.h"
 
 int main() {
+  char dir[] = "/tmp/reverser_check.XXXXXX";
+  if (mkdtemp(dir) == nullptr) {
+    std::cerr << "mkdtemp failed\n";
+    return 1;
+  }
+  const std::string address = std::string("unix:") + dir + "/reverser.sock";
+
   ReverserImpl service;
-  if (service.name() != consumer::Reverser::kServiceName ||
-      service.methods().size() != 1 ||
-      service.methods()[0].full_name != "/consumer.Reverser/Reverse") {
-    std::cerr << "the generated service is not as expected\n";
-    return 1;
-  }
-
   sockrpc::Server server;
-  if (absl::Status status = server.RegisterService(&service); !status.ok()) {
-    std::cerr << "RegisterService: " << status << "\n";
+  absl::Status status = server.RegisterService(&service);
+  if (status.ok()) status = server.Listen(address).status();
+  if (status.ok()) status = server.Start();
+  if (!status.ok()) {
+    std::cerr << "server: " << status << "\n";
     return 1;
   }
 
-  // CreateChannel does not connect, so no server needs to be listening.
-  auto channel = sockrpc::CreateChannel("unix:/nonexistent/reverser.sock");
+  auto channel = sockrpc::CreateChannel(address);
   if (!channel.ok()) {
     std::cerr << "CreateChannel: " << channel.status() << "\n";
     return 1;
   }
   consumer::Reverser::Stub stub(*channel);
-  return 0;
+  consumer::Text request;
+  request.set_value("sockrpc");
+  auto reply = stub.Reverse(request);
+  server.Shutdown();
+  server.Wait();
+  rmdir(dir);
+  if (!reply.ok()) {
+    std::cerr << "Reverse: " << reply.status() << "\n";
+    return 1;
+  }
+  std::cout << "reply: " << reply->value() << "\n";
+  return reply->value() == "cprkcos" ? 0 : 1;
 }

@@ -14,7 +14,7 @@
 #include "client/client_context.h"
 #include "google/protobuf/descriptor.pb.h"
 #include "google/protobuf/descriptor_database.h"
-#include "sockrpc/reflection.sockrpc.pb.h"
+#include "sockrpc/reflection_client.sockrpc.pb.h"
 #include "tools/cli/schema_internal.h"
 
 namespace sockrpc {

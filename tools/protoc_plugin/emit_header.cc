@@ -1,5 +1,7 @@
-// EmitHeader: the declarations of a .sockrpc.pb.h file.
+// EmitHeader, EmitClientHeader, EmitServerHeader: the declarations of the
+// generated headers.
 
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -20,20 +22,9 @@ using ::google::protobuf::MethodDescriptor;
 using ::google::protobuf::ServiceDescriptor;
 using ::google::protobuf::io::Printer;
 
-// The headers that declare the request and reply types of `file`'s
-// methods, and the runtime headers the generated code uses.
-std::set<std::string> QuotedIncludes(const FileDescriptor* file) {
-  std::set<std::string> includes = {
-      "absl/status/status.h",    "absl/status/statusor.h",  "client/channel.h",
-      "client/client_context.h", "server/server_context.h", "server/service.h",
-  };
-  if (HasMethods(file)) {
-    includes.insert("client/client_callback.h");
-    includes.insert("client/client_streams.h");
-    includes.insert("server/server_callback.h");
-  }
-  if (HasStreamingMethods(file)) includes.insert("server/server_stream.h");
-  includes.insert(StripProto(file->name()) + ".pb.h");
+// The headers of the messages `file`'s methods take and return.
+std::set<std::string> MessageIncludes(const FileDescriptor* file) {
+  std::set<std::string> includes = {StripProto(file->name()) + ".pb.h"};
   for (int i = 0; i < file->service_count(); ++i) {
     const ServiceDescriptor* service = file->service(i);
     for (int j = 0; j < service->method_count(); ++j) {
@@ -47,6 +38,34 @@ std::set<std::string> QuotedIncludes(const FileDescriptor* file) {
   return includes;
 }
 
+// The runtime headers a half uses.
+std::set<std::string> ClientRuntimeIncludes(const FileDescriptor* file) {
+  std::set<std::string> includes = {
+      "absl/status/status.h",
+      "absl/status/statusor.h",
+      "sockrpc/client/channel.h",
+      "sockrpc/client/client_context.h",
+  };
+  if (HasMethods(file)) {
+    includes.insert("sockrpc/client/client_callback.h");
+    includes.insert("sockrpc/client/client_streams.h");
+  }
+  return includes;
+}
+
+std::set<std::string> ServerRuntimeIncludes(const FileDescriptor* file) {
+  std::set<std::string> includes = {
+      "absl/status/status.h",
+      "sockrpc/server/server_context.h",
+      "sockrpc/server/service.h",
+  };
+  if (HasMethods(file)) includes.insert("sockrpc/server/server_callback.h");
+  if (HasStreamingMethods(file)) {
+    includes.insert("sockrpc/server/server_stream.h");
+  }
+  return includes;
+}
+
 // Declares `function` as a virtual member function, indented two columns.
 void PrintVirtual(const Function& function, Printer* printer) {
   PrintLines(WrapFunction(absl::StrCat("virtual ", function.return_type),
@@ -56,8 +75,12 @@ void PrintVirtual(const Function& function, Printer* printer) {
 }
 
 // The class Foo that names service Foo and declares its two sides.
-void EmitServiceClass(const ServiceDescriptor* service, Printer* printer) {
+// Both halves declare it, behind a guard of its own (`guard_prefix` and the
+// class's name), so that it is defined once whichever comes first.
+void EmitServiceClass(const ServiceDescriptor* service,
+                      const std::string& guard_prefix, Printer* printer) {
   const std::string name = ServiceClassName(service);
+  const std::string guard = absl::StrCat(guard_prefix, name, "_");
   std::vector<std::string> comment = LeadingComments(service);
   if (!comment.empty()) comment.emplace_back();
   for (std::string& line : WrapComment(
@@ -71,6 +94,7 @@ void EmitServiceClass(const ServiceDescriptor* service, Printer* printer) {
            0)) {
     comment.push_back(std::move(line));
   }
+  printer->Print("#ifndef $guard$\n#define $guard$\n", "guard", guard);
   PrintComment(comment, printer);
   printer->Print(
       "class $Service$ final {\n"
@@ -84,8 +108,9 @@ void EmitServiceClass(const ServiceDescriptor* service, Printer* printer) {
       "  class CallbackService;\n"
       "\n"
       "  $Service$() = delete;\n"
-      "};\n",
-      "Service", name, "full_name", service->full_name());
+      "};\n"
+      "#endif  // $guard$\n",
+      "Service", name, "full_name", service->full_name(), "guard", guard);
 }
 
 // The callback forms of Foo::Stub's methods: the nested class
@@ -347,46 +372,107 @@ void EmitCallbackService(const ServiceDescriptor* service, Printer* printer) {
   printer->Print("};\n");
 }
 
+// Writes the header `name` of a half: its includes (the C++ library's
+// `standard`, `runtime` and the messages'), then in the file's namespace, for
+// each service, the guarded class Foo and what `emit` prints.
+void EmitHalfHeader(const FileDescriptor* file, const std::string& name,
+                    const std::string& description,
+                    const std::set<std::string>& standard,
+                    const std::set<std::string>& runtime,
+                    const std::function<void(const ServiceDescriptor*)>& emit,
+                    Printer* printer) {
+  const std::string guard = HeaderGuard(name);
+  PrintBanner(file, printer);
+  printer->Print("//\n");
+  PrintComment(WrapComment(description, 0), printer);
+  printer->Print("\n#ifndef $guard$\n#define $guard$\n\n", "guard", guard);
+  if (file->service_count() == 0) {
+    printer->Print("#include \"$pb_h$\"\n\n// $source$ defines no services.\n",
+                   "pb_h", StripProto(file->name()) + ".pb.h", "source",
+                   file->name());
+  } else {
+    for (const std::string& include : standard) {
+      printer->Print("#include <$include$>\n", "include", include);
+    }
+    if (!standard.empty()) printer->Print("\n");
+    for (const std::string& include : runtime) {
+      printer->Print("#include <$include$>\n", "include", include);
+    }
+    printer->Print("\n");
+    for (const std::string& include : MessageIncludes(file)) {
+      printer->Print("#include \"$include$\"\n", "include", include);
+    }
+    printer->Print("\n");
+    const std::string class_guard_prefix = HeaderGuard(HeaderFileName(file));
+    PrintServices(
+        file,
+        [&](const ServiceDescriptor* service) {
+          EmitServiceClass(service, class_guard_prefix, printer);
+          printer->Print("\n");
+          emit(service);
+        },
+        printer);
+  }
+  printer->Print("\n#endif  // $guard$\n", "guard", guard);
+}
+
 }  // namespace
 
 std::string HeaderFileName(const FileDescriptor* file) {
   return StripProto(file->name()) + ".sockrpc.pb.h";
 }
 
-std::string SourceFileName(const FileDescriptor* file) {
-  return StripProto(file->name()) + ".sockrpc.pb.cc";
+std::string ClientHeaderFileName(const FileDescriptor* file) {
+  return StripProto(file->name()) + "_client.sockrpc.pb.h";
+}
+
+std::string ServerHeaderFileName(const FileDescriptor* file) {
+  return StripProto(file->name()) + "_server.sockrpc.pb.h";
 }
 
 void EmitHeader(const FileDescriptor* file, Printer* printer) {
   const std::string guard = HeaderGuard(HeaderFileName(file));
   PrintBanner(file, printer);
   printer->Print("\n#ifndef $guard$\n#define $guard$\n\n", "guard", guard);
-
-  if (file->service_count() == 0) {
-    printer->Print("#include \"$pb_h$\"\n\n// $source$ defines no services.\n",
-                   "pb_h", StripProto(file->name()) + ".pb.h", "source",
-                   file->name());
-  } else {
-    if (HasMethods(file)) printer->Print("#include <functional>\n");
-    printer->Print("#include <memory>\n\n");
-    for (const std::string& include : QuotedIncludes(file)) {
-      printer->Print("#include \"$include$\"\n", "include", include);
-    }
-    printer->Print("\n");
-    PrintServices(
-        file,
-        [printer](const ServiceDescriptor* service) {
-          EmitServiceClass(service, printer);
-          printer->Print("\n");
-          EmitStub(service, printer);
-          printer->Print("\n");
-          EmitService(service, printer);
-          printer->Print("\n");
-          EmitCallbackService(service, printer);
-        },
-        printer);
-  }
+  printer->Print(
+      "// Both halves: the client's (Stub) and the server's (Service, "
+      "CallbackService).\n"
+      "#include \"$client$\"  // IWYU pragma: export\n"
+      "#include \"$server$\"  // IWYU pragma: export\n",
+      "client", ClientHeaderFileName(file), "server",
+      ServerHeaderFileName(file));
   printer->Print("\n#endif  // $guard$\n", "guard", guard);
+}
+
+void EmitClientHeader(const FileDescriptor* file, Printer* printer) {
+  EmitHalfHeader(
+      file, ClientHeaderFileName(file),
+      "The client half: each service's StubInterface and Stub. "
+      "Code that only calls the services links sockrpc::client "
+      "(the client runtime) and no server code.",
+      HasMethods(file) ? std::set<std::string>{"functional", "memory"}
+                       : std::set<std::string>{"memory"},
+      ClientRuntimeIncludes(file),
+      [printer](const ServiceDescriptor* service) {
+        EmitStub(service, printer);
+      },
+      printer);
+}
+
+void EmitServerHeader(const FileDescriptor* file, Printer* printer) {
+  EmitHalfHeader(
+      file, ServerHeaderFileName(file),
+      "The server half: each service's Service and CallbackService, "
+      "the base classes of its implementations. Code that only "
+      "serves links sockrpc::server (the server runtime) and no "
+      "client code.",
+      {}, ServerRuntimeIncludes(file),
+      [printer](const ServiceDescriptor* service) {
+        EmitService(service, printer);
+        printer->Print("\n");
+        EmitCallbackService(service, printer);
+      },
+      printer);
 }
 
 }  // namespace sockrpc::generator

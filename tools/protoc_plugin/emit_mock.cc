@@ -82,8 +82,8 @@ void EmitMockHeader(const FileDescriptor* file, Printer* printer) {
   const std::string guard = HeaderGuard(MockHeaderFileName(file));
   PrintBanner(file, printer);
   printer->Print("\n#ifndef $guard$\n#define $guard$\n\n", "guard", guard);
-  printer->Print("#include \"gmock/gmock.h\"\n#include \"$header$\"\n",
-                 "header", HeaderFileName(file));
+  printer->Print("#include <gmock/gmock.h>\n\n#include \"$header$\"\n",
+                 "header", ClientHeaderFileName(file));
   if (file->service_count() == 0) {
     printer->Print("\n// $source$ defines no services.\n", "source",
                    file->name());

@@ -1,4 +1,5 @@
-// EmitSource: the definitions of a .sockrpc.pb.cc file.
+// EmitClientSource and EmitServerSource: the definitions of the two halves,
+// <name>_client.sockrpc.pb.cc and <name>_server.sockrpc.pb.cc.
 
 #include <string>
 #include <vector>
@@ -250,39 +251,68 @@ void EmitCallbackService(const ServiceDescriptor* service, Printer* printer) {
   }
 }
 
+// The banner and the include of the half's own header `header`, and a
+// blank line if more follows.
+void PrintSourceHead(const FileDescriptor* file, const std::string& header,
+                     Printer* printer) {
+  PrintBanner(file, printer);
+  printer->Print("\n#include \"$header$\"\n", "header", header);
+  if (file->service_count() > 0) printer->Print("\n");
+}
+
 }  // namespace
 
-void EmitSource(const FileDescriptor* file, Printer* printer) {
-  PrintBanner(file, printer);
-  printer->Print("\n#include \"$header$\"\n", "header", HeaderFileName(file));
-  if (file->service_count() == 0) return;
+std::string ClientSourceFileName(const FileDescriptor* file) {
+  return StripProto(file->name()) + "_client.sockrpc.pb.cc";
+}
 
-  printer->Print("\n");
+std::string ServerSourceFileName(const FileDescriptor* file) {
+  return StripProto(file->name()) + "_server.sockrpc.pb.cc";
+}
+
+void EmitClientSource(const FileDescriptor* file, Printer* printer) {
+  PrintSourceHead(file, ClientHeaderFileName(file), printer);
+  if (file->service_count() == 0) return;
   if (HasMethods(file)) printer->Print("#include <functional>\n");
   printer->Print(
       "#include <memory>\n"
       "#include <utility>\n"
       "\n"
-      "#include \"absl/status/status.h\"\n"
-      "#include \"absl/status/statusor.h\"\n"
-      "#include \"client/channel.h\"\n"
-      "#include \"client/client_context.h\"\n");
+      "#include <absl/status/status.h>\n"
+      "#include <absl/status/statusor.h>\n"
+      "#include <sockrpc/client/channel.h>\n");
   if (HasMethods(file)) {
-    printer->Print("#include \"client/client_callback.h\"\n");
-    printer->Print("#include \"client/client_streams.h\"\n");
-    printer->Print("#include \"server/server_callback.h\"\n");
+    printer->Print("#include <sockrpc/client/client_callback.h>\n");
   }
-  printer->Print("#include \"server/server_context.h\"\n");
-  if (HasStreamingMethods(file)) {
-    printer->Print("#include \"server/server_stream.h\"\n");
+  printer->Print("#include <sockrpc/client/client_context.h>\n");
+  if (HasMethods(file)) {
+    printer->Print("#include <sockrpc/client/client_streams.h>\n");
   }
-  printer->Print("#include \"server/service.h\"\n\n");
+  printer->Print("\n");
   PrintServices(
       file,
       [printer](const ServiceDescriptor* service) {
         EmitStub(service, printer);
         EmitAsyncStub(service, printer);
-        printer->Print("\n");
+      },
+      printer);
+}
+
+void EmitServerSource(const FileDescriptor* file, Printer* printer) {
+  PrintSourceHead(file, ServerHeaderFileName(file), printer);
+  if (file->service_count() == 0) return;
+  printer->Print("#include <absl/status/status.h>\n");
+  if (HasMethods(file)) {
+    printer->Print("#include <sockrpc/server/server_callback.h>\n");
+  }
+  printer->Print("#include <sockrpc/server/server_context.h>\n");
+  if (HasStreamingMethods(file)) {
+    printer->Print("#include <sockrpc/server/server_stream.h>\n");
+  }
+  printer->Print("#include <sockrpc/server/service.h>\n\n");
+  PrintServices(
+      file,
+      [printer](const ServiceDescriptor* service) {
         EmitService(service, printer);
         printer->Print("\n");
         EmitCallbackService(service, printer);

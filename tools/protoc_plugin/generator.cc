@@ -120,7 +120,14 @@ bool Generator::Generate(const FileDescriptor* file,
   if (!ParseParameters(parameter, &mocks, error)) return false;
   if (!ValidateFile(file, error)) return false;
   return WriteFile(file, HeaderFileName(file), EmitHeader, context, error) &&
-         WriteFile(file, SourceFileName(file), EmitSource, context, error) &&
+         WriteFile(file, ClientHeaderFileName(file), EmitClientHeader, context,
+                   error) &&
+         WriteFile(file, ClientSourceFileName(file), EmitClientSource, context,
+                   error) &&
+         WriteFile(file, ServerHeaderFileName(file), EmitServerHeader, context,
+                   error) &&
+         WriteFile(file, ServerSourceFileName(file), EmitServerSource, context,
+                   error) &&
          (!mocks || WriteFile(file, MockHeaderFileName(file), EmitMockHeader,
                               context, error));
 }

@@ -1,9 +1,11 @@
 // Generator: the code generator behind protoc-gen-sockrpc.
 //
-// For each .proto file it writes <name>.sockrpc.pb.h and <name>.sockrpc.pb.cc
-// next to protoc's <name>.pb.h and <name>.pb.cc: for every service Foo, a
-// class Foo holding the service's name, its client side Foo::Stub and its
-// server side Foo::Service.
+// For each .proto file it writes, next to protoc's <name>.pb.h and .pb.cc,
+// the client half <name>_client.sockrpc.pb.h/.cc (for every service Foo,
+// Foo::StubInterface and Foo::Stub), the server half
+// <name>_server.sockrpc.pb.h/.cc (Foo::Service, Foo::CallbackService) and
+// <name>.sockrpc.pb.h, which includes both; each half also declares the
+// class Foo that holds the service's name (emit.h).
 //
 // Every kind of method is generated: unary, server streaming, client
 // streaming and bidirectional (see methods.h for their signatures).

@@ -3,7 +3,9 @@
 //   protoc --plugin=protoc-gen-sockrpc=PATH --cpp_out=DIR --sockrpc_out=DIR
 //       foo.proto
 //
-// writes DIR/foo.sockrpc.pb.h and DIR/foo.sockrpc.pb.cc. CMake projects use
+// writes DIR/foo_client.sockrpc.pb.{h,cc} (the stubs),
+// DIR/foo_server.sockrpc.pb.{h,cc} (the service base classes) and
+// DIR/foo.sockrpc.pb.h (both). CMake projects use
 // sockrpc_generate() (tools/protoc_plugin/sockrpc_generate.cmake) instead.
 
 #include "google/protobuf/compiler/plugin.h"
