@@ -52,12 +52,17 @@ add_test(NAME install_into_prefix
 set_tests_properties(install_into_prefix PROPERTIES
   FIXTURES_SETUP sockrpc_installed
   TIMEOUT 120)
+# The installed libraries carry this build's compile flags (a sanitizer
+# build's need its runtime), so the consumer is built with them too.
 sockrpc_consumer_tests(NAME installed SETUP sockrpc_installed
-  ARGS -DCMAKE_PREFIX_PATH=${_prefix})
+  ARGS -DCMAKE_PREFIX_PATH=${_prefix}
+       "-DCMAKE_CXX_FLAGS=${CMAKE_CXX_FLAGS}"
+       "-DCMAKE_EXE_LINKER_FLAGS=${CMAKE_EXE_LINKER_FLAGS}")
 
 add_test(NAME consumer_pkg_config_works
   COMMAND ${_consumer_dir}/build_with_pkg_config.sh ${_prefix}
           ${CMAKE_CURRENT_BINARY_DIR}/consumer_pkg_config)
 set_tests_properties(consumer_pkg_config_works PROPERTIES
   FIXTURES_REQUIRED sockrpc_installed
+  ENVIRONMENT "CXX=${CMAKE_CXX_COMPILER};CXXFLAGS=${CMAKE_CXX_FLAGS}"
   TIMEOUT 300)

@@ -3,7 +3,8 @@
 # without CMake, against the sockrpc installed in PREFIX, as a Makefile would:
 # protoc with the installed protoc-gen-sockrpc, then g++ with the flags of
 # `pkg-config sockrpc-client`, `sockrpc-server` and `sockrpc`. Then runs
-# check_consumer.sh on them.
+# check_consumer.sh on them. $CXX (default g++) compiles, with $CXXFLAGS
+# (which must hold a sanitizer's flags if the libraries were built with it).
 set -euo pipefail
 prefix="$(cd "$1" && pwd)"
 out="$2"
@@ -20,10 +21,10 @@ protoc -I"$here" --cpp_out="$out" \
 build() {
   local program="$1" package="$2"
   shift 2
-  echo "g++ ... \$(pkg-config --cflags --libs ${package}) -> ${program}"
-  # shellcheck disable=SC2046  # pkg-config's flags are words
-  g++ -std=c++17 -O1 -I"$out" -I"$here" "$@" -o "${out}/${program}" \
-    $(pkg-config --cflags --libs "$package")
+  echo "${CXX:-g++} ... \$(pkg-config --cflags --libs ${package}) -> ${program}"
+  # shellcheck disable=SC2046,SC2086  # the flags are words
+  "${CXX:-g++}" -std=c++17 -O1 ${CXXFLAGS:-} -I"$out" -I"$here" "$@" \
+    -o "${out}/${program}" $(pkg-config --cflags --libs "$package")
 }
 build reverser_client sockrpc-client "${here}/reverser_client.cc" \
   "${out}/reverser.pb.cc" "${out}/reverser_client.sockrpc.pb.cc"
