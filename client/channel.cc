@@ -28,8 +28,10 @@ struct Channel::State {
   int opening ABSL_GUARDED_BY(mu) = 0;
 };
 
-Channel::Channel(Key, Address address, ChannelOptions options)
-    : address_(std::move(address)),
+Channel::Channel(Key, std::string target, ChannelConnector connector,
+                 ChannelOptions options)
+    : target_(std::move(target)),
+      connector_(std::move(connector)),
       options_(std::move(options)),
       state_(std::make_unique<State>()) {}
 
@@ -55,22 +57,22 @@ absl::StatusOr<std::shared_ptr<ClientConnection>> Channel::GetConnection(
   MutexLock lock(&state_->mu);
   std::shared_ptr<ClientConnection>& connection = state_->connection;
   if (connection != nullptr && connection->usable() &&
-      (address_.is_unix() || !connection->PeerClosedWhileIdle())) {
+      (connection->is_unix() || !connection->PeerClosedWhileIdle())) {
     return connection;
   }
   connection.reset();
   absl::Time connect_deadline =
       std::min(deadline, absl::Now() + options_.connect_timeout);
-  absl::StatusOr<Fd> fd = Connect(address_, connect_deadline);
+  absl::StatusOr<Fd> fd = connector_(connect_deadline);
   if (!fd.ok()) {
     if (absl::IsDeadlineExceeded(fd.status()) && connect_deadline == deadline) {
       return absl::DeadlineExceededError(absl::StrCat(
-          "deadline exceeded while connecting to ", address_.ToString()));
+          "deadline exceeded while connecting to ", target_));
     }
     if (absl::IsUnavailable(fd.status())) return fd.status();
     return absl::UnavailableError(fd.status().message());
   }
-  connection = std::make_shared<ClientConnection>(*std::move(fd), address_,
+  connection = std::make_shared<ClientConnection>(*std::move(fd), target_,
                                                   options_, state_->loop);
   return connection;
 }
@@ -269,8 +271,24 @@ void Channel::Flush() {
 absl::StatusOr<std::shared_ptr<Channel>> CreateChannel(
     absl::string_view target, const ChannelOptions& options) {
   SOCKRPC_ASSIGN_OR_RETURN(Address address, ParseAddress(target));
-  return std::make_shared<Channel>(Channel::Key(), std::move(address),
-                                   options);
+  std::string name = address.ToString();
+  return std::make_shared<Channel>(
+      Channel::Key(), std::move(name),
+      [address = std::move(address)](absl::Time deadline) {
+        return Connect(address, deadline);
+      },
+      options);
+}
+
+absl::StatusOr<std::shared_ptr<Channel>> CreateChannelFromConnector(
+    std::string name, ChannelConnector connector,
+    const ChannelOptions& options) {
+  if (!connector) {
+    return absl::InvalidArgumentError(
+        "CreateChannelFromConnector: the connector is empty");
+  }
+  return std::make_shared<Channel>(Channel::Key(), std::move(name),
+                                   std::move(connector), options);
 }
 
 }  // namespace sockrpc

@@ -37,7 +37,7 @@
 #include "sockrpc/client/client_call.h"
 #include "sockrpc/client/client_context.h"
 #include "sockrpc/client/interceptor.h"
-#include "sockrpc/transport/address.h"
+#include "sockrpc/transport/fd.h"
 #include "sockrpc/transport/frame.h"
 #include "sockrpc/transport/metadata.h"
 
@@ -84,23 +84,40 @@ struct ChannelOptions {
   bool batch_call_starts = false;
 };
 
+// ChannelConnector makes a channel's connections when they come from
+// somewhere other than an address: it returns a new connected,
+// non-blocking stream socket by `deadline`, or the reason it cannot (the
+// call that needed the connection fails with that status, as UNAVAILABLE
+// unless it is DEADLINE_EXCEEDED or UNAVAILABLE already).
+using ChannelConnector =
+    std::function<absl::StatusOr<Fd>(absl::Time deadline)>;
+
 class Channel {
  public:
-  // Only CreateChannel() makes a Key, so only it constructs channels (with
-  // std::make_shared, which needs a public constructor).
+  // Only CreateChannel() and CreateChannelFromConnector() make a Key, so
+  // only they construct channels (with std::make_shared, which needs a
+  // public constructor).
   class Key {
    private:
     Key() = default;
     friend absl::StatusOr<std::shared_ptr<Channel>> CreateChannel(
         absl::string_view target, const ChannelOptions& options);
+    friend absl::StatusOr<std::shared_ptr<Channel>> CreateChannelFromConnector(
+        std::string name, ChannelConnector connector,
+        const ChannelOptions& options);
   };
-  Channel(Key, Address address, ChannelOptions options);
+
+  // `target` names the server in target() and messages; `connector` makes
+  // each connection.
+  Channel(Key, std::string target, ChannelConnector connector,
+          ChannelOptions options);
   ~Channel();
   Channel(const Channel&) = delete;
   Channel& operator=(const Channel&) = delete;
 
-  // The server address, as text.
-  std::string target() const { return address_.ToString(); }
+  // The server address, as text (the name given to
+  // CreateChannelFromConnector()).
+  std::string target() const { return target_; }
 
   // WaitForConnected connects now, unless the channel holds a usable
   // connection already, so that a server that cannot be reached is found
@@ -185,7 +202,8 @@ class Channel {
   std::shared_ptr<ClientStream> OpenCallbackStream(
       internal::ClientCallbackCall* call);
 
-  const Address address_;
+  const std::string target_;
+  const ChannelConnector connector_;
   const ChannelOptions options_;
   struct State;
   std::unique_ptr<State> state_;
@@ -195,6 +213,17 @@ class Channel {
 // the forms). It does not connect yet; a bad target is INVALID_ARGUMENT.
 absl::StatusOr<std::shared_ptr<Channel>> CreateChannel(
     absl::string_view target, const ChannelOptions& options = {});
+
+// CreateChannelFromConnector returns a channel whose connections come from
+// `connector`: for example Server::ConnectInProcess() of a server in this
+// process (server/server.h), or a socket another process handed over. It
+// behaves as any channel: it connects on its first call, and calls
+// `connector` again for a new connection after one is lost. `name` stands
+// for the server in target() and in messages. INVALID_ARGUMENT if
+// `connector` is empty.
+absl::StatusOr<std::shared_ptr<Channel>> CreateChannelFromConnector(
+    std::string name, ChannelConnector connector,
+    const ChannelOptions& options = {});
 
 }  // namespace sockrpc
 

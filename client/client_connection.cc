@@ -62,19 +62,19 @@ void ClientConnection::PatchStreamId(char* header, uint32_t stream_id) {
   header[7] = static_cast<char>(stream_id);
 }
 
-ClientConnection::ClientConnection(Fd fd, Address address,
+ClientConnection::ClientConnection(Fd fd, std::string target,
                                    const ChannelOptions& options,
                                    std::shared_ptr<ClientEventLoop> loop)
     : fd_(std::move(fd)),
-      address_(std::move(address)),
-      target_(address_.ToString()),
+      target_(std::move(target)),
+      unix_(IsUnixSocket(fd_.get())),
       max_frame_size_(options.max_frame_size),
       max_metadata_size_(options.max_metadata_size),
       wake_fd_(MakeEventFd(/*semaphore=*/false).value_or(Fd())),
       loop_(std::move(loop)),
       batch_call_starts_(options.batch_call_starts),
-      min_unanswered_to_hold_(address_.is_unix() ? kMinUnansweredToHoldUnix
-                                                 : kMinUnansweredToHoldTcp),
+      min_unanswered_to_hold_(unix_ ? kMinUnansweredToHoldUnix
+                                    : kMinUnansweredToHoldTcp),
       buffers_(kPooledBuffers,
                size_t{options.max_frame_size} + kPooledBufferSlack),
       reader_(options.max_frame_size, &buffers_) {}

@@ -60,7 +60,6 @@
 #include "client/client_context.h"
 #include "client/client_stream.h"
 #include "google/protobuf/message_lite.h"
-#include "transport/address.h"
 #include "transport/buffer_pool.h"
 #include "transport/fd.h"
 #include "transport/frame_reader.h"
@@ -74,9 +73,9 @@ class ClientCallbackCall;
 
 class ClientConnection {
  public:
-  // `fd` is a connected socket to `address`; `loop` is the channel's event
-  // loop (not started by this).
-  ClientConnection(Fd fd, Address address, const ChannelOptions& options,
+  // `fd` is a connected socket to `target` (the channel's, for messages);
+  // `loop` is the channel's event loop (not started by this).
+  ClientConnection(Fd fd, std::string target, const ChannelOptions& options,
                    std::shared_ptr<ClientEventLoop> loop);
   ~ClientConnection();
 
@@ -112,6 +111,9 @@ class ClientConnection {
   // False once the connection failed or the server said GOAWAY: the
   // Channel then makes a new one.
   bool usable() const { return usable_.load(std::memory_order_relaxed); }
+
+  // True for a unix socket, false for TCP.
+  bool is_unix() const { return unix_; }
 
   // Writes the held calls' frames, if any (see batch_call_starts), waiting
   // for socket room until `deadline`. Out of time, the rest stays held (the
@@ -256,8 +258,8 @@ class ClientConnection {
   void FailLocked(const absl::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Fd fd_;
-  const Address address_;
-  const std::string target_;  // address_ as text, for messages
+  const std::string target_;  // for messages
+  const bool unix_;            // a unix socket (else TCP)
   const uint32_t max_frame_size_;
   const size_t max_metadata_size_;
   // An eventfd that wakes the thread holding the reader role when another

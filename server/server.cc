@@ -19,6 +19,10 @@ absl::StatusOr<std::string> Server::Listen(absl::string_view address) {
 
 absl::Status Server::Start() { return impl_->Start(); }
 
+absl::StatusOr<Fd> Server::ConnectInProcess() {
+  return impl_->ConnectInProcess();
+}
+
 void Server::Shutdown(absl::Time deadline) { impl_->Shutdown(deadline); }
 
 void Server::Wait() { impl_->Wait(); }

@@ -42,6 +42,7 @@
 #include "absl/time/time.h"
 #include "sockrpc/server/interceptor.h"
 #include "sockrpc/server/service.h"
+#include "sockrpc/transport/fd.h"
 #include "sockrpc/transport/frame.h"
 #include "sockrpc/transport/metadata.h"
 
@@ -124,6 +125,24 @@ class Server {
 
   // Start begins accepting and serving on every listener.
   absl::Status Start();
+
+  // ConnectInProcess gives a connection to this started server that needs
+  // no address: one end of a fresh socketpair, the other served at once as
+  // an accepted unix connection would be (peer "in-process", this
+  // process's credentials, the same allow lists and max_connections). A
+  // Start() without any Listen() serves only such connections. Pass it to
+  // CreateChannelFromConnector() (client/channel.h) for a channel, as unit
+  // tests of handlers do:
+  //
+  //   auto channel = sockrpc::CreateChannelFromConnector(
+  //       "in-process", [&server](absl::Time) {
+  //         return server.ConnectInProcess();
+  //       });
+  //
+  // FAILED_PRECONDITION unless the server is running (started, not shutting
+  // down); RESOURCE_EXHAUSTED when it has max_connections already or the
+  // process is out of descriptors. Thread-safe.
+  absl::StatusOr<Fd> ConnectInProcess();
 
   // Shutdown stops accepting new connections and calls (new calls get
   // UNAVAILABLE, clients get GOAWAY) and waits for the calls in flight to

@@ -18,6 +18,7 @@
 #include "transport/address.h"
 #include "transport/byte_stream.h"
 #include "transport/socket.h"
+#include "transport/status_macros.h"
 #include "transport/wire_codec.h"
 
 namespace sockrpc {
@@ -84,6 +85,31 @@ void ServerRuntime::AcceptConnections(size_t index) {
   }
   MutexLock lock(&mu_);
   if (state_ == State::kRunning) ArmListenerLocked(index);
+}
+
+absl::StatusOr<Fd> ServerRuntime::ConnectInProcess() {
+  SOCKRPC_ASSIGN_OR_RETURN(ConnectedPair pair, SocketPair());
+  std::optional<PeerCredentials> credentials;
+  absl::StatusOr<PeerCredentials> read = GetPeerCredentials(pair.first.get());
+  if (read.ok()) credentials = *read;
+  const bool authorized = Admits(credentials);
+  MutexLock lock(&mu_);
+  if (state_ != State::kRunning) {
+    return absl::FailedPreconditionError(
+        "in-process connection refused: the server is not running");
+  }
+  if (static_cast<int>(connections_.size()) >= options_.max_connections) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("server has too many connections (limit ",
+                     options_.max_connections, ")"));
+  }
+  if (!AddConnectionLocked(std::make_unique<SocketStream>(std::move(pair.first)),
+                           "in-process", credentials, authorized)
+           .has_value()) {
+    return absl::ResourceExhaustedError(
+        "in-process connection refused: the server cannot watch it");
+  }
+  return std::move(pair.second);
 }
 
 std::optional<uint64_t> ServerRuntime::AddConnectionLocked(

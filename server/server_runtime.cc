@@ -142,10 +142,8 @@ absl::Status ServerRuntime::StartServing() {
   if (state_ != State::kIdle) {
     return absl::FailedPreconditionError("the server was started already");
   }
-  if (listeners_.empty()) {
-    return absl::FailedPreconditionError(
-        "Start() needs at least one Listen() address");
-  }
+  // With no listener the server serves in-process connections only
+  // (ConnectInProcess()).
   SOCKRPC_ASSIGN_OR_RETURN(stop_fd_, MakeEventFd(/*semaphore=*/false));
   SOCKRPC_ASSIGN_OR_RETURN(task_fd_, MakeEventFd(/*semaphore=*/true));
   int timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);

@@ -48,6 +48,7 @@ class ServerRuntime {
   absl::Status RegisterService(Service* service);
   absl::StatusOr<std::string> Listen(absl::string_view address);
   absl::Status Start();
+  absl::StatusOr<Fd> ConnectInProcess();  // Server::ConnectInProcess()
   void Shutdown(absl::Time deadline);
   void Wait();
 

@@ -10,3 +10,9 @@ sockrpc_test(NAME client_callback_test
   LIBS sockrpc_test_protos sockrpc_server sockrpc_client sockrpc_e2e_testing
        increment_proto)
 add_dependencies(client_callback_test increment_server)
+
+# Server::ConnectInProcess() and CreateChannelFromConnector(): a channel to
+# a server in the same process, with no address.
+sockrpc_test(NAME in_process_test
+  SOURCES in_process_test.cc
+  LIBS increment_proto sockrpc_server sockrpc_client)

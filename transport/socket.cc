@@ -376,6 +376,23 @@ absl::StatusOr<Fd> Listener::Accept(absl::FunctionRef<void(int fd)> shed) {
   }
 }
 
+bool IsUnixSocket(int fd) {
+  sockaddr_storage storage{};
+  socklen_t length = sizeof(storage);
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&storage), &length) != 0) {
+    return false;
+  }
+  return storage.ss_family == AF_UNIX;
+}
+
+absl::StatusOr<ConnectedPair> SocketPair() {
+  int fds[2];
+  if (::socketpair(AF_UNIX, kSocketFlags, 0, fds) != 0) {
+    return PosixError("socketpair", errno);
+  }
+  return ConnectedPair{Fd(fds[0]), Fd(fds[1])};
+}
+
 absl::StatusOr<Fd> Connect(const Address& address, absl::Time deadline) {
   const std::string name = address.ToString();
   SOCKRPC_ASSIGN_OR_RETURN(std::vector<SocketAddress> sockaddrs,

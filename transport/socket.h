@@ -121,6 +121,20 @@ absl::StatusOr<PeerCredentials> GetPeerCredentials(int fd);
 // client's own) is closed and reported as refused: UNAVAILABLE.
 absl::StatusOr<Fd> Connect(const Address& address, absl::Time deadline);
 
+// IsUnixSocket tells whether `fd` is a unix (AF_UNIX) socket.
+bool IsUnixSocket(int fd);
+
+// ConnectedPair is two connected unix stream sockets (socketpair()): what
+// one end writes, the other reads. Nothing is bound or listening.
+struct ConnectedPair {
+  Fd first;
+  Fd second;
+};
+
+// SocketPair makes a ConnectedPair of non-blocking, close-on-exec sockets.
+// Fails with socketpair()'s PosixError (EMFILE: RESOURCE_EXHAUSTED).
+absl::StatusOr<ConnectedPair> SocketPair();
+
 // ReadSome reads up to `size` bytes from the non-blocking `fd` into `buffer`.
 // Returns the count read (> 0), 0 at end of stream (the peer closed), or -1
 // if no data is available now (EAGAIN). ECONNRESET and other errors are

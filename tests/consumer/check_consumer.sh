@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # check_consumer.sh BUILD_DIR: runs the consumer project's programs (built in
 # BUILD_DIR) and checks that each side links only its own runtime:
-#   - reverser_check serves and calls in one process;
+#   - reverser_check serves and calls in one process (in-process channel);
 #   - reverser_client holds no server code and loads no server library,
 #     reverser_server holds no client code and loads no client library
 #     (nm over the program and every sockrpc library ldd says it loads);
@@ -16,7 +16,7 @@ fail() {
 
 "${build}/reverser_check" | grep -qx 'reply: cprkcos' ||
   fail "reverser_check did not get the reversed text"
-echo "ok: reverser_check served and called in one process"
+echo "ok: reverser_check called its own server through an in-process channel"
 
 # defined_symbols PROGRAM: the demangled symbols PROGRAM and the sockrpc
 # shared libraries it loads define.
