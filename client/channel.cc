@@ -66,8 +66,8 @@ absl::StatusOr<std::shared_ptr<ClientConnection>> Channel::GetConnection(
   absl::StatusOr<Fd> fd = connector_(connect_deadline);
   if (!fd.ok()) {
     if (absl::IsDeadlineExceeded(fd.status()) && connect_deadline == deadline) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          "deadline exceeded while connecting to ", target_));
+      return absl::DeadlineExceededError(
+          absl::StrCat("deadline exceeded while connecting to ", target_));
     }
     if (absl::IsUnavailable(fd.status())) return fd.status();
     return absl::UnavailableError(fd.status().message());
@@ -105,8 +105,8 @@ std::shared_ptr<ClientStream> Channel::OpenStream(
   const absl::Time deadline =
       context != nullptr ? context->deadline() : absl::InfiniteFuture();
   auto failed = [&](absl::Status status) {
-    auto stream = std::make_shared<ClientStream>(nullptr, context, deadline,
-                                                 status);
+    auto stream =
+        std::make_shared<ClientStream>(nullptr, context, deadline, status);
     if (unary_status != nullptr) *unary_status = std::move(status);
     return stream;
   };
@@ -115,8 +115,8 @@ std::shared_ptr<ClientStream> Channel::OpenStream(
         "this ClientContext served a call already: use one per call"));
   }
   if (deadline != absl::InfiniteFuture() && deadline <= absl::Now()) {
-    return failed(
-        absl::DeadlineExceededError("deadline exceeded before the call started"));
+    return failed(absl::DeadlineExceededError(
+        "deadline exceeded before the call started"));
   }
   // A call the server certainly never saw is tried once more, on a fresh
   // connection (the old one was closed, e.g. by a server restart).
@@ -138,8 +138,9 @@ std::shared_ptr<ClientStream> Channel::OpenStream(
                       ->Open(stream, method, request, unary_reply,
                              /*no_wait=*/true);
     } else if (unary_reply != nullptr) {
-      *unary_status = (*connection)->CallUnary(stream, method, *request,
-                                               unary_reply, &retryable);
+      *unary_status =
+          (*connection)
+              ->CallUnary(stream, method, *request, unary_reply, &retryable);
     } else {
       retryable = (*connection)->Open(stream, method, request);
     }

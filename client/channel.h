@@ -89,8 +89,7 @@ struct ChannelOptions {
 // non-blocking stream socket by `deadline`, or the reason it cannot (the
 // call that needed the connection fails with that status, as UNAVAILABLE
 // unless it is DEADLINE_EXCEEDED or UNAVAILABLE already).
-using ChannelConnector =
-    std::function<absl::StatusOr<Fd>(absl::Time deadline)>;
+using ChannelConnector = std::function<absl::StatusOr<Fd>(absl::Time deadline)>;
 
 class Channel {
  public:

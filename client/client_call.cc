@@ -1,5 +1,6 @@
 #include "client/client_call.h"
 
+#include <mutex>
 #include <utility>
 
 #include "client/client_callback_call.h"
@@ -98,7 +99,7 @@ void ClientCall::WhenDone(
 void ClientContext::TryCancel() {
   std::shared_ptr<ClientStream> stream;
   {
-    MutexLock lock(&cancel_mu_);
+    std::lock_guard<std::mutex> lock(cancel_mu_);
     cancelled_ = true;
     stream = stream_.lock();
   }

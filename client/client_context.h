@@ -10,14 +10,13 @@
 #define SOCKRPC_CLIENT_CLIENT_CONTEXT_H_
 
 #include <memory>
+#include <mutex>
 #include <string>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "sockrpc/transport/metadata.h"
-#include "sockrpc/transport/sync.h"
 
 namespace sockrpc {
 
@@ -71,16 +70,19 @@ class ClientContext {
   }
   // Attaches the call `stream` for TryCancel(); false if already cancelled.
   bool AttachStream(const std::shared_ptr<ClientStream>& stream) {
-    MutexLock lock(&cancel_mu_);
+    std::lock_guard<std::mutex> lock(cancel_mu_);
     if (cancelled_) return false;
     stream_ = stream;
     return true;
   }
 
-  Mutex cancel_mu_;
-  bool cancelled_ ABSL_GUARDED_BY(cancel_mu_) = false;
-  // The call this context is attached to while it is in flight.
-  std::weak_ptr<ClientStream> stream_ ABSL_GUARDED_BY(cancel_mu_);
+  // A plain std::mutex (not transport/sync.h's Mutex, which is internal):
+  // it only guards these two fields, and no one waits on it.
+  std::mutex cancel_mu_;
+  bool cancelled_ = false;  // guarded by cancel_mu_
+  // The call this context is attached to while it is in flight; guarded by
+  // cancel_mu_.
+  std::weak_ptr<ClientStream> stream_;
 
   // Whether a call has used this context (Claim()).
   bool claimed_ = false;

@@ -1,7 +1,8 @@
 // The method handlers of callback methods (Service::AddCallback*Method):
 // each parses what its method takes, calls the application's callback
 // form, and keeps the messages the reactor borrows until the call is done.
-// Internal to the server runtime; included by server/service.h.
+// Internal: included by server/service.h, installed only because these are
+// templates that generated code instantiates; not part of the API.
 #ifndef SOCKRPC_SERVER_CALLBACK_HANDLERS_H_
 #define SOCKRPC_SERVER_CALLBACK_HANDLERS_H_
 
@@ -57,7 +58,7 @@ CallMessages<Request, Reply>* KeptMessages(CallbackCall* call) {
 }  // namespace internal
 
 template <typename ServiceT, typename Request, typename Reply>
-class Service::CallbackUnaryHandler final : public MethodHandler {
+class Service::CallbackUnaryHandler final : public internal::MethodHandler {
  public:
   using Callback = ServerUnaryReactor* (ServiceT::*)(CallbackServerContext*,
                                                      const Request*, Reply*);
@@ -88,7 +89,7 @@ class Service::CallbackUnaryHandler final : public MethodHandler {
 };
 
 template <typename ServiceT, typename Request, typename Reply>
-class Service::CallbackClientStreamingHandler final : public MethodHandler {
+class Service::CallbackClientStreamingHandler final : public internal::MethodHandler {
  public:
   using Callback = ServerReadReactor<Request>* (ServiceT::*)(
       CallbackServerContext*, Reply*);
@@ -118,7 +119,7 @@ class Service::CallbackClientStreamingHandler final : public MethodHandler {
 };
 
 template <typename ServiceT, typename Request, typename Reply>
-class Service::CallbackServerStreamingHandler final : public MethodHandler {
+class Service::CallbackServerStreamingHandler final : public internal::MethodHandler {
  public:
   using Callback = ServerWriteReactor<Reply>* (ServiceT::*)(
       CallbackServerContext*, const Request*);
@@ -149,7 +150,7 @@ class Service::CallbackServerStreamingHandler final : public MethodHandler {
 };
 
 template <typename ServiceT, typename Request, typename Reply>
-class Service::CallbackBidiStreamingHandler final : public MethodHandler {
+class Service::CallbackBidiStreamingHandler final : public internal::MethodHandler {
  public:
   using Callback = ServerBidiReactor<Request, Reply>* (ServiceT::*)(
       CallbackServerContext*);

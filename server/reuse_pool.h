@@ -9,16 +9,19 @@
 // about as many as were in use at once, never more.
 //
 // Thread-safe.
+//
+// Internal: a detail of the method handlers of server/service.h, installed
+// only because those are templates that generated code instantiates. Not
+// part of the API; it may change in any release.
 #ifndef SOCKRPC_SERVER_REUSE_POOL_H_
 #define SOCKRPC_SERVER_REUSE_POOL_H_
 
 #include <cstddef>
 #include <memory>
+#include <mutex>
 #include <utility>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
-#include "sockrpc/transport/sync.h"
 
 namespace sockrpc {
 
@@ -33,7 +36,7 @@ class ReusePool {
   // a new, value-initialized one.
   std::unique_ptr<T> Take() {
     {
-      MutexLock lock(&mu_);
+      std::lock_guard<std::mutex> lock(mu_);
       if (!kept_.empty()) {
         std::unique_ptr<T> object = std::move(kept_.back());
         kept_.pop_back();
@@ -47,7 +50,7 @@ class ReusePool {
   // are kept already.
   void Give(std::unique_ptr<T> object) {
     {
-      MutexLock lock(&mu_);
+      std::lock_guard<std::mutex> lock(mu_);
       if (kept_.size() < max_kept_) {
         kept_.push_back(std::move(object));
         return;
@@ -58,8 +61,8 @@ class ReusePool {
 
  private:
   const size_t max_kept_;
-  Mutex mu_;
-  std::vector<std::unique_ptr<T>> kept_ ABSL_GUARDED_BY(mu_);
+  std::mutex mu_;
+  std::vector<std::unique_ptr<T>> kept_;  // guarded by mu_
 };
 
 }  // namespace sockrpc

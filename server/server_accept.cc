@@ -103,8 +103,9 @@ absl::StatusOr<Fd> ServerRuntime::ConnectInProcess() {
         absl::StrCat("server has too many connections (limit ",
                      options_.max_connections, ")"));
   }
-  if (!AddConnectionLocked(std::make_unique<SocketStream>(std::move(pair.first)),
-                           "in-process", credentials, authorized)
+  if (!AddConnectionLocked(
+           std::make_unique<SocketStream>(std::move(pair.first)), "in-process",
+           credentials, authorized)
            .has_value()) {
     return absl::ResourceExhaustedError(
         "in-process connection refused: the server cannot watch it");

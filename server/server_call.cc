@@ -59,7 +59,7 @@ bool ServerCallState::KeepSmallRequest(absl::string_view request) {
 
 // Collects a unary handler's outcome and ends the call with it while the
 // reply (borrowed for the duration of Finish) is still alive.
-class ServerCallState::UnaryReplyWriter final : public UnaryResponder {
+class ServerCallState::UnaryReplyWriter final : public internal::UnaryResponder {
  public:
   explicit UnaryReplyWriter(ServerCallState* call) : call_(call) {}
 

@@ -15,7 +15,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "sockrpc/transport/metadata.h"
-#include "sockrpc/transport/socket.h"
+#include "sockrpc/transport/peer_credentials.h"
 
 namespace sockrpc {
 

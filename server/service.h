@@ -20,53 +20,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "google/protobuf/message_lite.h"
+#include "sockrpc/server/method_handler.h"
 #include "sockrpc/server/reuse_pool.h"
 #include "sockrpc/server/server_callback.h"
 #include "sockrpc/server/server_context.h"
 #include "sockrpc/server/server_stream.h"
 
 namespace sockrpc {
-
-// UnaryResponder receives the outcome of one unary handler call.
-class UnaryResponder {
- public:
-  virtual ~UnaryResponder() = default;
-  // Called exactly once. `reply` is non-null iff `status` is OK, and is
-  // borrowed for the duration of this call only.
-  virtual void Finish(const google::protobuf::MessageLite* reply,
-                      const absl::Status& status) = 0;
-};
-
-// MethodHandler runs one method of a service on the calling thread.
-class MethodHandler {
- public:
-  virtual ~MethodHandler() = default;
-  // Unary methods: parses `request` (the request's protobuf encoding), runs
-  // the handler, and reports the outcome to `responder`.
-  virtual void RunUnary(ServerContext* context, absl::string_view request,
-                        UnaryResponder* responder) {
-    responder->Finish(nullptr, absl::InternalError("not a unary method"));
-  }
-  // Streaming methods: runs the handler over `stream` and returns the
-  // call's final status.
-  virtual absl::Status RunStream(ServerContext* context,
-                                 ServerStream* stream) {
-    return absl::InternalError("not a streaming method");
-  }
-  // Callback methods (Service::AddCallback*Method): starts the call on the
-  // calling thread, a server thread that must not block, and returns the
-  // reactor the application's handler returned; or null if that handler
-  // asked for the method's blocking form, which the runtime then runs
-  // with RunBlocking() on a thread that may block.
-  virtual internal::ServerReactorBase* StartCallback(
-      internal::CallbackCall* call) {
-    return nullptr;
-  }
-  virtual absl::Status RunBlocking(internal::CallbackCall* call,
-                                   ServerStream* stream) {
-    return absl::InternalError("no blocking form");
-  }
-};
 
 // RpcKind says which sides of a method stream.
 enum class RpcKind {
@@ -86,7 +46,7 @@ class Service {
   struct Method {
     std::string full_name;  // "/package.Service/Method"
     RpcKind kind;
-    std::unique_ptr<MethodHandler> handler;
+    std::unique_ptr<internal::MethodHandler> handler;
     // Served through the callback API (StartCallback) rather than by a
     // blocking handler (RunUnary, RunStream).
     bool callback = false;
@@ -188,7 +148,7 @@ class Service {
   class CallbackBidiStreamingHandler;
 
   void AddMethod(absl::string_view method_name, RpcKind kind,
-                 std::unique_ptr<MethodHandler> handler,
+                 std::unique_ptr<internal::MethodHandler> handler,
                  bool callback = false) {
     methods_.push_back(Method{absl::StrCat("/", name_, "/", method_name),
                               kind, std::move(handler), callback});
@@ -201,7 +161,7 @@ class Service {
 // ---- Implementation details below ----
 
 template <typename ServiceT, typename Request, typename Reply>
-class Service::UnaryHandler final : public MethodHandler {
+class Service::UnaryHandler final : public internal::MethodHandler {
  public:
   using Function = absl::Status (ServiceT::*)(ServerContext*, const Request&,
                                               Reply*);
@@ -209,7 +169,7 @@ class Service::UnaryHandler final : public MethodHandler {
       : service_(service), function_(function) {}
 
   void RunUnary(ServerContext* context, absl::string_view request_bytes,
-                UnaryResponder* responder) override {
+                internal::UnaryResponder* responder) override {
     std::unique_ptr<Messages> messages = kept_.Take();
     Request& request = messages->request;
     Reply& reply = messages->reply;
@@ -249,7 +209,7 @@ class Service::UnaryHandler final : public MethodHandler {
 };
 
 template <typename ServiceT, typename Request, typename Reply>
-class Service::ClientStreamingHandler final : public MethodHandler {
+class Service::ClientStreamingHandler final : public internal::MethodHandler {
  public:
   using Function = absl::Status (ServiceT::*)(ServerContext*,
                                               ServerReader<Request>*, Reply*);
@@ -273,7 +233,7 @@ class Service::ClientStreamingHandler final : public MethodHandler {
 };
 
 template <typename ServiceT, typename Request, typename Reply>
-class Service::ServerStreamingHandler final : public MethodHandler {
+class Service::ServerStreamingHandler final : public internal::MethodHandler {
  public:
   using Function = absl::Status (ServiceT::*)(ServerContext*, const Request&,
                                               ServerWriter<Reply>*);
@@ -298,7 +258,7 @@ class Service::ServerStreamingHandler final : public MethodHandler {
 };
 
 template <typename ServiceT, typename Request, typename Reply>
-class Service::BidiStreamingHandler final : public MethodHandler {
+class Service::BidiStreamingHandler final : public internal::MethodHandler {
  public:
   using Function = absl::Status (ServiceT::*)(
       ServerContext*, ServerReaderWriter<Reply, Request>*);

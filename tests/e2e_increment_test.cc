@@ -419,8 +419,9 @@ TEST_P(IncrementOverTransportTest,
   EXPECT_TRUE(stub.Increment(&fresh, request).ok());
 }
 
-// Channels come from CreateChannel() only.
-static_assert(!std::is_constructible_v<Channel, sockrpc::Address,
+// Channels come from CreateChannel() and CreateChannelFromConnector() only.
+static_assert(!std::is_constructible_v<Channel, std::string,
+                                       sockrpc::ChannelConnector,
                                        ChannelOptions>);
 
 TEST_P(IncrementOverTransportTest,

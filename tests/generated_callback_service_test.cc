@@ -148,7 +148,7 @@ class FakeServerStream final : public ::sockrpc::ServerStream {
 };
 
 // The handler of the method `full_name` of `service`.
-::sockrpc::MethodHandler* HandlerOf(const ::sockrpc::Service& service,
+::sockrpc::internal::MethodHandler* HandlerOf(const ::sockrpc::Service& service,
                                     absl::string_view full_name) {
   for (const ::sockrpc::Service::Method& method : service.methods()) {
     if (method.full_name == full_name) return method.handler.get();
@@ -251,7 +251,7 @@ TEST(GeneratedCallbackServiceTest, RenamedMethodsKeepTheirWireNames) {
 TEST(GeneratedCallbackServiceTest, CallbackOverrideGetsRequestAndSentReply) {
   FakeMeter meter;
   FakeCallbackCall call(WatchOf("t1", 1).SerializeAsString());
-  ::sockrpc::MethodHandler* handler =
+  ::sockrpc::internal::MethodHandler* handler =
       HandlerOf(meter, "/sockrpc.test.streaming.Meter/Latest");
   ASSERT_NE(handler, nullptr);
 
@@ -271,7 +271,7 @@ TEST(GeneratedCallbackServiceTest, MethodsWithoutCallbackOverrideStartNone) {
                                    "/sockrpc.test.streaming.Meter/Record",
                                    "/sockrpc.test.streaming.Meter/Control"}) {
     FakeCallbackCall call(WatchOf("t2", 1).SerializeAsString());
-    ::sockrpc::MethodHandler* handler = HandlerOf(meter, method);
+    ::sockrpc::internal::MethodHandler* handler = HandlerOf(meter, method);
     ASSERT_NE(handler, nullptr);
     EXPECT_EQ(handler->StartCallback(&call), nullptr)
         << method << ": null has the runtime run the blocking form";
@@ -281,7 +281,7 @@ TEST(GeneratedCallbackServiceTest, MethodsWithoutCallbackOverrideStartNone) {
 TEST(GeneratedCallbackServiceTest, BlockingOverrideRunsWhenNoReactorStarts) {
   FakeMeter meter;
   FakeCallbackCall call;
-  ::sockrpc::MethodHandler* handler =
+  ::sockrpc::internal::MethodHandler* handler =
       HandlerOf(meter, "/sockrpc.test.streaming.Meter/Record");
   ASSERT_NE(handler, nullptr);
   ASSERT_EQ(handler->StartCallback(&call), nullptr);
@@ -301,7 +301,7 @@ TEST(GeneratedCallbackServiceTest,
      StreamingMethodNotOverriddenIsUnimplemented) {
   FakeMeter meter;
   FakeCallbackCall call(WatchOf("t3", 2).SerializeAsString());
-  ::sockrpc::MethodHandler* handler =
+  ::sockrpc::internal::MethodHandler* handler =
       HandlerOf(meter, "/sockrpc.test.streaming.Meter/Watch");
   ASSERT_NE(handler, nullptr);
   ASSERT_EQ(handler->StartCallback(&call), nullptr);
@@ -317,7 +317,7 @@ TEST(GeneratedCallbackServiceTest,
 TEST(GeneratedCallbackServiceTest, UnaryMethodNotOverriddenIsUnimplemented) {
   Meter::CallbackService meter;
   FakeCallbackCall call(WatchOf("t4", 1).SerializeAsString());
-  ::sockrpc::MethodHandler* handler =
+  ::sockrpc::internal::MethodHandler* handler =
       HandlerOf(meter, "/sockrpc.test.streaming.Meter/Latest");
   ASSERT_NE(handler, nullptr);
   ASSERT_EQ(handler->StartCallback(&call), nullptr);

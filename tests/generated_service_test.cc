@@ -107,7 +107,7 @@ static_assert(std::is_base_of_v<::sockrpc::Service, ::Echo::Service>);
 // ---- The server side, in process ----
 
 // FakeResponder keeps what a handler reported.
-class FakeResponder final : public ::sockrpc::UnaryResponder {
+class FakeResponder final : public ::sockrpc::internal::UnaryResponder {
  public:
   void Finish(const google::protobuf::MessageLite* reply,
               const absl::Status& status) override {

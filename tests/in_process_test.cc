@@ -51,10 +51,9 @@ class RecordingIncrement final : public increment::Increment::Service {
 };
 
 std::shared_ptr<Channel> InProcessChannel(Server& server) {
-  absl::StatusOr<std::shared_ptr<Channel>> channel =
-      CreateChannelFromConnector("in-process", [&server](absl::Time) {
-        return server.ConnectInProcess();
-      });
+  absl::StatusOr<std::shared_ptr<Channel>> channel = CreateChannelFromConnector(
+      "in-process",
+      [&server](absl::Time) { return server.ConnectInProcess(); });
   EXPECT_TRUE(channel.ok()) << channel.status();
   return *channel;
 }

@@ -20,8 +20,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "sockrpc/transport/address.h"
-#include "sockrpc/transport/fd.h"
+#include "transport/address.h"
+#include "transport/fd.h"
+#include "transport/peer_credentials.h"
 
 namespace sockrpc {
 
@@ -95,14 +96,6 @@ class Listener {
   ino_t file_ino_ = 0;
   // A spare descriptor on /dev/null, given up to shed a connection on EMFILE.
   Fd reserve_fd_;
-};
-
-// PeerCredentials: who is at the other end of a unix socket, as the kernel
-// recorded it when the peer connected (SO_PEERCRED).
-struct PeerCredentials {
-  pid_t pid = 0;
-  uid_t uid = 0;
-  gid_t gid = 0;
 };
 
 // GetPeerCredentials reads the credentials of the peer of the connected
