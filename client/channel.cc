@@ -5,10 +5,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "client/client_call_state.h"
 #include "client/client_callback_call.h"
 #include "client/client_connection.h"
 #include "client/client_event_loop.h"
-#include "client/client_stream.h"
 #include "transport/socket.h"
 #include "transport/status_macros.h"
 #include "transport/sync.h"
@@ -97,7 +97,7 @@ size_t StartInterceptors(const std::vector<ClientInterceptor*>& interceptors,
 
 }  // namespace
 
-std::shared_ptr<ClientStream> Channel::OpenStream(
+std::shared_ptr<ClientCallState> Channel::OpenStream(
     ClientContext* context, absl::string_view method,
     const google::protobuf::MessageLite* request,
     google::protobuf::MessageLite* unary_reply, absl::Status* unary_status,
@@ -106,7 +106,7 @@ std::shared_ptr<ClientStream> Channel::OpenStream(
       context != nullptr ? context->deadline() : absl::InfiniteFuture();
   auto failed = [&](absl::Status status) {
     auto stream =
-        std::make_shared<ClientStream>(nullptr, context, deadline, status);
+        std::make_shared<ClientCallState>(nullptr, context, deadline, status);
     if (unary_status != nullptr) *unary_status = std::move(status);
     return stream;
   };
@@ -125,7 +125,7 @@ std::shared_ptr<ClientStream> Channel::OpenStream(
         GetConnection(deadline);
     if (!connection.ok()) return failed(connection.status());
     auto stream =
-        std::make_shared<ClientStream>(*connection, context, deadline);
+        std::make_shared<ClientCallState>(*connection, context, deadline);
     // Before the context (TryCancel()) or the connection shares it.
     if (callback != nullptr) stream->callback_ = callback;
     // Attach the call to its context so that TryCancel() reaches it.
@@ -189,10 +189,10 @@ std::unique_ptr<ClientCall> Channel::StartCall(
   absl::Status status;
   size_t started =
       StartInterceptors(options_.interceptors, method, *context, &status);
-  std::shared_ptr<ClientStream> stream =
+  std::shared_ptr<ClientCallState> stream =
       status.ok() ? OpenStream(context, method, request, nullptr, nullptr)
-                  : std::make_shared<ClientStream>(nullptr, context,
-                                                   context->deadline(), status);
+                  : std::make_shared<ClientCallState>(
+                        nullptr, context, context->deadline(), status);
   std::vector<ClientInterceptor*> to_end(
       options_.interceptors.begin(), options_.interceptors.begin() + started);
   return std::unique_ptr<ClientCall>(new ClientCall(
@@ -235,7 +235,7 @@ void Channel::BindReactor(ClientContext* context, absl::string_view method,
   (void)call.release();
 }
 
-std::shared_ptr<ClientStream> Channel::OpenCallbackStream(
+std::shared_ptr<ClientCallState> Channel::OpenCallbackStream(
     internal::ClientCallbackCall* call) {
   ClientContext* context = call->context_;
   absl::Status status;
@@ -250,11 +250,11 @@ std::shared_ptr<ClientStream> Channel::OpenCallbackStream(
     call->interceptors_.assign(options_.interceptors.begin(),
                                options_.interceptors.begin() + started);
   }
-  std::shared_ptr<ClientStream> stream =
+  std::shared_ptr<ClientCallState> stream =
       status.ok() ? OpenStream(context, call->method_, call->request_,
                                call->reply_, nullptr, call)
-                  : std::make_shared<ClientStream>(nullptr, context,
-                                                   context->deadline(), status);
+                  : std::make_shared<ClientCallState>(
+                        nullptr, context, context->deadline(), status);
   MutexLock lock(&state_->mu);
   --state_->opening;  // the Channel is not used after this
   return stream;

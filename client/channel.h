@@ -46,7 +46,7 @@ namespace sockrpc {
 class Channel;
 class ClientConnection;
 class ClientEventLoop;
-class ClientStream;
+class ClientCallState;
 namespace internal {
 class ClientCallbackCall;
 class ClientReactorBase;
@@ -188,7 +188,7 @@ class Channel {
   // With `callback`, opens the call of the callback API without waiting
   // for socket room (`unary_reply` is then where its one reply is parsed,
   // if it has one).
-  std::shared_ptr<ClientStream> OpenStream(
+  std::shared_ptr<ClientCallState> OpenStream(
       ClientContext* context, absl::string_view method,
       const google::protobuf::MessageLite* request,
       google::protobuf::MessageLite* unary_reply, absl::Status* unary_status,
@@ -198,7 +198,7 @@ class Channel {
   // while it still sees the Channel: the destructor waits until the
   // stream is open.
   void BeginCallbackOpen();
-  std::shared_ptr<ClientStream> OpenCallbackStream(
+  std::shared_ptr<ClientCallState> OpenCallbackStream(
       internal::ClientCallbackCall* call);
 
   const std::string target_;

@@ -3,15 +3,15 @@
 #include <mutex>
 #include <utility>
 
+#include "client/client_call_state.h"
 #include "client/client_callback_call.h"
 #include "client/client_connection.h"
 #include "client/client_context.h"
 #include "client/client_event_loop.h"
-#include "client/client_stream.h"
 
 namespace sockrpc {
 
-ClientCall::ClientCall(std::shared_ptr<ClientStream> stream,
+ClientCall::ClientCall(std::shared_ptr<ClientCallState> stream,
                        std::unique_ptr<ClientContext> owned_context,
                        std::string method,
                        std::vector<ClientInterceptor*> interceptors,
@@ -72,7 +72,7 @@ void ClientCall::Cancel() {
 void ClientCall::WhenDone(
     std::unique_ptr<ClientCall> call,
     absl::AnyInvocable<void(std::unique_ptr<ClientCall>)> done) {
-  std::shared_ptr<ClientStream> stream = call->stream_;
+  std::shared_ptr<ClientCallState> stream = call->stream_;
   ClientEventLoop* loop = call->loop_.get();
   if (!loop->Start().ok()) {
     // The channel is being destroyed (or the loop cannot run): end the
@@ -97,7 +97,7 @@ void ClientCall::WhenDone(
 }
 
 void ClientContext::TryCancel() {
-  std::shared_ptr<ClientStream> stream;
+  std::shared_ptr<ClientCallState> stream;
   {
     std::lock_guard<std::mutex> lock(cancel_mu_);
     cancelled_ = true;

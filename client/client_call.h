@@ -28,7 +28,7 @@ namespace sockrpc {
 class ClientConnection;
 class ClientContext;
 class ClientEventLoop;
-class ClientStream;
+class ClientCallState;
 
 class ClientCall {
  public:
@@ -69,12 +69,12 @@ class ClientCall {
   // context given and no interceptors); `interceptors` have run
   // OnCallStart and get OnCallEnd from Finish() (`method` and `start` are
   // for them). `loop` is the channel's event loop, for WhenDone().
-  ClientCall(std::shared_ptr<ClientStream> stream,
+  ClientCall(std::shared_ptr<ClientCallState> stream,
              std::unique_ptr<ClientContext> owned_context, std::string method,
              std::vector<ClientInterceptor*> interceptors, absl::Time start,
              std::shared_ptr<ClientEventLoop> loop);
 
-  std::shared_ptr<ClientStream> stream_;
+  std::shared_ptr<ClientCallState> stream_;
   const std::shared_ptr<ClientEventLoop> loop_;
   std::unique_ptr<ClientContext> owned_context_;
   const std::string method_;

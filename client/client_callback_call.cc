@@ -7,9 +7,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "client/channel.h"
+#include "client/client_call_state.h"
 #include "client/client_connection.h"
 #include "client/client_event_loop.h"
-#include "client/client_stream.h"
 #include "transport/frame.h"
 #include "transport/wire_codec.h"
 
@@ -80,7 +80,7 @@ ClientCallbackCall::ClientCallbackCall(
       channel_(channel) {}
 
 ClientCallbackCall::ClientCallbackCall(ClientEventLoop* loop,
-                                       std::shared_ptr<ClientStream> stream,
+                                       std::shared_ptr<ClientCallState> stream,
                                        absl::AnyInvocable<void()> on_done)
     : loop_(loop),
       reactor_(nullptr),
@@ -120,12 +120,12 @@ void ClientCallbackCall::Start() {
     // alive until OpenCallbackStream() returns.
     if (channel != nullptr && loop_failure_.ok()) channel->BeginCallbackOpen();
   }
-  std::shared_ptr<ClientStream> stream;
+  std::shared_ptr<ClientCallState> stream;
   if (!loop_failure_.ok()) {
-    stream = std::make_shared<ClientStream>(
+    stream = std::make_shared<ClientCallState>(
         nullptr, context_, absl::InfiniteFuture(), loop_failure_);
   } else if (channel == nullptr) {
-    stream = std::make_shared<ClientStream>(
+    stream = std::make_shared<ClientCallState>(
         nullptr, context_, absl::InfiniteFuture(), ChannelGone());
   } else {
     stream = channel->OpenCallbackStream(this);
@@ -256,7 +256,7 @@ ClientCallbackCall::Reaction ClientCallbackCall::Next() {
   MutexLock lock(&mu_);
   Reaction reaction;
   if (!opened_) return reaction;
-  ClientStream& stream = *stream_;
+  ClientCallState& stream = *stream_;
   ClientConnection* connection = stream.connection();
   ClientConnection::StreamView view;
   if (connection != nullptr) {
@@ -360,7 +360,7 @@ void ClientCallbackCall::CancelStream(const absl::Status& why) {
 }
 
 void ClientCallbackCall::Abandon() {
-  std::shared_ptr<ClientStream> stream;
+  std::shared_ptr<ClientCallState> stream;
   {
     MutexLock lock(&mu_);
     abandoned_ = true;
@@ -369,7 +369,7 @@ void ClientCallbackCall::Abandon() {
       // Never started: it ends without being sent, as if it had failed to.
       started_ = true;
       opened_ = true;
-      stream_ = std::make_shared<ClientStream>(
+      stream_ = std::make_shared<ClientCallState>(
           nullptr, context_, absl::InfiniteFuture(), ChannelGone());
     } else if (opened_ || reactor_ == nullptr) {
       stream = stream_;  // (a future's stream is set from the start)
@@ -391,7 +391,7 @@ bool ClientCallbackCall::TakeDeadline(absl::Time* deadline) {
 }
 
 void ClientCallbackCall::Expire() {
-  std::shared_ptr<ClientStream> stream;
+  std::shared_ptr<ClientCallState> stream;
   {
     MutexLock lock(&mu_);
     stream = stream_;

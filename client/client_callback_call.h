@@ -37,7 +37,7 @@ namespace sockrpc {
 class Channel;
 class ClientConnection;
 class ClientEventLoop;
-class ClientStream;
+class ClientCallState;
 
 namespace internal {
 
@@ -58,7 +58,7 @@ class ClientCallbackCall {
   // A call already in flight on `stream` (a UnaryFuture's): `on_done` runs
   // on the loop once the call has ended. Advances nothing until Attach().
   ClientCallbackCall(ClientEventLoop* loop,
-                     std::shared_ptr<ClientStream> stream,
+                     std::shared_ptr<ClientCallState> stream,
                      absl::AnyInvocable<void()> on_done);
   ~ClientCallbackCall();
   ClientCallbackCall(const ClientCallbackCall&) = delete;
@@ -164,7 +164,7 @@ class ClientCallbackCall {
   // The stream is set and may be advanced. stream_ is immutable then.
   bool opened_ ABSL_GUARDED_BY(mu_) = false;
   bool abandoned_ ABSL_GUARDED_BY(mu_) = false;
-  std::shared_ptr<ClientStream> stream_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<ClientCallState> stream_ ABSL_GUARDED_BY(mu_);
   // The pending StartRead()'s message, and reads started beside it (each
   // gets OnReadDone(false)).
   google::protobuf::MessageLite* read_ ABSL_GUARDED_BY(mu_) = nullptr;

@@ -99,7 +99,7 @@ bool ClientConnection::PeerClosedWhileIdle() {
 
 // ---- Opening calls ----
 
-bool ClientConnection::Open(const std::shared_ptr<ClientStream>& stream,
+bool ClientConnection::Open(const std::shared_ptr<ClientCallState>& stream,
                             absl::string_view method,
                             const google::protobuf::MessageLite* request,
                             google::protobuf::MessageLite* unary_reply,
@@ -224,12 +224,12 @@ bool ClientConnection::Open(const std::shared_ptr<ClientStream>& stream,
 }
 
 absl::Status ClientConnection::CallUnary(
-    const std::shared_ptr<ClientStream>& stream, absl::string_view method,
+    const std::shared_ptr<ClientCallState>& stream, absl::string_view method,
     const google::protobuf::MessageLite& request,
     google::protobuf::MessageLite* reply, bool* retryable) {
   Open(stream, method, &request, reply);
   MutexLock lock(&mu_);
-  ClientStream* s = stream.get();
+  ClientCallState* s = stream.get();
   AwaitLocked(s, [s] { return s->done_; }, stream->deadline());
   *retryable = s->retryable_;
   if (s->status_.ok() && !s->got_reply_) {
@@ -240,7 +240,7 @@ absl::Status ClientConnection::CallUnary(
 
 // ---- Stream operations ----
 
-bool ClientConnection::Write(ClientStream& stream,
+bool ClientConnection::Write(ClientCallState& stream,
                              const google::protobuf::MessageLite& message) {
   const size_t size = message.ByteSizeLong();
   if (size > max_frame_size_) {
@@ -253,7 +253,7 @@ bool ClientConnection::Write(ClientStream& stream,
   {
     MutexLock lock(&mu_);
     if (stream.done_ || stream.half_closed_) return false;
-    ClientStream* s = &stream;
+    ClientCallState* s = &stream;
     if (!AwaitLocked(
             s, [s] { return s->done_ || s->send_window_ > 0; },
             stream.deadline()) ||
@@ -271,7 +271,7 @@ bool ClientConnection::Write(ClientStream& stream,
   return sent.ok();
 }
 
-bool ClientConnection::WritesDone(ClientStream& stream) {
+bool ClientConnection::WritesDone(ClientCallState& stream) {
   {
     MutexLock lock(&mu_);
     if (stream.done_ || stream.half_closed_) return false;
@@ -283,13 +283,13 @@ bool ClientConnection::WritesDone(ClientStream& stream) {
   return WriteFrames(frame, stream.deadline(), &sent_nothing).ok();
 }
 
-bool ClientConnection::Read(ClientStream& stream,
+bool ClientConnection::Read(ClientCallState& stream,
                             google::protobuf::MessageLite* message) {
   std::string payload;
   uint32_t acknowledge = 0;
   {
     MutexLock lock(&mu_);
-    ClientStream* s = &stream;
+    ClientCallState* s = &stream;
     AwaitLocked(
         s, [s] { return !s->inbox_.empty() || s->done_; }, stream.deadline());
     if (stream.inbox_.empty()) return false;
@@ -310,22 +310,23 @@ bool ClientConnection::Read(ClientStream& stream,
   return true;
 }
 
-bool ClientConnection::WaitUntilDone(ClientStream& stream,
+bool ClientConnection::WaitUntilDone(ClientCallState& stream,
                                      absl::Time deadline) {
   MutexLock lock(&mu_);
-  ClientStream* s = &stream;
+  ClientCallState* s = &stream;
   return AwaitLocked(s, [s] { return s->done_; }, deadline);
 }
 
-absl::Status ClientConnection::Finish(ClientStream& stream) {
+absl::Status ClientConnection::Finish(ClientCallState& stream) {
   MutexLock lock(&mu_);
-  ClientStream* s = &stream;
+  ClientCallState* s = &stream;
   AwaitLocked(s, [s] { return s->done_; }, absl::InfiniteFuture());
   stream.inbox_.Clear();
   return stream.status_;
 }
 
-void ClientConnection::Cancel(ClientStream& stream, const absl::Status& why) {
+void ClientConnection::Cancel(ClientCallState& stream,
+                              const absl::Status& why) {
   uint32_t id;
   // Read `why` before it becomes the call's status, which other threads
   // share and release: Debian's Abseil counts a Status's references in
@@ -365,7 +366,7 @@ void ClientConnection::ReadWhatIsLeft() {
   ReleaseReaderLocked();
 }
 
-bool ClientConnection::AwaitLocked(ClientStream* stream,
+bool ClientConnection::AwaitLocked(ClientCallState* stream,
                                    const Predicate& ready,
                                    absl::Time deadline) {
   const absl::Time stream_deadline =
@@ -467,13 +468,13 @@ ClientConnection::ReadOutcome ClientConnection::ReadAndDispatch(
 // ---- Ending ----
 
 absl::Status ClientConnection::ReplyMetadataTooLarge(
-    const ClientStream& stream) const {
+    const ClientCallState& stream) const {
   return absl::ResourceExhaustedError(absl::StrCat(
       "reply metadata of ", stream.received_metadata_size_,
       " bytes exceeds the limit of ", max_metadata_size_, " bytes"));
 }
 
-void ClientConnection::EndStreamLocked(ClientStream& stream,
+void ClientConnection::EndStreamLocked(ClientCallState& stream,
                                        const absl::Status& status) {
   if (stream.done_) return;
   stream.done_ = true;
@@ -499,11 +500,11 @@ void ClientConnection::FailLocked(const absl::Status& status) {
   ::shutdown(fd_.get(), SHUT_RDWR);
 }
 
-// ---- ClientStream ----
+// ---- ClientCallState ----
 
-ClientStream::ClientStream(std::shared_ptr<ClientConnection> connection,
-                           ClientContext* context, absl::Time deadline,
-                           absl::Status failure)
+ClientCallState::ClientCallState(std::shared_ptr<ClientConnection> connection,
+                                 ClientContext* context, absl::Time deadline,
+                                 absl::Status failure)
     : connection_(std::move(connection)),
       context_(context),
       deadline_(deadline) {
@@ -513,7 +514,7 @@ ClientStream::ClientStream(std::shared_ptr<ClientConnection> connection,
   }
 }
 
-void ClientStream::Cancel(const absl::Status& why) {
+void ClientCallState::Cancel(const absl::Status& why) {
   if (connection_ != nullptr) connection_->Cancel(*this, why);
 }
 

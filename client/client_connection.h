@@ -54,15 +54,15 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
-#include "transport/sync.h"
 #include "absl/time/time.h"
 #include "client/channel.h"
+#include "client/client_call_state.h"
 #include "client/client_context.h"
-#include "client/client_stream.h"
 #include "google/protobuf/message_lite.h"
 #include "transport/buffer_pool.h"
 #include "transport/fd.h"
 #include "transport/frame_reader.h"
+#include "transport/sync.h"
 
 namespace sockrpc {
 
@@ -86,7 +86,7 @@ class ClientConnection {
   // `unary_reply`: where a unary call's reply is parsed (CallUnary()).
   // `no_wait` (callback calls): never waits for socket room; what the
   // socket does not take stays held for the event loop to flush.
-  bool Open(const std::shared_ptr<ClientStream>& stream,
+  bool Open(const std::shared_ptr<ClientCallState>& stream,
             absl::string_view method,
             const google::protobuf::MessageLite* request,
             google::protobuf::MessageLite* unary_reply = nullptr,
@@ -94,19 +94,19 @@ class ClientConnection {
 
   // Makes a whole unary call on a new stream; see Channel::CallUnary.
   // Returns the status and whether it may be retried elsewhere.
-  absl::Status CallUnary(const std::shared_ptr<ClientStream>& stream,
+  absl::Status CallUnary(const std::shared_ptr<ClientCallState>& stream,
                          absl::string_view method,
                          const google::protobuf::MessageLite& request,
-                         google::protobuf::MessageLite* reply,
-                         bool* retryable);
+                         google::protobuf::MessageLite* reply, bool* retryable);
 
   // Stream operations; see ClientCall.
-  bool Write(ClientStream& stream, const google::protobuf::MessageLite& message);
-  bool WritesDone(ClientStream& stream);
-  bool Read(ClientStream& stream, google::protobuf::MessageLite* message);
-  bool WaitUntilDone(ClientStream& stream, absl::Time deadline);
-  absl::Status Finish(ClientStream& stream);
-  void Cancel(ClientStream& stream, const absl::Status& why);
+  bool Write(ClientCallState& stream,
+             const google::protobuf::MessageLite& message);
+  bool WritesDone(ClientCallState& stream);
+  bool Read(ClientCallState& stream, google::protobuf::MessageLite* message);
+  bool WaitUntilDone(ClientCallState& stream, absl::Time deadline);
+  absl::Status Finish(ClientCallState& stream);
+  void Cancel(ClientCallState& stream, const absl::Status& why);
 
   // False once the connection failed or the server said GOAWAY: the
   // Channel then makes a new one.
@@ -146,27 +146,28 @@ class ClientConnection {
     bool got_metadata = false;  // initial metadata or a reply arrived
     bool got_reply = false;     // a direct reply was parsed
   };
-  StreamView Peek(const ClientStream& stream) ABSL_LOCKS_EXCLUDED(mu_);
+  StreamView Peek(const ClientCallState& stream) ABSL_LOCKS_EXCLUDED(mu_);
   // Makes `call` the callback call of `stream` (already open), which the
   // connection then schedules on the loop at each change.
-  void AttachCallback(ClientStream& stream, internal::ClientCallbackCall* call)
+  void AttachCallback(ClientCallState& stream,
+                      internal::ClientCallbackCall* call)
       ABSL_LOCKS_EXCLUDED(mu_);
   // Takes `stream`'s next reply message into `*payload` (acknowledging
   // what was read, as Read() does); false if there is none, with `*ended`
   // telling whether the call is over.
-  bool TakeMessage(ClientStream& stream, std::string* payload, bool* ended)
+  bool TakeMessage(ClientCallState& stream, std::string* payload, bool* ended)
       ABSL_LOCKS_EXCLUDED(mu_, write_mu_);
   // Sends `*frame` (a MESSAGE frame encoded with stream id 0) on `stream`
   // if its window allows, without waiting.
   enum class WriteOutcome { kSent, kNoWindow, kEnded };
-  WriteOutcome WriteNoWait(ClientStream& stream, std::string* frame)
+  WriteOutcome WriteNoWait(ClientCallState& stream, std::string* frame)
       ABSL_LOCKS_EXCLUDED(mu_, write_mu_);
   // Half-closes `stream` without waiting; false if it has ended.
-  bool WritesDoneNoWait(ClientStream& stream)
+  bool WritesDoneNoWait(ClientCallState& stream)
       ABSL_LOCKS_EXCLUDED(mu_, write_mu_);
   // Ends `stream` with DEADLINE_EXCEEDED (the loop's timer) and tells the
   // server, if it has not ended yet.
-  void Expire(ClientStream& stream) ABSL_LOCKS_EXCLUDED(mu_, write_mu_);
+  void Expire(ClientCallState& stream) ABSL_LOCKS_EXCLUDED(mu_, write_mu_);
 
  private:
   friend class ClientEventLoop;  // sets loop_watching_
@@ -190,7 +191,7 @@ class ClientConnection {
   // Waits, reading for everyone while nobody else reads, until `ready()`
   // (evaluated under mu_) holds or `deadline` passes. If `stream`'s own
   // deadline passes first, ends it with DEADLINE_EXCEEDED. Returns ready().
-  bool AwaitLocked(ClientStream* stream, const Predicate& ready,
+  bool AwaitLocked(ClientCallState* stream, const Predicate& ready,
                    absl::Time deadline) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Without blocking, reads and handles what the socket still holds, if no
   // other thread reads (used after a failed write).
@@ -246,12 +247,12 @@ class ClientConnection {
   void ReleaseReaderLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RearmLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Schedules `stream`'s callback call, if it has one, after a change.
-  void NotifyLocked(const ClientStream& stream)
+  void NotifyLocked(const ClientCallState& stream)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  absl::Status ReplyMetadataTooLarge(const ClientStream& stream) const;
+  absl::Status ReplyMetadataTooLarge(const ClientCallState& stream) const;
   // Ends `stream` with `status` and forgets it (if not ended yet).
-  void EndStreamLocked(ClientStream& stream, const absl::Status& status)
+  void EndStreamLocked(ClientCallState& stream, const absl::Status& status)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Fails the connection and every call on it; later calls get `status`.
   void Fail(const absl::Status& status) ABSL_LOCKS_EXCLUDED(mu_);
@@ -288,7 +289,7 @@ class ClientConnection {
 
   mutable Mutex mu_;
   // Calls in flight, by stream id.
-  absl::flat_hash_map<uint32_t, std::shared_ptr<ClientStream>> streams_
+  absl::flat_hash_map<uint32_t, std::shared_ptr<ClientCallState>> streams_
       ABSL_GUARDED_BY(mu_);
   bool reader_active_ ABSL_GUARDED_BY(mu_) = false;
   // The loop had an event while another thread held the reader role: that

@@ -85,14 +85,14 @@ void ClientConnection::ReleaseReaderLocked() {
   }
 }
 
-void ClientConnection::NotifyLocked(const ClientStream& stream) {
+void ClientConnection::NotifyLocked(const ClientCallState& stream) {
   if (stream.callback_ != nullptr) loop_->Schedule(stream.callback_);
 }
 
 // ---- Callback calls ----
 
 ClientConnection::StreamView ClientConnection::Peek(
-    const ClientStream& stream) {
+    const ClientCallState& stream) {
   MutexLock lock(&mu_);
   StreamView view;
   view.done = stream.done_;
@@ -102,14 +102,14 @@ ClientConnection::StreamView ClientConnection::Peek(
   return view;
 }
 
-void ClientConnection::AttachCallback(ClientStream& stream,
+void ClientConnection::AttachCallback(ClientCallState& stream,
                                       internal::ClientCallbackCall* call) {
   MutexLock lock(&mu_);
   stream.callback_ = call;
 }
 
-bool ClientConnection::TakeMessage(ClientStream& stream, std::string* payload,
-                                   bool* ended) {
+bool ClientConnection::TakeMessage(ClientCallState& stream,
+                                   std::string* payload, bool* ended) {
   uint32_t acknowledge = 0;
   {
     MutexLock lock(&mu_);
@@ -129,7 +129,7 @@ bool ClientConnection::TakeMessage(ClientStream& stream, std::string* payload,
 }
 
 ClientConnection::WriteOutcome ClientConnection::WriteNoWait(
-    ClientStream& stream, std::string* frame) {
+    ClientCallState& stream, std::string* frame) {
   {
     MutexLock lock(&mu_);
     if (stream.done_ || stream.half_closed_) return WriteOutcome::kEnded;
@@ -142,7 +142,7 @@ ClientConnection::WriteOutcome ClientConnection::WriteNoWait(
   return WriteOutcome::kSent;
 }
 
-bool ClientConnection::WritesDoneNoWait(ClientStream& stream) {
+bool ClientConnection::WritesDoneNoWait(ClientCallState& stream) {
   {
     MutexLock lock(&mu_);
     if (stream.done_ || stream.half_closed_) return false;
@@ -154,7 +154,7 @@ bool ClientConnection::WritesDoneNoWait(ClientStream& stream) {
   return true;
 }
 
-void ClientConnection::Expire(ClientStream& stream) {
+void ClientConnection::Expire(ClientCallState& stream) {
   uint32_t id;
   {
     MutexLock lock(&mu_);

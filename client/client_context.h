@@ -20,7 +20,7 @@
 
 namespace sockrpc {
 
-class ClientStream;
+class ClientCallState;
 
 class ClientContext {
  public:
@@ -69,7 +69,7 @@ class ClientContext {
     return true;
   }
   // Attaches the call `stream` for TryCancel(); false if already cancelled.
-  bool AttachStream(const std::shared_ptr<ClientStream>& stream) {
+  bool AttachStream(const std::shared_ptr<ClientCallState>& stream) {
     std::lock_guard<std::mutex> lock(cancel_mu_);
     if (cancelled_) return false;
     stream_ = stream;
@@ -82,7 +82,7 @@ class ClientContext {
   bool cancelled_ = false;  // guarded by cancel_mu_
   // The call this context is attached to while it is in flight; guarded by
   // cancel_mu_.
-  std::weak_ptr<ClientStream> stream_;
+  std::weak_ptr<ClientCallState> stream_;
 
   // Whether a call has used this context (Claim()).
   bool claimed_ = false;

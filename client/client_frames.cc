@@ -77,7 +77,7 @@ void ClientConnection::HandleFrame(const FrameReader::Frame& frame) {
       MutexLock lock(&mu_);
       auto it = streams_.find(id);
       if (it == streams_.end()) return;
-      ClientStream& stream = *it->second;
+      ClientCallState& stream = *it->second;
       stream.received_metadata_size_ += MetadataSize(metadata);
       if (stream.received_metadata_size_ > max_metadata_size_) {
         EndStreamLocked(stream, ReplyMetadataTooLarge(stream));
@@ -94,7 +94,7 @@ void ClientConnection::HandleFrame(const FrameReader::Frame& frame) {
       MutexLock lock(&mu_);
       auto it = streams_.find(id);
       if (it == streams_.end()) return;  // abandoned call
-      ClientStream& stream = *it->second;
+      ClientCallState& stream = *it->second;
       if (stream.direct_reply_ == nullptr) {
         stream.inbox_.Push(frame.payload);
       } else if (stream.got_reply_) {
@@ -128,7 +128,7 @@ void ClientConnection::HandleFrame(const FrameReader::Frame& frame) {
       MutexLock lock(&mu_);
       auto it = streams_.find(id);
       if (it == streams_.end()) return;
-      ClientStream& stream = *it->second;
+      ClientCallState& stream = *it->second;
       stream.received_metadata_size_ += MetadataSize(metadata);
       if (stream.received_metadata_size_ > max_metadata_size_) {
         result = ReplyMetadataTooLarge(stream);
@@ -158,7 +158,7 @@ void ClientConnection::HandleFrame(const FrameReader::Frame& frame) {
       going_away_ = true;
       usable_.store(false);
       // Calls the server never saw fail now and may be retried elsewhere.
-      std::vector<std::shared_ptr<ClientStream>> unseen;
+      std::vector<std::shared_ptr<ClientCallState>> unseen;
       for (const auto& [stream_id, stream] : streams_) {
         if (stream_id > goaway.last_stream_id()) unseen.push_back(stream);
       }

@@ -1,4 +1,5 @@
-// ClientStream: the client's state of one call on one connection.
+// ClientCallState: the client's state of one call on one connection (the
+// counterpart of the server's ServerCallState).
 // Internal to the client.
 //
 // Created by Channel for each call, shared by the ClientCall that owns the
@@ -6,8 +7,8 @@
 // ClientContext (weakly, for TryCancel), and for a callback call its
 // ClientCallbackCall. Every mutable field is guarded by the connection's
 // mutex, which also coordinates which thread reads.
-#ifndef SOCKRPC_CLIENT_CLIENT_STREAM_H_
-#define SOCKRPC_CLIENT_CLIENT_STREAM_H_
+#ifndef SOCKRPC_CLIENT_CLIENT_CALL_STATE_H_
+#define SOCKRPC_CLIENT_CLIENT_CALL_STATE_H_
 
 #include <cstdint>
 #include <memory>
@@ -27,13 +28,13 @@ namespace internal {
 class ClientCallbackCall;
 }  // namespace internal
 
-class ClientStream {
+class ClientCallState {
  public:
   // A stream on `connection`, or (null connection) a call that failed
   // before it could start with `failure`.
-  ClientStream(std::shared_ptr<ClientConnection> connection,
-               ClientContext* context, absl::Time deadline,
-               absl::Status failure = absl::OkStatus());
+  ClientCallState(std::shared_ptr<ClientConnection> connection,
+                  ClientContext* context, absl::Time deadline,
+                  absl::Status failure = absl::OkStatus());
 
   ClientConnection* connection() const { return connection_.get(); }
   ClientContext* context() const { return context_; }
@@ -81,4 +82,4 @@ class ClientStream {
 
 }  // namespace sockrpc
 
-#endif  // SOCKRPC_CLIENT_CLIENT_STREAM_H_
+#endif  // SOCKRPC_CLIENT_CLIENT_CALL_STATE_H_
