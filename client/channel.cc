@@ -97,55 +97,74 @@ size_t StartInterceptors(const std::vector<ClientInterceptor*>& interceptors,
 
 }  // namespace
 
-std::shared_ptr<ClientCallState> Channel::OpenStream(
-    ClientContext* context, absl::string_view method,
-    const google::protobuf::MessageLite* request,
-    google::protobuf::MessageLite* unary_reply, absl::Status* unary_status,
-    internal::ClientCallbackCall* callback) {
+absl::StatusOr<std::shared_ptr<ClientCallState>> Channel::OpenCall(
+    ClientContext* context, internal::ClientCallbackCall* callback,
+    absl::FunctionRef<bool(ClientConnection&,
+                           const std::shared_ptr<ClientCallState>&)>
+        open) {
   const absl::Time deadline =
       context != nullptr ? context->deadline() : absl::InfiniteFuture();
-  auto failed = [&](absl::Status status) {
-    auto stream =
-        std::make_shared<ClientCallState>(nullptr, context, deadline, status);
-    if (unary_status != nullptr) *unary_status = std::move(status);
-    return stream;
-  };
   if (context != nullptr && !context->Claim()) {
-    return failed(absl::FailedPreconditionError(
-        "this ClientContext served a call already: use one per call"));
+    return absl::FailedPreconditionError(
+        "this ClientContext served a call already: use one per call");
   }
   if (deadline != absl::InfiniteFuture() && deadline <= absl::Now()) {
-    return failed(absl::DeadlineExceededError(
-        "deadline exceeded before the call started"));
+    return absl::DeadlineExceededError(
+        "deadline exceeded before the call started");
   }
   // A call the server certainly never saw is tried once more, on a fresh
   // connection (the old one was closed, e.g. by a server restart).
   for (int attempt = 0;; ++attempt) {
-    absl::StatusOr<std::shared_ptr<ClientConnection>> connection =
-        GetConnection(deadline);
-    if (!connection.ok()) return failed(connection.status());
-    auto stream =
-        std::make_shared<ClientCallState>(*connection, context, deadline);
+    SOCKRPC_ASSIGN_OR_RETURN(std::shared_ptr<ClientConnection> connection,
+                             GetConnection(deadline));
+    auto call = std::make_shared<ClientCallState>(connection, context, deadline);
     // Before the context (TryCancel()) or the connection shares it.
-    if (callback != nullptr) stream->callback_ = callback;
+    if (callback != nullptr) call->callback_ = callback;
     // Attach the call to its context so that TryCancel() reaches it.
-    if (context != nullptr && !context->AttachStream(stream)) {
-      return failed(absl::CancelledError("cancelled by the client"));
+    if (context != nullptr && !context->AttachStream(call)) {
+      return absl::CancelledError("cancelled by the client");
     }
-    bool retryable = false;
-    if (callback != nullptr) {
-      retryable = (*connection)
-                      ->Open(stream, method, request, unary_reply,
-                             /*no_wait=*/true);
-    } else if (unary_reply != nullptr) {
-      *unary_status =
-          (*connection)
-              ->CallUnary(stream, method, *request, unary_reply, &retryable);
-    } else {
-      retryable = (*connection)->Open(stream, method, request);
-    }
-    if (!retryable || attempt == 1) return stream;
+    const bool retryable = open(*connection, call);
+    if (!retryable || attempt == 1) return call;
   }
+}
+
+std::shared_ptr<ClientCallState> Channel::FailedCall(ClientContext* context,
+                                                     absl::Status status) {
+  return std::make_shared<ClientCallState>(
+      nullptr, context,
+      context != nullptr ? context->deadline() : absl::InfiniteFuture(),
+      std::move(status));
+}
+
+absl::Status Channel::CallUnaryNow(ClientContext* context,
+                                   absl::string_view method,
+                                   const google::protobuf::MessageLite& request,
+                                   google::protobuf::MessageLite* reply) {
+  absl::Status status;
+  absl::StatusOr<std::shared_ptr<ClientCallState>> call = OpenCall(
+      context, /*callback=*/nullptr,
+      [&](ClientConnection& connection,
+          const std::shared_ptr<ClientCallState>& state) {
+        bool retryable = false;
+        status = connection.CallUnary(state, method, request, reply,
+                                      &retryable);
+        return retryable;
+      });
+  return call.ok() ? status : call.status();
+}
+
+std::shared_ptr<ClientCallState> Channel::StartStream(
+    ClientContext* context, absl::string_view method,
+    const google::protobuf::MessageLite* request) {
+  absl::StatusOr<std::shared_ptr<ClientCallState>> call = OpenCall(
+      context, /*callback=*/nullptr,
+      [&](ClientConnection& connection,
+          const std::shared_ptr<ClientCallState>& state) {
+        return connection.Open(state, method, request);
+      });
+  return call.ok() ? *std::move(call)
+                   : FailedCall(context, std::move(call).status());
 }
 
 absl::Status Channel::CallUnary(ClientContext* context,
@@ -153,9 +172,7 @@ absl::Status Channel::CallUnary(ClientContext* context,
                                 const google::protobuf::MessageLite& request,
                                 google::protobuf::MessageLite* reply) {
   if (options_.interceptors.empty()) {
-    absl::Status status;
-    OpenStream(context, method, &request, reply, &status);
-    return status;
+    return CallUnaryNow(context, method, request, reply);
   }
   ClientContext local_context;
   if (context == nullptr) context = &local_context;
@@ -163,7 +180,7 @@ absl::Status Channel::CallUnary(ClientContext* context,
   absl::Status status;
   size_t started =
       StartInterceptors(options_.interceptors, method, *context, &status);
-  if (status.ok()) OpenStream(context, method, &request, reply, &status);
+  if (status.ok()) status = CallUnaryNow(context, method, request, reply);
   const absl::Duration elapsed = absl::Now() - start;
   for (size_t i = started; i-- > 0;) {
     options_.interceptors[i]->OnCallEnd(method, *context, status, elapsed);
@@ -177,8 +194,8 @@ std::unique_ptr<ClientCall> Channel::StartCall(
   if (options_.interceptors.empty()) {
     // Nothing to run around the call: no context of our own, no clock.
     return std::unique_ptr<ClientCall>(
-        new ClientCall(OpenStream(context, method, request, nullptr, nullptr),
-                       nullptr, "", {}, absl::InfinitePast(), state_->loop));
+        new ClientCall(StartStream(context, method, request), nullptr, "", {},
+                       absl::InfinitePast(), state_->loop));
   }
   std::unique_ptr<ClientContext> owned_context;
   if (context == nullptr) {
@@ -190,9 +207,8 @@ std::unique_ptr<ClientCall> Channel::StartCall(
   size_t started =
       StartInterceptors(options_.interceptors, method, *context, &status);
   std::shared_ptr<ClientCallState> stream =
-      status.ok() ? OpenStream(context, method, request, nullptr, nullptr)
-                  : std::make_shared<ClientCallState>(
-                        nullptr, context, context->deadline(), status);
+      status.ok() ? StartStream(context, method, request)
+                  : FailedCall(context, status);
   std::vector<ClientInterceptor*> to_end(
       options_.interceptors.begin(), options_.interceptors.begin() + started);
   return std::unique_ptr<ClientCall>(new ClientCall(
@@ -250,11 +266,21 @@ std::shared_ptr<ClientCallState> Channel::OpenCallbackStream(
     call->interceptors_.assign(options_.interceptors.begin(),
                                options_.interceptors.begin() + started);
   }
-  std::shared_ptr<ClientCallState> stream =
-      status.ok() ? OpenStream(context, call->method_, call->request_,
-                               call->reply_, nullptr, call)
-                  : std::make_shared<ClientCallState>(
-                        nullptr, context, context->deadline(), status);
+  std::shared_ptr<ClientCallState> stream;
+  if (status.ok()) {
+    // Opened without waiting for socket room: this runs on the loop.
+    absl::StatusOr<std::shared_ptr<ClientCallState>> opened = OpenCall(
+        context, call,
+        [call](ClientConnection& connection,
+               const std::shared_ptr<ClientCallState>& state) {
+          return connection.Open(state, call->method_, call->request_,
+                                 call->reply_, /*no_wait=*/true);
+        });
+    stream = opened.ok() ? *std::move(opened)
+                         : FailedCall(context, std::move(opened).status());
+  } else {
+    stream = FailedCall(context, status);
+  }
   MutexLock lock(&state_->mu);
   --state_->opening;  // the Channel is not used after this
   return stream;

@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -181,18 +182,29 @@ class Channel {
   // the last one broke. Thread-safe.
   absl::StatusOr<std::shared_ptr<ClientConnection>> GetConnection(
       absl::Time deadline);
-  // Opens a call on the current connection (retrying once on a fresh one if
-  // the server certainly never saw it) and returns its stream, which is
-  // already done if the call failed to start. With `unary_reply`, makes the
-  // whole unary call and stores its status in `*unary_status`.
-  // With `callback`, opens the call of the callback API without waiting
-  // for socket room (`unary_reply` is then where its one reply is parsed,
-  // if it has one).
-  std::shared_ptr<ClientCallState> OpenStream(
+  // Opens a call: claims `context` (if any), checks its deadline, makes the
+  // call's state on the current connection and has `open` send the call
+  // (it returns whether the server certainly never saw it: then once more,
+  // on a fresh connection). Returns the call's state, done already if
+  // `open` failed it, or why no call could start (a context used before, a
+  // deadline passed, no connection, cancelled).
+  absl::StatusOr<std::shared_ptr<ClientCallState>> OpenCall(
+      ClientContext* context, internal::ClientCallbackCall* callback,
+      absl::FunctionRef<bool(ClientConnection&,
+                             const std::shared_ptr<ClientCallState>&)>
+          open);
+  // The state of a call that failed before it started: done, with `status`.
+  static std::shared_ptr<ClientCallState> FailedCall(ClientContext* context,
+                                                     absl::Status status);
+  // The three uses of OpenCall(): a whole blocking unary call, returning its
+  // status; a call StartCall() returns (sending `request`, if given, and
+  // half-closing); and, in OpenCallbackStream(), a callback call.
+  absl::Status CallUnaryNow(ClientContext* context, absl::string_view method,
+                            const google::protobuf::MessageLite& request,
+                            google::protobuf::MessageLite* reply);
+  std::shared_ptr<ClientCallState> StartStream(
       ClientContext* context, absl::string_view method,
-      const google::protobuf::MessageLite* request,
-      google::protobuf::MessageLite* unary_reply, absl::Status* unary_status,
-      internal::ClientCallbackCall* callback = nullptr);
+      const google::protobuf::MessageLite* request);
   // Opens the stream of the started callback call `call` (interceptors'
   // OnCallStart first). BeginCallbackOpen() first, under the call's lock
   // while it still sees the Channel: the destructor waits until the
