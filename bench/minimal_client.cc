@@ -7,7 +7,7 @@
 //   binary_bytes N so_bytes M so_count K
 #include <cstdio>
 
-#include "bench.sockrpc.pb.h"
+#include "bench_client.sockrpc.pb.h"
 #include "client/channel.h"
 #include "loaded_size.h"
 
