@@ -219,7 +219,7 @@ TEST_F(BenchIncrementTest, SigintEndsTheRunAndTheReportIsStillPrinted) {
 
 TEST(BenchTokenTest, CallsRefusedByAnInterceptorAreCountedAsUnauthenticated) {
   TempDir dir;
-  ServerProcess server =
+  StartedServer server =
       StartServer("increment_server", dir, {"--require_token=secret"});
   // Reflection calls would be refused too: the schema comes from the file.
   CliRun refused =

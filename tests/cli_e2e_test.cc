@@ -207,7 +207,7 @@ TEST_F(CliIncrementTest, UnknownMethodFailsWithNotFound) {
 
 TEST(CliMetadataTest, HeaderOptionSendsMetadataWithEveryCall) {
   TempDir dir;
-  ServerProcess server =
+  StartedServer server =
       StartServer("increment_server", dir, {"--require_token=secret"});
   // Without the token even the reflection call is refused.
   CliRun refused =

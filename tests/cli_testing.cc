@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
 #include "tests/testing/increment_server.h"
 
@@ -22,49 +23,30 @@ CliRun RunCli(const std::vector<std::string>& args,
     argv.insert(argv.end(), args.begin(), args.end());
     binary = "/bin/sh";
   }
-  absl::StatusOr<std::unique_ptr<ChildProcess>> process =
-      ChildProcess::Start(binary, argv);
-  if (!process.ok()) {
-    ADD_FAILURE() << process.status();
+  absl::StatusOr<ProgramRun> ran = RunProgram(binary, argv, kProcessTimeout);
+  if (!ran.ok()) {
+    ADD_FAILURE() << "sockrpc " << absl::StrJoin(args, " ") << ": "
+                  << ran.status();
     return run;
   }
-  absl::StatusOr<int> status = (*process)->WaitForExit(kProcessTimeout);
-  if (!status.ok()) {
-    ADD_FAILURE() << "sockrpc did not exit: " << status.status();
-    return run;
-  }
-  EXPECT_TRUE((*process)->WaitForOutputEnd(kProcessTimeout).ok());
-  if (WIFEXITED(*status)) run.exit_code = WEXITSTATUS(*status);
-  run.out = (*process)->StdoutText();
-  run.err = (*process)->StderrText();
+  if (WIFEXITED(ran->wait_status))
+    run.exit_code = WEXITSTATUS(ran->wait_status);
+  run.out = std::move(ran->stdout_text);
+  run.err = std::move(ran->stderr_text);
   return run;
 }
 
-ServerProcess StartServer(const std::string& binary, const TempDir& dir,
+StartedServer StartServer(const std::string& binary, const TempDir& dir,
                           const std::vector<std::string>& flags) {
   std::vector<std::string> args = {
       "--listen", UniqueListenAddress(Transport::kUnixPath, dir)};
-  for (std::string& flag : ServerFlags(binary, flags)) {
-    args.push_back(std::move(flag));
+  args.insert(args.end(), flags.begin(), flags.end());
+  absl::StatusOr<StartedServer> server = StartServerProcess(binary, args);
+  if (!server.ok()) {
+    ADD_FAILURE() << binary << ": " << server.status();
+    return StartedServer();
   }
-  ServerProcess server;
-  absl::StatusOr<std::unique_ptr<ChildProcess>> process =
-      ChildProcess::Start(BinaryPath(binary), args);
-  if (!process.ok()) {
-    ADD_FAILURE() << process.status();
-    return server;
-  }
-  server.process = *std::move(process);
-  absl::StatusOr<std::string> listening =
-      server.process->WaitForLine("listening on ", kProcessTimeout);
-  EXPECT_TRUE(listening.ok()) << listening.status();
-  EXPECT_TRUE(
-      server.process->WaitForLine("server waiting", kProcessTimeout).ok());
-  if (listening.ok()) {
-    server.address =
-        std::string(listening->substr(listening->find("listening on ") + 13));
-  }
-  return server;
+  return *std::move(server);
 }
 
 }  // namespace testing

@@ -16,6 +16,7 @@
 
 #include "gtest/gtest.h"
 #include "tests/testing/child_process.h"
+#include "tests/testing/server_process.h"
 #include "tests/testing/temp_dir.h"
 
 namespace sockrpc {
@@ -34,15 +35,9 @@ struct CliRun {
 CliRun RunCli(const std::vector<std::string>& args,
               const std::optional<std::string>& stdin_file = std::nullopt);
 
-// A running server binary and its address.
-struct ServerProcess {
-  std::unique_ptr<ChildProcess> process;
-  std::string address;
-};
-
 // Starts `binary` --listen on a socket in `dir`, plus `flags`, and waits
-// until it serves.
-ServerProcess StartServer(const std::string& binary, const TempDir& dir,
+// until it serves (a test failure, and no process, if it does not).
+StartedServer StartServer(const std::string& binary, const TempDir& dir,
                           const std::vector<std::string>& flags = {});
 
 // ServerTest: a test fixture that starts a server binary on a socket in
@@ -55,7 +50,7 @@ class ServerTest : public ::testing::Test {
   const std::string& address() const { return server_.address; }
 
   TempDir dir_;
-  ServerProcess server_;
+  StartedServer server_;
 
  private:
   const std::string binary_;

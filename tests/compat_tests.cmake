@@ -30,9 +30,11 @@ target_link_libraries(compat_server_v2 PRIVATE compat_v2_proto compat_serve)
 # (tests/testing/child_process.h finds it in SOCKRPC_BIN_DIR).
 sockrpc_test(NAME compat_v1_client_test
   SOURCES compat/compat_v1_client_test.cc testing/child_process.cc
+          testing/server_process.cc
   LIBS compat_v1_proto sockrpc_client)
 add_dependencies(compat_v1_client_test compat_server_v2)
 sockrpc_test(NAME compat_v2_client_test
   SOURCES compat/compat_v2_client_test.cc testing/child_process.cc
+          testing/server_process.cc
   LIBS compat_v2_proto sockrpc_client)
 add_dependencies(compat_v2_client_test compat_server_v1)

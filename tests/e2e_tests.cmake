@@ -5,7 +5,8 @@
 add_library(sockrpc_e2e_testing STATIC
   testing/child_process.cc
   testing/increment_server.cc
-  testing/raw_connection.cc)
+  testing/raw_connection.cc
+  testing/server_process.cc)
 target_include_directories(sockrpc_e2e_testing PUBLIC ${PROJECT_SOURCE_DIR})
 target_link_libraries(sockrpc_e2e_testing PUBLIC
   increment_proto sockrpc_transport

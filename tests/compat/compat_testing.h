@@ -18,47 +18,25 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "tests/testing/child_process.h"
+#include "tests/testing/server_process.h"
 
 namespace compat {
 namespace testing {
 
-// Bounds every wait on a server process; reached only when something is
-// broken.
-inline constexpr absl::Duration kProcessTimeout = absl::Seconds(10);
+using ::sockrpc::testing::kProcessTimeout;
 
 // A running Catalog server.
-struct CatalogServer {
-  std::unique_ptr<sockrpc::testing::ChildProcess> process;
-  // The address from its "listening on ADDRESS" line (the real port for
-  // TCP port 0).
-  std::string address;
-};
+using CatalogServer = ::sockrpc::testing::StartedServer;
 
 // StartCatalogServer starts `binary` (a name in SOCKRPC_BIN_DIR) with
 // --listen `listen_address` and returns once it has printed "server
 // waiting".
 inline absl::StatusOr<CatalogServer> StartCatalogServer(
     absl::string_view binary, const std::string& listen_address) {
-  absl::StatusOr<std::unique_ptr<sockrpc::testing::ChildProcess>> process =
-      sockrpc::testing::ChildProcess::Start(
-          sockrpc::testing::BinaryPath(binary),
-          {absl::StrCat("--listen=", listen_address)});
-  if (!process.ok()) return process.status();
-  absl::StatusOr<std::string> listening =
-      (*process)->WaitForLine("listening on ", kProcessTimeout);
-  if (!listening.ok()) return listening.status();
-  absl::StatusOr<std::string> waiting =
-      (*process)->WaitForLine("server waiting", kProcessTimeout);
-  if (!waiting.ok()) return waiting.status();
-  absl::string_view address = *listening;
-  if (!absl::ConsumePrefix(&address, "listening on ")) {
-    return absl::InternalError(
-        absl::StrCat("unexpected start-up line: ", *listening));
-  }
-  return CatalogServer{*std::move(process), std::string(address)};
+  return ::sockrpc::testing::StartServerProcess(
+      binary, {absl::StrCat("--listen=", listen_address)});
 }
 
 // StopCatalogServer sends SIGTERM and returns OK if the server then exits
@@ -69,9 +47,9 @@ inline absl::Status StopCatalogServer(CatalogServer& server) {
   absl::StatusOr<int> status = server.process->WaitForExit(kProcessTimeout);
   if (!status.ok()) return status.status();
   if (!WIFEXITED(*status) || WEXITSTATUS(*status) != 0) {
-    return absl::InternalError(absl::StrCat(
-        "server ", sockrpc::testing::DescribeWaitStatus(*status),
-        "; stderr: ", server.process->StderrText()));
+    return absl::InternalError(
+        absl::StrCat("server ", sockrpc::testing::DescribeWaitStatus(*status),
+                     "; stderr: ", server.process->StderrText()));
   }
   absl::StatusOr<std::string> stopped =
       server.process->WaitForLine("server stopped", kProcessTimeout);

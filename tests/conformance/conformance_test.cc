@@ -84,13 +84,13 @@ std::string Describe(const ConformanceRun& run) {
                       "\nstderr: ", run.err);
 }
 
-std::string Pid(const ServerProcess& server) {
+std::string Pid(const StartedServer& server) {
   return absl::StrCat(server.process->pid());
 }
 
 TEST(ConformanceTest, InteropServerPassesEveryCheck) {
   TempDir dir;
-  ServerProcess server =
+  StartedServer server =
       StartServer("interop_server", dir, {"--handshake_timeout=1s"});
   ASSERT_FALSE(server.address.empty());
   ConformanceRun run = RunConformance({server.address, "--max-frame-size",
@@ -105,7 +105,7 @@ TEST(ConformanceTest, InteropServerPassesEveryCheck) {
 
 TEST(ConformanceTest, IncrementServerPassesEveryCheckThatApplies) {
   TempDir dir;
-  ServerProcess server =
+  StartedServer server =
       StartServer("increment_server", dir, {"--handshake_timeout=1s"});
   ASSERT_FALSE(server.address.empty());
   ConformanceRun run = RunConformance(
@@ -126,7 +126,7 @@ TEST(ConformanceTest, IncrementServerPassesEveryCheckThatApplies) {
 
 // Starts misbehaving_server in front of `upstream`, breaking the rule of
 // `check_id` (none if empty).
-ServerProcess StartMisbehavingServer(const TempDir& dir,
+StartedServer StartMisbehavingServer(const TempDir& dir,
                                      const std::string& upstream,
                                      const std::string& check_id) {
   std::vector<std::string> flags = {"--upstream", upstream};
@@ -138,10 +138,10 @@ TEST(ConformanceTest, FaithfulRelayPassesEveryCheck) {
   // The relay without a bug passes, so that under a bug a check fails for
   // that bug alone.
   TempDir dir;
-  ServerProcess upstream =
+  StartedServer upstream =
       StartServer("interop_server", dir, {"--handshake_timeout=1s"});
   ASSERT_FALSE(upstream.address.empty());
-  ServerProcess relay = StartMisbehavingServer(dir, upstream.address, "");
+  StartedServer relay = StartMisbehavingServer(dir, upstream.address, "");
   ASSERT_FALSE(relay.address.empty());
   // The same flags as the runs against the bugs below, the 1 s timeout
   // included: a check failing there fails for its bug, not for the time.
@@ -160,10 +160,10 @@ class BrokenRuleTest : public ::testing::TestWithParam<Check> {};
 TEST_P(BrokenRuleTest, CheckFailsAgainstAServerBreakingItsRule) {
   const Check& check = GetParam();
   TempDir dir;
-  ServerProcess upstream =
+  StartedServer upstream =
       StartServer("interop_server", dir, {"--handshake_timeout=1s"});
   ASSERT_FALSE(upstream.address.empty());
-  ServerProcess broken =
+  StartedServer broken =
       StartMisbehavingServer(dir, upstream.address, check.id);
   ASSERT_FALSE(broken.address.empty());
   std::vector<std::string> args = {
@@ -189,7 +189,7 @@ INSTANTIATE_TEST_SUITE_P(EveryCheck, BrokenRuleTest,
 // `sockrpc conformance --client` in front of a fresh interop_server, with
 // the address clients connect to.
 struct StrictServer {
-  ServerProcess upstream;
+  StartedServer upstream;
   std::unique_ptr<ChildProcess> checker;
   std::string address;
 };

@@ -23,37 +23,14 @@ namespace {
 // Raw frames may be built larger than any server accepts, on purpose.
 constexpr uint32_t kRawFrameLimit = 64u << 20;
 
-// Waits for the "listening on ADDRESS" and "server waiting" lines.
-absl::StatusOr<StartedServer> AwaitServing(
-    std::unique_ptr<ChildProcess> process) {
-  absl::StatusOr<std::string> listening =
-      process->WaitForLine("listening on ", kProcessTimeout);
-  if (!listening.ok()) return listening.status();
-  absl::StatusOr<std::string> waiting =
-      process->WaitForLine("server waiting", kProcessTimeout);
-  if (!waiting.ok()) return waiting.status();
-  constexpr absl::string_view kPrefix = "listening on ";
-  absl::string_view line = *listening;
-  line.remove_prefix(line.find(kPrefix) + kPrefix.size());
-  StartedServer server;
-  server.process = std::move(process);
-  server.address = std::string(line);
-  return server;
-}
-
 }  // namespace
 
 absl::StatusOr<StartedServer> StartServerBinary(
     absl::string_view name, absl::string_view listen_address,
     const std::vector<std::string>& flags) {
   std::vector<std::string> args = {"--listen", std::string(listen_address)};
-  for (std::string& flag : ServerFlags(name, flags)) {
-    args.push_back(std::move(flag));
-  }
-  absl::StatusOr<std::unique_ptr<ChildProcess>> process =
-      ChildProcess::Start(BinaryPath(name), args);
-  if (!process.ok()) return process.status();
-  return AwaitServing(*std::move(process));
+  args.insert(args.end(), flags.begin(), flags.end());
+  return StartServerProcess(name, args);
 }
 
 absl::StatusOr<StartedServer> StartServerWithFdLimit(

@@ -24,6 +24,7 @@
 #include "tests/interop/interop_cases.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/increment_server.h"
+#include "tests/testing/server_process.h"
 #include "tests/testing/temp_dir.h"
 
 namespace {
@@ -32,6 +33,10 @@ using ::sockrpc::testing::BinaryPath;
 using ::sockrpc::testing::ChildProcess;
 using ::sockrpc::testing::DescribeWaitStatus;
 using ::sockrpc::testing::kProcessTimeout;
+using ::sockrpc::testing::ProgramRun;
+using ::sockrpc::testing::RunProgram;
+using ::sockrpc::testing::StartedServer;
+using ::sockrpc::testing::StartServerProcess;
 using ::sockrpc::testing::TempDir;
 using ::sockrpc::testing::Transport;
 using ::sockrpc::testing::UniqueListenAddress;
@@ -65,43 +70,21 @@ absl::StatusOr<RunningServer> StartInteropServer(Transport transport,
       absl::StrCat("--listen=", UniqueListenAddress(transport, *server.dir)),
       kServerFrameLimitFlag};
   if (api == ServerApi::kBlocking) flags.push_back("--blocking");
-  absl::StatusOr<std::unique_ptr<ChildProcess>> process =
-      ChildProcess::Start(BinaryPath("interop_server"), flags);
-  if (!process.ok()) return process.status();
-  server.process = *std::move(process);
-  absl::StatusOr<std::string> listening =
-      server.process->WaitForLine("listening on ", kProcessTimeout);
-  if (!listening.ok()) return listening.status();
-  absl::StatusOr<std::string> waiting =
-      server.process->WaitForLine("server waiting", kProcessTimeout);
-  if (!waiting.ok()) return waiting.status();
-  absl::string_view address = *listening;
-  if (!absl::ConsumePrefix(&address, "listening on ")) {
-    return absl::InternalError(
-        absl::StrCat("unexpected start-up line: ", *listening));
-  }
-  server.address = std::string(address);
+  absl::StatusOr<StartedServer> started =
+      StartServerProcess("interop_server", flags);
+  if (!started.ok()) return started.status();
+  server.process = std::move(started->process);
+  server.address = std::move(started->address);
   return server;
 }
 
-// The outcome of one interop_client run.
-struct ClientRun {
-  int wait_status = 0;
-  std::string stdout_text;
-  std::string stderr_text;
-};
-
-absl::StatusOr<ClientRun> RunInteropClient(const std::string& target,
-                                           const std::string& case_name) {
-  absl::StatusOr<std::unique_ptr<ChildProcess>> process = ChildProcess::Start(
+// Runs interop_client --case=`case_name` against `target` to completion.
+absl::StatusOr<ProgramRun> RunInteropClient(const std::string& target,
+                                            const std::string& case_name) {
+  return RunProgram(
       BinaryPath("interop_client"),
-      {absl::StrCat("--target=", target), absl::StrCat("--case=", case_name)});
-  if (!process.ok()) return process.status();
-  absl::StatusOr<int> status = (*process)->WaitForExit(kClientTimeout);
-  if (!status.ok()) return status.status();
-  absl::Status ended = (*process)->WaitForOutputEnd(kProcessTimeout);
-  if (!ended.ok()) return ended;
-  return ClientRun{*status, (*process)->StdoutText(), (*process)->StderrText()};
+      {absl::StrCat("--target=", target), absl::StrCat("--case=", case_name)},
+      kClientTimeout);
 }
 
 std::vector<std::string> CaseNames() {
@@ -146,7 +129,7 @@ class InteropServerSuite {
 void ExpectCasePasses(const RunningServer* server,
                       const std::string& case_name) {
   ASSERT_NE(server, nullptr) << "the server did not start";
-  absl::StatusOr<ClientRun> run = RunInteropClient(server->address, case_name);
+  absl::StatusOr<ProgramRun> run = RunInteropClient(server->address, case_name);
   ASSERT_TRUE(run.ok()) << run.status();
   EXPECT_TRUE(WIFEXITED(run->wait_status) && WEXITSTATUS(run->wait_status) == 0)
       << "interop_client --case=" << case_name << " "

@@ -346,5 +346,19 @@ std::string DescribeWaitStatus(int wait_status) {
   return absl::StrCat("wait status ", wait_status);
 }
 
+absl::StatusOr<ProgramRun> RunProgram(const std::string& binary,
+                                      const std::vector<std::string>& args,
+                                      absl::Duration timeout) {
+  absl::StatusOr<std::unique_ptr<ChildProcess>> process =
+      ChildProcess::Start(binary, args);
+  if (!process.ok()) return process.status();
+  absl::StatusOr<int> status = (*process)->WaitForExit(timeout);
+  if (!status.ok()) return status.status();
+  absl::Status ended = (*process)->WaitForOutputEnd(timeout);
+  if (!ended.ok()) return ended;
+  return ProgramRun{*status, (*process)->StdoutText(),
+                    (*process)->StderrText()};
+}
+
 }  // namespace testing
 }  // namespace sockrpc

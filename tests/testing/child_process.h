@@ -111,6 +111,20 @@ class ChildProcess {
   std::thread reader_;
 };
 
+// The outcome of a program run to completion.
+struct ProgramRun {
+  int wait_status = 0;  // as waitpid() gives it; see DescribeWaitStatus()
+  std::string stdout_text;
+  std::string stderr_text;
+};
+
+// RunProgram runs `binary` (a path) with `args` until it exits and its
+// output ends, waiting up to `timeout` for each; past that it is killed and
+// the error says why.
+absl::StatusOr<ProgramRun> RunProgram(const std::string& binary,
+                                      const std::vector<std::string>& args,
+                                      absl::Duration timeout);
+
 // BinaryPath returns the full path of a sockrpc binary built next to the
 // servers (SOCKRPC_BIN_DIR), e.g. BinaryPath("increment_server").
 std::string BinaryPath(absl::string_view name);

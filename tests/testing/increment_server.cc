@@ -16,23 +16,7 @@ absl::StatusOr<StartedServer> StartIncrementServer(
     const std::vector<std::string>& extra_flags) {
   std::vector<std::string> args = {"--listen", std::string(listen_address)};
   args.insert(args.end(), extra_flags.begin(), extra_flags.end());
-  absl::StatusOr<std::unique_ptr<ChildProcess>> process =
-      ChildProcess::Start(BinaryPath("increment_server"), args);
-  if (!process.ok()) return process.status();
-  absl::StatusOr<std::string> listening =
-      (*process)->WaitForLine("listening on ", kProcessTimeout);
-  if (!listening.ok()) return listening.status();
-  absl::StatusOr<std::string> waiting =
-      (*process)->WaitForLine("server waiting", kProcessTimeout);
-  if (!waiting.ok()) return waiting.status();
-
-  constexpr absl::string_view kPrefix = "listening on ";
-  absl::string_view line = *listening;
-  line.remove_prefix(line.find(kPrefix) + kPrefix.size());
-  StartedServer server;
-  server.process = *std::move(process);
-  server.address = std::string(line);
-  return server;
+  return StartServerProcess("increment_server", args);
 }
 
 std::string TransportName(Transport transport) {
@@ -68,18 +52,7 @@ std::string UniqueListenAddress(Transport transport, const TempDir& dir) {
 
 absl::StatusOr<ClientRun> RunIncrementClient(
     const std::vector<std::string>& args) {
-  absl::StatusOr<std::unique_ptr<ChildProcess>> process =
-      ChildProcess::Start(BinaryPath("increment_client"), args);
-  if (!process.ok()) return process.status();
-  absl::StatusOr<int> status = (*process)->WaitForExit(kProcessTimeout);
-  if (!status.ok()) return status.status();
-  absl::Status ended = (*process)->WaitForOutputEnd(kProcessTimeout);
-  if (!ended.ok()) return ended;
-  ClientRun run;
-  run.wait_status = *status;
-  run.stdout_text = (*process)->StdoutText();
-  run.stderr_text = (*process)->StderrText();
-  return run;
+  return RunProgram(BinaryPath("increment_client"), args, kProcessTimeout);
 }
 
 }  // namespace testing

@@ -13,23 +13,11 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "tests/testing/child_process.h"
+#include "tests/testing/server_process.h"
 #include "tests/testing/temp_dir.h"
 
 namespace sockrpc {
 namespace testing {
-
-// How long a test waits for a server to come up or go down, or a client to
-// finish. Generous: it bounds a wait that normally takes milliseconds, and
-// is reached only when something is broken.
-inline constexpr absl::Duration kProcessTimeout = absl::Seconds(10);
-
-// A running increment_server.
-struct StartedServer {
-  std::unique_ptr<ChildProcess> process;
-  // The bound address from its "listening on ADDRESS" line, with the real
-  // port when it was asked to listen on port 0.
-  std::string address;
-};
 
 // StartIncrementServer starts increment_server --listen `listen_address`
 // plus `extra_flags`, and returns once it has printed "server waiting".
@@ -52,11 +40,7 @@ std::string UniqueListenAddress(Transport transport, const TempDir& dir);
 std::string UniqueAbstractName();
 
 // The outcome of one run of increment_client.
-struct ClientRun {
-  int wait_status = 0;
-  std::string stdout_text;
-  std::string stderr_text;
-};
+using ClientRun = ProgramRun;
 
 // RunIncrementClient runs increment_client with `args` to completion
 // (bounded by kProcessTimeout; it is killed past that).

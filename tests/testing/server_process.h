@@ -1,0 +1,49 @@
+// Starting a sockrpc server program (increment_server, interop_server, the
+// compat servers, ...) as a child process and waiting until it serves.
+// Test-only.
+//
+// Every server program of this repository prints "listening on ADDRESS"
+// (the bound address, with the real port for TCP port 0) and then "server
+// waiting" once it accepts calls; these helpers wait for both lines.
+#ifndef SOCKRPC_TESTS_TESTING_SERVER_PROCESS_H_
+#define SOCKRPC_TESTS_TESTING_SERVER_PROCESS_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "tests/testing/child_process.h"
+
+namespace sockrpc {
+namespace testing {
+
+// How long a test waits for a server to come up or go down, or a client to
+// finish. Generous: it bounds a wait that normally takes milliseconds, and
+// is reached only when something is broken.
+inline constexpr absl::Duration kProcessTimeout = absl::Seconds(10);
+
+// A server program that has started serving.
+struct StartedServer {
+  std::unique_ptr<ChildProcess> process;
+  // The bound address from its "listening on ADDRESS" line.
+  std::string address;
+};
+
+// AwaitServing waits (kProcessTimeout per line) until `process` has printed
+// "listening on ADDRESS" and "server waiting". If it exits or stays silent
+// instead, the error carries its output.
+absl::StatusOr<StartedServer> AwaitServing(
+    std::unique_ptr<ChildProcess> process);
+
+// StartServerProcess starts the server program `name` (in SOCKRPC_BIN_DIR)
+// with `args` plus ServerFlags(name) and awaits it.
+absl::StatusOr<StartedServer> StartServerProcess(
+    absl::string_view name, const std::vector<std::string>& args);
+
+}  // namespace testing
+}  // namespace sockrpc
+
+#endif  // SOCKRPC_TESTS_TESTING_SERVER_PROCESS_H_
