@@ -116,7 +116,7 @@ Commands:
   build   Install missing dependencies, configure and build (the default).
           Binaries land in build/bin/.
   test    Build, then run every test with ctest. Exits non-zero if any test
-          fails. This is what CI runs.
+          fails. CI runs it first (then package-check, asan, tsan, fuzz).
   demo    Build, then run the Increment demo (examples/increment/demo.sh):
           one server, one client, then three clients at once.
   asan    Build with clang, AddressSanitizer and UndefinedBehaviorSanitizer

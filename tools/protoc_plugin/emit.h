@@ -44,7 +44,7 @@ void EmitClientSource(const google::protobuf::FileDescriptor* file,
 void EmitServerSource(const google::protobuf::FileDescriptor* file,
                       google::protobuf::io::Printer* printer);
 
-// With the "mocks" parameter, a third file: "a/b/foo_mock.sockrpc.pb.h",
+// With the "mocks" parameter, one more file: "a/b/foo_mock.sockrpc.pb.h",
 // where EmitMockHeader writes a gMock mock of each service's
 // StubInterface, class MockFooStub.
 std::string MockHeaderFileName(const google::protobuf::FileDescriptor* file);

@@ -194,8 +194,8 @@ function(sockrpc_generate)
   else()
     target_link_libraries(${ARG_TARGET} PUBLIC sockrpc::server)
   endif()
-  # sockrpc::sockrpc brings protobuf::libprotobuf with it; name it too where
-  # that imported target is visible.
+  # The runtime linked above brings protobuf::libprotobuf with it; name it
+  # too where that imported target is visible.
   if(TARGET protobuf::libprotobuf)
     target_link_libraries(${ARG_TARGET} PUBLIC protobuf::libprotobuf)
   endif()
