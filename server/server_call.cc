@@ -197,8 +197,7 @@ absl::Status ServerCallState::EndCall(
         max_frame_size);
     cancel_reason_ = status;  // what any later EndCall() reports
   }
-  connection_->Send(std::move(out));
-  connection_->RemoveCall(stream_id_);
+  connection_->FinishCall(stream_id_, std::move(out));
   return status;
 }
 

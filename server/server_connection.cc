@@ -377,14 +377,34 @@ void ServerConnection::RemoveCall(uint32_t stream_id) {
   std::shared_ptr<ServerCallState> call;
   {
     MutexLock lock(&calls_mu_);
-    auto it = calls_.find(stream_id);
-    if (it == calls_.end()) return;
-    call = std::move(it->second);
-    calls_.erase(it);
+    call = TakeCallLocked(stream_id);
   }
-  if (call->deadline() != absl::InfiniteFuture()) {
+  if (call != nullptr && call->deadline() != absl::InfiniteFuture()) {
     runtime_->CancelDeadline(*call);
   }
+}
+
+void ServerConnection::FinishCall(uint32_t stream_id,
+                                  std::string final_frames) {
+  std::shared_ptr<ServerCallState> call;
+  {
+    // calls_mu_ before write_mu_, as when a call is refused.
+    MutexLock lock(&calls_mu_);
+    Send(std::move(final_frames));
+    call = TakeCallLocked(stream_id);
+  }
+  if (call != nullptr && call->deadline() != absl::InfiniteFuture()) {
+    runtime_->CancelDeadline(*call);
+  }
+}
+
+std::shared_ptr<ServerCallState> ServerConnection::TakeCallLocked(
+    uint32_t stream_id) {
+  auto it = calls_.find(stream_id);
+  if (it == calls_.end()) return nullptr;
+  std::shared_ptr<ServerCallState> call = std::move(it->second);
+  calls_.erase(it);
+  return call;
 }
 
 void ServerConnection::CancelAllCalls(const absl::Status& why,

@@ -104,6 +104,11 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
 
   // Forgets a call that has ended (and its deadline timer).
   void RemoveCall(uint32_t stream_id);
+  // Sends a call's last frames (`final_frames`, ending with its STATUS) and
+  // forgets the call, as one step for the reader: a peer that has read the
+  // status may open its next call at once, and finds the call's slot free
+  // (max_calls_per_connection), whichever thread reads it.
+  void FinishCall(uint32_t stream_id, std::string final_frames);
   // Ends every call in flight (see ServerCallState::Cancel).
   void CancelAllCalls(const absl::Status& why, bool send_status);
 
@@ -181,6 +186,9 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   // Watches EPOLLOUT exactly while output waits (level-triggered, it would
   // fire for ever otherwise).
   void WatchWritableLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Removes `stream_id` from calls_ and returns it (null if not there).
+  std::shared_ptr<ServerCallState> TakeCallLocked(uint32_t stream_id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(calls_mu_);
 
   ServerRuntime* const runtime_;
   const uint64_t tag_;
@@ -212,7 +220,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   absl::flat_hash_map<uint32_t, std::shared_ptr<ServerCallState>> calls_
       ABSL_GUARDED_BY(calls_mu_);
 
-  Mutex write_mu_;
+  Mutex write_mu_ ABSL_ACQUIRED_AFTER(calls_mu_);
   // Bytes the socket did not take yet, from pending_offset_ on; flushed on
   // EPOLLOUT.
   std::string pending_output_ ABSL_GUARDED_BY(write_mu_);

@@ -34,6 +34,8 @@ inline constexpr char kUnaryCallMethod[] =
     "/sockrpc.interop.InteropTest/UnaryCall";
 inline constexpr char kEmptyCallMethod[] =
     "/sockrpc.interop.InteropTest/EmptyCall";
+inline constexpr char kSleepCallMethod[] =
+    "/sockrpc.interop.InteropTest/SleepCall";
 inline constexpr char kStreamingInputMethod[] =
     "/sockrpc.interop.InteropTest/StreamingInputCall";
 inline constexpr char kStreamingOutputMethod[] =

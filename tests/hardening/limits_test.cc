@@ -44,6 +44,7 @@ using ::sockrpc::testing::IncrementRequestFrame;
 using ::sockrpc::testing::kEmptyCallMethod;
 using ::sockrpc::testing::kIncrementMethod;
 using ::sockrpc::testing::kIoTimeout;
+using ::sockrpc::testing::kSleepCallMethod;
 using ::sockrpc::testing::kUnaryCallMethod;
 using ::sockrpc::testing::Preface;
 using ::sockrpc::testing::RawConnection;
@@ -136,6 +137,31 @@ TEST_F(LimitsTest, CallsBeyondTheLimitGetResourceExhaustedAndTheRestGoOn) {
   EXPECT_EQ(character, "n");
   // The limit is per connection: others were never affected.
   EXPECT_TRUE(IncrementOnce(server_.address).ok());
+}
+
+// A call's slot is free by the time its status reaches the peer: with a
+// limit of one, a call opened right after the last one's status is served.
+// Each call sleeps past the server's watchdog tick, so the lead passes to
+// another thread, which reads the next call while the handler's thread
+// ends its call. (The server once freed the slot only after sending the
+// status, and that other thread could read the next call in between.)
+TEST_F(LimitsTest, SlotIsFreeOnceThePeerHasTheStatus) {
+  Start("interop_server", {"--max_calls_per_connection", "1"});
+  RawConnection raw = OpenWithPreface();
+  sockrpc::interop::SleepRequest sleep;
+  sleep.set_sleep_ms(3);
+  constexpr int kCalls = 300;
+  for (int i = 0; i < kCalls; ++i) {
+    const uint32_t stream_id = 2 * i + 1;
+    ASSERT_TRUE(raw.Send(HeadersFrame(stream_id, kSleepCallMethod) +
+                             RequestFrame(stream_id, sleep),
+                         kIoTimeout)
+                    .ok());
+    size_t message_bytes = 0;
+    absl::Status outcome =
+        ReadStreamOutcome(&raw, stream_id, kIoTimeout, &message_bytes);
+    ASSERT_TRUE(outcome.ok()) << "call " << i << ": " << outcome;
+  }
 }
 
 TEST_F(LimitsTest, CallsBeyondTheLimitAreLogged) {
