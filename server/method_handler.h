@@ -1,62 +1,112 @@
-// MethodHandler and UnaryResponder: how the server runtime runs one method
-// of a Service, and how a unary handler reports its outcome.
+// MethodHandler: how the server runtime runs one method of a Service,
+// whatever its message types.
 //
-// Internal: the interface between the server runtime and the method
-// handlers that Service::Add*Method() make (server/service.h,
-// server/callback_handlers.h). Installed only because those are templates
-// that generated code instantiates; not part of the API, and it may change
-// in any release.
+// Service::Add*Method() (server/service.h) erases the types of the
+// application's member functions into an internal::BlockingFunction and,
+// for callback methods, an internal::CallbackFunction. A MethodHandler
+// holds them with the method's message types (their default instances,
+// which make new messages) and does the untyped rest: making, parsing and
+// keeping the messages, reading a server-streaming call's request, sending
+// a client-streaming call's reply.
+//
+// Thread-safety: one handler serves every call of its method at once; all
+// its member functions are thread-safe.
+//
+// Internal: not installed, not part of the API.
 #ifndef SOCKRPC_SERVER_METHOD_HANDLER_H_
 #define SOCKRPC_SERVER_METHOD_HANDLER_H_
 
+#include <cstddef>
+#include <memory>
+
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "google/protobuf/message_lite.h"
-#include "sockrpc/server/server_callback.h"
-#include "sockrpc/server/server_context.h"
-#include "sockrpc/server/server_stream.h"
+#include "server/reuse_pool.h"
+#include "server/server_callback.h"
+#include "server/server_context.h"
+#include "server/server_stream.h"
+#include "server/service.h"
 
 namespace sockrpc {
 namespace internal {
 
-// UnaryResponder receives the outcome of one unary handler call.
-class UnaryResponder {
- public:
-  virtual ~UnaryResponder() = default;
-  // Called exactly once. `reply` is non-null iff `status` is OK, and is
-  // borrowed for the duration of this call only.
-  virtual void Finish(const google::protobuf::MessageLite* reply,
-                      const absl::Status& status) = 0;
+// The request and reply of one callback call (null where the method's kind
+// has none), kept until the call is done.
+struct CallMessages {
+  std::unique_ptr<google::protobuf::MessageLite> request;
+  std::unique_ptr<google::protobuf::MessageLite> reply;
 };
 
-// MethodHandler runs one method of a service on the calling thread.
+// CallbackCall: what a MethodHandler needs to start a callback call;
+// implemented by the server runtime.
+class CallbackCall {
+ public:
+  virtual CallbackServerContext* context() = 0;
+  // The request's encoding (unary and server-streaming methods only);
+  // valid until StartCallback() returns.
+  virtual absl::string_view request() const = 0;
+  // Keeps `messages` until the call is done. Their reply (unary and
+  // client-streaming methods) is what Finish() with an OK status sends.
+  virtual void Keep(CallMessages messages) = 0;
+  virtual CallMessages* kept() = 0;
+
+ protected:
+  ~CallbackCall() = default;
+};
+
 class MethodHandler {
  public:
-  virtual ~MethodHandler() = default;
-  // Unary methods: parses `request` (the request's protobuf encoding), runs
-  // the handler, and reports the outcome to `responder`.
-  virtual void RunUnary(ServerContext* context, absl::string_view request,
-                        UnaryResponder* responder) {
-    responder->Finish(nullptr, absl::InternalError("not a unary method"));
-  }
+  // The outcome of a unary call: `reply` is non-null iff `status` is OK,
+  // and is alive only during the call.
+  using UnaryFinish = absl::FunctionRef<absl::Status(
+      const google::protobuf::MessageLite* reply, absl::Status status)>;
+
+  // `request_type` and `reply_type` outlive the handler (default
+  // instances); `callback` is null for a blocking method.
+  MethodHandler(RpcKind kind, const google::protobuf::MessageLite& request_type,
+                const google::protobuf::MessageLite& reply_type,
+                BlockingFunction blocking, CallbackFunction callback);
+  MethodHandler(const MethodHandler&) = delete;
+  MethodHandler& operator=(const MethodHandler&) = delete;
+
+  // Unary methods: parses `request` (the request's encoding), runs the
+  // handler, and passes the outcome to `finish`; returns what `finish`
+  // returned.
+  absl::Status RunUnary(ServerContext* context, absl::string_view request,
+                        UnaryFinish finish);
   // Streaming methods: runs the handler over `stream` and returns the
-  // call's final status.
-  virtual absl::Status RunStream(ServerContext* context, ServerStream* stream) {
-    return absl::InternalError("not a streaming method");
-  }
-  // Callback methods (Service::AddCallback*Method): starts the call on the
-  // calling thread, a server thread that must not block, and returns the
-  // reactor the application's handler returned; or null if that handler
-  // asked for the method's blocking form, which the runtime then runs
-  // with RunBlocking() on a thread that may block.
-  virtual internal::ServerReactorBase* StartCallback(
-      internal::CallbackCall* call) {
-    return nullptr;
-  }
-  virtual absl::Status RunBlocking(internal::CallbackCall* call,
-                                   ServerStream* stream) {
-    return absl::InternalError("no blocking form");
-  }
+  // call's final status (a client-streaming reply is written already).
+  absl::Status RunStream(ServerContext* context, ServerStream* stream);
+
+  // Callback methods: starts the call on the calling thread, a server
+  // thread that must not block, and returns the reactor the application's
+  // handler returned; or null if that handler asked for the method's
+  // blocking form, which the runtime then runs with RunBlocking() on a
+  // thread that may block. The call keeps its messages (Keep()) either
+  // way; RunBlocking() runs the handler on them.
+  ServerReactorBase* StartCallback(CallbackCall* call);
+  absl::Status RunBlocking(CallbackCall* call, ServerStream* stream);
+
+ private:
+  // One unary call's messages; a handler always gets them new (cleared),
+  // but warm: see ReusePool. A pair made by ReusePool::Take() holds none
+  // yet.
+  struct UnaryMessages {
+    std::unique_ptr<google::protobuf::MessageLite> request;
+    std::unique_ptr<google::protobuf::MessageLite> reply;
+  };
+  static constexpr size_t kMaxKeptMessageSize = 4096;
+  // About the most calls of one method that run at once.
+  static constexpr size_t kMaxKeptMessages = 16;
+
+  const RpcKind kind_;
+  const google::protobuf::MessageLite& request_type_;
+  const google::protobuf::MessageLite& reply_type_;
+  const BlockingFunction blocking_;
+  const CallbackFunction callback_;
+  ReusePool<UnaryMessages> kept_{kMaxKeptMessages};
 };
 
 }  // namespace internal

@@ -10,9 +10,8 @@
 //
 // Thread-safe.
 //
-// Internal: a detail of the method handlers of server/service.h, installed
-// only because those are templates that generated code instantiates. Not
-// part of the API; it may change in any release.
+// Internal: a detail of MethodHandler (server/method_handler.h); not
+// installed.
 #ifndef SOCKRPC_SERVER_REUSE_POOL_H_
 #define SOCKRPC_SERVER_REUSE_POOL_H_
 
@@ -21,7 +20,6 @@
 #include <mutex>
 #include <utility>
 #include <vector>
-
 
 namespace sockrpc {
 

@@ -57,26 +57,6 @@ bool ServerCallState::KeepSmallRequest(absl::string_view request) {
   return true;
 }
 
-// Collects a unary handler's outcome and ends the call with it while the
-// reply (borrowed for the duration of Finish) is still alive.
-class ServerCallState::UnaryReplyWriter final : public internal::UnaryResponder {
- public:
-  explicit UnaryReplyWriter(ServerCallState* call) : call_(call) {}
-
-  void Finish(const google::protobuf::MessageLite* reply,
-              const absl::Status& status) override {
-    final_status_ = call_->EndCall(reply, status);
-  }
-  absl::Status final_status() const {
-    if (final_status_.has_value()) return *final_status_;
-    return absl::InternalError("handler gave no reply");
-  }
-
- private:
-  ServerCallState* const call_;
-  std::optional<absl::Status> final_status_;
-};
-
 ServerCallState::ServerCallState(std::shared_ptr<ServerConnection> connection,
                                  uint32_t stream_id,
                                  const Service::Method* method,
@@ -144,12 +124,14 @@ absl::Status ServerCallState::RunHandler(absl::string_view request) {
   }
   if (is_callback()) {
     absl::Status status = method_->handler->RunBlocking(this, this);
-    return EndCall(status.ok() ? reply_ : nullptr, status);
+    return EndCall(status.ok() ? messages_.reply.get() : nullptr, status);
   }
   if (method_->kind == RpcKind::kUnary) {
-    UnaryReplyWriter writer(this);
-    method_->handler->RunUnary(&context_, request, &writer);
-    return writer.final_status();
+    // Ends the call while the reply is still alive.
+    return method_->handler->RunUnary(
+        &context_, request,
+        [this](const google::protobuf::MessageLite* reply,
+               absl::Status status) { return EndCall(reply, status); });
   }
   absl::Status status = method_->handler->RunStream(&context_, this);
   return EndCall(nullptr, status);

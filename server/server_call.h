@@ -33,6 +33,7 @@
 #include "transport/message_queue.h"
 #include "transport/sync.h"
 #include "absl/time/time.h"
+#include "server/method_handler.h"
 #include "server/server_callback.h"
 #include "server/server_context.h"
 #include "server/server_stream.h"
@@ -97,9 +98,10 @@ class ServerCallState final
   // internal::CallbackCall:
   CallbackServerContext* context() override { return &context_; }
   absl::string_view request() const override { return start_request_; }
-  void Keep(std::unique_ptr<internal::CallResources> resources,
-            const google::protobuf::MessageLite* reply) override;
-  internal::CallResources* resources() override { return resources_.get(); }
+  void Keep(internal::CallMessages messages) override {
+    messages_ = std::move(messages);
+  }
+  internal::CallMessages* kept() override { return &messages_; }
 
   // ---- Called by the connection's reader ----
   // True the first time only: the call's handler may be started.
@@ -137,7 +139,6 @@ class ServerCallState final
   bool SendInitialMetadata() override;
 
  private:
-  class UnaryReplyWriter;
   // The reactor of CallbackServerContext::DefaultReactor(): owned by the
   // call, it only finishes.
   class OwnedUnaryReactor final : public ServerUnaryReactor {
@@ -223,9 +224,8 @@ class ServerCallState final
   // ---- Callback methods; set on the starting thread ----
   // The request's encoding while the handler's start runs.
   absl::string_view start_request_;
-  // What the handler keeps for the call, and the reply Finish() sends.
-  std::unique_ptr<internal::CallResources> resources_;
-  const google::protobuf::MessageLite* reply_ = nullptr;
+  // The call's messages; the reply is what Finish() sends.
+  internal::CallMessages messages_;
   // The call itself, from the reactor's start until OnDone().
   std::shared_ptr<ServerCallState> keep_alive_;
 

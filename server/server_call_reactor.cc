@@ -30,12 +30,6 @@ ServerUnaryReactor* ServerCallState::default_reactor() {
   return default_reactor_.get();
 }
 
-void ServerCallState::Keep(std::unique_ptr<internal::CallResources> resources,
-                           const google::protobuf::MessageLite* reply) {
-  resources_ = std::move(resources);
-  reply_ = reply;
-}
-
 bool ServerCallState::StartCallback(absl::string_view request) {
   absl::Status refused;
   if (context_.deadline() != absl::InfiniteFuture() &&
@@ -91,7 +85,7 @@ void ServerCallState::EndWithoutReactor(const absl::Status& status) {
     reactions_.clear();
   }
   EndInterceptors(status);
-  resources_.reset();
+  messages_ = internal::CallMessages();
   connection_->runtime().CallFinished();
 }
 
@@ -262,7 +256,7 @@ void ServerCallState::EndReactorCall(absl::Status status) {
   const bool single_reply = method_->kind == RpcKind::kUnary ||
                             method_->kind == RpcKind::kClientStreaming;
   const google::protobuf::MessageLite* reply =
-      status.ok() && single_reply ? reply_ : nullptr;
+      status.ok() && single_reply ? messages_.reply.get() : nullptr;
   (void)EndCall(reply, std::move(status));
   bool schedule;
   {
@@ -338,7 +332,7 @@ void ServerCallState::RunDone() {
     reacting_ = false;
     default_reactor_.reset();
   }
-  resources_.reset();
+  messages_ = internal::CallMessages();
   runtime.CallFinished();
   // The last reference may be this one: nothing touches the call after.
   std::shared_ptr<ServerCallState> self = std::move(keep_alive_);

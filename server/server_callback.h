@@ -98,32 +98,6 @@ class ReactorCall {
 
 class ServerReactorBase;
 
-// CallResources: what a typed method handler keeps for one callback call
-// (its request and reply messages), destroyed after OnDone().
-class CallResources {
- public:
-  virtual ~CallResources() = default;
-};
-
-// CallbackCall: what a typed method handler needs to start a callback
-// call; implemented by the server runtime.
-class CallbackCall {
- public:
-  virtual CallbackServerContext* context() = 0;
-  // The request's encoding (unary and server-streaming methods only);
-  // valid until StartCallback() returns.
-  virtual absl::string_view request() const = 0;
-  // Keeps `resources` until the call is done. `reply` (unary and
-  // client-streaming methods; may point into `resources`) is what
-  // Finish() with an OK status sends.
-  virtual void Keep(std::unique_ptr<CallResources> resources,
-                    const google::protobuf::MessageLite* reply) = 0;
-  virtual CallResources* resources() = 0;
-
- protected:
-  ~CallbackCall() = default;
-};
-
 // ServerReactorBase: what every reactor shares: its reactions and the
 // binding to its call. Operations started before the runtime binds the
 // reactor (in its constructor, say) are kept and replayed at binding.

@@ -11,17 +11,14 @@
 #ifndef SOCKRPC_SERVER_SERVICE_H_
 #define SOCKRPC_SERVER_SERVICE_H_
 
+#include <functional>
 #include <memory>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "google/protobuf/message_lite.h"
-#include "sockrpc/server/method_handler.h"
-#include "sockrpc/server/reuse_pool.h"
 #include "sockrpc/server/server_callback.h"
 #include "sockrpc/server/server_context.h"
 #include "sockrpc/server/server_stream.h"
@@ -40,13 +37,40 @@ enum class RpcKind {
 // streaming".
 const char* RpcKindName(RpcKind kind);
 
+namespace internal {
+
+// The runtime's side of a method (server/method_handler.h; internal, not
+// installed): it makes, parses and keeps the method's messages and calls
+// the functions below.
+class MethodHandler;
+
+// A method's handler with its message types erased, as Add*Method() makes
+// it of the application's member function. The runtime passes messages of
+// the method's own types, and null for what the method's kind lacks:
+//   unary             request, reply
+//   client streaming  reply, stream (the reply is sent if OK)
+//   server streaming  request (read already), stream
+//   bidi streaming    stream
+using BlockingFunction = std::function<absl::Status(
+    ServerContext* context, const google::protobuf::MessageLite* request,
+    google::protobuf::MessageLite* reply, ServerStream* stream)>;
+// A callback method's start, likewise (request and reply as above, and
+// kept until the call is done); returns the call's reactor, or null to
+// have the method's BlockingFunction run instead.
+using CallbackFunction = std::function<ServerReactorBase*(
+    CallbackServerContext* context,
+    const google::protobuf::MessageLite* request,
+    google::protobuf::MessageLite* reply)>;
+
+}  // namespace internal
+
 class Service {
  public:
   // One method of the service.
   struct Method {
     std::string full_name;  // "/package.Service/Method"
     RpcKind kind;
-    std::unique_ptr<internal::MethodHandler> handler;
+    std::shared_ptr<internal::MethodHandler> handler;
     // Served through the callback API (StartCallback) rather than by a
     // blocking handler (RunUnary, RunStream).
     bool callback = false;
@@ -59,7 +83,7 @@ class Service {
     }
   };
 
-  virtual ~Service() = default;
+  virtual ~Service();
   Service(const Service&) = delete;
   Service& operator=(const Service&) = delete;
 
@@ -81,8 +105,8 @@ class Service {
   template <typename ServiceT, typename Request, typename Reply>
   void AddClientStreamingMethod(
       absl::string_view method_name,
-      absl::Status (ServiceT::*handler)(ServerContext*,
-                                        ServerReader<Request>*, Reply*));
+      absl::Status (ServiceT::*handler)(ServerContext*, ServerReader<Request>*,
+                                        Reply*));
   template <typename ServiceT, typename Request, typename Reply>
   void AddServerStreamingMethod(
       absl::string_view method_name,
@@ -111,8 +135,8 @@ class Service {
       absl::string_view method_name,
       ServerReadReactor<Request>* (ServiceT::*callback)(CallbackServerContext*,
                                                         Reply*),
-      absl::Status (ServiceT::*blocking)(ServerContext*,
-                                         ServerReader<Request>*, Reply*));
+      absl::Status (ServiceT::*blocking)(ServerContext*, ServerReader<Request>*,
+                                         Reply*));
   template <typename ServiceT, typename Request, typename Reply>
   void AddCallbackServerStreamingMethod(
       absl::string_view method_name,
@@ -129,30 +153,58 @@ class Service {
                                          ServerReaderWriter<Reply, Request>*));
 
  private:
-  template <typename ServiceT, typename Request, typename Reply>
-  class UnaryHandler;
-  template <typename ServiceT, typename Request, typename Reply>
-  class ClientStreamingHandler;
-  template <typename ServiceT, typename Request, typename Reply>
-  class ServerStreamingHandler;
-  template <typename ServiceT, typename Request, typename Reply>
-  class BidiStreamingHandler;
+  using Message = google::protobuf::MessageLite;
 
+  // The handler of every kind of method, its types erased: one overload
+  // per kind (the member function's type tells which).
   template <typename ServiceT, typename Request, typename Reply>
-  class CallbackUnaryHandler;
+  static internal::BlockingFunction Blocking(
+      ServiceT* service,
+      absl::Status (ServiceT::*handler)(ServerContext*, const Request&,
+                                        Reply*));
   template <typename ServiceT, typename Request, typename Reply>
-  class CallbackClientStreamingHandler;
+  static internal::BlockingFunction Blocking(
+      ServiceT* service,
+      absl::Status (ServiceT::*handler)(ServerContext*, ServerReader<Request>*,
+                                        Reply*));
   template <typename ServiceT, typename Request, typename Reply>
-  class CallbackServerStreamingHandler;
+  static internal::BlockingFunction Blocking(
+      ServiceT* service,
+      absl::Status (ServiceT::*handler)(ServerContext*, const Request&,
+                                        ServerWriter<Reply>*));
   template <typename ServiceT, typename Request, typename Reply>
-  class CallbackBidiStreamingHandler;
+  static internal::BlockingFunction Blocking(
+      ServiceT* service,
+      absl::Status (ServiceT::*handler)(ServerContext*,
+                                        ServerReaderWriter<Reply, Request>*));
+  // Likewise for the callback forms.
+  template <typename ServiceT, typename Request, typename Reply>
+  static internal::CallbackFunction Callback(
+      ServiceT* service,
+      ServerUnaryReactor* (ServiceT::*handler)(CallbackServerContext*,
+                                               const Request*, Reply*));
+  template <typename ServiceT, typename Request, typename Reply>
+  static internal::CallbackFunction Callback(
+      ServiceT* service,
+      ServerReadReactor<Request>* (ServiceT::*handler)(CallbackServerContext*,
+                                                       Reply*));
+  template <typename ServiceT, typename Request, typename Reply>
+  static internal::CallbackFunction Callback(
+      ServiceT* service,
+      ServerWriteReactor<Reply>* (ServiceT::*handler)(CallbackServerContext*,
+                                                      const Request*));
+  template <typename ServiceT, typename Request, typename Reply>
+  static internal::CallbackFunction Callback(
+      ServiceT* service, ServerBidiReactor<Request, Reply>* (
+                             ServiceT::*handler)(CallbackServerContext*));
 
+  // Adds a method whose messages are of the types of `request_type` and
+  // `reply_type` (their default instances). A null `callback` makes a
+  // blocking method, else a callback one.
   void AddMethod(absl::string_view method_name, RpcKind kind,
-                 std::unique_ptr<internal::MethodHandler> handler,
-                 bool callback = false) {
-    methods_.push_back(Method{absl::StrCat("/", name_, "/", method_name),
-                              kind, std::move(handler), callback});
-  }
+                 const Message& request_type, const Message& reply_type,
+                 internal::BlockingFunction blocking,
+                 internal::CallbackFunction callback);
 
   std::string name_;
   std::vector<Method> methods_;
@@ -161,128 +213,109 @@ class Service {
 // ---- Implementation details below ----
 
 template <typename ServiceT, typename Request, typename Reply>
-class Service::UnaryHandler final : public internal::MethodHandler {
- public:
-  using Function = absl::Status (ServiceT::*)(ServerContext*, const Request&,
-                                              Reply*);
-  UnaryHandler(ServiceT* service, Function function)
-      : service_(service), function_(function) {}
-
-  void RunUnary(ServerContext* context, absl::string_view request_bytes,
-                internal::UnaryResponder* responder) override {
-    std::unique_ptr<Messages> messages = kept_.Take();
-    Request& request = messages->request;
-    Reply& reply = messages->reply;
-    if (!request.ParseFromArray(request_bytes.data(),
-                                static_cast<int>(request_bytes.size()))) {
-      responder->Finish(nullptr,
-                        absl::InternalError(absl::StrCat(
-                            "failed to parse request for ", context->method())));
-    } else {
-      absl::Status status = (service_->*function_)(context, request, &reply);
-      responder->Finish(status.ok() ? &reply : nullptr, status);
-    }
-    // Kept cleared for a later call unless large (a kept message holds on
-    // to the memory of its contents).
-    if (request_bytes.size() <= kMaxKeptMessageSize &&
-        reply.ByteSizeLong() <= kMaxKeptMessageSize) {
-      request.Clear();
-      reply.Clear();
-      kept_.Give(std::move(messages));
-    }
-  }
-
- private:
-  // One call's request and reply; a handler always gets them as new
-  // (cleared), but warm: see ReusePool.
-  struct Messages {
-    Request request;
-    Reply reply;
-  };
-  static constexpr size_t kMaxKeptMessageSize = 4096;
-  // About the most calls of one method that run at once.
-  static constexpr size_t kMaxKeptMessages = 16;
-
-  ServiceT* const service_;  // the Service that owns this handler
-  const Function function_;
-  ReusePool<Messages> kept_{kMaxKeptMessages};
-};
-
-template <typename ServiceT, typename Request, typename Reply>
-class Service::ClientStreamingHandler final : public internal::MethodHandler {
- public:
-  using Function = absl::Status (ServiceT::*)(ServerContext*,
-                                              ServerReader<Request>*, Reply*);
-  ClientStreamingHandler(ServiceT* service, Function function)
-      : service_(service), function_(function) {}
-
-  absl::Status RunStream(ServerContext* context,
-                         ServerStream* stream) override {
-    ServerReader<Request> reader(stream);
-    Reply reply;
-    absl::Status status = (service_->*function_)(context, &reader, &reply);
-    if (status.ok() && !stream->Write(reply)) {
-      return absl::CancelledError("the call ended before the reply was sent");
-    }
-    return status;
-  }
-
- private:
-  ServiceT* const service_;
-  const Function function_;
-};
-
-template <typename ServiceT, typename Request, typename Reply>
-class Service::ServerStreamingHandler final : public internal::MethodHandler {
- public:
-  using Function = absl::Status (ServiceT::*)(ServerContext*, const Request&,
-                                              ServerWriter<Reply>*);
-  ServerStreamingHandler(ServiceT* service, Function function)
-      : service_(service), function_(function) {}
-
-  absl::Status RunStream(ServerContext* context,
-                         ServerStream* stream) override {
-    Request request;
-    if (!stream->Read(&request)) {
-      return absl::InternalError(absl::StrCat(
-          "server-streaming call to ", context->method(),
-          " ended without a request message"));
-    }
-    ServerWriter<Reply> writer(stream);
-    return (service_->*function_)(context, request, &writer);
-  }
-
- private:
-  ServiceT* const service_;
-  const Function function_;
-};
-
-template <typename ServiceT, typename Request, typename Reply>
-class Service::BidiStreamingHandler final : public internal::MethodHandler {
- public:
-  using Function = absl::Status (ServiceT::*)(
-      ServerContext*, ServerReaderWriter<Reply, Request>*);
-  BidiStreamingHandler(ServiceT* service, Function function)
-      : service_(service), function_(function) {}
-
-  absl::Status RunStream(ServerContext* context,
-                         ServerStream* stream) override {
-    ServerReaderWriter<Reply, Request> reader_writer(stream);
-    return (service_->*function_)(context, &reader_writer);
-  }
-
- private:
-  ServiceT* const service_;
-  const Function function_;
-};
-
-template <typename ServiceT, typename Request, typename Reply>
-void Service::AddUnaryMethod(
-    absl::string_view method_name,
+internal::BlockingFunction Service::Blocking(
+    ServiceT* service,
     absl::Status (ServiceT::*handler)(ServerContext*, const Request&, Reply*)) {
-  AddMethod(method_name, RpcKind::kUnary,
-            std::make_unique<UnaryHandler<ServiceT, Request, Reply>>(
-                static_cast<ServiceT*>(this), handler));
+  return [service, handler](ServerContext* context, const Message* request,
+                            Message* reply, ServerStream* /*stream*/) {
+    return (service->*handler)(context, *static_cast<const Request*>(request),
+                               static_cast<Reply*>(reply));
+  };
+}
+
+template <typename ServiceT, typename Request, typename Reply>
+internal::BlockingFunction Service::Blocking(
+    ServiceT* service,
+    absl::Status (ServiceT::*handler)(ServerContext*, ServerReader<Request>*,
+                                      Reply*)) {
+  return [service, handler](ServerContext* context, const Message* /*request*/,
+                            Message* reply, ServerStream* stream) {
+    ServerReader<Request> reader(stream);
+    return (service->*handler)(context, &reader, static_cast<Reply*>(reply));
+  };
+}
+
+template <typename ServiceT, typename Request, typename Reply>
+internal::BlockingFunction Service::Blocking(
+    ServiceT* service,
+    absl::Status (ServiceT::*handler)(ServerContext*, const Request&,
+                                      ServerWriter<Reply>*)) {
+  return [service, handler](ServerContext* context, const Message* request,
+                            Message* /*reply*/, ServerStream* stream) {
+    ServerWriter<Reply> writer(stream);
+    return (service->*handler)(context, *static_cast<const Request*>(request),
+                               &writer);
+  };
+}
+
+template <typename ServiceT, typename Request, typename Reply>
+internal::BlockingFunction Service::Blocking(
+    ServiceT* service,
+    absl::Status (ServiceT::*handler)(ServerContext*,
+                                      ServerReaderWriter<Reply, Request>*)) {
+  return [service, handler](ServerContext* context, const Message* /*request*/,
+                            Message* /*reply*/, ServerStream* stream) {
+    ServerReaderWriter<Reply, Request> reader_writer(stream);
+    return (service->*handler)(context, &reader_writer);
+  };
+}
+
+template <typename ServiceT, typename Request, typename Reply>
+internal::CallbackFunction Service::Callback(
+    ServiceT* service,
+    ServerUnaryReactor* (ServiceT::*handler)(CallbackServerContext*,
+                                             const Request*, Reply*)) {
+  return [service, handler](CallbackServerContext* context,
+                            const Message* request,
+                            Message* reply) -> internal::ServerReactorBase* {
+    return (service->*handler)(context, static_cast<const Request*>(request),
+                               static_cast<Reply*>(reply));
+  };
+}
+
+template <typename ServiceT, typename Request, typename Reply>
+internal::CallbackFunction Service::Callback(
+    ServiceT* service,
+    ServerReadReactor<Request>* (ServiceT::*handler)(CallbackServerContext*,
+                                                     Reply*)) {
+  return [service, handler](CallbackServerContext* context,
+                            const Message* /*request*/,
+                            Message* reply) -> internal::ServerReactorBase* {
+    return (service->*handler)(context, static_cast<Reply*>(reply));
+  };
+}
+
+template <typename ServiceT, typename Request, typename Reply>
+internal::CallbackFunction Service::Callback(
+    ServiceT* service,
+    ServerWriteReactor<Reply>* (ServiceT::*handler)(CallbackServerContext*,
+                                                    const Request*)) {
+  return [service, handler](
+             CallbackServerContext* context, const Message* request,
+             Message* /*reply*/) -> internal::ServerReactorBase* {
+    return (service->*handler)(context, static_cast<const Request*>(request));
+  };
+}
+
+template <typename ServiceT, typename Request, typename Reply>
+internal::CallbackFunction Service::Callback(
+    ServiceT* service, ServerBidiReactor<Request, Reply>* (ServiceT::*handler)(
+                           CallbackServerContext*)) {
+  return [service, handler](
+             CallbackServerContext* context, const Message* /*request*/,
+             Message* /*reply*/) -> internal::ServerReactorBase* {
+    return (service->*handler)(context);
+  };
+}
+
+template <typename ServiceT, typename Request, typename Reply>
+void Service::AddUnaryMethod(absl::string_view method_name,
+                             absl::Status (ServiceT::*handler)(ServerContext*,
+                                                               const Request&,
+                                                               Reply*)) {
+  AddMethod(method_name, RpcKind::kUnary, Request::default_instance(),
+            Reply::default_instance(),
+            Blocking(static_cast<ServiceT*>(this), handler), nullptr);
 }
 
 template <typename ServiceT, typename Request, typename Reply>
@@ -290,9 +323,9 @@ void Service::AddClientStreamingMethod(
     absl::string_view method_name,
     absl::Status (ServiceT::*handler)(ServerContext*, ServerReader<Request>*,
                                       Reply*)) {
-  AddMethod(method_name, RpcKind::kClientStreaming,
-            std::make_unique<ClientStreamingHandler<ServiceT, Request, Reply>>(
-                static_cast<ServiceT*>(this), handler));
+  AddMethod(method_name, RpcKind::kClientStreaming, Request::default_instance(),
+            Reply::default_instance(),
+            Blocking(static_cast<ServiceT*>(this), handler), nullptr);
 }
 
 template <typename ServiceT, typename Request, typename Reply>
@@ -300,9 +333,9 @@ void Service::AddServerStreamingMethod(
     absl::string_view method_name,
     absl::Status (ServiceT::*handler)(ServerContext*, const Request&,
                                       ServerWriter<Reply>*)) {
-  AddMethod(method_name, RpcKind::kServerStreaming,
-            std::make_unique<ServerStreamingHandler<ServiceT, Request, Reply>>(
-                static_cast<ServiceT*>(this), handler));
+  AddMethod(method_name, RpcKind::kServerStreaming, Request::default_instance(),
+            Reply::default_instance(),
+            Blocking(static_cast<ServiceT*>(this), handler), nullptr);
 }
 
 template <typename ServiceT, typename Request, typename Reply>
@@ -310,28 +343,63 @@ void Service::AddBidiStreamingMethod(
     absl::string_view method_name,
     absl::Status (ServiceT::*handler)(ServerContext*,
                                       ServerReaderWriter<Reply, Request>*)) {
-  AddMethod(method_name, RpcKind::kBidiStreaming,
-            std::make_unique<BidiStreamingHandler<ServiceT, Request, Reply>>(
-                static_cast<ServiceT*>(this), handler));
+  AddMethod(method_name, RpcKind::kBidiStreaming, Request::default_instance(),
+            Reply::default_instance(),
+            Blocking(static_cast<ServiceT*>(this), handler), nullptr);
 }
 
-inline const char* RpcKindName(RpcKind kind) {
-  switch (kind) {
-    case RpcKind::kUnary:
-      return "unary";
-    case RpcKind::kClientStreaming:
-      return "client streaming";
-    case RpcKind::kServerStreaming:
-      return "server streaming";
-    case RpcKind::kBidiStreaming:
-      return "bidi streaming";
-  }
-  return "unknown";
+template <typename ServiceT, typename Request, typename Reply>
+void Service::AddCallbackUnaryMethod(
+    absl::string_view method_name,
+    ServerUnaryReactor* (ServiceT::*callback)(CallbackServerContext*,
+                                              const Request*, Reply*),
+    absl::Status (ServiceT::*blocking)(ServerContext*, const Request&,
+                                       Reply*)) {
+  ServiceT* service = static_cast<ServiceT*>(this);
+  AddMethod(method_name, RpcKind::kUnary, Request::default_instance(),
+            Reply::default_instance(), Blocking(service, blocking),
+            Callback(service, callback));
+}
+
+template <typename ServiceT, typename Request, typename Reply>
+void Service::AddCallbackClientStreamingMethod(
+    absl::string_view method_name,
+    ServerReadReactor<Request>* (ServiceT::*callback)(CallbackServerContext*,
+                                                      Reply*),
+    absl::Status (ServiceT::*blocking)(ServerContext*, ServerReader<Request>*,
+                                       Reply*)) {
+  ServiceT* service = static_cast<ServiceT*>(this);
+  AddMethod(method_name, RpcKind::kClientStreaming, Request::default_instance(),
+            Reply::default_instance(), Blocking(service, blocking),
+            Callback(service, callback));
+}
+
+template <typename ServiceT, typename Request, typename Reply>
+void Service::AddCallbackServerStreamingMethod(
+    absl::string_view method_name,
+    ServerWriteReactor<Reply>* (ServiceT::*callback)(CallbackServerContext*,
+                                                     const Request*),
+    absl::Status (ServiceT::*blocking)(ServerContext*, const Request&,
+                                       ServerWriter<Reply>*)) {
+  ServiceT* service = static_cast<ServiceT*>(this);
+  AddMethod(method_name, RpcKind::kServerStreaming, Request::default_instance(),
+            Reply::default_instance(), Blocking(service, blocking),
+            Callback(service, callback));
+}
+
+template <typename ServiceT, typename Request, typename Reply>
+void Service::AddCallbackBidiStreamingMethod(
+    absl::string_view method_name,
+    ServerBidiReactor<Request, Reply>* (ServiceT::*callback)(
+        CallbackServerContext*),
+    absl::Status (ServiceT::*blocking)(ServerContext*,
+                                       ServerReaderWriter<Reply, Request>*)) {
+  ServiceT* service = static_cast<ServiceT*>(this);
+  AddMethod(method_name, RpcKind::kBidiStreaming, Request::default_instance(),
+            Reply::default_instance(), Blocking(service, blocking),
+            Callback(service, callback));
 }
 
 }  // namespace sockrpc
-
-// The handlers of callback methods (templates, like the ones above).
-#include "sockrpc/server/callback_handlers.h"  // IWYU pragma: export
 
 #endif  // SOCKRPC_SERVER_SERVICE_H_

@@ -65,6 +65,24 @@ TEST_F(CallbackServerTest, NullReactorRunsTheBlockingForm) {
   EXPECT_EQ(reply->value(), 42);
 }
 
+TEST_F(CallbackServerTest, NullWriteReactorRunsTheBlockingFormAndSendsItsWrites) {
+  StartServer();
+  constexpr int kWrites = 3;
+  ClientContext context;
+  context.set_timeout(kTimeout);
+  ClientReader<Reading> reader =
+      stub_->Watch(&context, Mode("blocking", kWrites));
+  Reading reading;
+  int received = 0;
+  while (reader.Read(&reading)) {
+    EXPECT_EQ(reading.sensor(), "blocking form");
+    EXPECT_EQ(reading.value(), received);
+    ++received;
+  }
+  EXPECT_TRUE(reader.Finish().ok());
+  EXPECT_EQ(received, kWrites) << "the writes, and nothing after them";
+}
+
 TEST_F(CallbackServerTest, FullHandlerPoolLeavesCallbacksAndCancelsServed) {
   // Two handler slots, five blocking calls that hold theirs until
   // cancelled: three wait for a slot.

@@ -44,6 +44,7 @@ using ::sockrpc::ServerOptions;
 using ::sockrpc::ServerReadReactor;
 using ::sockrpc::ServerUnaryReactor;
 using ::sockrpc::ServerWriteReactor;
+using ::sockrpc::ServerWriter;
 using ::sockrpc::testing::TempDir;
 
 // Bounds every wait; reached only when something is broken.
@@ -297,7 +298,19 @@ class TestMeter : public Meter::CallbackService {
   }
   ServerWriteReactor<Reading>* Watch(CallbackServerContext* context,
                                      const WatchRequest* request) override {
+    if (request->sensor() == "blocking") return nullptr;
     return new Watcher(&probe_, &hub_, *request);
+  }
+  // Writes request.count readings numbered from 0.
+  absl::Status Watch(ServerContext* context, const WatchRequest& request,
+                     ServerWriter<Reading>* writer) override {
+    Reading reading;
+    reading.set_sensor("blocking form");
+    for (int i = 0; i < request.count(); ++i) {
+      reading.set_value(i);
+      if (!writer->Write(reading)) return absl::CancelledError("gone");
+    }
+    return absl::OkStatus();
   }
   ServerReadReactor<Reading>* Record(CallbackServerContext* context,
                                      Summary* reply) override {

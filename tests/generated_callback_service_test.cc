@@ -18,6 +18,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/message_lite.h"
 #include "gtest/gtest.h"
+#include "server/method_handler.h"
 #include "server/server_callback.h"
 #include "server/server_context.h"
 #include "server/server_stream.h"
@@ -103,23 +104,20 @@ class FakeCallbackCall final : public ::sockrpc::internal::CallbackCall {
 
   CallbackServerContext* context() override { return &context_; }
   absl::string_view request() const override { return request_; }
-  void Keep(std::unique_ptr<::sockrpc::internal::CallResources> resources,
-            const google::protobuf::MessageLite* reply) override {
-    resources_ = std::move(resources);
-    reply_ = reply;
+  void Keep(::sockrpc::internal::CallMessages messages) override {
+    messages_ = std::move(messages);
   }
-  ::sockrpc::internal::CallResources* resources() override {
-    return resources_.get();
-  }
+  ::sockrpc::internal::CallMessages* kept() override { return &messages_; }
 
   // The reply that Finish() with an OK status would send.
-  const google::protobuf::MessageLite* reply() const { return reply_; }
+  const google::protobuf::MessageLite* reply() const {
+    return messages_.reply.get();
+  }
 
  private:
   CallbackServerContext context_;
   std::string request_;
-  std::unique_ptr<::sockrpc::internal::CallResources> resources_;
-  const google::protobuf::MessageLite* reply_ = nullptr;
+  ::sockrpc::internal::CallMessages messages_;
 };
 
 // FakeServerStream serves the requests it was given and keeps the replies

@@ -19,6 +19,7 @@
 #include "google/protobuf/empty.pb.h"
 #include "gtest/gtest.h"
 #include "no_package.sockrpc.pb.h"
+#include "server/method_handler.h"
 #include "server/server_context.h"
 #include "server/service.h"
 #include "sockrpc/test/common/paging.pb.h"
@@ -106,19 +107,10 @@ static_assert(std::is_base_of_v<::sockrpc::Service, ::Echo::Service>);
 
 // ---- The server side, in process ----
 
-// FakeResponder keeps what a handler reported.
-class FakeResponder final : public ::sockrpc::internal::UnaryResponder {
- public:
-  void Finish(const google::protobuf::MessageLite* reply,
-              const absl::Status& status) override {
-    ++finish_calls;
-    this->status = status;
-    has_reply = reply != nullptr;
-    if (reply != nullptr) reply_bytes = reply->SerializeAsString();
-  }
-
+// What a unary handler reported.
+struct UnaryOutcome {
   int finish_calls = 0;
-  absl::Status status = absl::UnknownError("Finish not called");
+  absl::Status status = absl::UnknownError("finish not called");
   bool has_reply = false;
   std::string reply_bytes;
 };
@@ -133,18 +125,28 @@ std::vector<std::string> MethodNames(const ::sockrpc::Service& service) {
 
 // Runs the method named `full_name` of `service` as the Server would, on
 // the encoding of `request`.
-FakeResponder RunMethod(::sockrpc::Service& service,
-                        absl::string_view full_name,
-                        absl::string_view request_bytes) {
-  FakeResponder responder;
+UnaryOutcome RunMethod(::sockrpc::Service& service,
+                       absl::string_view full_name,
+                       absl::string_view request_bytes) {
+  UnaryOutcome outcome;
   for (const ::sockrpc::Service::Method& method : service.methods()) {
     if (method.full_name != full_name) continue;
     ::sockrpc::ServerContext context;
-    method.handler->RunUnary(&context, request_bytes, &responder);
-    return responder;
+    absl::Status returned = method.handler->RunUnary(
+        &context, request_bytes,
+        [&outcome](const google::protobuf::MessageLite* reply,
+                   absl::Status status) {
+          ++outcome.finish_calls;
+          outcome.status = status;
+          outcome.has_reply = reply != nullptr;
+          if (reply != nullptr) outcome.reply_bytes = reply->SerializeAsString();
+          return status;
+        });
+    EXPECT_EQ(returned, outcome.status);
+    return outcome;
   }
   ADD_FAILURE() << "no method " << full_name << " in " << service.name();
-  return responder;
+  return outcome;
 }
 
 Book::Key KeyOf(absl::string_view isbn) {
@@ -197,7 +199,7 @@ TEST(GeneratedServiceTest, ServiceWithoutPackageHasShortWireNames) {
 
 TEST(GeneratedServiceTest, MethodNotOverriddenFailsWithUnimplemented) {
   Catalog::Service catalog;
-  FakeResponder responder =
+  UnaryOutcome responder =
       RunMethod(catalog, "/sockrpc.test.v1.Catalog/GetBook",
                 KeyOf("978-0").SerializeAsString());
   EXPECT_EQ(responder.finish_calls, 1);
@@ -256,7 +258,7 @@ class FakeShelf final : public Shelf::Service {
 
 TEST(GeneratedServiceTest, OverrideServesTheCall) {
   FakeLibrary library;
-  FakeResponder responder =
+  UnaryOutcome responder =
       RunMethod(library, "/sockrpc.test.v1.Catalog/GetBook",
                 KeyOf("978-2").SerializeAsString());
   ASSERT_EQ(responder.finish_calls, 1);
@@ -294,7 +296,7 @@ TEST(GeneratedServiceTest, EveryCallGetsAFreshRequestAndReply) {
   RecordingCatalog catalog;
   constexpr absl::string_view kGetBook = "/sockrpc.test.v1.Catalog/GetBook";
   for (const char* isbn : {"978-2", "", "big", "", "978-3", ""}) {
-    FakeResponder responder =
+    UnaryOutcome responder =
         RunMethod(catalog, kGetBook, KeyOf(isbn).SerializeAsString());
     ASSERT_TRUE(responder.status.ok()) << responder.status;
     Book book;
@@ -315,7 +317,7 @@ TEST(GeneratedServiceTest, EveryCallGetsAFreshRequestAndReply) {
 
 TEST(GeneratedServiceTest, OverrideErrorReachesTheResponderWithoutReply) {
   FakeLibrary library;
-  FakeResponder responder =
+  UnaryOutcome responder =
       RunMethod(library, "/sockrpc.test.v1.Catalog/GetBook",
                 KeyOf("missing").SerializeAsString());
   EXPECT_EQ(responder.status.code(), absl::StatusCode::kNotFound);
@@ -325,7 +327,7 @@ TEST(GeneratedServiceTest, OverrideErrorReachesTheResponderWithoutReply) {
 
 TEST(GeneratedServiceTest, NestedReplyTypeIsServed) {
   FakeLibrary library;
-  FakeResponder responder =
+  UnaryOutcome responder =
       RunMethod(library, "/sockrpc.test.v1.Catalog/LatestImprint",
                 KeyOf("978-2").SerializeAsString());
   ASSERT_TRUE(responder.status.ok()) << responder.status;
@@ -337,7 +339,7 @@ TEST(GeneratedServiceTest, NestedReplyTypeIsServed) {
 
 TEST(GeneratedServiceTest, OtherMethodsOfAnOverridingServiceStayUnimplemented) {
   FakeLibrary library;
-  FakeResponder responder =
+  UnaryOutcome responder =
       RunMethod(library, "/sockrpc.test.v1.Catalog/Ping",
                 google::protobuf::Empty().SerializeAsString());
   EXPECT_EQ(responder.status.code(), absl::StatusCode::kUnimplemented);
@@ -345,7 +347,7 @@ TEST(GeneratedServiceTest, OtherMethodsOfAnOverridingServiceStayUnimplemented) {
 
 TEST(GeneratedServiceTest, KeywordMethodDispatchesToItsRenamedOverride) {
   FakeShelf shelf;
-  FakeResponder responder = RunMethod(shelf, "/sockrpc.test.v1.Shelf/delete",
+  UnaryOutcome responder = RunMethod(shelf, "/sockrpc.test.v1.Shelf/delete",
                                       KeyOf("978-3").SerializeAsString());
   ASSERT_TRUE(responder.status.ok()) << responder.status;
   EXPECT_TRUE(responder.has_reply);
@@ -354,7 +356,7 @@ TEST(GeneratedServiceTest, KeywordMethodDispatchesToItsRenamedOverride) {
 
 TEST(GeneratedServiceTest, MemberNameMethodDispatchesToItsRenamedOverride) {
   FakeShelf shelf;
-  FakeResponder responder =
+  UnaryOutcome responder =
       RunMethod(shelf, "/sockrpc.test.v1.Shelf/Stub",
                 google::protobuf::Empty().SerializeAsString());
   EXPECT_EQ(responder.status.code(), absl::StatusCode::kFailedPrecondition);
@@ -364,7 +366,7 @@ TEST(GeneratedServiceTest, MemberNameMethodDispatchesToItsRenamedOverride) {
 TEST(GeneratedServiceTest, UnparsableRequestFailsWithoutCallingTheHandler) {
   FakeShelf shelf;
   // A field header announcing 100 bytes that are not there.
-  FakeResponder responder = RunMethod(shelf, "/sockrpc.test.v1.Shelf/delete",
+  UnaryOutcome responder = RunMethod(shelf, "/sockrpc.test.v1.Shelf/delete",
                                       absl::string_view("\x0a\x64", 2));
   EXPECT_EQ(responder.finish_calls, 1);
   EXPECT_EQ(responder.status.code(), absl::StatusCode::kInternal);

@@ -18,6 +18,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/message_lite.h"
 #include "gtest/gtest.h"
+#include "server/method_handler.h"
 #include "server/server_context.h"
 #include "server/server_stream.h"
 #include "server/service.h"

@@ -1,0 +1,126 @@
+#include "server/method_handler.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace sockrpc {
+namespace internal {
+namespace {
+
+using ::google::protobuf::MessageLite;
+
+bool Parse(absl::string_view bytes, MessageLite* message) {
+  return message->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+}
+
+absl::Status RequestDoesNotParse(const ServerContext& context) {
+  return absl::InternalError(
+      absl::StrCat("failed to parse request for ", context.method()));
+}
+
+}  // namespace
+
+MethodHandler::MethodHandler(RpcKind kind, const MessageLite& request_type,
+                             const MessageLite& reply_type,
+                             BlockingFunction blocking,
+                             CallbackFunction callback)
+    : kind_(kind),
+      request_type_(request_type),
+      reply_type_(reply_type),
+      blocking_(std::move(blocking)),
+      callback_(std::move(callback)) {}
+
+absl::Status MethodHandler::RunUnary(ServerContext* context,
+                                     absl::string_view request_bytes,
+                                     UnaryFinish finish) {
+  std::unique_ptr<UnaryMessages> messages = kept_.Take();
+  if (messages->request == nullptr) {
+    messages->request.reset(request_type_.New());
+    messages->reply.reset(reply_type_.New());
+  }
+  MessageLite& request = *messages->request;
+  MessageLite& reply = *messages->reply;
+  absl::Status final_status;
+  if (!Parse(request_bytes, &request)) {
+    final_status = finish(nullptr, RequestDoesNotParse(*context));
+  } else {
+    absl::Status status = blocking_(context, &request, &reply, nullptr);
+    const MessageLite* sent = status.ok() ? &reply : nullptr;
+    final_status = finish(sent, std::move(status));
+  }
+  // Kept cleared for a later call unless large (a kept message holds on to
+  // the memory of its contents).
+  if (request_bytes.size() <= kMaxKeptMessageSize &&
+      reply.ByteSizeLong() <= kMaxKeptMessageSize) {
+    request.Clear();
+    reply.Clear();
+    kept_.Give(std::move(messages));
+  }
+  return final_status;
+}
+
+absl::Status MethodHandler::RunStream(ServerContext* context,
+                                      ServerStream* stream) {
+  switch (kind_) {
+    case RpcKind::kClientStreaming: {
+      std::unique_ptr<MessageLite> reply(reply_type_.New());
+      absl::Status status = blocking_(context, nullptr, reply.get(), stream);
+      if (status.ok() && !stream->Write(*reply)) {
+        return absl::CancelledError("the call ended before the reply was sent");
+      }
+      return status;
+    }
+    case RpcKind::kServerStreaming: {
+      std::unique_ptr<MessageLite> request(request_type_.New());
+      if (!stream->Read(request.get())) {
+        return absl::InternalError(
+            absl::StrCat("server-streaming call to ", context->method(),
+                         " ended without a request message"));
+      }
+      return blocking_(context, request.get(), nullptr, stream);
+    }
+    case RpcKind::kBidiStreaming:
+      return blocking_(context, nullptr, nullptr, stream);
+    case RpcKind::kUnary:
+      break;
+  }
+  return absl::InternalError("not a streaming method");
+}
+
+ServerReactorBase* MethodHandler::StartCallback(CallbackCall* call) {
+  // A request for the kinds whose handler takes one; a reply for those
+  // with a single reply (a server-streaming call's replies are writes).
+  const bool takes_request =
+      kind_ == RpcKind::kUnary || kind_ == RpcKind::kServerStreaming;
+  const bool has_reply =
+      kind_ == RpcKind::kUnary || kind_ == RpcKind::kClientStreaming;
+  CallMessages messages;
+  bool parsed = true;
+  if (takes_request) {
+    messages.request.reset(request_type_.New());
+    parsed = Parse(call->request(), messages.request.get());
+  }
+  if (has_reply) messages.reply.reset(reply_type_.New());
+  const MessageLite* request = messages.request.get();
+  MessageLite* reply = messages.reply.get();
+  call->Keep(std::move(messages));
+  CallbackServerContext* context = call->context();
+  if (!parsed) {
+    ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(RequestDoesNotParse(*context));
+    return reactor;
+  }
+  return callback_(context, request, reply);
+}
+
+absl::Status MethodHandler::RunBlocking(CallbackCall* call,
+                                        ServerStream* stream) {
+  CallMessages* messages = call->kept();
+  // The runtime sends the kept reply if the status is OK.
+  return blocking_(call->context(), messages->request.get(),
+                   messages->reply.get(), stream);
+}
+
+}  // namespace internal
+}  // namespace sockrpc
