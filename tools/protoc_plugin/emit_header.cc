@@ -381,11 +381,7 @@ void EmitHalfHeader(const FileDescriptor* file, const std::string& name,
                     const std::set<std::string>& runtime,
                     const std::function<void(const ServiceDescriptor*)>& emit,
                     Printer* printer) {
-  const std::string guard = HeaderGuard(name);
-  PrintBanner(file, printer);
-  printer->Print("//\n");
-  PrintComment(WrapComment(description, 0), printer);
-  printer->Print("\n#ifndef $guard$\n#define $guard$\n\n", "guard", guard);
+  PrintHeaderOpen(file, name, description, printer);
   if (file->service_count() == 0) {
     printer->Print("#include \"$pb_h$\"\n\n// $source$ defines no services.\n",
                    "pb_h", StripProto(file->name()) + ".pb.h", "source",
@@ -413,7 +409,7 @@ void EmitHalfHeader(const FileDescriptor* file, const std::string& name,
         },
         printer);
   }
-  printer->Print("\n#endif  // $guard$\n", "guard", guard);
+  PrintHeaderClose(name, printer);
 }
 
 }  // namespace
@@ -431,9 +427,7 @@ std::string ServerHeaderFileName(const FileDescriptor* file) {
 }
 
 void EmitHeader(const FileDescriptor* file, Printer* printer) {
-  const std::string guard = HeaderGuard(HeaderFileName(file));
-  PrintBanner(file, printer);
-  printer->Print("\n#ifndef $guard$\n#define $guard$\n\n", "guard", guard);
+  PrintHeaderOpen(file, HeaderFileName(file), "", printer);
   printer->Print(
       "// Both halves: the client's (Stub) and the server's (Service, "
       "CallbackService).\n"
@@ -441,7 +435,7 @@ void EmitHeader(const FileDescriptor* file, Printer* printer) {
       "#include \"$server$\"  // IWYU pragma: export\n",
       "client", ClientHeaderFileName(file), "server",
       ServerHeaderFileName(file));
-  printer->Print("\n#endif  // $guard$\n", "guard", guard);
+  PrintHeaderClose(HeaderFileName(file), printer);
 }
 
 void EmitClientHeader(const FileDescriptor* file, Printer* printer) {

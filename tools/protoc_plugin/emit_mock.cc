@@ -79,9 +79,7 @@ std::string MockHeaderFileName(const FileDescriptor* file) {
 }
 
 void EmitMockHeader(const FileDescriptor* file, Printer* printer) {
-  const std::string guard = HeaderGuard(MockHeaderFileName(file));
-  PrintBanner(file, printer);
-  printer->Print("\n#ifndef $guard$\n#define $guard$\n\n", "guard", guard);
+  PrintHeaderOpen(file, MockHeaderFileName(file), "", printer);
   printer->Print("#include <gmock/gmock.h>\n\n#include \"$header$\"\n",
                  "header", ClientHeaderFileName(file));
   if (file->service_count() == 0) {
@@ -96,7 +94,7 @@ void EmitMockHeader(const FileDescriptor* file, Printer* printer) {
         },
         printer);
   }
-  printer->Print("\n#endif  // $guard$\n", "guard", guard);
+  PrintHeaderClose(MockHeaderFileName(file), printer);
 }
 
 }  // namespace sockrpc::generator

@@ -216,6 +216,24 @@ void PrintBanner(const google::protobuf::FileDescriptor* file,
       "source", file->name());
 }
 
+void PrintHeaderOpen(const google::protobuf::FileDescriptor* file,
+                     absl::string_view header_name,
+                     absl::string_view description,
+                     google::protobuf::io::Printer* printer) {
+  PrintBanner(file, printer);
+  if (!description.empty()) {
+    printer->Print("//\n");
+    PrintComment(WrapComment(description, 0), printer);
+  }
+  printer->Print("\n#ifndef $guard$\n#define $guard$\n\n", "guard",
+                 HeaderGuard(header_name));
+}
+
+void PrintHeaderClose(absl::string_view header_name,
+                      google::protobuf::io::Printer* printer) {
+  printer->Print("\n#endif  // $guard$\n", "guard", HeaderGuard(header_name));
+}
+
 void PrintNamespaceOpen(const google::protobuf::FileDescriptor* file,
                         google::protobuf::io::Printer* printer) {
   const std::string ns = CppNamespace(file);

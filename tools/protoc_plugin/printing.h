@@ -53,6 +53,16 @@ std::string WrapSignature(absl::string_view head,
 void PrintBanner(const google::protobuf::FileDescriptor* file,
                  google::protobuf::io::Printer* printer);
 
+// PrintHeaderOpen prints what opens the generated header `header_name`:
+// the banner, `description` (if not empty) wrapped as more of its comment,
+// and the include guard. PrintHeaderClose closes the guard.
+void PrintHeaderOpen(const google::protobuf::FileDescriptor* file,
+                     absl::string_view header_name,
+                     absl::string_view description,
+                     google::protobuf::io::Printer* printer);
+void PrintHeaderClose(absl::string_view header_name,
+                      google::protobuf::io::Printer* printer);
+
 // PrintNamespaceOpen and PrintNamespaceClose print the lines that open and
 // close the C++ namespace of `file`'s package (nothing without a package).
 void PrintNamespaceOpen(const google::protobuf::FileDescriptor* file,
