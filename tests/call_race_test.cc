@@ -21,7 +21,7 @@
 #include "interop.sockrpc.pb.h"
 #include "server/server.h"
 #include "tests/interop/interop_service.h"
-#include "tests/testing/temp_dir.h"
+#include "tests/testing/local_server.h"
 
 namespace {
 
@@ -29,7 +29,6 @@ using ::sockrpc::Channel;
 using ::sockrpc::ClientContext;
 using ::sockrpc::ClientReader;
 using ::sockrpc::ClientReaderWriter;
-using ::sockrpc::Server;
 using ::sockrpc::ServerContext;
 using ::sockrpc::ServerReaderWriter;
 using ::sockrpc::ServerWriter;
@@ -41,7 +40,7 @@ using ::sockrpc::interop::Nothing;
 using ::sockrpc::interop::StreamChunk;
 using ::sockrpc::interop::UnaryReply;
 using ::sockrpc::interop::UnaryRequest;
-using ::sockrpc::testing::TempDir;
+using ::sockrpc::testing::LocalServer;
 
 constexpr int kCancelIterations = 200;
 constexpr int kDeadlineIterations = 60;
@@ -99,14 +98,11 @@ class CountingService : public InteropService {
 class CallRaceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    server_ = std::make_unique<Server>();
-    ASSERT_TRUE(server_->RegisterService(&service_).ok());
-    absl::StatusOr<std::string> address =
-        server_->Listen(absl::StrCat("unix:", dir_.File("race")));
-    ASSERT_TRUE(address.ok()) << address.status();
-    ASSERT_TRUE(server_->Start().ok());
-    absl::StatusOr<std::shared_ptr<Channel>> channel =
-        sockrpc::CreateChannel(*address);
+    absl::StatusOr<std::unique_ptr<LocalServer>> server =
+        LocalServer::Start({&service_});
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    absl::StatusOr<std::shared_ptr<Channel>> channel = server_->NewChannel();
     ASSERT_TRUE(channel.ok()) << channel.status();
     channel_ = *channel;
     stub_ = std::make_unique<InteropTest::Stub>(channel_);
@@ -118,7 +114,7 @@ class CallRaceTest : public ::testing::Test {
     if (server_ == nullptr) return;
     // Every call has ended, so shutdown is prompt.
     absl::Time start = absl::Now();
-    server_->Shutdown(absl::Now() + absl::Seconds(5));
+    server_->server().Shutdown(absl::Now() + absl::Seconds(5));
     EXPECT_LT(absl::Now() - start, absl::Seconds(6));
   }
 
@@ -130,9 +126,8 @@ class CallRaceTest : public ::testing::Test {
     EXPECT_TRUE(status.ok()) << status;
   }
 
-  TempDir dir_;
   CountingService service_;
-  std::unique_ptr<Server> server_;
+  std::unique_ptr<LocalServer> server_;
   std::shared_ptr<Channel> channel_;
   std::unique_ptr<InteropTest::Stub> stub_;
 };

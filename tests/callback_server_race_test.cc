@@ -23,7 +23,7 @@ TEST_F(CallbackServerTest, ShutdownWithNoArgumentWaitsForCallsInFlight) {
   ASSERT_TRUE(service_.probe().WaitFor("later-started", 1));
   std::atomic<bool> returned{false};
   std::thread shutdown([&] {
-    server_->Shutdown();
+    server_->server().Shutdown();
     returned = true;
   });
   // Once new calls are refused, Shutdown() is waiting for the open one.
@@ -86,7 +86,7 @@ TEST_F(CallbackServerTest, FinishRacingCancelAndDeadlineEndsEachCallOnce) {
   ASSERT_TRUE(service_.probe().WaitFor("unary-done", started));
   stop = true;
   finisher.join();
-  server_->Shutdown();
+  server_->server().Shutdown();
   EXPECT_EQ(service_.probe().count("unary-done"), started);
 }
 

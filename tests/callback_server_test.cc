@@ -104,7 +104,7 @@ TEST_F(CallbackServerTest, FullHandlerPoolLeavesCallbacksAndCancelsServed) {
   ASSERT_TRUE(served.ok()) << served.status();
   // Nor does reflection.
   absl::StatusOr<std::shared_ptr<::sockrpc::Channel>> channel =
-      ::sockrpc::CreateChannel(address_);
+      server_->NewChannel();
   ASSERT_TRUE(channel.ok()) << channel.status();
   ::sockrpc::reflection::v1::Reflection::Stub reflection(*channel);
   ClientContext reflection_context;
@@ -244,7 +244,7 @@ TEST_F(CallbackServerTest, ReactorThatNeverFinishesEndsAtShutdown) {
   ASSERT_TRUE(service_.probe().WaitFor("watch-started", 1));
   auto unary = stub_->AsyncLatest(Mode("never"));
   ASSERT_TRUE(service_.probe().WaitFor("unary-started", 1));
-  server_->Shutdown(absl::Now());
+  server_->server().Shutdown(absl::Now());
   // OnCancel() then OnDone(), both before Shutdown() returned.
   EXPECT_EQ(service_.probe().count("watch-cancel"), 1);
   EXPECT_EQ(service_.probe().count("watch-done"), 1);

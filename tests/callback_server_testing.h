@@ -27,7 +27,7 @@
 #include "sockrpc/reflection.sockrpc.pb.h"
 #include "streaming.pb.h"
 #include "streaming.sockrpc.pb.h"
-#include "tests/testing/temp_dir.h"
+#include "tests/testing/local_server.h"
 #include "transport/sync.h"
 
 namespace sockrpc::test::streaming {
@@ -37,7 +37,6 @@ using ::sockrpc::ClientContext;
 using ::sockrpc::ClientReader;
 using ::sockrpc::Mutex;
 using ::sockrpc::MutexLock;
-using ::sockrpc::Server;
 using ::sockrpc::ServerBidiReactor;
 using ::sockrpc::ServerContext;
 using ::sockrpc::ServerOptions;
@@ -45,7 +44,7 @@ using ::sockrpc::ServerReadReactor;
 using ::sockrpc::ServerUnaryReactor;
 using ::sockrpc::ServerWriteReactor;
 using ::sockrpc::ServerWriter;
-using ::sockrpc::testing::TempDir;
+using ::sockrpc::testing::LocalServer;
 
 // Bounds every wait; reached only when something is broken.
 inline constexpr absl::Duration kTimeout = absl::Seconds(30);
@@ -388,24 +387,21 @@ class CallbackServerTest : public ::testing::Test {
       MutexLock lock(&log_mu_);
       log_.push_back(std::string(line));
     };
-    server_ = std::make_unique<Server>(std::move(options));
-    ASSERT_TRUE(server_->RegisterService(&service_).ok());
-    absl::StatusOr<std::string> address =
-        server_->Listen(absl::StrCat("unix:", dir_.File("meter")));
-    ASSERT_TRUE(address.ok()) << address.status();
-    address_ = *address;
-    ASSERT_TRUE(server_->Start().ok());
+    absl::StatusOr<std::unique_ptr<LocalServer>> server =
+        LocalServer::Start({&service_}, std::move(options));
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
     stub_ = NewStub();
   }
   std::unique_ptr<Meter::Stub> NewStub() {
     absl::StatusOr<std::shared_ptr<::sockrpc::Channel>> channel =
-        ::sockrpc::CreateChannel(address_);
+        server_->NewChannel();
     EXPECT_TRUE(channel.ok()) << channel.status();
     return std::make_unique<Meter::Stub>(*channel);
   }
   void TearDown() override {
     stub_.reset();
-    if (server_ != nullptr) server_->Shutdown(absl::Now() + absl::Seconds(5));
+    server_.reset();
   }
   // Waits until a log line contains `text`; false after kTimeout.
   bool Logged(absl::string_view text) {
@@ -426,10 +422,8 @@ class CallbackServerTest : public ::testing::Test {
     return request;
   }
 
-  TempDir dir_;
   TestMeter service_;
-  std::unique_ptr<Server> server_;
-  std::string address_;
+  std::unique_ptr<LocalServer> server_;
   std::unique_ptr<Meter::Stub> stub_;
   Mutex log_mu_;
   std::vector<std::string> log_ ABSL_GUARDED_BY(log_mu_);

@@ -30,6 +30,7 @@
 #include "server/server_callback.h"
 #include "streaming.pb.h"
 #include "streaming.sockrpc.pb.h"
+#include "tests/testing/local_server.h"
 #include "tests/testing/temp_dir.h"
 #include "transport/sync.h"
 
@@ -43,11 +44,11 @@ using ::sockrpc::ClientReadReactor;
 using ::sockrpc::ClientWriteReactor;
 using ::sockrpc::Mutex;
 using ::sockrpc::MutexLock;
-using ::sockrpc::Server;
 using ::sockrpc::ServerBidiReactor;
 using ::sockrpc::ServerReadReactor;
 using ::sockrpc::ServerUnaryReactor;
 using ::sockrpc::ServerWriteReactor;
+using ::sockrpc::testing::LocalServer;
 using ::sockrpc::testing::TempDir;
 
 // Bounds every wait; reached only when something is broken.
@@ -475,25 +476,22 @@ inline int CountLoopThreads() {
 class ClientCallbackTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    server_ = std::make_unique<Server>();
-    ASSERT_TRUE(server_->RegisterService(&service_).ok());
-    absl::StatusOr<std::string> address =
-        server_->Listen(absl::StrCat("unix:", dir_.File("meter")));
-    ASSERT_TRUE(address.ok()) << address.status();
-    address_ = *address;
-    ASSERT_TRUE(server_->Start().ok());
+    absl::StatusOr<std::unique_ptr<LocalServer>> server =
+        LocalServer::Start({&service_});
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
     channel_ = NewChannel();
     stub_ = std::make_unique<Meter::Stub>(channel_);
   }
   void TearDown() override {
     stub_.reset();
     channel_.reset();
-    if (server_ != nullptr) server_->Shutdown(absl::Now() + absl::Seconds(5));
+    server_.reset();
   }
   std::shared_ptr<Channel> NewChannel(
       const ::sockrpc::ChannelOptions& options = {}) {
     absl::StatusOr<std::shared_ptr<Channel>> channel =
-        ::sockrpc::CreateChannel(address_, options);
+        server_->NewChannel(options);
     EXPECT_TRUE(channel.ok()) << channel.status();
     return *channel;
   }
@@ -504,10 +502,8 @@ class ClientCallbackTest : public ::testing::Test {
     return request;
   }
 
-  TempDir dir_;
   TestMeter service_;
-  std::unique_ptr<Server> server_;
-  std::string address_;
+  std::unique_ptr<LocalServer> server_;
   std::shared_ptr<Channel> channel_;
   std::unique_ptr<Meter::Stub> stub_;
   Events events_;

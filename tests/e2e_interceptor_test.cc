@@ -29,6 +29,7 @@
 #include "server/server.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/increment_server.h"
+#include "tests/testing/local_server.h"
 #include "tests/testing/temp_dir.h"
 #include "transport/metadata.h"
 
@@ -43,6 +44,7 @@ using ::sockrpc::ServerInterceptor;
 using ::sockrpc::testing::ClientRun;
 using ::sockrpc::testing::DescribeWaitStatus;
 using ::sockrpc::testing::kProcessTimeout;
+using ::sockrpc::testing::LocalServer;
 using ::sockrpc::testing::RunIncrementClient;
 using ::sockrpc::testing::StartedServer;
 using ::sockrpc::testing::StartIncrementServer;
@@ -343,13 +345,10 @@ class InProcessInterceptorTest : public ::testing::Test {
   void Start(std::vector<ServerInterceptor*> interceptors) {
     sockrpc::ServerOptions options;
     options.interceptors = std::move(interceptors);
-    server_ = std::make_unique<sockrpc::Server>(options);
-    ASSERT_TRUE(server_->RegisterService(&service_).ok());
-    absl::StatusOr<std::string> address =
-        server_->Listen("unix:" + dir_.File("sock"));
-    ASSERT_TRUE(address.ok()) << address.status();
-    address_ = *address;
-    ASSERT_TRUE(server_->Start().ok());
+    absl::StatusOr<std::unique_ptr<LocalServer>> server =
+        LocalServer::Start({&service_}, options);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
   }
 
   std::vector<std::string> ServerJournal() {
@@ -369,12 +368,10 @@ class InProcessInterceptorTest : public ::testing::Test {
     return server_journal_;
   }
 
-  TempDir dir_;
   PlainIncrement service_;
   sockrpc::Mutex mu_;
   std::vector<std::string> server_journal_;
-  std::unique_ptr<sockrpc::Server> server_;
-  std::string address_;
+  std::unique_ptr<LocalServer> server_;
 };
 
 TEST_F(InProcessInterceptorTest, ClientStartsRunInOrderAndEndsInReverse) {
@@ -384,7 +381,7 @@ TEST_F(InProcessInterceptorTest, ClientStartsRunInOrderAndEndsInReverse) {
   JournalInterceptor second("second", &journal);
   ChannelOptions options;
   options.interceptors = {&first, &second};
-  std::shared_ptr<Channel> channel = MakeChannel(address_, options);
+  std::shared_ptr<Channel> channel = MakeChannel(server_->address(), options);
   ASSERT_NE(channel, nullptr);
 
   ClientContext context;
@@ -406,7 +403,7 @@ TEST_F(InProcessInterceptorTest, FailingClientStartStopsTheCallBeforeSending) {
   JournalInterceptor third("third", &journal);
   ChannelOptions options;
   options.interceptors = {&first, &refuser, &third};
-  std::shared_ptr<Channel> channel = MakeChannel(address_, options);
+  std::shared_ptr<Channel> channel = MakeChannel(server_->address(), options);
   ASSERT_NE(channel, nullptr);
 
   ClientContext context;
@@ -422,7 +419,7 @@ TEST_F(InProcessInterceptorTest, FailingClientStartStopsTheCallBeforeSending) {
 
   // The server is reachable all the same: a channel without the refuser
   // gets through, and that call is the first the server sees.
-  std::shared_ptr<Channel> plain = MakeChannel(address_);
+  std::shared_ptr<Channel> plain = MakeChannel(server_->address());
   ClientContext again;
   ASSERT_TRUE(IncrementA(*plain, &again).ok());
   EXPECT_THAT(ServerJournalOnceItHas(2),
@@ -436,7 +433,7 @@ TEST_F(InProcessInterceptorTest, AsyncCallEndsItsInterceptorsInGet) {
   JournalInterceptor only("only", &journal);
   ChannelOptions options;
   options.interceptors = {&only};
-  std::shared_ptr<Channel> channel = MakeChannel(address_, options);
+  std::shared_ptr<Channel> channel = MakeChannel(server_->address(), options);
   ASSERT_NE(channel, nullptr);
   increment::Increment::Stub stub(channel);
 
@@ -456,7 +453,7 @@ TEST_F(InProcessInterceptorTest, ServerStartsRunInOrderAndEndsInReverse) {
   CountingServerInterceptor outer("outer", &server_journal_, &mu_);
   CountingServerInterceptor inner("inner", &server_journal_, &mu_);
   Start({&outer, &inner});
-  std::shared_ptr<Channel> channel = MakeChannel(address_);
+  std::shared_ptr<Channel> channel = MakeChannel(server_->address());
   ClientContext context;
   ASSERT_TRUE(IncrementA(*channel, &context).ok());
   EXPECT_THAT(ServerJournalOnceItHas(4),
@@ -469,7 +466,7 @@ TEST_F(InProcessInterceptorTest, FailingServerStartEndsTheCallWithoutHandler) {
   Refuser refuser;
   CountingServerInterceptor after("after", &server_journal_, &mu_);
   Start({&outer, &refuser, &after});
-  std::shared_ptr<Channel> channel = MakeChannel(address_);
+  std::shared_ptr<Channel> channel = MakeChannel(server_->address());
   ClientContext context;
   absl::Status status = IncrementA(*channel, &context);
   EXPECT_EQ(status, absl::PermissionDeniedError("refused by the test"));

@@ -27,7 +27,7 @@
 #include "tests/interop/interop_service.h"
 #include "tests/testing/sanitizers.h"
 #include "tests/testing/raw_connection.h"
-#include "tests/testing/temp_dir.h"
+#include "tests/testing/local_server.h"
 #include "transport/frame.h"
 
 namespace {
@@ -35,7 +35,6 @@ namespace {
 using ::sockrpc::Channel;
 using ::sockrpc::ClientContext;
 using ::sockrpc::ClientReader;
-using ::sockrpc::Server;
 using ::sockrpc::ServerContext;
 using ::sockrpc::ServerWriter;
 using ::sockrpc::interop::DownloadRequest;
@@ -45,7 +44,7 @@ using ::sockrpc::interop::Nothing;
 using ::sockrpc::interop::StreamChunk;
 using ::sockrpc::interop::UnaryReply;
 using ::sockrpc::interop::UnaryRequest;
-using ::sockrpc::testing::TempDir;
+using ::sockrpc::testing::LocalServer;
 using ::sockrpc::testing::VmRssKilobytes;
 
 // The big stream: 10,000 replies of 64 KiB, 640 MiB in all.
@@ -113,14 +112,11 @@ class ProbedService : public InteropService {
 class FlowControlTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    server_ = std::make_unique<Server>();
-    ASSERT_TRUE(server_->RegisterService(&service_).ok());
-    absl::StatusOr<std::string> address =
-        server_->Listen(absl::StrCat("unix:", dir_.File("flow")));
-    ASSERT_TRUE(address.ok()) << address.status();
-    ASSERT_TRUE(server_->Start().ok());
-    absl::StatusOr<std::shared_ptr<Channel>> channel =
-        sockrpc::CreateChannel(*address);
+    absl::StatusOr<std::unique_ptr<LocalServer>> server =
+        LocalServer::Start({&service_});
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    absl::StatusOr<std::shared_ptr<Channel>> channel = server_->NewChannel();
     ASSERT_TRUE(channel.ok()) << channel.status();
     channel_ = *channel;
     stub_ = std::make_unique<InteropTest::Stub>(channel_);
@@ -129,7 +125,7 @@ class FlowControlTest : public ::testing::Test {
   void TearDown() override {
     stub_.reset();
     channel_.reset();
-    if (server_ != nullptr) server_->Shutdown(absl::Now() + absl::Seconds(5));
+    server_.reset();
   }
 
   // Waits until the probed handler's count of finished writes has not
@@ -180,9 +176,8 @@ class FlowControlTest : public ::testing::Test {
     EXPECT_EQ(received, 100);
   }
 
-  TempDir dir_;
   ProbedService service_;
-  std::unique_ptr<Server> server_;
+  std::unique_ptr<LocalServer> server_;
   std::shared_ptr<Channel> channel_;
   std::unique_ptr<InteropTest::Stub> stub_;
 };

@@ -18,7 +18,7 @@
 #include "server/service.h"
 #include "sockrpc/reflection.sockrpc.pb.h"
 #include "sockrpc/test/v1/library.sockrpc.pb.h"
-#include "tests/testing/temp_dir.h"
+#include "tests/testing/local_server.h"
 
 namespace sockrpc {
 namespace {
@@ -50,15 +50,12 @@ class ReflectionServiceTest : public ::testing::Test {
   void StartServer(bool enabled) {
     ServerOptions options;
     options.enable_reflection = enabled;
-    server_ = std::make_unique<Server>(options);
-    ASSERT_TRUE(server_->RegisterService(&increment_).ok());
-    ASSERT_TRUE(server_->RegisterService(&catalog_).ok());
-    ASSERT_TRUE(server_->RegisterService(&hand_written_).ok());
-    absl::StatusOr<std::string> address =
-        server_->Listen(absl::StrCat("unix:", dir_.File("s")));
-    ASSERT_TRUE(address.ok()) << address.status();
-    ASSERT_TRUE(server_->Start().ok());
-    absl::StatusOr<std::shared_ptr<Channel>> channel = CreateChannel(*address);
+    absl::StatusOr<std::unique_ptr<testing::LocalServer>> server =
+        testing::LocalServer::Start({&increment_, &catalog_, &hand_written_},
+                                    options);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    absl::StatusOr<std::shared_ptr<Channel>> channel = server_->NewChannel();
     ASSERT_TRUE(channel.ok());
     stub_ = std::make_unique<rv1::Reflection::Stub>(*channel);
   }
@@ -70,11 +67,10 @@ class ReflectionServiceTest : public ::testing::Test {
     return stub_->FileContainingSymbol(request);
   }
 
-  testing::TempDir dir_;
   IncrementService increment_;
   CatalogService catalog_;
   HandWrittenService hand_written_;
-  std::unique_ptr<Server> server_;
+  std::unique_ptr<testing::LocalServer> server_;
   std::unique_ptr<rv1::Reflection::Stub> stub_;
 };
 

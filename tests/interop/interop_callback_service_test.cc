@@ -26,13 +26,13 @@
 #include "gtest/gtest.h"
 #include "interop.sockrpc.pb.h"
 #include "server/server.h"
-#include "tests/testing/temp_dir.h"
+#include "tests/testing/local_server.h"
 #include "transport/sync.h"
 
 namespace sockrpc::interop {
 namespace {
 
-using ::sockrpc::testing::TempDir;
+using ::sockrpc::testing::LocalServer;
 
 // Far below any wait the tests ask the server for (a minute; 40 sleeps
 // one after another), far above the time a call takes to end once the
@@ -48,17 +48,14 @@ class InteropCallbackServiceTest : public ::testing::Test {
       MutexLock lock(&log_mu_);
       log_.push_back(std::string(line));
     };
-    server_ = std::make_unique<Server>(std::move(options));
-    ASSERT_TRUE(server_->RegisterService(&service_).ok());
-    absl::StatusOr<std::string> address =
-        server_->Listen(absl::StrCat("unix:", dir_.File("interop")));
-    ASSERT_TRUE(address.ok()) << address.status();
-    address_ = *address;
-    ASSERT_TRUE(server_->Start().ok());
+    absl::StatusOr<std::unique_ptr<LocalServer>> server =
+        LocalServer::Start({&service_}, std::move(options));
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
     stub_ = NewStub();
   }
   std::unique_ptr<InteropTest::Stub> NewStub() {
-    absl::StatusOr<std::shared_ptr<Channel>> channel = CreateChannel(address_);
+    absl::StatusOr<std::shared_ptr<Channel>> channel = server_->NewChannel();
     EXPECT_TRUE(channel.ok()) << channel.status();
     return std::make_unique<InteropTest::Stub>(*channel);
   }
@@ -68,7 +65,7 @@ class InteropCallbackServiceTest : public ::testing::Test {
     // Every call ended with the test: no reactor holds up the shutdown,
     // and no timer is left behind.
     const absl::Time start = absl::Now();
-    server_->Shutdown(absl::Now() + kTimeout);
+    server_->server().Shutdown(absl::Now() + kTimeout);
     EXPECT_LT(absl::Now() - start, kPromptly);
     EXPECT_EQ(service_.pending_timers(), 0u);
     MutexLock lock(&log_mu_);
@@ -109,10 +106,8 @@ class InteropCallbackServiceTest : public ::testing::Test {
     return reader.Finish();
   }
 
-  TempDir dir_;
   InteropCallbackService service_;  // outlives the server
-  std::unique_ptr<Server> server_;
-  std::string address_;
+  std::unique_ptr<LocalServer> server_;
   std::unique_ptr<InteropTest::Stub> stub_;
   Mutex log_mu_;
   std::vector<std::string> log_ ABSL_GUARDED_BY(log_mu_);
@@ -289,7 +284,7 @@ TEST_F(InteropCallbackServiceTest, ShutdownWithTimersPendingEndsEveryCall) {
   ASSERT_TRUE(WaitForPendingTimers(kSleepers + kDownloads));
 
   const absl::Time start = absl::Now();
-  server_->Shutdown(absl::Now() + absl::Milliseconds(100));
+  server_->server().Shutdown(absl::Now() + absl::Milliseconds(100));
   EXPECT_LT(absl::Now() - start, kPromptly);
   EXPECT_EQ(service_.pending_timers(), 0u);
   for (auto& sleeper : sleepers) {
