@@ -35,6 +35,13 @@ std::string PeerOf(int fd, const Address& listener_address) {
   return FromSocketAddress(peer).ToString();
 }
 
+// The credentials of a unix socket's peer, if the kernel tells them.
+std::optional<PeerCredentials> CredentialsOf(int fd) {
+  absl::StatusOr<PeerCredentials> read = GetPeerCredentials(fd);
+  if (!read.ok()) return std::nullopt;
+  return *read;
+}
+
 }  // namespace
 
 void ServerRuntime::AcceptConnections(size_t index) {
@@ -61,23 +68,17 @@ void ServerRuntime::AcceptConnections(size_t index) {
     }
     if (!fd->valid()) break;
     std::string peer = PeerOf(fd->get(), listener.address());
-    std::optional<PeerCredentials> credentials;
-    if (listener.address().is_unix()) {
-      absl::StatusOr<PeerCredentials> read = GetPeerCredentials(fd->get());
-      if (read.ok()) credentials = *read;
-    }
+    const std::optional<PeerCredentials> credentials =
+        listener.address().is_unix() ? CredentialsOf(fd->get()) : std::nullopt;
     const bool authorized = Admits(credentials);
     MutexLock lock(&mu_);
     if (state_ != State::kRunning) break;  // shutting down: fd closes here
-    if (static_cast<int>(connections_.size()) >= options_.max_connections) {
+    if (absl::Status room = RoomForConnectionLocked(); !room.ok()) {
       LogThrottled(&refused_full_log_,
                    absl::StrCat("connection from ", peer, " refused: already ",
                                 options_.max_connections,
                                 " connections (max_connections)"));
-      RefuseConnection(
-          fd->get(), RefusalBytes(absl::ResourceExhaustedError(
-                         absl::StrCat("server has too many connections (limit ",
-                                      options_.max_connections, ")"))));
+      RefuseConnection(fd->get(), RefusalBytes(room));
       continue;
     }
     (void)AddConnectionLocked(std::make_unique<SocketStream>(*std::move(fd)),
@@ -89,20 +90,15 @@ void ServerRuntime::AcceptConnections(size_t index) {
 
 absl::StatusOr<Fd> ServerRuntime::ConnectInProcess() {
   SOCKRPC_ASSIGN_OR_RETURN(ConnectedPair pair, SocketPair());
-  std::optional<PeerCredentials> credentials;
-  absl::StatusOr<PeerCredentials> read = GetPeerCredentials(pair.first.get());
-  if (read.ok()) credentials = *read;
+  const std::optional<PeerCredentials> credentials =
+      CredentialsOf(pair.first.get());
   const bool authorized = Admits(credentials);
   MutexLock lock(&mu_);
   if (state_ != State::kRunning) {
     return absl::FailedPreconditionError(
         "in-process connection refused: the server is not running");
   }
-  if (static_cast<int>(connections_.size()) >= options_.max_connections) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("server has too many connections (limit ",
-                     options_.max_connections, ")"));
-  }
+  SOCKRPC_RETURN_IF_ERROR(RoomForConnectionLocked());
   if (!AddConnectionLocked(
            std::make_unique<SocketStream>(std::move(pair.first)), "in-process",
            credentials, authorized)
@@ -111,6 +107,15 @@ absl::StatusOr<Fd> ServerRuntime::ConnectInProcess() {
         "in-process connection refused: the server cannot watch it");
   }
   return std::move(pair.second);
+}
+
+absl::Status ServerRuntime::RoomForConnectionLocked() const {
+  if (static_cast<int>(connections_.size()) < options_.max_connections) {
+    return absl::OkStatus();
+  }
+  return absl::ResourceExhaustedError(
+      absl::StrCat("server has too many connections (limit ",
+                   options_.max_connections, ")"));
 }
 
 std::optional<uint64_t> ServerRuntime::AddConnectionLocked(

@@ -187,6 +187,10 @@ class ServerRuntime {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Whether a peer with `credentials` may call (ServerOptions::allowed_*).
   bool Admits(const std::optional<PeerCredentials>& credentials) const;
+  // OK while the server has room for another connection, else why not
+  // (RESOURCE_EXHAUSTED: max_connections).
+  absl::Status RoomForConnectionLocked() const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Tells the peer of a connection about to be closed unserved why (a
   // GOAWAY with `why`), in one best-effort non-blocking write.
   void RefuseConnection(int fd, const std::string& refusal);
