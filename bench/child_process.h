@@ -1,6 +1,7 @@
 // Child processes of the benchmark runner: the servers (bench_server,
 // raw_server, grpc_bench_server) and the gRPC client (grpc_bench_client),
-// each a separate process. Internal to bench/.
+// each a separate process, started and watched by the tests' ChildProcess
+// (tests/testing/child_process.h). Internal to bench/.
 #ifndef SOCKRPC_BENCH_CHILD_PROCESS_H_
 #define SOCKRPC_BENCH_CHILD_PROCESS_H_
 
@@ -9,7 +10,10 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include "tests/testing/child_process.h"
 
 namespace sockrpc {
 namespace bench {
@@ -28,13 +32,14 @@ class ChildServer {
   // Sends SIGTERM and reaps the process (SIGKILL after 5 s).
   ~ChildServer();
 
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return process_->pid(); }
   // The words after "ready", in order: for a server, its addresses.
   const std::vector<std::string>& addresses() const { return addresses_; }
 
  private:
-  explicit ChildServer(pid_t pid) : pid_(pid) {}
-  pid_t pid_;
+  explicit ChildServer(std::unique_ptr<testing::ChildProcess> process)
+      : process_(std::move(process)) {}
+  std::unique_ptr<testing::ChildProcess> process_;
   std::vector<std::string> addresses_;
 };
 

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/syscall.h>
@@ -9,12 +10,10 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 
 extern char** environ;
@@ -55,7 +54,8 @@ struct SpawnSetup {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(
-    const std::string& binary, const std::vector<std::string>& args) {
+    const std::string& binary, const std::vector<std::string>& args,
+    int cpu) {
   int out_pipe[2];
   int err_pipe[2];
   int wake_pipe[2];
@@ -99,9 +99,28 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(
   }
   argv.push_back(nullptr);
 
+  // A child inherits the CPU mask of the thread that spawns it: pin this
+  // thread for the spawn, then give it its own mask back.
+  cpu_set_t own_cpus;
+  const bool pin =
+      cpu >= 0 && sched_getaffinity(0, sizeof(own_cpus), &own_cpus) == 0;
+  if (pin) {
+    cpu_set_t only;
+    CPU_ZERO(&only);
+    CPU_SET(cpu, &only);
+    if (sched_setaffinity(0, sizeof(only), &only) != 0) {
+      const int err = errno;
+      for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1],
+                     wake_pipe[0], wake_pipe[1]}) {
+        CloseFd(fd);
+      }
+      return ErrnoStatus(absl::StrCat("sched_setaffinity to CPU ", cpu), err);
+    }
+  }
   pid_t pid = -1;
   int spawn_error = posix_spawn(&pid, binary.c_str(), &setup.actions,
                                 &setup.attributes, argv.data(), environ);
+  if (pin) sched_setaffinity(0, sizeof(own_cpus), &own_cpus);
   CloseFd(out_pipe[1]);
   CloseFd(err_pipe[1]);
   if (spawn_error != 0) {
@@ -322,20 +341,6 @@ absl::Status ChildProcess::WaitForOutputEnd(absl::Duration timeout) {
                    absl::FormatDuration(timeout)));
 }
 
-std::string BinaryPath(absl::string_view name) {
-  return absl::StrCat(SOCKRPC_BIN_DIR, "/", name);
-}
-
-std::vector<std::string> ServerFlags(absl::string_view name,
-                                     std::vector<std::string> flags) {
-  const char* extra = std::getenv("SOCKRPC_TEST_INTEROP_SERVER_FLAGS");
-  if (name != "interop_server" || extra == nullptr) return flags;
-  for (absl::string_view word : absl::StrSplit(extra, ' ', absl::SkipEmpty())) {
-    flags.emplace_back(word);
-  }
-  return flags;
-}
-
 std::string DescribeWaitStatus(int wait_status) {
   if (WIFEXITED(wait_status)) {
     return absl::StrCat("exited with ", WEXITSTATUS(wait_status));
@@ -348,9 +353,9 @@ std::string DescribeWaitStatus(int wait_status) {
 
 absl::StatusOr<ProgramRun> RunProgram(const std::string& binary,
                                       const std::vector<std::string>& args,
-                                      absl::Duration timeout) {
+                                      absl::Duration timeout, int cpu) {
   absl::StatusOr<std::unique_ptr<ChildProcess>> process =
-      ChildProcess::Start(binary, args);
+      ChildProcess::Start(binary, args, cpu);
   if (!process.ok()) return process.status();
   absl::StatusOr<int> status = (*process)->WaitForExit(timeout);
   if (!status.ok()) return status.status();

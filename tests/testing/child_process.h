@@ -1,5 +1,6 @@
-// ChildProcess: a real binary started by a test, with its standard output
-// and standard error captured through pipes. Test-only.
+// ChildProcess: a real binary started by a test (or by the benchmark
+// runner, bench/), with its standard output and standard error captured
+// through pipes.
 //
 // A background thread drains both pipes as the child writes, so a chatty
 // child never blocks on a full pipe, and the test reads what it printed
@@ -37,9 +38,11 @@ class ChildProcess {
   // Start runs `binary` with `args` (not including argv[0]) and the test's
   // environment, standard input from /dev/null, standard output and error
   // into pipes. The child starts with no signals blocked and default
-  // dispositions.
+  // dispositions; with `cpu` >= 0 it (every thread it will have) runs on
+  // that CPU only.
   static absl::StatusOr<std::unique_ptr<ChildProcess>> Start(
-      const std::string& binary, const std::vector<std::string>& args);
+      const std::string& binary, const std::vector<std::string>& args,
+      int cpu = -1);
 
   // Kills (SIGKILL) and reaps the child if it has not been reaped yet.
   ~ChildProcess();
@@ -118,24 +121,12 @@ struct ProgramRun {
   std::string stderr_text;
 };
 
-// RunProgram runs `binary` (a path) with `args` until it exits and its
-// output ends, waiting up to `timeout` for each; past that it is killed and
-// the error says why.
+// RunProgram runs `binary` (a path) with `args` (on CPU `cpu` only if it
+// is >= 0) until it exits and its output ends, waiting up to `timeout` for
+// each; past that it is killed and the error says why.
 absl::StatusOr<ProgramRun> RunProgram(const std::string& binary,
                                       const std::vector<std::string>& args,
-                                      absl::Duration timeout);
-
-// BinaryPath returns the full path of a sockrpc binary built next to the
-// servers (SOCKRPC_BIN_DIR), e.g. BinaryPath("increment_server").
-std::string BinaryPath(absl::string_view name);
-
-// ServerFlags returns `flags` plus the flags the test run adds for the
-// server binary `name`: for "interop_server", the words of the environment
-// variable SOCKRPC_TEST_INTEROP_SERVER_FLAGS (the CMake files set it to
-// "--blocking" to run a test binary's interop_server tests a second time,
-// against the blocking API).
-std::vector<std::string> ServerFlags(absl::string_view name,
-                                     std::vector<std::string> flags);
+                                      absl::Duration timeout, int cpu = -1);
 
 // DescribeWaitStatus renders a wait status for test messages:
 // "exited with 1", "killed by signal 9".

@@ -1,6 +1,10 @@
 #include "tests/testing/server_process.h"
 
+#include <cstdlib>
 #include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 
 namespace sockrpc {
 namespace testing {
@@ -29,6 +33,20 @@ absl::StatusOr<StartedServer> StartServerProcess(
       ChildProcess::Start(BinaryPath(name), ServerFlags(name, args));
   if (!process.ok()) return process.status();
   return AwaitServing(*std::move(process));
+}
+
+std::string BinaryPath(absl::string_view name) {
+  return absl::StrCat(SOCKRPC_BIN_DIR, "/", name);
+}
+
+std::vector<std::string> ServerFlags(absl::string_view name,
+                                     std::vector<std::string> flags) {
+  const char* extra = std::getenv("SOCKRPC_TEST_INTEROP_SERVER_FLAGS");
+  if (name != "interop_server" || extra == nullptr) return flags;
+  for (absl::string_view word : absl::StrSplit(extra, ' ', absl::SkipEmpty())) {
+    flags.emplace_back(word);
+  }
+  return flags;
 }
 
 }  // namespace testing

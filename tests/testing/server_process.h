@@ -25,6 +25,18 @@ namespace testing {
 // is reached only when something is broken.
 inline constexpr absl::Duration kProcessTimeout = absl::Seconds(10);
 
+// BinaryPath returns the full path of a sockrpc binary built next to the
+// servers (SOCKRPC_BIN_DIR), e.g. BinaryPath("increment_server").
+std::string BinaryPath(absl::string_view name);
+
+// ServerFlags returns `flags` plus the flags the test run adds for the
+// server binary `name`: for "interop_server", the words of the environment
+// variable SOCKRPC_TEST_INTEROP_SERVER_FLAGS (the CMake files set it to
+// "--blocking" to run a test binary's interop_server tests a second time,
+// against the blocking API).
+std::vector<std::string> ServerFlags(absl::string_view name,
+                                     std::vector<std::string> flags);
+
 // A server program that has started serving.
 struct StartedServer {
   std::unique_ptr<ChildProcess> process;
