@@ -19,7 +19,7 @@ sockrpc_generate(TARGET compat_v2_proto
 # The servers' shared main(): flags, signals, start-up and shutdown.
 add_library(compat_serve STATIC compat/serve.cc)
 target_link_libraries(compat_serve PUBLIC
-  sockrpc_server absl::flags absl::flags_parse)
+  sockrpc_serve_until_signal absl::flags absl::flags_parse)
 
 add_executable(compat_server_v1 compat/compat_server_v1.cc)
 target_link_libraries(compat_server_v1 PRIVATE compat_v1_proto compat_serve)

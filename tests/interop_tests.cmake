@@ -32,6 +32,7 @@ target_link_libraries(interop_service PUBLIC
 add_executable(interop_server interop/interop_server.cc)
 target_link_libraries(interop_server PRIVATE
   interop_service sockrpc_example_server_interceptors
+  sockrpc_serve_until_signal
   absl::flags absl::flags_parse)
 
 add_library(interop_cases STATIC

@@ -14,6 +14,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "tests/compat/serve.h"
+#include "tests/testing/serve_until_signal.h"
 #include "v1/catalog.sockrpc.pb.h"
 
 namespace {
@@ -30,7 +31,7 @@ class CatalogV1 final : public compat::Catalog::Service {
   absl::Status Lookup(sockrpc::ServerContext* context,
                       const compat::LookupRequest& request,
                       compat::LookupReply* reply) override {
-    compat::PrintLine(absl::StrCat(
+    sockrpc::testing::PrintLine(absl::StrCat(
         "v1 Lookup sku=\"", absl::CHexEscape(request.sku()),
         "\" unknown_fields=",
         request.GetReflection()->GetUnknownFields(request).field_count(),

@@ -14,6 +14,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "tests/compat/serve.h"
+#include "tests/testing/serve_until_signal.h"
 #include "v2/catalog.sockrpc.pb.h"
 
 namespace {
@@ -49,7 +50,7 @@ class CatalogV2 final : public compat::Catalog::Service {
   absl::Status Lookup(sockrpc::ServerContext* context,
                       const compat::LookupRequest& request,
                       compat::LookupReply* reply) override {
-    compat::PrintLine(absl::StrCat(
+    sockrpc::testing::PrintLine(absl::StrCat(
         "v2 Lookup sku=\"", absl::CHexEscape(request.sku()), "\" locale=\"",
         absl::CHexEscape(request.locale()), "\" peer=", context->peer()));
     const Entry* entry = Find(request.sku());
@@ -68,7 +69,7 @@ class CatalogV2 final : public compat::Catalog::Service {
   absl::Status Describe(sockrpc::ServerContext* context,
                         const compat::DescribeRequest& request,
                         compat::DescribeReply* reply) override {
-    compat::PrintLine(absl::StrCat("v2 Describe sku=\"",
+    sockrpc::testing::PrintLine(absl::StrCat("v2 Describe sku=\"",
                                    absl::CHexEscape(request.sku()), "\""));
     const Entry* entry = Find(request.sku());
     if (entry == nullptr) return NoSuchSku(request.sku());

@@ -26,6 +26,7 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -40,6 +41,7 @@
 #include "server/termination_signals.h"
 #include "tests/interop/interop_callback_service.h"
 #include "tests/interop/interop_service.h"
+#include "tests/testing/serve_until_signal.h"
 
 ABSL_FLAG(std::string, listen, "unix:interop_socket",
           "address to serve on, in any form sockrpc accepts (unix:PATH, "
@@ -78,12 +80,6 @@ ABSL_FLAG(bool, log_calls, false,
           "print one line per finished call (method, peer, status, time)");
 
 namespace {
-
-void PrintLine(const std::string& line) {
-  std::string text = line + "\n";
-  std::fwrite(text.data(), 1, text.size(), stdout);
-  std::fflush(stdout);
-}
 
 // Parses comma-separated ids into `*ids`; false on a bad one.
 template <typename Id>
@@ -139,34 +135,19 @@ int main(int argc, char** argv) {
     return 2;
   }
   sockrpc::examples::CallLogger call_logger(
-      [](absl::string_view line) { PrintLine(std::string(line)); });
+      [](absl::string_view line) { sockrpc::testing::PrintLine(line); });
   if (absl::GetFlag(FLAGS_log_calls)) {
     options.interceptors.push_back(&call_logger);
   }
 
-  // Declared before the server, which borrows it: it goes after.
   std::unique_ptr<sockrpc::Service> service;
   if (absl::GetFlag(FLAGS_blocking)) {
     service = std::make_unique<sockrpc::interop::InteropService>();
   } else {
     service = std::make_unique<sockrpc::interop::InteropCallbackService>();
   }
-  sockrpc::Server server(options);
-  absl::Status status = server.RegisterService(service.get());
-  absl::StatusOr<std::string> address =
-      server.Listen(absl::GetFlag(FLAGS_listen));
-  if (status.ok() && !address.ok()) status = address.status();
-  if (status.ok()) status = server.Start();
-  if (!status.ok()) {
-    std::fprintf(stderr, "interop_server: %s\n", status.ToString().c_str());
-    return 1;
-  }
-  PrintLine(absl::StrCat("listening on ", *address));
-  PrintLine("server waiting");
-
-  const char* signal_name = signals.Wait();
-  PrintLine(absl::StrCat("server shutting down (", signal_name, ")"));
-  server.Shutdown(absl::Now() + absl::GetFlag(FLAGS_shutdown_grace));
-  PrintLine("server stopped");
-  return 0;
+  return sockrpc::testing::ServeUntilSignal(
+      "interop_server", {service.get()}, std::move(options),
+      absl::GetFlag(FLAGS_listen), absl::GetFlag(FLAGS_shutdown_grace),
+      signals);
 }
