@@ -35,8 +35,8 @@ std::unique_ptr<ChildServer> ChildServer::Start(
   }
   // From here on the destructor stops the process, whatever happens.
   std::unique_ptr<ChildServer> child(new ChildServer(*std::move(process)));
-  absl::StatusOr<std::string> line =
-      child->process_->WaitForLine("ready", absl::Seconds(ready_seconds));
+  absl::StatusOr<std::string> line = child->process_->WaitForLineStartingWith(
+      "ready", absl::Seconds(ready_seconds));
   std::istringstream words(line.ok() ? *line : "");
   std::string word;
   words >> word;

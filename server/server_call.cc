@@ -124,7 +124,7 @@ absl::Status ServerCallState::RunHandler(absl::string_view request) {
   }
   if (is_callback()) {
     absl::Status status = method_->handler->RunBlocking(this, this);
-    return EndCall(status.ok() ? messages_.reply.get() : nullptr, status);
+    return EndCall(status.ok() ? reply_ : nullptr, status);
   }
   if (method_->kind == RpcKind::kUnary) {
     // Ends the call while the reply is still alive.

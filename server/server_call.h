@@ -99,6 +99,7 @@ class ServerCallState final
   CallbackServerContext* context() override { return &context_; }
   absl::string_view request() const override { return start_request_; }
   void Keep(internal::CallMessages messages) override {
+    reply_ = messages.reply.get();
     messages_ = std::move(messages);
   }
   internal::CallMessages* kept() override { return &messages_; }
@@ -224,8 +225,12 @@ class ServerCallState final
   // ---- Callback methods; set on the starting thread ----
   // The request's encoding while the handler's start runs.
   absl::string_view start_request_;
-  // The call's messages; the reply is what Finish() sends.
+  // The call's messages, freed once it is done; and their reply, what
+  // Finish() sends: a pointer of its own, never written after Keep(), so
+  // that the ending call may read it while another thread frees the
+  // messages (it then sends nothing).
   internal::CallMessages messages_;
+  const google::protobuf::MessageLite* reply_ = nullptr;
   // The call itself, from the reactor's start until OnDone().
   std::shared_ptr<ServerCallState> keep_alive_;
 

@@ -256,7 +256,7 @@ void ServerCallState::EndReactorCall(absl::Status status) {
   const bool single_reply = method_->kind == RpcKind::kUnary ||
                             method_->kind == RpcKind::kClientStreaming;
   const google::protobuf::MessageLite* reply =
-      status.ok() && single_reply ? messages_.reply.get() : nullptr;
+      status.ok() && single_reply ? reply_ : nullptr;
   (void)EndCall(reply, std::move(status));
   bool schedule;
   {

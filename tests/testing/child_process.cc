@@ -10,9 +10,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
@@ -54,8 +57,7 @@ struct SpawnSetup {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(
-    const std::string& binary, const std::vector<std::string>& args,
-    int cpu) {
+    const std::string& binary, const std::vector<std::string>& args, int cpu) {
   int out_pipe[2];
   int err_pipe[2];
   int wake_pipe[2];
@@ -102,25 +104,35 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(
   // A child inherits the CPU mask of the thread that spawns it: pin this
   // thread for the spawn, then give it its own mask back.
   cpu_set_t own_cpus;
-  const bool pin =
-      cpu >= 0 && sched_getaffinity(0, sizeof(own_cpus), &own_cpus) == 0;
+  const bool pin = cpu >= 0;
   if (pin) {
     cpu_set_t only;
     CPU_ZERO(&only);
-    CPU_SET(cpu, &only);
-    if (sched_setaffinity(0, sizeof(only), &only) != 0) {
-      const int err = errno;
+    int err = 0;
+    if (cpu >= CPU_SETSIZE) {
+      err = EINVAL;
+    } else if (sched_getaffinity(0, sizeof(own_cpus), &own_cpus) != 0) {
+      err = errno;
+    } else {
+      CPU_SET(cpu, &only);
+      if (sched_setaffinity(0, sizeof(only), &only) != 0) err = errno;
+    }
+    if (err != 0) {
       for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1],
                      wake_pipe[0], wake_pipe[1]}) {
         CloseFd(fd);
       }
-      return ErrnoStatus(absl::StrCat("sched_setaffinity to CPU ", cpu), err);
+      return ErrnoStatus(absl::StrCat("pinning to CPU ", cpu), err);
     }
   }
   pid_t pid = -1;
   int spawn_error = posix_spawn(&pid, binary.c_str(), &setup.actions,
                                 &setup.attributes, argv.data(), environ);
-  if (pin) sched_setaffinity(0, sizeof(own_cpus), &own_cpus);
+  if (pin && sched_setaffinity(0, sizeof(own_cpus), &own_cpus) != 0) {
+    // This thread would stay on the child's CPU: never go on like that.
+    std::perror("child_process: restoring the CPU mask");
+    std::abort();
+  }
   CloseFd(out_pipe[1]);
   CloseFd(err_pipe[1]);
   if (spawn_error != 0) {
@@ -196,16 +208,17 @@ void ChildProcess::ReadLoop() {
   output_ended_ = true;
 }
 
-std::optional<std::string> ChildProcess::FindLineLocked(
-    absl::string_view substring) const {
-  for (const std::string* text : {&stdout_, &stderr_}) {
-    absl::string_view rest = *text;
+std::optional<std::string> ChildProcess::FindLineLocked(absl::string_view text,
+                                                        bool at_start) const {
+  for (const std::string* output : {&stdout_, &stderr_}) {
+    absl::string_view rest = *output;
     // Only complete lines, unless the output has ended.
     while (!rest.empty()) {
       size_t newline = rest.find('\n');
       if (newline == absl::string_view::npos && !output_ended_) break;
       absl::string_view line = rest.substr(0, newline);
-      if (line.find(substring) != absl::string_view::npos) {
+      if (at_start ? absl::StartsWith(line, text)
+                   : line.find(text) != absl::string_view::npos) {
         return std::string(line);
       }
       if (newline == absl::string_view::npos) break;
@@ -221,19 +234,31 @@ std::string ChildProcess::DescribeOutputLocked() const {
 
 absl::StatusOr<std::string> ChildProcess::WaitForLine(
     absl::string_view substring, absl::Duration timeout) {
+  return WaitForMatch(substring, /*at_start=*/false, timeout);
+}
+
+absl::StatusOr<std::string> ChildProcess::WaitForLineStartingWith(
+    absl::string_view prefix, absl::Duration timeout) {
+  return WaitForMatch(prefix, /*at_start=*/true, timeout);
+}
+
+absl::StatusOr<std::string> ChildProcess::WaitForMatch(absl::string_view text,
+                                                       bool at_start,
+                                                       absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   sockrpc::MutexLock lock(&mu_);
   std::optional<std::string> line;
   auto found_or_ended = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    line = FindLineLocked(substring);
+    line = FindLineLocked(text, at_start);
     return line.has_value() || output_ended_;
   };
   mu_.AwaitWithDeadline(found_or_ended, deadline);
   if (line.has_value()) return *line;
-  line = FindLineLocked(substring);
+  line = FindLineLocked(text, at_start);
   if (line.has_value()) return *line;
-  std::string where = absl::StrCat("pid ", pid_, " printed no line with \"",
-                                   substring, "\"");
+  std::string where =
+      absl::StrCat("pid ", pid_, " printed no line ",
+                   at_start ? "starting with" : "with", " \"", text, "\"");
   if (output_ended_) {
     return absl::NotFoundError(absl::StrCat(
         where, " before its output ended\n", DescribeOutputLocked()));

@@ -59,6 +59,9 @@ class ChildProcess {
   // message includes what the child printed, for the test's log.
   absl::StatusOr<std::string> WaitForLine(absl::string_view substring,
                                           absl::Duration timeout);
+  // Likewise for the first line that starts with `prefix`.
+  absl::StatusOr<std::string> WaitForLineStartingWith(absl::string_view prefix,
+                                                      absl::Duration timeout);
 
   // Everything captured so far.
   std::string StdoutText() const;
@@ -89,8 +92,13 @@ class ChildProcess {
   // The reader thread: appends pipe bytes to the buffers until both close
   // or the destructor wakes it.
   void ReadLoop();
-  // Returns the first complete line holding `substring`, if any.
-  std::optional<std::string> FindLineLocked(absl::string_view substring) const
+  // WaitForLine() and WaitForLineStartingWith().
+  absl::StatusOr<std::string> WaitForMatch(absl::string_view text,
+                                           bool at_start,
+                                           absl::Duration timeout);
+  // The first complete line holding `text` (at its start if `at_start`).
+  std::optional<std::string> FindLineLocked(absl::string_view text,
+                                            bool at_start) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string DescribeOutputLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
