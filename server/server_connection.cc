@@ -2,7 +2,6 @@
 
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 
 #include <algorithm>
 #include <string>
@@ -494,114 +493,6 @@ void ServerConnection::SendGoAway(const absl::Status& why) {
   (void)AppendMessageFrame(&out, FrameType::kGoAway, 0, 0, goaway,
                            kDefaultMaxFrameSize);
   Send(std::move(out));
-}
-
-std::string ServerConnection::TakeBuffer() {
-  std::string buffer = runtime_->buffers().Take();
-  buffer.clear();
-  return buffer;
-}
-
-void ServerConnection::GiveBuffer(std::string buffer) {
-  runtime_->buffers().Give(std::move(buffer));
-}
-
-void ServerConnection::Send(std::string frames) {
-  MutexLock lock(&write_mu_);
-  if (write_failed_) return;
-  if (HoldForBatchLocked(&frames)) return;
-  if (corks_ > 0 && !cork_broken_) {
-    // Held back for one write at Uncork(); but large replies gain nothing
-    // from waiting, and must not pile up: past kMaxHeldBytes, write.
-    QueueLocked(std::move(frames));
-    if (pending_output_.size() - pending_offset_ >= kMaxHeldBytes) {
-      FlushLocked();
-      WatchWritableLocked();
-    }
-    return;
-  }
-  if (!pending_output_.empty()) {
-    QueueLocked(std::move(frames));  // behind what waits for EPOLLOUT
-    return;
-  }
-  iovec iov{&frames[0], frames.size()};
-  absl::StatusOr<size_t> written = stream_->Write(&iov, 1);
-  if (!written.ok()) {
-    // The peer is gone; the reader will see the close and clean up.
-    write_failed_ = true;
-    stream_->Shutdown();
-    return;
-  }
-  if (*written == frames.size()) {
-    runtime_->buffers().Give(std::move(frames));
-    return;
-  }
-  // Keep the rest where it is: the buffer itself becomes the pending
-  // output (no copy), flushed on EPOLLOUT.
-  QueueLocked(std::move(frames));
-  pending_offset_ = *written;
-  WatchWritableLocked();
-}
-
-void ServerConnection::QueueLocked(std::string frames) {
-  if (pending_output_.empty()) {
-    runtime_->buffers().Give(std::move(pending_output_));
-    pending_output_ = std::move(frames);
-    pending_offset_ = 0;
-    return;
-  }
-  const size_t waiting = pending_output_.size() - pending_offset_;
-  if (waiting + frames.size() > runtime_->options().max_write_buffer) {
-    // The client does not read what it asked for: cut it off rather than
-    // buffer without end. The reader sees the close and cleans up.
-    runtime_->Log(absl::StrCat("connection from ", peer_,
-                               " dropped: it does not read its replies (",
-                               waiting, " bytes waiting)"));
-    write_failed_ = true;
-    ReleaseOutputLocked();
-    stream_->Shutdown();
-    return;
-  }
-  pending_output_.append(frames);
-  runtime_->buffers().Give(std::move(frames));
-}
-
-void ServerConnection::FlushOutput() {
-  MutexLock lock(&write_mu_);
-  FlushLocked();
-  WatchWritableLocked();
-}
-
-void ServerConnection::FlushLocked() {
-  while (pending_offset_ < pending_output_.size() && !write_failed_) {
-    iovec iov{&pending_output_[pending_offset_],
-              pending_output_.size() - pending_offset_};
-    absl::StatusOr<size_t> written = stream_->Write(&iov, 1);
-    if (!written.ok()) {
-      write_failed_ = true;
-      ReleaseOutputLocked();
-      stream_->Shutdown();
-      return;
-    }
-    if (*written == 0) return;  // the socket is full: wait for EPOLLOUT
-    pending_offset_ += *written;
-  }
-  ReleaseOutputLocked();
-}
-
-void ServerConnection::ReleaseOutputLocked() {
-  pending_offset_ = 0;
-  pending_output_.clear();
-  runtime_->buffers().Give(std::move(pending_output_));
-  std::string().swap(pending_output_);
-}
-
-void ServerConnection::WatchWritableLocked() {
-  const bool output_waits =
-      !write_failed_ && pending_offset_ < pending_output_.size();
-  if (output_waits == watching_writable_) return;
-  watching_writable_ = output_waits;
-  runtime_->WatchWritable(*this, output_waits);
 }
 
 void ServerConnection::Shutdown() { stream_->Shutdown(); }
