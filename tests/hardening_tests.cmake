@@ -27,15 +27,18 @@ set(_hardening_libs
   sockrpc_client sockrpc_server sockrpc_transport)
 sockrpc_test(NAME hardening_access_test
   SOURCES hardening/access_test.cc LIBS ${_hardening_libs})
-sockrpc_test(NAME hardening_limits_test
-  SOURCES hardening/limits_test.cc LIBS ${_hardening_libs})
+sockrpc_test(NAME hardening_count_limits_test
+  SOURCES hardening/count_limits_test.cc LIBS ${_hardening_libs})
+sockrpc_test(NAME hardening_time_and_size_limits_test
+  SOURCES hardening/time_and_size_limits_test.cc LIBS ${_hardening_libs})
 sockrpc_test(NAME hardening_fault_test
   SOURCES hardening/fault_test.cc LIBS ${_hardening_libs})
 sockrpc_test(NAME hardening_load_test
   SOURCES hardening/load_test.cc LIBS ${_hardening_libs})
 sockrpc_test(NAME hardening_attack_test
   SOURCES hardening/attack_test.cc LIBS ${_hardening_libs})
-foreach(_test hardening_access_test hardening_limits_test hardening_fault_test
+foreach(_test hardening_access_test hardening_count_limits_test
+              hardening_time_and_size_limits_test hardening_fault_test
               hardening_load_test hardening_attack_test)
   add_dependencies(${_test}
     increment_server increment_client interop_server hardening_client
@@ -44,7 +47,7 @@ endforeach()
 
 sockrpc_blocking_server_tests(hardening_fault_test "FaultTest.*")
 sockrpc_blocking_server_tests(hardening_attack_test "WedgeTest.*")
-sockrpc_blocking_server_tests(hardening_limits_test
+sockrpc_blocking_server_tests(hardening_time_and_size_limits_test
   "LimitsTest.ClientThatNeverReads*:LimitsTest.LargeRepliesOfCalls*:LimitsTest.ServerEndsEachCall*:LimitsTest.RequestMetadataOverTheLimit*")
 
 add_subdirectory(fuzz)
