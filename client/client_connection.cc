@@ -32,18 +32,6 @@ uint64_t TimeoutMicros(absl::Time deadline) {
 constexpr size_t kPooledBuffers = 2;
 constexpr size_t kPooledBufferSlack = 64 * 1024;
 
-// With ChannelOptions::batch_call_starts, a call is held only while the
-// server has at least this many of our calls to answer, and at least
-// twice as many as are held, and only as many held bytes as
-// kMaxHeldBytes. Measured at 8-64 calls in flight: with fewer unanswered,
-// or more held, the server runs out of work while calls wait here, which
-// costs more than the writes saved; over TCP, whose loopback sends cost
-// several times a unix socket's (the sender runs the receiver's protocol
-// work too), holding pays off sooner.
-constexpr size_t kMinUnansweredToHoldUnix = 4;
-constexpr size_t kMinUnansweredToHoldTcp = 2;
-constexpr size_t kMaxHeldBytes = 16 * 1024;
-
 // A CallHeader's encoding beyond its method name, without metadata: field
 // keys, lengths and the timeout.
 constexpr size_t kHeaderFieldsSize = 16;
@@ -72,12 +60,10 @@ ClientConnection::ClientConnection(Fd fd, std::string target,
       max_metadata_size_(options.max_metadata_size),
       wake_fd_(MakeEventFd(/*semaphore=*/false).value_or(Fd())),
       loop_(std::move(loop)),
-      batch_call_starts_(options.batch_call_starts),
-      min_unanswered_to_hold_(unix_ ? kMinUnansweredToHoldUnix
-                                    : kMinUnansweredToHoldTcp),
+      out_(fd_.get(), options.batch_call_starts, unix_),
       buffers_(kPooledBuffers,
                size_t{options.max_frame_size} + kPooledBufferSlack),
-      reader_(options.max_frame_size, &buffers_) {}
+      in_(fd_.get(), target_, options.max_frame_size, &buffers_) {}
 
 ClientConnection::~ClientConnection() = default;
 
@@ -156,9 +142,9 @@ bool ClientConnection::Open(const std::shared_ptr<ClientCallState>& stream,
                             : Unshared(broken_);
       return true;
     }
-    stream->id_ = next_stream_id_++;
+    stream->id_ = out_.TakeStreamId();
     stream->direct_reply_ = unary_reply;
-    if (next_stream_id_ == 0x7fffffff) {  // ids used up
+    if (out_.stream_ids_used_up()) {
       going_away_ = true;
       usable_.store(false);
     }
@@ -168,33 +154,24 @@ bool ClientConnection::Open(const std::shared_ptr<ClientCallState>& stream,
           frames.size() - message_offset - kFrameHeaderSize);
     }
     streams_.emplace(stream->id_, stream);
-    // Hold the call while the server still has plenty of ours to answer,
-    // and at least twice as many as are held: it stays busy meanwhile, and
-    // the next write carries several calls. Never while a thread waits on the
-    // connection (it would not look again): a thread that starts waiting
-    // later sees has_held_, set here under mu_, and flushes first.
-    const size_t others = streams_.size() - 1;
-    const size_t unanswered = others > held_calls_ ? others - held_calls_ : 0;
-    // Not while the event loop watches the connection: it flushes held
-    // bytes as soon as the socket takes them.
-    hold = batch_call_starts_ && unary_reply == nullptr && !no_wait &&
+    // Hold the call if the batching policy says so, but never while a
+    // thread waits on the connection (it would not look again; a thread
+    // that starts waiting later sees out_.has_held(), set here under mu_,
+    // and flushes first), nor while the event loop watches it (it flushes
+    // held bytes as soon as the socket takes them).
+    hold = unary_reply == nullptr && !no_wait &&
            !loop_watching_.load(std::memory_order_relaxed) && !reader_active_ &&
-           unanswered >= min_unanswered_to_hold_ &&
-           2 * held_calls_ < unanswered &&
-           held_.size() + frames.size() <= kMaxHeldBytes;
-    if (hold) has_held_.store(true, std::memory_order_relaxed);
+           out_.DecideToHold(streams_.size() - 1, frames.size());
   }
   PatchStreamId(&frames[0], stream->id_);
   if (request != nullptr) PatchStreamId(&frames[message_offset], stream->id_);
   if (hold) {
     // Held: it goes out with the next write or before the next wait.
-    HoldPrefaceIfDueLocked();
-    held_.append(frames);
-    ++held_calls_;
+    out_.HoldCall(frames);
   } else if (no_wait) {
-    sent = WriteNoWaitLocked(frames, &written);
+    sent = out_.WriteNoWait(frames, &written);
   } else {
-    sent = WriteAllLocked(frames, stream->deadline(), &written);
+    sent = out_.WriteAll(frames, stream->deadline(), &written);
   }
   }
   buffers_.Give(std::move(frames));
@@ -354,14 +331,16 @@ void ClientConnection::ReadWhatIsLeft() {
   }
   char scratch[kReadScratchSize];
   for (int reads = 0; reads < 16; ++reads) {
-    absl::Span<char> space = reader_.PrepareRead(absl::MakeSpan(scratch));
-    absl::StatusOr<ssize_t> got =
-        ReadSome(fd_.get(), space.data(), space.size());
-    if (!got.ok() || *got <= 0) break;
-    reader_.CommitRead(static_cast<size_t>(*got));
+    absl::Status error;
+    const IncomingFrames::ReadResult read =
+        in_.ReadOnce(absl::MakeSpan(scratch), &error);
+    if (read == IncomingFrames::ReadResult::kFailed ||
+        read == IncomingFrames::ReadResult::kDrained) {
+      break;
+    }
     if (!ProcessFrames()) break;
   }
-  reader_.EndReads();
+  in_.EndReads();
   MutexLock lock(&mu_);
   ReleaseReaderLocked();
 }
@@ -377,7 +356,7 @@ bool ClientConnection::AwaitLocked(ClientCallState* stream,
         absl::Now() >= wait_deadline) {
       break;
     }
-    if (has_held_.load(std::memory_order_relaxed)) {
+    if (out_.has_held()) {
       // Held calls go out before anyone waits: what we wait for may be the
       // reply to one of them.
       mu_.Unlock();
@@ -419,7 +398,7 @@ bool ClientConnection::AwaitLocked(ClientCallState* stream,
 void ClientConnection::ReadUntil(const Predicate& ready, absl::Time deadline) {
   char scratch[kReadScratchSize];
   // The reader may keep bytes in `scratch` until EndReads().
-  absl::Cleanup end_reads = [this] { reader_.EndReads(); };
+  absl::Cleanup end_reads = [this] { in_.EndReads(); };
   for (;;) {
     // Wait first: right after a request goes out, its reply is not there.
     bool woken = false;
@@ -446,26 +425,20 @@ void ClientConnection::ReadUntil(const Predicate& ready, absl::Time deadline) {
 
 ClientConnection::ReadOutcome ClientConnection::ReadAndDispatch(
     absl::Span<char> scratch) {
-  absl::Span<char> space = reader_.PrepareRead(scratch);
-  absl::StatusOr<ssize_t> got = ReadSome(fd_.get(), space.data(), space.size());
-  if (!got.ok()) {
-    Fail(absl::UnavailableError(absl::StrCat(
-        "connection to ", target_, " failed: ", got.status().message())));
-    return ReadOutcome::kStop;
+  absl::Status error;
+  switch (in_.ReadOnce(scratch, &error)) {
+    case IncomingFrames::ReadResult::kFailed:
+      Fail(error);
+      return ReadOutcome::kStop;
+    case IncomingFrames::ReadResult::kDrained:
+      return ReadOutcome::kDrained;
+    case IncomingFrames::ReadResult::kShort:
+      return ProcessFrames() ? ReadOutcome::kShort : ReadOutcome::kStop;
+    case IncomingFrames::ReadResult::kFull:
+      break;
   }
-  if (*got == 0) {
-    Fail(absl::UnavailableError(
-        absl::StrCat("connection to ", target_, " closed by the server")));
-    return ReadOutcome::kStop;
-  }
-  if (*got < 0) return ReadOutcome::kDrained;
-  reader_.CommitRead(static_cast<size_t>(*got));
-  if (!ProcessFrames()) return ReadOutcome::kStop;
-  return static_cast<size_t>(*got) < space.size() ? ReadOutcome::kShort
-                                                  : ReadOutcome::kFull;
+  return ProcessFrames() ? ReadOutcome::kFull : ReadOutcome::kStop;
 }
-
-// ---- Ending ----
 
 absl::Status ClientConnection::ReplyMetadataTooLarge(
     const ClientCallState& stream) const {

@@ -2,18 +2,20 @@
 // any number of concurrent calls (ClientStreams). Internal to the client.
 //
 // Writing: a caller encodes its frames, then writes them whole under
-// write_mu_ (stream ids are taken under that lock so they rise on the
-// wire). With ChannelOptions::batch_call_starts, the opening frames of
-// calls begun by StartCall are appended to held_ instead; every write
-// sends held_ first (in the same system call), and a caller about to wait
-// flushes it, so held calls keep their order and nobody waits on a reply
-// to a call that was never sent. Callback calls and the event loop never
-// wait for socket room: what the socket does not take joins held_, and the
-// loop flushes it when the socket is writable. Writing lives in
-// client_writes.cc.
+// write_mu_ through out_ (client/outgoing_frames.h: the preface, stream
+// ids, which rise on the wire, and the batching policy). With
+// ChannelOptions::batch_call_starts, the opening frames of calls begun by
+// StartCall may be held instead; every write sends the held bytes first
+// (in the same system call), and a caller about to wait flushes them, so
+// held calls keep their order and nobody waits on a reply to a call that
+// was never sent. Callback calls and the event loop never wait for socket
+// room: what the socket does not take is held, and the loop flushes it
+// when the socket is writable. Sending lives in client_writes.cc.
 //
 // Reading: one thread at a time holds the reader role (reader_active_) and
-// reads and dispatches frames for every call; whoever holds it, a frame
+// reads, through in_ (client/incoming_frames.h: the socket's bytes cut
+// into frames, the server's preface checked first), and dispatches frames
+// for every call (client_frames.cc); whoever holds the role, a frame
 // for a callback call schedules that call on the channel's event loop
 // (NotifyLocked()), whose thread runs the reactions.
 // - A caller that must wait (for a reply, a message, the end of a call, or
@@ -58,6 +60,8 @@
 #include "client/channel.h"
 #include "client/client_call_state.h"
 #include "client/client_context.h"
+#include "client/incoming_frames.h"
+#include "client/outgoing_frames.h"
 #include "google/protobuf/message_lite.h"
 #include "transport/buffer_pool.h"
 #include "transport/fd.h"
@@ -197,7 +201,7 @@ class ClientConnection {
   // other thread reads (used after a failed write).
   void ReadWhatIsLeft() ABSL_LOCKS_EXCLUDED(mu_, write_mu_);
   // The reader role: reads and dispatches until `ready()` or `deadline`.
-  // One read into `scratch` (or the reader's buffer), and the frames it
+  // One read into `scratch` (or in_'s own buffer), and the frames it
   // completed dispatched: kFull if it filled the space (more may be
   // there), kShort if not, kDrained if the socket held nothing, kStop if
   // the connection failed (Fail() done) or must not be read further.
@@ -205,7 +209,7 @@ class ClientConnection {
   ReadOutcome ReadAndDispatch(absl::Span<char> scratch);
   void ReadUntil(const Predicate& ready, absl::Time deadline)
       ABSL_LOCKS_EXCLUDED(mu_);
-  // Handles the frames buffered in reader_. False if the connection failed.
+  // Handles the frames buffered in in_. False if the connection failed.
   bool ProcessFrames();
   void HandleFrame(const FrameReader::Frame& frame);
 
@@ -214,17 +218,6 @@ class ClientConnection {
   // tells whether no byte of `bytes` went out.
   absl::Status WriteFrames(absl::string_view bytes, absl::Time deadline,
                            bool* sent_nothing) ABSL_LOCKS_EXCLUDED(mu_);
-  // Writes our preface if not yet sent, then held_, then `bytes`, whole.
-  // *written counts the bytes of `bytes` that went out. On time-out, what
-  // is left of held_ stays held (the byte stream is still sound as long as
-  // `bytes` went out whole or not at all; else the caller fails the
-  // connection); after an error held_ is emptied.
-  absl::Status WriteAllLocked(absl::string_view bytes, absl::Time deadline,
-                              size_t* written)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
-  // Our preface goes first on the wire: puts it in held_ (still empty)
-  // if it has not been written or held yet.
-  void HoldPrefaceIfDueLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // An empty buffer to encode frames into (a warm one from buffers_ if
   // there is one); give it back to buffers_ when written.
   std::string TakeBuffer();
@@ -233,14 +226,8 @@ class ClientConnection {
   void SendCancel(uint32_t stream_id, absl::string_view reason);
   void SendWindowUpdate(uint32_t stream_id, uint32_t increment);
   void SendControl(absl::string_view bytes);
-  // Writes our preface if due, held_, then `bytes` as far as the socket
-  // takes them now; the rest of `bytes` joins held_. *written counts the
-  // bytes of `bytes` that went into the socket. After an error held_ is
-  // emptied and the caller fails the connection.
-  absl::Status WriteNoWaitLocked(absl::string_view bytes, size_t* written)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
-  // WriteNoWaitLocked, then fails the connection on an error or re-arms the
-  // loop for the held rest.
+  // Writes `bytes` without waiting (OutgoingFrames::WriteNoWait), then
+  // fails the connection on an error or re-arms the loop for the held rest.
   void SendNoWait(absl::string_view bytes) ABSL_LOCKS_EXCLUDED(mu_, write_mu_);
   // Gives the reader role up; re-arms the loop if it wanted to read
   // meanwhile.
@@ -272,20 +259,10 @@ class ClientConnection {
   const std::shared_ptr<ClientEventLoop> loop_;
   std::atomic<bool> loop_watching_{false};
 
-  const bool batch_call_starts_;
-  const size_t min_unanswered_to_hold_;  // see batch_call_starts
-
   Mutex write_mu_ ABSL_ACQUIRED_BEFORE(mu_);
-  // Set once our preface is written or held (held_ then starts with it).
-  bool preface_sent_ ABSL_GUARDED_BY(write_mu_) = false;
-  // Frames of calls opened but not yet written (batch_call_starts).
-  std::string held_ ABSL_GUARDED_BY(write_mu_);
-  size_t held_calls_ ABSL_GUARDED_BY(write_mu_) = 0;
-  // Whether held_ has (or is about to have) bytes: set under write_mu_ and
-  // mu_ when a call is held, cleared under write_mu_ when held_ empties;
-  // read without locks by every wait.
-  std::atomic<bool> has_held_{false};
-  uint32_t next_stream_id_ ABSL_GUARDED_BY(write_mu_) = 1;
+  // Our preface, stream ids, held calls and the writes themselves (all but
+  // has_held(), which any thread reads without a lock).
+  OutgoingFrames out_ ABSL_GUARDED_BY(write_mu_);
 
   mutable Mutex mu_;
   // Calls in flight, by stream id.
@@ -304,9 +281,8 @@ class ClientConnection {
   // Large buffers kept warm for encoding and reading (see BufferPool); a
   // connection that moves only small messages keeps none.
   BufferPool buffers_;
-  // Used only by the thread holding the reader role.
-  FrameReader reader_;
-  bool preface_received_ = false;
+  // The reading half: used only by the thread holding the reader role.
+  IncomingFrames in_;
 };
 
 }  // namespace sockrpc

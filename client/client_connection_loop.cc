@@ -37,7 +37,7 @@ void ClientConnection::ReadForLoop() {
   for (int reads = 0; reads < kMaxReadsPerEvent; ++reads) {
     if (ReadAndDispatch(absl::MakeSpan(scratch)) != ReadOutcome::kFull) break;
   }
-  reader_.EndReads();
+  in_.EndReads();
   MutexLock lock(&mu_);
   ReleaseReaderLocked();
 }
@@ -46,9 +46,9 @@ void ClientConnection::FlushForLoop() {
   absl::Status sent;
   {
     MutexLock write_lock(&write_mu_);
-    if (held_.empty()) return;
+    if (out_.held_empty()) return;
     size_t written;
-    sent = WriteNoWaitLocked("", &written);
+    sent = out_.WriteNoWait("", &written);
   }
   if (!sent.ok()) {
     Fail(absl::UnavailableError(
@@ -71,7 +71,7 @@ void ClientConnection::RearmLocked() {
   } else {
     events |= EPOLLIN | EPOLLRDHUP;
   }
-  if (has_held_.load(std::memory_order_relaxed)) events |= EPOLLOUT;
+  if (out_.has_held()) events |= EPOLLOUT;
   // With nothing to wait for, leave it disarmed (a re-arm for nothing
   // would still report EPOLLHUP).
   if (events != 0) loop_->Arm(this, fd_.get(), events);

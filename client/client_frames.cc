@@ -14,27 +14,14 @@
 namespace sockrpc {
 
 bool ClientConnection::ProcessFrames() {
-  if (!preface_received_) {
-    absl::string_view preface;
-    if (!reader_.TakePreface(&preface)) return true;
-    absl::Status valid = CheckPreface(preface);
-    if (!valid.ok()) {
-      Fail(absl::UnavailableError(absl::StrCat(
-          "server at ", target_, " did not answer as a sockrpc server: ",
-          valid.message())));
-      return false;
-    }
-    preface_received_ = true;
-  }
   for (;;) {
     FrameReader::Frame frame;
     absl::Status error;
-    switch (reader_.Next(&frame, &error)) {
+    switch (in_.Next(&frame, &error)) {
       case FrameReader::Result::kNeedMore:
         return true;
       case FrameReader::Result::kMalformed:
-        Fail(absl::InternalError(absl::StrCat(
-            "protocol error from ", target_, ": ", error.message())));
+        Fail(error);
         return false;
       case FrameReader::Result::kOversized: {
         // An unknown type is skipped, over the limit or not (PROTOCOL.md

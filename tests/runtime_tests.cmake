@@ -1,6 +1,10 @@
 # Unit tests of the runtimes' own pieces.
 sockrpc_test(NAME reuse_pool_test SOURCES reuse_pool_test.cc
              LIBS sockrpc_server)
+sockrpc_test(NAME outgoing_frames_test SOURCES outgoing_frames_test.cc
+             LIBS sockrpc_client)
+sockrpc_test(NAME incoming_frames_test SOURCES incoming_frames_test.cc
+             LIBS sockrpc_client)
 
 # The client's callback API (client/client_callback.h) and UnaryFuture::Then
 # against a real Server over a unix socket; one test counts threads against
