@@ -33,6 +33,7 @@ MethodHandler::MethodHandler(RpcKind kind, const MessageLite& request_type,
 
 absl::Status MethodHandler::RunUnary(ServerContext* context,
                                      absl::string_view request_bytes,
+                                     RequestHook on_request,
                                      UnaryFinish finish) {
   std::unique_ptr<UnaryMessages> messages = kept_.Take();
   if (messages->request == nullptr) {
@@ -42,8 +43,11 @@ absl::Status MethodHandler::RunUnary(ServerContext* context,
   MessageLite& request = *messages->request;
   MessageLite& reply = *messages->reply;
   absl::Status final_status;
+  absl::Status hooked;
   if (!Parse(request_bytes, &request)) {
     final_status = finish(nullptr, RequestDoesNotParse(*context));
+  } else if (hooked = on_request(request); !hooked.ok()) {
+    final_status = finish(nullptr, std::move(hooked));
   } else {
     absl::Status status = blocking_(context, &request, &reply, nullptr);
     const MessageLite* sent = status.ok() ? &reply : nullptr;
@@ -102,13 +106,19 @@ ServerReactorBase* MethodHandler::StartCallback(CallbackCall* call) {
     parsed = Parse(call->request(), messages.request.get());
   }
   if (has_reply) messages.reply.reset(reply_type_.New());
-  const MessageLite* request = messages.request.get();
+  MessageLite* request = messages.request.get();
   MessageLite* reply = messages.reply.get();
   call->Keep(std::move(messages));
   CallbackServerContext* context = call->context();
+  absl::Status refused;
   if (!parsed) {
+    refused = RequestDoesNotParse(*context);
+  } else if (takes_request) {
+    refused = call->InterceptRequest(*request);
+  }
+  if (!refused.ok()) {
     ServerUnaryReactor* reactor = context->DefaultReactor();
-    reactor->Finish(RequestDoesNotParse(*context));
+    reactor->Finish(std::move(refused));
     return reactor;
   }
   return callback_(context, request, reply);

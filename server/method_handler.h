@@ -51,6 +51,9 @@ class CallbackCall {
   // client-streaming methods) is what Finish() with an OK status sends.
   virtual void Keep(CallMessages messages) = 0;
   virtual CallMessages* kept() = 0;
+  // Runs the interceptors' OnRequest() on the parsed request.
+  virtual absl::Status InterceptRequest(
+      google::protobuf::MessageLite& request) = 0;
 
  protected:
   ~CallbackCall() = default;
@@ -71,11 +74,15 @@ class MethodHandler {
   MethodHandler(const MethodHandler&) = delete;
   MethodHandler& operator=(const MethodHandler&) = delete;
 
-  // Unary methods: parses `request` (the request's encoding), runs the
-  // handler, and passes the outcome to `finish`; returns what `finish`
-  // returned.
+  // The call's interceptors' OnRequest() over a parsed request.
+  using RequestHook =
+      absl::FunctionRef<absl::Status(google::protobuf::MessageLite& request)>;
+
+  // Unary methods: parses `request` (the request's encoding), passes it
+  // to `on_request`, runs the handler if that returned OK, and passes the
+  // outcome to `finish`; returns what `finish` returned.
   absl::Status RunUnary(ServerContext* context, absl::string_view request,
-                        UnaryFinish finish);
+                        RequestHook on_request, UnaryFinish finish);
   // Streaming methods: runs the handler over `stream` and returns the
   // call's final status (a client-streaming reply is written already).
   absl::Status RunStream(ServerContext* context, ServerStream* stream);

@@ -116,6 +116,45 @@ void ServerCallState::EndInterceptors(const absl::Status& status) {
   }
 }
 
+absl::Status ServerCallState::RunRequestHooks(
+    google::protobuf::MessageLite& request) {
+  const auto& interceptors = connection_->interceptors();
+  absl::Status status;
+  for (size_t i = 0; i < interceptors_started_ && status.ok(); ++i) {
+    status = interceptors[i]->OnRequest(context_, request);
+  }
+  return status;
+}
+
+absl::Status ServerCallState::RunReplyHooks(
+    const google::protobuf::MessageLite& reply) {
+  const auto& interceptors = connection_->interceptors();
+  absl::Status status;
+  for (size_t i = 0; i < interceptors_started_ && status.ok(); ++i) {
+    status = interceptors[i]->OnReply(context_, reply);
+  }
+  return status;
+}
+
+void ServerCallState::RunEndHooks(
+    const google::protobuf::MessageLite** unary_reply, absl::Status* status) {
+  if (*unary_reply != nullptr && status->ok()) {
+    *status = RunReplyHooks(**unary_reply);
+  }
+  const auto& interceptors = connection_->interceptors();
+  for (size_t i = interceptors_started_; i-- > 0;) {
+    interceptors[i]->OnStatus(context_, *status);
+  }
+  if (!status->ok()) *unary_reply = nullptr;
+}
+
+void ServerCallState::EndForHook(absl::Status status) {
+  if (status.ok()) {
+    status = absl::InternalError("an interceptor failed a call with OK");
+  }
+  (void)EndCall(nullptr, std::move(status));
+}
+
 absl::Status ServerCallState::RunHandler(absl::string_view request) {
   if (context_.deadline() != absl::InfiniteFuture() &&
       absl::Now() > context_.deadline()) {
@@ -130,6 +169,9 @@ absl::Status ServerCallState::RunHandler(absl::string_view request) {
     // Ends the call while the reply is still alive.
     return method_->handler->RunUnary(
         &context_, request,
+        [this](google::protobuf::MessageLite& request) {
+          return InterceptRequest(request);
+        },
         [this](const google::protobuf::MessageLite* reply,
                absl::Status status) { return EndCall(reply, status); });
   }
@@ -137,19 +179,40 @@ absl::Status ServerCallState::RunHandler(absl::string_view request) {
   return EndCall(nullptr, status);
 }
 
+bool ServerCallState::SettleLocked(
+    const google::protobuf::MessageLite** unary_reply, absl::Status* status) {
+  if (!forced_status_.has_value()) return false;
+  // Cancel() fixed the outcome (a deadline, a shutdown): the handler's
+  // own, if it got here first, does not count.
+  *status = *forced_status_;
+  *unary_reply = nullptr;
+  return true;
+}
+
 absl::Status ServerCallState::EndCall(
     const google::protobuf::MessageLite* unary_reply, absl::Status status) {
+  // With interceptors, the call's outcome is settled first (nothing else
+  // may end it meanwhile), then their hooks run without the lock.
+  bool settled = false;
+  if (ABSL_PREDICT_FALSE(interceptors_started_ > 0)) {
+    bool forced;
+    {
+      MutexLock lock(&mu_);
+      if (finished_) return cancel_reason_;
+      finished_ = true;
+      forced = SettleLocked(&unary_reply, &status);
+    }
+    if (!forced) RunEndHooks(&unary_reply, &status);
+    settled = true;
+  }
   std::string out = connection_->TakeBuffer();
   const uint32_t max_frame_size = connection_->max_frame_size();
   {
     MutexLock lock(&mu_);
-    if (finished_) return cancel_reason_;
-    finished_ = true;
-    if (forced_status_.has_value()) {
-      // Cancel() fixed the outcome (a deadline, a shutdown): the handler's
-      // own, if it got here first, does not count.
-      status = *forced_status_;
-      unary_reply = nullptr;
+    if (!settled) {
+      if (finished_) return cancel_reason_;
+      finished_ = true;
+      (void)SettleLocked(&unary_reply, &status);
     }
     const absl::Status metadata_ok = ResponseMetadataStatus();
     if (status.ok() && !metadata_ok.ok()) {
@@ -237,7 +300,7 @@ bool ServerCallState::OnMessage(absl::string_view payload,
     parsed = target->ParseFromArray(payload.data(),
                                     static_cast<int>(payload.size()));
     acknowledge = ConsumeLocked(payload.size());
-    schedule = QueueReactionLocked(Reaction::kReadDone, parsed);
+    schedule = QueueReactionLocked(Reaction::kReadDone, parsed, target);
   }
   if (acknowledge > 0) connection_->SendWindowUpdate(stream_id_, acknowledge);
   if (!parsed) {
@@ -362,10 +425,20 @@ bool ServerCallState::Read(google::protobuf::MessageLite* message) {
                         context_.method())));
     return false;
   }
+  absl::Status hooked = InterceptRequest(*message);
+  if (ABSL_PREDICT_FALSE(!hooked.ok())) {
+    EndForHook(std::move(hooked));
+    return false;
+  }
   return true;
 }
 
 bool ServerCallState::Write(const google::protobuf::MessageLite& message) {
+  absl::Status hooked = InterceptReply(message);
+  if (ABSL_PREDICT_FALSE(!hooked.ok())) {
+    EndForHook(std::move(hooked));
+    return false;
+  }
   const size_t size = message.ByteSizeLong();
   if (size > connection_->max_frame_size()) {
     // Too large to send: the call fails, as a unary reply would.

@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/optimization.h"
 #include "absl/base/thread_annotations.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
@@ -93,7 +94,7 @@ class ServerCallState final
   // internal::ReactorCall:
   void StartSendInitialMetadata() override;
   void StartRead(google::protobuf::MessageLite* message) override;
-  void StartWrite(std::string frame) override;
+  void StartWrite(const google::protobuf::MessageLite& message) override;
   void Finish(absl::Status status) override;
   // internal::CallbackCall:
   CallbackServerContext* context() override { return &context_; }
@@ -103,6 +104,11 @@ class ServerCallState final
     messages_ = std::move(messages);
   }
   internal::CallMessages* kept() override { return &messages_; }
+  absl::Status InterceptRequest(
+      google::protobuf::MessageLite& request) override {
+    if (ABSL_PREDICT_TRUE(interceptors_started_ == 0)) return absl::OkStatus();
+    return RunRequestHooks(request);
+  }
 
   // ---- Called by the connection's reader ----
   // True the first time only: the call's handler may be started.
@@ -157,6 +163,8 @@ class ServerCallState final
   struct DueReaction {
     Reaction reaction;
     bool ok;
+    // kReadDone: the message read.
+    google::protobuf::MessageLite* message = nullptr;
   };
 
   // Sends the final frames (initial metadata if still due, the reply of a
@@ -168,6 +176,25 @@ class ServerCallState final
   absl::Status StartInterceptors();
   // Runs OnCallEnd() of the interceptors whose OnCallStart() ran.
   void EndInterceptors(const absl::Status& status);
+  // The interceptors' OnRequest() in order; the first failure's status.
+  absl::Status RunRequestHooks(google::protobuf::MessageLite& request);
+  // The interceptors' OnReply() in order; the first failure's status.
+  absl::Status InterceptReply(const google::protobuf::MessageLite& reply) {
+    if (ABSL_PREDICT_TRUE(interceptors_started_ == 0)) return absl::OkStatus();
+    return RunReplyHooks(reply);
+  }
+  absl::Status RunReplyHooks(const google::protobuf::MessageLite& reply);
+  // For an ending call: applies a status Cancel() forced, if any (the
+  // reply is then dropped); true if it did.
+  bool SettleLocked(const google::protobuf::MessageLite** unary_reply,
+                    absl::Status* status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // For an ending call whose outcome is its handler's (not forced): the
+  // reply's hooks, then the interceptors' OnStatus() in reverse order.
+  void RunEndHooks(const google::protobuf::MessageLite** unary_reply,
+                   absl::Status* status);
+  // A request hook failed on a message a streaming handler reads: the
+  // call ends with `status`.
+  void EndForHook(absl::Status status);
   // How many bytes of window to give back after the handler or reactor
   // consumed `size` bytes of request messages (0: none yet).
   uint32_t ConsumeLocked(size_t size) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -175,8 +202,11 @@ class ServerCallState final
   // ---- Callback methods ----
   // Queues `reaction`; true if the caller must have the reactions run
   // (nobody runs or is about to run them).
-  bool QueueReactionLocked(Reaction reaction, bool ok)
+  bool QueueReactionLocked(Reaction reaction, bool ok,
+                           google::protobuf::MessageLite* message = nullptr)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A write the reactor started, serialized after room for its header.
+  void StartWriteFrame(std::string frame);
   // Makes OnDone() due once the reactor finished and the call ended; true
   // if the caller must have the reactions run.
   bool DoneDueLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -97,8 +97,9 @@ bool ServerCallState::ScheduleLocked() {
   return true;
 }
 
-bool ServerCallState::QueueReactionLocked(Reaction reaction, bool ok) {
-  reactions_.push_back({reaction, ok});
+bool ServerCallState::QueueReactionLocked(
+    Reaction reaction, bool ok, google::protobuf::MessageLite* message) {
+  reactions_.push_back({reaction, ok, message});
   return ScheduleLocked();
 }
 
@@ -155,7 +156,7 @@ void ServerCallState::StartRead(google::protobuf::MessageLite* message) {
       inbox_bytes_ -= static_cast<int64_t>(payload.size());
       acknowledge = ConsumeLocked(payload.size());
       parsed = message->ParseFromString(payload);
-      schedule = QueueReactionLocked(Reaction::kReadDone, parsed);
+      schedule = QueueReactionLocked(Reaction::kReadDone, parsed, message);
     } else if (half_closed_) {
       schedule = QueueReactionLocked(Reaction::kReadDone, false);
     } else {
@@ -172,7 +173,28 @@ void ServerCallState::StartRead(google::protobuf::MessageLite* message) {
   if (schedule) Schedule(nullptr);
 }
 
-void ServerCallState::StartWrite(std::string frame) {
+void ServerCallState::StartWrite(
+    const google::protobuf::MessageLite& message) {
+  absl::Status hooked = InterceptReply(message);
+  if (ABSL_PREDICT_FALSE(!hooked.ok())) {
+    // The call ends with the hook's status; this write fails.
+    (void)EndCall(nullptr, std::move(hooked));
+    bool schedule;
+    {
+      MutexLock lock(&mu_);
+      schedule = QueueReactionLocked(Reaction::kWriteDone, false);
+    }
+    if (schedule) Schedule(nullptr);
+    return;
+  }
+  const size_t size = message.ByteSizeLong();
+  std::string frame(kFrameHeaderSize + size, '\0');
+  message.SerializeWithCachedSizesToArray(
+      reinterpret_cast<uint8_t*>(&frame[kFrameHeaderSize]));
+  StartWriteFrame(std::move(frame));
+}
+
+void ServerCallState::StartWriteFrame(std::string frame) {
   const size_t size = frame.size() - kFrameHeaderSize;
   const uint32_t max_frame_size = connection_->max_frame_size();
   bool schedule = false;
@@ -301,9 +323,18 @@ void ServerCallState::ReactLoop() {
       case Reaction::kInitialMetadataDone:
         reactor->OnSendInitialMetadataDone(next.ok);
         break;
-      case Reaction::kReadDone:
-        reactor->OnReadDone(next.ok);
+      case Reaction::kReadDone: {
+        bool ok = next.ok;
+        if (ok && next.message != nullptr) {
+          absl::Status hooked = InterceptRequest(*next.message);
+          if (ABSL_PREDICT_FALSE(!hooked.ok())) {
+            EndForHook(std::move(hooked));
+            ok = false;
+          }
+        }
+        reactor->OnReadDone(ok);
         break;
+      }
       case Reaction::kWriteDone:
         reactor->OnWriteDone(next.ok);
         break;

@@ -2,21 +2,11 @@
 // the runtime binds it to its call are kept, then replayed in order.
 #include "server/server_callback.h"
 
+#include <memory>
 #include <utility>
-
-#include "transport/frame.h"
 
 namespace sockrpc {
 namespace internal {
-
-std::string ServerReactorBase::Encode(
-    const google::protobuf::MessageLite& message) {
-  const size_t size = message.ByteSizeLong();
-  std::string frame(kFrameHeaderSize + size, '\0');
-  message.SerializeWithCachedSizesToArray(
-      reinterpret_cast<uint8_t*>(&frame[kFrameHeaderSize]));
-  return frame;
-}
 
 void ServerReactorBase::Apply(ReactorCall* call, Started operation) {
   switch (operation.kind) {
@@ -27,7 +17,7 @@ void ServerReactorBase::Apply(ReactorCall* call, Started operation) {
       call->StartRead(operation.read_target);
       break;
     case Started::Kind::kWrite:
-      call->StartWrite(std::move(operation.frame));
+      call->StartWrite(*operation.write);
       break;
     case Started::Kind::kFinish:
       call->Finish(std::move(operation.status));
@@ -79,10 +69,22 @@ void ServerReactorBase::DoStartRead(google::protobuf::MessageLite* message) {
 
 void ServerReactorBase::DoStartWrite(
     const google::protobuf::MessageLite& message) {
-  Started operation;
-  operation.kind = Started::Kind::kWrite;
-  operation.frame = Encode(message);
-  StartOrKeep(std::move(operation));
+  ReactorCall* call = BoundCall();
+  if (call == nullptr) {
+    std::lock_guard<std::mutex> lock(backlog_mu_);
+    call = call_.load(std::memory_order_acquire);
+    if (call == nullptr) {
+      // Not bound yet (e.g. a write in the reactor's constructor): the
+      // call, once bound, writes a copy (its interceptors see a message).
+      Started operation;
+      operation.kind = Started::Kind::kWrite;
+      operation.write.reset(message.New());
+      operation.write->CheckTypeAndMergeFrom(message);
+      backlog_.push_back(std::move(operation));
+      return;
+    }
+  }
+  call->StartWrite(message);
 }
 
 void ServerReactorBase::DoFinish(absl::Status status) {

@@ -87,9 +87,8 @@ class ReactorCall {
  public:
   virtual void StartSendInitialMetadata() = 0;
   virtual void StartRead(google::protobuf::MessageLite* message) = 0;
-  // `frame` holds kFrameHeaderSize bytes of room, then the message's
-  // encoding (see ServerReactorBase::Encode).
-  virtual void StartWrite(std::string frame) = 0;
+  // Serializes `message` before it returns.
+  virtual void StartWrite(const google::protobuf::MessageLite& message) = 0;
   virtual void Finish(absl::Status status) = 0;
 
  protected:
@@ -129,11 +128,10 @@ class ServerReactorBase {
   struct Started {
     enum class Kind { kInitialMetadata, kRead, kWrite, kFinish } kind;
     google::protobuf::MessageLite* read_target = nullptr;
-    std::string frame;
+    // A copy of the message to write: the reactor may reuse its own.
+    std::unique_ptr<google::protobuf::MessageLite> write;
     absl::Status status;
   };
-  // Encodes `message` after room for a frame header.
-  static std::string Encode(const google::protobuf::MessageLite& message);
   // Starts `operation` on `call`.
   static void Apply(ReactorCall* call, Started operation);
   // The call once bound; null before. Read without the lock once set.

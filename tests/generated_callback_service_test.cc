@@ -108,6 +108,9 @@ class FakeCallbackCall final : public ::sockrpc::internal::CallbackCall {
     messages_ = std::move(messages);
   }
   ::sockrpc::internal::CallMessages* kept() override { return &messages_; }
+  absl::Status InterceptRequest(google::protobuf::MessageLite&) override {
+    return absl::OkStatus();  // no interceptors
+  }
 
   // The reply that Finish() with an OK status would send.
   const google::protobuf::MessageLite* reply() const {

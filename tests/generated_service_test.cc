@@ -134,6 +134,7 @@ UnaryOutcome RunMethod(::sockrpc::Service& service,
     ::sockrpc::ServerContext context;
     absl::Status returned = method.handler->RunUnary(
         &context, request_bytes,
+        [](google::protobuf::MessageLite&) { return absl::OkStatus(); },
         [&outcome](const google::protobuf::MessageLite* reply,
                    absl::Status status) {
           ++outcome.finish_calls;

@@ -8,3 +8,12 @@ sockrpc_test(NAME e2e_interceptor_test
        sockrpc_transport)
 # The tests start these binaries: build them first.
 add_dependencies(e2e_interceptor_test increment_server increment_client)
+
+# Interceptors that wrap calls (OnRequest, OnReply, OnStatus) against both
+# server APIs in process, and interop_server --redact_errors (callback and
+# blocking).
+sockrpc_test(NAME interceptor_hooks_test
+  SOURCES interceptor_hooks_test.cc
+  LIBS interop_service sockrpc_e2e_testing sockrpc_client sockrpc_server)
+add_dependencies(interceptor_hooks_test interop_server)
+sockrpc_blocking_server_tests(interceptor_hooks_test "RedactErrorsTest.*")

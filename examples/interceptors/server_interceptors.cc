@@ -20,5 +20,23 @@ absl::Status TokenAuthenticator::OnCallStart(ServerContext& context) {
       "missing or wrong \"authorization: Bearer <token>\" metadata");
 }
 
+void ErrorRedactor::OnStatus(ServerContext& context, absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kInternal:
+    case absl::StatusCode::kUnknown:
+    case absl::StatusCode::kDataLoss:
+      break;
+    default:
+      return;  // the client's own mistakes and the server's limits stay
+  }
+  const uint64_t reference =
+      next_reference_.fetch_add(1, std::memory_order_relaxed);
+  write_(absl::StrCat("error ref ", reference, ": ", context.method(),
+                      " from ", context.peer(), ": ", status.ToString()));
+  context.AddTrailingMetadata("error-ref", absl::StrCat(reference));
+  status = absl::Status(status.code(),
+                        absl::StrCat("internal error (ref ", reference, ")"));
+}
+
 }  // namespace examples
 }  // namespace sockrpc

@@ -12,7 +12,8 @@
 // The hardening tests also set the server's other limits and access rules
 // through flags (--max_write_buffer, --max_metadata_size, --socket_mode,
 // --socket_file_group, --allowed_uids, ...) and watch calls end with
-// --log_calls.
+// --log_calls; the interceptor tests hide error details with
+// --redact_errors (a status hook, examples::ErrorRedactor).
 //
 // Prints "listening on ADDRESS" (with the real port for port 0) and then
 // "server waiting" once it serves. SIGINT, SIGTERM or SIGHUP shut it down
@@ -78,6 +79,10 @@ ABSL_FLAG(std::vector<std::string>, allowed_gids, {},
           "comma-separated gids allowed to call (unix sockets)");
 ABSL_FLAG(bool, log_calls, false,
           "print one line per finished call (method, peer, status, time)");
+ABSL_FLAG(bool, redact_errors, false,
+          "send clients \"internal error (ref N)\" instead of the message "
+          "of an INTERNAL, UNKNOWN or DATA_LOSS status, and print the "
+          "original with N");
 
 namespace {
 
@@ -138,6 +143,11 @@ int main(int argc, char** argv) {
       [](absl::string_view line) { sockrpc::testing::PrintLine(line); });
   if (absl::GetFlag(FLAGS_log_calls)) {
     options.interceptors.push_back(&call_logger);
+  }
+  sockrpc::examples::ErrorRedactor error_redactor(
+      [](absl::string_view line) { sockrpc::testing::PrintLine(line); });
+  if (absl::GetFlag(FLAGS_redact_errors)) {
+    options.interceptors.push_back(&error_redactor);
   }
 
   std::unique_ptr<sockrpc::Service> service;
