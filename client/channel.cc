@@ -5,10 +5,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "absl/types/span.h"
 #include "client/client_call_state.h"
 #include "client/client_callback_call.h"
 #include "client/client_connection.h"
 #include "client/client_event_loop.h"
+#include "client/interceptor_hooks.h"
 #include "transport/socket.h"
 #include "transport/status_macros.h"
 #include "transport/sync.h"
@@ -180,7 +182,16 @@ absl::Status Channel::CallUnary(ClientContext* context,
   absl::Status status;
   size_t started =
       StartInterceptors(options_.interceptors, method, *context, &status);
+  const internal::Interceptors interceptors =
+      absl::MakeConstSpan(options_.interceptors).first(started);
+  if (status.ok()) {
+    status = internal::RunRequestHooks(interceptors, method, *context, request);
+  }
   if (status.ok()) status = CallUnaryNow(context, method, request, reply);
+  if (status.ok()) {
+    status = internal::RunReplyHooks(interceptors, method, *context, *reply);
+  }
+  internal::RunStatusHooks(interceptors, method, *context, status);
   const absl::Duration elapsed = absl::Now() - start;
   for (size_t i = started; i-- > 0;) {
     options_.interceptors[i]->OnCallEnd(method, *context, status, elapsed);
@@ -206,6 +217,11 @@ std::unique_ptr<ClientCall> Channel::StartCall(
   absl::Status status;
   size_t started =
       StartInterceptors(options_.interceptors, method, *context, &status);
+  if (status.ok() && request != nullptr) {
+    status = internal::RunRequestHooks(
+        absl::MakeConstSpan(options_.interceptors).first(started), method,
+        *context, *request);
+  }
   std::shared_ptr<ClientCallState> stream =
       status.ok() ? StartStream(context, method, request)
                   : FailedCall(context, status);
@@ -265,6 +281,10 @@ std::shared_ptr<ClientCallState> Channel::OpenCallbackStream(
                                        *context, &status);
     call->interceptors_.assign(options_.interceptors.begin(),
                                options_.interceptors.begin() + started);
+    if (status.ok() && call->request_ != nullptr) {
+      status = internal::RunRequestHooks(call->interceptors_, call->method_,
+                                         *context, *call->request_);
+    }
   }
   std::shared_ptr<ClientCallState> stream;
   if (status.ok()) {

@@ -6,6 +6,7 @@
 #include "client/client_call_state.h"
 #include "client/client_callback_call.h"
 #include "client/client_connection.h"
+#include "client/interceptor_hooks.h"
 #include "client/client_context.h"
 #include "client/client_event_loop.h"
 
@@ -32,7 +33,16 @@ ClientCall::~ClientCall() {
 
 bool ClientCall::Write(const google::protobuf::MessageLite& message) {
   ClientConnection* connection = stream_->connection();
-  return connection != nullptr && connection->Write(*stream_, message);
+  if (connection == nullptr) return false;
+  if (!interceptors_.empty()) {
+    absl::Status hooked = internal::RunRequestHooks(
+        interceptors_, method_, *stream_->context(), message);
+    if (!hooked.ok()) {
+      FailForHook(std::move(hooked));
+      return false;
+    }
+  }
+  return connection->Write(*stream_, message);
 }
 
 bool ClientCall::WritesDone() {
@@ -42,7 +52,23 @@ bool ClientCall::WritesDone() {
 
 bool ClientCall::Read(google::protobuf::MessageLite* message) {
   ClientConnection* connection = stream_->connection();
-  return connection != nullptr && connection->Read(*stream_, message);
+  if (connection == nullptr || !connection->Read(*stream_, message)) {
+    return false;
+  }
+  if (!interceptors_.empty()) {
+    absl::Status hooked = internal::RunReplyHooks(
+        interceptors_, method_, *stream_->context(), *message);
+    if (!hooked.ok()) {
+      FailForHook(std::move(hooked));
+      return false;
+    }
+  }
+  return true;
+}
+
+void ClientCall::FailForHook(absl::Status status) {
+  if (hook_failure_.ok()) hook_failure_ = status;
+  stream_->Cancel(status);
 }
 
 bool ClientCall::WaitUntilDone(absl::Time deadline) {
@@ -51,17 +77,21 @@ bool ClientCall::WaitUntilDone(absl::Time deadline) {
 }
 
 absl::Status ClientCall::Finish() {
+  if (finished_) return final_status_;
   ClientConnection* connection = stream_->connection();
   absl::Status status =
       connection != nullptr ? connection->Finish(*stream_) : stream_->status_;
-  if (!finished_) {
-    finished_ = true;
+  if (!hook_failure_.ok()) status = hook_failure_;
+  finished_ = true;
+  if (!interceptors_.empty()) {
     ClientContext* context = stream_->context();
+    internal::RunStatusHooks(interceptors_, method_, *context, status);
     const absl::Duration elapsed = absl::Now() - start_;
     for (size_t i = interceptors_.size(); i-- > 0;) {
       interceptors_[i]->OnCallEnd(method_, *context, status, elapsed);
     }
   }
+  final_status_ = status;
   return status;
 }
 

@@ -74,6 +74,10 @@ class ClientCall {
              std::vector<ClientInterceptor*> interceptors, absl::Time start,
              std::shared_ptr<ClientEventLoop> loop);
 
+  // An interceptor's hook failed the call with `status`: the server is
+  // told, and the call ends with it.
+  void FailForHook(absl::Status status);
+
   std::shared_ptr<ClientCallState> stream_;
   const std::shared_ptr<ClientEventLoop> loop_;
   std::unique_ptr<ClientContext> owned_context_;
@@ -81,6 +85,11 @@ class ClientCall {
   const std::vector<ClientInterceptor*> interceptors_;
   const absl::Time start_;
   bool finished_ = false;
+  // The status Finish() returned first (after the interceptors' OnStatus).
+  absl::Status final_status_;
+  // Set when an interceptor's OnRequest or OnReply failed the call: its
+  // status is the call's, whatever the server sent.
+  absl::Status hook_failure_;
 };
 
 }  // namespace sockrpc

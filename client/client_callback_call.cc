@@ -9,6 +9,7 @@
 #include "client/channel.h"
 #include "client/client_call_state.h"
 #include "client/client_connection.h"
+#include "client/interceptor_hooks.h"
 #include "client/client_event_loop.h"
 #include "transport/frame.h"
 #include "transport/wire_codec.h"
@@ -130,6 +131,8 @@ void ClientCallbackCall::Start() {
   } else {
     stream = channel->OpenCallbackStream(this);
   }
+  // interceptors_ is final now: writes from here on are hooked at once.
+  interceptors_known_.store(true, std::memory_order_release);
   if (!loop_failure_.ok()) {
     // No loop to run it: the call (failed at once) ends on this thread, the
     // one exception to "reactions never run inside an operation".
@@ -163,16 +166,33 @@ void ClientCallbackCall::StartRead(google::protobuf::MessageLite* message) {
 void ClientCallbackCall::StartWrite(
     const google::protobuf::MessageLite& message) {
   Write write;
-  write.encoded = AppendMessageFrame(&write.frame, FrameType::kMessage, 0, 0,
-                                     message, max_frame_size_);
-  if (!write.encoded.ok()) {
-    write.encoded = absl::ResourceExhaustedError(
-        absl::StrCat("request not sent: ", write.encoded.message()));
+  if (interceptors_known_.load(std::memory_order_acquire)) {
+    EncodeWrite(message, &write);
+  } else {
+    write.unhooked.reset(message.New());
+    write.unhooked->CheckTypeAndMergeFrom(message);
   }
   MutexLock lock(&mu_);
   write.after_writes_done = writes_done_asked_;
   writes_.push_back(std::move(write));
   loop_->Schedule(this);
+}
+
+void ClientCallbackCall::EncodeWrite(
+    const google::protobuf::MessageLite& message, Write* write) {
+  if (!interceptors_.empty()) {
+    // A refused message is not sent: the call is cancelled with the
+    // hook's status when its turn comes, as an unencodable one is.
+    write->encoded =
+        RunRequestHooks(interceptors_, method_, *context_, message);
+    if (!write->encoded.ok()) return;
+  }
+  write->encoded = AppendMessageFrame(&write->frame, FrameType::kMessage, 0,
+                                      0, message, max_frame_size_);
+  if (!write->encoded.ok()) {
+    write->encoded = absl::ResourceExhaustedError(
+        absl::StrCat("request not sent: ", write->encoded.message()));
+  }
 }
 
 void ClientCallbackCall::StartWritesDone() {
@@ -237,13 +257,16 @@ bool ClientCallbackCall::Advance() {
         reactor_->OnWritesDoneDone(reaction.ok);
         break;
       case Reaction::Kind::kRead:
+        if (reaction.ok && !interceptors_.empty()) {
+          reaction.ok = InterceptRead(*reaction.message);
+        }
         reactor_->OnReadDone(reaction.ok);
         break;
       case Reaction::Kind::kDone:
         if (reactor_ == nullptr) {
           on_done_();
         } else {
-          EndInterceptors(reaction.status);
+          EndInterceptors(&reaction.status);
           reactor_->OnDone(reaction.status);
         }
         return true;
@@ -278,12 +301,17 @@ ClientCallbackCall::Reaction ClientCallbackCall::Next() {
   // Writes, in order; the first that finds no window waits for one.
   if (!writes_.empty()) {
     Write& write = writes_.front();
+    if (write.unhooked != nullptr) {
+      std::unique_ptr<google::protobuf::MessageLite> message =
+          std::move(write.unhooked);
+      EncodeWrite(*message, &write);
+    }
     ClientConnection::WriteOutcome outcome =
         ClientConnection::WriteOutcome::kEnded;
     if (write.after_writes_done) {
       // Refused: OnWriteDone(false), the call goes on.
     } else if (!write.encoded.ok()) {
-      CancelStream(write.encoded);
+      FailLocked(write.encoded);
     } else if (connection != nullptr) {
       outcome = connection->WriteNoWait(stream, &write.frame);
     }
@@ -315,6 +343,7 @@ ClientCallbackCall::Reaction ClientCallbackCall::Next() {
       read_ = nullptr;
       reaction.kind = Kind::kRead;
       reaction.ok = target->ParseFromString(payload);
+      reaction.message = target;
       if (!reaction.ok) {
         CancelStream(absl::InternalError(absl::StrCat(
             "failed to parse a reply (", target->GetTypeName(), ")")));
@@ -336,8 +365,14 @@ ClientCallbackCall::Reaction ClientCallbackCall::Next() {
   return reaction;
 }
 
+void ClientCallbackCall::FailLocked(const absl::Status& why) {
+  if (failure_.ok()) failure_ = why;
+  CancelStream(why);
+}
+
 absl::Status ClientCallbackCall::FinalStatus(const absl::Status& stream_status,
                                              bool got_reply) {
+  if (!failure_.ok()) return failure_;
   if (!stream_status.ok() || reply_ == nullptr || got_reply) {
     return stream_status;
   }
@@ -346,11 +381,24 @@ absl::Status ClientCallbackCall::FinalStatus(const absl::Status& stream_status,
                                  : "server ended the call without a reply");
 }
 
-void ClientCallbackCall::EndInterceptors(const absl::Status& status) {
+bool ClientCallbackCall::InterceptRead(google::protobuf::MessageLite& message) {
+  absl::Status hooked =
+      RunReplyHooks(interceptors_, method_, *context_, message);
+  if (hooked.ok()) return true;
+  MutexLock lock(&mu_);
+  FailLocked(hooked);
+  return false;
+}
+
+void ClientCallbackCall::EndInterceptors(absl::Status* status) {
   if (interceptors_.empty()) return;
+  if (status->ok() && reply_ != nullptr) {
+    *status = RunReplyHooks(interceptors_, method_, *context_, *reply_);
+  }
+  RunStatusHooks(interceptors_, method_, *context_, *status);
   const absl::Duration elapsed = absl::Now() - start_time_;
   for (size_t i = interceptors_.size(); i-- > 0;) {
-    interceptors_[i]->OnCallEnd(method_, *context_, status, elapsed);
+    interceptors_[i]->OnCallEnd(method_, *context_, *status, elapsed);
   }
 }
 

@@ -14,6 +14,7 @@
 #ifndef SOCKRPC_CLIENT_CLIENT_CALLBACK_CALL_H_
 #define SOCKRPC_CLIENT_CLIENT_CALLBACK_CALL_H_
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -114,6 +115,7 @@ class ClientCallbackCall {
     } kind = Kind::kNone;
     bool ok = false;
     absl::Status status;  // kDone
+    google::protobuf::MessageLite* message = nullptr;  // kRead, if ok
   };
   // One StartWrite(): its frame (stream id patched in when it goes out),
   // or why it could not be encoded.
@@ -121,7 +123,14 @@ class ClientCallbackCall {
     std::string frame;
     absl::Status encoded;
     bool after_writes_done = false;  // refused: OnWriteDone(false)
+    // A write started before StartCall() opened the call, when its
+    // interceptors were not known yet: a copy, hooked and encoded when its
+    // turn comes.
+    std::unique_ptr<google::protobuf::MessageLite> unhooked;
   };
+  // Runs the interceptors' OnRequest on `message`, then encodes it into
+  // `*write` (`encoded` says why not).
+  void EncodeWrite(const google::protobuf::MessageLite& message, Write* write);
 
   // Does the next piece of due work and returns its reaction (kNone when
   // nothing is due).
@@ -129,8 +138,17 @@ class ClientCallbackCall {
   // The outcome the application sees: the stream's status, or INTERNAL for
   // a call that expected a reply and got none.
   absl::Status FinalStatus(const absl::Status& stream_status, bool got_reply);
-  // Runs the interceptors' OnCallEnd.
-  void EndInterceptors(const absl::Status& status);
+  // For kRead: the interceptors' OnReply on the message read; a failure
+  // cancels the call with its status and fails the read.
+  bool InterceptRead(google::protobuf::MessageLite& message)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Runs the interceptors' OnReply on a unary reply (a failure replaces
+  // `*status`), OnStatus, then OnCallEnd.
+  void EndInterceptors(absl::Status* status);
+  // Fails the call on the client's side (a request that cannot be sent, a
+  // hook that refused a message): cancels the stream, and `why` is the
+  // call's status whatever the server sent.
+  void FailLocked(const absl::Status& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Cancels the stream with `why` (Cancel() takes only the connection's
   // locks, which come after mu_).
   void CancelStream(const absl::Status& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -163,6 +181,10 @@ class ClientCallbackCall {
   bool started_ ABSL_GUARDED_BY(mu_) = false;
   // The stream is set and may be advanced. stream_ is immutable then.
   bool opened_ ABSL_GUARDED_BY(mu_) = false;
+  // Set once Start() has opened the stream and interceptors_ is final.
+  std::atomic<bool> interceptors_known_{false};
+  // The first failure on the client's side (see FailLocked()).
+  absl::Status failure_ ABSL_GUARDED_BY(mu_);
   bool abandoned_ ABSL_GUARDED_BY(mu_) = false;
   std::shared_ptr<ClientCallState> stream_ ABSL_GUARDED_BY(mu_);
   // The pending StartRead()'s message, and reads started beside it (each

@@ -1,5 +1,19 @@
-// ClientInterceptor: hooks that see every call made through a Channel, for
-// logging, authentication and metrics without touching generated code.
+// ClientInterceptor: hooks around every call made through a Channel, for
+// logging, authentication, validation, error mapping and metrics without
+// touching generated code. A call passes through them like this:
+//
+//   OnCallStart ──> OnRequest (each request message, before it is sent)
+//        │          ... OnReply (each reply message, before the application
+//        │          gets it) ... OnStatus (the call's status, before the
+//        │          application gets it) ──> OnCallEnd (what it got)
+//        └─ refused: OnStatus, OnCallEnd
+//
+// OnCallStart, OnRequest and OnReply run in list order and may fail the
+// call; OnStatus and OnCallEnd run in reverse order, for the interceptors
+// whose OnCallStart ran. OnRequest runs on the thread that sends the
+// message; OnReply on the thread that receives it (the application's, or
+// for the callback API the channel's event loop, before OnReadDone() or
+// OnDone()); OnStatus right before OnCallEnd.
 //
 // Interceptors are listed in ChannelOptions::interceptors and borrowed:
 // they must outlive the Channel. OnCallStart runs in list order before the
@@ -17,6 +31,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "google/protobuf/message_lite.h"
 #include "sockrpc/client/client_context.h"
 
 namespace sockrpc {
@@ -34,6 +49,30 @@ class ClientInterceptor {
                                    ClientContext& context) {
     return absl::OkStatus();
   }
+
+  // Called with each request message before it is sent: a unary or
+  // server-streaming call's request, and each message a stream writes. A
+  // non-OK status fails the call with it instead: the message is not sent
+  // (a stream's Write() returns false).
+  virtual absl::Status OnRequest(absl::string_view method,
+                                 ClientContext& context,
+                                 const google::protobuf::MessageLite& request) {
+    return absl::OkStatus();
+  }
+
+  // Called with each reply message once parsed, before the application
+  // gets it; may change it (its type is the method's reply type). A non-OK
+  // status fails the call with it (a stream's Read() returns false).
+  virtual absl::Status OnReply(absl::string_view method,
+                               ClientContext& context,
+                               google::protobuf::MessageLite& reply) {
+    return absl::OkStatus();
+  }
+
+  // Called with the status the call ended with, before the application
+  // gets it; may replace it (e.g. to map one code to another).
+  virtual void OnStatus(absl::string_view method, const ClientContext& context,
+                        absl::Status& status) {}
 
   // Called once the call ended with `status`, `elapsed` after it started;
   // `context` holds the server's initial and trailing metadata.

@@ -69,8 +69,8 @@ class ServerInterceptor {
   // error's details, and may add trailing metadata to `context`. A call
   // the runtime ends by itself rather than its handler or a hook (its
   // deadline passed, the client cancelled, the server shuts down, a
-  // message broke a limit) may not pass through here; OnCallEnd sees
-  // every call's end.
+  // message broke a limit or a hook refused one) may not pass through
+  // here; OnCallEnd sees every call's end.
   virtual void OnStatus(ServerContext& context, absl::Status& status) {}
 
   // Called once the call has ended with `status` (what the client is sent),

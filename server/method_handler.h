@@ -74,6 +74,11 @@ class MethodHandler {
   MethodHandler(const MethodHandler&) = delete;
   MethodHandler& operator=(const MethodHandler&) = delete;
 
+  // A new message of the method's reply type.
+  std::unique_ptr<google::protobuf::MessageLite> NewReply() const {
+    return std::unique_ptr<google::protobuf::MessageLite>(reply_type_.New());
+  }
+
   // The call's interceptors' OnRequest() over a parsed request.
   using RequestHook =
       absl::FunctionRef<absl::Status(google::protobuf::MessageLite& request)>;

@@ -101,17 +101,20 @@ absl::Status ServerCallState::StartInterceptors() {
   if (interceptors.empty()) return absl::OkStatus();
   start_time_ = absl::Now();
   absl::Status status;
-  while (interceptors_started_ < interceptors.size() && status.ok()) {
-    status = interceptors[interceptors_started_++]->OnCallStart(context_);
+  size_t started = 0;
+  while (started < interceptors.size() && status.ok()) {
+    status = interceptors[started++]->OnCallStart(context_);
   }
+  interceptors_started_.store(started, std::memory_order_relaxed);
   return status;
 }
 
 void ServerCallState::EndInterceptors(const absl::Status& status) {
-  if (interceptors_started_ == 0) return;
+  const size_t started = interceptors_started();
+  if (started == 0) return;
   const auto& interceptors = connection_->interceptors();
   const absl::Duration elapsed = absl::Now() - start_time_;
-  for (size_t i = interceptors_started_; i-- > 0;) {
+  for (size_t i = started; i-- > 0;) {
     interceptors[i]->OnCallEnd(context_, status, elapsed);
   }
 }
@@ -120,7 +123,7 @@ absl::Status ServerCallState::RunRequestHooks(
     google::protobuf::MessageLite& request) {
   const auto& interceptors = connection_->interceptors();
   absl::Status status;
-  for (size_t i = 0; i < interceptors_started_ && status.ok(); ++i) {
+  for (size_t i = 0; i < interceptors_started() && status.ok(); ++i) {
     status = interceptors[i]->OnRequest(context_, request);
   }
   return status;
@@ -130,7 +133,7 @@ absl::Status ServerCallState::RunReplyHooks(
     const google::protobuf::MessageLite& reply) {
   const auto& interceptors = connection_->interceptors();
   absl::Status status;
-  for (size_t i = 0; i < interceptors_started_ && status.ok(); ++i) {
+  for (size_t i = 0; i < interceptors_started() && status.ok(); ++i) {
     status = interceptors[i]->OnReply(context_, reply);
   }
   return status;
@@ -142,17 +145,15 @@ void ServerCallState::RunEndHooks(
     *status = RunReplyHooks(**unary_reply);
   }
   const auto& interceptors = connection_->interceptors();
-  for (size_t i = interceptors_started_; i-- > 0;) {
+  for (size_t i = interceptors_started(); i-- > 0;) {
     interceptors[i]->OnStatus(context_, *status);
   }
   if (!status->ok()) *unary_reply = nullptr;
 }
 
 void ServerCallState::EndForHook(absl::Status status) {
-  if (status.ok()) {
-    status = absl::InternalError("an interceptor failed a call with OK");
-  }
-  (void)EndCall(nullptr, std::move(status));
+  // As a deadline would: what the handler or reactor waits for fails.
+  Cancel(std::move(status), /*send_status=*/true);
 }
 
 absl::Status ServerCallState::RunHandler(absl::string_view request) {
@@ -179,31 +180,41 @@ absl::Status ServerCallState::RunHandler(absl::string_view request) {
   return EndCall(nullptr, status);
 }
 
-bool ServerCallState::SettleLocked(
+void ServerCallState::SettleLocked(
     const google::protobuf::MessageLite** unary_reply, absl::Status* status) {
-  if (!forced_status_.has_value()) return false;
+  if (!forced_status_.has_value()) return;
   // Cancel() fixed the outcome (a deadline, a shutdown): the handler's
   // own, if it got here first, does not count.
   *status = *forced_status_;
   *unary_reply = nullptr;
-  return true;
 }
 
 absl::Status ServerCallState::EndCall(
     const google::protobuf::MessageLite* unary_reply, absl::Status status) {
-  // With interceptors, the call's outcome is settled first (nothing else
-  // may end it meanwhile), then their hooks run without the lock.
+  // With interceptors, a call that ends with its handler's outcome (not a
+  // status Cancel() forced) is settled first under mu_ (finished_: nothing
+  // else ends it meanwhile; a Cancel() returns at once), then the hooks
+  // run without the lock. Only the handler's own flow gets here that way
+  // (its return, its reactor's Finish()), so OnDone() cannot run meanwhile.
   bool settled = false;
-  if (ABSL_PREDICT_FALSE(interceptors_started_ > 0)) {
-    bool forced;
+  if (ABSL_PREDICT_FALSE(interceptors_started() > 0)) {
     {
       MutexLock lock(&mu_);
       if (finished_) return cancel_reason_;
-      finished_ = true;
-      forced = SettleLocked(&unary_reply, &status);
+      if (!forced_status_.has_value()) {
+        finished_ = true;
+        settled = true;
+      }
     }
-    if (!forced) RunEndHooks(&unary_reply, &status);
-    settled = true;
+    if (settled) {
+      // The metadata check first, so that the hooks see that outcome.
+      const absl::Status metadata_ok = ResponseMetadataStatus();
+      if (status.ok() && !metadata_ok.ok()) {
+        status = absl::InternalError(absl::StrCat(
+            "handler set invalid metadata: ", metadata_ok.message()));
+      }
+      RunEndHooks(&unary_reply, &status);
+    }
   }
   std::string out = connection_->TakeBuffer();
   const uint32_t max_frame_size = connection_->max_frame_size();
@@ -212,7 +223,7 @@ absl::Status ServerCallState::EndCall(
     if (!settled) {
       if (finished_) return cancel_reason_;
       finished_ = true;
-      (void)SettleLocked(&unary_reply, &status);
+      SettleLocked(&unary_reply, &status);
     }
     const absl::Status metadata_ok = ResponseMetadataStatus();
     if (status.ok() && !metadata_ok.ok()) {

@@ -95,6 +95,7 @@ class ServerCallState final
   void StartSendInitialMetadata() override;
   void StartRead(google::protobuf::MessageLite* message) override;
   void StartWrite(const google::protobuf::MessageLite& message) override;
+  void StartEncodedWrite(std::string frame) override;
   void Finish(absl::Status status) override;
   // internal::CallbackCall:
   CallbackServerContext* context() override { return &context_; }
@@ -106,7 +107,7 @@ class ServerCallState final
   internal::CallMessages* kept() override { return &messages_; }
   absl::Status InterceptRequest(
       google::protobuf::MessageLite& request) override {
-    if (ABSL_PREDICT_TRUE(interceptors_started_ == 0)) return absl::OkStatus();
+    if (ABSL_PREDICT_TRUE(interceptors_started() == 0)) return absl::OkStatus();
     return RunRequestHooks(request);
   }
 
@@ -174,26 +175,29 @@ class ServerCallState final
                        absl::Status status);
   // Runs the interceptors' OnCallStart(); the first failure's status.
   absl::Status StartInterceptors();
+  size_t interceptors_started() const {
+    return interceptors_started_.load(std::memory_order_relaxed);
+  }
   // Runs OnCallEnd() of the interceptors whose OnCallStart() ran.
   void EndInterceptors(const absl::Status& status);
   // The interceptors' OnRequest() in order; the first failure's status.
   absl::Status RunRequestHooks(google::protobuf::MessageLite& request);
   // The interceptors' OnReply() in order; the first failure's status.
   absl::Status InterceptReply(const google::protobuf::MessageLite& reply) {
-    if (ABSL_PREDICT_TRUE(interceptors_started_ == 0)) return absl::OkStatus();
+    if (ABSL_PREDICT_TRUE(interceptors_started() == 0)) return absl::OkStatus();
     return RunReplyHooks(reply);
   }
   absl::Status RunReplyHooks(const google::protobuf::MessageLite& reply);
   // For an ending call: applies a status Cancel() forced, if any (the
-  // reply is then dropped); true if it did.
-  bool SettleLocked(const google::protobuf::MessageLite** unary_reply,
+  // reply is then dropped).
+  void SettleLocked(const google::protobuf::MessageLite** unary_reply,
                     absl::Status* status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // For an ending call whose outcome is its handler's (not forced): the
   // reply's hooks, then the interceptors' OnStatus() in reverse order.
   void RunEndHooks(const google::protobuf::MessageLite** unary_reply,
                    absl::Status* status);
-  // A request hook failed on a message a streaming handler reads: the
-  // call ends with `status`.
+  // A hook failed a message the handler reads or writes: the call ends
+  // with `status` (not OK), as when Cancel() forces one (OnStatus skipped).
   void EndForHook(absl::Status status);
   // How many bytes of window to give back after the handler or reactor
   // consumed `size` bytes of request messages (0: none yet).
@@ -207,6 +211,9 @@ class ServerCallState final
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // A write the reactor started, serialized after room for its header.
   void StartWriteFrame(std::string frame);
+  // The interceptors' OnReply on a reactor's write; if one refuses it,
+  // ends the call (EndForHook()), fails the write and returns false.
+  bool ReplyPassesHooks(const google::protobuf::MessageLite& message);
   // Makes OnDone() due once the reactor finished and the call ended; true
   // if the caller must have the reactions run.
   bool DoneDueLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -249,7 +256,9 @@ class ServerCallState final
   const Service::Method* const method_;  // owned by a Service
   CallbackServerContext context_;
   // Of the interceptors, how many ran OnCallStart(), and when.
-  size_t interceptors_started_ = 0;
+  // Atomic: set by the thread that starts the call, read by any that ends
+  // it (a deadline, a cancel).
+  std::atomic<size_t> interceptors_started_{0};
   absl::Time start_time_;
 
   // ---- Callback methods; set on the starting thread ----

@@ -175,23 +175,48 @@ void ServerCallState::StartRead(google::protobuf::MessageLite* message) {
 
 void ServerCallState::StartWrite(
     const google::protobuf::MessageLite& message) {
-  absl::Status hooked = InterceptReply(message);
-  if (ABSL_PREDICT_FALSE(!hooked.ok())) {
-    // The call ends with the hook's status; this write fails.
-    (void)EndCall(nullptr, std::move(hooked));
-    bool schedule;
-    {
-      MutexLock lock(&mu_);
-      schedule = QueueReactionLocked(Reaction::kWriteDone, false);
-    }
-    if (schedule) Schedule(nullptr);
-    return;
+  if (ABSL_PREDICT_FALSE(interceptors_started() > 0)) {
+    // The reactor may write from a thread of its own, racing its Finish():
+    // the call must outlive the hooks (its context) and the refusal.
+    std::shared_ptr<ServerCallState> self = shared_from_this();
+    if (!ReplyPassesHooks(message)) return;
   }
   const size_t size = message.ByteSizeLong();
   std::string frame(kFrameHeaderSize + size, '\0');
   message.SerializeWithCachedSizesToArray(
       reinterpret_cast<uint8_t*>(&frame[kFrameHeaderSize]));
   StartWriteFrame(std::move(frame));
+}
+
+void ServerCallState::StartEncodedWrite(std::string frame) {
+  if (ABSL_PREDICT_FALSE(interceptors_started() > 0)) {
+    // The hooks see a message: a copy parsed back from the encoding.
+    std::unique_ptr<google::protobuf::MessageLite> message =
+        method_->handler->NewReply();
+    absl::string_view encoded(frame);
+    encoded.remove_prefix(kFrameHeaderSize);
+    if (message->ParseFromArray(encoded.data(),
+                                static_cast<int>(encoded.size())) &&
+        !ReplyPassesHooks(*message)) {
+      return;
+    }
+  }
+  StartWriteFrame(std::move(frame));
+}
+
+bool ServerCallState::ReplyPassesHooks(
+    const google::protobuf::MessageLite& message) {
+  absl::Status hooked = RunReplyHooks(message);
+  if (hooked.ok()) return true;
+  // The call ends with the hook's status; this write fails.
+  EndForHook(std::move(hooked));
+  bool schedule;
+  {
+    MutexLock lock(&mu_);
+    schedule = QueueReactionLocked(Reaction::kWriteDone, false);
+  }
+  if (schedule) Schedule(nullptr);
+  return false;
 }
 
 void ServerCallState::StartWriteFrame(std::string frame) {

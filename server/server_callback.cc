@@ -2,8 +2,9 @@
 // the runtime binds it to its call are kept, then replayed in order.
 #include "server/server_callback.h"
 
-#include <memory>
 #include <utility>
+
+#include "transport/frame.h"
 
 namespace sockrpc {
 namespace internal {
@@ -17,7 +18,7 @@ void ServerReactorBase::Apply(ReactorCall* call, Started operation) {
       call->StartRead(operation.read_target);
       break;
     case Started::Kind::kWrite:
-      call->StartWrite(*operation.write);
+      call->StartEncodedWrite(std::move(operation.frame));
       break;
     case Started::Kind::kFinish:
       call->Finish(std::move(operation.status));
@@ -74,12 +75,14 @@ void ServerReactorBase::DoStartWrite(
     std::lock_guard<std::mutex> lock(backlog_mu_);
     call = call_.load(std::memory_order_acquire);
     if (call == nullptr) {
-      // Not bound yet (e.g. a write in the reactor's constructor): the
-      // call, once bound, writes a copy (its interceptors see a message).
+      // Not bound yet (e.g. a write in the reactor's constructor): kept
+      // encoded, as the reactor may reuse `message` once this returns.
       Started operation;
       operation.kind = Started::Kind::kWrite;
-      operation.write.reset(message.New());
-      operation.write->CheckTypeAndMergeFrom(message);
+      const size_t size = message.ByteSizeLong();
+      operation.frame.assign(kFrameHeaderSize + size, '\0');
+      message.SerializeWithCachedSizesToArray(
+          reinterpret_cast<uint8_t*>(&operation.frame[kFrameHeaderSize]));
       backlog_.push_back(std::move(operation));
       return;
     }

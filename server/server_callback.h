@@ -89,6 +89,9 @@ class ReactorCall {
   virtual void StartRead(google::protobuf::MessageLite* message) = 0;
   // Serializes `message` before it returns.
   virtual void StartWrite(const google::protobuf::MessageLite& message) = 0;
+  // A write started before the reactor was bound: `frame` holds
+  // kFrameHeaderSize bytes of room, then the message's encoding.
+  virtual void StartEncodedWrite(std::string frame) = 0;
   virtual void Finish(absl::Status status) = 0;
 
  protected:
@@ -128,8 +131,7 @@ class ServerReactorBase {
   struct Started {
     enum class Kind { kInitialMetadata, kRead, kWrite, kFinish } kind;
     google::protobuf::MessageLite* read_target = nullptr;
-    // A copy of the message to write: the reactor may reuse its own.
-    std::unique_ptr<google::protobuf::MessageLite> write;
+    std::string frame;  // kWrite: see ReactorCall::StartEncodedWrite()
     absl::Status status;
   };
   // Starts `operation` on `call`.

@@ -232,6 +232,9 @@ TEST_P(InterceptorHooksTest, RefusedStreamedReplyEndsTheCallAfterTheOthers) {
   EXPECT_EQ(status.message(), "reply refused by a hook");
   EXPECT_EQ(indexes, (std::vector<uint32_t>{0, 1}));
   EXPECT_EQ(probe_.replies(), 3);  // the fourth was never offered
+  // The handler (or reactor) learns of the end and the call is done.
+  ASSERT_EQ(probe_.AwaitEnded(1).size(), 1u);
+  EXPECT_TRUE(absl::IsResourceExhausted(probe_.AwaitEnded(1)[0]));
 }
 
 TEST_P(InterceptorHooksTest, StatusIsReplacedBeforeItIsSent) {
@@ -274,6 +277,8 @@ TEST_P(InterceptorHooksTest, StreamStatusIsReplacedAfterItsReplies) {
   absl::Status status = reader.Finish();
   EXPECT_EQ(received, 1);
   EXPECT_TRUE(absl::IsUnavailable(status)) << status;
+  ASSERT_EQ(probe_.AwaitEnded(1).size(), 1u);
+  EXPECT_TRUE(absl::IsUnavailable(probe_.AwaitEnded(1)[0]));
 }
 
 INSTANTIATE_TEST_SUITE_P(BothServerApis, InterceptorHooksTest,

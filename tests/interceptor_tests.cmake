@@ -17,3 +17,9 @@ sockrpc_test(NAME interceptor_hooks_test
   LIBS interop_service sockrpc_e2e_testing sockrpc_client sockrpc_server)
 add_dependencies(interceptor_hooks_test interop_server)
 sockrpc_blocking_server_tests(interceptor_hooks_test "RedactErrorsTest.*")
+
+# Client interceptors that wrap calls, through every client form (blocking,
+# streams, futures, the callback API), against an in-process server.
+sockrpc_test(NAME client_interceptor_hooks_test
+  SOURCES client_interceptor_hooks_test.cc
+  LIBS interop_service sockrpc_client sockrpc_server)
