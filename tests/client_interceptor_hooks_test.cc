@@ -8,8 +8,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "client/channel.h"
 #include "client/client_callback.h"
 #include "client/client_context.h"
@@ -20,6 +19,7 @@
 #include "server/interceptor.h"
 #include "tests/interop/interop_callback_service.h"
 #include "tests/testing/local_server.h"
+#include "transport/sync.h"
 
 namespace sockrpc {
 namespace {
@@ -35,6 +35,27 @@ using ::sockrpc::testing::LocalServer;
 
 constexpr absl::Duration kTimeout = absl::Seconds(10);
 
+// A one-time event another thread waits for. sockrpc's Mutex, not
+// Done: Debian's Abseil is not built for ThreadSanitizer,
+// which would not see the hand-off.
+class Done {
+ public:
+  void Notify() {
+    MutexLock lock(&mu_);
+    done_ = true;
+  }
+  bool Wait() {
+    MutexLock lock(&mu_);
+    return mu_.AwaitWithDeadline(
+        [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return done_; },
+        absl::Now() + kTimeout);
+  }
+
+ private:
+  Mutex mu_;
+  bool done_ = false;
+};
+
 // Refuses the request or reply with a given number (1-based); appends "+"
 // to each reply's body; maps INTERNAL to UNAVAILABLE "mapped". Records
 // what it saw.
@@ -44,9 +65,10 @@ class ClientHookProbe final : public ClientInterceptor {
   int refuse_reply = 0;
   bool map_internal = false;
 
-  absl::Status OnRequest(absl::string_view method, ClientContext& context,
-                         const google::protobuf::MessageLite& request) override {
-    absl::MutexLock lock(&mu_);
+  absl::Status OnRequest(
+      absl::string_view method, ClientContext& context,
+      const google::protobuf::MessageLite& request) override {
+    MutexLock lock(&mu_);
     if (++requests_ == refuse_request) {
       return absl::PermissionDeniedError("request refused by a hook");
     }
@@ -54,7 +76,7 @@ class ClientHookProbe final : public ClientInterceptor {
   }
   absl::Status OnReply(absl::string_view method, ClientContext& context,
                        google::protobuf::MessageLite& reply) override {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (++replies_ == refuse_reply) {
       return absl::ResourceExhaustedError("reply refused by a hook");
     }
@@ -73,21 +95,21 @@ class ClientHookProbe final : public ClientInterceptor {
   }
   void OnCallEnd(absl::string_view method, const ClientContext& context,
                  const absl::Status& status, absl::Duration elapsed) override {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     ended_.push_back(status);
   }
 
   int requests() {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     return requests_;
   }
   std::vector<absl::Status> ended() {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     return ended_;
   }
 
  private:
-  absl::Mutex mu_;
+  Mutex mu_;
   int requests_ = 0;
   int replies_ = 0;
   std::vector<absl::Status> ended_;
@@ -97,17 +119,17 @@ class ClientHookProbe final : public ClientInterceptor {
 class ServerCallCounter final : public ServerInterceptor {
  public:
   absl::Status OnCallStart(ServerContext& context) override {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     ++calls_;
     return absl::OkStatus();
   }
   int calls() {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     return calls_;
   }
 
  private:
-  absl::Mutex mu_;
+  Mutex mu_;
   int calls_ = 0;
 };
 
@@ -222,24 +244,22 @@ TEST_F(ClientInterceptorHooksTest, CallbackUnaryGetsTheChangedReply) {
   request.set_reply_size(1);
   UnaryReply reply;
   absl::Status status;
-  absl::Notification done;
-  stub_->async()->UnaryCall(nullptr, &request, &reply,
-                            [&](absl::Status s) {
-                              status = s;
-                              done.Notify();
-                            });
-  ASSERT_TRUE(done.WaitForNotificationWithTimeout(kTimeout));
+  Done done;
+  stub_->async()->UnaryCall(nullptr, &request, &reply, [&](absl::Status s) {
+    status = s;
+    done.Notify();
+  });
+  ASSERT_TRUE(done.Wait());
   ASSERT_TRUE(status.ok()) << status;
   EXPECT_EQ(reply.body().size(), 2u);
 
   const UnaryRequest failing = EchoInternal();
-  absl::Notification failed;
-  stub_->async()->UnaryCall(nullptr, &failing, &reply,
-                            [&](absl::Status s) {
-                              status = s;
-                              failed.Notify();
-                            });
-  ASSERT_TRUE(failed.WaitForNotificationWithTimeout(kTimeout));
+  Done failed;
+  stub_->async()->UnaryCall(nullptr, &failing, &reply, [&](absl::Status s) {
+    status = s;
+    failed.Notify();
+  });
+  ASSERT_TRUE(failed.Wait());
   EXPECT_TRUE(absl::IsUnavailable(status)) << status;
 }
 
@@ -262,7 +282,7 @@ class Downloader final : public ClientReadReactor<StreamChunk> {
     status_ = status;
     done_.Notify();
   }
-  bool Wait() { return done_.WaitForNotificationWithTimeout(kTimeout); }
+  bool Wait() { return done_.Wait(); }
   const std::vector<size_t>& sizes() const { return sizes_; }
   const absl::Status& status() const { return status_; }
 
@@ -272,7 +292,7 @@ class Downloader final : public ClientReadReactor<StreamChunk> {
   StreamChunk chunk_;
   std::vector<size_t> sizes_;
   absl::Status status_;
-  absl::Notification done_;
+  Done done_;
 };
 
 TEST_F(ClientInterceptorHooksTest, CallbackReadsAreChangedAndARefusalEndsIt) {
@@ -301,7 +321,7 @@ class EarlyUploader final : public ClientWriteReactor<UploadChunk> {
     status_ = status;
     done_.Notify();
   }
-  bool Wait() { return done_.WaitForNotificationWithTimeout(kTimeout); }
+  bool Wait() { return done_.Wait(); }
   const absl::Status& status() const { return status_; }
   const UploadSummary& summary() const { return summary_; }
 
@@ -310,7 +330,7 @@ class EarlyUploader final : public ClientWriteReactor<UploadChunk> {
   UploadChunk chunk_;
   UploadSummary summary_;
   absl::Status status_;
-  absl::Notification done_;
+  Done done_;
 };
 
 TEST_F(ClientInterceptorHooksTest, CallbackWriteBeforeTheCallOpensIsHooked) {
