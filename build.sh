@@ -117,8 +117,9 @@ Commands:
           Binaries land in build/bin/.
   test    Build, then run every test with ctest. Exits non-zero if any test
           fails. CI runs it first (then package-check, asan, tsan, fuzz).
-  demo    Build, then run the Increment demo (examples/increment/demo.sh):
-          one server, one client, then three clients at once.
+  demo    Build increment_server and increment_client only, then run the
+          Increment demo (examples/increment/demo.sh): one server, one
+          client, then three clients at once.
   asan    Build with clang, AddressSanitizer and UndefinedBehaviorSanitizer
           into build-asan/ and run every test (the load test with fewer
           calls; not the packaging tests, which build other projects).
@@ -131,15 +132,17 @@ Commands:
           from tests/fuzz/corpus/. A crash stops the run; its input is left
           in build-fuzz/fuzz-artifacts/ (add it to tests/fuzz/regressions/).
   soak [MINUTES]
-          Build, then run tests/stress/soak.sh: stress_client (mixed checked
-          calls, channel churn, hostile peers, cancels) against
-          interop_server for MINUTES (default 30), sampling the server's
+          Build interop_server and stress_client, then run
+          tests/stress/soak.sh: stress_client (mixed checked calls,
+          channel churn, hostile peers, cancels) against interop_server
+          for MINUTES (default 30), sampling the server's
           memory, descriptors and threads each second into
           build/soak/soak.csv. Fails on a wrong reply, a hang, memory growth
           once warm, or descriptors or threads left over.
   skew [REV] [SECONDS]
-          Build, then run tests/stress/skew.sh: build git revision REV
-          (default: the release tag before HEAD) into build-skew/ and run
+          Build the interop programs and stress_client, then run
+          tests/stress/skew.sh: build git revision REV (default: the
+          release tag before HEAD) into build-skew/ and run
           every interop case and a 64-worker stress_client for SECONDS
           (default 60) with REV's client against this server and this
           client against REV's server, over unix and TCP. Fails on any
@@ -234,10 +237,16 @@ configure() {
   cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release
 }
 
-# build: compiles everything with $JOBS parallel jobs.
+# build [TARGET...]: compiles the TARGETs (with what they need), or
+# everything, with $JOBS parallel jobs.
 build() {
-  log "Building with ${JOBS} jobs"
-  cmake --build "$BUILD_DIR" -j "$JOBS"
+  if (($# > 0)); then
+    log "Building $* with ${JOBS} jobs"
+    cmake --build "$BUILD_DIR" -j "$JOBS" --target "$@"
+  else
+    log "Building with ${JOBS} jobs"
+    cmake --build "$BUILD_DIR" -j "$JOBS"
+  fi
 }
 
 # run_tests: runs the whole ctest suite; a failing test fails the script.
@@ -330,13 +339,13 @@ run_bench() {
 # run_soak MINUTES: the soak test against the binaries just built.
 run_soak() {
   log "Soaking interop_server for $1 min"
-  tests/stress/soak.sh "${BUILD_DIR}/bin" "$1" "${BUILD_DIR}/soak"
+  tests/stress/soak.sh "${BUILD_DIR}/tests/bin" "$1" "${BUILD_DIR}/soak"
 }
 
 # run_skew REV SECONDS: the version-skew run against the binaries just built.
 run_skew() {
   log "Version skew against $1, ${2}s of stress per run"
-  JOBS="$JOBS" tests/stress/skew.sh "${BUILD_DIR}/bin" "$1" "$2" build-skew
+  JOBS="$JOBS" tests/stress/skew.sh "${BUILD_DIR}/tests/bin" "$1" "$2" build-skew
 }
 
 # run_demo: runs the Increment demo against the binaries just built.
@@ -411,7 +420,9 @@ main() {
     demo)
       setup
       configure
-      build
+      # Only the two programs the demo runs: a first run from a fresh
+      # clone takes minutes, not the whole suite's build.
+      build increment_server increment_client
       run_demo
       ;;
     install)
@@ -464,7 +475,7 @@ main() {
       fi
       setup
       configure
-      build
+      build interop_server stress_client
       run_soak "$minutes"
       ;;
     skew)
@@ -480,7 +491,7 @@ main() {
       fi
       setup
       configure
-      build
+      build interop_server interop_client stress_client
       run_skew "$rev" "$skew_seconds"
       ;;
     help | -h | --help)

@@ -19,7 +19,7 @@ sockrpc_generate(TARGET compat_v2_proto
 # The servers' shared main(): flags, signals, start-up and shutdown.
 add_library(compat_serve STATIC compat/serve.cc)
 target_link_libraries(compat_serve PUBLIC
-  sockrpc_serve_until_signal absl::flags absl::flags_parse)
+  sockrpc_serve_until_signal sockrpc_example_program_flags)
 
 add_executable(compat_server_v1 compat/compat_server_v1.cc)
 target_link_libraries(compat_server_v1 PRIVATE compat_v1_proto compat_serve)
@@ -27,7 +27,7 @@ add_executable(compat_server_v2 compat/compat_server_v2.cc)
 target_link_libraries(compat_server_v2 PRIVATE compat_v2_proto compat_serve)
 
 # The tests start the other version's server as a child process
-# (tests/testing/child_process.h finds it in SOCKRPC_BIN_DIR).
+# (BinaryPath() in tests/testing/server_process.h finds it).
 sockrpc_test(NAME compat_v1_client_test
   SOURCES compat/compat_v1_client_test.cc testing/child_process.cc
           testing/server_process.cc

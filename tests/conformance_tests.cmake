@@ -8,11 +8,11 @@
 
 add_executable(misbehaving_server conformance/misbehaving_server.cc)
 target_link_libraries(misbehaving_server PRIVATE
-  sockrpc_conformance absl::flags absl::flags_parse Threads::Threads)
+  sockrpc_conformance sockrpc_example_program_flags Threads::Threads)
 
 add_executable(misbehaving_client conformance/misbehaving_client.cc)
 target_link_libraries(misbehaving_client PRIVATE
-  sockrpc_conformance absl::flags absl::flags_parse)
+  sockrpc_conformance sockrpc_example_program_flags)
 
 sockrpc_test(NAME conformance_test
   SOURCES conformance/conformance_test.cc

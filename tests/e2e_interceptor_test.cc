@@ -56,10 +56,11 @@ using ::testing::MatchesRegex;
 constexpr char kIncrementMethod[] = "/increment.Increment/Increment";
 constexpr absl::Duration kCallTimeout = absl::Seconds(10);
 
-// The lines increment_server --log_calls has printed so far: one per call.
+// The lines increment_server --log_calls has logged (standard error) so far:
+// one per call.
 std::vector<std::string> CallLines(const sockrpc::testing::ChildProcess& p) {
   std::vector<std::string> lines;
-  for (absl::string_view line : absl::StrSplit(p.StdoutText(), '\n')) {
+  for (absl::string_view line : absl::StrSplit(p.StderrText(), '\n')) {
     if (absl::StartsWith(line, "call ")) lines.emplace_back(line);
   }
   return lines;
@@ -131,7 +132,7 @@ TEST_F(DemoInterceptorTest, LogCallsPrintsOneLinePerCallWithStatusAndTime) {
   const std::string prefix =
       absl::StrCat("call ", kIncrementMethod, " from ", server_.address, ": ");
   std::vector<std::string> lines = CallLines(*server_.process);
-  ASSERT_EQ(lines.size(), 2u) << server_.process->StdoutText();
+  ASSERT_EQ(lines.size(), 2u) << server_.process->StderrText();
   EXPECT_TRUE(absl::StartsWith(lines[0], prefix)) << lines[0];
   EXPECT_THAT(lines[0], MatchesRegex(".*: OK in [0-9.]+(ns|us|ms|s)"));
   EXPECT_TRUE(absl::StartsWith(lines[1], prefix)) << lines[1];
@@ -226,7 +227,7 @@ TEST_F(DemoInterceptorTest, RequestMetadataOverTheLimitIsRefusedBeforeSending) {
   // The server logged the second call only: the first never left.
   ASSERT_TRUE(server_.process->WaitForLine(": OK in", kProcessTimeout).ok());
   EXPECT_EQ(CallLines(*server_.process).size(), 1u)
-      << server_.process->StdoutText();
+      << server_.process->StderrText();
 }
 
 TEST_F(DemoInterceptorTest, ServerRefusesRequestMetadataOverItsLimit) {
@@ -249,7 +250,7 @@ TEST_F(DemoInterceptorTest, ServerRefusesRequestMetadataOverItsLimit) {
   EXPECT_TRUE(IncrementA(*channel, &small).ok());
   ASSERT_TRUE(server_.process->WaitForLine(": OK in", kProcessTimeout).ok());
   EXPECT_EQ(CallLines(*server_.process).size(), 1u)
-      << server_.process->StdoutText();
+      << server_.process->StderrText();
 }
 
 // ---- Interceptor order, in process ----

@@ -236,7 +236,7 @@ TEST_F(IncrementServerTest, RegularFileAtThePathIsLeftAloneAndNotServed) {
       << DescribeWaitStatus(*status);
   ASSERT_TRUE((*server)->WaitForOutputEnd(kProcessTimeout).ok());
   EXPECT_THAT((*server)->StderrText(), HasSubstr(path));
-  EXPECT_THAT((*server)->StdoutText(), ::testing::Not(HasSubstr("waiting")));
+  EXPECT_THAT((*server)->StderrText(), ::testing::Not(HasSubstr("waiting")));
   EXPECT_EQ(ReadFile(path), "not a socket\n");
 }
 

@@ -12,7 +12,8 @@ target_link_libraries(sockrpc_e2e_testing PUBLIC
   increment_proto sockrpc_transport
   absl::status absl::statusor absl::strings absl::synchronization absl::time)
 target_compile_definitions(sockrpc_e2e_testing PRIVATE
-  SOCKRPC_BIN_DIR="$<TARGET_FILE_DIR:increment_server>")
+  SOCKRPC_BIN_DIR="$<TARGET_FILE_DIR:increment_server>"
+  SOCKRPC_TEST_BIN_DIR="$<TARGET_FILE_DIR:interop_server>")
 
 # sockrpc_increment_calls: calling increment_server in process through a
 # Channel, shared by the tests of calls and of the server's life.

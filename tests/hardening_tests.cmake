@@ -12,7 +12,8 @@ add_library(sockrpc_hardening_testing STATIC hardening/hardening_testing.cc)
 target_link_libraries(sockrpc_hardening_testing PUBLIC
   sockrpc_e2e_testing sockrpc_client increment_proto)
 target_compile_definitions(sockrpc_hardening_testing PRIVATE
-  SOCKRPC_BIN_DIR="$<TARGET_FILE_DIR:increment_server>")
+  SOCKRPC_BIN_DIR="$<TARGET_FILE_DIR:increment_server>"
+  SOCKRPC_TEST_BIN_DIR="$<TARGET_FILE_DIR:interop_server>")
 
 # run_in_new_netns: runs a command in a network namespace of its own.
 add_executable(run_in_new_netns testing/run_in_new_netns.cc)
@@ -20,7 +21,7 @@ add_executable(run_in_new_netns testing/run_in_new_netns.cc)
 add_executable(hardening_client hardening/hardening_client.cc)
 target_include_directories(hardening_client PRIVATE ${PROJECT_SOURCE_DIR})
 target_link_libraries(hardening_client PRIVATE
-  increment_proto interop_proto sockrpc_client absl::flags absl::flags_parse)
+  increment_proto interop_proto sockrpc_client sockrpc_example_program_flags)
 
 set(_hardening_libs
   sockrpc_hardening_testing interop_service interop_proto increment_proto

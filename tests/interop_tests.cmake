@@ -33,7 +33,7 @@ add_executable(interop_server interop/interop_server.cc)
 target_link_libraries(interop_server PRIVATE
   interop_service sockrpc_example_server_interceptors
   sockrpc_serve_until_signal
-  absl::flags absl::flags_parse)
+  sockrpc_example_program_flags)
 
 add_library(interop_cases STATIC
   interop/interop_cases.cc
@@ -46,7 +46,7 @@ target_link_libraries(interop_cases PUBLIC
 
 add_executable(interop_client interop/interop_client.cc)
 target_link_libraries(interop_client PRIVATE
-  interop_cases absl::flags absl::flags_parse)
+  interop_cases sockrpc_example_program_flags)
 
 # interop_test runs each case as its own GoogleTest test (so a failure is
 # named), over one transport per ctest test.
@@ -54,7 +54,8 @@ add_executable(interop_test interop/interop_test.cc)
 target_link_libraries(interop_test PRIVATE
   interop_cases sockrpc_e2e_testing GTest::gmock GTest::gtest_main)
 target_compile_definitions(interop_test PRIVATE
-  SOCKRPC_BIN_DIR="$<TARGET_FILE_DIR:increment_server>")
+  SOCKRPC_BIN_DIR="$<TARGET_FILE_DIR:increment_server>"
+  SOCKRPC_TEST_BIN_DIR="$<TARGET_FILE_DIR:interop_server>")
 set_target_properties(interop_test PROPERTIES RUNTIME_OUTPUT_DIRECTORY
   ${PROJECT_BINARY_DIR}/tests)
 add_dependencies(interop_test interop_server interop_client)

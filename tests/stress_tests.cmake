@@ -9,7 +9,7 @@ add_executable(stress_client stress/stress_client.cc)
 target_include_directories(stress_client PRIVATE ${PROJECT_SOURCE_DIR})
 target_link_libraries(stress_client PRIVATE
   interop_proto sockrpc_client sockrpc_transport
-  absl::flags absl::flags_parse absl::time)
+  sockrpc_example_program_flags absl::time)
 
 sockrpc_test(NAME stress_test
   SOURCES stress/stress_test.cc

@@ -9,9 +9,8 @@
 #include <string>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/time/time.h"
+#include "examples/common/program_flags.h"
 #include "examples/interceptors/client_interceptors.h"
 #include "increment_client.sockrpc.pb.h"
 #include "sockrpc/client/channel.h"
@@ -30,10 +29,12 @@ ABSL_FLAG(bool, verbose, false,
           "example client interceptor)");
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "Sends one character to an Increment server and prints the next one.\n"
-      "Usage: increment_client [--target ADDRESS] [--char A]");
-  absl::ParseCommandLine(argc, argv);
+  sockrpc::examples::ParseProgramFlags(
+      argc, argv,
+      {"increment_client [--target ADDRESS] [--char A] [OPTIONS]",
+       "Sends one character to an Increment server and prints the next one "
+       "(\"char from server = B\"). Exits 1 if the call fails, 2 for a bad "
+       "address."});
   const std::string target = absl::GetFlag(FLAGS_target);
 
   sockrpc::ChannelOptions options;

@@ -18,11 +18,10 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "examples/common/program_flags.h"
 #include "examples/interceptors/server_interceptors.h"
 #include "increment_server.sockrpc.pb.h"
 #include "sockrpc/server/server.h"
@@ -145,18 +144,22 @@ class IncrementService final : public increment::Increment::Service {
   }
 };
 
+// Logs one line on standard error (unbuffered), where a server's log
+// belongs: standard output stays free for what a user asked to see.
 void PrintLine(const std::string& line) {
-  std::fputs((line + "\n").c_str(), stdout);
-  std::fflush(stdout);
+  std::fputs((line + "\n").c_str(), stderr);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "Serves the Increment demo service: each call returns the character "
-      "after the one sent.\nUsage: increment_server [--listen ADDRESS]");
-  absl::ParseCommandLine(argc, argv);
+  sockrpc::examples::ParseProgramFlags(
+      argc, argv,
+      {"increment_server [--listen ADDRESS] [OPTIONS]",
+       "Serves the Increment demo service: each call returns the character "
+       "after the one sent. Prints \"server waiting\" on standard error once "
+       "it accepts connections; SIGINT, SIGTERM or SIGHUP stop it gracefully "
+       "and remove its socket file."});
 
   sockrpc::ServerOptions options;
   options.max_threads = absl::GetFlag(FLAGS_max_threads);

@@ -30,7 +30,8 @@ using ::sockrpc::testing::kProcessTimeout;
 // A running Catalog server.
 using CatalogServer = ::sockrpc::testing::StartedServer;
 
-// StartCatalogServer starts `binary` (a name in SOCKRPC_BIN_DIR) with
+// StartCatalogServer starts `binary` (a program of the build, see BinaryPath())
+// with
 // --listen `listen_address` and returns once it has printed "server
 // waiting".
 inline absl::StatusOr<CatalogServer> StartCatalogServer(

@@ -11,8 +11,8 @@
 #include <string>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/time/clock.h"
+#include "examples/common/program_flags.h"
 #include "tools/conformance/frames.h"
 #include "tools/conformance/wire_peer.h"
 #include "transport/address.h"
@@ -111,6 +111,11 @@ int Main() {
 }  // namespace sockrpc
 
 int main(int argc, char** argv) {
-  absl::ParseCommandLine(argc, argv);
+  sockrpc::examples::ParseProgramFlags(
+      argc, argv,
+      {"misbehaving_client --target ADDRESS --break_check CHECK",
+       "A client that breaks one rule of docs/PROTOCOL.md on purpose, so "
+       "that the tests can prove each client check of `sockrpc conformance "
+       "--client` fails against it."});
   return sockrpc::conformance::Main();
 }

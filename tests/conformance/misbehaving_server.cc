@@ -30,9 +30,9 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "examples/common/program_flags.h"
 #include "sockrpc/wire.pb.h"
 #include "tests/conformance/misbehaving_bugs.h"
 #include "tools/conformance/frames.h"
@@ -491,9 +491,8 @@ int Main() {
   // SIGTERM ends the process; with kCloseAtOnceOnSigterm that is the bug
   // (every connection closes without a GOAWAY), and the default action
   // does just that.
-  std::printf("listening on %s\nserver waiting\n",
-              listener->address().ToString().c_str());
-  std::fflush(stdout);
+  std::fprintf(stderr, "listening on %s\nserver waiting\n",
+               listener->address().ToString().c_str());
   const uint32_t max_frame_size = absl::GetFlag(FLAGS_max_frame_size);
   for (;;) {
     if (!WaitFor(listener->fd(), POLLIN, absl::InfiniteFuture()).ok()) break;
@@ -520,7 +519,13 @@ int Main() {
 }  // namespace sockrpc
 
 int main(int argc, char** argv) {
-  absl::ParseCommandLine(argc, argv);
+  sockrpc::examples::ParseProgramFlags(
+      argc, argv,
+      {"misbehaving_server --listen ADDRESS --upstream ADDRESS --break_check "
+       "CHECK [OPTIONS]",
+       "A server that breaks one rule of docs/PROTOCOL.md on purpose, so "
+       "that the tests can prove each check of `sockrpc conformance` fails "
+       "against it."});
   signal(SIGPIPE, SIG_IGN);
   return sockrpc::conformance::Main();
 }

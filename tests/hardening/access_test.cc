@@ -81,7 +81,7 @@ TEST_F(AllowListTest, OtherUidIsRefusedWithPermissionDeniedBeforeAnyHandler) {
           .ok());
   EXPECT_TRUE(IncrementOnce(server_.address).code() ==
               absl::StatusCode::kPermissionDenied);
-  EXPECT_THAT(server_.process->StdoutText(),
+  EXPECT_THAT(server_.process->StderrText(),
               ::testing::Not(HasSubstr("call /increment")));
 }
 
@@ -160,7 +160,7 @@ TEST_F(OtherUserTest, SameUserOnlyRefusesAnotherUsersProcess) {
                   ->WaitForLine(absl::StrCat("peer uid ", kOtherUid),
                                 kIoTimeout)
                   .ok());
-  EXPECT_THAT(server_.process->StdoutText(),
+  EXPECT_THAT(server_.process->StderrText(),
               ::testing::Not(HasSubstr("call /increment")));
 }
 

@@ -23,12 +23,11 @@
 #include <string>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "client/channel.h"
 #include "client/client_context.h"
+#include "examples/common/program_flags.h"
 #include "increment.sockrpc.pb.h"
 #include "interop.sockrpc.pb.h"
 
@@ -98,11 +97,12 @@ int CallStream(const std::shared_ptr<sockrpc::Channel>& channel) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "A client for the hardening tests.\n"
-      "Usage: hardening_client --target ADDRESS [--as_uid U --as_gid G] "
-      "--call increment|stream");
-  absl::ParseCommandLine(argc, argv);
+  sockrpc::examples::ParseProgramFlags(
+      argc, argv,
+      {"hardening_client --target ADDRESS [--as_uid U --as_gid G] "
+       "--call increment|stream",
+       "A client for the hardening tests (tests/hardening/): makes one call, "
+       "optionally as another user, and prints its status."});
   if (!DropPrivileges(absl::GetFlag(FLAGS_as_uid),
                       absl::GetFlag(FLAGS_as_gid))) {
     return 2;

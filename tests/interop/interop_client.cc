@@ -13,11 +13,10 @@
 #include <string>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "examples/common/program_flags.h"
 #include "tests/interop/interop_cases.h"
 
 ABSL_FLAG(std::string, target, "",
@@ -70,12 +69,14 @@ int RunAll(const CaseOptions& options) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(absl::StrCat(
-      "Runs interop cases against an interop_server.\n"
-      "Usage: interop_client --target ADDRESS --case NAME|all|list\n"
-      "Cases:\n",
-      CaseNames()));
-  absl::ParseCommandLine(argc, argv);
+  const std::string description = absl::StrCat(
+      "Runs interop cases (docs/INTEROP.md) against an interop_server and "
+      "prints one line per case. Cases:\n",
+      CaseNames());
+  sockrpc::examples::ParseProgramFlags(
+      argc, argv,
+      {"interop_client --target ADDRESS --case NAME|all|list [OPTIONS]",
+       description});
 
   const std::string name = absl::GetFlag(FLAGS_case);
   if (name == "list") {

@@ -31,12 +31,11 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "examples/common/program_flags.h"
 #include "examples/interceptors/server_interceptors.h"
 #include "server/server.h"
 #include "server/termination_signals.h"
@@ -100,11 +99,11 @@ bool ParseIds(const std::vector<std::string>& texts, std::vector<Id>* ids) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "Serves the sockrpc interop test service.\n"
-      "Usage: interop_server [--listen ADDRESS] [--max_frame_size BYTES] "
-      "[--blocking]");
-  absl::ParseCommandLine(argc, argv);
+  sockrpc::examples::ParseProgramFlags(
+      argc, argv,
+      {"interop_server [--listen ADDRESS] [OPTIONS]",
+       "Serves the sockrpc interop test service (docs/INTEROP.md), for "
+       "interop_client and for peers written in other languages."});
 
   // Before any server thread starts, so that they all inherit the mask.
   sockrpc::TerminationSignals signals;

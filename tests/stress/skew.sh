@@ -59,7 +59,11 @@ fi
 cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build" -j "$jobs" \
   --target interop_server interop_client stress_client >/dev/null
-readonly old_bin=$build/bin
+# The suite's programs moved from bin/ to tests/bin/ in 0.1; older
+# revisions have them in bin/.
+old_bin=$build/tests/bin
+[[ -x $old_bin/interop_server ]] || old_bin=$build/bin
+readonly old_bin
 
 # --- The runs ---------------------------------------------------------------
 

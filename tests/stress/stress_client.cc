@@ -40,13 +40,13 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "client/channel.h"
 #include "client/client_context.h"
+#include "examples/common/program_flags.h"
 #include "interop.pb.h"
 #include "interop.sockrpc.pb.h"
 #include "sockrpc/wire.pb.h"
@@ -526,7 +526,13 @@ void RunHostile(const std::string& target, absl::Time end, uint32_t seed,
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::ParseCommandLine(argc, argv);
+  sockrpc::examples::ParseProgramFlags(
+      argc, argv,
+      {"stress_client --target ADDRESS [--workers N] [OPTIONS]",
+       "Drives an interop_server with mixed, checked calls from many "
+       "workers (and optionally channel churn, hostile peers and cancels) "
+       "for the soak and version-skew runs (tests/stress/). Exits non-zero "
+       "on a wrong reply or an unexpected error."});
   const std::string target = absl::GetFlag(FLAGS_target);
   const int workers = absl::GetFlag(FLAGS_workers);
   const int hostile = absl::GetFlag(FLAGS_hostile);

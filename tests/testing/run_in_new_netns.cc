@@ -25,9 +25,26 @@
 #include <string>
 #include <vector>
 
+#include "sockrpc/version.h"
+
 namespace {
 
 constexpr int kExitSkipped = 77;
+
+constexpr char kHelp[] =
+    "Usage: run_in_new_netns [--local_ports LOW-HIGH] -- BINARY [ARG...]\n"
+    "\n"
+    "Runs BINARY in a network namespace of its own with only the loopback\n"
+    "interface, brought up. A test-only program. Exits 77 if the namespace\n"
+    "cannot be made (no CAP_SYS_ADMIN), 2 for bad arguments.\n"
+    "\n"
+    "Options:\n"
+    "  --local_ports=LOW-HIGH\n"
+    "      net.ipv4.ip_local_port_range in the new namespace\n"
+    "  --help\n"
+    "      print this help and exit\n"
+    "  --version\n"
+    "      print the version and exit\n";
 constexpr int kExitUsage = 2;
 
 bool BringUpLoopback() {
@@ -70,6 +87,14 @@ int main(int argc, char** argv) {
     if (arg == "--") {
       ++i;
       break;
+    }
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kHelp, stdout);
+      return 0;
+    }
+    if (arg == "--version") {
+      std::printf("run_in_new_netns %s\n", SOCKRPC_VERSION_STRING);
+      return 0;
     }
     if (arg == "--local_ports" && i + 1 < argc) {
       local_ports = argv[++i];

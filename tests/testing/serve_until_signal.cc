@@ -13,8 +13,7 @@ namespace testing {
 
 void PrintLine(absl::string_view line) {
   std::string text = absl::StrCat(line, "\n");
-  std::fwrite(text.data(), 1, text.size(), stdout);
-  std::fflush(stdout);
+  std::fwrite(text.data(), 1, text.size(), stderr);
 }
 
 int ServeUntilSignal(const char* program, const std::vector<Service*>& services,

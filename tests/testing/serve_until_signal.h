@@ -23,8 +23,9 @@
 namespace sockrpc {
 namespace testing {
 
-// PrintLine writes `line` and a newline to standard output and flushes, so
-// that a test waiting for the line sees it at once. Thread-safe.
+// PrintLine writes `line` and a newline to standard error, a server's log
+// (unbuffered, so that a test waiting for the line sees it at once).
+// Thread-safe.
 void PrintLine(absl::string_view line);
 
 // ServeUntilSignal serves `services` (borrowed: they must outlive the

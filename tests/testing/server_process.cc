@@ -1,5 +1,7 @@
 #include "tests/testing/server_process.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <utility>
 
@@ -36,6 +38,8 @@ absl::StatusOr<StartedServer> StartServerProcess(
 }
 
 std::string BinaryPath(absl::string_view name) {
+  std::string test_program = absl::StrCat(SOCKRPC_TEST_BIN_DIR, "/", name);
+  if (access(test_program.c_str(), X_OK) == 0) return test_program;
   return absl::StrCat(SOCKRPC_BIN_DIR, "/", name);
 }
 

@@ -25,8 +25,11 @@ namespace testing {
 // is reached only when something is broken.
 inline constexpr absl::Duration kProcessTimeout = absl::Seconds(10);
 
-// BinaryPath returns the full path of a sockrpc binary built next to the
-// servers (SOCKRPC_BIN_DIR), e.g. BinaryPath("increment_server").
+// BinaryPath returns the full path of a program of this build: one of the
+// test suite's own (interop_server, compat_server_v1, ...; in
+// SOCKRPC_TEST_BIN_DIR, build/tests/bin) if there is one by that name, else
+// a user-facing one (SOCKRPC_BIN_DIR, build/bin), e.g.
+// BinaryPath("increment_server").
 std::string BinaryPath(absl::string_view name);
 
 // ServerFlags returns `flags` plus the flags the test run adds for the
@@ -50,7 +53,7 @@ struct StartedServer {
 absl::StatusOr<StartedServer> AwaitServing(
     std::unique_ptr<ChildProcess> process);
 
-// StartServerProcess starts the server program `name` (in SOCKRPC_BIN_DIR)
+// StartServerProcess starts the server program `name` (see BinaryPath())
 // with `args` plus ServerFlags(name) and awaits it.
 absl::StatusOr<StartedServer> StartServerProcess(
     absl::string_view name, const std::vector<std::string>& args);
