@@ -9,6 +9,8 @@ sockrpc_test(NAME tap_pcapng_test
   SOURCES tap_pcapng_test.cc
   LIBS sockrpc_cli_inspect)
 target_include_directories(tap_pcapng_test PRIVATE ${PROJECT_SOURCE_DIR})
+target_compile_definitions(tap_pcapng_test PRIVATE
+  SOCKRPC_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
 
 sockrpc_test(NAME tap_e2e_test
   SOURCES tap_e2e_test.cc
@@ -16,3 +18,4 @@ sockrpc_test(NAME tap_e2e_test
 target_compile_definitions(tap_e2e_test PRIVATE
   SOCKRPC_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
 add_dependencies(tap_e2e_test sockrpc_cli increment_server increment_client)
+
