@@ -418,8 +418,12 @@ end
 local tcp_stream = Field.new("tcp.stream")
 
 function sockrpc.dissector(tvb, pinfo, tree)
-  if tvb:len() == 0 then return 0 end
   pinfo.cols.protocol:set("sockrpc")
+  if tvb:len() == 0 then
+    -- In a tap capture: the handshake, FIN or RST of a connection.
+    pinfo.cols.info:set("(no payload: a connection opens or closes)")
+    return 0
+  end
   if tcp_stream() ~= nil then
     -- Over TCP: TCP reassembles what a unit needs.
     local done, need = dissect_units(tvb, pinfo, tree)
