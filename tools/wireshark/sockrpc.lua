@@ -100,7 +100,7 @@ local protobuf = Dissector.get("protobuf")
 -- Connection state, kept from the first pass over the packets:
 --   streams[conversation][stream id] = { method =, client = endpoint }
 --   clients[conversation] = the endpoint that sent the first preface
---   per_packet[packet number][unit index] = { method =, from_client = }
+--   per_packet[packet number][unit key] = { method =, from_client = }
 --   pending[flow] = bytes of an exported-PDU flow not yet a whole unit
 --   joined[packet number] = the bytes a packet's units were read from,
 --                           when they began in earlier packets
@@ -243,10 +243,12 @@ local function dissect_wire_message(kind, payload, pinfo, tree)
 end
 
 -- Works out (first pass) or recalls (later passes) the method of the
--- stream and the sender's side, for the unit numbered `index` of the packet.
-local function stream_context(pinfo, index, frame_type, stream_id, method)
+-- stream and the sender's side, for the unit at `key` of the packet (TCP
+-- may hand one packet's bytes over in more than one call: the key names
+-- the call's bytes and the unit's offset in them).
+local function stream_context(pinfo, key, frame_type, stream_id, method)
   local saved = per_packet[pinfo.number]
-  if pinfo.visited and saved and saved[index] then return saved[index] end
+  if pinfo.visited and saved and saved[key] then return saved[key] end
   local sender, conversation = endpoints(pinfo)
   streams[conversation] = streams[conversation] or {}
   local known = streams[conversation][stream_id]
@@ -264,7 +266,7 @@ local function stream_context(pinfo, index, frame_type, stream_id, method)
     context = { method = nil, from_client = client == nil or client == sender }
   end
   saved = saved or {}
-  saved[index] = context
+  saved[key] = context
   per_packet[pinfo.number] = saved
   return context
 end
@@ -281,7 +283,7 @@ local function add_payload_tree(item, payload, kind)
 end
 
 -- One frame at `offset` (whole, header and payload, in `tvb`).
-local function dissect_frame(tvb, offset, pinfo, tree, index)
+local function dissect_frame(tvb, offset, pinfo, tree)
   local length = tvb(offset, 4):uint()
   local stream_id = tvb(offset + 4, 4):uint()
   local frame_type = tvb(offset + 8, 1):uint()
@@ -313,7 +315,8 @@ local function dissect_frame(tvb, offset, pinfo, tree, index)
       if number == 1 and wire_type == 2 then method = text_of(field) end
     end)
   end
-  local context = stream_context(pinfo, index, frame_type, stream_id, method)
+  local context = stream_context(pinfo, tvb:len() .. ":" .. offset,
+                                 frame_type, stream_id, method)
 
   if frame_type == 0x01 then
     local kind = (context.from_client and method ~= nil) and "CallHeader"
@@ -366,12 +369,11 @@ end
 -- Returns the offset after the last whole unit, and how many more bytes
 -- the next unit needs (0 if none is started).
 local function dissect_units(tvb, pinfo, tree)
-  local offset, index, summaries = 0, 0, {}
+  local offset, summaries = 0, {}
   local total = tvb:len()
   local need = 0
   while offset < total do
     local available = total - offset
-    index = index + 1
     if preface_prefix(tvb, offset, available) then
       if available < 8 then need = 8 - available; break end
       local item = tree:add(sockrpc, tvb(offset, 8))
@@ -402,7 +404,7 @@ local function dissect_units(tvb, pinfo, tree)
         need = HEADER_SIZE + length - available
         break
       end
-      summaries[#summaries + 1] = dissect_frame(tvb, offset, pinfo, tree, index)
+      summaries[#summaries + 1] = dissect_frame(tvb, offset, pinfo, tree)
       offset = offset + HEADER_SIZE + length
     end
   end
@@ -413,18 +415,16 @@ local function dissect_units(tvb, pinfo, tree)
   return offset, need
 end
 
--- Set when the packet came through TCP (heuristic, port or Decode As);
--- pinfo.can_desegment cannot tell, being 0 inside a heuristic.
-local tcp_stream = Field.new("tcp.stream")
-
-function sockrpc.dissector(tvb, pinfo, tree)
+-- Dissects the units of a packet that came through TCP (`over_tcp`: TCP
+-- reassembles) or as an exported PDU (joined here).
+local function dissect(tvb, pinfo, tree, over_tcp)
   pinfo.cols.protocol:set("sockrpc")
   if tvb:len() == 0 then
     -- In a tap capture: the handshake, FIN or RST of a connection.
     pinfo.cols.info:set("(no payload: a connection opens or closes)")
     return 0
   end
-  if tcp_stream() ~= nil then
+  if over_tcp then
     -- Over TCP: TCP reassembles what a unit needs.
     local done, need = dissect_units(tvb, pinfo, tree)
     if need > 0 then
@@ -465,11 +465,19 @@ function sockrpc.dissector(tvb, pinfo, tree)
   return tvb:len()
 end
 
--- Any TCP connection that starts with the preface is sockrpc.
+-- Called by TCP (a port, Decode As, the conversation the heuristic set) or
+-- by the exported-PDU dissector (a tap capture), which does not offer
+-- reassembly.
+function sockrpc.dissector(tvb, pinfo, tree)
+  return dissect(tvb, pinfo, tree, pinfo.can_desegment > 0)
+end
+
+-- Any TCP connection that starts with the preface is sockrpc. (TCP offers
+-- reassembly to heuristics too, though can_desegment reads 0 here.)
 local function heuristic(tvb, pinfo, tree)
   if tvb:len() < 8 or tvb(0, 7):string() ~= PREFACE_MAGIC then return false end
   pinfo.conversation = sockrpc
-  sockrpc.dissector(tvb, pinfo, tree)
+  dissect(tvb, pinfo, tree, true)
   return true
 end
 sockrpc:register_heuristic("tcp", heuristic)
