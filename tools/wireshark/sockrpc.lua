@@ -95,7 +95,10 @@ sockrpc.prefs.max_payload = Pref.uint("Largest payload", 64 * 1024 * 1024,
                                       "A frame header announcing more is "
                                       .. "taken as damage")
 
-local protobuf = Dissector.get("protobuf")
+-- Wireshark's protobuf dissector (3.2 and later); without it MESSAGE
+-- payloads are shown as bytes.
+local has_protobuf, protobuf = pcall(Dissector.get, "protobuf")
+if not has_protobuf then protobuf = nil end
 
 -- Connection state, kept from the first pass over the packets:
 --   streams[conversation][stream id] = { method =, client = endpoint }
@@ -165,22 +168,23 @@ local function text_of(field)
   return field and field:string(ENC_UTF_8) or ""
 end
 
--- A MetadataEntry under `parent`; returns its key.
+-- A MetadataEntry under `parent`; returns its key. (An empty key or value
+-- is not on the wire, and gets no item of its own.)
 local function add_metadata_entry(parent, range)
   local entry = parent:add(f.metadata, range)
   local key, value = "", nil
   each_field(range, function(number, wire_type, field)
     if number == 1 and wire_type == 2 then
       key = text_of(field)
-      entry:add(f.md_key, field or range(0, 0), key)
+      if field then entry:add(f.md_key, field, key) end
     elseif number == 2 and wire_type == 2 then
       value = field
     end
   end)
-  if key:sub(-4) == "-bin" then
-    entry:add(f.md_value_bin, value or range(0, 0))
-  else
-    entry:add(f.md_value, value or range(0, 0), text_of(value))
+  if value and key:sub(-4) == "-bin" then
+    entry:add(f.md_value_bin, value)
+  elseif value then
+    entry:add(f.md_value, value, text_of(value))
   end
   entry:set_text(string.format("%s: %s", key, key:sub(-4) == "-bin"
       and ((value and value:bytes():tohex()) or "")
@@ -337,12 +341,14 @@ local function dissect_frame(tvb, offset, pinfo, tree)
       item:add(f.message_of, context.method .. " " .. direction)
           :set_generated()
       detail = context.method .. " " .. direction
-      if protobuf and length > 0 then
+      local shown = false
+      if protobuf and payload then
         pinfo.private["pb_msg_type"] = "application/grpc," .. context.method
             .. "," .. direction
-        pcall(Dissector.call, protobuf, payload:tvb(), pinfo, item)
+        shown = pcall(Dissector.call, protobuf, payload:tvb(), pinfo, item)
         pinfo.private["pb_msg_type"] = nil
       end
+      if payload and not shown then item:add(f.payload, payload) end
     else
       item:add_proto_expert_info(e_no_method)
       if payload then item:add(f.payload, payload) end
