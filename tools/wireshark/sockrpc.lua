@@ -22,6 +22,8 @@
 local sockrpc = Proto("sockrpc", "sockrpc RPC protocol")
 
 local PREFACE_MAGIC = "SOCKRPC"
+-- The Info column of a packet that holds only part of a frame.
+local PART_OF_A_FRAME = "sockrpc: part of a frame, continued in a later packet"
 local HEADER_SIZE = 12
 
 local frame_types = {
@@ -448,7 +450,7 @@ local function dissect(tvb, pinfo, tree, over_tcp)
   end
   if joined[pinfo.number] == false then
     -- The middle of a frame: its whole shows in the packet that ends it.
-    pinfo.cols.info:set("sockrpc: part of a frame, continued in a later packet")
+    pinfo.cols.info:set(PART_OF_A_FRAME)
     return tvb:len()
   end
   if joined[pinfo.number] then
@@ -464,9 +466,10 @@ local function dissect(tvb, pinfo, tree, over_tcp)
     -- Keep the joined bytes only where whole units came out of them.
     if done == 0 and joined[pinfo.number] then joined[pinfo.number] = false end
   end
-  if need > 0 or done < bytes_tvb:len() then
-    pinfo.cols.info:append(done > 0 and " (a frame continues)"
-                           or "sockrpc: part of a frame, continued in a later packet")
+  if done == 0 then
+    pinfo.cols.info:set(PART_OF_A_FRAME)
+  elseif done < bytes_tvb:len() then
+    pinfo.cols.info:append(" (a frame continues)")
   end
   return tvb:len()
 end
