@@ -223,7 +223,7 @@ local function dissect_wire_message(kind, payload, pinfo, tree)
                  whole, text_of(field))
       elseif number == 3 and wire_type == 2 and kind == "CallStatus" then
         add_metadata_entry(tree, whole)
-      elseif number == 3 and wire_type == 0 then
+      elseif number == 3 and wire_type == 0 and kind == "GoAway" then
         tree:add(f.goaway_last, whole, value)
       end
     elseif kind == "CancelCall" then
