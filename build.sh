@@ -25,6 +25,7 @@ readonly REQUIRED_PACKAGES=(
   libgtest-dev
   libgmock-dev
   libbenchmark-dev
+  tshark
 )
 
 # Extra packages of the sanitizer and fuzzing builds (asan, tsan, fuzz

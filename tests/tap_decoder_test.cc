@@ -14,6 +14,7 @@
 #include "google/protobuf/descriptor.pb.h"
 #include "gtest/gtest.h"
 #include "increment.pb.h"
+#include "sockrpc/reflection.pb.h"
 #include "sockrpc/wire.pb.h"
 #include "tools/cli/connection_decoder.h"
 #include "tools/cli/frame_printer.h"
@@ -140,6 +141,35 @@ TEST(TapDecoderTest, WithoutSchemaMessagesAreShownAsRawFields) {
   ASSERT_EQ(lines.size(), 8u);
   EXPECT_THAT(lines[2], HasSubstr("\"error\":\"no schema"));
   EXPECT_THAT(lines[2], HasSubstr("\"raw\":\"1: \\\"A\\\"\""));
+}
+
+// The built-in reflection service's calls decode with or without a schema
+// of the caller's: its descriptors are compiled into the tool.
+TEST(TapDecoderTest, ReflectionCallsDecodeWithoutAndWithASchema) {
+  std::string client;
+  AppendPreface(&client);
+  wire::CallHeader header;
+  header.set_method("/sockrpc.reflection.v1.Reflection/FileContainingSymbol");
+  ASSERT_TRUE(AppendMessageFrame(&client, FrameType::kHeaders, 0, 1, header,
+                                 kDefaultMaxFrameSize)
+                  .ok());
+  reflection::v1::FileContainingSymbolRequest request;
+  request.set_symbol("increment.Increment");
+  ASSERT_TRUE(AppendMessageFrame(&client, FrameType::kMessage, kFlagEndStream,
+                                 1, request, kDefaultMaxFrameSize)
+                  .ok());
+  IncrementPool pool;
+  for (const google::protobuf::DescriptorPool* schema :
+       {static_cast<const google::protobuf::DescriptorPool*>(nullptr),
+        pool.get()}) {
+    std::vector<std::string> lines = Decode(schema, client, "");
+    ASSERT_GE(lines.size(), 3u) << Joined(lines);
+    EXPECT_THAT(lines[2], HasSubstr("\"message_type\":\"sockrpc.reflection.v1."
+                                    "FileContainingSymbolRequest\""));
+    EXPECT_THAT(lines[2],
+                HasSubstr("\"message\":{\"symbol\":\"increment.Increment\"}"));
+    EXPECT_THAT(lines[2], ::testing::Not(HasSubstr("\"error\"")));
+  }
 }
 
 TEST(TapDecoderTest, MalformedHeaderIsShownAndTheRestIsUnframed) {

@@ -160,6 +160,56 @@ TEST(TapPcapngTest, TimesOfAFineGrainedClockAreExact) {
   EXPECT_EQ(records[0].time, absl::UnixEpoch() + absl::Milliseconds(1500));
 }
 
+// The writer's packets are exported PDUs for the "sockrpc" dissector, each
+// naming it and carrying the synthetic addresses and TCP fields.
+TEST(TapPcapngTest, WriterUsesExportedPdusForTheSockrpcDissector) {
+  testing::TempDir dir;
+  const std::string path = dir.File("cap.pcapng");
+  {
+    auto writer = PcapngWriter::Create(path, "");
+    ASSERT_TRUE(writer.ok());
+    ASSERT_TRUE((*writer)->Open(1, absl::UnixEpoch(), "c").ok());
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)),
+                    std::istreambuf_iterator<char>());
+  // The interface block's link type, then the first packet's first tag.
+  const size_t shb_size =
+      static_cast<uint8_t>(bytes[4]) | (static_cast<uint8_t>(bytes[5]) << 8);
+  ASSERT_GT(bytes.size(), shb_size + 10);
+  EXPECT_EQ(static_cast<uint8_t>(bytes[shb_size + 8]), kLinkTypeUpperPdu);
+  EXPECT_TRUE(
+      absl::StrContains(bytes, std::string("\x00\x0c\x00\x07sockrpc", 11)));
+}
+
+// Captures written before the exported-PDU format (Ethernet/IPv4/TCP, by
+// the tap of sockrpc 0.x; tests/golden/tap_capture_ethernet.pcapng holds
+// one increment call) still read back.
+TEST(TapPcapngTest, ReadsTheOlderEthernetCaptures) {
+  absl::Status status;
+  std::vector<CaptureRecord> records = ReadAll(
+      SOCKRPC_SOURCE_DIR "/tests/golden/tap_capture_ethernet.pcapng", &status);
+  ASSERT_TRUE(status.ok()) << status;
+  std::string client, server;
+  int ends = 0;
+  ASSERT_FALSE(records.empty());
+  EXPECT_EQ(records[0].kind, Kind::kOpen);
+  EXPECT_TRUE(absl::StartsWith(records[0].text, "client pid "))
+      << records[0].text;
+  for (const CaptureRecord& record : records) {
+    EXPECT_EQ(record.connection, 1u);
+    if (record.kind == Kind::kEnd) ++ends;
+    if (record.kind != Kind::kData) continue;
+    (record.direction == Direction::kClientToServer ? client : server) +=
+        record.bytes;
+  }
+  EXPECT_EQ(ends, 2);
+  EXPECT_EQ(client.size(), 72u);
+  EXPECT_EQ(server.size(), 35u);
+  EXPECT_TRUE(absl::StartsWith(client, "SOCKRPC\x01"));
+  EXPECT_TRUE(absl::StrContains(client, "/increment.Increment/Increment"));
+}
+
 TEST(TapPcapngTest, NotAPcapngFileIsRefused) {
   testing::TempDir dir;
   const std::string path = dir.File("text.txt");

@@ -8,6 +8,7 @@
 #include "google/protobuf/message.h"
 #include "google/protobuf/util/json_util.h"
 #include "sockrpc/wire.pb.h"
+#include "tools/cli/builtin_schema.h"
 #include "tools/cli/json_text.h"
 #include "tools/cli/raw_fields.h"
 
@@ -224,31 +225,37 @@ void ConnectionDecoder::DecodeMessage(absl::string_view payload,
     ShowUndecoded(payload, event);
     return;
   }
-  if (options_.pool == nullptr) {
-    event->error = "no schema (use --proto or --protoset)";
-    ShowUndecoded(payload, event);
-    return;
-  }
-  // "/package.Service/Method"
+  // "/package.Service/Method": looked up in the schema, then among the
+  // built-in services (reflection), which decode even without a schema.
   std::vector<absl::string_view> parts =
       absl::StrSplit(absl::string_view(event->method), '/');
   const google::protobuf::MethodDescriptor* method = nullptr;
   if (parts.size() == 3 && parts[0].empty()) {
-    const google::protobuf::ServiceDescriptor* service =
-        options_.pool->FindServiceByName(std::string(parts[1]));
-    if (service != nullptr) {
-      method = service->FindMethodByName(std::string(parts[2]));
+    if (options_.pool != nullptr) {
+      const google::protobuf::ServiceDescriptor* service =
+          options_.pool->FindServiceByName(std::string(parts[1]));
+      if (service != nullptr) {
+        method = service->FindMethodByName(std::string(parts[2]));
+      }
     }
+    if (method == nullptr) method = FindBuiltinMethod(parts[1], parts[2]);
   }
   if (method == nullptr) {
-    event->error = absl::StrCat("method ", event->method, " not in the schema");
+    event->error =
+        options_.pool == nullptr
+            ? "no schema (use --proto or --protoset)"
+            : absl::StrCat("method ", event->method, " not in the schema");
     ShowUndecoded(payload, event);
     return;
   }
   const google::protobuf::Descriptor* type =
       from_client ? method->input_type() : method->output_type();
   event->message_type = type->full_name();
-  const Message* prototype = factory_->GetPrototype(type);
+  const Message* prototype =
+      type->file()->pool() == google::protobuf::DescriptorPool::generated_pool()
+          ? google::protobuf::MessageFactory::generated_factory()->GetPrototype(
+                type)
+          : factory_->GetPrototype(type);
   std::unique_ptr<Message> message(prototype->New());
   if (!message->ParseFromArray(payload.data(),
                                static_cast<int>(payload.size()))) {

@@ -244,9 +244,70 @@ void CaptureReader::ParsePacket(const std::string& body) {
   AddPacket(interface, time, packet, comment);
 }
 
+namespace {
+
+// What an exported PDU's tags say about its TCP segment.
+struct CaptureSegmentFields {
+  uint16_t src_port = 0;
+  uint16_t dst_port = 0;
+  uint32_t seq = 0;
+  uint8_t flags = 0;
+  absl::string_view payload;
+};
+
+// Reads the tags of an exported PDU (docs/CAPTURE.md) into the addresses
+// and *fields; false if a tag is cut short or the addresses or the TCP
+// info are missing.
+bool ParseExportedPdu(absl::string_view packet, uint32_t* src_ip,
+                      uint32_t* dst_ip, CaptureSegmentFields* fields) {
+  bool have_tcp = false, have_src = false, have_dst = false;
+  while (packet.size() >= 4) {
+    const uint16_t tag = Big16(packet.data());
+    const uint16_t size = Big16(packet.data() + 2);
+    packet.remove_prefix(4);
+    if (size > packet.size()) return false;
+    absl::string_view value = packet.substr(0, size);
+    packet.remove_prefix(size);
+    if (tag == kTagEnd) {
+      fields->payload = packet;
+      return have_tcp && have_src && have_dst;
+    }
+    if (tag == kTagIpv4Source && size == 4) {
+      *src_ip = Big32(value.data());
+      have_src = true;
+    } else if (tag == kTagIpv4Destination && size == 4) {
+      *dst_ip = Big32(value.data());
+      have_dst = true;
+    } else if (tag == kTagSourcePort && size == 4) {
+      fields->src_port = static_cast<uint16_t>(Big32(value.data()));
+    } else if (tag == kTagDestinationPort && size == 4) {
+      fields->dst_port = static_cast<uint16_t>(Big32(value.data()));
+    } else if (tag == kTagTcpInfo && size >= kTcpInfoSize) {
+      fields->seq = Big32(value.data() + 2);
+      fields->flags = static_cast<uint8_t>(Big16(value.data() + 15));
+      have_tcp = true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
 void CaptureReader::AddPacket(const Interface& interface, absl::Time time,
                               absl::string_view packet,
                               absl::string_view comment) {
+  if (interface.link_type == kLinkTypeUpperPdu) {
+    CaptureSegmentFields fields;
+    uint32_t src_ip = 0, dst_ip = 0;
+    if (!ParseExportedPdu(packet, &src_ip, &dst_ip, &fields)) {
+      ++skipped_packets_;
+      return;
+    }
+    AddSegment(time, Endpoint{src_ip, fields.src_port},
+               Endpoint{dst_ip, fields.dst_port}, fields.seq, fields.flags,
+               fields.payload, comment);
+    return;
+  }
   // Find the IPv4 header.
   uint16_t ether_type = 0x0800;
   switch (interface.link_type) {
@@ -298,10 +359,14 @@ void CaptureReader::AddPacket(const Interface& interface, absl::Time time,
   Endpoint from = src, to = dst;
   from.port = Big16(tcp.data());
   to.port = Big16(tcp.data() + 2);
-  const uint32_t seq = Big32(tcp.data() + 4);
-  const uint8_t flags = static_cast<uint8_t>(tcp[13]);
-  absl::string_view payload = tcp.substr(tcp_header);
+  AddSegment(time, from, to, Big32(tcp.data() + 4),
+             static_cast<uint8_t>(tcp[13]), tcp.substr(tcp_header), comment);
+}
 
+void CaptureReader::AddSegment(absl::Time time, Endpoint from, Endpoint to,
+                               uint32_t seq, uint8_t flags,
+                               absl::string_view payload,
+                               absl::string_view comment) {
   // Which connection, and which side is the client?
   const bool synthetic_to_server =
       to.ip == kServerIpv4 && to.port == kServerPort;

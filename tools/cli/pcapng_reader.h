@@ -1,6 +1,7 @@
 // CaptureReader reads a pcapng capture back into the tap's records: a
 // connection opened, bytes in one direction, a direction ended. It reads
-// the tap's own files (docs/CAPTURE.md), and also ordinary captures of
+// the tap's own files (docs/CAPTURE.md: exported PDUs, link type 252, and
+// the Ethernet/IPv4/TCP packets of older taps), and also ordinary captures of
 // sockrpc over TCP (IPv4 over Ethernet, raw IP or Linux cooked capture), as
 // tcpdump or tshark write them in pcapng: connections are told apart by
 // their address pairs, the client is the side that sent the SYN (or spoke
@@ -93,9 +94,13 @@ class CaptureReader {
   absl::Status ParseSectionHeader(const std::string& body);
   absl::Status ParseInterface(const std::string& body);
   void ParsePacket(const std::string& body);
-  // Turns one link-layer packet into records.
+  // Turns one link-layer packet into records (through AddSegment).
   void AddPacket(const Interface& interface, absl::Time time,
                  absl::string_view packet, absl::string_view comment);
+  // Turns one TCP segment from `from` to `to` into records.
+  void AddSegment(absl::Time time, Endpoint from, Endpoint to, uint32_t seq,
+                  uint8_t flags, absl::string_view payload,
+                  absl::string_view comment);
   uint16_t Get16(const char* p) const;
   uint32_t Get32(const char* p) const;
 

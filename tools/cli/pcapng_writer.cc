@@ -59,70 +59,43 @@ std::string Block(uint32_t type, const std::string& body) {
   return block;
 }
 
-// The Internet checksum (RFC 1071) over `data`, starting from `sum`.
-uint32_t SumWords(absl::string_view data, uint32_t sum) {
-  for (size_t i = 0; i + 1 < data.size(); i += 2) {
-    sum += (static_cast<uint8_t>(data[i]) << 8) | static_cast<uint8_t>(data[i + 1]);
-  }
-  if (data.size() % 2 == 1) sum += static_cast<uint8_t>(data.back()) << 8;
-  return sum;
+// Appends one exported-PDU tag: type, length, value (not padded).
+void PutTag(uint16_t type, absl::string_view value, std::string* out) {
+  PutBig16(type, out);
+  PutBig16(static_cast<uint16_t>(value.size()), out);
+  out->append(value.data(), value.size());
 }
-uint16_t FoldChecksum(uint32_t sum) {
-  while (sum >> 16) sum = (sum & 0xFFFF) + (sum >> 16);
-  return static_cast<uint16_t>(~sum);
+std::string Big32Text(uint32_t v) {
+  std::string text;
+  PutBig32(v, &text);
+  return text;
 }
 
-// An Ethernet frame holding an IPv4/TCP packet.
-std::string EthernetTcpPacket(uint32_t src_ip, uint16_t src_port,
-                              uint32_t dst_ip, uint16_t dst_port,
-                              uint8_t tcp_flags, uint32_t seq, uint32_t ack,
-                              absl::string_view payload) {
-  std::string tcp;
-  PutBig16(src_port, &tcp);
-  PutBig16(dst_port, &tcp);
-  PutBig32(seq, &tcp);
-  PutBig32((tcp_flags & kAck) ? ack : 0, &tcp);
-  tcp.push_back(static_cast<char>(5 << 4));  // data offset: 5 words
-  tcp.push_back(static_cast<char>(tcp_flags));
-  PutBig16(65535, &tcp);  // window
-  PutBig16(0, &tcp);      // checksum, filled below
-  PutBig16(0, &tcp);      // urgent pointer
-  tcp.append(payload.data(), payload.size());
-  std::string pseudo;
-  PutBig32(src_ip, &pseudo);
-  PutBig32(dst_ip, &pseudo);
-  PutBig16(6, &pseudo);
-  PutBig16(static_cast<uint16_t>(tcp.size()), &pseudo);
-  uint16_t tcp_sum = FoldChecksum(SumWords(tcp, SumWords(pseudo, 0)));
-  tcp[16] = static_cast<char>(tcp_sum >> 8);
-  tcp[17] = static_cast<char>(tcp_sum);
+// An exported PDU for the "sockrpc" dissector: the tags give the synthetic
+// addresses, ports and TCP sequence numbers and flags, then `payload`.
+std::string ExportedPdu(uint32_t src_ip, uint16_t src_port, uint32_t dst_ip,
+                        uint16_t dst_port, uint8_t tcp_flags, uint32_t seq,
+                        uint32_t ack, absl::string_view payload) {
+  std::string tcp_info;
+  PutBig16(kTcpInfoVersion, &tcp_info);
+  PutBig32(seq, &tcp_info);
+  PutBig32(seq + static_cast<uint32_t>(payload.size()), &tcp_info);
+  PutBig32((tcp_flags & kAck) ? ack : 0, &tcp_info);
+  tcp_info.push_back(0);  // not reassembled
+  PutBig16(tcp_flags, &tcp_info);
+  PutBig16(0, &tcp_info);  // urgent pointer
 
-  std::string ip;
-  ip.push_back(0x45);  // IPv4, 5-word header
-  ip.push_back(0);
-  PutBig16(static_cast<uint16_t>(20 + tcp.size()), &ip);
-  PutBig16(0, &ip);       // identification
-  PutBig16(0x4000, &ip);  // don't fragment
-  ip.push_back(64);       // TTL
-  ip.push_back(6);        // TCP
-  PutBig16(0, &ip);       // checksum, filled below
-  PutBig32(src_ip, &ip);
-  PutBig32(dst_ip, &ip);
-  uint16_t ip_sum = FoldChecksum(SumWords(ip, 0));
-  ip[10] = static_cast<char>(ip_sum >> 8);
-  ip[11] = static_cast<char>(ip_sum);
-
-  // Locally administered MACs: 02:00:00:00:00:01 client, :02 server.
-  const bool from_client = dst_ip == kServerIpv4;
-  std::string frame;
-  frame.append("\x02\x00\x00\x00\x00", 5);
-  frame.push_back(from_client ? 2 : 1);
-  frame.append("\x02\x00\x00\x00\x00", 5);
-  frame.push_back(from_client ? 1 : 2);
-  PutBig16(0x0800, &frame);
-  frame.append(ip);
-  frame.append(tcp);
-  return frame;
+  std::string packet;
+  PutTag(kTagDissectorName, kDissectorName, &packet);
+  PutTag(kTagIpv4Source, Big32Text(src_ip), &packet);
+  PutTag(kTagIpv4Destination, Big32Text(dst_ip), &packet);
+  PutTag(kTagPortType, Big32Text(kPortTypeTcp), &packet);
+  PutTag(kTagSourcePort, Big32Text(src_port), &packet);
+  PutTag(kTagDestinationPort, Big32Text(dst_port), &packet);
+  PutTag(kTagTcpInfo, tcp_info, &packet);
+  PutTag(kTagEnd, "", &packet);
+  packet.append(payload.data(), payload.size());
+  return packet;
 }
 
 }  // namespace
@@ -149,7 +122,7 @@ absl::StatusOr<std::unique_ptr<PcapngWriter>> PcapngWriter::Create(
   if (!status.ok()) return status;
 
   std::string idb;
-  PutHost16(kLinkTypeEthernet, &idb);
+  PutHost16(kLinkTypeUpperPdu, &idb);
   PutHost16(0, &idb);
   PutHost32(kSnapLength, &idb);
   PutOption(kOptIfName, "sockrpc-tap", &idb);
@@ -181,11 +154,10 @@ absl::Status PcapngWriter::WriteSegment(uint32_t connection,
   const uint32_t client_ip = ClientIpv4(connection);
   const uint16_t client_port = ClientPort(connection);
   std::string packet =
-      from_client
-          ? EthernetTcpPacket(client_ip, client_port, kServerIpv4, kServerPort,
-                              tcp_flags, seq, ack, payload)
-          : EthernetTcpPacket(kServerIpv4, kServerPort, client_ip, client_port,
-                              tcp_flags, seq, ack, payload);
+      from_client ? ExportedPdu(client_ip, client_port, kServerIpv4,
+                                kServerPort, tcp_flags, seq, ack, payload)
+                  : ExportedPdu(kServerIpv4, kServerPort, client_ip,
+                                client_port, tcp_flags, seq, ack, payload);
   const int64_t micros = absl::ToUnixMicros(time);
   std::string epb;
   PutHost32(0, &epb);  // interface 0

@@ -1,7 +1,9 @@
 // PcapngWriter records the tap's connections in a pcapng capture file that
 // Wireshark and tshark open: each connection becomes a synthetic TCP
 // connection (handshake, data segments with correct sequence numbers, FIN
-// or RST), as docs/CAPTURE.md describes. Internal to the tool.
+// or RST), carried as exported PDUs for the "sockrpc" dissector
+// (tools/wireshark/sockrpc.lua), as docs/CAPTURE.md describes. Internal to
+// the tool.
 //
 // Every call writes its blocks and flushes, so a tap that is killed leaves
 // a readable file.

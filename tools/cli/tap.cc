@@ -48,7 +48,8 @@ constexpr char kTapUsage[] =
     "message as JSON. The schema comes from --proto/--protoset, or else from\n"
     "the upstream's reflection service; without one, messages are shown as\n"
     "raw protobuf fields. --save writes a pcapng capture (docs/CAPTURE.md)\n"
-    "that `sockrpc decode` and Wireshark read. Addresses: unix:PATH,\n"
+    "that `sockrpc decode` reads, and Wireshark with the sockrpc dissector\n"
+    "(share/sockrpc/wireshark/sockrpc.lua). Addresses: unix:PATH,\n"
     "unix-abstract:NAME, HOST:PORT. Stop with Ctrl-C.\n";
 
 // How long the tap waits to reach the upstream for a new client.

@@ -1,0 +1,27 @@
+#include "tools/cli/builtin_schema.h"
+
+#include <string>
+
+#include "sockrpc/reflection.pb.h"
+
+namespace sockrpc {
+namespace cli {
+
+const google::protobuf::MethodDescriptor* FindBuiltinMethod(
+    absl::string_view service, absl::string_view method) {
+  // Through a generated message's descriptor, so that the linker keeps the
+  // file's generated code (and its registration) whoever else uses it.
+  const google::protobuf::FileDescriptor* reflection_file =
+      ::sockrpc::reflection::v1::ListServicesRequest::descriptor()->file();
+  for (int i = 0; i < reflection_file->service_count(); ++i) {
+    const google::protobuf::ServiceDescriptor* candidate =
+        reflection_file->service(i);
+    if (candidate->full_name() == service) {
+      return candidate->FindMethodByName(std::string(method));
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace cli
+}  // namespace sockrpc
