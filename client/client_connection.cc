@@ -63,7 +63,8 @@ ClientConnection::ClientConnection(Fd fd, std::string target,
       out_(fd_.get(), options.batch_call_starts, unix_),
       buffers_(kPooledBuffers,
                size_t{options.max_frame_size} + kPooledBufferSlack),
-      in_(fd_.get(), target_, options.max_frame_size, &buffers_) {}
+      in_(fd_.get(), target_, options.max_frame_size, &buffers_),
+      preface_timeout_(options.connect_timeout) {}
 
 ClientConnection::~ClientConnection() = default;
 
@@ -401,8 +402,14 @@ void ClientConnection::ReadUntil(const Predicate& ready, absl::Time deadline) {
   absl::Cleanup end_reads = [this] { in_.EndReads(); };
   for (;;) {
     // Wait first: right after a request goes out, its reply is not there.
+    // Until the server's preface is in, no longer than it may take.
+    const absl::Time wait_deadline = ABSL_PREDICT_TRUE(in_.preface_received())
+                                         ? deadline
+                                         : PrefaceWaitDeadline(deadline);
     bool woken = false;
-    if (!WaitFor(fd_.get(), POLLIN, deadline, wake_fd_.get(), &woken).ok()) {
+    if (!WaitFor(fd_.get(), POLLIN, wait_deadline, wake_fd_.get(), &woken)
+             .ok()) {
+      FailIfPrefaceLate();
       return;  // deadline
     }
     if (woken && DrainEventFd(wake_fd_.get())) {
@@ -421,6 +428,21 @@ void ClientConnection::ReadUntil(const Predicate& ready, absl::Time deadline) {
       if (read == ReadOutcome::kShort) break;
     }
   }
+}
+
+absl::Time ClientConnection::PrefaceWaitDeadline(absl::Time deadline) {
+  if (preface_deadline_ == absl::InfiniteFuture()) {
+    preface_deadline_ = absl::Now() + preface_timeout_;
+  }
+  return std::min(deadline, preface_deadline_);
+}
+
+bool ClientConnection::FailIfPrefaceLate() {
+  if (in_.preface_received() || absl::Now() < preface_deadline_) return false;
+  Fail(absl::UnavailableError(absl::StrCat(
+      "server at ", target_, " sent no preface within ",
+      absl::FormatDuration(preface_timeout_), " (is it a sockrpc server?)")));
+  return true;
 }
 
 ClientConnection::ReadOutcome ClientConnection::ReadAndDispatch(

@@ -209,6 +209,13 @@ class ClientConnection {
   ReadOutcome ReadAndDispatch(absl::Span<char> scratch);
   void ReadUntil(const Predicate& ready, absl::Time deadline)
       ABSL_LOCKS_EXCLUDED(mu_);
+  // Until the server's preface has arrived, the reader waits no later than
+  // preface_deadline_ (set when a reader first waits for it):
+  // PrefaceWaitDeadline() returns min(`deadline`, that), and
+  // FailIfPrefaceLate() fails the connection once it has passed. Reader
+  // role only.
+  absl::Time PrefaceWaitDeadline(absl::Time deadline);
+  bool FailIfPrefaceLate();
   // Handles the frames buffered in in_. False if the connection failed.
   bool ProcessFrames();
   void HandleFrame(const FrameReader::Frame& frame);
@@ -283,6 +290,11 @@ class ClientConnection {
   BufferPool buffers_;
   // The reading half: used only by the thread holding the reader role.
   IncomingFrames in_;
+  // How long the server may take to send its preface once a reader waits
+  // for it (ChannelOptions::connect_timeout), and when that time is up
+  // (InfiniteFuture until a reader first waits). Reader role only.
+  const absl::Duration preface_timeout_;
+  absl::Time preface_deadline_ = absl::InfiniteFuture();
 };
 
 }  // namespace sockrpc

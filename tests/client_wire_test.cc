@@ -7,6 +7,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "client/channel.h"
 #include "gtest/gtest.h"
 #include "increment.sockrpc.pb.h"
@@ -67,6 +69,39 @@ TEST(ClientWireTest, UnknownFrameTypeOverTheSizeLimitOnACallIsSkipped) {
   absl::StatusOr<increment::IncrementReply> got = call.Get();
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_EQ(got->character(), "B");
+}
+
+TEST(ClientWireTest, ServerThatNeverSendsItsPrefaceFailsTheCallUnavailable) {
+  // The server accepts and reads, but never answers: the call has no
+  // deadline, and ends UNAVAILABLE once connect_timeout has passed without
+  // the server's preface.
+  TempDir dir;
+  absl::StatusOr<Address> address =
+      ParseAddress(absl::StrCat("unix:", dir.path(), "/silent.sock"));
+  ASSERT_TRUE(address.ok()) << address.status();
+  absl::StatusOr<Listener> listener = Listener::Bind(*address);
+  ASSERT_TRUE(listener.ok()) << listener.status();
+  ChannelOptions options;
+  options.connect_timeout = absl::Milliseconds(300);
+  std::shared_ptr<Channel> channel =
+      testing::MakeChannel(listener->address().ToString(), options);
+  ASSERT_NE(channel, nullptr);
+  increment::Increment::Stub stub(channel);
+  increment::IncrementRequest request;
+  request.set_character("A");
+  UnaryFuture<increment::IncrementReply> call = stub.AsyncIncrement(request);
+
+  RawConnection server = RawConnection::Adopt(AcceptOne(*listener));
+  ASSERT_TRUE(server.ReadPreface(kCallTimeout).ok());
+  const absl::Time start = absl::Now();
+  absl::StatusOr<increment::IncrementReply> got = call.Get();
+  EXPECT_LT(absl::Now() - start, kCallTimeout);
+  ASSERT_TRUE(absl::IsUnavailable(got.status())) << got.status();
+  EXPECT_NE(got.status().message().find(
+                absl::StrCat("server at ", listener->address().ToString(),
+                             " sent no preface within 300ms")),
+            absl::string_view::npos)
+      << got.status();
 }
 
 }  // namespace
