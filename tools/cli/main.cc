@@ -15,6 +15,13 @@
 
 namespace {
 
+// The project's version (CMake's PROJECT_VERSION), set by the build.
+#ifdef SOCKRPC_VERSION
+constexpr char kVersion[] = SOCKRPC_VERSION;
+#else
+constexpr char kVersion[] = "unknown";
+#endif
+
 struct Command {
   const char* name;
   int (*run)(int argc, char** argv);
@@ -58,6 +65,7 @@ void PrintUsage(FILE* out) {
   }
   std::fputs(
       "  help        print this help, or a command's: sockrpc help COMMAND\n"
+      "  version     print the version (also: sockrpc --version)\n"
       "\n"
       "Run 'sockrpc <command> --help' for a command's options.\n",
       out);
@@ -71,8 +79,15 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string first = argv[1];
+  if (first == "version" || first == "--version") {
+    std::printf("sockrpc %s\n", kVersion);
+    return 0;
+  }
   if (first == "help" || first == "--help" || first == "-h") {
-    if (first == "help" && argc > 2) {
+    const bool help_help = argc > 2 && (std::strcmp(argv[2], "--help") == 0 ||
+                                        std::strcmp(argv[2], "-h") == 0 ||
+                                        std::strcmp(argv[2], "help") == 0);
+    if (first == "help" && argc > 2 && !help_help) {
       const Command* command = FindCommand(argv[2]);
       if (command == nullptr) {
         std::fprintf(stderr, "sockrpc: unknown command \"%s\"\n\n", argv[2]);
