@@ -431,14 +431,26 @@ void ClientConnection::ReadUntil(const Predicate& ready, absl::Time deadline) {
 }
 
 absl::Time ClientConnection::PrefaceWaitDeadline(absl::Time deadline) {
+  return std::min(deadline, PrefaceDeadline());
+}
+
+absl::Time ClientConnection::PrefaceDeadline() {
+  if (preface_arrived_.load(std::memory_order_acquire)) {
+    return absl::InfiniteFuture();
+  }
+  MutexLock lock(&mu_);
   if (preface_deadline_ == absl::InfiniteFuture()) {
     preface_deadline_ = absl::Now() + preface_timeout_;
   }
-  return std::min(deadline, preface_deadline_);
+  return preface_deadline_;
 }
 
 bool ClientConnection::FailIfPrefaceLate() {
-  if (in_.preface_received() || absl::Now() < preface_deadline_) return false;
+  if (preface_arrived_.load(std::memory_order_acquire)) return false;
+  {
+    MutexLock lock(&mu_);
+    if (absl::Now() < preface_deadline_) return false;
+  }
   Fail(absl::UnavailableError(absl::StrCat(
       "server at ", target_, " sent no preface within ",
       absl::FormatDuration(preface_timeout_), " (is it a sockrpc server?)")));
@@ -448,18 +460,27 @@ bool ClientConnection::FailIfPrefaceLate() {
 ClientConnection::ReadOutcome ClientConnection::ReadAndDispatch(
     absl::Span<char> scratch) {
   absl::Status error;
-  switch (in_.ReadOnce(scratch, &error)) {
+  const IncomingFrames::ReadResult read = in_.ReadOnce(scratch, &error);
+  switch (read) {
     case IncomingFrames::ReadResult::kFailed:
       Fail(error);
       return ReadOutcome::kStop;
     case IncomingFrames::ReadResult::kDrained:
       return ReadOutcome::kDrained;
     case IncomingFrames::ReadResult::kShort:
-      return ProcessFrames() ? ReadOutcome::kShort : ReadOutcome::kStop;
     case IncomingFrames::ReadResult::kFull:
       break;
   }
-  return ProcessFrames() ? ReadOutcome::kFull : ReadOutcome::kStop;
+  const bool processed = ProcessFrames();
+  // Tell other threads once that the server's preface is in (a relaxed
+  // load per read; the store happens once).
+  if (ABSL_PREDICT_FALSE(!preface_arrived_.load(std::memory_order_relaxed)) &&
+      in_.preface_received()) {
+    preface_arrived_.store(true, std::memory_order_release);
+  }
+  if (!processed) return ReadOutcome::kStop;
+  return read == IncomingFrames::ReadResult::kFull ? ReadOutcome::kFull
+                                                   : ReadOutcome::kShort;
 }
 
 absl::Status ClientConnection::ReplyMetadataTooLarge(

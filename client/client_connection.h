@@ -173,6 +173,15 @@ class ClientConnection {
   // server, if it has not ended yet.
   void Expire(ClientCallState& stream) ABSL_LOCKS_EXCLUDED(mu_, write_mu_);
 
+  // ---- The server's preface, awaited (any thread) ----
+  // When the server's preface must have arrived by: InfiniteFuture once it
+  // has; else preface_timeout_ after the first ask (a reader about to
+  // wait, a callback call taking its timer).
+  absl::Time PrefaceDeadline() ABSL_LOCKS_EXCLUDED(mu_);
+  // If the preface has not arrived and its deadline has passed, fails the
+  // connection (every call on it ends UNAVAILABLE) and returns true.
+  bool FailIfPrefaceLate() ABSL_LOCKS_EXCLUDED(mu_);
+
  private:
   friend class ClientEventLoop;  // sets loop_watching_
   using Predicate = std::function<bool()>;
@@ -210,12 +219,8 @@ class ClientConnection {
   void ReadUntil(const Predicate& ready, absl::Time deadline)
       ABSL_LOCKS_EXCLUDED(mu_);
   // Until the server's preface has arrived, the reader waits no later than
-  // preface_deadline_ (set when a reader first waits for it):
-  // PrefaceWaitDeadline() returns min(`deadline`, that), and
-  // FailIfPrefaceLate() fails the connection once it has passed. Reader
-  // role only.
+  // PrefaceDeadline().
   absl::Time PrefaceWaitDeadline(absl::Time deadline);
-  bool FailIfPrefaceLate();
   // Handles the frames buffered in in_. False if the connection failed.
   bool ProcessFrames();
   void HandleFrame(const FrameReader::Frame& frame);
@@ -290,11 +295,13 @@ class ClientConnection {
   BufferPool buffers_;
   // The reading half: used only by the thread holding the reader role.
   IncomingFrames in_;
-  // How long the server may take to send its preface once a reader waits
-  // for it (ChannelOptions::connect_timeout), and when that time is up
-  // (InfiniteFuture until a reader first waits). Reader role only.
+  // How long the server may take to send its preface once somebody waits
+  // for it (ChannelOptions::connect_timeout); when that time is up
+  // (InfiniteFuture until the first PrefaceDeadline()); and whether it has
+  // arrived (set once by the reader, read by anyone).
   const absl::Duration preface_timeout_;
-  absl::Time preface_deadline_ = absl::InfiniteFuture();
+  absl::Time preface_deadline_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
+  std::atomic<bool> preface_arrived_{false};
 };
 
 }  // namespace sockrpc
