@@ -8,9 +8,11 @@
 // commands.h) and parses its own options.
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "tools/cli/args.h"
 #include "tools/cli/commands.h"
 
 namespace {
@@ -21,6 +23,20 @@ constexpr char kVersion[] = SOCKRPC_VERSION;
 #else
 constexpr char kVersion[] = "unknown";
 #endif
+
+// sockrpc version: prints "sockrpc VERSION".
+int RunVersion(int argc, char** argv) {
+  sockrpc::cli::ArgParser parser(
+      "version", "version",
+      "Prints the version of the sockrpc tool (also: sockrpc --version).");
+  std::vector<std::string> args;
+  if (std::optional<int> exit_code = parser.Parse(argc, argv, &args)) {
+    return *exit_code;
+  }
+  if (!args.empty()) return parser.UsageError("takes no arguments");
+  std::printf("sockrpc %s\n", kVersion);
+  return 0;
+}
 
 struct Command {
   const char* name;
@@ -43,6 +59,7 @@ constexpr Command kCommands[] = {
      "decode the frames of a captured connection"},
     {"conformance", sockrpc::cli::RunConformance,
      "check that a server follows the wire protocol, rule by rule"},
+    {"version", RunVersion, "print the version (also: sockrpc --version)"},
 };
 
 const Command* FindCommand(const char* name) {
@@ -65,7 +82,6 @@ void PrintUsage(FILE* out) {
   }
   std::fputs(
       "  help        print this help, or a command's: sockrpc help COMMAND\n"
-      "  version     print the version (also: sockrpc --version)\n"
       "\n"
       "Run 'sockrpc <command> --help' for a command's options.\n",
       out);
@@ -79,7 +95,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string first = argv[1];
-  if (first == "version" || first == "--version") {
+  if (first == "--version") {
     std::printf("sockrpc %s\n", kVersion);
     return 0;
   }
