@@ -84,7 +84,8 @@ void AddCommonOptions(ArgParser* parser, CommonOptions* options,
   parser->AddString({"--connect-timeout"}, "DURATION",
                     "give up on reaching the server after this long: the "
                     "connection and the server's answer to it (its preface) "
-                    "must both come in time, whatever --deadline says; "
+                    "must both come in time, even without --deadline (a "
+                    "shorter --deadline still ends the call first); "
                     "default: 10s",
                     &options->connect_timeout);
 }
