@@ -32,6 +32,14 @@ using ::sockrpc::testing::RawFrameHeader;
 using ::sockrpc::testing::ReceivedFrame;
 using ::sockrpc::testing::TempDir;
 
+// A copy of `status` that shares no representation with it: Debian's
+// Abseil counts Status references in code ThreadSanitizer cannot see, so a
+// status kept here while the event loop frees its own copy looks like a
+// race.
+absl::Status Unshared(const absl::Status& status) {
+  return absl::Status(status.code(), std::string(status.message()));
+}
+
 TEST(ClientWireTest, UnknownFrameTypeOverTheSizeLimitOnACallIsSkipped) {
   // PROTOCOL.md section 10 over section 8.2: the client skips a frame of
   // an unknown type whatever its stream id and length, and the call it
@@ -129,7 +137,7 @@ TEST(ClientWireTest, CallbackCallToAServerThatNeverSendsItsPrefaceFails) {
   stub.async()->Increment(nullptr, &request, &reply,
                           [&mu, &outcome](absl::Status status) {
                             MutexLock lock(&mu);
-                            outcome = std::move(status);
+                            outcome = Unshared(status);
                           });
   RawConnection server = RawConnection::Adopt(AcceptOne(*listener));
   ASSERT_TRUE(server.ReadPreface(kCallTimeout).ok());
@@ -167,7 +175,7 @@ TEST(ClientWireTest, CallbackCallOutlivesTheConnectTimeoutOnceThePrefaceIsIn) {
   stub.async()->Increment(nullptr, &request, &reply,
                           [&mu, &outcome](absl::Status status) {
                             MutexLock lock(&mu);
-                            outcome = std::move(status);
+                            outcome = Unshared(status);
                           });
   RawConnection server = RawConnection::Adopt(AcceptOne(*listener));
   ASSERT_TRUE(server.ReadPreface(kCallTimeout).ok());
