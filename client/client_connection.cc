@@ -339,7 +339,9 @@ void ClientConnection::ReadWhatIsLeft() {
         read == IncomingFrames::ReadResult::kDrained) {
       break;
     }
-    if (!ProcessFrames()) break;
+    const bool processed = ProcessFrames();
+    NotePrefaceArrival();
+    if (!processed) break;
   }
   in_.EndReads();
   MutexLock lock(&mu_);
@@ -472,12 +474,7 @@ ClientConnection::ReadOutcome ClientConnection::ReadAndDispatch(
       break;
   }
   const bool processed = ProcessFrames();
-  // Tell other threads once that the server's preface is in (a relaxed
-  // load per read; the store happens once).
-  if (ABSL_PREDICT_FALSE(!preface_arrived_.load(std::memory_order_relaxed)) &&
-      in_.preface_received()) {
-    preface_arrived_.store(true, std::memory_order_release);
-  }
+  NotePrefaceArrival();
   if (!processed) return ReadOutcome::kStop;
   return read == IncomingFrames::ReadResult::kFull ? ReadOutcome::kFull
                                                    : ReadOutcome::kShort;

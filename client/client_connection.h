@@ -52,6 +52,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/base/optimization.h"
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
@@ -223,6 +224,15 @@ class ClientConnection {
   absl::Time PrefaceWaitDeadline(absl::Time deadline);
   // Handles the frames buffered in in_. False if the connection failed.
   bool ProcessFrames();
+  // After ProcessFrames(): tells other threads, once, that the server's
+  // preface is in (a relaxed load per read; the store happens once).
+  void NotePrefaceArrival() {
+    if (ABSL_PREDICT_FALSE(
+            !preface_arrived_.load(std::memory_order_relaxed)) &&
+        in_.preface_received()) {
+      preface_arrived_.store(true, std::memory_order_release);
+    }
+  }
   void HandleFrame(const FrameReader::Frame& frame);
 
   // Writes `bytes` whole (after our preface if not yet sent), waiting for
