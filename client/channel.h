@@ -64,7 +64,12 @@ struct ChannelOptions {
   // metadata fails it when it arrives, with RESOURCE_EXHAUSTED.
   size_t max_metadata_size = kDefaultMaxMetadataSize;
   // How long one connection attempt may take (bounded also by the call's
-  // own deadline).
+  // own deadline), and how long the server then has to send its preface:
+  // a connection counts as established only once the preface has arrived.
+  // A call waits for it at most this long from when it starts waiting (a
+  // blocking caller as it reads, a callback call through its timer on the
+  // event loop); then the connection fails and its calls end UNAVAILABLE
+  // ("server at ADDR sent no preface within 20s").
   absl::Duration connect_timeout = absl::Seconds(20);
   // Hooks run around every call (see client/interceptor.h). Borrowed: they
   // must outlive the channel.

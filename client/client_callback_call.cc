@@ -1,5 +1,6 @@
 #include "client/client_callback_call.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <utility>
@@ -9,8 +10,8 @@
 #include "client/channel.h"
 #include "client/client_call_state.h"
 #include "client/client_connection.h"
-#include "client/interceptor_hooks.h"
 #include "client/client_event_loop.h"
+#include "client/interceptor_hooks.h"
 #include "transport/frame.h"
 #include "transport/wire_codec.h"
 
@@ -433,9 +434,11 @@ bool ClientCallbackCall::TakeDeadline(absl::Time* deadline) {
   MutexLock lock(&mu_);
   if (!opened_) return false;
   deadline_taken_ = true;
-  *deadline = stream_->deadline();
-  return stream_->connection() != nullptr &&
-         *deadline != absl::InfiniteFuture();
+  if (stream_->connection() == nullptr) return false;
+  // Until the server's preface is in, the call also waits for that.
+  *deadline =
+      std::min(stream_->deadline(), stream_->connection()->PrefaceDeadline());
+  return *deadline != absl::InfiniteFuture();
 }
 
 void ClientCallbackCall::Expire() {
@@ -444,7 +447,17 @@ void ClientCallbackCall::Expire() {
     MutexLock lock(&mu_);
     stream = stream_;
   }
-  if (stream->connection() != nullptr) stream->connection()->Expire(*stream);
+  ClientConnection* connection = stream->connection();
+  if (connection == nullptr) return;
+  // The timer may be the preface's: fail the connection if the preface is
+  // late; if it came meanwhile, set the call's own timer afresh.
+  if (connection->FailIfPrefaceLate()) return;
+  if (absl::Now() < stream->deadline()) {
+    deadline_taken_ = false;
+    loop_->Schedule(this);
+    return;
+  }
+  connection->Expire(*stream);
 }
 
 }  // namespace sockrpc::internal

@@ -87,10 +87,14 @@ class ClientCallbackCall {
   // The channel is going away: the call ends with CANCELLED (a call not
   // started yet, at once, without being sent). Once per call.
   void Abandon();
-  // The call's deadline, if it has one and its timer is not set yet:
-  // true once, when the call is open.
+  // When the call's timer is due, if it has one and it is not set yet:
+  // true once, when the call is open (again after an Expire() that was
+  // early). The call's deadline, or sooner the server's preface's
+  // (ClientConnection::PrefaceDeadline()) while it has not arrived.
   bool TakeDeadline(absl::Time* deadline);
-  // The deadline passed: ends the call with DEADLINE_EXCEEDED.
+  // The timer is due: fails the connection if the server's preface is
+  // late, ends the call with DEADLINE_EXCEEDED if its deadline passed, or
+  // else (the preface came in time) has its timer set again.
   void Expire();
 
   // The loop's bookkeeping, guarded by the loop's mutex.

@@ -63,7 +63,8 @@ ClientConnection::ClientConnection(Fd fd, std::string target,
       out_(fd_.get(), options.batch_call_starts, unix_),
       buffers_(kPooledBuffers,
                size_t{options.max_frame_size} + kPooledBufferSlack),
-      in_(fd_.get(), target_, options.max_frame_size, &buffers_) {}
+      in_(fd_.get(), target_, options.max_frame_size, &buffers_),
+      preface_timeout_(options.connect_timeout) {}
 
 ClientConnection::~ClientConnection() = default;
 
@@ -338,7 +339,9 @@ void ClientConnection::ReadWhatIsLeft() {
         read == IncomingFrames::ReadResult::kDrained) {
       break;
     }
-    if (!ProcessFrames()) break;
+    const bool processed = ProcessFrames();
+    NotePrefaceArrival();
+    if (!processed) break;
   }
   in_.EndReads();
   MutexLock lock(&mu_);
@@ -401,8 +404,14 @@ void ClientConnection::ReadUntil(const Predicate& ready, absl::Time deadline) {
   absl::Cleanup end_reads = [this] { in_.EndReads(); };
   for (;;) {
     // Wait first: right after a request goes out, its reply is not there.
+    // Until the server's preface is in, no longer than it may take.
+    const absl::Time wait_deadline = ABSL_PREDICT_TRUE(in_.preface_received())
+                                         ? deadline
+                                         : PrefaceWaitDeadline(deadline);
     bool woken = false;
-    if (!WaitFor(fd_.get(), POLLIN, deadline, wake_fd_.get(), &woken).ok()) {
+    if (!WaitFor(fd_.get(), POLLIN, wait_deadline, wake_fd_.get(), &woken)
+             .ok()) {
+      FailIfPrefaceLate();
       return;  // deadline
     }
     if (woken && DrainEventFd(wake_fd_.get())) {
@@ -423,21 +432,52 @@ void ClientConnection::ReadUntil(const Predicate& ready, absl::Time deadline) {
   }
 }
 
+absl::Time ClientConnection::PrefaceWaitDeadline(absl::Time deadline) {
+  return std::min(deadline, PrefaceDeadline());
+}
+
+absl::Time ClientConnection::PrefaceDeadline() {
+  if (preface_arrived_.load(std::memory_order_acquire)) {
+    return absl::InfiniteFuture();
+  }
+  MutexLock lock(&mu_);
+  if (preface_deadline_ == absl::InfiniteFuture()) {
+    preface_deadline_ = absl::Now() + preface_timeout_;
+  }
+  return preface_deadline_;
+}
+
+bool ClientConnection::FailIfPrefaceLate() {
+  if (preface_arrived_.load(std::memory_order_acquire)) return false;
+  {
+    MutexLock lock(&mu_);
+    if (absl::Now() < preface_deadline_) return false;
+  }
+  Fail(absl::UnavailableError(absl::StrCat(
+      "server at ", target_, " sent no preface within ",
+      absl::FormatDuration(preface_timeout_), " (is it a sockrpc server?)")));
+  return true;
+}
+
 ClientConnection::ReadOutcome ClientConnection::ReadAndDispatch(
     absl::Span<char> scratch) {
   absl::Status error;
-  switch (in_.ReadOnce(scratch, &error)) {
+  const IncomingFrames::ReadResult read = in_.ReadOnce(scratch, &error);
+  switch (read) {
     case IncomingFrames::ReadResult::kFailed:
       Fail(error);
       return ReadOutcome::kStop;
     case IncomingFrames::ReadResult::kDrained:
       return ReadOutcome::kDrained;
     case IncomingFrames::ReadResult::kShort:
-      return ProcessFrames() ? ReadOutcome::kShort : ReadOutcome::kStop;
     case IncomingFrames::ReadResult::kFull:
       break;
   }
-  return ProcessFrames() ? ReadOutcome::kFull : ReadOutcome::kStop;
+  const bool processed = ProcessFrames();
+  NotePrefaceArrival();
+  if (!processed) return ReadOutcome::kStop;
+  return read == IncomingFrames::ReadResult::kFull ? ReadOutcome::kFull
+                                                   : ReadOutcome::kShort;
 }
 
 absl::Status ClientConnection::ReplyMetadataTooLarge(

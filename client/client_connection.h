@@ -52,6 +52,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/base/optimization.h"
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
@@ -173,6 +174,15 @@ class ClientConnection {
   // server, if it has not ended yet.
   void Expire(ClientCallState& stream) ABSL_LOCKS_EXCLUDED(mu_, write_mu_);
 
+  // ---- The server's preface, awaited (any thread) ----
+  // When the server's preface must have arrived by: InfiniteFuture once it
+  // has; else preface_timeout_ after the first ask (a reader about to
+  // wait, a callback call taking its timer).
+  absl::Time PrefaceDeadline() ABSL_LOCKS_EXCLUDED(mu_);
+  // If the preface has not arrived and its deadline has passed, fails the
+  // connection (every call on it ends UNAVAILABLE) and returns true.
+  bool FailIfPrefaceLate() ABSL_LOCKS_EXCLUDED(mu_);
+
  private:
   friend class ClientEventLoop;  // sets loop_watching_
   using Predicate = std::function<bool()>;
@@ -209,8 +219,19 @@ class ClientConnection {
   ReadOutcome ReadAndDispatch(absl::Span<char> scratch);
   void ReadUntil(const Predicate& ready, absl::Time deadline)
       ABSL_LOCKS_EXCLUDED(mu_);
+  // Until the server's preface has arrived, the reader waits no later than
+  // PrefaceDeadline().
+  absl::Time PrefaceWaitDeadline(absl::Time deadline);
   // Handles the frames buffered in in_. False if the connection failed.
   bool ProcessFrames();
+  // After ProcessFrames(): tells other threads, once, that the server's
+  // preface is in (a relaxed load per read; the store happens once).
+  void NotePrefaceArrival() {
+    if (ABSL_PREDICT_FALSE(!preface_arrived_.load(std::memory_order_relaxed)) &&
+        in_.preface_received()) {
+      preface_arrived_.store(true, std::memory_order_release);
+    }
+  }
   void HandleFrame(const FrameReader::Frame& frame);
 
   // Writes `bytes` whole (after our preface if not yet sent), waiting for
@@ -283,6 +304,13 @@ class ClientConnection {
   BufferPool buffers_;
   // The reading half: used only by the thread holding the reader role.
   IncomingFrames in_;
+  // How long the server may take to send its preface once somebody waits
+  // for it (ChannelOptions::connect_timeout); when that time is up
+  // (InfiniteFuture until the first PrefaceDeadline()); and whether it has
+  // arrived (set once by the reader, read by anyone).
+  const absl::Duration preface_timeout_;
+  absl::Time preface_deadline_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
+  std::atomic<bool> preface_arrived_{false};
 };
 
 }  // namespace sockrpc

@@ -58,6 +58,9 @@ class IncomingFrames {
     return result;
   }
 
+  // True once the server's preface has arrived and was valid.
+  bool preface_received() const { return preface_received_; }
+
   // Ends a series of reads into scratch space (FrameReader::EndReads()).
   void EndReads() { reader_.EndReads(); }
 

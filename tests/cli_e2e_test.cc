@@ -178,9 +178,9 @@ TEST_F(CliIncrementTest, CallReadsTheRequestFromStdin) {
   EXPECT_EQ(run.out, "{\"character\":\"z\"}\n");
 }
 
-TEST_F(CliIncrementTest, FailedCallPrintsCodeNameAndExitsOne) {
+TEST_F(CliIncrementTest, FailedCallPrintsCodeNameAndExits64PlusTheCode) {
   CliRun run = RunCli({"call", address(), kIncrement, R"({"character":"AB"})"});
-  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_EQ(run.exit_code, 64 + 3);  // INVALID_ARGUMENT
   EXPECT_EQ(run.out, "");
   EXPECT_THAT(run.err, HasSubstr("ERROR: INVALID_ARGUMENT: character must be "
                                  "exactly one UTF-8 character"));
@@ -291,7 +291,7 @@ TEST_F(CliInteropTest, StatusOfAStreamingCallIsReported) {
   CliRun run = RunCli(
       {"call", address(), absl::StrCat(kInterop, "StreamingOutputCall"),
        R"({"replySizes":[1],"echoStatus":{"code":9,"message":"no more"}})"});
-  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_EQ(run.exit_code, 64 + 9);  // FAILED_PRECONDITION
   EXPECT_EQ(Lines(run.out).size(), 1u) << run.out;
   EXPECT_THAT(run.err, HasSubstr("ERROR: FAILED_PRECONDITION: no more"));
 }
@@ -316,7 +316,7 @@ TEST_F(CliInteropTest, DeadlineEndsASlowCall) {
   CliRun run =
       RunCli({"call", "--deadline", "300ms", address(),
               absl::StrCat(kInterop, "SleepCall"), R"({"sleepMs":20000})"});
-  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_EQ(run.exit_code, 64 + 4);  // DEADLINE_EXCEEDED
   EXPECT_THAT(run.err, HasSubstr("ERROR: DEADLINE_EXCEEDED"));
   EXPECT_LT(absl::Now() - start, absl::Seconds(8));
 }

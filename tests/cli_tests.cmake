@@ -56,3 +56,14 @@ add_dependencies(cli_bench_test sockrpc_cli increment_server interop_server)
 # The interop_server tests of both, again against its blocking API.
 sockrpc_blocking_server_tests(cli_e2e_test "CliInteropTest.*")
 sockrpc_blocking_server_tests(cli_bench_test "BenchInteropTest.*")
+
+# The tool as grpcurl users expect it: --proto and -I as protoc resolves
+# them, --connect-timeout against a socket that never answers, flag
+# spellings, --version and help.
+sockrpc_test(NAME cli_grpcurl_test
+  SOURCES cli_grpcurl_test.cc
+  LIBS sockrpc_cli_testing sockrpc_transport)
+target_compile_definitions(cli_grpcurl_test PRIVATE
+  SOCKRPC_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
+  SOCKRPC_VERSION="${PROJECT_VERSION}")
+add_dependencies(cli_grpcurl_test sockrpc_cli increment_server interop_server)

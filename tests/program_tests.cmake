@@ -5,7 +5,7 @@
 # (build/tests/bin): --help and --version exit 0 and say what they should.
 # (Not the greeter: the README's 20 lines, it takes only an address.)
 set(_programs
-  increment_server increment_client
+  increment_server increment_client sockrpc_cli
   protoc-gen-sockrpc interop_server interop_client compat_server_v1
   compat_server_v2 stress_client hardening_client misbehaving_server
   misbehaving_client run_in_new_netns)

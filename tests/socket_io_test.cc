@@ -59,6 +59,18 @@ TEST_F(SocketTest, ConnectToStaleSocketIsUnavailable) {
   EXPECT_THAT(fd.status().message(), HasSubstr("Connection refused"));
 }
 
+TEST_F(SocketTest, ConnectToARegularFileSaysItIsNotASocket) {
+  const std::string path = PathFor("plain.txt");
+  Fd file(::open(path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+  ASSERT_TRUE(file.valid());
+  absl::StatusOr<Fd> fd = Connect(MustParse("unix:" + path), Deadline());
+  ASSERT_FALSE(fd.ok());
+  EXPECT_EQ(fd.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(fd.status().message(),
+            "failed to connect to unix:" + path + ": " + path +
+                " is not a socket (a file): no server listens there");
+}
+
 TEST_F(SocketTest, ConnectToClosedTcpPortIsUnavailable) {
   Address address;
   {

@@ -184,6 +184,25 @@ absl::StatusOr<Address> LocalAddress(int fd) {
   return FromSocketAddress(local);
 }
 
+// The reason a connect() to `sockaddr` failed with `err`. A unix path that
+// exists but is no socket (a regular file, say) is refused by connect();
+// say so rather than "Connection refused", which suggests a server that is
+// down.
+std::string ConnectFailureText(const SocketAddress& sockaddr, int err) {
+  if (err != ECONNREFUSED || sockaddr.family() != AF_UNIX) {
+    return ErrnoText(err);
+  }
+  const Address address = FromSocketAddress(sockaddr);
+  struct stat st;
+  if (address.kind != Address::Kind::kUnixPath || address.path.empty() ||
+      ::stat(address.path.c_str(), &st) != 0 || S_ISSOCK(st.st_mode)) {
+    return ErrnoText(err);
+  }
+  return absl::StrCat(address.path, " is not a socket (",
+                      S_ISDIR(st.st_mode) ? "a directory" : "a file",
+                      "): no server listens there");
+}
+
 // socket -> connect to one sockaddr, waiting until `deadline`. A failure's
 // message is only the reason ("Connection refused"); Connect() adds the
 // address. Failures to reach the peer are UNAVAILABLE, or DEADLINE_EXCEEDED.
@@ -208,7 +227,7 @@ absl::StatusOr<Fd> ConnectOne(const SocketAddress& sockaddr,
     // EINTR: the connection attempt goes on in the background.
     if (err == EINPROGRESS || err == EINTR) break;
     if (err != EAGAIN || sockaddr.family() != AF_UNIX) {
-      return absl::UnavailableError(ErrnoText(err));
+      return absl::UnavailableError(ConnectFailureText(sockaddr, err));
     }
     // A unix server's accept queue is full. There is nothing to poll on, so
     // back off a little and retry until the deadline.

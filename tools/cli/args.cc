@@ -1,5 +1,6 @@
 #include "tools/cli/args.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <utility>
 
@@ -71,9 +72,15 @@ void ArgParser::AddBool(std::vector<std::string> names, std::string help,
 void ArgParser::AddNotes(std::string text) { notes_ = std::move(text); }
 
 const ArgParser::Option* ArgParser::Find(absl::string_view name) const {
+  // A long option may be typed with underscores: --emit_defaults is
+  // --emit-defaults.
+  std::string spelled(name);
+  if (absl::StartsWith(spelled, "--")) {
+    std::replace(spelled.begin() + 2, spelled.end(), '_', '-');
+  }
   for (const Option& option : options_) {
     for (const std::string& candidate : option.names) {
-      if (candidate == name) return &option;
+      if (candidate == spelled) return &option;
     }
   }
   return nullptr;
@@ -176,6 +183,10 @@ std::string ArgParser::Help() const {
     text.append("\n");
     AppendWrapped(option.help, 6, &text);
   }
+  AppendWrapped(
+      "Long options may also be written with underscores (--emit_defaults "
+      "for --emit-defaults), and --name=value for --name value.",
+      2, &text);
   if (!notes_.empty()) absl::StrAppend(&text, "\n", notes_, "\n");
   return text;
 }

@@ -5,6 +5,9 @@
 // argv. Accepted forms: "--name value", "--name=value", "-H value", "-Hvalue"
 // (one-letter names), "--flag" and "--flag=true|false" for booleans, "--"
 // to end the options. A lone "-" is an argument (it means standard input).
+// Long options are declared in kebab-case ("--emit-defaults"); typed with
+// underscores ("--emit_defaults") they mean the same, so that the older
+// spellings keep working.
 // Options may come before, between or after the arguments.
 //
 // Thread-compatible. The variables handed to Add*() are borrowed and must
@@ -29,7 +32,7 @@ class ArgParser {
   ArgParser(std::string command, std::string synopsis, std::string about);
 
   // An option taking a value; a later occurrence replaces an earlier one.
-  // `names` are like {"-I", "--import_path"}; `value_name` shows in the
+  // `names` are like {"-I", "--import-path"}; `value_name` shows in the
   // help ("DIR").
   void AddString(std::vector<std::string> names, std::string value_name,
                  std::string help, std::string* value);

@@ -30,7 +30,9 @@ struct BenchFlags {
   std::string connections;
   std::string total;
   std::string duration;
+  std::string rps;
   bool json = false;
+  std::string format;  // text, json or csv; empty: text (json with --json)
 };
 
 // Parses a count from 1 to `max` for `flag`; INVALID_ARGUMENT otherwise.
@@ -83,6 +85,12 @@ absl::Status ApplyLoadFlags(const BenchFlags& flags, LoadPlan* plan,
     }
     plan->duration = duration;
   }
+  if (!flags.rps.empty()) {
+    absl::StatusOr<uint64_t> parsed =
+        ParseCount("--rps", flags.rps, 1000 * 1000 * 1000);
+    if (!parsed.ok()) return parsed.status();
+    plan->rps = *parsed;
+  }
   if (!plan->total.has_value() && !plan->duration.has_value()) {
     plan->total = kDefaultTotal;
   }
@@ -91,6 +99,7 @@ absl::Status ApplyLoadFlags(const BenchFlags& flags, LoadPlan* plan,
   setup->connections = static_cast<int>(connections);
   setup->total = plan->total;
   setup->duration = plan->duration;
+  setup->rps = plan->rps;
   return absl::OkStatus();
 }
 
@@ -106,11 +115,13 @@ int RunBench(int argc, char** argv) {
       "without either, 200 calls). Then prints the number of calls, the "
       "rate, the average, fastest and slowest call, a latency histogram, "
       "the latency percentiles (p10 to p99.9) and the calls per status code "
-      "with the first error message of each, as text or, with --json, as "
-      "one JSON object.\n\n"
+      "with the first error message of each, as text, as one JSON object "
+      "(--json) or as CSV (--format csv). --rps caps the rate at which "
+      "calls start.\n\n"
       "REQUEST is the request in JSON, or - to read it from standard input; "
       "without it, an empty request ({}) is sent. It is converted and "
-      "encoded once, and every call sends the same bytes. Unary and server-streaming "
+      "encoded once, and every call sends the same bytes. Unary and "
+      "server-streaming "
       "methods can be tested (a server-streaming call lasts until its final "
       "status, and its replies are counted); client- and bidi-streaming "
       "methods cannot.\n\n"
@@ -147,6 +158,22 @@ int RunBench(int argc, char** argv) {
                    "calls come first; calls in flight then are cancelled and "
                    "not counted",
                    &flags.duration);
+  std::string data;
+  parser.AddString({"-d", "--data"}, "REQUEST",
+                   "the request, as the REQUEST argument (ghz's spelling); "
+                   "@ reads it from standard input",
+                   &data);
+  parser.AddString({"--rps"}, "N",
+                   "start at most N calls per second in all, evenly paced "
+                   "(call k is due k/N seconds after the start, whichever "
+                   "worker makes it); workers that fall behind catch up as "
+                   "soon as they are free; default: no limit",
+                   &flags.rps);
+  parser.AddString({"--format"}, "text|json|csv",
+                   "the report's form: text (default); json, one JSON object "
+                   "(as --json); csv, a header line and one line of values "
+                   "(times in milliseconds)",
+                   &flags.format);
   parser.AddBool({"--json"},
                  "print the report as one JSON object (times in "
                  "nanoseconds) instead of text",
@@ -161,6 +188,18 @@ int RunBench(int argc, char** argv) {
   MethodArguments arguments;
   if (std::optional<int> exit_code =
           ParseMethodArguments(parser, argc, argv, &arguments)) {
+    return *exit_code;
+  }
+  std::string format =
+      flags.format.empty() ? (flags.json ? "json" : "text") : flags.format;
+  if (format != "text" && format != "json" && format != "csv") {
+    return parser.UsageError(
+        absl::StrCat("--format takes text, json or csv, not \"", format, "\""));
+  }
+  if (flags.json && format != "json") {
+    return parser.UsageError("--json is --format json: give one of them");
+  }
+  if (std::optional<int> exit_code = TakeDataOption(parser, data, &arguments)) {
     return *exit_code;
   }
   LoadPlan plan;
@@ -201,7 +240,7 @@ int RunBench(int argc, char** argv) {
   plan.channels.push_back(target.channel);
   for (int i = 1; i < setup.connections; ++i) {
     absl::StatusOr<std::shared_ptr<Channel>> channel =
-        CreateChannel(arguments.address);
+        CreateChannel(arguments.address, target.settings.channel_options());
     if (!channel.ok()) return parser.UsageError(channel.status().message());
     plan.channels.push_back(*std::move(channel));
   }
@@ -221,8 +260,10 @@ int RunBench(int argc, char** argv) {
   std::fflush(stderr);
   absl::StatusOr<BenchResult> result = RunLoad(plan, *signals);
   if (!result.ok()) return ReportFailure(result.status());
-  const std::string report = flags.json ? FormatJsonReport(setup, *result)
-                                        : FormatTextReport(setup, *result);
+  const std::string report = format == "json" ? FormatJsonReport(setup, *result)
+                             : format == "csv"
+                                 ? FormatCsvReport(setup, *result)
+                                 : FormatTextReport(setup, *result);
   std::fwrite(report.data(), 1, report.size(), stdout);
   std::fflush(stdout);
   return 0;

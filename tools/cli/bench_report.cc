@@ -70,12 +70,15 @@ std::string FormatTextReport(const BenchSetup& setup,
       "Target:   ", setup.method,
       setup.server_streaming ? " (server-streaming)" : " (unary)", " at ",
       setup.address, "\n");
-  absl::StrAppend(&out, "Load:     ", setup.concurrency,
-                  setup.concurrency == 1 ? " worker" : " workers", " over ",
-                  setup.connections,
-                  setup.connections == 1 ? " connection" : " connections",
-                  ", deadline ", absl::FormatDuration(setup.deadline),
-                  " per call\n");
+  absl::StrAppend(
+      &out, "Load:     ", setup.concurrency,
+      setup.concurrency == 1 ? " worker" : " workers", " over ",
+      setup.connections,
+      setup.connections == 1 ? " connection" : " connections", ", deadline ",
+      absl::FormatDuration(setup.deadline), " per call",
+      setup.rps.has_value() ? absl::StrCat(", at most ", *setup.rps, " calls/s")
+                            : "",
+      "\n");
   absl::StrAppend(&out, "Ended:    ", StopText(setup, result), "\n\n");
 
   absl::StrAppend(&out, "Summary:\n");
@@ -132,6 +135,7 @@ std::string FormatJsonReport(const BenchSetup& setup,
   }
   absl::StrAppend(&out, ",\"deadlineNs\":",
                   absl::ToInt64Nanoseconds(setup.deadline));
+  if (setup.rps.has_value()) absl::StrAppend(&out, ",\"rps\":", *setup.rps);
 
   absl::StrAppend(&out, ",\"stoppedBy\":\"", StopReasonName(result.stopped_by),
                   "\",\"calls\":", result.statuses.total(),
@@ -172,6 +176,45 @@ std::string FormatJsonReport(const BenchSetup& setup,
   }
   absl::StrAppend(&out, ",\"statusCodes\":{", absl::StrJoin(codes, ","), "}}\n");
   return out;
+}
+
+std::string FormatCsvReport(const BenchSetup& setup,
+                            const BenchResult& result) {
+  const LatencyHistogram& latencies = result.latencies;
+  std::vector<std::string> names = {
+      "method",     "kind",        "concurrency", "connections", "rps",
+      "stopped_by", "calls",       "ok",          "errors",      "replies",
+      "elapsed_s",  "calls_per_s", "average_ms",  "fastest_ms",  "slowest_ms"};
+  for (double percent : kReportedPercentiles) {
+    names.push_back(absl::StrCat(PercentileName(percent), "_ms"));
+  }
+  const auto ms = [](int64_t nanos) {
+    return absl::StrFormat("%.3f", static_cast<double>(nanos) / 1e6);
+  };
+  const uint64_t ok = result.statuses.count(absl::StatusCode::kOk);
+  std::vector<std::string> values = {
+      setup.method,
+      setup.server_streaming ? "server-streaming" : "unary",
+      absl::StrCat(setup.concurrency),
+      absl::StrCat(setup.connections),
+      setup.rps.has_value() ? absl::StrCat(*setup.rps) : "",
+      StopReasonName(result.stopped_by),
+      absl::StrCat(result.statuses.total()),
+      absl::StrCat(ok),
+      absl::StrCat(result.statuses.total() - ok),
+      absl::StrCat(result.messages),
+      absl::StrFormat("%.3f", absl::ToDoubleSeconds(result.elapsed)),
+      absl::StrFormat("%.1f", CallsPerSecond(result))};
+  const bool any = latencies.count() > 0;
+  for (int64_t nanos : {latencies.mean(), latencies.min(), latencies.max()}) {
+    values.push_back(any ? ms(nanos) : "");
+  }
+  for (double percent : kReportedPercentiles) {
+    values.push_back(any ? ms(latencies.Percentile(percent)) : "");
+  }
+  // A method name holds no comma or quote; no field needs quoting.
+  return absl::StrCat(absl::StrJoin(names, ","), "\n",
+                      absl::StrJoin(values, ","), "\n");
 }
 
 }  // namespace cli

@@ -25,6 +25,7 @@ struct BenchSetup {
   std::optional<uint64_t> total;
   std::optional<absl::Duration> duration;
   absl::Duration deadline = absl::InfiniteDuration();  // per call
+  std::optional<uint64_t> rps;                         // --rps
 };
 
 // The percentiles every report lists.
@@ -40,6 +41,13 @@ std::string FormatTextReport(const BenchSetup& setup,
 // FormatJsonReport: the same as one line of JSON; times in nanoseconds.
 std::string FormatJsonReport(const BenchSetup& setup,
                              const BenchResult& result);
+
+// FormatCsvReport: a header line and one line of values: method, kind,
+// concurrency, connections, rps (empty without --rps), stopped_by, calls,
+// ok, errors, replies, elapsed_s, calls_per_s, average_ms, fastest_ms,
+// slowest_ms and the percentiles (p10_ms ... p99.9_ms; empty when no call
+// completed).
+std::string FormatCsvReport(const BenchSetup& setup, const BenchResult& result);
 
 }  // namespace cli
 }  // namespace sockrpc

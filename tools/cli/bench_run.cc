@@ -72,7 +72,8 @@ struct Worker {
 struct RunState {
   const LoadPlan* plan = nullptr;
   Clock::time_point start;
-  std::atomic<uint64_t> claimed{0};  // calls started, for --total
+  absl::Time start_time;             // the same instant, for --rps pacing
+  std::atomic<uint64_t> claimed{0};  // calls started, for --total, --rps
   std::atomic<int> running{0};       // workers not yet finished
   Fd all_done;                       // eventfd, signalled by the last one
 };
@@ -86,15 +87,25 @@ void RunWorker(RunState* run, Worker* worker, Channel* channel) {
   const LoadPlan& plan = *run->plan;
   const google::protobuf::Empty request = EncodedRequest(plan.request);
   std::unique_ptr<google::protobuf::Message> reply(plan.reply_type->New());
+  const bool numbered = plan.total.has_value() || plan.rps.has_value();
   for (;;) {
-    if (plan.total.has_value() &&
-        run->claimed.fetch_add(1, std::memory_order_relaxed) >= *plan.total) {
-      break;
-    }
+    const uint64_t number =
+        numbered ? run->claimed.fetch_add(1, std::memory_order_relaxed) : 0;
+    if (plan.total.has_value() && number >= *plan.total) break;
     ClientContext context;
     plan.settings->Apply(&context);
     {
       MutexLock lock(&worker->mu);
+      if (plan.rps.has_value()) {
+        // Wait until this call is due (or the run stops).
+        const absl::Time due =
+            run->start_time + absl::Seconds(1) * static_cast<double>(number) /
+                                  static_cast<double>(*plan.rps);
+        worker->mu.AwaitWithDeadline(
+            [worker]()
+                ABSL_NO_THREAD_SAFETY_ANALYSIS { return worker->stopped; },
+            due);
+      }
       if (worker->stopped) break;
       worker->in_flight = &context;
     }
@@ -184,6 +195,7 @@ absl::StatusOr<BenchResult> RunLoad(const LoadPlan& plan,
                                   ? absl::Now() + *plan.duration
                                   : absl::InfiniteFuture();
   run.start = Clock::now();
+  run.start_time = absl::Now();
   std::vector<std::thread> threads;
   absl::Status started = absl::OkStatus();
   for (int i = 0; i < plan.concurrency; ++i) {

@@ -54,6 +54,11 @@ struct LoadPlan {
   // first. At least one must be set.
   std::optional<uint64_t> total;
   std::optional<absl::Duration> duration;
+  // With `rps`, calls start at that rate in all, evenly paced: call k (from
+  // 0, whichever worker makes it) is due k/rps seconds after the start,
+  // and no worker starts a call before it is due. Workers that fall behind
+  // start the calls due as soon as they are free: the rate is a ceiling.
+  std::optional<uint64_t> rps;
 };
 
 // Connect opens each of the plan's channels before the run, so that

@@ -18,6 +18,7 @@
 #include "tools/cli/commands.h"
 #include "tools/cli/common_options.h"
 #include "tools/cli/json_io.h"
+#include "tools/cli/message_format.h"
 #include "tools/cli/schema.h"
 
 namespace sockrpc {
@@ -27,12 +28,17 @@ namespace {
 using google::protobuf::Message;
 using google::protobuf::MethodDescriptor;
 
+// A call that ended with a status other than OK exits with this plus the
+// status code (as grpcurl does): 64 + 14 = 78 for UNAVAILABLE.
+constexpr int kCallFailedExitBase = 64;
+
 // How to run one call, from the command line.
 struct CallPlan {
   const MethodDescriptor* method = nullptr;
   std::optional<std::string> request;  // the REQUEST argument, if given
   bool emit_defaults = false;
   bool verbose = false;
+  MessageFormat format = MessageFormat::kJson;
 };
 
 void PrintLine(const std::string& line) {
@@ -41,8 +47,13 @@ void PrintLine(const std::string& line) {
   std::fflush(stdout);
 }
 
-// Prints metadata to stderr for --verbose, a -bin value in base64.
+// Prints metadata to stderr for --verbose, a -bin value in base64, or
+// "LABEL: (none)" if the server sent none.
 void PrintMetadata(absl::string_view label, const Metadata& metadata) {
+  if (metadata.empty()) {
+    std::string line = absl::StrCat(label, ": (none)\n");
+    std::fputs(line.c_str(), stderr);
+  }
   for (const auto& [key, value] : metadata) {
     std::string shown =
         absl::EndsWith(key, "-bin") ? absl::Base64Escape(value) : value;
@@ -59,7 +70,8 @@ absl::Status PrintReplies(const Schema& schema, const CallPlan& plan,
     std::unique_ptr<Message> reply =
         schema.NewMessage(plan.method->output_type());
     if (!call->Read(reply.get())) return absl::OkStatus();
-    absl::StatusOr<std::string> json = ToJson(*reply, plan.emit_defaults);
+    absl::StatusOr<std::string> json =
+        PrintMessage(plan.format, *reply, plan.emit_defaults);
     if (!json.ok()) {
       call->Cancel();
       return json.status();
@@ -79,7 +91,7 @@ void WriteRequests(const Schema& schema, const CallPlan& plan,
   while (lines->Next(&line, &number)) {
     std::unique_ptr<Message> request =
         schema.NewMessage(plan.method->input_type());
-    absl::Status parsed = ParseJson(line, request.get());
+    absl::Status parsed = ParseMessage(plan.format, line, request.get());
     if (!parsed.ok()) {
       *error = absl::InvalidArgumentError(
           absl::StrCat("request line ", number, ": ", parsed.message()));
@@ -105,7 +117,7 @@ int Call(const MethodTarget& target, const CallPlan& plan) {
     // One request: the REQUEST argument, all of standard input for "-",
     // or an empty message.
     absl::StatusOr<std::unique_ptr<Message>> request =
-        ReadSingleRequest(target, plan.request);
+        ReadSingleRequest(target, plan.request, plan.format);
     if (absl::IsInvalidArgument(request.status())) {
       std::fprintf(stderr, "sockrpc call: request: %s\n",
                    std::string(request.status().message()).c_str());
@@ -146,7 +158,10 @@ int Call(const MethodTarget& target, const CallPlan& plan) {
     PrintMetadata("trailing metadata", context.server_trailing_metadata());
   }
   if (!local_error.ok()) return ReportFailure(local_error);
-  if (!status.ok()) return ReportFailure(status);
+  if (!status.ok()) {
+    ReportFailure(status);
+    return kCallFailedExitBase + static_cast<int>(status.code());
+  }
   return 0;
 }
 
@@ -158,26 +173,44 @@ int RunCall(int argc, char** argv) {
       "Calls METHOD (package.Service/Method) of the server at ADDR and prints "
       "each reply as one line of JSON (protobuf's JSON mapping) on standard "
       "output.\n\n"
-      "REQUEST is the request in JSON, or - to read it from standard input; "
-      "without it, an empty request ({}) is sent. For a client- or "
-      "bidi-streaming method, REQUEST holds one JSON object per line, and "
-      "without it (or with -) the requests are read from standard input, "
-      "one per line, each sent as soon as it is read.\n\n"
+      "REQUEST (or -d REQUEST) is the request in JSON, or - (-d @) to read "
+      "it from standard input; without it, an empty request ({}) is sent. "
+      "For a client- or bidi-streaming method, REQUEST holds one JSON "
+      "object per line, and without it (or with -) the requests are read "
+      "from standard input, one per line, each sent as soon as it is "
+      "read. --format text reads and prints protobuf's text format "
+      "instead.\n\n"
       "The schema comes from the server's reflection service unless --proto "
       "or --protoset gives it. A call that fails prints \"ERROR: CODE: "
       "message\" (CODE as NOT_FOUND, INVALID_ARGUMENT, ...) on standard "
-      "error. Exit status: 0 if the call succeeded, 1 if it failed or the "
-      "server could not be reached, 2 for a usage error or a request that "
-      "is not valid JSON for the method.");
+      "error.\n\n"
+      "Exit status: 0 if the call succeeded; 64 + the status code if it "
+      "ended with another status (as grpcurl: 67 INVALID_ARGUMENT, 68 "
+      "DEADLINE_EXCEEDED, 69 NOT_FOUND, 78 UNAVAILABLE when the server "
+      "cannot be reached, ...); 1 if it could not be made (no schema, no "
+      "such method, a reply that cannot be printed); 2 for a usage error "
+      "or a request that is not valid for the method.");
   CommonOptions common;
   AddCommonOptions(&parser, &common);
   CallPlan plan;
-  parser.AddBool({"--emit_defaults"},
+  parser.AddBool({"--emit-defaults"},
                  "print fields that hold their default value too",
                  &plan.emit_defaults);
+  std::string data;
+  parser.AddString({"-d", "--data"}, "REQUEST",
+                   "the request, as the REQUEST argument (grpcurl's "
+                   "spelling); @ reads it from standard input",
+                   &data);
+  std::string format = "json";
+  parser.AddString({"--format"}, "json|text",
+                   "how requests are read and replies printed: protobuf's "
+                   "JSON mapping (default) or protobuf's text format, one "
+                   "message a line (as grpcurl's -format text)",
+                   &format);
   parser.AddBool({"-v", "--verbose"},
                  "print the reply's initial and trailing metadata on "
-                 "standard error (a -bin value in base64)",
+                 "standard error (a -bin value in base64; \"(none)\" when "
+                 "the server sent none)",
                  &plan.verbose);
   parser.AddNotes(
       "Examples:\n"
@@ -194,6 +227,14 @@ int RunCall(int argc, char** argv) {
           ParseMethodArguments(parser, argc, argv, &arguments)) {
     return *exit_code;
   }
+  if (std::optional<int> exit_code = TakeDataOption(parser, data, &arguments)) {
+    return *exit_code;
+  }
+  absl::StatusOr<MessageFormat> message_format = ParseMessageFormat(format);
+  if (!message_format.ok()) {
+    return parser.UsageError(message_format.status().message());
+  }
+  plan.format = *message_format;
   MethodTarget target;
   if (std::optional<int> exit_code =
           ResolveMethodTarget(parser, common, arguments, &target)) {

@@ -33,7 +33,8 @@ std::optional<int> ResolveMethodTarget(const ArgParser& parser,
   absl::StatusOr<CallSettings> settings = MakeCallSettings(common, address);
   if (!settings.ok()) return parser.UsageError(settings.status().message());
   target->settings = *std::move(settings);
-  absl::StatusOr<std::shared_ptr<Channel>> channel = CreateChannel(address);
+  absl::StatusOr<std::shared_ptr<Channel>> channel =
+      CreateChannel(address, target->settings.channel_options());
   if (!channel.ok()) return parser.UsageError(channel.status().message());
   target->channel = *std::move(channel);
 
@@ -55,9 +56,22 @@ std::optional<int> ResolveMethodTarget(const ArgParser& parser,
   return std::nullopt;
 }
 
+std::optional<int> TakeDataOption(const ArgParser& parser,
+                                  const std::string& data,
+                                  MethodArguments* arguments) {
+  if (data.empty()) return std::nullopt;
+  if (arguments->request.has_value()) {
+    return parser.UsageError(
+        "give the request either with -d or as the REQUEST argument");
+  }
+  arguments->request = data == "@" ? "-" : data;
+  return std::nullopt;
+}
+
 absl::StatusOr<std::unique_ptr<google::protobuf::Message>> ReadSingleRequest(
-    const MethodTarget& target, const std::optional<std::string>& json) {
-  std::string text = json.value_or("{}");
+    const MethodTarget& target, const std::optional<std::string>& given,
+    MessageFormat format) {
+  std::string text = given.value_or(format == MessageFormat::kJson ? "{}" : "");
   if (text == "-") {
     absl::StatusOr<std::string> from_stdin = ReadStdin();
     if (!from_stdin.ok()) {
@@ -70,7 +84,7 @@ absl::StatusOr<std::unique_ptr<google::protobuf::Message>> ReadSingleRequest(
   }
   std::unique_ptr<google::protobuf::Message> request =
       target.schema->NewMessage(target.method->input_type());
-  absl::Status parsed = ParseJson(text, request.get());
+  absl::Status parsed = ParseMessage(format, text, request.get());
   if (!parsed.ok()) return parsed;
   return request;
 }

@@ -17,6 +17,7 @@
 #include "google/protobuf/message.h"
 #include "tools/cli/args.h"
 #include "tools/cli/common_options.h"
+#include "tools/cli/message_format.h"
 #include "tools/cli/schema.h"
 
 namespace sockrpc {
@@ -26,7 +27,7 @@ namespace cli {
 struct MethodArguments {
   std::string address;
   std::string method;                  // "package.Service/Method"
-  std::optional<std::string> request;  // JSON, or "-" for standard input
+  std::optional<std::string> request;  // the text, or "-" for standard input
 };
 
 // ParseMethodArguments parses argv[1..argc) with `parser` (whose options
@@ -56,13 +57,21 @@ std::optional<int> ResolveMethodTarget(const ArgParser& parser,
                                        const MethodArguments& arguments,
                                        MethodTarget* target);
 
+// TakeDataOption folds -d/--data (`data`, grpcurl's spelling: the request
+// text, or "@" for standard input) into `*arguments`. Returns a usage
+// error's exit code if REQUEST was given too.
+std::optional<int> TakeDataOption(const ArgParser& parser,
+                                  const std::string& data,
+                                  MethodArguments* arguments);
+
 // ReadSingleRequest returns the request for a method that takes one
-// (unary or server-streaming): `json` parsed, all of standard input parsed
-// when `json` is "-", or an empty message without `json`. INVALID_ARGUMENT
-// for text that is not valid JSON for the request type (a usage error);
+// (unary or server-streaming): `text` parsed in `format`, all of standard
+// input parsed when `text` is "-", or an empty message without `text`.
+// INVALID_ARGUMENT for text that is not a valid request (a usage error);
 // UNAVAILABLE when standard input cannot be read.
 absl::StatusOr<std::unique_ptr<google::protobuf::Message>> ReadSingleRequest(
-    const MethodTarget& target, const std::optional<std::string>& json);
+    const MethodTarget& target, const std::optional<std::string>& text,
+    MessageFormat format = MessageFormat::kJson);
 
 }  // namespace cli
 }  // namespace sockrpc

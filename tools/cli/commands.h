@@ -1,7 +1,9 @@
 // The subcommands of the `sockrpc` tool. Each takes the arguments after
 // its name (argv[0] is the subcommand) and returns the process exit code:
-// 0 on success, 1 when the operation failed (a failed call, an unreachable
-// server), 2 on a usage error. Each prints its own --help.
+// 0 on success, 1 when the operation failed (an unreachable server, no
+// schema), 2 on a usage error; `call` exits 64 + the status code when its
+// call ends with a status other than OK. Each prints its own --help
+// (exit 0).
 #ifndef SOCKRPC_TOOLS_CLI_COMMANDS_H_
 #define SOCKRPC_TOOLS_CLI_COMMANDS_H_
 

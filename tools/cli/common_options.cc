@@ -6,9 +6,47 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "transport/status_macros.h"
 
 namespace sockrpc {
 namespace cli {
+
+namespace {
+
+// Parses KEY:VALUE `headers` given with `flag` into metadata: the key
+// lower-cased, a -bin key's value decoded from base64.
+absl::StatusOr<Metadata> ParseHeaders(absl::string_view flag,
+                                      const std::vector<std::string>& headers) {
+  Metadata metadata;
+  for (const std::string& header : headers) {
+    size_t colon = header.find(':');
+    if (colon == std::string::npos || colon == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(flag, " takes KEY:VALUE, got \"", header, "\""));
+    }
+    std::string key = absl::AsciiStrToLower(header.substr(0, colon));
+    std::string value = std::string(
+        absl::StripLeadingAsciiWhitespace(header.substr(colon + 1)));
+    if (absl::EndsWith(key, "-bin")) {
+      std::string decoded;
+      if (!absl::Base64Unescape(value, &decoded)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            flag, " ", key, ": a -bin key takes a base64 value, got \"", value,
+            "\""));
+      }
+      value = std::move(decoded);
+    }
+    absl::Status valid = ValidateMetadataEntry(key, value);
+    if (!valid.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(flag, " ", header, ": ", valid.message()));
+    }
+    metadata.emplace_back(std::move(key), std::move(value));
+  }
+  return metadata;
+}
+
+}  // namespace
 
 void AddCommonOptions(ArgParser* parser, CommonOptions* options,
                       absl::string_view deadline_default) {
@@ -17,7 +55,7 @@ void AddCommonOptions(ArgParser* parser, CommonOptions* options,
                   "of asking the server by reflection; its imports are looked "
                   "up in the -I directories, then among protobuf's own files",
                   &options->proto_files);
-  parser->AddList({"-I", "--import_path"}, "DIR",
+  parser->AddList({"-I", "--import-path"}, "DIR",
                   "a directory where --proto files and their imports are "
                   "found, as protoc's -I; without one, each --proto file's own "
                   "directory",
@@ -31,11 +69,31 @@ void AddCommonOptions(ArgParser* parser, CommonOptions* options,
                   "included); the key is lower-cased; a key ending in -bin "
                   "takes its value in base64",
                   &options->headers);
+  parser->AddList({"--rpc-header"}, "KEY:VALUE",
+                  "as -H, but sent with the method's calls only, not with "
+                  "reflection calls",
+                  &options->rpc_headers);
+  parser->AddList({"--reflect-header"}, "KEY:VALUE",
+                  "as -H, but sent with reflection calls only",
+                  &options->reflect_headers);
   parser->AddString({"--deadline"}, "DURATION",
                     absl::StrCat("give up on each call after this long "
                                  "(e.g. 2s, 500ms, 1m); default: ",
                                  deadline_default),
                     &options->deadline);
+  parser->AddString({"--connect-timeout"}, "DURATION",
+                    "give up on reaching the server after this long: the "
+                    "connection and the server's answer to it (its preface) "
+                    "must both come in time, even without --deadline (a "
+                    "shorter --deadline still ends the call first); "
+                    "default: 10s",
+                    &options->connect_timeout);
+}
+
+ChannelOptions CallSettings::channel_options() const {
+  ChannelOptions options;
+  options.connect_timeout = connect_timeout;
+  return options;
 }
 
 void CallSettings::Apply(ClientContext* context) const {
@@ -57,32 +115,18 @@ absl::StatusOr<CallSettings> MakeCallSettings(const CommonOptions& options,
   if (!options.import_dirs.empty() && options.proto_files.empty()) {
     return absl::InvalidArgumentError("-I is only of use with --proto");
   }
-  for (const std::string& header : options.headers) {
-    size_t colon = header.find(':');
-    if (colon == std::string::npos || colon == 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("-H takes KEY:VALUE, got \"", header, "\""));
-    }
-    std::string key = absl::AsciiStrToLower(header.substr(0, colon));
-    std::string value = std::string(
-        absl::StripLeadingAsciiWhitespace(header.substr(colon + 1)));
-    if (absl::EndsWith(key, "-bin")) {
-      std::string decoded;
-      if (!absl::Base64Unescape(value, &decoded)) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "-H ", key, ": a -bin key takes a base64 value, got \"", value,
-            "\""));
-      }
-      value = std::move(decoded);
-    }
-    absl::Status valid = ValidateMetadataEntry(key, value);
-    if (!valid.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("-H ", header, ": ", valid.message()));
-    }
-    settings.metadata.emplace_back(std::move(key), std::move(value));
-  }
-  settings.schema.metadata = settings.metadata;
+  SOCKRPC_ASSIGN_OR_RETURN(Metadata both, ParseHeaders("-H", options.headers));
+  SOCKRPC_ASSIGN_OR_RETURN(Metadata rpc_only,
+                           ParseHeaders("--rpc-header", options.rpc_headers));
+  SOCKRPC_ASSIGN_OR_RETURN(
+      Metadata reflect_only,
+      ParseHeaders("--reflect-header", options.reflect_headers));
+  settings.metadata = both;
+  settings.metadata.insert(settings.metadata.end(), rpc_only.begin(),
+                           rpc_only.end());
+  settings.schema.metadata = std::move(both);
+  settings.schema.metadata.insert(settings.schema.metadata.end(),
+                                  reflect_only.begin(), reflect_only.end());
   if (!options.deadline.empty()) {
     absl::Duration deadline;
     if (!absl::ParseDuration(options.deadline, &deadline) ||
@@ -94,7 +138,20 @@ absl::StatusOr<CallSettings> MakeCallSettings(const CommonOptions& options,
     settings.deadline = deadline;
     settings.schema.timeout = deadline;
   }
+  if (!absl::ParseDuration(options.connect_timeout,
+                           &settings.connect_timeout) ||
+      settings.connect_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--connect-timeout takes a positive duration such as 10s or 500ms, "
+        "got \"",
+        options.connect_timeout, "\""));
+  }
+  settings.schema.connect_timeout = settings.connect_timeout;
   return settings;
+}
+
+bool LooksLikeAddress(absl::string_view arg) {
+  return absl::StrContains(arg, ':');
 }
 
 int ReportFailure(const absl::Status& status) {

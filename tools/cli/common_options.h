@@ -1,6 +1,7 @@
 // The options list, describe and call share: where the schema comes from
 // (--proto, -I, --protoset), request metadata (-H) and the deadline
-// (--deadline); and how they report a failure. Internal to tools/cli.
+// (--deadline), how long connecting may take (--connect-timeout); and how
+// they report a failure. Internal to tools/cli.
 #ifndef SOCKRPC_TOOLS_CLI_COMMON_OPTIONS_H_
 #define SOCKRPC_TOOLS_CLI_COMMON_OPTIONS_H_
 
@@ -10,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "client/channel.h"
 #include "client/client_context.h"
 #include "tools/cli/args.h"
 #include "tools/cli/schema.h"
@@ -23,8 +25,11 @@ struct CommonOptions {
   std::vector<std::string> proto_files;
   std::vector<std::string> import_dirs;
   std::string protoset;
-  std::vector<std::string> headers;  // "key:value"
+  std::vector<std::string> headers;          // -H "key:value": every call
+  std::vector<std::string> rpc_headers;      // --rpc-header: the method's
+  std::vector<std::string> reflect_headers;  // --reflect-header: reflection
   std::string deadline;              // "2s", "500ms"; empty: none
+  std::string connect_timeout = "10s";
 };
 
 // Declares the shared options in `parser`, filling `*options`.
@@ -39,6 +44,11 @@ struct CallSettings {
   SchemaOptions schema;
   Metadata metadata;
   absl::Duration deadline = absl::InfiniteDuration();
+  // How long connecting may take, up to the server's preface.
+  absl::Duration connect_timeout = absl::Seconds(10);
+
+  // The options of the channels made to the server.
+  ChannelOptions channel_options() const;
 
   // Applies the metadata and deadline to a call's context.
   void Apply(ClientContext* context) const;
@@ -53,6 +63,12 @@ struct CallSettings {
 // INVALID_ARGUMENT describes a bad option.
 absl::StatusOr<CallSettings> MakeCallSettings(const CommonOptions& options,
                                               absl::string_view address);
+
+// True if `arg` is a server address rather than a symbol: every address
+// form has a colon (unix:PATH, HOST:PORT, ...), no protobuf name has one.
+// list and describe use it to tell `ADDR` from `SYMBOL` when --proto or
+// --protoset makes ADDR optional.
+bool LooksLikeAddress(absl::string_view arg);
 
 // Prints "ERROR: CODE_NAME: message" to stderr and returns 1, the exit code
 // of a failed operation.

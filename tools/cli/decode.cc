@@ -176,6 +176,7 @@ int RunDecode(int argc, char** argv) {
   }
   if (flags->help) {
     std::fputs(kDecodeUsage, stdout);
+    std::fputs(InspectOptionsHelp(/*for_tap=*/false).c_str(), stdout);
     return 0;
   }
   const bool raw = !flags->raw_client.empty() || !flags->raw_server.empty();

@@ -1,5 +1,6 @@
 // sockrpc describe: one symbol of a schema (service, method, message,
 // enum, field or enum value) printed as .proto text.
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -82,8 +83,9 @@ std::optional<std::string> DescribeSymbol(const Schema& schema,
 
 int RunDescribe(int argc, char** argv) {
   ArgParser parser(
-      "describe", "describe [OPTIONS] ADDR SYMBOL",
-      "Prints the definition of SYMBOL as .proto text. SYMBOL is a fully "
+      "describe", "describe [OPTIONS] ADDR [SYMBOL]",
+      "Prints the definition of SYMBOL as .proto text; without SYMBOL, of "
+      "every service (as grpcurl's describe). SYMBOL is a fully "
       "qualified name of a service (increment.Increment), a method "
       "(increment.Increment.Increment or increment.Increment/Increment; its "
       "request and reply messages are printed too), a message, an enum, a "
@@ -109,17 +111,37 @@ int RunDescribe(int argc, char** argv) {
   if (args.size() == 2) {
     address = args[0];
     symbol = args[1];
-  } else if (args.size() == 1 && from_files) {
+  } else if (args.size() == 1 && from_files && !LooksLikeAddress(args[0])) {
     symbol = args[0];
-  } else {
-    return parser.UsageError(args.size() > 2 ? "too many arguments"
-                                             : "expected ADDR SYMBOL");
+  } else if (args.size() == 1) {
+    address = args[0];
+  } else if (args.size() > 2) {
+    return parser.UsageError("too many arguments");
+  }
+  if (address.empty() && !from_files) {
+    return parser.UsageError("expected ADDR [SYMBOL]");
   }
   absl::StatusOr<CallSettings> settings = MakeCallSettings(common, address);
   if (!settings.ok()) return parser.UsageError(settings.status().message());
 
   absl::StatusOr<std::unique_ptr<Schema>> schema = LoadSchema(settings->schema);
   if (!schema.ok()) return ReportFailure(schema.status());
+  if (symbol.empty()) {
+    // Every service, as grpcurl's describe without a symbol.
+    std::vector<const google::protobuf::ServiceDescriptor*> services =
+        (*schema)->Services();
+    std::sort(services.begin(), services.end(),
+              [](const auto* a, const auto* b) {
+                return a->full_name() < b->full_name();
+              });
+    std::string text;
+    for (const auto* service : services) {
+      absl::StrAppend(&text, text.empty() ? "" : "\n",
+                      Section("service", *service));
+    }
+    std::fputs(text.c_str(), stdout);
+    return 0;
+  }
   absl::string_view name = symbol;
   absl::ConsumePrefix(&name, ".");
   std::optional<std::string> text = DescribeSymbol(**schema, name);

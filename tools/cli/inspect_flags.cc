@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "absl/strings/match.h"
@@ -45,6 +46,10 @@ absl::StatusOr<InspectFlags> ParseInspectFlags(int argc, char** argv) {
       value = arg.substr(2);
       has_value = true;
     }
+    // Long options in kebab-case; underscores are taken for hyphens.
+    if (absl::StartsWith(name, "--")) {
+      std::replace(name.begin() + 2, name.end(), '_', '-');
+    }
     if (!has_value) {
       if (i + 1 >= argc) {
         return absl::InvalidArgumentError(
@@ -66,8 +71,8 @@ absl::StatusOr<InspectFlags> ParseInspectFlags(int argc, char** argv) {
       flags.reflect = value;
     } else if (name == "--proto") {
       flags.proto_files.push_back(value);
-    } else if (name == "-I" || name == "--import_path" ||
-               name == "--proto_path") {
+    } else if (name == "-I" || name == "--import-path" ||
+               name == "--proto-path") {
       flags.import_dirs.push_back(value);
     } else if (name == "--protoset") {
       flags.protoset = value;
@@ -90,6 +95,37 @@ absl::StatusOr<InspectFlags> ParseInspectFlags(int argc, char** argv) {
         "give --proto or --protoset, not both");
   }
   return flags;
+}
+
+std::string InspectOptionsHelp(bool for_tap) {
+  std::string text = "\nOptions:\n";
+  if (for_tap) {
+    text +=
+        "  --listen ADDR        where clients connect to the tap\n"
+        "  --upstream ADDR      the server every connection is relayed to\n"
+        "  --save FILE          also write a pcapng capture of the traffic\n";
+  } else {
+    text +=
+        "  --raw-client FILE    the bytes the client sent (binary or hex)\n"
+        "  --raw-server FILE    the bytes the server sent (binary or hex)\n"
+        "  --reflect ADDR       take the schema from this server's "
+        "reflection\n";
+  }
+  text +=
+      "  --proto FILE         take the schema from this .proto file "
+      "(repeatable)\n"
+      "  -I, --import-path DIR  where --proto files and their imports are "
+      "found\n"
+      "                       (also --proto-path; repeatable)\n"
+      "  --protoset FILE      take the schema from a FileDescriptorSet\n"
+      "  --json               one JSON object per frame instead of text\n"
+      "  --color WHEN         auto (default), always or never; --no-color is "
+      "never\n"
+      "  --max-bytes N        show at most N bytes of a payload "
+      "(default 1024)\n"
+      "  -h, --help           print this help and exit\n"
+      "  Long options may also be written with underscores (--import_path).\n";
+  return text;
 }
 
 bool WantColor(const InspectFlags& flags) {

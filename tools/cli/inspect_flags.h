@@ -40,6 +40,10 @@ struct InspectFlags {
 // the bad argument. Accepts --flag VALUE, --flag=VALUE, -I DIR and -IDIR.
 absl::StatusOr<InspectFlags> ParseInspectFlags(int argc, char** argv);
 
+// The "Options:" section of `sockrpc tap --help` (`for_tap`) or of
+// `sockrpc decode --help`.
+std::string InspectOptionsHelp(bool for_tap);
+
 // Whether text output should be coloured: --color, then NO_COLOR, then
 // whether stdout is a terminal.
 bool WantColor(const InspectFlags& flags);

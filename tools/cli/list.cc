@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"
@@ -58,10 +59,12 @@ std::string Describe(const ServiceDescriptor& service) {
 
 int RunList(int argc, char** argv) {
   ArgParser parser(
-      "list", "list [OPTIONS] ADDR",
+      "list", "list [OPTIONS] ADDR [SERVICE]",
       "Lists the services of the server at ADDR, each followed by its "
       "methods: name, kind (unary, client-streaming, server-streaming or "
-      "bidi-streaming), request and reply types. The server tells them "
+      "bidi-streaming), request and reply types. With SERVICE, lists that "
+      "service's methods instead, one fully qualified name a line "
+      "(package.Service.Method), as grpcurl does. The server tells them "
       "through its reflection service; with --proto or --protoset, the "
       "services those files define are listed instead, and ADDR may be "
       "left out (the server is not contacted).\n\n"
@@ -72,20 +75,28 @@ int RunList(int argc, char** argv) {
   parser.AddNotes(
       "Examples:\n"
       "  sockrpc list unix:/tmp/server.sock\n"
-      "  sockrpc list --proto examples/increment/increment.proto "
-      "-I examples/increment");
+      "  sockrpc list unix:/tmp/server.sock increment.Increment\n"
+      "  sockrpc list --proto increment.proto -I examples/increment");
   std::vector<std::string> args;
   if (std::optional<int> exit_code = parser.Parse(argc, argv, &args)) {
     return *exit_code;
   }
   const bool from_files =
       !common.proto_files.empty() || !common.protoset.empty();
-  if (args.size() > 1 || (args.empty() && !from_files)) {
-    return parser.UsageError(args.empty() ? "missing ADDR"
-                                          : "too many arguments");
+  std::string address;
+  std::string service_name;
+  if (args.size() == 2) {
+    address = args[0];
+    service_name = args[1];
+  } else if (args.size() == 1 && from_files && !LooksLikeAddress(args[0])) {
+    service_name = args[0];
+  } else if (args.size() == 1) {
+    address = args[0];
+  } else if (args.size() > 2) {
+    return parser.UsageError("too many arguments");
   }
-  absl::StatusOr<CallSettings> settings =
-      MakeCallSettings(common, args.empty() ? "" : args[0]);
+  if (address.empty() && !from_files) return parser.UsageError("missing ADDR");
+  absl::StatusOr<CallSettings> settings = MakeCallSettings(common, address);
   if (!settings.ok()) return parser.UsageError(settings.status().message());
 
   absl::StatusOr<std::unique_ptr<Schema>> schema = LoadSchema(settings->schema);
@@ -95,6 +106,23 @@ int RunList(int argc, char** argv) {
             [](const ServiceDescriptor* a, const ServiceDescriptor* b) {
               return a->full_name() < b->full_name();
             });
+  if (!service_name.empty()) {
+    if (absl::StartsWith(service_name, ".")) service_name.erase(0, 1);
+    for (const ServiceDescriptor* service : services) {
+      if (service->full_name() != service_name) continue;
+      for (int i = 0; i < service->method_count(); ++i) {
+        std::printf("%s\n", service->method(i)->full_name().c_str());
+      }
+      return 0;
+    }
+    std::string known;
+    for (const ServiceDescriptor* service : services) {
+      absl::StrAppend(&known, known.empty() ? "" : ", ", service->full_name());
+    }
+    return ReportFailure(absl::NotFoundError(
+        absl::StrCat("no service ", service_name, " in the schema; it has ",
+                     known.empty() ? "no services" : known)));
+  }
   for (const ServiceDescriptor* service : services) {
     std::fputs(Describe(*service).c_str(), stdout);
   }

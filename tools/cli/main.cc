@@ -8,12 +8,32 @@
 // commands.h) and parses its own options.
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "sockrpc/version.h"
+#include "tools/cli/args.h"
 #include "tools/cli/commands.h"
 
 namespace {
+
+// The project's version (CMake's PROJECT_VERSION, in <sockrpc/version.h>).
+constexpr char kVersion[] = SOCKRPC_VERSION_STRING;
+
+// sockrpc version: prints "sockrpc VERSION".
+int RunVersion(int argc, char** argv) {
+  sockrpc::cli::ArgParser parser(
+      "version", "version",
+      "Prints the version of the sockrpc tool (also: sockrpc --version).");
+  std::vector<std::string> args;
+  if (std::optional<int> exit_code = parser.Parse(argc, argv, &args)) {
+    return *exit_code;
+  }
+  if (!args.empty()) return parser.UsageError("takes no arguments");
+  std::printf("sockrpc %s\n", kVersion);
+  return 0;
+}
 
 struct Command {
   const char* name;
@@ -36,6 +56,7 @@ constexpr Command kCommands[] = {
      "decode the frames of a captured connection"},
     {"conformance", sockrpc::cli::RunConformance,
      "check that a server follows the wire protocol, rule by rule"},
+    {"version", RunVersion, "print the version (also: sockrpc --version)"},
 };
 
 const Command* FindCommand(const char* name) {
@@ -59,6 +80,10 @@ void PrintUsage(FILE* out) {
   std::fputs(
       "  help        print this help, or a command's: sockrpc help COMMAND\n"
       "\n"
+      "Options:\n"
+      "  --help      print this help and exit\n"
+      "  --version   print the version and exit\n"
+      "\n"
       "Run 'sockrpc <command> --help' for a command's options.\n",
       out);
 }
@@ -71,8 +96,15 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string first = argv[1];
+  if (first == "--version") {
+    std::printf("sockrpc %s\n", kVersion);
+    return 0;
+  }
   if (first == "help" || first == "--help" || first == "-h") {
-    if (first == "help" && argc > 2) {
+    const bool help_help = argc > 2 && (std::strcmp(argv[2], "--help") == 0 ||
+                                        std::strcmp(argv[2], "-h") == 0 ||
+                                        std::strcmp(argv[2], "help") == 0);
+    if (first == "help" && argc > 2 && !help_help) {
       const Command* command = FindCommand(argv[2]);
       if (command == nullptr) {
         std::fprintf(stderr, "sockrpc: unknown command \"%s\"\n\n", argv[2]);

@@ -35,6 +35,8 @@ struct SchemaOptions {
   // server that authenticates all calls), and how long each call may take.
   Metadata metadata;
   absl::Duration timeout = absl::Seconds(10);
+  // How long connecting to the server may take, its preface included.
+  absl::Duration connect_timeout = absl::Seconds(10);
 };
 
 class Schema {
@@ -49,8 +51,9 @@ class Schema {
   virtual const google::protobuf::DescriptorPool* pool() const = 0;
 
   // Finds a method by "package.Service/Method", "package.Service.Method"
-  // or the wire form "/package.Service/Method". NOT_FOUND names what is
-  // missing.
+  // or the wire form "/package.Service/Method". INVALID_ARGUMENT for a
+  // name that is not a method's (a service's name: it says which methods
+  // the service has); NOT_FOUND names what is missing and what there is.
   absl::StatusOr<const google::protobuf::MethodDescriptor*> FindMethod(
       absl::string_view name) const;
 

@@ -1,5 +1,7 @@
 // Schemas from files: .proto files parsed at run time (--proto, -I) and
 // FileDescriptorSets (--protoset).
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -99,6 +101,63 @@ void AppendServices(const FileDescriptor* file,
   }
 }
 
+// True if `path` names an existing file.
+bool FileExists(const std::string& path) {
+  struct stat info;
+  return ::stat(path.c_str(), &info) == 0 && !S_ISDIR(info.st_mode);
+}
+
+// The name under which `tree` knows the --proto file `file`, found as
+// protoc finds its inputs: a path to an existing file that lies under an
+// -I directory is known by its path relative to that directory; a path
+// that is not a file on disk (or lies under no -I directory) is taken as
+// a name relative to the -I directories and looked up in them. Without -I
+// (`own_directory`), a file outside every mapped directory is imported
+// from its own directory. Only a file shadowed by a different file of the
+// same name in an earlier -I directory is a conflict.
+absl::StatusOr<std::string> VirtualNameOf(const std::string& file,
+                                          bool own_directory,
+                                          DiskSourceTree* tree) {
+  std::string disk_file;
+  if (!FileExists(file)) {
+    if (tree->VirtualFileToDiskFile(file, &disk_file)) return file;
+    return absl::NotFoundError(
+        absl::StrCat("cannot open ", file, ": no such file",
+                     own_directory ? "" : ", here or in any -I directory"));
+  }
+  std::string virtual_file;
+  std::string shadowing_file;
+  DiskSourceTree::DiskFileToVirtualFileResult result =
+      tree->DiskFileToVirtualFile(file, &virtual_file, &shadowing_file);
+  if (result == DiskSourceTree::NO_MAPPING) {
+    // A name relative to the -I directories as well as to here.
+    if (!own_directory && tree->VirtualFileToDiskFile(file, &disk_file)) {
+      return file;
+    }
+    // Import it from its own directory, as protoc would with -I set to
+    // that directory.
+    tree->MapPath("", DirectoryOf(file));
+    result = tree->DiskFileToVirtualFile(file, &virtual_file, &shadowing_file);
+  }
+  switch (result) {
+    case DiskSourceTree::SUCCESS:
+      return virtual_file;
+    case DiskSourceTree::SHADOWED:
+      return absl::InvalidArgumentError(absl::StrCat(
+          file, " is shadowed by ", shadowing_file,
+          ", a different file that an earlier -I directory holds under the "
+          "same name ",
+          virtual_file));
+    case DiskSourceTree::CANNOT_OPEN:
+      return absl::NotFoundError(absl::StrCat(
+          "cannot open ", file, " (no such file, or not readable)"));
+    case DiskSourceTree::NO_MAPPING:
+      break;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("no -I directory holds ", file));
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Schema>> LoadFromProtoFiles(
@@ -110,32 +169,11 @@ absl::StatusOr<std::unique_ptr<Schema>> LoadFromProtoFiles(
 
   std::vector<const ServiceDescriptor*> services;
   for (const std::string& file : options.proto_files) {
-    std::string virtual_file;
-    std::string shadowing_file;
-    DiskSourceTree::DiskFileToVirtualFileResult result =
-        tree->DiskFileToVirtualFile(file, &virtual_file, &shadowing_file);
-    if (result == DiskSourceTree::NO_MAPPING) {
-      // No -I directory holds the file: import it from its own directory,
-      // as protoc would with -I set to that directory.
-      tree->MapPath("", DirectoryOf(file));
-      result =
-          tree->DiskFileToVirtualFile(file, &virtual_file, &shadowing_file);
-    }
-    switch (result) {
-      case DiskSourceTree::SUCCESS:
-        break;
-      case DiskSourceTree::SHADOWED:
-        return absl::InvalidArgumentError(absl::StrCat(
-            file, " is shadowed by ", shadowing_file,
-            ", which an earlier -I directory holds under the same name"));
-      case DiskSourceTree::CANNOT_OPEN:
-        return absl::NotFoundError(absl::StrCat(
-            "cannot open ", file, " (no such file, or not readable)"));
-      case DiskSourceTree::NO_MAPPING:
-        return absl::InvalidArgumentError(
-            absl::StrCat("no -I directory holds ", file));
-    }
-    const FileDescriptor* descriptor = source->importer()->Import(virtual_file);
+    absl::StatusOr<std::string> virtual_file =
+        VirtualNameOf(file, options.import_dirs.empty(), tree);
+    if (!virtual_file.ok()) return virtual_file.status();
+    const FileDescriptor* descriptor =
+        source->importer()->Import(*virtual_file);
     if (descriptor == nullptr) {
       return absl::InvalidArgumentError(
           absl::StrCat("cannot parse ", file, ":\n", source->errors().text()));

@@ -151,8 +151,10 @@ absl::Status ExplainListFailure(const std::string& address,
 
 absl::StatusOr<std::unique_ptr<Schema>> LoadFromReflection(
     const SchemaOptions& options) {
+  ChannelOptions channel_options;
+  channel_options.connect_timeout = options.connect_timeout;
   absl::StatusOr<std::shared_ptr<Channel>> channel =
-      CreateChannel(options.address);
+      CreateChannel(options.address, channel_options);
   if (!channel.ok()) return channel.status();
   auto source = std::make_unique<ReflectionSource>(
       std::make_unique<ReflectionDatabase>(*std::move(channel), options));

@@ -237,6 +237,7 @@ int RunTap(int argc, char** argv) {
   }
   if (flags->help) {
     std::fputs(kTapUsage, stdout);
+    std::fputs(InspectOptionsHelp(/*for_tap=*/true).c_str(), stdout);
     return 0;
   }
   if (flags->listen.empty() || flags->upstream.empty() ||
