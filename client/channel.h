@@ -67,9 +67,11 @@ struct ChannelOptions {
   // own deadline), and how long the server then has to send its preface:
   // a connection counts as established only once the preface has arrived.
   // A call waits for it at most this long from when it starts waiting (a
-  // blocking caller as it reads, a callback call through its timer on the
-  // event loop); then the connection fails and its calls end UNAVAILABLE
-  // ("server at ADDR sent no preface within 20s").
+  // blocking caller as it reads or waits for socket room to write, a
+  // callback call through its timer on the event loop); then the
+  // connection fails and its calls end UNAVAILABLE ("server at ADDR sent
+  // no preface within 20s"), whatever their own deadlines: a server so
+  // loaded that it accepts later than this fails them too.
   absl::Duration connect_timeout = absl::Seconds(20);
   // Hooks run around every call (see client/interceptor.h). Borrowed: they
   // must outlive the channel.

@@ -172,7 +172,7 @@ bool ClientConnection::Open(const std::shared_ptr<ClientCallState>& stream,
   } else if (no_wait) {
     sent = out_.WriteNoWait(frames, &written);
   } else {
-    sent = out_.WriteAll(frames, stream->deadline(), &written);
+    sent = WriteAllInTime(frames, stream->deadline(), &written);
   }
   }
   buffers_.Give(std::move(frames));
@@ -453,10 +453,14 @@ bool ClientConnection::FailIfPrefaceLate() {
     MutexLock lock(&mu_);
     if (absl::Now() < preface_deadline_) return false;
   }
-  Fail(absl::UnavailableError(absl::StrCat(
-      "server at ", target_, " sent no preface within ",
-      absl::FormatDuration(preface_timeout_), " (is it a sockrpc server?)")));
+  Fail(PrefaceLateError());
   return true;
+}
+
+absl::Status ClientConnection::PrefaceLateError() const {
+  return absl::UnavailableError(absl::StrCat(
+      "server at ", target_, " sent no preface within ",
+      absl::FormatDuration(preface_timeout_), " (is it a sockrpc server?)"));
 }
 
 ClientConnection::ReadOutcome ClientConnection::ReadAndDispatch(

@@ -222,6 +222,15 @@ class ClientConnection {
   // Until the server's preface has arrived, the reader waits no later than
   // PrefaceDeadline().
   absl::Time PrefaceWaitDeadline(absl::Time deadline);
+  // The error of a connection whose server sent no preface in time.
+  absl::Status PrefaceLateError() const;
+  // out_.WriteAll() of `bytes` until `deadline`, but while the server's
+  // preface has not arrived no longer than it may take to come: a server
+  // that accepts and never reads fails the connection (PrefaceLateError())
+  // instead of holding the writer for ever. Under write_mu_.
+  absl::Status WriteAllInTime(absl::string_view bytes, absl::Time deadline,
+                              size_t* written)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_) ABSL_LOCKS_EXCLUDED(mu_);
   // Handles the frames buffered in in_. False if the connection failed.
   bool ProcessFrames();
   // After ProcessFrames(): tells other threads, once, that the server's

@@ -16,7 +16,7 @@ absl::Status ClientConnection::WriteFrames(absl::string_view bytes,
                                           bool* sent_nothing) {
   MutexLock write_lock(&write_mu_);
   size_t written = 0;
-  absl::Status sent = out_.WriteAll(bytes, deadline, &written);
+  absl::Status sent = WriteAllInTime(bytes, deadline, &written);
   *sent_nothing = written == 0;
   if (!sent.ok()) {
     Fail(absl::UnavailableError(
@@ -25,11 +25,34 @@ absl::Status ClientConnection::WriteFrames(absl::string_view bytes,
   return sent;
 }
 
+absl::Status ClientConnection::WriteAllInTime(absl::string_view bytes,
+                                              absl::Time deadline,
+                                              size_t* written) {
+  *written = 0;
+  for (;;) {
+    const bool awaiting_preface =
+        ABSL_PREDICT_FALSE(!preface_arrived_.load(std::memory_order_acquire));
+    const absl::Time until =
+        awaiting_preface ? PrefaceWaitDeadline(deadline) : deadline;
+    size_t more = 0;
+    absl::Status sent = out_.WriteAll(bytes.substr(*written), until, &more);
+    *written += more;
+    if (ABSL_PREDICT_TRUE(sent.ok()) || !awaiting_preface ||
+        !absl::IsDeadlineExceeded(sent) || absl::Now() >= deadline) {
+      return sent;
+    }
+    // Out of the preface's time, not the caller's.
+    if (FailIfPrefaceLate()) return PrefaceLateError();
+    // The preface came meanwhile: go on (what was held is still held, and
+    // the rest of `bytes` is what is left to write).
+  }
+}
+
 void ClientConnection::FlushHeld(absl::Time deadline) {
   MutexLock write_lock(&write_mu_);
   if (out_.held_empty()) return;
   size_t written = 0;
-  absl::Status sent = out_.WriteAll("", deadline, &written);
+  absl::Status sent = WriteAllInTime("", deadline, &written);
   // Out of time with the socket full, what is left stays held, in order:
   // the connection is still sound.
   if (!sent.ok() && !absl::IsDeadlineExceeded(sent)) {

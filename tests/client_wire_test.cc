@@ -5,8 +5,10 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -114,6 +116,42 @@ TEST(ClientWireTest, ServerThatNeverSendsItsPrefaceFailsTheCallUnavailable) {
       << got.status();
 }
 
+TEST(ClientWireTest, WriterToAServerThatNeverReadsNorSendsItsPrefaceFails) {
+  // The server accepts and never reads: requests fill the socket until a
+  // write must wait for room. Without a deadline that wait too ends once
+  // connect_timeout has passed without the server's preface.
+  TempDir dir;
+  absl::StatusOr<Address> address =
+      ParseAddress(absl::StrCat("unix:", dir.path(), "/deaf.sock"));
+  ASSERT_TRUE(address.ok()) << address.status();
+  absl::StatusOr<Listener> listener = Listener::Bind(*address);
+  ASSERT_TRUE(listener.ok()) << listener.status();
+  ChannelOptions options;
+  options.connect_timeout = absl::Milliseconds(300);
+  std::shared_ptr<Channel> channel =
+      testing::MakeChannel(listener->address().ToString(), options);
+  ASSERT_NE(channel, nullptr);
+  increment::Increment::Stub stub(channel);
+  increment::IncrementRequest request;
+  request.set_character(std::string(60 * 1024, 'A'));  // within the window
+  const absl::Time start = absl::Now();
+  // A unix socket takes about 200 KiB before its writer must wait; each
+  // call's request goes out as the call starts, on this thread.
+  std::vector<UnaryFuture<increment::IncrementReply>> calls;
+  for (int i = 0; i < 8; ++i) calls.push_back(stub.AsyncIncrement(request));
+  int late_preface = 0;
+  for (auto& call : calls) {
+    absl::StatusOr<increment::IncrementReply> got = call.Get();
+    ASSERT_TRUE(absl::IsUnavailable(got.status())) << got.status();
+    if (absl::StrContains(got.status().message(),
+                          "sent no preface within 300ms")) {
+      ++late_preface;
+    }
+  }
+  EXPECT_LT(absl::Now() - start, kCallTimeout);
+  EXPECT_GT(late_preface, 0);
+}
+
 TEST(ClientWireTest, CallbackCallToAServerThatNeverSendsItsPrefaceFails) {
   // The same through the callback API, whose reads the event loop does:
   // the call's timer is the preface's until the preface arrives.
@@ -161,8 +199,11 @@ TEST(ClientWireTest, CallbackCallOutlivesTheConnectTimeoutOnceThePrefaceIsIn) {
   ASSERT_TRUE(address.ok()) << address.status();
   absl::StatusOr<Listener> listener = Listener::Bind(*address);
   ASSERT_TRUE(listener.ok()) << listener.status();
+  // The timer starts when the call opens, before the accept below: a
+  // second leaves ample room for the accept and the preface, even under a
+  // sanitizer on a busy machine.
   ChannelOptions options;
-  options.connect_timeout = absl::Milliseconds(100);
+  options.connect_timeout = absl::Seconds(1);
   std::shared_ptr<Channel> channel =
       testing::MakeChannel(listener->address().ToString(), options);
   ASSERT_NE(channel, nullptr);
@@ -178,15 +219,17 @@ TEST(ClientWireTest, CallbackCallOutlivesTheConnectTimeoutOnceThePrefaceIsIn) {
                             outcome = Unshared(status);
                           });
   RawConnection server = RawConnection::Adopt(AcceptOne(*listener));
+  // Our preface first, as soon as the connection is taken.
+  std::string preface;
+  AppendPreface(&preface);
+  ASSERT_TRUE(server.Send(preface, kCallTimeout).ok());
   ASSERT_TRUE(server.ReadPreface(kCallTimeout).ok());
   absl::StatusOr<ReceivedFrame> headers = server.ReadFrame(kCallTimeout);
   ASSERT_TRUE(headers.ok()) << headers.status();
   const uint32_t stream_id = headers->header.stream_id;
-  std::string preface;
-  AppendPreface(&preface);
-  ASSERT_TRUE(server.Send(preface, kCallTimeout).ok());
-  // Past connect_timeout, then the reply. (The call has no deadline.)
-  absl::SleepFor(absl::Milliseconds(300));
+  // Past connect_timeout (counted from before the accept), then the reply.
+  // The call has no deadline.
+  absl::SleepFor(absl::Milliseconds(1300));
   increment::IncrementReply answer;
   answer.set_character("B");
   std::string out;

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -193,9 +194,21 @@ TEST(TapWiresharkTest, DissectorReadsSockrpcOverLoopbackTcp) {
       {"-i", "lo", "-f", absl::StrCat("tcp port ", port), "-B", "64", "-w",
        capture, "-P", "-l", "-X", "lua_script:" SOCKRPC_WIRESHARK_LUA});
   ASSERT_TRUE(capturing.ok()) << capturing.status();
+  // However the test ends, tshark stops its capture process (dumpcap)
+  // itself: killing tshark alone would leave dumpcap running.
+  absl::Cleanup stop_capture = [&capturing] {
+    if ((*capturing)->Signal(SIGINT).ok()) {
+      (*capturing)->WaitForExit(kProcessTimeout).IgnoreError();
+    }
+  };
   // tshark prints this once its capture process has begun capturing
-  // ("Capturing on" comes before).
-  if (!(*capturing)->WaitForLine("Capture started", kProcessTimeout).ok()) {
+  // ("Capturing on" comes before). Skipped only if tshark gave up (no
+  // right to capture, no lo); slow to start on a busy machine is a wait.
+  if (!(*capturing)->WaitForLine("Capture started", kSuiteTimeout).ok()) {
+    absl::StatusOr<int> exited =
+        (*capturing)->WaitForExit(absl::ZeroDuration());
+    ASSERT_TRUE(exited.ok()) << "tshark neither started capturing nor exited: "
+                             << (*capturing)->StderrText();
     GTEST_SKIP() << "tshark cannot capture on lo here: "
                  << (*capturing)->StderrText();
   }
@@ -213,7 +226,7 @@ TEST(TapWiresharkTest, DissectorReadsSockrpcOverLoopbackTcp) {
   }
   // libpcap hands packets over in blocks: wait for the last call's STATUS
   // to be seen before stopping the capture.
-  ASSERT_TRUE((*capturing)->WaitForLine(" UNIMPLEMENTED", kProcessTimeout).ok())
+  ASSERT_TRUE((*capturing)->WaitForLine(" UNIMPLEMENTED", kSuiteTimeout).ok())
       << (*capturing)->StderrText();
   ASSERT_TRUE((*capturing)->Signal(SIGINT).ok());
   absl::StatusOr<int> stopped = (*capturing)->WaitForExit(kProcessTimeout);

@@ -55,7 +55,8 @@ server=$!
 pids+=("$server")
 wait_for_line "${dir}/server.log" "listening on ${address}"
 
-out="$(timeout 10 "${bin}/greeter_client" "$address" reader)"
+out="$(timeout 10 "${bin}/greeter_client" "$address" reader)" ||
+  fail "greeter_client exited $?"
 [[ "$out" == "Hello, reader" ]] || fail "greeter_client printed '${out}'"
 echo "ok: greeter_client got 'Hello, reader'"
 
@@ -82,17 +83,20 @@ if [[ -n "$sockrpc" ]]; then
   tap_pid=$!
   pids+=("$tap_pid")
   wait_for_line "${dir}/tap.log" "listening on ${tap}"
-  out="$(timeout 10 "${bin}/greeter_client" "$tap" tap)"
+  out="$(timeout 10 "${bin}/greeter_client" "$tap" tap)" ||
+    fail "greeter_client through the tap exited $?"
   [[ "$out" == "Hello, tap" ]] || fail "through the tap: '${out}'"
   wait_for_line "${dir}/tap.log" 'hello.HelloReply {"message":"Hello, tap"}'
   echo "ok: through sockrpc tap: $(grep -c 'hello.Greeter' "${dir}/tap.log") frames of /hello.Greeter/SayHello shown"
   kill -TERM "$tap_pid"
   wait "$tap_pid" || fail "sockrpc tap did not exit 0 on SIGTERM"
+  pids=("$server")  # the tap is reaped: its pid may be reused
 fi
 
 kill -TERM "$server"
 status=0
 wait "$server" || status=$?
+pids=()  # reaped: its pid may be reused
 ((status == 0)) || fail "greeter_server exited ${status} on SIGTERM"
 [[ ! -e "${dir}/greeter.sock" ]] || fail "the socket file is still there"
 echo "ok: SIGTERM stops greeter_server (status 0, socket file removed)"
