@@ -241,7 +241,9 @@ class ClientConnection {
       preface_arrived_.store(true, std::memory_order_release);
     }
   }
-  void HandleFrame(const FrameReader::Frame& frame);
+  // Handles one frame; false if it failed the connection (a protocol
+  // error).
+  bool HandleFrame(const FrameReader::Frame& frame);
 
   // Writes `bytes` whole (after our preface if not yet sent), waiting for
   // room until `deadline`. On failure fails the connection. *sent_nothing
@@ -320,6 +322,12 @@ class ClientConnection {
   const absl::Duration preface_timeout_;
   absl::Time preface_deadline_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   std::atomic<bool> preface_arrived_{false};
+  // Whether the server's first frame has been read (the reader's alone):
+  // only the first may be SETTINGS (PROTOCOL.md section 16.2).
+  bool server_frame_seen_ = false;
+  // The server's SETTINGS max_fds_per_message: 0 until its SETTINGS says
+  // otherwise (set by the reader, read by writers).
+  std::atomic<uint32_t> server_max_fds_{0};
 };
 
 }  // namespace sockrpc

@@ -46,41 +46,61 @@ bool ClientConnection::ProcessFrames() {
         break;
       }
       case FrameReader::Result::kFrame:
-        HandleFrame(frame);
+        if (!HandleFrame(frame)) return false;
         break;
     }
   }
 }
 
-void ClientConnection::HandleFrame(const FrameReader::Frame& frame) {
+bool ClientConnection::HandleFrame(const FrameReader::Frame& frame) {
   const uint32_t id = frame.header.stream_id;
   const char* data = frame.payload.data();
   const int size = static_cast<int>(frame.payload.size());
+  const bool first_frame = !server_frame_seen_;
+  server_frame_seen_ = true;
   switch (static_cast<FrameType>(frame.header.type)) {
+    case FrameType::kSettings: {
+      wire::Settings settings;
+      if (!first_frame || !settings.ParseFromArray(data, size)) {
+        Fail(absl::InternalError(absl::StrCat(
+            "protocol error from ", target_, ": ",
+            first_frame ? "SETTINGS payload does not parse"
+                        : "SETTINGS frame that is not the server's first")));
+        return false;
+      }
+      server_max_fds_.store(settings.max_fds_per_message(),
+                            std::memory_order_release);
+      return true;
+    }
+    case FrameType::kFds:
+      Fail(absl::InternalError(absl::StrCat(
+          "protocol error from ", target_,
+          ": FDS frame, but this client accepts no file descriptors")));
+      return false;
     case FrameType::kHeaders: {
       wire::ResponseHeader header;
-      if (!header.ParseFromArray(data, size)) return;
+      if (!header.ParseFromArray(data, size)) return true;
       Metadata metadata = MetadataFromWire(header.metadata());
       MutexLock lock(&mu_);
       auto it = streams_.find(id);
-      if (it == streams_.end()) return;
+      if (it == streams_.end()) return true;
       ClientCallState& stream = *it->second;
       stream.received_metadata_size_ += MetadataSize(metadata);
       if (stream.received_metadata_size_ > max_metadata_size_) {
         EndStreamLocked(stream, ReplyMetadataTooLarge(stream));
-        return;
+        return true;
       }
       if (stream.context_ != nullptr) {
         stream.context_->initial_metadata_ = std::move(metadata);
       }
       stream.got_metadata_ = true;
       NotifyLocked(stream);
-      return;
+      return true;
     }
     case FrameType::kMessage: {
       MutexLock lock(&mu_);
       auto it = streams_.find(id);
-      if (it == streams_.end()) return;  // abandoned call
+      if (it == streams_.end()) return true;  // abandoned call
       ClientCallState& stream = *it->second;
       if (stream.direct_reply_ == nullptr) {
         stream.inbox_.Push(frame.payload);
@@ -97,7 +117,7 @@ void ClientConnection::HandleFrame(const FrameReader::Frame& frame) {
       }
       stream.got_metadata_ = true;  // (a reply implies it)
       NotifyLocked(stream);
-      return;
+      return true;
     }
     case FrameType::kStatus: {
       // An empty payload is a plain OK (what most calls end with): no
@@ -114,7 +134,7 @@ void ClientConnection::HandleFrame(const FrameReader::Frame& frame) {
       }
       MutexLock lock(&mu_);
       auto it = streams_.find(id);
-      if (it == streams_.end()) return;
+      if (it == streams_.end()) return true;
       ClientCallState& stream = *it->second;
       stream.received_metadata_size_ += MetadataSize(metadata);
       if (stream.received_metadata_size_ > max_metadata_size_) {
@@ -123,17 +143,18 @@ void ClientConnection::HandleFrame(const FrameReader::Frame& frame) {
         stream.context_->trailing_metadata_ = std::move(metadata);
       }
       EndStreamLocked(stream, result);
-      return;
+      return true;
     }
     case FrameType::kWindowUpdate: {
       uint32_t increment;
-      if (!DecodeWindowUpdate(frame.payload, &increment) || id == 0) return;
+      if (!DecodeWindowUpdate(frame.payload, &increment) || id == 0)
+        return true;
       MutexLock lock(&mu_);
       auto it = streams_.find(id);
-      if (it == streams_.end()) return;
+      if (it == streams_.end()) return true;
       it->second->send_window_ += increment;
       NotifyLocked(*it->second);  // a callback write may wait for room
-      return;
+      return true;
     }
     case FrameType::kGoAway: {
       wire::GoAway goaway;
@@ -153,17 +174,17 @@ void ClientConnection::HandleFrame(const FrameReader::Frame& frame) {
         stream->retryable_ = true;
         EndStreamLocked(*stream, why);
       }
-      return;
+      return true;
     }
     case FrameType::kPing: {
-      if (frame.header.flags & kFlagAck) return;
+      if (frame.header.flags & kFlagAck) return true;
       std::string pong;
       AppendRawFrame(&pong, FrameType::kPing, kFlagAck, 0, frame.payload);
       SendControl(pong);
-      return;
+      return true;
     }
     default:
-      return;  // CANCEL, HALF_CLOSE and unknown types: nothing to do
+      return true;  // CANCEL, HALF_CLOSE and unknown types: nothing to do
   }
 }
 

@@ -187,7 +187,26 @@ bool ServerConnection::HandleFrame(
     const std::shared_ptr<ServerConnection>& self,
     const FrameReader::Frame& frame, ReadyCalls* ready) {
   const FrameHeader& header = frame.header;
+  const bool first_frame = !client_frame_seen_;
+  client_frame_seen_ = true;
   switch (static_cast<FrameType>(header.type)) {
+    case FrameType::kSettings: {
+      wire::Settings settings;
+      if (!first_frame) {
+        return ProtocolError(absl::InvalidArgumentError(
+            "SETTINGS frame that is not the client's first"));
+      }
+      if (!settings.ParseFromArray(frame.payload.data(),
+                                   static_cast<int>(frame.payload.size()))) {
+        return ProtocolError(
+            absl::InvalidArgumentError("SETTINGS payload does not parse"));
+      }
+      client_max_fds_ = settings.max_fds_per_message();
+      return true;
+    }
+    case FrameType::kFds:
+      return ProtocolError(absl::InvalidArgumentError(
+          "FDS frame, but this server accepts no file descriptors"));
     case FrameType::kHeaders:
       return HandleHeaders(self, frame, ready);
     case FrameType::kMessage:

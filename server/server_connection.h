@@ -210,6 +210,12 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   std::array<uint64_t, kRefusalKinds> refusals_ ABSL_GUARDED_BY(read_mu_) = {};
   // Highest stream id opened by the client; new ones must be higher.
   uint32_t last_stream_id_ ABSL_GUARDED_BY(read_mu_) = 0;
+  // Whether the client's first frame has been read: only the first may be
+  // SETTINGS (PROTOCOL.md section 16.2).
+  bool client_frame_seen_ ABSL_GUARDED_BY(read_mu_) = false;
+  // The client's SETTINGS max_fds_per_message: descriptors it accepts with
+  // one message (0: none, also without SETTINGS).
+  uint32_t client_max_fds_ ABSL_GUARDED_BY(read_mu_) = 0;
   // The HEADERS of the call being opened, parsed: made at the first call
   // (a connection that never calls holds none), then kept so that its
   // strings keep their memory from call to call.

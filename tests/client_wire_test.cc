@@ -2,6 +2,7 @@
 // tolerate, seen from the wire: the test plays the server on a real socket
 // and writes the frames by hand.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -245,6 +246,93 @@ TEST(ClientWireTest, CallbackCallOutlivesTheConnectTimeoutOnceThePrefaceIsIn) {
       absl::Now() + kCallTimeout));
   ASSERT_TRUE(outcome->ok()) << *outcome;
   EXPECT_EQ(reply.character(), "B");
+}
+
+}  // namespace
+}  // namespace sockrpc
+
+namespace sockrpc {
+namespace {
+
+// Plays a server that answers one Increment call with its preface, the
+// frames `before_reply` makes for the call's stream id, the reply "B" and
+// an OK STATUS; returns what the client made of the call.
+absl::StatusOr<increment::IncrementReply> CallAgainst(
+    const std::function<std::string(uint32_t stream_id)>& before_reply) {
+  TempDir dir;
+  absl::StatusOr<Address> address =
+      ParseAddress(absl::StrCat("unix:", dir.path(), "/wire.sock"));
+  if (!address.ok()) return address.status();
+  absl::StatusOr<Listener> listener = Listener::Bind(*address);
+  if (!listener.ok()) return listener.status();
+  std::shared_ptr<Channel> channel =
+      testing::MakeChannel(listener->address().ToString(), ChannelOptions());
+  increment::Increment::Stub stub(channel);
+  increment::IncrementRequest request;
+  request.set_character("A");
+  UnaryFuture<increment::IncrementReply> call = stub.AsyncIncrement(request);
+
+  RawConnection server = RawConnection::Adopt(AcceptOne(*listener));
+  if (auto preface = server.ReadPreface(kCallTimeout); !preface.ok()) {
+    return preface.status();
+  }
+  absl::StatusOr<ReceivedFrame> headers = server.ReadFrame(kCallTimeout);
+  if (!headers.ok()) return headers.status();
+  const uint32_t stream_id = headers->header.stream_id;
+  increment::IncrementReply reply;
+  reply.set_character("B");
+  std::string out;
+  AppendPreface(&out);
+  out += before_reply(stream_id);
+  (void)AppendMessageFrame(&out, FrameType::kMessage, 0, stream_id, reply,
+                           kDefaultMaxFrameSize);
+  AppendRawFrame(&out, FrameType::kStatus, 0, stream_id, "");
+  if (absl::Status s = server.Send(out, kCallTimeout); !s.ok()) return s;
+  return call.Get();
+}
+
+std::string SettingsFrame(uint32_t max_fds) {
+  wire::Settings settings;
+  settings.set_max_fds_per_message(max_fds);
+  std::string out;
+  (void)AppendMessageFrame(&out, FrameType::kSettings, 0, 0, settings,
+                           kDefaultMaxFrameSize);
+  return out;
+}
+
+TEST(ClientWireTest, SettingsAsTheServersFirstFrameIsAccepted) {
+  absl::StatusOr<increment::IncrementReply> got =
+      CallAgainst([](uint32_t) { return SettingsFrame(8); });
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->character(), "B");
+}
+
+TEST(ClientWireTest, SettingsAfterAnotherFrameFailsTheConnection) {
+  absl::StatusOr<increment::IncrementReply> got = CallAgainst([](uint32_t) {
+    std::string out;
+    AppendRawFrame(&out, FrameType::kPing, 0, 0, std::string(8, '\0'));
+    return out + SettingsFrame(8);
+  });
+  EXPECT_EQ(got.status().code(), absl::StatusCode::kInternal) << got.status();
+  EXPECT_TRUE(absl::StrContains(
+      got.status().message(), "SETTINGS frame that is not the server's first"))
+      << got.status();
+}
+
+TEST(ClientWireTest, FdsFrameToAClientThatAcceptsNoneFailsTheConnection) {
+  absl::StatusOr<increment::IncrementReply> got =
+      CallAgainst([](uint32_t stream_id) {
+        wire::FdsHeader fds;
+        fds.set_count(1);
+        std::string out;
+        (void)AppendMessageFrame(&out, FrameType::kFds, 0, stream_id, fds,
+                                 kDefaultMaxFrameSize);
+        return out;
+      });
+  EXPECT_EQ(got.status().code(), absl::StatusCode::kInternal) << got.status();
+  EXPECT_TRUE(
+      absl::StrContains(got.status().message(), "accepts no file descriptors"))
+      << got.status();
 }
 
 }  // namespace

@@ -209,6 +209,77 @@ TEST_P(BadInputTest, MessageOnStreamZeroGetsGoAwayInternalAndClose) {
   ExpectServesOthers();
 }
 
+// Expects the server's preface, then a GOAWAY INTERNAL whose message has
+// `substring` (a connection error, PROTOCOL.md section 8.1), then the close.
+void ExpectProtocolErrorGoAway(RawConnection* raw,
+                               absl::string_view substring) {
+  ASSERT_TRUE(raw->ReadPreface(kIoTimeout).ok());
+  absl::StatusOr<sockrpc::wire::GoAway> goaway = ReadGoAway(raw, kIoTimeout);
+  ASSERT_TRUE(goaway.ok()) << goaway.status();
+  EXPECT_EQ(goaway->code(), static_cast<uint32_t>(absl::StatusCode::kInternal));
+  EXPECT_THAT(goaway->message(), HasSubstr(std::string(substring)));
+  EXPECT_TRUE(raw->WaitForClose(kIoTimeout).ok());
+}
+
+std::string SettingsFrame(uint32_t max_fds, uint32_t stream_id = 0) {
+  sockrpc::wire::Settings settings;
+  settings.set_max_fds_per_message(max_fds);
+  const std::string payload = settings.SerializeAsString();
+  return RawFrameHeader(static_cast<uint32_t>(payload.size()), stream_id,
+                        Type(FrameType::kSettings), 0) +
+         payload;
+}
+
+TEST_P(BadInputTest, SettingsAsTheClientsFirstFrameIsAccepted) {
+  // PROTOCOL.md section 16.2: a client announces what it accepts in a
+  // SETTINGS frame right after its preface.
+  RawConnection raw = Open();
+  ASSERT_TRUE(raw.Send(Preface() + SettingsFrame(4) +
+                           HeadersFrame(1, kIncrementMethod) +
+                           IncrementRequestFrame(1, "a"),
+                       kIoTimeout)
+                  .ok());
+  ASSERT_TRUE(raw.ReadPreface(kIoTimeout).ok());
+  std::string character;
+  absl::Status outcome = ReadCallOutcome(&raw, 1, kIoTimeout, &character);
+  EXPECT_TRUE(outcome.ok()) << outcome;
+  EXPECT_EQ(character, "b");
+}
+
+TEST_P(BadInputTest, SettingsThatIsNotTheFirstFrameGetsGoAwayInternal) {
+  RawConnection raw = Open();
+  ASSERT_TRUE(
+      raw.Send(Preface() + HeadersFrame(1, kIncrementMethod) + SettingsFrame(4),
+               kIoTimeout)
+          .ok());
+  ExpectProtocolErrorGoAway(&raw,
+                            "SETTINGS frame that is not the client's first");
+  ExpectServesOthers();
+}
+
+TEST_P(BadInputTest, SettingsOnACallStreamIsAMalformedHeader) {
+  RawConnection raw = Open();
+  ASSERT_TRUE(raw.Send(Preface() + SettingsFrame(4, 1), kIoTimeout).ok());
+  ExpectProtocolErrorGoAway(&raw, "SETTINGS frame on stream 1");
+}
+
+TEST_P(BadInputTest, FdsFrameToAServerThatAcceptsNoneGetsGoAwayInternal) {
+  // The server announced no descriptors (it sent no SETTINGS allowing any),
+  // so an FDS frame is a protocol error (PROTOCOL.md section 16.3, rule 1).
+  sockrpc::wire::FdsHeader fds;
+  fds.set_count(1);
+  const std::string payload = fds.SerializeAsString();
+  RawConnection raw = Open();
+  ASSERT_TRUE(raw.Send(Preface() + HeadersFrame(1, kIncrementMethod) +
+                           RawFrameHeader(static_cast<uint32_t>(payload.size()),
+                                          1, Type(FrameType::kFds), 0) +
+                           payload + IncrementRequestFrame(1, "a"),
+                       kIoTimeout)
+                  .ok());
+  ExpectProtocolErrorGoAway(&raw, "accepts no file descriptors");
+  ExpectServesOthers();
+}
+
 TEST_P(BadInputTest, HeadersWithAStreamIdNotAboveThePreviousGetGoAwayInternal) {
   RawConnection raw = Open();
   ASSERT_TRUE(raw.Send(Preface() + HeadersFrame(5, kIncrementMethod) +

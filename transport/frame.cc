@@ -26,12 +26,14 @@ uint32_t GetBigEndian32(const char* in) {
 bool IsCallFrame(uint8_t type) {
   return (type >= static_cast<uint8_t>(FrameType::kHeaders) &&
           type <= static_cast<uint8_t>(FrameType::kCancel)) ||
-         type == static_cast<uint8_t>(FrameType::kHalfClose);
+         type == static_cast<uint8_t>(FrameType::kHalfClose) ||
+         type == static_cast<uint8_t>(FrameType::kFds);
 }
 
 bool IsConnectionFrame(uint8_t type) {
   return type == static_cast<uint8_t>(FrameType::kPing) ||
-         type == static_cast<uint8_t>(FrameType::kGoAway);
+         type == static_cast<uint8_t>(FrameType::kGoAway) ||
+         type == static_cast<uint8_t>(FrameType::kSettings);
 }
 
 }  // namespace
@@ -78,6 +80,10 @@ const char* FrameTypeName(uint8_t type) {
       return "GOAWAY";
     case FrameType::kHalfClose:
       return "HALF_CLOSE";
+    case FrameType::kSettings:
+      return "SETTINGS";
+    case FrameType::kFds:
+      return "FDS";
   }
   return "UNKNOWN";
 }

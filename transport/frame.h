@@ -56,6 +56,8 @@ enum class FrameType : uint8_t {
   kPing = 0x06,          // liveness check, stream 0
   kGoAway = 0x07,        // the sender is closing the connection, stream 0
   kHalfClose = 0x08,     // the client sends no more messages on the stream
+  kSettings = 0x09,      // what the sender accepts; its first frame, stream 0
+  kFds = 0x0A,           // the next MESSAGE carries file descriptors
 };
 
 // WINDOW_UPDATE payload: the increment, a big-endian uint32.
@@ -70,13 +72,13 @@ inline constexpr uint8_t kFlagAck = 0x01;        // PING: this is the reply
 
 // Returns "HEADERS", "MESSAGE", ..., or "UNKNOWN" for an unknown type.
 const char* FrameTypeName(uint8_t type);
-// Whether `type` is one of FrameType's. Frames of other types (0x09 and
+// Whether `type` is one of FrameType's. Frames of other types (0x0B and
 // up; 0x00 is a malformed header) are skipped whatever their stream id and
 // length (PROTOCOL.md section 10): the frame-size limit ends no call over
 // one of them.
 inline bool IsKnownFrameType(uint8_t type) {
   return type >= static_cast<uint8_t>(FrameType::kHeaders) &&
-         type <= static_cast<uint8_t>(FrameType::kHalfClose);
+         type <= static_cast<uint8_t>(FrameType::kFds);
 }
 
 // FrameHeader is a decoded header. `type` is kept raw so that unknown types
@@ -93,9 +95,9 @@ void EncodeFrameHeader(const FrameHeader& header, char* out);
 
 // Decodes in[0..kFrameHeaderSize). Rejects (INVALID_ARGUMENT, message says
 // why) a header that breaks the rules every frame obeys: non-zero reserved
-// bytes, type 0, a known call frame type on stream 0, or PING/GOAWAY on a
-// non-zero stream. The length is NOT checked here: the caller compares it
-// with its limit before allocating anything.
+// bytes, type 0, a known call frame type (FDS included) on stream 0, or
+// PING/GOAWAY/SETTINGS on a non-zero stream. The length is NOT checked here:
+// the caller compares it with its limit before allocating anything.
 absl::StatusOr<FrameHeader> DecodeFrameHeader(const char* in);
 
 }  // namespace sockrpc

@@ -204,6 +204,16 @@ void ConnectionDecoder::DecodePayload(absl::string_view payload,
       event->json = absl::StrCat("{\"data\":", JsonQuote(LowerHex(payload)),
                                  "}");
       return;
+    case FrameType::kSettings: {
+      wire::Settings settings;
+      if (DecodeWire(payload, &settings, event)) return;
+      break;
+    }
+    case FrameType::kFds: {
+      wire::FdsHeader fds;
+      if (DecodeWire(payload, &fds, event)) return;
+      break;
+    }
     case FrameType::kHalfClose:
       if (payload.empty()) return;
       event->error = "HALF_CLOSE carries an unexpected payload";

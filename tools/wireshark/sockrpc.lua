@@ -1,8 +1,8 @@
 -- sockrpc.lua: a Wireshark dissector for the sockrpc wire protocol, version 1
 -- (docs/PROTOCOL.md): the 8-byte preface, the 12-byte frame header, every
 -- frame type and flag, the wire messages of proto/sockrpc/wire.proto
--- (CallHeader, ResponseHeader, CallStatus, CancelCall, GoAway) with their
--- metadata, and MESSAGE payloads handed to Wireshark's protobuf dissector
+-- (CallHeader, ResponseHeader, CallStatus, CancelCall, GoAway, Settings,
+-- FdsHeader) with their metadata, and MESSAGE payloads handed to Wireshark's protobuf dissector
 -- as the request or reply of the method the stream's HEADERS named.
 --
 -- It reads
@@ -29,7 +29,8 @@ local HEADER_SIZE = 12
 local frame_types = {
   [0x01] = "HEADERS", [0x02] = "MESSAGE", [0x03] = "STATUS",
   [0x04] = "CANCEL", [0x05] = "WINDOW_UPDATE", [0x06] = "PING",
-  [0x07] = "GOAWAY", [0x08] = "HALF_CLOSE",
+  [0x07] = "GOAWAY", [0x08] = "HALF_CLOSE", [0x09] = "SETTINGS",
+  [0x0A] = "FDS",
 }
 local status_codes = {
   [0] = "OK", [1] = "CANCELLED", [2] = "UNKNOWN", [3] = "INVALID_ARGUMENT",
@@ -71,6 +72,10 @@ local f = {
   goaway_message = ProtoField.string("sockrpc.goaway.message", "Message"),
   goaway_last = ProtoField.uint32("sockrpc.goaway.last_stream_id",
                                   "Last stream id"),
+  max_fds = ProtoField.uint32("sockrpc.settings.max_fds_per_message",
+                              "Most descriptors per message"),
+  fds_count = ProtoField.uint32("sockrpc.fds.count",
+                                "Descriptors with the next MESSAGE"),
   message_of = ProtoField.string("sockrpc.message_of", "Message of"),
   unknown_field = ProtoField.bytes("sockrpc.unknown_field", "Unknown field"),
 }
@@ -230,6 +235,16 @@ local function dissect_wire_message(kind, payload, pinfo, tree)
       if number == 1 and wire_type == 2 then
         tree:add(f.cancel_reason, whole, text_of(field))
       end
+    elseif kind == "Settings" then
+      if number == 1 and wire_type == 0 then
+        tree:add(f.max_fds, whole, value)
+        summary[#summary + 1] = "max_fds_per_message=" .. value
+      end
+    elseif kind == "FdsHeader" then
+      if number == 1 and wire_type == 0 then
+        tree:add(f.fds_count, whole, value)
+        summary[#summary + 1] = "count=" .. value
+      end
     end
   end)
   if not ok then tree:add_proto_expert_info(e_bad_payload, kind) end
@@ -279,6 +294,7 @@ end
 
 local wire_kinds = {
   [0x03] = "CallStatus", [0x04] = "CancelCall", [0x07] = "GoAway",
+  [0x09] = "Settings", [0x0A] = "FdsHeader",
 }
 
 -- The subtree of a wire message, named `kind`.
