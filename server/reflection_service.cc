@@ -12,12 +12,13 @@ namespace sockrpc {
 namespace {
 
 using google::protobuf::DescriptorPool;
-using google::protobuf::FileDescriptor;
+// A .proto file (not sockrpc::FileDescriptor, a descriptor field).
+using ProtoFile = google::protobuf::FileDescriptor;
 using google::protobuf::MethodDescriptor;
 using google::protobuf::ServiceDescriptor;
 
 // Adds `file` and everything it imports to `names`.
-void AddFileAndImports(const FileDescriptor* file,
+void AddFileAndImports(const ProtoFile* file,
                        absl::flat_hash_set<std::string>* names) {
   if (!names->insert(file->name()).second) return;
   for (int i = 0; i < file->dependency_count(); ++i) {
@@ -27,7 +28,7 @@ void AddFileAndImports(const FileDescriptor* file,
 
 // Appends the encoded descriptors of `file`'s imports, then of `file`, to
 // `reply`, each file once (`done` holds those already appended).
-void AppendInDependencyOrder(const FileDescriptor* file,
+void AppendInDependencyOrder(const ProtoFile* file,
                              absl::flat_hash_set<std::string>* done,
                              reflection::v1::FileContainingSymbolReply* reply) {
   if (!done->insert(file->name()).second) return;
@@ -130,7 +131,7 @@ absl::Status ReflectionService::FindFile(
   if (symbol.empty()) {
     return absl::InvalidArgumentError("FileContainingSymbol: empty symbol");
   }
-  const FileDescriptor* file =
+  const ProtoFile* file =
       DescriptorPool::generated_pool()->FindFileContainingSymbol(
           std::string(symbol));
   if (file == nullptr || !served_files_.contains(file->name())) {

@@ -102,6 +102,17 @@ struct ServerOptions {
   // server/reflection_service.h), which lists the registered services and
   // hands out their .proto descriptors to tools such as `sockrpc`.
   bool enable_reflection = true;
+  // File descriptors in messages (sockrpc.FileDescriptor fields, unix
+  // sockets only; docs/PROTOCOL.md section 16): the most a client may pass
+  // with one message (1 to 253), announced to every unix client; 0 (the
+  // default, as Cap'n Proto's maxFdsPerMessage) accepts and sends none.
+  // Off by default because every descriptor a client passes takes a slot
+  // of this process's descriptor table until the handler closes it.
+  uint32_t max_fds_per_message = 0;
+  // The most descriptors one connection may have waiting in messages its
+  // handlers have not read yet. A message beyond it fails its call with
+  // RESOURCE_EXHAUSTED, its descriptors closed; the connection goes on.
+  size_t max_fds_per_connection = 256;
 };
 
 class Server {

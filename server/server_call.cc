@@ -9,6 +9,7 @@
 #include "server/interceptor.h"
 #include "server/server_connection.h"
 #include "server/server_runtime.h"
+#include "transport/fd_fields.h"
 #include "transport/wire_codec.h"
 
 namespace sockrpc {
@@ -77,6 +78,21 @@ ServerCallState::~ServerCallState() {
   if (counted_while_awaiting_ && !started_.load()) {
     connection_->runtime().CallFinished();  // its request never came
   }
+  if (const size_t fds = fds_counted_.load(); fds > 0) {
+    connection_->ReleaseFds(fds);
+  }
+}
+
+absl::Status ServerCallState::TakeRequestFds(
+    const google::protobuf::MessageLite& request) {
+  std::vector<Fd> fds = std::move(request_fds_);
+  request_fds_.clear();
+  if (!fds.empty()) {
+    absl::Status matched = MatchFdFields(request, &fds);
+    if (!matched.ok()) return matched;  // `fds` are closed here
+  }
+  context_.fds_.Received(std::move(fds));
+  return absl::OkStatus();
 }
 
 void ServerCallState::CountWhileAwaitingRequest() {
@@ -290,8 +306,9 @@ void ServerCallState::AppendInitialMetadataLocked(std::string* out) {
                            connection_->max_frame_size());
 }
 
-bool ServerCallState::OnMessage(absl::string_view payload,
+bool ServerCallState::OnMessage(absl::string_view payload, std::vector<Fd> fds,
                                 ReadyCalls* ready) {
+  fds_counted_ += fds.size();
   uint32_t acknowledge = 0;
   bool parsed = true;
   bool schedule = false;
@@ -301,13 +318,14 @@ bool ServerCallState::OnMessage(absl::string_view payload,
     // The client may overshoot its window by one message at most.
     if (inbox_bytes_ > static_cast<int64_t>(kInitialWindowSize)) return false;
     if (read_target_ == nullptr) {
-      inbox_.Push(payload);
+      inbox_.Push(payload, std::move(fds));
       inbox_bytes_ += static_cast<int64_t>(payload.size());
       return true;
     }
     // A reactor's read waits for this message: straight into it.
     google::protobuf::MessageLite* target = read_target_;
     read_target_ = nullptr;
+    request_fds_ = std::move(fds);  // for the read's InterceptRequest()
     parsed = target->ParseFromArray(payload.data(),
                                     static_cast<int>(payload.size()));
     acknowledge = ConsumeLocked(payload.size());
@@ -425,7 +443,7 @@ bool ServerCallState::Read(google::protobuf::MessageLite* message) {
     };
     mu_.Await(readable);
     if (inbox_.empty() || cancelled_ || finished_) return false;
-    payload = inbox_.Pop();
+    payload = inbox_.Pop(&request_fds_);
     inbox_bytes_ -= static_cast<int64_t>(payload.size());
     acknowledge = ConsumeLocked(payload.size());
   }

@@ -105,8 +105,16 @@ class ServerCallState final
     messages_ = std::move(messages);
   }
   internal::CallMessages* kept() override { return &messages_; }
+  // Every request message passes here once parsed: it takes its
+  // descriptors (request_fds_) into the context, then the interceptors'
+  // hooks run.
   absl::Status InterceptRequest(
       google::protobuf::MessageLite& request) override {
+    if (ABSL_PREDICT_FALSE(!request_fds_.empty() ||
+                           context_.fds_.received() > 0)) {
+      absl::Status matched = TakeRequestFds(request);
+      if (!matched.ok()) return matched;
+    }
     if (ABSL_PREDICT_TRUE(interceptors_started() == 0)) return absl::OkStatus();
     return RunRequestHooks(request);
   }
@@ -126,10 +134,18 @@ class ServerCallState final
   // small enough (see ServerCall); false if it is not.
   bool KeepSmallRequest(absl::string_view request);
   const char* small_request() const { return small_request_; }
+  // The descriptors that came with a unary (or callback server-streaming)
+  // call's request, before the call is handed to a thread; counted against
+  // the connection's max_fds_per_connection until the call ends.
+  void SetRequestFds(std::vector<Fd> fds) {
+    fds_counted_ += fds.size();
+    request_fds_ = std::move(fds);
+  }
   // A MESSAGE of a streaming call. False if it overflows the call's window
   // (the peer broke flow control). These three add the call to `ready`
   // (to RunReactions()) when they make reactions due.
-  bool OnMessage(absl::string_view payload, ReadyCalls* ready);
+  bool OnMessage(absl::string_view payload, std::vector<Fd> fds,
+                 ReadyCalls* ready);
   void OnHalfClose(ReadyCalls* ready);
   void OnWindowUpdate(uint32_t increment, ReadyCalls* ready);
 
@@ -243,6 +259,11 @@ class ServerCallState final
   // Whether the handler's initial and trailing metadata may be sent.
   absl::Status ResponseMetadataStatus() const;
 
+  // Matches the descriptors of the request just parsed (request_fds_)
+  // with its fields and hands them to the context; INVALID_ARGUMENT for a
+  // field naming none.
+  absl::Status TakeRequestFds(const google::protobuf::MessageLite& request);
+
   // Requests up to this size are kept in the call's own allocation.
   static constexpr size_t kSmallRequestSize = 256;
 
@@ -252,6 +273,13 @@ class ServerCallState final
   bool counted_while_awaiting_ = false;
   // Written by the reader before the call is handed to a thread.
   char small_request_[kSmallRequestSize];
+  // The descriptors of the request message being parsed, for
+  // InterceptRequest(): set by the reader (unary), or by whoever takes the
+  // message from inbox_; one read at a time.
+  std::vector<Fd> request_fds_;
+  // Descriptors this call received, given back to the connection's count
+  // when it ends (atomic: the reader adds, the last owner reads).
+  std::atomic<size_t> fds_counted_{0};
   const uint32_t stream_id_;
   const Service::Method* const method_;  // owned by a Service
   CallbackServerContext context_;

@@ -42,7 +42,9 @@ ServerConnection::ServerConnection(ServerRuntime* runtime, uint64_t tag,
       authorized_(authorized),
       handshake_deadline_(handshake_deadline),
       reader_(runtime->options().max_frame_size, &runtime->buffers()),
-      last_activity_(absl::Now()) {}
+      last_activity_(absl::Now()),
+      accepts_fds_(credentials_.has_value() &&
+                   runtime->options().max_fds_per_message > 0) {}
 
 ServerConnection::~ServerConnection() = default;
 
@@ -95,7 +97,14 @@ bool ServerConnection::ReadAndProcess(
   };
   for (int i = 0; i < kMaxReadsPerEvent; ++i) {
     absl::Span<char> space = reader_.PrepareRead(absl::MakeSpan(scratch));
-    absl::StatusOr<ssize_t> got = stream_->Read(space.data(), space.size());
+    std::vector<Fd> fds;
+    absl::StatusOr<ssize_t> got =
+        ABSL_PREDICT_FALSE(accepts_fds_)
+            ? stream_->ReadWithFds(space.data(), space.size(), &fds)
+            : stream_->Read(space.data(), space.size());
+    if (ABSL_PREDICT_FALSE(absl::IsInvalidArgument(got.status()))) {
+      return ProtocolError(got.status());  // descriptors cut short
+    }
     if (!got.ok()) {
       runtime_->Log(absl::StrCat("connection from ", peer_,
                                  " closed: ", got.status().message()));
@@ -115,6 +124,7 @@ bool ServerConnection::ReadAndProcess(
     if (*got < 0) break;  // drained
     last_activity_ = absl::Now();
     reader_.CommitRead(static_cast<size_t>(*got));
+    NoteRead(static_cast<size_t>(*got), std::move(fds));
     if (!ProcessFrames(self, ready)) return false;
     // A short read means the socket is most likely drained: skip the
     // extra read that would only say EAGAIN. Epoll reports anything new.
@@ -144,17 +154,27 @@ bool ServerConnection::ProcessFrames(
       return false;
     }
     preface_received_ = true;
+    AppendSettings(&out);
     Send(std::move(out));
   }
   for (;;) {
     FrameReader::Frame frame;
     absl::Status error;
+    frame_begin_ = bytes_received_ - reader_.buffered();
     switch (reader_.Next(&frame, &error)) {
       case FrameReader::Result::kNeedMore:
-        return true;
+        return ABSL_PREDICT_TRUE(received_fds_.empty()) || CheckFdsClaimed();
       case FrameReader::Result::kMalformed:
         return ProtocolError(error);
       case FrameReader::Result::kOversized: {
+        if (ABSL_PREDICT_FALSE(fds_stream_ != 0) &&
+            !CheckFdsFollowed(frame.header)) {
+          return false;
+        }
+        if (ABSL_PREDICT_FALSE(fds_stream_ != 0)) {
+          bool over_limit;
+          ReleaseFds(TakeMessageFds(&over_limit).size());  // closed here
+        }
         // An unknown type is skipped, over the limit or not (section 10).
         if (!IsKnownFrameType(frame.header.type)) break;
         absl::Status too_big = absl::ResourceExhaustedError(absl::StrCat(
@@ -189,24 +209,14 @@ bool ServerConnection::HandleFrame(
   const FrameHeader& header = frame.header;
   const bool first_frame = !client_frame_seen_;
   client_frame_seen_ = true;
+  if (ABSL_PREDICT_FALSE(fds_stream_ != 0) && !CheckFdsFollowed(header)) {
+    return false;
+  }
   switch (static_cast<FrameType>(header.type)) {
-    case FrameType::kSettings: {
-      wire::Settings settings;
-      if (!first_frame) {
-        return ProtocolError(absl::InvalidArgumentError(
-            "SETTINGS frame that is not the client's first"));
-      }
-      if (!settings.ParseFromArray(frame.payload.data(),
-                                   static_cast<int>(frame.payload.size()))) {
-        return ProtocolError(
-            absl::InvalidArgumentError("SETTINGS payload does not parse"));
-      }
-      client_max_fds_ = settings.max_fds_per_message();
-      return true;
-    }
+    case FrameType::kSettings:
+      return HandleSettings(frame, first_frame);
     case FrameType::kFds:
-      return ProtocolError(absl::InvalidArgumentError(
-          "FDS frame, but this server accepts no file descriptors"));
+      return HandleFds(frame);
     case FrameType::kHeaders:
       return HandleHeaders(self, frame, ready);
     case FrameType::kMessage:
@@ -359,11 +369,30 @@ bool ServerConnection::HandleHeaders(
 
 bool ServerConnection::HandleMessage(const FrameReader::Frame& frame,
                                      ReadyCalls* ready) {
+  bool fds_over_limit = false;
+  std::vector<Fd> fds;
+  if (ABSL_PREDICT_FALSE(fds_stream_ != 0))
+    fds = TakeMessageFds(&fds_over_limit);
   std::shared_ptr<ServerCallState> call = FindCall(frame.header.stream_id);
-  if (call == nullptr) return true;  // ended or unknown: ignore
+  if (call == nullptr) {
+    ReleaseFds(fds.size());
+    return true;  // ended or unknown: ignore
+  }
+  if (ABSL_PREDICT_FALSE(fds_over_limit)) {
+    call->Cancel(absl::ResourceExhaustedError(absl::StrCat(
+                     "too many file descriptors held by the calls of this "
+                     "connection (limit ",
+                     runtime_->options().max_fds_per_connection, ")")),
+                 /*send_status=*/true);
+    return true;
+  }
   if (call->starts_with_request()) {
     // One request only; the call was counted when its HEADERS came.
-    if (!call->MarkStarted()) return true;
+    if (!call->MarkStarted()) {
+      ReleaseFds(fds.size());
+      return true;
+    }
+    if (ABSL_PREDICT_FALSE(!fds.empty())) call->SetRequestFds(std::move(fds));
     ServerCall ready_call;
     ready_call.state = std::move(call);
     ready_call.request_size = frame.payload.size();
@@ -374,7 +403,7 @@ bool ServerConnection::HandleMessage(const FrameReader::Frame& frame,
     ready->push_back(std::move(ready_call));
     return true;
   }
-  if (!call->OnMessage(frame.payload, ready)) {
+  if (!call->OnMessage(frame.payload, std::move(fds), ready)) {
     call->Cancel(absl::ResourceExhaustedError(
                      "client sent beyond its flow-control window"),
                  /*send_status=*/true);

@@ -34,6 +34,7 @@
 #include "server/service.h"
 #include "sockrpc/wire.pb.h"
 #include "transport/byte_stream.h"
+#include "transport/fd_passing.h"
 #include "transport/frame_reader.h"
 #include "transport/socket.h"
 #include "transport/sync.h"
@@ -97,6 +98,9 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   // unless a cork still holds it. For OutputBatch, once per Enlist().
   void EndBatch();
 
+  // A call that ends gives back the `count` descriptors it received
+  // (see max_fds_per_connection).
+  void ReleaseFds(size_t count) { fds_held_.fetch_sub(count); }
   // Sends a STATUS frame ending `stream_id` with `status`.
   void SendStatus(uint32_t stream_id, const absl::Status& status);
   // Gives the client `increment` bytes of window on `stream_id`.
@@ -190,6 +194,29 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   std::shared_ptr<ServerCallState> TakeCallLocked(uint32_t stream_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(calls_mu_);
 
+  // ---- File descriptors (server_connection_fds.cc) ----
+  // Appends our SETTINGS after our preface, if this connection accepts
+  // descriptors.
+  void AppendSettings(std::string* out) const;
+  // A read that brought bytes [bytes_received_, + n) and `fds`.
+  void NoteRead(size_t n, std::vector<Fd> fds)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
+  // After a run of frames up to the next unread byte: descriptors no FDS
+  // frame took are a protocol error (false: the connection closes).
+  bool CheckFdsClaimed() ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
+  bool HandleSettings(const FrameReader::Frame& frame, bool first_frame)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
+  bool HandleFds(const FrameReader::Frame& frame)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
+  // The frame after an FDS frame must be its MESSAGE; false (a protocol
+  // error, the connection closes) if `header` is not.
+  bool CheckFdsFollowed(const FrameHeader& header)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
+  // The descriptors of the MESSAGE being handled (none usually). Sets
+  // *over_limit if they were dropped for max_fds_per_connection.
+  std::vector<Fd> TakeMessageFds(bool* over_limit)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
+
   ServerRuntime* const runtime_;
   const uint64_t tag_;
   const std::unique_ptr<ByteStream> stream_;
@@ -216,6 +243,22 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   // The client's SETTINGS max_fds_per_message: descriptors it accepts with
   // one message (0: none, also without SETTINGS).
   uint32_t client_max_fds_ ABSL_GUARDED_BY(read_mu_) = 0;
+  // Descriptors (docs/PROTOCOL.md section 16): whether this connection
+  // accepts them (a unix socket, ServerOptions::max_fds_per_message > 0);
+  // bytes received so far and where the frame being handled began, which
+  // tie descriptors to their FDS frame; descriptors received and not yet
+  // taken by an FDS frame; those of the FDS frame whose MESSAGE comes next
+  // (fds_stream_ != 0), or whether they were over the connection's limit.
+  const bool accepts_fds_;
+  uint64_t bytes_received_ ABSL_GUARDED_BY(read_mu_) = 0;
+  uint64_t frame_begin_ ABSL_GUARDED_BY(read_mu_) = 0;
+  ReceivedFds received_fds_ ABSL_GUARDED_BY(read_mu_);
+  uint32_t fds_stream_ ABSL_GUARDED_BY(read_mu_) = 0;
+  std::vector<Fd> fds_for_message_ ABSL_GUARDED_BY(read_mu_);
+  bool fds_over_limit_ ABSL_GUARDED_BY(read_mu_) = false;
+  // Descriptors held by this connection's calls in flight (their requests'
+  // descriptors, until each call ends), against max_fds_per_connection.
+  std::atomic<size_t> fds_held_{0};
   // The HEADERS of the call being opened, parsed: made at the first call
   // (a connection that never calls holds none), then kept so that its
   // strings keep their memory from call to call.

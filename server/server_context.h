@@ -12,8 +12,10 @@
 #include <optional>
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "sockrpc/transport/call_fds.h"
 #include "sockrpc/transport/metadata.h"
 #include "sockrpc/transport/peer_credentials.h"
 
@@ -62,6 +64,21 @@ class ServerContext {
   const Metadata& initial_metadata() const { return initial_metadata_; }
   const Metadata& trailing_metadata() const { return trailing_metadata_; }
 
+  // File descriptors in messages (sockrpc.FileDescriptor fields over unix
+  // sockets; the server accepts them only with
+  // ServerOptions::max_fds_per_message set). TakeFd() hands out, once each,
+  // the descriptors of the request message read last, named by its fields:
+  //
+  //   absl::StatusOr<sockrpc::Fd> file = context->TakeFd(request->file());
+  //
+  // INVALID_ARGUMENT if the message came with no such descriptor,
+  // FAILED_PRECONDITION if it was taken already. Those not taken are closed
+  // when the next request is read or the call ends. See
+  // transport/call_fds.h.
+  absl::StatusOr<Fd> TakeFd(const FileDescriptor& field) {
+    return fds_.Take(field);
+  }
+
  private:
   friend class ServerCallState;  // fills in the call's fields
   friend class CallbackServerContext;  // reaches the call
@@ -82,6 +99,7 @@ class ServerContext {
   std::optional<PeerCredentials> peer_credentials_;
   Metadata initial_metadata_;
   Metadata trailing_metadata_;
+  CallFds fds_;
 };
 
 }  // namespace sockrpc

@@ -11,6 +11,7 @@ sockrpc_generate(TARGET sockrpc_test_protos
          protos/sockrpc/test/common/paging.proto
          protos/no_package.proto
          protos/streaming.proto
+         protos/sockrpc/test/fds/files.proto
   IMPORT_DIRS protos
   MOCKS)
 

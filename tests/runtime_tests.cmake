@@ -20,3 +20,7 @@ add_dependencies(client_callback_test increment_server)
 sockrpc_test(NAME in_process_test
   SOURCES in_process_test.cc
   LIBS increment_proto sockrpc_server sockrpc_client)
+
+# Passing file descriptors: the server's side, frame by frame.
+sockrpc_test(NAME fd_server_test SOURCES fd_server_test.cc
+             LIBS sockrpc_test_protos sockrpc_e2e_testing)

@@ -20,8 +20,10 @@
 
 #include <cstddef>
 #include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "transport/fd.h"
 
 namespace sockrpc {
@@ -44,6 +46,20 @@ class ByteStream {
   // Ends both directions at once: the peer sees the connection close, and
   // later reads return 0 (or an error) and writes fail.
   virtual void Shutdown() = 0;
+
+  // Read(), appending the descriptors that came with the bytes (SCM_RIGHTS,
+  // transport/fd_passing.h) to `*fds`. A stream that passes no descriptors
+  // just reads.
+  virtual absl::StatusOr<ssize_t> ReadWithFds(char* buffer, size_t size,
+                                              std::vector<Fd>* fds) {
+    (void)fds;
+    return Read(buffer, size);
+  }
+  // Write() whose first byte carries `fds`. A stream that passes no
+  // descriptors says FAILED_PRECONDITION.
+  virtual absl::StatusOr<size_t> WriteWithFds(const struct iovec* iov,
+                                              int iov_count,
+                                              absl::Span<const int> fds);
 };
 
 // A connected non-blocking socket (ReadSome(), WriteSome() and shutdown()
@@ -56,6 +72,10 @@ class SocketStream final : public ByteStream {
   absl::StatusOr<ssize_t> Read(char* buffer, size_t size) override;
   absl::StatusOr<size_t> Write(const struct iovec* iov, int iov_count) override;
   void Shutdown() override;
+  absl::StatusOr<ssize_t> ReadWithFds(char* buffer, size_t size,
+                                      std::vector<Fd>* fds) override;
+  absl::StatusOr<size_t> WriteWithFds(const struct iovec* iov, int iov_count,
+                                      absl::Span<const int> fds) override;
 
  private:
   const Fd fd_;

@@ -13,7 +13,8 @@
 # CMAKE_CURRENT_SOURCE_DIR. Each .proto is compiled relative to its import
 # root: the first IMPORT_DIRS entry that contains it, else its own directory;
 # every IMPORT_DIRS entry is also searched for imports, and so are protobuf's
-# well-known types. A proto at <root>/a/b/foo.proto generates, under
+# well-known types and sockrpc's own protos (import "sockrpc/fd.proto" for
+# sockrpc.FileDescriptor fields). A proto at <root>/a/b/foo.proto generates, under
 # CMAKE_CURRENT_BINARY_DIR (which becomes a PUBLIC include directory of
 # <target>):
 #   a/b/foo.pb.h, .pb.cc                 the messages
@@ -136,6 +137,11 @@ function(sockrpc_generate)
         list(APPEND include_args -I${dir})
       endif()
     endforeach()
+    # sockrpc's own .proto files (import "sockrpc/fd.proto").
+    get_property(sockrpc_protos GLOBAL PROPERTY SOCKRPC_PROTO_IMPORT_DIR)
+    if(sockrpc_protos)
+      list(APPEND include_args -I${sockrpc_protos})
+    endif()
     string(MAKE_C_IDENTIFIER ${stem} depfile_name)
     set(depfile ${out_dir}/${depfile_name}.sockrpc.deps)
 
