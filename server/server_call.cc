@@ -83,6 +83,40 @@ ServerCallState::~ServerCallState() {
   }
 }
 
+absl::Status ServerCallState::TakeReplyFds(std::vector<Fd>* fds) {
+  *fds = context_.fds_.TakeAttached();
+  if (ABSL_PREDICT_TRUE(fds->empty())) return absl::OkStatus();
+  const uint32_t accepted = connection_->client_max_fds();
+  if (accepted == 0) {
+    fds->clear();
+    return absl::FailedPreconditionError(
+        absl::StrCat("reply not sent: the client (", context_.peer(),
+                     ") accepts no file descriptors",
+                     context_.peer_credentials().has_value()
+                         ? " (it announced none in its SETTINGS)"
+                         : " (they pass only over unix sockets)"));
+  }
+  if (fds->size() > accepted) {
+    const size_t count = fds->size();
+    fds->clear();
+    return absl::FailedPreconditionError(
+        absl::StrCat("reply not sent: ", count,
+                     " file descriptors in one message, but the client "
+                     "accepts at most ",
+                     accepted));
+  }
+  return absl::OkStatus();
+}
+
+size_t ServerCallState::AppendFdsFrame(std::string* out, size_t count) const {
+  const size_t offset = out->size();
+  wire::FdsHeader header;
+  header.set_count(static_cast<uint32_t>(count));
+  (void)AppendMessageFrame(out, FrameType::kFds, 0, stream_id_, header,
+                           kDefaultMaxFrameSize);
+  return offset;
+}
+
 absl::Status ServerCallState::TakeRequestFds(
     const google::protobuf::MessageLite& request) {
   std::vector<Fd> fds = std::move(request_fds_);
@@ -234,6 +268,8 @@ absl::Status ServerCallState::EndCall(
   }
   std::string out = connection_->TakeBuffer();
   const uint32_t max_frame_size = connection_->max_frame_size();
+  std::vector<Fd> reply_fds;
+  size_t fds_offset = 0;
   {
     MutexLock lock(&mu_);
     if (!settled) {
@@ -246,18 +282,26 @@ absl::Status ServerCallState::EndCall(
       status = absl::InternalError(absl::StrCat(
           "handler set invalid metadata: ", metadata_ok.message()));
     }
+    if (ABSL_PREDICT_FALSE(unary_reply != nullptr && status.ok() &&
+                           context_.fds_.attached() > 0)) {
+      status = TakeReplyFds(&reply_fds);
+    }
     if (!status.ok()) unary_reply = nullptr;
     // Room for every frame at once: [HEADERS] [MESSAGE] STATUS.
     out.reserve(out.size() + kFinalFramesSize +
                 (unary_reply != nullptr ? unary_reply->ByteSizeLong() : 0));
     AppendInitialMetadataLocked(&out);
+    if (!reply_fds.empty() && unary_reply != nullptr) {
+      fds_offset = AppendFdsFrame(&out, reply_fds.size());
+    }
     if (unary_reply != nullptr) {
       const size_t before = out.size();
       absl::Status fits =
           AppendMessageFrame(&out, FrameType::kMessage, 0, stream_id_,
                              *unary_reply, max_frame_size);
       if (!fits.ok()) {
-        out.resize(before);
+        out.resize(reply_fds.empty() ? before : fds_offset);
+        reply_fds.clear();
         status = absl::ResourceExhaustedError(
             absl::StrCat("reply too large: ", fits.message()));
       }
@@ -269,7 +313,12 @@ absl::Status ServerCallState::EndCall(
         max_frame_size);
     cancel_reason_ = status;  // what any later EndCall() reports
   }
-  connection_->FinishCall(stream_id_, std::move(out));
+  if (ABSL_PREDICT_TRUE(reply_fds.empty())) {
+    connection_->FinishCall(stream_id_, std::move(out));
+  } else {
+    connection_->FinishCallWithFds(stream_id_, std::move(out), fds_offset,
+                                   std::move(reply_fds));
+  }
   return status;
 }
 
@@ -477,6 +526,14 @@ bool ServerCallState::Write(const google::protobuf::MessageLite& message) {
                         connection_->max_frame_size(), " bytes")));
     return false;
   }
+  std::vector<Fd> fds;
+  if (ABSL_PREDICT_FALSE(context_.fds_.attached() > 0)) {
+    absl::Status allowed = TakeReplyFds(&fds);
+    if (!allowed.ok()) {
+      (void)EndCall(nullptr, std::move(allowed));
+      return false;
+    }
+  }
   std::string out = connection_->TakeBuffer();
   {
     MutexLock lock(&mu_);
@@ -486,12 +543,18 @@ bool ServerCallState::Write(const google::protobuf::MessageLite& message) {
     mu_.Await(writable);
     if (cancelled_ || finished_) return false;
     AppendInitialMetadataLocked(&out);
+    const size_t fds_offset =
+        fds.empty() ? 0 : AppendFdsFrame(&out, fds.size());
     (void)AppendMessageFrame(&out, FrameType::kMessage, 0, stream_id_,
                              message, connection_->max_frame_size());
     send_window_ -= static_cast<int64_t>(size);
     // Send while holding mu_ so that MESSAGE frames leave in order and never
     // after this call's STATUS.
-    connection_->Send(std::move(out));
+    if (ABSL_PREDICT_TRUE(fds.empty())) {
+      connection_->Send(std::move(out));
+    } else {
+      connection_->SendWithFds(std::move(out), fds_offset, std::move(fds));
+    }
   }
   return true;
 }

@@ -226,7 +226,7 @@ class ServerCallState final
                            google::protobuf::MessageLite* message = nullptr)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // A write the reactor started, serialized after room for its header.
-  void StartWriteFrame(std::string frame);
+  void StartWriteFrame(std::string frame, std::vector<Fd> fds);
   // The interceptors' OnReply on a reactor's write; if one refuses it,
   // ends the call (EndForHook()), fails the write and returns false.
   bool ReplyPassesHooks(const google::protobuf::MessageLite& message);
@@ -239,7 +239,8 @@ class ServerCallState final
   void Schedule(ReadyCalls* ready);
   // Sends a write the reactor started (room for the header, then the
   // message's encoding).
-  void SendWriteLocked(std::string frame) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SendWriteLocked(std::string frame, std::vector<Fd> fds)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Sends held writes the window now allows, and a Finish() that waited
   // for them; true if that Finish() is now due (*status).
   bool SendHeldWritesLocked(absl::Status* status, bool* schedule)
@@ -263,6 +264,12 @@ class ServerCallState final
   // with its fields and hands them to the context; INVALID_ARGUMENT for a
   // field naming none.
   absl::Status TakeRequestFds(const google::protobuf::MessageLite& request);
+  // The descriptors the handler attached for the reply being sent (none
+  // usually), if the client accepts them; else the FAILED_PRECONDITION to
+  // end the call with.
+  absl::Status TakeReplyFds(std::vector<Fd>* fds);
+  // Appends the FDS frame of `count` descriptors; returns its offset.
+  size_t AppendFdsFrame(std::string* out, size_t count) const;
 
   // Requests up to this size are kept in the call's own allocation.
   static constexpr size_t kSmallRequestSize = 256;
@@ -326,8 +333,13 @@ class ServerCallState final
   std::unique_ptr<OwnedUnaryReactor> default_reactor_ ABSL_GUARDED_BY(mu_);
   // The message of a StartRead() waiting for the client.
   google::protobuf::MessageLite* read_target_ ABSL_GUARDED_BY(mu_) = nullptr;
-  // Writes waiting for the client's window, oldest first.
-  std::vector<std::string> held_writes_ ABSL_GUARDED_BY(mu_);
+  // Writes waiting for the client's window, oldest first, each with the
+  // descriptors it carries.
+  struct HeldWrite {
+    std::string frame;
+    std::vector<Fd> fds;
+  };
+  std::vector<HeldWrite> held_writes_ ABSL_GUARDED_BY(mu_);
   // A Finish() waiting for held writes.
   std::optional<absl::Status> held_finish_ ABSL_GUARDED_BY(mu_);
   bool reactor_finished_ ABSL_GUARDED_BY(mu_) = false;

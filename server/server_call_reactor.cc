@@ -185,7 +185,7 @@ void ServerCallState::StartWrite(
   std::string frame(kFrameHeaderSize + size, '\0');
   message.SerializeWithCachedSizesToArray(
       reinterpret_cast<uint8_t*>(&frame[kFrameHeaderSize]));
-  StartWriteFrame(std::move(frame));
+  StartWriteFrame(std::move(frame), {});
 }
 
 void ServerCallState::StartEncodedWrite(std::string frame) {
@@ -201,7 +201,7 @@ void ServerCallState::StartEncodedWrite(std::string frame) {
       return;
     }
   }
-  StartWriteFrame(std::move(frame));
+  StartWriteFrame(std::move(frame), {});
 }
 
 bool ServerCallState::ReplyPassesHooks(
@@ -219,37 +219,37 @@ bool ServerCallState::ReplyPassesHooks(
   return false;
 }
 
-void ServerCallState::StartWriteFrame(std::string frame) {
+void ServerCallState::StartWriteFrame(std::string frame, std::vector<Fd> fds) {
   const size_t size = frame.size() - kFrameHeaderSize;
   const uint32_t max_frame_size = connection_->max_frame_size();
   bool schedule = false;
-  bool too_large = false;
+  absl::Status refused;
   {
     MutexLock lock(&mu_);
     if (cancelled_ || finished_ || reactor_finished_) {
       schedule = QueueReactionLocked(Reaction::kWriteDone, false);
     } else if (size > max_frame_size) {
-      too_large = true;
+      // The call fails, as a blocking handler's Write() of it would.
+      refused = absl::ResourceExhaustedError(absl::StrCat(
+          "reply too large: message of ", size,
+          " bytes exceeds the frame limit of ", max_frame_size, " bytes"));
+      schedule = QueueReactionLocked(Reaction::kWriteDone, false);
+    } else if (ABSL_PREDICT_FALSE(context_.fds_.attached() > 0) &&
+               !(refused = TakeReplyFds(&fds)).ok()) {
       schedule = QueueReactionLocked(Reaction::kWriteDone, false);
     } else if (!held_writes_.empty() || send_window_ <= 0) {
-      held_writes_.push_back(std::move(frame));  // until WINDOW_UPDATE
+      // Until WINDOW_UPDATE.
+      held_writes_.push_back(HeldWrite{std::move(frame), std::move(fds)});
     } else {
-      SendWriteLocked(std::move(frame));
+      SendWriteLocked(std::move(frame), std::move(fds));
       schedule = QueueReactionLocked(Reaction::kWriteDone, true);
     }
   }
-  if (too_large) {
-    // The call fails, as a blocking handler's Write() of it would.
-    Cancel(absl::ResourceExhaustedError(absl::StrCat(
-               "reply too large: message of ", size,
-               " bytes exceeds the frame limit of ", max_frame_size,
-               " bytes")),
-           /*send_status=*/true);
-  }
+  if (!refused.ok()) Cancel(refused, /*send_status=*/true);
   if (schedule) Schedule(nullptr);
 }
 
-void ServerCallState::SendWriteLocked(std::string frame) {
+void ServerCallState::SendWriteLocked(std::string frame, std::vector<Fd> fds) {
   const size_t size = frame.size() - kFrameHeaderSize;
   FrameHeader header;
   header.length = static_cast<uint32_t>(size);
@@ -263,7 +263,14 @@ void ServerCallState::SendWriteLocked(std::string frame) {
   }
   // Sent while holding mu_, so that writes leave in order and before the
   // call's STATUS.
-  connection_->Send(std::move(frame));
+  if (ABSL_PREDICT_TRUE(fds.empty())) {
+    connection_->Send(std::move(frame));
+  } else {
+    std::string out;
+    const size_t fds_offset = AppendFdsFrame(&out, fds.size());
+    out += frame;
+    connection_->SendWithFds(std::move(out), fds_offset, std::move(fds));
+  }
   send_window_ -= static_cast<int64_t>(size);
 }
 
@@ -271,7 +278,8 @@ bool ServerCallState::SendHeldWritesLocked(absl::Status* status,
                                            bool* schedule) {
   size_t sent = 0;
   while (sent < held_writes_.size() && send_window_ > 0 && !finished_) {
-    SendWriteLocked(std::move(held_writes_[sent++]));
+    HeldWrite& write = held_writes_[sent++];
+    SendWriteLocked(std::move(write.frame), std::move(write.fds));
     *schedule |= QueueReactionLocked(Reaction::kWriteDone, true);
   }
   held_writes_.erase(held_writes_.begin(), held_writes_.begin() + sent);

@@ -433,11 +433,22 @@ void ServerConnection::RemoveCall(uint32_t stream_id) {
 
 void ServerConnection::FinishCall(uint32_t stream_id,
                                   std::string final_frames) {
+  FinishCallWithFds(stream_id, std::move(final_frames), 0, {});
+}
+
+void ServerConnection::FinishCallWithFds(uint32_t stream_id,
+                                         std::string final_frames,
+                                         size_t fds_offset,
+                                         std::vector<Fd> fds) {
   std::shared_ptr<ServerCallState> call;
   {
     // calls_mu_ before write_mu_, as when a call is refused.
     MutexLock lock(&calls_mu_);
-    Send(std::move(final_frames));
+    if (ABSL_PREDICT_TRUE(fds.empty())) {
+      Send(std::move(final_frames));
+    } else {
+      SendWithFds(std::move(final_frames), fds_offset, std::move(fds));
+    }
     call = TakeCallLocked(stream_id);
   }
   if (call != nullptr && call->deadline() != absl::InfiniteFuture()) {

@@ -18,7 +18,9 @@
 #define SOCKRPC_SERVER_SERVER_CONNECTION_H_
 
 #include <array>
+#include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -98,6 +100,17 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   // unless a cork still holds it. For OutputBatch, once per Enlist().
   void EndBatch();
 
+  // Send() of `frames` whose bytes from `fds_offset` on (an FDS frame)
+  // carry `fds`: they leave with the write that begins there.
+  void SendWithFds(std::string frames, size_t fds_offset, std::vector<Fd> fds);
+  // FinishCall() whose final frames carry `fds` so (a unary reply's).
+  void FinishCallWithFds(uint32_t stream_id, std::string final_frames,
+                         size_t fds_offset, std::vector<Fd> fds);
+  // The most descriptors the client accepts with one message (its
+  // SETTINGS; 0: none).
+  uint32_t client_max_fds() const {
+    return client_max_fds_.load(std::memory_order_relaxed);
+  }
   // A call that ends gives back the `count` descriptors it received
   // (see max_fds_per_connection).
   void ReleaseFds(size_t count) { fds_held_.fetch_sub(count); }
@@ -242,7 +255,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   bool client_frame_seen_ ABSL_GUARDED_BY(read_mu_) = false;
   // The client's SETTINGS max_fds_per_message: descriptors it accepts with
   // one message (0: none, also without SETTINGS).
-  uint32_t client_max_fds_ ABSL_GUARDED_BY(read_mu_) = 0;
+  std::atomic<uint32_t> client_max_fds_{0};
   // Descriptors (docs/PROTOCOL.md section 16): whether this connection
   // accepts them (a unix socket, ServerOptions::max_fds_per_message > 0);
   // bytes received so far and where the frame being handled began, which
@@ -281,6 +294,13 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   bool write_failed_ ABSL_GUARDED_BY(write_mu_) = false;
   // Whether the registration includes EPOLLOUT.
   bool watching_writable_ ABSL_GUARDED_BY(write_mu_) = false;
+  // Descriptors to pass with the pending output, each at the offset in
+  // pending_output_ of the FDS frame whose write carries them; in order.
+  struct PendingFds {
+    size_t offset;
+    std::vector<Fd> fds;
+  };
+  std::deque<PendingFds> pending_fds_ ABSL_GUARDED_BY(write_mu_);
 };
 
 }  // namespace sockrpc

@@ -47,8 +47,9 @@ bool ServerConnection::HandleSettings(const FrameReader::Frame& frame,
     return ProtocolError(
         absl::InvalidArgumentError("SETTINGS payload does not parse"));
   }
-  client_max_fds_ =
-      std::min(settings.max_fds_per_message(), kMaxFdsPerMessageLimit);
+  client_max_fds_.store(
+      std::min(settings.max_fds_per_message(), kMaxFdsPerMessageLimit),
+      std::memory_order_relaxed);
   return true;
 }
 

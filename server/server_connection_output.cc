@@ -91,24 +91,56 @@ void ServerConnection::FlushOutput() {
   WatchWritableLocked();
 }
 
+void ServerConnection::SendWithFds(std::string frames, size_t fds_offset,
+                                   std::vector<Fd> fds) {
+  MutexLock lock(&write_mu_);
+  if (write_failed_) return;  // the descriptors close here
+  const size_t base = pending_output_.empty() ? 0 : pending_output_.size();
+  QueueLocked(std::move(frames));
+  if (write_failed_) return;
+  pending_fds_.push_back(PendingFds{base + fds_offset, std::move(fds)});
+  // Written now, corked or not: a message with descriptors is rare, and
+  // its descriptors are best not held.
+  FlushLocked();
+  WatchWritableLocked();
+}
+
 void ServerConnection::FlushLocked() {
   while (pending_offset_ < pending_output_.size() && !write_failed_) {
-    iovec iov{&pending_output_[pending_offset_],
-              pending_output_.size() - pending_offset_};
-    absl::StatusOr<size_t> written = stream_->Write(&iov, 1);
+    // A write never runs past the next descriptors' offset, and one that
+    // begins there carries them.
+    size_t end = pending_output_.size();
+    const bool carries =
+        !pending_fds_.empty() && pending_fds_.front().offset == pending_offset_;
+    const size_t next = carries ? 1 : 0;
+    if (pending_fds_.size() > next) end = pending_fds_[next].offset;
+    iovec iov{&pending_output_[pending_offset_], end - pending_offset_};
+    absl::StatusOr<size_t> written;
+    if (ABSL_PREDICT_FALSE(carries)) {
+      std::vector<int> fds;
+      for (const Fd& fd : pending_fds_.front().fds) fds.push_back(fd.get());
+      written = stream_->WriteWithFds(&iov, 1, fds);
+    } else {
+      written = stream_->Write(&iov, 1);
+    }
     if (!written.ok()) {
+      runtime_->Log(absl::StrCat("connection from ", peer_,
+                                 " closed: ", written.status().message()));
       write_failed_ = true;
       ReleaseOutputLocked();
       stream_->Shutdown();
       return;
     }
     if (*written == 0) return;  // the socket is full: wait for EPOLLOUT
+    // Passed: the peer holds its own references; ours close.
+    if (carries) pending_fds_.pop_front();
     pending_offset_ += *written;
   }
   ReleaseOutputLocked();
 }
 
 void ServerConnection::ReleaseOutputLocked() {
+  pending_fds_.clear();  // unsent descriptors close: the write failed
   pending_offset_ = 0;
   pending_output_.clear();
   runtime_->buffers().Give(std::move(pending_output_));

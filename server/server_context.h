@@ -66,7 +66,8 @@ class ServerContext {
 
   // File descriptors in messages (sockrpc.FileDescriptor fields over unix
   // sockets; the server accepts them only with
-  // ServerOptions::max_fds_per_message set). TakeFd() hands out, once each,
+  // ServerOptions::max_fds_per_message set, and sends them to clients that
+  // accept them). TakeFd() hands out, once each,
   // the descriptors of the request message read last, named by its fields:
   //
   //   absl::StatusOr<sockrpc::Fd> file = context->TakeFd(request->file());
@@ -78,6 +79,16 @@ class ServerContext {
   absl::StatusOr<Fd> TakeFd(const FileDescriptor& field) {
     return fds_.Take(field);
   }
+  // Attaches `fd` to the next reply this handler sends (the unary reply,
+  // or the next Write()); returns the field naming it there:
+  //
+  //   *reply->mutable_file() = context->AttachFd(std::move(file));
+  //
+  // The runtime closes its copy once sent, or when the call ends. A reply
+  // with descriptors to a client that accepts none (a TCP client, one
+  // without SETTINGS for them) fails the call with FAILED_PRECONDITION
+  // before anything of that reply is written.
+  FileDescriptor AttachFd(Fd fd) { return fds_.Attach(std::move(fd)); }
 
  private:
   friend class ServerCallState;  // fills in the call's fields

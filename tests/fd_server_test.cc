@@ -4,12 +4,14 @@
 // Files test service, and the test plays the client frame by frame with
 // sendmsg(SCM_RIGHTS).
 #include <dirent.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -33,6 +35,8 @@ namespace {
 
 using ::sockrpc::test::fds::DescribeReply;
 using ::sockrpc::test::fds::DescribeRequest;
+using ::sockrpc::test::fds::OpenReply;
+using ::sockrpc::test::fds::OpenRequest;
 using ::sockrpc::testing::RawConnection;
 using ::sockrpc::testing::ReadCallOutcome;
 using ::sockrpc::testing::ReadGoAway;
@@ -44,6 +48,8 @@ using ::testing::HasSubstr;
 constexpr absl::Duration kIoTimeout = absl::Seconds(10);
 constexpr char kDescribe[] = "/sockrpc.test.fds.Files/Describe";
 constexpr char kDescribeAll[] = "/sockrpc.test.fds.Files/DescribeAll";
+constexpr char kOpen[] = "/sockrpc.test.fds.Files/Open";
+constexpr char kOpenEach[] = "/sockrpc.test.fds.Files/OpenEach";
 
 int OpenFdCount() {
   int count = 0;
@@ -70,8 +76,23 @@ std::string Contents(int fd) {
   return text;
 }
 
-// Describes each descriptor of a request: what it holds, or the error
+// Describes each descriptor of `request`: what it holds, or the error
 // TakeFd() gave.
+void DescribeInto(ServerContext* context, const DescribeRequest& request,
+                  DescribeReply* reply) {
+  auto describe = [&](const FileDescriptor& field) {
+    absl::StatusOr<Fd> fd = context->TakeFd(field);
+    reply->add_contents(fd.ok() ? Contents(fd->get())
+                                : std::string(fd.status().message()));
+  };
+  for (const FileDescriptor& field : request.files()) describe(field);
+  if (request.has_wrapped()) describe(request.wrapped().file());
+  std::map<std::string, FileDescriptor> named(request.named().begin(),
+                                              request.named().end());
+  for (const auto& [key, field] : named) describe(field);
+}
+
+// The Files service with blocking handlers.
 class FilesService final : public test::fds::Files::Service {
  public:
   absl::Status Describe(ServerContext* context, const DescribeRequest& request,
@@ -88,20 +109,107 @@ class FilesService final : public test::fds::Files::Service {
     return absl::OkStatus();
   }
 
- private:
-  static void DescribeInto(ServerContext* context,
-                           const DescribeRequest& request,
-                           DescribeReply* reply) {
-    auto describe = [&](const FileDescriptor& field) {
-      absl::StatusOr<Fd> fd = context->TakeFd(field);
-      reply->add_contents(fd.ok() ? Contents(fd->get())
-                                  : std::string(fd.status().message()));
+  absl::Status Open(ServerContext* context, const OpenRequest& request,
+                    OpenReply* reply) override {
+    for (uint32_t i = 0; i < request.count(); ++i) {
+      *reply->add_files() = context->AttachFd(MemfdHolding(request.text()));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status OpenEach(ServerContext* context, const OpenRequest& request,
+                        ServerWriter<OpenReply>* writer) override {
+    for (uint32_t i = 0; i < request.count(); ++i) {
+      OpenReply reply;
+      *reply.add_files() =
+          context->AttachFd(MemfdHolding(absl::StrCat(request.text(), i)));
+      if (!writer->Write(reply)) break;
+    }
+    return absl::OkStatus();
+  }
+};
+
+// The same with reactors: descriptors through the callback API.
+class CallbackFilesService final : public test::fds::Files::CallbackService {
+ public:
+  ServerUnaryReactor* Describe(CallbackServerContext* context,
+                               const DescribeRequest* request,
+                               DescribeReply* reply) override {
+    DescribeInto(context, *request, reply);
+    context->DefaultReactor()->Finish(absl::OkStatus());
+    return context->DefaultReactor();
+  }
+
+  ServerReadReactor<DescribeRequest>* DescribeAll(
+      CallbackServerContext* context, DescribeReply* reply) override {
+    class Reader final : public ServerReadReactor<DescribeRequest> {
+     public:
+      Reader(CallbackServerContext* context, DescribeReply* reply)
+          : context_(context), reply_(reply) {
+        StartRead(&request_);
+      }
+      void OnReadDone(bool ok) override {
+        if (!ok) {
+          Finish(absl::OkStatus());
+          return;
+        }
+        DescribeInto(context_, request_, reply_);
+        StartRead(&request_);
+      }
+      void OnDone() override { delete this; }
+
+     private:
+      CallbackServerContext* const context_;
+      DescribeReply* const reply_;
+      DescribeRequest request_;
     };
-    for (const FileDescriptor& field : request.files()) describe(field);
-    if (request.has_wrapped()) describe(request.wrapped().file());
-    std::map<std::string, FileDescriptor> named(request.named().begin(),
-                                                request.named().end());
-    for (const auto& [key, field] : named) describe(field);
+    return new Reader(context, reply);
+  }
+
+  ServerUnaryReactor* Open(CallbackServerContext* context,
+                           const OpenRequest* request,
+                           OpenReply* reply) override {
+    for (uint32_t i = 0; i < request->count(); ++i) {
+      *reply->add_files() = context->AttachFd(MemfdHolding(request->text()));
+    }
+    context->DefaultReactor()->Finish(absl::OkStatus());
+    return context->DefaultReactor();
+  }
+
+  ServerWriteReactor<OpenReply>* OpenEach(CallbackServerContext* context,
+                                          const OpenRequest* request) override {
+    class Writer final : public ServerWriteReactor<OpenReply> {
+     public:
+      Writer(CallbackServerContext* context, const OpenRequest* request)
+          : context_(context), request_(request) {
+        WriteNext();
+      }
+      void OnWriteDone(bool ok) override {
+        if (!ok) {
+          Finish(absl::CancelledError("write failed"));
+          return;
+        }
+        WriteNext();
+      }
+      void OnDone() override { delete this; }
+
+     private:
+      void WriteNext() {
+        if (sent_ == request_->count()) {
+          Finish(absl::OkStatus());
+          return;
+        }
+        reply_.Clear();
+        *reply_.add_files() = context_->AttachFd(
+            MemfdHolding(absl::StrCat(request_->text(), sent_++)));
+        StartWrite(&reply_);
+      }
+      CallbackServerContext* const context_;
+      const OpenRequest* const request_;
+      OpenReply reply_;
+      uint32_t sent_ = 0;
+    };
+    return new Writer(context, request);
   }
 };
 
@@ -120,7 +228,8 @@ std::string FdsFrame(uint32_t stream_id, uint32_t count) {
   return Frame(FrameType::kFds, stream_id, header);
 }
 
-class FdServerTest : public ::testing::Test {
+// Runs each case against the blocking service and the callback one.
+class FdServerTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     ServerOptions options;
@@ -131,7 +240,9 @@ class FdServerTest : public ::testing::Test {
       log_.emplace_back(line);
     };
     server_ = std::make_unique<Server>(std::move(options));
-    ASSERT_TRUE(server_->RegisterService(&service_).ok());
+    Service* service = GetParam() ? static_cast<Service*>(&callback_service_)
+                                  : static_cast<Service*>(&service_);
+    ASSERT_TRUE(server_->RegisterService(service).ok());
     absl::StatusOr<std::string> address =
         server_->Listen(absl::StrCat("unix:", dir_.path(), "/fds.sock"));
     ASSERT_TRUE(address.ok()) << address.status();
@@ -146,12 +257,19 @@ class FdServerTest : public ::testing::Test {
   }
 
   // Connects, sends our preface and reads the server's, with its SETTINGS.
-  RawConnection Connect(uint32_t* server_max_fds) {
+  // With `client_max_fds`, the client's SETTINGS announce that many.
+  RawConnection Connect(uint32_t* server_max_fds,
+                        std::optional<uint32_t> client_max_fds = {}) {
     absl::StatusOr<RawConnection> raw =
         RawConnection::Open(address_, kIoTimeout);
     EXPECT_TRUE(raw.ok()) << raw.status();
     std::string preface;
     AppendPreface(&preface);
+    if (client_max_fds.has_value()) {
+      wire::Settings settings;
+      settings.set_max_fds_per_message(*client_max_fds);
+      preface += Frame(FrameType::kSettings, 0, settings);
+    }
     EXPECT_TRUE(raw->Send(preface, kIoTimeout).ok());
     EXPECT_TRUE(raw->ReadPreface(kIoTimeout).ok());
     absl::StatusOr<ReceivedFrame> settings = raw->ReadFrame(kIoTimeout);
@@ -215,6 +333,7 @@ class FdServerTest : public ::testing::Test {
 
   TempDir dir_;
   FilesService service_;
+  CallbackFilesService callback_service_;
   std::unique_ptr<Server> server_;
   std::string address_;
   int fds_before_ = 0;
@@ -222,13 +341,13 @@ class FdServerTest : public ::testing::Test {
   std::vector<std::string> log_;
 };
 
-TEST_F(FdServerTest, ServerAnnouncesItsLimitInSettings) {
+TEST_P(FdServerTest, ServerAnnouncesItsLimitInSettings) {
   uint32_t max_fds = 0;
   RawConnection raw = Connect(&max_fds);
   EXPECT_EQ(max_fds, 4u);
 }
 
-TEST_F(FdServerTest, UnaryRequestCarriesDescriptorsInEveryKindOfField) {
+TEST_P(FdServerTest, UnaryRequestCarriesDescriptorsInEveryKindOfField) {
   uint32_t max_fds;
   RawConnection raw = Connect(&max_fds);
   DescribeRequest request;
@@ -250,7 +369,7 @@ TEST_F(FdServerTest, UnaryRequestCarriesDescriptorsInEveryKindOfField) {
   ExpectNoLeak(std::move(raw));
 }
 
-TEST_F(FdServerTest, AnIndexBeyondTheDescriptorsFailsTheCallInvalidArgument) {
+TEST_P(FdServerTest, AnIndexBeyondTheDescriptorsFailsTheCallInvalidArgument) {
   uint32_t max_fds;
   RawConnection raw = Connect(&max_fds);
   DescribeRequest request;
@@ -271,7 +390,7 @@ TEST_F(FdServerTest, AnIndexBeyondTheDescriptorsFailsTheCallInvalidArgument) {
   ExpectNoLeak(std::move(raw));
 }
 
-TEST_F(FdServerTest, DescriptorsNoFieldNamesAreClosedAndTakingTwiceFails) {
+TEST_P(FdServerTest, DescriptorsNoFieldNamesAreClosedAndTakingTwiceFails) {
   uint32_t max_fds;
   RawConnection raw = Connect(&max_fds);
   DescribeRequest request;
@@ -291,7 +410,7 @@ TEST_F(FdServerTest, DescriptorsNoFieldNamesAreClosedAndTakingTwiceFails) {
   ExpectNoLeak(std::move(raw));
 }
 
-TEST_F(FdServerTest, StreamingRequestsEachBringTheirOwnDescriptors) {
+TEST_P(FdServerTest, StreamingRequestsEachBringTheirOwnDescriptors) {
   uint32_t max_fds;
   RawConnection raw = Connect(&max_fds);
   DescribeRequest one;
@@ -335,7 +454,7 @@ void ExpectConnectionError(RawConnection& raw, const std::string& bytes,
   EXPECT_TRUE(raw.WaitForClose(kIoTimeout).ok());
 }
 
-TEST_F(FdServerTest, DescriptorsWithoutAnFdsFrameAreAConnectionError) {
+TEST_P(FdServerTest, DescriptorsWithoutAnFdsFrameAreAConnectionError) {
   uint32_t max_fds;
   RawConnection raw = Connect(&max_fds);
   DescribeRequest request;
@@ -347,7 +466,7 @@ TEST_F(FdServerTest, DescriptorsWithoutAnFdsFrameAreAConnectionError) {
   ExpectNoLeak(std::move(raw));
 }
 
-TEST_F(FdServerTest, AnFdsFrameWithoutDescriptorsIsAConnectionError) {
+TEST_P(FdServerTest, AnFdsFrameWithoutDescriptorsIsAConnectionError) {
   uint32_t max_fds;
   RawConnection raw = Connect(&max_fds);
   DescribeRequest request;
@@ -359,7 +478,7 @@ TEST_F(FdServerTest, AnFdsFrameWithoutDescriptorsIsAConnectionError) {
   ExpectNoLeak(std::move(raw));
 }
 
-TEST_F(FdServerTest, ACountOtherThanTheDescriptorsIsAConnectionError) {
+TEST_P(FdServerTest, ACountOtherThanTheDescriptorsIsAConnectionError) {
   uint32_t max_fds;
   RawConnection raw = Connect(&max_fds);
   DescribeRequest request;
@@ -373,7 +492,7 @@ TEST_F(FdServerTest, ACountOtherThanTheDescriptorsIsAConnectionError) {
   ExpectNoLeak(std::move(raw));
 }
 
-TEST_F(FdServerTest, MoreThanTheAnnouncedLimitIsAConnectionError) {
+TEST_P(FdServerTest, MoreThanTheAnnouncedLimitIsAConnectionError) {
   uint32_t max_fds;
   RawConnection raw = Connect(&max_fds);
   DescribeRequest request;
@@ -392,7 +511,7 @@ TEST_F(FdServerTest, MoreThanTheAnnouncedLimitIsAConnectionError) {
   ExpectNoLeak(std::move(raw));
 }
 
-TEST_F(FdServerTest, AnFdsFrameNotFollowedByItsMessageIsAConnectionError) {
+TEST_P(FdServerTest, AnFdsFrameNotFollowedByItsMessageIsAConnectionError) {
   uint32_t max_fds;
   RawConnection raw = Connect(&max_fds);
   DescribeRequest request;
@@ -407,7 +526,7 @@ TEST_F(FdServerTest, AnFdsFrameNotFollowedByItsMessageIsAConnectionError) {
   ExpectNoLeak(std::move(raw));
 }
 
-TEST_F(FdServerTest, DescriptorsOverTheConnectionsLimitFailOnlyThatCall) {
+TEST_P(FdServerTest, DescriptorsOverTheConnectionsLimitFailOnlyThatCall) {
   // max_fds_per_connection is 6: a streaming call holding 4 leaves room
   // for 2; a call bringing 4 more fails, and the connection goes on.
   uint32_t max_fds;
@@ -444,7 +563,7 @@ TEST_F(FdServerTest, DescriptorsOverTheConnectionsLimitFailOnlyThatCall) {
   ExpectNoLeak(std::move(raw));
 }
 
-TEST_F(FdServerTest, ADisconnectInTheMiddleLeaksNothing) {
+TEST_P(FdServerTest, ADisconnectInTheMiddleLeaksNothing) {
   uint32_t max_fds;
   RawConnection raw = Connect(&max_fds);
   DescribeRequest request;
@@ -457,6 +576,142 @@ TEST_F(FdServerTest, ADisconnectInTheMiddleLeaksNothing) {
   a.reset();
   ExpectNoLeak(std::move(raw));
 }
+
+// What a client that reads with recvmsg() gets on one stream up to its
+// STATUS: the frames' types in order, the replies, the descriptors, the
+// status.
+struct ReceivedCall {
+  std::vector<uint8_t> types;
+  std::vector<OpenReply> replies;
+  std::vector<Fd> fds;
+  absl::Status status;
+};
+
+ReceivedCall ReadCallWithFds(RawConnection& raw, uint32_t stream_id) {
+  ReceivedCall call;
+  std::string bytes;
+  const absl::Time deadline = absl::Now() + kIoTimeout;
+  for (;;) {
+    while (bytes.size() >= kFrameHeaderSize) {
+      absl::StatusOr<FrameHeader> header = DecodeFrameHeader(bytes.data());
+      if (!header.ok()) {
+        call.status = header.status();
+        return call;
+      }
+      if (bytes.size() < kFrameHeaderSize + header->length) break;
+      const std::string payload =
+          bytes.substr(kFrameHeaderSize, header->length);
+      bytes.erase(0, kFrameHeaderSize + header->length);
+      if (header->stream_id != stream_id) continue;
+      call.types.push_back(header->type);
+      if (header->type == static_cast<uint8_t>(FrameType::kMessage)) {
+        call.replies.emplace_back().ParseFromString(payload);
+      } else if (header->type == static_cast<uint8_t>(FrameType::kStatus)) {
+        wire::CallStatus status;
+        status.ParseFromString(payload);
+        call.status = absl::Status(static_cast<absl::StatusCode>(status.code()),
+                                   status.message());
+        return call;
+      }
+    }
+    if (absl::Status ready = WaitFor(raw.fd(), POLLIN, deadline); !ready.ok()) {
+      call.status = ready;
+      return call;
+    }
+    char buffer[4096];
+    absl::StatusOr<ssize_t> n =
+        ReadSomeWithFds(raw.fd(), buffer, sizeof(buffer), &call.fds);
+    if (!n.ok() || *n == 0) {
+      call.status = absl::UnavailableError("connection closed");
+      return call;
+    }
+    if (*n > 0) bytes.append(buffer, static_cast<size_t>(*n));
+  }
+}
+
+std::string OpenCall(uint32_t stream_id, const char* method,
+                     const std::string& text, uint32_t count) {
+  OpenRequest request;
+  request.set_text(text);
+  request.set_count(count);
+  return testing::HeadersFrame(stream_id, method) +
+         Frame(FrameType::kMessage, stream_id, request, kFlagEndStream);
+}
+
+constexpr uint8_t kFdsType = static_cast<uint8_t>(FrameType::kFds);
+constexpr uint8_t kMessageType = static_cast<uint8_t>(FrameType::kMessage);
+constexpr uint8_t kStatusType = static_cast<uint8_t>(FrameType::kStatus);
+
+TEST_P(FdServerTest, AUnaryReplyCarriesTheDescriptorsTheHandlerAttached) {
+  uint32_t max_fds;
+  RawConnection raw = Connect(&max_fds, 4);
+  ASSERT_TRUE(raw.Send(OpenCall(1, kOpen, "hello", 2), kIoTimeout).ok());
+  ReceivedCall call = ReadCallWithFds(raw, 1);
+  ASSERT_TRUE(call.status.ok()) << call.status;
+  EXPECT_THAT(call.types, ElementsAre(kFdsType, kMessageType, kStatusType));
+  ASSERT_EQ(call.replies.size(), 1u);
+  ASSERT_EQ(call.replies[0].files_size(), 2);
+  ASSERT_EQ(call.fds.size(), 2u);
+  for (const FileDescriptor& field : call.replies[0].files()) {
+    ASSERT_LT(field.index(), 2u);
+    EXPECT_EQ(Contents(call.fds[field.index()].get()), "hello");
+  }
+  call.fds.clear();
+  ExpectNoLeak(std::move(raw));
+}
+
+TEST_P(FdServerTest, EachStreamedReplyCarriesItsOwnDescriptors) {
+  uint32_t max_fds;
+  RawConnection raw = Connect(&max_fds, 1);
+  ASSERT_TRUE(raw.Send(OpenCall(1, kOpenEach, "part", 3), kIoTimeout).ok());
+  ReceivedCall call = ReadCallWithFds(raw, 1);
+  ASSERT_TRUE(call.status.ok()) << call.status;
+  EXPECT_THAT(call.types,
+              ElementsAre(kFdsType, kMessageType, kFdsType, kMessageType,
+                          kFdsType, kMessageType, kStatusType));
+  ASSERT_EQ(call.fds.size(), 3u);
+  EXPECT_EQ(Contents(call.fds[0].get()), "part0");
+  EXPECT_EQ(Contents(call.fds[2].get()), "part2");
+  call.fds.clear();
+  ExpectNoLeak(std::move(raw));
+}
+
+TEST_P(FdServerTest, AReplyToAClientThatAcceptsNoneFailsFailedPrecondition) {
+  uint32_t max_fds;
+  RawConnection raw = Connect(&max_fds);  // no SETTINGS: accepts none
+  ASSERT_TRUE(raw.Send(OpenCall(1, kOpen, "x", 1), kIoTimeout).ok());
+  ReceivedCall call = ReadCallWithFds(raw, 1);
+  EXPECT_EQ(call.status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(call.status.message()),
+              HasSubstr("accepts no file descriptors"));
+  EXPECT_THAT(call.types, ElementsAre(kStatusType));
+  EXPECT_TRUE(call.fds.empty());
+  ExpectNoLeak(std::move(raw));
+}
+
+TEST_P(FdServerTest, AReplyWithMoreThanTheClientAcceptsFails) {
+  uint32_t max_fds;
+  RawConnection raw = Connect(&max_fds, 1);
+  ASSERT_TRUE(raw.Send(OpenCall(1, kOpen, "x", 2), kIoTimeout).ok());
+  ReceivedCall call = ReadCallWithFds(raw, 1);
+  EXPECT_EQ(call.status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(call.status.message()),
+              HasSubstr("2 file descriptors in one message, but the client "
+                        "accepts at most 1"));
+  // One per message is within the limit.
+  ASSERT_TRUE(raw.Send(OpenCall(3, kOpenEach, "y", 2), kIoTimeout).ok());
+  ReceivedCall each = ReadCallWithFds(raw, 3);
+  EXPECT_TRUE(each.status.ok()) << each.status;
+  EXPECT_EQ(each.fds.size() + call.fds.size(), 2u);
+  call.fds.clear();
+  each.fds.clear();
+  ExpectNoLeak(std::move(raw));
+}
+
+INSTANTIATE_TEST_SUITE_P(BlockingAndCallback, FdServerTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Callback" : "Blocking";
+                         });
 
 }  // namespace
 }  // namespace sockrpc
