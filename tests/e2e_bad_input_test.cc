@@ -71,6 +71,16 @@ std::string Preface() {
   return out;
 }
 
+// Sends `bytes`, which call stream 1 with "a", and expects "b" back.
+void ExpectIncrementedToB(RawConnection* raw, const std::string& bytes) {
+  ASSERT_TRUE(raw->Send(bytes, kIoTimeout).ok());
+  ASSERT_TRUE(raw->ReadPreface(kIoTimeout).ok());
+  std::string character;
+  absl::Status outcome = ReadCallOutcome(raw, 1, kIoTimeout, &character);
+  EXPECT_TRUE(outcome.ok()) << outcome;
+  EXPECT_EQ(character, "b");
+}
+
 class BadInputTest : public ::testing::TestWithParam<Transport> {
  protected:
   void SetUp() override { StartServer({}); }
@@ -234,16 +244,9 @@ TEST_P(BadInputTest, SettingsAsTheClientsFirstFrameIsAccepted) {
   // PROTOCOL.md section 16.2: a client announces what it accepts in a
   // SETTINGS frame right after its preface.
   RawConnection raw = Open();
-  ASSERT_TRUE(raw.Send(Preface() + SettingsFrame(4) +
-                           HeadersFrame(1, kIncrementMethod) +
-                           IncrementRequestFrame(1, "a"),
-                       kIoTimeout)
-                  .ok());
-  ASSERT_TRUE(raw.ReadPreface(kIoTimeout).ok());
-  std::string character;
-  absl::Status outcome = ReadCallOutcome(&raw, 1, kIoTimeout, &character);
-  EXPECT_TRUE(outcome.ok()) << outcome;
-  EXPECT_EQ(character, "b");
+  ExpectIncrementedToB(&raw, Preface() + SettingsFrame(4) +
+                                 HeadersFrame(1, kIncrementMethod) +
+                                 IncrementRequestFrame(1, "a"));
 }
 
 TEST_P(BadInputTest, SettingsThatIsNotTheFirstFrameGetsGoAwayInternal) {
@@ -349,17 +352,10 @@ TEST_P(BadInputTest, UnknownFrameTypeOverTheSizeLimitOnAnOpenCallIsSkipped) {
   // PROTOCOL.md section 10 over section 8.2: a frame of an unknown type is
   // skipped whatever its stream id and length; the call it names goes on.
   RawConnection raw = Open();
-  ASSERT_TRUE(raw.Send(Preface() + HeadersFrame(1, kIncrementMethod) +
-                           RawFrameHeader(4194305, 1, 0x20, 0) +
-                           std::string(4194305, 'x') +
-                           IncrementRequestFrame(1, "a"),
-                       kIoTimeout)
-                  .ok());
-  ASSERT_TRUE(raw.ReadPreface(kIoTimeout).ok());
-  std::string character;
-  absl::Status outcome = ReadCallOutcome(&raw, 1, kIoTimeout, &character);
-  EXPECT_TRUE(outcome.ok()) << outcome;
-  EXPECT_EQ(character, "b");
+  ExpectIncrementedToB(&raw, Preface() + HeadersFrame(1, kIncrementMethod) +
+                                 RawFrameHeader(4194305, 1, 0x20, 0) +
+                                 std::string(4194305, 'x') +
+                                 IncrementRequestFrame(1, "a"));
 }
 
 TEST_P(BadInputTest, HalfCloseBeforeTheRequestEndsAUnaryCallAtOnce) {

@@ -15,38 +15,16 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/fd_testing.h"
 #include "transport/socket.h"
 
 namespace sockrpc {
 namespace {
 
+using ::sockrpc::testing::Contents;
+using ::sockrpc::testing::MemfdHolding;
+using ::sockrpc::testing::OpenFdCount;
 using ::testing::HasSubstr;
-
-int OpenFdCount() {
-  int count = 0;
-  DIR* dir = ::opendir("/proc/self/fd");
-  if (dir == nullptr) return -1;
-  while (dirent* entry = ::readdir(dir)) {
-    if (entry->d_name[0] != '.') ++count;
-  }
-  ::closedir(dir);
-  return count - 1;  // the directory's own descriptor
-}
-
-Fd MemfdHolding(const std::string& text) {
-  Fd fd(::memfd_create("fd_passing_test", MFD_CLOEXEC));
-  EXPECT_TRUE(fd.valid());
-  EXPECT_EQ(::write(fd.get(), text.data(), text.size()),
-            static_cast<ssize_t>(text.size()));
-  return fd;
-}
-
-std::string ReadAllFrom(int fd) {
-  std::string text(64, '\0');
-  const ssize_t n = ::pread(fd, &text[0], text.size(), 0);
-  text.resize(n > 0 ? static_cast<size_t>(n) : 0);
-  return text;
-}
 
 absl::StatusOr<size_t> Send(int fd, absl::string_view bytes,
                             std::vector<int> fds) {
@@ -93,8 +71,8 @@ TEST_F(FdPassingTest, DescriptorsArriveOpenCloseOnExecAndUsable) {
   Received got = ReadOnce(receiver_.get());
   EXPECT_EQ(got.bytes, "frame");
   ASSERT_EQ(got.fds.size(), 2u);
-  EXPECT_EQ(ReadAllFrom(got.fds[0].get()), "first");
-  EXPECT_EQ(ReadAllFrom(got.fds[1].get()), "second");
+  EXPECT_EQ(Contents(got.fds[0].get()), "first");
+  EXPECT_EQ(Contents(got.fds[1].get()), "second");
   EXPECT_NE(got.fds[0].get(), first.get());
   EXPECT_EQ(::fcntl(got.fds[0].get(), F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
 }
@@ -136,11 +114,11 @@ TEST_F(FdPassingTest, OneReadNeverReturnsTwoBatches) {
   Received got = ReadOnce(receiver_.get());
   EXPECT_EQ(got.bytes, "plainfirst");
   ASSERT_EQ(got.fds.size(), 1u);
-  EXPECT_EQ(ReadAllFrom(got.fds[0].get()), "1");
+  EXPECT_EQ(Contents(got.fds[0].get()), "1");
   got = ReadOnce(receiver_.get());
   EXPECT_EQ(got.bytes, "second");
   ASSERT_EQ(got.fds.size(), 1u);
-  EXPECT_EQ(ReadAllFrom(got.fds[0].get()), "2");
+  EXPECT_EQ(Contents(got.fds[0].get()), "2");
 }
 
 TEST_F(FdPassingTest, BadDescriptorsAreRefusedBeforeAnythingIsSent) {

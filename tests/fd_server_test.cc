@@ -23,6 +23,7 @@
 #include "server/server.h"
 #include "sockrpc/test/fds/files.sockrpc.pb.h"
 #include "sockrpc/wire.pb.h"
+#include "tests/testing/fd_testing.h"
 #include "tests/testing/raw_connection.h"
 #include "tests/testing/temp_dir.h"
 #include "transport/fd_passing.h"
@@ -37,6 +38,9 @@ using ::sockrpc::test::fds::DescribeReply;
 using ::sockrpc::test::fds::DescribeRequest;
 using ::sockrpc::test::fds::OpenReply;
 using ::sockrpc::test::fds::OpenRequest;
+using ::sockrpc::testing::Contents;
+using ::sockrpc::testing::MemfdHolding;
+using ::sockrpc::testing::OpenFdCount;
 using ::sockrpc::testing::RawConnection;
 using ::sockrpc::testing::ReadCallOutcome;
 using ::sockrpc::testing::ReadGoAway;
@@ -50,31 +54,6 @@ constexpr char kDescribe[] = "/sockrpc.test.fds.Files/Describe";
 constexpr char kDescribeAll[] = "/sockrpc.test.fds.Files/DescribeAll";
 constexpr char kOpen[] = "/sockrpc.test.fds.Files/Open";
 constexpr char kOpenEach[] = "/sockrpc.test.fds.Files/OpenEach";
-
-int OpenFdCount() {
-  int count = 0;
-  DIR* dir = ::opendir("/proc/self/fd");
-  if (dir == nullptr) return -1;
-  while (dirent* entry = ::readdir(dir)) {
-    if (entry->d_name[0] != '.') ++count;
-  }
-  ::closedir(dir);
-  return count - 1;  // the directory's own descriptor
-}
-
-Fd MemfdHolding(const std::string& text) {
-  Fd fd(::memfd_create("fd_server_test", MFD_CLOEXEC));
-  EXPECT_EQ(::write(fd.get(), text.data(), text.size()),
-            static_cast<ssize_t>(text.size()));
-  return fd;
-}
-
-std::string Contents(int fd) {
-  std::string text(64, '\0');
-  const ssize_t n = ::pread(fd, &text[0], text.size(), 0);
-  text.resize(n > 0 ? static_cast<size_t>(n) : 0);
-  return text;
-}
 
 // Describes each descriptor of `request`: what it holds, or the error
 // TakeFd() gave.

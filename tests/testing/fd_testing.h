@@ -1,0 +1,50 @@
+// Descriptors in tests of descriptor passing: counting this process's open
+// descriptors (to find leaks) and memfds that hold a known text.
+#ifndef SOCKRPC_TESTS_TESTING_FD_TESTING_H_
+#define SOCKRPC_TESTS_TESTING_FD_TESTING_H_
+
+#include <dirent.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "transport/fd.h"
+
+namespace sockrpc {
+namespace testing {
+
+// How many descriptors this process has open (-1 if /proc is missing).
+inline int OpenFdCount() {
+  int count = 0;
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (dir == nullptr) return -1;
+  while (dirent* entry = ::readdir(dir)) {
+    if (entry->d_name[0] != '.') ++count;
+  }
+  ::closedir(dir);
+  return count - 1;  // the directory's own descriptor
+}
+
+// A new memfd holding `text` (invalid if the kernel refused one).
+inline Fd MemfdHolding(const std::string& text) {
+  Fd fd(::memfd_create("sockrpc_test", MFD_CLOEXEC));
+  if (fd.valid() && ::write(fd.get(), text.data(), text.size()) !=
+                        static_cast<ssize_t>(text.size())) {
+    fd.reset();
+  }
+  return fd;
+}
+
+// The first 64 bytes of the file `fd` refers to.
+inline std::string Contents(int fd) {
+  std::string text(64, '\0');
+  const ssize_t n = ::pread(fd, &text[0], text.size(), 0);
+  text.resize(n > 0 ? static_cast<size_t>(n) : 0);
+  return text;
+}
+
+}  // namespace testing
+}  // namespace sockrpc
+
+#endif  // SOCKRPC_TESTS_TESTING_FD_TESTING_H_
