@@ -90,6 +90,12 @@ struct ChannelOptions {
   // one of those points. Off by default: every call is written as it
   // starts, as in gRPC.
   bool batch_call_starts = false;
+  // File descriptors in messages (sockrpc.FileDescriptor fields, unix
+  // sockets only; docs/PROTOCOL.md section 16): the most a server may pass
+  // with one reply (1 to 253), announced to the server in SETTINGS; 0 (the
+  // default) accepts none. Sending descriptors needs no option here, only a
+  // server that accepts them (ClientContext::AttachFd()).
+  uint32_t max_fds_per_message = 0;
 };
 
 // ChannelConnector makes a channel's connections when they come from

@@ -337,9 +337,10 @@ ClientCallbackCall::Reaction ClientCallbackCall::Next() {
   }
   if (read_ != nullptr) {
     std::string payload;
+    std::vector<Fd> fds;
     bool ended = true;
     if (connection != nullptr &&
-        connection->TakeMessage(stream, &payload, &ended)) {
+        connection->TakeMessage(stream, &payload, &fds, &ended)) {
       google::protobuf::MessageLite* target = read_;
       read_ = nullptr;
       reaction.kind = Kind::kRead;
@@ -348,6 +349,13 @@ ClientCallbackCall::Reaction ClientCallbackCall::Next() {
       if (!reaction.ok) {
         CancelStream(absl::InternalError(absl::StrCat(
             "failed to parse a reply (", target->GetTypeName(), ")")));
+        return reaction;
+      }
+      absl::Status matched =
+          ClientConnection::AcceptReplyFds(stream, *target, std::move(fds));
+      if (ABSL_PREDICT_FALSE(!matched.ok())) {
+        reaction.ok = false;
+        CancelStream(matched);
       }
       return reaction;
     }

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "sockrpc/wire.pb.h"
+#include "transport/fd_fields.h"
 #include "transport/poller.h"
 #include "transport/socket.h"
 #include "transport/wire_codec.h"
@@ -60,10 +61,12 @@ ClientConnection::ClientConnection(Fd fd, std::string target,
       max_metadata_size_(options.max_metadata_size),
       wake_fd_(MakeEventFd(/*semaphore=*/false).value_or(Fd())),
       loop_(std::move(loop)),
-      out_(fd_.get(), options.batch_call_starts, unix_),
+      out_(fd_.get(), options.batch_call_starts, unix_,
+           options.max_fds_per_message),
       buffers_(kPooledBuffers,
                size_t{options.max_frame_size} + kPooledBufferSlack),
-      in_(fd_.get(), target_, options.max_frame_size, &buffers_),
+      in_(fd_.get(), target_, options.max_frame_size, &buffers_,
+          unix_ ? options.max_fds_per_message : 0),
       preface_timeout_(options.connect_timeout) {}
 
 ClientConnection::~ClientConnection() = default;
@@ -91,10 +94,30 @@ bool ClientConnection::Open(const std::shared_ptr<ClientCallState>& stream,
                             const google::protobuf::MessageLite* request,
                             google::protobuf::MessageLite* unary_reply,
                             bool no_wait) {
+  // Descriptors attached to the request go with it (PROTOCOL.md section
+  // 16), if the server takes them; a streaming call's go with its first
+  // Write().
+  ClientContext* context = stream->context();
+  std::vector<Fd> fds;
+  if (ABSL_PREDICT_FALSE(context != nullptr && request != nullptr &&
+                         context->fds_.attached() > 0)) {
+    fds = context->fds_.TakeAttached();
+    absl::Status allowed =
+        no_wait ? absl::UnimplementedError(
+                      "file descriptors in the request of a callback call "
+                      "are not supported yet; use the blocking or "
+                      "asynchronous API")
+                : ServerAcceptsFds(fds.size(), stream->deadline());
+    if (!allowed.ok()) {
+      MutexLock lock(&mu_);
+      stream->done_ = true;
+      stream->status_ = allowed;
+      return false;
+    }
+  }
   // Encode HEADERS (+ MESSAGE) with stream id 0; the real id is patched in
   // under write_mu_ so that ids rise in the order calls reach the wire.
   std::string frames = TakeBuffer();
-  ClientContext* context = stream->context();
   static const Metadata kNoMetadata;
   const Metadata& metadata =
       context != nullptr ? context->request_metadata() : kNoMetadata;
@@ -109,6 +132,10 @@ bool ClientConnection::Open(const std::shared_ptr<ClientCallState>& stream,
     encoded = AppendCallHeaderFrame(
         &frames, 0, 0, method,
         TimeoutMicros(stream->deadline()), metadata, max_frame_size_);
+  }
+  const size_t fds_offset = frames.size();
+  if (ABSL_PREDICT_FALSE(!fds.empty()) && encoded.ok()) {
+    AppendFdsFrame(&frames, fds.size());
   }
   const size_t message_offset = frames.size();
   if (encoded.ok() && request != nullptr) {
@@ -160,13 +187,17 @@ bool ClientConnection::Open(const std::shared_ptr<ClientCallState>& stream,
     // that starts waiting later sees out_.has_held(), set here under mu_,
     // and flushes first), nor while the event loop watches it (it flushes
     // held bytes as soon as the socket takes them).
-    hold = unary_reply == nullptr && !no_wait &&
+    hold = unary_reply == nullptr && !no_wait && fds.empty() &&
            !loop_watching_.load(std::memory_order_relaxed) && !reader_active_ &&
            out_.DecideToHold(streams_.size() - 1, frames.size());
   }
   PatchStreamId(&frames[0], stream->id_);
   if (request != nullptr) PatchStreamId(&frames[message_offset], stream->id_);
-  if (hold) {
+  if (ABSL_PREDICT_FALSE(!fds.empty())) {
+    PatchStreamId(&frames[fds_offset], stream->id_);
+    sent = out_.WriteAllWithFds(frames, fds_offset, RawFds(fds),
+                                stream->deadline(), &written);
+  } else if (hold) {
     // Held: it goes out with the next write or before the next wait.
     out_.HoldCall(frames);
   } else if (no_wait) {
@@ -221,6 +252,16 @@ absl::Status ClientConnection::CallUnary(
 bool ClientConnection::Write(ClientCallState& stream,
                              const google::protobuf::MessageLite& message) {
   const size_t size = message.ByteSizeLong();
+  std::vector<Fd> fds;
+  ClientContext* context = stream.context();
+  if (ABSL_PREDICT_FALSE(context != nullptr && context->fds_.attached() > 0)) {
+    fds = context->fds_.TakeAttached();
+    absl::Status allowed = ServerAcceptsFds(fds.size(), stream.deadline());
+    if (!allowed.ok()) {
+      Cancel(stream, allowed);
+      return false;
+    }
+  }
   if (size > max_frame_size_) {
     Cancel(stream, absl::ResourceExhaustedError(absl::StrCat(
                        "request not sent: message of ", size,
@@ -241,12 +282,77 @@ bool ClientConnection::Write(ClientCallState& stream,
     stream.send_window_ -= static_cast<int64_t>(size);
   }
   std::string frame = TakeBuffer();
+  if (ABSL_PREDICT_FALSE(!fds.empty())) {
+    AppendFdsFrame(&frame, fds.size());
+    PatchStreamId(&frame[0], stream.id_);
+  }
   (void)AppendMessageFrame(&frame, FrameType::kMessage, 0, stream.id_,
                            message, max_frame_size_);
   bool sent_nothing;
-  absl::Status sent = WriteFrames(frame, stream.deadline(), &sent_nothing);
+  absl::Status sent = fds.empty()
+                          ? WriteFrames(frame, stream.deadline(), &sent_nothing)
+                          : WriteFramesWithFds(frame, fds, stream.deadline());
   buffers_.Give(std::move(frame));
   return sent.ok();
+}
+
+absl::Status ClientConnection::ServerAcceptsFds(size_t count,
+                                                absl::Time deadline) {
+  if (!unix_) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "request not sent: file descriptors pass only over unix sockets (",
+        target_, " is not one)"));
+  }
+  if (!server_settings_known_.load(std::memory_order_acquire)) {
+    // Whether the server takes descriptors is known at its first frame:
+    // every server answers a PING, after its SETTINGS if it sends any.
+    std::string ping;
+    AppendRawFrame(&ping, FrameType::kPing, 0, 0, std::string(8, '\0'));
+    bool sent_nothing;
+    absl::Status sent = WriteFrames(ping, deadline, &sent_nothing);
+    if (!sent.ok()) return sent;
+    MutexLock lock(&mu_);
+    AwaitLocked(
+        nullptr,
+        [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+          return server_settings_known_.load(std::memory_order_acquire) ||
+                 !broken_.ok();
+        },
+        deadline);
+    if (!server_settings_known_.load(std::memory_order_acquire)) {
+      return broken_.ok() ? absl::DeadlineExceededError(absl::StrCat(
+                                "deadline exceeded waiting for ", target_,
+                                " to say whether it takes file descriptors"))
+                          : Unshared(broken_);
+    }
+  }
+  const uint32_t accepted = server_max_fds_.load(std::memory_order_relaxed);
+  if (accepted == 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("request not sent: the server at ", target_,
+                     " accepts no file descriptors"));
+  }
+  if (count > accepted) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("request not sent: ", count,
+                     " file descriptors in one message, but the server at ",
+                     target_, " accepts at most ", accepted));
+  }
+  return absl::OkStatus();
+}
+
+void ClientConnection::AppendFdsFrame(std::string* out, size_t count) {
+  wire::FdsHeader header;
+  header.set_count(static_cast<uint32_t>(count));
+  (void)AppendMessageFrame(out, FrameType::kFds, 0, 0, header,
+                           kDefaultMaxFrameSize);
+}
+
+std::vector<int> ClientConnection::RawFds(const std::vector<Fd>& fds) {
+  std::vector<int> raw;
+  raw.reserve(fds.size());
+  for (const Fd& fd : fds) raw.push_back(fd.get());
+  return raw;
 }
 
 bool ClientConnection::WritesDone(ClientCallState& stream) {
@@ -264,6 +370,7 @@ bool ClientConnection::WritesDone(ClientCallState& stream) {
 bool ClientConnection::Read(ClientCallState& stream,
                             google::protobuf::MessageLite* message) {
   std::string payload;
+  std::vector<Fd> fds;
   uint32_t acknowledge = 0;
   {
     MutexLock lock(&mu_);
@@ -271,7 +378,7 @@ bool ClientConnection::Read(ClientCallState& stream,
     AwaitLocked(
         s, [s] { return !s->inbox_.empty() || s->done_; }, stream.deadline());
     if (stream.inbox_.empty()) return false;
-    payload = stream.inbox_.Pop();
+    payload = stream.inbox_.Pop(&fds);
     stream.unacknowledged_ += static_cast<uint32_t>(payload.size());
     if (!stream.done_ && stream.unacknowledged_ >= kInitialWindowSize / 2) {
       acknowledge = stream.unacknowledged_;
@@ -285,7 +392,28 @@ bool ClientConnection::Read(ClientCallState& stream,
                        ")")));
     return false;
   }
+  absl::Status matched = AcceptReplyFds(stream, *message, std::move(fds));
+  if (ABSL_PREDICT_FALSE(!matched.ok())) {
+    Cancel(stream, matched);
+    return false;
+  }
   return true;
+}
+
+absl::Status ClientConnection::AcceptReplyFds(
+    ClientCallState& stream, const google::protobuf::MessageLite& reply,
+    std::vector<Fd> fds) {
+  ClientContext* context = stream.context();
+  if (ABSL_PREDICT_TRUE(fds.empty() && (context == nullptr ||
+                                        context->fds_.received() == 0))) {
+    return absl::OkStatus();
+  }
+  if (!fds.empty()) {
+    absl::Status matched = MatchFdFields(reply, &fds);
+    if (!matched.ok()) return matched;  // `fds` are closed here
+  }
+  if (context != nullptr) context->fds_.Received(std::move(fds));
+  return absl::OkStatus();
 }
 
 bool ClientConnection::WaitUntilDone(ClientCallState& stream,

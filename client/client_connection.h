@@ -51,6 +51,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/base/optimization.h"
 #include "absl/base/thread_annotations.h"
@@ -160,8 +161,17 @@ class ClientConnection {
   // Takes `stream`'s next reply message into `*payload` (acknowledging
   // what was read, as Read() does); false if there is none, with `*ended`
   // telling whether the call is over.
-  bool TakeMessage(ClientCallState& stream, std::string* payload, bool* ended)
+  // The message's descriptors, if any, go to `*fds`.
+  bool TakeMessage(ClientCallState& stream, std::string* payload,
+                   std::vector<Fd>* fds, bool* ended)
       ABSL_LOCKS_EXCLUDED(mu_, write_mu_);
+  // Matches the descriptors that came with `reply` (just parsed) with its
+  // sockrpc.FileDescriptor fields and hands them to the call's context
+  // (closing those of the reply before); INVALID_ARGUMENT for a field
+  // naming none, which fails the call.
+  static absl::Status AcceptReplyFds(ClientCallState& stream,
+                                     const google::protobuf::MessageLite& reply,
+                                     std::vector<Fd> fds);
   // Sends `*frame` (a MESSAGE frame encoded with stream id 0) on `stream`
   // if its window allows, without waiting.
   enum class WriteOutcome { kSent, kNoWindow, kEnded };
@@ -244,12 +254,29 @@ class ClientConnection {
   // Handles one frame; false if it failed the connection (a protocol
   // error).
   bool HandleFrame(const FrameReader::Frame& frame);
+  // The server's first frame: its SETTINGS, or any other (then it sent
+  // none).
+  bool HandleFirstFrame(const FrameReader::Frame& frame);
 
   // Writes `bytes` whole (after our preface if not yet sent), waiting for
   // room until `deadline`. On failure fails the connection. *sent_nothing
   // tells whether no byte of `bytes` went out.
   absl::Status WriteFrames(absl::string_view bytes, absl::Time deadline,
                            bool* sent_nothing) ABSL_LOCKS_EXCLUDED(mu_);
+  // WriteFrames() of `bytes`, an FDS frame and its MESSAGE, passing `fds`
+  // with the write that begins with them (the server's preface is in: its
+  // SETTINGS said it takes them).
+  absl::Status WriteFramesWithFds(absl::string_view bytes,
+                                  const std::vector<Fd>& fds,
+                                  absl::Time deadline) ABSL_LOCKS_EXCLUDED(mu_);
+  // OK if the server takes `count` descriptors with one message, learning
+  // it first if it has to (a PING, then its first frame, by `deadline`);
+  // else FAILED_PRECONDITION (or why the wait failed).
+  absl::Status ServerAcceptsFds(size_t count, absl::Time deadline)
+      ABSL_LOCKS_EXCLUDED(mu_, write_mu_);
+  // Appends an FDS frame of `count` descriptors, stream id 0.
+  static void AppendFdsFrame(std::string* out, size_t count);
+  static std::vector<int> RawFds(const std::vector<Fd>& fds);
   // An empty buffer to encode frames into (a warm one from buffers_ if
   // there is one); give it back to buffers_ when written.
   std::string TakeBuffer();
@@ -326,8 +353,10 @@ class ClientConnection {
   // only the first may be SETTINGS (PROTOCOL.md section 16.2).
   bool server_frame_seen_ = false;
   // The server's SETTINGS max_fds_per_message: 0 until its SETTINGS says
-  // otherwise (set by the reader, read by writers).
+  // otherwise (set by the reader, read by writers), and whether its first
+  // frame has come, so that it is final (PROTOCOL.md section 16.2).
   std::atomic<uint32_t> server_max_fds_{0};
+  std::atomic<bool> server_settings_known_{false};
 };
 
 }  // namespace sockrpc

@@ -109,7 +109,8 @@ void ClientConnection::AttachCallback(ClientCallState& stream,
 }
 
 bool ClientConnection::TakeMessage(ClientCallState& stream,
-                                   std::string* payload, bool* ended) {
+                                   std::string* payload, std::vector<Fd>* fds,
+                                   bool* ended) {
   uint32_t acknowledge = 0;
   {
     MutexLock lock(&mu_);
@@ -117,7 +118,7 @@ bool ClientConnection::TakeMessage(ClientCallState& stream,
       *ended = stream.done_;
       return false;
     }
-    *payload = stream.inbox_.Pop();
+    *payload = stream.inbox_.Pop(fds);
     stream.unacknowledged_ += static_cast<uint32_t>(payload->size());
     if (!stream.done_ && stream.unacknowledged_ >= kInitialWindowSize / 2) {
       acknowledge = stream.unacknowledged_;

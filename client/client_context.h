@@ -13,9 +13,11 @@
 #include <mutex>
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "sockrpc/transport/call_fds.h"
 #include "sockrpc/transport/metadata.h"
 
 namespace sockrpc {
@@ -54,6 +56,24 @@ class ClientContext {
     return trailing_metadata_;
   }
 
+  // File descriptors in messages (sockrpc.FileDescriptor fields over unix
+  // sockets; see transport/call_fds.h). AttachFd() gives `fd` to the next
+  // request this call sends and returns the field naming it there:
+  //
+  //   *request.mutable_file() = context.AttachFd(std::move(file));
+  //
+  // A request with descriptors to a server that accepts none (TCP, or no
+  // ServerOptions::max_fds_per_message) fails the call with
+  // FAILED_PRECONDITION before anything of it is written. TakeFd() hands
+  // out, once each, the descriptors of the reply read last (the channel
+  // accepts them only with ChannelOptions::max_fds_per_message set);
+  // INVALID_ARGUMENT if the reply came with no such descriptor,
+  // FAILED_PRECONDITION if it was taken already.
+  FileDescriptor AttachFd(Fd fd) { return fds_.Attach(std::move(fd)); }
+  absl::StatusOr<Fd> TakeFd(const FileDescriptor& field) {
+    return fds_.Take(field);
+  }
+
   // Cancels the call (now or, if it has not started, as soon as it does):
   // it ends with CANCELLED and the server is told. Thread-safe.
   void TryCancel();
@@ -90,6 +110,7 @@ class ClientContext {
   Metadata metadata_;
   Metadata initial_metadata_;
   Metadata trailing_metadata_;
+  CallFds fds_;
 };
 
 }  // namespace sockrpc

@@ -1,11 +1,13 @@
 // ClientConnection's handling of the frames a server sends: the part of
 // the reader role that turns each frame into a change of its call's state
 // (see client/client_connection.h).
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "client/client_connection.h"
 #include "sockrpc/wire.pb.h"
@@ -24,6 +26,13 @@ bool ClientConnection::ProcessFrames() {
         Fail(error);
         return false;
       case FrameReader::Result::kOversized: {
+        if (ABSL_PREDICT_FALSE(in_.fds_pending())) {
+          if (!in_.FdsFollowedBy(frame.header, &error)) {
+            Fail(error);
+            return false;
+          }
+          in_.TakeMessageFds();  // the reply is refused: they close
+        }
         // An unknown type is skipped, over the limit or not (PROTOCOL.md
         // section 10).
         if (!IsKnownFrameType(frame.header.type)) break;
@@ -46,10 +55,32 @@ bool ClientConnection::ProcessFrames() {
         break;
       }
       case FrameReader::Result::kFrame:
+        if (ABSL_PREDICT_FALSE(in_.fds_pending()) &&
+            !in_.FdsFollowedBy(frame.header, &error)) {
+          Fail(error);
+          return false;
+        }
         if (!HandleFrame(frame)) return false;
         break;
     }
   }
+}
+
+bool ClientConnection::HandleFirstFrame(const FrameReader::Frame& frame) {
+  if (frame.header.type != static_cast<uint8_t>(FrameType::kSettings)) {
+    return HandleFrame(frame);  // the server sends no SETTINGS
+  }
+  wire::Settings settings;
+  if (!settings.ParseFromArray(frame.payload.data(),
+                               static_cast<int>(frame.payload.size()))) {
+    Fail(absl::InternalError(absl::StrCat(
+        "protocol error from ", target_, ": SETTINGS payload does not parse")));
+    return false;
+  }
+  server_max_fds_.store(
+      std::min(settings.max_fds_per_message(), kMaxFdsPerMessageLimit),
+      std::memory_order_relaxed);
+  return true;
 }
 
 bool ClientConnection::HandleFrame(const FrameReader::Frame& frame) {
@@ -57,26 +88,28 @@ bool ClientConnection::HandleFrame(const FrameReader::Frame& frame) {
   const char* data = frame.payload.data();
   const int size = static_cast<int>(frame.payload.size());
   const bool first_frame = !server_frame_seen_;
-  server_frame_seen_ = true;
+  if (ABSL_PREDICT_FALSE(first_frame)) {
+    server_frame_seen_ = true;
+    // After this frame the server's SETTINGS are final, whatever it is.
+    absl::Cleanup known = [this] {
+      server_settings_known_.store(true, std::memory_order_release);
+    };
+    return HandleFirstFrame(frame);
+  }
   switch (static_cast<FrameType>(frame.header.type)) {
-    case FrameType::kSettings: {
-      wire::Settings settings;
-      if (!first_frame || !settings.ParseFromArray(data, size)) {
-        Fail(absl::InternalError(absl::StrCat(
-            "protocol error from ", target_, ": ",
-            first_frame ? "SETTINGS payload does not parse"
-                        : "SETTINGS frame that is not the server's first")));
+    case FrameType::kSettings:
+      Fail(absl::InternalError(
+          absl::StrCat("protocol error from ", target_,
+                       ": SETTINGS frame that is not the server's first")));
+      return false;
+    case FrameType::kFds: {
+      absl::Status taken = in_.TakeFds(frame);
+      if (!taken.ok()) {
+        Fail(taken);
         return false;
       }
-      server_max_fds_.store(settings.max_fds_per_message(),
-                            std::memory_order_release);
       return true;
     }
-    case FrameType::kFds:
-      Fail(absl::InternalError(absl::StrCat(
-          "protocol error from ", target_,
-          ": FDS frame, but this client accepts no file descriptors")));
-      return false;
     case FrameType::kHeaders: {
       wire::ResponseHeader header;
       if (!header.ParseFromArray(data, size)) return true;
@@ -102,8 +135,10 @@ bool ClientConnection::HandleFrame(const FrameReader::Frame& frame) {
       auto it = streams_.find(id);
       if (it == streams_.end()) return true;  // abandoned call
       ClientCallState& stream = *it->second;
+      std::vector<Fd> fds;
+      if (ABSL_PREDICT_FALSE(in_.fds_pending())) fds = in_.TakeMessageFds();
       if (stream.direct_reply_ == nullptr) {
-        stream.inbox_.Push(frame.payload);
+        stream.inbox_.Push(frame.payload, std::move(fds));
       } else if (stream.got_reply_) {
         EndStreamLocked(stream,
                         absl::InternalError(
@@ -112,6 +147,10 @@ bool ClientConnection::HandleFrame(const FrameReader::Frame& frame) {
         EndStreamLocked(stream, absl::InternalError(absl::StrCat(
                                     "failed to parse the reply (",
                                     stream.direct_reply_->GetTypeName(), ")")));
+      } else if (absl::Status matched = AcceptReplyFds(
+                     stream, *stream.direct_reply_, std::move(fds));
+                 ABSL_PREDICT_FALSE(!matched.ok())) {
+        EndStreamLocked(stream, matched);
       } else {
         stream.got_reply_ = true;
       }

@@ -1,21 +1,38 @@
 #include "client/incoming_frames.h"
 
+#include <algorithm>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "sockrpc/wire.pb.h"
+#include "transport/fd_passing.h"
 #include "transport/frame.h"
 #include "transport/socket.h"
 
 namespace sockrpc {
 
 IncomingFrames::IncomingFrames(int fd, std::string target,
-                               uint32_t max_frame_size, BufferPool* buffers)
-    : fd_(fd), target_(std::move(target)), reader_(max_frame_size, buffers) {}
+                               uint32_t max_frame_size, BufferPool* buffers,
+                               uint32_t max_fds_per_message)
+    : fd_(fd),
+      target_(std::move(target)),
+      reader_(max_frame_size, buffers),
+      max_fds_(std::min(max_fds_per_message, kMaxFdsPerMessageLimit)) {}
 
 IncomingFrames::ReadResult IncomingFrames::ReadOnce(absl::Span<char> scratch,
                                                     absl::Status* error) {
   absl::Span<char> space = reader_.PrepareRead(scratch);
-  absl::StatusOr<ssize_t> got = ReadSome(fd_, space.data(), space.size());
+  std::vector<Fd> fds;
+  absl::StatusOr<ssize_t> got =
+      ABSL_PREDICT_FALSE(max_fds_ > 0)
+          ? ReadSomeWithFds(fd_, space.data(), space.size(), &fds)
+          : ReadSome(fd_, space.data(), space.size());
+  if (ABSL_PREDICT_FALSE(absl::IsInvalidArgument(got.status()))) {
+    *error = got.status();  // descriptors cut short
+    NameProtocolError(error);
+    return ReadResult::kFailed;
+  }
   if (!got.ok()) {
     *error = absl::UnavailableError(absl::StrCat(
         "connection to ", target_, " failed: ", got.status().message()));
@@ -28,6 +45,12 @@ IncomingFrames::ReadResult IncomingFrames::ReadOnce(absl::Span<char> scratch,
   }
   if (*got < 0) return ReadResult::kDrained;
   reader_.CommitRead(static_cast<size_t>(*got));
+  if (ABSL_PREDICT_FALSE(!fds.empty())) {
+    received_fds_.Add(bytes_received_,
+                      bytes_received_ + static_cast<uint64_t>(*got),
+                      std::move(fds));
+  }
+  bytes_received_ += static_cast<uint64_t>(*got);
   return static_cast<size_t>(*got) < space.size() ? ReadResult::kShort
                                                   : ReadResult::kFull;
 }
@@ -44,6 +67,48 @@ bool IncomingFrames::TakePreface(absl::Status* error) {
   }
   preface_received_ = true;
   return true;
+}
+
+absl::Status IncomingFrames::TakeFds(const FrameReader::Frame& frame) {
+  absl::Status error;
+  wire::FdsHeader header;
+  if (max_fds_ == 0) {
+    error = absl::InvalidArgumentError(
+        "FDS frame, but this client accepts no file descriptors");
+  } else if (!header.ParseFromArray(frame.payload.data(),
+                                    static_cast<int>(frame.payload.size()))) {
+    error = absl::InvalidArgumentError("FDS payload does not parse");
+  } else if (header.count() == 0 || header.count() > max_fds_) {
+    error = absl::InvalidArgumentError(absl::StrCat(
+        "FDS frame announces ", header.count(), " descriptors; 1 to ", max_fds_,
+        " may come with a message"));
+  } else {
+    absl::StatusOr<std::vector<Fd>> fds =
+        received_fds_.Take(frame_begin_, header.count());
+    if (fds.ok()) {
+      fds_stream_ = frame.header.stream_id;
+      fds_for_message_ = *std::move(fds);
+      return absl::OkStatus();
+    }
+    error = fds.status();
+  }
+  NameProtocolError(&error);
+  return error;
+}
+
+bool IncomingFrames::FdsFollowedBy(const FrameHeader& header,
+                                   absl::Status* error) {
+  if (header.type == static_cast<uint8_t>(FrameType::kMessage) &&
+      header.stream_id == fds_stream_) {
+    return true;
+  }
+  *error = absl::InvalidArgumentError(
+      absl::StrCat("FDS frame for stream ", fds_stream_, " followed by a ",
+                   FrameTypeName(header.type), " frame of stream ",
+                   header.stream_id, " instead of its MESSAGE"));
+  NameProtocolError(error);
+  TakeMessageFds();  // closed
+  return false;
 }
 
 void IncomingFrames::NameProtocolError(absl::Status* error) const {

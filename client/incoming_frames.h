@@ -14,12 +14,14 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/base/optimization.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "transport/buffer_pool.h"
+#include "transport/fd_passing.h"
 #include "transport/frame_reader.h"
 
 namespace sockrpc {
@@ -29,7 +31,7 @@ class IncomingFrames {
   // `fd`: the connection's socket, borrowed; `target` names the server in
   // errors; `buffers`, if not null, must outlive this (see FrameReader).
   IncomingFrames(int fd, std::string target, uint32_t max_frame_size,
-                 BufferPool* buffers);
+                 BufferPool* buffers, uint32_t max_fds_per_message = 0);
 
   IncomingFrames(const IncomingFrames&) = delete;
   IncomingFrames& operator=(const IncomingFrames&) = delete;
@@ -51,11 +53,38 @@ class IncomingFrames {
     if (ABSL_PREDICT_FALSE(!preface_received_)) {
       if (!TakePreface(error)) return PrefaceOutcome(*error);
     }
+    frame_begin_ = bytes_received_ - reader_.buffered();
     const FrameReader::Result result = reader_.Next(frame, error);
     if (ABSL_PREDICT_FALSE(result == FrameReader::Result::kMalformed)) {
       NameProtocolError(error);
+    } else if (ABSL_PREDICT_FALSE(result == FrameReader::Result::kNeedMore &&
+                                  !received_fds_.empty())) {
+      *error = received_fds_.CheckNoneLeftBefore(frame_begin_);
+      if (!error->ok()) {
+        NameProtocolError(error);
+        return FrameReader::Result::kMalformed;
+      }
     }
     return result;
+  }
+
+  // ---- File descriptors (docs/PROTOCOL.md section 16) ----
+  // The most a reply may bring (0: this side accepts none).
+  uint32_t max_fds_per_message() const { return max_fds_; }
+  // At an FDS frame (the frame Next() returned last): takes its
+  // descriptors for the MESSAGE that must come next. A protocol error
+  // (INTERNAL, named) if they cannot be.
+  absl::Status TakeFds(const FrameReader::Frame& frame);
+  // Whether an FDS frame waits for its MESSAGE; false (with `*error`) if
+  // `header` should be that MESSAGE and is not.
+  bool fds_pending() const { return fds_stream_ != 0; }
+  bool FdsFollowedBy(const FrameHeader& header, absl::Status* error);
+  // The descriptors of the MESSAGE just returned (none usually).
+  std::vector<Fd> TakeMessageFds() {
+    fds_stream_ = 0;
+    std::vector<Fd> fds = std::move(fds_for_message_);
+    fds_for_message_.clear();
+    return fds;
   }
 
   // True once the server's preface has arrived and was valid.
@@ -78,6 +107,16 @@ class IncomingFrames {
   const std::string target_;
   FrameReader reader_;
   bool preface_received_ = false;
+  // Descriptors: this side's limit; bytes received so far and where the
+  // frame Next() returned began (they tie descriptors to FDS frames); the
+  // descriptors no FDS frame took yet; those of the FDS frame whose
+  // MESSAGE comes next (fds_stream_ != 0).
+  const uint32_t max_fds_;
+  uint64_t bytes_received_ = 0;
+  uint64_t frame_begin_ = 0;
+  ReceivedFds received_fds_;
+  uint32_t fds_stream_ = 0;
+  std::vector<Fd> fds_for_message_;
 };
 
 }  // namespace sockrpc

@@ -6,6 +6,8 @@
 #include <algorithm>
 
 #include "absl/cleanup/cleanup.h"
+#include "sockrpc/wire.pb.h"
+#include "transport/fd_passing.h"
 #include "transport/socket.h"
 #include "transport/wire_codec.h"
 
@@ -25,11 +27,15 @@ constexpr size_t kMaxHeldBytes = 16 * 1024;
 
 }  // namespace
 
-OutgoingFrames::OutgoingFrames(int fd, bool batch_call_starts, bool unix_socket)
+OutgoingFrames::OutgoingFrames(int fd, bool batch_call_starts, bool unix_socket,
+                               uint32_t max_fds_per_message)
     : fd_(fd),
       batch_call_starts_(batch_call_starts),
       min_unanswered_to_hold_(unix_socket ? kMinUnansweredToHoldUnix
-                                          : kMinUnansweredToHoldTcp) {}
+                                          : kMinUnansweredToHoldTcp),
+      max_fds_per_message_(
+          unix_socket ? std::min(max_fds_per_message, kMaxFdsPerMessageLimit)
+                      : 0) {}
 
 bool OutgoingFrames::DecideToHold(size_t others, size_t size) {
   if (!batch_call_starts_) return false;
@@ -50,6 +56,12 @@ void OutgoingFrames::HoldCall(absl::string_view frames) {
 void OutgoingFrames::HoldPrefaceIfDue() {
   if (preface_sent_) return;
   AppendPreface(&held_);  // held_ is empty until the preface is due
+  if (max_fds_per_message_ > 0) {
+    wire::Settings settings;
+    settings.set_max_fds_per_message(max_fds_per_message_);
+    (void)AppendMessageFrame(&held_, FrameType::kSettings, 0, 0, settings,
+                             kDefaultMaxFrameSize);
+  }
   preface_sent_ = true;
 }
 
@@ -132,6 +144,37 @@ absl::Status OutgoingFrames::WriteNoWait(absl::string_view bytes,
   }
   AfterWrite();
   return result;
+}
+
+}  // namespace sockrpc
+
+namespace sockrpc {
+
+absl::Status OutgoingFrames::WriteAllWithFds(absl::string_view bytes,
+                                             size_t fds_offset,
+                                             absl::Span<const int> fds,
+                                             absl::Time deadline,
+                                             size_t* written) {
+  // What is held, and the frames before the FDS frame.
+  absl::Status sent = WriteAll(bytes.substr(0, fds_offset), deadline, written);
+  if (!sent.ok()) return sent;
+  // The write that begins with the FDS frame passes the descriptors.
+  for (;;) {
+    iovec iov{const_cast<char*>(bytes.data()) + fds_offset,
+              bytes.size() - fds_offset};
+    absl::StatusOr<size_t> n = WriteSomeWithFds(fd_, &iov, 1, fds);
+    if (!n.ok()) return n.status();
+    if (*n > 0) {
+      *written += *n;
+      break;
+    }
+    absl::Status ready = WaitFor(fd_, POLLOUT, deadline);
+    if (!ready.ok()) return ready;  // nothing of the FDS frame went out
+  }
+  size_t more = 0;
+  sent = WriteAll(bytes.substr(*written), deadline, &more);
+  *written += more;
+  return sent;
 }
 
 }  // namespace sockrpc

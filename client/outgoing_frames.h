@@ -28,6 +28,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 
 namespace sockrpc {
 
@@ -35,7 +36,10 @@ class OutgoingFrames {
  public:
   // `fd`: the connection's socket, borrowed. `batch_call_starts`: the
   // channel's option; `unix_socket` picks the policy's thresholds.
-  OutgoingFrames(int fd, bool batch_call_starts, bool unix_socket);
+  // `max_fds_per_message`, if not 0, is announced in a SETTINGS frame
+  // right after the preface (PROTOCOL.md section 16.2).
+  OutgoingFrames(int fd, bool batch_call_starts, bool unix_socket,
+                 uint32_t max_fds_per_message = 0);
 
   OutgoingFrames(const OutgoingFrames&) = delete;
   OutgoingFrames& operator=(const OutgoingFrames&) = delete;
@@ -77,6 +81,14 @@ class OutgoingFrames {
   // bytes of `bytes` that went into the socket.
   absl::Status WriteNoWait(absl::string_view bytes, size_t* written);
 
+  // WriteAll() whose bytes from `fds_offset` on (an FDS frame) carry `fds`
+  // (PROTOCOL.md section 16.3): everything before goes out first, then a
+  // write that begins there passes them. *written as for WriteAll(); 0
+  // means nothing of `bytes` went out, descriptors included.
+  absl::Status WriteAllWithFds(absl::string_view bytes, size_t fds_offset,
+                               absl::Span<const int> fds, absl::Time deadline,
+                               size_t* written);
+
  private:
   void HoldPrefaceIfDue();
   // After a write: no call is held whole any more (what is left is partly
@@ -86,6 +98,7 @@ class OutgoingFrames {
   const int fd_;
   const bool batch_call_starts_;
   const size_t min_unanswered_to_hold_;
+  const uint32_t max_fds_per_message_;
 
   bool preface_sent_ = false;
   uint32_t next_stream_id_ = 1;

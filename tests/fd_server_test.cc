@@ -24,6 +24,7 @@
 #include "sockrpc/test/fds/files.sockrpc.pb.h"
 #include "sockrpc/wire.pb.h"
 #include "tests/testing/fd_testing.h"
+#include "tests/testing/files_service.h"
 #include "tests/testing/raw_connection.h"
 #include "tests/testing/temp_dir.h"
 #include "transport/fd_passing.h"
@@ -38,7 +39,9 @@ using ::sockrpc::test::fds::DescribeReply;
 using ::sockrpc::test::fds::DescribeRequest;
 using ::sockrpc::test::fds::OpenReply;
 using ::sockrpc::test::fds::OpenRequest;
+using ::sockrpc::testing::CallbackFilesService;
 using ::sockrpc::testing::Contents;
+using ::sockrpc::testing::FilesService;
 using ::sockrpc::testing::MemfdHolding;
 using ::sockrpc::testing::OpenFdCount;
 using ::sockrpc::testing::RawConnection;
@@ -54,143 +57,6 @@ constexpr char kDescribe[] = "/sockrpc.test.fds.Files/Describe";
 constexpr char kDescribeAll[] = "/sockrpc.test.fds.Files/DescribeAll";
 constexpr char kOpen[] = "/sockrpc.test.fds.Files/Open";
 constexpr char kOpenEach[] = "/sockrpc.test.fds.Files/OpenEach";
-
-// Describes each descriptor of `request`: what it holds, or the error
-// TakeFd() gave.
-void DescribeInto(ServerContext* context, const DescribeRequest& request,
-                  DescribeReply* reply) {
-  auto describe = [&](const FileDescriptor& field) {
-    absl::StatusOr<Fd> fd = context->TakeFd(field);
-    reply->add_contents(fd.ok() ? Contents(fd->get())
-                                : std::string(fd.status().message()));
-  };
-  for (const FileDescriptor& field : request.files()) describe(field);
-  if (request.has_wrapped()) describe(request.wrapped().file());
-  std::map<std::string, FileDescriptor> named(request.named().begin(),
-                                              request.named().end());
-  for (const auto& [key, field] : named) describe(field);
-}
-
-// The Files service with blocking handlers.
-class FilesService final : public test::fds::Files::Service {
- public:
-  absl::Status Describe(ServerContext* context, const DescribeRequest& request,
-                        DescribeReply* reply) override {
-    DescribeInto(context, request, reply);
-    return absl::OkStatus();
-  }
-
-  absl::Status DescribeAll(ServerContext* context,
-                           ServerReader<DescribeRequest>* reader,
-                           DescribeReply* reply) override {
-    DescribeRequest request;
-    while (reader->Read(&request)) DescribeInto(context, request, reply);
-    return absl::OkStatus();
-  }
-
-  absl::Status Open(ServerContext* context, const OpenRequest& request,
-                    OpenReply* reply) override {
-    for (uint32_t i = 0; i < request.count(); ++i) {
-      *reply->add_files() = context->AttachFd(MemfdHolding(request.text()));
-    }
-    return absl::OkStatus();
-  }
-
-  absl::Status OpenEach(ServerContext* context, const OpenRequest& request,
-                        ServerWriter<OpenReply>* writer) override {
-    for (uint32_t i = 0; i < request.count(); ++i) {
-      OpenReply reply;
-      *reply.add_files() =
-          context->AttachFd(MemfdHolding(absl::StrCat(request.text(), i)));
-      if (!writer->Write(reply)) break;
-    }
-    return absl::OkStatus();
-  }
-};
-
-// The same with reactors: descriptors through the callback API.
-class CallbackFilesService final : public test::fds::Files::CallbackService {
- public:
-  ServerUnaryReactor* Describe(CallbackServerContext* context,
-                               const DescribeRequest* request,
-                               DescribeReply* reply) override {
-    DescribeInto(context, *request, reply);
-    context->DefaultReactor()->Finish(absl::OkStatus());
-    return context->DefaultReactor();
-  }
-
-  ServerReadReactor<DescribeRequest>* DescribeAll(
-      CallbackServerContext* context, DescribeReply* reply) override {
-    class Reader final : public ServerReadReactor<DescribeRequest> {
-     public:
-      Reader(CallbackServerContext* context, DescribeReply* reply)
-          : context_(context), reply_(reply) {
-        StartRead(&request_);
-      }
-      void OnReadDone(bool ok) override {
-        if (!ok) {
-          Finish(absl::OkStatus());
-          return;
-        }
-        DescribeInto(context_, request_, reply_);
-        StartRead(&request_);
-      }
-      void OnDone() override { delete this; }
-
-     private:
-      CallbackServerContext* const context_;
-      DescribeReply* const reply_;
-      DescribeRequest request_;
-    };
-    return new Reader(context, reply);
-  }
-
-  ServerUnaryReactor* Open(CallbackServerContext* context,
-                           const OpenRequest* request,
-                           OpenReply* reply) override {
-    for (uint32_t i = 0; i < request->count(); ++i) {
-      *reply->add_files() = context->AttachFd(MemfdHolding(request->text()));
-    }
-    context->DefaultReactor()->Finish(absl::OkStatus());
-    return context->DefaultReactor();
-  }
-
-  ServerWriteReactor<OpenReply>* OpenEach(CallbackServerContext* context,
-                                          const OpenRequest* request) override {
-    class Writer final : public ServerWriteReactor<OpenReply> {
-     public:
-      Writer(CallbackServerContext* context, const OpenRequest* request)
-          : context_(context), request_(request) {
-        WriteNext();
-      }
-      void OnWriteDone(bool ok) override {
-        if (!ok) {
-          Finish(absl::CancelledError("write failed"));
-          return;
-        }
-        WriteNext();
-      }
-      void OnDone() override { delete this; }
-
-     private:
-      void WriteNext() {
-        if (sent_ == request_->count()) {
-          Finish(absl::OkStatus());
-          return;
-        }
-        reply_.Clear();
-        *reply_.add_files() = context_->AttachFd(
-            MemfdHolding(absl::StrCat(request_->text(), sent_++)));
-        StartWrite(&reply_);
-      }
-      CallbackServerContext* const context_;
-      const OpenRequest* const request_;
-      OpenReply reply_;
-      uint32_t sent_ = 0;
-    };
-    return new Writer(context, request);
-  }
-};
 
 std::string Frame(FrameType type, uint32_t stream_id,
                   const google::protobuf::MessageLite& message,

@@ -21,6 +21,11 @@ sockrpc_test(NAME in_process_test
   SOURCES in_process_test.cc
   LIBS increment_proto sockrpc_server sockrpc_client)
 
-# Passing file descriptors: the server's side, frame by frame.
+# Passing file descriptors: the server's side frame by frame, and the
+# client library against a server in the same process.
+add_library(sockrpc_files_service STATIC testing/files_service.cc)
+target_link_libraries(sockrpc_files_service PUBLIC sockrpc_test_protos)
 sockrpc_test(NAME fd_server_test SOURCES fd_server_test.cc
-             LIBS sockrpc_test_protos sockrpc_e2e_testing)
+             LIBS sockrpc_files_service sockrpc_e2e_testing)
+sockrpc_test(NAME fd_client_test SOURCES fd_client_test.cc
+             LIBS sockrpc_files_service sockrpc_e2e_testing)

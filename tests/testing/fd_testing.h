@@ -26,6 +26,23 @@ inline int OpenFdCount() {
   return count - 1;  // the directory's own descriptor
 }
 
+// Every open descriptor and what it refers to, for failure messages.
+inline std::string DescribeOpenFds() {
+  std::string out;
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (dir == nullptr) return out;
+  while (dirent* entry = ::readdir(dir)) {
+    if (entry->d_name[0] == '.') continue;
+    char target[256] = {};
+    const std::string link = std::string("/proc/self/fd/") + entry->d_name;
+    const ssize_t n = ::readlink(link.c_str(), target, sizeof(target) - 1);
+    out += std::string(entry->d_name) + "->" +
+           (n > 0 ? std::string(target, static_cast<size_t>(n)) : "?") + " ";
+  }
+  ::closedir(dir);
+  return out;
+}
+
 // A new memfd holding `text` (invalid if the kernel refused one).
 inline Fd MemfdHolding(const std::string& text) {
   Fd fd(::memfd_create("sockrpc_test", MFD_CLOEXEC));
