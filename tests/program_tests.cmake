@@ -8,7 +8,7 @@ set(_programs
   increment_server increment_client sockrpc_cli
   protoc-gen-sockrpc interop_server interop_client compat_server_v1
   compat_server_v2 stress_client hardening_client misbehaving_server
-  misbehaving_client run_in_new_netns)
+  misbehaving_client run_in_new_netns files_server files_client)
 foreach(_program IN LISTS _programs)
   add_test(NAME program_help_${_program}
     COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/testing/check_program_help.sh
@@ -29,3 +29,10 @@ add_test(NAME readme_shows_the_greeter_as_built
           ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/examples/greeter
           greeter.proto greeter_server.cc greeter_client.cc CMakeLists.txt)
 set_tests_properties(readme_shows_the_greeter_as_built PROPERTIES TIMEOUT 60)
+
+# The descriptor example of examples/files: a memfd from the server, the
+# client's standard output to the server, and the error over TCP.
+add_test(NAME files_example_works
+  COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/testing/check_files_example.sh
+          $<TARGET_FILE_DIR:files_server>)
+set_tests_properties(files_example_works PROPERTIES TIMEOUT 60)

@@ -17,31 +17,8 @@ bin="$1"
 sockrpc="${2:-}"
 build="${3:-}"
 dir="$(mktemp -d /tmp/greeter-check.XXXXXX)"
-pids=()
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-
-fail() {
-  echo "FAIL: $*" >&2
-  for log in "$dir"/*.log; do
-    [[ -f "$log" ]] && { echo "--- $log" >&2; cat "$log" >&2; }
-  done
-  exit 1
-}
-
-# wait_for_line FILE TEXT: waits up to 10 s for TEXT in FILE.
-wait_for_line() {
-  local tries=0
-  until grep -qF "$2" "$1" 2>/dev/null; do
-    tries=$((tries + 1))
-    ((tries < 200)) || fail "no \"$2\" in $1 within 10 s"
-    sleep 0.05
-  done
-}
+# shellcheck source=/dev/null
+source "$(dirname "$0")/../testing/script_checks.sh"
 
 if [[ -n "$build" ]]; then
   grep -qx 'CMAKE_BUILD_TYPE:STRING=Release' "${build}/CMakeCache.txt" ||
