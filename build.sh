@@ -26,6 +26,7 @@ readonly REQUIRED_PACKAGES=(
   libgmock-dev
   libbenchmark-dev
   tshark
+  systemd  # systemd-socket-activate, for the socket activation tests
 )
 
 # Extra packages of the sanitizer and fuzzing builds (asan, tsan, fuzz

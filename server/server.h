@@ -81,6 +81,21 @@ struct ServerOptions {
   // A connection with no call in flight and no bytes received for this long
   // is sent GOAWAY and closed. Zero: never.
   absl::Duration idle_timeout = absl::Hours(1);
+  // Exit on idle, for a server started on demand (systemd socket
+  // activation, see Listen()): once the server has had no open connection
+  // and no call in flight for this long, it shuts itself down as
+  // Shutdown() would, and Wait() returns. Zero: never.
+  //
+  // The decision is race-free for clients: the server first stops
+  // accepting, and does so only if no connection waits in a listener's
+  // queue and none is being accepted; a connection that comes later is
+  // never accepted and then dropped. On a socket passed by systemd it stays
+  // queued (systemd keeps the socket open) and systemd starts the next
+  // instance for it; on a socket the server bound itself, the socket is
+  // closed (its file removed) and such a client is refused, as after any
+  // Shutdown(). A connection open but idle keeps the server running until
+  // idle_timeout closes it.
+  absl::Duration exit_when_idle = absl::ZeroDuration();
   // Bytes of replies waiting for a client that does not read; past this the
   // connection is closed (calls on it are cancelled).
   size_t max_write_buffer = 32 << 20;
@@ -132,6 +147,21 @@ class Server {
   // transport/address.h) now, so errors such as "address already in use by
   // a running server" surface here. Returns the bound address as text,
   // with the real port if `address` asked for port 0.
+  //
+  // Two more forms adopt listening sockets passed by systemd (socket
+  // activation, sd_listen_fds(3); see transport/socket_activation.h):
+  //   systemd:       every socket passed;
+  //   systemd:NAME   those whose FileDescriptorName= (LISTEN_FDNAMES) is
+  //                  NAME.
+  // Returns the adopted socket's address (getsockname), or for several
+  // "ADDRESS, ADDRESS (N sockets passed by systemd)". An adopted socket's
+  // file is never removed: systemd owns it (and its mode: SocketMode=).
+  // Sockets no Listen() takes stay open. Errors: FAILED_PRECONDITION when
+  // nothing was passed (LISTEN_FDS unset) or it was passed to another
+  // process (LISTEN_PID); NOT_FOUND for an unknown NAME (listing the names
+  // passed); INVALID_ARGUMENT for a passed descriptor that is not a
+  // listening unix/TCP stream socket; ALREADY_EXISTS for a socket adopted
+  // already.
   absl::StatusOr<std::string> Listen(absl::string_view address);
 
   // Start begins accepting and serving on every listener.

@@ -49,11 +49,13 @@ void ServerRuntime::AcceptConnections(size_t index) {
   for (;;) {
     {
       MutexLock lock(&mu_);
-      if (state_ != State::kRunning) return;  // the listener is closing
+      // The listener is closing (shutdown, or exit_when_idle).
+      if (state_ != State::kRunning || idle_exit_) return;
       if (static_cast<int>(connections_.size()) >= options_.max_connections &&
           !RefusingWhileFullLocked(index)) {
         return;  // paused: the listener is armed again when room is made
       }
+      ++accepts_running_;  // until the connection is in connections_
     }
     absl::StatusOr<Fd> fd = listener.Accept([&](int shed) {
       // Out of descriptors: the peer learns why before it is closed.
@@ -61,17 +63,23 @@ void ServerRuntime::AcceptConnections(size_t index) {
     });
     if (!fd.ok()) {
       MutexLock lock(&mu_);
+      --accepts_running_;
       LogThrottled(&accept_failure_log_,
                    absl::StrCat("accept failed: ", fd.status().message(), " (",
                                 connections_.size(), " connections open)"));
       break;
     }
-    if (!fd->valid()) break;
+    if (!fd->valid()) {
+      MutexLock lock(&mu_);
+      --accepts_running_;
+      break;
+    }
     std::string peer = PeerOf(fd->get(), listener.address());
     const std::optional<PeerCredentials> credentials =
         listener.address().is_unix() ? CredentialsOf(fd->get()) : std::nullopt;
     const bool authorized = Admits(credentials);
     MutexLock lock(&mu_);
+    --accepts_running_;
     if (state_ != State::kRunning) break;  // shutting down: fd closes here
     if (absl::Status room = RoomForConnectionLocked(); !room.ok()) {
       LogThrottled(&refused_full_log_,
@@ -85,7 +93,7 @@ void ServerRuntime::AcceptConnections(size_t index) {
                               std::move(peer), credentials, authorized);
   }
   MutexLock lock(&mu_);
-  if (state_ == State::kRunning) ArmListenerLocked(index);
+  if (state_ == State::kRunning && !idle_exit_) ArmListenerLocked(index);
 }
 
 absl::StatusOr<Fd> ServerRuntime::ConnectInProcess() {
@@ -94,7 +102,7 @@ absl::StatusOr<Fd> ServerRuntime::ConnectInProcess() {
       CredentialsOf(pair.first.get());
   const bool authorized = Admits(credentials);
   MutexLock lock(&mu_);
-  if (state_ != State::kRunning) {
+  if (state_ != State::kRunning || idle_exit_) {
     return absl::FailedPreconditionError(
         "in-process connection refused: the server is not running");
   }
@@ -165,7 +173,7 @@ void ServerRuntime::ResumeListenersLocked() {
   for (size_t i = 0; i < paused_listeners_.size(); ++i) {
     if (!paused_listeners_[i]) continue;
     paused_listeners_[i] = false;
-    if (state_ == State::kRunning) ArmListenerLocked(i);
+    if (state_ == State::kRunning && !idle_exit_) ArmListenerLocked(i);
   }
 }
 

@@ -11,11 +11,13 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "server/reflection_service.h"
 #include "transport/address.h"
 #include "transport/posix_error.h"
 #include "transport/socket.h"
+#include "transport/socket_activation.h"
 #include "transport/status_macros.h"
 #include "transport/wire_codec.h"
 
@@ -29,7 +31,15 @@ ServerRuntime::ServerRuntime(ServerOptions options)
       out_of_fds_refusal_(RefusalBytes(
           absl::ResourceExhaustedError("server out of file descriptors"))) {}
 
-ServerRuntime::~ServerRuntime() { Shutdown(absl::InfinitePast()); }
+ServerRuntime::~ServerRuntime() {
+  Shutdown(absl::InfinitePast());
+  std::thread idle_exit;
+  {
+    MutexLock lock(&mu_);
+    idle_exit.swap(idle_exit_thread_);
+  }
+  if (idle_exit.joinable()) idle_exit.join();
+}
 
 void ServerRuntime::Log(absl::string_view line) const {
   if (options_.log) {
@@ -57,6 +67,10 @@ absl::Status ServerRuntime::RegisterService(Service* service) {
 }
 
 absl::StatusOr<std::string> ServerRuntime::Listen(absl::string_view address) {
+  if (std::optional<PassedSocketsAddress> passed =
+          ParsePassedSocketsAddress(address)) {
+    return AdoptPassedSockets(*passed);
+  }
   SOCKRPC_ASSIGN_OR_RETURN(Address parsed, ParseAddress(address));
   ListenOptions listen_options;
   listen_options.socket_file_mode = options_.socket_file_mode;
@@ -71,6 +85,32 @@ absl::StatusOr<std::string> ServerRuntime::Listen(absl::string_view address) {
   }
   listeners_.push_back(std::move(listener));
   return bound;
+}
+
+absl::StatusOr<std::string> ServerRuntime::AdoptPassedSockets(
+    const PassedSocketsAddress& address) {
+  {
+    MutexLock lock(&mu_);
+    if (state_ != State::kIdle) {
+      return absl::FailedPreconditionError(
+          "Listen() must be called before Start()");
+    }
+  }
+  SOCKRPC_ASSIGN_OR_RETURN(std::vector<PassedSocket> passed,
+                           TakePassedSockets(address));
+  std::vector<Listener> adopted;
+  std::vector<std::string> bound;
+  for (PassedSocket& socket : passed) {
+    SOCKRPC_ASSIGN_OR_RETURN(Listener listener,
+                             Listener::Adopt(std::move(socket.fd)));
+    bound.push_back(listener.address().ToString());
+    adopted.push_back(std::move(listener));
+  }
+  MutexLock lock(&mu_);
+  for (Listener& listener : adopted) listeners_.push_back(std::move(listener));
+  if (bound.size() == 1) return bound[0];
+  return absl::StrCat(absl::StrJoin(bound, ", "), " (", bound.size(),
+                      " sockets passed by systemd)");
 }
 
 absl::Status ServerRuntime::RegisterReflection() {
@@ -167,6 +207,10 @@ absl::Status ServerRuntime::StartServing() {
         listeners_[i].fd(), EPOLLIN | EPOLLONESHOT, kFirstListenerTag + i));
   }
   state_ = State::kRunning;
+  if (options_.exit_when_idle > absl::ZeroDuration()) {
+    idle_since_ = absl::Now();
+    ArmHousekeepingLocked(idle_since_ + options_.exit_when_idle);
+  }
   return absl::OkStatus();
 }
 
@@ -403,6 +447,11 @@ void ServerRuntime::CloseConnection(
   {
     MutexLock lock(&mu_);
     connections_.erase(connection->tag());
+    if (connections_.empty() && state_ == State::kRunning &&
+        options_.exit_when_idle > absl::ZeroDuration()) {
+      idle_since_ = absl::Now();
+      ArmHousekeepingLocked(idle_since_ + options_.exit_when_idle);
+    }
     if (static_cast<int>(connections_.size()) < options_.max_connections) {
       full_since_ = absl::InfiniteFuture();
       ResumeListenersLocked();
@@ -491,7 +540,7 @@ void ServerRuntime::Shutdown(absl::Time deadline) {
     state_ = State::kDraining;
     accepting_calls_.store(false);
     for (Listener& listener : listeners_) {
-      poller_.Remove(listener.fd());
+      if (listener.fd() >= 0) poller_.Remove(listener.fd());
       listener.Close();
     }
     for (const auto& [tag, connection] : connections_) {

@@ -35,6 +35,7 @@
 #include "transport/fd.h"
 #include "transport/poller.h"
 #include "transport/socket.h"
+#include "transport/socket_activation.h"
 #include "transport/sync.h"
 
 namespace sockrpc {
@@ -135,6 +136,19 @@ class ServerRuntime {
     kStop,   // exit
   };
   void ThreadMain(Role role);
+  // Listen() of a "systemd:" address: adopts the passed sockets it names.
+  absl::StatusOr<std::string> AdoptPassedSockets(
+      const PassedSocketsAddress& address);
+  // ServerOptions::exit_when_idle, checked by Housekeeping(): if no
+  // connection is open, none is being accepted, no call is in flight,
+  // none has been for exit_when_idle and no listener has a connection
+  // waiting, stops accepting (closes the listeners: a passed socket's
+  // queue stays with systemd) and has idle_exit_thread_ shut the server
+  // down. Otherwise lowers `*next` to when to look again.
+  void ExitIfIdleLocked(absl::Time now, absl::Time* next)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether any listener has a connection waiting to be accepted.
+  bool ConnectionWaitingLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // What Start() and StartInline() share: the descriptors, the poller's
   // registrations, the state.
   absl::Status StartServing() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -313,6 +327,14 @@ class ServerRuntime {
   // second each.
   LogThrottle refused_full_log_ ABSL_GUARDED_BY(mu_){absl::Seconds(1)};
   LogThrottle accept_failure_log_ ABSL_GUARDED_BY(mu_){absl::Seconds(1)};
+  // exit_when_idle: threads between taking a connection from a listener
+  // and entering it in connections_ (AcceptConnections()); since when the
+  // server has had no connection; whether it decided to exit, idle (then
+  // it accepts nothing more); the thread that then runs Shutdown().
+  int accepts_running_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Time idle_since_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
+  bool idle_exit_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread idle_exit_thread_ ABSL_GUARDED_BY(mu_);
   // Calls waiting for a thread (see RunCalls()).
   std::deque<ServerCall> tasks_ ABSL_GUARDED_BY(mu_);
   // Connections whose replies a thread running a batch holds back

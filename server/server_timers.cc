@@ -1,6 +1,7 @@
 // ServerRuntime's timers: connection housekeeping (handshake and idle
 // expiry) and call deadlines, each a timerfd set to the next expiry, so an
 // idle server has no timer ticking.
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -66,9 +67,62 @@ void ServerRuntime::Housekeeping() {
       next = std::min(next, full_since_ + kFullGrace);
     }
   }
+  if (options_.exit_when_idle > absl::ZeroDuration()) {
+    ExitIfIdleLocked(now, &next);
+  }
   if (state_ == State::kRunning && next != absl::InfiniteFuture()) {
     ArmHousekeepingLocked(next);
   }
+}
+
+void ServerRuntime::ExitIfIdleLocked(absl::Time now, absl::Time* next) {
+  if (state_ != State::kRunning || idle_exit_) return;
+  if (!connections_.empty())
+    return;  // CloseConnection() of the last one
+             // sets idle_since_ and the timer
+  if (accepts_running_ > 0 || calls_in_flight_.load() > 0) {
+    // A connection is on its way in, or a call outlives its connection:
+    // idle only from when those are done.
+    idle_since_ = now;
+  }
+  const absl::Time due = idle_since_ + options_.exit_when_idle;
+  if (now < due) {
+    *next = std::min(*next, due);
+    return;
+  }
+  // The decision. With mu_ held, no thread is between accept() and
+  // connections_ (accepts_running_ is 0) and none starts (it looks at
+  // idle_exit_ first). A connection still in a listener's queue means
+  // a client came: serve it (the listener's event is on its way).
+  if (ConnectionWaitingLocked()) {
+    idle_since_ = now;
+    *next = std::min(*next, now + options_.exit_when_idle);
+    return;
+  }
+  idle_exit_ = true;
+  // Stop accepting before anything else. A socket passed by systemd stays
+  // open in systemd, so what comes from now on waits in its queue for the
+  // next instance; a socket this server bound is closed (and its file
+  // removed), and a client connecting from now on is refused.
+  for (Listener& listener : listeners_) {
+    poller_.Remove(listener.fd());
+    listener.Close();
+  }
+  Log(absl::StrCat("server idle for ",
+                   absl::FormatDuration(options_.exit_when_idle),
+                   " (exit_when_idle): shutting down"));
+  // Shutdown() joins the server's threads, so it runs on a thread of its
+  // own; the destructor joins that one.
+  idle_exit_thread_ = std::thread([this] { Shutdown(absl::InfiniteFuture()); });
+}
+
+bool ServerRuntime::ConnectionWaitingLocked() const {
+  std::vector<pollfd> fds;
+  for (const Listener& listener : listeners_) {
+    if (listener.fd() >= 0) fds.push_back(pollfd{listener.fd(), POLLIN, 0});
+  }
+  if (fds.empty()) return false;
+  return ::poll(fds.data(), fds.size(), 0) > 0;
 }
 
 void ServerRuntime::ScheduleDeadline(

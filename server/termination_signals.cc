@@ -1,6 +1,7 @@
 #include "server/termination_signals.h"
 
 #include <pthread.h>
+#include <unistd.h>
 
 namespace sockrpc {
 
@@ -16,6 +17,7 @@ const char* TerminationSignals::Wait() {
   int signal_number = 0;
   while (sigwait(&signals_, &signal_number) != 0) {
   }
+  if (const char* reason = interrupted_.load()) return reason;
   switch (signal_number) {
     case SIGINT:
       return "SIGINT";
@@ -24,6 +26,12 @@ const char* TerminationSignals::Wait() {
     default:
       return "SIGTERM";
   }
+}
+
+void TerminationSignals::Interrupt(const char* reason) {
+  interrupted_.store(reason);
+  // Blocked in every thread: it waits for Wait()'s sigwait().
+  kill(getpid(), SIGTERM);
 }
 
 }  // namespace sockrpc

@@ -23,6 +23,8 @@
 
 #include <signal.h>
 
+#include <atomic>
+
 namespace sockrpc {
 
 class TerminationSignals {
@@ -35,8 +37,18 @@ class TerminationSignals {
   // ("SIGINT", "SIGTERM" or "SIGHUP").
   const char* Wait();
 
+  // Interrupt makes Wait() return `reason` (a string literal), as if a
+  // signal had come: for a server that stopped on its own
+  // (ServerOptions::exit_when_idle), from a thread that waited for it:
+  //
+  //   std::thread waiter([&] { server.Wait(); signals.Interrupt("idle"); });
+  //
+  // Thread-safe.
+  void Interrupt(const char* reason);
+
  private:
   sigset_t signals_;
+  std::atomic<const char*> interrupted_{nullptr};
 };
 
 }  // namespace sockrpc

@@ -51,3 +51,18 @@ sockrpc_test(NAME client_wire_test
   SOURCES client_wire_test.cc
   LIBS sockrpc_e2e_testing sockrpc_increment_calls sockrpc_socket_testing
        increment_proto sockrpc_client sockrpc_transport)
+
+# Socket activation (systemd: addresses) and exit_when_idle, with
+# systemd-socket-activate and socket_holder, a test-only stand-in for
+# systemd that keeps the socket across server instances.
+add_executable(socket_holder testing/socket_holder.cc)
+target_include_directories(socket_holder PRIVATE ${PROJECT_SOURCE_DIR})
+target_link_libraries(socket_holder PRIVATE
+  sockrpc_example_program_flags absl::strings)
+sockrpc_test(NAME e2e_systemd_test
+  SOURCES e2e_systemd_test.cc
+  LIBS sockrpc_e2e_testing sockrpc_transport)
+target_compile_definitions(e2e_systemd_test PRIVATE
+  SOCKRPC_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+add_dependencies(e2e_systemd_test increment_server increment_client
+                 socket_holder interop_server)

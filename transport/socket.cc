@@ -305,6 +305,12 @@ absl::StatusOr<Listener> Listener::Bind(const Address& address,
   return error;
 }
 
+absl::StatusOr<Listener> Listener::Adopt(Fd fd) {
+  SOCKRPC_ASSIGN_OR_RETURN(Address bound, LocalAddress(fd.get()));
+  // No file identity: Close() leaves the socket file alone.
+  return Listener(std::move(fd), std::move(bound), 0, 0);
+}
+
 Listener::Listener(Fd fd, Address address, dev_t file_dev, ino_t file_ino)
     : fd_(std::move(fd)),
       address_(std::move(address)),

@@ -56,6 +56,12 @@ class Listener {
   static absl::StatusOr<Listener> Bind(const Address& address,
                                        const ListenOptions& options = {});
 
+  // Adopt makes a Listener of `fd`, a socket someone else bound and set
+  // listening (systemd, see transport/socket_activation.h). Its address is
+  // what getsockname() tells. An adopted listener never removes a socket
+  // file: whoever bound it owns the file.
+  static absl::StatusOr<Listener> Adopt(Fd fd);
+
   Listener(Listener&& other) noexcept;
   Listener& operator=(Listener&& other) noexcept;
   ~Listener();

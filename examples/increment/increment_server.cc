@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -30,7 +31,8 @@
 ABSL_FLAG(std::string, listen, "unix:server_socket",
           "address to serve on: unix:PATH, unix:///ABS/PATH, "
           "unix-abstract:NAME, ipv4:HOST:PORT, ipv6:[HOST]:PORT or HOST:PORT "
-          "(port 0 picks a free port)");
+          "(port 0 picks a free port); systemd: or systemd:NAME to serve "
+          "the sockets systemd passed (socket activation)");
 ABSL_FLAG(std::string, socket_mode, "",
           "octal mode for the socket file, e.g. 0600 (default: as the umask "
           "gives)");
@@ -62,6 +64,9 @@ ABSL_FLAG(bool, reflection, true,
           "serve the reflection service, through which `sockrpc list`, "
           "`describe` and `call` learn the schema (--reflection=false turns "
           "it off)");
+ABSL_FLAG(absl::Duration, exit_when_idle, absl::ZeroDuration(),
+          "exit (status 0) once no client has been connected for this long, "
+          "for a server started on demand by systemd (0: never)");
 ABSL_FLAG(
     absl::Duration, shutdown_grace, absl::Seconds(5),
     "on SIGTERM/SIGINT/SIGHUP, how long calls in flight may take to finish");
@@ -170,6 +175,7 @@ int main(int argc, char** argv) {
   options.max_calls_per_connection =
       absl::GetFlag(FLAGS_max_calls_per_connection);
   options.idle_timeout = absl::GetFlag(FLAGS_idle_timeout);
+  options.exit_when_idle = absl::GetFlag(FLAGS_exit_when_idle);
   if (absl::GetFlag(FLAGS_same_user_only)) options.allowed_uids = {getuid()};
   for (const std::string& text : absl::GetFlag(FLAGS_allowed_uids)) {
     uint32_t id;
@@ -229,9 +235,16 @@ int main(int argc, char** argv) {
   PrintLine(absl::StrCat("listening on ", *address));
   PrintLine("server waiting");
 
+  // The server may stop on its own (--exit_when_idle): that ends the wait
+  // for a signal too.
+  std::thread stopped_waiter([&] {
+    server.Wait();
+    signals.Interrupt("idle");
+  });
   const char* signal_name = signals.Wait();
   PrintLine(absl::StrCat("server shutting down (", signal_name, ")"));
   server.Shutdown(absl::Now() + absl::GetFlag(FLAGS_shutdown_grace));
+  stopped_waiter.join();
   PrintLine("server stopped");
   return 0;
 }

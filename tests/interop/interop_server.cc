@@ -66,6 +66,9 @@ ABSL_FLAG(int, max_calls_per_connection, 1000,
           "most calls in flight on one connection");
 ABSL_FLAG(absl::Duration, idle_timeout, absl::Hours(1),
           "close connections idle this long (0: never)");
+ABSL_FLAG(absl::Duration, exit_when_idle, absl::ZeroDuration(),
+          "exit (status 0) once no client has been connected for this long "
+          "(0: never)");
 ABSL_FLAG(absl::Duration, handshake_timeout, absl::Seconds(10),
           "drop a client that sends no connection preface within this time");
 ABSL_FLAG(std::string, socket_mode, "",
@@ -111,6 +114,7 @@ int main(int argc, char** argv) {
   sockrpc::ServerOptions options;
   options.max_frame_size = absl::GetFlag(FLAGS_max_frame_size);
   options.max_threads = absl::GetFlag(FLAGS_max_threads);
+  options.exit_when_idle = absl::GetFlag(FLAGS_exit_when_idle);
   options.max_write_buffer = absl::GetFlag(FLAGS_max_write_buffer);
   options.max_metadata_size = absl::GetFlag(FLAGS_max_metadata_size);
   options.max_connections = absl::GetFlag(FLAGS_max_connections);

@@ -1,6 +1,7 @@
 #include "tests/testing/serve_until_signal.h"
 
 #include <cstdio>
+#include <thread>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -34,9 +35,15 @@ int ServeUntilSignal(const char* program, const std::vector<Service*>& services,
   PrintLine(absl::StrCat("listening on ", *address));
   PrintLine("server waiting");
 
+  // A server with exit_when_idle may stop on its own: that ends the wait.
+  std::thread stopped_waiter([&] {
+    server.Wait();
+    signals.Interrupt("idle");
+  });
   const char* signal_name = signals.Wait();
   PrintLine(absl::StrCat("server shutting down (", signal_name, ")"));
   server.Shutdown(absl::Now() + grace);
+  stopped_waiter.join();
   PrintLine("server stopped");
   return 0;
 }
