@@ -50,9 +50,11 @@
 // begun before fork(), in the child's memory) fails there: Read() and
 // Write() return false and Finish() says FAILED_PRECONDITION, without
 // touching the parent's connection; callback calls of the parent never
-// run in the child (their reactors get no OnDone there). Only fork() is
-// noticed (pthread_atfork); the child must not use the Channel from a
-// handler that runs before fork() returns.
+// run in the child (their reactors get no OnDone there), and neither
+// WhenDone() nor UnaryFuture::Then() may be used in the child on a call
+// begun before fork() (they would wait on the parent's event loop). Only
+// fork() is noticed (pthread_atfork), and the child must not use the
+// Channel from an atfork handler that runs before fork() returns.
 #ifndef SOCKRPC_CLIENT_CHANNEL_H_
 #define SOCKRPC_CLIENT_CHANNEL_H_
 

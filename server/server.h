@@ -24,6 +24,14 @@
 // Life cycle: construct, RegisterService() and Listen() (binds at once),
 // Start(), then Wait() or Shutdown(). Shutdown() may be called from any
 // thread, once or more; the destructor calls it.
+//
+// fork(): a child of a process whose Server has started must not use the
+// Server, not even destroy it (its threads are not in the child, the locks
+// they held stay locked, and its listening and client sockets and epoll
+// instance are the parent's: a shutdown() or epoll_ctl() there would
+// change the parent's). The child should exec (every descriptor is
+// close-on-exec) or leave with _exit(). Unlike a Channel (client/channel.h)
+// the server does not detect the fork.
 #ifndef SOCKRPC_SERVER_SERVER_H_
 #define SOCKRPC_SERVER_SERVER_H_
 
