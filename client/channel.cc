@@ -52,7 +52,7 @@ Channel::Channel(Key, std::string target, ChannelConnector connector,
       connector_(std::move(connector)),
       options_(std::move(options)),
       state_(new State()),
-      generation_((WatchForks(), ForkGeneration())),
+      generation_(WatchForks()),
       claimed_generation_(generation_.load(std::memory_order_relaxed)) {}
 
 Channel::~Channel() {

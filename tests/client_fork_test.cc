@@ -32,8 +32,10 @@
 #include "client/client_streams.h"
 #include "gtest/gtest.h"
 #include "interop_client.sockrpc.pb.h"
+#include "tests/interop/interop_service.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/increment_server.h"
+#include "tests/testing/local_server.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/temp_dir.h"
 #include "transport/address.h"
@@ -463,6 +465,35 @@ TEST_F(ClientForkTest, ExecdProgramInheritsNoDescriptor) {
   EXPECT_TRUE(absl::StrContains(listing, "/proc/")) << listing;  // ls's own
   EXPECT_FALSE(absl::StrContains(listing, "socket:")) << listing;
   EXPECT_FALSE(absl::StrContains(listing, "anon_inode:")) << listing;
+}
+
+// An in-process channel (Server::ConnectInProcess()) inherited by a child:
+// the server is the parent's, so the child's calls fail at once, without
+// touching it, and the parent's server goes on serving.
+TEST(ClientForkInProcessTest, InProcessChannelFailsInTheChild) {
+  interop::InteropService service;
+  absl::StatusOr<std::unique_ptr<testing::LocalServer>> server =
+      testing::LocalServer::Start({&service});
+  ASSERT_TRUE(server.ok()) << server.status();
+  Server* raw_server = &(*server)->server();
+  absl::StatusOr<std::shared_ptr<Channel>> channel = CreateChannelFromConnector(
+      "in-process",
+      [raw_server](absl::Time) { return raw_server->ConnectInProcess(); });
+  ASSERT_TRUE(channel.ok()) << channel.status();
+  InteropTest::Stub stub(*channel);
+  ASSERT_TRUE(CheckedUnary(stub, 1).ok());
+  absl::StatusOr<int> child = RunInChild([&] {
+    absl::Status status = CheckedUnary(stub, 2);
+    if (!absl::IsUnavailable(status) ||
+        !absl::StrContains(status.message(), "child made by fork()")) {
+      return Failed(50, status.ToString());
+    }
+    return 0;
+  });
+  ASSERT_TRUE(child.ok()) << child.status();
+  EXPECT_TRUE(WIFEXITED(*child) && WEXITSTATUS(*child) == 0)
+      << testing::DescribeWaitStatus(*child);
+  EXPECT_TRUE(CheckedUnary(stub, 3).ok());
 }
 
 }  // namespace

@@ -24,13 +24,14 @@ void CountFork() {
 
 }  // namespace
 
-void WatchForks() {
+uint64_t WatchForks() {
   // A function-local static: registered once, thread-safe. The handler is
   // never removed (pthread_atfork has no unregister); it costs one atomic
   // add per fork().
   static const bool registered =
       pthread_atfork(nullptr, nullptr, &CountFork) == 0;
   (void)registered;
+  return ForkGeneration();
 }
 
 void DetachInheritedDescriptors(absl::Span<const int> fds) {

@@ -31,9 +31,9 @@ extern std::atomic<uint64_t> fork_generation;
 }  // namespace internal
 
 // WatchForks registers the child handler that counts forks, the first time
-// it is called in the process (later calls cost a check of a static).
-// Call it before reading ForkGeneration() for an object you keep.
-void WatchForks();
+// it is called in the process (later calls cost a check of a static), and
+// returns ForkGeneration(): the value an object records when it is made.
+uint64_t WatchForks();
 
 // ForkGeneration returns the number of fork()s between the first
 // WatchForks() and the current process: 0 in the process that called it,
