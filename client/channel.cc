@@ -1,6 +1,10 @@
 #include "client/channel.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -11,6 +15,7 @@
 #include "client/client_connection.h"
 #include "client/client_event_loop.h"
 #include "client/interceptor_hooks.h"
+#include "transport/fork_generation.h"
 #include "transport/socket.h"
 #include "transport/status_macros.h"
 #include "transport/sync.h"
@@ -21,13 +26,24 @@ struct Channel::State {
   // The event loop of the callback API: made here, started on first use.
   const std::shared_ptr<ClientEventLoop> loop =
       std::make_shared<ClientEventLoop>();
+  // The process this state was made in (one getpid() per state), for the
+  // message of AfterFork::kFail.
+  const pid_t pid = getpid();
+  // Set in a forked child whose channel has AfterFork::kFail: every call
+  // fails with it.
+  absl::Status fork_failure;
   Mutex mu;
   // The connection new calls use; null before the first call.
   std::shared_ptr<ClientConnection> connection ABSL_GUARDED_BY(mu);
+  // connection.get(), readable without mu by a forked child abandoning this
+  // state (mu may be held for ever there): null while it changes.
+  std::atomic<ClientConnection*> connection_for_fork{nullptr};
   // Callback calls between StartCall() and their stream being open
   // (OpenCallbackStream()): the destructor waits for them, even on the
   // loop thread, since they use the Channel.
   int opening ABSL_GUARDED_BY(mu) = 0;
+  // Abandoned states, linked from `abandoned` below (see Abandon()).
+  State* next_abandoned = nullptr;
 };
 
 Channel::Channel(Key, std::string target, ChannelConnector connector,
@@ -35,33 +51,109 @@ Channel::Channel(Key, std::string target, ChannelConnector connector,
     : target_(std::move(target)),
       connector_(std::move(connector)),
       options_(std::move(options)),
-      state_(std::make_unique<State>()) {}
+      state_(new State()),
+      generation_(WatchForks()),
+      claimed_generation_(generation_.load(std::memory_order_relaxed)) {}
 
 Channel::~Channel() {
+  State* state = state_.load(std::memory_order_acquire);
+  if (generation_.load(std::memory_order_acquire) != ForkGeneration()) {
+    // A forked child that never used the channel: the state is the
+    // parent's; abandon it, as a call would have.
+    Abandon(state);
+    return;
+  }
   // Callback calls still in flight end (OnDone) before the loop stops; see
   // client/client_callback.h.
-  ClientEventLoop::Shutdown(state_->loop);
+  ClientEventLoop::Shutdown(state->loop);
   // Calls no longer see the Channel (the loop abandoned them), but a
   // StartCall() may still be opening one with it (connecting, at most).
-  MutexLock lock(&state_->mu);
-  state_->mu.Await([this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(state_->mu) {
-    return state_->opening == 0;
-  });
+  {
+    MutexLock lock(&state->mu);
+    state->mu.Await([state]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(state->mu) {
+      return state->opening == 0;
+    });
+  }
+  delete state;
+}
+
+Channel::State* Channel::state() {
+  const uint64_t generation = ForkGeneration();
+  if (ABSL_PREDICT_TRUE(generation_.load(std::memory_order_acquire) ==
+                        generation)) {
+    return state_.load(std::memory_order_relaxed);
+  }
+  return StateAfterFork(generation);
+}
+
+Channel::State* Channel::StateAfterFork(uint64_t generation) {
+  uint64_t claimed = claimed_generation_.load(std::memory_order_acquire);
+  while (claimed != generation) {
+    if (!claimed_generation_.compare_exchange_weak(claimed, generation,
+                                                   std::memory_order_acq_rel)) {
+      continue;  // `claimed` reloaded
+    }
+    // This thread makes the child's state.
+    Abandon(state_.load(std::memory_order_relaxed));
+    auto* fresh = new State();
+    if (options_.after_fork == AfterFork::kFail) {
+      fresh->fork_failure = absl::FailedPreconditionError(
+          absl::StrCat("channel to ", target_, " created in process ",
+                       state_.load(std::memory_order_relaxed)->pid,
+                       " used after fork() in child ", fresh->pid,
+                       "; create a new channel in the child, or set "
+                       "ChannelOptions::after_fork = AfterFork::kReconnect"));
+    }
+    state_.store(fresh, std::memory_order_relaxed);
+    generation_.store(generation, std::memory_order_release);
+    return fresh;
+  }
+  // Another thread of this child is making it: wait (rare, and short).
+  while (generation_.load(std::memory_order_acquire) != generation) {
+    std::this_thread::yield();
+  }
+  return state_.load(std::memory_order_relaxed);
+}
+
+void Channel::Abandon(State* old) {
+  std::vector<int> fds;
+  ClientConnection* connection =
+      old->connection_for_fork.load(std::memory_order_acquire);
+  if (connection != nullptr) {
+    fds.push_back(connection->fd());
+    fds.push_back(connection->wake_fd());
+  }
+  fds.push_back(old->loop->epoll_fd_for_fork());
+  fds.push_back(old->loop->wake_fd_for_fork());
+  DetachInheritedDescriptors(fds);
+  // Every state a forked child abandoned, kept reachable from here so that
+  // LeakSanitizer does not report it. Never freed: its destructors would
+  // lock the parent's mutexes and join its threads. Process-wide because
+  // abandoned states outlive their channels; pushed to without a lock.
+  static std::atomic<State*> abandoned{nullptr};
+  old->next_abandoned = abandoned.load(std::memory_order_relaxed);
+  while (!abandoned.compare_exchange_weak(old->next_abandoned, old,
+                                          std::memory_order_release)) {
+  }
 }
 
 void Channel::BeginCallbackOpen() {
-  MutexLock lock(&state_->mu);
-  ++state_->opening;
+  State& state = *this->state();
+  MutexLock lock(&state.mu);
+  ++state.opening;
 }
 
 absl::StatusOr<std::shared_ptr<ClientConnection>> Channel::GetConnection(
     absl::Time deadline) {
-  MutexLock lock(&state_->mu);
-  std::shared_ptr<ClientConnection>& connection = state_->connection;
+  State& state = *this->state();
+  if (ABSL_PREDICT_FALSE(!state.fork_failure.ok())) return state.fork_failure;
+  MutexLock lock(&state.mu);
+  std::shared_ptr<ClientConnection>& connection = state.connection;
   if (connection != nullptr && connection->usable() &&
       (connection->is_unix() || !connection->PeerClosedWhileIdle())) {
     return connection;
   }
+  state.connection_for_fork.store(nullptr, std::memory_order_release);
   connection.reset();
   absl::Time connect_deadline =
       std::min(deadline, absl::Now() + options_.connect_timeout);
@@ -75,7 +167,8 @@ absl::StatusOr<std::shared_ptr<ClientConnection>> Channel::GetConnection(
     return absl::UnavailableError(fd.status().message());
   }
   connection = std::make_shared<ClientConnection>(*std::move(fd), target_,
-                                                  options_, state_->loop);
+                                                  options_, state.loop);
+  state.connection_for_fork.store(connection.get(), std::memory_order_release);
   return connection;
 }
 
@@ -206,7 +299,7 @@ std::unique_ptr<ClientCall> Channel::StartCall(
     // Nothing to run around the call: no context of our own, no clock.
     return std::unique_ptr<ClientCall>(
         new ClientCall(StartStream(context, method, request), nullptr, "", {},
-                       absl::InfinitePast(), state_->loop));
+                       absl::InfinitePast(), state()->loop));
   }
   std::unique_ptr<ClientContext> owned_context;
   if (context == nullptr) {
@@ -229,7 +322,7 @@ std::unique_ptr<ClientCall> Channel::StartCall(
       options_.interceptors.begin(), options_.interceptors.begin() + started);
   return std::unique_ptr<ClientCall>(new ClientCall(
       std::move(stream), std::move(owned_context), std::string(method),
-      std::move(to_end), start, state_->loop));
+      std::move(to_end), start, state()->loop));
 }
 
 // ---- The callback API ----
@@ -249,7 +342,7 @@ void Channel::BindReactor(ClientContext* context, absl::string_view method,
                           const google::protobuf::MessageLite* request,
                           google::protobuf::MessageLite* reply,
                           internal::ClientReactorBase* reactor) {
-  ClientEventLoop* loop = state_->loop.get();
+  ClientEventLoop* loop = state()->loop.get();
   absl::Status started = loop->Start();
   auto call = std::make_unique<internal::ClientCallbackCall>(
       this, loop, context, method, request, reply, options_.max_frame_size,
@@ -301,16 +394,18 @@ std::shared_ptr<ClientCallState> Channel::OpenCallbackStream(
   } else {
     stream = FailedCall(context, status);
   }
-  MutexLock lock(&state_->mu);
-  --state_->opening;  // the Channel is not used after this
+  State& state = *this->state();
+  MutexLock lock(&state.mu);
+  --state.opening;  // the Channel is not used after this
   return stream;
 }
 
 void Channel::Flush() {
   std::shared_ptr<ClientConnection> connection;
   {
-    MutexLock lock(&state_->mu);
-    connection = state_->connection;
+    State& state = *this->state();
+    MutexLock lock(&state.mu);
+    connection = state.connection;
   }
   if (connection != nullptr) connection->FlushHeld(absl::InfiniteFuture());
 }

@@ -20,9 +20,45 @@
 //
 // Thread-safe. Share one Channel (through std::shared_ptr) among the stubs
 // and threads that talk to the same server.
+//
+// Using a channel after fork(). A child process never shares its parent's
+// connection: the first use of the Channel in a child (a call, or
+// WaitForConnected()) sees that the process forked (one relaxed atomic
+// load per call compared with the channel's own; see
+// transport/fork_generation.h) and, with ChannelOptions::after_fork ==
+// kReconnect (the default), gives the child a state of its own: a new
+// connection to the same target (a channel of CreateChannelFromConnector()
+// asks its connector), made on the child's first call, and a new event
+// loop, whose thread the callback API starts in the child on first use.
+// With kFail the child's calls fail with FAILED_PRECONDITION instead. The
+// parent is unaffected either way: its calls in flight at fork() time end
+// with their own replies, and its later calls use its connection.
+// What the child does with the parent's state: nothing that the parent
+// could see. The parent's threads do not exist in the child and the locks
+// they held stay locked, so the child abandons the old state without
+// locking it, joining anything or running a destructor: it is kept
+// reachable (so LeakSanitizer sees no leak) and never used again; the
+// child's copies of its descriptors (the current connection's socket and
+// eventfd, the event loop's epoll instance and eventfd) are replaced with
+// a dead socket by dup3(), which closes the child's reference to the
+// parent's socket and epoll file descriptions (no shutdown(), no
+// epoll_ctl(), no read or write) while keeping the numbers taken, so
+// nothing stale can ever reach a descriptor the child opens later. An
+// older connection still alive in the parent only for its calls in flight
+// keeps its socket open in the child until exit or exec (every sockrpc
+// descriptor is close-on-exec). A call the child inherited (a ClientCall
+// begun before fork(), in the child's memory) fails there: Read() and
+// Write() return false and Finish() says FAILED_PRECONDITION, without
+// touching the parent's connection; callback calls of the parent never
+// run in the child (their reactors get no OnDone there), and neither
+// WhenDone() nor UnaryFuture::Then() may be used in the child on a call
+// begun before fork() (they would wait on the parent's event loop). Only
+// fork() is noticed (pthread_atfork), and the child must not use the
+// Channel from an atfork handler that runs before fork() returns.
 #ifndef SOCKRPC_CLIENT_CHANNEL_H_
 #define SOCKRPC_CLIENT_CHANNEL_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -52,6 +88,17 @@ namespace internal {
 class ClientCallbackCall;
 class ClientReactorBase;
 }  // namespace internal
+
+// What a channel does when it is used in a child process of the process
+// that made it (see "Using a channel after fork()" above).
+enum class AfterFork {
+  // The child's calls use a new connection of the child's own.
+  kReconnect,
+  // The child's calls fail with FAILED_PRECONDITION: for programs where a
+  // forked child should never talk to the server through an inherited
+  // channel (it should make its own).
+  kFail,
+};
 
 // Options for CreateChannel.
 struct ChannelOptions {
@@ -96,6 +143,9 @@ struct ChannelOptions {
   // default) accepts none. Sending descriptors needs no option here, only a
   // server that accepts them (ClientContext::AttachFd()).
   uint32_t max_fds_per_message = 0;
+  // What the channel does in a forked child: reconnect (the default) or
+  // fail its calls with FAILED_PRECONDITION.
+  AfterFork after_fork = AfterFork::kReconnect;
 };
 
 // ChannelConnector makes a channel's connections when they come from
@@ -226,11 +276,30 @@ class Channel {
   std::shared_ptr<ClientCallState> OpenCallbackStream(
       internal::ClientCallbackCall* call);
 
+  struct State;
+  // The channel's state in this process: state_, after replacing it first
+  // if this is a forked child (a relaxed load of ForkGeneration() and an
+  // acquire load of generation_ when it is not).
+  State* state();
+  // In a forked child: abandons the parent's state and makes the child's;
+  // one thread does it, others of the child wait for it (never on a lock
+  // of the parent's threads).
+  State* StateAfterFork(uint64_t generation);
+  // Closes the child's copies of `old`'s descriptors (see above) and keeps
+  // `old` reachable for ever without using it.
+  static void Abandon(State* old);
+
   const std::string target_;
   const ChannelConnector connector_;
   const ChannelOptions options_;
-  struct State;
-  std::unique_ptr<State> state_;
+  // Owned (deleted by the destructor in the process that made it; an
+  // abandoned one is never deleted). Replaced only in a forked child.
+  std::atomic<State*> state_;
+  // The ForkGeneration() state_ belongs to; stored after state_ (release).
+  std::atomic<uint64_t> generation_;
+  // The generation whose state a thread of the child is making, claimed by
+  // compare-and-swap so that one thread makes it.
+  std::atomic<uint64_t> claimed_generation_;
 };
 
 // CreateChannel returns a channel to `target` (see transport/address.h for

@@ -31,8 +31,14 @@ ClientCall::~ClientCall() {
   }
 }
 
-bool ClientCall::Write(const google::protobuf::MessageLite& message) {
+ClientConnection* ClientCall::LiveConnection() const {
   ClientConnection* connection = stream_->connection();
+  return connection != nullptr && connection->forked_away() ? nullptr
+                                                            : connection;
+}
+
+bool ClientCall::Write(const google::protobuf::MessageLite& message) {
+  ClientConnection* connection = LiveConnection();
   if (connection == nullptr) return false;
   if (!interceptors_.empty()) {
     absl::Status hooked = internal::RunRequestHooks(
@@ -46,12 +52,12 @@ bool ClientCall::Write(const google::protobuf::MessageLite& message) {
 }
 
 bool ClientCall::WritesDone() {
-  ClientConnection* connection = stream_->connection();
+  ClientConnection* connection = LiveConnection();
   return connection != nullptr && connection->WritesDone(*stream_);
 }
 
 bool ClientCall::Read(google::protobuf::MessageLite* message) {
-  ClientConnection* connection = stream_->connection();
+  ClientConnection* connection = LiveConnection();
   if (connection == nullptr || !connection->Read(*stream_, message)) {
     return false;
   }
@@ -72,15 +78,23 @@ void ClientCall::FailForHook(absl::Status status) {
 }
 
 bool ClientCall::WaitUntilDone(absl::Time deadline) {
-  ClientConnection* connection = stream_->connection();
+  ClientConnection* connection = LiveConnection();
   return connection == nullptr || connection->WaitUntilDone(*stream_, deadline);
 }
 
 absl::Status ClientCall::Finish() {
   if (finished_) return final_status_;
-  ClientConnection* connection = stream_->connection();
-  absl::Status status =
-      connection != nullptr ? connection->Finish(*stream_) : stream_->status_;
+  ClientConnection* connection = LiveConnection();
+  absl::Status status;
+  if (connection != nullptr) {
+    status = connection->Finish(*stream_);
+  } else if (stream_->connection() != nullptr) {  // forked away
+    status = absl::FailedPreconditionError(
+        "this call was started before fork() and is used in the child; the "
+        "child must start its own calls");
+  } else {
+    status = stream_->status_;
+  }
   if (!hook_failure_.ok()) status = hook_failure_;
   finished_ = true;
   if (!interceptors_.empty()) {

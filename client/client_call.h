@@ -65,6 +65,10 @@ class ClientCall {
 
  private:
   friend class Channel;
+  // The call's connection, or null if it has none or it is the parent's
+  // and this is a forked child (a call begun before fork() then fails in
+  // the child without touching the parent's socket or locks).
+  ClientConnection* LiveConnection() const;
   // `stream`'s context is the caller's, `owned_context`, or null (no
   // context given and no interceptors); `interceptors` have run
   // OnCallStart and get OnCallEnd from Finish() (`method` and `start` are

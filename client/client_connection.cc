@@ -660,7 +660,11 @@ ClientCallState::ClientCallState(std::shared_ptr<ClientConnection> connection,
 }
 
 void ClientCallState::Cancel(const absl::Status& why) {
-  if (connection_ != nullptr) connection_->Cancel(*this, why);
+  // A call begun before fork(), cancelled in the child: its connection is
+  // the parent's (client/channel.h); leave it alone.
+  if (connection_ != nullptr && !connection_->forked_away()) {
+    connection_->Cancel(*this, why);
+  }
 }
 
 }  // namespace sockrpc

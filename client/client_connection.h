@@ -67,6 +67,7 @@
 #include "google/protobuf/message_lite.h"
 #include "transport/buffer_pool.h"
 #include "transport/fd.h"
+#include "transport/fork_generation.h"
 #include "transport/frame_reader.h"
 #include "transport/sync.h"
 
@@ -117,6 +118,15 @@ class ClientConnection {
   // False once the connection failed or the server said GOAWAY: the
   // Channel then makes a new one.
   bool usable() const { return usable_.load(std::memory_order_relaxed); }
+
+  // True in the child of a fork() made after this connection: the socket
+  // and the locks belong to the parent's threads, so the child must not
+  // touch the connection at all (client/channel.h, "Using a channel after
+  // fork()"). One relaxed load.
+  bool forked_away() const { return ForkGeneration() != fork_generation_; }
+  // The connection's eventfd (see fd()), for a forked child closing its
+  // copies of the descriptors.
+  int wake_fd() const { return wake_fd_.get(); }
 
   // True for a unix socket, false for TCP.
   bool is_unix() const { return unix_; }
@@ -305,6 +315,8 @@ class ClientConnection {
   void FailLocked(const absl::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Fd fd_;
+  // ForkGeneration() when made (see forked_away()).
+  const uint64_t fork_generation_ = ForkGeneration();
   const std::string target_;  // for messages
   const bool unix_;            // a unix socket (else TCP)
   const uint32_t max_frame_size_;

@@ -40,6 +40,8 @@ absl::Status ClientEventLoop::Start() {
   if (!added.ok()) return absl::UnavailableError(added.message());
   poller_.emplace(*std::move(poller));
   wake_fd_ = *std::move(wake);
+  epoll_fd_number_.store(poller_->fd(), std::memory_order_release);
+  wake_fd_number_.store(wake_fd_.get(), std::memory_order_release);
   started_ = true;
   thread_ = std::thread([this] { Run(); });
   thread_id_ = thread_.get_id();

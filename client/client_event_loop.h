@@ -23,6 +23,7 @@
 #ifndef SOCKRPC_CLIENT_CLIENT_EVENT_LOOP_H_
 #define SOCKRPC_CLIENT_CLIENT_EVENT_LOOP_H_
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -91,6 +92,17 @@ class ClientEventLoop {
   // by itself, keeping `loop` alive until then.
   static void Shutdown(std::shared_ptr<ClientEventLoop> loop);
 
+  // For a forked child abandoning this loop (client/channel.h): the
+  // descriptors Start() made, the epoll instance and the eventfd (-1 if
+  // not started). Read without mu_, which a thread of the parent may have
+  // held at fork() time.
+  int epoll_fd_for_fork() const {
+    return epoll_fd_number_.load(std::memory_order_acquire);
+  }
+  int wake_fd_for_fork() const {
+    return wake_fd_number_.load(std::memory_order_acquire);
+  }
+
  private:
   void Run();
   // Advances the scheduled calls; retires those that are over.
@@ -119,6 +131,10 @@ class ClientEventLoop {
   std::optional<Poller> poller_;  // set once by Start(), under mu_
   Fd wake_fd_;                    // likewise
   std::thread thread_;
+  // The numbers of poller_'s and wake_fd_'s descriptors, for the child of
+  // a fork() (see epoll_fd_for_fork()).
+  std::atomic<int> epoll_fd_number_{-1};
+  std::atomic<int> wake_fd_number_{-1};
   std::thread::id thread_id_ ABSL_GUARDED_BY(mu_);
   // Every adopted call not yet deleted (owned: deleted by the loop).
   absl::flat_hash_set<internal::ClientCallbackCall*> calls_

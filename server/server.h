@@ -24,6 +24,16 @@
 // Life cycle: construct, RegisterService() and Listen() (binds at once),
 // Start(), then Wait() or Shutdown(). Shutdown() may be called from any
 // thread, once or more; the destructor calls it.
+//
+// fork(): a child of a process whose Server has started must not use the
+// Server, not even destroy it (its threads are not in the child, the locks
+// they held stay locked, and its listening and client sockets and epoll
+// instance are the parent's: a shutdown() or epoll_ctl() there would
+// change the parent's). The child should exec (every descriptor is
+// close-on-exec) or leave with _exit(). Unlike a Channel (client/channel.h)
+// the server does not detect the fork, except that ConnectInProcess()
+// fails in the child (so an in-process channel inherited by a child fails
+// its calls there rather than poke the parent's server).
 #ifndef SOCKRPC_SERVER_SERVER_H_
 #define SOCKRPC_SERVER_SERVER_H_
 
@@ -181,8 +191,9 @@ class Server {
   //       });
   //
   // FAILED_PRECONDITION unless the server is running (started, not shutting
-  // down); RESOURCE_EXHAUSTED when it has max_connections already or the
-  // process is out of descriptors. Thread-safe.
+  // down), and in a child made by fork() (see "fork()" above; without
+  // touching the parent's server); RESOURCE_EXHAUSTED when it has
+  // max_connections already or the process is out of descriptors. Thread-safe.
   absl::StatusOr<Fd> ConnectInProcess();
 
   // Shutdown stops accepting new connections and calls (new calls get
@@ -201,6 +212,9 @@ class Server {
 
  private:
   std::unique_ptr<ServerRuntime> impl_;
+  // transport/fork_generation.h's ForkGeneration() when made: a forked
+  // child's ConnectInProcess() fails at once instead of using the parent's.
+  const uint64_t fork_generation_;
 };
 
 }  // namespace sockrpc

@@ -103,3 +103,9 @@ sockrpc_test(NAME flow_control_test
 sockrpc_test(NAME call_race_test
   SOURCES call_race_test.cc
   LIBS interop_service sockrpc_client sockrpc_e2e_testing)
+
+# A Channel across fork(): children reconnect or fail, parents unaffected.
+sockrpc_test(NAME client_fork_test
+  SOURCES client_fork_test.cc
+  LIBS interop_service sockrpc_client sockrpc_e2e_testing)
+add_dependencies(client_fork_test interop_server)

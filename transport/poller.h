@@ -27,6 +27,8 @@ class Poller {
   absl::Status Modify(int fd, uint32_t events, uint64_t tag);
   // Unregisters `fd`. Not an error if it was not registered.
   void Remove(int fd);
+  // The epoll instance's descriptor (owned by this Poller).
+  int fd() const { return epoll_fd_.get(); }
 
   // Waits for at most `max_events` events, up to `timeout_ms` (-1: for
   // ever). Returns how many were stored in `events`; 0 on time-out. EINTR
