@@ -27,4 +27,6 @@ void Server::Shutdown(absl::Time deadline) { impl_->Shutdown(deadline); }
 
 void Server::Wait() { impl_->Wait(); }
 
+HealthService* Server::health() { return impl_->health(); }
+
 }  // namespace sockrpc
