@@ -8,9 +8,9 @@
 // false, and registers it at Start(); the application reaches it through
 // Server::health() to say how its services are:
 //
-//   server.health()->SetServingStatus("pkg.Svc",
-//   sockrpc::ServingStatus::kNotServing); server.health()->SetServingStatus("",
-//   true);   // gRPC's spelling
+//   using sockrpc::ServingStatus;
+//   server.health()->SetServingStatus("pkg.Svc", ServingStatus::kNotServing);
+//   server.health()->SetServingStatus("", true);  // gRPC's spelling
 //
 // What it reports:
 // - "" is the server as a whole. At Start(), "" and every registered
@@ -29,10 +29,11 @@
 //
 // Both methods are callback methods: an open Watch holds no thread (any
 // number may be open), and health is answered even while every blocking
-// handler slot is taken. A Watch keeps at most one status in flight and
-// one waiting: changes made faster than the client reads are coalesced
-// into the latest, so a client that stops reading costs the server a
-// bounded amount of memory however often statuses change.
+// handler slot is taken. A Watch starts one write at a time and keeps one
+// status waiting: changes made faster than the client reads are coalesced
+// into the latest, so a client that stops reading costs the server at most
+// the stream's flow-control window of statuses (64 KiB) and one waiting,
+// however often statuses change.
 //
 // Thread-safe: the setters and getters may be called from any thread, at
 // any time, including from handlers and reactions (they never run a
