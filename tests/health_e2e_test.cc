@@ -170,6 +170,22 @@ TEST(HealthCliTest, ServerWithoutHealthServiceSaysSo) {
                          "health service (sockrpc.health.v1.Health)"));
 }
 
+TEST(HealthCliTest, ServerThatAuthenticatesWantsTheTokenInAHeader) {
+  // Health calls go through the server's interceptors like any call.
+  TempDir dir;
+  StartedServer server =
+      StartServer("increment_server", dir, {"--require_token=s3cret"});
+  CliRun run = RunCli({"health", server.address});
+  EXPECT_EQ(run.exit_code, kNoAnswer);
+  EXPECT_THAT(run.err, StartsWith("ERROR: UNAUTHENTICATED: "));
+  run =
+      RunCli({"health", "-H", "authorization: Bearer s3cret", server.address});
+  EXPECT_EQ(run.exit_code, kServing) << run.err;
+  EXPECT_EQ(run.out, "SERVING\n");
+  run = RunCli({"health", "-H", "no-colon", server.address});
+  EXPECT_EQ(run.exit_code, kUsage);
+}
+
 TEST(HealthCliTest, WatchPrintsChangesUntilTheServerShutsDown) {
   TempDir dir;
   StartedServer server = StartHealthServer(dir);

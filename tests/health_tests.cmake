@@ -4,7 +4,8 @@
 # health_service_test asks the health service of an in-process Server
 # (HealthServiceTest; HealthRaceTest sets and watches from many threads).
 # health_e2e_test runs the real sockrpc binary against the real
-# health_server below, whose statuses the test flips with signals.
+# health_server below, whose statuses the test flips with signals, and
+# against increment_server.
 
 # health_server: Increment and the health service, for the tests.
 add_executable(health_server health/health_server.cc)
@@ -21,4 +22,4 @@ sockrpc_test(NAME health_e2e_test
   SOURCES health_e2e_test.cc
   LIBS sockrpc_cli_testing sockrpc_socket_testing sockrpc_client
        increment_proto)
-add_dependencies(health_e2e_test sockrpc_cli health_server)
+add_dependencies(health_e2e_test sockrpc_cli health_server increment_server)

@@ -68,9 +68,10 @@ int ReportNoAnswer(const absl::Status& status) {
 // One Check call.
 int Check(health_v1::Health::Stub* stub,
           const health_v1::HealthCheckRequest& request,
-          absl::Duration timeout) {
+          const Metadata& metadata, absl::Duration timeout) {
   ClientContext context;
   context.set_timeout(timeout);
+  for (const auto& [key, value] : metadata) context.AddMetadata(key, value);
   absl::StatusOr<Response> reply = stub->Check(&context, request);
   if (reply.ok()) {
     PrintStatus(reply->status());
@@ -87,10 +88,11 @@ int Check(health_v1::Health::Stub* stub,
 // fires (SIGINT, SIGTERM): the exit code of the last status printed.
 int Watch(health_v1::Health::Stub* stub,
           const health_v1::HealthCheckRequest& request,
-          const StopSignals& stop) {
+          const Metadata& metadata, const StopSignals& stop) {
   absl::StatusOr<Fd> ended = MakeEventFd(/*semaphore=*/false);
   if (!ended.ok()) return ReportFailure(ended.status());
   ClientContext context;
+  for (const auto& [key, value] : metadata) context.AddMetadata(key, value);
   ClientReader<Response> reader = stub->Watch(&context, request);
   // -1 until a status is printed.
   std::atomic<int> last{-1};
@@ -150,6 +152,7 @@ int RunHealth(int argc, char** argv) {
   std::string connect_timeout_text = "1s";
   std::string timeout_text = "1s";
   bool watch = false;
+  std::vector<std::string> headers;
   parser.AddString({"--connect-timeout"}, "DURATION",
                    "give up on reaching the server after this long (the "
                    "connection and the server's preface); default: 1s",
@@ -158,14 +161,19 @@ int RunHealth(int argc, char** argv) {
                    "give up on the health check after this long, connecting "
                    "included (not with --watch); default: 1s",
                    &timeout_text);
+  parser.AddList({"-H", "--header"}, "KEY:VALUE",
+                 "request metadata to send with the call (a server that "
+                 "authenticates its calls wants its token); a key ending in "
+                 "-bin takes its value in base64",
+                 &headers);
   parser.AddBool({"--watch"},
                  "print the status, then each change, until interrupted",
                  &watch);
   parser.AddNotes(
       "Exit codes:\n"
       "  0  SERVING\n"
-      "  1  no answer: the server cannot be reached, is not a sockrpc "
-      "server, took too long, or serves no health service\n"
+      "  1  no answer: the server cannot be reached, is not a sockrpc\n"
+      "     server, took too long, or serves no health service\n"
       "  2  usage error\n"
       "  3  NOT_SERVING\n"
       "  4  SERVICE_UNKNOWN: the server knows no such service\n"
@@ -174,6 +182,7 @@ int RunHealth(int argc, char** argv) {
       "Examples:\n"
       "  sockrpc health unix:/run/app.sock\n"
       "  sockrpc health unix:/run/app.sock increment.Increment\n"
+      "  sockrpc health -H 'authorization: Bearer TOKEN' unix:/run/app.sock\n"
       "  sockrpc health --watch unix:/run/app.sock");
   std::vector<std::string> args;
   if (std::optional<int> exit_code = parser.Parse(argc, argv, &args)) {
@@ -189,6 +198,8 @@ int RunHealth(int argc, char** argv) {
   absl::StatusOr<absl::Duration> timeout =
       PositiveDuration("--timeout", timeout_text);
   if (!timeout.ok()) return parser.UsageError(timeout.status().message());
+  absl::StatusOr<Metadata> metadata = ParseHeaders("-H", headers);
+  if (!metadata.ok()) return parser.UsageError(metadata.status().message());
 
   // Before the channel starts any thread, so that all inherit the mask.
   std::optional<StopSignals> stop;
@@ -205,7 +216,8 @@ int RunHealth(int argc, char** argv) {
   health_v1::Health::Stub stub(*channel);
   health_v1::HealthCheckRequest request;
   if (args.size() == 2) request.set_service(args[1]);
-  return watch ? Watch(&stub, request, *stop) : Check(&stub, request, *timeout);
+  return watch ? Watch(&stub, request, *metadata, *stop)
+               : Check(&stub, request, *metadata, *timeout);
 }
 
 }  // namespace cli
