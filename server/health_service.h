@@ -37,7 +37,10 @@
 //
 // Thread-safe: the setters and getters may be called from any thread, at
 // any time, including from handlers and reactions (they never run a
-// reaction themselves).
+// reaction themselves). A setter sends the change to the watchers on the
+// calling thread, so the OnReply hooks of server interceptors
+// (server/interceptor.h) run there for those replies, under the service's
+// lock: such a hook must not call the setters.
 #ifndef SOCKRPC_SERVER_HEALTH_SERVICE_H_
 #define SOCKRPC_SERVER_HEALTH_SERVICE_H_
 

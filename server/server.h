@@ -108,7 +108,8 @@ struct ServerOptions {
   // health`, supervisors and container probes ask. On by default, unlike
   // gRPC's: it costs nothing until asked (no thread, one small map), and a
   // local server is most often run by a supervisor that wants a probe.
-  // Server::health() sets what it reports.
+  // Server::health() sets what it reports. An application that registers
+  // its own sockrpc.health.v1.Health is served that one instead.
   bool enable_health_service = true;
 };
 
