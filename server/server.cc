@@ -37,4 +37,6 @@ void Server::Shutdown(absl::Time deadline) { impl_->Shutdown(deadline); }
 
 void Server::Wait() { impl_->Wait(); }
 
+HealthService* Server::health() { return impl_->health(); }
+
 }  // namespace sockrpc

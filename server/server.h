@@ -58,6 +58,7 @@
 
 namespace sockrpc {
 
+class HealthService;
 class ServerRuntime;
 
 // Options for a Server.
@@ -138,6 +139,14 @@ struct ServerOptions {
   // handlers have not read yet. A message beyond it fails its call with
   // RESOURCE_EXHAUSTED, its descriptors closed; the connection goes on.
   size_t max_fds_per_connection = 256;
+  // Serve the health service (sockrpc.health.v1.Health, see
+  // server/health_service.h): gRPC's health checking, which `sockrpc
+  // health`, supervisors and container probes ask. On by default, unlike
+  // gRPC's: it costs nothing until asked (no thread, one small map), and a
+  // local server is most often run by a supervisor that wants a probe.
+  // Server::health() sets what it reports. An application that registers
+  // its own sockrpc.health.v1.Health is served that one instead.
+  bool enable_health_service = true;
 };
 
 class Server {
@@ -209,6 +218,14 @@ class Server {
 
   // Wait blocks until Shutdown() has completed.
   void Wait();
+
+  // The health service (include "sockrpc/server/health_service.h"), for
+  // the application to say which of its services serve:
+  //   server.health()->SetServingStatus("pkg.Svc", false);
+  // Null if ServerOptions::enable_health_service is false. Owned by the
+  // server and valid for its life, before Start() too (a status set then
+  // is kept at Start()). Shutdown() sets everything NOT_SERVING first.
+  HealthService* health();
 
  private:
   std::unique_ptr<ServerRuntime> impl_;

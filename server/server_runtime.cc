@@ -27,6 +27,8 @@ ServerRuntime::ServerRuntime(ServerOptions options)
     : options_(std::move(options)),
       buffers_(kPooledBuffers,
                size_t{options_.max_frame_size} + kPooledBufferSlack),
+      health_(options_.enable_health_service ? std::make_unique<HealthService>()
+                                             : nullptr),
       poller_(*Poller::Create()),
       out_of_fds_refusal_(RefusalBytes(
           absl::ResourceExhaustedError("server out of file descriptors"))) {}
@@ -129,10 +131,38 @@ absl::Status ServerRuntime::RegisterReflection() {
   return RegisterService(reflection);
 }
 
-absl::Status ServerRuntime::Start() {
+absl::Status ServerRuntime::RegisterHealth() {
+  if (health_ == nullptr) return absl::OkStatus();
+  {
+    MutexLock lock(&mu_);
+    if (state_ != State::kIdle || health_registered_ ||
+        services_.contains(health::v1::Health::kServiceName)) {
+      return absl::OkStatus();
+    }
+    health_registered_ = true;
+  }
+  return RegisterService(health_.get());
+}
+
+absl::Status ServerRuntime::RegisterBuiltInServices() {
+  // Health first, so that reflection lists it.
+  SOCKRPC_RETURN_IF_ERROR(RegisterHealth());
   if (options_.enable_reflection) {
     SOCKRPC_RETURN_IF_ERROR(RegisterReflection());
   }
+  if (health_ != nullptr) {
+    std::vector<std::string> names;
+    {
+      MutexLock lock(&mu_);
+      for (const auto& entry : services_) names.push_back(entry.first);
+    }
+    health_->Start(names);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ServerRuntime::Start() {
+  SOCKRPC_RETURN_IF_ERROR(RegisterBuiltInServices());
   MutexLock lock(&mu_);
   SOCKRPC_RETURN_IF_ERROR(StartServing());
   // One thread leads; another stands by in case it stays on one event.
@@ -143,9 +173,7 @@ absl::Status ServerRuntime::Start() {
 }
 
 absl::Status ServerRuntime::StartInline() {
-  if (options_.enable_reflection) {
-    SOCKRPC_RETURN_IF_ERROR(RegisterReflection());
-  }
+  SOCKRPC_RETURN_IF_ERROR(RegisterBuiltInServices());
   MutexLock lock(&mu_);
   return StartServing();
 }
@@ -547,6 +575,9 @@ void ServerRuntime::Shutdown(absl::Time deadline) {
       connections.push_back(connection);
     }
   }
+  // Every service reports NOT_SERVING from now on, and open Watch calls
+  // are sent it and end, so that they do not hold up the drain below.
+  if (health_ != nullptr) health_->Shutdown();
   // Tell every client; calls already read run to completion.
   for (const auto& connection : connections) {
     connection->SendGoAway(absl::UnavailableError("server shutting down"));

@@ -25,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "server/health_service.h"
 #include "server/log_throttle.h"
 #include "server/server.h"
 #include "server/server_call.h"
@@ -52,6 +53,7 @@ class ServerRuntime {
   absl::StatusOr<Fd> ConnectInProcess();  // Server::ConnectInProcess()
   void Shutdown(absl::Time deadline);
   void Wait();
+  HealthService* health() const { return health_.get(); }
 
   // ---- For single-threaded tests (the server fuzzer) ----
   //
@@ -252,6 +254,12 @@ class ServerRuntime {
   // Registers the reflection service, describing every service registered
   // so far and itself, unless the application registered its own.
   absl::Status RegisterReflection();
+  // Registers the health service unless options_ turn it off or the
+  // application registered its own.
+  absl::Status RegisterHealth();
+  // Registers the health and reflection services (as options_ say), then
+  // makes every registered service SERVING (HealthService::Start()).
+  absl::Status RegisterBuiltInServices();
 
   const ServerOptions options_;
   BufferPool buffers_;
@@ -259,6 +267,10 @@ class ServerRuntime {
   absl::flat_hash_map<std::string, Service*> services_;
   // The reflection service, made by Start() unless options_ turn it off.
   std::unique_ptr<Service> reflection_ ABSL_GUARDED_BY(mu_);
+  // The health service, made by the constructor unless options_ turn it
+  // off (null then), registered by Start().
+  const std::unique_ptr<HealthService> health_;
+  bool health_registered_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<Listener> listeners_;  // fixed once Start() has run
   Poller poller_;
   Fd stop_fd_;  // eventfd: readable for ever once the threads must stop

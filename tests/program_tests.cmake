@@ -9,7 +9,7 @@ set(_programs
   protoc-gen-sockrpc interop_server interop_client compat_server_v1
   compat_server_v2 stress_client hardening_client misbehaving_server
   misbehaving_client run_in_new_netns files_server files_client
-  socket_holder)
+  socket_holder health_server)
 foreach(_program IN LISTS _programs)
   add_test(NAME program_help_${_program}
     COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/testing/check_program_help.sh

@@ -95,6 +95,7 @@ TEST_F(ReflectionServiceTest, ListsEveryServiceItselfIncludedSortedByName) {
     names.push_back(service.name());
   }
   EXPECT_THAT(names, ElementsAre("handmade.Echo", "increment.Increment",
+                                 "sockrpc.health.v1.Health",
                                  "sockrpc.reflection.v1.Reflection",
                                  "sockrpc.test.v1.Catalog"));
 }

@@ -14,6 +14,7 @@
 #include "google/protobuf/descriptor.pb.h"
 #include "gtest/gtest.h"
 #include "increment.pb.h"
+#include "sockrpc/health.pb.h"
 #include "sockrpc/reflection.pb.h"
 #include "sockrpc/wire.pb.h"
 #include "tools/cli/connection_decoder.h"
@@ -44,20 +45,27 @@ class IncrementPool {
   google::protobuf::DescriptorPool pool_;
 };
 
-std::string ClientBytes(absl::string_view character) {
+// A client's preface and one call: HEADERS for `method`, then `request`
+// (the last message).
+std::string ClientCallBytes(absl::string_view method,
+                            const google::protobuf::MessageLite& request) {
   std::string out;
   AppendPreface(&out);
   wire::CallHeader header;
-  header.set_method(kMethod);
+  header.set_method(std::string(method));
   EXPECT_TRUE(AppendMessageFrame(&out, FrameType::kHeaders, 0, 1, header,
                                  kDefaultMaxFrameSize)
                   .ok());
-  increment::IncrementRequest request;
-  request.set_character(std::string(character));
   EXPECT_TRUE(AppendMessageFrame(&out, FrameType::kMessage, kFlagEndStream, 1,
                                  request, kDefaultMaxFrameSize)
                   .ok());
   return out;
+}
+
+std::string ClientBytes(absl::string_view character) {
+  increment::IncrementRequest request;
+  request.set_character(std::string(character));
+  return ClientCallBytes(kMethod, request);
 }
 
 std::string ServerBytes(absl::string_view character) {
@@ -146,18 +154,10 @@ TEST(TapDecoderTest, WithoutSchemaMessagesAreShownAsRawFields) {
 // The built-in reflection service's calls decode with or without a schema
 // of the caller's: its descriptors are compiled into the tool.
 TEST(TapDecoderTest, ReflectionCallsDecodeWithoutAndWithASchema) {
-  std::string client;
-  AppendPreface(&client);
-  wire::CallHeader header;
-  header.set_method("/sockrpc.reflection.v1.Reflection/FileContainingSymbol");
-  ASSERT_TRUE(AppendMessageFrame(&client, FrameType::kHeaders, 0, 1, header,
-                                 kDefaultMaxFrameSize)
-                  .ok());
   reflection::v1::FileContainingSymbolRequest request;
   request.set_symbol("increment.Increment");
-  ASSERT_TRUE(AppendMessageFrame(&client, FrameType::kMessage, kFlagEndStream,
-                                 1, request, kDefaultMaxFrameSize)
-                  .ok());
+  const std::string client = ClientCallBytes(
+      "/sockrpc.reflection.v1.Reflection/FileContainingSymbol", request);
   IncrementPool pool;
   for (const google::protobuf::DescriptorPool* schema :
        {static_cast<const google::protobuf::DescriptorPool*>(nullptr),
@@ -170,6 +170,20 @@ TEST(TapDecoderTest, ReflectionCallsDecodeWithoutAndWithASchema) {
                 HasSubstr("\"message\":{\"symbol\":\"increment.Increment\"}"));
     EXPECT_THAT(lines[2], ::testing::Not(HasSubstr("\"error\"")));
   }
+}
+
+// So do the built-in health service's (a probe's Check, say).
+TEST(TapDecoderTest, HealthCallsDecodeWithoutASchema) {
+  health::v1::HealthCheckRequest request;
+  request.set_service("increment.Increment");
+  const std::string client =
+      ClientCallBytes("/sockrpc.health.v1.Health/Check", request);
+  std::vector<std::string> lines = Decode(nullptr, client, "");
+  ASSERT_GE(lines.size(), 3u) << Joined(lines);
+  EXPECT_THAT(lines[2], HasSubstr("\"message_type\":\"sockrpc.health.v1."
+                                  "HealthCheckRequest\""));
+  EXPECT_THAT(lines[2],
+              HasSubstr("\"message\":{\"service\":\"increment.Increment\"}"));
 }
 
 TEST(TapDecoderTest, MalformedHeaderIsShownAndTheRestIsUnframed) {

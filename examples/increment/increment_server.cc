@@ -67,6 +67,9 @@ ABSL_FLAG(bool, reflection, true,
 ABSL_FLAG(absl::Duration, exit_when_idle, absl::ZeroDuration(),
           "exit (status 0) once no client has been connected for this long, "
           "for a server started on demand by systemd (0: never)");
+ABSL_FLAG(bool, health, true,
+          "serve the health service, which `sockrpc health` and probes ask "
+          "(--health=false turns it off)");
 ABSL_FLAG(
     absl::Duration, shutdown_grace, absl::Seconds(5),
     "on SIGTERM/SIGINT/SIGHUP, how long calls in flight may take to finish");
@@ -171,6 +174,7 @@ int main(int argc, char** argv) {
   options.max_frame_size = absl::GetFlag(FLAGS_max_frame_size);
   options.handshake_timeout = absl::GetFlag(FLAGS_handshake_timeout);
   options.enable_reflection = absl::GetFlag(FLAGS_reflection);
+  options.enable_health_service = absl::GetFlag(FLAGS_health);
   options.max_connections = absl::GetFlag(FLAGS_max_connections);
   options.max_calls_per_connection =
       absl::GetFlag(FLAGS_max_calls_per_connection);

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "sockrpc/health.pb.h"
 #include "sockrpc/reflection.pb.h"
 
 namespace sockrpc {
@@ -11,13 +12,15 @@ const google::protobuf::MethodDescriptor* FindBuiltinMethod(
     absl::string_view service, absl::string_view method) {
   // Through a generated message's descriptor, so that the linker keeps the
   // file's generated code (and its registration) whoever else uses it.
-  const google::protobuf::FileDescriptor* reflection_file =
-      ::sockrpc::reflection::v1::ListServicesRequest::descriptor()->file();
-  for (int i = 0; i < reflection_file->service_count(); ++i) {
-    const google::protobuf::ServiceDescriptor* candidate =
-        reflection_file->service(i);
-    if (candidate->full_name() == service) {
-      return candidate->FindMethodByName(std::string(method));
+  const google::protobuf::FileDescriptor* files[] = {
+      ::sockrpc::reflection::v1::ListServicesRequest::descriptor()->file(),
+      ::sockrpc::health::v1::HealthCheckRequest::descriptor()->file()};
+  for (const google::protobuf::FileDescriptor* file : files) {
+    for (int i = 0; i < file->service_count(); ++i) {
+      const google::protobuf::ServiceDescriptor* candidate = file->service(i);
+      if (candidate->full_name() == service) {
+        return candidate->FindMethodByName(std::string(method));
+      }
     }
   }
   return nullptr;

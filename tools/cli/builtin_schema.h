@@ -1,6 +1,7 @@
 // The schema the tool always has, whatever --proto, --protoset or a
-// server's reflection give: the built-in reflection service of
-// proto/sockrpc/reflection.proto, whose generated code the tool links.
+// server's reflection give: the built-in services of
+// proto/sockrpc/reflection.proto and proto/sockrpc/health.proto, whose
+// generated code the tool links.
 // `sockrpc tap` and `sockrpc decode` decode its calls with it when their
 // own schema lacks them. Internal to the tool.
 //
@@ -15,7 +16,8 @@ namespace sockrpc {
 namespace cli {
 
 // FindBuiltinMethod returns the method `method` of the built-in service
-// named `service` ("sockrpc.reflection.v1.Reflection"), or null if there
+// named `service` ("sockrpc.reflection.v1.Reflection",
+// "sockrpc.health.v1.Health"), or null if there
 // is none. Its types are in the generated pool: build their messages with
 // google::protobuf::MessageFactory::generated_factory().
 const google::protobuf::MethodDescriptor* FindBuiltinMethod(

@@ -4,6 +4,15 @@
 // schema), 2 on a usage error; `call` exits 64 + the status code when its
 // call ends with a status other than OK. Each prints its own --help
 // (exit 0).
+//
+// `health` exits, like grpc_health_probe, with a code per answer:
+//   0  SERVING
+//   1  no answer: the server cannot be reached, is not a sockrpc server,
+//      took longer than --timeout, or serves no health service
+//   2  usage error
+//   3  NOT_SERVING (or UNKNOWN, which sockrpc servers never send)
+//   4  SERVICE_UNKNOWN: the server knows no such service
+// and with --watch the code of the last status it printed (1 if none).
 #ifndef SOCKRPC_TOOLS_CLI_COMMANDS_H_
 #define SOCKRPC_TOOLS_CLI_COMMANDS_H_
 
@@ -17,6 +26,7 @@ int RunBench(int argc, char** argv);     // sockrpc bench ADDR Svc/Method [REQ]
 int RunTap(int argc, char** argv);       // sockrpc tap --listen --upstream
 int RunDecode(int argc, char** argv);    // sockrpc decode FILE
 int RunConformance(int argc, char** argv);  // sockrpc conformance ADDR
+int RunHealth(int argc, char** argv);       // sockrpc health ADDR [SERVICE]
 
 }  // namespace cli
 }  // namespace sockrpc

@@ -11,10 +11,6 @@
 namespace sockrpc {
 namespace cli {
 
-namespace {
-
-// Parses KEY:VALUE `headers` given with `flag` into metadata: the key
-// lower-cased, a -bin key's value decoded from base64.
 absl::StatusOr<Metadata> ParseHeaders(absl::string_view flag,
                                       const std::vector<std::string>& headers) {
   Metadata metadata;
@@ -45,8 +41,6 @@ absl::StatusOr<Metadata> ParseHeaders(absl::string_view flag,
   }
   return metadata;
 }
-
-}  // namespace
 
 void AddCommonOptions(ArgParser* parser, CommonOptions* options,
                       absl::string_view deadline_default) {

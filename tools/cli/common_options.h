@@ -74,6 +74,12 @@ bool LooksLikeAddress(absl::string_view arg);
 // of a failed operation.
 int ReportFailure(const absl::Status& status);
 
+// Parses KEY:VALUE `headers`, as given with option `flag` (-H), into
+// metadata: the key lower-cased, a -bin key's value decoded from base64.
+// INVALID_ARGUMENT names the option and the bad header.
+absl::StatusOr<Metadata> ParseHeaders(absl::string_view flag,
+                                      const std::vector<std::string>& headers);
+
 }  // namespace cli
 }  // namespace sockrpc
 

@@ -56,6 +56,8 @@ constexpr Command kCommands[] = {
      "decode the frames of a captured connection"},
     {"conformance", sockrpc::cli::RunConformance,
      "check that a server follows the wire protocol, rule by rule"},
+    {"health", sockrpc::cli::RunHealth,
+     "ask whether a server serves (exit 0 only if SERVING), or --watch"},
     {"version", RunVersion, "print the version (also: sockrpc --version)"},
 };
 
