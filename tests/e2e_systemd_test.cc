@@ -90,6 +90,10 @@ int ExitCode(ChildProcess& process) {
   EXPECT_TRUE(status.ok()) << status.status();
   if (!status.ok()) return -1;
   EXPECT_TRUE(WIFEXITED(*status)) << DescribeWaitStatus(*status);
+  // The child is reaped, but the reader thread may not have read the last
+  // of its pipes yet: wait for them to close, so StderrText() is whole.
+  absl::Status output_end = process.WaitForOutputEnd(kProcessTimeout);
+  EXPECT_TRUE(output_end.ok()) << output_end;
   return WIFEXITED(*status) ? WEXITSTATUS(*status) : -1;
 }
 
