@@ -567,6 +567,12 @@ void ServerRuntime::Shutdown(absl::Time deadline) {
     }
     state_ = State::kDraining;
     accepting_calls_.store(false);
+    // A server thread may be inside accept() on a listener (it checked
+    // state_ before): let it finish before the descriptor is closed. None
+    // starts now that state_ is kDraining.
+    mu_.Await([this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      return accepts_running_ == 0;
+    });
     for (Listener& listener : listeners_) {
       if (listener.fd() >= 0) poller_.Remove(listener.fd());
       listener.Close();

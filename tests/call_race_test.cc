@@ -22,6 +22,8 @@
 #include "server/server.h"
 #include "tests/interop/interop_service.h"
 #include "tests/testing/local_server.h"
+#include "transport/address.h"
+#include "transport/socket.h"
 
 namespace {
 
@@ -44,6 +46,7 @@ using ::sockrpc::testing::LocalServer;
 
 constexpr int kCancelIterations = 200;
 constexpr int kDeadlineIterations = 60;
+constexpr int kShutdownIterations = 30;
 // Bounds each call, so a hang shows as DEADLINE_EXCEEDED where CANCELLED
 // was due, and waits for handlers; reached only when something is broken.
 constexpr absl::Duration kBound = absl::Seconds(10);
@@ -290,6 +293,44 @@ TEST_F(CallRaceTest, DeadlineExpiresMidStream) {
       << service_.started() - service_.ended()
       << " handlers still running after their deadlines";
   ExpectChannelWorks();
+}
+
+// Shutdown closes the listening socket while clients keep connecting: the
+// server thread accepting them must be done with the listener first (under
+// TSan, a close racing an accept4() on the same descriptor is reported;
+// without it, the accept could run on a descriptor number reused since).
+TEST(ShutdownRaceTest, ShutdownWhileClientsConnect) {
+  for (int i = 0; i < kShutdownIterations; ++i) {
+    CountingService service;
+    absl::StatusOr<std::unique_ptr<LocalServer>> server =
+        LocalServer::Start({&service});
+    ASSERT_TRUE(server.ok()) << server.status();
+    absl::StatusOr<sockrpc::Address> address =
+        sockrpc::ParseAddress((*server)->address());
+    ASSERT_TRUE(address.ok()) << address.status();
+    std::atomic<bool> stop{false};
+    std::atomic<int> connected{0};
+    std::thread connector([&] {
+      // Bounded: stops at the first refusal after shutdown, or at 5000.
+      for (int n = 0; n < 5000 && !stop.load(); ++n) {
+        absl::StatusOr<sockrpc::Fd> fd =
+            sockrpc::Connect(*address, absl::Now() + kBound);
+        if (!fd.ok()) break;
+        connected.fetch_add(1);
+      }
+    });
+    // Shut down once connections are streaming in.
+    const absl::Time until = absl::Now() + kBound;
+    while (connected.load() < 20 && absl::Now() < until) {
+      std::this_thread::yield();
+    }
+    EXPECT_GE(connected.load(), 20) << "iteration " << i;
+    const absl::Time start = absl::Now();
+    (*server)->server().Shutdown(absl::Now() + absl::Seconds(2));
+    EXPECT_LT(absl::Now() - start, absl::Seconds(6)) << "iteration " << i;
+    stop.store(true);
+    connector.join();
+  }
 }
 
 }  // namespace
