@@ -11,8 +11,6 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "sockrpc/wire.pb.h"
-#include "transport/fd_fields.h"
 #include "transport/poller.h"
 #include "transport/socket.h"
 #include "transport/wire_codec.h"
@@ -296,65 +294,6 @@ bool ClientConnection::Write(ClientCallState& stream,
   return sent.ok();
 }
 
-absl::Status ClientConnection::ServerAcceptsFds(size_t count,
-                                                absl::Time deadline) {
-  if (!unix_) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "request not sent: file descriptors pass only over unix sockets (",
-        target_, " is not one)"));
-  }
-  if (!server_settings_known_.load(std::memory_order_acquire)) {
-    // Whether the server takes descriptors is known at its first frame:
-    // every server answers a PING, after its SETTINGS if it sends any.
-    std::string ping;
-    AppendRawFrame(&ping, FrameType::kPing, 0, 0, std::string(8, '\0'));
-    bool sent_nothing;
-    absl::Status sent = WriteFrames(ping, deadline, &sent_nothing);
-    if (!sent.ok()) return sent;
-    MutexLock lock(&mu_);
-    AwaitLocked(
-        nullptr,
-        [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-          return server_settings_known_.load(std::memory_order_acquire) ||
-                 !broken_.ok();
-        },
-        deadline);
-    if (!server_settings_known_.load(std::memory_order_acquire)) {
-      return broken_.ok() ? absl::DeadlineExceededError(absl::StrCat(
-                                "deadline exceeded waiting for ", target_,
-                                " to say whether it takes file descriptors"))
-                          : Unshared(broken_);
-    }
-  }
-  const uint32_t accepted = server_max_fds_.load(std::memory_order_relaxed);
-  if (accepted == 0) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("request not sent: the server at ", target_,
-                     " accepts no file descriptors"));
-  }
-  if (count > accepted) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("request not sent: ", count,
-                     " file descriptors in one message, but the server at ",
-                     target_, " accepts at most ", accepted));
-  }
-  return absl::OkStatus();
-}
-
-void ClientConnection::AppendFdsFrame(std::string* out, size_t count) {
-  wire::FdsHeader header;
-  header.set_count(static_cast<uint32_t>(count));
-  (void)AppendMessageFrame(out, FrameType::kFds, 0, 0, header,
-                           kDefaultMaxFrameSize);
-}
-
-std::vector<int> ClientConnection::RawFds(const std::vector<Fd>& fds) {
-  std::vector<int> raw;
-  raw.reserve(fds.size());
-  for (const Fd& fd : fds) raw.push_back(fd.get());
-  return raw;
-}
-
 bool ClientConnection::WritesDone(ClientCallState& stream) {
   {
     MutexLock lock(&mu_);
@@ -398,22 +337,6 @@ bool ClientConnection::Read(ClientCallState& stream,
     return false;
   }
   return true;
-}
-
-absl::Status ClientConnection::AcceptReplyFds(
-    ClientCallState& stream, const google::protobuf::MessageLite& reply,
-    std::vector<Fd> fds) {
-  ClientContext* context = stream.context();
-  if (ABSL_PREDICT_TRUE(fds.empty() && (context == nullptr ||
-                                        context->fds_.received() == 0))) {
-    return absl::OkStatus();
-  }
-  if (!fds.empty()) {
-    absl::Status matched = MatchFdFields(reply, &fds);
-    if (!matched.ok()) return matched;  // `fds` are closed here
-  }
-  if (context != nullptr) context->fds_.Received(std::move(fds));
-  return absl::OkStatus();
 }
 
 bool ClientConnection::WaitUntilDone(ClientCallState& stream,

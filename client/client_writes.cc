@@ -25,20 +25,6 @@ absl::Status ClientConnection::WriteFrames(absl::string_view bytes,
   return sent;
 }
 
-absl::Status ClientConnection::WriteFramesWithFds(absl::string_view bytes,
-                                                  const std::vector<Fd>& fds,
-                                                  absl::Time deadline) {
-  MutexLock write_lock(&write_mu_);
-  size_t written = 0;
-  absl::Status sent =
-      out_.WriteAllWithFds(bytes, 0, RawFds(fds), deadline, &written);
-  if (!sent.ok()) {
-    Fail(absl::UnavailableError(
-        absl::StrCat("connection to ", target_, " failed: ", sent.message())));
-  }
-  return sent;
-}
-
 absl::Status ClientConnection::WriteAllInTime(absl::string_view bytes,
                                               absl::Time deadline,
                                               size_t* written) {
