@@ -27,6 +27,7 @@ readonly REQUIRED_PACKAGES=(
   libbenchmark-dev
   tshark
   systemd  # systemd-socket-activate, for the socket activation tests
+  prometheus-cpp-dev  # sockrpc stats --format prometheus
 )
 
 # Extra packages of the sanitizer and fuzzing builds (asan, tsan, fuzz
@@ -39,11 +40,13 @@ readonly SANITIZER_PACKAGES=(
 )
 
 # Extra packages of the benchmarks (bench only): gRPC's C++ library and its
-# protoc plugin, for the gRPC baseline. bench/CMakeLists.txt builds that
-# baseline only where they are installed; nothing else needs them.
+# protoc plugin, for the gRPC baseline (bench/CMakeLists.txt builds that
+# baseline only where they are installed; nothing else needs them), and
+# valgrind, whose callgrind counts the instructions of the stats row.
 readonly BENCH_PACKAGES=(
   libgrpc++-dev
   protobuf-compiler-grpc
+  valgrind
 )
 
 # The build directory, relative to the repository root.
@@ -69,7 +72,7 @@ readonly FUZZ_FLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,ad
 # a ctest -R regex over test names (GoogleTest suites, parameterized ones
 # behind their instantiation's "Prefix/"; interop_unix/_tcp). Under TSan
 # the rest adds time but no concurrency.
-readonly TSAN_TESTS='^([A-Za-z]+/)?(interop_|FlowControlTest|CallbackServerTest|ClientCallbackTest|ClientCallbackThreadsTest|CallRaceTest|ShutdownRaceTest|GeneratedStreamingTest|BadInputTest|IncrementOverTransportTest|ShutdownSignalTest|FaultTest|LoadTest|LimitsTest|PeerCredentialsTest|BatchCallStartsTest|ReusePoolTest|InterceptorHooksTest|RedactErrorsTest|ClientInterceptorHooksTest|ClientWireTest|FdServerTest|FdClientTest|HealthServiceTest|HealthRaceTest)'
+readonly TSAN_TESTS='^([A-Za-z]+/)?(interop_|FlowControlTest|CallbackServerTest|ClientCallbackTest|ClientCallbackThreadsTest|CallRaceTest|ShutdownRaceTest|GeneratedStreamingTest|BadInputTest|IncrementOverTransportTest|ShutdownSignalTest|FaultTest|LoadTest|LimitsTest|PeerCredentialsTest|BatchCallStartsTest|ReusePoolTest|InterceptorHooksTest|RedactErrorsTest|ClientInterceptorHooksTest|ClientWireTest|FdServerTest|FdClientTest|HealthServiceTest|HealthRaceTest|StatsServiceTest|StatsAccessTest)'
 
 # The libFuzzer targets (tests/fuzz/NAME_fuzzer.cc); `decode` fuzzes the
 # parser of `sockrpc decode` (tools/cli/).

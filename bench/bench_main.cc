@@ -15,10 +15,11 @@
 // S seconds (default 1). Every row is printed as it is measured, then the
 // whole table again, and written as JSON to FILE.json (default
 // build/bench.json). --quick measures only the unary 64 B rows (two
-// cores and one core) and 8 and 64 calls in flight on one unix
-// connection, for tuning. --open-streams measures only the open-streams
-// rows (open_streams.cc: 10k and 100k open server-streaming calls, and a
-// full handler pool), which the whole run measures last.
+// cores and one core), 8 and 64 calls in flight on one unix connection
+// and the cost of the live stats (stats_cost.cc), for tuning. --open-streams
+// measures only the open-streams rows (open_streams.cc: 10k and 100k open
+// server-streaming calls, and a full handler pool), which the whole run
+// measures last.
 //
 // --profile-unary makes N unary calls of SIZE bytes (64 unless given) to a
 // bench_server already running at ADDR and exits: the client side of a
@@ -213,6 +214,7 @@ int Run(const Options& options) {
       UnaryRows(options, servers, kUnix, 64, ", 1 core", 0, &report);
       PinThisThread(-1);
     }
+    StatsCostRows(options, dir, &report);
   }
   if (!options.quick && !options.open_streams_only) {
     MemoryRows(options, dir, &report);

@@ -3,10 +3,11 @@
 // SIGTERM, SIGINT or SIGHUP. Started by the benchmark runner as a separate
 // process.
 //
-//   bench_server --listen ADDR [--listen ADDR...] [--max_threads N]
+//   bench_server --listen ADDR [--listen ADDR...] [--max_threads N] [--stats]
 //
 // --max_threads sets ServerOptions::max_threads (the open-streams rows fill
-// a small pool with Events.Block calls).
+// a small pool with Events.Block calls); --stats turns the stats service on
+// (the "stats on" row measures what counting costs a call).
 //
 // Prints "ready ADDR..." (the bound addresses, real ports included) on one
 // line of standard output once it serves, so that the runner knows when
@@ -52,17 +53,20 @@ class BenchService final : public sockrpc::bench::Bench::Service {
 }  // namespace
 
 constexpr char kUsage[] =
-    "usage: bench_server --listen ADDR... [--max_threads N]\n";
+    "usage: bench_server --listen ADDR... [--max_threads N] [--stats]\n";
 
 int main(int argc, char** argv) {
   std::vector<std::string> addresses;
   int max_threads = 0;  // 0: the default
+  bool stats = false;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--listen") == 0 && i + 1 < argc) {
       addresses.push_back(argv[++i]);
     } else if (std::strcmp(argv[i], "--max_threads") == 0 && i + 1 < argc &&
                std::atoi(argv[i + 1]) > 0) {
       max_threads = std::atoi(argv[++i]);
+    } else if (std::strcmp(argv[i], "--stats") == 0) {
+      stats = true;
     } else {
       std::fprintf(stderr, "%s", kUsage);
       return 2;
@@ -87,6 +91,7 @@ int main(int argc, char** argv) {
   options.log = [](absl::string_view) {};  // the runner opens and drops
                                            // many connections on purpose
   if (max_threads > 0) options.max_threads = max_threads;
+  options.enable_stats_service = stats;
   sockrpc::Server server(options);
   for (sockrpc::Service* each :
        std::vector<sockrpc::Service*>{&service, &events}) {

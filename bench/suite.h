@@ -80,6 +80,13 @@ void OpenStreamRows(const Options& options, const std::string& dir,
 bool PublishToOpenStreams(const std::string& address, int streams,
                           int publishes);
 
+// What the live stats cost a unary 64 B call over unix: p50 and CPU per
+// call against a bench_server with --stats and one without, in
+// alternating rounds, and the server's instructions per call under
+// callgrind where valgrind is installed (stats_cost.cc).
+void StatsCostRows(const Options& options, const std::string& dir,
+                   Report* report);
+
 // A fresh bench_server with 4 handler threads, all blocked, and 1,000
 // blocking calls queued: the latency of a callback call, a PING, a CANCEL
 // of a queued call and a client's disconnect, and whether cancelled calls

@@ -147,6 +147,20 @@ struct ServerOptions {
   // Server::health() sets what it reports. An application that registers
   // its own sockrpc.health.v1.Health is served that one instead.
   bool enable_health_service = true;
+  // Serve the stats service (sockrpc.stats.v1.Stats, docs/PROTOCOL.md
+  // section 18; `sockrpc stats ADDR`): per-method calls started, in flight
+  // and finished by status code, latency histograms, bytes in and out, and
+  // the open connections with their peers' credentials. Off by default:
+  // when off, a call costs one untaken branch more; when on, a few relaxed
+  // atomic additions and one clock read at its end.
+  bool enable_stats_service = false;
+  // Who may read the stats: a unix socket peer whose uid is the server's
+  // effective uid, or one in stats_allowed_uids (root is not admitted
+  // unless listed). Others, and every TCP peer, get PERMISSION_DENIED,
+  // unless stats_allow_any_peer: then whoever may call the server (see
+  // allowed_uids) may read them. See docs/SECURITY.md.
+  std::vector<uid_t> stats_allowed_uids;
+  bool stats_allow_any_peer = false;
 };
 
 class Server {

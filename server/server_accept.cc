@@ -144,6 +144,7 @@ std::optional<uint64_t> ServerRuntime::AddConnectionLocked(
       return std::nullopt;
     }
   }
+  if (stats_ != nullptr) stats_->ConnectionOpened();
   // Look at it when its preface is due, or sooner if it may be idle by
   // then; later looks are scheduled by Housekeeping() itself.
   ArmHousekeepingLocked(

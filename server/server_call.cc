@@ -9,6 +9,7 @@
 #include "server/interceptor.h"
 #include "server/server_connection.h"
 #include "server/server_runtime.h"
+#include "server/server_stats.h"
 #include "transport/fd_fields.h"
 #include "transport/wire_codec.h"
 
@@ -61,11 +62,17 @@ bool ServerCallState::KeepSmallRequest(absl::string_view request) {
 ServerCallState::ServerCallState(std::shared_ptr<ServerConnection> connection,
                                  uint32_t stream_id,
                                  const Service::Method* method,
-                                 Metadata client_metadata, absl::Time deadline)
+                                 Metadata client_metadata, absl::Time deadline,
+                                 MethodStats* stats)
     : connection_(std::move(connection)),
       stream_id_(stream_id),
       method_(method),
+      stats_(stats),
       send_window_(kInitialWindowSize) {
+  if (ABSL_PREDICT_FALSE(stats_ != nullptr)) {
+    stats_start_ = MonotonicNanos();
+    stats_->CallStarted();
+  }
   context_.call_ = this;
   context_.method_ = &method->full_name;
   context_.deadline_ = deadline;
@@ -74,7 +81,11 @@ ServerCallState::ServerCallState(std::shared_ptr<ServerConnection> connection,
   context_.peer_credentials_ = connection_->peer_credentials();
 }
 
-ServerCallState::~ServerCallState() {
+ServerCallState::~ServerCallState() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  // No lock: this is the last owner (see end_counted_).
+  if (ABSL_PREDICT_FALSE(stats_ != nullptr) && !end_counted_) {
+    CountEnd(absl::StatusCode::kCancelled);  // it ended no other way
+  }
   if (counted_while_awaiting_ && !started_.load()) {
     connection_->runtime().CallFinished();  // its request never came
   }
@@ -312,6 +323,7 @@ absl::Status ServerCallState::EndCall(
         metadata_ok.ok() ? context_.trailing_metadata() : kNoTrailers,
         max_frame_size);
     cancel_reason_ = status;  // what any later EndCall() reports
+    CountEndLocked(status.code());
   }
   if (ABSL_PREDICT_TRUE(reply_fds.empty())) {
     connection_->FinishCall(stream_id_, std::move(out));
@@ -320,6 +332,11 @@ absl::Status ServerCallState::EndCall(
                                    std::move(reply_fds));
   }
   return status;
+}
+
+void ServerCallState::CountEnd(absl::StatusCode code) {
+  end_counted_ = true;
+  stats_->CallEnded(code, stats_start_);
 }
 
 size_t ServerCallState::max_metadata_size() const {
@@ -438,6 +455,7 @@ void ServerCallState::Cancel(const absl::Status& why, bool send_status) {
       forced_status_ = why;
     } else {
       finished_ = true;  // the client hears nothing more
+      CountEndLocked(absl::StatusCode::kCancelled);
     }
     if (reactor_ != nullptr) {
       // What the reactor waits for fails, and it hears of the end.

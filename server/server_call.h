@@ -43,6 +43,7 @@
 
 namespace sockrpc {
 
+class MethodStats;
 class ServerConnection;
 
 struct ServerCall;
@@ -55,9 +56,12 @@ class ServerCallState final
       public std::enable_shared_from_this<ServerCallState> {
  public:
   // `client_metadata`: the call's request metadata, from its HEADERS.
+  // `stats`: its method's, which count the call from now on (null: stats
+  // are off).
   ServerCallState(std::shared_ptr<ServerConnection> connection,
                   uint32_t stream_id, const Service::Method* method,
-                  Metadata client_metadata, absl::Time deadline);
+                  Metadata client_metadata, absl::Time deadline,
+                  MethodStats* stats);
   ~ServerCallState() override;
 
   uint32_t stream_id() const { return stream_id_; }
@@ -271,6 +275,15 @@ class ServerCallState final
   // Appends the FDS frame of `count` descriptors; returns its offset.
   size_t AppendFdsFrame(std::string* out, size_t count) const;
 
+  // Counts the call's end in its method's stats, once (the first of the
+  // ways it ends: its STATUS, a silent cancel, its destruction).
+  void CountEndLocked(absl::StatusCode code)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (ABSL_PREDICT_TRUE(stats_ == nullptr) || end_counted_) return;
+    CountEnd(code);
+  }
+  void CountEnd(absl::StatusCode code) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   // Requests up to this size are kept in the call's own allocation.
   static constexpr size_t kSmallRequestSize = 256;
 
@@ -289,6 +302,8 @@ class ServerCallState final
   std::atomic<size_t> fds_counted_{0};
   const uint32_t stream_id_;
   const Service::Method* const method_;  // owned by a Service
+  MethodStats* const stats_;             // owned by the runtime's stats
+  int64_t stats_start_ = 0;  // MonotonicNanos() at the start, with stats
   CallbackServerContext context_;
   // Of the interceptors, how many ran OnCallStart(), and when.
   // Atomic: set by the thread that starts the call, read by any that ends
@@ -322,6 +337,9 @@ class ServerCallState final
   // Set once the STATUS went out, or the call ended without one.
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   bool initial_metadata_sent_ ABSL_GUARDED_BY(mu_) = false;
+  // Whether CountEnd() ran. Guarded by mu_, except in the destructor (the
+  // last owner, after every other thread let go).
+  bool end_counted_ ABSL_GUARDED_BY(mu_) = false;
   // Bytes of MESSAGE payload we may still send before the client's next
   // WINDOW_UPDATE (may go negative by one message).
   int64_t send_window_ ABSL_GUARDED_BY(mu_);

@@ -41,8 +41,9 @@ ServerConnection::ServerConnection(ServerRuntime* runtime, uint64_t tag,
       credentials_(credentials),
       authorized_(authorized),
       handshake_deadline_(handshake_deadline),
+      connected_at_(absl::Now()),
       reader_(runtime->options().max_frame_size, &runtime->buffers()),
-      last_activity_(absl::Now()),
+      last_activity_(connected_at_),
       accepts_fds_(credentials_.has_value() &&
                    runtime->options().max_fds_per_message > 0) {}
 
@@ -160,7 +161,7 @@ bool ServerConnection::ProcessFrames(
   for (;;) {
     FrameReader::Frame frame;
     absl::Status error;
-    frame_begin_ = bytes_received_ - reader_.buffered();
+    frame_begin_ = bytes_received_.Get() - reader_.buffered();
     switch (reader_.Next(&frame, &error)) {
       case FrameReader::Result::kNeedMore:
         return ABSL_PREDICT_TRUE(received_fds_.empty()) || CheckFdsClaimed();
@@ -290,7 +291,7 @@ bool ServerConnection::HandleHeaders(
         "HEADERS payload of stream ", stream_id, " is not a CallHeader")));
   }
   if (runtime_->draining()) {
-    SendStatus(stream_id, absl::UnavailableError("server is shutting down"));
+    RefuseCall(stream_id, absl::UnavailableError("server is shutting down"));
     return true;
   }
   if (!authorized_) {
@@ -298,15 +299,17 @@ bool ServerConnection::HandleHeaders(
         "peer ", DescribeCredentials(), " may not call this server"));
     LogRefusal(Refusal::kNotAllowed, absl::StrCat("connection from ", peer_,
                                                   ": ", refused.message()));
-    SendStatus(stream_id, refused);
+    RefuseCall(stream_id, refused);
     return true;
   }
   absl::Status error;
-  const Service::Method* method = runtime_->FindMethod(header.method(), &error);
-  if (method == nullptr) {
-    SendStatus(stream_id, error);
+  const ServerRuntime::RegisteredMethod* registered =
+      runtime_->FindMethod(header.method(), &error);
+  if (registered == nullptr) {
+    RefuseCall(stream_id, error);
     return true;
   }
+  const Service::Method* method = registered->method;
   Metadata metadata;
   if (header.metadata_size() > 0) {
     metadata = MetadataFromWire(header.metadata());
@@ -317,13 +320,13 @@ bool ServerConnection::HandleHeaders(
           Refusal::kMetadataTooLarge,
           absl::StrCat("connection from ", peer_, ": call ", header.method(),
                        " refused: ", metadata_ok.message()));
-      SendStatus(stream_id, metadata_ok);
+      RefuseCall(stream_id, metadata_ok);
       return true;
     }
   }
   const bool end_stream = (frame.header.flags & kFlagEndStream) != 0;
   if (end_stream && method->starts_with_request()) {
-    SendStatus(stream_id,
+    RefuseCall(stream_id,
                absl::InternalError(absl::StrCat(
                    RpcKindName(method->kind), " call to ", header.method(),
                    " ended without a request message")));
@@ -337,7 +340,8 @@ bool ServerConnection::HandleHeaders(
                 absl::Microseconds(static_cast<int64_t>(std::min<uint64_t>(
                     header.timeout_micros(), uint64_t{1} << 62)));
   auto call = std::make_shared<ServerCallState>(self, stream_id, method,
-                                                std::move(metadata), deadline);
+                                                std::move(metadata), deadline,
+                                                registered->stats);
   {
     MutexLock lock(&calls_mu_);
     const int limit = runtime_->options().max_calls_per_connection;
@@ -348,7 +352,7 @@ bool ServerConnection::HandleHeaders(
           Refusal::kTooManyCalls,
           absl::StrCat("connection from ", peer_, ": call ", header.method(),
                        " refused: ", refused.message()));
-      SendStatus(stream_id, refused);
+      RefuseCall(stream_id, refused);
       return true;
     }
     calls_.emplace(stream_id, call);
@@ -536,6 +540,26 @@ void ServerConnection::SendStatus(uint32_t stream_id,
   (void)AppendStatusFrame(&out, stream_id, status, Metadata(),
                           kDefaultMaxFrameSize);
   Send(std::move(out));
+}
+
+void ServerConnection::RefuseCall(uint32_t stream_id, const absl::Status& why) {
+  if (ServerStats* stats = runtime_->stats(); stats != nullptr) {
+    stats->CallRefused(why.code());
+  }
+  SendStatus(stream_id, why);
+}
+
+ConnectionSnapshot ServerConnection::Snapshot() const {
+  ConnectionSnapshot snapshot;
+  snapshot.id = tag_;
+  snapshot.peer = peer_;
+  snapshot.credentials = credentials_;
+  snapshot.connected_at = connected_at_;
+  snapshot.bytes_received = bytes_received();
+  snapshot.bytes_sent = bytes_sent();
+  MutexLock lock(&calls_mu_);
+  snapshot.calls_in_flight = calls_.size();
+  return snapshot;
 }
 
 void ServerConnection::SendGoAway(const absl::Status& why) {

@@ -33,6 +33,7 @@
 #include "absl/time/time.h"
 #include "server/interceptor.h"
 #include "server/server_call.h"
+#include "server/server_stats.h"
 #include "server/service.h"
 #include "sockrpc/wire.pb.h"
 #include "transport/byte_stream.h"
@@ -65,6 +66,11 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   const std::optional<PeerCredentials>& peer_credentials() const {
     return credentials_;
   }
+  // Bytes read from and written to the peer so far; any thread.
+  uint64_t bytes_received() const { return bytes_received_.Get(); }
+  uint64_t bytes_sent() const { return bytes_sent_.Get(); }
+  // What the stats service lists of this connection; any thread.
+  ConnectionSnapshot Snapshot() const;
   uint32_t max_frame_size() const;
   size_t max_metadata_size() const;
   const std::vector<ServerInterceptor*>& interceptors() const;
@@ -116,6 +122,9 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   void ReleaseFds(size_t count) { fds_held_.fetch_sub(count); }
   // Sends a STATUS frame ending `stream_id` with `status`.
   void SendStatus(uint32_t stream_id, const absl::Status& status);
+  // Ends a call refused before it reached a method with `why` (counted in
+  // the stats, if on).
+  void RefuseCall(uint32_t stream_id, const absl::Status& why);
   // Gives the client `increment` bytes of window on `stream_id`.
   void SendWindowUpdate(uint32_t stream_id, uint32_t increment);
 
@@ -237,6 +246,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   const std::optional<PeerCredentials> credentials_;
   const bool authorized_;
   const absl::Time handshake_deadline_;
+  const absl::Time connected_at_;
 
   mutable Mutex read_mu_;
   FrameReader reader_ ABSL_GUARDED_BY(read_mu_);
@@ -263,7 +273,8 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   // taken by an FDS frame; those of the FDS frame whose MESSAGE comes next
   // (fds_stream_ != 0), or whether they were over the connection's limit.
   const bool accepts_fds_;
-  uint64_t bytes_received_ ABSL_GUARDED_BY(read_mu_) = 0;
+  // (Added to under read_mu_; bytes_sent_ under write_mu_.)
+  SingleWriterCounter bytes_received_;
   uint64_t frame_begin_ ABSL_GUARDED_BY(read_mu_) = 0;
   ReceivedFds received_fds_ ABSL_GUARDED_BY(read_mu_);
   uint32_t fds_stream_ ABSL_GUARDED_BY(read_mu_) = 0;
@@ -272,6 +283,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   // Descriptors held by this connection's calls in flight (their requests'
   // descriptors, until each call ends), against max_fds_per_connection.
   std::atomic<size_t> fds_held_{0};
+  SingleWriterCounter bytes_sent_;
   // The HEADERS of the call being opened, parsed: made at the first call
   // (a connection that never calls holds none), then kept so that its
   // strings keep their memory from call to call.

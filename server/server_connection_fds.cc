@@ -24,14 +24,15 @@ void ServerConnection::AppendSettings(std::string* out) const {
 
 void ServerConnection::NoteRead(size_t n, std::vector<Fd> fds) {
   if (ABSL_PREDICT_FALSE(!fds.empty())) {
-    received_fds_.Add(bytes_received_, bytes_received_ + n, std::move(fds));
+    const uint64_t before = bytes_received_.Get();
+    received_fds_.Add(before, before + n, std::move(fds));
   }
-  bytes_received_ += n;
+  bytes_received_.Add(n);
 }
 
 bool ServerConnection::CheckFdsClaimed() {
-  absl::Status claimed =
-      received_fds_.CheckNoneLeftBefore(bytes_received_ - reader_.buffered());
+  absl::Status claimed = received_fds_.CheckNoneLeftBefore(
+      bytes_received_.Get() - reader_.buffered());
   return claimed.ok() || ProtocolError(claimed);
 }
 

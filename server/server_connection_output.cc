@@ -51,6 +51,7 @@ void ServerConnection::Send(std::string frames) {
     stream_->Shutdown();
     return;
   }
+  bytes_sent_.Add(*written);
   if (*written == frames.size()) {
     runtime_->buffers().Give(std::move(frames));
     return;
@@ -132,6 +133,7 @@ void ServerConnection::FlushLocked() {
       return;
     }
     if (*written == 0) return;  // the socket is full: wait for EPOLLOUT
+    bytes_sent_.Add(*written);
     // Passed: the peer holds its own references; ours close.
     if (carries) pending_fds_.pop_front();
     pending_offset_ += *written;

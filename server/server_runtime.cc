@@ -14,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "server/reflection_service.h"
+#include "server/stats_service.h"
 #include "transport/address.h"
 #include "transport/posix_error.h"
 #include "transport/socket.h"
@@ -63,7 +64,7 @@ absl::Status ServerRuntime::RegisterService(Service* service) {
         absl::StrCat("service ", service->name(), " is already registered"));
   }
   for (const Service::Method& method : service->methods()) {
-    methods_[method.full_name] = &method;
+    methods_[method.full_name] = RegisteredMethod{&method};
   }
   return absl::OkStatus();
 }
@@ -144,12 +145,45 @@ absl::Status ServerRuntime::RegisterHealth() {
   return RegisterService(health_.get());
 }
 
+absl::Status ServerRuntime::RegisterStats() {
+  if (!options_.enable_stats_service) return absl::OkStatus();
+  Service* service = nullptr;
+  {
+    MutexLock lock(&mu_);
+    if (state_ != State::kIdle || stats_service_ != nullptr ||
+        services_.contains(stats::v1::Stats::kServiceName)) {
+      return absl::OkStatus();
+    }
+    stats_service_ = std::make_unique<StatsService>(this);
+    service = stats_service_.get();
+  }
+  return RegisterService(service);
+}
+
+void ServerRuntime::StartStats() {
+  if (!options_.enable_stats_service) return;
+  MutexLock lock(&mu_);
+  if (stats_ != nullptr) return;  // a second Start()
+  stats_ = std::make_unique<ServerStats>();
+  std::vector<RegisteredMethod*> by_name;
+  for (auto& [name, registered] : methods_) by_name.push_back(&registered);
+  std::sort(by_name.begin(), by_name.end(),
+            [](const RegisteredMethod* a, const RegisteredMethod* b) {
+              return a->method->full_name < b->method->full_name;
+            });
+  for (RegisteredMethod* registered : by_name) {
+    registered->stats = stats_->AddMethod(*registered->method);
+  }
+}
+
 absl::Status ServerRuntime::RegisterBuiltInServices() {
-  // Health first, so that reflection lists it.
+  // Health and stats first, so that reflection lists them.
   SOCKRPC_RETURN_IF_ERROR(RegisterHealth());
+  SOCKRPC_RETURN_IF_ERROR(RegisterStats());
   if (options_.enable_reflection) {
     SOCKRPC_RETURN_IF_ERROR(RegisterReflection());
   }
+  StartStats();
   if (health_ != nullptr) {
     std::vector<std::string> names;
     {
@@ -475,6 +509,10 @@ void ServerRuntime::CloseConnection(
   {
     MutexLock lock(&mu_);
     connections_.erase(connection->tag());
+    if (stats_ != nullptr) {
+      stats_->ConnectionClosed(connection->bytes_received(),
+                               connection->bytes_sent());
+    }
     if (connections_.empty() && state_ == State::kRunning &&
         options_.exit_when_idle > absl::ZeroDuration()) {
       idle_since_ = absl::Now();
@@ -509,10 +547,37 @@ void ServerRuntime::WatchWritable(const ServerConnection& connection,
                        connection.tag());
 }
 
-const Service::Method* ServerRuntime::FindMethod(absl::string_view full_name,
-                                                 absl::Status* error) const {
+ConnectionsSnapshot ServerRuntime::SnapshotConnections(size_t limit) const {
+  std::vector<std::shared_ptr<ServerConnection>> open;
+  ConnectionsSnapshot snapshot;
+  {
+    MutexLock lock(&mu_);
+    open.reserve(connections_.size());
+    for (const auto& [tag, connection] : connections_) {
+      open.push_back(connection);
+    }
+    // The open ones' bytes are read under mu_ too, so that a connection
+    // closing meanwhile (its bytes move to the closed ones' total under
+    // mu_) is counted once.
+    for (const auto& connection : open) {
+      snapshot.bytes_received += connection->bytes_received();
+      snapshot.bytes_sent += connection->bytes_sent();
+    }
+  }
+  snapshot.open = open.size();
+  std::sort(open.begin(), open.end(),
+            [](const auto& a, const auto& b) { return a->tag() < b->tag(); });
+  if (open.size() > limit) open.resize(limit);
+  for (const auto& connection : open) {
+    snapshot.listed.push_back(connection->Snapshot());
+  }
+  return snapshot;
+}
+
+const ServerRuntime::RegisteredMethod* ServerRuntime::FindMethod(
+    absl::string_view full_name, absl::Status* error) const {
   auto it = methods_.find(full_name);
-  if (it != methods_.end()) return it->second;
+  if (it != methods_.end()) return &it->second;
   // "/package.Service/Method", both parts non-empty and without a slash:
   // say whether the service or the method is unknown.
   absl::string_view name = full_name;

@@ -30,6 +30,7 @@
 #include "server/server.h"
 #include "server/server_call.h"
 #include "server/server_connection.h"
+#include "server/server_stats.h"
 #include "server/service.h"
 #include "transport/buffer_pool.h"
 #include "transport/byte_stream.h"
@@ -79,10 +80,20 @@ class ServerRuntime {
   // Large buffers shared by the connections (request buffers, pending
   // output), freed when the server has been quiet for a while (Watch()).
   BufferPool& buffers() { return buffers_; }
+  // A method the server serves, and its stats (null when they are off).
+  struct RegisteredMethod {
+    const Service::Method* method = nullptr;
+    MethodStats* stats = nullptr;
+  };
   // The method called `full_name`, or null with *error set to the
   // UNIMPLEMENTED status to send.
-  const Service::Method* FindMethod(absl::string_view full_name,
-                                    absl::Status* error) const;
+  const RegisteredMethod* FindMethod(absl::string_view full_name,
+                                     absl::Status* error) const;
+  // The stats (ServerOptions::enable_stats_service), null when off; fixed
+  // once Start() has run.
+  ServerStats* stats() const { return stats_.get(); }
+  // For the stats service: the open connections, at most `limit` listed.
+  ConnectionsSnapshot SnapshotConnections(size_t limit) const;
   // Writes one line to the server log.
   void Log(absl::string_view line) const;
   // Adds EPOLLOUT to a connection's registration, or takes it away.
@@ -257,13 +268,19 @@ class ServerRuntime {
   // Registers the health service unless options_ turn it off or the
   // application registered its own.
   absl::Status RegisterHealth();
+  // Registers the stats service if options_ turn it on, unless the
+  // application registered its own.
+  absl::Status RegisterStats();
+  // Makes stats_ and a MethodStats for every registered method (the stats
+  // service's own included), once every service is registered.
+  void StartStats();
   // Registers the health and reflection services (as options_ say), then
   // makes every registered service SERVING (HealthService::Start()).
   absl::Status RegisterBuiltInServices();
 
   const ServerOptions options_;
   BufferPool buffers_;
-  absl::flat_hash_map<std::string, const Service::Method*> methods_;
+  absl::flat_hash_map<std::string, RegisteredMethod> methods_;
   absl::flat_hash_map<std::string, Service*> services_;
   // The reflection service, made by Start() unless options_ turn it off.
   std::unique_ptr<Service> reflection_ ABSL_GUARDED_BY(mu_);
@@ -271,6 +288,10 @@ class ServerRuntime {
   // off (null then), registered by Start().
   const std::unique_ptr<HealthService> health_;
   bool health_registered_ ABSL_GUARDED_BY(mu_) = false;
+  // The stats service and the numbers it reports, made by Start() when
+  // options_ turn them on; stats_ is fixed before any thread serves.
+  std::unique_ptr<Service> stats_service_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<ServerStats> stats_;
   std::vector<Listener> listeners_;  // fixed once Start() has run
   Poller poller_;
   Fd stop_fd_;  // eventfd: readable for ever once the threads must stop

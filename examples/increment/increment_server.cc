@@ -67,6 +67,10 @@ ABSL_FLAG(bool, reflection, true,
 ABSL_FLAG(absl::Duration, exit_when_idle, absl::ZeroDuration(),
           "exit (status 0) once no client has been connected for this long, "
           "for a server started on demand by systemd (0: never)");
+ABSL_FLAG(bool, stats, false,
+          "serve the stats service: live per-method counts, latency, bytes "
+          "and connections for `sockrpc stats` (readable by this server's "
+          "own user, over a unix socket)");
 ABSL_FLAG(bool, health, true,
           "serve the health service, which `sockrpc health` and probes ask "
           "(--health=false turns it off)");
@@ -175,6 +179,7 @@ int main(int argc, char** argv) {
   options.handshake_timeout = absl::GetFlag(FLAGS_handshake_timeout);
   options.enable_reflection = absl::GetFlag(FLAGS_reflection);
   options.enable_health_service = absl::GetFlag(FLAGS_health);
+  options.enable_stats_service = absl::GetFlag(FLAGS_stats);
   options.max_connections = absl::GetFlag(FLAGS_max_connections);
   options.max_calls_per_connection =
       absl::GetFlag(FLAGS_max_calls_per_connection);

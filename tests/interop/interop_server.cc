@@ -79,6 +79,9 @@ ABSL_FLAG(std::vector<std::string>, allowed_uids, {},
           "comma-separated uids allowed to call (unix sockets)");
 ABSL_FLAG(std::vector<std::string>, allowed_gids, {},
           "comma-separated gids allowed to call (unix sockets)");
+ABSL_FLAG(bool, stats, false,
+          "serve the stats service (`sockrpc stats`), readable by this "
+          "server's own user over a unix socket");
 ABSL_FLAG(bool, log_calls, false,
           "print one line per finished call (method, peer, status, time)");
 ABSL_FLAG(bool, redact_errors, false,
@@ -115,6 +118,7 @@ int main(int argc, char** argv) {
   options.max_frame_size = absl::GetFlag(FLAGS_max_frame_size);
   options.max_threads = absl::GetFlag(FLAGS_max_threads);
   options.exit_when_idle = absl::GetFlag(FLAGS_exit_when_idle);
+  options.enable_stats_service = absl::GetFlag(FLAGS_stats);
   options.max_write_buffer = absl::GetFlag(FLAGS_max_write_buffer);
   options.max_metadata_size = absl::GetFlag(FLAGS_max_metadata_size);
   options.max_connections = absl::GetFlag(FLAGS_max_connections);

@@ -27,6 +27,7 @@ int RunTap(int argc, char** argv);       // sockrpc tap --listen --upstream
 int RunDecode(int argc, char** argv);    // sockrpc decode FILE
 int RunConformance(int argc, char** argv);  // sockrpc conformance ADDR
 int RunHealth(int argc, char** argv);       // sockrpc health ADDR [SERVICE]
+int RunStats(int argc, char** argv);        // sockrpc stats ADDR
 
 }  // namespace cli
 }  // namespace sockrpc

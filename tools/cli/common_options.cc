@@ -156,5 +156,17 @@ int ReportFailure(const absl::Status& status) {
   return 1;
 }
 
+absl::StatusOr<absl::Duration> ParsePositiveDuration(absl::string_view option,
+                                                     const std::string& text) {
+  absl::Duration duration;
+  if (!absl::ParseDuration(text, &duration) ||
+      duration <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(option, " takes a positive duration such as 1s or ",
+                     "500ms, got \"", text, "\""));
+  }
+  return duration;
+}
+
 }  // namespace cli
 }  // namespace sockrpc

@@ -74,6 +74,11 @@ bool LooksLikeAddress(absl::string_view arg);
 // of a failed operation.
 int ReportFailure(const absl::Status& status);
 
+// Parses `text`, the value of `option` (--timeout), as a positive duration
+// ("1s", "500ms"); INVALID_ARGUMENT names the option.
+absl::StatusOr<absl::Duration> ParsePositiveDuration(absl::string_view option,
+                                                     const std::string& text);
+
 // Parses KEY:VALUE `headers`, as given with option `flag` (-H), into
 // metadata: the key lower-cased, a -bin key's value decoded from base64.
 // INVALID_ARGUMENT names the option and the bad header.

@@ -122,19 +122,6 @@ int Watch(health_v1::Health::Stub* stub,
   return ExitCodeOf(static_cast<Response::ServingStatus>(last.load()));
 }
 
-// Parses a positive duration option; an error names the option.
-absl::StatusOr<absl::Duration> PositiveDuration(absl::string_view option,
-                                                const std::string& text) {
-  absl::Duration duration;
-  if (!absl::ParseDuration(text, &duration) ||
-      duration <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(option, " takes a positive duration such as 1s or ",
-                     "500ms, got \"", text, "\""));
-  }
-  return duration;
-}
-
 }  // namespace
 
 int RunHealth(int argc, char** argv) {
@@ -191,12 +178,12 @@ int RunHealth(int argc, char** argv) {
   if (args.empty()) return parser.UsageError("missing ADDR");
   if (args.size() > 2) return parser.UsageError("too many arguments");
   absl::StatusOr<absl::Duration> connect_timeout =
-      PositiveDuration("--connect-timeout", connect_timeout_text);
+      ParsePositiveDuration("--connect-timeout", connect_timeout_text);
   if (!connect_timeout.ok()) {
     return parser.UsageError(connect_timeout.status().message());
   }
   absl::StatusOr<absl::Duration> timeout =
-      PositiveDuration("--timeout", timeout_text);
+      ParsePositiveDuration("--timeout", timeout_text);
   if (!timeout.ok()) return parser.UsageError(timeout.status().message());
   absl::StatusOr<Metadata> metadata = ParseHeaders("-H", headers);
   if (!metadata.ok()) return parser.UsageError(metadata.status().message());

@@ -58,6 +58,8 @@ constexpr Command kCommands[] = {
      "check that a server follows the wire protocol, rule by rule"},
     {"health", sockrpc::cli::RunHealth,
      "ask whether a server serves (exit 0 only if SERVING), or --watch"},
+    {"stats", sockrpc::cli::RunStats,
+     "show a server's live numbers: calls, latency, bytes, connections"},
     {"version", RunVersion, "print the version (also: sockrpc --version)"},
 };
 
