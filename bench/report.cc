@@ -129,7 +129,7 @@ Row AtMost(std::string name, std::string unit, double ours, double baseline,
            std::string baseline_name, double max_ratio) {
   Row row = Plain(std::move(name), std::move(unit), ours, baseline,
                   std::move(baseline_name));
-  row.target = absl::StrFormat("<= %.1fx", max_ratio);
+  row.target = absl::StrFormat("<= %gx", max_ratio);
   row.met = baseline > 0 && row.ratio() <= max_ratio;
   return row;
 }

@@ -106,7 +106,7 @@ TEST_F(StatsCliTest, JsonIsTheMessageWithEveryField) {
   EXPECT_THAT(run.out,
               HasSubstr("\"method\":\"/increment.Increment/Increment\","
                         "\"kind\":\"unary\",\"started\":\"4\","
-                        "\"in_flight\":\"0\",\"finished\":[{\"code\":0,"
+                        "\"inFlight\":\"0\",\"finished\":[{\"code\":0,"
                         "\"count\":\"3\"},{\"code\":3,\"count\":\"1\"}]"));
   // Zeros are printed, not left out.
   EXPECT_THAT(run.out, HasSubstr("\"started\":\"0\""));

@@ -16,6 +16,7 @@
 #include "increment.pb.h"
 #include "sockrpc/health.pb.h"
 #include "sockrpc/reflection.pb.h"
+#include "sockrpc/stats.pb.h"
 #include "sockrpc/wire.pb.h"
 #include "tools/cli/connection_decoder.h"
 #include "tools/cli/frame_printer.h"
@@ -184,6 +185,19 @@ TEST(TapDecoderTest, HealthCallsDecodeWithoutASchema) {
                                   "HealthCheckRequest\""));
   EXPECT_THAT(lines[2],
               HasSubstr("\"message\":{\"service\":\"increment.Increment\"}"));
+}
+
+// And the stats service's (`sockrpc stats` through a tap).
+TEST(TapDecoderTest, StatsCallsDecodeWithoutASchema) {
+  stats::v1::GetStatsRequest request;
+  request.set_connection_limit(20);
+  const std::string client =
+      ClientCallBytes("/sockrpc.stats.v1.Stats/GetStats", request);
+  std::vector<std::string> lines = Decode(nullptr, client, "");
+  ASSERT_GE(lines.size(), 3u) << Joined(lines);
+  EXPECT_THAT(lines[2], HasSubstr("\"message_type\":\"sockrpc.stats.v1."
+                                  "GetStatsRequest\""));
+  EXPECT_THAT(lines[2], HasSubstr("\"message\":{\"connectionLimit\":20}"));
 }
 
 TEST(TapDecoderTest, MalformedHeaderIsShownAndTheRestIsUnframed) {

@@ -4,6 +4,7 @@
 
 #include "sockrpc/health.pb.h"
 #include "sockrpc/reflection.pb.h"
+#include "sockrpc/stats.pb.h"
 
 namespace sockrpc {
 namespace cli {
@@ -14,7 +15,8 @@ const google::protobuf::MethodDescriptor* FindBuiltinMethod(
   // file's generated code (and its registration) whoever else uses it.
   const google::protobuf::FileDescriptor* files[] = {
       ::sockrpc::reflection::v1::ListServicesRequest::descriptor()->file(),
-      ::sockrpc::health::v1::HealthCheckRequest::descriptor()->file()};
+      ::sockrpc::health::v1::HealthCheckRequest::descriptor()->file(),
+      ::sockrpc::stats::v1::GetStatsRequest::descriptor()->file()};
   for (const google::protobuf::FileDescriptor* file : files) {
     for (int i = 0; i < file->service_count(); ++i) {
       const google::protobuf::ServiceDescriptor* candidate = file->service(i);

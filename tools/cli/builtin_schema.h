@@ -1,6 +1,6 @@
 // The schema the tool always has, whatever --proto, --protoset or a
 // server's reflection give: the built-in services of
-// proto/sockrpc/reflection.proto and proto/sockrpc/health.proto, whose
+// proto/sockrpc/reflection.proto, health.proto and stats.proto, whose
 // generated code the tool links.
 // `sockrpc tap` and `sockrpc decode` decode its calls with it when their
 // own schema lacks them. Internal to the tool.
@@ -17,7 +17,7 @@ namespace cli {
 
 // FindBuiltinMethod returns the method `method` of the built-in service
 // named `service` ("sockrpc.reflection.v1.Reflection",
-// "sockrpc.health.v1.Health"), or null if there
+// "sockrpc.health.v1.Health", "sockrpc.stats.v1.Stats"), or null if there
 // is none. Its types are in the generated pool: build their messages with
 // google::protobuf::MessageFactory::generated_factory().
 const google::protobuf::MethodDescriptor* FindBuiltinMethod(

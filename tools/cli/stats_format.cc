@@ -211,7 +211,6 @@ std::string FormatStatsTable(const ServerStats& stats,
 absl::StatusOr<std::string> FormatStatsJson(const ServerStats& stats) {
   std::string json;
   google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
   options.always_print_primitive_fields = true;  // a 0 is a number too
   const auto printed =
       google::protobuf::util::MessageToJsonString(stats, &json, options);

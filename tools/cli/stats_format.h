@@ -31,7 +31,9 @@ struct TableOptions {
 std::string FormatStatsTable(const stats::v1::ServerStats& stats,
                              const TableOptions& options);
 
-// The message as JSON, field names as in the .proto, one object per line.
+// The message as proto3 JSON (lowerCamelCase names, as `sockrpc call` and
+// `tap` print messages; 64-bit numbers as strings), every field printed,
+// on one line.
 absl::StatusOr<std::string> FormatStatsJson(
     const stats::v1::ServerStats& stats);
 
