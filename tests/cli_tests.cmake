@@ -67,3 +67,10 @@ target_compile_definitions(cli_grpcurl_test PRIVATE
   SOCKRPC_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
   SOCKRPC_VERSION="${PROJECT_VERSION}")
 add_dependencies(cli_grpcurl_test sockrpc_cli increment_server interop_server)
+
+# `sockrpc call` and `sockrpc tap` with file descriptors (SCM_RIGHTS),
+# against the real files_server of examples/files.
+sockrpc_test(NAME fd_cli_e2e_test
+  SOURCES fd_cli_e2e_test.cc
+  LIBS sockrpc_cli_testing)
+add_dependencies(fd_cli_e2e_test sockrpc_cli files_server)

@@ -22,3 +22,4 @@ sockrpc_test(NAME buffer_pool_test SOURCES buffer_pool_test.cc LIBS sockrpc_tran
 sockrpc_test(NAME message_queue_test SOURCES message_queue_test.cc LIBS sockrpc_transport)
 sockrpc_test(NAME fd_test SOURCES fd_test.cc LIBS sockrpc_transport)
 sockrpc_test(NAME fd_passing_test SOURCES fd_passing_test.cc LIBS sockrpc_transport)
+sockrpc_test(NAME fd_fields_test SOURCES fd_fields_test.cc LIBS sockrpc_transport)

@@ -1,5 +1,7 @@
 #include "transport/fd_fields.h"
 
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
@@ -12,12 +14,32 @@ using ::google::protobuf::FieldDescriptor;
 using ::google::protobuf::Message;
 using ::google::protobuf::Reflection;
 
+// The index a sockrpc.FileDescriptor names, if `message` is one: the
+// generated type, or the same type from another pool (a dynamic message,
+// as the sockrpc tool parses replies with a schema from reflection).
+std::optional<uint32_t> IndexIfFileDescriptor(const Message& message) {
+  const google::protobuf::Descriptor* type = message.GetDescriptor();
+  if (type == FileDescriptor::descriptor()) {
+    return static_cast<const FileDescriptor&>(message).index();
+  }
+  if (type->full_name() != FileDescriptor::descriptor()->full_name()) {
+    return std::nullopt;
+  }
+  const FieldDescriptor* index = type->FindFieldByNumber(1);
+  if (index == nullptr ||
+      index->cpp_type() != FieldDescriptor::CPPTYPE_UINT32 ||
+      index->is_repeated()) {
+    return std::nullopt;  // not the real one: looked into as any message
+  }
+  return message.GetReflection()->GetUInt32(message, index);
+}
+
 // Marks in `named` the indexes `message` and the messages in it name;
 // the first index out of range is an error.
 absl::Status Visit(const Message& message, size_t count,
                    std::vector<bool>* named) {
-  if (message.GetDescriptor() == FileDescriptor::descriptor()) {
-    const uint32_t index = static_cast<const FileDescriptor&>(message).index();
+  if (const std::optional<uint32_t> found = IndexIfFileDescriptor(message)) {
+    const uint32_t index = *found;
     if (index >= count) {
       return absl::InvalidArgumentError(
           absl::StrCat("file descriptor index ", index,

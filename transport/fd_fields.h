@@ -18,7 +18,8 @@ namespace sockrpc {
 // it: an index not below fds->size() is INVALID_ARGUMENT ("file descriptor
 // index N, but the message came with M"). Descriptors that no field names
 // are closed (their slots stay, invalid). A message without reflection
-// (a lite message) is not looked into.
+// (a lite message) is not looked into; a dynamic message's fields of type
+// sockrpc.FileDescriptor count as the generated type's.
 absl::Status MatchFdFields(const google::protobuf::MessageLite& message,
                            std::vector<Fd>* fds);
 

@@ -1,6 +1,11 @@
 // sockrpc call: calls one method of a server with requests written in
 // JSON, and prints the replies as JSON, one per line.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -9,6 +14,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "client/channel.h"
 #include "client/client_call.h"
@@ -17,6 +23,7 @@
 #include "tools/cli/call_setup.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/common_options.h"
+#include "tools/cli/fd_description.h"
 #include "tools/cli/json_io.h"
 #include "tools/cli/message_format.h"
 #include "tools/cli/schema.h"
@@ -39,6 +46,9 @@ struct CallPlan {
   bool emit_defaults = false;
   bool verbose = false;
   MessageFormat format = MessageFormat::kJson;
+  // Descriptors to send with the (first) request, indexes 0, 1, ... in
+  // this order: the --fd ones, then the --file ones.
+  std::vector<Fd> fds;
 };
 
 void PrintLine(const std::string& line) {
@@ -62,10 +72,26 @@ void PrintMetadata(absl::string_view label, const Metadata& metadata) {
   }
 }
 
-// Reads every reply of `call` and prints it as a JSON line. Returns a
-// failure to print (the call's own status comes from Finish()).
+// Prints, on standard error, the descriptors that came with the reply
+// read last (none usually), and closes them.
+void PrintReplyFds(ClientContext* context) {
+  for (uint32_t index = 0;; ++index) {
+    FileDescriptor field;
+    field.set_index(index);
+    absl::StatusOr<Fd> fd = context->TakeFd(field);
+    if (absl::IsInvalidArgument(fd.status())) return;  // no more
+    const std::string line = absl::StrCat(
+        "file descriptor ", index, ": ",
+        fd.ok() ? DescribeFd(fd->get()) : "named by no field (closed)", "\n");
+    std::fputs(line.c_str(), stderr);
+  }
+}
+
+// Reads every reply of `call` and prints it as a JSON line, and what
+// descriptors came with it on standard error. Returns a failure to print
+// (the call's own status comes from Finish()).
 absl::Status PrintReplies(const Schema& schema, const CallPlan& plan,
-                          ClientCall* call) {
+                          ClientContext* context, ClientCall* call) {
   for (;;) {
     std::unique_ptr<Message> reply =
         schema.NewMessage(plan.method->output_type());
@@ -77,6 +103,7 @@ absl::Status PrintReplies(const Schema& schema, const CallPlan& plan,
       return json.status();
     }
     PrintLine(*json);
+    PrintReplyFds(context);
   }
 }
 
@@ -110,6 +137,14 @@ int Call(const MethodTarget& target, const CallPlan& plan) {
   Channel* channel = target.channel.get();
   ClientContext context;
   target.settings.Apply(&context);
+  // They go with the request, or a stream's first one.
+  for (const Fd& fd : plan.fds) {
+    Fd copy(::fcntl(fd.get(), F_DUPFD_CLOEXEC, 0));
+    if (!copy.valid()) {
+      return ReportFailure(absl::InternalError("cannot duplicate a --fd"));
+    }
+    context.AttachFd(std::move(copy));
+  }
   std::unique_ptr<ClientCall> call;
   absl::Status local_error;
 
@@ -125,7 +160,7 @@ int Call(const MethodTarget& target, const CallPlan& plan) {
     }
     if (!request.ok()) return ReportFailure(request.status());
     call = channel->StartCall(&context, wire_name, request->get());
-    local_error = PrintReplies(schema, plan, call.get());
+    local_error = PrintReplies(schema, plan, &context, call.get());
   } else {
     // A stream of requests, one JSON object per line, written on another
     // thread while this one prints the replies.
@@ -142,7 +177,7 @@ int Call(const MethodTarget& target, const CallPlan& plan) {
     absl::Status input_error;
     std::thread writer(WriteRequests, std::cref(schema), std::cref(plan),
                        lines.get(), call.get(), &input_error);
-    local_error = PrintReplies(schema, plan, call.get());
+    local_error = PrintReplies(schema, plan, &context, call.get());
     lines->Stop();  // the call is over: stop waiting for input
     writer.join();
     if (!input_error.ok()) {
@@ -207,6 +242,18 @@ int RunCall(int argc, char** argv) {
                    "JSON mapping (default) or protobuf's text format, one "
                    "message a line (as grpcurl's -format text)",
                    &format);
+  std::vector<std::string> fd_numbers;
+  std::vector<std::string> files;
+  parser.AddList({"--fd"}, "N",
+                 "send this command's open descriptor N with the request "
+                 "(unix sockets; docs/PROTOCOL.md section 16): the request "
+                 "names it as a sockrpc.FileDescriptor {\"index\": I}, I "
+                 "counting the --fd options from 0, then the --file ones",
+                 &fd_numbers);
+  parser.AddList({"--file"}, "PATH",
+                 "open PATH (read-only) and send it with the request, as "
+                 "--fd does",
+                 &files);
   parser.AddBool({"-v", "--verbose"},
                  "print the reply's initial and trailing metadata on "
                  "standard error (a -bin value in base64; \"(none)\" when "
@@ -218,6 +265,10 @@ int RunCall(int argc, char** argv) {
       "'{\"character\":\"A\"}'\n"
       "  echo '{\"character\":\"y\"}' | sockrpc call unix:/tmp/s.sock "
       "increment.Increment/Increment -\n"
+      "  sockrpc call --file notes.txt unix:/tmp/f.sock files.Files/WriteTo "
+      "'{\"file\":{\"index\":0},\"text\":\"hi\"}'\n"
+      "Descriptors that come with a reply are shown on standard error, "
+      "\"file descriptor I: TYPE, ...\", and closed.\n"
       "  sockrpc call --proto increment.proto -H 'authorization:Bearer "
       "secret' \\\n"
       "      --deadline 2s localhost:50051 increment.Increment/Increment "
@@ -235,6 +286,24 @@ int RunCall(int argc, char** argv) {
     return parser.UsageError(message_format.status().message());
   }
   plan.format = *message_format;
+  for (const std::string& text : fd_numbers) {
+    int number;
+    if (!absl::SimpleAtoi(text, &number) || number < 0 ||
+        ::fcntl(number, F_GETFD) < 0) {
+      return parser.UsageError(absl::StrCat(
+          "--fd takes the number of an open descriptor, got \"", text, "\""));
+    }
+    plan.fds.emplace_back(::fcntl(number, F_DUPFD_CLOEXEC, 0));
+  }
+  for (const std::string& path : files) {
+    Fd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!file.valid()) {
+      return parser.UsageError(
+          absl::StrCat("--file ", path, ": ", std::strerror(errno)));
+    }
+    plan.fds.push_back(std::move(file));
+  }
+  common.accept_fds = true;
   MethodTarget target;
   if (std::optional<int> exit_code =
           ResolveMethodTarget(parser, common, arguments, &target)) {

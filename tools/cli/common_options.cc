@@ -6,6 +6,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "transport/fd_passing.h"
 #include "transport/status_macros.h"
 
 namespace sockrpc {
@@ -87,6 +88,7 @@ void AddCommonOptions(ArgParser* parser, CommonOptions* options,
 ChannelOptions CallSettings::channel_options() const {
   ChannelOptions options;
   options.connect_timeout = connect_timeout;
+  if (accept_fds) options.max_fds_per_message = kMaxFdsPerMessageLimit;
   return options;
 }
 
@@ -102,6 +104,7 @@ absl::StatusOr<CallSettings> MakeCallSettings(const CommonOptions& options,
   settings.schema.proto_files = options.proto_files;
   settings.schema.import_dirs = options.import_dirs;
   settings.schema.protoset = options.protoset;
+  settings.accept_fds = options.accept_fds;
   if (!options.proto_files.empty() && !options.protoset.empty()) {
     return absl::InvalidArgumentError(
         "give either --proto or --protoset, not both");

@@ -30,6 +30,9 @@ struct CommonOptions {
   std::vector<std::string> reflect_headers;  // --reflect-header: reflection
   std::string deadline;              // "2s", "500ms"; empty: none
   std::string connect_timeout = "10s";
+  // Not an option: the command's own say (`call` sets it) whether replies
+  // may bring file descriptors; see CallSettings::accept_fds.
+  bool accept_fds = false;
 };
 
 // Declares the shared options in `parser`, filling `*options`.
@@ -46,6 +49,9 @@ struct CallSettings {
   absl::Duration deadline = absl::InfiniteDuration();
   // How long connecting may take, up to the server's preface.
   absl::Duration connect_timeout = absl::Seconds(10);
+  // Whether replies may bring file descriptors (unix sockets; `call` sets
+  // it: ChannelOptions::max_fds_per_message at its limit).
+  bool accept_fds = false;
 
   // The options of the channels made to the server.
   ChannelOptions channel_options() const;

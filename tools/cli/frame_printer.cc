@@ -41,6 +41,8 @@ const char* KindName(EventKind kind) {
       return "truncated";
     case EventKind::kEnd:
       return "end";
+    case EventKind::kFds:
+      return "descriptors";
   }
   return "unknown";
 }
@@ -144,6 +146,14 @@ std::string TextLine(const InspectEvent& event, const PrintOptions& options) {
       absl::StrAppend(&line, Paint(options, kBold, "END"), " after ",
                       event.offset, " bytes: ", event.text);
       break;
+    case EventKind::kFds:
+      absl::StrAppend(&line, Paint(options, kBold, "DESCRIPTORS"), " ",
+                      event.fds.size(), " at byte ", event.offset, ", ",
+                      event.text, ":");
+      for (size_t i = 0; i < event.fds.size(); ++i) {
+        absl::StrAppend(&line, i == 0 ? " " : "; ", "[", i, "] ", event.fds[i]);
+      }
+      break;
   }
   line.push_back('\n');
   return line;
@@ -191,6 +201,13 @@ std::string JsonLine(const InspectEvent& event) {
   if (event.payload_skipped) absl::StrAppend(&line, ",\"payload_skipped\":true");
   if (!event.text.empty()) {
     absl::StrAppend(&line, ",\"text\":", JsonQuote(event.text));
+  }
+  if (event.kind == EventKind::kFds) {
+    absl::StrAppend(&line, ",\"fds\":[");
+    for (size_t i = 0; i < event.fds.size(); ++i) {
+      absl::StrAppend(&line, i == 0 ? "" : ",", JsonQuote(event.fds[i]));
+    }
+    line.append("]");
   }
   line.append("}\n");
   return line;

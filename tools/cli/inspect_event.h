@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "transport/frame.h"
@@ -33,6 +34,8 @@ enum class EventKind : uint8_t {
   kUnframed,   // bytes after a malformed header, not cut into frames
   kTruncated,  // the direction ended inside a preface, header or payload
   kEnd,        // the direction ended: `text` is "EOF" or why it failed
+  kFds,        // descriptors came with the bytes from `offset` on (the tap
+               // only): `fds` describes each
 };
 
 struct InspectEvent {
@@ -63,8 +66,11 @@ struct InspectEvent {
   std::string bytes;
   uint64_t bytes_total = 0;
 
-  // kOpen: the two ends; kEnd: "EOF" or the failure.
+  // kOpen: the two ends; kEnd: "EOF" or the failure; kFds: what became of
+  // the descriptors ("passed on", or why they were not).
   std::string text;
+  // kFds: what each descriptor is (tools/cli/fd_description.h).
+  std::vector<std::string> fds;
 };
 
 }  // namespace cli

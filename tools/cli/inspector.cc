@@ -52,11 +52,27 @@ void Inspector::Data(uint32_t connection, Direction direction,
                      absl::Time time, absl::string_view bytes) {
   sockrpc::MutexLock lock(&mu_);
   std::vector<InspectEvent> events;
-  FindLocked(connection).decoder->Data(direction, time, bytes, &events);
+  Tracked& tracked = FindLocked(connection);
+  tracked.decoder->Data(direction, time, bytes, &events);
+  tracked.bytes[static_cast<int>(direction)] += bytes.size();
   PrintLocked(events);
   if (capture_ != nullptr) {
     RecordLocked(capture_->Data(connection, direction, time, bytes));
   }
+}
+
+void Inspector::Fds(uint32_t connection, Direction direction, absl::Time time,
+                    std::vector<std::string> fds, absl::string_view outcome) {
+  sockrpc::MutexLock lock(&mu_);
+  InspectEvent event;
+  event.kind = EventKind::kFds;
+  event.time = time;
+  event.connection = connection;
+  event.direction = direction;
+  event.offset = FindLocked(connection).bytes[static_cast<int>(direction)];
+  event.fds = std::move(fds);
+  event.text = std::string(outcome);
+  PrintLocked({event});
 }
 
 void Inspector::End(uint32_t connection, Direction direction, absl::Time time,

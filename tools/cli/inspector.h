@@ -43,6 +43,11 @@ class Inspector {
             absl::string_view description);
   void Data(uint32_t connection, Direction direction, absl::Time time,
             absl::string_view bytes);
+  // Descriptors that came with the bytes the next Data() of `direction`
+  // brings, described (`fds`), and what became of them (`outcome`). Printed
+  // only: a capture cannot hold descriptors.
+  void Fds(uint32_t connection, Direction direction, absl::Time time,
+           std::vector<std::string> fds, absl::string_view outcome);
   // `failure` empty: an orderly end of stream.
   void End(uint32_t connection, Direction direction, absl::Time time,
            absl::string_view failure);
@@ -56,6 +61,7 @@ class Inspector {
   struct Tracked {
     std::unique_ptr<ConnectionDecoder> decoder;
     bool ended[2] = {false, false};
+    uint64_t bytes[2] = {0, 0};  // received so far, by direction
   };
   Tracked& FindLocked(uint32_t connection) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void PrintLocked(const std::vector<InspectEvent>& events)

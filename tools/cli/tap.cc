@@ -4,8 +4,10 @@
 // Threads: the main thread accepts; each connection has one thread per
 // direction, which reads a chunk, hands it to the Inspector (decode, print,
 // record) and then forwards it unchanged. Bytes are forwarded whatever the
-// decoder thinks of them. SIGINT/SIGTERM stop the tap: it stops accepting,
-// closes every connection and exits 0 with the capture complete.
+// decoder thinks of them, and file descriptors passed with them (SCM_RIGHTS,
+// unix sockets on both sides) with the same bytes. SIGINT/SIGTERM stop the tap:
+// it stops accepting, closes every connection and exits 0 with the capture
+// complete.
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -17,21 +19,25 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
+#include "absl/base/optimization.h"
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "transport/sync.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/stubs/logging.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/fd_description.h"
 #include "tools/cli/inspect_flags.h"
 #include "tools/cli/inspector.h"
 #include "tools/cli/schema.h"
 #include "tools/cli/stop_signals.h"
 #include "transport/address.h"
 #include "transport/fd.h"
+#include "transport/fd_passing.h"
 #include "transport/socket.h"
+#include "transport/sync.h"
 
 namespace sockrpc {
 namespace cli {
@@ -49,7 +55,9 @@ constexpr char kTapUsage[] =
     "the upstream's reflection service; without one, messages are shown as\n"
     "raw protobuf fields. --save writes a pcapng capture (docs/CAPTURE.md)\n"
     "that `sockrpc decode` reads, and Wireshark with the sockrpc dissector\n"
-    "(share/sockrpc/wireshark/sockrpc.lua). Addresses: unix:PATH,\n"
+    "(share/sockrpc/wireshark/sockrpc.lua). File descriptors passed in\n"
+    "messages (unix sockets) are passed on and shown, not saved.\n"
+    "Addresses: unix:PATH,\n"
     "unix-abstract:NAME, HOST:PORT. Stop with Ctrl-C.\n";
 
 // How long the tap waits to reach the upstream for a new client.
@@ -58,6 +66,14 @@ constexpr absl::Duration kUpstreamConnectTimeout = absl::Seconds(10);
 // Timestamps are kept to the microsecond, as the capture stores them, so
 // the live output and a decode of the capture print the same times.
 absl::Time NowMicros() { return absl::FromUnixMicros(absl::ToUnixMicros(absl::Now())); }
+
+bool IsUnixSocket(int fd) {
+  sockaddr_storage address;
+  socklen_t length = sizeof(address);
+  return ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) ==
+             0 &&
+         address.ss_family == AF_UNIX;
+}
 
 // Describes the client at the other end of `fd`.
 std::string DescribePeer(int fd) {
@@ -143,7 +159,11 @@ class TapConnection {
     while (true) {
       absl::Status waited =
           WaitFor(from, POLLIN, absl::InfiniteFuture());
-      absl::StatusOr<ssize_t> n = ReadSome(from, buffer.data(), buffer.size());
+      // recvmsg(): descriptors that come with the bytes (over unix
+      // sockets) begin a read, at their FDS frame, and go on with it.
+      std::vector<Fd> fds;
+      absl::StatusOr<ssize_t> n =
+          ReadSomeWithFds(from, buffer.data(), buffer.size(), &fds);
       if (!waited.ok() || !n.ok()) {
         absl::Status error = !waited.ok() ? waited : n.status();
         inspector_->End(id_, direction, NowMicros(),
@@ -159,8 +179,21 @@ class TapConnection {
         return;
       }
       absl::string_view chunk(buffer.data(), static_cast<size_t>(*n));
+      if (ABSL_PREDICT_FALSE(!fds.empty())) {
+        std::vector<std::string> described;
+        for (const Fd& fd : fds) described.push_back(DescribeFd(fd.get()));
+        if (!IsUnixSocket(to)) {
+          fds.clear();  // closed: they cannot go on
+          inspector_->Fds(id_, direction, NowMicros(), std::move(described),
+                          absl::StrCat("dropped: the ", peer,
+                                       " side is not a unix socket"));
+        } else {
+          inspector_->Fds(id_, direction, NowMicros(), std::move(described),
+                          absl::StrCat("passed on to the ", peer));
+        }
+      }
       inspector_->Data(id_, direction, NowMicros(), chunk);
-      absl::Status sent = SendAll(to, chunk);
+      absl::Status sent = SendAll(to, chunk, fds);
       if (!sent.ok()) {
         inspector_->End(id_, direction, NowMicros(),
                         absl::StrCat("cannot forward to the ", peer, ": ",
@@ -172,10 +205,19 @@ class TapConnection {
     }
   }
 
-  static absl::Status SendAll(int fd, absl::string_view bytes) {
+  // Writes all of `bytes`, the first write (a sendmsg()) carrying `fds`
+  // if any, so that they begin at the same byte as they came; our copies
+  // close when this returns.
+  static absl::Status SendAll(int fd, absl::string_view bytes,
+                              const std::vector<Fd>& fds) {
+    std::vector<int> raw;
+    for (const Fd& each : fds) raw.push_back(each.get());
     while (!bytes.empty()) {
       iovec iov{const_cast<char*>(bytes.data()), bytes.size()};
-      absl::StatusOr<size_t> n = WriteSome(fd, &iov, 1);
+      absl::StatusOr<size_t> n = raw.empty()
+                                     ? WriteSome(fd, &iov, 1)
+                                     : WriteSomeWithFds(fd, &iov, 1, raw);
+      if (n.ok() && *n > 0) raw.clear();  // passed with the first bytes
       if (!n.ok()) return n.status();
       if (*n == 0) {
         absl::Status waited = WaitFor(fd, POLLOUT, absl::InfiniteFuture());
