@@ -1,10 +1,12 @@
 // Blocking socket helpers shared by the in-process fuzz targets (which
-// talk to a real sockrpc server or client over an abstract unix socket).
+// talk to a real sockrpc server or client over an abstract unix socket),
+// able to pass descriptors (SCM_RIGHTS) with the bytes.
 // Test-only; each target aborts on a failure of its own harness, so that a
 // harness problem is never mistaken for a clean run.
 #ifndef SOCKRPC_TESTS_FUZZ_FUZZ_SOCKET_H_
 #define SOCKRPC_TESTS_FUZZ_FUZZ_SOCKET_H_
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -16,6 +18,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 namespace sockrpc {
 namespace fuzz {
@@ -47,11 +50,52 @@ inline int ConnectAbstract(const std::string& name) {
   return fd;
 }
 
+// Where a descriptor-passing client would pass descriptors: a sendmsg()
+// that begins at byte `offset` of the input carries `count` of them.
+struct FdsAt {
+  size_t offset;
+  int count;
+};
+
+// Sends `count` descriptors (of /dev/null) with bytes[from, to) in one
+// sendmsg(); the count of bytes sent, or -1 with errno.
+inline ssize_t SendWithDevNullFds(int fd, const std::string& bytes, size_t from,
+                                  size_t to, int count) {
+  constexpr int kMaxFds = 8;
+  int fds[kMaxFds];
+  count = count < 0 ? 0 : (count > kMaxFds ? kMaxFds : count);
+  for (int i = 0; i < count; ++i) {
+    fds[i] = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fds[i] < 0) Fail("open /dev/null");
+  }
+  iovec iov{const_cast<char*>(bytes.data() + from), to - from};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(fds))];
+  msghdr message{};
+  message.msg_iov = &iov;
+  message.msg_iovlen = 1;
+  if (count > 0) {
+    message.msg_control = control;
+    message.msg_controllen = CMSG_SPACE(sizeof(int) * count);
+    cmsghdr* header = CMSG_FIRSTHDR(&message);
+    header->cmsg_level = SOL_SOCKET;
+    header->cmsg_type = SCM_RIGHTS;
+    header->cmsg_len = CMSG_LEN(sizeof(int) * count);
+    std::memcpy(CMSG_DATA(header), fds, sizeof(int) * count);
+  }
+  const ssize_t put = sendmsg(fd, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+  const int saved = errno;
+  for (int i = 0; i < count; ++i) ::close(fds[i]);  // the peer has its own
+  errno = saved;
+  return put;
+}
+
 // Sends `bytes` on `fd` while reading (and dropping) what comes back, then
 // half-closes; returns once the peer has closed too, or false if it has
-// not within `timeout_ms`.
-inline bool ExchangeAndDrain(int fd, const std::string& bytes,
-                             int timeout_ms) {
+// not within `timeout_ms`. Each write that begins at one of `fds_at`'s
+// offsets (in rising order) carries its descriptors.
+inline bool ExchangeAndDrain(int fd, const std::string& bytes, int timeout_ms,
+                             const std::vector<FdsAt>& fds_at = {}) {
+  size_t next_fds = 0;
   size_t sent = 0;
   bool write_closed = false;
   char buffer[64 * 1024];
@@ -74,8 +118,18 @@ inline bool ExchangeAndDrain(int fd, const std::string& bytes,
       }
     }
     if (!write_closed && (p.revents & POLLOUT)) {
-      ssize_t put = send(fd, bytes.data() + sent, bytes.size() - sent,
-                         MSG_NOSIGNAL | MSG_DONTWAIT);
+      while (next_fds < fds_at.size() && fds_at[next_fds].offset < sent) {
+        ++next_fds;  // passed (a write went over it)
+      }
+      const bool carries =
+          next_fds < fds_at.size() && fds_at[next_fds].offset == sent;
+      // A write stops before the next descriptors' offset.
+      size_t end = bytes.size();
+      const size_t after = next_fds + (carries ? 1 : 0);
+      if (after < fds_at.size()) end = fds_at[after].offset;
+      ssize_t put = SendWithDevNullFds(fd, bytes, sent, end,
+                                       carries ? fds_at[next_fds].count : 0);
+      if (put > 0 && carries) ++next_fds;
       if (put > 0) {
         sent += static_cast<size_t>(put);
       } else if (put < 0 && errno != EAGAIN && errno != EINTR) {

@@ -15,6 +15,15 @@
 // -detect_leaks=0, and the leak check at exit still fails the run on any
 // leak (without naming the input).
 //
+// The server accepts file descriptors (max_fds_per_message), and the
+// harness passes some as a client would: every write that begins at an
+// FDS frame of the input (found by walking the frames' headers) carries
+// as many descriptors of /dev/null as the frame's count says, when it says
+// one of 1 to 8 plainly, else one. So the descriptor paths (a batch taken
+// by its FDS frame, counts that differ, descriptors no field names, the
+// per-connection limit) see real SCM_RIGHTS, and the leak check at exit
+// catches a descriptor's memory kept.
+//
 // Checks, beyond "no crash, no sanitizer report": the server closes every
 // connection promptly once its client has hung up (no hang), whatever came
 // before.
@@ -33,6 +42,7 @@
 #include "tests/fuzz/fuzz_socket.h"
 #include "tests/fuzz/fuzzing_asan_options.h"
 #include "tests/interop/interop_service.h"
+#include "transport/frame.h"
 
 namespace {
 
@@ -127,6 +137,8 @@ void StartServer() {
   options.max_write_buffer = 256 * 1024;
   options.max_threads = 16;
   options.handshake_timeout = absl::Seconds(5);
+  options.max_fds_per_message = 4;
+  options.max_fds_per_connection = 8;
   options.log = [](absl::string_view) {};  // keep the fuzzer's output clean
   server = new sockrpc::Server(options);
   server_name = new std::string(absl::StrCat("sockrpc-fuzz-server-", getpid()));
@@ -135,6 +147,33 @@ void StartServer() {
       !server->Start().ok()) {
     std::abort();
   }
+}
+
+// The FDS frames of `bytes` (a client's side: preface, then frames), with
+// the count each announces when it is plain (payload 08 NN, NN 1 to 8),
+// else 1.
+std::vector<sockrpc::fuzz::FdsAt> FdsFrames(const std::string& bytes) {
+  std::vector<sockrpc::fuzz::FdsAt> found;
+  size_t at = sockrpc::kPrefaceSize;
+  while (at + sockrpc::kFrameHeaderSize <= bytes.size()) {
+    const auto* header = reinterpret_cast<const uint8_t*>(bytes.data() + at);
+    const uint32_t length = (uint32_t{header[0]} << 24) |
+                            (uint32_t{header[1]} << 16) |
+                            (uint32_t{header[2]} << 8) | header[3];
+    if (header[8] == static_cast<uint8_t>(sockrpc::FrameType::kFds)) {
+      int count = 1;
+      const size_t payload = at + sockrpc::kFrameHeaderSize;
+      if (length == 2 && payload + 2 <= bytes.size() &&
+          bytes[payload] == 0x08 && bytes[payload + 1] >= 1 &&
+          bytes[payload + 1] <= 8) {
+        count = bytes[payload + 1];
+      }
+      found.push_back({at, count});
+    }
+    if (length > bytes.size()) break;  // the rest is one frame's payload
+    at += sockrpc::kFrameHeaderSize + length;
+  }
+  return found;
 }
 
 }  // namespace
@@ -150,7 +189,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (server_name == nullptr) StartServer();
   int fd = sockrpc::fuzz::ConnectAbstract(*server_name);
   const std::string bytes(reinterpret_cast<const char*>(data), size);
-  if (!sockrpc::fuzz::ExchangeAndDrain(fd, bytes, /*timeout_ms=*/10000)) {
+  if (!sockrpc::fuzz::ExchangeAndDrain(fd, bytes, /*timeout_ms=*/10000,
+                                       FdsFrames(bytes))) {
     std::fprintf(stderr,
                  "the server kept the connection open for 10 s "
                  "after its client hung up\n");
