@@ -181,6 +181,12 @@ void ClientCallbackCall::StartWrite(
 
 void ClientCallbackCall::EncodeWrite(
     const google::protobuf::MessageLite& message, Write* write) {
+  if (ABSL_PREDICT_FALSE(context_ != nullptr &&
+                         context_->fds_.attached() > 0)) {
+    context_->fds_.TakeAttached();  // closed: they cannot be sent
+    write->encoded = CallbackFdsUnsupported();
+    return;
+  }
   if (!interceptors_.empty()) {
     // A refused message is not sent: the call is cancelled with the
     // hook's status when its turn comes, as an unencodable one is.

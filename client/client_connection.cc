@@ -101,10 +101,7 @@ bool ClientConnection::Open(const std::shared_ptr<ClientCallState>& stream,
                          context->fds_.attached() > 0)) {
     fds = context->fds_.TakeAttached();
     absl::Status allowed =
-        no_wait ? absl::UnimplementedError(
-                      "file descriptors in the request of a callback call "
-                      "are not supported yet; use the blocking or "
-                      "asynchronous API")
+        no_wait ? CallbackFdsUnsupported()
                 : ServerAcceptsFds(fds.size(), stream->deadline());
     if (!allowed.ok()) {
       MutexLock lock(&mu_);

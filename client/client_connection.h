@@ -78,6 +78,11 @@ namespace internal {
 class ClientCallbackCall;
 }  // namespace internal
 
+// UNIMPLEMENTED: what a callback (reactor) call whose request or write
+// carries file descriptors ends with, before anything of it is sent
+// (client_connection_fds.cc).
+absl::Status CallbackFdsUnsupported();
+
 class ClientConnection {
  public:
   // `fd` is a connected socket to `target` (the channel's, for messages);

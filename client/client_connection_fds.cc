@@ -59,6 +59,12 @@ absl::Status ClientConnection::ServerAcceptsFds(size_t count,
   return absl::OkStatus();
 }
 
+absl::Status CallbackFdsUnsupported() {
+  return absl::UnimplementedError(
+      "file descriptors in the messages of a callback call are not "
+      "supported yet; use the blocking or asynchronous API");
+}
+
 void ClientConnection::AppendFdsFrame(std::string* out, size_t count) {
   wire::FdsHeader header;
   header.set_count(static_cast<uint32_t>(count));

@@ -23,6 +23,9 @@
 namespace sockrpc {
 
 class ClientCallState;
+namespace internal {
+class ClientCallbackCall;
+}  // namespace internal
 
 class ClientContext {
  public:
@@ -81,6 +84,7 @@ class ClientContext {
  private:
   friend class ClientConnection;  // fills in the server's metadata
   friend class Channel;
+  friend class internal::ClientCallbackCall;  // refuses descriptors
 
   // Marks the context as serving a call; false if it served one already.
   bool Claim() {
