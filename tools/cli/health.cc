@@ -22,6 +22,7 @@
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/common_options.h"
+#include "tools/cli/probe_setup.h"
 #include "tools/cli/stop_signals.h"
 #include "transport/poller.h"
 
@@ -136,26 +137,25 @@ int RunHealth(int argc, char** argv) {
       "interrupted (SIGINT, SIGTERM).\n\n"
       "ADDR is a server address: unix:PATH, unix-abstract:NAME, "
       "ipv4:HOST:PORT, ipv6:[HOST]:PORT or HOST:PORT.");
-  std::string connect_timeout_text = "1s";
-  std::string timeout_text = "1s";
-  bool watch = false;
-  std::vector<std::string> headers;
+  ProbeFlags flags;
+  flags.connect_timeout = "1s";
+  flags.timeout = "1s";
   parser.AddString({"--connect-timeout"}, "DURATION",
                    "give up on reaching the server after this long (the "
                    "connection and the server's preface); default: 1s",
-                   &connect_timeout_text);
+                   &flags.connect_timeout);
   parser.AddString({"--timeout"}, "DURATION",
                    "give up on the health check after this long, connecting "
                    "included (not with --watch); default: 1s",
-                   &timeout_text);
+                   &flags.timeout);
   parser.AddList({"-H", "--header"}, "KEY:VALUE",
                  "request metadata to send with the call (a server that "
                  "authenticates its calls wants its token); a key ending in "
                  "-bin takes its value in base64",
-                 &headers);
+                 &flags.headers);
   parser.AddBool({"--watch"},
                  "print the status, then each change, until interrupted",
-                 &watch);
+                 &flags.watch);
   parser.AddNotes(
       "Exit codes:\n"
       "  0  SERVING\n"
@@ -177,34 +177,16 @@ int RunHealth(int argc, char** argv) {
   }
   if (args.empty()) return parser.UsageError("missing ADDR");
   if (args.size() > 2) return parser.UsageError("too many arguments");
-  absl::StatusOr<absl::Duration> connect_timeout =
-      ParsePositiveDuration("--connect-timeout", connect_timeout_text);
-  if (!connect_timeout.ok()) {
-    return parser.UsageError(connect_timeout.status().message());
+  Probe probe;
+  if (std::optional<int> exit_code =
+          SetUpProbe(parser, args[0], flags, &probe)) {
+    return *exit_code;
   }
-  absl::StatusOr<absl::Duration> timeout =
-      ParsePositiveDuration("--timeout", timeout_text);
-  if (!timeout.ok()) return parser.UsageError(timeout.status().message());
-  absl::StatusOr<Metadata> metadata = ParseHeaders("-H", headers);
-  if (!metadata.ok()) return parser.UsageError(metadata.status().message());
-
-  // Before the channel starts any thread, so that all inherit the mask.
-  std::optional<StopSignals> stop;
-  if (watch) {
-    absl::StatusOr<StopSignals> blocked = StopSignals::Block();
-    if (!blocked.ok()) return ReportFailure(blocked.status());
-    stop.emplace(*std::move(blocked));
-  }
-  ChannelOptions options;
-  options.connect_timeout = *connect_timeout;
-  absl::StatusOr<std::shared_ptr<Channel>> channel =
-      CreateChannel(args[0], options);
-  if (!channel.ok()) return parser.UsageError(channel.status().message());
-  health_v1::Health::Stub stub(*channel);
+  health_v1::Health::Stub stub(probe.channel);
   health_v1::HealthCheckRequest request;
   if (args.size() == 2) request.set_service(args[1]);
-  return watch ? Watch(&stub, request, *metadata, *stop)
-               : Check(&stub, request, *metadata, *timeout);
+  return flags.watch ? Watch(&stub, request, probe.metadata, *probe.stop)
+                     : Check(&stub, request, probe.metadata, probe.timeout);
 }
 
 }  // namespace cli

@@ -22,6 +22,7 @@
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/common_options.h"
+#include "tools/cli/probe_setup.h"
 #include "tools/cli/stats_format.h"
 #include "tools/cli/stop_signals.h"
 
@@ -142,12 +143,11 @@ int RunStats(int argc, char** argv) {
       "ipv4:HOST:PORT, ipv6:[HOST]:PORT or HOST:PORT.");
   std::string format_text = "table";
   bool json = false;
-  bool watch = false;
   std::string interval_text = "1s";
   std::string connections_text = "20";
-  std::string connect_timeout_text = "2s";
-  std::string timeout_text = "5s";
-  std::vector<std::string> headers;
+  ProbeFlags probe_flags;
+  probe_flags.connect_timeout = "2s";
+  probe_flags.timeout = "5s";
   StatsFlags flags;
   parser.AddString({"--format"}, "FORMAT",
                    "table (the default), json, or prometheus (the text "
@@ -158,7 +158,7 @@ int RunStats(int argc, char** argv) {
                  "show the numbers again every --interval until "
                  "interrupted (SIGINT, SIGTERM); a table gains a calls/s "
                  "column",
-                 &watch);
+                 &probe_flags.watch);
   parser.AddString({"--interval"}, "DURATION",
                    "how often --watch refreshes; default: 1s", &interval_text);
   parser.AddBool({"--all"}, "list methods that have had no call too",
@@ -170,13 +170,14 @@ int RunStats(int argc, char** argv) {
   parser.AddString({"--connect-timeout"}, "DURATION",
                    "give up on reaching the server after this long; "
                    "default: 2s",
-                   &connect_timeout_text);
+                   &probe_flags.connect_timeout);
   parser.AddString({"--timeout"}, "DURATION",
                    "give up on each read of the numbers after this long; "
                    "default: 5s",
-                   &timeout_text);
+                   &probe_flags.timeout);
   parser.AddList({"-H", "--header"}, "KEY:VALUE",
-                 "request metadata to send with the call", &headers);
+                 "request metadata to send with the call",
+                 &probe_flags.headers);
   parser.AddNotes(
       "Exit codes: 0 shown (with --watch: until interrupted), 1 no numbers "
       "(unreachable, no stats service, PERMISSION_DENIED), 2 usage error.\n"
@@ -207,37 +208,19 @@ int RunStats(int argc, char** argv) {
     return parser.UsageError(absl::StrCat(
         "--connections takes a number, got \"", connections_text, "\""));
   }
-  absl::StatusOr<absl::Duration> connect_timeout =
-      ParsePositiveDuration("--connect-timeout", connect_timeout_text);
-  if (!connect_timeout.ok()) {
-    return parser.UsageError(connect_timeout.status().message());
-  }
-  absl::StatusOr<absl::Duration> timeout =
-      ParsePositiveDuration("--timeout", timeout_text);
-  if (!timeout.ok()) return parser.UsageError(timeout.status().message());
-  flags.timeout = *timeout;
   absl::StatusOr<absl::Duration> interval =
       ParsePositiveDuration("--interval", interval_text);
   if (!interval.ok()) return parser.UsageError(interval.status().message());
-  if (watch) flags.watch = *interval;
-  absl::StatusOr<Metadata> metadata = ParseHeaders("-H", headers);
-  if (!metadata.ok()) return parser.UsageError(metadata.status().message());
-  flags.metadata = *std::move(metadata);
-
-  // Before the channel starts any thread, so that all inherit the mask.
-  std::optional<StopSignals> stop;
-  if (watch) {
-    absl::StatusOr<StopSignals> blocked = StopSignals::Block();
-    if (!blocked.ok()) return ReportFailure(blocked.status());
-    stop.emplace(*std::move(blocked));
+  if (probe_flags.watch) flags.watch = *interval;
+  Probe probe;
+  if (std::optional<int> exit_code =
+          SetUpProbe(parser, args[0], probe_flags, &probe)) {
+    return *exit_code;
   }
-  ChannelOptions options;
-  options.connect_timeout = *connect_timeout;
-  absl::StatusOr<std::shared_ptr<Channel>> channel =
-      CreateChannel(args[0], options);
-  if (!channel.ok()) return parser.UsageError(channel.status().message());
-  stats_v1::Stats::Stub stub(*channel);
-  if (watch) return Watch(&stub, flags, *stop);
+  flags.timeout = probe.timeout;
+  flags.metadata = std::move(probe.metadata);
+  stats_v1::Stats::Stub stub(probe.channel);
+  if (probe_flags.watch) return Watch(&stub, flags, *probe.stop);
   absl::StatusOr<stats_v1::ServerStats> stats = Fetch(&stub, flags);
   if (!stats.ok()) return ReportFailure(stats.status());
   return Show(*stats, flags, nullptr, false) ? 0 : 1;
