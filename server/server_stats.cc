@@ -18,14 +18,6 @@ void CodeCounts::Add(absl::StatusCode code) {
   counts_[index].fetch_add(1, std::memory_order_relaxed);
 }
 
-uint64_t CodeCounts::Total() const {
-  uint64_t total = 0;
-  for (const auto& count : counts_) {
-    total += count.load(std::memory_order_relaxed);
-  }
-  return total;
-}
-
 int LatencyHistogram::BucketOf(uint64_t micros) {
   if (micros <= 1) return 0;
   // (2^(i-1), 2^i] holds the numbers whose predecessor has bit width i.

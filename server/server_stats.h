@@ -69,14 +69,13 @@ class CodeCounts {
   uint64_t Get(int code) const {
     return counts_[code].load(std::memory_order_relaxed);
   }
-  uint64_t Total() const;
 
  private:
   std::array<std::atomic<uint64_t>, kStatusCodes> counts_{};
 };
 
 // Durations in buckets that double: bucket i holds (2^(i-1), 2^i] us, the
-// first [0, 1] us, the last everything above 2^(kLatencyBounds-1) us (about
+// first [0, 1] us, the last everything above 2^(kBounds-1) us (about
 // 33.5 s).
 class LatencyHistogram {
  public:
