@@ -4,7 +4,10 @@
 #include <sys/uio.h>
 
 #include <algorithm>
+#include <utility>
+#include <vector>
 
+#include "absl/base/optimization.h"
 #include "absl/cleanup/cleanup.h"
 #include "sockrpc/wire.pb.h"
 #include "transport/fd_passing.h"
@@ -73,6 +76,14 @@ void OutgoingFrames::AfterWrite() {
 absl::Status OutgoingFrames::WriteAll(absl::string_view bytes,
                                       absl::Time deadline, size_t* written) {
   HoldPrefaceIfDue();
+  *written = 0;
+  if (ABSL_PREDICT_FALSE(!marks_.empty())) {
+    // Held descriptors go with their own writes first; out of time, the
+    // rest stays held and nothing of `bytes` went out.
+    absl::Status flushed = FlushMarked(deadline);
+    AfterWrite();
+    if (!flushed.ok()) return flushed;
+  }
   size_t held_written = 0;
   bool timed_out = false;
   absl::Cleanup forget_written = [this, &held_written, &timed_out] {
@@ -82,7 +93,7 @@ absl::Status OutgoingFrames::WriteAll(absl::string_view bytes,
     if (timed_out) {
       held_.erase(0, held_written);
     } else {
-      held_.clear();
+      DropHeld();
     }
     AfterWrite();
   };
@@ -116,6 +127,14 @@ absl::Status OutgoingFrames::WriteNoWait(absl::string_view bytes,
                                          size_t* written) {
   HoldPrefaceIfDue();
   *written = 0;
+  if (ABSL_PREDICT_FALSE(!marks_.empty())) {
+    absl::Status flushed = FlushMarkedNoWait();
+    if (!flushed.ok() || !held_.empty()) {
+      if (flushed.ok()) held_.append(bytes.data(), bytes.size());
+      AfterWrite();
+      return flushed;
+    }
+  }
   absl::Status result;
   for (;;) {
     iovec iov[2];
@@ -129,7 +148,7 @@ absl::Status OutgoingFrames::WriteNoWait(absl::string_view bytes,
     absl::StatusOr<size_t> n = WriteSome(fd_, iov, count);
     if (!n.ok()) {
       result = n.status();
-      held_.clear();
+      DropHeld();
       break;
     }
     if (*n == 0) break;  // the socket is full
@@ -175,6 +194,83 @@ absl::Status OutgoingFrames::WriteAllWithFds(absl::string_view bytes,
   sent = WriteAll(bytes.substr(*written), deadline, &more);
   *written += more;
   return sent;
+}
+
+absl::Status OutgoingFrames::WriteNoWaitWithFds(absl::string_view bytes,
+                                                size_t fds_offset,
+                                                std::vector<Fd> fds,
+                                                size_t* written) {
+  HoldPrefaceIfDue();
+  // Held behind what is held already, marked, then written as far as the
+  // socket takes it.
+  const size_t before = held_.size();
+  marks_.push_back(Mark{before + fds_offset, std::move(fds)});
+  held_.append(bytes.data(), bytes.size());
+  absl::Status flushed = FlushMarkedNoWait();
+  const size_t gone = before + bytes.size() - held_.size();
+  *written = flushed.ok() && gone > before ? gone - before : 0;
+  AfterWrite();
+  return flushed;
+}
+
+absl::StatusOr<size_t> OutgoingFrames::WriteHeldRun() {
+  const bool carries = marks_.front().offset == 0;
+  size_t end = held_.size();
+  const size_t next = carries ? 1 : 0;
+  if (marks_.size() > next) end = marks_[next].offset;
+  iovec iov{held_.data(), end};
+  if (!carries) return WriteSome(fd_, &iov, 1);
+  std::vector<int> raw;
+  for (const Fd& fd : marks_.front().fds) raw.push_back(fd.get());
+  absl::StatusOr<size_t> n = WriteSomeWithFds(fd_, &iov, 1, raw);
+  if (n.ok() && *n > 0) marks_.pop_front();  // passed: ours close
+  return n;
+}
+
+void OutgoingFrames::ConsumeHeld(size_t n) {
+  held_.erase(0, n);
+  for (Mark& mark : marks_) mark.offset -= n;
+}
+
+void OutgoingFrames::DropHeld() {
+  held_.clear();
+  marks_.clear();
+}
+
+absl::Status OutgoingFrames::FlushMarkedNoWait() {
+  while (!held_.empty()) {
+    if (marks_.empty()) {
+      iovec iov{held_.data(), held_.size()};
+      absl::StatusOr<size_t> n = WriteSome(fd_, &iov, 1);
+      if (!n.ok()) {
+        DropHeld();
+        return n.status();
+      }
+      if (*n == 0) return absl::OkStatus();
+      ConsumeHeld(*n);
+      continue;
+    }
+    absl::StatusOr<size_t> n = WriteHeldRun();
+    if (!n.ok()) {
+      DropHeld();
+      return n.status();
+    }
+    if (*n == 0) return absl::OkStatus();  // the socket is full
+    ConsumeHeld(*n);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status OutgoingFrames::FlushMarked(absl::Time deadline) {
+  for (;;) {
+    absl::Status flushed = FlushMarkedNoWait();
+    if (!flushed.ok() || held_.empty()) return flushed;
+    absl::Status ready = WaitFor(fd_, POLLOUT, deadline);
+    if (!ready.ok()) {
+      if (!absl::IsDeadlineExceeded(ready)) DropHeld();
+      return ready;
+    }
+  }
 }
 
 }  // namespace sockrpc

@@ -23,12 +23,16 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "transport/fd.h"
 
 namespace sockrpc {
 
@@ -89,8 +93,29 @@ class OutgoingFrames {
                                absl::Span<const int> fds, absl::Time deadline,
                                size_t* written);
 
+  // WriteNoWait() whose bytes from `fds_offset` on (an FDS frame) carry
+  // `fds` (owned): what the socket does not take now is held with a mark
+  // at the FDS frame, and the write of held bytes that begins there passes
+  // them (every later write, WriteAll() and WriteNoWait() included, writes
+  // held bytes up to a mark, then from it with its descriptors). *written
+  // as for WriteNoWait(). After an error, held descriptors are closed.
+  absl::Status WriteNoWaitWithFds(absl::string_view bytes, size_t fds_offset,
+                                  std::vector<Fd> fds, size_t* written);
+
  private:
   void HoldPrefaceIfDue();
+  // Writes one run of held_: up to the first mark, or from the first mark
+  // (passing its descriptors) up to the next; the count written (0: the
+  // socket is full).
+  absl::StatusOr<size_t> WriteHeldRun();
+  // Writes held_ while the socket takes it; with a deadline, waits for
+  // room until it is all out. Only while marks exist.
+  absl::Status FlushMarkedNoWait();
+  absl::Status FlushMarked(absl::Time deadline);
+  // Drops `n` written bytes from the front of held_, moving the marks.
+  void ConsumeHeld(size_t n);
+  // After a write error: nothing is kept, descriptors close.
+  void DropHeld();
   // After a write: no call is held whole any more (what is left is partly
   // written), and has_held() tells whether bytes are.
   void AfterWrite();
@@ -107,6 +132,14 @@ class OutgoingFrames {
   std::string held_;
   // Calls whose frames are all in held_ (batching).
   size_t held_calls_ = 0;
+  // Descriptors to pass with the held bytes: each with the offset in
+  // held_ of its FDS frame, rising. Empty but for callback calls' messages
+  // with descriptors that met a full socket.
+  struct Mark {
+    size_t offset;
+    std::vector<Fd> fds;
+  };
+  std::deque<Mark> marks_;
   // Set when a call is to be held, cleared when held_ empties.
   std::atomic<bool> has_held_{false};
 };

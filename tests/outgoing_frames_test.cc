@@ -4,15 +4,20 @@
 // each way of writing.
 #include "client/outgoing_frames.h"
 
+#include <fcntl.h>
 #include <poll.h>
 
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "tests/testing/fd_testing.h"
+#include "transport/fd_passing.h"
 #include "transport/socket.h"
 #include "transport/wire_codec.h"
 
@@ -190,6 +195,131 @@ TEST_F(OutgoingFramesTest, WriteErrorKeepsNothing) {
   EXPECT_FALSE(status.ok());
   EXPECT_TRUE(out.held_empty());
   EXPECT_FALSE(out.has_held());
+}
+
+// Reads `size` bytes with recvmsg(), noting at which byte offset each read
+// that brought descriptors began and ended, and how many it brought.
+struct ReadWithFds {
+  std::string bytes;
+  struct Batch {
+    size_t begin;
+    size_t end;
+    std::vector<Fd> fds;
+  };
+  std::vector<Batch> batches;
+};
+ReadWithFds ReadExactlyWithFds(int fd, size_t size) {
+  ReadWithFds got;
+  got.bytes.resize(size);
+  size_t have = 0;
+  const absl::Time deadline = absl::Now() + kTimeout;
+  while (have < size) {
+    if (!WaitFor(fd, POLLIN, deadline).ok()) break;
+    std::vector<Fd> fds;
+    absl::StatusOr<ssize_t> n =
+        ReadSomeWithFds(fd, &got.bytes[have], size - have, &fds);
+    if (!n.ok() || *n == 0) break;
+    if (*n < 0) continue;
+    if (!fds.empty()) {
+      got.batches.push_back(
+          {have, have + static_cast<size_t>(*n), std::move(fds)});
+    }
+    have += static_cast<size_t>(*n);
+  }
+  got.bytes.resize(have);
+  return got;
+}
+
+std::vector<Fd> DevNulls(int count) {
+  std::vector<Fd> fds;
+  for (int i = 0; i < count; ++i) {
+    fds.emplace_back(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  }
+  return fds;
+}
+
+TEST_F(OutgoingFramesTest, DescriptorsOnAnIdleSocketGoAtTheirOffset) {
+  const int open_before = testing::OpenFdCount();
+  {
+    OutgoingFrames out(writer(), false, true);
+    size_t written = 0;
+    // "HEAD" stands for the frames before the FDS frame, "FDSMSG" for it.
+    ASSERT_TRUE(
+        out.WriteNoWaitWithFds("HEADFDSMSG", 4, DevNulls(2), &written).ok());
+    EXPECT_EQ(written, 10u);
+    EXPECT_FALSE(out.has_held());
+    const std::string expected = Preface() + "HEADFDSMSG";
+    ReadWithFds got = ReadExactlyWithFds(peer(), expected.size());
+    EXPECT_EQ(got.bytes, expected);
+    ASSERT_EQ(got.batches.size(), 1u);
+    // The read with the descriptors contains the FDS frame's first byte.
+    const size_t fds_at = Preface().size() + 4;
+    EXPECT_LE(got.batches[0].begin, fds_at);
+    EXPECT_GT(got.batches[0].end, fds_at);
+    EXPECT_EQ(got.batches[0].fds.size(), 2u);
+  }
+  EXPECT_EQ(testing::OpenFdCount(), open_before);
+}
+
+TEST_F(OutgoingFramesTest, DescriptorsHeldByAFullSocketLeaveWithTheirFrame) {
+  const int open_before = testing::OpenFdCount();
+  {
+    OutgoingFrames out(writer(), false, true);
+    std::string expected = Preface() + FillSocket(out);
+    size_t written = 1;
+    // Two messages with descriptors, and plain bytes between and after,
+    // all behind the held bytes.
+    ASSERT_TRUE(
+        out.WriteNoWaitWithFds("h1F1M1", 2, DevNulls(1), &written).ok());
+    EXPECT_EQ(written, 0u);
+    ASSERT_TRUE(out.WriteNoWait("plain", &written).ok());
+    ASSERT_TRUE(
+        out.WriteNoWaitWithFds("h2F2M2", 2, DevNulls(3), &written).ok());
+    const size_t first_fds = expected.size() + 2;
+    const size_t second_fds = expected.size() + 6 + 5 + 2;
+    expected += "h1F1M1plainh2F2M2";
+    ReadWithFds got;
+    std::thread reader(
+        [&] { got = ReadExactlyWithFds(peer(), expected.size() + 4); });
+    // The loop's flushes, then a blocking write behind them.
+    const absl::Time deadline = absl::Now() + kTimeout;
+    for (int i = 0; i < 3 && !out.held_empty(); ++i) {
+      ASSERT_TRUE(WaitFor(writer(), POLLOUT, deadline).ok());
+      ASSERT_TRUE(out.WriteNoWait("", &written).ok());
+    }
+    ASSERT_TRUE(out.WriteAll("tail", deadline, &written).ok());
+    EXPECT_EQ(written, 4u);
+    expected += "tail";
+    reader.join();
+    EXPECT_FALSE(out.has_held());
+    EXPECT_TRUE(got.bytes == expected) << "bytes arrived out of order";
+    ASSERT_EQ(got.batches.size(), 2u);
+    EXPECT_LE(got.batches[0].begin, first_fds);
+    EXPECT_GT(got.batches[0].end, first_fds);
+    EXPECT_EQ(got.batches[0].fds.size(), 1u);
+    EXPECT_LE(got.batches[1].begin, second_fds);
+    EXPECT_GT(got.batches[1].end, second_fds);
+    EXPECT_EQ(got.batches[1].fds.size(), 3u);
+    // One FDS frame per read: the second batch's read began after the
+    // first's FDS frame.
+    EXPECT_GT(got.batches[1].begin, first_fds);
+  }
+  EXPECT_EQ(testing::OpenFdCount(), open_before);
+}
+
+TEST_F(OutgoingFramesTest, HeldDescriptorsCloseOnAWriteError) {
+  const int open_before = testing::OpenFdCount();
+  {
+    OutgoingFrames out(writer(), false, true);
+    FillSocket(out);
+    size_t written = 0;
+    ASSERT_TRUE(out.WriteNoWaitWithFds("hF", 1, DevNulls(2), &written).ok());
+    EXPECT_GT(testing::OpenFdCount(), open_before);  // held
+    pair_.second = Fd();  // the peer is gone (one descriptor fewer)
+    EXPECT_FALSE(out.WriteNoWait("", &written).ok());
+    EXPECT_TRUE(out.held_empty());
+    EXPECT_EQ(testing::OpenFdCount(), open_before - 1);
+  }
 }
 
 }  // namespace
