@@ -13,11 +13,13 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "client/client_context.h"
 #include "google/protobuf/message_lite.h"
+#include "transport/fd.h"
 #include "transport/frame.h"
 #include "transport/message_queue.h"
 
@@ -27,6 +29,16 @@ class ClientConnection;
 namespace internal {
 class ClientCallbackCall;
 }  // namespace internal
+
+// The opening frames of a callback call whose request carries file
+// descriptors, made before the server said whether it takes them: kept,
+// unsent, until its first frame does (ClientConnection::ResumeOpen()).
+struct PendingOpen {
+  std::string frames;     // HEADERS, FDS, MESSAGE; stream ids still 0
+  size_t fds_offset = 0;  // where the FDS frame begins
+  size_t message_offset = 0;
+  std::vector<Fd> fds;
+};
 
 class ClientCallState {
  public:
@@ -76,6 +88,13 @@ class ClientCallState {
   // Bytes of replies read and not yet acknowledged with WINDOW_UPDATE.
   uint32_t unacknowledged_ = 0;
   bool half_closed_ = false;
+  // A callback call not sent yet: its frames wait for the server's first
+  // frame (see PendingOpen). Dropped (its descriptors closed) if the call
+  // ends first.
+  std::unique_ptr<PendingOpen> pending_open_;
+  // In the connection's list of calls to schedule when the server's first
+  // frame arrives: pending_open_, or a write with descriptors waiting.
+  bool awaiting_settings_ = false;
   // Bytes of initial and trailing metadata received so far.
   size_t received_metadata_size_ = 0;
 };

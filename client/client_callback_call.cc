@@ -183,9 +183,11 @@ void ClientCallbackCall::EncodeWrite(
     const google::protobuf::MessageLite& message, Write* write) {
   if (ABSL_PREDICT_FALSE(context_ != nullptr &&
                          context_->fds_.attached() > 0)) {
-    context_->fds_.TakeAttached();  // closed: they cannot be sent
-    write->encoded = CallbackFdsUnsupported();
-    return;
+    // They go with this message (PROTOCOL.md section 16.3), or close with
+    // the write if it cannot be sent.
+    write->fds = context_->fds_.TakeAttached();
+    AppendFdsFrame(&write->frame, 0, write->fds.size());
+    write->message_offset = write->frame.size();
   }
   if (!interceptors_.empty()) {
     // A refused message is not sent: the call is cancelled with the
@@ -291,6 +293,13 @@ ClientCallbackCall::Reaction ClientCallbackCall::Next() {
   ClientConnection::StreamView view;
   if (connection != nullptr) {
     view = connection->Peek(stream);
+    if (ABSL_PREDICT_FALSE(view.opening)) {
+      // Its request carries descriptors and waits, unsent, for the server
+      // to say whether it takes them; nothing else is due meanwhile.
+      connection->ResumeOpen(stream_);
+      view = connection->Peek(stream);
+      if (view.opening) return reaction;
+    }
   } else {  // failed before it started: immutable
     view.done = true;
     view.status = stream.status_;
@@ -319,10 +328,19 @@ ClientCallbackCall::Reaction ClientCallbackCall::Next() {
       // Refused: OnWriteDone(false), the call goes on.
     } else if (!write.encoded.ok()) {
       FailLocked(write.encoded);
-    } else if (connection != nullptr) {
+    } else if (connection == nullptr) {
+      // Failed before it started: the write fails.
+    } else if (ABSL_PREDICT_TRUE(write.fds.empty())) {
       outcome = connection->WriteNoWait(stream, &write.frame);
+    } else {
+      outcome = connection->WriteWithFdsNoWait(
+          stream, &write.frame, write.message_offset, &write.fds);
     }
-    if (outcome != ClientConnection::WriteOutcome::kNoWindow) {
+    // Without a window, or while the server has not said whether it takes
+    // descriptors, the write waits: the connection schedules the call
+    // again when that changes.
+    if (outcome != ClientConnection::WriteOutcome::kNoWindow &&
+        outcome != ClientConnection::WriteOutcome::kAwaitingSettings) {
       writes_.pop_front();
       reaction.kind = Kind::kWrite;
       reaction.ok = outcome == ClientConnection::WriteOutcome::kSent;

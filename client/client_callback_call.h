@@ -31,6 +31,7 @@
 #include "client/client_context.h"
 #include "client/interceptor.h"
 #include "google/protobuf/message_lite.h"
+#include "transport/fd.h"
 #include "transport/sync.h"
 
 namespace sockrpc {
@@ -126,6 +127,10 @@ class ClientCallbackCall {
   struct Write {
     std::string frame;
     absl::Status encoded;
+    // The descriptors the context had attached, if any: `frame` then
+    // begins with their FDS frame, and its MESSAGE is at message_offset.
+    std::vector<Fd> fds;
+    size_t message_offset = 0;
     bool after_writes_done = false;  // refused: OnWriteDone(false)
     // A write started before StartCall() opened the call, when its
     // interceptors were not known yet: a copy, hooked and encoded when its

@@ -1,14 +1,12 @@
 #include "client/client_connection.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <utility>
 #include <vector>
 
-#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "transport/poller.h"
@@ -100,8 +98,10 @@ bool ClientConnection::Open(const std::shared_ptr<ClientCallState>& stream,
   if (ABSL_PREDICT_FALSE(context != nullptr && request != nullptr &&
                          context->fds_.attached() > 0)) {
     fds = context->fds_.TakeAttached();
+    // A callback call never waits: one the server may take is decided, and
+    // sent, when its first frame has come (OpenWithFdsNoWait()).
     absl::Status allowed =
-        no_wait ? CallbackFdsUnsupported()
+        no_wait ? FdsRefusedIfKnown(fds.size())
                 : ServerAcceptsFds(fds.size(), stream->deadline());
     if (!allowed.ok()) {
       MutexLock lock(&mu_);
@@ -130,7 +130,7 @@ bool ClientConnection::Open(const std::shared_ptr<ClientCallState>& stream,
   }
   const size_t fds_offset = frames.size();
   if (ABSL_PREDICT_FALSE(!fds.empty()) && encoded.ok()) {
-    AppendFdsFrame(&frames, fds.size());
+    AppendFdsFrame(&frames, 0, fds.size());
   }
   const size_t message_offset = frames.size();
   if (encoded.ok() && request != nullptr) {
@@ -147,6 +147,11 @@ bool ClientConnection::Open(const std::shared_ptr<ClientCallState>& stream,
     stream->status_ = encoded;
     return false;
   }
+  if (ABSL_PREDICT_FALSE(!fds.empty()) && no_wait) {
+    return OpenWithFdsNoWait(stream, unary_reply,
+                             PendingOpen{std::move(frames), fds_offset,
+                                         message_offset, std::move(fds)});
+  }
 
   size_t written = 0;
   absl::Status sent;
@@ -156,27 +161,13 @@ bool ClientConnection::Open(const std::shared_ptr<ClientCallState>& stream,
   {
     MutexLock lock(&mu_);
     if (stream->done_) return false;  // cancelled before it started
-    if (!broken_.ok() || going_away_) {
-      stream->done_ = true;
-      stream->retryable_ = true;
-      stream->status_ = broken_.ok()
-                            ? absl::UnavailableError(absl::StrCat(
-                                  "connection to ", target_, " is closing"))
-                            : Unshared(broken_);
+    stream->direct_reply_ = unary_reply;
+    if (!AdmitStreamLocked(stream, request != nullptr,
+                           request != nullptr ? frames.size() - message_offset -
+                                                    kFrameHeaderSize
+                                              : 0)) {
       return true;
     }
-    stream->id_ = out_.TakeStreamId();
-    stream->direct_reply_ = unary_reply;
-    if (out_.stream_ids_used_up()) {
-      going_away_ = true;
-      usable_.store(false);
-    }
-    if (request != nullptr) {
-      stream->half_closed_ = true;
-      stream->send_window_ -= static_cast<int64_t>(
-          frames.size() - message_offset - kFrameHeaderSize);
-    }
-    streams_.emplace(stream->id_, stream);
     // Hold the call if the batching policy says so, but never while a
     // thread waits on the connection (it would not look again; a thread
     // that starts waiting later sees out_.has_held(), set here under mu_,
@@ -225,6 +216,30 @@ bool ClientConnection::Open(const std::shared_ptr<ClientCallState>& stream,
   FailLocked(absl::UnavailableError(
       absl::StrCat("connection to ", target_, " failed: ", sent.message())));
   return stream->retryable_;
+}
+
+bool ClientConnection::AdmitStreamLocked(
+    const std::shared_ptr<ClientCallState>& stream, bool with_request,
+    size_t request_payload) {
+  if (!broken_.ok() || going_away_) {
+    EndStreamLocked(
+        *stream, broken_.ok() ? absl::UnavailableError(absl::StrCat(
+                                    "connection to ", target_, " is closing"))
+                              : broken_);
+    stream->retryable_ = true;
+    return false;
+  }
+  stream->id_ = out_.TakeStreamId();
+  if (out_.stream_ids_used_up()) {
+    going_away_ = true;
+    usable_.store(false);
+  }
+  if (with_request) {
+    stream->half_closed_ = true;
+    stream->send_window_ -= static_cast<int64_t>(request_payload);
+  }
+  streams_.emplace(stream->id_, stream);
+  return true;
 }
 
 absl::Status ClientConnection::CallUnary(
@@ -278,8 +293,7 @@ bool ClientConnection::Write(ClientCallState& stream,
   }
   std::string frame = TakeBuffer();
   if (ABSL_PREDICT_FALSE(!fds.empty())) {
-    AppendFdsFrame(&frame, fds.size());
-    PatchStreamId(&frame[0], stream.id_);
+    AppendFdsFrame(&frame, stream.id_, fds.size());
   }
   (void)AppendMessageFrame(&frame, FrameType::kMessage, 0, stream.id_,
                            message, max_frame_size_);
@@ -370,168 +384,6 @@ void ClientConnection::Cancel(ClientCallState& stream,
   if (id != 0) SendCancel(id, reason);
 }
 
-// ---- Waiting and reading ----
-
-void ClientConnection::ReadWhatIsLeft() {
-  {
-    MutexLock lock(&mu_);
-    if (reader_active_) return;  // that thread will see it
-    reader_active_ = true;
-  }
-  char scratch[kReadScratchSize];
-  for (int reads = 0; reads < 16; ++reads) {
-    absl::Status error;
-    const IncomingFrames::ReadResult read =
-        in_.ReadOnce(absl::MakeSpan(scratch), &error);
-    if (read == IncomingFrames::ReadResult::kFailed ||
-        read == IncomingFrames::ReadResult::kDrained) {
-      break;
-    }
-    const bool processed = ProcessFrames();
-    NotePrefaceArrival();
-    if (!processed) break;
-  }
-  in_.EndReads();
-  MutexLock lock(&mu_);
-  ReleaseReaderLocked();
-}
-
-bool ClientConnection::AwaitLocked(ClientCallState* stream,
-                                   const Predicate& ready,
-                                   absl::Time deadline) {
-  const absl::Time stream_deadline =
-      stream != nullptr ? stream->deadline() : absl::InfiniteFuture();
-  const absl::Time wait_deadline = std::min(deadline, stream_deadline);
-  while (!ready()) {
-    if (wait_deadline != absl::InfiniteFuture() &&
-        absl::Now() >= wait_deadline) {
-      break;
-    }
-    if (out_.has_held()) {
-      // Held calls go out before anyone waits: what we wait for may be the
-      // reply to one of them.
-      mu_.Unlock();
-      FlushHeld(wait_deadline);
-      mu_.Lock();
-      continue;
-    }
-    if (!reader_active_) {
-      reader_active_ = true;
-      mu_.Unlock();
-      ReadUntil(ready, wait_deadline);
-      mu_.Lock();
-      ReleaseReaderLocked();
-      continue;
-    }
-    mu_.AwaitWithDeadline(
-        [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-          return ready() || !reader_active_;
-        },
-        wait_deadline);
-  }
-  if (ready()) return true;
-  if (stream != nullptr && !stream->done_ && absl::Now() >= stream_deadline) {
-    // The call's own deadline passed: it ends here, and the server is told.
-    uint32_t id = stream->id_;
-    EndStreamLocked(*stream,
-                    absl::DeadlineExceededError(absl::StrCat(
-                        "deadline exceeded waiting for ", target_)));
-    if (id != 0) {
-      mu_.Unlock();
-      SendCancel(id, "deadline exceeded");
-      mu_.Lock();
-    }
-    return ready();
-  }
-  return false;
-}
-
-void ClientConnection::ReadUntil(const Predicate& ready, absl::Time deadline) {
-  char scratch[kReadScratchSize];
-  // The reader may keep bytes in `scratch` until EndReads().
-  absl::Cleanup end_reads = [this] { in_.EndReads(); };
-  for (;;) {
-    // Wait first: right after a request goes out, its reply is not there.
-    // Until the server's preface is in, no longer than it may take.
-    const absl::Time wait_deadline = ABSL_PREDICT_TRUE(in_.preface_received())
-                                         ? deadline
-                                         : PrefaceWaitDeadline(deadline);
-    bool woken = false;
-    if (!WaitFor(fd_.get(), POLLIN, wait_deadline, wake_fd_.get(), &woken)
-             .ok()) {
-      FailIfPrefaceLate();
-      return;  // deadline
-    }
-    if (woken && DrainEventFd(wake_fd_.get())) {
-      // Another thread changed a call's state (a cancel): look again.
-      MutexLock lock(&mu_);
-      if (ready()) return;
-    }
-    for (;;) {
-      const ReadOutcome read = ReadAndDispatch(absl::MakeSpan(scratch));
-      if (read == ReadOutcome::kStop) return;
-      if (read == ReadOutcome::kDrained) break;  // wait again
-      {
-        MutexLock lock(&mu_);
-        if (ready()) return;
-      }
-      if (read == ReadOutcome::kShort) break;
-    }
-  }
-}
-
-absl::Time ClientConnection::PrefaceWaitDeadline(absl::Time deadline) {
-  return std::min(deadline, PrefaceDeadline());
-}
-
-absl::Time ClientConnection::PrefaceDeadline() {
-  if (preface_arrived_.load(std::memory_order_acquire)) {
-    return absl::InfiniteFuture();
-  }
-  MutexLock lock(&mu_);
-  if (preface_deadline_ == absl::InfiniteFuture()) {
-    preface_deadline_ = absl::Now() + preface_timeout_;
-  }
-  return preface_deadline_;
-}
-
-bool ClientConnection::FailIfPrefaceLate() {
-  if (preface_arrived_.load(std::memory_order_acquire)) return false;
-  {
-    MutexLock lock(&mu_);
-    if (absl::Now() < preface_deadline_) return false;
-  }
-  Fail(PrefaceLateError());
-  return true;
-}
-
-absl::Status ClientConnection::PrefaceLateError() const {
-  return absl::UnavailableError(absl::StrCat(
-      "server at ", target_, " sent no preface within ",
-      absl::FormatDuration(preface_timeout_), " (is it a sockrpc server?)"));
-}
-
-ClientConnection::ReadOutcome ClientConnection::ReadAndDispatch(
-    absl::Span<char> scratch) {
-  absl::Status error;
-  const IncomingFrames::ReadResult read = in_.ReadOnce(scratch, &error);
-  switch (read) {
-    case IncomingFrames::ReadResult::kFailed:
-      Fail(error);
-      return ReadOutcome::kStop;
-    case IncomingFrames::ReadResult::kDrained:
-      return ReadOutcome::kDrained;
-    case IncomingFrames::ReadResult::kShort:
-    case IncomingFrames::ReadResult::kFull:
-      break;
-  }
-  const bool processed = ProcessFrames();
-  NotePrefaceArrival();
-  if (!processed) return ReadOutcome::kStop;
-  return read == IncomingFrames::ReadResult::kFull ? ReadOutcome::kFull
-                                                   : ReadOutcome::kShort;
-}
-
 absl::Status ClientConnection::ReplyMetadataTooLarge(
     const ClientCallState& stream) const {
   return absl::ResourceExhaustedError(absl::StrCat(
@@ -546,6 +398,10 @@ void ClientConnection::EndStreamLocked(ClientCallState& stream,
   stream.status_ = Unshared(status);
   NotifyLocked(stream);
   if (stream.id_ != 0) streams_.erase(stream.id_);
+  if (ABSL_PREDICT_FALSE(stream.awaiting_settings_)) {
+    ForgetAwaitingLocked(stream);
+    stream.pending_open_.reset();  // never sent: its descriptors close
+  }
 }
 
 void ClientConnection::Fail(const absl::Status& status) {
@@ -556,6 +412,10 @@ void ClientConnection::Fail(const absl::Status& status) {
 void ClientConnection::FailLocked(const absl::Status& status) {
   if (broken_.ok()) broken_ = Unshared(status);
   usable_.store(false);
+  // Calls not sent yet, waiting for the server's first frame, first.
+  while (!awaiting_settings_.empty()) {
+    EndStreamLocked(*awaiting_settings_.back(), status);
+  }
   for (auto& [id, stream] : streams_) {
     stream->done_ = true;
     stream->status_ = Unshared(status);

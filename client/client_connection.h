@@ -78,11 +78,6 @@ namespace internal {
 class ClientCallbackCall;
 }  // namespace internal
 
-// UNIMPLEMENTED: what a callback (reactor) call whose request or write
-// carries file descriptors ends with, before anything of it is sent
-// (client_connection_fds.cc).
-absl::Status CallbackFdsUnsupported();
-
 class ClientConnection {
  public:
   // `fd` is a connected socket to `target` (the channel's, for messages);
@@ -166,6 +161,9 @@ class ClientConnection {
     absl::Status status;
     bool got_metadata = false;  // initial metadata or a reply arrived
     bool got_reply = false;     // a direct reply was parsed
+    // Not sent yet: its request carries descriptors and the server has not
+    // said whether it takes them (ResumeOpen()).
+    bool opening = false;
   };
   StreamView Peek(const ClientCallState& stream) ABSL_LOCKS_EXCLUDED(mu_);
   // Makes `call` the callback call of `stream` (already open), which the
@@ -189,8 +187,24 @@ class ClientConnection {
                                      std::vector<Fd> fds);
   // Sends `*frame` (a MESSAGE frame encoded with stream id 0) on `stream`
   // if its window allows, without waiting.
-  enum class WriteOutcome { kSent, kNoWindow, kEnded };
+  enum class WriteOutcome { kSent, kNoWindow, kAwaitingSettings, kEnded };
   WriteOutcome WriteNoWait(ClientCallState& stream, std::string* frame)
+      ABSL_LOCKS_EXCLUDED(mu_, write_mu_);
+  // WriteNoWait() of `*frames`, an FDS frame and its MESSAGE frame (stream
+  // ids 0; the MESSAGE at `message_offset`), passing `*fds` with them
+  // (PROTOCOL.md section 16.3). kAwaitingSettings: the server has not said
+  // yet whether it takes descriptors; a PING asks, and its first frame
+  // schedules the call again (nothing was sent, `*fds` are kept). If it
+  // takes too few (or none, or this is TCP), the call is cancelled with
+  // FAILED_PRECONDITION, nothing of the message sent: kEnded.
+  WriteOutcome WriteWithFdsNoWait(ClientCallState& stream, std::string* frames,
+                                  size_t message_offset, std::vector<Fd>* fds)
+      ABSL_LOCKS_EXCLUDED(mu_, write_mu_);
+  // For a stream whose Peek() says `opening`: once the server's first frame
+  // has come, sends its opening frames with their descriptors, or ends it
+  // with FAILED_PRECONDITION if the server does not take them; before
+  // that, nothing.
+  void ResumeOpen(const std::shared_ptr<ClientCallState>& stream)
       ABSL_LOCKS_EXCLUDED(mu_, write_mu_);
   // Half-closes `stream` without waiting; false if it has ended.
   bool WritesDoneNoWait(ClientCallState& stream)
@@ -289,8 +303,40 @@ class ClientConnection {
   // else FAILED_PRECONDITION (or why the wait failed).
   absl::Status ServerAcceptsFds(size_t count, absl::Time deadline)
       ABSL_LOCKS_EXCLUDED(mu_, write_mu_);
-  // Appends an FDS frame of `count` descriptors, stream id 0.
-  static void AppendFdsFrame(std::string* out, size_t count);
+  // Without waiting: FAILED_PRECONDITION if the server certainly does not
+  // take `count` descriptors with one message (TCP, or its SETTINGS said
+  // so); OK if it does or has not said yet (server_settings_known_).
+  absl::Status FdsRefusedIfKnown(size_t count) const;
+  // Under write_mu_ and mu_: gives `stream` (not ended) the next stream id
+  // and enters it among the calls in flight, a request's
+  // `request_payload` bytes counted against its window; or, if the
+  // connection takes no more calls, ends it UNAVAILABLE (retryable_: the
+  // server never saw it) and returns false.
+  bool AdmitStreamLocked(const std::shared_ptr<ClientCallState>& stream,
+                         bool with_request, size_t request_payload)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_, mu_);
+  // Open() of a callback call whose request carries descriptors: sent at
+  // once if the server's first frame has come (SendPendingOpen()), else
+  // kept in the stream until it does (ResumeOpen()), a PING asking for it.
+  // Returns false (never retryable).
+  bool OpenWithFdsNoWait(const std::shared_ptr<ClientCallState>& stream,
+                         google::protobuf::MessageLite* unary_reply,
+                         PendingOpen pending)
+      ABSL_LOCKS_EXCLUDED(mu_, write_mu_);
+  void SendPendingOpen(const std::shared_ptr<ClientCallState>& stream,
+                       PendingOpen pending) ABSL_LOCKS_EXCLUDED(mu_, write_mu_);
+  // Lists `stream` to be scheduled when the server's first frame arrives,
+  // and sends a PING (once per connection) that makes the server send one.
+  // False if it has arrived meanwhile (nothing to wait for).
+  bool AwaitSettingsLocked(ClientCallState* stream)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void AskForSettings() ABSL_LOCKS_EXCLUDED(mu_, write_mu_);
+  // The reader, after the server's first frame: its SETTINGS are final;
+  // schedules the calls that waited for them.
+  void NoteSettingsKnown() ABSL_LOCKS_EXCLUDED(mu_);
+  // Takes `stream` out of awaiting_settings_, if there.
+  void ForgetAwaitingLocked(ClientCallState& stream)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   static std::vector<int> RawFds(const std::vector<Fd>& fds);
   // An empty buffer to encode frames into (a warm one from buffers_ if
   // there is one); give it back to buffers_ when written.
@@ -303,6 +349,10 @@ class ClientConnection {
   // Writes `bytes` without waiting (OutgoingFrames::WriteNoWait), then
   // fails the connection on an error or re-arms the loop for the held rest.
   void SendNoWait(absl::string_view bytes) ABSL_LOCKS_EXCLUDED(mu_, write_mu_);
+  // After a write without waiting: fails the connection if it failed, or
+  // re-arms the loop to flush what is `held`.
+  void AfterNoWaitWrite(const absl::Status& sent, bool held)
+      ABSL_LOCKS_EXCLUDED(mu_, write_mu_);
   // Gives the reader role up; re-arms the loop if it wanted to read
   // meanwhile.
   void ReleaseReaderLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -374,6 +424,10 @@ class ClientConnection {
   // frame has come, so that it is final (PROTOCOL.md section 16.2).
   std::atomic<uint32_t> server_max_fds_{0};
   std::atomic<bool> server_settings_known_{false};
+  // Callback calls waiting for the server's first frame (their streams are
+  // alive: each is taken out as it ends), and whether a PING asked for it.
+  std::vector<ClientCallState*> awaiting_settings_ ABSL_GUARDED_BY(mu_);
+  std::atomic<bool> settings_asked_{false};
 };
 
 }  // namespace sockrpc

@@ -99,6 +99,7 @@ ClientConnection::StreamView ClientConnection::Peek(
   if (view.done) view.status = Unshared(stream.status_);
   view.got_metadata = stream.got_metadata_;
   view.got_reply = stream.got_reply_;
+  view.opening = stream.pending_open_ != nullptr;
   return view;
 }
 

@@ -84,7 +84,7 @@ class ClientContext {
  private:
   friend class ClientConnection;  // fills in the server's metadata
   friend class Channel;
-  friend class internal::ClientCallbackCall;  // refuses descriptors
+  friend class internal::ClientCallbackCall;  // takes a write's descriptors
 
   // Marks the context as serving a call; false if it served one already.
   bool Claim() {

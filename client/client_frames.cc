@@ -91,9 +91,7 @@ bool ClientConnection::HandleFrame(const FrameReader::Frame& frame) {
   if (ABSL_PREDICT_FALSE(first_frame)) {
     server_frame_seen_ = true;
     // After this frame the server's SETTINGS are final, whatever it is.
-    absl::Cleanup known = [this] {
-      server_settings_known_.store(true, std::memory_order_release);
-    };
+    absl::Cleanup known = [this] { NoteSettingsKnown(); };
     return HandleFirstFrame(frame);
   }
   switch (static_cast<FrameType>(frame.header.type)) {

@@ -103,12 +103,16 @@ void ClientConnection::SendNoWait(absl::string_view bytes) {
     sent = out_.WriteNoWait(bytes, &written);
     held = !out_.held_empty();
   }
+  AfterNoWaitWrite(sent, held);
+}
+
+void ClientConnection::AfterNoWaitWrite(const absl::Status& sent, bool held) {
   if (!sent.ok()) {
     Fail(absl::UnavailableError(
         absl::StrCat("connection to ", target_, " failed: ", sent.message())));
-    return;
+  } else if (held) {
+    RearmForLoop();
   }
-  if (held) RearmForLoop();
 }
 
 }  // namespace sockrpc

@@ -121,10 +121,7 @@ absl::Status ServerCallState::TakeReplyFds(std::vector<Fd>* fds) {
 
 size_t ServerCallState::AppendFdsFrame(std::string* out, size_t count) const {
   const size_t offset = out->size();
-  wire::FdsHeader header;
-  header.set_count(static_cast<uint32_t>(count));
-  (void)AppendMessageFrame(out, FrameType::kFds, 0, stream_id_, header,
-                           kDefaultMaxFrameSize);
+  sockrpc::AppendFdsFrame(out, stream_id_, count);
   return offset;
 }
 

@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "server/server.h"
 #include "sockrpc/test/fds/files.sockrpc.pb.h"
+#include "tests/testing/call_end.h"
 #include "tests/testing/fd_testing.h"
 #include "tests/testing/files_service.h"
 #include "tests/testing/temp_dir.h"
@@ -29,6 +30,7 @@ using ::sockrpc::test::fds::Files;
 using ::sockrpc::test::fds::OpenReply;
 using ::sockrpc::test::fds::OpenRequest;
 using ::sockrpc::testing::CallbackFilesService;
+using ::sockrpc::testing::CallEnd;
 using ::sockrpc::testing::Contents;
 using ::sockrpc::testing::FilesService;
 using ::sockrpc::testing::MemfdHolding;
@@ -224,85 +226,129 @@ TEST_P(FdClientTest, AClientThatTakesNoneGetsFailedPreconditionForAReply) {
               HasSubstr("accepts no file descriptors"));
 }
 
-// The callback client API does not pass descriptors yet: a request or a
-// write carrying some ends the call with UNIMPLEMENTED saying so, before
-// anything of it is sent, and the descriptors close.
-constexpr char kNotInCallbackCalls[] =
-    "file descriptors in the messages of a callback call are not supported "
-    "yet";
-
-// A callback call's end, as its done callback or OnDone() reports it (on
-// the channel's loop thread), waited for by the test. It keeps the code and
-// a copy of the message, not the absl::Status: a Status's shared payload is
-// freed by the prebuilt Abseil, which TSan does not see synchronize (as
-// client_callback_testing.h's Events does); and it waits with sockrpc's
-// Mutex, which TSan sees, unlike absl::Notification.
-class CallEnd {
- public:
-  void Set(const absl::Status& status) {
-    MutexLock lock(&mu_);
-    code_ = status.code();
-    message_ = std::string(status.message());
-    done_ = true;
-  }
-  absl::Status Wait() {
-    MutexLock lock(&mu_);
-    EXPECT_TRUE(mu_.AwaitWithDeadline(
-        [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return done_; },
-        absl::Now() + kCallTimeout));
-    return absl::Status(code_, message_);
-  }
-
- private:
-  Mutex mu_;
-  bool done_ ABSL_GUARDED_BY(mu_) = false;
-  absl::StatusCode code_ ABSL_GUARDED_BY(mu_) = absl::StatusCode::kUnknown;
-  std::string message_ ABSL_GUARDED_BY(mu_);
-};
-
-TEST_P(FdClientTest, ACallbackCallsRequestWithDescriptorsIsRefusedClearly) {
-  Start(4, 0);
+// A callback Describe whose request carries a memfd holding each of
+// `texts`; its status, and the reply's contents in `*contents`.
+absl::Status CallbackDescribe(Files::Stub& stub,
+                              const std::vector<std::string>& texts,
+                              std::vector<std::string>* contents) {
   ClientContext context;
   context.set_timeout(kCallTimeout);
   DescribeRequest request;
-  *request.add_files() = context.AttachFd(MemfdHolding("x"));
+  for (const std::string& text : texts) {
+    *request.add_files() = context.AttachFd(MemfdHolding(text));
+  }
   DescribeReply reply;
   CallEnd end;
-  stub_->async()->Describe(&context, &request, &reply,
-                           [&end](absl::Status result) { end.Set(result); });
-  const absl::Status status = end.Wait();
-  EXPECT_EQ(status.code(), absl::StatusCode::kUnimplemented);
-  EXPECT_THAT(std::string(status.message()), HasSubstr(kNotInCallbackCalls));
+  stub.async()->Describe(&context, &request, &reply,
+                         [&end](absl::Status result) { end.Set(result); });
+  absl::Status status = end.Wait();
+  contents->assign(reply.contents().begin(), reply.contents().end());
+  return status;
 }
 
-TEST_P(FdClientTest, ACallbackCallsWriteWithDescriptorsIsRefusedClearly) {
-  Start(4, 0);
-  class Uploader final : public ClientWriteReactor<DescribeRequest> {
-   public:
-    explicit Uploader(ClientContext* context) : context_(context) {}
-    void Go() {
-      *request_.add_files() = context_->AttachFd(MemfdHolding("y"));
-      StartWrite(&request_);
-      StartWritesDone();
-      StartCall();
-    }
-    void OnDone(const absl::Status& status) override { end_.Set(status); }
-    absl::Status Wait() { return end_.Wait(); }
+// A callback DescribeAll writing one request per element of `writes`, each
+// carrying a memfd per text.
+class Uploader final : public ClientWriteReactor<DescribeRequest> {
+ public:
+  Uploader(ClientContext* context, std::vector<std::vector<std::string>> writes)
+      : context_(context), writes_(std::move(writes)) {}
+  void Go() {
+    WriteNext();
+    StartCall();
+  }
+  void OnWriteDone(bool ok) override {
+    if (ok) WriteNext();
+  }
+  void OnDone(const absl::Status& status) override { end_.Set(status); }
+  absl::Status Wait() { return end_.Wait(); }
 
-   private:
-    ClientContext* const context_;
-    DescribeRequest request_;
-    CallEnd end_;
-  };
+ private:
+  void WriteNext() {
+    if (next_ == writes_.size()) {
+      StartWritesDone();
+      return;
+    }
+    request_.Clear();
+    for (const std::string& text : writes_[next_++]) {
+      *request_.add_files() = context_->AttachFd(MemfdHolding(text));
+    }
+    StartWrite(&request_);
+  }
+
+  ClientContext* const context_;
+  const std::vector<std::vector<std::string>> writes_;
+  size_t next_ = 0;
+  DescribeRequest request_;
+  CallEnd end_;
+};
+
+absl::Status CallbackDescribeAll(Files::Stub& stub,
+                                 std::vector<std::vector<std::string>> writes,
+                                 std::vector<std::string>* contents) {
   ClientContext context;
   context.set_timeout(kCallTimeout);
   DescribeReply reply;
-  Uploader uploader(&context);
-  stub_->async()->DescribeAll(&context, &reply, &uploader);
+  Uploader uploader(&context, std::move(writes));
+  stub.async()->DescribeAll(&context, &reply, &uploader);
   uploader.Go();
   absl::Status status = uploader.Wait();
-  EXPECT_EQ(status.code(), absl::StatusCode::kUnimplemented) << status;
-  EXPECT_THAT(std::string(status.message()), HasSubstr(kNotInCallbackCalls));
+  contents->assign(reply.contents().begin(), reply.contents().end());
+  return status;
+}
+
+TEST_P(FdClientTest, ACallbackCallsRequestCarriesDescriptors) {
+  Start(4, 0);
+  // The first call on the connection waits, unsent, for the server to say
+  // whether it takes descriptors; the second knows at once.
+  for (const char* round : {"first", "second"}) {
+    std::vector<std::string> contents;
+    absl::Status status =
+        CallbackDescribe(*stub_, {round, "and", "more"}, &contents);
+    ASSERT_TRUE(status.ok()) << status;
+    EXPECT_THAT(contents, ElementsAre(round, "and", "more"));
+  }
+}
+
+TEST_P(FdClientTest, ACallbackCallsWritesCarryDescriptors) {
+  Start(2, 0);
+  std::vector<std::string> contents;
+  absl::Status status =
+      CallbackDescribeAll(*stub_, {{"a"}, {"b", "c"}, {}, {"d"}}, &contents);
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_THAT(contents, ElementsAre("a", "b", "c", "d"));
+}
+
+TEST_P(FdClientTest, ACallbackCallToAServerThatTakesNoneFails) {
+  Start(0, 0);
+  std::vector<std::string> contents;
+  absl::Status status = CallbackDescribe(*stub_, {"x"}, &contents);
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr("accepts no file descriptors"));
+  status = CallbackDescribeAll(*stub_, {{}, {"y"}}, &contents);
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
+  // The connection is fine for other calls.
+  status = CallbackDescribe(*stub_, {}, &contents);
+  EXPECT_TRUE(status.ok()) << status;
+}
+
+TEST_P(FdClientTest, ACallbackWriteWithMoreThanTheServerTakesFails) {
+  Start(1, 0);
+  std::vector<std::string> contents;
+  absl::Status status =
+      CallbackDescribeAll(*stub_, {{"a"}, {"b", "c"}}, &contents);
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr("2 file descriptors in one message"));
+}
+
+TEST_P(FdClientTest, ACallbackCallOverTcpFailsBeforeItIsSent) {
+  Start(4, 4, "ipv4:127.0.0.1:0");
+  std::vector<std::string> contents;
+  absl::Status status = CallbackDescribe(*stub_, {"x"}, &contents);
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr("pass only over unix sockets"));
 }
 
 INSTANTIATE_TEST_SUITE_P(BlockingAndCallbackServer, FdClientTest,

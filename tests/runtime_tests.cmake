@@ -29,3 +29,6 @@ sockrpc_test(NAME fd_server_test SOURCES fd_server_test.cc
              LIBS sockrpc_files_service sockrpc_e2e_testing)
 sockrpc_test(NAME fd_client_test SOURCES fd_client_test.cc
              LIBS sockrpc_files_service sockrpc_e2e_testing)
+sockrpc_test(NAME fd_callback_wire_test SOURCES fd_callback_wire_test.cc
+             LIBS sockrpc_files_service sockrpc_e2e_testing
+                  sockrpc_socket_testing)

@@ -120,6 +120,13 @@ void AppendWindowUpdateFrame(std::string* out, uint32_t stream_id,
                  absl::string_view(payload, sizeof(payload)));
 }
 
+void AppendFdsFrame(std::string* out, uint32_t stream_id, size_t count) {
+  wire::FdsHeader header;
+  header.set_count(static_cast<uint32_t>(count));
+  (void)AppendMessageFrame(out, FrameType::kFds, 0, stream_id, header,
+                           kDefaultMaxFrameSize);
+}
+
 absl::Status AppendStatusFrame(std::string* out, uint32_t stream_id,
                                const absl::Status& status,
                                const Metadata& trailers,

@@ -59,6 +59,10 @@ void AppendRawFrame(std::string* out, FrameType type, uint8_t flags,
 void AppendWindowUpdateFrame(std::string* out, uint32_t stream_id,
                              uint32_t increment);
 
+// Appends an FDS frame announcing `count` file descriptors for the
+// MESSAGE frame of `stream_id` that follows it (PROTOCOL.md section 16.3).
+void AppendFdsFrame(std::string* out, uint32_t stream_id, size_t count);
+
 // Appends our connection preface.
 void AppendPreface(std::string* out);
 
