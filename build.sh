@@ -28,6 +28,9 @@ readonly REQUIRED_PACKAGES=(
   tshark
   systemd  # systemd-socket-activate, for the socket activation tests
   prometheus-cpp-dev  # sockrpc stats --format prometheus
+  python3-protobuf  # the Python package (python/) and its tests
+  python3-pytest
+  python3-venv
 )
 
 # Extra packages of the sanitizer and fuzzing builds (asan, tsan, fuzz
@@ -387,6 +390,13 @@ run_package_check() {
   cmake -S tests/consumer -B "$consumer" -G Ninja -DCMAKE_BUILD_TYPE=Release
   cmake --build "$consumer" -j "$JOBS"
   tests/consumer/check_consumer.sh "$consumer"
+  log "Checking the Python package it installed"
+  (cd "$consumer" && /usr/bin/python3 -c '
+import sockrpc, sys
+assert sockrpc.__file__.startswith("/usr/lib/python3/dist-packages/"), sockrpc.__file__
+print("sockrpc", sockrpc.__version__, "for Python at", sockrpc.__file__)')
+  [[ -x /usr/bin/protoc-gen-sockrpc_python ]] ||
+    die "the package has no /usr/bin/protoc-gen-sockrpc_python"
   log "The package installs, and a find_package(sockrpc) consumer builds and works"
 }
 

@@ -1,0 +1,117 @@
+"""Fixtures of the Python package's tests: the real C++ servers of the
+build (SOCKRPC_BIN_DIR, SOCKRPC_TEST_BIN_DIR; default build/bin and
+build/tests/bin), each started on a unix socket in a temp dir, and typed
+stubs generated at the start with protoc and protoc-gen-sockrpc_python.
+"""
+
+import importlib
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PYTHON_DIR = REPO / "python"
+BIN_DIR = Path(os.environ.get("SOCKRPC_BIN_DIR", REPO / "build" / "bin"))
+TEST_BIN_DIR = Path(os.environ.get("SOCKRPC_TEST_BIN_DIR",
+                                   REPO / "build" / "tests" / "bin"))
+START_TIMEOUT = 10.0
+
+if str(PYTHON_DIR) not in sys.path and not os.environ.get(
+        "SOCKRPC_TEST_INSTALLED"):
+    sys.path.insert(0, str(PYTHON_DIR))
+
+
+class ServerProcess:
+    """A server binary listening on `address`, stopped with SIGTERM."""
+
+    def __init__(self, binary, address, *args):
+        self.address = address
+        self.process = subprocess.Popen(
+            [str(binary), "--listen", address, *args],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE)
+        self._await_line(b"listening on")
+
+    def _await_line(self, text):
+        deadline = time.monotonic() + START_TIMEOUT
+        seen = b""
+        while text not in seen:
+            remaining = deadline - time.monotonic()
+            ready, _, _ = select.select([self.process.stderr], [], [],
+                                        max(0, remaining))
+            if not ready:
+                self.stop()
+                raise RuntimeError("server did not start: %r" % seen)
+            chunk = os.read(self.process.stderr.fileno(), 4096)
+            if not chunk:
+                raise RuntimeError("server exited: %r" % seen)
+            seen += chunk
+
+    def kill(self):
+        self.process.kill()
+        self.process.wait(timeout=START_TIMEOUT)
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=START_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.process.stderr.close()
+
+
+def start_server(tmp_path, binary, *args, name="server.sock"):
+    return ServerProcess(binary, "unix:%s" % (tmp_path / name), *args)
+
+
+@pytest.fixture(scope="module")
+def interop_server(tmp_path_factory):
+    server = start_server(tmp_path_factory.mktemp("interop"),
+                          TEST_BIN_DIR / "interop_server")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def increment_server(tmp_path_factory):
+    server = start_server(tmp_path_factory.mktemp("increment"),
+                          BIN_DIR / "increment_server")
+    yield server
+    server.stop()
+
+
+def generate_stubs(out_dir, proto_dir, proto_name):
+    """Runs protoc with --python_out and our plugin on `proto_name`."""
+    plugin = out_dir / "protoc-gen-sockrpc_python"
+    plugin.write_text(
+        "#!/bin/sh\nPYTHONPATH=%s exec %s -m sockrpc.protoc_plugin\n"
+        % (os.pathsep.join(sys.path), sys.executable))
+    plugin.chmod(0o755)
+    subprocess.run(
+        ["protoc", "-I", str(proto_dir), "--plugin=%s" % plugin,
+         "--python_out=%s" % out_dir, "--sockrpc_python_out=%s" % out_dir,
+         proto_name], check=True)
+
+
+@pytest.fixture(scope="session")
+def stubs(tmp_path_factory):
+    """The interop and increment modules: _pb2 and _sockrpc of each."""
+    out = tmp_path_factory.mktemp("stubs")
+    generate_stubs(out, REPO / "tests" / "interop", "interop.proto")
+    generate_stubs(out, REPO / "examples" / "increment", "increment.proto")
+    sys.path.insert(0, str(out))
+
+    class Modules:
+        interop_pb2 = importlib.import_module("interop_pb2")
+        interop_sockrpc = importlib.import_module("interop_sockrpc")
+        increment_pb2 = importlib.import_module("increment_pb2")
+        increment_sockrpc = importlib.import_module("increment_sockrpc")
+
+    return Modules
