@@ -36,12 +36,15 @@ class ServerProcess:
             [str(binary), "--listen", address, *args],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE)
-        self._await_line(b"listening on")
+        seen = self._await_line(b"listening on ")
+        # The address it reports: the port an ephemeral one was given.
+        self.address = seen.split(b"listening on ", 1)[1].split()[0].decode()
 
     def _await_line(self, text):
+        """Reads standard error until a whole line holding `text`."""
         deadline = time.monotonic() + START_TIMEOUT
         seen = b""
-        while text not in seen:
+        while text not in seen or not seen.split(text, 1)[1].count(b"\n"):
             remaining = deadline - time.monotonic()
             ready, _, _ = select.select([self.process.stderr], [], [],
                                         max(0, remaining))
@@ -52,6 +55,7 @@ class ServerProcess:
             if not chunk:
                 raise RuntimeError("server exited: %r" % seen)
             seen += chunk
+        return seen
 
     def kill(self):
         self.process.kill()
@@ -67,24 +71,30 @@ class ServerProcess:
         self.process.stderr.close()
 
 
-def start_server(tmp_path, binary, *args, name="server.sock"):
-    return ServerProcess(binary, "unix:%s" % (tmp_path / name), *args)
+def start_server(tmp_path, binary, *args, name="server.sock", address=None):
+    """`binary` listening on `address`, by default a unix socket in
+    `tmp_path`."""
+    return ServerProcess(binary, address or "unix:%s" % (tmp_path / name),
+                         *args)
+
+
+def running(tmp_path_factory, binary):
+    """A fixture's server: started, yielded, stopped."""
+    server = start_server(tmp_path_factory.mktemp(binary.name), binary)
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="module")
 def interop_server(tmp_path_factory):
-    server = start_server(tmp_path_factory.mktemp("interop"),
-                          TEST_BIN_DIR / "interop_server")
-    yield server
-    server.stop()
+    yield from running(tmp_path_factory, TEST_BIN_DIR / "interop_server")
 
 
 @pytest.fixture(scope="module")
 def increment_server(tmp_path_factory):
-    server = start_server(tmp_path_factory.mktemp("increment"),
-                          BIN_DIR / "increment_server")
-    yield server
-    server.stop()
+    yield from running(tmp_path_factory, BIN_DIR / "increment_server")
 
 
 def generate_stubs(out_dir, proto_dir, proto_name):
