@@ -31,6 +31,9 @@ readonly REQUIRED_PACKAGES=(
   python3-protobuf  # the Python package (python/) and its tests
   python3-pytest
   python3-venv
+  libgrpc++-dev  # sockrpc gateway (tools/gateway/), gRPC on one side
+  protobuf-compiler-grpc
+  python3-grpcio  # the gateway's tests call it as a stock gRPC client
 )
 
 # Extra packages of the sanitizer and fuzzing builds (asan, tsan, fuzz

@@ -30,10 +30,10 @@ if str(PYTHON_DIR) not in sys.path and not os.environ.get(
 class ServerProcess:
     """A server binary listening on `address`, stopped with SIGTERM."""
 
-    def __init__(self, binary, address, *args):
+    def __init__(self, binary, address, *args, prefix=()):
         self.address = address
         self.process = subprocess.Popen(
-            [str(binary), "--listen", address, *args],
+            [str(binary), *prefix, "--listen", address, *args],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE)
         seen = self._await_line(b"listening on ")

@@ -28,6 +28,7 @@ int RunDecode(int argc, char** argv);    // sockrpc decode FILE
 int RunConformance(int argc, char** argv);  // sockrpc conformance ADDR
 int RunHealth(int argc, char** argv);       // sockrpc health ADDR [SERVICE]
 int RunStats(int argc, char** argv);        // sockrpc stats ADDR
+int RunGateway(int argc, char** argv);  // sockrpc gateway --listen --upstream
 
 }  // namespace cli
 }  // namespace sockrpc

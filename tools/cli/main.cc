@@ -60,6 +60,8 @@ constexpr Command kCommands[] = {
      "ask whether a server serves (exit 0 only if SERVING), or --watch"},
     {"stats", sockrpc::cli::RunStats,
      "show a server's live numbers: calls, latency, bytes, connections"},
+    {"gateway", sockrpc::cli::RunGateway,
+     "serve gRPC clients from a sockrpc server (sockrpc-gateway)"},
     {"version", RunVersion, "print the version (also: sockrpc --version)"},
 };
 
