@@ -152,6 +152,7 @@ bool CallPathRows(const Options& options, const std::string& dir,
     for (int in_flight : {8, 64}) {
       InFlightRows(options, servers, kUnix, in_flight, 1, report);
     }
+    GatewayRows(options, servers, dir, report);
     return true;
   }
   for (Transport transport : {kUnix, kTcp}) {
@@ -175,6 +176,7 @@ bool CallPathRows(const Options& options, const std::string& dir,
     ConnectRows(options, servers, transport, report);
   }
   ClientSizeRows(options, servers, report);
+  GatewayRows(options, servers, dir, report);
   return true;
 }
 

@@ -4,6 +4,7 @@
 #include "suite.h"
 
 #include <cstdio>
+#include <memory>
 #include <string>
 
 #include "absl/strings/str_format.h"
@@ -139,6 +140,34 @@ void ConnectRows(const Options& options, const Servers& servers,
   ReportFailure(name, base, ours);
   report->Add(Plain(name + " p50", "us", ours.p50_us, base.p50_us, "raw")
                   .WithGrpc(peer.p50_us));
+}
+
+void GatewayRows(const Options& options, const Servers& servers,
+                 const std::string& dir, Report* report) {
+  if (servers.grpc == nullptr) return;  // no gRPC client either
+  std::unique_ptr<ChildServer> gateway =
+      ChildServer::Start({options.bin + "/sockrpc-gateway", "--listen",
+                          "unix:" + dir + "/gateway.sock", "--upstream",
+                          servers.rpc->addresses()[kUnix], "--print-ready"});
+  if (gateway == nullptr) return;  // (a message on stderr)
+  CaseSpec spec;
+  spec.size = 64;
+  spec.seconds = options.seconds;
+  Result direct = RpcUnary(At(spec, *servers.rpc, kUnix, true));
+  Result grpc = Grpc(options, servers, "unary", spec, kUnix, true);
+  Result via = RunGrpcCase(options.bin, "unary",
+                           At(spec, *gateway, kUnix, /*with_pid=*/false));
+  const std::string name = "gateway hop, unary 64 B unix";
+  if (!via.ok) {
+    std::fprintf(stderr, "bench: %s failed\n", name.c_str());
+    return;
+  }
+  report->Add(
+      Plain(name + " p50", "us", via.p50_us, grpc.p50_us, "gRPC direct"));
+  report->Add(Plain(name + " p50 vs sockrpc", "us", via.p50_us, direct.p50_us,
+                    "sockrpc direct"));
+  report->Add(
+      Plain(name + " rate", "calls/s", via.rate(), grpc.rate(), "gRPC direct"));
 }
 
 }  // namespace bench

@@ -61,6 +61,14 @@ void ConnectRows(const Options& options, const Servers& servers,
 void ClientSizeRows(const Options& options, const Servers& servers,
                     Report* report);
 
+// The gRPC gateway's hop (tools/gateway/): a gRPC client's unary calls
+// through sockrpc-gateway to `servers`' bench_server, against the same
+// client calling grpc_bench_server directly and against our client
+// calling bench_server directly; none without the gRPC baseline. The
+// gateway listens in `dir`.
+void GatewayRows(const Options& options, const Servers& servers,
+                 const std::string& dir, Report* report);
+
 // Server resident memory, idle and with 1000 idle connections, of fresh
 // servers listening in `dir` (footprint.cc).
 void MemoryRows(const Options& options, const std::string& dir,

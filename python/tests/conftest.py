@@ -10,6 +10,7 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -32,6 +33,7 @@ class ServerProcess:
 
     def __init__(self, binary, address, *args, prefix=()):
         self.address = address
+        self.killed = False
         self.process = subprocess.Popen(
             [str(binary), *prefix, "--listen", address, *args],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -39,6 +41,16 @@ class ServerProcess:
         seen = self._await_line(b"listening on ")
         # The address it reports: the port an ephemeral one was given.
         self.address = seen.split(b"listening on ", 1)[1].split()[0].decode()
+        # The rest of its standard error, read as it comes so that a
+        # talkative server never blocks on a full pipe.
+        self._errors = [seen]
+        self._drain = threading.Thread(target=self._read_errors, daemon=True)
+        self._drain.start()
+
+    def _read_errors(self):
+        for chunk in iter(lambda: os.read(self.process.stderr.fileno(), 65536),
+                          b""):
+            self._errors.append(chunk)
 
     def _await_line(self, text):
         """Reads standard error until a whole line holding `text`."""
@@ -49,7 +61,8 @@ class ServerProcess:
             ready, _, _ = select.select([self.process.stderr], [], [],
                                         max(0, remaining))
             if not ready:
-                self.stop()
+                self.process.kill()
+                self.process.wait()
                 raise RuntimeError("server did not start: %r" % seen)
             chunk = os.read(self.process.stderr.fileno(), 4096)
             if not chunk:
@@ -58,17 +71,28 @@ class ServerProcess:
         return seen
 
     def kill(self):
+        self.killed = True
         self.process.kill()
         self.process.wait(timeout=START_TIMEOUT)
 
     def stop(self):
+        """SIGTERM; the server must then exit 0 (a sanitizer's report, a
+        crash or a hang at shutdown fails the test)."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
                 self.process.wait(timeout=START_TIMEOUT)
             except subprocess.TimeoutExpired:
                 self.kill()
+                self.killed = False  # a hang, not the test's kill
+        self._drain.join(START_TIMEOUT)
+        errors = b"".join(self._errors).decode(errors="replace")
         self.process.stderr.close()
+        if not self.killed:
+            assert self.process.returncode == 0, (
+                "%s exited with %s:\n%s" % (self.process.args[0],
+                                           self.process.returncode,
+                                           errors[-4000:]))
 
 
 def start_server(tmp_path, binary, *args, name="server.sock", address=None):

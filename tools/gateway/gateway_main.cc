@@ -74,6 +74,11 @@ int Run(int argc, char** argv) {
   parser.AddString({"--max-message-size"}, "BYTES",
                    "largest message either way (default 4194304)",
                    &max_message_size);
+  bool print_ready = false;
+  parser.AddBool({"--print-ready"},
+                 "once listening, print \"ready ADDR\" on standard output "
+                 "(for scripts that start the gateway)",
+                 &print_ready);
   std::vector<std::string> args;
   if (std::optional<int> exit_code = parser.Parse(argc, argv, &args)) {
     return *exit_code;
@@ -125,6 +130,10 @@ int Run(int argc, char** argv) {
                "sockrpc gateway: listening on %s\n"
                "sockrpc gateway: forwarding to %s\n",
                BoundAddress(listen, port).c_str(), upstream_address.c_str());
+  if (print_ready) {
+    std::printf("ready %s\n", BoundAddress(listen, port).c_str());
+    std::fflush(stdout);
+  }
   int signal_number = 0;
   sigwait(&stop, &signal_number);
   std::fprintf(stderr, "sockrpc gateway: shutting down (%s)\n",
