@@ -207,3 +207,28 @@ def test_grpc_reflection_from_the_upstreams(channel, reflection_pb2):
                  for f in response.file_descriptor_response.file_descriptor_proto]
         assert files[-1] == "interop.proto", files
     assert responses[4].error_response.error_code == 5
+
+
+def test_upstream_ending_while_the_client_still_sends(channel, stubs):
+    # The upstream ends the call at its first request while the client
+    # keeps streaming: the gateway must stop forwarding, never touch the
+    # ended upstream call, and report the upstream's status.
+    pb = stubs.interop_pb2
+    duplex = method(channel, "FullDuplexCall", "stream_stream",
+                    pb.DuplexRequest, pb.StreamChunk)
+    refused = pb.DuplexRequest(echo_status=pb.StatusToEcho(
+        code=9, message="not now"))
+    for _ in range(50):
+        requests = [refused] + [pb.DuplexRequest(body=b"z" * 1000)] * 200
+        with pytest.raises(grpc.RpcError) as error:
+            list(duplex(iter(requests), timeout=TIMEOUT))
+        assert (error.value.code(), error.value.details()) == (
+            grpc.StatusCode.FAILED_PRECONDITION, "not now")
+
+
+def test_a_request_that_is_not_protobuf(channel):
+    with pytest.raises(grpc.RpcError) as error:
+        channel.unary_unary(METHOD + "EmptyCall")(b"\xff\xff\xff",
+                                                  timeout=TIMEOUT)
+    assert error.value.code() == grpc.StatusCode.INTERNAL
+    assert "not protobuf's wire format" in error.value.details()

@@ -96,20 +96,24 @@ class Call {
   };
 
   // A gRPC message arrived (or the client half-closed): upstream with it.
+  // On a gRPC thread, while the upstream may be ending on the loop thread:
+  // mu_ is held across the check and the operation, so that it never
+  // reaches an upstream call whose OnDone has run (it is deleted then).
+  // (Holding mu_ into sockrpc is safe: its operations run no reaction.)
   void RequestRead(bool ok) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (upstream_done_) return;
-    }
+    std::lock_guard<std::mutex> lock(mu_);
+    if (upstream_done_) return;
     if (!ok) {
       up_.StartWritesDone();
       return;
     }
     if (!request_.ParseFromString(Flatten(in_))) {
-      up_context_.TryCancel();
-      Fail(grpc::Status(grpc::StatusCode::INTERNAL,
-                        "the gateway could not read a request message "
-                        "(not protobuf's wire format)"));
+      if (final_.ok()) {
+        final_ = grpc::Status(grpc::StatusCode::INTERNAL,
+                              "the gateway could not read a request message "
+                              "(not protobuf's wire format)");
+      }
+      up_context_.TryCancel();  // the upstream ends; its OnDone finishes
       return;
     }
     up_.StartWrite(&request_);
@@ -148,7 +152,8 @@ class Call {
   }
 
   // The client took the reply: read the next one upstream, or finish if
-  // the upstream ended meanwhile.
+  // the upstream ended meanwhile. (Until the upstream's last read, the
+  // hold keeps its call alive: no lock is needed around up_ here.)
   void ReplyWritten(bool ok) {
     bool finish;
     {
@@ -179,12 +184,6 @@ class Call {
     }
     if (finish) FinishDownstream();
     SideDone();
-  }
-
-  // The gateway itself failed the call (upstream is being cancelled).
-  void Fail(grpc::Status status) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (final_.ok()) final_ = std::move(status);
   }
 
   void FinishDownstream() {
