@@ -102,6 +102,16 @@ def start_server(tmp_path, binary, *args, name="server.sock", address=None):
                          *args)
 
 
+def start_gateway(upstream_address):
+    """`sockrpc gateway` (which runs sockrpc-gateway beside it) on an
+    ephemeral loopback port, forwarding to `upstream_address`; None if the
+    gateway was not built (no gRPC)."""
+    if not (BIN_DIR / "sockrpc-gateway").exists():
+        return None
+    return ServerProcess(BIN_DIR / "sockrpc", "127.0.0.1:0", "--upstream",
+                         upstream_address, prefix=["gateway"])
+
+
 def running(tmp_path_factory, binary):
     """A fixture's server: started, yielded, stopped."""
     server = start_server(tmp_path_factory.mktemp(binary.name), binary)

@@ -1,7 +1,8 @@
-"""`sockrpc gateway`: a stock gRPC client (python3-grpcio) calls the C++
-interop_server through the gateway, every call kind, with deadlines,
-cancellation, metadata, status codes, gRPC reflection, and a client that
-stops reading."""
+"""`sockrpc gateway` beyond the interop cases (test_interop.py runs those
+through it too): a stock gRPC client (python3-grpcio) and the C++
+interop_server, every status code, metadata, deadlines and cancellation
+reaching the upstream, a client that stops reading, bad requests, and gRPC
+reflection."""
 
 import json
 import subprocess
@@ -10,8 +11,8 @@ import time
 import grpc
 import pytest
 
-from conftest import BIN_DIR, TEST_BIN_DIR, REPO, ServerProcess, \
-    generate_stubs, start_server
+from conftest import BIN_DIR, REPO, TEST_BIN_DIR, start_gateway, \
+    start_server
 
 TIMEOUT = 10.0
 METHOD = "/sockrpc.interop.InteropTest/"
@@ -27,9 +28,8 @@ def upstream(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def gateway(upstream):
-    # `sockrpc gateway` runs sockrpc-gateway beside it.
-    server = ServerProcess(BIN_DIR / "sockrpc", "127.0.0.1:0", "--upstream",
-                           upstream.address, prefix=["gateway"])
+    server = start_gateway(upstream.address)
+    assert server is not None, "sockrpc-gateway was not built"
     yield server
     server.stop()
 
