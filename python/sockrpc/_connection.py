@@ -84,7 +84,7 @@ class Connection:
     def open(self, method, metadata_entries, deadline, request):
         """Starts a call: HEADERS, and with `request` (bytes) its MESSAGE
         with END_STREAM. Returns the Stream (perhaps already ended with the
-        failure); raises _Retry if the server certainly never saw it."""
+        failure); raises Retry if the server certainly never saw it."""
         stream = Stream(deadline)
         header = wire_pb2.CallHeader(method=method)
         header.metadata.extend(metadata_entries)
@@ -96,7 +96,7 @@ class Connection:
         with self._write_lock:
             with self._cond:
                 if self._broken is not None or self._going_away:
-                    raise _Retry()
+                    raise Retry()
                 if deadline is not None:
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
@@ -124,7 +124,7 @@ class Connection:
                         stream, StatusCode.DEADLINE_EXCEEDED,
                         "deadline exceeded while sending the request")
                 elif outcome == "unsent":
-                    raise _Retry()
+                    raise Retry()
         return stream
 
     def send_message(self, stream, payload):
@@ -510,9 +510,6 @@ _HANDLERS = {
 }
 
 
-class _Retry(Exception):
+class Retry(Exception):
     """The connection could not take the call and the server never saw it:
     try a fresh connection."""
-
-
-Retry = _Retry

@@ -42,6 +42,8 @@ def test_many_threads_share_one_connection(interop_server, stubs):
     failures = []
     with sockrpc.Channel(interop_server.address) as channel:
         stub = stubs.interop_sockrpc.InteropTestStub(channel)
+        stub.EmptyCall(pb.Nothing(), timeout=TIMEOUT)
+        first = channel._connection
 
         def calls(t):
             try:
@@ -60,9 +62,9 @@ def test_many_threads_share_one_connection(interop_server, stubs):
             thread.start()
         for thread in threads:
             thread.join()
-        connection = channel._connection
+        # One connection carried them all, and is still in use.
+        assert channel._connection is first and first.usable
     assert failures == []
-    assert connection is not None  # one connection carried them all
 
 
 def test_uploads_beyond_the_window_wait_for_the_server(interop_server, stubs):
