@@ -1,0 +1,80 @@
+// The regression guard of the per-call cost: instructions and heap
+// allocations per warm unary 64 B call, each side, counted under callgrind
+// (bench/call_cost.h), against the budgets of call_cost_budgets.txt. No
+// timing: instruction counts do not depend on the machine's load.
+//
+// Skipped, saying so, where valgrind is not installed (./build.sh installs
+// it). Registered only in Release builds, the build the budgets describe.
+#include "call_cost.h"
+
+#include <sys/stat.h>
+
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "tests/testing/temp_dir.h"
+
+namespace sockrpc {
+namespace {
+
+constexpr char kValgrind[] = "/usr/bin/valgrind";
+// A figure may exceed its budget by this much before the guard fails.
+constexpr double kTolerance = 1.10;
+
+// The "name value" lines of the budgets file.
+std::map<std::string, double> ReadBudgets() {
+  std::map<std::string, double> budgets;
+  std::ifstream file(SOCKRPC_CALL_COST_BUDGETS);
+  std::string line;
+  while (std::getline(file, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream fields(line);
+    std::string name;
+    double value;
+    if (fields >> name >> value) budgets[name] = value;
+  }
+  return budgets;
+}
+
+void ExpectWithinBudget(const std::map<std::string, double>& budgets,
+                        const std::string& name, double measured) {
+  auto found = budgets.find(name);
+  ASSERT_NE(found, budgets.end())
+      << name << " has no budget in " << SOCKRPC_CALL_COST_BUDGETS;
+  EXPECT_LE(measured, found->second * kTolerance)
+      << name << " per warm unary 64 B call: " << measured << ", budget "
+      << found->second << " (+10%) in " << SOCKRPC_CALL_COST_BUDGETS;
+  // Shown on success too, for whoever updates the budgets.
+  std::printf("%s %.1f (budget %.0f)\n", name.c_str(), measured, found->second);
+}
+
+TEST(CallCostTest, WarmUnaryCallStaysWithinItsBudgetOnBothSides) {
+  struct stat valgrind;
+  if (::stat(kValgrind, &valgrind) != 0) {
+    GTEST_SKIP() << "valgrind is not installed (apt-get install valgrind): "
+                    "the per-call instruction budgets are not checked";
+  }
+  const std::map<std::string, double> budgets = ReadBudgets();
+  ASSERT_FALSE(budgets.empty())
+      << "no budgets in " << SOCKRPC_CALL_COST_BUDGETS;
+
+  testing::TempDir dir;
+  bench::CallCostSetup setup;
+  setup.valgrind = kValgrind;
+  setup.server_binary = SOCKRPC_BENCH_SERVER;
+  setup.client_binary = SOCKRPC_CALL_LOOP;
+  setup.dir = dir.path();
+  absl::StatusOr<bench::CallCost> cost = bench::MeasureCallCost(setup);
+  ASSERT_TRUE(cost.ok()) << cost.status();
+
+  ExpectWithinBudget(budgets, "server_instructions", cost->server.instructions);
+  ExpectWithinBudget(budgets, "server_allocations", cost->server.allocations);
+  ExpectWithinBudget(budgets, "client_instructions", cost->client.instructions);
+  ExpectWithinBudget(budgets, "client_allocations", cost->client.allocations);
+}
+
+}  // namespace
+}  // namespace sockrpc

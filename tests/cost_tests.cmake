@@ -1,0 +1,15 @@
+# The regression guard of the per-call cost (issue: performance round two):
+# instructions and allocations per warm unary call of bench_server and
+# call_loop under callgrind, against tests/cost/call_cost_budgets.txt.
+# Release builds only: the budgets describe optimised code, and valgrind
+# cannot run the sanitizer builds' binaries.
+if(CMAKE_BUILD_TYPE STREQUAL "Release")
+  sockrpc_test(NAME call_cost_test
+    SOURCES cost/call_cost_test.cc
+    LIBS sockrpc_call_cost)
+  add_dependencies(call_cost_test bench_server call_loop)
+  target_compile_definitions(call_cost_test PRIVATE
+    SOCKRPC_BENCH_SERVER="$<TARGET_FILE:bench_server>"
+    SOCKRPC_CALL_LOOP="$<TARGET_FILE:call_loop>"
+    SOCKRPC_CALL_COST_BUDGETS="${CMAKE_CURRENT_SOURCE_DIR}/cost/call_cost_budgets.txt")
+endif()
