@@ -41,11 +41,11 @@ TEST(ReusePoolTest, KeepsAtMostMaxKept) {
   for (int i = 0; i < 3; ++i) {
     auto object = std::make_unique<std::string>(std::to_string(i));
     given.push_back(object.get());
-    pool.Give(std::move(object));  // the third is destroyed
+    pool.Give(std::move(object));  // one of the older two is destroyed
   }
   std::unique_ptr<std::string> a = pool.Take();
   std::unique_ptr<std::string> b = pool.Take();
-  EXPECT_EQ(*a, "1");
+  EXPECT_EQ(*a, "2");  // the newest is always kept
   EXPECT_EQ(*b, "0");
   EXPECT_TRUE(pool.Take()->empty());
 }

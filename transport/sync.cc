@@ -7,11 +7,6 @@
 
 namespace sockrpc {
 
-void Mutex::Unlock() {
-  WakeReadyWaiters();
-  mu_.unlock();
-}
-
 void Mutex::WakeReadyWaiters() {
   for (Waiter** link = &waiters_; *link != nullptr;) {
     Waiter* waiter = *link;

@@ -31,7 +31,10 @@ class ABSL_LOCKABLE Mutex {
 
   void Lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() { mu_.lock(); }
   // Wakes the waiters whose condition holds, then releases the lock.
-  void Unlock() ABSL_UNLOCK_FUNCTION();
+  void Unlock() ABSL_UNLOCK_FUNCTION() {
+    if (waiters_ != nullptr) WakeReadyWaiters();
+    mu_.unlock();
+  }
 
   // Requires the lock. Releases it until `condition()` holds, then returns
   // with the lock held again.
