@@ -34,6 +34,7 @@ readonly REQUIRED_PACKAGES=(
   libgrpc++-dev  # sockrpc gateway (tools/gateway/), gRPC on one side
   protobuf-compiler-grpc
   python3-grpcio  # the gateway's tests call it as a stock gRPC client
+  valgrind  # callgrind: the per-call cost guard (tests/cost/) and bench rows
 )
 
 # Extra packages of the sanitizer and fuzzing builds (asan, tsan, fuzz
@@ -78,7 +79,7 @@ readonly FUZZ_FLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,ad
 # a ctest -R regex over test names (GoogleTest suites, parameterized ones
 # behind their instantiation's "Prefix/"; interop_unix/_tcp). Under TSan
 # the rest adds time but no concurrency.
-readonly TSAN_TESTS='^([A-Za-z]+/)?(interop_|FlowControlTest|CallbackServerTest|ClientCallbackTest|ClientCallbackThreadsTest|CallRaceTest|ShutdownRaceTest|GeneratedStreamingTest|BadInputTest|IncrementOverTransportTest|ShutdownSignalTest|FaultTest|LoadTest|LimitsTest|PeerCredentialsTest|BatchCallStartsTest|ReusePoolTest|InterceptorHooksTest|RedactErrorsTest|ClientInterceptorHooksTest|ClientWireTest|FdServerTest|FdClientTest|FdCallbackWireTest|HealthServiceTest|HealthRaceTest|StatsServiceTest|StatsAccessTest)'
+readonly TSAN_TESTS='^([A-Za-z]+/)?(interop_|FlowControlTest|CallbackServerTest|ClientCallbackTest|ClientCallbackThreadsTest|CallRaceTest|ShutdownRaceTest|GeneratedStreamingTest|BadInputTest|IncrementOverTransportTest|ShutdownSignalTest|FaultTest|LoadTest|LimitsTest|PeerCredentialsTest|BatchCallStartsTest|ReusePoolTest|BufferPoolTest|InterceptorHooksTest|RedactErrorsTest|ClientInterceptorHooksTest|ClientWireTest|FdServerTest|FdClientTest|FdCallbackWireTest|HealthServiceTest|HealthRaceTest|StatsServiceTest|StatsAccessTest)'
 
 # The libFuzzer targets (tests/fuzz/NAME_fuzzer.cc); `decode` fuzzes the
 # parser of `sockrpc decode` (tools/cli/).

@@ -5,7 +5,14 @@
 namespace sockrpc {
 
 std::string BufferPool::Take() {
-  if (count_.load(std::memory_order_relaxed) == 0) return std::string();
+  if (count_.load(std::memory_order_relaxed) == 0) {
+    std::string small;
+    if (!slot_busy_.exchange(true, std::memory_order_acquire)) {
+      small.swap(slot_);
+      slot_busy_.store(false, std::memory_order_release);
+    }
+    return small;
+  }
   MutexLock lock(&mu_);
   if (buffers_.empty()) return std::string();
   size_t best = 0;
@@ -38,7 +45,15 @@ std::string BufferPool::TakeAtLeast(size_t min_capacity) {
 
 void BufferPool::Give(std::string buffer) {
   const size_t capacity = buffer.capacity();
-  if (capacity < kMinPooledCapacity || capacity > max_capacity_) return;
+  if (capacity < kMinPooledCapacity) {
+    // The slot keeps the larger; `buffer` (now the other) is freed after.
+    if (!slot_busy_.exchange(true, std::memory_order_acquire)) {
+      if (capacity > slot_.capacity()) slot_.swap(buffer);
+      slot_busy_.store(false, std::memory_order_release);
+    }
+    return;
+  }
+  if (capacity > max_capacity_) return;
   MutexLock lock(&mu_);
   if (buffers_.size() < max_buffers_) {
     buffers_.push_back(std::move(buffer));
@@ -56,6 +71,11 @@ void BufferPool::Give(std::string buffer) {
 }
 
 void BufferPool::Clear() {
+  std::string small;
+  if (!slot_busy_.exchange(true, std::memory_order_acquire)) {
+    small.swap(slot_);
+    slot_busy_.store(false, std::memory_order_release);
+  }
   std::vector<std::string> freed;
   {
     MutexLock lock(&mu_);

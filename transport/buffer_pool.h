@@ -9,7 +9,10 @@
 // Buffers that go back to a pool stay warm.
 //
 // The pool is bounded (a number of buffers, each up to a size) and keeps
-// only buffers worth keeping (kMinPooledCapacity and up); Clear() frees
+// only buffers worth keeping (kMinPooledCapacity and up), plus one small
+// buffer in a slot that takes no lock: the frames of a small message then
+// need no allocation at all once warm (a Take() or Give() that finds the
+// slot in use by another thread just goes without). Clear() frees
 // everything, for owners that go idle.
 //
 // A buffer is a std::string used as raw storage: Take() returns it with
@@ -42,7 +45,8 @@ class BufferPool {
   BufferPool(const BufferPool&) = delete;
   BufferPool& operator=(const BufferPool&) = delete;
 
-  // Returns the largest kept buffer (an empty string if none is kept).
+  // Returns the largest kept buffer, else the small one of the slot (an
+  // empty string if none is kept).
   std::string Take();
   // Returns the kept buffer with the smallest capacity of at least
   // `min_capacity`, or else an empty string.
@@ -52,7 +56,7 @@ class BufferPool {
   // Frees every kept buffer.
   void Clear();
 
-  // Bytes held by kept buffers (their capacities).
+  // Bytes held by kept buffers (their capacities; not the small slot's).
   size_t bytes_kept() const;
 
  private:
@@ -64,6 +68,10 @@ class BufferPool {
   // pool (the usual case for small messages) costs no locking. It may be
   // stale; a Take() that misses a buffer just given returns none.
   std::atomic<size_t> count_{0};
+  // The small buffer's slot: whoever sets slot_busy_ (from false) owns
+  // slot_ until it clears it again. A try-lock: nobody waits for it.
+  std::atomic<bool> slot_busy_{false};
+  std::string slot_;
 };
 
 }  // namespace sockrpc
