@@ -281,14 +281,29 @@ bool ServerConnection::HandleHeaders(
         " which is not above the last stream id ", last_stream_id_)));
   }
   last_stream_id_ = stream_id;
-  if (call_header_ == nullptr) {
-    call_header_ = std::make_unique<wire::CallHeader>();
+  // Most HEADERS name a known method and a timeout, nothing else: those
+  // are read without protobuf, and the method found from the name's bytes
+  // (a known name is valid UTF-8, as protobuf would check). The rest take
+  // the full parse.
+  absl::string_view method_name;
+  uint64_t timeout_micros = 0;
+  const RegisteredMethod* registered = nullptr;
+  const wire::CallHeader* parsed = nullptr;
+  if (DecodePlainCallHeader(frame.payload, &method_name, &timeout_micros)) {
+    registered = FindMethodCached(method_name);
   }
-  wire::CallHeader& header = *call_header_;
-  if (!header.ParseFromArray(frame.payload.data(),
-                             static_cast<int>(frame.payload.size()))) {
-    return ProtocolError(absl::InvalidArgumentError(absl::StrCat(
-        "HEADERS payload of stream ", stream_id, " is not a CallHeader")));
+  if (registered == nullptr) {
+    if (call_header_ == nullptr) {
+      call_header_ = std::make_unique<wire::CallHeader>();
+    }
+    if (!call_header_->ParseFromArray(frame.payload.data(),
+                                      static_cast<int>(frame.payload.size()))) {
+      return ProtocolError(absl::InvalidArgumentError(absl::StrCat(
+          "HEADERS payload of stream ", stream_id, " is not a CallHeader")));
+    }
+    parsed = call_header_.get();
+    method_name = parsed->method();
+    timeout_micros = parsed->timeout_micros();
   }
   if (runtime_->draining()) {
     RefuseCall(stream_id, absl::UnavailableError("server is shutting down"));
@@ -302,24 +317,25 @@ bool ServerConnection::HandleHeaders(
     RefuseCall(stream_id, refused);
     return true;
   }
-  absl::Status error;
-  const ServerRuntime::RegisteredMethod* registered =
-      runtime_->FindMethod(header.method(), &error);
   if (registered == nullptr) {
-    RefuseCall(stream_id, error);
-    return true;
+    absl::Status error;
+    registered = runtime_->FindMethod(method_name, &error);
+    if (registered == nullptr) {
+      RefuseCall(stream_id, error);
+      return true;
+    }
+    last_method_ = registered;
   }
   const Service::Method* method = registered->method;
   Metadata metadata;
-  if (header.metadata_size() > 0) {
-    metadata = MetadataFromWire(header.metadata());
+  if (parsed != nullptr && parsed->metadata_size() > 0) {
+    metadata = MetadataFromWire(parsed->metadata());
     absl::Status metadata_ok =
         ValidateMetadata(metadata, runtime_->options().max_metadata_size);
     if (!metadata_ok.ok()) {
-      LogRefusal(
-          Refusal::kMetadataTooLarge,
-          absl::StrCat("connection from ", peer_, ": call ", header.method(),
-                       " refused: ", metadata_ok.message()));
+      LogRefusal(Refusal::kMetadataTooLarge,
+                 absl::StrCat("connection from ", peer_, ": call ", method_name,
+                              " refused: ", metadata_ok.message()));
       RefuseCall(stream_id, metadata_ok);
       return true;
     }
@@ -328,17 +344,17 @@ bool ServerConnection::HandleHeaders(
   if (end_stream && method->starts_with_request()) {
     RefuseCall(stream_id,
                absl::InternalError(absl::StrCat(
-                   RpcKindName(method->kind), " call to ", header.method(),
+                   RpcKindName(method->kind), " call to ", method_name,
                    " ended without a request message")));
     return true;
   }
   // The deadline counts from when the header was read.
   const absl::Time deadline =
-      header.timeout_micros() == 0
+      timeout_micros == 0
           ? absl::InfiniteFuture()
           : last_activity_ +
-                absl::Microseconds(static_cast<int64_t>(std::min<uint64_t>(
-                    header.timeout_micros(), uint64_t{1} << 62)));
+                absl::Microseconds(static_cast<int64_t>(
+                    std::min<uint64_t>(timeout_micros, uint64_t{1} << 62)));
   auto call = std::make_shared<ServerCallState>(self, stream_id, method,
                                                 std::move(metadata), deadline,
                                                 registered->stats);
@@ -348,10 +364,9 @@ bool ServerConnection::HandleHeaders(
     if (static_cast<int>(calls_.size()) >= limit) {
       absl::Status refused = absl::ResourceExhaustedError(absl::StrCat(
           "too many calls in flight on one connection (limit ", limit, ")"));
-      LogRefusal(
-          Refusal::kTooManyCalls,
-          absl::StrCat("connection from ", peer_, ": call ", header.method(),
-                       " refused: ", refused.message()));
+      LogRefusal(Refusal::kTooManyCalls,
+                 absl::StrCat("connection from ", peer_, ": call ", method_name,
+                              " refused: ", refused.message()));
       RefuseCall(stream_id, refused);
       return true;
     }
@@ -369,6 +384,17 @@ bool ServerConnection::HandleHeaders(
     ready->push_back(std::move(ready_call));
   }
   return true;
+}
+
+const RegisteredMethod* ServerConnection::FindMethodCached(
+    absl::string_view full_name) {
+  if (last_method_ != nullptr && last_method_->method->full_name == full_name) {
+    return last_method_;
+  }
+  absl::Status unknown;
+  const RegisteredMethod* found = runtime_->FindMethod(full_name, &unknown);
+  if (found != nullptr) last_method_ = found;
+  return found;
 }
 
 bool ServerConnection::HandleMessage(const FrameReader::Frame& frame,

@@ -46,6 +46,14 @@ namespace sockrpc {
 
 class ServerRuntime;
 
+// A method as the runtime registered it (ServerRuntime::FindMethod): its
+// handler and, with stats on, its counters. Stays put while the server
+// runs.
+struct RegisteredMethod {
+  const Service::Method* method = nullptr;
+  MethodStats* stats = nullptr;
+};
+
 class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
  public:
   // `runtime` must outlive the connection.
@@ -176,6 +184,9 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
   bool HandleMessage(const FrameReader::Frame& frame, ReadyCalls* ready)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
+  // The method `full_name` names (last_method_ first), or null.
+  const RegisteredMethod* FindMethodCached(absl::string_view full_name)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
   std::shared_ptr<ServerCallState> FindCall(uint32_t stream_id);
   // "uid U gid G (pid P)" or "PEER (no credentials)", for messages.
   std::string DescribeCredentials() const;
@@ -288,6 +299,10 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   // (a connection that never calls holds none), then kept so that its
   // strings keep their memory from call to call.
   std::unique_ptr<wire::CallHeader> call_header_ ABSL_GUARDED_BY(read_mu_);
+  // The method the last call on this connection named: a client usually
+  // calls one method again and again, and a name compared costs less than
+  // one hashed. Registered methods stay put while the server runs.
+  const RegisteredMethod* last_method_ ABSL_GUARDED_BY(read_mu_) = nullptr;
 
   mutable Mutex calls_mu_ ABSL_ACQUIRED_AFTER(read_mu_);
   // Calls in flight, from HEADERS to their end.

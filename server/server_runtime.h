@@ -81,10 +81,7 @@ class ServerRuntime {
   // output), freed when the server has been quiet for a while (Watch()).
   BufferPool& buffers() { return buffers_; }
   // A method the server serves, and its stats (null when they are off).
-  struct RegisteredMethod {
-    const Service::Method* method = nullptr;
-    MethodStats* stats = nullptr;
-  };
+  using RegisteredMethod = ::sockrpc::RegisteredMethod;
   // The method called `full_name`, or null with *error set to the
   // UNIMPLEMENTED status to send.
   const RegisteredMethod* FindMethod(absl::string_view full_name,

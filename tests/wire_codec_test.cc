@@ -169,5 +169,66 @@ TEST(WireCodecTest, CallHeaderFrameOverTheLimitAppendsNothing) {
   EXPECT_EQ(out, "keep");
 }
 
+// DecodePlainCallHeader reads what protobuf would from a CallHeader with
+// only a method and a timeout, and declines everything else.
+TEST(WireCodecTest, PlainCallHeaderDecodesAsProtobufDoes) {
+  for (uint64_t timeout : {uint64_t{0}, uint64_t{1}, uint64_t{300},
+                           uint64_t{1} << 40, ~uint64_t{0}}) {
+    wire::CallHeader header;
+    header.set_method("/pkg.Service/Method");
+    header.set_timeout_micros(timeout);
+    const std::string bytes = header.SerializeAsString();
+    absl::string_view method;
+    uint64_t timeout_micros = 7;
+    ASSERT_TRUE(DecodePlainCallHeader(bytes, &method, &timeout_micros));
+    EXPECT_EQ(method, "/pkg.Service/Method");
+    EXPECT_EQ(timeout_micros, timeout);
+  }
+  absl::string_view method = "x";
+  uint64_t timeout_micros = 7;
+  ASSERT_TRUE(DecodePlainCallHeader("", &method, &timeout_micros));
+  EXPECT_EQ(method, "");
+  EXPECT_EQ(timeout_micros, 0u);
+  // Fields repeated: the last occurrence wins, as in protobuf.
+  const std::string twice = std::string(
+      "\x0a\x01"
+      "a"
+      "\x10\x05\x0a\x01"
+      "b"
+      "\x10\x06",
+      10);
+  wire::CallHeader parsed;
+  ASSERT_TRUE(parsed.ParseFromString(twice));
+  ASSERT_TRUE(DecodePlainCallHeader(twice, &method, &timeout_micros));
+  EXPECT_EQ(method, parsed.method());
+  EXPECT_EQ(timeout_micros, parsed.timeout_micros());
+}
+
+TEST(WireCodecTest, PlainCallHeaderDeclinesMetadataAndMalformedBytes) {
+  wire::CallHeader with_metadata;
+  with_metadata.set_method("/pkg.Service/Method");
+  wire::MetadataEntry* entry = with_metadata.add_metadata();
+  entry->set_key("k");
+  entry->set_value("v");
+  absl::string_view method;
+  uint64_t timeout_micros;
+  EXPECT_FALSE(DecodePlainCallHeader(with_metadata.SerializeAsString(), &method,
+                                     &timeout_micros));
+  const std::string malformed[] = {
+      std::string("\x0a\x05"
+                  "abc",
+                  5),          // method longer than the bytes
+      std::string("\x10", 1),  // timeout cut short
+      std::string("\x10\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 12),
+      std::string("\x0a", 1),      // length missing
+      std::string("\x08\x01", 2),  // field 1 as a varint
+      std::string("\x20\x01", 2),  // an unknown field
+  };
+  for (const std::string& bytes : malformed) {
+    EXPECT_FALSE(DecodePlainCallHeader(bytes, &method, &timeout_micros))
+        << absl::CEscape(bytes);
+  }
+}
+
 }  // namespace
 }  // namespace sockrpc

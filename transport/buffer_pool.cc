@@ -8,7 +8,8 @@ std::string BufferPool::Take() {
   if (count_.load(std::memory_order_relaxed) == 0) {
     std::string small;
     if (!slot_busy_.exchange(true, std::memory_order_acquire)) {
-      small.swap(slot_);
+      small = std::move(slot_);
+      slot_.clear();  // moved from: empty in practice, now by contract
       slot_busy_.store(false, std::memory_order_release);
     }
     return small;
@@ -46,9 +47,9 @@ std::string BufferPool::TakeAtLeast(size_t min_capacity) {
 void BufferPool::Give(std::string buffer) {
   const size_t capacity = buffer.capacity();
   if (capacity < kMinPooledCapacity) {
-    // The slot keeps the larger; `buffer` (now the other) is freed after.
+    // The slot keeps the larger of the two (the other is freed).
     if (!slot_busy_.exchange(true, std::memory_order_acquire)) {
-      if (capacity > slot_.capacity()) slot_.swap(buffer);
+      if (capacity > slot_.capacity()) slot_ = std::move(buffer);
       slot_busy_.store(false, std::memory_order_release);
     }
     return;

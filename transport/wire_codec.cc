@@ -192,6 +192,55 @@ void MetadataToWire(
   }
 }
 
+namespace {
+
+// Reads a base-128 varint (at most 10 bytes) at *pos; false if cut short
+// or too long.
+bool ReadVarint(absl::string_view bytes, size_t* pos, uint64_t* value) {
+  uint64_t result = 0;
+  for (int shift = 0; shift < 70 && *pos < bytes.size(); shift += 7) {
+    const uint8_t byte = static_cast<uint8_t>(bytes[(*pos)++]);
+    result |= uint64_t{byte & 0x7fu} << shift;
+    if ((byte & 0x80u) == 0) {
+      *value = result;
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+bool DecodePlainCallHeader(absl::string_view payload, absl::string_view* method,
+                           uint64_t* timeout_micros) {
+  // Tags of CallHeader's first two fields: (number << 3) | wire type.
+  constexpr uint64_t kMethodTag = (1 << 3) | 2;   // length-delimited
+  constexpr uint64_t kTimeoutTag = (2 << 3) | 0;  // varint
+  absl::string_view found_method;
+  uint64_t found_timeout = 0;
+  size_t pos = 0;
+  while (pos < payload.size()) {
+    uint64_t tag;
+    if (!ReadVarint(payload, &pos, &tag)) return false;
+    if (tag == kMethodTag) {
+      uint64_t length;
+      if (!ReadVarint(payload, &pos, &length) ||
+          length > payload.size() - pos) {
+        return false;
+      }
+      found_method = payload.substr(pos, static_cast<size_t>(length));
+      pos += static_cast<size_t>(length);
+    } else if (tag == kTimeoutTag) {
+      if (!ReadVarint(payload, &pos, &found_timeout)) return false;
+    } else {
+      return false;  // metadata or a field we do not read here
+    }
+  }
+  *method = found_method;  // as protobuf: the last occurrence wins
+  *timeout_micros = found_timeout;
+  return true;
+}
+
 Metadata MetadataFromWire(
     const google::protobuf::RepeatedPtrField<wire::MetadataEntry>& entries) {
   Metadata metadata;

@@ -76,6 +76,14 @@ absl::Status StatusFromWire(uint32_t code, absl::string_view message);
 // StatusToWire fills `out`'s code and message from `status`.
 void StatusToWire(const absl::Status& status, wire::CallStatus* out);
 
+// DecodePlainCallHeader reads a CallHeader's encoding without protobuf
+// when it holds only `method` and `timeout_micros` (fields 1 and 2, the
+// common case): `*method` points into `payload`. False for anything else
+// (metadata, unknown fields, a malformed encoding), and then the caller
+// parses wire::CallHeader as usual, which also checks the method's UTF-8.
+bool DecodePlainCallHeader(absl::string_view payload, absl::string_view* method,
+                           uint64_t* timeout_micros);
+
 // Metadata conversions, in order.
 void MetadataToWire(
     const Metadata& metadata,
