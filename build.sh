@@ -49,11 +49,13 @@ readonly SANITIZER_PACKAGES=(
 # Extra packages of the benchmarks (bench only): gRPC's C++ library and its
 # protoc plugin, for the gRPC baseline (bench/CMakeLists.txt builds that
 # baseline only where they are installed; nothing else needs them), and
-# valgrind, whose callgrind counts the instructions of the stats row.
+# valgrind, whose callgrind counts the instructions of the stats and
+# per-call cost rows.
 readonly BENCH_PACKAGES=(
   libgrpc++-dev
   protobuf-compiler-grpc
   valgrind
+  strace  # the system-calls-per-call rows
 )
 
 # The build directory, relative to the repository root.

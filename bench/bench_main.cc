@@ -217,6 +217,7 @@ int Run(const Options& options) {
       PinThisThread(-1);
     }
     StatsCostRows(options, dir, &report);
+    CallCostRows(options, dir, &report);
   }
   if (!options.quick && !options.open_streams_only) {
     MemoryRows(options, dir, &report);

@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
@@ -42,42 +43,72 @@ bool IsAllocator(absl::string_view function) {
   return false;
 }
 
-std::vector<std::string> CallgrindArgs(const std::string& out_file) {
+// The counting tool's arguments before the program: callgrind's, or
+// strace's.
+enum class Tool { kCallgrind, kStrace };
+std::vector<std::string> ToolArgs(Tool tool, const std::string& out_file) {
+  if (tool == Tool::kStrace) return {"-f", "-c", "-o", out_file};
   return {"--tool=callgrind", "--callgrind-out-file=" + out_file,
           "--compress-strings=no", "--compress-pos=no"};
 }
 
-struct RunTotals {
-  CallgrindTotals server;
-  CallgrindTotals client;
+// The output files of one run.
+struct RunFiles {
+  std::string server;
+  std::string client;
 };
 
-// One run: the server under callgrind, the client under callgrind making
-// `calls` calls, then SIGTERM to the server, whose callgrind writes its
-// file as it exits.
-absl::StatusOr<RunTotals> RunOnce(const CallCostSetup& setup, long calls) {
-  const std::string tag = absl::StrCat(calls);
-  const std::string server_out = setup.dir + "/callgrind.server." + tag;
-  const std::string client_out = setup.dir + "/callgrind.client." + tag;
-  const std::string address = "unix:" + setup.dir + "/cost" + tag + ".sock";
+// One run: the server under the tool, the client under the tool making
+// `calls` calls, then SIGTERM to the server, whose tool writes its file as
+// it exits. strace does not pass SIGTERM on, so it attaches to a server
+// started apart, and SIGINT detaches it (writing its file) before the
+// server's SIGTERM.
+absl::StatusOr<RunFiles> RunOnce(const CallCostSetup& setup, Tool tool,
+                                 long calls) {
+  const std::string tag =
+      absl::StrCat(tool == Tool::kStrace ? "strace" : "callgrind", ".", calls);
+  const std::string server_out = setup.dir + "/" + tag + ".server";
+  const std::string client_out = setup.dir + "/" + tag + ".client";
+  const std::string address = "unix:" + setup.dir + "/cost." + tag + ".sock";
+  const char* const tool_name = tool == Tool::kStrace ? "strace" : "callgrind";
 
-  std::vector<std::string> server_args = CallgrindArgs(server_out);
-  server_args.insert(server_args.end(),
-                     {setup.server_binary, "--listen", address});
+  std::vector<std::string> server_args = {"--listen", address};
   server_args.insert(server_args.end(), setup.server_flags.begin(),
                      setup.server_flags.end());
-  absl::StatusOr<std::unique_ptr<ChildProcess>> server =
-      ChildProcess::Start(setup.valgrind, server_args);
+  if (tool == Tool::kCallgrind) {
+    std::vector<std::string> tool_args = ToolArgs(tool, server_out);
+    tool_args.push_back(setup.server_binary);
+    server_args.insert(server_args.begin(), tool_args.begin(), tool_args.end());
+  }
+  absl::StatusOr<std::unique_ptr<ChildProcess>> server = ChildProcess::Start(
+      tool == Tool::kCallgrind ? setup.valgrind : setup.server_binary,
+      server_args);
   if (!server.ok()) return server.status();
   absl::StatusOr<std::string> ready =
       (*server)->WaitForLineStartingWith("ready ", kReadyTimeout);
   if (!ready.ok()) {
-    return absl::Status(ready.status().code(),
-                        "bench_server under callgrind did not start: " +
-                            std::string(ready.status().message()));
+    return absl::Status(
+        ready.status().code(),
+        absl::StrCat("bench_server under ", tool_name,
+                     " did not start: ", ready.status().message()));
   }
 
-  std::vector<std::string> client_args = CallgrindArgs(client_out);
+  std::unique_ptr<ChildProcess> tracer;
+  if (tool == Tool::kStrace) {
+    std::vector<std::string> tracer_args = ToolArgs(tool, server_out);
+    tracer_args.insert(tracer_args.end(),
+                       {"-p", absl::StrCat((*server)->pid())});
+    absl::StatusOr<std::unique_ptr<ChildProcess>> started =
+        ChildProcess::Start(setup.valgrind, tracer_args);
+    if (!started.ok()) return started.status();
+    tracer = std::move(*started);
+    // "strace: Process PID attached with N threads", once all are traced.
+    absl::StatusOr<std::string> attached =
+        tracer->WaitForLine("attached", kReadyTimeout);
+    if (!attached.ok()) return attached.status();
+  }
+
+  std::vector<std::string> client_args = ToolArgs(tool, client_out);
   client_args.insert(client_args.end(),
                      {setup.client_binary, address, absl::StrCat(calls),
                       absl::StrCat(setup.size)});
@@ -86,27 +117,44 @@ absl::StatusOr<RunTotals> RunOnce(const CallCostSetup& setup, long calls) {
   if (!client.ok()) return client.status();
   if (!WIFEXITED(client->wait_status) || WEXITSTATUS(client->wait_status)) {
     return absl::InternalError(absl::StrCat(
-        "call_loop under callgrind ", DescribeWaitStatus(client->wait_status),
-        ": ", client->stderr_text));
+        "call_loop under ", tool_name, " ",
+        DescribeWaitStatus(client->wait_status), ": ", client->stderr_text));
   }
 
+  if (tracer != nullptr) {
+    absl::Status detached = tracer->Signal(SIGINT);
+    if (!detached.ok()) return detached;
+    absl::StatusOr<int> tracer_exit = tracer->WaitForExit(kRunTimeout);
+    if (!tracer_exit.ok()) return tracer_exit.status();
+  }
   absl::Status signalled = (*server)->Signal(SIGTERM);
   if (!signalled.ok()) return signalled;
   absl::StatusOr<int> exited = (*server)->WaitForExit(kRunTimeout);
   if (!exited.ok()) return exited.status();
   if (!WIFEXITED(*exited) || WEXITSTATUS(*exited) != 0) {
-    return absl::InternalError(absl::StrCat("bench_server under callgrind ",
-                                            DescribeWaitStatus(*exited), ": ",
-                                            (*server)->StderrText()));
+    return absl::InternalError(absl::StrCat("bench_server under ", tool_name,
+                                            " ", DescribeWaitStatus(*exited),
+                                            ": ", (*server)->StderrText()));
   }
+  return RunFiles{server_out, client_out};
+}
 
-  absl::StatusOr<CallgrindTotals> server_totals =
-      ReadCallgrindTotals(server_out);
-  if (!server_totals.ok()) return server_totals.status();
-  absl::StatusOr<CallgrindTotals> client_totals =
-      ReadCallgrindTotals(client_out);
-  if (!client_totals.ok()) return client_totals.status();
-  return RunTotals{*server_totals, *client_totals};
+// The "total" line of `strace -c`: the number of system calls.
+absl::StatusOr<double> ReadStraceTotal(const std::string& path) {
+  std::ifstream file(path);
+  if (!file) return absl::NotFoundError("no strace output " + path);
+  std::string line;
+  while (std::getline(file, line)) {
+    std::vector<absl::string_view> fields =
+        absl::StrSplit(line, ' ', absl::SkipEmpty());
+    // "100.00 SECONDS [USECS/CALL] CALLS [ERRORS] total"
+    if (fields.size() >= 4 && fields.back() == "total") {
+      double calls;
+      const size_t index = fields.size() >= 5 ? 3 : 2;
+      if (absl::SimpleAtod(fields[index], &calls)) return calls;
+    }
+  }
+  return absl::DataLossError("no total in " + path);
 }
 
 SideCost PerCall(const CallgrindTotals& few, const CallgrindTotals& many,
@@ -153,15 +201,44 @@ absl::StatusOr<CallCost> MeasureCallCost(const CallCostSetup& setup) {
   if (setup.many_calls <= setup.few_calls) {
     return absl::InvalidArgumentError("many_calls must exceed few_calls");
   }
-  absl::StatusOr<RunTotals> few = RunOnce(setup, setup.few_calls);
-  if (!few.ok()) return few.status();
-  absl::StatusOr<RunTotals> many = RunOnce(setup, setup.many_calls);
-  if (!many.ok()) return many.status();
+  CallgrindTotals totals[2][2];  // [few, many][server, client]
+  for (int run = 0; run < 2; ++run) {
+    absl::StatusOr<RunFiles> files = RunOnce(
+        setup, Tool::kCallgrind, run == 0 ? setup.few_calls : setup.many_calls);
+    if (!files.ok()) return files.status();
+    for (int side = 0; side < 2; ++side) {
+      absl::StatusOr<CallgrindTotals> read =
+          ReadCallgrindTotals(side == 0 ? files->server : files->client);
+      if (!read.ok()) return read.status();
+      totals[run][side] = *read;
+    }
+  }
   const long calls = setup.many_calls - setup.few_calls;
   CallCost cost;
-  cost.server = PerCall(few->server, many->server, calls);
-  cost.client = PerCall(few->client, many->client, calls);
+  cost.server = PerCall(totals[0][0], totals[1][0], calls);
+  cost.client = PerCall(totals[0][1], totals[1][1], calls);
   return cost;
+}
+
+absl::StatusOr<CallSyscalls> MeasureCallSyscalls(const CallCostSetup& setup) {
+  if (setup.many_calls <= setup.few_calls) {
+    return absl::InvalidArgumentError("many_calls must exceed few_calls");
+  }
+  double totals[2][2];  // [few, many][server, client]
+  for (int run = 0; run < 2; ++run) {
+    absl::StatusOr<RunFiles> files = RunOnce(
+        setup, Tool::kStrace, run == 0 ? setup.few_calls : setup.many_calls);
+    if (!files.ok()) return files.status();
+    for (int side = 0; side < 2; ++side) {
+      absl::StatusOr<double> read =
+          ReadStraceTotal(side == 0 ? files->server : files->client);
+      if (!read.ok()) return read.status();
+      totals[run][side] = *read;
+    }
+  }
+  const double calls = static_cast<double>(setup.many_calls - setup.few_calls);
+  return CallSyscalls{(totals[1][0] - totals[0][0]) / calls,
+                      (totals[1][1] - totals[0][1]) / calls};
 }
 
 }  // namespace bench

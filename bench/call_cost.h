@@ -50,6 +50,17 @@ struct CallCostSetup {
 // what the process printed.
 absl::StatusOr<CallCost> MeasureCallCost(const CallCostSetup& setup);
 
+// System calls per warm call of each side, counted the same way (two run
+// lengths) with `strace -f -c` in place of callgrind (`valgrind` in the
+// setup names strace's path here). Every system call of every thread
+// counts, the server's timer ticks included (1 ms apart, a few per 100
+// calls under strace).
+struct CallSyscalls {
+  double server = 0;
+  double client = 0;
+};
+absl::StatusOr<CallSyscalls> MeasureCallSyscalls(const CallCostSetup& setup);
+
 // The totals of one callgrind output file (written with
 // --compress-strings=no): instructions executed, and calls of the heap
 // allocators.

@@ -95,6 +95,12 @@ bool PublishToOpenStreams(const std::string& address, int streams,
 void StatsCostRows(const Options& options, const std::string& dir,
                    Report* report);
 
+// Instructions, heap allocations and system calls per warm unary 64 B call
+// on each side: bench_server and call_loop under callgrind, then strace,
+// where installed (call_cost_rows.cc). Scratch files go in `dir`.
+void CallCostRows(const Options& options, const std::string& dir,
+                  Report* report);
+
 // A fresh bench_server with 4 handler threads, all blocked, and 1,000
 // blocking calls queued: the latency of a callback call, a PING, a CANCEL
 // of a queued call and a client's disconnect, and whether cancelled calls

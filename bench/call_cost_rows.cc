@@ -1,0 +1,71 @@
+// The per-call cost rows: instructions, heap allocations and system calls
+// per warm unary 64 B call, on each side, counted (not timed) by running
+// bench_server and call_loop under callgrind, then under strace
+// (call_cost.h). Targets: docs/PERFORMANCE.md, "Per-call cost".
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <string>
+
+#include "call_cost.h"
+#include "suite.h"
+
+namespace sockrpc {
+namespace bench {
+namespace {
+
+constexpr const char* kValgrind = "/usr/bin/valgrind";
+constexpr const char* kStrace = "/usr/bin/strace";
+
+bool Installed(const char* path, const char* package, const char* rows) {
+  struct stat file;
+  if (::stat(path, &file) == 0) return true;
+  std::fprintf(stderr,
+               "bench: no %s: the %s rows are left out (apt-get "
+               "install %s)\n",
+               path, rows, package);
+  return false;
+}
+
+}  // namespace
+
+void CallCostRows(const Options& options, const std::string& dir,
+                  Report* report) {
+  CallCostSetup setup;
+  setup.server_binary = options.bin + "/bench_server";
+  setup.client_binary = options.bin + "/call_loop";
+  setup.dir = dir;
+  if (Installed(kValgrind, "valgrind", "instructions-per-call")) {
+    setup.valgrind = kValgrind;
+    absl::StatusOr<CallCost> cost = MeasureCallCost(setup);
+    if (!cost.ok()) {
+      std::fprintf(stderr, "bench: per-call cost: %s\n",
+                   cost.status().ToString().c_str());
+    } else {
+      report->Add(Within("server instructions per warm unary 64 B call",
+                         "instr", cost->server.instructions, 2000, "<= 2,000"));
+      report->Add(Within("client instructions per warm unary 64 B call",
+                         "instr", cost->client.instructions, 1500, "<= 1,500"));
+      report->Add(Within("server heap allocations per warm unary call",
+                         "allocs", cost->server.allocations, 0, "0"));
+      report->Add(Within("client heap allocations per warm unary call",
+                         "allocs", cost->client.allocations, 1, "<= 1"));
+    }
+  }
+  if (Installed(kStrace, "strace", "system-calls-per-call")) {
+    setup.valgrind = kStrace;
+    absl::StatusOr<CallSyscalls> syscalls = MeasureCallSyscalls(setup);
+    if (!syscalls.ok()) {
+      std::fprintf(stderr, "bench: system calls per call: %s\n",
+                   syscalls.status().ToString().c_str());
+    } else {
+      report->Add(Within("server system calls per lone blocking call",
+                         "syscalls", syscalls->server, 2, "<= 2"));
+      report->Add(Within("client system calls per lone blocking call",
+                         "syscalls", syscalls->client, 2, "<= 2"));
+    }
+  }
+}
+
+}  // namespace bench
+}  // namespace sockrpc
