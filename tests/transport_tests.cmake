@@ -19,6 +19,8 @@ sockrpc_test(NAME frame_reader_test SOURCES frame_reader_test.cc
 sockrpc_test(NAME wire_codec_test SOURCES wire_codec_test.cc
              LIBS sockrpc_transport)
 sockrpc_test(NAME buffer_pool_test SOURCES buffer_pool_test.cc LIBS sockrpc_transport)
+sockrpc_test(NAME block_recycler_test SOURCES block_recycler_test.cc
+  LIBS sockrpc_transport)
 sockrpc_test(NAME message_queue_test SOURCES message_queue_test.cc LIBS sockrpc_transport)
 sockrpc_test(NAME fd_test SOURCES fd_test.cc LIBS sockrpc_transport)
 sockrpc_test(NAME fd_passing_test SOURCES fd_passing_test.cc LIBS sockrpc_transport)
