@@ -114,6 +114,27 @@ TEST_P(IncrementOverTransportTest, RepliesWithTheNextCharacter) {
             "\xc3\xaa");                                      // ê
 }
 
+// The form that fills the caller's reply (gRPC's shape): one reply message
+// serves call after call, each writing it whole, and an error leaves the
+// status to say so.
+TEST_P(IncrementOverTransportTest, FillingFormWritesEachReplyIntoOneMessage) {
+  increment::Increment::Stub stub(MakeChannel(server_.address));
+  increment::IncrementRequest request;
+  increment::IncrementReply reply;
+  for (const char* character : {"A", "z", "a"}) {
+    request.set_character(character);
+    ASSERT_TRUE(stub.Increment(request, &reply).ok());
+    EXPECT_EQ(reply.character(), std::string(1, character[0] + 1));
+  }
+  request.set_character("AB");
+  absl::Status two = stub.Increment(request, &reply);
+  EXPECT_EQ(two.code(), absl::StatusCode::kInvalidArgument) << two;
+  sockrpc::ClientContext context;
+  request.set_character("C");
+  ASSERT_TRUE(stub.Increment(&context, request, &reply).ok());
+  EXPECT_EQ(reply.character(), "D");
+}
+
 TEST_P(IncrementOverTransportTest,
        RejectsAnythingButOneCharacterWithTheServersMessage) {
   increment::Increment::Stub stub(MakeChannel(server_.address));

@@ -70,4 +70,19 @@ TEST(GeneratedMockTest, TheContextReachesTheMock) {
             absl::StatusCode::kUnavailable);
 }
 
+TEST(GeneratedMockTest, TheFillingFormIsMockedToo) {
+  MockCatalogStub catalog;
+  EXPECT_CALL(catalog, GetBook(IsNull(), Property(&Book::Key::isbn, "0441"), _))
+      .WillOnce([](sockrpc::ClientContext*, const Book::Key&, Book* book) {
+        book->set_title("Dune");
+        return absl::OkStatus();
+      });
+  Catalog::StubInterface& stub = catalog;
+  Book::Key key;
+  key.set_isbn("0441");
+  Book book;
+  ASSERT_TRUE(stub.GetBook(key, &book).ok());
+  EXPECT_EQ(book.title(), "Dune");
+}
+
 }  // namespace

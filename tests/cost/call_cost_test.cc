@@ -21,8 +21,11 @@ namespace sockrpc {
 namespace {
 
 constexpr char kValgrind[] = "/usr/bin/valgrind";
-// A figure may exceed its budget by this much before the guard fails.
+// A figure may exceed its budget by this much before the guard fails; and
+// by a twentieth more, for a budget of 0 allocations and the odd one-off
+// (a run's timer, say) that a difference of two runs shows as a fraction.
 constexpr double kTolerance = 1.10;
+constexpr double kSlack = 0.05;
 
 // The "name value" lines of the budgets file.
 std::map<std::string, double> ReadBudgets() {
@@ -44,7 +47,7 @@ void ExpectWithinBudget(const std::map<std::string, double>& budgets,
   auto found = budgets.find(name);
   ASSERT_NE(found, budgets.end())
       << name << " has no budget in " << SOCKRPC_CALL_COST_BUDGETS;
-  EXPECT_LE(measured, found->second * kTolerance)
+  EXPECT_LE(measured, found->second * kTolerance + kSlack)
       << name << " per warm unary 64 B call: " << measured << ", budget "
       << found->second << " (+10%) in " << SOCKRPC_CALL_COST_BUDGETS;
   // Shown on success too, for whoever updates the budgets.

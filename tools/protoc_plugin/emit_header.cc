@@ -200,6 +200,14 @@ void EmitStubInterface(const ServiceDescriptor* service, Printer* printer) {
     PrintComment(StubMethodComment(method), printer);
     for (const StubForm& form : StubForms(method)) {
       const Function& function = form.function;
+      if (form.fills_reply) {
+        PrintComment(
+            WrapComment("The same call, writing the reply into *reply (a "
+                        "message used again keeps its memory) and returning "
+                        "the call's status, as gRPC's blocking stubs do.",
+                        2),
+            printer);
+      }
       if (!form.blocking && !IsStreaming(method)) {
         PrintComment(
             WrapComment(absl::StrCat(function.name,
@@ -245,11 +253,15 @@ void EmitStub(const ServiceDescriptor* service, Printer* printer) {
   for (int i = 0; i < service->method_count(); ++i) {
     const MethodDescriptor* method = service->method(i);
     printer->Print("\n");
+    std::string used;  // a name's using-declaration comes once
     for (const StubForm& form : StubForms(method)) {
       const Function& function = form.function;
       // The form without a context is StubInterface's.
-      printer->Print("using StubInterface::$Function$;\n", "Function",
-                     function.name);
+      if (function.name != used) {
+        printer->Print("using StubInterface::$Function$;\n", "Function",
+                       function.name);
+        used = function.name;
+      }
       PrintLines(
           WrapFunction(function.return_type, absl::StrCat(function.name, "("),
                        Declared(function.params), ") override;", 2),

@@ -61,10 +61,14 @@ void EmitMockStub(const ServiceDescriptor* service, Printer* printer) {
   printer->Indent();
   for (int i = 0; i < service->method_count(); ++i) {
     const MethodDescriptor* method = service->method(i);
+    std::string used;  // a name's using-declaration comes once
     for (const StubForm& form : StubForms(method)) {
       const Function& function = form.function;
-      printer->Print("using StubInterface::$Function$;\n", "Function",
-                     function.name);
+      if (function.name != used) {
+        printer->Print("using StubInterface::$Function$;\n", "Function",
+                       function.name);
+        used = function.name;
+      }
       PrintLines(MockMethod(function), printer);
     }
   }

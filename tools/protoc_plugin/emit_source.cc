@@ -51,6 +51,11 @@ void EmitStubBody(const MethodDescriptor* method, const StubForm& form,
                   Printer* printer) {
   PrintAssignment("static constexpr char kMethod[]",
                   absl::StrCat("\"", WireMethodName(method), "\""), 2, printer);
+  if (form.fills_reply) {
+    printer->Print(
+        "return channel_->CallUnary(context, kMethod, request, reply);\n");
+    return;
+  }
   if (form.blocking) {
     printer->Print(
         "$Reply$ reply;\n"
@@ -101,7 +106,9 @@ void EmitStub(const ServiceDescriptor* service, Printer* printer) {
           printer);
       printer->Print("  return $Function$($args$);\n}\n", "Function",
                      function.name, "args",
-                     form.takes_request ? "nullptr, request" : "nullptr");
+                     form.fills_reply     ? "nullptr, request, reply"
+                     : form.takes_request ? "nullptr, request"
+                                          : "nullptr");
     }
   }
 }

@@ -83,11 +83,17 @@ std::vector<StubForm> StubForms(const MethodDescriptor* method) {
              /*blocking=*/false,
              /*takes_request=*/true}};
   }
+  std::vector<Parameter> fill_params = CallWithRequest(method);
+  fill_params.push_back({absl::StrCat(reply, "*"), "reply"});
   return {
       {{absl::StrCat("absl::StatusOr<", reply, ">"), name,
         CallWithRequest(method)},
        /*blocking=*/true,
        /*takes_request=*/true},
+      {{"absl::Status", name, fill_params},
+       /*blocking=*/true,
+       /*takes_request=*/true,
+       /*fills_reply=*/true},
       {{absl::StrCat("::sockrpc::UnaryFuture<", reply, ">"),
         AsyncMethodName(method), CallWithRequest(method)},
        /*blocking=*/false,

@@ -58,10 +58,15 @@ struct StubForm {
   // Whether the request travels with Channel::StartCall() (unary and
   // server streaming) rather than through the returned object.
   bool takes_request;
+  // True for the blocking form that writes the reply into the caller's
+  // message and returns absl::Status (gRPC's shape): a reply message used
+  // again keeps its memory from call to call.
+  bool fills_reply = false;
 };
 
 // StubForms returns the forms of `method` in declaration order: for a
-// unary method, the blocking one and then AsyncBar; one for the others.
+// unary method, the blocking one, the blocking one that fills a reply, and
+// then AsyncBar; one for the others.
 std::vector<StubForm> StubForms(
     const google::protobuf::MethodDescriptor* method);
 
