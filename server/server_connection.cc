@@ -95,6 +95,7 @@ bool ServerConnection::ReadAndProcess(
   // The reader may keep bytes in `scratch` until EndReads().
   absl::Cleanup end_reads = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
     reader_.EndReads();
+    just_opened_.reset();
   };
   for (int i = 0; i < kMaxReadsPerEvent; ++i) {
     absl::Span<char> space = reader_.PrepareRead(absl::MakeSpan(scratch));
@@ -374,7 +375,10 @@ bool ServerConnection::HandleHeaders(
   }
   if (method->starts_with_request()) call->CountWhileAwaitingRequest();
   if (deadline != absl::InfiniteFuture()) runtime_->ScheduleDeadline(call);
-  if (!method->starts_with_request()) {
+  if (method->starts_with_request()) {
+    // Its request most likely follows in the same read.
+    just_opened_ = std::move(call);
+  } else {
     // A streaming handler starts now and reads its messages as they come.
     if (end_stream) call->OnHalfClose(ready);
     call->MarkStarted();
@@ -403,7 +407,16 @@ bool ServerConnection::HandleMessage(const FrameReader::Frame& frame,
   std::vector<Fd> fds;
   if (ABSL_PREDICT_FALSE(fds_stream_ != 0))
     fds = TakeMessageFds(&fds_over_limit);
-  std::shared_ptr<ServerCallState> call = FindCall(frame.header.stream_id);
+  std::shared_ptr<ServerCallState> call;
+  if (just_opened_ != nullptr &&
+      just_opened_->stream_id() == frame.header.stream_id) {
+    // Its HEADERS came in this read: no lookup. (A call ended meanwhile,
+    // by its deadline say, is one a lookup might have found just before
+    // it ended: MarkStarted() and EndCall() sort that out either way.)
+    call = std::move(just_opened_);
+  } else {
+    call = FindCall(frame.header.stream_id);
+  }
   if (call == nullptr) {
     ReleaseFds(fds.size());
     return true;  // ended or unknown: ignore

@@ -302,6 +302,10 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   // The method the last call on this connection named: a client usually
   // calls one method again and again, and a name compared costs less than
   // one hashed. Registered methods stay put while the server runs.
+  // The call the last HEADERS of this read opened, while its request may
+  // follow in the same read (reset when the read's frames are done): its
+  // MESSAGE finds it without a lookup in calls_.
+  std::shared_ptr<ServerCallState> just_opened_ ABSL_GUARDED_BY(read_mu_);
   const RegisteredMethod* last_method_ ABSL_GUARDED_BY(read_mu_) = nullptr;
 
   mutable Mutex calls_mu_ ABSL_ACQUIRED_AFTER(read_mu_);

@@ -46,6 +46,7 @@ std::string BufferPool::TakeAtLeast(size_t min_capacity) {
 
 void BufferPool::Give(std::string buffer) {
   const size_t capacity = buffer.capacity();
+  if (capacity < kMinSlotCapacity) return;  // nothing worth keeping
   if (capacity < kMinPooledCapacity) {
     // The slot keeps the larger of the two (the other is freed).
     if (!slot_busy_.exchange(true, std::memory_order_acquire)) {

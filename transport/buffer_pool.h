@@ -37,6 +37,9 @@ class BufferPool {
  public:
   // Smaller buffers are not kept: the allocator serves them warm anyway.
   static constexpr size_t kMinPooledCapacity = 64 * 1024;
+  // Nor, in the small buffer's slot, those with less room than this (an
+  // empty string's own).
+  static constexpr size_t kMinSlotCapacity = 32;
 
   // Keeps at most `max_buffers` buffers of at most `max_capacity` bytes.
   BufferPool(size_t max_buffers, size_t max_capacity)

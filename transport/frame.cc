@@ -107,8 +107,19 @@ void EncodeFrameHeader(const FrameHeader& header, char* out) {
   out[11] = 0;
 }
 
+bool DecodeWellFormedFrameHeader(const char* in, FrameHeader* header) {
+  header->length = GetBigEndian32(in);
+  header->stream_id = GetBigEndian32(in + 4);
+  header->type = static_cast<uint8_t>(in[8]);
+  header->flags = static_cast<uint8_t>(in[9]);
+  return in[10] == 0 && in[11] == 0 && header->type != 0 &&
+         !(header->stream_id == 0 && IsCallFrame(header->type)) &&
+         !(header->stream_id != 0 && IsConnectionFrame(header->type));
+}
+
 absl::StatusOr<FrameHeader> DecodeFrameHeader(const char* in) {
   FrameHeader header;
+  if (DecodeWellFormedFrameHeader(in, &header)) return header;
   header.length = GetBigEndian32(in);
   header.stream_id = GetBigEndian32(in + 4);
   header.type = static_cast<uint8_t>(in[8]);

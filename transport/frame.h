@@ -99,6 +99,10 @@ void EncodeFrameHeader(const FrameHeader& header, char* out);
 // PING/GOAWAY/SETTINGS on a non-zero stream. The length is NOT checked here:
 // the caller compares it with its limit before allocating anything.
 absl::StatusOr<FrameHeader> DecodeFrameHeader(const char* in);
+// The same check without a status to build: true with `*header` filled for
+// a well-formed header, false otherwise (DecodeFrameHeader() says why).
+// What FrameReader runs on every frame.
+bool DecodeWellFormedFrameHeader(const char* in, FrameHeader* header);
 
 }  // namespace sockrpc
 

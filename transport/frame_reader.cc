@@ -103,12 +103,11 @@ FrameReader::Result FrameReader::Next(Frame* frame, absl::Status* error) {
   if (skip_remaining_ > 0 || buffered() < kFrameHeaderSize) {
     return Result::kNeedMore;
   }
-  absl::StatusOr<FrameHeader> header = DecodeFrameHeader(data() + begin_);
-  if (!header.ok()) {
-    *error = header.status();
+  FrameHeader* const header = &frame->header;
+  if (!DecodeWellFormedFrameHeader(data() + begin_, header)) {
+    *error = DecodeFrameHeader(data() + begin_).status();
     return Result::kMalformed;
   }
-  frame->header = *header;
   if (header->length > max_frame_size_) {
     // Skip the payload as it arrives; never buffer it.
     begin_ += kFrameHeaderSize;
@@ -169,6 +168,8 @@ void FrameReader::EndReads() {
   begin_ = end_ = 0;
   scratch_ = nullptr;
   if (skip_remaining_ > 0) return;
+  // Give back our buffer, if we hold one (most reads never need it).
+  if (buffer_.capacity() < BufferPool::kMinSlotCapacity) return;
   if (pool_ != nullptr) {
     pool_->Give(std::move(buffer_));
   }
