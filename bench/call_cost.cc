@@ -46,6 +46,15 @@ bool IsAllocator(absl::string_view function) {
 // The counting tool's arguments before the program: callgrind's, or
 // strace's.
 enum class Tool { kCallgrind, kStrace };
+// Functions whose instructions do not count: they run by the clock, not
+// per call. The server's watchdog ticks every millisecond; natively that
+// is a tick per fifty calls or so, but under callgrind a call takes long
+// enough for one to fall on every few, which would count some 250
+// instructions a call that are not the call's.
+bool IsClockDriven(absl::string_view function) {
+  return function == "sockrpc::ServerRuntime::Watch()";
+}
+
 std::vector<std::string> ToolArgs(Tool tool, const std::string& out_file) {
   if (tool == Tool::kStrace) return {"-f", "-c", "-o", out_file};
   return {"--tool=callgrind", "--callgrind-out-file=" + out_file,
@@ -81,7 +90,7 @@ absl::StatusOr<RunFiles> RunOnce(const CallCostSetup& setup, Tool tool,
     server_args.insert(server_args.begin(), tool_args.begin(), tool_args.end());
   }
   absl::StatusOr<std::unique_ptr<ChildProcess>> server = ChildProcess::Start(
-      tool == Tool::kCallgrind ? setup.valgrind : setup.server_binary,
+      tool == Tool::kCallgrind ? setup.tool_path : setup.server_binary,
       server_args);
   if (!server.ok()) return server.status();
   absl::StatusOr<std::string> ready =
@@ -99,7 +108,7 @@ absl::StatusOr<RunFiles> RunOnce(const CallCostSetup& setup, Tool tool,
     tracer_args.insert(tracer_args.end(),
                        {"-p", absl::StrCat((*server)->pid())});
     absl::StatusOr<std::unique_ptr<ChildProcess>> started =
-        ChildProcess::Start(setup.valgrind, tracer_args);
+        ChildProcess::Start(setup.tool_path, tracer_args);
     if (!started.ok()) return started.status();
     tracer = std::move(*started);
     // "strace: Process PID attached with N threads", once all are traced.
@@ -113,7 +122,7 @@ absl::StatusOr<RunFiles> RunOnce(const CallCostSetup& setup, Tool tool,
                      {setup.client_binary, address, absl::StrCat(calls),
                       absl::StrCat(setup.size)});
   absl::StatusOr<ProgramRun> client =
-      RunProgram(setup.valgrind, client_args, kRunTimeout);
+      RunProgram(setup.tool_path, client_args, kRunTimeout);
   if (!client.ok()) return client.status();
   if (!WIFEXITED(client->wait_status) || WEXITSTATUS(client->wait_status)) {
     return absl::InternalError(absl::StrCat(
@@ -171,13 +180,24 @@ absl::StatusOr<CallgrindTotals> ReadCallgrindTotals(const std::string& path) {
   std::ifstream file(path);
   if (!file) return absl::NotFoundError("no callgrind output " + path);
   CallgrindTotals totals;
+  double clock_driven = 0;
   bool have_total = false;
   bool callee_is_allocator = false;
+  bool callee_is_clock_driven = false;
+  bool next_is_call_cost = false;  // the line after "calls=": its cost
   std::string line;
   while (std::getline(file, line)) {
     absl::string_view view = line;
-    if (absl::ConsumePrefix(&view, "cfn=")) {
+    if (next_is_call_cost) {
+      // "POSITION COST": the call's inclusive instructions.
+      next_is_call_cost = false;
+      double cost;
+      if (absl::SimpleAtod(view.substr(view.rfind(' ') + 1), &cost)) {
+        clock_driven += cost;
+      }
+    } else if (absl::ConsumePrefix(&view, "cfn=")) {
       callee_is_allocator = IsAllocator(view);
+      callee_is_clock_driven = IsClockDriven(view);
     } else if (absl::ConsumePrefix(&view, "calls=")) {
       // "calls=COUNT TARGET": the call line after a "cfn=".
       double count;
@@ -185,7 +205,9 @@ absl::StatusOr<CallgrindTotals> ReadCallgrindTotals(const std::string& path) {
           absl::SimpleAtod(view.substr(0, view.find(' ')), &count)) {
         totals.allocations += count;
       }
+      next_is_call_cost = callee_is_clock_driven;
       callee_is_allocator = false;
+      callee_is_clock_driven = false;
     } else if (absl::ConsumePrefix(&view, "summary: ") ||
                absl::ConsumePrefix(&view, "totals: ")) {
       have_total = absl::SimpleAtod(view, &totals.instructions);
@@ -194,25 +216,41 @@ absl::StatusOr<CallgrindTotals> ReadCallgrindTotals(const std::string& path) {
   if (!have_total) {
     return absl::DataLossError("no instruction total in " + path);
   }
+  totals.instructions -= clock_driven;
   return totals;
 }
 
-absl::StatusOr<CallCost> MeasureCallCost(const CallCostSetup& setup) {
+namespace {
+
+// Both runs (few calls, then many) under `tool`, each side's output read
+// by `read` into totals[run][side] (side 0 the server, 1 the client).
+template <typename Totals, typename Reader>
+absl::Status RunBoth(const CallCostSetup& setup, Tool tool, Reader read,
+                     Totals (&totals)[2][2]) {
   if (setup.many_calls <= setup.few_calls) {
     return absl::InvalidArgumentError("many_calls must exceed few_calls");
   }
-  CallgrindTotals totals[2][2];  // [few, many][server, client]
   for (int run = 0; run < 2; ++run) {
-    absl::StatusOr<RunFiles> files = RunOnce(
-        setup, Tool::kCallgrind, run == 0 ? setup.few_calls : setup.many_calls);
+    absl::StatusOr<RunFiles> files =
+        RunOnce(setup, tool, run == 0 ? setup.few_calls : setup.many_calls);
     if (!files.ok()) return files.status();
     for (int side = 0; side < 2; ++side) {
-      absl::StatusOr<CallgrindTotals> read =
-          ReadCallgrindTotals(side == 0 ? files->server : files->client);
-      if (!read.ok()) return read.status();
-      totals[run][side] = *read;
+      absl::StatusOr<Totals> totals_read =
+          read(side == 0 ? files->server : files->client);
+      if (!totals_read.ok()) return totals_read.status();
+      totals[run][side] = *totals_read;
     }
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<CallCost> MeasureCallCost(const CallCostSetup& setup) {
+  CallgrindTotals totals[2][2];
+  absl::Status ran =
+      RunBoth(setup, Tool::kCallgrind, ReadCallgrindTotals, totals);
+  if (!ran.ok()) return ran;
   const long calls = setup.many_calls - setup.few_calls;
   CallCost cost;
   cost.server = PerCall(totals[0][0], totals[1][0], calls);
@@ -221,21 +259,9 @@ absl::StatusOr<CallCost> MeasureCallCost(const CallCostSetup& setup) {
 }
 
 absl::StatusOr<CallSyscalls> MeasureCallSyscalls(const CallCostSetup& setup) {
-  if (setup.many_calls <= setup.few_calls) {
-    return absl::InvalidArgumentError("many_calls must exceed few_calls");
-  }
-  double totals[2][2];  // [few, many][server, client]
-  for (int run = 0; run < 2; ++run) {
-    absl::StatusOr<RunFiles> files = RunOnce(
-        setup, Tool::kStrace, run == 0 ? setup.few_calls : setup.many_calls);
-    if (!files.ok()) return files.status();
-    for (int side = 0; side < 2; ++side) {
-      absl::StatusOr<double> read =
-          ReadStraceTotal(side == 0 ? files->server : files->client);
-      if (!read.ok()) return read.status();
-      totals[run][side] = *read;
-    }
-  }
+  double totals[2][2];
+  absl::Status ran = RunBoth(setup, Tool::kStrace, ReadStraceTotal, totals);
+  if (!ran.ok()) return ran;
   const double calls = static_cast<double>(setup.many_calls - setup.few_calls);
   return CallSyscalls{(totals[1][0] - totals[0][0]) / calls,
                       (totals[1][1] - totals[0][1]) / calls};

@@ -34,7 +34,9 @@ struct CallCost {
 };
 
 struct CallCostSetup {
-  std::string valgrind = "/usr/bin/valgrind";
+  // The counting tool: valgrind for MeasureCallCost(), strace for
+  // MeasureCallSyscalls().
+  std::string tool_path = "/usr/bin/valgrind";
   std::string server_binary;  // bench_server
   std::string client_binary;  // call_loop
   std::string dir;            // scratch: the socket and callgrind's files
@@ -51,8 +53,8 @@ struct CallCostSetup {
 absl::StatusOr<CallCost> MeasureCallCost(const CallCostSetup& setup);
 
 // System calls per warm call of each side, counted the same way (two run
-// lengths) with `strace -f -c` in place of callgrind (`valgrind` in the
-// setup names strace's path here). Every system call of every thread
+// lengths) with `strace -f -c` in place of callgrind (`tool_path` names
+// strace). Every system call of every thread
 // counts, the server's timer ticks included (1 ms apart, a few per 100
 // calls under strace).
 struct CallSyscalls {
@@ -62,8 +64,9 @@ struct CallSyscalls {
 absl::StatusOr<CallSyscalls> MeasureCallSyscalls(const CallCostSetup& setup);
 
 // The totals of one callgrind output file (written with
-// --compress-strings=no): instructions executed, and calls of the heap
-// allocators.
+// --compress-strings=no): instructions executed, less those of functions
+// that run by the clock rather than per call (the server's watchdog, see
+// call_cost.cc), and calls of the heap allocators.
 struct CallgrindTotals {
   double instructions = 0;
   double allocations = 0;

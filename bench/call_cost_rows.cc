@@ -36,7 +36,7 @@ void CallCostRows(const Options& options, const std::string& dir,
   setup.client_binary = options.bin + "/call_loop";
   setup.dir = dir;
   if (Installed(kValgrind, "valgrind", "instructions-per-call")) {
-    setup.valgrind = kValgrind;
+    setup.tool_path = kValgrind;
     absl::StatusOr<CallCost> cost = MeasureCallCost(setup);
     if (!cost.ok()) {
       std::fprintf(stderr, "bench: per-call cost: %s\n",
@@ -53,7 +53,7 @@ void CallCostRows(const Options& options, const std::string& dir,
     }
   }
   if (Installed(kStrace, "strace", "system-calls-per-call")) {
-    setup.valgrind = kStrace;
+    setup.tool_path = kStrace;
     absl::StatusOr<CallSyscalls> syscalls = MeasureCallSyscalls(setup);
     if (!syscalls.ok()) {
       std::fprintf(stderr, "bench: system calls per call: %s\n",

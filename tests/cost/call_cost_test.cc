@@ -66,7 +66,7 @@ TEST(CallCostTest, WarmUnaryCallStaysWithinItsBudgetOnBothSides) {
 
   testing::TempDir dir;
   bench::CallCostSetup setup;
-  setup.valgrind = kValgrind;
+  setup.tool_path = kValgrind;
   setup.server_binary = SOCKRPC_BENCH_SERVER;
   setup.client_binary = SOCKRPC_CALL_LOOP;
   setup.dir = dir.path();
