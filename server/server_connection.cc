@@ -456,69 +456,6 @@ bool ServerConnection::HandleMessage(const FrameReader::Frame& frame,
   return true;
 }
 
-std::shared_ptr<ServerCallState> ServerConnection::FindCall(
-    uint32_t stream_id) {
-  MutexLock lock(&calls_mu_);
-  auto it = calls_.find(stream_id);
-  return it == calls_.end() ? nullptr : it->second;
-}
-
-void ServerConnection::RemoveCall(uint32_t stream_id) {
-  std::shared_ptr<ServerCallState> call;
-  {
-    MutexLock lock(&calls_mu_);
-    call = TakeCallLocked(stream_id);
-  }
-  if (call != nullptr && call->deadline() != absl::InfiniteFuture()) {
-    runtime_->CancelDeadline(*call);
-  }
-}
-
-void ServerConnection::FinishCall(uint32_t stream_id,
-                                  std::string final_frames) {
-  FinishCallWithFds(stream_id, std::move(final_frames), 0, {});
-}
-
-void ServerConnection::FinishCallWithFds(uint32_t stream_id,
-                                         std::string final_frames,
-                                         size_t fds_offset,
-                                         std::vector<Fd> fds) {
-  std::shared_ptr<ServerCallState> call;
-  {
-    // calls_mu_ before write_mu_, as when a call is refused.
-    MutexLock lock(&calls_mu_);
-    if (ABSL_PREDICT_TRUE(fds.empty())) {
-      Send(std::move(final_frames));
-    } else {
-      SendWithFds(std::move(final_frames), fds_offset, std::move(fds));
-    }
-    call = TakeCallLocked(stream_id);
-  }
-  if (call != nullptr && call->deadline() != absl::InfiniteFuture()) {
-    runtime_->CancelDeadline(*call);
-  }
-}
-
-std::shared_ptr<ServerCallState> ServerConnection::TakeCallLocked(
-    uint32_t stream_id) {
-  auto it = calls_.find(stream_id);
-  if (it == calls_.end()) return nullptr;
-  std::shared_ptr<ServerCallState> call = std::move(it->second);
-  calls_.erase(it);
-  return call;
-}
-
-void ServerConnection::CancelAllCalls(const absl::Status& why,
-                                      bool send_status) {
-  std::vector<std::shared_ptr<ServerCallState>> calls;
-  {
-    MutexLock lock(&calls_mu_);
-    calls.reserve(calls_.size());
-    for (const auto& [id, call] : calls_) calls.push_back(call);
-  }
-  for (const auto& call : calls) call->Cancel(why, send_status);
-}
-
 void ServerConnection::SendWindowUpdate(uint32_t stream_id,
                                         uint32_t increment) {
   std::string out;

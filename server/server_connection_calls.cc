@@ -1,0 +1,77 @@
+// A connection's table of calls in flight (calls_, under calls_mu_): found
+// by stream id, ended once with their last frames, cancelled all at once
+// when the connection goes.
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "server/server_connection.h"
+#include "server/server_runtime.h"
+
+namespace sockrpc {
+
+std::shared_ptr<ServerCallState> ServerConnection::FindCall(
+    uint32_t stream_id) {
+  MutexLock lock(&calls_mu_);
+  auto it = calls_.find(stream_id);
+  return it == calls_.end() ? nullptr : it->second;
+}
+
+void ServerConnection::RemoveCall(uint32_t stream_id) {
+  std::shared_ptr<ServerCallState> call;
+  {
+    MutexLock lock(&calls_mu_);
+    call = TakeCallLocked(stream_id);
+  }
+  if (call != nullptr && call->deadline() != absl::InfiniteFuture()) {
+    runtime_->CancelDeadline(*call);
+  }
+}
+
+void ServerConnection::FinishCall(uint32_t stream_id,
+                                  std::string final_frames) {
+  FinishCallWithFds(stream_id, std::move(final_frames), 0, {});
+}
+
+void ServerConnection::FinishCallWithFds(uint32_t stream_id,
+                                         std::string final_frames,
+                                         size_t fds_offset,
+                                         std::vector<Fd> fds) {
+  std::shared_ptr<ServerCallState> call;
+  {
+    // calls_mu_ before write_mu_, as when a call is refused.
+    MutexLock lock(&calls_mu_);
+    if (ABSL_PREDICT_TRUE(fds.empty())) {
+      Send(std::move(final_frames));
+    } else {
+      SendWithFds(std::move(final_frames), fds_offset, std::move(fds));
+    }
+    call = TakeCallLocked(stream_id);
+  }
+  if (call != nullptr && call->deadline() != absl::InfiniteFuture()) {
+    runtime_->CancelDeadline(*call);
+  }
+}
+
+std::shared_ptr<ServerCallState> ServerConnection::TakeCallLocked(
+    uint32_t stream_id) {
+  auto it = calls_.find(stream_id);
+  if (it == calls_.end()) return nullptr;
+  std::shared_ptr<ServerCallState> call = std::move(it->second);
+  calls_.erase(it);
+  return call;
+}
+
+void ServerConnection::CancelAllCalls(const absl::Status& why,
+                                      bool send_status) {
+  std::vector<std::shared_ptr<ServerCallState>> calls;
+  {
+    MutexLock lock(&calls_mu_);
+    calls.reserve(calls_.size());
+    for (const auto& [id, call] : calls_) calls.push_back(call);
+  }
+  for (const auto& call : calls) call->Cancel(why, send_status);
+}
+
+}  // namespace sockrpc
