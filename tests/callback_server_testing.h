@@ -330,25 +330,29 @@ class TestMeter : public Meter::CallbackService {
     later_.clear();
   }
 
-  // Finishes the "race" calls started so far; returns how many.
+  // Finishes the "race" calls started so far; returns how many. Each is
+  // taken off the list under the lock and finished after it, as a reactor
+  // finished by a thread of its own would be: OnDone() (and the reactor's
+  // delete) may then run on a server thread while Finish() returns here.
   int FinishRacing() {
-    // Under the lock, so that no reactor is done (and deleted) meanwhile:
-    // Finish() runs no reaction itself.
-    MutexLock lock(&mu_);
-    for (ServerUnaryReactor* reactor : racing_) {
+    std::vector<ServerUnaryReactor*> taken;
+    {
+      MutexLock lock(&mu_);
+      taken.swap(racing_);
+    }
+    for (ServerUnaryReactor* reactor : taken) {
       reactor->Finish(absl::OkStatus());
     }
-    const int finished = static_cast<int>(racing_.size());
-    racing_.clear();
-    return finished;
+    return static_cast<int>(taken.size());
   }
 
   Probe& probe() { return probe_; }
   Hub& hub() { return hub_; }
 
  private:
-  // A "race" call's reactor: listed for FinishRacing() until it is done;
-  // finishes itself if cancelled first.
+  // A "race" call's reactor: listed for FinishRacing(); if cancelled while
+  // still listed, it takes itself off and finishes itself. Whoever takes
+  // it off the list calls Finish(), once.
   class RacingUnary : public ServerUnaryReactor {
    public:
     explicit RacingUnary(TestMeter* service) : service_(service) {
@@ -356,14 +360,19 @@ class TestMeter : public Meter::CallbackService {
       MutexLock lock(&service_->mu_);
       service_->racing_.push_back(this);
     }
-    void OnCancel() override { Finish(absl::CancelledError("cancelled")); }
-    void OnDone() override {
+    void OnCancel() override {
+      bool listed;
       {
         MutexLock lock(&service_->mu_);
         auto& racing = service_->racing_;
-        racing.erase(std::remove(racing.begin(), racing.end(), this),
-                     racing.end());
+        auto it = std::find(racing.begin(), racing.end(), this);
+        listed = it != racing.end();
+        if (listed) racing.erase(it);
       }
+      // Not listed: FinishRacing() took it and finishes it.
+      if (listed) Finish(absl::CancelledError("cancelled"));
+    }
+    void OnDone() override {
       service_->probe_.Count("unary-done");
       delete this;
     }
@@ -403,8 +412,8 @@ class CallbackServerTest : public ::testing::Test {
     stub_.reset();
     server_.reset();
   }
-  // Waits until a log line contains `text`; false after kTimeout.
-  bool Logged(absl::string_view text) {
+  // Waits until a log line contains `text`; false after `wait`.
+  bool Logged(absl::string_view text, absl::Duration wait = kTimeout) {
     MutexLock lock(&log_mu_);
     return log_mu_.AwaitWithDeadline(
         [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
@@ -413,7 +422,7 @@ class CallbackServerTest : public ::testing::Test {
           }
           return false;
         },
-        absl::Now() + kTimeout);
+        absl::Now() + wait);
   }
   static WatchRequest Mode(const std::string& mode, int count = 0) {
     WatchRequest request;
