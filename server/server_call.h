@@ -361,6 +361,11 @@ class ServerCallState final
   // A Finish() waiting for held writes.
   std::optional<absl::Status> held_finish_ ABSL_GUARDED_BY(mu_);
   bool reactor_finished_ ABSL_GUARDED_BY(mu_) = false;
+  // Between a Finish() taking effect and its EndReactorCall() returning:
+  // OnDone() is not due meanwhile, whoever else ends the call, so that the
+  // thread that finished (a reactor's own thread, say) never touches a
+  // call already done and freed.
+  bool reactor_ending_ ABSL_GUARDED_BY(mu_) = false;
   absl::InlinedVector<DueReaction, 2> reactions_ ABSL_GUARDED_BY(mu_);
   // A thread runs the reactions (from the start on: the starting thread),
   // or the call is posted to have them run.

@@ -104,7 +104,8 @@ bool ServerCallState::QueueReactionLocked(
 }
 
 bool ServerCallState::DoneDueLocked() {
-  if (reactor_ == nullptr || done_due_ || !reactor_finished_ || !finished_) {
+  if (reactor_ == nullptr || done_due_ || !reactor_finished_ || !finished_ ||
+      reactor_ending_) {
     return false;
   }
   done_due_ = true;
@@ -286,6 +287,7 @@ bool ServerCallState::SendHeldWritesLocked(absl::Status* status,
   if (!held_writes_.empty() || !held_finish_.has_value()) return false;
   *status = std::move(*held_finish_);
   held_finish_.reset();
+  reactor_ending_ = true;  // the caller's EndReactorCall() clears it
   return true;
 }
 
@@ -303,6 +305,7 @@ void ServerCallState::Finish(absl::Status status) {
       held_finish_ = std::move(status);  // after the held writes
       return;
     }
+    reactor_ending_ = true;
   }
   EndReactorCall(std::move(status));
 }
@@ -316,6 +319,7 @@ void ServerCallState::EndReactorCall(absl::Status status) {
   bool schedule;
   {
     MutexLock lock(&mu_);
+    reactor_ending_ = false;  // from here on OnDone() may run, and free us
     schedule = DoneDueLocked();
   }
   if (schedule) Schedule(nullptr);
@@ -413,6 +417,10 @@ void ServerCallState::ForceDone() {
   ReactLoop();
   {
     MutexLock lock(&mu_);
+    // A Finish() on its way out (another thread's) first.
+    mu_.Await([this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      return !reactor_ending_;
+    });
     if (done_) return;
     if (!reactor_finished_) {
       connection_->runtime().Log(absl::StrCat(
