@@ -356,8 +356,9 @@ bool ServerConnection::HandleHeaders(
           : last_activity_ +
                 absl::Microseconds(static_cast<int64_t>(
                     std::min<uint64_t>(timeout_micros, uint64_t{1} << 62)));
-  auto call = std::make_shared<ServerCallState>(
-      self, stream_id, method, std::move(metadata), deadline, registered->stats);
+  auto call = std::allocate_shared<ServerCallState>(
+      RecyclingAllocator<ServerCallState>(runtime_->call_blocks()), self,
+      stream_id, method, std::move(metadata), deadline, registered->stats);
   {
     MutexLock lock(&calls_mu_);
     const int limit = runtime_->options().max_calls_per_connection;

@@ -32,6 +32,7 @@
 #include "server/server_connection.h"
 #include "server/server_stats.h"
 #include "server/service.h"
+#include "transport/block_recycler.h"
 #include "transport/buffer_pool.h"
 #include "transport/byte_stream.h"
 #include "transport/fd.h"
@@ -80,6 +81,9 @@ class ServerRuntime {
   // Large buffers shared by the connections (request buffers, pending
   // output), freed when the server has been quiet for a while (Watch()).
   BufferPool& buffers() { return buffers_; }
+  // Memory for the calls' states (ServerCallState with its shared_ptr
+  // control block), kept from call to call.
+  BlockRecycler* call_blocks() { return &call_blocks_; }
   // A method the server serves, and its stats (null when they are off).
   using RegisteredMethod = ::sockrpc::RegisteredMethod;
   // The method called `full_name`, or null with *error set to the
@@ -134,6 +138,8 @@ class ServerRuntime {
   // ms) loses the lead to the watchdog thread.
   static constexpr absl::Duration kWatchTick = absl::Milliseconds(1);
   static constexpr int kQuietTicksBeforeSleep = 1000;  // about a second
+  // Call states' blocks kept for reuse (about 1 KiB each).
+  static constexpr size_t kKeptCallBlocks = 64;
   // The buffer pool: how many large buffers it keeps, each at most a frame
   // of max_frame_size plus this much (headers, metadata, a status).
   static constexpr size_t kPooledBuffers = 8;
@@ -276,6 +282,8 @@ class ServerRuntime {
   absl::Status RegisterBuiltInServices();
 
   const ServerOptions options_;
+  // Before anything that holds calls, so that it outlives them.
+  BlockRecycler call_blocks_{kKeptCallBlocks};
   BufferPool buffers_;
   absl::flat_hash_map<std::string, RegisteredMethod> methods_;
   absl::flat_hash_map<std::string, Service*> services_;
