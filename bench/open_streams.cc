@@ -212,7 +212,7 @@ bool OpenStage(const Options& options, const ChildServer& server,
                      *std::max_element(threads.begin(), threads.end()), 8,
                      "<= 8"));
   report->Add(Within(name + ": memory/call", "KiB",
-                     (rss - rss_base) / 1024.0 / stage, 2.0, "<= 2 KiB"));
+                     (rss - rss_base) / 1024.0 / stage, 1.0, "<= 1 KiB"));
   std::sort(to_last.begin(), to_last.end());
   const double publish_limit = stage <= 10'000 ? 50 : 500;
   report->Add(Within(name + ": publish to last", "ms",

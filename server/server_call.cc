@@ -321,7 +321,8 @@ bool ServerCallState::OnMessage(absl::string_view payload, std::vector<Fd> fds,
     // The client may overshoot its window by one message at most.
     if (inbox_bytes_ > static_cast<int64_t>(kInitialWindowSize)) return false;
     if (read_target_ == nullptr) {
-      inbox_.Push(payload, std::move(fds));
+      if (inbox_ == nullptr) inbox_ = std::make_unique<MessageQueue>();
+      inbox_->Push(payload, std::move(fds));
       inbox_bytes_ += static_cast<int64_t>(payload.size());
       return true;
     }
@@ -443,11 +444,11 @@ bool ServerCallState::Read(google::protobuf::MessageLite* message) {
   {
     MutexLock lock(&mu_);
     auto readable = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return !inbox_.empty() || half_closed_ || cancelled_ || finished_;
+      return !InboxEmptyLocked() || half_closed_ || cancelled_ || finished_;
     };
     mu_.Await(readable);
-    if (inbox_.empty() || cancelled_ || finished_) return false;
-    payload = inbox_.Pop(&request_fds_);
+    if (InboxEmptyLocked() || cancelled_ || finished_) return false;
+    payload = inbox_->Pop(&request_fds_);
     inbox_bytes_ -= static_cast<int64_t>(payload.size());
     acknowledge = ConsumeLocked(payload.size());
   }

@@ -283,14 +283,18 @@ class ServerCallState final
     CountEnd(code);
   }
   void CountEnd(absl::StatusCode code) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool InboxEmptyLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return inbox_ == nullptr || inbox_->empty();
+  }
 
   // Requests up to this size are kept in the call's own allocation.
-  static constexpr size_t kSmallRequestSize = 256;
+  static constexpr size_t kSmallRequestSize = 128;
 
   const std::shared_ptr<ServerConnection> connection_;
   std::atomic<bool> started_{false};
   // Set by CountWhileAwaitingRequest(), before other threads see the call.
   bool counted_while_awaiting_ = false;
+  const uint32_t stream_id_;
   // Written by the reader before the call is handed to a thread.
   char small_request_[kSmallRequestSize];
   // The descriptors of the request message being parsed, for
@@ -300,7 +304,6 @@ class ServerCallState final
   // Descriptors this call received, given back to the connection's count
   // when it ends (atomic: the reader adds, the last owner reads).
   std::atomic<size_t> fds_counted_{0};
-  const uint32_t stream_id_;
   const Service::Method* const method_;  // owned by a Service
   MethodStats* const stats_;             // owned by the runtime's stats
   int64_t stats_start_ = 0;  // MonotonicNanos() at the start, with stats
@@ -324,27 +327,29 @@ class ServerCallState final
   std::shared_ptr<ServerCallState> keep_alive_;
 
   mutable Mutex mu_;
-  // Request messages received and not yet read (streaming calls).
-  MessageQueue inbox_ ABSL_GUARDED_BY(mu_);
+  // Request messages received and not yet read (streaming calls); made
+  // by the first one, so that other calls (an open server stream, say)
+  // carry no queue.
+  std::unique_ptr<MessageQueue> inbox_ ABSL_GUARDED_BY(mu_);
   int64_t inbox_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  // Bytes of MESSAGE payload we may still send before the client's next
+  // WINDOW_UPDATE (may go negative by one message).
+  int64_t send_window_ ABSL_GUARDED_BY(mu_);
+  // Bytes read by the handler and not yet acknowledged to the client.
+  uint32_t unacknowledged_ ABSL_GUARDED_BY(mu_) = 0;
   bool half_closed_ ABSL_GUARDED_BY(mu_) = false;
   // Set once the call is over for the client (cancel, deadline, gone).
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
-  absl::Status cancel_reason_ ABSL_GUARDED_BY(mu_);
-  // The status the call must end with, whoever finishes it (set by a
-  // Cancel() that tells the client).
-  std::optional<absl::Status> forced_status_ ABSL_GUARDED_BY(mu_);
   // Set once the STATUS went out, or the call ended without one.
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   bool initial_metadata_sent_ ABSL_GUARDED_BY(mu_) = false;
   // Whether CountEnd() ran. Guarded by mu_, except in the destructor (the
   // last owner, after every other thread let go).
   bool end_counted_ ABSL_GUARDED_BY(mu_) = false;
-  // Bytes of MESSAGE payload we may still send before the client's next
-  // WINDOW_UPDATE (may go negative by one message).
-  int64_t send_window_ ABSL_GUARDED_BY(mu_);
-  // Bytes read by the handler and not yet acknowledged to the client.
-  uint32_t unacknowledged_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Status cancel_reason_ ABSL_GUARDED_BY(mu_);
+  // The status the call must end with, whoever finishes it (set by a
+  // Cancel() that tells the client).
+  std::optional<absl::Status> forced_status_ ABSL_GUARDED_BY(mu_);
 
   // ---- Callback methods ----
   internal::ServerReactorBase* reactor_ ABSL_GUARDED_BY(mu_) = nullptr;
@@ -360,13 +365,13 @@ class ServerCallState final
   std::vector<HeldWrite> held_writes_ ABSL_GUARDED_BY(mu_);
   // A Finish() waiting for held writes.
   std::optional<absl::Status> held_finish_ ABSL_GUARDED_BY(mu_);
+  absl::InlinedVector<DueReaction, 2> reactions_ ABSL_GUARDED_BY(mu_);
   bool reactor_finished_ ABSL_GUARDED_BY(mu_) = false;
   // Between a Finish() taking effect and its EndReactorCall() returning:
   // OnDone() is not due meanwhile, whoever else ends the call, so that the
   // thread that finished (a reactor's own thread, say) never touches a
   // call already done and freed.
   bool reactor_ending_ ABSL_GUARDED_BY(mu_) = false;
-  absl::InlinedVector<DueReaction, 2> reactions_ ABSL_GUARDED_BY(mu_);
   // A thread runs the reactions (from the start on: the starting thread),
   // or the call is posted to have them run.
   bool reacting_ ABSL_GUARDED_BY(mu_) = true;

@@ -152,8 +152,8 @@ void ServerCallState::StartRead(google::protobuf::MessageLite* message) {
       schedule = QueueReactionLocked(Reaction::kReadDone, false);
     } else if (cancelled_ || finished_) {
       schedule = QueueReactionLocked(Reaction::kReadDone, false);
-    } else if (!inbox_.empty()) {
-      std::string payload = inbox_.Pop(&request_fds_);
+    } else if (!InboxEmptyLocked()) {
+      std::string payload = inbox_->Pop(&request_fds_);
       inbox_bytes_ -= static_cast<int64_t>(payload.size());
       acknowledge = ConsumeLocked(payload.size());
       parsed = message->ParseFromString(payload);
