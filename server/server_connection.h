@@ -20,7 +20,6 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -327,11 +326,13 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   bool watching_writable_ ABSL_GUARDED_BY(write_mu_) = false;
   // Descriptors to pass with the pending output, each at the offset in
   // pending_output_ of the FDS frame whose write carries them; in order.
+  // A vector, not a std::deque: an empty deque allocates ~1 KiB, and
+  // every connection has this (idle connections must stay small).
   struct PendingFds {
     size_t offset;
     std::vector<Fd> fds;
   };
-  std::deque<PendingFds> pending_fds_ ABSL_GUARDED_BY(write_mu_);
+  std::vector<PendingFds> pending_fds_ ABSL_GUARDED_BY(write_mu_);
 };
 
 }  // namespace sockrpc

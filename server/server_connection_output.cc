@@ -135,7 +135,7 @@ void ServerConnection::FlushLocked() {
     if (*written == 0) return;  // the socket is full: wait for EPOLLOUT
     bytes_sent_.Add(*written);
     // Passed: the peer holds its own references; ours close.
-    if (carries) pending_fds_.pop_front();
+    if (carries) pending_fds_.erase(pending_fds_.begin());
     pending_offset_ += *written;
   }
   ReleaseOutputLocked();

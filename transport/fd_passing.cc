@@ -126,7 +126,7 @@ absl::StatusOr<std::vector<Fd>> ReceivedFds::Take(uint64_t frame_begin,
   }
   std::vector<Fd> taken = std::move(batch.fds);
   count_ -= taken.size();
-  batches_.pop_front();
+  batches_.erase(batches_.begin());
   return taken;
 }
 

@@ -14,7 +14,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -89,7 +88,9 @@ class ReceivedFds {
     uint64_t read_end;
     std::vector<Fd> fds;
   };
-  std::deque<Batch> batches_;
+  // Oldest first; a vector, as a default std::deque allocates ~1 KiB
+  // and every connection has one of these (few batches wait at once).
+  std::vector<Batch> batches_;
   size_t count_ = 0;
 };
 
