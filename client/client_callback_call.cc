@@ -341,7 +341,7 @@ ClientCallbackCall::Reaction ClientCallbackCall::Next() {
     // again when that changes.
     if (outcome != ClientConnection::WriteOutcome::kNoWindow &&
         outcome != ClientConnection::WriteOutcome::kAwaitingSettings) {
-      writes_.pop_front();
+      writes_.erase(writes_.begin());
       reaction.kind = Kind::kWrite;
       reaction.ok = outcome == ClientConnection::WriteOutcome::kSent;
       return reaction;

@@ -16,7 +16,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -200,7 +199,9 @@ class ClientCallbackCall {
   // gets OnReadDone(false)).
   google::protobuf::MessageLite* read_ ABSL_GUARDED_BY(mu_) = nullptr;
   int refused_reads_ ABSL_GUARDED_BY(mu_) = 0;
-  std::deque<Write> writes_ ABSL_GUARDED_BY(mu_);
+  // Writes started and not yet reported, oldest first (few at a time; a
+  // vector, as an empty std::deque allocates ~1 KiB per call).
+  std::vector<Write> writes_ ABSL_GUARDED_BY(mu_);
   bool writes_done_asked_ ABSL_GUARDED_BY(mu_) = false;
   bool writes_done_reported_ ABSL_GUARDED_BY(mu_) = false;
   int holds_ ABSL_GUARDED_BY(mu_) = 0;
