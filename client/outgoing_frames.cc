@@ -223,7 +223,7 @@ absl::StatusOr<size_t> OutgoingFrames::WriteHeldRun() {
   std::vector<int> raw;
   for (const Fd& fd : marks_.front().fds) raw.push_back(fd.get());
   absl::StatusOr<size_t> n = WriteSomeWithFds(fd_, &iov, 1, raw);
-  if (n.ok() && *n > 0) marks_.pop_front();  // passed: ours close
+  if (n.ok() && *n > 0) marks_.erase(marks_.begin());  // passed: ours close
   return n;
 }
 

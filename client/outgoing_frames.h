@@ -23,7 +23,6 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <string>
 #include <vector>
 
@@ -139,7 +138,9 @@ class OutgoingFrames {
     size_t offset;
     std::vector<Fd> fds;
   };
-  std::deque<Mark> marks_;
+  // A vector (a few marks at a time): an empty std::deque allocates ~1 KiB,
+  // and every connection has this.
+  std::vector<Mark> marks_;
   // Set when a call is to be held, cleared when held_ empties.
   std::atomic<bool> has_held_{false};
 };
