@@ -6,6 +6,7 @@
 //   sockrpc_bench --profile-unary ADDR N [SIZE]
 //   sockrpc_bench --profile-in-flight ADDR K N [--batch]
 //   sockrpc_bench --profile-publish ADDR STREAMS EVENTS
+//   sockrpc_bench --profile-stream ADDR N [SIZE [--hint]]
 //
 // The servers (bench_server: our stack; raw_server: the raw baselines;
 // grpc_bench_server: the gRPC baseline, where built) run as child
@@ -29,6 +30,9 @@
 // in-flight rows do).
 // --profile-publish opens STREAMS Events.Subscribe calls on a bench_server
 // at ADDR and publishes EVENTS events to them, one after another.
+// --profile-stream reads one Stream call of N messages of SIZE bytes (64
+// unless given) and prints the rate; --hint: the server writes them with
+// the buffer hint.
 #include <dirent.h>
 #include <sys/resource.h>
 #include <sched.h>
@@ -261,6 +265,13 @@ int main(int argc, char** argv) {
     spec.in_flight = std::max(1, std::atoi(argv[3]));
     spec.batch = argc == 6;
     return sockrpc::bench::RpcInFlightCalls(spec, std::atol(argv[4])) ? 0 : 1;
+  }
+  if (argc >= 4 && argc <= 6 && std::string(argv[1]) == "--profile-stream") {
+    sockrpc::bench::CaseSpec spec;
+    spec.address = argv[2];
+    spec.size = argc >= 5 ? std::strtoul(argv[4], nullptr, 10) : 64;
+    spec.buffer_hint = argc == 6 && std::string(argv[5]) == "--hint";
+    return sockrpc::bench::RpcStreamMessages(spec, std::atol(argv[3])) ? 0 : 1;
   }
   if (argc == 5 && std::string(argv[1]) == "--profile-publish") {
     return sockrpc::bench::PublishToOpenStreams(argv[2], std::atoi(argv[3]),

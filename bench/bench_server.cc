@@ -43,8 +43,14 @@ class BenchService final : public sockrpc::bench::Bench::Service {
       sockrpc::ServerWriter<sockrpc::bench::Payload>* writer) override {
     sockrpc::bench::Payload message;
     message.set_body(std::string(request.size(), 'x'));
+    sockrpc::WriteOptions options;
     for (uint32_t i = 0; i < request.count(); ++i) {
-      if (!writer->Write(message)) break;
+      if (request.buffer_hint() && i + 1 < request.count()) {
+        options.set_buffer_hint();
+      } else {
+        options.clear_buffer_hint();
+      }
+      if (!writer->Write(message, options)) break;
     }
     return absl::OkStatus();
   }

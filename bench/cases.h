@@ -26,6 +26,7 @@ struct CaseSpec {
   int in_flight = 1;     // calls outstanding per connection
   int connections = 1;   // connections, one client thread each
   bool batch = false;    // ChannelOptions::batch_call_starts (our stack)
+  bool buffer_hint = false;  // streams: the server writes with the hint
   double warmup_seconds = 0.2;
   double seconds = 1.0;
   pid_t server = 0;      // for CPU per call (0: client CPU only)
@@ -54,6 +55,10 @@ bool RpcInFlightCalls(const CaseSpec& spec, long calls);
 // One stream of spec.size-byte messages from the server: messages/s.
 Result RawStream(const CaseSpec& spec);
 Result RpcStream(const CaseSpec& spec);
+// RpcStreamMessages: one Stream call of `messages` messages of spec.size
+// bytes to spec.address; prints the rate. The client side of a streaming
+// profile (--profile-stream).
+bool RpcStreamMessages(const CaseSpec& spec, long messages);
 
 // Connect, one 1-byte round trip, close: latency of the whole.
 Result RawConnect(const CaseSpec& spec);

@@ -152,5 +152,13 @@ Row Within(std::string name, std::string unit, double ours, double limit,
   return row;
 }
 
+Row Reaching(std::string name, std::string unit, double ours, double floor,
+             std::string target, double baseline, std::string baseline_name) {
+  Row row = Within(std::move(name), std::move(unit), ours, floor,
+                   std::move(target), baseline, std::move(baseline_name));
+  row.met = ours >= floor;
+  return row;
+}
+
 }  // namespace bench
 }  // namespace sockrpc

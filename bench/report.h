@@ -72,6 +72,10 @@ Row AtLeast(std::string name, std::string unit, double ours, double baseline,
 Row Within(std::string name, std::string unit, double ours, double limit,
            std::string target, double baseline = 0,
            std::string baseline_name = "");
+// The same with a floor: met when ours >= `floor` (a rate).
+Row Reaching(std::string name, std::string unit, double ours, double floor,
+             std::string target, double baseline = 0,
+             std::string baseline_name = "");
 
 }  // namespace bench
 }  // namespace sockrpc

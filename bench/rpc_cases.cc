@@ -134,6 +134,7 @@ Result RpcStream(const CaseSpec& spec) {
   StreamRequest request;
   request.set_count(50000);
   request.set_size(static_cast<uint32_t>(spec.size));
+  request.set_buffer_hint(spec.buffer_hint);
   Window window(spec.warmup_seconds, spec.seconds);
   bool ok = true;
   while (ok && window.Continue()) {
@@ -151,6 +152,30 @@ Result RpcStream(const CaseSpec& spec) {
   result.ok = ok;
   result.seconds = window.seconds();
   return result;
+}
+
+bool RpcStreamMessages(const CaseSpec& spec, long messages) {
+  std::shared_ptr<Channel> channel = Connect(spec.address);
+  if (channel == nullptr) return false;
+  Bench::Stub stub(channel);
+  StreamRequest request;
+  request.set_count(static_cast<uint32_t>(messages));
+  request.set_size(static_cast<uint32_t>(spec.size));
+  request.set_buffer_hint(spec.buffer_hint);
+  const int64_t start = NowNs();
+  ClientReader<Payload> reader = stub.Stream(request);
+  Payload message;
+  long received = 0;
+  while (reader.Read(&message)) ++received;
+  absl::Status status = reader.Finish();
+  const double seconds = (NowNs() - start) / 1e9;
+  if (!status.ok() || received != messages) {
+    Report(status);
+    return false;
+  }
+  std::printf("%ld messages in %.3f s: %.0f msgs/s\n", received, seconds,
+              received / seconds);
+  return true;
 }
 
 Result RpcConnect(const CaseSpec& spec) {

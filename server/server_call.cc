@@ -225,6 +225,15 @@ absl::Status ServerCallState::EndCall(
       finished_ = true;
       SettleLocked(&unary_reply, &status);
     }
+    if (ABSL_PREDICT_FALSE(hinted_ != nullptr) && !cancelled_) {
+      // Replies written with the buffer hint leave with the STATUS, in the
+      // same write.
+      std::string frames = TakeHintedLocked();
+      if (!frames.empty()) {
+        std::swap(out, frames);
+        connection_->GiveBuffer(std::move(frames));
+      }
+    }
     const absl::Status metadata_ok = ResponseMetadataStatus();
     if (status.ok() && !metadata_ok.ok()) {
       status = absl::InternalError(absl::StrCat(
@@ -446,7 +455,12 @@ bool ServerCallState::Read(google::protobuf::MessageLite* message) {
     auto readable = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       return !InboxEmptyLocked() || half_closed_ || cancelled_ || finished_;
     };
-    mu_.Await(readable);
+    if (!readable()) {
+      // The client may wait for the replies that wait here before it
+      // sends more.
+      SendHintedLocked();
+      mu_.Await(readable);
+    }
     if (InboxEmptyLocked() || cancelled_ || finished_) return false;
     payload = inbox_->Pop(&request_fds_);
     inbox_bytes_ -= static_cast<int64_t>(payload.size());
@@ -467,7 +481,8 @@ bool ServerCallState::Read(google::protobuf::MessageLite* message) {
   return true;
 }
 
-bool ServerCallState::Write(const google::protobuf::MessageLite& message) {
+bool ServerCallState::Write(const google::protobuf::MessageLite& message,
+                            WriteOptions options) {
   absl::Status hooked = InterceptReply(message);
   if (ABSL_PREDICT_FALSE(!hooked.ok())) {
     EndForHook(std::move(hooked));
@@ -490,35 +505,53 @@ bool ServerCallState::Write(const google::protobuf::MessageLite& message) {
       return false;
     }
   }
-  std::string out = connection_->TakeBuffer();
-  {
-    MutexLock lock(&mu_);
-    auto writable = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return send_window_ > 0 || cancelled_ || finished_;
-    };
+  MutexLock lock(&mu_);
+  auto writable = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return send_window_ > 0 || cancelled_ || finished_;
+  };
+  if (!writable()) {
+    SendHintedLocked();  // the client may wait for them to return window
     mu_.Await(writable);
-    if (cancelled_ || finished_) return false;
-    AppendInitialMetadataLocked(&out);
-    const size_t fds_offset =
-        fds.empty() ? 0 : AppendFdsFrame(&out, fds.size());
-    (void)AppendMessageFrame(&out, FrameType::kMessage, 0, stream_id_,
-                             message, connection_->max_frame_size());
-    send_window_ -= static_cast<int64_t>(size);
-    // Send while holding mu_ so that MESSAGE frames leave in order and never
-    // after this call's STATUS.
-    if (ABSL_PREDICT_TRUE(fds.empty())) {
-      connection_->Send(std::move(out));
-    } else {
-      connection_->SendWithFds(std::move(out), fds_offset, std::move(fds));
-    }
+  }
+  if (cancelled_ || finished_) return false;
+  // Behind the replies that wait, if any: one buffer for all of them.
+  std::string out = TakeHintedLocked();
+  if (out.empty()) out = connection_->TakeBuffer();
+  AppendInitialMetadataLocked(&out);
+  const size_t fds_offset = fds.empty() ? 0 : AppendFdsFrame(&out, fds.size());
+  (void)AppendMessageFrame(&out, FrameType::kMessage, 0, stream_id_, message,
+                           connection_->max_frame_size());
+  send_window_ -= static_cast<int64_t>(size);
+  if (options.get_buffer_hint() && fds.empty() &&
+      out.size() < kMaxHintedBytes) {
+    if (hinted_ == nullptr) hinted_ = std::make_unique<std::string>();
+    *hinted_ = std::move(out);
+    return true;
+  }
+  // Sent while holding mu_ so that MESSAGE frames leave in order and never
+  // after this call's STATUS.
+  if (ABSL_PREDICT_TRUE(fds.empty())) {
+    connection_->Send(std::move(out));
+  } else {
+    connection_->SendWithFds(std::move(out), fds_offset, std::move(fds));
   }
   return true;
 }
 
+std::string ServerCallState::TakeHintedLocked() {
+  if (ABSL_PREDICT_TRUE(hinted_ == nullptr)) return std::string();
+  return std::exchange(*hinted_, std::string());
+}
+
+void ServerCallState::SendHintedLocked() {
+  std::string frames = TakeHintedLocked();
+  if (!frames.empty()) connection_->Send(std::move(frames));
+}
+
 bool ServerCallState::SendInitialMetadata() {
-  std::string out;
   MutexLock lock(&mu_);
   if (cancelled_ || finished_) return false;
+  std::string out = TakeHintedLocked();
   AppendInitialMetadataLocked(&out);
   if (!out.empty()) connection_->Send(std::move(out));
   return true;

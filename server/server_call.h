@@ -163,7 +163,9 @@ class ServerCallState final
 
   // ServerStream:
   bool Read(google::protobuf::MessageLite* message) override;
-  bool Write(const google::protobuf::MessageLite& message) override;
+  using ServerStream::Write;
+  bool Write(const google::protobuf::MessageLite& message,
+             WriteOptions options) override;
   bool SendInitialMetadata() override;
 
  private:
@@ -289,6 +291,16 @@ class ServerCallState final
 
   // Requests up to this size are kept in the call's own allocation.
   static constexpr size_t kSmallRequestSize = 128;
+  // Replies written with the buffer hint leave once this many bytes of
+  // their frames wait.
+  static constexpr size_t kMaxHintedBytes = 64 * 1024;
+
+  // The frames of replies written with the buffer hint and not sent yet,
+  // taken out of the call (empty if none wait).
+  std::string TakeHintedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Sends them, if any wait: before the handler blocks, so that a client
+  // that waits for them before it sends or acknowledges more gets them.
+  void SendHintedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::shared_ptr<ServerConnection> connection_;
   std::atomic<bool> started_{false};
@@ -337,6 +349,10 @@ class ServerCallState final
   int64_t send_window_ ABSL_GUARDED_BY(mu_);
   // Bytes read by the handler and not yet acknowledged to the client.
   uint32_t unacknowledged_ ABSL_GUARDED_BY(mu_) = 0;
+  // Blocking calls: the frames of the replies written with the buffer
+  // hint and not sent yet, in order (made by the first such reply; null
+  // or empty: none wait). They leave before anything else the call sends.
+  std::unique_ptr<std::string> hinted_ ABSL_GUARDED_BY(mu_);
   bool half_closed_ ABSL_GUARDED_BY(mu_) = false;
   // Set once the call is over for the client (cancel, deadline, gone).
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;

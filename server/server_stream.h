@@ -11,10 +11,18 @@
 // client half-closed (Read) or the call was cancelled, its deadline
 // passed, or the client went away (both). Use one stream from one thread
 // at a time; a Read() and a Write() may run on two threads at once.
+//
+// Each Write() is one write to the socket, unless given
+// WriteOptions().set_buffer_hint(): then the message may wait in the call
+// and leave with the messages after it (transport/write_options.h says
+// when it leaves). A handler that streams a burst of messages writes all
+// but the last with the hint: the burst leaves in a few large writes
+// instead of one write per message.
 #ifndef SOCKRPC_SERVER_SERVER_STREAM_H_
 #define SOCKRPC_SERVER_SERVER_STREAM_H_
 
 #include "google/protobuf/message_lite.h"
+#include "sockrpc/transport/write_options.h"
 
 namespace sockrpc {
 
@@ -28,10 +36,16 @@ class ServerStream {
   // (the call then ends with INTERNAL).
   virtual bool Read(google::protobuf::MessageLite* message) = 0;
   // Sends one reply message, first sending the initial metadata if it has
-  // not gone yet. False if the call has ended (the message is dropped).
-  virtual bool Write(const google::protobuf::MessageLite& message) = 0;
-  // Sends the initial metadata now (without a message). False if the call
-  // has ended. Optional: Write() does it.
+  // not gone yet; with the buffer hint, it may wait for the messages after
+  // it. False if the call has ended (the message is dropped).
+  virtual bool Write(const google::protobuf::MessageLite& message,
+                     WriteOptions options) = 0;
+  bool Write(const google::protobuf::MessageLite& message) {
+    return Write(message, WriteOptions());
+  }
+  // Sends the initial metadata now (without a message), and any messages
+  // waiting with the buffer hint. False if the call has ended. Optional:
+  // Write() does it.
   virtual bool SendInitialMetadata() = 0;
 };
 
@@ -55,6 +69,9 @@ class ServerWriter {
   explicit ServerWriter(ServerStream* stream) : stream_(stream) {}
   // Sends one reply; false if the call has ended.
   bool Write(const Reply& reply) { return stream_->Write(reply); }
+  bool Write(const Reply& reply, WriteOptions options) {
+    return stream_->Write(reply, options);
+  }
   bool SendInitialMetadata() { return stream_->SendInitialMetadata(); }
 
  private:
@@ -69,6 +86,9 @@ class ServerReaderWriter {
   explicit ServerReaderWriter(ServerStream* stream) : stream_(stream) {}
   bool Read(Request* request) { return stream_->Read(request); }
   bool Write(const Reply& reply) { return stream_->Write(reply); }
+  bool Write(const Reply& reply, WriteOptions options) {
+    return stream_->Write(reply, options);
+  }
   bool SendInitialMetadata() { return stream_->SendInitialMetadata(); }
 
  private:

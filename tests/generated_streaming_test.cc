@@ -130,7 +130,9 @@ class FakeServerStream final : public ::sockrpc::ServerStream {
     requests_.pop_front();
     return parsed;
   }
-  bool Write(const google::protobuf::MessageLite& message) override {
+  using ServerStream::Write;
+  bool Write(const google::protobuf::MessageLite& message,
+             WriteOptions /*options*/) override {
     replies.push_back(message.SerializeAsString());
     return true;
   }

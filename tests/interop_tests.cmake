@@ -100,6 +100,9 @@ sockrpc_test(NAME callback_server_race_test
 sockrpc_test(NAME flow_control_test
   SOURCES flow_control_test.cc
   LIBS interop_service sockrpc_client sockrpc_e2e_testing)
+sockrpc_test(NAME buffer_hint_test
+  SOURCES buffer_hint_test.cc
+  LIBS interop_service sockrpc_client sockrpc_e2e_testing)
 sockrpc_test(NAME call_race_test
   SOURCES call_race_test.cc
   LIBS interop_service sockrpc_client sockrpc_e2e_testing)
