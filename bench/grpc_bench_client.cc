@@ -3,7 +3,7 @@
 // by the benchmark runner once per case (the command line and the answer
 // are in case_command.h).
 //
-//   grpc_bench_client --case unary|in_flight|stream|stream_hinted|connect
+//   grpc_bench_client --case unary|in_flight|stream|connect
 //       --address ADDR [--size N] [--in-flight N] [--connections N]
 //       [--warmup S] [--seconds S] [--server-pid PID]
 //   grpc_bench_client --case idle --address ADDR --connections N
@@ -55,10 +55,8 @@ int Run(const std::string& name, const CaseSpec& spec) {
     result = GrpcUnary(spec);
   } else if (name == "in_flight") {
     result = GrpcInFlight(spec);
-  } else if (name == "stream" || name == "stream_hinted") {
-    CaseSpec stream = spec;
-    stream.buffer_hint = name == "stream_hinted";
-    result = GrpcStream(stream);
+  } else if (name == "stream") {
+    result = GrpcStream(spec);
   } else if (name == "connect") {
     result = GrpcConnect(spec);
   } else {

@@ -40,14 +40,8 @@ class BenchService final : public Bench::Service {
                       grpc::ServerWriter<Payload>* writer) override {
     Payload message;
     message.set_body(std::string(request->size(), 'x'));
-    grpc::WriteOptions options;
     for (uint32_t i = 0; i < request->count(); ++i) {
-      if (request->buffer_hint() && i + 1 < request->count()) {
-        options.set_buffer_hint();
-      } else {
-        options.clear_buffer_hint();
-      }
-      if (!writer->Write(message, options)) break;
+      if (!writer->Write(message)) break;
     }
     return grpc::Status::OK;
   }

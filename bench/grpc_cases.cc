@@ -142,7 +142,6 @@ Result GrpcStream(const CaseSpec& spec) {
   StreamRequest request;
   request.set_count(50000);
   request.set_size(static_cast<uint32_t>(spec.size));
-  request.set_buffer_hint(spec.buffer_hint);
   Window window(spec.warmup_seconds, spec.seconds);
   result.ok = true;
   while (result.ok && window.Continue()) {

@@ -120,7 +120,9 @@ void StreamRows(const Options& options, const Servers& servers,
   spec.seconds = options.seconds;
   Result base = RawStream(At(spec, *servers.raw, transport, false));
   // Every message its own write, then a burst written with the buffer
-  // hint (gRPC's server is given the same hint).
+  // hint. gRPC's column is its plain stream on both rows: its synchronous
+  // server, given the same hint, stalls (the client's 50,000-message call
+  // did not end within the case's alarm, on unix and TCP).
   Result ours = RpcStream(At(spec, *servers.rpc, transport, false));
   Result peer = Grpc(options, servers, "stream", spec, transport, false);
   std::string name =
@@ -132,8 +134,6 @@ void StreamRows(const Options& options, const Servers& servers,
   CaseSpec hinted = spec;
   hinted.buffer_hint = true;
   Result ours_hinted = RpcStream(At(hinted, *servers.rpc, transport, false));
-  Result peer_hinted =
-      Grpc(options, servers, "stream_hinted", spec, transport, false);
   name += ", buffer hint";
   ReportFailure(name, base, ours_hinted);
   Row row = transport == kUnix
@@ -141,7 +141,7 @@ void StreamRows(const Options& options, const Servers& servers,
                            base.rate(), "raw stream")
                 : Plain(name, "msgs/s", ours_hinted.rate(), base.rate(),
                         "raw stream");
-  report->Add(row.WithGrpc(peer_hinted.rate()));
+  report->Add(row.WithGrpc(peer.rate()));
 }
 
 void ConnectRows(const Options& options, const Servers& servers,

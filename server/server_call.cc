@@ -524,8 +524,7 @@ bool ServerCallState::Write(const google::protobuf::MessageLite& message,
   send_window_ -= static_cast<int64_t>(size);
   if (options.get_buffer_hint() && fds.empty() &&
       out.size() < kMaxHintedBytes) {
-    if (hinted_ == nullptr) hinted_ = std::make_unique<std::string>();
-    *hinted_ = std::move(out);
+    HoldHintedLocked(std::move(out));
     return true;
   }
   // Sent while holding mu_ so that MESSAGE frames leave in order and never
@@ -541,6 +540,11 @@ bool ServerCallState::Write(const google::protobuf::MessageLite& message,
 std::string ServerCallState::TakeHintedLocked() {
   if (ABSL_PREDICT_TRUE(hinted_ == nullptr)) return std::string();
   return std::exchange(*hinted_, std::string());
+}
+
+void ServerCallState::HoldHintedLocked(std::string frames) {
+  if (hinted_ == nullptr) hinted_ = std::make_unique<std::string>();
+  *hinted_ = std::move(frames);
 }
 
 void ServerCallState::SendHintedLocked() {

@@ -98,8 +98,9 @@ class ServerCallState final
   // internal::ReactorCall:
   void StartSendInitialMetadata() override;
   void StartRead(google::protobuf::MessageLite* message) override;
-  void StartWrite(const google::protobuf::MessageLite& message) override;
-  void StartEncodedWrite(std::string frame) override;
+  void StartWrite(const google::protobuf::MessageLite& message,
+                  WriteOptions options) override;
+  void StartEncodedWrite(std::string frame, WriteOptions options) override;
   void Finish(absl::Status status) override;
   // internal::CallbackCall:
   CallbackServerContext* context() override { return &context_; }
@@ -232,7 +233,8 @@ class ServerCallState final
                            google::protobuf::MessageLite* message = nullptr)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // A write the reactor started, serialized after room for its header.
-  void StartWriteFrame(std::string frame, std::vector<Fd> fds);
+  void StartWriteFrame(std::string frame, std::vector<Fd> fds,
+                       WriteOptions options);
   // The interceptors' OnReply on a reactor's write; if one refuses it,
   // ends the call (EndForHook()), fails the write and returns false.
   bool ReplyPassesHooks(const google::protobuf::MessageLite& message);
@@ -244,9 +246,10 @@ class ServerCallState final
   // server thread (ServerRuntime::PostReactions()).
   void Schedule(ReadyCalls* ready);
   // Sends a write the reactor started (room for the header, then the
-  // message's encoding).
-  void SendWriteLocked(std::string frame, std::vector<Fd> fds)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // message's encoding), behind the hinted ones; with `hinted` (and no
+  // descriptors), keeps it with them instead, below kMaxHintedBytes.
+  void SendWriteLocked(std::string frame, std::vector<Fd> fds,
+                       bool hinted = false) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Sends held writes the window now allows, and a Finish() that waited
   // for them; true if that Finish() is now due (*status).
   bool SendHeldWritesLocked(absl::Status* status, bool* schedule)
@@ -301,6 +304,8 @@ class ServerCallState final
   // Sends them, if any wait: before the handler blocks, so that a client
   // that waits for them before it sends or acknowledges more gets them.
   void SendHintedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Keeps `frames` (the hinted ones taken out, and more) in the call.
+  void HoldHintedLocked(std::string frames) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::shared_ptr<ServerConnection> connection_;
   std::atomic<bool> started_{false};

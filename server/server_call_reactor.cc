@@ -163,6 +163,8 @@ void ServerCallState::StartRead(google::protobuf::MessageLite* message) {
     } else {
       read_target_ = message;  // OnMessage() fills it in
       schedule = false;
+      // The client may wait for the hinted writes before it sends more.
+      SendHintedLocked();
     }
   }
   if (acknowledge > 0) connection_->SendWindowUpdate(stream_id_, acknowledge);
@@ -174,8 +176,8 @@ void ServerCallState::StartRead(google::protobuf::MessageLite* message) {
   if (schedule) Schedule(nullptr);
 }
 
-void ServerCallState::StartWrite(
-    const google::protobuf::MessageLite& message) {
+void ServerCallState::StartWrite(const google::protobuf::MessageLite& message,
+                                 WriteOptions options) {
   if (ABSL_PREDICT_FALSE(interceptors_started() > 0)) {
     // The reactor may write from a thread of its own, racing its Finish():
     // the call must outlive the hooks (its context) and the refusal.
@@ -186,10 +188,11 @@ void ServerCallState::StartWrite(
   std::string frame(kFrameHeaderSize + size, '\0');
   message.SerializeWithCachedSizesToArray(
       reinterpret_cast<uint8_t*>(&frame[kFrameHeaderSize]));
-  StartWriteFrame(std::move(frame), {});
+  StartWriteFrame(std::move(frame), {}, options);
 }
 
-void ServerCallState::StartEncodedWrite(std::string frame) {
+void ServerCallState::StartEncodedWrite(std::string frame,
+                                        WriteOptions options) {
   if (ABSL_PREDICT_FALSE(interceptors_started() > 0)) {
     // The hooks see a message: a copy parsed back from the encoding.
     std::unique_ptr<google::protobuf::MessageLite> message =
@@ -202,7 +205,7 @@ void ServerCallState::StartEncodedWrite(std::string frame) {
       return;
     }
   }
-  StartWriteFrame(std::move(frame), {});
+  StartWriteFrame(std::move(frame), {}, options);
 }
 
 bool ServerCallState::ReplyPassesHooks(
@@ -220,7 +223,8 @@ bool ServerCallState::ReplyPassesHooks(
   return false;
 }
 
-void ServerCallState::StartWriteFrame(std::string frame, std::vector<Fd> fds) {
+void ServerCallState::StartWriteFrame(std::string frame, std::vector<Fd> fds,
+                                      WriteOptions options) {
   const size_t size = frame.size() - kFrameHeaderSize;
   const uint32_t max_frame_size = connection_->max_frame_size();
   bool schedule = false;
@@ -239,10 +243,13 @@ void ServerCallState::StartWriteFrame(std::string frame, std::vector<Fd> fds) {
                !(refused = TakeReplyFds(&fds)).ok()) {
       schedule = QueueReactionLocked(Reaction::kWriteDone, false);
     } else if (!held_writes_.empty() || send_window_ <= 0) {
-      // Until WINDOW_UPDATE.
+      // Until WINDOW_UPDATE; the hinted writes go now, as the client may
+      // return window only once it has them.
+      SendHintedLocked();
       held_writes_.push_back(HeldWrite{std::move(frame), std::move(fds)});
     } else {
-      SendWriteLocked(std::move(frame), std::move(fds));
+      SendWriteLocked(std::move(frame), std::move(fds),
+                      options.get_buffer_hint());
       schedule = QueueReactionLocked(Reaction::kWriteDone, true);
     }
   }
@@ -250,29 +257,35 @@ void ServerCallState::StartWriteFrame(std::string frame, std::vector<Fd> fds) {
   if (schedule) Schedule(nullptr);
 }
 
-void ServerCallState::SendWriteLocked(std::string frame, std::vector<Fd> fds) {
+void ServerCallState::SendWriteLocked(std::string frame, std::vector<Fd> fds,
+                                      bool hinted) {
   const size_t size = frame.size() - kFrameHeaderSize;
   FrameHeader header;
   header.length = static_cast<uint32_t>(size);
   header.stream_id = stream_id_;
   header.type = static_cast<uint8_t>(FrameType::kMessage);
   EncodeFrameHeader(header, &frame[0]);
-  if (!initial_metadata_sent_) {
-    std::string metadata;
-    AppendInitialMetadataLocked(&metadata);
-    if (!metadata.empty()) connection_->Send(std::move(metadata));
-  }
-  // Sent while holding mu_, so that writes leave in order and before the
-  // call's STATUS.
-  if (ABSL_PREDICT_TRUE(fds.empty())) {
-    connection_->Send(std::move(frame));
-  } else {
-    std::string out;
+  send_window_ -= static_cast<int64_t>(size);
+  // The hinted writes and the initial metadata first. Sent while holding
+  // mu_, so that writes leave in order and before the call's STATUS.
+  std::string out = TakeHintedLocked();
+  AppendInitialMetadataLocked(&out);
+  if (ABSL_PREDICT_FALSE(!fds.empty())) {
     const size_t fds_offset = AppendFdsFrame(&out, fds.size());
     out += frame;
     connection_->SendWithFds(std::move(out), fds_offset, std::move(fds));
+    return;
   }
-  send_window_ -= static_cast<int64_t>(size);
+  if (out.empty()) {
+    out = std::move(frame);
+  } else {
+    out += frame;
+  }
+  if (hinted && out.size() < kMaxHintedBytes) {
+    HoldHintedLocked(std::move(out));
+    return;
+  }
+  connection_->Send(std::move(out));
 }
 
 bool ServerCallState::SendHeldWritesLocked(absl::Status* status,

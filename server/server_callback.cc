@@ -18,7 +18,7 @@ void ServerReactorBase::Apply(ReactorCall* call, Started operation) {
       call->StartRead(operation.read_target);
       break;
     case Started::Kind::kWrite:
-      call->StartEncodedWrite(std::move(operation.frame));
+      call->StartEncodedWrite(std::move(operation.frame), operation.options);
       break;
     case Started::Kind::kFinish:
       call->Finish(std::move(operation.status));
@@ -69,7 +69,7 @@ void ServerReactorBase::DoStartRead(google::protobuf::MessageLite* message) {
 }
 
 void ServerReactorBase::DoStartWrite(
-    const google::protobuf::MessageLite& message) {
+    const google::protobuf::MessageLite& message, WriteOptions options) {
   ReactorCall* call = BoundCall();
   if (call == nullptr) {
     std::lock_guard<std::mutex> lock(backlog_mu_);
@@ -79,6 +79,7 @@ void ServerReactorBase::DoStartWrite(
       // encoded, as the reactor may reuse `message` once this returns.
       Started operation;
       operation.kind = Started::Kind::kWrite;
+      operation.options = options;
       const size_t size = message.ByteSizeLong();
       operation.frame.assign(kFrameHeaderSize + size, '\0');
       message.SerializeWithCachedSizesToArray(
@@ -87,7 +88,7 @@ void ServerReactorBase::DoStartWrite(
       return;
     }
   }
-  call->StartWrite(message);
+  call->StartWrite(message, options);
 }
 
 void ServerReactorBase::DoFinish(absl::Status status) {

@@ -31,7 +31,12 @@
 //   serialized at once and may be reused when StartWrite() returns. Writes
 //   may be started before earlier ones are done: they queue, and leave as
 //   the client's flow-control window allows. ok is false if the call ended
-//   first.
+//   first. A write given WriteOptions().set_buffer_hint() may wait in the
+//   call for the writes after it (done, OnWriteDone(true), once it waits
+//   there) and leave with them in one write: with the next write without
+//   the hint, before a StartRead() that must wait for the client or a
+//   write that must wait for window, or with Finish()'s STATUS
+//   (transport/write_options.h).
 // - One StartRead() at a time: its message must stay alive until
 //   OnReadDone(ok). ok is false at the end of the client's messages, or if
 //   the call ended. A second StartRead() before OnReadDone() fails at once
@@ -64,6 +69,7 @@
 #include "absl/strings/string_view.h"
 #include "google/protobuf/message_lite.h"
 #include "sockrpc/server/server_context.h"
+#include "sockrpc/transport/write_options.h"
 
 namespace sockrpc {
 
@@ -88,10 +94,11 @@ class ReactorCall {
   virtual void StartSendInitialMetadata() = 0;
   virtual void StartRead(google::protobuf::MessageLite* message) = 0;
   // Serializes `message` before it returns.
-  virtual void StartWrite(const google::protobuf::MessageLite& message) = 0;
+  virtual void StartWrite(const google::protobuf::MessageLite& message,
+                          WriteOptions options) = 0;
   // A write started before the reactor was bound: `frame` holds
   // kFrameHeaderSize bytes of room, then the message's encoding.
-  virtual void StartEncodedWrite(std::string frame) = 0;
+  virtual void StartEncodedWrite(std::string frame, WriteOptions options) = 0;
   virtual void Finish(absl::Status status) = 0;
 
  protected:
@@ -123,7 +130,8 @@ class ServerReactorBase {
 
   void DoStartSendInitialMetadata();
   void DoStartRead(google::protobuf::MessageLite* message);
-  void DoStartWrite(const google::protobuf::MessageLite& message);
+  void DoStartWrite(const google::protobuf::MessageLite& message,
+                    WriteOptions options);
   void DoFinish(absl::Status status);
 
  private:
@@ -132,6 +140,7 @@ class ServerReactorBase {
     enum class Kind { kInitialMetadata, kRead, kWrite, kFinish } kind;
     google::protobuf::MessageLite* read_target = nullptr;
     std::string frame;  // kWrite: see ReactorCall::StartEncodedWrite()
+    WriteOptions options;  // kWrite
     absl::Status status;
   };
   // Starts `operation` on `call`.
@@ -177,11 +186,14 @@ template <typename Reply>
 class ServerWriteReactor : public internal::ServerReactorBase {
  public:
   void StartSendInitialMetadata() { DoStartSendInitialMetadata(); }
-  // Sends `reply` (serialized now) as the client's window allows.
-  void StartWrite(const Reply* reply) { DoStartWrite(*reply); }
-  // StartWrite(reply) then Finish(status).
+  // Sends `reply` (serialized now) as the client's window allows; with
+  // the buffer hint, it may wait for the writes after it.
+  void StartWrite(const Reply* reply, WriteOptions options = WriteOptions()) {
+    DoStartWrite(*reply, options);
+  }
+  // StartWrite(reply) then Finish(status): one write, with the STATUS.
   void StartWriteAndFinish(const Reply* reply, absl::Status status) {
-    DoStartWrite(*reply);
+    DoStartWrite(*reply, WriteOptions().set_buffer_hint());
     DoFinish(std::move(status));
   }
   // Ends the call with STATUS, after every write started before.
@@ -195,9 +207,11 @@ class ServerBidiReactor : public internal::ServerReactorBase {
  public:
   void StartSendInitialMetadata() { DoStartSendInitialMetadata(); }
   void StartRead(Request* request) { DoStartRead(request); }
-  void StartWrite(const Reply* reply) { DoStartWrite(*reply); }
+  void StartWrite(const Reply* reply, WriteOptions options = WriteOptions()) {
+    DoStartWrite(*reply, options);
+  }
   void StartWriteAndFinish(const Reply* reply, absl::Status status) {
-    DoStartWrite(*reply);
+    DoStartWrite(*reply, WriteOptions().set_buffer_hint());
     DoFinish(std::move(status));
   }
   void Finish(absl::Status status) { DoFinish(std::move(status)); }

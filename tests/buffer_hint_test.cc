@@ -6,12 +6,16 @@
 // the handler waits to read, or before it waits for window; a call
 // cancelled meanwhile drops them.
 //
+// Each test runs against a blocking service and a callback one.
+//
 // Over a unix socket a write is in the peer's receive queue when the
 // sender's sendmsg() returns, so "nothing arrived" right after the
 // handler's Write() returned is a fact, not a race.
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -30,13 +34,16 @@
 
 namespace {
 
+using ::sockrpc::CallbackServerContext;
 using ::sockrpc::ClientContext;
 using ::sockrpc::ClientReader;
 using ::sockrpc::ClientReaderWriter;
 using ::sockrpc::FrameType;
+using ::sockrpc::ServerBidiReactor;
 using ::sockrpc::ServerContext;
 using ::sockrpc::ServerReaderWriter;
 using ::sockrpc::ServerWriter;
+using ::sockrpc::ServerWriteReactor;
 using ::sockrpc::WriteOptions;
 using ::sockrpc::interop::DownloadRequest;
 using ::sockrpc::interop::DuplexRequest;
@@ -73,6 +80,14 @@ class Signal {
   bool notified_ ABSL_GUARDED_BY(mu_) = false;
 };
 
+// How a download's reply of `size` bytes is written: with the hint, unless
+// the size is odd.
+WriteOptions DownloadHint(uint32_t size) {
+  WriteOptions options;
+  if (size % 2 == 0) options.set_buffer_hint();
+  return options;
+}
+
 StreamChunk Chunk(int index, uint32_t size) {
   StreamChunk chunk;
   chunk.set_index(static_cast<uint32_t>(index));
@@ -80,40 +95,58 @@ StreamChunk Chunk(int index, uint32_t size) {
   return chunk;
 }
 
-// Streams with the buffer hint. StreamingOutputCall writes one hinted
-// reply per requested size, then, if the test gated it, says so, waits to
-// be released and writes one more reply without the hint (or, with
-// expect_cancel, waits for the call's cancellation first and tries that
-// write). FullDuplexCall answers each request with one hinted reply.
-class HintingService : public InteropService {
+// What a test sees of a hinting service, blocking or callback. In a
+// gated download the handler writes one reply per requested size, with
+// the hint unless the size is odd (DownloadHint),
+// says so (hinted_written), and, with expect_cancel, waits for the call's
+// cancellation (cancelled); Release() has it write one reply without the
+// hint (plain_written, with the write's result); LetFinish() lets it end
+// the call with OK. Ungated, it writes the hinted replies and ends the
+// call. Its bidirectional handler answers each request with one hinted
+// reply.
+class HintingServer {
  public:
-  bool gated = false;
-  bool expect_cancel = false;
-  Signal hinted_written;  // the hinted replies were written
-  Signal release;         // the test let the handler go on
-  Signal plain_written;   // the plain reply was written (result below)
-  Signal finish;          // the test let the handler return
-  bool plain_write_result = false;
+  virtual ~HintingServer() = default;
+  virtual sockrpc::Service* service() = 0;
+  virtual void Release() = 0;
+  virtual void LetFinish() = 0;
+
+  // Set by the test before the call starts.
+  std::atomic<bool> gated{false};
+  std::atomic<bool> expect_cancel{false};
+  Signal hinted_written;
+  Signal cancelled;
+  Signal plain_written;
+  bool plain_write_result = false;  // set before plain_written
+};
+
+class BlockingHintingService final : public InteropService,
+                                     public HintingServer {
+ public:
+  sockrpc::Service* service() override { return this; }
+  void Release() override { release_.Notify(); }
+  void LetFinish() override { finish_.Notify(); }
 
   absl::Status StreamingOutputCall(ServerContext* context,
                                    const DownloadRequest& request,
                                    ServerWriter<StreamChunk>* writer) override {
-    const WriteOptions hinted = WriteOptions().set_buffer_hint();
     int index = 0;
     for (uint32_t size : request.reply_sizes()) {
-      if (!writer->Write(Chunk(index++, size), hinted)) {
+      if (!writer->Write(Chunk(index++, size), DownloadHint(size))) {
         return absl::AbortedError("a hinted write failed");
       }
     }
     if (!gated) return absl::OkStatus();
     hinted_written.Notify();
-    if (!release.WaitForNotificationWithTimeout(kTimeout)) {
+    if (expect_cancel && context->WaitForCancellation(absl::Now() + kTimeout)) {
+      cancelled.Notify();
+    }
+    if (!release_.WaitForNotificationWithTimeout(kTimeout)) {
       return absl::DeadlineExceededError("never released");
     }
-    if (expect_cancel) context->WaitForCancellation(absl::Now() + kTimeout);
     plain_write_result = writer->Write(Chunk(index, 8));
     plain_written.Notify();
-    if (!finish.WaitForNotificationWithTimeout(kTimeout)) {
+    if (!finish_.WaitForNotificationWithTimeout(kTimeout)) {
       return absl::DeadlineExceededError("never finished");
     }
     return absl::OkStatus();
@@ -132,12 +165,98 @@ class HintingService : public InteropService {
     }
     return absl::OkStatus();
   }
+
+ private:
+  Signal release_;
+  Signal finish_;
 };
 
-class BufferHintTest : public ::testing::Test {
+// The download as a reactor: every write started at once, in its
+// constructor (before the runtime binds it).
+class HintingWriter final : public ServerWriteReactor<StreamChunk> {
+ public:
+  HintingWriter(HintingServer* server, const DownloadRequest& request)
+      : server_(server), hinted_(request.reply_sizes_size()) {
+    int index = 0;
+    for (uint32_t size : request.reply_sizes()) {
+      const StreamChunk chunk = Chunk(index++, size);
+      StartWrite(&chunk, DownloadHint(size));
+    }
+    if (!server_->gated) Finish(absl::OkStatus());
+  }
+  void WritePlain() {
+    const StreamChunk chunk = Chunk(hinted_, 8);
+    StartWrite(&chunk);
+  }
+  void OnWriteDone(bool ok) override {
+    if (++done_ == hinted_ && server_->gated) server_->hinted_written.Notify();
+    if (done_ == hinted_ + 1) {
+      server_->plain_write_result = ok;
+      server_->plain_written.Notify();
+    }
+  }
+  void OnCancel() override { server_->cancelled.Notify(); }
+  void OnDone() override { delete this; }
+
+ private:
+  HintingServer* const server_;
+  const int hinted_;
+  int done_ = 0;  // reactions run one at a time
+};
+
+class HintingEcho final : public ServerBidiReactor<DuplexRequest, StreamChunk> {
+ public:
+  HintingEcho() { StartRead(&request_); }
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      Finish(absl::OkStatus());
+      return;
+    }
+    const StreamChunk chunk = Chunk(index_++, request_.reply_size());
+    StartWrite(&chunk, WriteOptions().set_buffer_hint());
+    StartRead(&request_);
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  DuplexRequest request_;
+  int index_ = 0;
+};
+
+class CallbackHintingService final : public InteropTest::CallbackService,
+                                     public HintingServer {
+ public:
+  sockrpc::Service* service() override { return this; }
+  // The gated download's reactor is alive until LetFinish(): it finishes
+  // only then.
+  void Release() override { writer_.load()->WritePlain(); }
+  void LetFinish() override { writer_.load()->Finish(absl::OkStatus()); }
+
+  ServerWriteReactor<StreamChunk>* StreamingOutputCall(
+      CallbackServerContext* context, const DownloadRequest* request) override {
+    auto* writer = new HintingWriter(this, *request);
+    if (gated) writer_ = writer;
+    return writer;
+  }
+  ServerBidiReactor<DuplexRequest, StreamChunk>* FullDuplexCall(
+      CallbackServerContext* context) override {
+    return new HintingEcho();
+  }
+
+ private:
+  std::atomic<HintingWriter*> writer_{nullptr};
+};
+
+// Param: true for the callback service.
+class BufferHintTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
-    auto server = LocalServer::Start({&service_});
+    if (GetParam()) {
+      hinting_ = std::make_unique<CallbackHintingService>();
+    } else {
+      hinting_ = std::make_unique<BlockingHintingService>();
+    }
+    auto server = LocalServer::Start({hinting_->service()});
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
     auto channel = server_->NewChannel();
@@ -174,11 +293,11 @@ class BufferHintTest : public ::testing::Test {
     EXPECT_EQ(chunk.index(), static_cast<uint32_t>(index));
   }
 
-  // Downloads `replies` hinted replies of `size` bytes with the generated
-  // client, and expects each, in order, and an OK status.
-  void ExpectDownload(int replies, uint32_t size) {
+  // Downloads replies of `sizes` with the generated client, and expects
+  // each, in order, and an OK status.
+  void ExpectDownload(const std::vector<uint32_t>& sizes) {
     DownloadRequest request;
-    for (int i = 0; i < replies; ++i) request.add_reply_sizes(size);
+    for (uint32_t size : sizes) request.add_reply_sizes(size);
     ClientContext context;
     context.set_timeout(kTimeout);
     ClientReader<StreamChunk> reader =
@@ -187,45 +306,46 @@ class BufferHintTest : public ::testing::Test {
     int received = 0;
     while (reader.Read(&chunk)) {
       ASSERT_EQ(chunk.index(), static_cast<uint32_t>(received));
-      ASSERT_EQ(chunk.body().size(), size);
+      ASSERT_EQ(chunk.body().size(), sizes[received]);
       ++received;
     }
     absl::Status status = reader.Finish();
     EXPECT_TRUE(status.ok()) << status;
-    EXPECT_EQ(received, replies);
+    EXPECT_EQ(received, static_cast<int>(sizes.size()));
   }
 
-  HintingService service_;
+  std::unique_ptr<HintingServer> hinting_;
   std::unique_ptr<LocalServer> server_;
   std::unique_ptr<InteropTest::Stub> stub_;
   std::unique_ptr<RawConnection> raw_;
 };
 
-TEST_F(BufferHintTest, HintedRepliesWaitForTheNextPlainWrite) {
-  service_.gated = true;
+TEST_P(BufferHintTest, HintedRepliesWaitForTheNextPlainWrite) {
+  hinting_->gated = true;
   StartRawDownload({64, 64, 64});
-  ASSERT_TRUE(service_.hinted_written.WaitForNotificationWithTimeout(kTimeout));
+  ASSERT_TRUE(
+      hinting_->hinted_written.WaitForNotificationWithTimeout(kTimeout));
   EXPECT_TRUE(raw_->NothingMoreArrived())
       << "a reply written with the buffer hint was sent at once";
 
-  service_.release.Notify();
-  ASSERT_TRUE(service_.plain_written.WaitForNotificationWithTimeout(kTimeout));
-  EXPECT_TRUE(service_.plain_write_result);
+  hinting_->Release();
+  ASSERT_TRUE(hinting_->plain_written.WaitForNotificationWithTimeout(kTimeout));
+  EXPECT_TRUE(hinting_->plain_write_result);
   for (int i = 0; i < 4; ++i) ExpectReply(i);
   EXPECT_TRUE(raw_->NothingMoreArrived()) << "the STATUS came early";
 
-  service_.finish.Notify();
+  hinting_->LetFinish();
   std::string unused;
   absl::Status outcome =
       sockrpc::testing::ReadCallOutcome(raw_.get(), 1, kTimeout, &unused);
   EXPECT_TRUE(outcome.ok()) << outcome;
 }
 
-TEST_F(BufferHintTest, HintedRepliesLeaveWithTheStatus) {
-  ExpectDownload(100, 64);
+TEST_P(BufferHintTest, HintedRepliesLeaveWithTheStatus) {
+  ExpectDownload(std::vector<uint32_t>(100, 64));
 }
 
-TEST_F(BufferHintTest, HintedRepliesLeaveBeforeTheHandlerWaitsToRead) {
+TEST_P(BufferHintTest, HintedRepliesLeaveBeforeTheHandlerWaitsToRead) {
   // Each request waits for its reply: if a hinted reply stayed in the
   // call while the handler waited for the next request, the client would
   // wait for it until its deadline.
@@ -248,28 +368,33 @@ TEST_F(BufferHintTest, HintedRepliesLeaveBeforeTheHandlerWaitsToRead) {
   EXPECT_TRUE(status.ok()) << status;
 }
 
-TEST_F(BufferHintTest, HintedRepliesLeaveBeforeTheHandlerWaitsForWindow) {
-  // 30 KiB replies, all hinted: the window (64 KiB) runs out while some
-  // wait in the call, and the client returns window only for replies it
-  // has read. Unless they leave before Write() waits for window, the
-  // stream stops until the client's deadline.
-  ExpectDownload(12, 30 * 1024);
+TEST_P(BufferHintTest, HintedRepliesLeaveBeforeTheHandlerWaitsForWindow) {
+  // A plain 20 KB reply (less than the 32 KiB the client returns window
+  // for), then hinted 30 KiB ones: the window (64 KiB) runs out after the
+  // second, which wait in the call below their 64 KiB limit. Unless they
+  // leave before the next write waits for window, the client never has
+  // enough to return window for, and the stream stops until its deadline.
+  std::vector<uint32_t> sizes(8, 30 * 1024);
+  sizes[0] = 20001;
+  ExpectDownload(sizes);
 }
 
-TEST_F(BufferHintTest, CancelledCallDropsItsHintedReplies) {
-  service_.gated = true;
-  service_.expect_cancel = true;
+TEST_P(BufferHintTest, CancelledCallDropsItsHintedReplies) {
+  hinting_->gated = true;
+  hinting_->expect_cancel = true;
   StartRawDownload({64, 64});
-  ASSERT_TRUE(service_.hinted_written.WaitForNotificationWithTimeout(kTimeout));
+  ASSERT_TRUE(
+      hinting_->hinted_written.WaitForNotificationWithTimeout(kTimeout));
   ASSERT_TRUE(raw_->Send(sockrpc::testing::RawFrameHeader(
                              0, 1, static_cast<uint8_t>(FrameType::kCancel), 0),
                          kTimeout)
                   .ok());
-  service_.release.Notify();
-  ASSERT_TRUE(service_.plain_written.WaitForNotificationWithTimeout(kTimeout));
-  EXPECT_FALSE(service_.plain_write_result)
+  ASSERT_TRUE(hinting_->cancelled.WaitForNotificationWithTimeout(kTimeout));
+  hinting_->Release();
+  ASSERT_TRUE(hinting_->plain_written.WaitForNotificationWithTimeout(kTimeout));
+  EXPECT_FALSE(hinting_->plain_write_result)
       << "a write after the cancel succeeded";
-  service_.finish.Notify();
+  hinting_->LetFinish();
   // The handler returns into a cancelled call; the server shuts down and
   // closes the connection. Until then, nothing of the call arrives.
   server_->server().Shutdown(absl::Now() + kTimeout);
@@ -286,5 +411,10 @@ TEST_F(BufferHintTest, CancelledCallDropsItsHintedReplies) {
   }
   ADD_FAILURE() << "the connection never closed";
 }
+
+INSTANTIATE_TEST_SUITE_P(BlockingAndCallback, BufferHintTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Callback" : "Blocking";
+                         });
 
 }  // namespace
