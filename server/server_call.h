@@ -354,9 +354,10 @@ class ServerCallState final
   int64_t send_window_ ABSL_GUARDED_BY(mu_);
   // Bytes read by the handler and not yet acknowledged to the client.
   uint32_t unacknowledged_ ABSL_GUARDED_BY(mu_) = 0;
-  // Blocking calls: the frames of the replies written with the buffer
-  // hint and not sent yet, in order (made by the first such reply; null
-  // or empty: none wait). They leave before anything else the call sends.
+  // The frames of the replies written with the buffer hint (a blocking
+  // Write() or a reactor's StartWrite()) and not sent yet, in order (made
+  // by the first such reply; null or empty: none wait). They leave before
+  // anything else the call sends.
   std::unique_ptr<std::string> hinted_ ABSL_GUARDED_BY(mu_);
   bool half_closed_ ABSL_GUARDED_BY(mu_) = false;
   // Set once the call is over for the client (cancel, deadline, gone).
