@@ -4,10 +4,15 @@
 // process.
 //
 //   bench_server --listen ADDR [--listen ADDR...] [--max_threads N] [--stats]
+//   bench_server --load-only
 //
 // --max_threads sets ServerOptions::max_threads (the open-streams rows fill
 // a small pool with Events.Block calls); --stats turns the stats service on
 // (the "stats on" row measures what counting costs a call).
+// --load-only makes no server: the process stops as loaded (its shared
+// libraries mapped and relocated, static initializers run), says "ready"
+// and waits for a stop signal. Its RSS is the floor of the idle-memory
+// rows: what the same program costs before the server does anything.
 //
 // Prints "ready ADDR..." (the bound addresses, real ports included) on one
 // line of standard output once it serves, so that the runner knows when
@@ -59,12 +64,14 @@ class BenchService final : public sockrpc::bench::Bench::Service {
 }  // namespace
 
 constexpr char kUsage[] =
-    "usage: bench_server --listen ADDR... [--max_threads N] [--stats]\n";
+    "usage: bench_server --listen ADDR... [--max_threads N] [--stats]\n"
+    "       bench_server --load-only\n";
 
 int main(int argc, char** argv) {
   std::vector<std::string> addresses;
   int max_threads = 0;  // 0: the default
   bool stats = false;
+  bool load_only = false;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--listen") == 0 && i + 1 < argc) {
       addresses.push_back(argv[++i]);
@@ -73,12 +80,14 @@ int main(int argc, char** argv) {
       max_threads = std::atoi(argv[++i]);
     } else if (std::strcmp(argv[i], "--stats") == 0) {
       stats = true;
+    } else if (std::strcmp(argv[i], "--load-only") == 0) {
+      load_only = true;
     } else {
       std::fprintf(stderr, "%s", kUsage);
       return 2;
     }
   }
-  if (addresses.empty()) {
+  if (addresses.empty() == !load_only) {
     std::fprintf(stderr, "%s", kUsage);
     return 2;
   }
@@ -90,6 +99,13 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  int signal_number = 0;
+  if (load_only) {
+    std::printf("ready\n");
+    std::fflush(stdout);
+    sigwait(&stop_signals, &signal_number);
+    return 0;
+  }
 
   BenchService service;
   sockrpc::bench::EventsService events;
@@ -123,7 +139,6 @@ int main(int argc, char** argv) {
   std::printf("ready%s\n", bound.c_str());
   std::fflush(stdout);
 
-  int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   // Bounded: open Subscribe calls and Block handlers never end by
   // themselves; Shutdown() cancels what is still open after a second.
