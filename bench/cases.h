@@ -27,6 +27,8 @@ struct CaseSpec {
   int connections = 1;   // connections, one client thread each
   bool batch = false;    // ChannelOptions::batch_call_starts (our stack)
   bool buffer_hint = false;  // streams: the server writes with the hint
+  bool copies = false;       // raw ping-pong: both sides copy the payload as an
+                             // RPC does (raw_wire.h, kCopyFlag)
   double warmup_seconds = 0.2;
   double seconds = 1.0;
   pid_t server = 0;      // for CPU per call (0: client CPU only)

@@ -26,9 +26,25 @@ namespace sockrpc {
 namespace bench {
 namespace {
 
+// Echoes the kCopyFlag message at the start of buf (whole), after copying
+// its payload as an RPC server would; false on a write error.
+bool EchoWithCopies(int fd, const char* message, uint32_t size,
+                    std::vector<char>* parsed, std::vector<char>* handled,
+                    std::vector<char>* out) {
+  parsed->resize(size);
+  handled->resize(size);
+  out->resize(kRawHeaderSize + size);
+  std::memcpy(parsed->data(), message + kRawHeaderSize, size);
+  std::memcpy(handled->data(), parsed->data(), size);
+  std::memcpy(out->data(), message, kRawHeaderSize);
+  std::memcpy(out->data() + kRawHeaderSize, handled->data(), size);
+  return WriteAll(fd, out->data(), out->size());
+}
+
 // Serve echoes messages on `fd` until the peer closes, then closes it.
 void Serve(int fd) {
   std::vector<char> buf(64 << 10);
+  std::vector<char> parsed, handled, out;  // for kCopyFlag messages
   size_t have = 0;
   for (;;) {
     // Read at least one whole message (growing the buffer for a large
@@ -60,6 +76,18 @@ void Serve(int fd) {
       std::memmove(buf.data(), buf.data() + kRawHeaderSize + 8, have);
       continue;
     }
+    if (length & kCopyFlag) {
+      const size_t need = kRawHeaderSize + (length & ~kCopyFlag);
+      if (need > buf.size()) buf.resize(need);
+      filled = ReadAtLeast(fd, buf.data(), have, need, buf.size());
+      if (filled < 0 || !EchoWithCopies(fd, buf.data(), length & ~kCopyFlag,
+                                        &parsed, &handled, &out)) {
+        break;
+      }
+      have = static_cast<size_t>(filled) - need;
+      std::memmove(buf.data(), buf.data() + need, have);
+      continue;
+    }
     size_t need = kRawHeaderSize + length;
     if (need > buf.size()) buf.resize(need);
     filled = ReadAtLeast(fd, buf.data(), have, need, buf.size());
@@ -69,7 +97,7 @@ void Serve(int fd) {
     size_t whole = 0;
     while (have - whole >= kRawHeaderSize) {
       uint32_t next = GetLength(buf.data() + whole);
-      if (next & kStreamFlag) break;
+      if (next & (kStreamFlag | kCopyFlag)) break;
       if (have - whole < kRawHeaderSize + next) break;
       whole += kRawHeaderSize + next;
     }

@@ -9,7 +9,12 @@
 // and the raw server echoes every message back as it is. A length with the
 // top bit set (kStreamFlag) is a stream request instead: its 8-byte body is
 // u32 count, u32 size, and the server answers with `count` messages of
-// `size` bytes (the baseline of server streaming).
+// `size` bytes (the baseline of server streaming). A length with the next
+// bit set (kCopyFlag) is a message to echo after the copies an RPC server
+// makes of a payload: out of the read buffer (the parse), into a reply
+// (the handler's), into the buffer written (the serialization); the
+// client of such a message copies it into its write buffer and out of its
+// read buffer (the baseline of the protobuf floor of large calls).
 #ifndef SOCKRPC_BENCH_RAW_WIRE_H_
 #define SOCKRPC_BENCH_RAW_WIRE_H_
 
@@ -22,6 +27,7 @@ namespace bench {
 
 inline constexpr size_t kRawHeaderSize = 4;
 inline constexpr uint32_t kStreamFlag = 0x80000000u;
+inline constexpr uint32_t kCopyFlag = 0x40000000u;
 
 // Writes `length` little-endian into out[0..4).
 void PutLength(uint32_t length, char* out);
