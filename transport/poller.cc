@@ -6,6 +6,7 @@
 
 #include <utility>
 
+#include "transport/direct_syscalls.h"
 #include "transport/posix_error.h"
 
 namespace sockrpc {
@@ -42,7 +43,7 @@ void Poller::Remove(int fd) {
 
 absl::StatusOr<int> Poller::Wait(epoll_event* events, int max_events,
                                  int timeout_ms) {
-  int n = epoll_wait(epoll_fd_.get(), events, max_events, timeout_ms);
+  int n = direct::EpollWait(epoll_fd_.get(), events, max_events, timeout_ms);
   if (n < 0) {
     if (errno == EINTR) return 0;
     return PosixError("epoll_wait", errno);

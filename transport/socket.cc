@@ -19,6 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "transport/direct_syscalls.h"
 #include "transport/posix_error.h"
 #include "transport/status_macros.h"
 
@@ -454,7 +455,7 @@ absl::StatusOr<Fd> Connect(const Address& address, absl::Time deadline) {
 
 absl::StatusOr<ssize_t> ReadSome(int fd, char* buffer, size_t size) {
   for (;;) {
-    const ssize_t n = ::recv(fd, buffer, size, 0);
+    const ssize_t n = direct::Recv(fd, buffer, size, 0);
     if (n >= 0) return n;
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) return -1;
@@ -469,7 +470,7 @@ absl::StatusOr<size_t> WriteSome(int fd, const struct iovec* iov,
   // More than IOV_MAX pieces is EMSGSIZE; writing a prefix is allowed.
   message.msg_iovlen = static_cast<size_t>(std::clamp(iov_count, 0, IOV_MAX));
   for (;;) {
-    const ssize_t n = ::sendmsg(fd, &message, MSG_NOSIGNAL);
+    const ssize_t n = direct::SendMsg(fd, &message, MSG_NOSIGNAL);
     if (n >= 0) return static_cast<size_t>(n);
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
@@ -498,7 +499,7 @@ absl::Status WaitFor(int fd, short events, absl::Time deadline, int wake_fd,
   if (woken != nullptr) *woken = false;
   for (;;) {
     const int timeout_ms = PollTimeoutMs(deadline);
-    const int n = ::poll(entries, count, timeout_ms);
+    const int n = direct::Poll(entries, count, timeout_ms);
     if (n > 0) {
       if (entry.revents & POLLNVAL) {
         return absl::InvalidArgumentError(

@@ -30,15 +30,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/functional/function_ref.h"
 #include "absl/time/time.h"
-
-#if defined(__SANITIZE_THREAD__)
-#define SOCKRPC_TSAN_MUTEX 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define SOCKRPC_TSAN_MUTEX 1
-#endif
-#endif
-#ifdef SOCKRPC_TSAN_MUTEX
+#include "transport/thread_sanitizer.h"
+#ifdef SOCKRPC_THREAD_SANITIZER
 #include <sanitizer/tsan_interface.h>
 #endif
 
@@ -49,12 +42,12 @@ class ABSL_LOCKABLE Mutex {
   Mutex() = default;
   Mutex(const Mutex&) = delete;
   Mutex& operator=(const Mutex&) = delete;
-#ifdef SOCKRPC_TSAN_MUTEX
+#ifdef SOCKRPC_THREAD_SANITIZER
   ~Mutex() { __tsan_mutex_destroy(this, __tsan_mutex_not_static); }
 #endif
 
   void Lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() {
-#ifdef SOCKRPC_TSAN_MUTEX
+#ifdef SOCKRPC_THREAD_SANITIZER
     __tsan_mutex_pre_lock(this, __tsan_mutex_not_static);
 #endif
     uint32_t free = kFree;
@@ -63,7 +56,7 @@ class ABSL_LOCKABLE Mutex {
             std::memory_order_relaxed))) {
       LockSlow();
     }
-#ifdef SOCKRPC_TSAN_MUTEX
+#ifdef SOCKRPC_THREAD_SANITIZER
     __tsan_mutex_post_lock(this, __tsan_mutex_not_static, 0);
 #endif
   }
@@ -105,14 +98,14 @@ class ABSL_LOCKABLE Mutex {
   // Releases the lock (waiters already seen to), waking one sleeper if
   // any may sleep.
   void Release() {
-#ifdef SOCKRPC_TSAN_MUTEX
+#ifdef SOCKRPC_THREAD_SANITIZER
     __tsan_mutex_pre_unlock(this, __tsan_mutex_not_static);
 #endif
     if (ABSL_PREDICT_FALSE(word_.exchange(kFree, std::memory_order_release) ==
                            kContended)) {
       WakeOneLocker();
     }
-#ifdef SOCKRPC_TSAN_MUTEX
+#ifdef SOCKRPC_THREAD_SANITIZER
     __tsan_mutex_post_unlock(this, __tsan_mutex_not_static);
 #endif
   }
