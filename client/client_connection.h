@@ -48,7 +48,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -56,6 +55,7 @@
 #include "absl/base/optimization.h"
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -224,7 +224,8 @@ class ClientConnection {
 
  private:
   friend class ClientEventLoop;  // sets loop_watching_
-  using Predicate = std::function<bool()>;
+  // Borrowed for the wait only: the waits never keep it.
+  using Predicate = absl::FunctionRef<bool()>;
 
   // Reads go into this much space on the reading thread's stack first, so
   // that replies that arrive whole need no read buffer (see FrameReader).
@@ -244,7 +245,7 @@ class ClientConnection {
   // Waits, reading for everyone while nobody else reads, until `ready()`
   // (evaluated under mu_) holds or `deadline` passes. If `stream`'s own
   // deadline passes first, ends it with DEADLINE_EXCEEDED. Returns ready().
-  bool AwaitLocked(ClientCallState* stream, const Predicate& ready,
+  bool AwaitLocked(ClientCallState* stream, Predicate ready,
                    absl::Time deadline) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Without blocking, reads and handles what the socket still holds, if no
   // other thread reads (used after a failed write).
@@ -256,8 +257,7 @@ class ClientConnection {
   // the connection failed (Fail() done) or must not be read further.
   enum class ReadOutcome { kFull, kShort, kDrained, kStop };
   ReadOutcome ReadAndDispatch(absl::Span<char> scratch);
-  void ReadUntil(const Predicate& ready, absl::Time deadline)
-      ABSL_LOCKS_EXCLUDED(mu_);
+  void ReadUntil(Predicate ready, absl::Time deadline) ABSL_LOCKS_EXCLUDED(mu_);
   // Until the server's preface has arrived, the reader waits no later than
   // PrefaceDeadline().
   absl::Time PrefaceWaitDeadline(absl::Time deadline);

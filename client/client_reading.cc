@@ -39,8 +39,7 @@ void ClientConnection::ReadWhatIsLeft() {
   ReleaseReaderLocked();
 }
 
-bool ClientConnection::AwaitLocked(ClientCallState* stream,
-                                   const Predicate& ready,
+bool ClientConnection::AwaitLocked(ClientCallState* stream, Predicate ready,
                                    absl::Time deadline) {
   const absl::Time stream_deadline =
       stream != nullptr ? stream->deadline() : absl::InfiniteFuture();
@@ -88,7 +87,7 @@ bool ClientConnection::AwaitLocked(ClientCallState* stream,
   return false;
 }
 
-void ClientConnection::ReadUntil(const Predicate& ready, absl::Time deadline) {
+void ClientConnection::ReadUntil(Predicate ready, absl::Time deadline) {
   char scratch[kReadScratchSize];
   // The reader may keep bytes in `scratch` until EndReads().
   absl::Cleanup end_reads = [this] { in_.EndReads(); };
