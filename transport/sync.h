@@ -14,9 +14,24 @@
 // lock is one atomic instruction each, inline, where a std::mutex goes
 // through pthread_mutex_lock/unlock (~30 instructions a pair more, and 40
 // bytes instead of 4). A thread that finds it taken sleeps in the kernel
-// until the holder releases it; nothing spins. Under ThreadSanitizer the
-// lock is annotated as one (__tsan_mutex_*), so TSan checks its users as
-// it checks users of pthread mutexes (races, lock order, double locking).
+// until the holder releases it; nothing spins. The word's states:
+//
+//            Lock(): CAS 0->1              Lock() finds it taken:
+//   kFree(0) ---------------> kTaken(1) -----------------------+
+//      ^  ^                      |         exchange(2), sleep   |
+//      |  +----------------------+                              v
+//      |   Unlock(): exchange(0)        kContended(2) <---------+
+//      |   (was 1: nobody to wake)           |  ^  a woken locker takes
+//      +-------------------------------------+  |  it as 2 (others may
+//        Unlock(): exchange(0) was 2:        +--+  still sleep)
+//        wake one sleeper
+//
+// A thread in Await() sleeps on a futex word of its own (Waiter::ready),
+// set to 1 by the releaser that finds its condition true.
+//
+// Under ThreadSanitizer the lock is annotated as one (__tsan_mutex_*), so
+// TSan checks its users as it checks users of pthread mutexes (races, lock
+// order, double locking).
 //
 // Conditions run with the lock held, on whichever thread releases it: they
 // must be cheap, must not block, and must read only data the lock guards.
