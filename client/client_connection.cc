@@ -238,7 +238,7 @@ bool ClientConnection::AdmitStreamLocked(
     stream->half_closed_ = true;
     stream->send_window_ -= static_cast<int64_t>(request_payload);
   }
-  streams_.emplace(stream->id_, stream);
+  streams_.Add(stream->id_, stream);
   return true;
 }
 
@@ -397,7 +397,9 @@ void ClientConnection::EndStreamLocked(ClientCallState& stream,
   stream.done_ = true;
   stream.status_ = Unshared(status);
   NotifyLocked(stream);
-  if (stream.id_ != 0) streams_.erase(stream.id_);
+  // The table's reference lives to the end, as `stream` is used below.
+  std::shared_ptr<ClientCallState> kept;
+  if (stream.id_ != 0) kept = streams_.Take(stream.id_);
   if (ABSL_PREDICT_FALSE(stream.awaiting_settings_)) {
     ForgetAwaitingLocked(stream);
     stream.pending_open_.reset();  // never sent: its descriptors close
@@ -416,12 +418,14 @@ void ClientConnection::FailLocked(const absl::Status& status) {
   while (!awaiting_settings_.empty()) {
     EndStreamLocked(*awaiting_settings_.back(), status);
   }
-  for (auto& [id, stream] : streams_) {
-    stream->done_ = true;
-    stream->status_ = Unshared(status);
-    NotifyLocked(*stream);
-  }
-  streams_.clear();
+  streams_.ForEach(
+      [&](uint32_t, const std::shared_ptr<ClientCallState>& stream)
+          ABSL_NO_THREAD_SAFETY_ANALYSIS {  // under mu_, as FailLocked()
+            stream->done_ = true;
+            stream->status_ = Unshared(status);
+            NotifyLocked(*stream);
+          });
+  streams_.Clear();
   ::shutdown(fd_.get(), SHUT_RDWR);
 }
 

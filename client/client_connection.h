@@ -54,7 +54,6 @@
 
 #include "absl/base/optimization.h"
 #include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -69,6 +68,7 @@
 #include "transport/fd.h"
 #include "transport/fork_generation.h"
 #include "transport/frame_reader.h"
+#include "transport/stream_table.h"
 #include "transport/sync.h"
 
 namespace sockrpc {
@@ -392,8 +392,7 @@ class ClientConnection {
 
   mutable Mutex mu_;
   // Calls in flight, by stream id.
-  absl::flat_hash_map<uint32_t, std::shared_ptr<ClientCallState>> streams_
-      ABSL_GUARDED_BY(mu_);
+  StreamTable<std::shared_ptr<ClientCallState>> streams_ ABSL_GUARDED_BY(mu_);
   bool reader_active_ ABSL_GUARDED_BY(mu_) = false;
   // The loop had an event while another thread held the reader role: that
   // thread re-arms the loop when it gives the role up.

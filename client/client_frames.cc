@@ -40,15 +40,13 @@ bool ClientConnection::ProcessFrames() {
         bool known;
         {
           MutexLock lock(&mu_);
-          auto it = streams_.find(id);
-          known = it != streams_.end();
+          const std::shared_ptr<ClientCallState>* found = streams_.Find(id);
+          known = found != nullptr;
           if (known) {
-            EndStreamLocked(
-                *it->second,
-                absl::ResourceExhaustedError(absl::StrCat(
-                    "reply frame of ", frame.header.length,
-                    " bytes exceeds the limit of ", max_frame_size_,
-                    " bytes")));
+            EndStreamLocked(**found, absl::ResourceExhaustedError(absl::StrCat(
+                                         "reply frame of ", frame.header.length,
+                                         " bytes exceeds the limit of ",
+                                         max_frame_size_, " bytes")));
           }
         }
         if (known) SendCancel(id, "reply too large");
@@ -113,9 +111,9 @@ bool ClientConnection::HandleFrame(const FrameReader::Frame& frame) {
       if (!header.ParseFromArray(data, size)) return true;
       Metadata metadata = MetadataFromWire(header.metadata());
       MutexLock lock(&mu_);
-      auto it = streams_.find(id);
-      if (it == streams_.end()) return true;
-      ClientCallState& stream = *it->second;
+      const std::shared_ptr<ClientCallState>* found = streams_.Find(id);
+      if (found == nullptr) return true;
+      ClientCallState& stream = **found;
       stream.received_metadata_size_ += MetadataSize(metadata);
       if (stream.received_metadata_size_ > max_metadata_size_) {
         EndStreamLocked(stream, ReplyMetadataTooLarge(stream));
@@ -130,9 +128,9 @@ bool ClientConnection::HandleFrame(const FrameReader::Frame& frame) {
     }
     case FrameType::kMessage: {
       MutexLock lock(&mu_);
-      auto it = streams_.find(id);
-      if (it == streams_.end()) return true;  // abandoned call
-      ClientCallState& stream = *it->second;
+      const std::shared_ptr<ClientCallState>* found = streams_.Find(id);
+      if (found == nullptr) return true;  // abandoned call
+      ClientCallState& stream = **found;
       std::vector<Fd> fds;
       if (ABSL_PREDICT_FALSE(in_.fds_pending())) fds = in_.TakeMessageFds();
       if (stream.direct_reply_ == nullptr) {
@@ -170,9 +168,9 @@ bool ClientConnection::HandleFrame(const FrameReader::Frame& frame) {
         metadata = MetadataFromWire(status.metadata());
       }
       MutexLock lock(&mu_);
-      auto it = streams_.find(id);
-      if (it == streams_.end()) return true;
-      ClientCallState& stream = *it->second;
+      const std::shared_ptr<ClientCallState>* found = streams_.Find(id);
+      if (found == nullptr) return true;
+      ClientCallState& stream = **found;
       stream.received_metadata_size_ += MetadataSize(metadata);
       if (stream.received_metadata_size_ > max_metadata_size_) {
         result = ReplyMetadataTooLarge(stream);
@@ -187,10 +185,10 @@ bool ClientConnection::HandleFrame(const FrameReader::Frame& frame) {
       if (!DecodeWindowUpdate(frame.payload, &increment) || id == 0)
         return true;
       MutexLock lock(&mu_);
-      auto it = streams_.find(id);
-      if (it == streams_.end()) return true;
-      it->second->send_window_ += increment;
-      NotifyLocked(*it->second);  // a callback write may wait for room
+      const std::shared_ptr<ClientCallState>* found = streams_.Find(id);
+      if (found == nullptr) return true;
+      (*found)->send_window_ += increment;
+      NotifyLocked(**found);  // a callback write may wait for room
       return true;
     }
     case FrameType::kGoAway: {
@@ -204,9 +202,10 @@ bool ClientConnection::HandleFrame(const FrameReader::Frame& frame) {
       usable_.store(false);
       // Calls the server never saw fail now and may be retried elsewhere.
       std::vector<std::shared_ptr<ClientCallState>> unseen;
-      for (const auto& [stream_id, stream] : streams_) {
+      streams_.ForEach([&](uint32_t stream_id,
+                           const std::shared_ptr<ClientCallState>& stream) {
         if (stream_id > goaway.last_stream_id()) unseen.push_back(stream);
-      }
+      });
       for (const auto& stream : unseen) {
         stream->retryable_ = true;
         EndStreamLocked(*stream, why);

@@ -371,7 +371,7 @@ bool ServerConnection::HandleHeaders(
       RefuseCall(stream_id, refused);
       return true;
     }
-    calls_.emplace(stream_id, call);
+    calls_.Add(stream_id, call);
   }
   if (method->starts_with_request()) call->CountWhileAwaitingRequest();
   if (deadline != absl::InfiniteFuture()) runtime_->ScheduleDeadline(call);

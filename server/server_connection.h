@@ -26,7 +26,6 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -39,6 +38,7 @@
 #include "transport/fd_passing.h"
 #include "transport/frame_reader.h"
 #include "transport/socket.h"
+#include "transport/stream_table.h"
 #include "transport/sync.h"
 
 namespace sockrpc {
@@ -309,7 +309,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
 
   mutable Mutex calls_mu_ ABSL_ACQUIRED_AFTER(read_mu_);
   // Calls in flight, from HEADERS to their end.
-  absl::flat_hash_map<uint32_t, std::shared_ptr<ServerCallState>> calls_
+  StreamTable<std::shared_ptr<ServerCallState>> calls_
       ABSL_GUARDED_BY(calls_mu_);
 
   Mutex write_mu_ ABSL_ACQUIRED_AFTER(calls_mu_);

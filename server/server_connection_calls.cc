@@ -14,8 +14,8 @@ namespace sockrpc {
 std::shared_ptr<ServerCallState> ServerConnection::FindCall(
     uint32_t stream_id) {
   MutexLock lock(&calls_mu_);
-  auto it = calls_.find(stream_id);
-  return it == calls_.end() ? nullptr : it->second;
+  const std::shared_ptr<ServerCallState>* call = calls_.Find(stream_id);
+  return call == nullptr ? nullptr : *call;
 }
 
 void ServerConnection::RemoveCall(uint32_t stream_id) {
@@ -56,11 +56,7 @@ void ServerConnection::FinishCallWithFds(uint32_t stream_id,
 
 std::shared_ptr<ServerCallState> ServerConnection::TakeCallLocked(
     uint32_t stream_id) {
-  auto it = calls_.find(stream_id);
-  if (it == calls_.end()) return nullptr;
-  std::shared_ptr<ServerCallState> call = std::move(it->second);
-  calls_.erase(it);
-  return call;
+  return calls_.Take(stream_id);
 }
 
 void ServerConnection::CancelAllCalls(const absl::Status& why,
@@ -69,7 +65,9 @@ void ServerConnection::CancelAllCalls(const absl::Status& why,
   {
     MutexLock lock(&calls_mu_);
     calls.reserve(calls_.size());
-    for (const auto& [id, call] : calls_) calls.push_back(call);
+    calls_.ForEach([&](uint32_t, const std::shared_ptr<ServerCallState>& call) {
+      calls.push_back(call);
+    });
   }
   for (const auto& call : calls) call->Cancel(why, send_status);
 }

@@ -22,6 +22,8 @@ sockrpc_test(NAME sync_test SOURCES sync_test.cc LIBS sockrpc_transport)
 sockrpc_test(NAME direct_syscalls_test SOURCES direct_syscalls_test.cc
   LIBS sockrpc_transport)
 sockrpc_test(NAME buffer_pool_test SOURCES buffer_pool_test.cc LIBS sockrpc_transport)
+sockrpc_test(NAME stream_table_test SOURCES stream_table_test.cc
+  LIBS sockrpc_transport)
 sockrpc_test(NAME block_recycler_test SOURCES block_recycler_test.cc
   LIBS sockrpc_transport)
 sockrpc_test(NAME message_queue_test SOURCES message_queue_test.cc LIBS sockrpc_transport)

@@ -46,19 +46,33 @@ absl::Status FrameTooLarge(size_t size, uint32_t max_frame_size) {
                    max_frame_size, " bytes"));
 }
 
-// Grows `out` by a frame header plus `payload_size` bytes and writes the
-// header; returns where the payload goes.
-char* AppendHeader(std::string* out, FrameType type, uint8_t flags,
-                   uint32_t stream_id, size_t payload_size) {
-  size_t start = out->size();
-  out->resize(start + kFrameHeaderSize + payload_size);
+// Payloads up to this size are put together on the stack and appended in
+// one copy: std::string::resize(), the other way, zero-fills what is then
+// overwritten and costs more than the copy for a small frame.
+constexpr size_t kStackFrameMax = 256;
+
+// Appends a frame header plus `payload_size` bytes, which `write_payload`
+// (a callable taking the char* to write them to) fills in.
+template <typename WritePayload>
+void AppendFrame(std::string* out, FrameType type, uint8_t flags,
+                 uint32_t stream_id, size_t payload_size,
+                 WritePayload write_payload) {
   FrameHeader header;
   header.length = static_cast<uint32_t>(payload_size);
   header.stream_id = stream_id;
   header.type = static_cast<uint8_t>(type);
   header.flags = flags;
+  if (payload_size <= kStackFrameMax) {
+    char frame[kFrameHeaderSize + kStackFrameMax];
+    EncodeFrameHeader(header, frame);
+    write_payload(frame + kFrameHeaderSize);
+    out->append(frame, kFrameHeaderSize + payload_size);
+    return;
+  }
+  const size_t start = out->size();
+  out->resize(start + kFrameHeaderSize + payload_size);
   EncodeFrameHeader(header, &(*out)[start]);
-  return &(*out)[start + kFrameHeaderSize];
+  write_payload(&(*out)[start + kFrameHeaderSize]);
 }
 
 }  // namespace
@@ -69,9 +83,10 @@ absl::Status AppendMessageFrame(std::string* out, FrameType type,
                                 uint32_t max_frame_size) {
   size_t size = message.ByteSizeLong();
   if (size > max_frame_size) return FrameTooLarge(size, max_frame_size);
-  char* payload = AppendHeader(out, type, flags, stream_id, size);
-  message.SerializeWithCachedSizesToArray(
-      reinterpret_cast<uint8_t*>(payload));
+  AppendFrame(out, type, flags, stream_id, size, [&](char* payload) {
+    message.SerializeWithCachedSizesToArray(
+        reinterpret_cast<uint8_t*>(payload));
+  });
   return absl::OkStatus();
 }
 
@@ -90,26 +105,29 @@ absl::Status AppendCallHeaderFrame(std::string* out, uint8_t flags,
     size += 1 + CodedOutputStream::VarintSize64(entry_size) + entry_size;
   }
   if (size > max_frame_size) return FrameTooLarge(size, max_frame_size);
-  auto* p = reinterpret_cast<uint8_t*>(
-      AppendHeader(out, FrameType::kHeaders, flags, stream_id, size));
-  p = WriteBytesField(kCallHeaderMethodKey, method, p);
-  if (timeout_micros != 0) {
-    *p++ = kCallHeaderTimeoutKey;
-    p = WriteVarint(timeout_micros, p);
-  }
-  for (const auto& entry : metadata) {
-    *p++ = kCallHeaderMetadataKey;
-    p = WriteVarint(MetadataEntrySize(entry), p);
-    p = WriteBytesField(kMetadataEntryKeyKey, entry.first, p);
-    p = WriteBytesField(kMetadataEntryValueKey, entry.second, p);
-  }
+  AppendFrame(out, FrameType::kHeaders, flags, stream_id, size,
+              [&](char* payload) {
+                auto* p = reinterpret_cast<uint8_t*>(payload);
+                p = WriteBytesField(kCallHeaderMethodKey, method, p);
+                if (timeout_micros != 0) {
+                  *p++ = kCallHeaderTimeoutKey;
+                  p = WriteVarint(timeout_micros, p);
+                }
+                for (const auto& entry : metadata) {
+                  *p++ = kCallHeaderMetadataKey;
+                  p = WriteVarint(MetadataEntrySize(entry), p);
+                  p = WriteBytesField(kMetadataEntryKeyKey, entry.first, p);
+                  p = WriteBytesField(kMetadataEntryValueKey, entry.second, p);
+                }
+              });
   return absl::OkStatus();
 }
 
 void AppendRawFrame(std::string* out, FrameType type, uint8_t flags,
                     uint32_t stream_id, absl::string_view payload) {
-  char* dest = AppendHeader(out, type, flags, stream_id, payload.size());
-  if (!payload.empty()) memcpy(dest, payload.data(), payload.size());
+  AppendFrame(out, type, flags, stream_id, payload.size(), [&](char* dest) {
+    if (!payload.empty()) std::memcpy(dest, payload.data(), payload.size());
+  });
 }
 
 void AppendWindowUpdateFrame(std::string* out, uint32_t stream_id,
