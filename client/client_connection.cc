@@ -116,9 +116,10 @@ bool ClientConnection::Open(const std::shared_ptr<ClientCallState>& stream,
   static const Metadata kNoMetadata;
   const Metadata& metadata =
       context != nullptr ? context->request_metadata() : kNoMetadata;
+  const size_t request_size = request != nullptr ? request->ByteSizeLong() : 0;
   // Room for both frames at once, unless metadata makes HEADERS large.
   frames.reserve(2 * kFrameHeaderSize + kHeaderFieldsSize + method.size() +
-                 (request != nullptr ? request->ByteSizeLong() : 0));
+                 request_size);
   absl::Status encoded;
   if (!metadata.empty()) {
     encoded = ValidateMetadata(metadata, max_metadata_size_);
@@ -134,8 +135,9 @@ bool ClientConnection::Open(const std::shared_ptr<ClientCallState>& stream,
   }
   const size_t message_offset = frames.size();
   if (encoded.ok() && request != nullptr) {
-    encoded = AppendMessageFrame(&frames, FrameType::kMessage, kFlagEndStream,
-                                 0, *request, max_frame_size_);
+    encoded =
+        AppendMessageFrameOfSize(&frames, FrameType::kMessage, kFlagEndStream,
+                                 0, *request, request_size, max_frame_size_);
     if (!encoded.ok()) {
       encoded = absl::ResourceExhaustedError(
           absl::StrCat("request not sent: ", encoded.message()));
@@ -295,8 +297,8 @@ bool ClientConnection::Write(ClientCallState& stream,
   if (ABSL_PREDICT_FALSE(!fds.empty())) {
     AppendFdsFrame(&frame, stream.id_, fds.size());
   }
-  (void)AppendMessageFrame(&frame, FrameType::kMessage, 0, stream.id_,
-                           message, max_frame_size_);
+  (void)AppendMessageFrameOfSize(&frame, FrameType::kMessage, 0, stream.id_,
+                                 message, size, max_frame_size_);
   bool sent_nothing;
   absl::Status sent = fds.empty()
                           ? WriteFrames(frame, stream.deadline(), &sent_nothing)

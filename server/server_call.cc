@@ -244,9 +244,10 @@ absl::Status ServerCallState::EndCall(
       status = TakeReplyFds(&reply_fds);
     }
     if (!status.ok()) unary_reply = nullptr;
+    const size_t reply_size =
+        unary_reply != nullptr ? unary_reply->ByteSizeLong() : 0;
     // Room for every frame at once: [HEADERS] [MESSAGE] STATUS.
-    out.reserve(out.size() + kFinalFramesSize +
-                (unary_reply != nullptr ? unary_reply->ByteSizeLong() : 0));
+    out.reserve(out.size() + kFinalFramesSize + reply_size);
     AppendInitialMetadataLocked(&out);
     if (!reply_fds.empty() && unary_reply != nullptr) {
       fds_offset = AppendFdsFrame(&out, reply_fds.size());
@@ -254,8 +255,8 @@ absl::Status ServerCallState::EndCall(
     if (unary_reply != nullptr) {
       const size_t before = out.size();
       absl::Status fits =
-          AppendMessageFrame(&out, FrameType::kMessage, 0, stream_id_,
-                             *unary_reply, max_frame_size);
+          AppendMessageFrameOfSize(&out, FrameType::kMessage, 0, stream_id_,
+                                   *unary_reply, reply_size, max_frame_size);
       if (!fits.ok()) {
         out.resize(reply_fds.empty() ? before : fds_offset);
         reply_fds.clear();
@@ -269,7 +270,8 @@ absl::Status ServerCallState::EndCall(
         metadata_ok.ok() ? context_.trailing_metadata() : kNoTrailers,
         max_frame_size);
     cancel_reason_ = status;  // what any later EndCall() reports
-    CountEndLocked(status.code());
+    // (Status::code() is out of line: asked only with stats on.)
+    if (ABSL_PREDICT_FALSE(stats_ != nullptr)) CountEndLocked(status.code());
   }
   if (ABSL_PREDICT_TRUE(reply_fds.empty())) {
     connection_->FinishCall(stream_id_, std::move(out));
@@ -519,8 +521,8 @@ bool ServerCallState::Write(const google::protobuf::MessageLite& message,
   if (out.empty()) out = connection_->TakeBuffer();
   AppendInitialMetadataLocked(&out);
   const size_t fds_offset = fds.empty() ? 0 : AppendFdsFrame(&out, fds.size());
-  (void)AppendMessageFrame(&out, FrameType::kMessage, 0, stream_id_, message,
-                           connection_->max_frame_size());
+  (void)AppendMessageFrameOfSize(&out, FrameType::kMessage, 0, stream_id_,
+                                 message, size, connection_->max_frame_size());
   send_window_ -= static_cast<int64_t>(size);
   if (options.get_buffer_hint() && fds.empty() &&
       out.size() < kMaxHintedBytes) {

@@ -104,7 +104,8 @@ bool ServerConnection::ReadAndProcess(
         ABSL_PREDICT_FALSE(accepts_fds_)
             ? stream_->ReadWithFds(space.data(), space.size(), &fds)
             : stream_->Read(space.data(), space.size());
-    if (ABSL_PREDICT_FALSE(absl::IsInvalidArgument(got.status()))) {
+    if (ABSL_PREDICT_FALSE(!got.ok() &&
+                           absl::IsInvalidArgument(got.status()))) {
       return ProtocolError(got.status());  // descriptors cut short
     }
     if (!got.ok()) {

@@ -182,11 +182,12 @@ absl::Status ServerRuntime::StartInline() {
 
 int ServerRuntime::PollInline(absl::Duration timeout) {
   epoll_event events[16];
+  ReadyCalls ready;
   absl::StatusOr<int> count = poller_.Wait(
       events, 16, static_cast<int>(absl::ToInt64Milliseconds(timeout)));
   if (!count.ok()) return 0;
   for (int i = 0; i < *count; ++i) {
-    if (events[i].data.u64 != kStopTag) HandleLeaderEvent(events[i]);
+    if (events[i].data.u64 != kStopTag) HandleLeaderEvent(events[i], &ready);
   }
   return *count;
 }
@@ -203,7 +204,8 @@ bool ServerRuntime::DeliverInline(uint64_t tag, uint32_t events) {
   epoll_event event{};
   event.events = events;
   event.data.u64 = tag;
-  HandleLeaderEvent(event);
+  ReadyCalls ready;
+  HandleLeaderEvent(event, &ready);
   MutexLock lock(&mu_);
   return connections_.contains(tag);
 }
@@ -261,20 +263,21 @@ void ServerRuntime::HandleEvent(uint64_t tag, uint32_t /*events*/,
 
 void ServerRuntime::HandleConnectionEvent(
     const std::shared_ptr<ServerConnection>& connection, uint32_t events,
-    uint64_t stint) {
-  ReadyCalls ready;
-  if (!connection->OnEvent(connection, events, &ready)) {
+    uint64_t stint, ReadyCalls* ready) {
+  if (!connection->OnEvent(connection, events, ready)) {
     CloseConnection(connection);
-    for (ServerCall& call : ready) {
+    for (ServerCall& call : *ready) {
       if (call.reactions) {
         call.state->RunReactions();  // OnCancel() among them
       } else {
         CallFinished();  // never started
       }
     }
+    ready->clear();
     return;
   }
-  RunCalls(connection, &ready, stint);
+  RunCalls(connection, ready, stint);
+  ready->clear();
 }
 
 void ServerRuntime::RunCalls(

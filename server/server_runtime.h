@@ -169,8 +169,9 @@ class ServerRuntime {
   // registrations, the state.
   absl::Status StartServing() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Handles one event (not the stop) in a stint of its own; false if the
-  // watchdog took the lead meanwhile.
-  bool HandleLeaderEvent(const epoll_event& event);
+  // watchdog took the lead meanwhile. `ready`: the calling thread's own,
+  // empty (and left empty).
+  bool HandleLeaderEvent(const epoll_event& event, ReadyCalls* ready);
   // The leader's loop. Each event is one stint (BeginStint(), EndStint());
   // returns when the watchdog took the lead meanwhile, or at the stop.
   Role Lead();
@@ -203,10 +204,11 @@ class ServerRuntime {
       std::unique_ptr<ByteStream> stream, std::string peer,
       const std::optional<PeerCredentials>& credentials, bool authorized)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // `stint`: the leader's stint the event is handled in (BeginStint()).
+  // `stint`: the leader's stint the event is handled in (BeginStint());
+  // `ready`: as HandleLeaderEvent()'s.
   void HandleConnectionEvent(
       const std::shared_ptr<ServerConnection>& connection, uint32_t events,
-      uint64_t stint);
+      uint64_t stint, ReadyCalls* ready);
   void RunTask(uint64_t stint);
   // Runs the reactions of every call posted (PostReactions()) so far.
   void RunPostedReactions();

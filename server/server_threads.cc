@@ -22,6 +22,7 @@ void ServerRuntime::ThreadMain(Role role) {
 }
 
 ServerRuntime::Role ServerRuntime::Lead() {
+  ReadyCalls ready;
   for (;;) {
     epoll_event event;
     absl::StatusOr<int> count = poller_.Wait(&event, 1, -1);
@@ -31,11 +32,12 @@ ServerRuntime::Role ServerRuntime::Lead() {
     }
     if (*count == 0) continue;
     if (event.data.u64 == kStopTag) return Role::kStop;
-    if (!HandleLeaderEvent(event)) return NextRole();
+    if (!HandleLeaderEvent(event, &ready)) return NextRole();
   }
 }
 
-bool ServerRuntime::HandleLeaderEvent(const epoll_event& event) {
+bool ServerRuntime::HandleLeaderEvent(const epoll_event& event,
+                                      ReadyCalls* ready) {
   const uint64_t tag = event.data.u64;
   const uint64_t stint = BeginStint();
   if (tag < kFirstConnectionTag) {
@@ -49,7 +51,7 @@ bool ServerRuntime::HandleLeaderEvent(const epoll_event& event) {
     }
     // (Closed meanwhile if not found.)
     if (connection != nullptr) {
-      HandleConnectionEvent(connection, event.events, stint);
+      HandleConnectionEvent(connection, event.events, stint, ready);
     }
   }
   return EndStint(stint);

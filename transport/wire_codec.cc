@@ -81,7 +81,14 @@ absl::Status AppendMessageFrame(std::string* out, FrameType type,
                                 uint8_t flags, uint32_t stream_id,
                                 const google::protobuf::MessageLite& message,
                                 uint32_t max_frame_size) {
-  size_t size = message.ByteSizeLong();
+  return AppendMessageFrameOfSize(out, type, flags, stream_id, message,
+                                  message.ByteSizeLong(), max_frame_size);
+}
+
+absl::Status AppendMessageFrameOfSize(
+    std::string* out, FrameType type, uint8_t flags, uint32_t stream_id,
+    const google::protobuf::MessageLite& message, size_t size,
+    uint32_t max_frame_size) {
   if (size > max_frame_size) return FrameTooLarge(size, max_frame_size);
   AppendFrame(out, type, flags, stream_id, size, [&](char* payload) {
     message.SerializeWithCachedSizesToArray(

@@ -26,6 +26,13 @@ absl::Status AppendMessageFrame(std::string* out, FrameType type,
                                 uint8_t flags, uint32_t stream_id,
                                 const google::protobuf::MessageLite& message,
                                 uint32_t max_frame_size);
+// The same for a caller that has just computed `size` =
+// message.ByteSizeLong() (and not changed the message since): protobuf
+// walks the message once less.
+absl::Status AppendMessageFrameOfSize(
+    std::string* out, FrameType type, uint8_t flags, uint32_t stream_id,
+    const google::protobuf::MessageLite& message, size_t size,
+    uint32_t max_frame_size);
 
 // Appends the HEADERS frame that opens a call: a CallHeader naming
 // `method`, with `timeout_micros` (0: none) and `metadata`, encoded
