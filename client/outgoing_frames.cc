@@ -77,6 +77,18 @@ absl::Status OutgoingFrames::WriteAll(absl::string_view bytes,
                                       absl::Time deadline, size_t* written) {
   HoldPrefaceIfDue();
   *written = 0;
+  if (ABSL_PREDICT_TRUE(held_.empty() && marks_.empty() && !bytes.empty())) {
+    // Nothing held (the usual case): one write, which the socket nearly
+    // always takes whole; what it does not take goes on below.
+    iovec iov{const_cast<char*>(bytes.data()), bytes.size()};
+    absl::StatusOr<size_t> n = WriteSome(fd_, &iov, 1);
+    if (!n.ok() || *n == bytes.size()) {
+      if (n.ok()) *written = *n;
+      AfterWrite();
+      return n.status();
+    }
+    *written = *n;
+  }
   if (ABSL_PREDICT_FALSE(!marks_.empty())) {
     // Held descriptors go with their own writes first; out of time, the
     // rest stays held and nothing of `bytes` went out.
