@@ -182,7 +182,8 @@ void MemoryRows(const Options& options, const std::string& dir,
   // what the server adds to that.
   const double floor_mb = ours->floor_bytes / 1e6;
   report->Add(Within("server RSS idle", "MB", ours->idle_mb(),
-                     floor_mb + kIdleOverLoadedMb, "<= loaded + 0.75 MB",
+                     floor_mb + kIdleOverLoadedMb,
+                     absl::StrFormat("<= loaded + %g MB", kIdleOverLoadedMb),
                      floor_mb, "loaded")
                   .WithGrpc(peer.idle_mb()));
   report->Add(Plain("server RSS idle, anon", "MB",
