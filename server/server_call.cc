@@ -63,14 +63,14 @@ ServerCallState::ServerCallState(std::shared_ptr<ServerConnection> connection,
                                  uint32_t stream_id,
                                  const Service::Method* method,
                                  Metadata client_metadata, absl::Time deadline,
-                                 MethodStats* stats)
+                                 MethodStats* stats, int64_t start_nanos)
     : connection_(std::move(connection)),
       stream_id_(stream_id),
       method_(method),
       stats_(stats),
       send_window_(kInitialWindowSize) {
   if (ABSL_PREDICT_FALSE(stats_ != nullptr)) {
-    stats_start_ = MonotonicNanos();
+    stats_start_ = start_nanos;
     stats_->CallStarted();
   }
   context_.call_ = this;
@@ -270,8 +270,11 @@ absl::Status ServerCallState::EndCall(
         metadata_ok.ok() ? context_.trailing_metadata() : kNoTrailers,
         max_frame_size);
     cancel_reason_ = status;  // what any later EndCall() reports
-    // (Status::code() is out of line: asked only with stats on.)
-    if (ABSL_PREDICT_FALSE(stats_ != nullptr)) CountEndLocked(status.code());
+    // (Status::code() is out of line in Debian's Abseil: asked only with
+    // stats on, and not for OK.)
+    if (ABSL_PREDICT_FALSE(stats_ != nullptr)) {
+      CountEndLocked(status.ok() ? absl::StatusCode::kOk : status.code());
+    }
   }
   if (ABSL_PREDICT_TRUE(reply_fds.empty())) {
     connection_->FinishCall(stream_id_, std::move(out));

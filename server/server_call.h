@@ -56,12 +56,13 @@ class ServerCallState final
       public std::enable_shared_from_this<ServerCallState> {
  public:
   // `client_metadata`: the call's request metadata, from its HEADERS.
-  // `stats`: its method's, which count the call from now on (null: stats
+  // `stats`: its method's, which count the call from `start_nanos` (the
+  // MonotonicNanos() of the read that brought its HEADERS) on (null: stats
   // are off).
   ServerCallState(std::shared_ptr<ServerConnection> connection,
                   uint32_t stream_id, const Service::Method* method,
                   Metadata client_metadata, absl::Time deadline,
-                  MethodStats* stats);
+                  MethodStats* stats, int64_t start_nanos);
   ~ServerCallState() override;
 
   uint32_t stream_id() const { return stream_id_; }

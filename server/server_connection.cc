@@ -43,7 +43,7 @@ ServerConnection::ServerConnection(ServerRuntime* runtime, uint64_t tag,
       handshake_deadline_(handshake_deadline),
       connected_at_(absl::Now()),
       reader_(runtime->options().max_frame_size, &runtime->buffers()),
-      last_activity_(connected_at_),
+      last_read_nanos_(MonotonicNanos()),
       accepts_fds_(credentials_.has_value() &&
                    runtime->options().max_fds_per_message > 0) {}
 
@@ -77,7 +77,9 @@ ServerConnection::Expiry ServerConnection::NextExpiry(
     busy = !calls_.empty();
   }
   if (busy) return {now + idle_timeout, false, ""};  // look again later
-  return {last_activity_ + idle_timeout, true,
+  const absl::Duration idle =
+      absl::Nanoseconds(MonotonicNanos() - last_read_nanos_);
+  return {now + (idle_timeout - idle), true,
           absl::StrCat("idle for ", absl::FormatDuration(idle_timeout))};
 }
 
@@ -125,7 +127,7 @@ bool ServerConnection::ReadAndProcess(
       return false;
     }
     if (*got < 0) break;  // drained
-    last_activity_ = absl::Now();
+    last_read_nanos_ = MonotonicNanos();
     reader_.CommitRead(static_cast<size_t>(*got));
     NoteRead(static_cast<size_t>(*got), std::move(fds));
     if (!ProcessFrames(self, ready)) return false;
@@ -350,16 +352,18 @@ bool ServerConnection::HandleHeaders(
                    " ended without a request message")));
     return true;
   }
-  // The deadline counts from when the header was read.
+  // The deadline counts from now, just after the read that brought the
+  // header (the frames before it in that read take microseconds).
   const absl::Time deadline =
       timeout_micros == 0
           ? absl::InfiniteFuture()
-          : last_activity_ +
+          : absl::Now() +
                 absl::Microseconds(static_cast<int64_t>(
                     std::min<uint64_t>(timeout_micros, uint64_t{1} << 62)));
   auto call = std::allocate_shared<ServerCallState>(
       RecyclingAllocator<ServerCallState>(runtime_->call_blocks()), self,
-      stream_id, method, std::move(metadata), deadline, registered->stats);
+      stream_id, method, std::move(metadata), deadline, registered->stats,
+      last_read_nanos_);
   {
     MutexLock lock(&calls_mu_);
     const int limit = runtime_->options().max_calls_per_connection;

@@ -20,6 +20,7 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -28,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/numeric/bits.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "server/service.h"
@@ -65,7 +67,15 @@ inline constexpr int kStatusCodes = 17;
 // Counts by status code.
 class CodeCounts {
  public:
-  void Add(absl::StatusCode code);
+  void Add(absl::StatusCode code) {
+    int index = static_cast<int>(code);
+    // A code outside the canonical ones (an application's own) counts as
+    // UNKNOWN, as gRPC maps it on the wire.
+    if (index < 0 || index >= kStatusCodes) {
+      index = static_cast<int>(absl::StatusCode::kUnknown);
+    }
+    counts_[index].fetch_add(1, std::memory_order_relaxed);
+  }
   uint64_t Get(int code) const {
     return counts_[code].load(std::memory_order_relaxed);
   }
@@ -85,9 +95,19 @@ class LatencyHistogram {
     return uint64_t{1} << bucket;
   }
   // The bucket of a call that took `micros`.
-  static int BucketOf(uint64_t micros);
+  static int BucketOf(uint64_t micros) {
+    if (micros <= 1) return 0;
+    // (2^(i-1), 2^i] holds the numbers whose predecessor has bit width i.
+    return std::min(static_cast<int>(absl::bit_width(micros - 1)), kBounds);
+  }
 
-  void Record(int64_t nanos);
+  void Record(int64_t nanos) {
+    const int64_t micros = std::max<int64_t>(0, nanos / 1000);
+    buckets_[BucketOf(static_cast<uint64_t>(micros))].fetch_add(
+        1, std::memory_order_relaxed);
+    sum_micros_.fetch_add(static_cast<uint64_t>(micros),
+                          std::memory_order_relaxed);
+  }
   uint64_t count(int bucket) const {
     return buckets_[bucket].load(std::memory_order_relaxed);
   }
