@@ -242,7 +242,6 @@ absl::Status Channel::CallUnaryNow(ClientContext* context,
       [&](ClientConnection& connection,
           const std::shared_ptr<ClientCallState>& state) {
         bool retryable = false;
-        state->private_to_caller_ = context == nullptr;
         status = connection.CallUnary(state, method, request, reply,
                                       &retryable);
         return retryable;

@@ -56,7 +56,7 @@ class ClientCallState {
   void Cancel(const absl::Status& why);
 
  private:
-  friend class Channel;  // attaches a callback call, marks a private one
+  friend class Channel;  // attaches a callback call
   friend class ClientConnection;
   friend class ClientCall;
   friend class internal::ClientCallbackCall;  // reads a failed stream
@@ -64,12 +64,6 @@ class ClientCallState {
   const std::shared_ptr<ClientConnection> connection_;
   ClientContext* const context_;  // may be null
   const absl::Time deadline_;
-
-  // A blocking unary call made without a ClientContext: no other thread
-  // holds anything that could cancel it, so only the server's frames (or a
-  // failed connection) end its wait, and its thread may wait in a read
-  // (ClientConnection::ReadUntil()). Set before the call is sent.
-  bool private_to_caller_ = false;
 
   // ---- Guarded by connection_->mu_ (or immutable without a connection) ----
   uint32_t id_ = 0;  // 0 until the HEADERS frame is sent

@@ -255,18 +255,9 @@ class ClientConnection {
   // completed dispatched: kFull if it filled the space (more may be
   // there), kShort if not, kDrained if the socket held nothing, kStop if
   // the connection failed (Fail() done) or must not be read further.
-  // `mode` kWaitForData waits in the read itself (see ReadUntil()).
   enum class ReadOutcome { kFull, kShort, kDrained, kStop };
-  ReadOutcome ReadAndDispatch(absl::Span<char> scratch,
-                              ReadMode mode = ReadMode::kNow);
-  // `wait_in_read`: nothing but data from the server can make `ready()`
-  // hold and `deadline` is infinite (a blocking unary call of its caller's
-  // own, see ClientCallState::private_to_caller_), so once the preface is
-  // in, the reader waits in the read itself on the blocking socket: one
-  // system call, not a poll() and a read. Another thread can still end the
-  // wait: Fail() shuts the socket down.
-  void ReadUntil(Predicate ready, absl::Time deadline, bool wait_in_read)
-      ABSL_LOCKS_EXCLUDED(mu_);
+  ReadOutcome ReadAndDispatch(absl::Span<char> scratch);
+  void ReadUntil(Predicate ready, absl::Time deadline) ABSL_LOCKS_EXCLUDED(mu_);
   // Until the server's preface has arrived, the reader waits no later than
   // PrefaceDeadline().
   absl::Time PrefaceWaitDeadline(absl::Time deadline);
@@ -383,9 +374,6 @@ class ClientConnection {
   const uint64_t fork_generation_ = ForkGeneration();
   const std::string target_;  // for messages
   const bool unix_;            // a unix socket (else TCP)
-  // The socket was made blocking (every other read and write passes
-  // MSG_DONTWAIT), so that ReadUntil() may wait in a read.
-  const bool blocking_;
   const uint32_t max_frame_size_;
   const size_t max_metadata_size_;
   // An eventfd that wakes the thread holding the reader role when another

@@ -59,11 +59,8 @@ bool ClientConnection::AwaitLocked(ClientCallState* stream, Predicate ready,
     }
     if (!reader_active_) {
       reader_active_ = true;
-      const bool wait_in_read = blocking_ && stream != nullptr &&
-                                stream->private_to_caller_ &&
-                                wait_deadline == absl::InfiniteFuture();
       mu_.Unlock();
-      ReadUntil(ready, wait_deadline, wait_in_read);
+      ReadUntil(ready, wait_deadline);
       mu_.Lock();
       ReleaseReaderLocked();
       continue;
@@ -90,19 +87,10 @@ bool ClientConnection::AwaitLocked(ClientCallState* stream, Predicate ready,
   return false;
 }
 
-void ClientConnection::ReadUntil(Predicate ready, absl::Time deadline,
-                                 bool wait_in_read) {
+void ClientConnection::ReadUntil(Predicate ready, absl::Time deadline) {
   char scratch[kReadScratchSize];
   // The reader may keep bytes in `scratch` until EndReads().
   absl::Cleanup end_reads = [this] { in_.EndReads(); };
-  while (wait_in_read && in_.preface_received()) {
-    const ReadOutcome read =
-        ReadAndDispatch(absl::MakeSpan(scratch), ReadMode::kWaitForData);
-    if (read == ReadOutcome::kStop) return;
-    if (read == ReadOutcome::kDrained) break;  // not blocking after all
-    MutexLock lock(&mu_);
-    if (ready()) return;
-  }
   for (;;) {
     // Wait first: right after a request goes out, its reply is not there.
     // Until the server's preface is in, no longer than it may take.
@@ -165,9 +153,9 @@ absl::Status ClientConnection::PrefaceLateError() const {
 }
 
 ClientConnection::ReadOutcome ClientConnection::ReadAndDispatch(
-    absl::Span<char> scratch, ReadMode mode) {
+    absl::Span<char> scratch) {
   absl::Status error;
-  const IncomingFrames::ReadResult read = in_.ReadOnce(scratch, &error, mode);
+  const IncomingFrames::ReadResult read = in_.ReadOnce(scratch, &error);
   switch (read) {
     case IncomingFrames::ReadResult::kFailed:
       Fail(error);

@@ -21,14 +21,13 @@ IncomingFrames::IncomingFrames(int fd, std::string target,
       max_fds_(std::min(max_fds_per_message, kMaxFdsPerMessageLimit)) {}
 
 IncomingFrames::ReadResult IncomingFrames::ReadOnce(absl::Span<char> scratch,
-                                                    absl::Status* error,
-                                                    ReadMode mode) {
+                                                    absl::Status* error) {
   absl::Span<char> space = reader_.PrepareRead(scratch);
   std::vector<Fd> fds;
   absl::StatusOr<ssize_t> got =
       ABSL_PREDICT_FALSE(max_fds_ > 0)
-          ? ReadSomeWithFds(fd_, space.data(), space.size(), &fds, mode)
-          : ReadSome(fd_, space.data(), space.size(), mode);
+          ? ReadSomeWithFds(fd_, space.data(), space.size(), &fds)
+          : ReadSome(fd_, space.data(), space.size());
   if (ABSL_PREDICT_FALSE(absl::IsInvalidArgument(got.status()))) {
     *error = got.status();  // descriptors cut short
     NameProtocolError(error);

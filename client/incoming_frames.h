@@ -23,7 +23,6 @@
 #include "transport/buffer_pool.h"
 #include "transport/fd_passing.h"
 #include "transport/frame_reader.h"
-#include "transport/socket.h"
 
 namespace sockrpc {
 
@@ -40,13 +39,10 @@ class IncomingFrames {
   // What one read did: filled the space it had (more may be waiting),
   // read less, found nothing to read, or failed.
   enum class ReadResult { kFull, kShort, kDrained, kFailed };
-  // Reads once into `scratch` or, while a frame is partly read, the
-  // reader's own buffer: without waiting, or with kWaitForData until
-  // something arrives if the socket is blocking (transport/socket.h).
-  // kFailed, with an UNAVAILABLE `*error`, if the socket failed or the
-  // server closed the connection.
-  ReadResult ReadOnce(absl::Span<char> scratch, absl::Status* error,
-                      ReadMode mode = ReadMode::kNow);
+  // Reads once, without blocking, into `scratch` or, while a frame is
+  // partly read, the reader's own buffer. kFailed, with an UNAVAILABLE
+  // `*error`, if the socket failed or the server closed the connection.
+  ReadResult ReadOnce(absl::Span<char> scratch, absl::Status* error);
 
   // The next frame of what was read (FrameReader::Next()). First the
   // server's preface must arrive and be valid: if it is not, kMalformed

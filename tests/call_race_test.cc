@@ -34,13 +34,11 @@ using ::sockrpc::ClientReaderWriter;
 using ::sockrpc::ServerContext;
 using ::sockrpc::ServerReaderWriter;
 using ::sockrpc::ServerWriter;
-using ::sockrpc::UnaryFuture;
 using ::sockrpc::interop::DownloadRequest;
 using ::sockrpc::interop::DuplexRequest;
 using ::sockrpc::interop::InteropService;
 using ::sockrpc::interop::InteropTest;
 using ::sockrpc::interop::Nothing;
-using ::sockrpc::interop::SleepRequest;
 using ::sockrpc::interop::StreamChunk;
 using ::sockrpc::interop::UnaryReply;
 using ::sockrpc::interop::UnaryRequest;
@@ -76,22 +74,8 @@ class CountingService : public InteropService {
     Counted counted(this);
     return InteropService::FullDuplexCall(context, stream);
   }
-  absl::Status SleepCall(ServerContext* context, const SleepRequest& request,
-                         Nothing* reply) override {
-    Counted counted(this);
-    return InteropService::SleepCall(context, request, reply);
-  }
 
   int started() const { return started_; }
-  // Waits until `count` handlers have started.
-  bool WaitForStarted(int count, absl::Duration timeout) const {
-    const absl::Time give_up = absl::Now() + timeout;
-    while (started_ < count) {
-      if (absl::Now() > give_up) return false;
-      absl::SleepFor(absl::Milliseconds(1));
-    }
-    return true;
-  }
   int ended() const { return ended_; }
 
   // Waits until every handler that started has returned.
@@ -308,39 +292,6 @@ TEST_F(CallRaceTest, DeadlineExpiresMidStream) {
   EXPECT_TRUE(service_.WaitForHandlers(kBound))
       << service_.started() - service_.ended()
       << " handlers still running after their deadlines";
-  ExpectChannelWorks();
-}
-
-// A blocking call made without a ClientContext waits for its reply in a
-// read of the socket (nothing but the server can end it). Meanwhile a call
-// of another thread on the same connection, cancelled from a third, ends
-// at once, and the waiting call still gets its reply.
-TEST_F(CallRaceTest, CancelWhileAnotherThreadWaitsInARead) {
-  SleepRequest long_sleep;
-  long_sleep.set_sleep_ms(800);
-  absl::Status waiting_status = absl::UnknownError("not returned");
-  std::thread waiting(
-      [&] { waiting_status = stub_->SleepCall(long_sleep).status(); });
-  // Its handler runs: the call is sent, and its thread waits (the only
-  // one, so it reads).
-  ASSERT_TRUE(service_.WaitForStarted(1, kBound));
-
-  ClientContext context;
-  context.set_timeout(kBound);
-  SleepRequest endless;
-  endless.set_sleep_ms(60'000);
-  UnaryFuture<Nothing> cancelled = stub_->AsyncSleepCall(&context, endless);
-  ASSERT_TRUE(service_.WaitForStarted(2, kBound));
-  std::thread canceller([&] { context.TryCancel(); });
-  const absl::Time cancelled_at = absl::Now();
-  absl::Status status = cancelled.Get().status();
-  canceller.join();
-  EXPECT_EQ(status.code(), absl::StatusCode::kCancelled) << status;
-  EXPECT_LT(absl::Now() - cancelled_at, kPrompt);
-
-  waiting.join();
-  EXPECT_TRUE(waiting_status.ok()) << waiting_status;
-  EXPECT_TRUE(service_.WaitForHandlers(kBound));
   ExpectChannelWorks();
 }
 

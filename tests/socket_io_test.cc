@@ -1,10 +1,12 @@
 // Tests of transport/socket.h's connections over real sockets: Connect's
 // errors and timeouts, Accept (nothing queued, descriptor flags, no
 // descriptors left), and ReadSome, WriteSome and WaitFor on non-blocking
-// sockets and on sockets made blocking (SetBlocking). Socket files live in a
-// per-test temporary directory; TCP is on loopback with ephemeral ports. Every
-// wait has a deadline. Binding, and what a Listener does with socket files, is
-// tested in socket_listener_test.cc.
+// sockets. Socket files live in a per-test temporary directory; TCP is on
+// loopback with ephemeral ports. Every wait has a deadline. Binding, and
+// what a Listener does with socket files, is tested in
+// socket_listener_test.cc.
+#include "transport/socket.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/resource.h>
@@ -12,7 +14,6 @@
 #include <sys/uio.h>
 
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -25,7 +26,6 @@
 #include "tests/testing/socket_testing.h"
 #include "transport/address.h"
 #include "transport/fd.h"
-#include "transport/socket.h"
 
 namespace sockrpc {
 namespace {
@@ -252,64 +252,6 @@ TEST_F(SocketTest, WriteSomeReturnsZeroWhenTheSocketBufferIsFull) {
       WaitFor(pair.client.get(), POLLOUT, absl::Now() + absl::Milliseconds(20))
           .code(),
       absl::StatusCode::kDeadlineExceeded);
-}
-
-TEST_F(SocketTest, ReadsAndWritesNeverWaitOnABlockingSocket) {
-  Pair pair = MakePair();
-  ASSERT_TRUE(SetBlocking(pair.client.get()).ok());
-  EXPECT_EQ(::fcntl(pair.client.get(), F_GETFL) & O_NONBLOCK, 0);
-  char buffer[16];
-  absl::StatusOr<ssize_t> read = ReadSome(pair.client.get(), buffer, 16);
-  ASSERT_TRUE(read.ok()) << read.status();
-  EXPECT_EQ(*read, -1);
-  std::string chunk(64 * 1024, 'x');
-  iovec iov{chunk.data(), chunk.size()};
-  bool full = false;
-  for (int i = 0; i < 4096 && !full; ++i) {  // at most 256 MiB
-    absl::StatusOr<size_t> n = WriteSome(pair.client.get(), &iov, 1);
-    ASSERT_TRUE(n.ok()) << n.status();
-    full = *n == 0;
-  }
-  EXPECT_TRUE(full);
-}
-
-TEST_F(SocketTest, ReadWaitingForDataReturnsWhatArrivesOnABlockingSocket) {
-  Pair pair = MakePair();
-  ASSERT_TRUE(SetBlocking(pair.server.get()).ok());
-  // Written before or after the read begins: it returns the bytes.
-  std::thread writer([&] { WriteAll(pair.client.get(), "ping"); });
-  char buffer[16];
-  absl::StatusOr<ssize_t> n =
-      ReadSome(pair.server.get(), buffer, 16, ReadMode::kWaitForData);
-  writer.join();
-  ASSERT_TRUE(n.ok()) << n.status();
-  ASSERT_EQ(*n, 4);
-  EXPECT_EQ(std::string(buffer, 4), "ping");
-}
-
-TEST_F(SocketTest, ReadWaitingForDataEndsWhenTheSocketIsShutDown) {
-  Pair pair = MakePair();
-  ASSERT_TRUE(SetBlocking(pair.server.get()).ok());
-  absl::StatusOr<ssize_t> n;
-  std::thread reader([&] {
-    char buffer[16];
-    n = ReadSome(pair.server.get(), buffer, 16, ReadMode::kWaitForData);
-  });
-  // Before or during the read, a shutdown ends it with end of stream (how
-  // a client connection that fails releases a thread waiting in a read).
-  ASSERT_EQ(::shutdown(pair.server.get(), SHUT_RDWR), 0);
-  reader.join();
-  ASSERT_TRUE(n.ok()) << n.status();
-  EXPECT_EQ(*n, 0);
-}
-
-TEST_F(SocketTest, ReadWaitingForDataOnANonBlockingSocketDoesNotWait) {
-  Pair pair = MakePair();
-  char buffer[16];
-  absl::StatusOr<ssize_t> n =
-      ReadSome(pair.server.get(), buffer, 16, ReadMode::kWaitForData);
-  ASSERT_TRUE(n.ok()) << n.status();
-  EXPECT_EQ(*n, -1);
 }
 
 TEST_F(SocketTest, WaitForTimesOutWithDeadlineExceeded) {

@@ -56,7 +56,7 @@ absl::StatusOr<size_t> WriteSomeWithFds(int fd, const struct iovec* iov,
   header->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
   std::memcpy(CMSG_DATA(header), fds.data(), sizeof(int) * fds.size());
   for (;;) {
-    const ssize_t n = ::sendmsg(fd, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+    const ssize_t n = ::sendmsg(fd, &message, MSG_NOSIGNAL);
     if (n >= 0) return static_cast<size_t>(n);
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
@@ -74,9 +74,7 @@ absl::StatusOr<size_t> WriteSomeWithFds(int fd, const struct iovec* iov,
 }
 
 absl::StatusOr<ssize_t> ReadSomeWithFds(int fd, char* buffer, size_t size,
-                                        std::vector<Fd>* fds, ReadMode mode) {
-  const int flags =
-      MSG_CMSG_CLOEXEC | (mode == ReadMode::kNow ? MSG_DONTWAIT : 0);
+                                        std::vector<Fd>* fds) {
   alignas(cmsghdr) char control[kControlSpace];
   iovec data{buffer, size};
   msghdr message{};
@@ -85,7 +83,7 @@ absl::StatusOr<ssize_t> ReadSomeWithFds(int fd, char* buffer, size_t size,
   for (;;) {
     message.msg_control = control;
     message.msg_controllen = sizeof(control);
-    const ssize_t n = ::recvmsg(fd, &message, flags);
+    const ssize_t n = ::recvmsg(fd, &message, MSG_CMSG_CLOEXEC);
     if (n >= 0) {
       if (message.msg_controllen > 0) CollectFds(&message, fds);
       if ((message.msg_flags & MSG_CTRUNC) != 0) {

@@ -20,7 +20,6 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "transport/fd.h"
-#include "transport/socket.h"
 
 namespace sockrpc {
 
@@ -40,16 +39,15 @@ absl::StatusOr<size_t> WriteSomeWithFds(int fd, const struct iovec* iov,
                                         int iov_count,
                                         absl::Span<const int> fds);
 
-// ReadSomeWithFds is ReadSome() (transport/socket.h; `mode` alike) with
-// recvmsg() and room for kMaxFdsPerMessageLimit descriptors of control
-// data. Descriptors that came with the bytes read (close-on-exec) are
-// appended to `*fds`, owned. Returns the count read (> 0), 0 at the end of the
-// stream, -1 if nothing is there now. Control data cut short (MSG_CTRUNC: the
-// kernel closed what did not fit) is INVALID_ARGUMENT, with the descriptors
-// that did fit still appended to `*fds` (the caller's to close).
+// ReadSomeWithFds is ReadSome() (transport/socket.h) with recvmsg() and
+// room for kMaxFdsPerMessageLimit descriptors of control data. Descriptors
+// that came with the bytes read (close-on-exec) are appended to `*fds`,
+// owned. Returns the count read (> 0), 0 at the end of the stream, -1 if
+// nothing is there now. Control data cut short (MSG_CTRUNC: the kernel
+// closed what did not fit) is INVALID_ARGUMENT, with the descriptors that
+// did fit still appended to `*fds` (the caller's to close).
 absl::StatusOr<ssize_t> ReadSomeWithFds(int fd, char* buffer, size_t size,
-                                        std::vector<Fd>* fds,
-                                        ReadMode mode = ReadMode::kNow);
+                                        std::vector<Fd>* fds);
 
 // ReceivedFds holds the descriptors a connection has received and not yet
 // handed to a message: batches, each with the stream bytes of the

@@ -453,11 +453,9 @@ absl::StatusOr<Fd> Connect(const Address& address, absl::Time deadline) {
                                    absl::StrJoin(reasons, "; ")));
 }
 
-absl::StatusOr<ssize_t> ReadSome(int fd, char* buffer, size_t size,
-                                 ReadMode mode) {
-  const int flags = mode == ReadMode::kNow ? MSG_DONTWAIT : 0;
+absl::StatusOr<ssize_t> ReadSome(int fd, char* buffer, size_t size) {
   for (;;) {
-    const ssize_t n = direct::Recv(fd, buffer, size, flags);
+    const ssize_t n = direct::Recv(fd, buffer, size, 0);
     if (n >= 0) return n;
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) return -1;
@@ -472,18 +470,12 @@ absl::StatusOr<size_t> WriteSome(int fd, const struct iovec* iov,
   // More than IOV_MAX pieces is EMSGSIZE; writing a prefix is allowed.
   message.msg_iovlen = static_cast<size_t>(std::clamp(iov_count, 0, IOV_MAX));
   for (;;) {
-    const ssize_t n =
-        direct::SendMsg(fd, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+    const ssize_t n = direct::SendMsg(fd, &message, MSG_NOSIGNAL);
     if (n >= 0) return static_cast<size_t>(n);
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
     return absl::UnavailableError(absl::StrCat("write: ", ErrnoText(errno)));
   }
-}
-
-absl::Status SetBlocking(int fd) {
-  if (::fcntl(fd, F_SETFL, 0) != 0) return PosixError("fcntl F_SETFL", errno);
-  return absl::OkStatus();
 }
 
 absl::StatusOr<PeerCredentials> GetPeerCredentials(int fd) {

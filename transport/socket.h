@@ -2,9 +2,7 @@
 // accept path of a server, and socket -> connect of a client, plus the
 // non-blocking read/write/wait primitives the runtimes build on.
 //
-// Every descriptor made here is SOCK_CLOEXEC | SOCK_NONBLOCK. The reads and
-// writes never wait (MSG_DONTWAIT), so they work the same on a socket made
-// blocking with SetBlocking(), except ReadMode::kWaitForData. EINTR is
+// Every descriptor made here is SOCK_CLOEXEC | SOCK_NONBLOCK. EINTR is
 // retried here and nowhere else; writes use MSG_NOSIGNAL so a vanished
 // peer is an EPIPE status, never a SIGPIPE.
 //
@@ -136,22 +134,11 @@ struct ConnectedPair {
 // Fails with socketpair()'s PosixError (EMFILE: RESOURCE_EXHAUSTED).
 absl::StatusOr<ConnectedPair> SocketPair();
 
-// Whether a read may wait for data. kWaitForData waits only on a blocking
-// socket (SetBlocking()), until data, the end of the stream, an error or a
-// shutdown() of the socket: one system call where WaitFor() and a read
-// make two, for a thread that has nothing else to wait for. On a
-// non-blocking socket it is kNow.
-enum class ReadMode { kNow, kWaitForData };
-
-// ReadSome reads up to `size` bytes from `fd` into `buffer`. Returns the
-// count read (> 0), 0 at end of stream (the peer closed), or -1 if no data
-// is available now (EAGAIN). ECONNRESET and other errors are UNAVAILABLE.
-absl::StatusOr<ssize_t> ReadSome(int fd, char* buffer, size_t size,
-                                 ReadMode mode = ReadMode::kNow);
-
-// SetBlocking clears O_NONBLOCK on `fd` (for ReadMode::kWaitForData; the
-// other operations here do not wait either way). One system call.
-absl::Status SetBlocking(int fd);
+// ReadSome reads up to `size` bytes from the non-blocking `fd` into `buffer`.
+// Returns the count read (> 0), 0 at end of stream (the peer closed), or -1
+// if no data is available now (EAGAIN). ECONNRESET and other errors are
+// UNAVAILABLE.
+absl::StatusOr<ssize_t> ReadSome(int fd, char* buffer, size_t size);
 
 // WriteSome writes as much of `iov[0..iov_count)` as the socket takes now,
 // with MSG_NOSIGNAL. Returns the count written, which is 0 if the socket
