@@ -72,6 +72,47 @@ bool ClientCall::Read(google::protobuf::MessageLite* message) {
   return true;
 }
 
+void ClientCall::TakeUnaryReply(
+    std::unique_ptr<google::protobuf::MessageLite> reply) {
+  unary_reply_ = std::move(reply);
+  ClientConnection* connection = LiveConnection();
+  reply_parsed_in_place_ =
+      connection != nullptr &&
+      connection->ParseUnaryReplyInto(*stream_, unary_reply_.get());
+}
+
+absl::Status ClientCall::FinishUnary(google::protobuf::MessageLite** reply) {
+  bool got_reply;
+  if (reply_parsed_in_place_) {
+    // The call's end first: only then is the reply whole, and got_reply_
+    // no longer changes (the wait, under the connection's mutex, ordered
+    // its write before this read).
+    if (interceptors_.empty()) {
+      (void)Finish();
+    } else {
+      (void)WaitUntilDone(absl::InfiniteFuture());
+    }
+    got_reply = stream_->got_reply_;
+    if (got_reply && !interceptors_.empty()) {
+      absl::Status hooked = internal::RunReplyHooks(
+          interceptors_, method_, *stream_->context(), *unary_reply_);
+      if (!hooked.ok()) {
+        FailForHook(std::move(hooked));
+        got_reply = false;
+      }
+    }
+  } else {
+    got_reply = Read(unary_reply_.get());
+  }
+  absl::Status status = Finish();
+  if (!status.ok()) return status;
+  if (!got_reply) {
+    return absl::InternalError("server ended a unary call without a reply");
+  }
+  *reply = unary_reply_.get();
+  return absl::OkStatus();
+}
+
 void ClientCall::FailForHook(absl::Status status) {
   if (hook_failure_.ok()) hook_failure_ = status;
   stream_->Cancel(status);

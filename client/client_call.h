@@ -54,6 +54,17 @@ class ClientCall {
   // (unless the call already ended). Thread-safe.
   void Cancel();
 
+  // For UnaryFuture: the call takes `reply`, an empty message of the
+  // method's reply type, and the reply is parsed straight into it when it
+  // arrives (if it has not arrived yet; then it is parsed from the queue).
+  // Once, right after the call is made.
+  void TakeUnaryReply(std::unique_ptr<google::protobuf::MessageLite> reply);
+  // After TakeUnaryReply(), instead of Read() and Finish(): waits for the
+  // call to end and returns Finish()'s status, or INTERNAL if the server
+  // ended the call OK without a reply. When OK, `*reply` is the reply
+  // (owned by this call; the caller may move from it).
+  absl::Status FinishUnary(google::protobuf::MessageLite** reply);
+
   // WhenDone hands `call` to its channel's event loop, which reads for it
   // while no other thread does and, once the call has ended, runs `done`
   // with it on the loop thread (Read() and Finish() then return at once).
@@ -94,6 +105,10 @@ class ClientCall {
   // Set when an interceptor's OnRequest or OnReply failed the call: its
   // status is the call's, whatever the server sent.
   absl::Status hook_failure_;
+  // TakeUnaryReply()'s message, and whether the connection parses the
+  // reply into it (else it is queued, as for any call, and Read() into it).
+  std::unique_ptr<google::protobuf::MessageLite> unary_reply_;
+  bool reply_parsed_in_place_ = false;
 };
 
 }  // namespace sockrpc

@@ -352,6 +352,17 @@ bool ClientConnection::Read(ClientCallState& stream,
   return true;
 }
 
+bool ClientConnection::ParseUnaryReplyInto(
+    ClientCallState& stream, google::protobuf::MessageLite* reply) {
+  MutexLock lock(&mu_);
+  if (stream.done_ || !stream.inbox_.empty() ||
+      stream.direct_reply_ != nullptr) {
+    return false;
+  }
+  stream.direct_reply_ = reply;
+  return true;
+}
+
 bool ClientConnection::WaitUntilDone(ClientCallState& stream,
                                      absl::Time deadline) {
   MutexLock lock(&mu_);

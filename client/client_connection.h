@@ -111,6 +111,11 @@ class ClientConnection {
              const google::protobuf::MessageLite& message);
   bool WritesDone(ClientCallState& stream);
   bool Read(ClientCallState& stream, google::protobuf::MessageLite* message);
+  // A unary call's reply will be parsed into `reply` (which must outlive
+  // the call) as it arrives, as CallUnary() does: true unless a reply or
+  // the end already came (then it is read as for any call).
+  bool ParseUnaryReplyInto(ClientCallState& stream,
+                           google::protobuf::MessageLite* reply);
   bool WaitUntilDone(ClientCallState& stream, absl::Time deadline);
   absl::Status Finish(ClientCallState& stream);
   void Cancel(ClientCallState& stream, const absl::Status& why);

@@ -96,8 +96,12 @@ class ClientReaderWriter {
 template <typename Reply>
 class UnaryFuture {
  public:
+  // The reply is parsed straight into a Reply the call owns when it
+  // arrives (not copied, queued and parsed at Get()).
   explicit UnaryFuture(std::unique_ptr<ClientCall> call)
-      : call_(std::move(call)) {}
+      : call_(std::move(call)) {
+    call_->TakeUnaryReply(std::make_unique<Reply>());
+  }
   // Waits until the call is over or `deadline` passes; true if over.
   bool WaitUntil(absl::Time deadline) {
     return call_->WaitUntilDone(deadline);
@@ -127,14 +131,10 @@ class UnaryFuture {
  private:
   // The outcome of `call`, once over (waits for it).
   static absl::StatusOr<Reply> Collect(ClientCall& call) {
-    Reply reply;
-    bool got_reply = call.Read(&reply);
-    absl::Status status = call.Finish();
+    google::protobuf::MessageLite* reply = nullptr;
+    absl::Status status = call.FinishUnary(&reply);
     if (!status.ok()) return status;
-    if (!got_reply) {
-      return absl::InternalError("server ended a unary call without a reply");
-    }
-    return reply;
+    return std::move(*static_cast<Reply*>(reply));
   }
 
   std::unique_ptr<ClientCall> call_;

@@ -335,5 +335,62 @@ TEST(ClientWireTest, FdsFrameToAClientThatAcceptsNoneFailsTheConnection) {
       << got.status();
 }
 
+TEST(ClientWireTest, SecondReplyToAUnaryFutureFailsItsCallInternal) {
+  // A UnaryFuture's reply is parsed as it arrives, as a blocking call's
+  // is: a second one is a broken server, not a reply to drop.
+  absl::StatusOr<increment::IncrementReply> got =
+      CallAgainst([](uint32_t stream_id) {
+        increment::IncrementReply first;
+        first.set_character("C");
+        std::string out;
+        (void)AppendMessageFrame(&out, FrameType::kMessage, 0, stream_id, first,
+                                 kDefaultMaxFrameSize);
+        return out;
+      });
+  EXPECT_EQ(got.status().code(), absl::StatusCode::kInternal) << got.status();
+  EXPECT_TRUE(absl::StrContains(got.status().message(),
+                                "more than one reply to a unary call"))
+      << got.status();
+}
+
+TEST(ClientWireTest, UnaryFutureOfACallThatEndedBeforeItWasMadeHasTheReply) {
+  // The reply is read (and queued) before the UnaryFuture exists: the
+  // future then takes it from the queue.
+  TempDir dir;
+  absl::StatusOr<Address> address =
+      ParseAddress(absl::StrCat("unix:", dir.path(), "/wire.sock"));
+  ASSERT_TRUE(address.ok()) << address.status();
+  absl::StatusOr<Listener> listener = Listener::Bind(*address);
+  ASSERT_TRUE(listener.ok()) << listener.status();
+  std::shared_ptr<Channel> channel =
+      testing::MakeChannel(listener->address().ToString(), ChannelOptions());
+  ASSERT_NE(channel, nullptr);
+  increment::IncrementRequest request;
+  request.set_character("A");
+  std::unique_ptr<ClientCall> call =
+      channel->StartCall(nullptr, "/increment.Increment/Increment", &request);
+
+  RawConnection server = RawConnection::Adopt(AcceptOne(*listener));
+  ASSERT_TRUE(server.ReadPreface(kCallTimeout).ok());
+  absl::StatusOr<ReceivedFrame> headers = server.ReadFrame(kCallTimeout);
+  ASSERT_TRUE(headers.ok()) << headers.status();
+  const uint32_t stream_id = headers->header.stream_id;
+  increment::IncrementReply reply;
+  reply.set_character("B");
+  std::string out;
+  AppendPreface(&out);
+  ASSERT_TRUE(AppendMessageFrame(&out, FrameType::kMessage, 0, stream_id, reply,
+                                 kDefaultMaxFrameSize)
+                  .ok());
+  AppendRawFrame(&out, FrameType::kStatus, 0, stream_id, "");
+  ASSERT_TRUE(server.Send(out, kCallTimeout).ok());
+  ASSERT_TRUE(call->WaitUntilDone(absl::Now() + kCallTimeout));
+
+  UnaryFuture<increment::IncrementReply> future(std::move(call));
+  absl::StatusOr<increment::IncrementReply> got = future.Get();
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->character(), "B");
+}
+
 }  // namespace
 }  // namespace sockrpc
