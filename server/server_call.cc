@@ -145,7 +145,9 @@ void ServerCallState::CountWhileAwaitingRequest() {
 void ServerCallState::Run(absl::string_view request) {
   // A callback method's blocking form: StartCallback() ran the
   // interceptors already.
-  absl::Status status = is_callback() ? absl::OkStatus() : StartInterceptors();
+  absl::Status status = is_callback() || !connection_->has_interceptors()
+                            ? absl::OkStatus()
+                            : StartInterceptors();
   if (status.ok()) {
     status = RunHandler(request);
   } else {

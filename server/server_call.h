@@ -202,8 +202,14 @@ class ServerCallState final
   size_t interceptors_started() const {
     return interceptors_started_.load(std::memory_order_relaxed);
   }
-  // Runs OnCallEnd() of the interceptors whose OnCallStart() ran.
-  void EndInterceptors(const absl::Status& status);
+  // Runs OnCallEnd() of the interceptors whose OnCallStart() ran (inline
+  // when none did, as for most calls).
+  void EndInterceptors(const absl::Status& status) {
+    if (ABSL_PREDICT_FALSE(interceptors_started() > 0)) {
+      EndStartedInterceptors(status);
+    }
+  }
+  void EndStartedInterceptors(const absl::Status& status);
   // The interceptors' OnRequest() in order; the first failure's status.
   absl::Status RunRequestHooks(google::protobuf::MessageLite& request);
   // The interceptors' OnReply() in order; the first failure's status.

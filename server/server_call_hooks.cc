@@ -21,9 +21,8 @@ absl::Status ServerCallState::StartInterceptors() {
   return status;
 }
 
-void ServerCallState::EndInterceptors(const absl::Status& status) {
+void ServerCallState::EndStartedInterceptors(const absl::Status& status) {
   const size_t started = interceptors_started();
-  if (started == 0) return;
   const auto& interceptors = connection_->interceptors();
   const absl::Duration elapsed = absl::Now() - start_time_;
   for (size_t i = started; i-- > 0;) {

@@ -45,7 +45,8 @@ ServerConnection::ServerConnection(ServerRuntime* runtime, uint64_t tag,
       reader_(runtime->options().max_frame_size, &runtime->buffers()),
       last_read_nanos_(MonotonicNanos()),
       accepts_fds_(credentials_.has_value() &&
-                   runtime->options().max_fds_per_message > 0) {}
+                   runtime->options().max_fds_per_message > 0),
+      has_interceptors_(!runtime->options().interceptors.empty()) {}
 
 ServerConnection::~ServerConnection() = default;
 

@@ -81,6 +81,8 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   uint32_t max_frame_size() const;
   size_t max_metadata_size() const;
   const std::vector<ServerInterceptor*>& interceptors() const;
+  // !interceptors().empty(), inline: asked by every call.
+  bool has_interceptors() const { return has_interceptors_; }
 
   // Handles the epoll `events` of this connection. Appends the calls that
   // became ready to `ready` (the caller runs them). Returns false when the
@@ -285,6 +287,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   // taken by an FDS frame; those of the FDS frame whose MESSAGE comes next
   // (fds_stream_ != 0), or whether they were over the connection's limit.
   const bool accepts_fds_;
+  const bool has_interceptors_;  // see has_interceptors()
   // (Added to under read_mu_; bytes_sent_ under write_mu_.)
   SingleWriterCounter bytes_received_;
   uint64_t frame_begin_ ABSL_GUARDED_BY(read_mu_) = 0;
