@@ -70,6 +70,38 @@ TEST(WireCodecTest, MessageFrameCarriesTheEncoding) {
   EXPECT_EQ(out.substr(kFrameHeaderSize), header.SerializeAsString());
 }
 
+TEST(WireCodecTest,
+     MessageFrameOfAKnownSizeCarriesTheEncodingAfterWhatWasThere) {
+  // Both ways a frame is put together: on the stack (payloads up to 256
+  // bytes) and in place in `out` (larger).
+  for (size_t length : {size_t{10}, size_t{250}, size_t{4000}}) {
+    wire::CallStatus status;
+    status.set_message(std::string(length, 'm'));
+    std::string out = "keep";
+    ASSERT_TRUE(AppendMessageFrameOfSize(&out, FrameType::kStatus, 0, 3, status,
+                                         status.ByteSizeLong(),
+                                         kDefaultMaxFrameSize)
+                    .ok());
+    ASSERT_EQ(out.substr(0, 4), "keep");
+    absl::StatusOr<FrameHeader> decoded = DecodeFrameHeader(out.data() + 4);
+    ASSERT_TRUE(decoded.ok());
+    EXPECT_EQ(decoded->type, static_cast<uint8_t>(FrameType::kStatus));
+    EXPECT_EQ(decoded->stream_id, 3u);
+    EXPECT_EQ(decoded->length, out.size() - 4 - kFrameHeaderSize);
+    EXPECT_EQ(out.substr(4 + kFrameHeaderSize), status.SerializeAsString())
+        << "message of " << length << " bytes";
+  }
+  wire::CallStatus large;
+  large.set_message(std::string(100, 'x'));
+  std::string out = "keep";
+  EXPECT_EQ(AppendMessageFrameOfSize(&out, FrameType::kStatus, 0, 1, large,
+                                     large.ByteSizeLong(),
+                                     /*max_frame_size=*/50)
+                .code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(out, "keep");
+}
+
 // Decodes the one STATUS frame in `out`; fails the test if it is not one.
 wire::CallStatus ParseStatusFrame(const std::string& out, uint32_t stream_id) {
   wire::CallStatus call_status;

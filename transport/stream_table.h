@@ -41,7 +41,9 @@ class StreamTable {
     ++live_;
   }
 
-  // The value under `id`, or nullptr if there is none.
+  // The value under `id`, or nullptr if there is none. The pointer is
+  // valid until the table next changes (Add() may move the entries, Take()
+  // may compact them).
   const Value* Find(uint32_t id) const {
     const Entry* entry = Locate(id);
     return entry != nullptr ? &entry->value : nullptr;
