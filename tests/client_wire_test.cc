@@ -254,25 +254,23 @@ TEST(ClientWireTest, CallbackCallOutlivesTheConnectTimeoutOnceThePrefaceIsIn) {
 namespace sockrpc {
 namespace {
 
-// Plays a server that answers one Increment call with its preface, the
-// frames `before_reply` makes for the call's stream id, the reply "B" and
-// an OK STATUS; returns what the client made of the call.
-absl::StatusOr<increment::IncrementReply> CallAgainst(
-    const std::function<std::string(uint32_t stream_id)>& before_reply) {
-  TempDir dir;
+// A listener on a socket in `dir`, for a test that plays the server.
+absl::StatusOr<Listener> ListenIn(const TempDir& dir) {
   absl::StatusOr<Address> address =
       ParseAddress(absl::StrCat("unix:", dir.path(), "/wire.sock"));
   if (!address.ok()) return address.status();
-  absl::StatusOr<Listener> listener = Listener::Bind(*address);
-  if (!listener.ok()) return listener.status();
-  std::shared_ptr<Channel> channel =
-      testing::MakeChannel(listener->address().ToString(), ChannelOptions());
-  increment::Increment::Stub stub(channel);
-  increment::IncrementRequest request;
-  request.set_character("A");
-  UnaryFuture<increment::IncrementReply> call = stub.AsyncIncrement(request);
+  return Listener::Bind(*address);
+}
 
-  RawConnection server = RawConnection::Adopt(AcceptOne(*listener));
+// Plays a server that answers the one Increment call a client opens on
+// `listener` with its preface, the frames `before_reply` makes for the
+// call's stream id, the reply "B" and an OK STATUS. Returns the server's
+// end of the connection, which the caller keeps open until the client is
+// done with the call (a PONG, say, must not find it closed).
+absl::StatusOr<RawConnection> AnswerIncrement(
+    Listener& listener,
+    const std::function<std::string(uint32_t stream_id)>& before_reply) {
+  RawConnection server = RawConnection::Adopt(AcceptOne(listener));
   if (auto preface = server.ReadPreface(kCallTimeout); !preface.ok()) {
     return preface.status();
   }
@@ -287,7 +285,28 @@ absl::StatusOr<increment::IncrementReply> CallAgainst(
   (void)AppendMessageFrame(&out, FrameType::kMessage, 0, stream_id, reply,
                            kDefaultMaxFrameSize);
   AppendRawFrame(&out, FrameType::kStatus, 0, stream_id, "");
-  if (absl::Status s = server.Send(out, kCallTimeout); !s.ok()) return s;
+  if (absl::Status sent = server.Send(out, kCallTimeout); !sent.ok()) {
+    return sent;
+  }
+  return server;
+}
+
+// What the client makes of an Increment call that AnswerIncrement()
+// answers.
+absl::StatusOr<increment::IncrementReply> CallAgainst(
+    const std::function<std::string(uint32_t stream_id)>& before_reply) {
+  TempDir dir;
+  absl::StatusOr<Listener> listener = ListenIn(dir);
+  if (!listener.ok()) return listener.status();
+  std::shared_ptr<Channel> channel =
+      testing::MakeChannel(listener->address().ToString(), ChannelOptions());
+  increment::Increment::Stub stub(channel);
+  increment::IncrementRequest request;
+  request.set_character("A");
+  UnaryFuture<increment::IncrementReply> call = stub.AsyncIncrement(request);
+  absl::StatusOr<RawConnection> server =
+      AnswerIncrement(*listener, before_reply);
+  if (!server.ok()) return server.status();
   return call.Get();
 }
 
@@ -357,10 +376,7 @@ TEST(ClientWireTest, UnaryFutureOfACallThatEndedBeforeItWasMadeHasTheReply) {
   // The reply is read (and queued) before the UnaryFuture exists: the
   // future then takes it from the queue.
   TempDir dir;
-  absl::StatusOr<Address> address =
-      ParseAddress(absl::StrCat("unix:", dir.path(), "/wire.sock"));
-  ASSERT_TRUE(address.ok()) << address.status();
-  absl::StatusOr<Listener> listener = Listener::Bind(*address);
+  absl::StatusOr<Listener> listener = ListenIn(dir);
   ASSERT_TRUE(listener.ok()) << listener.status();
   std::shared_ptr<Channel> channel =
       testing::MakeChannel(listener->address().ToString(), ChannelOptions());
@@ -369,21 +385,9 @@ TEST(ClientWireTest, UnaryFutureOfACallThatEndedBeforeItWasMadeHasTheReply) {
   request.set_character("A");
   std::unique_ptr<ClientCall> call =
       channel->StartCall(nullptr, "/increment.Increment/Increment", &request);
-
-  RawConnection server = RawConnection::Adopt(AcceptOne(*listener));
-  ASSERT_TRUE(server.ReadPreface(kCallTimeout).ok());
-  absl::StatusOr<ReceivedFrame> headers = server.ReadFrame(kCallTimeout);
-  ASSERT_TRUE(headers.ok()) << headers.status();
-  const uint32_t stream_id = headers->header.stream_id;
-  increment::IncrementReply reply;
-  reply.set_character("B");
-  std::string out;
-  AppendPreface(&out);
-  ASSERT_TRUE(AppendMessageFrame(&out, FrameType::kMessage, 0, stream_id, reply,
-                                 kDefaultMaxFrameSize)
-                  .ok());
-  AppendRawFrame(&out, FrameType::kStatus, 0, stream_id, "");
-  ASSERT_TRUE(server.Send(out, kCallTimeout).ok());
+  absl::StatusOr<RawConnection> server =
+      AnswerIncrement(*listener, [](uint32_t) { return ""; });
+  ASSERT_TRUE(server.ok()) << server.status();
   ASSERT_TRUE(call->WaitUntilDone(absl::Now() + kCallTimeout));
 
   UnaryFuture<increment::IncrementReply> future(std::move(call));
