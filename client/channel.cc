@@ -122,6 +122,7 @@ void Channel::Abandon(State* old) {
   if (connection != nullptr) {
     fds.push_back(connection->fd());
     fds.push_back(connection->wake_fd());
+    fds.push_back(connection->ring_fd_for_fork());  // -1 if none
   }
   fds.push_back(old->loop->epoll_fd_for_fork());
   fds.push_back(old->loop->wake_fd_for_fork());

@@ -132,6 +132,11 @@ class ClientConnection {
   // The connection's eventfd (see fd()), for a forked child closing its
   // copies of the descriptors.
   int wake_fd() const { return wake_fd_.get(); }
+  // The reader's io_uring descriptor (-1 if none), for a forked child to
+  // let go of (see Channel).
+  int ring_fd_for_fork() const {
+    return ring_fd_for_fork_.load(std::memory_order_acquire);
+  }
 
   // True for a unix socket, false for TCP.
   bool is_unix() const { return unix_; }
@@ -263,6 +268,16 @@ class ClientConnection {
   enum class ReadOutcome { kFull, kShort, kDrained, kStop };
   ReadOutcome ReadAndDispatch(absl::Span<char> scratch);
   void ReadUntil(Predicate ready, absl::Time deadline) ABSL_LOCKS_EXCLUDED(mu_);
+  // As ReadAndDispatch(), waiting first until `deadline` through `ring`,
+  // in one system call (kDrained: nothing came; `*woken`: wake_fd_ was
+  // signalled).
+  ReadOutcome ReceiveAndDispatch(ReceiveRing& ring, absl::Span<char> scratch,
+                                 absl::Time deadline, bool* woken);
+  // The reader's ring (ring_), made on first use; null: poll() and read.
+  ReceiveRing* ReaderRing();
+  // Dispatches the frames a read completed (`read`: what it did).
+  ReadOutcome Dispatch(IncomingFrames::ReadResult read,
+                       const absl::Status& error);
   // Until the server's preface has arrived, the reader waits no later than
   // PrefaceDeadline().
   absl::Time PrefaceWaitDeadline(absl::Time deadline);
@@ -413,6 +428,14 @@ class ClientConnection {
   BufferPool buffers_;
   // The reading half: used only by the thread holding the reader role.
   IncomingFrames in_;
+  // The reader's io_uring, which waits and reads in one system call
+  // (transport/receive_ring.h): made by the first wait (ring_tried_), null
+  // where io_uring cannot be used or the connection accepts descriptors
+  // (those come with recvmsg()); the reader's alone, like in_. Its
+  // descriptor, for a forked child (-1: none).
+  bool ring_tried_ = false;
+  std::unique_ptr<ReceiveRing> ring_;
+  std::atomic<int> ring_fd_for_fork_{-1};
   // How long the server may take to send its preface once somebody waits
   // for it (ChannelOptions::connect_timeout); when that time is up
   // (InfiniteFuture until the first PrefaceDeadline()); and whether it has

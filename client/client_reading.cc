@@ -91,6 +91,7 @@ void ClientConnection::ReadUntil(Predicate ready, absl::Time deadline) {
   char scratch[kReadScratchSize];
   // The reader may keep bytes in `scratch` until EndReads().
   absl::Cleanup end_reads = [this] { in_.EndReads(); };
+  ReceiveRing* const ring = ReaderRing();
   for (;;) {
     // Wait first: right after a request goes out, its reply is not there.
     // Until the server's preface is in, no longer than it may take.
@@ -98,8 +99,19 @@ void ClientConnection::ReadUntil(Predicate ready, absl::Time deadline) {
                                          ? deadline
                                          : PrefaceWaitDeadline(deadline);
     bool woken = false;
-    if (!WaitFor(fd_.get(), POLLIN, wait_deadline, wake_fd_.get(), &woken)
-             .ok()) {
+    // With the ring the wait reads too: what it brought is dispatched.
+    ReadOutcome received = ReadOutcome::kFull;
+    if (ring != nullptr) {
+      received = ReceiveAndDispatch(*ring, absl::MakeSpan(scratch),
+                                    wait_deadline, &woken);
+      if (received == ReadOutcome::kStop) return;
+      if (received == ReadOutcome::kDrained && !woken) {
+        FailIfPrefaceLate();
+        return;  // deadline
+      }
+    } else if (!WaitFor(fd_.get(), POLLIN, wait_deadline, wake_fd_.get(),
+                        &woken)
+                    .ok()) {
       FailIfPrefaceLate();
       return;  // deadline
     }
@@ -107,6 +119,15 @@ void ClientConnection::ReadUntil(Predicate ready, absl::Time deadline) {
       // Another thread changed a call's state (a cancel): look again.
       MutexLock lock(&mu_);
       if (ready()) return;
+    }
+    if (ring != nullptr) {
+      if (received != ReadOutcome::kDrained) {
+        MutexLock lock(&mu_);
+        if (ready()) return;
+      }
+      // Unless the read filled its space, the socket is most likely
+      // drained: wait again.
+      if (received != ReadOutcome::kFull) continue;
     }
     for (;;) {
       const ReadOutcome read = ReadAndDispatch(absl::MakeSpan(scratch));
@@ -119,6 +140,18 @@ void ClientConnection::ReadUntil(Predicate ready, absl::Time deadline) {
       if (read == ReadOutcome::kShort) break;
     }
   }
+}
+
+ReceiveRing* ClientConnection::ReaderRing() {
+  if (ABSL_PREDICT_TRUE(ring_tried_)) return ring_.get();
+  ring_tried_ = true;
+  if (in_.max_fds_per_message() == 0) {
+    ring_ = ReceiveRing::Create(fd_.get(), wake_fd_.get());
+  }
+  if (ring_ != nullptr) {
+    ring_fd_for_fork_.store(ring_->fd(), std::memory_order_release);
+  }
+  return ring_.get();
 }
 
 absl::Time ClientConnection::PrefaceWaitDeadline(absl::Time deadline) {
@@ -156,6 +189,20 @@ ClientConnection::ReadOutcome ClientConnection::ReadAndDispatch(
     absl::Span<char> scratch) {
   absl::Status error;
   const IncomingFrames::ReadResult read = in_.ReadOnce(scratch, &error);
+  return Dispatch(read, error);
+}
+
+ClientConnection::ReadOutcome ClientConnection::ReceiveAndDispatch(
+    ReceiveRing& ring, absl::Span<char> scratch, absl::Time deadline,
+    bool* woken) {
+  absl::Status error;
+  const IncomingFrames::ReadResult read =
+      in_.ReceiveOnce(ring, scratch, deadline, woken, &error);
+  return Dispatch(read, error);
+}
+
+ClientConnection::ReadOutcome ClientConnection::Dispatch(
+    IncomingFrames::ReadResult read, const absl::Status& error) {
   switch (read) {
     case IncomingFrames::ReadResult::kFailed:
       Fail(error);

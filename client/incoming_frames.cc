@@ -8,6 +8,7 @@
 #include "sockrpc/wire.pb.h"
 #include "transport/fd_passing.h"
 #include "transport/frame.h"
+#include "transport/posix_error.h"
 #include "transport/socket.h"
 
 namespace sockrpc {
@@ -28,31 +29,57 @@ IncomingFrames::ReadResult IncomingFrames::ReadOnce(absl::Span<char> scratch,
       ABSL_PREDICT_FALSE(max_fds_ > 0)
           ? ReadSomeWithFds(fd_, space.data(), space.size(), &fds)
           : ReadSome(fd_, space.data(), space.size());
-  if (ABSL_PREDICT_FALSE(absl::IsInvalidArgument(got.status()))) {
-    *error = got.status();  // descriptors cut short
-    NameProtocolError(error);
+  if (ABSL_PREDICT_FALSE(!got.ok())) {
+    *error = got.status();
+    if (absl::IsInvalidArgument(*error)) {
+      NameProtocolError(error);  // descriptors cut short
+    } else {
+      *error = ReadError(error->message());
+    }
     return ReadResult::kFailed;
   }
-  if (!got.ok()) {
-    *error = absl::UnavailableError(absl::StrCat(
-        "connection to ", target_, " failed: ", got.status().message()));
+  return Commit(*got, space, &fds, error);
+}
+
+IncomingFrames::ReadResult IncomingFrames::ReceiveOnce(ReceiveRing& ring,
+                                                       absl::Span<char> scratch,
+                                                       absl::Time deadline,
+                                                       bool* woken,
+                                                       absl::Status* error) {
+  absl::Span<char> space = reader_.PrepareRead(scratch);
+  const ReceiveRing::Received received = ring.Receive(space, deadline);
+  *woken = received.woken;
+  if (ABSL_PREDICT_FALSE(received.error != 0)) {
+    *error = ReadError(absl::StrCat("read: ", ErrnoText(received.error)));
     return ReadResult::kFailed;
   }
-  if (*got == 0) {
+  return Commit(received.bytes, space, nullptr, error);
+}
+
+absl::Status IncomingFrames::ReadError(absl::string_view what) const {
+  return absl::UnavailableError(
+      absl::StrCat("connection to ", target_, " failed: ", what));
+}
+
+IncomingFrames::ReadResult IncomingFrames::Commit(ssize_t got,
+                                                  absl::Span<char> space,
+                                                  std::vector<Fd>* fds,
+                                                  absl::Status* error) {
+  if (got == 0) {
     *error = absl::UnavailableError(
         absl::StrCat("connection to ", target_, " closed by the server"));
     return ReadResult::kFailed;
   }
-  if (*got < 0) return ReadResult::kDrained;
-  reader_.CommitRead(static_cast<size_t>(*got));
-  if (ABSL_PREDICT_FALSE(!fds.empty())) {
+  if (got < 0) return ReadResult::kDrained;
+  reader_.CommitRead(static_cast<size_t>(got));
+  if (ABSL_PREDICT_FALSE(fds != nullptr && !fds->empty())) {
     received_fds_.Add(bytes_received_,
-                      bytes_received_ + static_cast<uint64_t>(*got),
-                      std::move(fds));
+                      bytes_received_ + static_cast<uint64_t>(got),
+                      std::move(*fds));
   }
-  bytes_received_ += static_cast<uint64_t>(*got);
-  return static_cast<size_t>(*got) < space.size() ? ReadResult::kShort
-                                                  : ReadResult::kFull;
+  bytes_received_ += static_cast<uint64_t>(got);
+  return static_cast<size_t>(got) < space.size() ? ReadResult::kShort
+                                                 : ReadResult::kFull;
 }
 
 bool IncomingFrames::TakePreface(absl::Status* error) {

@@ -19,10 +19,12 @@
 #include "absl/base/optimization.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "transport/buffer_pool.h"
 #include "transport/fd_passing.h"
 #include "transport/frame_reader.h"
+#include "transport/receive_ring.h"
 
 namespace sockrpc {
 
@@ -43,6 +45,12 @@ class IncomingFrames {
   // partly read, the reader's own buffer. kFailed, with an UNAVAILABLE
   // `*error`, if the socket failed or the server closed the connection.
   ReadResult ReadOnce(absl::Span<char> scratch, absl::Status* error);
+  // As ReadOnce(), but waits first, in the same system call, through
+  // `ring` (made for this socket) until bytes come, `deadline` passes or
+  // the ring's wake-up descriptor is signalled (`*woken`, bytes or not).
+  // kDrained: nothing came. Only for a side that accepts no descriptors.
+  ReadResult ReceiveOnce(ReceiveRing& ring, absl::Span<char> scratch,
+                         absl::Time deadline, bool* woken, absl::Status* error);
 
   // The next frame of what was read (FrameReader::Next()). First the
   // server's preface must arrive and be valid: if it is not, kMalformed
@@ -102,6 +110,12 @@ class IncomingFrames {
                       : FrameReader::Result::kMalformed;
   }
   void NameProtocolError(absl::Status* error) const;
+  // Takes in what a read that did not fail brought into `space`: `got`
+  // bytes (0: the server closed; -1: none), with `fds` (null: none).
+  ReadResult Commit(ssize_t got, absl::Span<char> space, std::vector<Fd>* fds,
+                    absl::Status* error);
+  // The UNAVAILABLE error of a failed read (`what` the system's words).
+  absl::Status ReadError(absl::string_view what) const;
 
   const int fd_;
   const std::string target_;

@@ -1,0 +1,116 @@
+// ReceiveRing: waits for a socket's next bytes and reads them in one system
+// call, through an io_uring of its own.
+//
+// A waiting reader otherwise makes two: poll() until the socket is
+// readable, then recv(). Here one io_uring_enter() submits a receive and
+// waits for it to complete, or for a wake-up descriptor (an eventfd other
+// threads signal) to become readable, or for a deadline. io_uring's wait
+// is woken only by the events asked for: a reader blocked in recv() on a
+// unix socket is also woken each time the peer takes in what this side
+// wrote (unix_write_space()), which costs a context switch a call.
+//
+// Invariants and ownership:
+// - The ring borrows `socket_fd` and `wake_fd`; both must outlive it.
+// - Between Receive() calls no receive is pending: each call completes or
+//   cancels its own before it returns, so `space` is never written after.
+//   Only the poll of `wake_fd` may stay armed from one call to the next
+//   (it holds no memory of the caller's); the destructor's close() ends it.
+// - Not thread-safe: one thread at a time (a connection's reader role),
+//   which may be a different thread each time.
+//
+// Create() returns null where io_uring cannot be used (an old kernel, a
+// seccomp filter, io_uring_disabled, RLIMIT_MEMLOCK, ThreadSanitizer, or
+// SOCKRPC_IO_URING=0 in the environment); callers then poll() and recv().
+#ifndef SOCKRPC_TRANSPORT_RECEIVE_RING_H_
+#define SOCKRPC_TRANSPORT_RECEIVE_RING_H_
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "transport/fd.h"
+
+struct io_uring_params;
+struct io_uring_sqe;
+struct io_uring_cqe;
+
+namespace sockrpc {
+
+class ReceiveRing {
+ public:
+  // What one Receive() brought.
+  struct Received {
+    // > 0: bytes read into the space; 0: the peer closed; -1: none (the
+    // wait was woken or timed out, or the receive failed: see `error`).
+    ssize_t bytes = -1;
+    // The errno of a failed receive (0 if it did not fail).
+    int error = 0;
+    // Whether `wake_fd` became readable (the caller drains it).
+    bool woken = false;
+  };
+
+  // Null if io_uring cannot be used here (see above).
+  static std::unique_ptr<ReceiveRing> Create(int socket_fd, int wake_fd);
+
+  ReceiveRing(const ReceiveRing&) = delete;
+  ReceiveRing& operator=(const ReceiveRing&) = delete;
+  ~ReceiveRing();
+
+  // Receives what the socket has into `space` (not empty), waiting until
+  // something arrives, the peer closes, `wake_fd` is signalled or
+  // `deadline` passes. Returns with nothing received if woken or timed
+  // out; bytes that arrived meanwhile are returned with `woken` set.
+  Received Receive(absl::Span<char> space, absl::Time deadline);
+
+  // The ring's descriptor (for a forked child to let go of it).
+  int fd() const { return ring_fd_.get(); }
+
+ private:
+  ReceiveRing(int socket_fd, int wake_fd)
+      : socket_fd_(socket_fd), wake_fd_(wake_fd) {}
+
+  // Maps the rings of `ring_fd_`; false if that fails.
+  bool Map(const io_uring_params& params);
+  // The next free submission entry, cleared; null if none (cannot happen
+  // with the few entries this ring ever has pending).
+  io_uring_sqe* NextEntry();
+  // Submits what NextEntry() filled and waits for at least one completion
+  // until `deadline` (InfiniteFuture: no limit). 0, or the errno of a
+  // failed io_uring_enter() (ETIME, EINTR: try again; others: the kernel
+  // refused the ring and took nothing).
+  int SubmitAndWait(absl::Time deadline);
+  // Takes every completion there is, noting what it completed.
+  void Reap(Received* received);
+  // Cancels the pending receive and waits until its completion is in.
+  void CancelReceive(Received* received);
+
+  const int socket_fd_;
+  const int wake_fd_;
+  Fd ring_fd_;
+  // The mapped rings (one mapping for both queues, one for the entries).
+  void* rings_ = nullptr;
+  size_t rings_size_ = 0;
+  io_uring_sqe* entries_ = nullptr;
+  size_t entries_size_ = 0;
+  // Pointers into the submission and completion rings.
+  unsigned* sq_head_ = nullptr;
+  unsigned* sq_tail_ = nullptr;
+  unsigned sq_mask_ = 0;
+  unsigned sq_entries_ = 0;
+  unsigned* cq_head_ = nullptr;
+  unsigned* cq_tail_ = nullptr;
+  unsigned cq_mask_ = 0;
+  io_uring_cqe* completions_ = nullptr;
+  // Entries filled since the last io_uring_enter().
+  unsigned to_submit_ = 0;
+  bool receive_pending_ = false;
+  bool wake_poll_armed_ = false;
+};
+
+}  // namespace sockrpc
+
+#endif  // SOCKRPC_TRANSPORT_RECEIVE_RING_H_
