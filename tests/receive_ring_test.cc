@@ -11,10 +11,12 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <thread>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "transport/fd.h"
@@ -114,18 +116,22 @@ TEST_F(ReceiveRingTest, ShutdownEndsAWaitingReceive) {
 }
 
 TEST_F(ReceiveRingTest, TimesOutWithNothingAndLosesNothingAfter) {
+  char timed_out[16];
+  std::memset(timed_out, '#', sizeof(timed_out));
   const absl::Time start = absl::Now();
   ReceiveRing::Received got = ring_->Receive(
-      absl::MakeSpan(space_), absl::Now() + absl::Milliseconds(20));
+      absl::MakeSpan(timed_out), absl::Now() + absl::Milliseconds(20));
   EXPECT_GE(absl::Now() - start, absl::Milliseconds(20));
   EXPECT_EQ(got.bytes, -1);
   EXPECT_EQ(got.error, 0);
   EXPECT_FALSE(got.woken);
-  // The cancelled receive took nothing: the next one gets every byte.
+  // The cancelled receive took nothing and writes nothing more: the next
+  // one, into other space, gets every byte.
   Send("after");
   got = ring_->Receive(absl::MakeSpan(space_), absl::InfiniteFuture());
   ASSERT_EQ(got.bytes, 5);
   EXPECT_EQ(std::string(space_, 5), "after");
+  EXPECT_EQ(std::string(timed_out, sizeof(timed_out)), std::string(16, '#'));
 }
 
 TEST_F(ReceiveRingTest, DeadlineAlreadyPastStillTakesWhatIsThere) {
@@ -162,6 +168,32 @@ TEST_F(ReceiveRingTest, WakeUpFromAnotherThreadEndsAWait) {
   EXPECT_EQ(got.bytes, -1);
 }
 
+// A request belongs to the thread that submitted it, and that thread's
+// exit cancels it: the wake-up poll armed by a reader thread that has
+// since exited must not leave the next reader deaf to wake-ups.
+TEST_F(ReceiveRingTest, WakeUpReachesAReaderAfterThePreviousReaderExited) {
+  std::thread first_reader([this] {
+    Send("x");
+    char space[8];
+    EXPECT_EQ(
+        ring_->Receive(absl::MakeSpan(space), absl::InfiniteFuture()).bytes, 1);
+  });
+  first_reader.join();
+  std::thread waker([this] { Wake(); });
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  ReceiveRing::Received got;
+  // A first return may report the exited thread's poll ending (woken
+  // with nothing to drain); the wake-up itself must come before the
+  // deadline.
+  for (int i = 0; i < 2 && !got.woken; ++i) {
+    got = ring_->Receive(absl::MakeSpan(space_), deadline);
+  }
+  waker.join();
+  EXPECT_TRUE(got.woken);
+  EXPECT_LT(absl::Now(), deadline);
+  EXPECT_EQ(got.bytes, -1);
+}
+
 TEST_F(ReceiveRingTest, BytesAndWakeUpTogetherReturnBoth) {
   Send("both");
   Wake();
@@ -189,6 +221,11 @@ TEST_F(ReceiveRingTest, ManyRoundTripsKeepEveryByteInOrder) {
       }
     }
   });
+  // Whatever happens below, the peer is let go and joined.
+  absl::Cleanup join = [&] {
+    ::shutdown(theirs_.get(), SHUT_RDWR);
+    peer.join();
+  };
   std::string received;
   const absl::Time deadline = absl::Now() + absl::Seconds(60);
   while (received.size() < kRounds && absl::Now() < deadline) {
@@ -202,7 +239,7 @@ TEST_F(ReceiveRingTest, ManyRoundTripsKeepEveryByteInOrder) {
       (void)::read(wake_.get(), &count, sizeof(count));
     }
   }
-  peer.join();
+  std::move(join).Invoke();
   ASSERT_EQ(received.size(), static_cast<size_t>(kRounds));
   for (int i = 0; i < kRounds; ++i) {
     ASSERT_EQ(received[i], static_cast<char>('a' + i % 26)) << "byte " << i;
@@ -223,6 +260,7 @@ TEST_F(ReceiveRingTest, RingsLeaveNoDescriptorBehind) {
 }
 
 TEST_F(ReceiveRingTest, EnvironmentTurnsItOff) {
+  // (This fixture skipped if the environment had it off already.)
   ASSERT_EQ(::setenv("SOCKRPC_IO_URING", "0", 1), 0);
   EXPECT_EQ(ReceiveRing::Create(ours_.get(), wake_.get()), nullptr);
   ASSERT_EQ(::setenv("SOCKRPC_IO_URING", "1", 1), 0);

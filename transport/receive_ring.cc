@@ -8,9 +8,11 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
+#include "absl/base/optimization.h"
 #include "absl/time/clock.h"
 #include "transport/direct_syscalls.h"
 #include "transport/thread_sanitizer.h"
@@ -18,14 +20,15 @@
 namespace sockrpc {
 namespace {
 
-// Completions are told apart by user_data.
+// Completions are told apart by user_data: a kind in the low byte, and
+// for wake-up polls their generation above it.
 constexpr uint64_t kReceiveTag = 1;
-constexpr uint64_t kWakeTag = 2;
+constexpr uint64_t kWakeKind = 2;
 constexpr uint64_t kCancelTag = 3;
+uint64_t WakeTag(uint64_t generation) { return kWakeKind | generation << 8; }
 
-// At most three entries are ever pending: the receive, the wake-up poll,
-// a cancel.
-constexpr unsigned kRingEntries = 4;
+// Twice what is ever filled and not yet taken (see NextEntry()).
+constexpr unsigned kRingEntries = 8;
 
 template <typename T>
 T LoadAcquire(const T* p) {
@@ -84,6 +87,10 @@ bool ReceiveRing::Map(const io_uring_params& params) {
              MAP_SHARED | MAP_POPULATE, ring_fd_.get(), IORING_OFF_SQES);
   if (entries == MAP_FAILED) return false;
   entries_ = static_cast<io_uring_sqe*>(entries);
+  // A forked child never uses the ring (it lets go of its descriptor):
+  // its mappings would keep the parent's ring alive there.
+  (void)::madvise(rings_, rings_size_, MADV_DONTFORK);
+  (void)::madvise(entries_, entries_size_, MADV_DONTFORK);
   char* base = static_cast<char*>(rings_);
   sq_head_ = reinterpret_cast<unsigned*>(base + params.sq_off.head);
   sq_tail_ = reinterpret_cast<unsigned*>(base + params.sq_off.tail);
@@ -96,6 +103,7 @@ bool ReceiveRing::Map(const io_uring_params& params) {
   // Submission slot i always holds entry i.
   unsigned* array = reinterpret_cast<unsigned*>(base + params.sq_off.array);
   for (unsigned i = 0; i < params.sq_entries; ++i) array[i] = i;
+  filled_ = *sq_tail_;
   return true;
 }
 
@@ -107,21 +115,31 @@ ReceiveRing::~ReceiveRing() {
 }
 
 io_uring_sqe* ReceiveRing::NextEntry() {
-  const unsigned tail = *sq_tail_ + to_submit_;
-  if (tail - LoadAcquire(sq_head_) >= sq_entries_) return nullptr;
-  io_uring_sqe* entry = &entries_[tail & sq_mask_];
+  io_uring_sqe* entry = &entries_[filled_ & sq_mask_];
   std::memset(entry, 0, sizeof(*entry));
-  ++to_submit_;
+  ++filled_;
   return entry;
 }
 
+void ReceiveRing::QueueReceive(absl::Span<char> space) {
+  io_uring_sqe* receive = NextEntry();
+  receive->opcode = IORING_OP_RECV;
+  receive->fd = socket_fd_;
+  receive->addr = reinterpret_cast<uint64_t>(space.data());
+  receive->len =
+      static_cast<uint32_t>(std::min<size_t>(space.size(), uint32_t{1} << 30));
+  receive->user_data = kReceiveTag;
+  receive_pending_ = true;
+}
+
+bool ReceiveRing::Transient(int error) {
+  return error == EINTR || error == ETIME || error == EAGAIN ||
+         error == ENOMEM || error == EBUSY;
+}
+
 int ReceiveRing::SubmitAndWait(absl::Time deadline) {
-  const unsigned submitting = to_submit_;
-  const unsigned tail_before = *sq_tail_;
-  if (submitting > 0) {
-    StoreRelease(sq_tail_, tail_before + submitting);
-    to_submit_ = 0;
-  }
+  StoreRelease(sq_tail_, filled_);
+  const unsigned submitting = filled_ - LoadAcquire(sq_head_);
   __kernel_timespec timeout{};
   io_uring_getevents_arg arg{};
   arg.sigmask = 0;
@@ -134,17 +152,15 @@ int ReceiveRing::SubmitAndWait(absl::Time deadline) {
     timeout.tv_nsec = spec.tv_nsec;
     arg.ts = reinterpret_cast<uint64_t>(&timeout);
   }
-  // The kernel takes every entry before it waits, and then reports how
-  // many it took even if the wait timed out or was interrupted; it fails
-  // the call only if it took none.
+  // The kernel takes entries before it waits, and then reports how many
+  // it took even if the wait timed out or was interrupted; it fails the
+  // call only if it took none. Entries it did not take stay between its
+  // head and our tail, for the next call.
   const long result = direct::Syscall6(
       SYS_io_uring_enter, ring_fd_.get(), submitting, /*min_complete=*/1,
       IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, direct::Arg(&arg),
       sizeof(arg));
-  if (result >= 0) return 0;
-  const int error = errno;
-  if (submitting > 0) StoreRelease(sq_tail_, tail_before);  // none taken
-  return error;
+  return result >= 0 ? 0 : errno;
 }
 
 void ReceiveRing::Reap(Received* received) {
@@ -152,22 +168,23 @@ void ReceiveRing::Reap(Received* received) {
   const unsigned tail = LoadAcquire(cq_tail_);
   for (; head != tail; ++head) {
     const io_uring_cqe& completion = completions_[head & cq_mask_];
-    switch (completion.user_data) {
-      case kReceiveTag:
-        receive_pending_ = false;
-        if (completion.res >= 0) {
-          received->bytes = completion.res;
-        } else if (completion.res != -ECANCELED) {
-          received->error = -completion.res;
-        }
-        break;
-      case kWakeTag:
-        wake_poll_armed_ = false;
-        if (completion.res > 0) received->woken = true;
-        break;
-      default:  // a cancel's own completion
-        break;
+    if (completion.user_data == kReceiveTag) {
+      receive_pending_ = false;
+      if (completion.res >= 0) {
+        received->bytes = completion.res;
+      } else if (completion.res != -ECANCELED && completion.res != -EINTR &&
+                 completion.res != -EAGAIN) {
+        // (Cancelled, interrupted or nothing there: no bytes, no error.)
+        received->error = -completion.res;
+      }
+    } else if (completion.user_data == WakeTag(wake_generation_)) {
+      // The current poll ended: signalled, or cancelled (its thread
+      // exited). Either way the caller looks, and a look that finds
+      // nothing costs one read of the eventfd.
+      wake_poll_armed_ = false;
+      received->woken = true;
     }
+    // Else a cancel's own completion, or an older poll's: nothing.
   }
   StoreRelease(cq_head_, head);
 }
@@ -175,31 +192,40 @@ void ReceiveRing::Reap(Received* received) {
 ReceiveRing::Received ReceiveRing::Receive(absl::Span<char> space,
                                            absl::Time deadline) {
   Received received;
-  const bool arming_poll = !wake_poll_armed_ && wake_fd_ >= 0;
-  if (arming_poll) {
+  // What completed since the last call: a wake-up, or the end of a poll
+  // whose thread exited.
+  if (*cq_head_ != LoadAcquire(cq_tail_)) Reap(&received);
+  const pthread_t self = ::pthread_self();
+  if (wake_fd_ >= 0 &&
+      (!wake_poll_armed_ || !::pthread_equal(wake_poll_owner_, self))) {
+    if (wake_poll_armed_) {
+      io_uring_sqe* cancel = NextEntry();
+      cancel->opcode = IORING_OP_ASYNC_CANCEL;
+      cancel->addr = WakeTag(wake_generation_);
+      cancel->user_data = kCancelTag;
+    }
     io_uring_sqe* poll = NextEntry();
     poll->opcode = IORING_OP_POLL_ADD;
     poll->fd = wake_fd_;
     poll->poll32_events = POLLIN;
-    poll->user_data = kWakeTag;
+    poll->user_data = WakeTag(++wake_generation_);
     wake_poll_armed_ = true;
+    wake_poll_owner_ = self;
   }
-  io_uring_sqe* receive = NextEntry();
-  receive->opcode = IORING_OP_RECV;
-  receive->fd = socket_fd_;
-  receive->addr = reinterpret_cast<uint64_t>(space.data());
-  receive->len =
-      static_cast<uint32_t>(std::min<size_t>(space.size(), uint32_t{1} << 30));
-  receive->user_data = kReceiveTag;
-  receive_pending_ = true;
-  for (bool first = true;; first = false) {
+  QueueReceive(space);
+  for (;;) {
     const int error = SubmitAndWait(deadline);
-    if (error != 0 && error != ETIME && error != EINTR) {
-      // The kernel refused the ring (it cannot be, with a ring that maps
-      // and descriptors that are open): a failed receive.
-      if (first) {
-        receive_pending_ = false;  // taken back by SubmitAndWait()
-        if (arming_poll) wake_poll_armed_ = false;
+    if (ABSL_PREDICT_FALSE(error != 0 && !Transient(error))) {
+      // The kernel refuses the ring (it cannot, with a ring that maps and
+      // descriptors that are open). Entries it did not take are dropped;
+      // a receive it took is cancelled.
+      const unsigned head = LoadAcquire(sq_head_);
+      const bool receive_taken = filled_ == head;
+      filled_ = head;
+      StoreRelease(sq_tail_, filled_);
+      if (!receive_taken) {
+        receive_pending_ = false;
+        wake_poll_armed_ = false;  // (whether taken or not: re-armed)
       }
       Reap(&received);
       if (receive_pending_) CancelReceive(&received);
@@ -207,12 +233,20 @@ ReceiveRing::Received ReceiveRing::Receive(absl::Span<char> space,
       return received;
     }
     Reap(&received);
-    if (!receive_pending_) return received;
-    if (received.woken ||
-        (deadline != absl::InfiniteFuture() && absl::Now() >= deadline)) {
-      CancelReceive(&received);
+    const bool past_deadline =
+        deadline != absl::InfiniteFuture() && absl::Now() >= deadline;
+    if (receive_pending_) {
+      if (received.woken || past_deadline) {
+        CancelReceive(&received);
+        return received;
+      }
+      continue;
+    }
+    if (received.bytes >= 0 || received.error != 0 || received.woken ||
+        past_deadline) {
       return received;
     }
+    QueueReceive(space);  // it ended with nothing (interrupted): again
   }
 }
 
@@ -223,11 +257,19 @@ void ReceiveRing::CancelReceive(Received* received) {
   cancel->user_data = kCancelTag;
   while (receive_pending_) {
     // The receive's completion comes at once (cancelled, or with what it
-    // received meanwhile). Only an interrupted wait is tried again: a ring
-    // the kernel refuses takes no cancel either.
+    // received meanwhile).
     const int error = SubmitAndWait(absl::InfiniteFuture());
     Reap(received);
-    if (error != 0 && error != EINTR) break;
+    if (ABSL_PREDICT_FALSE(error != 0 && !Transient(error) &&
+                           receive_pending_)) {
+      // The kernel still holds a receive into the caller's space and
+      // refuses the ring: returning would let it write into memory that
+      // is no longer the caller's.
+      std::fprintf(stderr,
+                   "sockrpc: io_uring refused to cancel a receive: %s\n",
+                   std::strerror(error));
+      std::abort();
+    }
   }
 }
 

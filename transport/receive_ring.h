@@ -24,6 +24,7 @@
 #ifndef SOCKRPC_TRANSPORT_RECEIVE_RING_H_
 #define SOCKRPC_TRANSPORT_RECEIVE_RING_H_
 
+#include <pthread.h>
 #include <sys/types.h>
 
 #include <cstddef>
@@ -75,14 +76,19 @@ class ReceiveRing {
 
   // Maps the rings of `ring_fd_`; false if that fails.
   bool Map(const io_uring_params& params);
-  // The next free submission entry, cleared; null if none (cannot happen
-  // with the few entries this ring ever has pending).
+  // The next free submission entry, cleared. Never null: at most four are
+  // ever filled and not yet taken (a poll's cancel, the poll, the
+  // receive, the receive's cancel), and the ring has eight.
   io_uring_sqe* NextEntry();
-  // Submits what NextEntry() filled and waits for at least one completion
-  // until `deadline` (InfiniteFuture: no limit). 0, or the errno of a
-  // failed io_uring_enter() (ETIME, EINTR: try again; others: the kernel
-  // refused the ring and took nothing).
+  // Queues the receive into `space`.
+  void QueueReceive(absl::Span<char> space);
+  // Submits what NextEntry() filled and the kernel has not taken, and
+  // waits for at least one completion until `deadline` (InfiniteFuture:
+  // no limit). 0, or the errno of a failed io_uring_enter(): Transient()
+  // ones (try again; entries not taken stay queued) or a ring the kernel
+  // refuses.
   int SubmitAndWait(absl::Time deadline);
+  static bool Transient(int error);
   // Takes every completion there is, noting what it completed.
   void Reap(Received* received);
   // Cancels the pending receive and waits until its completion is in.
@@ -105,10 +111,17 @@ class ReceiveRing {
   unsigned* cq_tail_ = nullptr;
   unsigned cq_mask_ = 0;
   io_uring_cqe* completions_ = nullptr;
-  // Entries filled since the last io_uring_enter().
-  unsigned to_submit_ = 0;
+  // Entries filled so far; those from the kernel's head on are not taken.
+  unsigned filled_ = 0;
   bool receive_pending_ = false;
+  // The wake-up poll. A request belongs to the thread that submitted it
+  // (its completion runs on that thread, and the thread's exit cancels
+  // it), so a poll armed by another thread than the receiving one is
+  // cancelled and armed anew; each poll has a generation of its own, and
+  // completions of older ones are ignored.
   bool wake_poll_armed_ = false;
+  pthread_t wake_poll_owner_{};
+  uint64_t wake_generation_ = 0;
 };
 
 }  // namespace sockrpc
