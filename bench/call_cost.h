@@ -53,10 +53,11 @@ struct CallCostSetup {
 absl::StatusOr<CallCost> MeasureCallCost(const CallCostSetup& setup);
 
 // System calls per warm call of each side, counted the same way (two run
-// lengths) with `strace -f -c` in place of callgrind (`tool_path` names
-// strace). Every system call of every thread
-// counts, the server's timer ticks included (1 ms apart, a few per 100
-// calls under strace).
+// lengths) with `strace -f` in place of callgrind (`tool_path` names
+// strace). Every system call of every thread counts but the timed waits
+// that expire: the server watchdog's ticks, 1 ms apart, by the clock and
+// not by the call (a few per 100 calls under strace), as its instructions
+// are left out of MeasureCallCost()'s.
 struct CallSyscalls {
   double server = 0;
   double client = 0;

@@ -8,13 +8,13 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "absl/strings/numbers.h"
+#include "absl/status/statusor.h"
+#include "call_cost.h"
 #include "cases.h"
 #include "suite.h"
 
@@ -48,14 +48,17 @@ std::vector<std::string> ServerArgv(const Options& options,
 }
 
 // The instructions a bench_server (under callgrind) executed in all, from
-// start to exit, serving `calls` unary 64 B calls; nullopt on failure.
+// start to exit, serving `calls` unary 64 B calls, less its watchdog's
+// (by the clock, not by the call: ReadCallgrindTotals()); nullopt on
+// failure.
 std::optional<double> ServerInstructions(const Options& options,
                                          const std::string& dir, bool stats,
                                          long calls) {
   const std::string tag = (stats ? "on" : "off") + std::to_string(calls);
   const std::string out = dir + "/callgrind." + tag;
-  std::vector<std::string> argv = {kValgrind, "--tool=callgrind",
-                                   "--callgrind-out-file=" + out};
+  std::vector<std::string> argv = {
+      kValgrind, "--tool=callgrind", "--callgrind-out-file=" + out,
+      "--compress-strings=no", "--compress-pos=no"};
   for (const std::string& arg :
        ServerArgv(options, "unix:" + dir + "/cg" + tag + ".sock", stats)) {
     argv.push_back(arg);
@@ -68,17 +71,12 @@ std::optional<double> ServerInstructions(const Options& options,
     spec.address = server->addresses()[0];
     if (!RpcUnaryCalls(spec, calls)) return std::nullopt;
   }  // SIGTERM: the server exits, and callgrind writes its totals
-  std::ifstream file(out);
-  std::string line;
-  while (std::getline(file, line)) {
-    double total;
-    if ((line.rfind("summary: ", 0) == 0 || line.rfind("totals: ", 0) == 0) &&
-        absl::SimpleAtod(line.substr(line.find(' ') + 1), &total)) {
-      return total;
-    }
+  absl::StatusOr<CallgrindTotals> totals = ReadCallgrindTotals(out);
+  if (!totals.ok()) {
+    std::fprintf(stderr, "bench: %s\n", totals.status().ToString().c_str());
+    return std::nullopt;
   }
-  std::fprintf(stderr, "bench: no instruction total in %s\n", out.c_str());
-  return std::nullopt;
+  return totals->instructions;
 }
 
 std::optional<double> InstructionsPerCall(const Options& options,

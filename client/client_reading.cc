@@ -146,7 +146,7 @@ ReceiveRing* ClientConnection::ReaderRing() {
   if (ABSL_PREDICT_TRUE(ring_tried_)) return ring_.get();
   ring_tried_ = true;
   if (in_.max_fds_per_message() == 0) {
-    ring_ = ReceiveRing::Create(fd_.get(), wake_fd_.get());
+    ring_ = ReceiveRing::Create(wake_fd_.get());
   }
   if (ring_ != nullptr) {
     ring_fd_for_fork_.store(ring_->fd(), std::memory_order_release);

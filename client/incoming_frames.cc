@@ -47,7 +47,7 @@ IncomingFrames::ReadResult IncomingFrames::ReceiveOnce(ReceiveRing& ring,
                                                        bool* woken,
                                                        absl::Status* error) {
   absl::Span<char> space = reader_.PrepareRead(scratch);
-  const ReceiveRing::Received received = ring.Receive(space, deadline);
+  const ReceiveRing::Received received = ring.Receive(fd_, space, deadline);
   *woken = received.woken;
   if (ABSL_PREDICT_FALSE(received.error != 0)) {
     *error = ReadError(absl::StrCat("read: ", ErrnoText(received.error)));

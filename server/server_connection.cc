@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "server/server_runtime.h"
+#include "transport/posix_error.h"
 #include "transport/socket.h"
 #include "transport/wire_codec.h"
 
@@ -88,25 +90,68 @@ bool ServerConnection::OnEvent(const std::shared_ptr<ServerConnection>& self,
                                uint32_t events, ReadyCalls* ready) {
   if (events & EPOLLOUT) FlushOutput();
   if ((events & ~uint32_t{EPOLLOUT}) == 0) return true;  // nothing to read
+  char scratch[kReadScratchSize];
   MutexLock lock(&read_mu_);
-  return ReadAndProcess(self, ready);
+  return ReadAndProcess(self, ready, absl::MakeSpan(scratch), nullptr);
+}
+
+bool ServerConnection::OnReceived(const std::shared_ptr<ServerConnection>& self,
+                                  const ReceiveRing::Received& received,
+                                  absl::Span<char> scratch, ReadyCalls* ready) {
+  MutexLock lock(&read_mu_);
+  return ReadAndProcess(self, ready, scratch, &received);
+}
+
+bool ServerConnection::CanGoSolo() const {
+  if (fd() < 0 || accepts_fds_) return false;
+  MutexLock lock(&read_mu_);
+  return preface_received_ && reader_.buffered() == 0;
+}
+
+void ServerConnection::SetSolo(bool solo) {
+  MutexLock lock(&write_mu_);
+  if (solo_ == solo) return;
+  solo_ = solo;
+  UpdateWatchLocked();
+}
+
+absl::StatusOr<ssize_t> ServerConnection::TakeReceived(
+    const ReceiveRing::Received& received, absl::Span<char> scratch,
+    absl::Span<char>* space) {
+  if (received.error != 0) {
+    return absl::UnavailableError(
+        absl::StrCat("read: ", ErrnoText(received.error)));
+  }
+  if (received.bytes > 0 && space->data() != scratch.data()) {
+    // The reader keeps part of a frame in its own buffer: the bytes go on
+    // from there (a copy of one scratch's worth at most).
+    const size_t size = static_cast<size_t>(received.bytes);
+    *space = reader_.PrepareRead(size);
+    std::memcpy(space->data(), scratch.data(), size);
+  }
+  return received.bytes;
 }
 
 bool ServerConnection::ReadAndProcess(
-    const std::shared_ptr<ServerConnection>& self, ReadyCalls* ready) {
-  char scratch[kReadScratchSize];
+    const std::shared_ptr<ServerConnection>& self, ReadyCalls* ready,
+    absl::Span<char> scratch, const ReceiveRing::Received* received) {
   // The reader may keep bytes in `scratch` until EndReads().
   absl::Cleanup end_reads = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
     reader_.EndReads();
     just_opened_.reset();
   };
   for (int i = 0; i < kMaxReadsPerEvent; ++i) {
-    absl::Span<char> space = reader_.PrepareRead(absl::MakeSpan(scratch));
+    absl::Span<char> space = reader_.PrepareRead(scratch);
     std::vector<Fd> fds;
-    absl::StatusOr<ssize_t> got =
-        ABSL_PREDICT_FALSE(accepts_fds_)
-            ? stream_->ReadWithFds(space.data(), space.size(), &fds)
-            : stream_->Read(space.data(), space.size());
+    absl::StatusOr<ssize_t> got;
+    if (received != nullptr) {
+      got = TakeReceived(*received, scratch, &space);
+      received = nullptr;
+    } else if (ABSL_PREDICT_FALSE(accepts_fds_)) {
+      got = stream_->ReadWithFds(space.data(), space.size(), &fds);
+    } else {
+      got = stream_->Read(space.data(), space.size());
+    }
     if (ABSL_PREDICT_FALSE(!got.ok() &&
                            absl::IsInvalidArgument(got.status()))) {
       return ProtocolError(got.status());  // descriptors cut short

@@ -10,8 +10,10 @@
 // runtime's epoll instance once, for its whole life (no re-arm per event);
 // normally one thread polls, but two pollers may get an event of the same
 // connection, and read_mu_ makes one of them read at a time (the other
-// finds nothing left). Send() may be called from any thread. The
-// runtime's connection table owns the connection; calls in flight share
+// finds nothing left). While it is solo (SetSolo()), its reads are the
+// leader's alone, through the leader's ReceiveRing, and epoll watches it
+// for EPOLLOUT only (server_threads.cc). Send() may be called from any thread.
+// The runtime's connection table owns the connection; calls in flight share
 // ownership so a reply can still be written (or dropped) safely after the
 // connection has been closed.
 #ifndef SOCKRPC_SERVER_SERVER_CONNECTION_H_
@@ -37,6 +39,7 @@
 #include "transport/byte_stream.h"
 #include "transport/fd_passing.h"
 #include "transport/frame_reader.h"
+#include "transport/receive_ring.h"
 #include "transport/socket.h"
 #include "transport/stream_table.h"
 #include "transport/sync.h"
@@ -89,6 +92,23 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   // connection is finished and must be closed.
   bool OnEvent(const std::shared_ptr<ServerConnection>& self, uint32_t events,
                ReadyCalls* ready);
+  // Handles what the leader's ring received from this solo connection
+  // into `scratch` (then reads on, if the socket may hold more), as
+  // OnEvent() does a read.
+  bool OnReceived(const std::shared_ptr<ServerConnection>& self,
+                  const ReceiveRing::Received& received,
+                  absl::Span<char> scratch, ReadyCalls* ready);
+
+  // Going solo (server_threads.cc): whether the leader may wait for this
+  // connection's bytes in its ring (a socket without descriptor passing,
+  // past its preface, no bytes of a frame kept); and taking it out of
+  // epoll's EPOLLIN watch for that, or putting it back. The leader only.
+  bool CanGoSolo() const;
+  void SetSolo(bool solo);
+  // Set once ServerRuntime::CloseConnection() has begun; any thread.
+  bool closed() const { return closed_.load(std::memory_order_acquire); }
+  // Sets closed(); false if it was set already.
+  bool MarkClosed() { return !closed_.exchange(true); }
 
   // An empty buffer to encode frames into for Send(): a warm one from the
   // runtime's pool when there is one, so large replies cost no fresh
@@ -171,9 +191,20 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   Expiry NextExpiry(absl::Duration idle_timeout, absl::Time now) const;
 
  private:
-  // Reads what the socket holds and processes it. Returns false to close.
+  // Reads what the socket holds, through `scratch`, and processes it;
+  // `received`, if not null, is a first read already made into `scratch`
+  // (OnReceived()). Returns false to close.
   bool ReadAndProcess(const std::shared_ptr<ServerConnection>& self,
-                      ReadyCalls* ready)
+                      ReadyCalls* ready, absl::Span<char> scratch,
+                      const ReceiveRing::Received* received)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
+  // A read the ring made into `scratch` (OnReceived()), as one into
+  // `*space`, the reader's space for the next read: `scratch` itself
+  // unless the reader keeps part of a frame, whose buffer then takes the
+  // bytes (and `*space` becomes that buffer's space).
+  absl::StatusOr<ssize_t> TakeReceived(const ReceiveRing::Received& received,
+                                       absl::Span<char> scratch,
+                                       absl::Span<char>* space)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
   bool ProcessFrames(const std::shared_ptr<ServerConnection>& self,
                      ReadyCalls* ready) ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
@@ -224,6 +255,9 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   // Watches EPOLLOUT exactly while output waits (level-triggered, it would
   // fire for ever otherwise).
   void WatchWritableLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Tells epoll what to watch now: EPOLLIN unless solo, EPOLLOUT while
+  // output waits.
+  void UpdateWatchLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // Removes `stream_id` from calls_ and returns it (null if not there).
   std::shared_ptr<ServerCallState> TakeCallLocked(uint32_t stream_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(calls_mu_);
@@ -327,8 +361,11 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   // Enlisted in some thread's OutputBatch, which will write what is held.
   bool in_batch_ ABSL_GUARDED_BY(write_mu_) = false;
   bool write_failed_ ABSL_GUARDED_BY(write_mu_) = false;
-  // Whether the registration includes EPOLLOUT.
+  // Whether the registration includes EPOLLOUT; whether it leaves out
+  // EPOLLIN (solo: the leader's ring reads).
   bool watching_writable_ ABSL_GUARDED_BY(write_mu_) = false;
+  bool solo_ ABSL_GUARDED_BY(write_mu_) = false;
+  std::atomic<bool> closed_{false};
   // Descriptors to pass with the pending output, each at the offset in
   // pending_output_ of the FDS frame whose write carries them; in order.
   // A vector, not a std::deque: an empty deque allocates ~1 KiB, and

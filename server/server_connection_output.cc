@@ -154,7 +154,11 @@ void ServerConnection::WatchWritableLocked() {
       !write_failed_ && pending_offset_ < pending_output_.size();
   if (output_waits == watching_writable_) return;
   watching_writable_ = output_waits;
-  runtime_->WatchWritable(*this, output_waits);
+  UpdateWatchLocked();
+}
+
+void ServerConnection::UpdateWatchLocked() {
+  runtime_->WatchConnection(*this, /*readable=*/!solo_, watching_writable_);
 }
 
 void ServerConnection::Cork() {

@@ -264,7 +264,14 @@ void ServerRuntime::HandleEvent(uint64_t tag, uint32_t /*events*/,
 void ServerRuntime::HandleConnectionEvent(
     const std::shared_ptr<ServerConnection>& connection, uint32_t events,
     uint64_t stint, ReadyCalls* ready) {
-  if (!connection->OnEvent(connection, events, ready)) {
+  FinishConnectionEvent(
+      connection, connection->OnEvent(connection, events, ready), stint, ready);
+}
+
+void ServerRuntime::FinishConnectionEvent(
+    const std::shared_ptr<ServerConnection>& connection, bool open,
+    uint64_t stint, ReadyCalls* ready) {
+  if (!open) {
     CloseConnection(connection);
     for (ServerCall& call : *ready) {
       if (call.reactions) {
@@ -470,6 +477,7 @@ void ServerRuntime::RunTask(uint64_t stint) {
 
 void ServerRuntime::CloseConnection(
     const std::shared_ptr<ServerConnection>& connection) {
+  if (!connection->MarkClosed()) return;  // closed already
   if (connection->fd() >= 0) poller_.Remove(connection->fd());
   connection->Shutdown();
   connection->LogUnloggedRefusals();
@@ -510,11 +518,12 @@ void ServerRuntime::CloseConnection(
                              /*send_status=*/false);
 }
 
-void ServerRuntime::WatchWritable(const ServerConnection& connection,
-                                  bool writable) {
+void ServerRuntime::WatchConnection(const ServerConnection& connection,
+                                    bool readable, bool writable) {
   if (connection.fd() < 0) return;  // its owner delivers its events
   (void)poller_.Modify(connection.fd(),
-                       kConnectionEvents | (writable ? uint32_t{EPOLLOUT} : 0u),
+                       (readable ? kConnectionEvents : 0u) |
+                           (writable ? uint32_t{EPOLLOUT} : 0u),
                        connection.tag());
 }
 

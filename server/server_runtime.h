@@ -25,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "server/health_service.h"
 #include "server/log_throttle.h"
 #include "server/server.h"
@@ -37,6 +38,7 @@
 #include "transport/byte_stream.h"
 #include "transport/fd.h"
 #include "transport/poller.h"
+#include "transport/receive_ring.h"
 #include "transport/socket.h"
 #include "transport/socket_activation.h"
 #include "transport/sync.h"
@@ -97,8 +99,10 @@ class ServerRuntime {
   ConnectionsSnapshot SnapshotConnections(size_t limit) const;
   // Writes one line to the server log.
   void Log(absl::string_view line) const;
-  // Adds EPOLLOUT to a connection's registration, or takes it away.
-  void WatchWritable(const ServerConnection& connection, bool writable);
+  // Sets what epoll watches of a connection: EPOLLIN (and EPOLLRDHUP)
+  // unless it is solo (server_threads.cc), EPOLLOUT while output waits.
+  void WatchConnection(const ServerConnection& connection, bool readable,
+                       bool writable);
   // True once Shutdown() has begun: new calls get UNAVAILABLE.
   bool draining() const;
   // Brackets every call from the moment it is read until its reply is sent,
@@ -147,11 +151,23 @@ class ServerRuntime {
 
   // What a server thread does next (server_threads.cc).
   enum class Role {
-    kLead,   // wait on epoll and handle each event, until the lead is lost
+    kLead,   // wait on epoll (and the solo connection) and handle each
+             // event, until the lead is lost
     kWatch,  // stand by for a leader that stays on one event (Watch())
     kStop,   // exit
   };
   void ThreadMain(Role role);
+  // A thread's means to lead with a solo connection: its ring, made when
+  // first needed (null if io_uring cannot be used here), and the space the
+  // ring receives into. On the thread's stack (ThreadMain()).
+  static constexpr size_t kSoloScratchSize = 16 * 1024;
+  struct LeaderRing {
+    bool tried = false;
+    std::unique_ptr<ReceiveRing> ring;
+    char scratch[kSoloScratchSize];
+  };
+  // `own`'s ring, made at the first call.
+  ReceiveRing* RingOf(LeaderRing* own);
   // Listen() of a "systemd:" address: adopts the passed sockets it names.
   absl::StatusOr<std::string> AdoptPassedSockets(
       const PassedSocketsAddress& address);
@@ -170,11 +186,24 @@ class ServerRuntime {
   absl::Status StartServing() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Handles one event (not the stop) in a stint of its own; false if the
   // watchdog took the lead meanwhile. `ready`: the calling thread's own,
-  // empty (and left empty).
-  bool HandleLeaderEvent(const epoll_event& event, ReadyCalls* ready);
+  // empty (and left empty). `handled`, if not null, gets the connection
+  // whose event it was (null for other events).
+  bool HandleLeaderEvent(const epoll_event& event, ReadyCalls* ready,
+                         std::shared_ptr<ServerConnection>* handled = nullptr);
   // The leader's loop. Each event is one stint (BeginStint(), EndStint());
   // returns when the watchdog took the lead meanwhile, or at the stop.
-  Role Lead();
+  Role Lead(LeaderRing* own);
+  // The solo connection (server_threads.cc). Handles what the ring
+  // received from it, in a stint of its own; false if the watchdog took
+  // the lead meanwhile.
+  bool HandleSoloRead(const ReceiveRing::Received& received,
+                      absl::Span<char> scratch, ReadyCalls* ready);
+  // Counts a connection's event towards its streak, and makes it the solo
+  // connection once its streak is long enough.
+  void NoteConnectionEvent(std::shared_ptr<ServerConnection> connection,
+                           LeaderRing* own);
+  // Gives the solo connection back to epoll.
+  void EndSolo();
   // Marks the start of a stint (stint_ odd); returns its number.
   uint64_t BeginStint();
   // Marks its end; false if the watchdog took the lead during it.
@@ -208,6 +237,11 @@ class ServerRuntime {
   // `ready`: as HandleLeaderEvent()'s.
   void HandleConnectionEvent(
       const std::shared_ptr<ServerConnection>& connection, uint32_t events,
+      uint64_t stint, ReadyCalls* ready);
+  // What follows a connection's read (`open`: whether it goes on): its
+  // close, or its ready calls run.
+  void FinishConnectionEvent(
+      const std::shared_ptr<ServerConnection>& connection, bool open,
       uint64_t stint, ReadyCalls* ready);
   void RunTask(uint64_t stint);
   // Runs the reactions of every call posted (PostReactions()) so far.
@@ -406,6 +440,17 @@ class ServerRuntime {
   std::atomic<int> calls_in_flight_{0};
   // Read on every call without the lock: false once Shutdown() has begun.
   std::atomic<bool> accepting_calls_{true};
+
+  // The solo connection (server_threads.cc): the one busy connection,
+  // which the leader reads through its ring while epoll leaves it out
+  // (null: none); and the connection of the latest connection events, and
+  // how many came in a row (up to kSoloStreak). Only the thread that holds
+  // the lead touches them, between stints or in its own (handing the lead
+  // over orders them).
+  static constexpr int kSoloStreak = 8;
+  std::shared_ptr<ServerConnection> solo_;
+  uint64_t streak_tag_ = 0;
+  int streak_ = 0;
 };
 
 }  // namespace sockrpc

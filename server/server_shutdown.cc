@@ -111,6 +111,7 @@ void ServerRuntime::Shutdown(absl::Time deadline) {
     MutexLock lock(&mu_);
     for (const auto& [tag, connection] : connections_) connection->Shutdown();
     connections_.clear();
+    solo_.reset();  // (no thread leads any more)
     tasks_.clear();
     waiting_for_slot_.clear();
     state_ = State::kStopped;

@@ -7,6 +7,26 @@
 //   a whole tick, so one slow handler delays the others by a tick at most;
 // - threads that lost the lead: they finish their event (a handler, say),
 //   then watch if nobody does, else park until a watchdog is needed.
+//
+// The solo connection. A connection whose events come kSoloStreak times
+// in a row with no other connection's between (a lone busy client) goes
+// solo: epoll stops watching it for EPOLLIN, and the leader waits for its
+// bytes in its own ReceiveRing, which also polls the epoll instance. One
+// io_uring_enter() then waits and reads, where epoll_wait() and read()
+// took two system calls. States, all changed by the lead's holder:
+//
+//        streak of kSoloStreak          another connection's event,
+//   [in epoll] -----------------> [solo] ----------------------> [in epoll]
+//        ^   (SetSolo(true))        |  ^   or no ring on the new   (SetSolo
+//        |                          |  |   leader's thread          (false))
+//        +--------------------------+  | ring read / other events:
+//          closed (epoll dropped it)   +---- stays solo
+//
+// Only the leader reads a solo connection (epoll reports only EPOLLOUT,
+// EPOLLHUP or EPOLLERR for it, which the leader handles too), so its bytes
+// keep their order; a new leader inherits it. The ring's poll of the epoll
+// instance ends the wait when anything else is ready; the leader then
+// looks with epoll_wait(0).
 #include <sys/epoll.h>
 
 #include "absl/strings/str_cat.h"
@@ -16,28 +36,67 @@
 namespace sockrpc {
 
 void ServerRuntime::ThreadMain(Role role) {
+  LeaderRing own;
   while (role != Role::kStop) {
-    role = role == Role::kWatch ? Watch() : Lead();
+    role = role == Role::kWatch ? Watch() : Lead(&own);
   }
 }
 
-ServerRuntime::Role ServerRuntime::Lead() {
+ReceiveRing* ServerRuntime::RingOf(LeaderRing* own) {
+  if (ABSL_PREDICT_FALSE(!own->tried)) {
+    own->tried = true;
+    own->ring = ReceiveRing::Create(poller_.fd());
+  }
+  return own->ring.get();
+}
+
+ServerRuntime::Role ServerRuntime::Lead(LeaderRing* own) {
   ReadyCalls ready;
   for (;;) {
+    int timeout_ms = -1;
+    if (solo_ != nullptr) {
+      ReceiveRing* ring = RingOf(own);
+      if (ring == nullptr || solo_->closed()) {
+        EndSolo();
+      } else {
+        const ReceiveRing::Received received = ring->Receive(
+            solo_->fd(), absl::MakeSpan(own->scratch), absl::InfiniteFuture());
+        if (received.bytes >= 0 || received.error != 0) {
+          if (!HandleSoloRead(received, absl::MakeSpan(own->scratch), &ready)) {
+            break;
+          }
+        }
+        if (!received.woken) continue;
+        timeout_ms = 0;  // epoll has something, or had: look
+      }
+    }
     epoll_event event;
-    absl::StatusOr<int> count = poller_.Wait(&event, 1, -1);
+    absl::StatusOr<int> count = poller_.Wait(&event, 1, timeout_ms);
     if (!count.ok()) {
       Log(count.status().message());
       continue;
     }
     if (*count == 0) continue;
-    if (event.data.u64 == kStopTag) return Role::kStop;
-    if (!HandleLeaderEvent(event, &ready)) return NextRole();
+    if (event.data.u64 == kStopTag) {
+      solo_.reset();
+      return Role::kStop;
+    }
+    if (solo_ != nullptr && event.data.u64 >= kFirstConnectionTag &&
+        event.data.u64 != solo_->tag()) {
+      EndSolo();  // it is not alone
+    }
+    std::shared_ptr<ServerConnection> handled;
+    if (!HandleLeaderEvent(event, &ready, &handled)) break;
+    if (handled != nullptr) NoteConnectionEvent(std::move(handled), own);
   }
+  // The lead was lost. (Out of the loop first: a thread may park in
+  // NextRole() for long, and must not keep a connection alive meanwhile.)
+  return NextRole();
 }
 
-bool ServerRuntime::HandleLeaderEvent(const epoll_event& event,
-                                      ReadyCalls* ready) {
+bool ServerRuntime::HandleLeaderEvent(
+    const epoll_event& event, ReadyCalls* ready,
+    std::shared_ptr<ServerConnection>* handled) {
   const uint64_t tag = event.data.u64;
   const uint64_t stint = BeginStint();
   if (tag < kFirstConnectionTag) {
@@ -52,9 +111,44 @@ bool ServerRuntime::HandleLeaderEvent(const epoll_event& event,
     // (Closed meanwhile if not found.)
     if (connection != nullptr) {
       HandleConnectionEvent(connection, event.events, stint, ready);
+      if (handled != nullptr) *handled = std::move(connection);
     }
   }
   return EndStint(stint);
+}
+
+bool ServerRuntime::HandleSoloRead(const ReceiveRing::Received& received,
+                                   absl::Span<char> scratch,
+                                   ReadyCalls* ready) {
+  const uint64_t stint = BeginStint();
+  std::shared_ptr<ServerConnection> connection = solo_;
+  const bool open =
+      connection->OnReceived(connection, received, scratch, ready);
+  if (!open) solo_.reset();  // (closed below: epoll lets go of it)
+  FinishConnectionEvent(connection, open, stint, ready);
+  return EndStint(stint);
+}
+
+void ServerRuntime::NoteConnectionEvent(
+    std::shared_ptr<ServerConnection> connection, LeaderRing* own) {
+  if (connection->tag() != streak_tag_) {
+    streak_tag_ = connection->tag();
+    streak_ = 1;
+    return;
+  }
+  if (streak_ < kSoloStreak) ++streak_;
+  if (streak_ < kSoloStreak || solo_ != nullptr || connection->closed() ||
+      !connection->CanGoSolo() || RingOf(own) == nullptr) {
+    return;
+  }
+  connection->SetSolo(true);
+  solo_ = std::move(connection);
+}
+
+void ServerRuntime::EndSolo() {
+  if (!solo_->closed()) solo_->SetSolo(false);
+  solo_.reset();
+  streak_ = 0;
 }
 
 uint64_t ServerRuntime::BeginStint() {

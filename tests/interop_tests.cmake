@@ -106,6 +106,11 @@ sockrpc_test(NAME buffer_hint_test
 sockrpc_test(NAME call_race_test
   SOURCES call_race_test.cc
   LIBS interop_service sockrpc_client sockrpc_e2e_testing)
+# The server's solo connection (a lone busy client read through the
+# leader's io_uring), with io_uring and without.
+sockrpc_test(NAME solo_connection_test
+  SOURCES solo_connection_test.cc
+  LIBS interop_service sockrpc_client sockrpc_e2e_testing)
 
 # A Channel across fork(): children reconnect or fail, parents unaffected.
 sockrpc_test(NAME client_fork_test

@@ -42,7 +42,7 @@ class ReceiveRingTest : public ::testing::Test {
     theirs_ = Fd(pair[1]);
     wake_ = Fd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
     ASSERT_TRUE(wake_.valid());
-    ring_ = ReceiveRing::Create(ours_.get(), wake_.get());
+    ring_ = ReceiveRing::Create(wake_.get());
     if (ring_ == nullptr) {
       GTEST_SKIP() << "io_uring cannot be used here (old kernel, seccomp, "
                       "io_uring_disabled or ThreadSanitizer): the client "
@@ -70,8 +70,8 @@ class ReceiveRingTest : public ::testing::Test {
 
 TEST_F(ReceiveRingTest, ReceivesWhatIsThere) {
   Send("hello");
-  const ReceiveRing::Received got =
-      ring_->Receive(absl::MakeSpan(space_), absl::InfiniteFuture());
+  const ReceiveRing::Received got = ring_->Receive(
+      ours_.get(), absl::MakeSpan(space_), absl::InfiniteFuture());
   EXPECT_EQ(got.bytes, 5);
   EXPECT_EQ(got.error, 0);
   EXPECT_FALSE(got.woken);
@@ -80,8 +80,8 @@ TEST_F(ReceiveRingTest, ReceivesWhatIsThere) {
 
 TEST_F(ReceiveRingTest, WaitsForBytesThatComeLater) {
   std::thread sender([this] { Send("later"); });
-  const ReceiveRing::Received got =
-      ring_->Receive(absl::MakeSpan(space_), absl::Now() + absl::Seconds(30));
+  const ReceiveRing::Received got = ring_->Receive(
+      ours_.get(), absl::MakeSpan(space_), absl::Now() + absl::Seconds(30));
   sender.join();
   ASSERT_EQ(got.bytes, 5);
   EXPECT_EQ(std::string(space_, 5), "later");
@@ -89,19 +89,20 @@ TEST_F(ReceiveRingTest, WaitsForBytesThatComeLater) {
 
 TEST_F(ReceiveRingTest, ReceivesNoMoreThanTheSpace) {
   Send("0123456789");
-  ReceiveRing::Received got =
-      ring_->Receive(absl::MakeSpan(space_, 4), absl::InfiniteFuture());
+  ReceiveRing::Received got = ring_->Receive(
+      ours_.get(), absl::MakeSpan(space_, 4), absl::InfiniteFuture());
   ASSERT_EQ(got.bytes, 4);
   EXPECT_EQ(std::string(space_, 4), "0123");
-  got = ring_->Receive(absl::MakeSpan(space_), absl::InfiniteFuture());
+  got = ring_->Receive(ours_.get(), absl::MakeSpan(space_),
+                       absl::InfiniteFuture());
   ASSERT_EQ(got.bytes, 6);
   EXPECT_EQ(std::string(space_, 6), "456789");
 }
 
 TEST_F(ReceiveRingTest, PeerCloseReceivesZero) {
   theirs_.reset();
-  const ReceiveRing::Received got =
-      ring_->Receive(absl::MakeSpan(space_), absl::InfiniteFuture());
+  const ReceiveRing::Received got = ring_->Receive(
+      ours_.get(), absl::MakeSpan(space_), absl::InfiniteFuture());
   EXPECT_EQ(got.bytes, 0);
   EXPECT_EQ(got.error, 0);
 }
@@ -109,8 +110,8 @@ TEST_F(ReceiveRingTest, PeerCloseReceivesZero) {
 TEST_F(ReceiveRingTest, ShutdownEndsAWaitingReceive) {
   // As ClientConnection::Fail() ends its reader's wait.
   std::thread closer([this] { ::shutdown(ours_.get(), SHUT_RDWR); });
-  const ReceiveRing::Received got =
-      ring_->Receive(absl::MakeSpan(space_), absl::Now() + absl::Seconds(30));
+  const ReceiveRing::Received got = ring_->Receive(
+      ours_.get(), absl::MakeSpan(space_), absl::Now() + absl::Seconds(30));
   closer.join();
   EXPECT_EQ(got.bytes, 0);
 }
@@ -119,8 +120,9 @@ TEST_F(ReceiveRingTest, TimesOutWithNothingAndLosesNothingAfter) {
   char timed_out[16];
   std::memset(timed_out, '#', sizeof(timed_out));
   const absl::Time start = absl::Now();
-  ReceiveRing::Received got = ring_->Receive(
-      absl::MakeSpan(timed_out), absl::Now() + absl::Milliseconds(20));
+  ReceiveRing::Received got =
+      ring_->Receive(ours_.get(), absl::MakeSpan(timed_out),
+                     absl::Now() + absl::Milliseconds(20));
   EXPECT_GE(absl::Now() - start, absl::Milliseconds(20));
   EXPECT_EQ(got.bytes, -1);
   EXPECT_EQ(got.error, 0);
@@ -128,7 +130,8 @@ TEST_F(ReceiveRingTest, TimesOutWithNothingAndLosesNothingAfter) {
   // The cancelled receive took nothing and writes nothing more: the next
   // one, into other space, gets every byte.
   Send("after");
-  got = ring_->Receive(absl::MakeSpan(space_), absl::InfiniteFuture());
+  got = ring_->Receive(ours_.get(), absl::MakeSpan(space_),
+                       absl::InfiniteFuture());
   ASSERT_EQ(got.bytes, 5);
   EXPECT_EQ(std::string(space_, 5), "after");
   EXPECT_EQ(std::string(timed_out, sizeof(timed_out)), std::string(16, '#'));
@@ -136,8 +139,8 @@ TEST_F(ReceiveRingTest, TimesOutWithNothingAndLosesNothingAfter) {
 
 TEST_F(ReceiveRingTest, DeadlineAlreadyPastStillTakesWhatIsThere) {
   Send("ready");
-  const ReceiveRing::Received got =
-      ring_->Receive(absl::MakeSpan(space_), absl::Now() - absl::Seconds(1));
+  const ReceiveRing::Received got = ring_->Receive(
+      ours_.get(), absl::MakeSpan(space_), absl::Now() - absl::Seconds(1));
   ASSERT_EQ(got.bytes, 5);
   EXPECT_EQ(std::string(space_, 5), "ready");
 }
@@ -145,15 +148,15 @@ TEST_F(ReceiveRingTest, DeadlineAlreadyPastStillTakesWhatIsThere) {
 TEST_F(ReceiveRingTest, WakeUpEndsTheWaitAndRearms) {
   for (int round = 0; round < 3; ++round) {
     Wake();
-    const ReceiveRing::Received got =
-        ring_->Receive(absl::MakeSpan(space_), absl::Now() + absl::Seconds(30));
+    const ReceiveRing::Received got = ring_->Receive(
+        ours_.get(), absl::MakeSpan(space_), absl::Now() + absl::Seconds(30));
     EXPECT_TRUE(got.woken) << "round " << round;
     EXPECT_EQ(got.bytes, -1) << "round " << round;
     DrainWake();
   }
   Send("then");
-  const ReceiveRing::Received got =
-      ring_->Receive(absl::MakeSpan(space_), absl::InfiniteFuture());
+  const ReceiveRing::Received got = ring_->Receive(
+      ours_.get(), absl::MakeSpan(space_), absl::InfiniteFuture());
   EXPECT_FALSE(got.woken);
   ASSERT_EQ(got.bytes, 4);
   EXPECT_EQ(std::string(space_, 4), "then");
@@ -161,8 +164,8 @@ TEST_F(ReceiveRingTest, WakeUpEndsTheWaitAndRearms) {
 
 TEST_F(ReceiveRingTest, WakeUpFromAnotherThreadEndsAWait) {
   std::thread waker([this] { Wake(); });
-  const ReceiveRing::Received got =
-      ring_->Receive(absl::MakeSpan(space_), absl::Now() + absl::Seconds(30));
+  const ReceiveRing::Received got = ring_->Receive(
+      ours_.get(), absl::MakeSpan(space_), absl::Now() + absl::Seconds(30));
   waker.join();
   EXPECT_TRUE(got.woken);
   EXPECT_EQ(got.bytes, -1);
@@ -175,8 +178,11 @@ TEST_F(ReceiveRingTest, WakeUpReachesAReaderAfterThePreviousReaderExited) {
   std::thread first_reader([this] {
     Send("x");
     char space[8];
-    EXPECT_EQ(
-        ring_->Receive(absl::MakeSpan(space), absl::InfiniteFuture()).bytes, 1);
+    EXPECT_EQ(ring_
+                  ->Receive(ours_.get(), absl::MakeSpan(space),
+                            absl::InfiniteFuture())
+                  .bytes,
+              1);
   });
   first_reader.join();
   std::thread waker([this] { Wake(); });
@@ -186,7 +192,7 @@ TEST_F(ReceiveRingTest, WakeUpReachesAReaderAfterThePreviousReaderExited) {
   // with nothing to drain); the wake-up itself must come before the
   // deadline.
   for (int i = 0; i < 2 && !got.woken; ++i) {
-    got = ring_->Receive(absl::MakeSpan(space_), deadline);
+    got = ring_->Receive(ours_.get(), absl::MakeSpan(space_), deadline);
   }
   waker.join();
   EXPECT_TRUE(got.woken);
@@ -197,8 +203,8 @@ TEST_F(ReceiveRingTest, WakeUpReachesAReaderAfterThePreviousReaderExited) {
 TEST_F(ReceiveRingTest, BytesAndWakeUpTogetherReturnBoth) {
   Send("both");
   Wake();
-  const ReceiveRing::Received got =
-      ring_->Receive(absl::MakeSpan(space_), absl::InfiniteFuture());
+  const ReceiveRing::Received got = ring_->Receive(
+      ours_.get(), absl::MakeSpan(space_), absl::InfiniteFuture());
   ASSERT_EQ(got.bytes, 4);
   EXPECT_EQ(std::string(space_, 4), "both");
   EXPECT_TRUE(got.woken);
@@ -230,7 +236,7 @@ TEST_F(ReceiveRingTest, ManyRoundTripsKeepEveryByteInOrder) {
   const absl::Time deadline = absl::Now() + absl::Seconds(60);
   while (received.size() < kRounds && absl::Now() < deadline) {
     const ReceiveRing::Received got =
-        ring_->Receive(absl::MakeSpan(space_), deadline);
+        ring_->Receive(ours_.get(), absl::MakeSpan(space_), deadline);
     ASSERT_EQ(got.error, 0);
     ASSERT_NE(got.bytes, 0);
     if (got.bytes > 0) received.append(space_, got.bytes);
@@ -249,12 +255,13 @@ TEST_F(ReceiveRingTest, ManyRoundTripsKeepEveryByteInOrder) {
 TEST_F(ReceiveRingTest, RingsLeaveNoDescriptorBehind) {
   const int before = OpenDescriptors();
   for (int i = 0; i < 50; ++i) {
-    std::unique_ptr<ReceiveRing> ring =
-        ReceiveRing::Create(ours_.get(), wake_.get());
+    std::unique_ptr<ReceiveRing> ring = ReceiveRing::Create(wake_.get());
     ASSERT_NE(ring, nullptr);
     Send("x");
-    ASSERT_EQ(
-        ring->Receive(absl::MakeSpan(space_), absl::InfiniteFuture()).bytes, 1);
+    ASSERT_EQ(ring->Receive(ours_.get(), absl::MakeSpan(space_),
+                            absl::InfiniteFuture())
+                  .bytes,
+              1);
   }
   EXPECT_EQ(OpenDescriptors(), before);
 }
@@ -262,9 +269,9 @@ TEST_F(ReceiveRingTest, RingsLeaveNoDescriptorBehind) {
 TEST_F(ReceiveRingTest, EnvironmentTurnsItOff) {
   // (This fixture skipped if the environment had it off already.)
   ASSERT_EQ(::setenv("SOCKRPC_IO_URING", "0", 1), 0);
-  EXPECT_EQ(ReceiveRing::Create(ours_.get(), wake_.get()), nullptr);
+  EXPECT_EQ(ReceiveRing::Create(wake_.get()), nullptr);
   ASSERT_EQ(::setenv("SOCKRPC_IO_URING", "1", 1), 0);
-  EXPECT_NE(ReceiveRing::Create(ours_.get(), wake_.get()), nullptr);
+  EXPECT_NE(ReceiveRing::Create(wake_.get()), nullptr);
   ASSERT_EQ(::unsetenv("SOCKRPC_IO_URING"), 0);
 }
 

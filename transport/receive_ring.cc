@@ -47,12 +47,11 @@ bool DisabledByEnvironment() {
 
 }  // namespace
 
-std::unique_ptr<ReceiveRing> ReceiveRing::Create(int socket_fd, int wake_fd) {
+std::unique_ptr<ReceiveRing> ReceiveRing::Create(int wake_fd) {
 #ifdef SOCKRPC_THREAD_SANITIZER
   // TSan orders a send before the receive that gets it through its
   // interceptors of the libc calls; it cannot see a receive the kernel
   // completes into the ring.
-  (void)socket_fd;
   (void)wake_fd;
   return nullptr;
 #else
@@ -60,7 +59,7 @@ std::unique_ptr<ReceiveRing> ReceiveRing::Create(int socket_fd, int wake_fd) {
   io_uring_params params{};
   const long fd = ::syscall(SYS_io_uring_setup, kRingEntries, &params);
   if (fd < 0) return nullptr;  // ENOSYS, EPERM, ENOMEM...
-  std::unique_ptr<ReceiveRing> ring(new ReceiveRing(socket_fd, wake_fd));
+  std::unique_ptr<ReceiveRing> ring(new ReceiveRing(wake_fd));
   ring->ring_fd_ = Fd(static_cast<int>(fd));
   // One mapping for both queues (5.4) and waits with a timeout in the same
   // call (5.11).
@@ -95,7 +94,6 @@ bool ReceiveRing::Map(const io_uring_params& params) {
   sq_head_ = reinterpret_cast<unsigned*>(base + params.sq_off.head);
   sq_tail_ = reinterpret_cast<unsigned*>(base + params.sq_off.tail);
   sq_mask_ = *reinterpret_cast<unsigned*>(base + params.sq_off.ring_mask);
-  sq_entries_ = params.sq_entries;
   cq_head_ = reinterpret_cast<unsigned*>(base + params.cq_off.head);
   cq_tail_ = reinterpret_cast<unsigned*>(base + params.cq_off.tail);
   cq_mask_ = *reinterpret_cast<unsigned*>(base + params.cq_off.ring_mask);
@@ -121,10 +119,10 @@ io_uring_sqe* ReceiveRing::NextEntry() {
   return entry;
 }
 
-void ReceiveRing::QueueReceive(absl::Span<char> space) {
+void ReceiveRing::QueueReceive(int socket_fd, absl::Span<char> space) {
   io_uring_sqe* receive = NextEntry();
   receive->opcode = IORING_OP_RECV;
-  receive->fd = socket_fd_;
+  receive->fd = socket_fd;
   receive->addr = reinterpret_cast<uint64_t>(space.data());
   receive->len =
       static_cast<uint32_t>(std::min<size_t>(space.size(), uint32_t{1} << 30));
@@ -180,7 +178,7 @@ void ReceiveRing::Reap(Received* received) {
     } else if (completion.user_data == WakeTag(wake_generation_)) {
       // The current poll ended: signalled, or cancelled (its thread
       // exited). Either way the caller looks, and a look that finds
-      // nothing costs one read of the eventfd.
+      // nothing costs one look (a read of the eventfd, an epoll_wait).
       wake_poll_armed_ = false;
       received->woken = true;
     }
@@ -189,7 +187,8 @@ void ReceiveRing::Reap(Received* received) {
   StoreRelease(cq_head_, head);
 }
 
-ReceiveRing::Received ReceiveRing::Receive(absl::Span<char> space,
+ReceiveRing::Received ReceiveRing::Receive(int socket_fd,
+                                           absl::Span<char> space,
                                            absl::Time deadline) {
   Received received;
   // What completed since the last call: a wake-up, or the end of a poll
@@ -212,7 +211,7 @@ ReceiveRing::Received ReceiveRing::Receive(absl::Span<char> space,
     wake_poll_armed_ = true;
     wake_poll_owner_ = self;
   }
-  QueueReceive(space);
+  QueueReceive(socket_fd, space);
   for (;;) {
     const int error = SubmitAndWait(deadline);
     if (ABSL_PREDICT_FALSE(error != 0 && !Transient(error))) {
@@ -246,7 +245,8 @@ ReceiveRing::Received ReceiveRing::Receive(absl::Span<char> space,
         past_deadline) {
       return received;
     }
-    QueueReceive(space);  // it ended with nothing (interrupted): again
+    QueueReceive(socket_fd,
+                 space);  // it ended with nothing (interrupted): again
   }
 }
 

@@ -4,19 +4,24 @@
 // A waiting reader otherwise makes two: poll() until the socket is
 // readable, then recv(). Here one io_uring_enter() submits a receive and
 // waits for it to complete, or for a wake-up descriptor (an eventfd other
-// threads signal) to become readable, or for a deadline. io_uring's wait
-// is woken only by the events asked for: a reader blocked in recv() on a
+// threads signal, or an epoll instance that watches other descriptors) to
+// become readable, or for a deadline. The client's reader waits for its
+// connection so; the server's leader for the one connection it keeps out
+// of epoll while that connection alone is busy (server_threads.cc). io_uring's
+// wait is woken only by the events asked for: a reader blocked in recv() on a
 // unix socket is also woken each time the peer takes in what this side
 // wrote (unix_write_space()), which costs a context switch a call.
 //
 // Invariants and ownership:
-// - The ring borrows `socket_fd` and `wake_fd`; both must outlive it.
+// - The ring borrows `wake_fd`, which must outlive it, and each
+//   Receive()'s socket for that call.
 // - Between Receive() calls no receive is pending: each call completes or
 //   cancels its own before it returns, so `space` is never written after.
 //   Only the poll of `wake_fd` may stay armed from one call to the next
 //   (it holds no memory of the caller's); the destructor's close() ends it.
-// - Not thread-safe: one thread at a time (a connection's reader role),
-//   which may be a different thread each time.
+// - Not thread-safe: one thread at a time (a client connection's reader
+//   role, which may be a different thread each time; a server thread's
+//   own ring for the solo connection it leads).
 //
 // Create() returns null where io_uring cannot be used (an old kernel, a
 // seccomp filter, io_uring_disabled, RLIMIT_MEMLOCK, ThreadSanitizer, or
@@ -55,24 +60,23 @@ class ReceiveRing {
   };
 
   // Null if io_uring cannot be used here (see above).
-  static std::unique_ptr<ReceiveRing> Create(int socket_fd, int wake_fd);
+  static std::unique_ptr<ReceiveRing> Create(int wake_fd);
 
   ReceiveRing(const ReceiveRing&) = delete;
   ReceiveRing& operator=(const ReceiveRing&) = delete;
   ~ReceiveRing();
 
-  // Receives what the socket has into `space` (not empty), waiting until
-  // something arrives, the peer closes, `wake_fd` is signalled or
+  // Receives what `socket_fd` has into `space` (not empty), waiting until
+  // something arrives, the peer closes, `wake_fd` becomes readable or
   // `deadline` passes. Returns with nothing received if woken or timed
   // out; bytes that arrived meanwhile are returned with `woken` set.
-  Received Receive(absl::Span<char> space, absl::Time deadline);
+  Received Receive(int socket_fd, absl::Span<char> space, absl::Time deadline);
 
   // The ring's descriptor (for a forked child to let go of it).
   int fd() const { return ring_fd_.get(); }
 
  private:
-  ReceiveRing(int socket_fd, int wake_fd)
-      : socket_fd_(socket_fd), wake_fd_(wake_fd) {}
+  explicit ReceiveRing(int wake_fd) : wake_fd_(wake_fd) {}
 
   // Maps the rings of `ring_fd_`; false if that fails.
   bool Map(const io_uring_params& params);
@@ -80,8 +84,8 @@ class ReceiveRing {
   // ever filled and not yet taken (a poll's cancel, the poll, the
   // receive, the receive's cancel), and the ring has eight.
   io_uring_sqe* NextEntry();
-  // Queues the receive into `space`.
-  void QueueReceive(absl::Span<char> space);
+  // Queues the receive from `socket_fd` into `space`.
+  void QueueReceive(int socket_fd, absl::Span<char> space);
   // Submits what NextEntry() filled and the kernel has not taken, and
   // waits for at least one completion until `deadline` (InfiniteFuture:
   // no limit). 0, or the errno of a failed io_uring_enter(): Transient()
@@ -94,7 +98,6 @@ class ReceiveRing {
   // Cancels the pending receive and waits until its completion is in.
   void CancelReceive(Received* received);
 
-  const int socket_fd_;
   const int wake_fd_;
   Fd ring_fd_;
   // The mapped rings (one mapping for both queues, one for the entries).
@@ -106,7 +109,6 @@ class ReceiveRing {
   unsigned* sq_head_ = nullptr;
   unsigned* sq_tail_ = nullptr;
   unsigned sq_mask_ = 0;
-  unsigned sq_entries_ = 0;
   unsigned* cq_head_ = nullptr;
   unsigned* cq_tail_ = nullptr;
   unsigned cq_mask_ = 0;
