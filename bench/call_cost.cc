@@ -172,8 +172,13 @@ absl::StatusOr<double> ReadStraceTotal(const std::string& path) {
     }
     const bool resumed = absl::StartsWith(view, "<... ");
     if (!resumed) ++calls;
+    // (A wait a signal cut short goes on as "restart_syscall(<...
+    // resuming interrupted futex ...>)".)
     const bool futex =
-        absl::StartsWith(view, resumed ? "<... futex " : "futex(");
+        absl::StartsWith(view, resumed ? "<... futex " : "futex(") ||
+        (absl::StartsWith(
+             view, resumed ? "<... restart_syscall " : "restart_syscall(") &&
+         (resumed || absl::StrContains(view, "futex")));
     if (futex && absl::StrContains(view, "= -1 ETIMEDOUT")) --calls;
   }
   if (calls <= 0) return absl::DataLossError("no system calls in " + path);

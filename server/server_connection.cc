@@ -142,10 +142,13 @@ bool ServerConnection::ReadAndProcess(
   };
   for (int i = 0; i < kMaxReadsPerEvent; ++i) {
     absl::Span<char> space = reader_.PrepareRead(scratch);
+    // What the read could have filled: `space`, or the ring's `scratch`.
+    size_t asked = space.size();
     std::vector<Fd> fds;
     absl::StatusOr<ssize_t> got;
     if (received != nullptr) {
       got = TakeReceived(*received, scratch, &space);
+      asked = scratch.size();
       received = nullptr;
     } else if (ABSL_PREDICT_FALSE(accepts_fds_)) {
       got = stream_->ReadWithFds(space.data(), space.size(), &fds);
@@ -179,7 +182,7 @@ bool ServerConnection::ReadAndProcess(
     if (!ProcessFrames(self, ready)) return false;
     // A short read means the socket is most likely drained: skip the
     // extra read that would only say EAGAIN. Epoll reports anything new.
-    if (static_cast<size_t>(*got) < space.size()) break;
+    if (static_cast<size_t>(*got) < asked) break;
   }
   return true;
 }

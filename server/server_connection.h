@@ -7,13 +7,14 @@
 // the socket does not take at once until EPOLLOUT says it can.
 //
 // Threading: the connection is registered level-triggered with the
-// runtime's epoll instance once, for its whole life (no re-arm per event);
-// normally one thread polls, but two pollers may get an event of the same
-// connection, and read_mu_ makes one of them read at a time (the other
-// finds nothing left). While it is solo (SetSolo()), its reads are the
-// leader's alone, through the leader's ReceiveRing, and epoll watches it
-// for EPOLLOUT only (server_threads.cc). Send() may be called from any thread.
-// The runtime's connection table owns the connection; calls in flight share
+// runtime's epoll instance once, for its whole life (no re-arm per event;
+// only going solo and back changes what is watched). One thread at a time
+// polls and reads, the runtime's leader; read_mu_ guards the reader's
+// state against the threads that look at it otherwise. While it is solo
+// (SetSolo()), the leader reads it through its own ReceiveRing, and epoll
+// reports it only for EPOLLOUT (while output waits), EPOLLHUP and EPOLLERR
+// (server_threads.cc). Send() may be called from any thread. The
+// runtime's connection table owns the connection; calls in flight share
 // ownership so a reply can still be written (or dropped) safely after the
 // connection has been closed.
 #ifndef SOCKRPC_SERVER_SERVER_CONNECTION_H_

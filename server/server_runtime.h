@@ -193,10 +193,11 @@ class ServerRuntime {
   // The leader's loop. Each event is one stint (BeginStint(), EndStint());
   // returns when the watchdog took the lead meanwhile, or at the stop.
   Role Lead(LeaderRing* own);
-  // The solo connection (server_threads.cc). Handles what the ring
-  // received from it, in a stint of its own; false if the watchdog took
+  // Handles what the ring received from the solo connection `solo`
+  // (server_threads.cc), in a stint of its own; false if the watchdog took
   // the lead meanwhile.
-  bool HandleSoloRead(const ReceiveRing::Received& received,
+  bool HandleSoloRead(const std::shared_ptr<ServerConnection>& solo,
+                      const ReceiveRing::Received& received,
                       absl::Span<char> scratch, ReadyCalls* ready);
   // Counts a connection's event towards its streak, and makes it the solo
   // connection once its streak is long enough.

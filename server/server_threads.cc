@@ -32,6 +32,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "server/server_runtime.h"
+#include "transport/posix_error.h"
 
 namespace sockrpc {
 
@@ -52,26 +53,45 @@ ReceiveRing* ServerRuntime::RingOf(LeaderRing* own) {
 
 ServerRuntime::Role ServerRuntime::Lead(LeaderRing* own) {
   ReadyCalls ready;
+  // Whether epoll may still have events: after one taken while solo, look
+  // again at once (a burst of events costs one epoll_wait each, not a ring
+  // wait whose poll ends it at once, and a cancel).
+  bool look_again = false;
   for (;;) {
     int timeout_ms = -1;
-    if (solo_ != nullptr) {
+    if (solo_ != nullptr && !look_again) {
       ReceiveRing* ring = RingOf(own);
       if (ring == nullptr || solo_->closed()) {
         EndSolo();
       } else {
+        // (Copied out of the stint: handing the lead over orders only what
+        // came before it.)
+        const std::shared_ptr<ServerConnection> solo = solo_;
         const ReceiveRing::Received received = ring->Receive(
-            solo_->fd(), absl::MakeSpan(own->scratch), absl::InfiniteFuture());
+            solo->fd(), absl::MakeSpan(own->scratch), absl::InfiniteFuture());
+        if (ABSL_PREDICT_FALSE(received.ring_failed)) {
+          // The kernel refuses this thread's ring: epoll it is.
+          Log(absl::StrCat("io_uring failed (", ErrnoText(received.error),
+                           "): the connection goes back to epoll"));
+          own->ring.reset();
+          EndSolo();
+          continue;
+        }
         if (received.bytes >= 0 || received.error != 0) {
-          if (!HandleSoloRead(received, absl::MakeSpan(own->scratch), &ready)) {
+          if (!HandleSoloRead(solo, received, absl::MakeSpan(own->scratch),
+                              &ready)) {
             break;
           }
         }
         if (!received.woken) continue;
         timeout_ms = 0;  // epoll has something, or had: look
       }
+    } else if (look_again) {
+      timeout_ms = 0;
     }
     epoll_event event;
     absl::StatusOr<int> count = poller_.Wait(&event, 1, timeout_ms);
+    look_again = false;
     if (!count.ok()) {
       Log(count.status().message());
       continue;
@@ -88,6 +108,7 @@ ServerRuntime::Role ServerRuntime::Lead(LeaderRing* own) {
     std::shared_ptr<ServerConnection> handled;
     if (!HandleLeaderEvent(event, &ready, &handled)) break;
     if (handled != nullptr) NoteConnectionEvent(std::move(handled), own);
+    look_again = solo_ != nullptr;
   }
   // The lead was lost. (Out of the loop first: a thread may park in
   // NextRole() for long, and must not keep a connection alive meanwhile.)
@@ -117,15 +138,15 @@ bool ServerRuntime::HandleLeaderEvent(
   return EndStint(stint);
 }
 
-bool ServerRuntime::HandleSoloRead(const ReceiveRing::Received& received,
-                                   absl::Span<char> scratch,
-                                   ReadyCalls* ready) {
+bool ServerRuntime::HandleSoloRead(
+    const std::shared_ptr<ServerConnection>& solo,
+    const ReceiveRing::Received& received, absl::Span<char> scratch,
+    ReadyCalls* ready) {
   const uint64_t stint = BeginStint();
-  std::shared_ptr<ServerConnection> connection = solo_;
-  const bool open =
-      connection->OnReceived(connection, received, scratch, ready);
-  if (!open) solo_.reset();  // (closed below: epoll lets go of it)
-  FinishConnectionEvent(connection, open, stint, ready);
+  const bool open = solo->OnReceived(solo, received, scratch, ready);
+  // (Closed, it leaves solo_ at the next turn of Lead(), whichever thread
+  // leads then.)
+  FinishConnectionEvent(solo, open, stint, ready);
   return EndStint(stint);
 }
 
@@ -137,7 +158,8 @@ void ServerRuntime::NoteConnectionEvent(
     return;
   }
   if (streak_ < kSoloStreak) ++streak_;
-  if (streak_ < kSoloStreak || solo_ != nullptr || connection->closed() ||
+  if (streak_ < kSoloStreak || solo_ != nullptr ||
+      (own->tried && own->ring == nullptr) || connection->closed() ||
       !connection->CanGoSolo() || RingOf(own) == nullptr) {
     return;
   }

@@ -89,7 +89,10 @@ bool RingsWork() {
 // never goes solo, and the client polls).
 class SoloConnectionTest : public ::testing::TestWithParam<bool> {
  protected:
-  void SetUp() override {
+  void SetUp() override { Start(sockrpc::ServerOptions()); }
+
+  void Start(sockrpc::ServerOptions options) {
+    server_.reset();
     if (GetParam()) {
       ::unsetenv("SOCKRPC_IO_URING");
       if (!RingsWork()) {
@@ -101,7 +104,7 @@ class SoloConnectionTest : public ::testing::TestWithParam<bool> {
       ::setenv("SOCKRPC_IO_URING", "0", 1);
     }
     absl::StatusOr<std::unique_ptr<LocalServer>> server =
-        LocalServer::Start({&service_});
+        LocalServer::Start({&service_}, std::move(options));
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
   }
@@ -225,6 +228,35 @@ TEST_P(SoloConnectionTest, ASoloClientThatLeavesHasItsConnectionClosed) {
   ASSERT_NE(channel, nullptr);
   InteropTest::Stub stub(channel);
   EXPECT_TRUE(Call(stub, 4).ok());
+}
+
+TEST_P(SoloConnectionTest, AnIdleSoloConnectionIsClosedByTheIdleTimeout) {
+  sockrpc::ServerOptions options;
+  options.idle_timeout = absl::Milliseconds(100);
+  Start(std::move(options));
+  const int idle_sockets = OpenDescriptors("socket:");
+  std::shared_ptr<Channel> channel = NewChannel();
+  ASSERT_NE(channel, nullptr);
+  InteropTest::Stub stub(channel);
+  for (int i = 0; i < kWarmCalls; ++i) ASSERT_TRUE(Call(stub, 4).ok());
+  // Housekeeping (a timer event, handled by the leader between its solo
+  // waits) closes the server's end; the client's stays open until it
+  // notices.
+  EXPECT_EQ(WaitForDescriptors("socket:", idle_sockets + 1), idle_sockets + 1);
+  // The channel connects again for its next call.
+  EXPECT_TRUE(Call(stub, 4).ok());
+}
+
+TEST_P(SoloConnectionTest, ShutdownEndsTheLeadersWaitForAnIdleSoloConnection) {
+  std::shared_ptr<Channel> channel = NewChannel();
+  ASSERT_NE(channel, nullptr);
+  InteropTest::Stub stub(channel);
+  for (int i = 0; i < kWarmCalls; ++i) ASSERT_TRUE(Call(stub, 4).ok());
+  // No call in flight: Shutdown() returns once every thread has stopped,
+  // the leader's ring wait included (the stop event ends it).
+  server_->server().Shutdown(absl::Now() + kBound);
+  absl::Status after = Call(stub, 4);
+  EXPECT_EQ(after.code(), absl::StatusCode::kUnavailable) << after;
 }
 
 TEST_P(SoloConnectionTest, AStreamWhoseHandlerHoldsTheLeadGoesOn) {

@@ -7,7 +7,9 @@
 // A stream is used the way a non-blocking socket is: Read() and Write()
 // never wait, and a stream with an fd() is watched with epoll to learn
 // when to call them again. A stream without one (fd() < 0) is watched by
-// its owner, who delivers the events itself.
+// its owner, who delivers the events itself. A stream with an fd() must
+// read what recv() on that descriptor reads: the server may receive from
+// it through io_uring in Read()'s place (its solo connection).
 //
 // Thread-safety: as for a socket, one reader and one writer may use a
 // SocketStream at once; Shutdown() may be called from any thread. Other

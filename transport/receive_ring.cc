@@ -228,7 +228,10 @@ ReceiveRing::Received ReceiveRing::Receive(int socket_fd,
       }
       Reap(&received);
       if (receive_pending_) CancelReceive(&received);
-      if (received.bytes < 0 && received.error == 0) received.error = error;
+      if (received.bytes < 0 && received.error == 0) {
+        received.error = error;
+        received.ring_failed = true;
+      }
       return received;
     }
     Reap(&received);

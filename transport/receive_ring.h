@@ -57,6 +57,10 @@ class ReceiveRing {
     int error = 0;
     // Whether `wake_fd` became readable (the caller drains it).
     bool woken = false;
+    // Whether the ring itself failed (the kernel refused io_uring_enter();
+    // `error` is its errno): the receive may be fine, the ring is not, and
+    // a caller that can wait otherwise should drop it.
+    bool ring_failed = false;
   };
 
   // Null if io_uring cannot be used here (see above).
