@@ -265,7 +265,7 @@ class ClientConnection {
   // completed dispatched: kFull if it filled the space (more may be
   // there), kShort if not, kDrained if the socket held nothing, kStop if
   // the connection failed (Fail() done) or must not be read further.
-  enum class ReadOutcome { kFull, kShort, kDrained, kStop };
+  enum class ReadOutcome { kFull, kShort, kDrained, kStop, kRingFailed };
   ReadOutcome ReadAndDispatch(absl::Span<char> scratch);
   void ReadUntil(Predicate ready, absl::Time deadline) ABSL_LOCKS_EXCLUDED(mu_);
   // As ReadAndDispatch(), waiting first until `deadline` through `ring`,
@@ -273,6 +273,8 @@ class ClientConnection {
   // signalled).
   ReadOutcome ReceiveAndDispatch(ReceiveRing& ring, absl::Span<char> scratch,
                                  absl::Time deadline, bool* woken);
+  // Lets go of a ring the kernel refuses: the reader polls from now on.
+  void DropRing();
   // The reader's ring (ring_), made on first use; null: poll() and read.
   ReceiveRing* ReaderRing();
   // Dispatches the frames a read completed (`read`: what it did).

@@ -91,7 +91,7 @@ void ClientConnection::ReadUntil(Predicate ready, absl::Time deadline) {
   char scratch[kReadScratchSize];
   // The reader may keep bytes in `scratch` until EndReads().
   absl::Cleanup end_reads = [this] { in_.EndReads(); };
-  ReceiveRing* const ring = ReaderRing();
+  ReceiveRing* ring = ReaderRing();
   for (;;) {
     // Wait first: right after a request goes out, its reply is not there.
     // Until the server's preface is in, no longer than it may take.
@@ -105,6 +105,11 @@ void ClientConnection::ReadUntil(Predicate ready, absl::Time deadline) {
       received = ReceiveAndDispatch(*ring, absl::MakeSpan(scratch),
                                     wait_deadline, &woken);
       if (received == ReadOutcome::kStop) return;
+      if (ABSL_PREDICT_FALSE(received == ReadOutcome::kRingFailed)) {
+        DropRing();
+        ring = nullptr;
+        continue;
+      }
       if (received == ReadOutcome::kDrained && !woken) {
         FailIfPrefaceLate();
         return;  // deadline
@@ -152,6 +157,11 @@ ReceiveRing* ClientConnection::ReaderRing() {
     ring_fd_for_fork_.store(ring_->fd(), std::memory_order_release);
   }
   return ring_.get();
+}
+
+void ClientConnection::DropRing() {
+  ring_fd_for_fork_.store(-1, std::memory_order_release);
+  ring_.reset();
 }
 
 absl::Time ClientConnection::PrefaceWaitDeadline(absl::Time deadline) {
@@ -209,6 +219,8 @@ ClientConnection::ReadOutcome ClientConnection::Dispatch(
       return ReadOutcome::kStop;
     case IncomingFrames::ReadResult::kDrained:
       return ReadOutcome::kDrained;
+    case IncomingFrames::ReadResult::kRingFailed:
+      return ReadOutcome::kRingFailed;
     case IncomingFrames::ReadResult::kShort:
     case IncomingFrames::ReadResult::kFull:
       break;

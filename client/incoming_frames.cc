@@ -49,6 +49,7 @@ IncomingFrames::ReadResult IncomingFrames::ReceiveOnce(ReceiveRing& ring,
   absl::Span<char> space = reader_.PrepareRead(scratch);
   const ReceiveRing::Received received = ring.Receive(fd_, space, deadline);
   *woken = received.woken;
+  if (ABSL_PREDICT_FALSE(received.ring_failed)) return ReadResult::kRingFailed;
   if (ABSL_PREDICT_FALSE(received.error != 0)) {
     *error = ReadError(absl::StrCat("read: ", ErrnoText(received.error)));
     return ReadResult::kFailed;

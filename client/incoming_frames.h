@@ -40,7 +40,9 @@ class IncomingFrames {
 
   // What one read did: filled the space it had (more may be waiting),
   // read less, found nothing to read, or failed.
-  enum class ReadResult { kFull, kShort, kDrained, kFailed };
+  // (kRingFailed: ReceiveOnce()'s ring itself failed, nothing was read;
+  // wait without it from now on.)
+  enum class ReadResult { kFull, kShort, kDrained, kFailed, kRingFailed };
   // Reads once, without blocking, into `scratch` or, while a frame is
   // partly read, the reader's own buffer. kFailed, with an UNAVAILABLE
   // `*error`, if the socket failed or the server closed the connection.

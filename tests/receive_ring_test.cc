@@ -266,6 +266,25 @@ TEST_F(ReceiveRingTest, RingsLeaveNoDescriptorBehind) {
   EXPECT_EQ(OpenDescriptors(), before);
 }
 
+TEST_F(ReceiveRingTest, ARingTheKernelRefusesSaysSoAndReadsNothing) {
+  // Another file in the ring's descriptor's place: io_uring_enter() fails
+  // on it, as it does where a filter allows making rings but not using
+  // them. The caller is told the ring failed (not the socket), and the
+  // bytes stay in the socket for a read without the ring.
+  Fd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  ASSERT_TRUE(null.valid());
+  ASSERT_GE(::dup2(null.get(), ring_->fd()), 0);
+  Send("x");
+  const ReceiveRing::Received got = ring_->Receive(
+      ours_.get(), absl::MakeSpan(space_), absl::Now() + absl::Seconds(30));
+  EXPECT_TRUE(got.ring_failed);
+  EXPECT_NE(got.error, 0);
+  EXPECT_EQ(got.bytes, -1);
+  char byte = 0;
+  EXPECT_EQ(::read(ours_.get(), &byte, 1), 1);
+  EXPECT_EQ(byte, 'x');
+}
+
 TEST_F(ReceiveRingTest, EnvironmentTurnsItOff) {
   // (This fixture skipped if the environment had it off already.)
   ASSERT_EQ(::setenv("SOCKRPC_IO_URING", "0", 1), 0);
