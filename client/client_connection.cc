@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "absl/types/span.h"
 #include "transport/poller.h"
 #include "transport/socket.h"
 #include "transport/wire_codec.h"
@@ -32,6 +33,13 @@ constexpr size_t kPooledBufferSlack = 64 * 1024;
 // A CallHeader's encoding beyond its method name, without metadata: field
 // keys, lengths and the timeout.
 constexpr size_t kHeaderFieldsSize = 16;
+// Requests whose frames (HEADERS and MESSAGE) fit in this many bytes are put
+// together on the stack.
+constexpr size_t kSmallOpenSize = 512;
+
+absl::string_view AsView(absl::Span<const char> bytes) {
+  return absl::string_view(bytes.data(), bytes.size());
+}
 
 }  // namespace
 
@@ -112,47 +120,66 @@ bool ClientConnection::Open(const std::shared_ptr<ClientCallState>& stream,
   }
   // Encode HEADERS (+ MESSAGE) with stream id 0; the real id is patched in
   // under write_mu_ so that ids rise in the order calls reach the wire.
-  std::string frames = TakeBuffer();
+  // A small request with nothing else is put together on the stack.
   static const Metadata kNoMetadata;
   const Metadata& metadata =
       context != nullptr ? context->request_metadata() : kNoMetadata;
   const size_t request_size = request != nullptr ? request->ByteSizeLong() : 0;
-  // Room for both frames at once, unless metadata makes HEADERS large.
-  frames.reserve(2 * kFrameHeaderSize + kHeaderFieldsSize + method.size() +
-                 request_size);
-  absl::Status encoded;
-  if (!metadata.empty()) {
-    encoded = ValidateMetadata(metadata, max_metadata_size_);
-  }
-  if (encoded.ok()) {
-    encoded = AppendCallHeaderFrame(
-        &frames, 0, 0, method,
-        TimeoutMicros(stream->deadline()), metadata, max_frame_size_);
-  }
-  const size_t fds_offset = frames.size();
-  if (ABSL_PREDICT_FALSE(!fds.empty()) && encoded.ok()) {
-    AppendFdsFrame(&frames, 0, fds.size());
-  }
-  const size_t message_offset = frames.size();
-  if (encoded.ok() && request != nullptr) {
-    encoded =
-        AppendMessageFrameOfSize(&frames, FrameType::kMessage, kFlagEndStream,
-                                 0, *request, request_size, max_frame_size_);
-    if (!encoded.ok()) {
-      encoded = absl::ResourceExhaustedError(
-          absl::StrCat("request not sent: ", encoded.message()));
+  const uint64_t timeout_micros = TimeoutMicros(stream->deadline());
+  char small[kSmallOpenSize];
+  std::string frames;
+  absl::Span<char> encoded_frames;
+  size_t fds_offset;
+  size_t message_offset;
+  if (ABSL_PREDICT_TRUE(request != nullptr && metadata.empty() && fds.empty() &&
+                        PlainCallHeaderFrameSize(method, timeout_micros) +
+                                kFrameHeaderSize + request_size <=
+                            sizeof(small) &&
+                        request_size <= max_frame_size_)) {
+    char* end = EncodePlainCallHeaderFrame(small, 0, 0, method, timeout_micros);
+    fds_offset = message_offset = end - small;
+    end = EncodeMessageFrameOfSize(end, FrameType::kMessage, kFlagEndStream, 0,
+                                   *request, request_size);
+    encoded_frames = absl::MakeSpan(small, end - small);
+  } else {
+    frames = TakeBuffer();
+    // Room for both frames at once, unless metadata makes HEADERS large.
+    frames.reserve(2 * kFrameHeaderSize + kHeaderFieldsSize + method.size() +
+                   request_size);
+    absl::Status encoded;
+    if (!metadata.empty()) {
+      encoded = ValidateMetadata(metadata, max_metadata_size_);
     }
-  }
-  if (!encoded.ok()) {
-    MutexLock lock(&mu_);
-    stream->done_ = true;
-    stream->status_ = encoded;
-    return false;
-  }
-  if (ABSL_PREDICT_FALSE(!fds.empty()) && no_wait) {
-    return OpenWithFdsNoWait(stream, unary_reply,
-                             PendingOpen{std::move(frames), fds_offset,
-                                         message_offset, std::move(fds)});
+    if (encoded.ok()) {
+      encoded = AppendCallHeaderFrame(&frames, 0, 0, method, timeout_micros,
+                                      metadata, max_frame_size_);
+    }
+    fds_offset = frames.size();
+    if (ABSL_PREDICT_FALSE(!fds.empty()) && encoded.ok()) {
+      AppendFdsFrame(&frames, 0, fds.size());
+    }
+    message_offset = frames.size();
+    if (encoded.ok() && request != nullptr) {
+      encoded =
+          AppendMessageFrameOfSize(&frames, FrameType::kMessage, kFlagEndStream,
+                                   0, *request, request_size, max_frame_size_);
+      if (!encoded.ok()) {
+        encoded = absl::ResourceExhaustedError(
+            absl::StrCat("request not sent: ", encoded.message()));
+      }
+    }
+    if (!encoded.ok()) {
+      MutexLock lock(&mu_);
+      stream->done_ = true;
+      stream->status_ = encoded;
+      return false;
+    }
+    if (ABSL_PREDICT_FALSE(!fds.empty()) && no_wait) {
+      return OpenWithFdsNoWait(stream, unary_reply,
+                               PendingOpen{std::move(frames), fds_offset,
+                                           message_offset, std::move(fds)});
+    }
+    encoded_frames = absl::MakeSpan(frames);
   }
 
   size_t written = 0;
@@ -164,10 +191,11 @@ bool ClientConnection::Open(const std::shared_ptr<ClientCallState>& stream,
     MutexLock lock(&mu_);
     if (stream->done_) return false;  // cancelled before it started
     stream->direct_reply_ = unary_reply;
-    if (!AdmitStreamLocked(stream, request != nullptr,
-                           request != nullptr ? frames.size() - message_offset -
-                                                    kFrameHeaderSize
-                                              : 0)) {
+    if (!AdmitStreamLocked(
+            stream, request != nullptr,
+            request != nullptr
+                ? encoded_frames.size() - message_offset - kFrameHeaderSize
+                : 0)) {
       return true;
     }
     // Hold the call if the batching policy says so, but never while a
@@ -177,21 +205,22 @@ bool ClientConnection::Open(const std::shared_ptr<ClientCallState>& stream,
     // held bytes as soon as the socket takes them).
     hold = unary_reply == nullptr && !no_wait && fds.empty() &&
            !loop_watching_.load(std::memory_order_relaxed) && !reader_active_ &&
-           out_.DecideToHold(streams_.size() - 1, frames.size());
+           out_.DecideToHold(streams_.size() - 1, encoded_frames.size());
   }
-  PatchStreamId(&frames[0], stream->id_);
-  if (request != nullptr) PatchStreamId(&frames[message_offset], stream->id_);
+  PatchStreamId(&encoded_frames[0], stream->id_);
+  if (request != nullptr)
+    PatchStreamId(&encoded_frames[message_offset], stream->id_);
   if (ABSL_PREDICT_FALSE(!fds.empty())) {
-    PatchStreamId(&frames[fds_offset], stream->id_);
-    sent = out_.WriteAllWithFds(frames, fds_offset, RawFds(fds),
+    PatchStreamId(&encoded_frames[fds_offset], stream->id_);
+    sent = out_.WriteAllWithFds(AsView(encoded_frames), fds_offset, RawFds(fds),
                                 stream->deadline(), &written);
   } else if (hold) {
     // Held: it goes out with the next write or before the next wait.
-    out_.HoldCall(frames);
+    out_.HoldCall(AsView(encoded_frames));
   } else if (no_wait) {
-    sent = out_.WriteNoWait(frames, &written);
+    sent = out_.WriteNoWait(AsView(encoded_frames), &written);
   } else {
-    sent = WriteAllInTime(frames, stream->deadline(), &written);
+    sent = WriteAllInTime(AsView(encoded_frames), stream->deadline(), &written);
   }
   }
   buffers_.Give(std::move(frames));

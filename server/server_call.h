@@ -197,6 +197,18 @@ class ServerCallState final
   // the call from its connection. Returns the status the call ended with.
   absl::Status EndCall(const google::protobuf::MessageLite* unary_reply,
                        absl::Status status);
+  // The call's last frames, for EndCall() (server_call_end.cc). The first
+  // writes them to `out` (kSmallFinalFramesSize bytes) and returns their
+  // size when they are a small reply and an OK; else it writes nothing and
+  // returns 0, and the second appends them to `out` (with the descriptors
+  // to pass at `fds_offset`, if any) and returns the status they carry.
+  size_t PutSmallFinalFramesLocked(
+      const google::protobuf::MessageLite* unary_reply,
+      const absl::Status& status, char* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status AppendFinalFramesLocked(
+      const google::protobuf::MessageLite* unary_reply, absl::Status status,
+      std::string* out, std::vector<Fd>* reply_fds, size_t* fds_offset)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Runs the interceptors' OnCallStart(); the first failure's status.
   absl::Status StartInterceptors();
   size_t interceptors_started() const {
@@ -301,6 +313,9 @@ class ServerCallState final
 
   // Requests up to this size are kept in the call's own allocation.
   static constexpr size_t kSmallRequestSize = 128;
+  // A unary call's last frames up to this size are put together on the
+  // stack (no buffer taken from the pool).
+  static constexpr size_t kSmallFinalFramesSize = 512;
   // Replies written with the buffer hint leave once this many bytes of
   // their frames wait.
   static constexpr size_t kMaxHintedBytes = 64 * 1024;

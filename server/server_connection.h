@@ -119,6 +119,10 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   // does not take at once; thread-safe. Takes the buffer: it becomes the
   // pending output, or goes back to the pool.
   void Send(std::string frames);
+  // The same for frames the caller keeps (on its stack): written from
+  // there when nothing waits or is held; copied into a pooled buffer only
+  // for what must wait.
+  void SendCopy(absl::string_view frames);
   // Gives a buffer that is no longer needed back to the pool.
   void GiveBuffer(std::string buffer);
 
@@ -165,6 +169,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   // status may open its next call at once, and finds the call's slot free
   // (max_calls_per_connection), whichever thread reads it.
   void FinishCall(uint32_t stream_id, std::string final_frames);
+  void FinishCall(uint32_t stream_id, absl::string_view final_frames);
   // Ends every call in flight (see ServerCallState::Cancel).
   void CancelAllCalls(const absl::Status& why, bool send_status);
 
@@ -251,6 +256,8 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   // Adds `frames` to the pending output (or cuts off a client that lets
   // too much pile up; see ServerOptions::max_write_buffer).
   void QueueLocked(std::string frames) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Send() with write_mu_ held.
+  void SendLocked(std::string frames) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // Empties the pending output and gives its buffer back to the pool.
   void ReleaseOutputLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // Watches EPOLLOUT exactly while output waits (level-triggered, it would
@@ -259,6 +266,8 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   // Tells epoll what to watch now: EPOLLIN unless solo, EPOLLOUT while
   // output waits.
   void UpdateWatchLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Cancels the deadline timer of a call taken out of calls_ (if any).
+  void ForgetDeadline(const ServerCallState* call);
   // Removes `stream_id` from calls_ and returns it (null if not there).
   std::shared_ptr<ServerCallState> TakeCallLocked(uint32_t stream_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(calls_mu_);

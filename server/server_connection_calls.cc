@@ -24,14 +24,23 @@ void ServerConnection::RemoveCall(uint32_t stream_id) {
     MutexLock lock(&calls_mu_);
     call = TakeCallLocked(stream_id);
   }
-  if (call != nullptr && call->deadline() != absl::InfiniteFuture()) {
-    runtime_->CancelDeadline(*call);
-  }
+  ForgetDeadline(call.get());
 }
 
 void ServerConnection::FinishCall(uint32_t stream_id,
                                   std::string final_frames) {
   FinishCallWithFds(stream_id, std::move(final_frames), 0, {});
+}
+
+void ServerConnection::FinishCall(uint32_t stream_id,
+                                  absl::string_view final_frames) {
+  std::shared_ptr<ServerCallState> call;
+  {
+    MutexLock lock(&calls_mu_);  // as in FinishCallWithFds()
+    SendCopy(final_frames);
+    call = TakeCallLocked(stream_id);
+  }
+  ForgetDeadline(call.get());
 }
 
 void ServerConnection::FinishCallWithFds(uint32_t stream_id,
@@ -49,6 +58,10 @@ void ServerConnection::FinishCallWithFds(uint32_t stream_id,
     }
     call = TakeCallLocked(stream_id);
   }
+  ForgetDeadline(call.get());
+}
+
+void ServerConnection::ForgetDeadline(const ServerCallState* call) {
   if (call != nullptr && call->deadline() != absl::InfiniteFuture()) {
     runtime_->CancelDeadline(*call);
   }

@@ -27,6 +27,37 @@ void ServerConnection::GiveBuffer(std::string buffer) {
 
 void ServerConnection::Send(std::string frames) {
   MutexLock lock(&write_mu_);
+  SendLocked(std::move(frames));
+}
+
+void ServerConnection::SendCopy(absl::string_view frames) {
+  MutexLock lock(&write_mu_);
+  if (write_failed_) return;
+  if (ABSL_PREDICT_FALSE(!pending_output_.empty() ||
+                         (corks_ > 0 && !cork_broken_) ||
+                         OutputBatch::Current() != nullptr)) {
+    // It must wait, or be held: as Send() would.
+    std::string copy = TakeBuffer();
+    copy.append(frames.data(), frames.size());
+    SendLocked(std::move(copy));
+    return;
+  }
+  iovec iov{const_cast<char*>(frames.data()), frames.size()};
+  absl::StatusOr<size_t> written = stream_->Write(&iov, 1);
+  if (!written.ok()) {
+    write_failed_ = true;  // as in SendLocked()
+    stream_->Shutdown();
+    return;
+  }
+  bytes_sent_.Add(*written);
+  if (*written == frames.size()) return;
+  std::string rest = TakeBuffer();
+  rest.append(frames.data() + *written, frames.size() - *written);
+  QueueLocked(std::move(rest));
+  WatchWritableLocked();
+}
+
+void ServerConnection::SendLocked(std::string frames) {
   if (write_failed_) return;
   if (HoldForBatchLocked(&frames)) return;
   if (corks_ > 0 && !cork_broken_) {

@@ -40,6 +40,24 @@ uint8_t* WriteBytesField(uint8_t key, absl::string_view bytes, uint8_t* out) {
   return out + bytes.size();
 }
 
+// A CallHeader's method and timeout fields: their size, and their encoding.
+size_t PlainCallHeaderSize(absl::string_view method, uint64_t timeout_micros) {
+  size_t size = BytesFieldSize(method.size());
+  if (timeout_micros != 0) {
+    size += 1 + CodedOutputStream::VarintSize64(timeout_micros);
+  }
+  return size;
+}
+uint8_t* WritePlainCallHeader(absl::string_view method, uint64_t timeout_micros,
+                              uint8_t* out) {
+  out = WriteBytesField(kCallHeaderMethodKey, method, out);
+  if (timeout_micros != 0) {
+    *out++ = kCallHeaderTimeoutKey;
+    out = WriteVarint(timeout_micros, out);
+  }
+  return out;
+}
+
 absl::Status FrameTooLarge(size_t size, uint32_t max_frame_size) {
   return absl::ResourceExhaustedError(
       absl::StrCat("message of ", size, " bytes exceeds the frame limit of ",
@@ -51,28 +69,36 @@ absl::Status FrameTooLarge(size_t size, uint32_t max_frame_size) {
 // overwritten and costs more than the copy for a small frame.
 constexpr size_t kStackFrameMax = 256;
 
+// Writes a frame header for `payload_size` bytes; returns where the payload
+// goes.
+char* EncodeHeaderOfFrame(char* out, FrameType type, uint8_t flags,
+                          uint32_t stream_id, size_t payload_size) {
+  FrameHeader header;
+  header.length = static_cast<uint32_t>(payload_size);
+  header.stream_id = stream_id;
+  header.type = static_cast<uint8_t>(type);
+  header.flags = flags;
+  EncodeFrameHeader(header, out);
+  return out + kFrameHeaderSize;
+}
+
 // Appends a frame header plus `payload_size` bytes, which `write_payload`
 // (a callable taking the char* to write them to) fills in.
 template <typename WritePayload>
 void AppendFrame(std::string* out, FrameType type, uint8_t flags,
                  uint32_t stream_id, size_t payload_size,
                  WritePayload write_payload) {
-  FrameHeader header;
-  header.length = static_cast<uint32_t>(payload_size);
-  header.stream_id = stream_id;
-  header.type = static_cast<uint8_t>(type);
-  header.flags = flags;
   if (payload_size <= kStackFrameMax) {
     char frame[kFrameHeaderSize + kStackFrameMax];
-    EncodeFrameHeader(header, frame);
-    write_payload(frame + kFrameHeaderSize);
+    write_payload(
+        EncodeHeaderOfFrame(frame, type, flags, stream_id, payload_size));
     out->append(frame, kFrameHeaderSize + payload_size);
     return;
   }
   const size_t start = out->size();
   out->resize(start + kFrameHeaderSize + payload_size);
-  EncodeFrameHeader(header, &(*out)[start]);
-  write_payload(&(*out)[start + kFrameHeaderSize]);
+  write_payload(EncodeHeaderOfFrame(&(*out)[start], type, flags, stream_id,
+                                    payload_size));
 }
 
 }  // namespace
@@ -97,37 +123,57 @@ absl::Status AppendMessageFrameOfSize(
   return absl::OkStatus();
 }
 
+char* EncodeMessageFrameOfSize(char* out, FrameType type, uint8_t flags,
+                               uint32_t stream_id,
+                               const google::protobuf::MessageLite& message,
+                               size_t size) {
+  out = EncodeHeaderOfFrame(out, type, flags, stream_id, size);
+  message.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(out));
+  return out + size;
+}
+
+size_t PlainCallHeaderFrameSize(absl::string_view method,
+                                uint64_t timeout_micros) {
+  return kFrameHeaderSize + PlainCallHeaderSize(method, timeout_micros);
+}
+
+char* EncodePlainCallHeaderFrame(char* out, uint8_t flags, uint32_t stream_id,
+                                 absl::string_view method,
+                                 uint64_t timeout_micros) {
+  out = EncodeHeaderOfFrame(out, FrameType::kHeaders, flags, stream_id,
+                            PlainCallHeaderSize(method, timeout_micros));
+  return reinterpret_cast<char*>(WritePlainCallHeader(
+      method, timeout_micros, reinterpret_cast<uint8_t*>(out)));
+}
+
 absl::Status AppendCallHeaderFrame(std::string* out, uint8_t flags,
                                    uint32_t stream_id,
                                    absl::string_view method,
                                    uint64_t timeout_micros,
                                    const Metadata& metadata,
                                    uint32_t max_frame_size) {
-  size_t size = BytesFieldSize(method.size());
-  if (timeout_micros != 0) {
-    size += 1 + CodedOutputStream::VarintSize64(timeout_micros);
-  }
+  size_t size = PlainCallHeaderSize(method, timeout_micros);
   for (const auto& entry : metadata) {
     const size_t entry_size = MetadataEntrySize(entry);
     size += 1 + CodedOutputStream::VarintSize64(entry_size) + entry_size;
   }
   if (size > max_frame_size) return FrameTooLarge(size, max_frame_size);
-  AppendFrame(out, FrameType::kHeaders, flags, stream_id, size,
-              [&](char* payload) {
-                auto* p = reinterpret_cast<uint8_t*>(payload);
-                p = WriteBytesField(kCallHeaderMethodKey, method, p);
-                if (timeout_micros != 0) {
-                  *p++ = kCallHeaderTimeoutKey;
-                  p = WriteVarint(timeout_micros, p);
-                }
-                for (const auto& entry : metadata) {
-                  *p++ = kCallHeaderMetadataKey;
-                  p = WriteVarint(MetadataEntrySize(entry), p);
-                  p = WriteBytesField(kMetadataEntryKeyKey, entry.first, p);
-                  p = WriteBytesField(kMetadataEntryValueKey, entry.second, p);
-                }
-              });
+  AppendFrame(
+      out, FrameType::kHeaders, flags, stream_id, size, [&](char* payload) {
+        uint8_t* p = WritePlainCallHeader(method, timeout_micros,
+                                          reinterpret_cast<uint8_t*>(payload));
+        for (const auto& entry : metadata) {
+          *p++ = kCallHeaderMetadataKey;
+          p = WriteVarint(MetadataEntrySize(entry), p);
+          p = WriteBytesField(kMetadataEntryKeyKey, entry.first, p);
+          p = WriteBytesField(kMetadataEntryValueKey, entry.second, p);
+        }
+      });
   return absl::OkStatus();
+}
+
+char* EncodeOkStatusFrame(char* out, uint32_t stream_id) {
+  return EncodeHeaderOfFrame(out, FrameType::kStatus, 0, stream_id, 0);
 }
 
 void AppendRawFrame(std::string* out, FrameType type, uint8_t flags,

@@ -34,6 +34,15 @@ absl::Status AppendMessageFrameOfSize(
     const google::protobuf::MessageLite& message, size_t size,
     uint32_t max_frame_size);
 
+// Writes the same frame into `out`, which has room for kFrameHeaderSize +
+// `size` bytes, and returns the end of what it wrote. The caller has
+// checked `size` against the peer's frame limit. (For replies put
+// together on the stack.)
+char* EncodeMessageFrameOfSize(char* out, FrameType type, uint8_t flags,
+                               uint32_t stream_id,
+                               const google::protobuf::MessageLite& message,
+                               size_t size);
+
 // Appends the HEADERS frame that opens a call: a CallHeader naming
 // `method`, with `timeout_micros` (0: none) and `metadata`, encoded
 // straight into `out` exactly as protobuf would encode the message (no
@@ -45,6 +54,15 @@ absl::Status AppendCallHeaderFrame(std::string* out, uint8_t flags,
                                    const Metadata& metadata,
                                    uint32_t max_frame_size);
 
+// The same HEADERS frame without metadata, written into `out`, which has
+// room for PlainCallHeaderFrameSize() bytes; returns the end of what it
+// wrote. (For requests put together on the stack.)
+size_t PlainCallHeaderFrameSize(absl::string_view method,
+                                uint64_t timeout_micros);
+char* EncodePlainCallHeaderFrame(char* out, uint8_t flags, uint32_t stream_id,
+                                 absl::string_view method,
+                                 uint64_t timeout_micros);
+
 // Appends the STATUS frame that ends call `stream_id` with `status` and
 // the trailing metadata `trailers`: an empty payload for a plain OK (the
 // encoding of an empty CallStatus), else a CallStatus. If that exceeds
@@ -55,6 +73,10 @@ absl::Status AppendStatusFrame(std::string* out, uint32_t stream_id,
                                const absl::Status& status,
                                const Metadata& trailers,
                                uint32_t max_frame_size);
+
+// Writes the STATUS frame of a plain OK without trailers (a header and an
+// empty payload: kFrameHeaderSize bytes) into `out`; returns its end.
+char* EncodeOkStatusFrame(char* out, uint32_t stream_id);
 
 // Appends one frame with the given raw payload (which must fit in a frame;
 // used for the small control frames).

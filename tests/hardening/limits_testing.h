@@ -29,8 +29,13 @@ namespace testing {
 class LimitsTest : public ::testing::Test {
  protected:
   void Start(const std::string& binary, const std::vector<std::string>& flags) {
+    StartOn(absl::StrCat("unix:", dir_.File("s")), binary, flags);
+  }
+  // Start() listening on `address` (for example "127.0.0.1:0").
+  void StartOn(const std::string& address, const std::string& binary,
+               const std::vector<std::string>& flags) {
     absl::StatusOr<StartedServer> server =
-        StartServerBinary(binary, absl::StrCat("unix:", dir_.File("s")), flags);
+        StartServerBinary(binary, address, flags);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
   }

@@ -196,6 +196,77 @@ TEST_F(LimitsTest,
   }
 }
 
+// Small unary replies are put together on the server's stack and written
+// from there; what the socket does not take must be copied out to wait. The
+// client sends its calls one write each (so that many reach the server one
+// read each, unbatched) and reads nothing until all are sent: the server
+// makes far more reply bytes than the socket holds, so the replies fill it,
+// one is cut by a short write (over TCP, which takes what fits), and the
+// rest wait. Then every reply must arrive whole, once, before its OK.
+class SmallRepliesTest : public LimitsTest,
+                         public ::testing::WithParamInterface<bool> {};
+
+TEST_P(SmallRepliesTest, RepliesTheSocketCannotTakeAtOnceWaitAndArriveWhole) {
+  // Blocking handlers: a callback method's replies leave in output batches
+  // (held, as when corked), never straight from the stack.
+  const std::vector<std::string> flags = {
+      "--blocking", "--max_write_buffer", "33554432",  // (all the replies)
+      "--max_calls_per_connection", "20000"};
+  if (GetParam()) {
+    StartOn("127.0.0.1:0", "interop_server", flags);
+  } else {
+    Start("interop_server", flags);
+  }
+  RawConnection client = OpenWithPreface();
+  constexpr uint32_t kCalls = 20000;
+  constexpr uint32_t kReplySize = 300;
+  sockrpc::interop::UnaryRequest request;
+  request.set_reply_size(kReplySize);
+  for (uint32_t i = 0; i < kCalls; ++i) {
+    ASSERT_TRUE(client
+                    .Send(HeadersFrame(2 * i + 1, kUnaryCallMethod) +
+                              RequestFrame(2 * i + 1, request),
+                          kIoTimeout)
+                    .ok());
+  }
+  std::vector<uint8_t> seen(kCalls, 0);  // 1: reply read; 2: status read
+  uint32_t ended = 0;
+  const absl::Time deadline = absl::Now() + kIoTimeout;
+  while (ended < kCalls) {
+    absl::StatusOr<sockrpc::testing::ReceivedFrame> frame =
+        client.ReadFrame(deadline - absl::Now());
+    ASSERT_TRUE(frame.ok())
+        << frame.status() << " after " << ended << " calls ended";
+    const uint32_t stream = frame->header.stream_id;
+    ASSERT_EQ(stream % 2, 1u);
+    ASSERT_LT(stream / 2, kCalls);
+    uint8_t& state = seen[stream / 2];
+    if (frame->header.type ==
+        static_cast<uint8_t>(sockrpc::FrameType::kMessage)) {
+      ASSERT_EQ(state, 0) << "stream " << stream;
+      sockrpc::interop::UnaryReply reply;
+      ASSERT_TRUE(reply.ParseFromString(frame->payload)) << "stream " << stream;
+      ASSERT_EQ(reply.body().size(), kReplySize) << "stream " << stream;
+      state = 1;
+    } else {
+      ASSERT_EQ(frame->header.type,
+                static_cast<uint8_t>(sockrpc::FrameType::kStatus));
+      sockrpc::wire::CallStatus status;
+      ASSERT_TRUE(status.ParseFromString(frame->payload));
+      ASSERT_EQ(status.code(), 0u)
+          << "stream " << stream << ": " << status.message();
+      ASSERT_EQ(state, 1) << "stream " << stream;
+      state = 2;
+      ++ended;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(UnixAndTcp, SmallRepliesTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Tcp" : "Unix";
+                         });
+
 // ---- Call deadlines ----
 
 TEST_F(LimitsTest, ServerEndsEachCallAtItsOwnDeadlineWhateverCameBefore) {
