@@ -377,10 +377,21 @@ class ClientConnection {
       ABSL_LOCKS_EXCLUDED(mu_, write_mu_);
   // Gives the reader role up; re-arms the loop if it wanted to read
   // meanwhile.
-  void ReleaseReaderLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // (Inline, as NotifyLocked(): every call.)
+  void ReleaseReaderLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    reader_active_ = false;
+    if (ABSL_PREDICT_FALSE(loop_wants_read_)) {
+      loop_wants_read_ = false;
+      RearmLocked();
+    }
+  }
   void RearmLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Schedules `stream`'s callback call, if it has one, after a change.
   void NotifyLocked(const ClientCallState& stream)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (stream.callback_ != nullptr) ScheduleLocked(stream);
+  }
+  void ScheduleLocked(const ClientCallState& stream)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   absl::Status ReplyMetadataTooLarge(const ClientCallState& stream) const;

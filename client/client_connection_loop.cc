@@ -77,16 +77,8 @@ void ClientConnection::RearmLocked() {
   if (events != 0) loop_->Arm(this, fd_.get(), events);
 }
 
-void ClientConnection::ReleaseReaderLocked() {
-  reader_active_ = false;
-  if (loop_wants_read_) {
-    loop_wants_read_ = false;
-    RearmLocked();
-  }
-}
-
-void ClientConnection::NotifyLocked(const ClientCallState& stream) {
-  if (stream.callback_ != nullptr) loop_->Schedule(stream.callback_);
+void ClientConnection::ScheduleLocked(const ClientCallState& stream) {
+  loop_->Schedule(stream.callback_);
 }
 
 // ---- Callback calls ----

@@ -56,8 +56,7 @@ void OutgoingFrames::HoldCall(absl::string_view frames) {
   ++held_calls_;
 }
 
-void OutgoingFrames::HoldPrefaceIfDue() {
-  if (preface_sent_) return;
+void OutgoingFrames::HoldPreface() {
   AppendPreface(&held_);  // held_ is empty until the preface is due
   if (max_fds_per_message_ > 0) {
     wire::Settings settings;

@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/optimization.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -102,7 +103,11 @@ class OutgoingFrames {
                                   std::vector<Fd> fds, size_t* written);
 
  private:
-  void HoldPrefaceIfDue();
+  // Holds our preface (and SETTINGS) before the first bytes that go out.
+  void HoldPrefaceIfDue() {
+    if (ABSL_PREDICT_FALSE(!preface_sent_)) HoldPreface();
+  }
+  void HoldPreface();
   // Writes one run of held_: up to the first mark, or from the first mark
   // (passing its descriptors) up to the next; the count written (0: the
   // socket is full).

@@ -33,13 +33,10 @@ ServerConnection::ServerConnection(ServerRuntime* runtime, uint64_t tag,
       last_read_nanos_(MonotonicNanos()),
       accepts_fds_(credentials_.has_value() &&
                    runtime->options().max_fds_per_message > 0),
+      max_frame_size_(runtime->options().max_frame_size),
       has_interceptors_(!runtime->options().interceptors.empty()) {}
 
 ServerConnection::~ServerConnection() = default;
-
-uint32_t ServerConnection::max_frame_size() const {
-  return runtime_->options().max_frame_size;
-}
 
 size_t ServerConnection::max_metadata_size() const {
   return runtime_->options().max_metadata_size;

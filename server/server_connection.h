@@ -82,7 +82,8 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   uint64_t bytes_sent() const { return bytes_sent_.Get(); }
   // What the stats service lists of this connection; any thread.
   ConnectionSnapshot Snapshot() const;
-  uint32_t max_frame_size() const;
+  // The runtime's max_frame_size, inline: asked by every call.
+  uint32_t max_frame_size() const { return max_frame_size_; }
   size_t max_metadata_size() const;
   const std::vector<ServerInterceptor*>& interceptors() const;
   // !interceptors().empty(), inline: asked by every call.
@@ -331,6 +332,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   // taken by an FDS frame; those of the FDS frame whose MESSAGE comes next
   // (fds_stream_ != 0), or whether they were over the connection's limit.
   const bool accepts_fds_;
+  const uint32_t max_frame_size_;
   const bool has_interceptors_;  // see has_interceptors()
   // (Added to under read_mu_; bytes_sent_ under write_mu_.)
   SingleWriterCounter bytes_received_;

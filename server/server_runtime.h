@@ -104,11 +104,20 @@ class ServerRuntime {
   void WatchConnection(const ServerConnection& connection, bool readable,
                        bool writable);
   // True once Shutdown() has begun: new calls get UNAVAILABLE.
-  bool draining() const;
+  bool draining() const {
+    return !accepting_calls_.load(std::memory_order_relaxed);
+  }
   // Brackets every call from the moment it is read until its reply is sent,
-  // so that Shutdown() can wait for calls in flight.
-  void CallStarted();
-  void CallFinished();
+  // so that Shutdown() can wait for calls in flight. (Inline: every call.)
+  void CallStarted() { calls_in_flight_.fetch_add(1); }
+  void CallFinished() {
+    // A seq_cst decrement, then a seq_cst read of the draining flag, which
+    // Shutdown() sets before it reads the count: if this misses the flag,
+    // Shutdown() sees the new count.
+    if (calls_in_flight_.fetch_sub(1) == 1 && !accepting_calls_.load()) {
+      WakeShutdown();
+    }
+  }
   // Ends `call` with DEADLINE_EXCEEDED when its deadline passes, unless
   // CancelDeadline() comes first.
   void ScheduleDeadline(const std::shared_ptr<ServerCallState>& call);
@@ -206,7 +215,19 @@ class ServerRuntime {
   // Gives the solo connection back to epoll.
   void EndSolo();
   // Marks the start of a stint (stint_ odd); returns its number.
-  uint64_t BeginStint();
+  uint64_t BeginStint() {
+    // Only the leader writes an even stint_, so a plain store will do; it is
+    // sequentially consistent for the watchdog_sleeping_ handshake.
+    const uint64_t stint = stint_.load(std::memory_order_relaxed) + 1;
+    stint_.store(stint);
+    if (watchdog_sleeping_.load()) WakeWatchdog();
+    return stint;
+  }
+  // For BeginStint(): the watchdog slept through a quiet spell; wake it.
+  void WakeWatchdog();
+  // For CallFinished(): the last call in flight of a draining server ended;
+  // Shutdown() looks again.
+  void WakeShutdown();
   // Marks its end; false if the watchdog took the lead during it.
   bool EndStint(uint64_t stint);
   // For a thread that lost the lead, once its event is handled: watch if

@@ -13,19 +13,8 @@
 
 namespace sockrpc {
 
-bool ServerRuntime::draining() const {
-  return !accepting_calls_.load(std::memory_order_relaxed);
-}
-
-void ServerRuntime::CallStarted() { calls_in_flight_.fetch_add(1); }
-
-void ServerRuntime::CallFinished() {
-  // A seq_cst decrement, then a seq_cst read of the draining flag, which
-  // Shutdown() sets before it reads the count: if this misses the flag,
-  // Shutdown() sees the new count.
-  if (calls_in_flight_.fetch_sub(1) == 1 && !accepting_calls_.load()) {
-    MutexLock lock(&mu_);  // Shutdown()'s wait looks again at the unlock
-  }
+void ServerRuntime::WakeShutdown() {
+  MutexLock lock(&mu_);  // Shutdown()'s wait looks again at the unlock
 }
 
 void ServerRuntime::Shutdown(absl::Time deadline) {

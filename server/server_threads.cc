@@ -173,16 +173,9 @@ void ServerRuntime::EndSolo() {
   streak_ = 0;
 }
 
-uint64_t ServerRuntime::BeginStint() {
-  // Only the leader writes an even stint_, so a plain store will do; it is
-  // sequentially consistent for the watchdog_sleeping_ handshake.
-  const uint64_t stint = stint_.load(std::memory_order_relaxed) + 1;
-  stint_.store(stint);
-  if (watchdog_sleeping_.load()) {
-    MutexLock lock(&mu_);
-    watchdog_sleeping_.store(false);  // the watchdog wakes at the unlock
-  }
-  return stint;
+void ServerRuntime::WakeWatchdog() {
+  MutexLock lock(&mu_);
+  watchdog_sleeping_.store(false);  // the watchdog wakes at the unlock
 }
 
 bool ServerRuntime::EndStint(uint64_t stint) {

@@ -8,36 +8,6 @@
 #include "absl/strings/str_format.h"
 
 namespace sockrpc {
-namespace {
-
-void PutBigEndian32(uint32_t value, char* out) {
-  out[0] = static_cast<char>(value >> 24);
-  out[1] = static_cast<char>(value >> 16);
-  out[2] = static_cast<char>(value >> 8);
-  out[3] = static_cast<char>(value);
-}
-
-uint32_t GetBigEndian32(const char* in) {
-  const auto* p = reinterpret_cast<const unsigned char*>(in);
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) |
-         (uint32_t{p[2]} << 8) | uint32_t{p[3]};
-}
-
-bool IsCallFrame(uint8_t type) {
-  return (type >= static_cast<uint8_t>(FrameType::kHeaders) &&
-          type <= static_cast<uint8_t>(FrameType::kCancel)) ||
-         type == static_cast<uint8_t>(FrameType::kHalfClose) ||
-         type == static_cast<uint8_t>(FrameType::kFds);
-}
-
-bool IsConnectionFrame(uint8_t type) {
-  return type == static_cast<uint8_t>(FrameType::kPing) ||
-         type == static_cast<uint8_t>(FrameType::kGoAway) ||
-         type == static_cast<uint8_t>(FrameType::kSettings);
-}
-
-}  // namespace
-
 void EncodePreface(char* out) {
   std::memcpy(out, kPrefaceMagic, kPrefaceMagicSize);
   out[kPrefaceMagicSize] = static_cast<char>(kProtocolVersion);
@@ -96,25 +66,6 @@ bool DecodeWindowUpdate(absl::string_view payload, uint32_t* increment) {
   if (payload.size() != kWindowUpdateSize) return false;
   *increment = GetBigEndian32(payload.data());
   return true;
-}
-
-void EncodeFrameHeader(const FrameHeader& header, char* out) {
-  PutBigEndian32(header.length, out);
-  PutBigEndian32(header.stream_id, out + 4);
-  out[8] = static_cast<char>(header.type);
-  out[9] = static_cast<char>(header.flags);
-  out[10] = 0;
-  out[11] = 0;
-}
-
-bool DecodeWellFormedFrameHeader(const char* in, FrameHeader* header) {
-  header->length = GetBigEndian32(in);
-  header->stream_id = GetBigEndian32(in + 4);
-  header->type = static_cast<uint8_t>(in[8]);
-  header->flags = static_cast<uint8_t>(in[9]);
-  return in[10] == 0 && in[11] == 0 && header->type != 0 &&
-         !(header->stream_id == 0 && IsCallFrame(header->type)) &&
-         !(header->stream_id != 0 && IsConnectionFrame(header->type));
 }
 
 absl::StatusOr<FrameHeader> DecodeFrameHeader(const char* in) {

@@ -90,8 +90,43 @@ struct FrameHeader {
   uint8_t flags = 0;
 };
 
-// Writes `header` into out[0..kFrameHeaderSize), big-endian.
-void EncodeFrameHeader(const FrameHeader& header, char* out);
+// Big-endian 32-bit integers, as every header field of more than a byte.
+inline void PutBigEndian32(uint32_t value, char* out) {
+  out[0] = static_cast<char>(value >> 24);
+  out[1] = static_cast<char>(value >> 16);
+  out[2] = static_cast<char>(value >> 8);
+  out[3] = static_cast<char>(value);
+}
+inline uint32_t GetBigEndian32(const char* in) {
+  const auto* p = reinterpret_cast<const unsigned char*>(in);
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) |
+         (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+}
+
+// Frame types that belong to a call (stream id > 0), and those that belong
+// to the connection (stream id 0).
+inline bool IsCallFrame(uint8_t type) {
+  return (type >= static_cast<uint8_t>(FrameType::kHeaders) &&
+          type <= static_cast<uint8_t>(FrameType::kCancel)) ||
+         type == static_cast<uint8_t>(FrameType::kHalfClose) ||
+         type == static_cast<uint8_t>(FrameType::kFds);
+}
+inline bool IsConnectionFrame(uint8_t type) {
+  return type == static_cast<uint8_t>(FrameType::kPing) ||
+         type == static_cast<uint8_t>(FrameType::kGoAway) ||
+         type == static_cast<uint8_t>(FrameType::kSettings);
+}
+
+// Writes `header` into out[0..kFrameHeaderSize), big-endian. (Inline, as
+// the decoder below: both run for every frame.)
+inline void EncodeFrameHeader(const FrameHeader& header, char* out) {
+  PutBigEndian32(header.length, out);
+  PutBigEndian32(header.stream_id, out + 4);
+  out[8] = static_cast<char>(header.type);
+  out[9] = static_cast<char>(header.flags);
+  out[10] = 0;
+  out[11] = 0;
+}
 
 // Decodes in[0..kFrameHeaderSize). Rejects (INVALID_ARGUMENT, message says
 // why) a header that breaks the rules every frame obeys: non-zero reserved
@@ -102,7 +137,15 @@ absl::StatusOr<FrameHeader> DecodeFrameHeader(const char* in);
 // The same check without a status to build: true with `*header` filled for
 // a well-formed header, false otherwise (DecodeFrameHeader() says why).
 // What FrameReader runs on every frame.
-bool DecodeWellFormedFrameHeader(const char* in, FrameHeader* header);
+inline bool DecodeWellFormedFrameHeader(const char* in, FrameHeader* header) {
+  header->length = GetBigEndian32(in);
+  header->stream_id = GetBigEndian32(in + 4);
+  header->type = static_cast<uint8_t>(in[8]);
+  header->flags = static_cast<uint8_t>(in[9]);
+  return in[10] == 0 && in[11] == 0 && header->type != 0 &&
+         !(header->stream_id == 0 && IsCallFrame(header->type)) &&
+         !(header->stream_id != 0 && IsConnectionFrame(header->type));
+}
 
 }  // namespace sockrpc
 

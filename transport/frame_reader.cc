@@ -82,51 +82,11 @@ absl::Span<char> FrameReader::PrepareRead(absl::Span<char> scratch) {
   return scratch;
 }
 
-void FrameReader::CommitRead(size_t n) {
-  end_ += n;
-  if (skip_remaining_ > 0) {
-    size_t skipped =
-        static_cast<size_t>(std::min<uint64_t>(skip_remaining_, buffered()));
-    begin_ += skipped;
-    skip_remaining_ -= skipped;
-  }
-}
-
 bool FrameReader::TakePreface(absl::string_view* preface) {
   if (buffered() < kPrefaceSize) return false;
   *preface = absl::string_view(data() + begin_, kPrefaceSize);
   begin_ += kPrefaceSize;
   return true;
-}
-
-FrameReader::Result FrameReader::Next(Frame* frame, absl::Status* error) {
-  if (skip_remaining_ > 0 || buffered() < kFrameHeaderSize) {
-    return Result::kNeedMore;
-  }
-  FrameHeader* const header = &frame->header;
-  if (!DecodeWellFormedFrameHeader(data() + begin_, header)) {
-    *error = DecodeFrameHeader(data() + begin_).status();
-    return Result::kMalformed;
-  }
-  if (header->length > max_frame_size_) {
-    // Skip the payload as it arrives; never buffer it.
-    begin_ += kFrameHeaderSize;
-    pending_frame_size_ = 0;
-    skip_remaining_ = header->length;
-    CommitRead(0);
-    frame->payload = absl::string_view();
-    return Result::kOversized;
-  }
-  size_t frame_size = kFrameHeaderSize + header->length;
-  if (buffered() < frame_size) {
-    pending_frame_size_ = frame_size;
-    return Result::kNeedMore;
-  }
-  pending_frame_size_ = 0;
-  frame->payload =
-      absl::string_view(data() + begin_ + kFrameHeaderSize, header->length);
-  begin_ += frame_size;
-  return Result::kFrame;
 }
 
 size_t FrameReader::DetachPayload(const Frame& frame, std::string* holder) {

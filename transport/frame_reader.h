@@ -22,6 +22,7 @@
 #ifndef SOCKRPC_TRANSPORT_FRAME_READER_H_
 #define SOCKRPC_TRANSPORT_FRAME_READER_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -125,6 +126,49 @@ class FrameReader {
   // Size (header + payload) of the partly received frame at begin_, or 0.
   size_t pending_frame_size_ = 0;
 };
+
+// CommitRead() runs for every read: inline.
+inline void FrameReader::CommitRead(size_t n) {
+  end_ += n;
+  if (skip_remaining_ > 0) {
+    size_t skipped =
+        static_cast<size_t>(std::min<uint64_t>(skip_remaining_, buffered()));
+    begin_ += skipped;
+    skip_remaining_ -= skipped;
+  }
+}
+
+// Next() runs for every frame on both sides: inline.
+inline FrameReader::Result FrameReader::Next(Frame* frame,
+                                             absl::Status* error) {
+  if (skip_remaining_ > 0 || buffered() < kFrameHeaderSize) {
+    return Result::kNeedMore;
+  }
+  FrameHeader* const header = &frame->header;
+  if (!DecodeWellFormedFrameHeader(data() + begin_, header)) {
+    *error = DecodeFrameHeader(data() + begin_).status();
+    return Result::kMalformed;
+  }
+  if (header->length > max_frame_size_) {
+    // Skip the payload as it arrives; never buffer it.
+    begin_ += kFrameHeaderSize;
+    pending_frame_size_ = 0;
+    skip_remaining_ = header->length;
+    CommitRead(0);
+    frame->payload = absl::string_view();
+    return Result::kOversized;
+  }
+  size_t frame_size = kFrameHeaderSize + header->length;
+  if (buffered() < frame_size) {
+    pending_frame_size_ = frame_size;
+    return Result::kNeedMore;
+  }
+  pending_frame_size_ = 0;
+  frame->payload =
+      absl::string_view(data() + begin_ + kFrameHeaderSize, header->length);
+  begin_ += frame_size;
+  return Result::kFrame;
+}
 
 }  // namespace sockrpc
 
