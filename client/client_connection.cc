@@ -131,11 +131,14 @@ bool ClientConnection::Open(const std::shared_ptr<ClientCallState>& stream,
   absl::Span<char> encoded_frames;
   size_t fds_offset;
   size_t message_offset;
-  if (ABSL_PREDICT_TRUE(request != nullptr && metadata.empty() && fds.empty() &&
-                        PlainCallHeaderFrameSize(method, timeout_micros) +
-                                kFrameHeaderSize + request_size <=
-                            sizeof(small) &&
-                        request_size <= max_frame_size_)) {
+  const size_t header_frame_size =
+      PlainCallHeaderFrameSize(method, timeout_micros);
+  if (ABSL_PREDICT_TRUE(
+          request != nullptr && metadata.empty() && fds.empty() &&
+          header_frame_size + kFrameHeaderSize + request_size <=
+              sizeof(small) &&
+          header_frame_size - kFrameHeaderSize <= max_frame_size_ &&
+          request_size <= max_frame_size_)) {
     char* end = EncodePlainCallHeaderFrame(small, 0, 0, method, timeout_micros);
     fds_offset = message_offset = end - small;
     end = EncodeMessageFrameOfSize(end, FrameType::kMessage, kFlagEndStream, 0,
