@@ -8,6 +8,11 @@
 #include "absl/strings/str_format.h"
 
 namespace sockrpc {
+
+using frame_internal::GetBigEndian32;
+using frame_internal::IsCallFrame;
+using frame_internal::IsConnectionFrame;
+using frame_internal::PutBigEndian32;
 void EncodePreface(char* out) {
   std::memcpy(out, kPrefaceMagic, kPrefaceMagicSize);
   out[kPrefaceMagicSize] = static_cast<char>(kProtocolVersion);

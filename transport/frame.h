@@ -90,6 +90,9 @@ struct FrameHeader {
   uint8_t flags = 0;
 };
 
+// The header's coding helpers, for the inline functions below (not API).
+namespace frame_internal {
+
 // Big-endian 32-bit integers, as every header field of more than a byte.
 inline void PutBigEndian32(uint32_t value, char* out) {
   out[0] = static_cast<char>(value >> 24);
@@ -117,9 +120,12 @@ inline bool IsConnectionFrame(uint8_t type) {
          type == static_cast<uint8_t>(FrameType::kSettings);
 }
 
+}  // namespace frame_internal
+
 // Writes `header` into out[0..kFrameHeaderSize), big-endian. (Inline, as
 // the decoder below: both run for every frame.)
 inline void EncodeFrameHeader(const FrameHeader& header, char* out) {
+  using frame_internal::PutBigEndian32;
   PutBigEndian32(header.length, out);
   PutBigEndian32(header.stream_id, out + 4);
   out[8] = static_cast<char>(header.type);
@@ -138,6 +144,9 @@ absl::StatusOr<FrameHeader> DecodeFrameHeader(const char* in);
 // a well-formed header, false otherwise (DecodeFrameHeader() says why).
 // What FrameReader runs on every frame.
 inline bool DecodeWellFormedFrameHeader(const char* in, FrameHeader* header) {
+  using frame_internal::GetBigEndian32;
+  using frame_internal::IsCallFrame;
+  using frame_internal::IsConnectionFrame;
   header->length = GetBigEndian32(in);
   header->stream_id = GetBigEndian32(in + 4);
   header->type = static_cast<uint8_t>(in[8]);
