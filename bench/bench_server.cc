@@ -114,6 +114,8 @@ int main(int argc, char** argv) {
                                            // many connections on purpose
   if (max_threads > 0) options.max_threads = max_threads;
   options.enable_stats_service = stats;
+  // The full-pool rows time PINGs, back to back on one connection.
+  options.min_time_between_pings = absl::ZeroDuration();
   sockrpc::Server server(options);
   for (sockrpc::Service* each :
        std::vector<sockrpc::Service*>{&service, &events}) {

@@ -120,6 +120,19 @@ struct ChannelOptions {
   // no preface within 20s"), whatever their own deadlines: a server so
   // loaded that it accepts later than this fails them too.
   absl::Duration connect_timeout = absl::Seconds(20);
+  // Keepalive (docs/PROTOCOL.md section 4.9): while a call waits for the
+  // server and nothing has arrived for keepalive_time, the client sends a
+  // PING; if still nothing arrives within keepalive_timeout, the server is
+  // taken for gone: the connection is closed and its calls end UNAVAILABLE
+  // ("no answer to a keepalive PING within 20s"), and the next call makes
+  // a new connection. It finds a peer that died or a network that dropped
+  // out, which TCP itself notices only after minutes. Infinite (the
+  // default): never. An idle connection (no call waiting) sends none. A
+  // sockrpc server takes at most one PING per
+  // ServerOptions::min_time_between_pings (5 minutes by default) while no
+  // call starts: stay at or above that, or raise it on the server.
+  absl::Duration keepalive_time = absl::InfiniteDuration();
+  absl::Duration keepalive_timeout = absl::Seconds(20);
   // Hooks run around every call (see client/interceptor.h). Borrowed: they
   // must outlive the channel.
   std::vector<ClientInterceptor*> interceptors;

@@ -71,7 +71,9 @@ ClientConnection::ClientConnection(Fd fd, std::string target,
                size_t{options.max_frame_size} + kPooledBufferSlack),
       in_(fd_.get(), target_, options.max_frame_size, &buffers_,
           unix_ ? options.max_fds_per_message : 0),
-      preface_timeout_(options.connect_timeout) {}
+      preface_timeout_(options.connect_timeout),
+      keepalive_time_(options.keepalive_time),
+      keepalive_timeout_(options.keepalive_timeout) {}
 
 ClientConnection::~ClientConnection() = default;
 

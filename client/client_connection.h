@@ -157,8 +157,10 @@ class ClientConnection {
   ClientEventLoop* loop() const { return loop_.get(); }
   int fd() const { return fd_.get(); }
   // The loop's event on this connection: reads what the socket holds, if
-  // no other thread holds the reader role; flushes held output.
-  void ReadForLoop() ABSL_LOCKS_EXCLUDED(mu_, write_mu_);
+  // no other thread holds the reader role (and returns when its keepalive
+  // wants the next look: InfiniteFuture without keepalive, or if it did
+  // not read); flushes held output.
+  absl::Time ReadForLoop() ABSL_LOCKS_EXCLUDED(mu_, write_mu_);
   void FlushForLoop() ABSL_LOCKS_EXCLUDED(mu_, write_mu_);
   // Re-arms the loop's one-shot registration for what is due: input unless
   // another thread reads (it re-arms when it gives the role up), output
@@ -222,6 +224,16 @@ class ClientConnection {
   // Ends `stream` with DEADLINE_EXCEEDED (the loop's timer) and tells the
   // server, if it has not ended yet.
   void Expire(ClientCallState& stream) ABSL_LOCKS_EXCLUDED(mu_, write_mu_);
+
+  // ---- Keepalive (ChannelOptions::keepalive_time; client_keepalive.cc) ----
+  bool keepalive_enabled() const {
+    return keepalive_time_ != absl::InfiniteDuration();
+  }
+  // The event loop's turn at keepalive for a connection it watches: unless
+  // another thread holds the reader role (it keeps the connection alive
+  // then), sends the PING that is due or fails the connection whose PING
+  // went unanswered. Returns when to look again.
+  absl::Time KeepAliveForLoop(absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
 
   // ---- The server's preface, awaited (any thread) ----
   // When the server's preface must have arrived by: InfiniteFuture once it
@@ -398,6 +410,13 @@ class ClientConnection {
   // Ends `stream` with `status` and forgets it (if not ended yet).
   void EndStreamLocked(ClientCallState& stream, const absl::Status& status)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Keepalive for the thread holding the reader role, at `now`: sends a
+  // PING when nothing has arrived for keepalive_time_, and fails the
+  // connection (returning false) when nothing has arrived for
+  // keepalive_timeout_ after it. *look_again: when to call again, at the
+  // latest (InfiniteFuture with keepalive off).
+  bool KeepAliveAsReader(absl::Time now, absl::Time* look_again)
+      ABSL_LOCKS_EXCLUDED(mu_, write_mu_);
   // Fails the connection and every call on it; later calls get `status`.
   void Fail(const absl::Status& status) ABSL_LOCKS_EXCLUDED(mu_);
   void FailLocked(const absl::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -456,6 +475,20 @@ class ClientConnection {
   const absl::Duration preface_timeout_;
   absl::Time preface_deadline_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   std::atomic<bool> preface_arrived_{false};
+  // Keepalive (ChannelOptions): the times, and the reader's own state (like
+  // in_): the bytes received when it last looked, when a PING is due if
+  // nothing arrives, when the PING sent must have been answered
+  // (InfiniteFuture: none is out), and when the last look asked for the
+  // next (InfinitePast: none yet).
+  const absl::Duration keepalive_time_;
+  const absl::Duration keepalive_timeout_;
+  struct Keepalive {
+    uint64_t bytes_seen = 0;
+    absl::Time ping_due = absl::InfiniteFuture();
+    absl::Time answer_due = absl::InfiniteFuture();
+    absl::Time look_again = absl::InfinitePast();
+  };
+  Keepalive keepalive_;
   // Whether the server's first frame has been read (the reader's alone):
   // only the first may be SETTINGS (PROTOCOL.md section 16.2).
   bool server_frame_seen_ = false;

@@ -25,12 +25,12 @@ constexpr int kMaxReadsPerEvent = 16;
 
 // ---- The reader role and the loop's registration ----
 
-void ClientConnection::ReadForLoop() {
+absl::Time ClientConnection::ReadForLoop() {
   {
     MutexLock lock(&mu_);
     // Another thread reads: it re-arms the loop when it is done
     // (RearmForLoop(), next, notes that the loop wants to read).
-    if (!broken_.ok() || reader_active_) return;
+    if (!broken_.ok() || reader_active_) return absl::InfiniteFuture();
     reader_active_ = true;
   }
   char scratch[kReadScratchSize];
@@ -38,8 +38,14 @@ void ClientConnection::ReadForLoop() {
     if (ReadAndDispatch(absl::MakeSpan(scratch)) != ReadOutcome::kFull) break;
   }
   in_.EndReads();
+  // What was read restarts the keepalive's quiet time.
+  absl::Time keepalive_look = absl::InfiniteFuture();
+  if (ABSL_PREDICT_FALSE(keepalive_enabled())) {
+    KeepAliveAsReader(absl::Now(), &keepalive_look);
+  }
   MutexLock lock(&mu_);
   ReleaseReaderLocked();
+  return keepalive_look;
 }
 
 void ClientConnection::FlushForLoop() {

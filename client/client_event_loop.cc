@@ -83,6 +83,10 @@ void ClientEventLoop::Watch(const std::shared_ptr<ClientConnection>& connection,
   Watched& watched = watched_[connection.get()];
   if (watched.calls++ > 0) return;
   watched.connection = connection;
+  if (connection->keepalive_enabled()) {
+    keepalive_watched_.fetch_add(1, std::memory_order_relaxed);
+    keepalive_recheck_ = true;  // its first look is due now
+  }
   // Armed for nothing yet: the caller re-arms it for what is due.
   (void)poller_->Add(fd, EPOLLONESHOT,
                      reinterpret_cast<uintptr_t>(connection.get()));
@@ -96,6 +100,9 @@ void ClientEventLoop::Unwatch(ClientConnection* connection, int fd) {
   if (it == watched_.end() || --it->second.calls > 0) return;
   poller_->Remove(fd);
   connection->loop_watching_.store(false, std::memory_order_relaxed);
+  if (connection->keepalive_enabled()) {
+    keepalive_watched_.fetch_sub(1, std::memory_order_relaxed);
+  }
   forgotten = std::move(it->second.connection);
   watched_.erase(it);
 }
@@ -141,7 +148,7 @@ void ClientEventLoop::Run() {
   epoll_event events[kMaxEvents];
   for (;;) {
     RunScheduled();
-    const int timeout_ms = ExpireDeadlines();
+    const int timeout_ms = KeepWatchedAlive(ExpireDeadlines());
     bool stopping;
     bool ready;
     {
@@ -217,11 +224,44 @@ int ClientEventLoop::ExpireDeadlines() {
     call->Expire();  // schedules it
   }
   if (deadlines_.empty()) return -1;
-  // Round up, so that the wait does not end just before the deadline.
-  const absl::Duration left = deadlines_.begin()->first - now;
+  return TimeoutMillis(deadlines_.begin()->first, now);
+}
+
+int ClientEventLoop::TimeoutMillis(absl::Time when, absl::Time now) {
+  // Round up, so that the wait does not end just before `when`.
   return static_cast<int>(std::min<int64_t>(
-      absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1))),
+      absl::ToInt64Milliseconds(absl::Ceil(
+          std::max(when - now, absl::ZeroDuration()), absl::Milliseconds(1))),
       24 * 3600 * 1000));
+}
+
+int ClientEventLoop::KeepWatchedAlive(int timeout_ms) {
+  if (keepalive_watched_.load(std::memory_order_relaxed) == 0) {
+    return timeout_ms;
+  }
+  std::vector<std::shared_ptr<ClientConnection>> due;
+  const absl::Time now = absl::Now();
+  {
+    MutexLock lock(&mu_);
+    if (!keepalive_recheck_ && now < keepalive_next_) {
+      const int keepalive_ms = TimeoutMillis(keepalive_next_, now);
+      return timeout_ms < 0 ? keepalive_ms : std::min(timeout_ms, keepalive_ms);
+    }
+    keepalive_recheck_ = false;
+    for (const auto& [key, watched] : watched_) {
+      if (key->keepalive_enabled()) due.push_back(watched.connection);
+    }
+  }
+  // Without mu_: the connections' locks come before it.
+  absl::Time next = absl::InfiniteFuture();
+  for (const std::shared_ptr<ClientConnection>& connection : due) {
+    next = std::min(next, connection->KeepAliveForLoop(now));
+  }
+  MutexLock lock(&mu_);
+  keepalive_next_ = next;  // unless a Watch() meanwhile asks for a recheck
+  if (next == absl::InfiniteFuture() || keepalive_recheck_) return timeout_ms;
+  const int keepalive_ms = TimeoutMillis(next, now);
+  return timeout_ms < 0 ? keepalive_ms : std::min(timeout_ms, keepalive_ms);
 }
 
 void ClientEventLoop::HandleConnectionEvent(uint64_t tag, uint32_t events) {
@@ -235,7 +275,11 @@ void ClientEventLoop::HandleConnectionEvent(uint64_t tag, uint32_t events) {
   }
   if (events & EPOLLOUT) connection->FlushForLoop();
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
-    connection->ReadForLoop();
+    const absl::Time keepalive_look = connection->ReadForLoop();
+    if (keepalive_look != absl::InfiniteFuture()) {
+      MutexLock lock(&mu_);
+      keepalive_next_ = std::min(keepalive_next_, keepalive_look);
+    }
   }
   connection->RearmForLoop();
 }

@@ -14,9 +14,10 @@
 // (ClientConnection::RearmLocked()) for input, if no blocking caller holds
 // the connection's reader role, and for output while the connection holds
 // bytes the socket did not take. Its epoll_wait's time-out is the earliest
-// deadline of its calls. A turn of the loop: run the scheduled calls
-// (ClientCallbackCall::Advance(), which runs their reactions), expire
-// deadlines, wait, then read or flush each connection that has an event.
+// deadline of its calls (or a connection's next keepalive look). A turn of
+// the loop: run the scheduled calls (ClientCallbackCall::Advance(), which
+// runs their reactions), expire deadlines, keep connections alive, wait,
+// then read or flush each connection that has an event.
 //
 // Locks: mu_ is taken last (after a call's and a connection's); nothing
 // is called with it held but epoll_ctl and the eventfd's write.
@@ -110,6 +111,12 @@ class ClientEventLoop {
   // Ends the calls whose deadline has passed; returns the time-out for
   // epoll_wait until the next one (-1: none).
   int ExpireDeadlines();
+  // epoll_wait's time-out (milliseconds, rounded up) until `when`.
+  static int TimeoutMillis(absl::Time when, absl::Time now);
+  // Keepalive (ChannelOptions::keepalive_time) for the watched connections
+  // that have it, when one is due (ClientConnection::KeepAliveForLoop());
+  // returns `timeout_ms` (-1: none), shortened to the next such look.
+  int KeepWatchedAlive(int timeout_ms) ABSL_LOCKS_EXCLUDED(mu_);
   // Handles an event on the watched connection tagged `tag`.
   void HandleConnectionEvent(uint64_t tag, uint32_t events);
   // After OnDone(): forgets `call` and deletes it (now, or when taken from
@@ -147,6 +154,12 @@ class ClientEventLoop {
     int calls = 0;
   };
   absl::flat_hash_map<ClientConnection*, Watched> watched_ ABSL_GUARDED_BY(mu_);
+  // Watched connections with keepalive; when the loop looks at them next;
+  // and whether a connection watched since asks for a look now.
+  // (The count changes under mu_; the loop reads it without, each turn.)
+  std::atomic<int> keepalive_watched_{0};
+  absl::Time keepalive_next_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
+  bool keepalive_recheck_ ABSL_GUARDED_BY(mu_) = false;
   // Keeps the loop alive while its thread finishes after a Shutdown()
   // from the loop thread; released by the thread as it ends.
   std::shared_ptr<ClientEventLoop> self_ ABSL_GUARDED_BY(mu_);

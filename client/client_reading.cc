@@ -95,9 +95,17 @@ void ClientConnection::ReadUntil(Predicate ready, absl::Time deadline) {
   for (;;) {
     // Wait first: right after a request goes out, its reply is not there.
     // Until the server's preface is in, no longer than it may take.
-    const absl::Time wait_deadline = ABSL_PREDICT_TRUE(in_.preface_received())
-                                         ? deadline
-                                         : PrefaceWaitDeadline(deadline);
+    absl::Time wait_deadline = ABSL_PREDICT_TRUE(in_.preface_received())
+                                   ? deadline
+                                   : PrefaceWaitDeadline(deadline);
+    // With keepalive, no longer than until it must look again; the wait
+    // that ends then returns (as if at the deadline), and the caller's
+    // next ReadUntil() looks.
+    if (ABSL_PREDICT_FALSE(keepalive_enabled())) {
+      absl::Time look_again;
+      if (!KeepAliveAsReader(absl::Now(), &look_again)) return;
+      wait_deadline = std::min(wait_deadline, look_again);
+    }
     bool woken = false;
     // With the ring the wait reads too: what it brought is dispatched.
     ReadOutcome received = ReadOutcome::kFull;

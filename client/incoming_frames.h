@@ -78,6 +78,10 @@ class IncomingFrames {
     return result;
   }
 
+  // Bytes read from the socket so far (keepalive: anything that arrives
+  // is a sign of life).
+  uint64_t bytes_received() const { return bytes_received_; }
+
   // ---- File descriptors (docs/PROTOCOL.md section 16) ----
   // The most a reply may bring (0: this side accepts none).
   uint32_t max_fds_per_message() const { return max_fds_; }

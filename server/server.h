@@ -92,6 +92,26 @@ struct ServerOptions {
   // A connection with no call in flight and no bytes received for this long
   // is sent GOAWAY and closed. Zero: never.
   absl::Duration idle_timeout = absl::Hours(1);
+  // Keepalive (docs/PROTOCOL.md section 4.9): a connection from which
+  // nothing has been received for keepalive_time is sent a PING; if still
+  // nothing arrives within keepalive_timeout, the client is taken for gone:
+  // the connection is closed and its calls cancelled (their handlers see
+  // IsCancelled()). Infinite (the default): never. A blocking client reads
+  // only while one of its threads waits in a call, so set it for clients
+  // that keep a reader (a callback call, or ChannelOptions::keepalive_time
+  // of their own) or for calls that outlast it.
+  absl::Duration keepalive_time = absl::InfiniteDuration();
+  absl::Duration keepalive_timeout = absl::Seconds(20);
+  // Enforcement against clients that PING too often (as gRPC's
+  // GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS): a PING that
+  // comes less than min_time_between_pings after the previous one, with no
+  // HEADERS or MESSAGE from the client between them, is a strike; the
+  // strike after max_ping_strikes is answered with GOAWAY
+  // (RESOURCE_EXHAUSTED, "too many pings") and the connection is closed.
+  // Zero: any rate. A client's ChannelOptions::keepalive_time must be at
+  // least this, or its quiet calls lose their connection.
+  absl::Duration min_time_between_pings = absl::Minutes(5);
+  int max_ping_strikes = 2;
   // Exit on idle, for a server started on demand (systemd socket
   // activation, see Listen()): once the server has had no open connection
   // and no call in flight for this long, it shuts itself down as

@@ -145,12 +145,14 @@ std::optional<uint64_t> ServerRuntime::AddConnectionLocked(
     }
   }
   if (stats_ != nullptr) stats_->ConnectionOpened();
-  // Look at it when its preface is due, or sooner if it may be idle by
-  // then; later looks are scheduled by Housekeeping() itself.
-  ArmHousekeepingLocked(
-      options_.idle_timeout > absl::ZeroDuration()
-          ? std::min(handshake_deadline, now + options_.idle_timeout)
-          : handshake_deadline);
+  // Look at it when its preface is due, or sooner if it may be idle or
+  // due a keepalive PING by then; later looks are scheduled by
+  // Housekeeping() itself.
+  absl::Time look = handshake_deadline;
+  if (options_.idle_timeout > absl::ZeroDuration()) {
+    look = std::min(look, now + options_.idle_timeout);
+  }
+  ArmHousekeepingLocked(std::min(look, now + options_.keepalive_time));
   return tag;
 }
 

@@ -31,6 +31,7 @@ ServerConnection::ServerConnection(ServerRuntime* runtime, uint64_t tag,
       connected_at_(absl::Now()),
       reader_(runtime->options().max_frame_size, &runtime->buffers()),
       last_read_nanos_(MonotonicNanos()),
+      last_activity_nanos_(last_read_nanos_),
       accepts_fds_(credentials_.has_value() &&
                    runtime->options().max_fds_per_message > 0),
       max_frame_size_(runtime->options().max_frame_size),
@@ -44,28 +45,6 @@ size_t ServerConnection::max_metadata_size() const {
 
 const std::vector<ServerInterceptor*>& ServerConnection::interceptors() const {
   return runtime_->options().interceptors;
-}
-
-ServerConnection::Expiry ServerConnection::NextExpiry(
-    absl::Duration idle_timeout, absl::Time now) const {
-  MutexLock lock(&read_mu_);
-  if (!preface_received_) {
-    return {handshake_deadline_, true,
-            absl::StrCat(
-                "no connection preface within ",
-                absl::FormatDuration(runtime_->options().handshake_timeout))};
-  }
-  if (idle_timeout <= absl::ZeroDuration()) return {};
-  bool busy;
-  {
-    MutexLock calls_lock(&calls_mu_);
-    busy = !calls_.empty();
-  }
-  if (busy) return {now + idle_timeout, false, ""};  // look again later
-  const absl::Duration idle =
-      absl::Nanoseconds(MonotonicNanos() - last_read_nanos_);
-  return {now + (idle_timeout - idle), true,
-          absl::StrCat("idle for ", absl::FormatDuration(idle_timeout))};
 }
 
 bool ServerConnection::ProcessFrames(
@@ -124,6 +103,7 @@ bool ServerConnection::ProcessFrames(
         if (frame.header.type == static_cast<uint8_t>(FrameType::kHeaders) &&
             stream_id > last_stream_id_) {
           last_stream_id_ = stream_id;
+          NoteCallFrame();
           SendStatus(stream_id, too_big);
         } else if (std::shared_ptr<ServerCallState> call =
                        FindCall(stream_id)) {
@@ -146,6 +126,11 @@ bool ServerConnection::HandleFrame(
   client_frame_seen_ = true;
   if (ABSL_PREDICT_FALSE(fds_stream_ != 0) && !CheckFdsFollowed(header)) {
     return false;
+  }
+  // The answer to a keepalive PING is no activity (idle_timeout).
+  if (ABSL_PREDICT_TRUE(header.type != static_cast<uint8_t>(FrameType::kPing) ||
+                        (header.flags & kFlagAck) == 0)) {
+    last_activity_nanos_ = last_read_nanos_;
   }
   switch (static_cast<FrameType>(header.type)) {
     case FrameType::kSettings:
@@ -189,13 +174,8 @@ bool ServerConnection::HandleFrame(
       }
       return true;
     }
-    case FrameType::kPing: {
-      if (header.flags & kFlagAck) return true;
-      std::string out;
-      AppendRawFrame(&out, FrameType::kPing, kFlagAck, 0, frame.payload);
-      Send(std::move(out));
-      return true;
-    }
+    case FrameType::kPing:
+      return HandlePing(frame);
     case FrameType::kGoAway:
       return false;  // the client is leaving
     case FrameType::kStatus:
@@ -215,6 +195,7 @@ bool ServerConnection::HandleHeaders(
         " which is not above the last stream id ", last_stream_id_)));
   }
   last_stream_id_ = stream_id;
+  NoteCallFrame();
   // Most HEADERS name a known method and a timeout, nothing else: those
   // are read without protobuf, and the method found from the name's bytes
   // (a known name is valid UTF-8, as protobuf would check). The rest take
@@ -338,6 +319,7 @@ const RegisteredMethod* ServerConnection::FindMethodCached(
 
 bool ServerConnection::HandleMessage(const FrameReader::Frame& frame,
                                      ReadyCalls* ready) {
+  NoteCallFrame();
   bool fds_over_limit = false;
   std::vector<Fd> fds;
   if (ABSL_PREDICT_FALSE(fds_stream_ != 0))
@@ -474,13 +456,17 @@ ConnectionSnapshot ServerConnection::Snapshot() const {
 }
 
 void ServerConnection::SendGoAway(const absl::Status& why) {
+  // Under read_mu_ up to the write, so that a preface read meanwhile
+  // cannot send a second preface, or anything, ahead of this one.
+  MutexLock lock(&read_mu_);
+  SendGoAwayLocked(why);
+}
+
+void ServerConnection::SendGoAwayLocked(const absl::Status& why) {
   wire::GoAway goaway;
   goaway.set_code(static_cast<uint32_t>(why.code()));
   goaway.set_message(std::string(why.message()));
   std::string out;
-  // Under read_mu_ up to the write, so that a preface read meanwhile
-  // cannot send a second preface, or anything, ahead of this one.
-  MutexLock lock(&read_mu_);
   if (!preface_sent_) AppendPreface(&out);  // a handshake never completed
   preface_sent_ = true;
   goaway.set_last_stream_id(last_stream_id_);

@@ -185,17 +185,26 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   // Refused()), if any: one line, when the connection closes.
   void LogUnloggedRefusals();
 
-  // When housekeeping should next look at the connection, and whether the
-  // connection is to be closed then (`why` says why): the handshake
-  // deadline while the preface is due; with `idle_timeout` > 0, the last
-  // activity plus the timeout (a connection with calls in flight is only
-  // looked at again, not closed); else never.
+  // When housekeeping should next look at the connection, and whether it
+  // closes it then (`closes`, `why` says why); and whether a keepalive
+  // PING is due now (`pings`: SendKeepalivePing()). The earliest of: the
+  // handshake deadline while the preface is due; with the options'
+  // idle_timeout, the last activity plus the timeout (a connection with
+  // calls in flight is only looked at again, not closed); with their
+  // keepalive_time, when nothing received for that long makes a PING due,
+  // or a PING due now (its answer looked for keepalive_timeout later), or
+  // when a PING sent went unanswered for keepalive_timeout (closes).
+  // Never, with none of these. (server_connection_keepalive.cc)
   struct Expiry {
     absl::Time at = absl::InfiniteFuture();
     bool closes = false;
+    bool pings = false;
     std::string why;
   };
-  Expiry NextExpiry(absl::Duration idle_timeout, absl::Time now) const;
+  Expiry NextExpiry(absl::Time now) const;
+  // Sends the keepalive PING NextExpiry() asked for; the client must send
+  // something (its ACK, at least) within keepalive_timeout.
+  void SendKeepalivePing();
 
  private:
   // Reads what the socket holds, through `scratch`, and processes it;
@@ -229,8 +238,23 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   std::shared_ptr<ServerCallState> FindCall(uint32_t stream_id);
   // "uid U gid G (pid P)" or "PEER (no credentials)", for messages.
   std::string DescribeCredentials() const;
+  // SendGoAway() with read_mu_ held.
+  void SendGoAwayLocked(const absl::Status& why)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
   // Logs `why`, sends GOAWAY(INTERNAL) and returns false (close).
   bool ProtocolError(const absl::Status& why);
+  // A PING from the client: answered, unless it is one too many
+  // (ServerOptions::min_time_between_pings); false to close.
+  bool HandlePing(const FrameReader::Frame& frame)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
+  // The client opened or fed a call: its next PING is not a strike.
+  void NoteCallFrame() ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_) {
+    last_ping_nanos_ = 0;
+    ping_strikes_ = 0;
+  }
+  // The keepalive part of NextExpiry(), which it adds to `expiry`.
+  void KeepaliveExpiry(absl::Time now, Expiry* expiry) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
   // Why the server refuses a call while the connection goes on.
   enum class Refusal {
     kNotAllowed,        // the peer's credentials are not allowed
@@ -315,6 +339,16 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   // the start of the calls they opened in their method's stats). A
   // monotonic clock costs half of absl::Now() on every read.
   int64_t last_read_nanos_ ABSL_GUARDED_BY(read_mu_);
+  // When a frame other than a PING's answer last arrived (idle_timeout:
+  // the answers to our keepalive PINGs do not keep a connection open).
+  int64_t last_activity_nanos_ ABSL_GUARDED_BY(read_mu_);
+  // Keepalive: when our PING went out (MonotonicNanos(); 0: none is
+  // outstanding, or a read since answered it).
+  int64_t keepalive_ping_nanos_ ABSL_GUARDED_BY(read_mu_) = 0;
+  // PING enforcement: when the client's last PING came with no call frame
+  // since (0: a call frame came after it, or none yet), and the strikes.
+  int64_t last_ping_nanos_ ABSL_GUARDED_BY(read_mu_) = 0;
+  int ping_strikes_ ABSL_GUARDED_BY(read_mu_) = 0;
   // Refusals so far, by Refusal.
   std::array<uint64_t, kRefusalKinds> refusals_ ABSL_GUARDED_BY(read_mu_) = {};
   // Highest stream id opened by the client; new ones must be higher.

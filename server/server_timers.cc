@@ -1,6 +1,6 @@
 // ServerRuntime's timers: connection housekeeping (handshake and idle
-// expiry) and call deadlines, each a timerfd set to the next expiry, so an
-// idle server has no timer ticking.
+// expiry, keepalive PINGs) and call deadlines, each a timerfd set to the next
+// expiry, so an idle server has no timer ticking.
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
@@ -45,8 +45,8 @@ void ServerRuntime::Housekeeping() {
   const absl::Time now = absl::Now();
   absl::Time next = absl::InfiniteFuture();
   for (const auto& connection : connections) {
-    ServerConnection::Expiry expiry =
-        connection->NextExpiry(options_.idle_timeout, now);
+    ServerConnection::Expiry expiry = connection->NextExpiry(now);
+    if (expiry.pings) connection->SendKeepalivePing();
     if (expiry.at > now || !expiry.closes) {
       next = std::min(next, std::max(expiry.at, now + absl::Milliseconds(1)));
       continue;

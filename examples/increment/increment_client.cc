@@ -21,6 +21,11 @@ ABSL_FLAG(std::string, target, "unix:server_socket",
 ABSL_FLAG(std::string, char, "A", "the character to send");
 ABSL_FLAG(absl::Duration, deadline, absl::Seconds(10),
           "how long to wait for the answer");
+ABSL_FLAG(absl::Duration, keepalive_time, absl::InfiniteDuration(),
+          "PING the server after this long without an answer (inf: never)");
+ABSL_FLAG(absl::Duration, keepalive_timeout, absl::Seconds(20),
+          "give up on a server that leaves a keepalive PING unanswered "
+          "this long");
 ABSL_FLAG(std::string, token, "",
           "send metadata \"authorization: Bearer TOKEN\" (an example client "
           "interceptor)");
@@ -38,6 +43,8 @@ int main(int argc, char** argv) {
   const std::string target = absl::GetFlag(FLAGS_target);
 
   sockrpc::ChannelOptions options;
+  options.keepalive_time = absl::GetFlag(FLAGS_keepalive_time);
+  options.keepalive_timeout = absl::GetFlag(FLAGS_keepalive_timeout);
   sockrpc::examples::BearerToken token(absl::GetFlag(FLAGS_token));
   if (!absl::GetFlag(FLAGS_token).empty())
     options.interceptors.push_back(&token);

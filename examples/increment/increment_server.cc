@@ -53,6 +53,13 @@ ABSL_FLAG(int, max_calls_per_connection, 1000,
           "most calls in flight on one connection");
 ABSL_FLAG(absl::Duration, idle_timeout, absl::Hours(1),
           "close connections idle this long (0: never)");
+ABSL_FLAG(absl::Duration, keepalive_time, absl::InfiniteDuration(),
+          "PING a connection quiet for this long (inf: never)");
+ABSL_FLAG(absl::Duration, keepalive_timeout, absl::Seconds(20),
+          "close a connection whose keepalive PING is unanswered this long");
+ABSL_FLAG(absl::Duration, min_time_between_pings, absl::Minutes(5),
+          "GOAWAY to a client whose PINGs come closer than this, three times "
+          "with no call between (0: any rate)");
 ABSL_FLAG(bool, log_calls, false,
           "print one line per call (method, peer, status, time): an example "
           "server interceptor");
@@ -184,6 +191,9 @@ int main(int argc, char** argv) {
   options.max_calls_per_connection =
       absl::GetFlag(FLAGS_max_calls_per_connection);
   options.idle_timeout = absl::GetFlag(FLAGS_idle_timeout);
+  options.keepalive_time = absl::GetFlag(FLAGS_keepalive_time);
+  options.keepalive_timeout = absl::GetFlag(FLAGS_keepalive_timeout);
+  options.min_time_between_pings = absl::GetFlag(FLAGS_min_time_between_pings);
   options.exit_when_idle = absl::GetFlag(FLAGS_exit_when_idle);
   if (absl::GetFlag(FLAGS_same_user_only)) options.allowed_uids = {getuid()};
   for (const std::string& text : absl::GetFlag(FLAGS_allowed_uids)) {
