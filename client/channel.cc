@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/types/span.h"
+#include "client/channel_state.h"
 #include "client/client_call_state.h"
 #include "client/client_callback_call.h"
 #include "client/client_connection.h"
@@ -22,35 +23,12 @@
 
 namespace sockrpc {
 
-struct Channel::State {
-  // The event loop of the callback API: made here, started on first use.
-  const std::shared_ptr<ClientEventLoop> loop =
-      std::make_shared<ClientEventLoop>();
-  // The process this state was made in (one getpid() per state), for the
-  // message of AfterFork::kFail.
-  const pid_t pid = getpid();
-  // Set in a forked child whose channel has AfterFork::kFail: every call
-  // fails with it.
-  absl::Status fork_failure;
-  Mutex mu;
-  // The connection new calls use; null before the first call.
-  std::shared_ptr<ClientConnection> connection ABSL_GUARDED_BY(mu);
-  // connection.get(), readable without mu by a forked child abandoning this
-  // state (mu may be held for ever there): null while it changes.
-  std::atomic<ClientConnection*> connection_for_fork{nullptr};
-  // Callback calls between StartCall() and their stream being open
-  // (OpenCallbackStream()): the destructor waits for them, even on the
-  // loop thread, since they use the Channel.
-  int opening ABSL_GUARDED_BY(mu) = 0;
-  // Abandoned states, linked from `abandoned` below (see Abandon()).
-  State* next_abandoned = nullptr;
-};
-
 Channel::Channel(Key, std::string target, ChannelConnector connector,
-                 ChannelOptions options)
+                 ChannelOptions options, ChannelResolver resolver)
     : target_(std::move(target)),
       connector_(std::move(connector)),
       options_(std::move(options)),
+      resolver_(std::move(resolver)),
       state_(new State()),
       generation_(WatchForks()),
       claimed_generation_(generation_.load(std::memory_order_relaxed)) {}
@@ -117,13 +95,15 @@ Channel::State* Channel::StateAfterFork(uint64_t generation) {
 
 void Channel::Abandon(State* old) {
   std::vector<int> fds;
-  ClientConnection* connection =
-      old->connection_for_fork.load(std::memory_order_acquire);
-  if (connection != nullptr) {
+  auto detach = [&fds](const std::atomic<ClientConnection*>& slot) {
+    ClientConnection* connection = slot.load(std::memory_order_acquire);
+    if (connection == nullptr) return;
     fds.push_back(connection->fd());
     fds.push_back(connection->wake_fd());
     fds.push_back(connection->ring_fd_for_fork());  // -1 if none
-  }
+  };
+  detach(old->connection_for_fork);
+  for (const auto& slot : old->backends_for_fork) detach(slot);
   fds.push_back(old->loop->epoll_fd_for_fork());
   fds.push_back(old->loop->wake_fd_for_fork());
   DetachInheritedDescriptors(fds);
@@ -148,6 +128,7 @@ absl::StatusOr<std::shared_ptr<ClientConnection>> Channel::GetConnection(
     absl::Time deadline) {
   State& state = *this->state();
   if (ABSL_PREDICT_FALSE(!state.fork_failure.ok())) return state.fork_failure;
+  if (resolver_ != nullptr) return PickBackend(state, deadline);
   MutexLock lock(&state.mu);
   std::shared_ptr<ClientConnection>& connection = state.connection;
   if (connection != nullptr && connection->usable() &&
@@ -402,25 +383,38 @@ std::shared_ptr<ClientCallState> Channel::OpenCallbackStream(
 }
 
 void Channel::Flush() {
-  std::shared_ptr<ClientConnection> connection;
+  std::vector<std::shared_ptr<ClientConnection>> connections;
   {
     State& state = *this->state();
     MutexLock lock(&state.mu);
-    connection = state.connection;
+    if (state.connection != nullptr) connections.push_back(state.connection);
+    for (const State::Backend& backend : state.backends) {
+      if (backend.connection != nullptr) {
+        connections.push_back(backend.connection);
+      }
+    }
   }
-  if (connection != nullptr) connection->FlushHeld(absl::InfiniteFuture());
+  for (const std::shared_ptr<ClientConnection>& connection : connections) {
+    connection->FlushHeld(absl::InfiniteFuture());
+  }
 }
 
 absl::StatusOr<std::shared_ptr<Channel>> CreateChannel(
     absl::string_view target, const ChannelOptions& options) {
-  SOCKRPC_ASSIGN_OR_RETURN(Address address, ParseAddress(target));
-  std::string name = address.ToString();
-  return std::make_shared<Channel>(
-      Channel::Key(), std::move(name),
-      [address = std::move(address)](absl::Time deadline) {
-        return Connect(address, deadline);
-      },
-      options);
+  SOCKRPC_ASSIGN_OR_RETURN(std::vector<Address> addresses, ParseTarget(target));
+  std::string name =
+      addresses.size() == 1 ? addresses[0].ToString() : std::string(target);
+  // pick_first: the addresses in order, each as Connect() tries a name's.
+  ChannelConnector connector = [addresses](absl::Time deadline) {
+    return ConnectFirst(addresses, deadline);
+  };
+  ChannelResolver resolver;
+  if (options.load_balancing == LoadBalancing::kRoundRobin) {
+    resolver = [addresses] { return ResolveBackendsOf(addresses); };
+  }
+  return std::make_shared<Channel>(Channel::Key(), std::move(name),
+                                   std::move(connector), options,
+                                   std::move(resolver));
 }
 
 absl::StatusOr<std::shared_ptr<Channel>> CreateChannelFromConnector(

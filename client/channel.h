@@ -100,6 +100,30 @@ enum class AfterFork {
   kFail,
 };
 
+// How a channel whose target stands for several servers (a name with
+// several addresses, or a list: see transport/address.h) spreads its calls.
+enum class LoadBalancing {
+  // One connection, to the first address that takes it (in the order the
+  // target or the resolver gives); the next when it is lost.
+  kPickFirst,
+  // A connection to every address, each call on the next one that is up
+  // (in turn); an address that refuses is tried again after a backoff
+  // (ChannelOptions::reconnect_backoff). At most kMaxBackends addresses.
+  kRoundRobin,
+};
+
+// Reconnection backoff of a round_robin backend, as gRPC's connection
+// backoff: after a failed attempt the next waits `initial`, then each
+// `multiplier` times the last, at most `max`, each wait randomized by up to
+// +-`jitter` of itself. A connection that was up and is lost is tried
+// again at once; its first failure starts the backoff.
+struct ReconnectBackoff {
+  absl::Duration initial = absl::Seconds(1);
+  double multiplier = 1.6;
+  double jitter = 0.2;
+  absl::Duration max = absl::Seconds(120);
+};
+
 // Options for CreateChannel.
 struct ChannelOptions {
   // Largest frame payload this client sends or accepts. A request larger
@@ -159,6 +183,13 @@ struct ChannelOptions {
   // What the channel does in a forked child: reconnect (the default) or
   // fail its calls with FAILED_PRECONDITION.
   AfterFork after_fork = AfterFork::kReconnect;
+  // Several servers behind one target (see LoadBalancing): how calls are
+  // spread, how soon a refusing server is tried again, and how often the
+  // target's name is resolved again (round_robin; also whenever no backend
+  // can be reached).
+  LoadBalancing load_balancing = LoadBalancing::kPickFirst;
+  ReconnectBackoff reconnect_backoff;
+  absl::Duration resolve_interval = absl::Seconds(30);
 };
 
 // ChannelConnector makes a channel's connections when they come from
@@ -167,6 +198,16 @@ struct ChannelOptions {
 // call that needed the connection fails with that status, as UNAVAILABLE
 // unless it is DEADLINE_EXCEEDED or UNAVAILABLE already).
 using ChannelConnector = std::function<absl::StatusOr<Fd>(absl::Time deadline)>;
+
+// One server a round_robin channel connects to: its name (messages) and
+// how to connect to it. ChannelResolver lists them afresh each time it is
+// called (a DNS name resolved again).
+struct ChannelBackend {
+  std::string name;
+  ChannelConnector connector;
+};
+using ChannelResolver =
+    std::function<absl::StatusOr<std::vector<ChannelBackend>>()>;
 
 class Channel {
  public:
@@ -184,9 +225,13 @@ class Channel {
   };
 
   // `target` names the server in target() and messages; `connector` makes
-  // each connection.
+  // each connection, or with `resolver` (round_robin) the resolver's
+  // backends do.
   Channel(Key, std::string target, ChannelConnector connector,
-          ChannelOptions options);
+          ChannelOptions options, ChannelResolver resolver = nullptr);
+  // The most backends a round_robin channel uses (the first of a longer
+  // list).
+  static constexpr size_t kMaxBackends = 64;
   ~Channel();
   Channel(const Channel&) = delete;
   Channel& operator=(const Channel&) = delete;
@@ -255,9 +300,16 @@ class Channel {
   friend class internal::ClientCallbackCall;  // OpenCallbackStream()
 
   // Returns the current connection, connecting first if there is none or
-  // the last one broke. Thread-safe.
+  // the last one broke; with a resolver, the next backend's
+  // (PickBackend()). Thread-safe.
   absl::StatusOr<std::shared_ptr<ClientConnection>> GetConnection(
       absl::Time deadline);
+  // round_robin (client/channel_backends.cc): the connection of the next
+  // backend that is up or connects now, skipping those in backoff;
+  // UNAVAILABLE naming each backend and why when none is.
+  struct State;
+  absl::StatusOr<std::shared_ptr<ClientConnection>> PickBackend(
+      State& state, absl::Time deadline);
   // Opens a call: claims `context` (if any), checks its deadline, makes the
   // call's state on the current connection and has `open` send the call
   // (it returns whether the server certainly never saw it: then once more,
@@ -289,7 +341,6 @@ class Channel {
   std::shared_ptr<ClientCallState> OpenCallbackStream(
       internal::ClientCallbackCall* call);
 
-  struct State;
   // The channel's state in this process: state_, after replacing it first
   // if this is a forked child (a relaxed load of ForkGeneration() and an
   // acquire load of generation_ when it is not).
@@ -305,6 +356,7 @@ class Channel {
   const std::string target_;
   const ChannelConnector connector_;
   const ChannelOptions options_;
+  const ChannelResolver resolver_;  // round_robin only
   // Owned (deleted by the destructor in the process that made it; an
   // abandoned one is never deleted). Replaced only in a forked child.
   std::atomic<State*> state_;

@@ -35,6 +35,8 @@ sockrpc_test(NAME hardening_time_and_size_limits_test
 sockrpc_test(NAME hardening_keepalive_test
   SOURCES hardening/keepalive_test.cc LIBS ${_hardening_libs}
   sockrpc_socket_testing)
+sockrpc_test(NAME hardening_backends_test
+  SOURCES hardening/backends_test.cc LIBS ${_hardening_libs})
 sockrpc_test(NAME hardening_fault_test
   SOURCES hardening/fault_test.cc LIBS ${_hardening_libs})
 sockrpc_test(NAME hardening_load_test
@@ -43,7 +45,7 @@ sockrpc_test(NAME hardening_attack_test
   SOURCES hardening/attack_test.cc LIBS ${_hardening_libs})
 foreach(_test hardening_access_test hardening_count_limits_test
               hardening_time_and_size_limits_test hardening_fault_test
-              hardening_keepalive_test
+              hardening_keepalive_test hardening_backends_test
               hardening_load_test hardening_attack_test)
   add_dependencies(${_test}
     increment_server increment_client interop_server hardening_client

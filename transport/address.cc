@@ -14,8 +14,10 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "transport/posix_error.h"
+#include "transport/status_macros.h"
 
 namespace sockrpc {
 namespace {
@@ -28,7 +30,8 @@ constexpr size_t kMaxAbstractNameSize = sizeof(sockaddr_un::sun_path) - 2;
 
 constexpr absl::string_view kAcceptedForms =
     "accepted forms: unix:PATH, unix:///ABSOLUTE_PATH, unix-abstract:NAME, "
-    "ipv4:A.B.C.D:PORT, ipv6:[ADDR]:PORT, HOST:PORT, [ADDR]:PORT";
+    "ipv4:A.B.C.D:PORT, ipv6:[ADDR]:PORT, HOST:PORT, [ADDR]:PORT, "
+    "dns:HOST:PORT";
 
 absl::Status BadAddress(absl::string_view text, absl::string_view reason) {
   return absl::InvalidArgumentError(
@@ -257,6 +260,16 @@ absl::StatusOr<Address> ParseAddress(absl::string_view text) {
   if (absl::ConsumePrefix(&rest, "ipv6:")) {
     return ParseInet(text, rest, Address::Kind::kIpv6);
   }
+  // gRPC's DNS forms: "dns:host:port" and "dns:///host:port" (no
+  // authority: the system's resolver).
+  if (absl::ConsumePrefix(&rest, "dns:")) {
+    if (absl::ConsumePrefix(&rest, "//") && !absl::ConsumePrefix(&rest, "/")) {
+      return BadAddress(text,
+                        "a DNS authority (dns://SERVER/) is not supported: "
+                        "use dns:///HOST:PORT or dns:HOST:PORT");
+    }
+    return ParseInet(text, rest, Address::Kind::kHostName);
+  }
   if (text.empty()) return BadAddress(text, "empty address");
   absl::string_view scheme;
   if (LooksLikeScheme(text, &scheme)) {
@@ -264,6 +277,25 @@ absl::StatusOr<Address> ParseAddress(absl::string_view text) {
                                          absl::CHexEscape(scheme), "\""));
   }
   return ParseInet(text, text, Address::Kind::kHostName);
+}
+
+absl::StatusOr<std::vector<Address>> ParseTarget(absl::string_view text) {
+  absl::string_view rest = text;
+  Address::Kind kind;
+  if (absl::ConsumePrefix(&rest, "ipv4:")) {
+    kind = Address::Kind::kIpv4;
+  } else if (absl::ConsumePrefix(&rest, "ipv6:")) {
+    kind = Address::Kind::kIpv6;
+  } else {
+    SOCKRPC_ASSIGN_OR_RETURN(Address address, ParseAddress(text));
+    return std::vector<Address>{std::move(address)};
+  }
+  std::vector<Address> addresses;
+  for (absl::string_view one : absl::StrSplit(rest, ',')) {
+    SOCKRPC_ASSIGN_OR_RETURN(Address address, ParseInet(text, one, kind));
+    addresses.push_back(std::move(address));
+  }
+  return addresses;
 }
 
 absl::StatusOr<std::vector<SocketAddress>> Resolve(const Address& address) {

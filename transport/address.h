@@ -7,7 +7,10 @@
 //   ipv4:127.0.0.1:50051   IPv4 literal and port
 //   ipv6:[::1]:50051       IPv6 literal (in brackets) and port
 //   host:port              a name or literal ("localhost:0", "[::1]:80")
-// Port 0 asks a listener for an ephemeral port.
+//   dns:host:port          the same (also dns:///host:port, gRPC's form)
+// Port 0 asks a listener for an ephemeral port. A client's target may also
+// list several literals (ParseTarget()): ipv4:H:P,H:P,... or
+// ipv6:[H]:P,[H]:P,...
 //
 // Parsing is pure (no DNS); Resolve() turns an Address into sockaddrs.
 // Thread-safe: free functions and const methods only.
@@ -54,6 +57,11 @@ struct Address {
 // INVALID_ARGUMENT with a message that quotes `text` and lists the accepted
 // forms. A unix path must fit in sockaddr_un (at most 107 bytes).
 absl::StatusOr<Address> ParseAddress(absl::string_view text);
+
+// ParseTarget parses a client's target: one address, or a list of IPv4 or
+// IPv6 literals after one scheme ("ipv4:10.0.0.1:50051,10.0.0.2:50051"),
+// in order.
+absl::StatusOr<std::vector<Address>> ParseTarget(absl::string_view text);
 
 // SocketAddress is one resolved sockaddr, ready for bind() or connect().
 struct SocketAddress {

@@ -26,6 +26,8 @@ ABSL_FLAG(absl::Duration, keepalive_time, absl::InfiniteDuration(),
 ABSL_FLAG(absl::Duration, keepalive_timeout, absl::Seconds(20),
           "give up on a server that leaves a keepalive PING unanswered "
           "this long");
+ABSL_FLAG(std::string, load_balancing, "pick_first",
+          "with several servers in --target: pick_first or round_robin");
 ABSL_FLAG(std::string, token, "",
           "send metadata \"authorization: Bearer TOKEN\" (an example client "
           "interceptor)");
@@ -45,6 +47,16 @@ int main(int argc, char** argv) {
   sockrpc::ChannelOptions options;
   options.keepalive_time = absl::GetFlag(FLAGS_keepalive_time);
   options.keepalive_timeout = absl::GetFlag(FLAGS_keepalive_timeout);
+  const std::string load_balancing = absl::GetFlag(FLAGS_load_balancing);
+  if (load_balancing == "round_robin") {
+    options.load_balancing = sockrpc::LoadBalancing::kRoundRobin;
+  } else if (load_balancing != "pick_first") {
+    std::fprintf(stderr,
+                 "increment_client: --load_balancing is pick_first or "
+                 "round_robin, not \"%s\"\n",
+                 load_balancing.c_str());
+    return 2;
+  }
   sockrpc::examples::BearerToken token(absl::GetFlag(FLAGS_token));
   if (!absl::GetFlag(FLAGS_token).empty())
     options.interceptors.push_back(&token);

@@ -4,11 +4,8 @@
 // client that answers PINGs, or does not; the client side against a test
 // that plays the server frame by frame, and against a real server that
 // stops (SIGSTOP) while a call waits.
-#include <sched.h>
 #include <signal.h>
 
-#include <filesystem>
-#include <fstream>
 #include <future>
 #include <memory>
 #include <string>
@@ -84,31 +81,6 @@ absl::Status ReadPingAnswer(RawConnection* raw, absl::string_view payload) {
         "expected a PING answer, got frame type ", frame->header.type));
   }
   return absl::OkStatus();
-}
-
-// Waits until every thread of process `pid` is stopped (SIGSTOP takes
-// effect on each thread a little after kill() returns).
-absl::Status WaitUntilStopped(int pid) {
-  const absl::Time deadline = absl::Now() + kIoTimeout;
-  const std::string tasks = absl::StrCat("/proc/", pid, "/task");
-  while (absl::Now() < deadline) {
-    bool all_stopped = true;
-    for (const auto& task : std::filesystem::directory_iterator(tasks)) {
-      std::ifstream stat(task.path() / "stat");
-      std::string line;
-      std::getline(stat, line);
-      // "TID (NAME) STATE ...": the state follows the last ')'.
-      const size_t close = line.rfind(')');
-      if (close == std::string::npos || close + 2 >= line.size() ||
-          line[close + 2] != 'T') {
-        all_stopped = false;
-        break;
-      }
-    }
-    if (all_stopped) return absl::OkStatus();
-    sched_yield();
-  }
-  return absl::DeadlineExceededError("the server did not stop");
 }
 
 // ---- The server's keepalive ----
@@ -389,9 +361,8 @@ TEST_F(LimitsTest, ClientKeepaliveFindsAStoppedServerAndReconnectsLater) {
 
   // The server stops (as a host that hangs would): the kernel still takes
   // the call's bytes, but nothing answers.
-  ASSERT_TRUE(server_.process->Signal(SIGSTOP).ok());
   absl::Cleanup resume = [this] { (void)server_.process->Signal(SIGCONT); };
-  ASSERT_TRUE(WaitUntilStopped(server_.process->pid()).ok());
+  ASSERT_TRUE(server_.process->Stop(kIoTimeout).ok());
   sockrpc::ClientContext second;
   second.set_timeout(kIoTimeout);
   absl::StatusOr<increment::IncrementReply> reply =

@@ -1,0 +1,86 @@
+// Channel::State: a channel's state in one process (the connection or the
+// round_robin backends, the event loop), and the helpers that turn a
+// target's addresses into connections. Internal to the client: channel.cc
+// and channel_backends.cc share it.
+#ifndef SOCKRPC_CLIENT_CHANNEL_STATE_H_
+#define SOCKRPC_CLIENT_CHANNEL_STATE_H_
+
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "client/channel.h"
+#include "client/client_connection.h"
+#include "client/client_event_loop.h"
+#include "transport/address.h"
+#include "transport/sync.h"
+
+namespace sockrpc {
+
+struct Channel::State {
+  // The event loop of the callback API: made here, started on first use.
+  const std::shared_ptr<ClientEventLoop> loop =
+      std::make_shared<ClientEventLoop>();
+  // The process this state was made in (one getpid() per state), for the
+  // message of AfterFork::kFail.
+  const pid_t pid = getpid();
+  // Set in a forked child whose channel has AfterFork::kFail: every call
+  // fails with it.
+  absl::Status fork_failure;
+  Mutex mu;
+  // The connection new calls use; null before the first call.
+  std::shared_ptr<ClientConnection> connection ABSL_GUARDED_BY(mu);
+  // connection.get(), readable without mu by a forked child abandoning this
+  // state (mu may be held for ever there): null while it changes.
+  std::atomic<ClientConnection*> connection_for_fork{nullptr};
+  // round_robin: the backends, the one to try first, and when they were
+  // listed (client/channel_backends.cc).
+  struct Backend {
+    std::string name;
+    ChannelConnector connector;
+    std::shared_ptr<ClientConnection> connection;   // null: not connected
+    absl::Time retry_at = absl::InfinitePast();     // backoff: not before
+    absl::Duration backoff = absl::ZeroDuration();  // the last wait
+    absl::Status last_error;  // of the last failed attempt
+  };
+  std::vector<Backend> backends ABSL_GUARDED_BY(mu);
+  size_t next_backend ABSL_GUARDED_BY(mu) = 0;
+  absl::Time resolved_at ABSL_GUARDED_BY(mu) = absl::InfinitePast();
+  std::minstd_rand jitter ABSL_GUARDED_BY(mu){std::random_device()()};
+  // backends[i].connection.get() as connection_for_fork is connection's.
+  std::array<std::atomic<ClientConnection*>, kMaxBackends> backends_for_fork{};
+  // Lists the backends afresh with `resolver`, keeping the connection and
+  // backoff of each that stays (by name). (client/channel_backends.cc)
+  absl::Status ResolveBackendsLocked(const ChannelResolver& resolver)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // Callback calls between StartCall() and their stream being open
+  // (OpenCallbackStream()): the destructor waits for them, even on the
+  // loop thread, since they use the Channel.
+  int opening ABSL_GUARDED_BY(mu) = 0;
+  // Abandoned states, linked from `abandoned` below (see Abandon()).
+  State* next_abandoned = nullptr;
+};
+
+// Connects to the first of `addresses` that takes the connection (each
+// tried as Connect() tries a name's addresses); the error names each and
+// why.
+absl::StatusOr<Fd> ConnectFirst(const std::vector<Address>& addresses,
+                                absl::Time deadline);
+
+// The round_robin backends of `addresses`: every address each resolves to
+// (a name resolved now), in order, each connected on its own.
+absl::StatusOr<std::vector<ChannelBackend>> ResolveBackendsOf(
+    const std::vector<Address>& addresses);
+
+}  // namespace sockrpc
+
+#endif  // SOCKRPC_CLIENT_CHANNEL_STATE_H_

@@ -1,0 +1,191 @@
+// A channel over several servers (ChannelOptions::load_balancing): three
+// real increment_server processes on loopback ports, one target listing
+// them, and round_robin's turns, a server that goes away, its backoff and
+// its return; pick_first over the same list. Each server logs its calls
+// (--log_calls), which is how the tests tell where each call went.
+#include <signal.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "client/channel.h"
+#include "client/client_context.h"
+#include "gtest/gtest.h"
+#include "increment.pb.h"
+#include "increment.sockrpc.pb.h"
+#include "tests/hardening/hardening_testing.h"
+#include "tests/testing/server_process.h"
+
+namespace {
+
+using ::sockrpc::testing::kIoTimeout;
+using ::sockrpc::testing::StartedServer;
+using ::sockrpc::testing::StartServerBinary;
+
+constexpr char kCallLine[] = "call /increment.Increment/Increment from";
+
+// How many calls `server` has logged so far.
+int CallsServed(const StartedServer& server) {
+  const std::string text =
+      server.process->StdoutText() + server.process->StderrText();
+  int count = 0;
+  for (size_t at = text.find(kCallLine); at != std::string::npos;
+       at = text.find(kCallLine, at + 1)) {
+    ++count;
+  }
+  return count;
+}
+
+class BackendsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (int i = 0; i < 3; ++i) ASSERT_NO_FATAL_FAILURE(StartServer(i));
+  }
+
+  // Starts server `i` on its port (a new one the first time).
+  void StartServer(int i) {
+    const std::string address = ports_.size() > static_cast<size_t>(i)
+                                    ? absl::StrCat("127.0.0.1:", ports_[i])
+                                    : "127.0.0.1:0";
+    absl::StatusOr<StartedServer> server =
+        StartServerBinary("increment_server", address, {"--log_calls"});
+    ASSERT_TRUE(server.ok()) << server.status();
+    if (servers_.size() <= static_cast<size_t>(i)) {
+      servers_.resize(i + 1);
+      ports_.push_back(server->address.substr(server->address.rfind(':') + 1));
+    }
+    servers_[i] = *std::move(server);
+  }
+
+  // The target naming the three: "ipv4:127.0.0.1:P1,127.0.0.1:P2,...".
+  std::string Target() const {
+    std::vector<std::string> each;
+    for (const std::string& port : ports_) {
+      each.push_back(absl::StrCat("127.0.0.1:", port));
+    }
+    return absl::StrCat("ipv4:", absl::StrJoin(each, ","));
+  }
+
+  std::shared_ptr<sockrpc::Channel> MakeChannel(sockrpc::LoadBalancing policy) {
+    sockrpc::ChannelOptions options;
+    options.load_balancing = policy;
+    options.reconnect_backoff.initial = absl::Milliseconds(50);
+    options.reconnect_backoff.max = absl::Milliseconds(200);
+    absl::StatusOr<std::shared_ptr<sockrpc::Channel>> channel =
+        sockrpc::CreateChannel(Target(), options);
+    EXPECT_TRUE(channel.ok()) << channel.status();
+    return channel.ok() ? *channel : nullptr;
+  }
+
+  static absl::Status Call(increment::Increment::Stub& stub) {
+    increment::IncrementRequest request;
+    request.set_character("A");
+    sockrpc::ClientContext context;
+    context.set_timeout(kIoTimeout);
+    absl::StatusOr<increment::IncrementReply> reply =
+        stub.Increment(&context, request);
+    if (!reply.ok()) return reply.status();
+    if (reply->character() != "B") return absl::InternalError("wrong reply");
+    return absl::OkStatus();
+  }
+
+  // Waits until the servers have logged `total` calls between them (a
+  // server logs a call as it ends, just after its reply leaves).
+  std::vector<int> WaitForServed(int total) {
+    const absl::Time deadline = absl::Now() + kIoTimeout;
+    std::vector<int> served;
+    for (;;) {
+      served.clear();
+      int sum = 0;
+      for (const StartedServer& server : servers_) {
+        served.push_back(CallsServed(server));
+        sum += served.back();
+      }
+      if (sum >= total || absl::Now() >= deadline) return served;
+      (void)servers_[0].process->WaitForLine("\n", absl::Milliseconds(1));
+    }
+  }
+
+  std::vector<StartedServer> servers_;
+  std::vector<std::string> ports_;
+};
+
+TEST_F(BackendsTest, RoundRobinTakesTurnsAcrossEveryServer) {
+  std::shared_ptr<sockrpc::Channel> channel =
+      MakeChannel(sockrpc::LoadBalancing::kRoundRobin);
+  ASSERT_NE(channel, nullptr);
+  increment::Increment::Stub stub(channel);
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(Call(stub).ok()) << "call " << i;
+  EXPECT_EQ(WaitForServed(30), (std::vector<int>{10, 10, 10}));
+}
+
+TEST_F(BackendsTest, PickFirstKeepsToTheFirstServer) {
+  std::shared_ptr<sockrpc::Channel> channel =
+      MakeChannel(sockrpc::LoadBalancing::kPickFirst);
+  ASSERT_NE(channel, nullptr);
+  increment::Increment::Stub stub(channel);
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(Call(stub).ok()) << "call " << i;
+  EXPECT_EQ(WaitForServed(10), (std::vector<int>{10, 0, 0}));
+}
+
+TEST_F(BackendsTest, RoundRobinGoesOnWithoutAServerAndTakesItBackLater) {
+  std::shared_ptr<sockrpc::Channel> channel =
+      MakeChannel(sockrpc::LoadBalancing::kRoundRobin);
+  ASSERT_NE(channel, nullptr);
+  increment::Increment::Stub stub(channel);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(Call(stub).ok());
+  ASSERT_EQ(WaitForServed(3), (std::vector<int>{1, 1, 1}));
+
+  // The second server shuts down (GOAWAY, then its port refuses): every
+  // call still succeeds, on the other two.
+  ASSERT_TRUE(servers_[1].process->Signal(SIGTERM).ok());
+  ASSERT_TRUE(servers_[1].process->WaitForExit(kIoTimeout).ok());
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(Call(stub).ok()) << "call " << i;
+  std::vector<int> served = WaitForServed(23);
+  EXPECT_EQ(served[0] + served[2], 22);
+  EXPECT_EQ(served[0], 11);
+
+  // It comes back on the same port: once its backoff (at most 200 ms
+  // here) has passed, calls reach it again.
+  ASSERT_NO_FATAL_FAILURE(StartServer(1));
+  const absl::Time deadline = absl::Now() + kIoTimeout;
+  while (CallsServed(servers_[1]) == 0 && absl::Now() < deadline) {
+    ASSERT_TRUE(Call(stub).ok());
+  }
+  EXPECT_GT(CallsServed(servers_[1]), 0);
+}
+
+TEST_F(BackendsTest, NoServerUpFailsUnavailableNamingEach) {
+  std::shared_ptr<sockrpc::Channel> channel =
+      MakeChannel(sockrpc::LoadBalancing::kRoundRobin);
+  ASSERT_NE(channel, nullptr);
+  for (StartedServer& server : servers_) {
+    ASSERT_TRUE(server.process->Signal(SIGTERM).ok());
+    ASSERT_TRUE(server.process->WaitForExit(kIoTimeout).ok());
+  }
+  increment::Increment::Stub stub(channel);
+  absl::Status first = Call(stub);
+  ASSERT_TRUE(absl::IsUnavailable(first)) << first;
+  EXPECT_TRUE(absl::StrContains(first.message(), "no backend of ipv4:"))
+      << first;
+  for (const std::string& port : ports_) {
+    EXPECT_TRUE(absl::StrContains(
+        first.message(), absl::StrCat("failed to connect to ipv4:127.0.0.1:",
+                                      port, ": Connection refused")))
+        << first;
+  }
+  // At once again: each backend waits out its backoff, and says so.
+  absl::Status second = Call(stub);
+  ASSERT_TRUE(absl::IsUnavailable(second)) << second;
+  EXPECT_TRUE(absl::StrContains(second.message(), "tried again in")) << second;
+}
+
+}  // namespace
