@@ -310,6 +310,11 @@ class Channel {
   struct State;
   absl::StatusOr<std::shared_ptr<ClientConnection>> PickBackend(
       State& state, absl::Time deadline);
+  // Connects to backend `index` with state.mu (held) let go meanwhile, so
+  // that other calls use the other backends; records the connection, or
+  // the failure and the backoff that follows.
+  absl::StatusOr<std::shared_ptr<ClientConnection>> ConnectBackend(
+      State& state, size_t index, absl::Time deadline);
   // Opens a call: claims `context` (if any), checks its deadline, makes the
   // call's state on the current connection and has `open` send the call
   // (it returns whether the server certainly never saw it: then once more,

@@ -4,11 +4,13 @@
 // (Channel::PickBackend()). See LoadBalancing in client/channel.h.
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
@@ -107,70 +109,137 @@ absl::StatusOr<std::vector<ChannelBackend>> ResolveBackendsOf(
 absl::StatusOr<std::shared_ptr<ClientConnection>> Channel::PickBackend(
     State& state, absl::Time deadline) {
   MutexLock lock(&state.mu);
-  absl::Time now = absl::Now();
-  if (state.backends.empty() ||
-      now >= state.resolved_at + options_.resolve_interval) {
-    absl::Status resolved = state.ResolveBackendsLocked(resolver_);
-    if (!resolved.ok() && state.backends.empty()) {
-      return absl::UnavailableError(resolved.message());
-    }
-  }
+  // The backends this call tried and saw fail: not tried again by it.
+  std::vector<std::string> tried;
   std::vector<std::string> reasons;
-  const size_t count = state.backends.size();
-  for (size_t i = 0; i < count; ++i) {
-    const size_t index = (state.next_backend + i) % count;
-    State::Backend& backend = state.backends[index];
-    if (backend.connection != nullptr) {
-      if (backend.connection->usable() &&
-          (backend.connection->is_unix() ||
-           !backend.connection->PeerClosedWhileIdle())) {
-        state.next_backend = index + 1;
-        return backend.connection;
+  for (;;) {
+    const absl::Time now = absl::Now();
+    if (state.backends.empty() ||
+        now >= state.resolved_at + options_.resolve_interval) {
+      absl::Status resolved = state.ResolveBackendsLocked(resolver_);
+      if (!resolved.ok() && state.backends.empty()) {
+        return absl::UnavailableError(resolved.message());
       }
-      // Lost: connected again at once (a failure starts the backoff).
-      state.backends_for_fork[index].store(nullptr, std::memory_order_release);
-      backend.connection.reset();
-    } else if (now < backend.retry_at) {
-      // (A connector's error names its address.)
-      reasons.push_back(
-          absl::StrCat(backend.last_error.message(), " (tried again in ",
-                       absl::FormatDuration(absl::Ceil(backend.retry_at - now,
-                                                       absl::Milliseconds(1))),
-                       ")"));
-      continue;
     }
-    absl::StatusOr<Fd> fd =
-        backend.connector(std::min(deadline, now + options_.connect_timeout));
-    now = absl::Now();
-    if (!fd.ok()) {
-      backend.last_error = fd.status();
-      backend.backoff =
-          NextBackoff(backend.backoff, options_.reconnect_backoff);
-      backend.retry_at =
-          now + Jittered(backend.backoff, options_.reconnect_backoff.jitter,
-                         state.jitter);
-      reasons.push_back(std::string(fd.status().message()));
-      if (now >= deadline) {
-        return absl::DeadlineExceededError(
-            absl::StrCat("deadline exceeded while connecting to ", target_));
+    std::vector<std::string> waiting;  // backing off
+    size_t connecting = 0;             // by other calls
+    std::optional<size_t> to_connect;
+    const size_t count = state.backends.size();
+    for (size_t i = 0; i < count; ++i) {
+      const size_t index = (state.next_backend + i) % count;
+      State::Backend& backend = state.backends[index];
+      if (backend.connection != nullptr) {
+        if (backend.connection->usable() &&
+            (backend.connection->is_unix() ||
+             !backend.connection->PeerClosedWhileIdle())) {
+          state.next_backend = index + 1;
+          return backend.connection;
+        }
+        // Lost: connected again at once (a failure starts the backoff).
+        state.backends_for_fork[index].store(nullptr,
+                                             std::memory_order_release);
+        backend.connection.reset();
       }
-      continue;
+      if (backend.connecting) {
+        ++connecting;
+      } else if (absl::c_linear_search(tried, backend.name)) {
+        // Its failure is in `reasons` already.
+      } else if (now < backend.retry_at) {
+        // (A connector's error names its address.)
+        waiting.push_back(
+            absl::StrCat(backend.last_error.message(), " (tried again in ",
+                         absl::FormatDuration(absl::Ceil(
+                             backend.retry_at - now, absl::Milliseconds(1))),
+                         ")"));
+      } else {
+        to_connect = index;  // its turn: connect it
+        break;
+      }
     }
-    backend.backoff = absl::ZeroDuration();
-    backend.retry_at = absl::InfinitePast();
-    backend.last_error = absl::OkStatus();
-    backend.connection = std::make_shared<ClientConnection>(
-        *std::move(fd), backend.name, options_, state.loop);
-    state.backends_for_fork[index].store(backend.connection.get(),
-                                         std::memory_order_release);
-    state.next_backend = index + 1;
-    return backend.connection;
+    if (to_connect.has_value()) {
+      tried.push_back(state.backends[*to_connect].name);
+      absl::StatusOr<std::shared_ptr<ClientConnection>> connected =
+          ConnectBackend(state, *to_connect, deadline);
+      if (connected.ok() || absl::IsDeadlineExceeded(connected.status())) {
+        return connected;
+      }
+      reasons.push_back(std::string(connected.status().message()));
+      continue;  // the list may have changed while the lock was out
+    }
+    if (connecting == 0) {
+      // None is up: list the backends afresh at the next call.
+      state.resolved_at = absl::InfinitePast();
+      reasons.insert(reasons.end(), waiting.begin(), waiting.end());
+      return absl::UnavailableError(
+          absl::StrCat("no backend of ", target_,
+                       " is reachable: ", absl::StrJoin(reasons, "; ")));
+    }
+    // Other calls are connecting: wait until one of them is done.
+    const bool done = state.mu.AwaitWithDeadline(
+        [&state, connecting]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(state.mu) {
+          return absl::c_count_if(state.backends,
+                                  [](const State::Backend& backend) {
+                                    return backend.connecting;
+                                  }) < static_cast<ptrdiff_t>(connecting);
+        },
+        deadline);
+    if (!done) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("deadline exceeded while connecting to ", target_));
+    }
   }
-  // None is up: list the backends afresh at the next call.
-  state.resolved_at = absl::InfinitePast();
-  return absl::UnavailableError(
-      absl::StrCat("no backend of ", target_,
-                   " is reachable: ", absl::StrJoin(reasons, "; ")));
+}
+
+absl::StatusOr<std::shared_ptr<ClientConnection>> Channel::ConnectBackend(
+    State& state, size_t index, absl::Time deadline) {
+  State::Backend& backend = state.backends[index];
+  backend.connecting = true;
+  const std::string name = backend.name;
+  const ChannelConnector connector = backend.connector;
+  // Without the lock: other calls go on with the other backends meanwhile.
+  state.mu.Unlock();
+  absl::StatusOr<Fd> fd =
+      connector(std::min(deadline, absl::Now() + options_.connect_timeout));
+  state.mu.Lock();
+  const absl::Time now = absl::Now();
+  // Found again by name: a resolution meanwhile may have moved it, or
+  // dropped it (then the connection, if any, serves this call alone).
+  State::Backend* found = nullptr;
+  size_t found_index = 0;
+  for (size_t i = 0; i < state.backends.size(); ++i) {
+    if (state.backends[i].name == name && state.backends[i].connecting) {
+      found = &state.backends[i];
+      found_index = i;
+      break;
+    }
+  }
+  if (found != nullptr) found->connecting = false;
+  if (!fd.ok()) {
+    if (found != nullptr) {
+      found->last_error = fd.status();
+      found->backoff = NextBackoff(found->backoff, options_.reconnect_backoff);
+      found->retry_at =
+          now + Jittered(found->backoff, options_.reconnect_backoff.jitter,
+                         state.jitter);
+    }
+    if (now >= deadline) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("deadline exceeded while connecting to ", target_));
+    }
+    return absl::UnavailableError(fd.status().message());
+  }
+  auto connection = std::make_shared<ClientConnection>(*std::move(fd), name,
+                                                       options_, state.loop);
+  if (found != nullptr) {
+    found->backoff = absl::ZeroDuration();
+    found->retry_at = absl::InfinitePast();
+    found->last_error = absl::OkStatus();
+    found->connection = connection;
+    state.backends_for_fork[found_index].store(connection.get(),
+                                               std::memory_order_release);
+    state.next_backend = found_index + 1;
+  }
+  return connection;
 }
 
 }  // namespace sockrpc

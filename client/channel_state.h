@@ -51,6 +51,7 @@ struct Channel::State {
     absl::Time retry_at = absl::InfinitePast();     // backoff: not before
     absl::Duration backoff = absl::ZeroDuration();  // the last wait
     absl::Status last_error;  // of the last failed attempt
+    bool connecting = false;  // a call connects to it, without mu
   };
   std::vector<Backend> backends ABSL_GUARDED_BY(mu);
   size_t next_backend ABSL_GUARDED_BY(mu) = 0;

@@ -5,8 +5,10 @@
 // (--log_calls), which is how the tests tell where each call went.
 #include <signal.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -125,6 +127,29 @@ TEST_F(BackendsTest, RoundRobinTakesTurnsAcrossEveryServer) {
   increment::Increment::Stub stub(channel);
   for (int i = 0; i < 30; ++i) ASSERT_TRUE(Call(stub).ok()) << "call " << i;
   EXPECT_EQ(WaitForServed(30), (std::vector<int>{10, 10, 10}));
+}
+
+TEST_F(BackendsTest, RoundRobinServesManyThreadsAtOnce) {
+  std::shared_ptr<sockrpc::Channel> channel =
+      MakeChannel(sockrpc::LoadBalancing::kRoundRobin);
+  ASSERT_NE(channel, nullptr);
+  increment::Increment::Stub stub(channel);
+  // Four threads start together, so that some find a backend another is
+  // still connecting to.
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&stub, &failures] {
+      for (int i = 0; i < 25; ++i) {
+        if (!Call(stub).ok()) ++failures;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  std::vector<int> served = WaitForServed(100);
+  EXPECT_EQ(served[0] + served[1] + served[2], 100);
+  for (int each : served) EXPECT_GT(each, 0);
 }
 
 TEST_F(BackendsTest, PickFirstKeepsToTheFirstServer) {
