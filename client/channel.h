@@ -151,8 +151,8 @@ struct ChannelOptions {
   // ("no answer to a keepalive PING within 20s"), and the next call makes
   // a new connection. It finds a peer that died or a network that dropped
   // out, which TCP itself notices only after minutes. Infinite (the
-  // default): never. An idle connection (no call waiting) sends none. A
-  // sockrpc server takes at most one PING per
+  // default), or either not positive: never. An idle connection (no call
+  // waiting) sends none. A sockrpc server takes at most one PING per
   // ServerOptions::min_time_between_pings (5 minutes by default) while no
   // call starts: stay at or above that, or raise it on the server.
   absl::Duration keepalive_time = absl::InfiniteDuration();

@@ -102,7 +102,10 @@ absl::StatusOr<std::vector<ChannelBackend>> ResolveBackendsOf(
                           }});
     }
   }
-  if (backends.empty()) return error;
+  if (backends.empty()) {
+    return error.ok() ? absl::UnavailableError("the target has no addresses")
+                      : error;
+  }
   return backends;
 }
 
@@ -122,6 +125,7 @@ absl::StatusOr<std::shared_ptr<ClientConnection>> Channel::PickBackend(
       }
     }
     std::vector<std::string> waiting;  // backing off
+    absl::Time backoff_ends = absl::InfiniteFuture();  // the first to end
     size_t connecting = 0;             // by other calls
     std::optional<size_t> to_connect;
     const size_t count = state.backends.size();
@@ -145,6 +149,7 @@ absl::StatusOr<std::shared_ptr<ClientConnection>> Channel::PickBackend(
       } else if (absl::c_linear_search(tried, backend.name)) {
         // Its failure is in `reasons` already.
       } else if (now < backend.retry_at) {
+        backoff_ends = std::min(backoff_ends, backend.retry_at);
         // (A connector's error names its address.)
         waiting.push_back(
             absl::StrCat(backend.last_error.message(), " (tried again in ",
@@ -174,16 +179,15 @@ absl::StatusOr<std::shared_ptr<ClientConnection>> Channel::PickBackend(
           absl::StrCat("no backend of ", target_,
                        " is reachable: ", absl::StrJoin(reasons, "; ")));
     }
-    // Other calls are connecting: wait until one of them is done.
-    const bool done = state.mu.AwaitWithDeadline(
-        [&state, connecting]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(state.mu) {
-          return absl::c_count_if(state.backends,
-                                  [](const State::Backend& backend) {
-                                    return backend.connecting;
-                                  }) < static_cast<ptrdiff_t>(connecting);
+    // Other calls are connecting: wait until an attempt ends (or a
+    // backoff does), then look again.
+    const uint64_t attempts_ended = state.attempts_ended;
+    const bool ended = state.mu.AwaitWithDeadline(
+        [&state, attempts_ended]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(state.mu) {
+          return state.attempts_ended != attempts_ended;
         },
-        deadline);
-    if (!done) {
+        std::min(deadline, backoff_ends));
+    if (!ended && absl::Now() >= deadline) {
       return absl::DeadlineExceededError(
           absl::StrCat("deadline exceeded while connecting to ", target_));
     }
@@ -198,8 +202,10 @@ absl::StatusOr<std::shared_ptr<ClientConnection>> Channel::ConnectBackend(
   const ChannelConnector connector = backend.connector;
   // Without the lock: other calls go on with the other backends meanwhile.
   state.mu.Unlock();
+  const absl::Time attempt_deadline_by_options =
+      absl::Now() + options_.connect_timeout;
   absl::StatusOr<Fd> fd =
-      connector(std::min(deadline, absl::Now() + options_.connect_timeout));
+      connector(std::min(deadline, attempt_deadline_by_options));
   state.mu.Lock();
   const absl::Time now = absl::Now();
   // Found again by name: a resolution meanwhile may have moved it, or
@@ -214,8 +220,13 @@ absl::StatusOr<std::shared_ptr<ClientConnection>> Channel::ConnectBackend(
     }
   }
   if (found != nullptr) found->connecting = false;
+  ++state.attempts_ended;
   if (!fd.ok()) {
-    if (found != nullptr) {
+    // An attempt cut short by this call's own deadline says nothing of
+    // the backend: no backoff for it.
+    const bool out_of_time = absl::IsDeadlineExceeded(fd.status()) &&
+                             deadline < attempt_deadline_by_options;
+    if (found != nullptr && !out_of_time) {
       found->last_error = fd.status();
       found->backoff = NextBackoff(found->backoff, options_.reconnect_backoff);
       found->retry_at =

@@ -55,6 +55,9 @@ struct Channel::State {
   };
   std::vector<Backend> backends ABSL_GUARDED_BY(mu);
   size_t next_backend ABSL_GUARDED_BY(mu) = 0;
+  // Counts the connection attempts that ended (calls waiting for one
+  // watch it change).
+  uint64_t attempts_ended ABSL_GUARDED_BY(mu) = 0;
   absl::Time resolved_at ABSL_GUARDED_BY(mu) = absl::InfinitePast();
   std::minstd_rand jitter ABSL_GUARDED_BY(mu){std::random_device()()};
   // backends[i].connection.get() as connection_for_fork is connection's.

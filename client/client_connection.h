@@ -226,8 +226,11 @@ class ClientConnection {
   void Expire(ClientCallState& stream) ABSL_LOCKS_EXCLUDED(mu_, write_mu_);
 
   // ---- Keepalive (ChannelOptions::keepalive_time; client_keepalive.cc) ----
+  // (A time or time-out that is not positive turns it off too.)
   bool keepalive_enabled() const {
-    return keepalive_time_ != absl::InfiniteDuration();
+    return keepalive_time_ != absl::InfiniteDuration() &&
+           keepalive_time_ > absl::ZeroDuration() &&
+           keepalive_timeout_ > absl::ZeroDuration();
   }
   // The event loop's turn at keepalive for a connection it watches: unless
   // another thread holds the reader role (it keeps the connection alive

@@ -31,9 +31,18 @@ std::string SettingsPing() {
 absl::Status ClientConnection::ServerAcceptsFds(size_t count,
                                                 absl::Time deadline) {
   if (unix_ && !server_settings_known_.load(std::memory_order_acquire)) {
-    bool sent_nothing;
-    absl::Status sent = WriteFrames(SettingsPing(), deadline, &sent_nothing);
-    if (!sent.ok()) return sent;
+    // One PING per connection, as AskForSettings(): callers that come
+    // while it is out wait for the same answer (and a server takes only a
+    // few PINGs in a row, ServerOptions::min_time_between_pings).
+    if (!settings_asked_.exchange(true, std::memory_order_relaxed)) {
+      bool sent_nothing;
+      absl::Status sent = WriteFrames(SettingsPing(), deadline, &sent_nothing);
+      if (!sent.ok()) {
+        if (sent_nothing)
+          settings_asked_.store(false, std::memory_order_relaxed);
+        return sent;
+      }
+    }
     MutexLock lock(&mu_);
     AwaitLocked(
         nullptr,

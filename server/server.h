@@ -96,10 +96,10 @@ struct ServerOptions {
   // nothing has been received for keepalive_time is sent a PING; if still
   // nothing arrives within keepalive_timeout, the client is taken for gone:
   // the connection is closed and its calls cancelled (their handlers see
-  // IsCancelled()). Infinite (the default): never. A blocking client reads
-  // only while one of its threads waits in a call, so set it for clients
-  // that keep a reader (a callback call, or ChannelOptions::keepalive_time
-  // of their own) or for calls that outlast it.
+  // IsCancelled()). Infinite (the default), or either not positive: never. A
+  // blocking client reads only while one of its threads waits in a call, so set
+  // it for clients that keep a reader (a callback call, or
+  // ChannelOptions::keepalive_time of their own) or for calls that outlast it.
   absl::Duration keepalive_time = absl::InfiniteDuration();
   absl::Duration keepalive_timeout = absl::Seconds(20);
   // Enforcement against clients that PING too often (as gRPC's

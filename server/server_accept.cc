@@ -152,7 +152,10 @@ std::optional<uint64_t> ServerRuntime::AddConnectionLocked(
   if (options_.idle_timeout > absl::ZeroDuration()) {
     look = std::min(look, now + options_.idle_timeout);
   }
-  ArmHousekeepingLocked(std::min(look, now + options_.keepalive_time));
+  if (options_.keepalive_time > absl::ZeroDuration()) {
+    look = std::min(look, now + options_.keepalive_time);
+  }
+  ArmHousekeepingLocked(look);
   return tag;
 }
 

