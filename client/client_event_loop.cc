@@ -86,6 +86,10 @@ void ClientEventLoop::Watch(const std::shared_ptr<ClientConnection>& connection,
   if (connection->keepalive_enabled()) {
     keepalive_watched_.fetch_add(1, std::memory_order_relaxed);
     keepalive_recheck_ = true;  // its first look is due now
+    if (sleeping_) {
+      sleeping_ = false;
+      SignalEventFd(wake_fd_.get());
+    }
   }
   // Armed for nothing yet: the caller re-arms it for what is due.
   (void)poller_->Add(fd, EPOLLONESHOT,
@@ -159,7 +163,9 @@ void ClientEventLoop::Run() {
     if (stopping && Sweep()) break;
     {
       MutexLock lock(&mu_);
-      ready = !ready_.empty();
+      // (A connection watched since KeepWatchedAlive() looked wants its
+      // first keepalive look: no sleep either.)
+      ready = !ready_.empty() || keepalive_recheck_;
       sleeping_ = !ready;
     }
     absl::StatusOr<int> count =
