@@ -131,10 +131,7 @@ absl::StatusOr<std::shared_ptr<ClientConnection>> Channel::GetConnection(
   if (resolver_ != nullptr) return PickBackend(state, deadline);
   MutexLock lock(&state.mu);
   std::shared_ptr<ClientConnection>& connection = state.connection;
-  if (connection != nullptr && connection->usable() &&
-      (connection->is_unix() || !connection->PeerClosedWhileIdle())) {
-    return connection;
-  }
+  if (connection != nullptr && connection->TakesNewCalls()) return connection;
   state.connection_for_fork.store(nullptr, std::memory_order_release);
   connection.reset();
   absl::Time connect_deadline =
@@ -142,8 +139,7 @@ absl::StatusOr<std::shared_ptr<ClientConnection>> Channel::GetConnection(
   absl::StatusOr<Fd> fd = connector_(connect_deadline);
   if (!fd.ok()) {
     if (absl::IsDeadlineExceeded(fd.status()) && connect_deadline == deadline) {
-      return absl::DeadlineExceededError(
-          absl::StrCat("deadline exceeded while connecting to ", target_));
+      return ConnectDeadlineExceeded();
     }
     if (absl::IsUnavailable(fd.status())) return fd.status();
     return absl::UnavailableError(fd.status().message());

@@ -310,6 +310,8 @@ class Channel {
   struct State;
   absl::StatusOr<std::shared_ptr<ClientConnection>> PickBackend(
       State& state, absl::Time deadline);
+  // DEADLINE_EXCEEDED: the call's deadline passed while it connected.
+  absl::Status ConnectDeadlineExceeded() const;
   // Connects to backend `index` with state.mu (held) let go meanwhile, so
   // that other calls use the other backends; records the connection, or
   // the failure and the backoff that follows.

@@ -69,6 +69,11 @@ absl::Status Channel::State::ResolveBackendsLocked(
   return absl::OkStatus();
 }
 
+absl::Status Channel::ConnectDeadlineExceeded() const {
+  return absl::DeadlineExceededError(
+      absl::StrCat("deadline exceeded while connecting to ", target_));
+}
+
 absl::StatusOr<Fd> ConnectFirst(const std::vector<Address>& addresses,
                                 absl::Time deadline) {
   if (addresses.size() == 1) return Connect(addresses[0], deadline);
@@ -133,9 +138,7 @@ absl::StatusOr<std::shared_ptr<ClientConnection>> Channel::PickBackend(
       const size_t index = (state.next_backend + i) % count;
       State::Backend& backend = state.backends[index];
       if (backend.connection != nullptr) {
-        if (backend.connection->usable() &&
-            (backend.connection->is_unix() ||
-             !backend.connection->PeerClosedWhileIdle())) {
+        if (backend.connection->TakesNewCalls()) {
           state.next_backend = index + 1;
           return backend.connection;
         }
@@ -188,8 +191,7 @@ absl::StatusOr<std::shared_ptr<ClientConnection>> Channel::PickBackend(
         },
         std::min(deadline, backoff_ends));
     if (!ended && absl::Now() >= deadline) {
-      return absl::DeadlineExceededError(
-          absl::StrCat("deadline exceeded while connecting to ", target_));
+      return ConnectDeadlineExceeded();
     }
   }
 }
@@ -234,8 +236,7 @@ absl::StatusOr<std::shared_ptr<ClientConnection>> Channel::ConnectBackend(
                          state.jitter);
     }
     if (now >= deadline) {
-      return absl::DeadlineExceededError(
-          absl::StrCat("deadline exceeded while connecting to ", target_));
+      return ConnectDeadlineExceeded();
     }
     return absl::UnavailableError(fd.status().message());
   }

@@ -150,6 +150,11 @@ class ClientConnection {
   // closed it, checked without blocking. Used for TCP, where a write into
   // a connection the peer closed does not fail at once.
   bool PeerClosedWhileIdle();
+  // Whether a channel may put a new call on this connection: usable(), and
+  // over TCP not closed by the peer while idle.
+  bool TakesNewCalls() {
+    return usable() && (is_unix() || !PeerClosedWhileIdle());
+  }
 
   // ---- For the event loop and its calls (client_connection_loop.cc) ----
   // None of these blocks.
