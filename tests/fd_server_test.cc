@@ -94,6 +94,7 @@ class FdServerTest : public ::testing::TestWithParam<bool> {
     address_ = *address;
     ASSERT_TRUE(server_->Start().ok());
     fds_before_ = OpenFdCount();
+    open_before_ = testing::DescribeOpenFds();
   }
 
   void TearDown() override {
@@ -173,7 +174,9 @@ class FdServerTest : public ::testing::TestWithParam<bool> {
     while (OpenFdCount() != fds_before_ && absl::Now() < deadline) {
       absl::SleepFor(absl::Milliseconds(5));
     }
-    EXPECT_EQ(OpenFdCount(), fds_before_);
+    EXPECT_EQ(OpenFdCount(), fds_before_)
+        << "before: " << open_before_
+        << "\nnow: " << testing::DescribeOpenFds();
   }
 
   TempDir dir_;
@@ -182,6 +185,7 @@ class FdServerTest : public ::testing::TestWithParam<bool> {
   std::unique_ptr<Server> server_;
   std::string address_;
   int fds_before_ = 0;
+  std::string open_before_;
   Mutex log_mu_;
   std::vector<std::string> log_;
 };
