@@ -22,6 +22,7 @@ readonly REQUIRED_PACKAGES=(
   libprotoc-dev
   protobuf-compiler
   libabsl-dev
+  libssl-dev  # TLS over TCP
   libgtest-dev
   libgmock-dev
   libbenchmark-dev

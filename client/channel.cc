@@ -20,15 +20,21 @@
 #include "transport/socket.h"
 #include "transport/status_macros.h"
 #include "transport/sync.h"
+#include "transport/tls_context.h"
+#include "transport/tls_session.h"
 
 namespace sockrpc {
 
 Channel::Channel(Key, std::string target, ChannelConnector connector,
-                 ChannelOptions options, ChannelResolver resolver)
+                 ChannelOptions options, ChannelResolver resolver,
+                 std::shared_ptr<const TlsContext> tls,
+                 std::string tls_server_name)
     : target_(std::move(target)),
       connector_(std::move(connector)),
       options_(std::move(options)),
       resolver_(std::move(resolver)),
+      tls_(std::move(tls)),
+      tls_server_name_(std::move(tls_server_name)),
       state_(new State()),
       generation_(WatchForks()),
       claimed_generation_(generation_.load(std::memory_order_relaxed)) {}
@@ -136,7 +142,8 @@ absl::StatusOr<std::shared_ptr<ClientConnection>> Channel::GetConnection(
   connection.reset();
   absl::Time connect_deadline =
       std::min(deadline, absl::Now() + options_.connect_timeout);
-  absl::StatusOr<Fd> fd = connector_(connect_deadline);
+  std::unique_ptr<TlsSession> tls;
+  absl::StatusOr<Fd> fd = Connect(connector_, target_, connect_deadline, &tls);
   if (!fd.ok()) {
     if (absl::IsDeadlineExceeded(fd.status()) && connect_deadline == deadline) {
       return ConnectDeadlineExceeded();
@@ -144,10 +151,26 @@ absl::StatusOr<std::shared_ptr<ClientConnection>> Channel::GetConnection(
     if (absl::IsUnavailable(fd.status())) return fd.status();
     return absl::UnavailableError(fd.status().message());
   }
-  connection = std::make_shared<ClientConnection>(*std::move(fd), target_,
-                                                  options_, state.loop);
+  connection = std::make_shared<ClientConnection>(
+      *std::move(fd), target_, options_, state.loop, std::move(tls));
   state.connection_for_fork.store(connection.get(), std::memory_order_release);
   return connection;
+}
+
+absl::StatusOr<Fd> Channel::Connect(const ChannelConnector& connector,
+                                    absl::string_view name, absl::Time deadline,
+                                    std::unique_ptr<TlsSession>* tls) const {
+  SOCKRPC_ASSIGN_OR_RETURN(Fd fd, connector(deadline));
+  if (tls_ == nullptr || IsUnixSocket(fd.get())) return fd;
+  SOCKRPC_ASSIGN_OR_RETURN(
+      *tls, TlsSession::Create(tls_, fd.get(), tls_server_name_));
+  absl::Status done = (*tls)->HandshakeUntil(deadline);
+  if (!done.ok()) {
+    tls->reset();
+    return absl::Status(done.code(), absl::StrCat("connection to ", name,
+                                                  " failed: ", done.message()));
+  }
+  return fd;
 }
 
 absl::Status Channel::WaitForConnected(absl::Time deadline) {
@@ -395,6 +418,17 @@ void Channel::Flush() {
   }
 }
 
+namespace {
+
+// The channel's TLS context (null without TLS): its files read now.
+absl::StatusOr<std::shared_ptr<const TlsContext>> ChannelTlsContext(
+    const ChannelOptions& options) {
+  if (!options.tls.has_value()) return nullptr;
+  return TlsContext::ForClient(*options.tls);
+}
+
+}  // namespace
+
 absl::StatusOr<std::shared_ptr<Channel>> CreateChannel(
     absl::string_view target, const ChannelOptions& options) {
   SOCKRPC_ASSIGN_OR_RETURN(std::vector<Address> addresses, ParseTarget(target));
@@ -408,9 +442,18 @@ absl::StatusOr<std::shared_ptr<Channel>> CreateChannel(
   if (options.load_balancing == LoadBalancing::kRoundRobin) {
     resolver = [addresses] { return ResolveBackendsOf(addresses); };
   }
-  return std::make_shared<Channel>(Channel::Key(), std::move(name),
-                                   std::move(connector), options,
-                                   std::move(resolver));
+  SOCKRPC_ASSIGN_OR_RETURN(std::shared_ptr<const TlsContext> tls,
+                           ChannelTlsContext(options));
+  // The name the certificate must carry: the target's host as written.
+  std::string server_name;
+  if (options.tls.has_value()) {
+    server_name = !options.tls->server_name.empty() ? options.tls->server_name
+                  : addresses[0].is_unix()          ? std::string()
+                                                    : addresses[0].host;
+  }
+  return std::make_shared<Channel>(
+      Channel::Key(), std::move(name), std::move(connector), options,
+      std::move(resolver), std::move(tls), std::move(server_name));
 }
 
 absl::StatusOr<std::shared_ptr<Channel>> CreateChannelFromConnector(
@@ -420,8 +463,13 @@ absl::StatusOr<std::shared_ptr<Channel>> CreateChannelFromConnector(
     return absl::InvalidArgumentError(
         "CreateChannelFromConnector: the connector is empty");
   }
+  SOCKRPC_ASSIGN_OR_RETURN(std::shared_ptr<const TlsContext> tls,
+                           ChannelTlsContext(options));
+  std::string server_name =
+      options.tls.has_value() ? options.tls->server_name : std::string();
   return std::make_shared<Channel>(Channel::Key(), std::move(name),
-                                   std::move(connector), options);
+                                   std::move(connector), options, nullptr,
+                                   std::move(tls), std::move(server_name));
 }
 
 }  // namespace sockrpc

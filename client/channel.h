@@ -62,6 +62,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -77,11 +78,14 @@
 #include "sockrpc/transport/fd.h"
 #include "sockrpc/transport/frame.h"
 #include "sockrpc/transport/metadata.h"
+#include "sockrpc/transport/tls_options.h"
 
 namespace sockrpc {
 
 class Channel;
 class ClientConnection;
+class TlsContext;
+class TlsSession;
 class ClientEventLoop;
 class ClientCallState;
 namespace internal {
@@ -190,6 +194,14 @@ struct ChannelOptions {
   LoadBalancing load_balancing = LoadBalancing::kPickFirst;
   ReconnectBackoff reconnect_backoff;
   absl::Duration resolve_interval = absl::Seconds(30);
+  // TLS for TCP connections (unix sockets stay plain): trust roots, a
+  // client certificate, the name to check (transport/tls_options.h). The
+  // files are read by CreateChannel() (a bad one fails it). The handshake
+  // is part of connecting (connect_timeout); one that fails is the call's
+  // UNAVAILABLE error ("connection to ADDR failed: TLS handshake failed:
+  // certificate verify failed: ..."), and with round_robin that backend's
+  // backoff.
+  std::optional<TlsChannelOptions> tls;
 };
 
 // ChannelConnector makes a channel's connections when they come from
@@ -227,8 +239,11 @@ class Channel {
   // `target` names the server in target() and messages; `connector` makes
   // each connection, or with `resolver` (round_robin) the resolver's
   // backends do.
+  // With `tls`, TCP connections speak TLS, checking `tls_server_name`.
   Channel(Key, std::string target, ChannelConnector connector,
-          ChannelOptions options, ChannelResolver resolver = nullptr);
+          ChannelOptions options, ChannelResolver resolver = nullptr,
+          std::shared_ptr<const TlsContext> tls = nullptr,
+          std::string tls_server_name = "");
   // The most backends a round_robin channel uses (the first of a longer
   // list).
   static constexpr size_t kMaxBackends = 64;
@@ -310,6 +325,11 @@ class Channel {
   struct State;
   absl::StatusOr<std::shared_ptr<ClientConnection>> PickBackend(
       State& state, absl::Time deadline);
+  // A new connection from `connector` by `deadline`; with TLS over TCP,
+  // its handshake done too (the session in `*tls`; failures name `name`).
+  absl::StatusOr<Fd> Connect(const ChannelConnector& connector,
+                             absl::string_view name, absl::Time deadline,
+                             std::unique_ptr<TlsSession>* tls) const;
   // DEADLINE_EXCEEDED: the call's deadline passed while it connected.
   absl::Status ConnectDeadlineExceeded() const;
   // Connects to backend `index` with state.mu (held) let go meanwhile, so
@@ -364,6 +384,8 @@ class Channel {
   const ChannelConnector connector_;
   const ChannelOptions options_;
   const ChannelResolver resolver_;  // round_robin only
+  const std::shared_ptr<const TlsContext> tls_;  // null without TLS
+  const std::string tls_server_name_;
   // Owned (deleted by the destructor in the process that made it; an
   // abandoned one is never deleted). Replaced only in a forked child.
   std::atomic<State*> state_;

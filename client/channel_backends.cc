@@ -17,6 +17,7 @@
 #include "client/channel.h"
 #include "client/channel_state.h"
 #include "transport/socket.h"
+#include "transport/tls_session.h"
 
 namespace sockrpc {
 namespace {
@@ -206,8 +207,10 @@ absl::StatusOr<std::shared_ptr<ClientConnection>> Channel::ConnectBackend(
   state.mu.Unlock();
   const absl::Time attempt_deadline_by_options =
       absl::Now() + options_.connect_timeout;
-  absl::StatusOr<Fd> fd =
-      connector(std::min(deadline, attempt_deadline_by_options));
+  const absl::Time attempt_deadline =
+      std::min(deadline, attempt_deadline_by_options);
+  std::unique_ptr<TlsSession> tls;
+  absl::StatusOr<Fd> fd = Connect(connector, name, attempt_deadline, &tls);
   state.mu.Lock();
   const absl::Time now = absl::Now();
   // Found again by name: a resolution meanwhile may have moved it, or
@@ -240,8 +243,8 @@ absl::StatusOr<std::shared_ptr<ClientConnection>> Channel::ConnectBackend(
     }
     return absl::UnavailableError(fd.status().message());
   }
-  auto connection = std::make_shared<ClientConnection>(*std::move(fd), name,
-                                                       options_, state.loop);
+  auto connection = std::make_shared<ClientConnection>(
+      *std::move(fd), name, options_, state.loop, std::move(tls));
   if (found != nullptr) {
     found->backoff = absl::ZeroDuration();
     found->retry_at = absl::InfinitePast();

@@ -57,8 +57,10 @@ void ClientConnection::PatchStreamId(char* header, uint32_t stream_id) {
 
 ClientConnection::ClientConnection(Fd fd, std::string target,
                                    const ChannelOptions& options,
-                                   std::shared_ptr<ClientEventLoop> loop)
+                                   std::shared_ptr<ClientEventLoop> loop,
+                                   std::unique_ptr<TlsSession> tls)
     : fd_(std::move(fd)),
+      tls_(std::move(tls)),
       target_(std::move(target)),
       unix_(IsUnixSocket(fd_.get())),
       max_frame_size_(options.max_frame_size),
@@ -73,7 +75,12 @@ ClientConnection::ClientConnection(Fd fd, std::string target,
           unix_ ? options.max_fds_per_message : 0),
       preface_timeout_(options.connect_timeout),
       keepalive_time_(options.keepalive_time),
-      keepalive_timeout_(options.keepalive_timeout) {}
+      keepalive_timeout_(options.keepalive_timeout) {
+  if (tls_ != nullptr) {
+    out_.UseTls(tls_.get());
+    in_.UseTls(tls_.get());
+  }
+}
 
 ClientConnection::~ClientConnection() = default;
 

@@ -81,9 +81,12 @@ class ClientCallbackCall;
 class ClientConnection {
  public:
   // `fd` is a connected socket to `target` (the channel's, for messages);
-  // `loop` is the channel's event loop (not started by this).
+  // `loop` is the channel's event loop (not started by this). With `tls`
+  // (a session over `fd` whose handshake is done) every byte goes through
+  // it, and the blocking reader reads with recv() rather than io_uring.
   ClientConnection(Fd fd, std::string target, const ChannelOptions& options,
-                   std::shared_ptr<ClientEventLoop> loop);
+                   std::shared_ptr<ClientEventLoop> loop,
+                   std::unique_ptr<TlsSession> tls = nullptr);
   ~ClientConnection();
 
   // Sends the opening frames of `stream` (HEADERS, and with `request` a
@@ -430,6 +433,7 @@ class ClientConnection {
   void FailLocked(const absl::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Fd fd_;
+  const std::unique_ptr<TlsSession> tls_;  // over fd_; destroyed before it
   // ForkGeneration() when made (see forked_away()).
   const uint64_t fork_generation_ = ForkGeneration();
   const std::string target_;  // for messages

@@ -34,7 +34,10 @@ absl::Time ClientConnection::ReadForLoop() {
     reader_active_ = true;
   }
   char scratch[kReadScratchSize];
-  for (int reads = 0; reads < kMaxReadsPerEvent; ++reads) {
+  // (Past kMaxReadsPerEvent only while TLS holds input that the loop's
+  // epoll would not report.)
+  for (int reads = 0; reads < kMaxReadsPerEvent || in_.HasBufferedInput();
+       ++reads) {
     if (ReadAndDispatch(absl::MakeSpan(scratch)) != ReadOutcome::kFull) break;
   }
   in_.EndReads();

@@ -122,6 +122,8 @@ void ClientConnection::ReadUntil(Predicate ready, absl::Time deadline) {
         FailIfPrefaceLate();
         return;  // deadline
       }
+    } else if (ABSL_PREDICT_FALSE(in_.HasBufferedInput())) {
+      // TLS: plaintext the session holds, which poll() would not report.
     } else if (!WaitFor(fd_.get(), POLLIN, wait_deadline, wake_fd_.get(),
                         &woken)
                     .ok()) {
@@ -158,6 +160,7 @@ void ClientConnection::ReadUntil(Predicate ready, absl::Time deadline) {
 ReceiveRing* ClientConnection::ReaderRing() {
   if (ABSL_PREDICT_TRUE(ring_tried_)) return ring_.get();
   ring_tried_ = true;
+  if (tls_ != nullptr) return nullptr;  // the ring would read ciphertext
   if (in_.max_fds_per_message() == 0) {
     ring_ = ReceiveRing::Create(wake_fd_.get());
   }

@@ -28,6 +28,8 @@ IncomingFrames::ReadResult IncomingFrames::ReadOnce(absl::Span<char> scratch,
   absl::StatusOr<ssize_t> got =
       ABSL_PREDICT_FALSE(max_fds_ > 0)
           ? ReadSomeWithFds(fd_, space.data(), space.size(), &fds)
+      : ABSL_PREDICT_FALSE(tls_ != nullptr)
+          ? tls_->Read(space.data(), space.size())
           : ReadSome(fd_, space.data(), space.size());
   if (ABSL_PREDICT_FALSE(!got.ok())) {
     *error = got.status();

@@ -25,6 +25,7 @@
 #include "transport/fd_passing.h"
 #include "transport/frame_reader.h"
 #include "transport/receive_ring.h"
+#include "transport/tls_session.h"
 
 namespace sockrpc {
 
@@ -37,6 +38,15 @@ class IncomingFrames {
 
   IncomingFrames(const IncomingFrames&) = delete;
   IncomingFrames& operator=(const IncomingFrames&) = delete;
+
+  // Reads go through `session` (TLS over the socket; borrowed, outlives
+  // this). Before the first read.
+  void UseTls(TlsSession* session) { tls_ = session; }
+  // Whether input waits inside the TLS session, which polling the socket
+  // does not report: read before waiting.
+  bool HasBufferedInput() const {
+    return ABSL_PREDICT_FALSE(tls_ != nullptr) && tls_->HasBufferedInput();
+  }
 
   // What one read did: filled the space it had (more may be waiting),
   // read less, found nothing to read, or failed.
@@ -124,6 +134,7 @@ class IncomingFrames {
   absl::Status ReadError(absl::string_view what) const;
 
   const int fd_;
+  TlsSession* tls_ = nullptr;
   const std::string target_;
   FrameReader reader_;
   bool preface_received_ = false;

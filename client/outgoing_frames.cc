@@ -80,7 +80,7 @@ absl::Status OutgoingFrames::WriteAll(absl::string_view bytes,
     // Nothing held (the usual case): one write, which the socket nearly
     // always takes whole; what it does not take goes on below.
     iovec iov{const_cast<char*>(bytes.data()), bytes.size()};
-    absl::StatusOr<size_t> n = WriteSome(fd_, &iov, 1);
+    absl::StatusOr<size_t> n = WriteOut(&iov, 1);
     if (!n.ok() || *n == bytes.size()) {
       if (n.ok()) *written = *n;
       AfterWrite();
@@ -118,7 +118,7 @@ absl::Status OutgoingFrames::WriteAll(absl::string_view bytes,
       iov[count++] = {const_cast<char*>(bytes.data()) + *written,
                       bytes.size() - *written};
     }
-    absl::StatusOr<size_t> n = WriteSome(fd_, iov, count);
+    absl::StatusOr<size_t> n = WriteOut(iov, count);
     if (!n.ok()) return n.status();
     const size_t from_held = std::min(*n, held_.size() - held_written);
     held_written += from_held;
@@ -156,7 +156,7 @@ absl::Status OutgoingFrames::WriteNoWait(absl::string_view bytes,
                       bytes.size() - *written};
     }
     if (count == 0) break;
-    absl::StatusOr<size_t> n = WriteSome(fd_, iov, count);
+    absl::StatusOr<size_t> n = WriteOut(iov, count);
     if (!n.ok()) {
       result = n.status();
       DropHeld();
@@ -230,7 +230,7 @@ absl::StatusOr<size_t> OutgoingFrames::WriteHeldRun() {
   const size_t next = carries ? 1 : 0;
   if (marks_.size() > next) end = marks_[next].offset;
   iovec iov{held_.data(), end};
-  if (!carries) return WriteSome(fd_, &iov, 1);
+  if (!carries) return WriteOut(&iov, 1);
   std::vector<int> raw;
   for (const Fd& fd : marks_.front().fds) raw.push_back(fd.get());
   absl::StatusOr<size_t> n = WriteSomeWithFds(fd_, &iov, 1, raw);
@@ -252,7 +252,7 @@ absl::Status OutgoingFrames::FlushMarkedNoWait() {
   while (!held_.empty()) {
     if (marks_.empty()) {
       iovec iov{held_.data(), held_.size()};
-      absl::StatusOr<size_t> n = WriteSome(fd_, &iov, 1);
+      absl::StatusOr<size_t> n = WriteOut(&iov, 1);
       if (!n.ok()) {
         DropHeld();
         return n.status();

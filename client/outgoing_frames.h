@@ -33,6 +33,8 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "transport/fd.h"
+#include "transport/socket.h"
+#include "transport/tls_session.h"
 
 namespace sockrpc {
 
@@ -47,6 +49,10 @@ class OutgoingFrames {
 
   OutgoingFrames(const OutgoingFrames&) = delete;
   OutgoingFrames& operator=(const OutgoingFrames&) = delete;
+
+  // Writes go through `session` (TLS over the socket; borrowed, outlives
+  // this) rather than to the socket. Before the first write.
+  void UseTls(TlsSession* session) { tls_ = session; }
 
   // True once our preface is written or held.
   bool preface_sent() const { return preface_sent_; }
@@ -124,7 +130,14 @@ class OutgoingFrames {
   // written), and has_held() tells whether bytes are.
   void AfterWrite();
 
+  // WriteSome() on the socket, or the TLS session's Write().
+  absl::StatusOr<size_t> WriteOut(const struct iovec* iov, int iov_count) {
+    return ABSL_PREDICT_FALSE(tls_ != nullptr) ? tls_->Write(iov, iov_count)
+                                               : WriteSome(fd_, iov, iov_count);
+  }
+
   const int fd_;
+  TlsSession* tls_ = nullptr;
   const bool batch_call_starts_;
   const size_t min_unanswered_to_hold_;
   const uint32_t max_fds_per_message_;

@@ -55,6 +55,7 @@
 #include "sockrpc/transport/fd.h"
 #include "sockrpc/transport/frame.h"
 #include "sockrpc/transport/metadata.h"
+#include "sockrpc/transport/tls_options.h"
 
 namespace sockrpc {
 
@@ -135,8 +136,15 @@ struct ServerOptions {
   // one to end. The server runs at most max_threads + 2 threads. Callback
   // methods need none of these threads.
   int max_threads = 256;
-  // A client must send its connection preface within this time of
-  // connecting, or it is dropped.
+  // TLS on every TCP listener (unix listeners stay plain): certificate,
+  // key, client certificates and who may connect (transport/tls_options.h).
+  // The files are read at Start() (a bad one fails it) and again when they
+  // change (looked at, at most once a second, as connections come); a
+  // change that does not load keeps the last good files, and is logged.
+  // Each call's ServerContext::tls_peer() says what the client proved.
+  std::optional<TlsServerOptions> tls;
+  // A client must send its connection preface (after the TLS handshake,
+  // with TLS) within this time of connecting, or it is dropped.
   absl::Duration handshake_timeout = absl::Seconds(10);
   // Where the server logs one line per notable event (a dropped
   // connection and why, a failed accept). Default: standard error.

@@ -19,6 +19,7 @@
 #include "transport/byte_stream.h"
 #include "transport/socket.h"
 #include "transport/status_macros.h"
+#include "transport/tls_stream.h"
 #include "transport/wire_codec.h"
 
 namespace sockrpc {
@@ -78,22 +79,44 @@ void ServerRuntime::AcceptConnections(size_t index) {
     const std::optional<PeerCredentials> credentials =
         listener.address().is_unix() ? CredentialsOf(fd->get()) : std::nullopt;
     const bool authorized = Admits(credentials);
+    absl::StatusOr<std::unique_ptr<ByteStream>> stream =
+        StreamFor(listener, *std::move(fd));
     MutexLock lock(&mu_);
     --accepts_running_;
+    if (!stream.ok()) {
+      Log(absl::StrCat("connection from ", peer,
+                       " dropped: ", stream.status().message()));
+      continue;
+    }
     if (state_ != State::kRunning) break;  // shutting down: fd closes here
     if (absl::Status room = RoomForConnectionLocked(); !room.ok()) {
       LogThrottled(&refused_full_log_,
                    absl::StrCat("connection from ", peer, " refused: already ",
                                 options_.max_connections,
                                 " connections (max_connections)"));
-      RefuseConnection(fd->get(), RefusalBytes(room));
+      RefuseConnection((*stream)->fd(), RefusalBytes(room));
       continue;
     }
-    (void)AddConnectionLocked(std::make_unique<SocketStream>(*std::move(fd)),
-                              std::move(peer), credentials, authorized);
+    (void)AddConnectionLocked(*std::move(stream), std::move(peer), credentials,
+                              authorized);
   }
   MutexLock lock(&mu_);
   if (state_ == State::kRunning && !idle_exit_) ArmListenerLocked(index);
+}
+
+absl::StatusOr<std::unique_ptr<ByteStream>> ServerRuntime::StreamFor(
+    const Listener& listener, Fd fd) {
+  if (tls_contexts_ == nullptr || listener.address().is_unix()) {
+    return std::make_unique<SocketStream>(std::move(fd));
+  }
+  std::string reload_error;
+  std::shared_ptr<const TlsContext> context =
+      tls_contexts_->Current(absl::Now(), &reload_error);
+  if (!reload_error.empty()) Log(reload_error);
+  SOCKRPC_ASSIGN_OR_RETURN(
+      std::unique_ptr<TlsStream> stream,
+      TlsStream::Create(std::move(context), std::move(fd), no_tls_refusal_));
+  return std::unique_ptr<ByteStream>(std::move(stream));
 }
 
 absl::StatusOr<Fd> ServerRuntime::ConnectInProcess() {

@@ -71,6 +71,7 @@ ServerCallState::ServerCallState(std::shared_ptr<ServerConnection> connection,
   context_.client_metadata_ = std::move(client_metadata);
   context_.peer_ = &connection_->peer();
   context_.peer_credentials_ = connection_->peer_credentials();
+  context_.tls_peer_ = connection_->tls_peer();
 }
 
 ServerCallState::~ServerCallState() ABSL_NO_THREAD_SAFETY_ANALYSIS {

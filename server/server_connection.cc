@@ -68,6 +68,7 @@ bool ServerConnection::ProcessFrames(
       return false;
     }
     preface_received_ = true;
+    tls_peer_ = stream_->tls_peer();
     AppendSettings(&out);
     Send(std::move(out));
   }

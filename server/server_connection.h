@@ -77,6 +77,9 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   const std::optional<PeerCredentials>& peer_credentials() const {
     return credentials_;
   }
+  // The TLS peer (the stream's, once the preface is in); nullptr without
+  // TLS. Read by calls, which the preface precedes.
+  const TlsPeer* tls_peer() const { return tls_peer_; }
   // Bytes read from and written to the peer so far; any thread.
   uint64_t bytes_received() const { return bytes_received_.Get(); }
   uint64_t bytes_sent() const { return bytes_sent_.Get(); }
@@ -332,6 +335,8 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   mutable Mutex read_mu_;
   FrameReader reader_ ABSL_GUARDED_BY(read_mu_);
   bool preface_received_ ABSL_GUARDED_BY(read_mu_) = false;
+  // Set with preface_received_, before any call (see tls_peer()).
+  const TlsPeer* tls_peer_ = nullptr;
   // Whether our preface went out: once the client's arrived, or before a
   // GOAWAY sent earlier (nothing may precede it on the wire).
   bool preface_sent_ ABSL_GUARDED_BY(read_mu_) = false;

@@ -44,7 +44,7 @@ bool ServerConnection::OnReceived(const std::shared_ptr<ServerConnection>& self,
 }
 
 bool ServerConnection::CanGoSolo() const {
-  if (fd() < 0 || accepts_fds_) return false;
+  if (fd() < 0 || accepts_fds_ || !stream_->ReadsAsRecv()) return false;
   MutexLock lock(&read_mu_);
   return preface_received_ && reader_.buffered() == 0;
 }
@@ -81,7 +81,9 @@ bool ServerConnection::ReadAndProcess(
     reader_.EndReads();
     just_opened_.reset();
   };
-  for (int i = 0; i < kMaxReadsPerEvent; ++i) {
+  // (Past kMaxReadsPerEvent only while a TLS stream holds input that epoll
+  // would not report.)
+  for (int i = 0; i < kMaxReadsPerEvent || stream_->HasBufferedInput(); ++i) {
     absl::Span<char> space = reader_.PrepareRead(scratch);
     // What the read could have filled: `space`, or the ring's `scratch`.
     size_t asked = space.size();

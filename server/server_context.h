@@ -18,6 +18,7 @@
 #include "sockrpc/transport/call_fds.h"
 #include "sockrpc/transport/metadata.h"
 #include "sockrpc/transport/peer_credentials.h"
+#include "sockrpc/transport/tls_options.h"
 
 namespace sockrpc {
 
@@ -42,6 +43,10 @@ class ServerContext {
   const std::optional<PeerCredentials>& peer_credentials() const {
     return peer_credentials_;
   }
+  // What a TLS client proved (its certificate's subject and alternative
+  // names, a SPIFFE ID, the TLS version and cipher); nullptr without TLS.
+  // Valid while the call lives.
+  const TlsPeer* tls_peer() const { return tls_peer_; }
 
   // True once the call is over for the client: it cancelled the call,
   // disconnected, or the deadline passed. The client no longer waits for
@@ -108,6 +113,7 @@ class ServerContext {
   Metadata client_metadata_;
   const std::string* peer_ = &EmptyString();
   std::optional<PeerCredentials> peer_credentials_;
+  const TlsPeer* tls_peer_ = nullptr;  // the connection's stream's
   Metadata initial_metadata_;
   Metadata trailing_metadata_;
   CallFds fds_;

@@ -31,7 +31,9 @@ ServerRuntime::ServerRuntime(ServerOptions options)
                                              : nullptr),
       poller_(*Poller::Create()),
       out_of_fds_refusal_(RefusalBytes(
-          absl::ResourceExhaustedError("server out of file descriptors"))) {}
+          absl::ResourceExhaustedError("server out of file descriptors"))),
+      no_tls_refusal_(RefusalBytes(absl::UnavailableError(
+          "this server speaks TLS on this port: connect with TLS"))) {}
 
 ServerRuntime::~ServerRuntime() {
   Shutdown(absl::InfinitePast());
@@ -216,6 +218,10 @@ absl::Status ServerRuntime::StartServing() {
   }
   // With no listener the server serves in-process connections only
   // (ConnectInProcess()).
+  if (options_.tls.has_value()) {
+    SOCKRPC_ASSIGN_OR_RETURN(tls_contexts_,
+                             ServerTlsContexts::Create(*options_.tls));
+  }
   SOCKRPC_ASSIGN_OR_RETURN(stop_fd_, MakeEventFd(/*semaphore=*/false));
   SOCKRPC_ASSIGN_OR_RETURN(task_fd_, MakeEventFd(/*semaphore=*/true));
   int timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);

@@ -42,6 +42,7 @@
 #include "transport/socket.h"
 #include "transport/socket_activation.h"
 #include "transport/sync.h"
+#include "transport/tls_context.h"
 
 namespace sockrpc {
 
@@ -251,6 +252,10 @@ class ServerRuntime {
   // Serves `stream` as a new connection: enters it in the table, watches
   // its descriptor (if it has one) and arms the handshake deadline. Its
   // tag, or nothing (logged) if epoll would not watch it.
+  // The stream a connection accepted on `listener` is served through: TLS
+  // on TCP listeners when options_.tls is set, else the socket itself.
+  absl::StatusOr<std::unique_ptr<ByteStream>> StreamFor(
+      const Listener& listener, Fd fd);
   std::optional<uint64_t> AddConnectionLocked(
       std::unique_ptr<ByteStream> stream, std::string peer,
       const std::optional<PeerCredentials>& credentials, bool authorized)
@@ -365,6 +370,10 @@ class ServerRuntime {
   // with no descriptor left, nothing else is made (sanitizers' checks of
   // a protobuf object's vtable, for one, need a descriptor).
   const std::string out_of_fds_refusal_;
+  // With options_.tls: the contexts new TCP connections take (made at
+  // StartServing()), and what a client without TLS is told.
+  std::unique_ptr<ServerTlsContexts> tls_contexts_;
+  const std::string no_tls_refusal_;
   Fd timer_fd_;  // timerfd: set to the next connection expiry (handshake, idle)
   Fd deadline_timer_fd_;  // timerfd: set to the earliest call deadline
 

@@ -37,6 +37,14 @@ sockrpc_test(NAME hardening_keepalive_test
   sockrpc_socket_testing)
 sockrpc_test(NAME hardening_backends_test
   SOURCES hardening/backends_test.cc LIBS ${_hardening_libs})
+# Certificates made per test (TLS tests).
+add_library(sockrpc_test_pki STATIC testing/test_pki.cc)
+target_include_directories(sockrpc_test_pki PUBLIC ${PROJECT_SOURCE_DIR})
+target_link_libraries(sockrpc_test_pki PUBLIC
+  OpenSSL::SSL OpenSSL::Crypto absl::status absl::statusor absl::strings
+  absl::time)
+sockrpc_test(NAME hardening_tls_test
+  SOURCES hardening/tls_test.cc LIBS ${_hardening_libs} sockrpc_test_pki)
 sockrpc_test(NAME hardening_fault_test
   SOURCES hardening/fault_test.cc LIBS ${_hardening_libs})
 sockrpc_test(NAME hardening_load_test
@@ -46,6 +54,7 @@ sockrpc_test(NAME hardening_attack_test
 foreach(_test hardening_access_test hardening_count_limits_test
               hardening_time_and_size_limits_test hardening_fault_test
               hardening_keepalive_test hardening_backends_test
+              hardening_tls_test
               hardening_load_test hardening_attack_test)
   add_dependencies(${_test}
     increment_server increment_client interop_server hardening_client

@@ -7,9 +7,12 @@
 // A stream is used the way a non-blocking socket is: Read() and Write()
 // never wait, and a stream with an fd() is watched with epoll to learn
 // when to call them again. A stream without one (fd() < 0) is watched by
-// its owner, who delivers the events itself. A stream with an fd() must
-// read what recv() on that descriptor reads: the server may receive from
-// it through io_uring in Read()'s place (its solo connection).
+// its owner, who delivers the events itself. A stream with an fd() whose
+// ReadsAsRecv() holds reads what recv() on that descriptor reads: the
+// server may receive from it through io_uring in Read()'s place (its solo
+// connection). A stream that transforms the bytes (TLS, tls_stream.h) says
+// it does not, and may hold input the descriptor no longer reports
+// (HasBufferedInput(): read before waiting).
 //
 // Thread-safety: as for a socket, one reader and one writer may use a
 // SocketStream at once; Shutdown() may be called from any thread. Other
@@ -27,6 +30,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "transport/fd.h"
+#include "transport/tls_options.h"
 
 namespace sockrpc {
 
@@ -48,6 +52,13 @@ class ByteStream {
   // Ends both directions at once: the peer sees the connection close, and
   // later reads return 0 (or an error) and writes fail.
   virtual void Shutdown() = 0;
+
+  // Whether recv() on fd() reads this stream's bytes (see above).
+  virtual bool ReadsAsRecv() const { return true; }
+  // Whether bytes wait inside the stream that epoll on fd() does not report.
+  virtual bool HasBufferedInput() const { return false; }
+  // The TLS peer, once its handshake is done; nullptr for a plain stream.
+  virtual const TlsPeer* tls_peer() const { return nullptr; }
 
   // Read(), appending the descriptors that came with the bytes (SCM_RIGHTS,
   // transport/fd_passing.h) to `*fds`. A stream that passes no descriptors

@@ -1,13 +1,32 @@
 #include "examples/interceptors/server_interceptors.h"
 
+#include <string>
+
 #include "absl/strings/str_cat.h"
 
 namespace sockrpc {
 namespace examples {
 
+namespace {
+
+// How a TLS client named itself: " [tls: ID]", its SPIFFE ID, else its
+// first DNS name, else its subject's common name; "" without TLS.
+std::string TlsIdentity(const ServerContext& context) {
+  const TlsPeer* peer = context.tls_peer();
+  if (peer == nullptr) return "";
+  std::string id = !peer->spiffe_id.empty()     ? peer->spiffe_id
+                   : !peer->dns_names.empty()   ? peer->dns_names[0]
+                   : !peer->common_name.empty() ? peer->common_name
+                                                : std::string("no certificate");
+  return absl::StrCat(" [tls: ", id, "]");
+}
+
+}  // namespace
+
 void CallLogger::OnCallEnd(const ServerContext& context,
                            const absl::Status& status, absl::Duration elapsed) {
-  write_(absl::StrCat("call ", context.method(), " from ", context.peer(), ": ",
+  write_(absl::StrCat("call ", context.method(), " from ", context.peer(),
+                      TlsIdentity(context), ": ",
                       status.ok() ? "OK" : status.ToString(), " in ",
                       absl::FormatDuration(elapsed)));
 }

@@ -83,11 +83,56 @@ void AddCommonOptions(ArgParser* parser, CommonOptions* options,
                     "shorter --deadline still ends the call first); "
                     "default: 10s",
                     &options->connect_timeout);
+  parser->AddBool({"--tls"},
+                  "speak TLS to a TCP server, checking its certificate "
+                  "against the system's trust roots",
+                  &options->tls);
+  parser->AddString({"--cacert"}, "FILE",
+                    "speak TLS, trusting the roots in FILE (PEM) for the "
+                    "server's certificate",
+                    &options->cacert);
+  parser->AddString({"--cert"}, "FILE",
+                    "speak TLS with this client certificate (PEM; with --key), "
+                    "for servers that ask for one",
+                    &options->cert);
+  parser->AddString({"--key"}, "FILE", "the private key of --cert (PEM)",
+                    &options->key);
+  parser->AddString({"--server-name"}, "NAME",
+                    "speak TLS, expecting NAME in the server's certificate "
+                    "(default: the address's host)",
+                    &options->server_name);
+  parser->AddBool({"--insecure"},
+                  "speak TLS but believe any server certificate (to look at "
+                  "a server by hand; never in production)",
+                  &options->insecure);
+}
+
+absl::StatusOr<std::optional<TlsChannelOptions>> TlsOptionsOf(
+    const CommonOptions& options) {
+  if (!options.tls && options.cacert.empty() && options.cert.empty() &&
+      options.key.empty() && options.server_name.empty() && !options.insecure) {
+    return std::nullopt;
+  }
+  if (options.cert.empty() != options.key.empty()) {
+    return absl::InvalidArgumentError("--cert and --key go together");
+  }
+  if (options.insecure && !options.cacert.empty()) {
+    return absl::InvalidArgumentError(
+        "--insecure checks no certificate: drop --cacert or --insecure");
+  }
+  TlsChannelOptions tls;
+  tls.ca_file = options.cacert;
+  tls.certificate_file = options.cert;
+  tls.private_key_file = options.key;
+  tls.server_name = options.server_name;
+  tls.insecure_skip_verify = options.insecure;
+  return tls;
 }
 
 ChannelOptions CallSettings::channel_options() const {
   ChannelOptions options;
   options.connect_timeout = connect_timeout;
+  options.tls = tls;
   if (accept_fds) options.max_fds_per_message = kMaxFdsPerMessageLimit;
   return options;
 }
@@ -144,6 +189,8 @@ absl::StatusOr<CallSettings> MakeCallSettings(const CommonOptions& options,
         options.connect_timeout, "\""));
   }
   settings.schema.connect_timeout = settings.connect_timeout;
+  SOCKRPC_ASSIGN_OR_RETURN(settings.tls, TlsOptionsOf(options));
+  settings.schema.tls = settings.tls;
   return settings;
 }
 

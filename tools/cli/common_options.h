@@ -1,10 +1,12 @@
-// The options list, describe and call share: where the schema comes from
-// (--proto, -I, --protoset), request metadata (-H) and the deadline
-// (--deadline), how long connecting may take (--connect-timeout); and how
-// they report a failure. Internal to tools/cli.
+// The options list, describe, call and bench share: where the schema comes
+// from (--proto, -I, --protoset), request metadata (-H) and the deadline
+// (--deadline), how long connecting may take (--connect-timeout), TLS
+// (--tls, --cacert, --cert, --key, --server-name, --insecure); and how they
+// report a failure. Internal to tools/cli.
 #ifndef SOCKRPC_TOOLS_CLI_COMMON_OPTIONS_H_
 #define SOCKRPC_TOOLS_CLI_COMMON_OPTIONS_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +32,14 @@ struct CommonOptions {
   std::vector<std::string> reflect_headers;  // --reflect-header: reflection
   std::string deadline;              // "2s", "500ms"; empty: none
   std::string connect_timeout = "10s";
+  // TLS to a TCP server: --tls (the system's roots), or any of --cacert,
+  // --cert with --key, --server-name, --insecure.
+  bool tls = false;
+  std::string cacert;
+  std::string cert;
+  std::string key;
+  std::string server_name;
+  bool insecure = false;
   // Not an option: the command's own say (`call` sets it) whether replies
   // may bring file descriptors; see CallSettings::accept_fds.
   bool accept_fds = false;
@@ -52,6 +62,8 @@ struct CallSettings {
   // Whether replies may bring file descriptors (unix sockets; `call` sets
   // it: ChannelOptions::max_fds_per_message at its limit).
   bool accept_fds = false;
+  // TLS for TCP servers (unset: plain).
+  std::optional<TlsChannelOptions> tls;
 
   // The options of the channels made to the server.
   ChannelOptions channel_options() const;
@@ -63,6 +75,11 @@ struct CallSettings {
     return schema.proto_files.empty() && schema.protoset.empty();
   }
 };
+
+// The TLS settings the options ask for (none: plain); INVALID_ARGUMENT for
+// a bad combination.
+absl::StatusOr<std::optional<TlsChannelOptions>> TlsOptionsOf(
+    const CommonOptions& options);
 
 // Checks `options` and converts them for a server at `address` (which may
 // be empty when the schema comes from files and no call is made).

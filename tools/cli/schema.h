@@ -10,6 +10,7 @@
 #define SOCKRPC_TOOLS_CLI_SCHEMA_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,7 @@
 #include "google/protobuf/dynamic_message.h"
 #include "google/protobuf/message.h"
 #include "transport/metadata.h"
+#include "transport/tls_options.h"
 
 namespace sockrpc {
 namespace cli {
@@ -37,6 +39,8 @@ struct SchemaOptions {
   absl::Duration timeout = absl::Seconds(10);
   // How long connecting to the server may take, its preface included.
   absl::Duration connect_timeout = absl::Seconds(10);
+  // TLS for a TCP server (unset: plain).
+  std::optional<TlsChannelOptions> tls;
 };
 
 class Schema {

@@ -153,6 +153,7 @@ absl::StatusOr<std::unique_ptr<Schema>> LoadFromReflection(
     const SchemaOptions& options) {
   ChannelOptions channel_options;
   channel_options.connect_timeout = options.connect_timeout;
+  channel_options.tls = options.tls;
   absl::StatusOr<std::shared_ptr<Channel>> channel =
       CreateChannel(options.address, channel_options);
   if (!channel.ok()) return channel.status();

@@ -1,0 +1,339 @@
+#include "transport/tls_context.h"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace sockrpc {
+namespace {
+
+// ALPN's wire form of our one protocol: a length byte, then the id.
+constexpr unsigned char kAlpnWire[] = "\x09sockrpc/1";
+constexpr unsigned int kAlpnWireSize = sizeof(kAlpnWire) - 1;
+
+int VersionOf(TlsVersion version) {
+  return version == TlsVersion::kTls12 ? TLS1_2_VERSION : TLS1_3_VERSION;
+}
+
+absl::Status FileError(absl::string_view what, const std::string& file) {
+  std::string reason = TakeOpenSslErrors();
+  return absl::InvalidArgumentError(
+      absl::StrCat("TLS: cannot load the ", what, " from \"", file, "\"",
+                   reason.empty() ? "" : ": ", reason));
+}
+
+// The settings both sides share.
+SSL_CTX* NewContext(bool is_server, TlsVersion min_version) {
+  SSL_CTX* ctx =
+      SSL_CTX_new(is_server ? TLS_server_method() : TLS_client_method());
+  if (ctx == nullptr) return nullptr;
+  SSL_CTX_set_min_proto_version(ctx, VersionOf(min_version));
+  // Writes that the socket takes in part report what went (the runtimes
+  // keep the rest and write it again from wherever it then lies); idle
+  // connections hand their buffers back.
+  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+                            SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                            SSL_MODE_RELEASE_BUFFERS);
+  // Peers close the socket without close_notify: the frames are counted,
+  // so a cut stream is found by the framing, and the close is ordinary.
+  SSL_CTX_set_options(ctx,
+                      SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_RENEGOTIATION);
+  return ctx;
+}
+
+// Server: picks "sockrpc/1" from the client's list; a client that offers
+// other protocols only (an HTTP/2 client, say) is refused with an alert; a
+// client that offers none is served (a TLS terminator in TCP mode may not
+// pass ALPN on).
+int SelectAlpn(SSL* /*ssl*/, const unsigned char** out, unsigned char* outlen,
+               const unsigned char* in, unsigned int inlen, void* /*arg*/) {
+  unsigned char* selected = nullptr;
+  if (SSL_select_next_proto(&selected, outlen, kAlpnWire, kAlpnWireSize, in,
+                            inlen) != OPENSSL_NPN_NEGOTIATED) {
+    return SSL_TLSEXT_ERR_ALERT_FATAL;
+  }
+  *out = selected;
+  return SSL_TLSEXT_ERR_OK;
+}
+
+// Server: the allow-list, checked on the client's own certificate once the
+// chain verified.
+int VerifyClient(int preverified, X509_STORE_CTX* store) {
+  if (preverified != 1 || X509_STORE_CTX_get_error_depth(store) != 0) {
+    return preverified;
+  }
+  SSL* ssl = static_cast<SSL*>(
+      X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  const auto* context = static_cast<const TlsContext*>(
+      SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+  if (context == nullptr) return 1;
+  if (context->Admits(
+          DescribeCertificate(X509_STORE_CTX_get_current_cert(store)))) {
+    return 1;
+  }
+  X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION);
+  return 0;
+}
+
+std::string NameText(X509_NAME* name) {
+  if (name == nullptr) return "";
+  BIO* bio = BIO_new(BIO_s_mem());
+  if (bio == nullptr) return "";
+  X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253);
+  char* data = nullptr;
+  const long size = BIO_get_mem_data(bio, &data);
+  std::string text(data, static_cast<size_t>(std::max(size, 0L)));
+  BIO_free(bio);
+  return text;
+}
+
+std::string CommonName(X509_NAME* name) {
+  const int index = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+  if (index < 0) return "";
+  ASN1_STRING* data =
+      X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, index));
+  unsigned char* utf8 = nullptr;
+  const int size = ASN1_STRING_to_UTF8(&utf8, data);
+  if (size < 0) return "";
+  std::string text(reinterpret_cast<char*>(utf8), static_cast<size_t>(size));
+  OPENSSL_free(utf8);
+  return text;
+}
+
+}  // namespace
+
+std::string TakeOpenSslErrors() {
+  std::string text;
+  while (unsigned long error = ERR_get_error()) {
+    char line[256];
+    ERR_error_string_n(error, line, sizeof(line));
+    // "error:0A000086:SSL routines::certificate verify failed": keep the
+    // reason, the part people read.
+    absl::string_view reason = line;
+    const size_t colon = reason.rfind(':');
+    if (colon != absl::string_view::npos) reason.remove_prefix(colon + 1);
+    if (!text.empty()) text += "; ";
+    absl::StrAppend(&text, reason);
+  }
+  return text;
+}
+
+TlsPeer DescribeCertificate(X509* certificate) {
+  TlsPeer peer;
+  if (certificate == nullptr) return peer;
+  peer.has_certificate = true;
+  X509_NAME* subject = X509_get_subject_name(certificate);
+  peer.subject = NameText(subject);
+  peer.common_name = CommonName(subject);
+  auto* names = static_cast<GENERAL_NAMES*>(
+      X509_get_ext_d2i(certificate, NID_subject_alt_name, nullptr, nullptr));
+  for (int i = 0; names != nullptr && i < sk_GENERAL_NAME_num(names); ++i) {
+    const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
+    if (name->type != GEN_DNS && name->type != GEN_URI) continue;
+    const ASN1_IA5STRING* text = name->d.ia5;
+    std::string value(
+        reinterpret_cast<const char*>(ASN1_STRING_get0_data(text)),
+        static_cast<size_t>(ASN1_STRING_length(text)));
+    if (name->type == GEN_DNS) {
+      peer.dns_names.push_back(std::move(value));
+    } else {
+      if (peer.spiffe_id.empty() && absl::StartsWith(value, "spiffe://")) {
+        peer.spiffe_id = value;
+      }
+      peer.uris.push_back(std::move(value));
+    }
+  }
+  GENERAL_NAMES_free(names);
+  return peer;
+}
+
+TlsContext::TlsContext(SSL_CTX* ctx, bool is_server)
+    : ctx_(ctx), is_server_(is_server) {
+  SSL_CTX_set_app_data(ctx_, this);
+}
+
+TlsContext::~TlsContext() {
+  // Sessions still open hold their own references: the SSL_CTX lives on
+  // without us, and the verify callback then admits (it found no context).
+  SSL_CTX_set_app_data(ctx_, nullptr);
+  SSL_CTX_free(ctx_);
+}
+
+bool TlsContext::Admits(const TlsPeer& peer) const {
+  if (allowed_peers_.empty()) return true;
+  auto listed = [this](const std::string& id) {
+    return std::find(allowed_peers_.begin(), allowed_peers_.end(), id) !=
+           allowed_peers_.end();
+  };
+  for (const std::string& uri : peer.uris) {
+    if (listed(uri)) return true;
+  }
+  for (const std::string& name : peer.dns_names) {
+    if (listed(name)) return true;
+  }
+  return !peer.common_name.empty() && listed(peer.common_name);
+}
+
+absl::StatusOr<std::shared_ptr<const TlsContext>> TlsContext::ForServer(
+    const TlsServerOptions& options) {
+  if (options.certificate_file.empty() || options.private_key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "TLS: a server needs certificate_file and private_key_file");
+  }
+  if (!options.allowed_peers.empty() && options.client_ca_file.empty()) {
+    return absl::InvalidArgumentError(
+        "TLS: allowed_peers needs client_ca_file (client certificates)");
+  }
+  SSL_CTX* ctx = NewContext(/*is_server=*/true, options.min_version);
+  if (ctx == nullptr) {
+    return absl::InternalError(
+        absl::StrCat("TLS: SSL_CTX_new: ", TakeOpenSslErrors()));
+  }
+  // Owned from here on, so every early return frees it.
+  std::shared_ptr<TlsContext> context(new TlsContext(ctx, /*is_server=*/true));
+  context->allowed_peers_ = options.allowed_peers;
+  if (SSL_CTX_use_certificate_chain_file(
+          ctx, options.certificate_file.c_str()) != 1) {
+    return FileError("certificate chain", options.certificate_file);
+  }
+  if (SSL_CTX_use_PrivateKey_file(ctx, options.private_key_file.c_str(),
+                                  SSL_FILETYPE_PEM) != 1) {
+    return FileError("private key", options.private_key_file);
+  }
+  if (SSL_CTX_check_private_key(ctx) != 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("TLS: the private key in \"", options.private_key_file,
+                     "\" does not match the certificate in \"",
+                     options.certificate_file, "\""));
+  }
+  if (!options.client_ca_file.empty()) {
+    if (SSL_CTX_load_verify_locations(ctx, options.client_ca_file.c_str(),
+                                      nullptr) != 1) {
+      return FileError("client trust roots", options.client_ca_file);
+    }
+    STACK_OF(X509_NAME)* names =
+        SSL_load_client_CA_file(options.client_ca_file.c_str());
+    if (names != nullptr) SSL_CTX_set_client_CA_list(ctx, names);
+    int mode = SSL_VERIFY_PEER;
+    // An allow-list admits certificates only: it asks for one.
+    if (options.require_client_certificate || !options.allowed_peers.empty()) {
+      mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+    }
+    SSL_CTX_set_verify(ctx, mode, VerifyClient);
+  } else {
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+  }
+  // No resumption: no tickets to write after the handshake, and no cache.
+  SSL_CTX_set_num_tickets(ctx, 0);
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_alpn_select_cb(ctx, SelectAlpn, nullptr);
+  return std::shared_ptr<const TlsContext>(std::move(context));
+}
+
+absl::StatusOr<std::shared_ptr<const TlsContext>> TlsContext::ForClient(
+    const TlsChannelOptions& options) {
+  if (options.certificate_file.empty() != options.private_key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "TLS: a client certificate needs both certificate_file and "
+        "private_key_file");
+  }
+  SSL_CTX* ctx = NewContext(/*is_server=*/false, options.min_version);
+  if (ctx == nullptr) {
+    return absl::InternalError(
+        absl::StrCat("TLS: SSL_CTX_new: ", TakeOpenSslErrors()));
+  }
+  std::shared_ptr<TlsContext> context(new TlsContext(ctx, /*is_server=*/false));
+  context->verifies_peer_ = !options.insecure_skip_verify;
+  if (!options.insecure_skip_verify) {
+    const int loaded = options.ca_file.empty()
+                           ? SSL_CTX_set_default_verify_paths(ctx)
+                           : SSL_CTX_load_verify_locations(
+                                 ctx, options.ca_file.c_str(), nullptr);
+    if (loaded != 1) return FileError("trust roots", options.ca_file);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  } else {
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+  }
+  if (!options.certificate_file.empty()) {
+    if (SSL_CTX_use_certificate_chain_file(
+            ctx, options.certificate_file.c_str()) != 1) {
+      return FileError("client certificate chain", options.certificate_file);
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx, options.private_key_file.c_str(),
+                                    SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(ctx) != 1) {
+      return FileError("client private key", options.private_key_file);
+    }
+  }
+  if (SSL_CTX_set_alpn_protos(ctx, kAlpnWire, kAlpnWireSize) != 0) {
+    return absl::InternalError("TLS: cannot set ALPN");
+  }
+  return std::shared_ptr<const TlsContext>(std::move(context));
+}
+
+ServerTlsContexts::ServerTlsContexts(TlsServerOptions options,
+                                     absl::Duration look_interval)
+    : options_(std::move(options)), look_interval_(look_interval) {}
+
+absl::StatusOr<std::unique_ptr<ServerTlsContexts>> ServerTlsContexts::Create(
+    TlsServerOptions options, absl::Duration look_interval) {
+  std::unique_ptr<ServerTlsContexts> contexts(
+      new ServerTlsContexts(std::move(options), look_interval));
+  MutexLock lock(&contexts->mu_);
+  contexts->stamps_ = contexts->StampFiles();
+  absl::StatusOr<std::shared_ptr<const TlsContext>> first =
+      TlsContext::ForServer(contexts->options_);
+  if (!first.ok()) return first.status();
+  contexts->current_ = *std::move(first);
+  contexts->next_look_ = absl::Now() + look_interval;
+  return contexts;
+}
+
+std::vector<ServerTlsContexts::Stamp> ServerTlsContexts::StampFiles() const {
+  std::vector<Stamp> stamps;
+  for (const std::string* file :
+       {&options_.certificate_file, &options_.private_key_file,
+        &options_.client_ca_file}) {
+    Stamp stamp;
+    struct stat info;
+    if (!file->empty() && ::stat(file->c_str(), &info) == 0) {
+      stamp.device = info.st_dev;
+      stamp.inode = info.st_ino;
+      stamp.modified_nanos =
+          int64_t{info.st_mtim.tv_sec} * 1000000000 + info.st_mtim.tv_nsec;
+      stamp.size = info.st_size;
+    }
+    stamps.push_back(stamp);
+  }
+  return stamps;
+}
+
+std::shared_ptr<const TlsContext> ServerTlsContexts::Current(
+    absl::Time now, std::string* reload_error) {
+  MutexLock lock(&mu_);
+  if (now < next_look_) return current_;
+  next_look_ = now + look_interval_;
+  std::vector<Stamp> stamps = StampFiles();
+  if (stamps == stamps_) return current_;
+  stamps_ = std::move(stamps);
+  absl::StatusOr<std::shared_ptr<const TlsContext>> reloaded =
+      TlsContext::ForServer(options_);
+  if (!reloaded.ok()) {
+    *reload_error = absl::StrCat(
+        "TLS files changed but do not load (the previous certificate stays): ",
+        reloaded.status().message());
+    return current_;
+  }
+  current_ = *std::move(reloaded);
+  return current_;
+}
+
+}  // namespace sockrpc
