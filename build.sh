@@ -36,6 +36,10 @@ readonly REQUIRED_PACKAGES=(
   protobuf-compiler-grpc
   python3-grpcio  # the gateway's tests call it as a stock gRPC client
   valgrind  # callgrind: the per-call cost guard (tests/cost/) and bench rows
+  openssl  # the TLS examples' certificates (README)
+  iproute2  # the tests between network namespaces (ip netns, veth, tc)
+  iptables  # ... their dropped packets where the kernel has no netem
+  haproxy  # ... and the TCP load balancer in front of TLS servers
 )
 
 # Extra packages of the sanitizer and fuzzing builds (asan, tsan, fuzz

@@ -138,6 +138,12 @@ absl::StatusOr<std::shared_ptr<ClientConnection>> Channel::GetConnection(
   MutexLock lock(&state.mu);
   std::shared_ptr<ClientConnection>& connection = state.connection;
   if (connection != nullptr && connection->TakesNewCalls()) return connection;
+  return ReconnectLocked(state, deadline);
+}
+
+absl::StatusOr<std::shared_ptr<ClientConnection>> Channel::ReconnectLocked(
+    State& state, absl::Time deadline) {
+  std::shared_ptr<ClientConnection>& connection = state.connection;
   state.connection_for_fork.store(nullptr, std::memory_order_release);
   connection.reset();
   absl::Time connect_deadline =

@@ -319,10 +319,14 @@ class Channel {
   // (PickBackend()). Thread-safe.
   absl::StatusOr<std::shared_ptr<ClientConnection>> GetConnection(
       absl::Time deadline);
+  // GetConnection()'s slow path (pick_first): a new connection, with
+  // state.mu held throughout.
+  struct State;
+  absl::StatusOr<std::shared_ptr<ClientConnection>> ReconnectLocked(
+      State& state, absl::Time deadline);
   // round_robin (client/channel_backends.cc): the connection of the next
   // backend that is up or connects now, skipping those in backoff;
   // UNAVAILABLE naming each backend and why when none is.
-  struct State;
   absl::StatusOr<std::shared_ptr<ClientConnection>> PickBackend(
       State& state, absl::Time deadline);
   // A new connection from `connector` by `deadline`; with TLS over TCP,

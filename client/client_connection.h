@@ -300,6 +300,10 @@ class ClientConnection {
   void DropRing();
   // The reader's ring (ring_), made on first use; null: poll() and read.
   ReceiveRing* ReaderRing();
+  // Without the ring: waits until the socket is readable (or TLS holds
+  // input already), `wake_fd_` is signalled (`*woken`), or `deadline`
+  // (false).
+  bool WaitForInput(absl::Time deadline, bool* woken);
   // Dispatches the frames a read completed (`read`: what it did).
   ReadOutcome Dispatch(IncomingFrames::ReadResult read,
                        const absl::Status& error);

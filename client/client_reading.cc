@@ -122,11 +122,7 @@ void ClientConnection::ReadUntil(Predicate ready, absl::Time deadline) {
         FailIfPrefaceLate();
         return;  // deadline
       }
-    } else if (ABSL_PREDICT_FALSE(in_.HasBufferedInput())) {
-      // TLS: plaintext the session holds, which poll() would not report.
-    } else if (!WaitFor(fd_.get(), POLLIN, wait_deadline, wake_fd_.get(),
-                        &woken)
-                    .ok()) {
+    } else if (!WaitForInput(wait_deadline, &woken)) {
       FailIfPrefaceLate();
       return;  // deadline
     }
@@ -155,6 +151,12 @@ void ClientConnection::ReadUntil(Predicate ready, absl::Time deadline) {
       if (read == ReadOutcome::kShort) break;
     }
   }
+}
+
+bool ClientConnection::WaitForInput(absl::Time deadline, bool* woken) {
+  // TLS: plaintext the session holds, which poll() would not report.
+  if (ABSL_PREDICT_FALSE(in_.HasBufferedInput())) return true;
+  return WaitFor(fd_.get(), POLLIN, deadline, wake_fd_.get(), woken).ok();
 }
 
 ReceiveRing* ClientConnection::ReaderRing() {

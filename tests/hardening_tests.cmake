@@ -37,14 +37,20 @@ sockrpc_test(NAME hardening_keepalive_test
   sockrpc_socket_testing)
 sockrpc_test(NAME hardening_backends_test
   SOURCES hardening/backends_test.cc LIBS ${_hardening_libs})
-# Certificates made per test (TLS tests).
-add_library(sockrpc_test_pki STATIC testing/test_pki.cc)
-target_include_directories(sockrpc_test_pki PUBLIC ${PROJECT_SOURCE_DIR})
-target_link_libraries(sockrpc_test_pki PUBLIC
-  OpenSSL::SSL OpenSSL::Crypto absl::status absl::statusor absl::strings
-  absl::time)
 sockrpc_test(NAME hardening_tls_test
   SOURCES hardening/tls_test.cc LIBS ${_hardening_libs} sockrpc_test_pki)
+# Between hosts: network namespaces made by the test (hardening/netns_lab.h)
+# and lab_client, the client that runs in one of them.
+add_executable(lab_client hardening/lab_client.cc)
+target_include_directories(lab_client PRIVATE ${PROJECT_SOURCE_DIR})
+target_link_libraries(lab_client PRIVATE
+  increment_proto sockrpc_client sockrpc_example_program_flags
+  sockrpc_example_client_tls_flags)
+add_library(sockrpc_netns_lab STATIC hardening/netns_lab.cc)
+target_link_libraries(sockrpc_netns_lab PUBLIC sockrpc_e2e_testing)
+sockrpc_test(NAME hardening_netns_test
+  SOURCES hardening/netns_test.cc
+  LIBS sockrpc_netns_lab sockrpc_test_pki ${_hardening_libs})
 sockrpc_test(NAME hardening_fault_test
   SOURCES hardening/fault_test.cc LIBS ${_hardening_libs})
 sockrpc_test(NAME hardening_load_test
@@ -54,11 +60,11 @@ sockrpc_test(NAME hardening_attack_test
 foreach(_test hardening_access_test hardening_count_limits_test
               hardening_time_and_size_limits_test hardening_fault_test
               hardening_keepalive_test hardening_backends_test
-              hardening_tls_test
+              hardening_tls_test hardening_netns_test
               hardening_load_test hardening_attack_test)
   add_dependencies(${_test}
     increment_server increment_client interop_server hardening_client
-    run_in_new_netns)
+    run_in_new_netns lab_client)
 endforeach()
 
 sockrpc_blocking_server_tests(hardening_fault_test "FaultTest.*")

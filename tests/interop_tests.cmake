@@ -33,7 +33,7 @@ add_executable(interop_server interop/interop_server.cc)
 target_link_libraries(interop_server PRIVATE
   interop_service sockrpc_example_server_interceptors
   sockrpc_serve_until_signal
-  sockrpc_example_program_flags)
+  sockrpc_example_program_flags sockrpc_example_server_tls_flags)
 
 add_library(interop_cases STATIC
   interop/interop_cases.cc
@@ -46,13 +46,14 @@ target_link_libraries(interop_cases PUBLIC
 
 add_executable(interop_client interop/interop_client.cc)
 target_link_libraries(interop_client PRIVATE
-  interop_cases sockrpc_example_program_flags)
+  interop_cases sockrpc_example_program_flags sockrpc_example_client_tls_flags)
 
 # interop_test runs each case as its own GoogleTest test (so a failure is
 # named), over one transport per ctest test.
 add_executable(interop_test interop/interop_test.cc)
 target_link_libraries(interop_test PRIVATE
-  interop_cases sockrpc_e2e_testing GTest::gmock GTest::gtest_main)
+  interop_cases sockrpc_e2e_testing sockrpc_test_pki GTest::gmock
+  GTest::gtest_main)
 target_compile_definitions(interop_test PRIVATE
   SOCKRPC_BIN_DIR="$<TARGET_FILE_DIR:increment_server>"
   SOCKRPC_TEST_BIN_DIR="$<TARGET_FILE_DIR:interop_server>")
@@ -71,8 +72,14 @@ add_test(NAME interop_unix_blocking
 add_test(NAME interop_tcp_blocking
   COMMAND interop_test
     --gtest_filter=*/InteropTcpBlocking.*:InteropTcpBlockingAll.*)
+add_test(NAME interop_tls
+  COMMAND interop_test --gtest_filter=*/InteropTls.*:InteropTlsAll.*)
+add_test(NAME interop_tls_blocking
+  COMMAND interop_test
+    --gtest_filter=*/InteropTlsBlocking.*:InteropTlsBlockingAll.*)
 set_tests_properties(interop_unix interop_tcp
-  interop_unix_blocking interop_tcp_blocking PROPERTIES TIMEOUT 60)
+  interop_unix_blocking interop_tcp_blocking interop_tls interop_tls_blocking
+  PROPERTIES TIMEOUT 60)
 
 # The callback service's timers and reactors in one process: the timer
 # queue alone, then cancels, deadlines and shutdown racing pending timers.

@@ -267,7 +267,17 @@ absl::StatusOr<size_t> TlsSession::Write(const struct iovec* iov,
       if (error == SSL_ERROR_WANT_WRITE || error == SSL_ERROR_WANT_READ) {
         return total;  // offered again, first, by the next Write()
       }
-      return StreamFailed(result, "write");
+      absl::Status failed = StreamFailed(result, "write");
+      // A server that refused our certificate after the handshake (TLS
+      // 1.3 checks it last) sent an alert saying why before it closed:
+      // that reason, if it is there, rather than "broken pipe".
+      char ignored[1];
+      size_t got = 0;
+      const int read = SSL_read_ex(ssl_, ignored, sizeof(ignored), &got);
+      if (read != 1 && SSL_get_error(ssl_, read) == SSL_ERROR_SSL) {
+        return StreamFailed(read, "write");
+      }
+      return failed;
     }
   }
   return total;

@@ -7,11 +7,11 @@
 //   char from server = B
 #include <cstdio>
 #include <string>
-#include <utility>
 
 #include "absl/flags/flag.h"
 #include "absl/time/time.h"
 #include "examples/common/program_flags.h"
+#include "examples/common/tls_flags.h"
 #include "examples/interceptors/client_interceptors.h"
 #include "increment_client.sockrpc.pb.h"
 #include "sockrpc/client/channel.h"
@@ -29,19 +29,6 @@ ABSL_FLAG(absl::Duration, keepalive_timeout, absl::Seconds(20),
           "this long");
 ABSL_FLAG(std::string, load_balancing, "pick_first",
           "with several servers in --target: pick_first or round_robin");
-ABSL_FLAG(bool, tls, false,
-          "speak TLS to a TCP server, checking its certificate against the "
-          "system's trust roots");
-ABSL_FLAG(std::string, cacert, "",
-          "speak TLS, trusting the roots in this file (PEM)");
-ABSL_FLAG(std::string, cert, "",
-          "speak TLS with this client certificate (PEM; with --key)");
-ABSL_FLAG(std::string, key, "", "the private key of --cert (PEM)");
-ABSL_FLAG(std::string, server_name, "",
-          "speak TLS, expecting this name in the server's certificate "
-          "(default: the target's host)");
-ABSL_FLAG(bool, insecure, false,
-          "speak TLS but believe any server certificate (tests only)");
 ABSL_FLAG(std::string, token, "",
           "send metadata \"authorization: Bearer TOKEN\" (an example client "
           "interceptor)");
@@ -71,18 +58,7 @@ int main(int argc, char** argv) {
                  load_balancing.c_str());
     return 2;
   }
-  if (absl::GetFlag(FLAGS_tls) || !absl::GetFlag(FLAGS_cacert).empty() ||
-      !absl::GetFlag(FLAGS_cert).empty() ||
-      !absl::GetFlag(FLAGS_server_name).empty() ||
-      absl::GetFlag(FLAGS_insecure)) {
-    sockrpc::TlsChannelOptions tls;
-    tls.ca_file = absl::GetFlag(FLAGS_cacert);
-    tls.certificate_file = absl::GetFlag(FLAGS_cert);
-    tls.private_key_file = absl::GetFlag(FLAGS_key);
-    tls.server_name = absl::GetFlag(FLAGS_server_name);
-    tls.insecure_skip_verify = absl::GetFlag(FLAGS_insecure);
-    options.tls = std::move(tls);
-  }
+  options.tls = sockrpc::examples::ClientTlsFromFlags();
   sockrpc::examples::BearerToken token(absl::GetFlag(FLAGS_token));
   if (!absl::GetFlag(FLAGS_token).empty())
     options.interceptors.push_back(&token);

@@ -16,7 +16,6 @@
 #include <cstdlib>
 #include <string>
 #include <thread>
-#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -24,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "examples/common/program_flags.h"
+#include "examples/common/tls_flags.h"
 #include "examples/interceptors/server_interceptors.h"
 #include "increment_server.sockrpc.pb.h"
 #include "sockrpc/server/server.h"
@@ -61,17 +61,6 @@ ABSL_FLAG(absl::Duration, keepalive_timeout, absl::Seconds(20),
 ABSL_FLAG(absl::Duration, min_time_between_pings, absl::Minutes(5),
           "GOAWAY to a client whose PINGs come closer than this, three times "
           "with no call between (0: any rate)");
-ABSL_FLAG(std::string, tls_cert, "",
-          "TLS on TCP listeners: the server's certificate chain (PEM); needs "
-          "--tls_key");
-ABSL_FLAG(std::string, tls_key, "", "the private key of --tls_cert (PEM)");
-ABSL_FLAG(std::string, tls_client_ca, "",
-          "ask TLS clients for a certificate these roots vouch for (PEM)");
-ABSL_FLAG(bool, tls_require_client_cert, false,
-          "with --tls_client_ca: refuse clients without a certificate");
-ABSL_FLAG(std::vector<std::string>, tls_allowed_peers, {},
-          "with --tls_client_ca: admit only clients whose certificate names "
-          "one of these (SPIFFE ID or other URI, DNS name, or common name)");
 ABSL_FLAG(bool, log_calls, false,
           "print one line per call (method, peer, status, time): an example "
           "server interceptor");
@@ -207,17 +196,7 @@ int main(int argc, char** argv) {
   options.keepalive_timeout = absl::GetFlag(FLAGS_keepalive_timeout);
   options.min_time_between_pings = absl::GetFlag(FLAGS_min_time_between_pings);
   options.exit_when_idle = absl::GetFlag(FLAGS_exit_when_idle);
-  if (!absl::GetFlag(FLAGS_tls_cert).empty() ||
-      !absl::GetFlag(FLAGS_tls_key).empty()) {
-    sockrpc::TlsServerOptions tls;
-    tls.certificate_file = absl::GetFlag(FLAGS_tls_cert);
-    tls.private_key_file = absl::GetFlag(FLAGS_tls_key);
-    tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);
-    tls.require_client_certificate =
-        absl::GetFlag(FLAGS_tls_require_client_cert);
-    tls.allowed_peers = absl::GetFlag(FLAGS_tls_allowed_peers);
-    options.tls = std::move(tls);
-  }
+  options.tls = sockrpc::examples::ServerTlsFromFlags();
   if (absl::GetFlag(FLAGS_same_user_only)) options.allowed_uids = {getuid()};
   for (const std::string& text : absl::GetFlag(FLAGS_allowed_uids)) {
     uint32_t id;

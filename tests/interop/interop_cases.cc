@@ -72,7 +72,7 @@ const InteropCase* FindCase(absl::string_view name) {
 
 absl::StatusOr<Client> Connect(const CaseOptions& options) {
   absl::StatusOr<std::shared_ptr<Channel>> channel =
-      CreateChannel(options.target);
+      CreateChannel(options.target, options.channel_options);
   if (!channel.ok()) return channel.status();
   Client client;
   client.channel = *std::move(channel);

@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "client/channel.h"
 
 namespace sockrpc {
 namespace interop {
@@ -28,6 +29,8 @@ struct CaseOptions {
   // Bounds every call a case makes, so a broken runtime fails the case with
   // DEADLINE_EXCEEDED instead of hanging it.
   absl::Duration call_timeout = absl::Seconds(10);
+  // The options of the channels the cases make (TLS, for one).
+  ChannelOptions channel_options;
 };
 
 // One case: OK if the behaviour held, otherwise an error saying what went

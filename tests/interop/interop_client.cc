@@ -17,6 +17,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "examples/common/program_flags.h"
+#include "examples/common/tls_flags.h"
 #include "tests/interop/interop_cases.h"
 
 ABSL_FLAG(std::string, target, "",
@@ -89,6 +90,7 @@ int main(int argc, char** argv) {
   options.target = absl::GetFlag(FLAGS_target);
   options.oversized_size = absl::GetFlag(FLAGS_oversized_size);
   options.call_timeout = absl::GetFlag(FLAGS_call_timeout);
+  options.channel_options.tls = sockrpc::examples::ClientTlsFromFlags();
   if (options.target.empty()) {
     Print(stderr, "interop_client: --target ADDRESS is required");
     return 2;

@@ -36,6 +36,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "examples/common/program_flags.h"
+#include "examples/common/tls_flags.h"
 #include "examples/interceptors/server_interceptors.h"
 #include "server/server.h"
 #include "server/termination_signals.h"
@@ -132,6 +133,7 @@ int main(int argc, char** argv) {
   options.max_calls_per_connection =
       absl::GetFlag(FLAGS_max_calls_per_connection);
   options.idle_timeout = absl::GetFlag(FLAGS_idle_timeout);
+  options.tls = sockrpc::examples::ServerTlsFromFlags();
   options.keepalive_time = absl::GetFlag(FLAGS_keepalive_time);
   options.keepalive_timeout = absl::GetFlag(FLAGS_keepalive_timeout);
   options.min_time_between_pings = absl::GetFlag(FLAGS_min_time_between_pings);

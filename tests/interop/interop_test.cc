@@ -26,18 +26,22 @@
 #include "tests/testing/increment_server.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/test_pki.h"
+#include "transport/status_macros.h"
 
 namespace {
 
 using ::sockrpc::testing::BinaryPath;
 using ::sockrpc::testing::ChildProcess;
 using ::sockrpc::testing::DescribeWaitStatus;
+using ::sockrpc::testing::IssuedCertificate;
 using ::sockrpc::testing::kProcessTimeout;
 using ::sockrpc::testing::ProgramRun;
 using ::sockrpc::testing::RunProgram;
 using ::sockrpc::testing::StartedServer;
 using ::sockrpc::testing::StartServerProcess;
 using ::sockrpc::testing::TempDir;
+using ::sockrpc::testing::TestPki;
 using ::sockrpc::testing::Transport;
 using ::sockrpc::testing::UniqueListenAddress;
 
@@ -54,7 +58,12 @@ struct RunningServer {
   std::unique_ptr<TempDir> dir;
   std::unique_ptr<ChildProcess> process;
   std::string address;
+  // What interop_client needs to reach it (--cacert, with TLS).
+  std::vector<std::string> client_flags;
 };
+
+// Whether the TCP server speaks TLS (a certificate made for the suite).
+enum class Security { kPlain, kTls };
 
 // How interop_server serves the service.
 enum class ServerApi {
@@ -63,13 +72,24 @@ enum class ServerApi {
 };
 
 absl::StatusOr<RunningServer> StartInteropServer(Transport transport,
-                                                 ServerApi api) {
+                                                 ServerApi api,
+                                                 Security security) {
   RunningServer server;
   server.dir = std::make_unique<TempDir>();
   std::vector<std::string> flags = {
       absl::StrCat("--listen=", UniqueListenAddress(transport, *server.dir)),
       kServerFrameLimitFlag};
   if (api == ServerApi::kBlocking) flags.push_back("--blocking");
+  if (security == Security::kTls) {
+    SOCKRPC_ASSIGN_OR_RETURN(std::unique_ptr<TestPki> pki,
+                             TestPki::Create(server.dir->path(), "interop"));
+    SOCKRPC_ASSIGN_OR_RETURN(
+        IssuedCertificate certificate,
+        pki->Issue(sockrpc::testing::LocalServerSpec(), "server"));
+    flags.push_back("--tls_cert=" + certificate.certificate_file);
+    flags.push_back("--tls_key=" + certificate.private_key_file);
+    server.client_flags.push_back("--cacert=" + pki->ca_file());
+  }
   absl::StatusOr<StartedServer> started =
       StartServerProcess("interop_server", flags);
   if (!started.ok()) return started.status();
@@ -78,13 +98,13 @@ absl::StatusOr<RunningServer> StartInteropServer(Transport transport,
   return server;
 }
 
-// Runs interop_client --case=`case_name` against `target` to completion.
-absl::StatusOr<ProgramRun> RunInteropClient(const std::string& target,
+// Runs interop_client --case=`case_name` against `server` to completion.
+absl::StatusOr<ProgramRun> RunInteropClient(const RunningServer& server,
                                             const std::string& case_name) {
-  return RunProgram(
-      BinaryPath("interop_client"),
-      {absl::StrCat("--target=", target), absl::StrCat("--case=", case_name)},
-      kClientTimeout);
+  std::vector<std::string> flags = server.client_flags;
+  flags.push_back(absl::StrCat("--target=", server.address));
+  flags.push_back(absl::StrCat("--case=", case_name));
+  return RunProgram(BinaryPath("interop_client"), flags, kClientTimeout);
 }
 
 std::vector<std::string> CaseNames() {
@@ -97,12 +117,12 @@ std::vector<std::string> CaseNames() {
 
 // One interop_server per test suite, started before its first test and
 // stopped (SIGTERM, which must end it cleanly) after its last.
-template <Transport kTransport, ServerApi kApi>
+template <Transport kTransport, ServerApi kApi, Security kSecurity>
 class InteropServerSuite {
  public:
   static void Start() {
     absl::StatusOr<RunningServer> started =
-        StartInteropServer(kTransport, kApi);
+        StartInteropServer(kTransport, kApi, kSecurity);
     ASSERT_TRUE(started.ok()) << started.status();
     server_ = new RunningServer(*std::move(started));
   }
@@ -129,7 +149,7 @@ class InteropServerSuite {
 void ExpectCasePasses(const RunningServer* server,
                       const std::string& case_name) {
   ASSERT_NE(server, nullptr) << "the server did not start";
-  absl::StatusOr<ProgramRun> run = RunInteropClient(server->address, case_name);
+  absl::StatusOr<ProgramRun> run = RunInteropClient(*server, case_name);
   ASSERT_TRUE(run.ok()) << run.status();
   EXPECT_TRUE(WIFEXITED(run->wait_status) && WEXITSTATUS(run->wait_status) == 0)
       << "interop_client --case=" << case_name << " "
@@ -154,21 +174,23 @@ std::string CaseTestName(const ::testing::TestParamInfo<std::string>& info) {
   return info.param;
 }
 
-// The per-case suites, one per transport and API.
-template <Transport kTransport, ServerApi kApi>
+// The per-case suites, one per transport and API (and TLS or not).
+template <Transport kTransport, ServerApi kApi,
+          Security kSecurity = Security::kPlain>
 class InteropCaseSuite : public ::testing::TestWithParam<std::string> {
  protected:
-  using Server = InteropServerSuite<kTransport, kApi>;
+  using Server = InteropServerSuite<kTransport, kApi, kSecurity>;
   static void SetUpTestSuite() { Server::Start(); }
   static void TearDownTestSuite() { Server::Stop(); }
   const RunningServer* server() const { return Server::server(); }
 };
 
-// The all-cases-in-one-run suites, one per transport and API.
-template <Transport kTransport, ServerApi kApi>
+// The all-cases-in-one-run suites, one per transport and API (and TLS).
+template <Transport kTransport, ServerApi kApi,
+          Security kSecurity = Security::kPlain>
 class InteropAllSuite : public ::testing::Test {
  protected:
-  using Server = InteropServerSuite<kTransport, kApi>;
+  using Server = InteropServerSuite<kTransport, kApi, kSecurity>;
   static void SetUpTestSuite() { Server::Start(); }
   static void TearDownTestSuite() { Server::Stop(); }
   const RunningServer* server() const { return Server::server(); }
@@ -190,6 +212,14 @@ using InteropUnixBlockingAll =
     InteropAllSuite<Transport::kUnixPath, ServerApi::kBlocking>;
 using InteropTcpBlockingAll =
     InteropAllSuite<Transport::kTcp, ServerApi::kBlocking>;
+using InteropTls =
+    InteropCaseSuite<Transport::kTcp, ServerApi::kCallback, Security::kTls>;
+using InteropTlsBlocking =
+    InteropCaseSuite<Transport::kTcp, ServerApi::kBlocking, Security::kTls>;
+using InteropTlsAll =
+    InteropAllSuite<Transport::kTcp, ServerApi::kCallback, Security::kTls>;
+using InteropTlsBlockingAll =
+    InteropAllSuite<Transport::kTcp, ServerApi::kBlocking, Security::kTls>;
 
 TEST_P(InteropUnix, CasePasses) { ExpectCasePasses(server(), GetParam()); }
 TEST_P(InteropTcp, CasePasses) { ExpectCasePasses(server(), GetParam()); }
@@ -199,6 +229,10 @@ TEST_P(InteropUnixBlocking, CasePasses) {
 TEST_P(InteropTcpBlocking, CasePasses) {
   ExpectCasePasses(server(), GetParam());
 }
+TEST_P(InteropTls, CasePasses) { ExpectCasePasses(server(), GetParam()); }
+TEST_P(InteropTlsBlocking, CasePasses) {
+  ExpectCasePasses(server(), GetParam());
+}
 INSTANTIATE_TEST_SUITE_P(Cases, InteropUnix, ::testing::ValuesIn(CaseNames()),
                          CaseTestName);
 INSTANTIATE_TEST_SUITE_P(Cases, InteropTcp, ::testing::ValuesIn(CaseNames()),
@@ -206,6 +240,10 @@ INSTANTIATE_TEST_SUITE_P(Cases, InteropTcp, ::testing::ValuesIn(CaseNames()),
 INSTANTIATE_TEST_SUITE_P(Cases, InteropUnixBlocking,
                          ::testing::ValuesIn(CaseNames()), CaseTestName);
 INSTANTIATE_TEST_SUITE_P(Cases, InteropTcpBlocking,
+                         ::testing::ValuesIn(CaseNames()), CaseTestName);
+INSTANTIATE_TEST_SUITE_P(Cases, InteropTls, ::testing::ValuesIn(CaseNames()),
+                         CaseTestName);
+INSTANTIATE_TEST_SUITE_P(Cases, InteropTlsBlocking,
                          ::testing::ValuesIn(CaseNames()), CaseTestName);
 
 TEST_F(InteropUnixAll, EveryCasePassesInOneClientRun) {
@@ -218,6 +256,12 @@ TEST_F(InteropUnixBlockingAll, EveryCasePassesInOneClientRun) {
   ExpectCasePasses(server(), "all");
 }
 TEST_F(InteropTcpBlockingAll, EveryCasePassesInOneClientRun) {
+  ExpectCasePasses(server(), "all");
+}
+TEST_F(InteropTlsAll, EveryCasePassesInOneClientRun) {
+  ExpectCasePasses(server(), "all");
+}
+TEST_F(InteropTlsBlockingAll, EveryCasePassesInOneClientRun) {
   ExpectCasePasses(server(), "all");
 }
 
