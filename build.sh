@@ -86,7 +86,7 @@ readonly FUZZ_FLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,ad
 # a ctest -R regex over test names (GoogleTest suites, parameterized ones
 # behind their instantiation's "Prefix/"; interop_unix/_tcp). Under TSan
 # the rest adds time but no concurrency.
-readonly TSAN_TESTS='^([A-Za-z]+/)?(interop_|FlowControlTest|BufferHintTest|CallbackServerTest|ClientCallbackTest|ClientCallbackThreadsTest|CallRaceTest|ShutdownRaceTest|GeneratedStreamingTest|BadInputTest|IncrementOverTransportTest|ShutdownSignalTest|FaultTest|LoadTest|LimitsTest|SmallRepliesTest|ClientKeepaliveTest|BackendsTest|PeerCredentialsTest|BatchCallStartsTest|ReusePoolTest|SyncTest|DirectSyscallsTest|BufferPoolTest|BlockRecyclerTest|InterceptorHooksTest|RedactErrorsTest|ClientInterceptorHooksTest|ClientWireTest|FdServerTest|FdClientTest|FdCallbackWireTest|HealthServiceTest|HealthRaceTest|StatsServiceTest|StatsAccessTest)'
+readonly TSAN_TESTS='^([A-Za-z]+/)?(interop_|FlowControlTest|BufferHintTest|CallbackServerTest|ClientCallbackTest|ClientCallbackThreadsTest|CallRaceTest|ShutdownRaceTest|GeneratedStreamingTest|BadInputTest|IncrementOverTransportTest|ShutdownSignalTest|FaultTest|LoadTest|LimitsTest|SmallRepliesTest|ClientKeepaliveTest|BackendsTest|TlsTest|BetweenHostsTest|PeerCredentialsTest|BatchCallStartsTest|ReusePoolTest|SyncTest|DirectSyscallsTest|BufferPoolTest|BlockRecyclerTest|InterceptorHooksTest|RedactErrorsTest|ClientInterceptorHooksTest|ClientWireTest|FdServerTest|FdClientTest|FdCallbackWireTest|HealthServiceTest|HealthRaceTest|StatsServiceTest|StatsAccessTest)'
 
 # The libFuzzer targets (tests/fuzz/NAME_fuzzer.cc); `decode` fuzzes the
 # parser of `sockrpc decode` (tools/cli/).

@@ -64,7 +64,7 @@ foreach(_test hardening_access_test hardening_count_limits_test
               hardening_load_test hardening_attack_test)
   add_dependencies(${_test}
     increment_server increment_client interop_server hardening_client
-    run_in_new_netns lab_client)
+    run_in_new_netns lab_client sockrpc_cli)
 endforeach()
 
 sockrpc_blocking_server_tests(hardening_fault_test "FaultTest.*")

@@ -134,6 +134,37 @@ TEST_F(TlsTest, ClientCallsOverTlsAndTheServerLogsTheSession) {
   ExpectServerLogged("[tls: no certificate]: OK");
 }
 
+TEST_F(TlsTest, TheCliCallsAndListsOverTls) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  const std::string sockrpc = BinaryPath("sockrpc");
+  absl::StatusOr<ProgramRun> call =
+      RunProgram(sockrpc,
+                 {"call", server_.address, "increment.Increment/Increment",
+                  "-d", R"({"character":"A"})", "--cacert", pki_->ca_file()},
+                 kIoTimeout);
+  ASSERT_TRUE(call.ok()) << call.status();
+  EXPECT_EQ(call->stdout_text, "{\"character\":\"B\"}\n") << call->stderr_text;
+  absl::StatusOr<ProgramRun> list = RunProgram(
+      sockrpc, {"list", server_.address, "--cacert", pki_->ca_file()},
+      kIoTimeout);
+  ASSERT_TRUE(list.ok()) << list.status();
+  EXPECT_THAT(list->stdout_text, HasSubstr("increment.Increment\n"))
+      << list->stderr_text;
+  // Without TLS, and with TLS but no trust in the server: clear errors.
+  absl::StatusOr<ProgramRun> plain =
+      RunProgram(sockrpc, {"list", server_.address}, kIoTimeout);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_THAT(plain->stderr_text, HasSubstr("connect with TLS"));
+  absl::StatusOr<ProgramRun> untrusted =
+      RunProgram(sockrpc, {"list", server_.address, "--tls"}, kIoTimeout);
+  ASSERT_TRUE(untrusted.ok()) << untrusted.status();
+  EXPECT_THAT(untrusted->stderr_text, HasSubstr("certificate verify failed"));
+  absl::StatusOr<ProgramRun> insecure =
+      RunProgram(sockrpc, {"list", server_.address, "--insecure"}, kIoTimeout);
+  ASSERT_TRUE(insecure.ok()) << insecure.status();
+  EXPECT_THAT(insecure->stdout_text, HasSubstr("increment.Increment\n"));
+}
+
 TEST_F(TlsTest, TheServerIsCheckedByTheNameInTheTarget) {
   ASSERT_NO_FATAL_FAILURE(StartServer());
   // By DNS name ("localhost" is in the certificate), by IP address, and
