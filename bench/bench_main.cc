@@ -157,6 +157,7 @@ bool CallPathRows(const Options& options, const std::string& dir,
       InFlightRows(options, servers, kUnix, in_flight, 1, report);
     }
     GatewayRows(options, servers, dir, report);
+    TlsRows(options, servers, dir, report);
     return true;
   }
   for (Transport transport : {kUnix, kTcp}) {
@@ -181,6 +182,7 @@ bool CallPathRows(const Options& options, const std::string& dir,
   }
   ClientSizeRows(options, servers, report);
   GatewayRows(options, servers, dir, report);
+  TlsRows(options, servers, dir, report);
   return true;
 }
 

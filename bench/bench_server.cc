@@ -65,6 +65,7 @@ class BenchService final : public sockrpc::bench::Bench::Service {
 
 constexpr char kUsage[] =
     "usage: bench_server --listen ADDR... [--max_threads N] [--stats]\n"
+    "                    [--tls_cert FILE --tls_key FILE]\n"
     "       bench_server --load-only\n";
 
 int main(int argc, char** argv) {
@@ -72,6 +73,8 @@ int main(int argc, char** argv) {
   int max_threads = 0;  // 0: the default
   bool stats = false;
   bool load_only = false;
+  std::string tls_cert;
+  std::string tls_key;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--listen") == 0 && i + 1 < argc) {
       addresses.push_back(argv[++i]);
@@ -82,6 +85,10 @@ int main(int argc, char** argv) {
       stats = true;
     } else if (std::strcmp(argv[i], "--load-only") == 0) {
       load_only = true;
+    } else if (std::strcmp(argv[i], "--tls_cert") == 0 && i + 1 < argc) {
+      tls_cert = argv[++i];
+    } else if (std::strcmp(argv[i], "--tls_key") == 0 && i + 1 < argc) {
+      tls_key = argv[++i];
     } else {
       std::fprintf(stderr, "%s", kUsage);
       return 2;
@@ -114,6 +121,11 @@ int main(int argc, char** argv) {
                                            // many connections on purpose
   if (max_threads > 0) options.max_threads = max_threads;
   options.enable_stats_service = stats;
+  if (!tls_cert.empty()) {
+    options.tls.emplace();
+    options.tls->certificate_file = tls_cert;
+    options.tls->private_key_file = tls_key;
+  }
   // The full-pool rows time PINGs, back to back on one connection.
   options.min_time_between_pings = absl::ZeroDuration();
   sockrpc::Server server(options);

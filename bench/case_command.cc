@@ -11,15 +11,25 @@ namespace bench {
 std::vector<std::string> CaseArgv(const std::string& binary,
                                   const std::string& name,
                                   const CaseSpec& spec) {
-  return {binary,
-          "--case", name,
-          "--address", spec.address,
-          "--size", std::to_string(spec.size),
-          "--in-flight", std::to_string(spec.in_flight),
-          "--connections", std::to_string(spec.connections),
-          "--warmup", std::to_string(spec.warmup_seconds),
-          "--seconds", std::to_string(spec.seconds),
-          "--server-pid", std::to_string(spec.server)};
+  std::vector<std::string> argv = {binary,
+                                   "--case",
+                                   name,
+                                   "--address",
+                                   spec.address,
+                                   "--size",
+                                   std::to_string(spec.size),
+                                   "--in-flight",
+                                   std::to_string(spec.in_flight),
+                                   "--connections",
+                                   std::to_string(spec.connections),
+                                   "--warmup",
+                                   std::to_string(spec.warmup_seconds),
+                                   "--seconds",
+                                   std::to_string(spec.seconds),
+                                   "--server-pid",
+                                   std::to_string(spec.server)};
+  if (!spec.tls_ca.empty()) argv.insert(argv.end(), {"--tls-ca", spec.tls_ca});
+  return argv;
 }
 
 bool ParseCaseArgv(int argc, char** argv, std::string* name, CaseSpec* spec) {
@@ -46,6 +56,8 @@ bool ParseCaseArgv(int argc, char** argv, std::string* name, CaseSpec* spec) {
       spec->seconds = std::atof(value);
     } else if (flag == "--server-pid") {
       spec->server = static_cast<pid_t>(std::atol(value));
+    } else if (flag == "--tls-ca") {
+      spec->tls_ca = value;
     } else {
       std::fprintf(stderr, "%s: unknown flag %s\n", argv[0], flag.c_str());
       return false;

@@ -32,7 +32,13 @@ struct CaseSpec {
   double warmup_seconds = 0.2;
   double seconds = 1.0;
   pid_t server = 0;      // for CPU per call (0: client CPU only)
+  // TLS: the trust roots (PEM) of the server's certificate, which names
+  // "localhost"; empty: plain.
+  std::string tls_ca;
 };
+
+// The name a benchmark server's TLS certificate carries.
+inline constexpr char kBenchTlsName[] = "localhost";
 
 // Runs `loop` on spec.connections threads at once, each with a connection
 // of its own and its own measuring window, and sums their calls/s.

@@ -18,10 +18,11 @@ namespace bench {
 std::string GrpcVersion() { return SOCKRPC_BENCH_GRPC_VERSION; }
 
 std::unique_ptr<ChildServer> StartGrpcServer(
-    const std::string& bin, const std::vector<std::string>& addresses,
-    int cpu) {
+    const std::string& bin, const std::vector<std::string>& addresses, int cpu,
+    const std::vector<std::string>& flags) {
   if (!GrpcBuilt()) return nullptr;
   std::vector<std::string> argv = {bin + "/grpc_bench_server"};
+  argv.insert(argv.end(), flags.begin(), flags.end());
   for (const std::string& address : addresses) {
     argv.push_back("--listen");
     argv.push_back(address);

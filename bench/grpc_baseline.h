@@ -27,11 +27,12 @@ std::string GrpcVersion();
 inline bool GrpcBuilt() { return !GrpcVersion().empty(); }
 
 // StartGrpcServer runs grpc_bench_server from `bin` on `addresses`
-// (pinned to `cpu` if >= 0). Null if the baseline was not built or the
+// (pinned to `cpu` if >= 0), with `flags` (TLS) before them. Null if the
+// baseline was not built or the
 // server did not start (with a message on stderr).
 std::unique_ptr<ChildServer> StartGrpcServer(
     const std::string& bin, const std::vector<std::string>& addresses,
-    int cpu = -1);
+    int cpu = -1, const std::vector<std::string>& flags = {});
 
 // RunGrpcCase runs case `name` of grpc_cases.h ("unary", "in_flight",
 // "stream", "connect") on `spec` in a grpc_bench_client from `bin`, pinned

@@ -15,7 +15,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -55,12 +57,26 @@ struct Listener {
   int port = 0;  // filled in by BuildAndStart for TCP
 };
 
+// The contents of the file at `path` ("" if it cannot be read).
+std::string ReadFile(const std::string& path) {
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<Listener> listeners;
+  std::string tls_cert;
+  std::string tls_key;
   for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--listen") == 0 && i + 1 < argc) {
+    if (std::strcmp(argv[i], "--tls_cert") == 0 && i + 1 < argc) {
+      tls_cert = ReadFile(argv[++i]);
+    } else if (std::strcmp(argv[i], "--tls_key") == 0 && i + 1 < argc) {
+      tls_key = ReadFile(argv[++i]);
+    } else if (std::strcmp(argv[i], "--listen") == 0 && i + 1 < argc) {
       Listener listener;
       listener.address = argv[++i];
       listener.grpc_address = listener.address.rfind("ipv4:", 0) == 0
@@ -73,7 +89,9 @@ int main(int argc, char** argv) {
     }
   }
   if (listeners.empty()) {
-    std::fprintf(stderr, "usage: grpc_bench_server --listen ADDR...\n");
+    std::fprintf(stderr,
+                 "usage: grpc_bench_server --listen ADDR... "
+                 "[--tls_cert FILE --tls_key FILE]\n");
     return 2;
   }
 
@@ -87,9 +105,19 @@ int main(int argc, char** argv) {
 
   BenchService service;
   grpc::ServerBuilder builder;
+  // With a certificate, TCP listeners speak TLS (as bench_server's do).
+  std::shared_ptr<grpc::ServerCredentials> tls;
+  if (!tls_cert.empty()) {
+    grpc::SslServerCredentialsOptions options;
+    options.pem_key_cert_pairs.push_back({tls_key, tls_cert});
+    tls = grpc::SslServerCredentials(options);
+  }
   for (Listener& listener : listeners) {
-    builder.AddListeningPort(listener.grpc_address,
-                             grpc::InsecureServerCredentials(), &listener.port);
+    const bool tcp = listener.address.rfind("ipv4:", 0) == 0;
+    builder.AddListeningPort(
+        listener.grpc_address,
+        tls != nullptr && tcp ? tls : grpc::InsecureServerCredentials(),
+        &listener.port);
   }
   builder.RegisterService(&service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();

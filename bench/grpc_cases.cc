@@ -6,7 +6,9 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -17,15 +19,26 @@ namespace sockrpc {
 namespace bench {
 namespace {
 
-// MakeChannel: an insecure channel to `address` ("unix:PATH" or
+// MakeChannel: a channel to spec.address ("unix:PATH" or
 // "ipv4:HOST:PORT", both gRPC target names) with a subchannel pool of its
 // own, so that every channel is its own connection, as every sockrpc
 // Channel is. (By default gRPC channels to one target with the same
 // arguments share one connection.)
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
+// With spec.tls_ca, TLS checking the certificate's name "localhost".
+std::shared_ptr<grpc::Channel> MakeChannel(const CaseSpec& spec) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
+  if (spec.tls_ca.empty()) {
+    return grpc::CreateCustomChannel(spec.address,
+                                     grpc::InsecureChannelCredentials(), args);
+  }
+  std::ifstream file(spec.tls_ca);
+  std::stringstream roots;
+  roots << file.rdbuf();
+  grpc::SslCredentialsOptions tls;
+  tls.pem_root_certs = roots.str();
+  args.SetSslTargetNameOverride(kBenchTlsName);
+  return grpc::CreateCustomChannel(spec.address, grpc::SslCredentials(tls),
                                    args);
 }
 
@@ -64,8 +77,7 @@ struct PendingCall {
 // One channel with spec.in_flight calls outstanding, each replaced as it
 // completes, until the window closes.
 bool InFlightOne(const CaseSpec& spec, Window* window, int64_t* calls) {
-  std::unique_ptr<Bench::Stub> stub =
-      Bench::NewStub(MakeChannel(spec.address));
+  std::unique_ptr<Bench::Stub> stub = Bench::NewStub(MakeChannel(spec));
   const Payload request = MakePayload(spec.size);
   grpc::CompletionQueue queue;
   std::vector<std::unique_ptr<PendingCall>> slots(spec.in_flight);
@@ -109,8 +121,7 @@ bool InFlightOne(const CaseSpec& spec, Window* window, int64_t* calls) {
 
 Result GrpcUnary(const CaseSpec& spec) {
   Result result;
-  std::unique_ptr<Bench::Stub> stub =
-      Bench::NewStub(MakeChannel(spec.address));
+  std::unique_ptr<Bench::Stub> stub = Bench::NewStub(MakeChannel(spec));
   const Payload request = MakePayload(spec.size);
   Latencies latencies;
   Window window(spec.warmup_seconds, spec.seconds, spec.server);
@@ -137,8 +148,7 @@ Result GrpcInFlight(const CaseSpec& spec) {
 
 Result GrpcStream(const CaseSpec& spec) {
   Result result;
-  std::unique_ptr<Bench::Stub> stub =
-      Bench::NewStub(MakeChannel(spec.address));
+  std::unique_ptr<Bench::Stub> stub = Bench::NewStub(MakeChannel(spec));
   StreamRequest request;
   request.set_count(50000);
   request.set_size(static_cast<uint32_t>(spec.size));
@@ -170,8 +180,7 @@ Result GrpcConnect(const CaseSpec& spec) {
   result.ok = true;
   while (window.Continue()) {
     int64_t start = NowNs();
-    std::unique_ptr<Bench::Stub> stub =
-        Bench::NewStub(MakeChannel(spec.address));
+    std::unique_ptr<Bench::Stub> stub = Bench::NewStub(MakeChannel(spec));
     grpc::ClientContext context;
     Payload reply;
     grpc::Status status = stub->Echo(&context, request, &reply);
@@ -191,7 +200,7 @@ int GrpcConnectIdle(const CaseSpec& spec,
                     std::vector<std::shared_ptr<grpc::Channel>>* channels) {
   // Start every connection first, then wait for each.
   for (int i = 0; i < spec.connections; ++i) {
-    channels->push_back(MakeChannel(spec.address));
+    channels->push_back(MakeChannel(spec));
     channels->back()->GetState(/*try_to_connect=*/true);
   }
   const auto deadline =

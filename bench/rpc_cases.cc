@@ -15,10 +15,16 @@ namespace sockrpc {
 namespace bench {
 namespace {
 
-std::shared_ptr<Channel> Connect(const std::string& address,
-                                 const ChannelOptions& options = {}) {
+// A channel for `spec` (its address, and TLS if it names trust roots).
+std::shared_ptr<Channel> Connect(const CaseSpec& spec,
+                                 ChannelOptions options = {}) {
+  if (!spec.tls_ca.empty()) {
+    options.tls.emplace();
+    options.tls->ca_file = spec.tls_ca;
+    options.tls->server_name = kBenchTlsName;
+  }
   absl::StatusOr<std::shared_ptr<Channel>> channel =
-      CreateChannel(address, options);
+      CreateChannel(spec.address, options);
   if (!channel.ok()) {
     std::fprintf(stderr, "bench: %s\n", channel.status().ToString().c_str());
     return nullptr;
@@ -37,7 +43,7 @@ template <typename Another>
 bool KeepInFlight(const CaseSpec& spec, Another another) {
   ChannelOptions options;
   options.batch_call_starts = spec.batch;
-  std::shared_ptr<Channel> channel = Connect(spec.address, options);
+  std::shared_ptr<Channel> channel = Connect(spec, options);
   if (channel == nullptr) return false;
   Bench::Stub stub(channel);
   Payload request;
@@ -72,7 +78,7 @@ bool InFlightOne(const CaseSpec& spec, Window* window, int64_t* calls) {
 
 Result RpcUnary(const CaseSpec& spec) {
   Result result;
-  std::shared_ptr<Channel> channel = Connect(spec.address);
+  std::shared_ptr<Channel> channel = Connect(spec);
   if (channel == nullptr) return result;
   Bench::Stub stub(channel);
   Payload request;
@@ -102,7 +108,7 @@ Result RpcUnary(const CaseSpec& spec) {
 }
 
 bool RpcUnaryCalls(const CaseSpec& spec, long calls) {
-  std::shared_ptr<Channel> channel = Connect(spec.address);
+  std::shared_ptr<Channel> channel = Connect(spec);
   if (channel == nullptr) return false;
   Bench::Stub stub(channel);
   Payload request;
@@ -128,7 +134,7 @@ Result RpcInFlight(const CaseSpec& spec) {
 
 Result RpcStream(const CaseSpec& spec) {
   Result result;
-  std::shared_ptr<Channel> channel = Connect(spec.address);
+  std::shared_ptr<Channel> channel = Connect(spec);
   if (channel == nullptr) return result;
   Bench::Stub stub(channel);
   StreamRequest request;
@@ -155,7 +161,7 @@ Result RpcStream(const CaseSpec& spec) {
 }
 
 bool RpcStreamMessages(const CaseSpec& spec, long messages) {
-  std::shared_ptr<Channel> channel = Connect(spec.address);
+  std::shared_ptr<Channel> channel = Connect(spec);
   if (channel == nullptr) return false;
   Bench::Stub stub(channel);
   StreamRequest request;
@@ -187,7 +193,7 @@ Result RpcConnect(const CaseSpec& spec) {
   bool ok = true;
   while (window.Continue()) {
     int64_t start = NowNs();
-    std::shared_ptr<Channel> channel = Connect(spec.address);
+    std::shared_ptr<Channel> channel = Connect(spec);
     if (channel == nullptr) {
       ok = false;
       break;

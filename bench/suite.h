@@ -56,6 +56,13 @@ void StreamRows(const Options& options, const Servers& servers,
 void ConnectRows(const Options& options, const Servers& servers,
                  Transport transport, Report* report);
 
+// TLS on TCP loopback (tls_rows.cc): unary 64 B p50 (target: at most
+// 1.3x the same over plain TCP, `plain`'s servers), calls/s and CPU per
+// call, and connection set-up with a first call; gRPC over TLS beside
+// each. Its servers and certificate are its own, made in `dir`.
+void TlsRows(const Options& options, const Servers& plain,
+             const std::string& dir, Report* report);
+
 // The minimal clients' binary and shared-library sizes, calling the unix
 // address of `servers` (footprint.cc).
 void ClientSizeRows(const Options& options, const Servers& servers,

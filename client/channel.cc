@@ -1,5 +1,6 @@
 #include "client/channel.h"
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 #include "client/client_connection.h"
 #include "client/client_event_loop.h"
 #include "client/interceptor_hooks.h"
+#include "transport/address.h"
 #include "transport/fork_generation.h"
 #include "transport/socket.h"
 #include "transport/status_macros.h"
@@ -163,13 +165,32 @@ absl::StatusOr<std::shared_ptr<ClientConnection>> Channel::ReconnectLocked(
   return connection;
 }
 
+namespace {
+
+// The IP address `fd` is connected to ("10.0.0.1", "::1"), "" if unknown:
+// what the certificate of a server dialled by address must carry.
+std::string ConnectedAddressOf(int fd) {
+  SocketAddress peer;
+  peer.length = sizeof(peer.storage);
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer.storage),
+                  &peer.length) != 0) {
+    return "";
+  }
+  return FromSocketAddress(peer).host;
+}
+
+}  // namespace
+
 absl::StatusOr<Fd> Channel::Connect(const ChannelConnector& connector,
                                     absl::string_view name, absl::Time deadline,
                                     std::unique_ptr<TlsSession>* tls) const {
   SOCKRPC_ASSIGN_OR_RETURN(Fd fd, connector(deadline));
   if (tls_ == nullptr || IsUnixSocket(fd.get())) return fd;
   SOCKRPC_ASSIGN_OR_RETURN(
-      *tls, TlsSession::Create(tls_, fd.get(), tls_server_name_));
+      *tls,
+      TlsSession::Create(tls_, fd.get(),
+                         tls_server_name_.empty() ? ConnectedAddressOf(fd.get())
+                                                  : tls_server_name_));
   absl::Status done = (*tls)->HandshakeUntil(deadline);
   if (!done.ok()) {
     tls->reset();
@@ -450,12 +471,14 @@ absl::StatusOr<std::shared_ptr<Channel>> CreateChannel(
   }
   SOCKRPC_ASSIGN_OR_RETURN(std::shared_ptr<const TlsContext> tls,
                            ChannelTlsContext(options));
-  // The name the certificate must carry: the target's host as written.
+  // The name the certificate must carry: the target's host name as
+  // written; for addresses, each connection's own (Connect()).
   std::string server_name;
   if (options.tls.has_value()) {
     server_name = !options.tls->server_name.empty() ? options.tls->server_name
-                  : addresses[0].is_unix()          ? std::string()
-                                                    : addresses[0].host;
+                  : addresses[0].kind == Address::Kind::kHostName
+                      ? addresses[0].host
+                      : std::string();
   }
   return std::make_shared<Channel>(
       Channel::Key(), std::move(name), std::move(connector), options,

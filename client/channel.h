@@ -239,7 +239,8 @@ class Channel {
   // `target` names the server in target() and messages; `connector` makes
   // each connection, or with `resolver` (round_robin) the resolver's
   // backends do.
-  // With `tls`, TCP connections speak TLS, checking `tls_server_name`.
+  // With `tls`, TCP connections speak TLS, checking `tls_server_name` (if
+  // empty: the IP address each connection reached).
   Channel(Key, std::string target, ChannelConnector connector,
           ChannelOptions options, ChannelResolver resolver = nullptr,
           std::shared_ptr<const TlsContext> tls = nullptr,

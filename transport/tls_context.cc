@@ -37,11 +37,14 @@ SSL_CTX* NewContext(bool is_server, TlsVersion min_version) {
   if (ctx == nullptr) return nullptr;
   SSL_CTX_set_min_proto_version(ctx, VersionOf(min_version));
   // Writes that the socket takes in part report what went (the runtimes
-  // keep the rest and write it again from wherever it then lies); idle
-  // connections hand their buffers back.
-  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-                            SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-                            SSL_MODE_RELEASE_BUFFERS);
+  // keep the rest and write it again from wherever it then lies). The
+  // buffers stay with the connection (releasing them when empty would
+  // allocate them again for every message).
+  SSL_CTX_set_mode(
+      ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  // One recv() takes as many records as are there, not a header and then
+  // its body (TlsSession::HasBufferedInput() accounts for what it keeps).
+  SSL_CTX_set_read_ahead(ctx, 1);
   // Peers close the socket without close_notify: the frames are counted,
   // so a cut stream is found by the framing, and the close is ordinary.
   SSL_CTX_set_options(ctx,

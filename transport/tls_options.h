@@ -46,7 +46,8 @@ struct TlsChannelOptions {
   std::string private_key_file;
   // The name the server's certificate must carry (and the SNI sent). Empty:
   // the host of the target as written ("dns:api.example.org:443" checks
-  // api.example.org; "ipv4:10.0.0.1:443" checks the IP address).
+  // api.example.org); for IP addresses (a list too), the address each
+  // connection reached ("ipv4:10.0.0.1:443" checks 10.0.0.1).
   std::string server_name;
   // Encrypt, but believe any certificate: for tests and for looking at a
   // server by hand (sockrpc --insecure), never for production.

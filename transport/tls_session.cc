@@ -226,15 +226,24 @@ absl::StatusOr<ssize_t> TlsSession::Read(char* buffer, size_t size) {
   }
   ERR_clear_error();
   size_t total = 0;
+  socket_drained_ = false;
   while (total < size) {
     size_t got = 0;
     const int result = SSL_read_ex(ssl_, buffer + total, size - total, &got);
     if (result == 1) {
       total += got;
+      // Nothing more inside: a short read, as recv()'s after it took what
+      // the socket had (epoll reports whatever comes next).
+      if (SSL_has_pending(ssl_) == 0) break;
       continue;
     }
     const int error = SSL_get_error(ssl_, result);
-    if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) break;
+    if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) {
+      // The socket said "nothing now": what the session keeps is part of
+      // a record, and the rest will wake the socket's waiter.
+      socket_drained_ = true;
+      break;
+    }
     if (error == SSL_ERROR_ZERO_RETURN) {
       // The peer closed: what came before is read first.
       if (total == 0) return 0;
@@ -285,7 +294,10 @@ absl::StatusOr<size_t> TlsSession::Write(const struct iovec* iov,
 
 bool TlsSession::HasBufferedInput() const {
   MutexLock lock(&mu_);
-  return SSL_pending(ssl_) > 0;
+  // Decrypted bytes, or whole records read ahead; not part of a record
+  // after the socket ran dry (more bytes must come, and epoll says so).
+  return SSL_pending(ssl_) > 0 ||
+         (!socket_drained_ && SSL_has_pending(ssl_) == 1);
 }
 
 }  // namespace sockrpc

@@ -9,12 +9,13 @@
 // waits for a handshake. Until it is done, Read() returns -1 ("nothing
 // now") while the handshake waits for the peer.
 //
-// Reads: Read() fills the buffer from as many records as are there, so a
-// read that returns less than asked means the socket is drained, as with
-// recv(). A read that fills the buffer may leave plaintext inside the
-// session, which no epoll or poll() on the socket reports:
-// HasBufferedInput() says so, and a reader must read again before it
-// waits.
+// Reads: Read() fills the buffer from the records the session holds and
+// those one recv() brings (OpenSSL reads ahead), so a read that returns
+// less than asked means, as with recv(), that the socket is most likely
+// drained: wait for it. A read that fills the buffer may leave plaintext
+// or whole records inside the session, which no epoll or poll() on the
+// socket reports: HasBufferedInput() says so, and a reader must read
+// again before it waits.
 //
 // Writes: Write() returns what went out (whole records); 0 when the socket
 // is full. The bytes not taken must be offered again, first, by the next
@@ -91,6 +92,9 @@ class TlsSession {
   const int fd_;
   mutable Mutex mu_;
   std::atomic<bool> handshake_done_{false};
+  // Whether the last Read() stopped because the socket had nothing (see
+  // HasBufferedInput()).
+  bool socket_drained_ ABSL_GUARDED_BY(mu_) = false;
   TlsPeer peer_;  // written once, before handshake_done_
 };
 

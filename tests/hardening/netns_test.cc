@@ -93,25 +93,26 @@ class BetweenHostsTest : public ::testing::Test {
         TestPki::Create(dir_.path(), "lab");
     ASSERT_TRUE(pki.ok()) << pki.status();
     pki_ = *std::move(pki);
-    CertificateSpec server;
-    server.common_name = kName;
-    server.alternative_names = {absl::StrCat("DNS:", kName)};
     CertificateSpec client;
     client.common_name = "client";
     client.alternative_names = {absl::StrCat("URI:", kClientId)};
-    for (auto [spec, stem, out] :
-         {std::make_tuple(&server, "server", &server_cert_),
-          std::make_tuple(&client, "client", &client_cert_)}) {
-      absl::StatusOr<IssuedCertificate> issued = pki_->Issue(*spec, stem);
-      ASSERT_TRUE(issued.ok()) << issued.status();
-      *out = *std::move(issued);
-    }
+    absl::StatusOr<IssuedCertificate> issued = pki_->Issue(client, "client");
+    ASSERT_TRUE(issued.ok()) << issued.status();
+    client_cert_ = *std::move(issued);
     for (int i = 0; i < kHosts; ++i) {
+      // Each host's certificate: the shared name and its own address.
+      CertificateSpec server;
+      server.common_name = kName;
+      server.alternative_names = {absl::StrCat("DNS:", kName),
+                                  "IP:" + NetnsLab::HostAddress(i)};
+      issued = pki_->Issue(server, absl::StrCat("server", i));
+      ASSERT_TRUE(issued.ok()) << issued.status();
+      const IssuedCertificate server_cert = *std::move(issued);
       absl::StatusOr<std::unique_ptr<ChildProcess>> process = NetnsLab::StartIn(
           lab_->host_namespace(i), BinaryPath("increment_server"),
           {absl::StrCat("--listen=", NetnsLab::HostAddress(i), ":", kPort),
-           "--log_calls", "--tls_cert=" + server_cert_.certificate_file,
-           "--tls_key=" + server_cert_.private_key_file,
+           "--log_calls", "--tls_cert=" + server_cert.certificate_file,
+           "--tls_key=" + server_cert.private_key_file,
            "--tls_client_ca=" + pki_->ca_file(),
            absl::StrCat("--tls_allowed_peers=", kClientId)});
       ASSERT_TRUE(process.ok()) << process.status();
@@ -174,7 +175,6 @@ class BetweenHostsTest : public ::testing::Test {
   TempDir dir_;
   std::unique_ptr<NetnsLab> lab_;
   std::unique_ptr<TestPki> pki_;
-  IssuedCertificate server_cert_;
   IssuedCertificate client_cert_;
   std::vector<StartedServer> servers_;
 };
@@ -192,6 +192,26 @@ TEST_F(BetweenHostsTest, RoundRobinOverANameSpreadsCallsOverEveryHost) {
   EXPECT_EQ(ServedByAll(), kCalls);
   ExpectSpread(kCalls);
   ExpectEveryCallFromTheClientOverTls();
+}
+
+// A list of addresses: each host's certificate is checked against the
+// address that connection reached, not the list's first.
+TEST_F(BetweenHostsTest, RoundRobinOverAddressesChecksEachHostByItsAddress) {
+  constexpr int kCalls = 30;
+  std::string target = "ipv4:";
+  for (int i = 0; i < kHosts; ++i) {
+    absl::StrAppend(&target, i > 0 ? "," : "", NetnsLab::HostAddress(i), ":",
+                    kPort);
+  }
+  const ProgramRun run =
+      RunClient({"--target=" + target, "--load_balancing=round_robin",
+                 absl::StrCat("--calls=", kCalls)});
+  EXPECT_THAT(
+      run.stdout_text,
+      HasSubstr(absl::StrCat("started ", kCalls, " ok ", kCalls, " failed 0")))
+      << run.stdout_text << run.stderr_text;
+  ASSERT_NO_FATAL_FAILURE(AwaitServed(kCalls));
+  ExpectSpread(kCalls);
 }
 
 TEST_F(BetweenHostsTest, BehindHaproxyInTcpModeTlsGoesEndToEnd) {
