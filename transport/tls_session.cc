@@ -49,12 +49,22 @@ int SocketBioRead(BIO* bio, char* data, int size) {
   BIO_clear_retry_flags(bio);
   const ssize_t got = ::recv(SocketOf(bio), data, static_cast<size_t>(size), 0);
   if (got < 0 && TryAgain(errno)) BIO_set_retry_read(bio);
+  // The end of the stream, which OpenSSL asks about (BIO_eof()) to tell a
+  // close from an error.
+  if (got == 0) BIO_set_flags(bio, BIO_FLAGS_IN_EOF);
   return static_cast<int>(got);
 }
 
-long SocketBioControl(BIO* /*bio*/, int command, long /*number*/,
+long SocketBioControl(BIO* bio, int command, long /*number*/,
                       void* /*pointer*/) {
-  return command == BIO_CTRL_FLUSH ? 1 : 0;  // nothing is buffered here
+  switch (command) {
+    case BIO_CTRL_FLUSH:
+      return 1;  // nothing is buffered here
+    case BIO_CTRL_EOF:
+      return BIO_test_flags(bio, BIO_FLAGS_IN_EOF) != 0 ? 1 : 0;
+    default:
+      return 0;
+  }
 }
 
 // Made once, never changed.

@@ -134,7 +134,7 @@ TEST_F(TlsTest, ClientCallsOverTlsAndTheServerLogsTheSession) {
   ExpectServerLogged("[tls: no certificate]: OK");
 }
 
-TEST_F(TlsTest, TheCliCallsAndListsOverTls) {
+TEST_F(TlsTest, TheCliCallsListsAndChecksHealthOverTls) {
   ASSERT_NO_FATAL_FAILURE(StartServer());
   const std::string sockrpc = BinaryPath("sockrpc");
   absl::StatusOr<ProgramRun> call =
@@ -163,6 +163,40 @@ TEST_F(TlsTest, TheCliCallsAndListsOverTls) {
       RunProgram(sockrpc, {"list", server_.address, "--insecure"}, kIoTimeout);
   ASSERT_TRUE(insecure.ok()) << insecure.status();
   EXPECT_THAT(insecure->stdout_text, HasSubstr("increment.Increment\n"));
+  absl::StatusOr<ProgramRun> health = RunProgram(
+      sockrpc, {"health", server_.address, "--cacert", pki_->ca_file()},
+      kIoTimeout);
+  ASSERT_TRUE(health.ok()) << health.status();
+  EXPECT_EQ(health->stdout_text, "SERVING\n") << health->stderr_text;
+}
+
+// The tap ends TLS on both sides and shows the frames inside; a client
+// that closes is an ordinary end of stream, not a TLS error.
+TEST_F(TlsTest, TheTapShowsTheFramesInsideTls) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  absl::StatusOr<std::unique_ptr<sockrpc::testing::ChildProcess>> tap =
+      sockrpc::testing::ChildProcess::Start(
+          BinaryPath("sockrpc"),
+          {"tap", "--listen", "127.0.0.1:0", "--upstream", server_.address,
+           "--tls-cert", server_cert_.certificate_file, "--tls-key",
+           server_cert_.private_key_file, "--cacert", pki_->ca_file(),
+           "--no-color"});
+  ASSERT_TRUE(tap.ok()) << tap.status();
+  absl::StatusOr<std::string> listening =
+      (*tap)->WaitForLine("sockrpc tap: listening on ", kIoTimeout);
+  ASSERT_TRUE(listening.ok()) << listening.status();
+  const size_t at = listening->find("listening on ") + 13;
+  const std::string address =
+      listening->substr(at, listening->find(',', at) - at);
+  ExpectAnswered(RunClient({"--cacert=" + pki_->ca_file()}, address));
+  EXPECT_TRUE((*tap)
+                  ->WaitForLine(R"(increment.IncrementReply {"character":"B"})",
+                                kIoTimeout)
+                  .ok());
+  absl::StatusOr<std::string> end =
+      (*tap)->WaitForLine("#1 C->S END", kIoTimeout);
+  ASSERT_TRUE(end.ok()) << end.status();
+  EXPECT_THAT(*end, HasSubstr(": EOF"));
 }
 
 TEST_F(TlsTest, TheServerIsCheckedByTheNameInTheTarget) {

@@ -83,32 +83,36 @@ void AddCommonOptions(ArgParser* parser, CommonOptions* options,
                     "shorter --deadline still ends the call first); "
                     "default: 10s",
                     &options->connect_timeout);
+  AddTlsOptions(parser, &options->tls);
+}
+
+void AddTlsOptions(ArgParser* parser, TlsFlags* flags) {
   parser->AddBool({"--tls"},
                   "speak TLS to a TCP server, checking its certificate "
                   "against the system's trust roots",
-                  &options->tls);
+                  &flags->tls);
   parser->AddString({"--cacert"}, "FILE",
                     "speak TLS, trusting the roots in FILE (PEM) for the "
                     "server's certificate",
-                    &options->cacert);
+                    &flags->cacert);
   parser->AddString({"--cert"}, "FILE",
                     "speak TLS with this client certificate (PEM; with --key), "
                     "for servers that ask for one",
-                    &options->cert);
+                    &flags->cert);
   parser->AddString({"--key"}, "FILE", "the private key of --cert (PEM)",
-                    &options->key);
+                    &flags->key);
   parser->AddString({"--server-name"}, "NAME",
                     "speak TLS, expecting NAME in the server's certificate "
                     "(default: the address's host)",
-                    &options->server_name);
+                    &flags->server_name);
   parser->AddBool({"--insecure"},
                   "speak TLS but believe any server certificate (to look at "
                   "a server by hand; never in production)",
-                  &options->insecure);
+                  &flags->insecure);
 }
 
 absl::StatusOr<std::optional<TlsChannelOptions>> TlsOptionsOf(
-    const CommonOptions& options) {
+    const TlsFlags& options) {
   if (!options.tls && options.cacert.empty() && options.cert.empty() &&
       options.key.empty() && options.server_name.empty() && !options.insecure) {
     return std::nullopt;
@@ -189,7 +193,7 @@ absl::StatusOr<CallSettings> MakeCallSettings(const CommonOptions& options,
         options.connect_timeout, "\""));
   }
   settings.schema.connect_timeout = settings.connect_timeout;
-  SOCKRPC_ASSIGN_OR_RETURN(settings.tls, TlsOptionsOf(options));
+  SOCKRPC_ASSIGN_OR_RETURN(settings.tls, TlsOptionsOf(options.tls));
   settings.schema.tls = settings.tls;
   return settings;
 }

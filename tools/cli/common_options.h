@@ -22,6 +22,26 @@
 namespace sockrpc {
 namespace cli {
 
+// TlsFlags: TLS to a TCP server as typed: --tls (the system's roots), or
+// any of --cacert, --cert with --key, --server-name, --insecure. Every
+// command that calls a server takes them (AddTlsOptions()).
+struct TlsFlags {
+  bool tls = false;
+  std::string cacert;
+  std::string cert;
+  std::string key;
+  std::string server_name;
+  bool insecure = false;
+};
+
+// Declares the TLS options in `parser`, filling `*flags`.
+void AddTlsOptions(ArgParser* parser, TlsFlags* flags);
+
+// The TLS settings the flags ask for (none: plain); INVALID_ARGUMENT for
+// a bad combination.
+absl::StatusOr<std::optional<TlsChannelOptions>> TlsOptionsOf(
+    const TlsFlags& flags);
+
 // CommonOptions: the shared options as typed on the command line.
 struct CommonOptions {
   std::vector<std::string> proto_files;
@@ -32,14 +52,7 @@ struct CommonOptions {
   std::vector<std::string> reflect_headers;  // --reflect-header: reflection
   std::string deadline;              // "2s", "500ms"; empty: none
   std::string connect_timeout = "10s";
-  // TLS to a TCP server: --tls (the system's roots), or any of --cacert,
-  // --cert with --key, --server-name, --insecure.
-  bool tls = false;
-  std::string cacert;
-  std::string cert;
-  std::string key;
-  std::string server_name;
-  bool insecure = false;
+  TlsFlags tls;
   // Not an option: the command's own say (`call` sets it) whether replies
   // may bring file descriptors; see CallSettings::accept_fds.
   bool accept_fds = false;
@@ -75,11 +88,6 @@ struct CallSettings {
     return schema.proto_files.empty() && schema.protoset.empty();
   }
 };
-
-// The TLS settings the options ask for (none: plain); INVALID_ARGUMENT for
-// a bad combination.
-absl::StatusOr<std::optional<TlsChannelOptions>> TlsOptionsOf(
-    const CommonOptions& options);
 
 // Checks `options` and converts them for a server at `address` (which may
 // be empty when the schema comes from files and no call is made).

@@ -153,6 +153,7 @@ int RunHealth(int argc, char** argv) {
                  "authenticates its calls wants its token); a key ending in "
                  "-bin takes its value in base64",
                  &flags.headers);
+  AddTlsOptions(&parser, &flags.tls);
   parser.AddBool({"--watch"},
                  "print the status, then each change, until interrupted",
                  &flags.watch);

@@ -28,6 +28,14 @@ absl::StatusOr<InspectFlags> ParseInspectFlags(int argc, char** argv) {
       flags.color = "never";
       continue;
     }
+    if (arg == "--tls") {
+      flags.upstream_tls.tls = true;
+      continue;
+    }
+    if (arg == "--insecure") {
+      flags.upstream_tls.insecure = true;
+      continue;
+    }
     if (arg.empty() || arg[0] != '-' || arg == "-") {
       flags.files.push_back(arg);
       continue;
@@ -63,6 +71,18 @@ absl::StatusOr<InspectFlags> ParseInspectFlags(int argc, char** argv) {
       flags.upstream = value;
     } else if (name == "--save") {
       flags.save = value;
+    } else if (name == "--tls-cert") {
+      flags.tls_cert = value;
+    } else if (name == "--tls-key") {
+      flags.tls_key = value;
+    } else if (name == "--cacert") {
+      flags.upstream_tls.cacert = value;
+    } else if (name == "--cert") {
+      flags.upstream_tls.cert = value;
+    } else if (name == "--key") {
+      flags.upstream_tls.key = value;
+    } else if (name == "--server-name") {
+      flags.upstream_tls.server_name = value;
     } else if (name == "--raw-client") {
       flags.raw_client = value;
     } else if (name == "--raw-server") {
@@ -103,7 +123,17 @@ std::string InspectOptionsHelp(bool for_tap) {
     text +=
         "  --listen ADDR        where clients connect to the tap\n"
         "  --upstream ADDR      the server every connection is relayed to\n"
-        "  --save FILE          also write a pcapng capture of the traffic\n";
+        "  --save FILE          also write a pcapng capture of the traffic\n"
+        "  --tls-cert FILE      speak TLS to clients that connect over TCP,\n"
+        "                       with this certificate (PEM; with --tls-key)\n"
+        "  --tls-key FILE       the private key of --tls-cert (PEM)\n"
+        "  --tls                speak TLS to the upstream (the system's "
+        "roots)\n"
+        "  --cacert FILE        ... trusting the roots in FILE (PEM)\n"
+        "  --cert FILE          ... with this client certificate (and --key)\n"
+        "  --key FILE           the private key of --cert (PEM)\n"
+        "  --server-name NAME   ... expecting NAME in its certificate\n"
+        "  --insecure           ... believing any certificate\n";
   } else {
     text +=
         "  --raw-client FILE    the bytes the client sent (binary or hex)\n"

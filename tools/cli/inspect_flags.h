@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "tools/cli/common_options.h"
 #include "tools/cli/schema.h"
 
 namespace sockrpc {
@@ -21,6 +22,12 @@ struct InspectFlags {
   std::string listen;
   std::string upstream;
   std::string save;
+  // TLS: the tap's own certificate for clients that speak TLS to it
+  // (--tls-cert, --tls-key), and TLS to the upstream (the call commands'
+  // --tls, --cacert, --cert, --key, --server-name, --insecure).
+  std::string tls_cert;
+  std::string tls_key;
+  TlsFlags upstream_tls;
   // decode
   std::vector<std::string> files;  // positional arguments
   std::string raw_client;

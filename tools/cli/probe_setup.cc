@@ -30,6 +30,10 @@ std::optional<int> SetUpProbe(const ArgParser& parser,
   }
   ChannelOptions options;
   options.connect_timeout = *connect_timeout;
+  absl::StatusOr<std::optional<TlsChannelOptions>> tls =
+      TlsOptionsOf(flags.tls);
+  if (!tls.ok()) return parser.UsageError(tls.status().message());
+  options.tls = *std::move(tls);
   absl::StatusOr<std::shared_ptr<Channel>> channel =
       CreateChannel(address, options);
   if (!channel.ok()) return parser.UsageError(channel.status().message());

@@ -15,6 +15,7 @@
 #include "absl/time/time.h"
 #include "client/channel.h"
 #include "tools/cli/args.h"
+#include "tools/cli/common_options.h"
 #include "tools/cli/stop_signals.h"
 #include "transport/metadata.h"
 
@@ -27,6 +28,7 @@ struct ProbeFlags {
   std::string timeout;
   std::vector<std::string> headers;
   bool watch = false;
+  TlsFlags tls;  // AddTlsOptions()
 };
 
 // What they become.

@@ -175,6 +175,7 @@ int RunStats(int argc, char** argv) {
                    "give up on each read of the numbers after this long; "
                    "default: 5s",
                    &probe_flags.timeout);
+  AddTlsOptions(&parser, &probe_flags.tls);
   parser.AddList({"-H", "--header"}, "KEY:VALUE",
                  "request metadata to send with the call",
                  &probe_flags.headers);

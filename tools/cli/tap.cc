@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -37,7 +38,10 @@
 #include "transport/fd.h"
 #include "transport/fd_passing.h"
 #include "transport/socket.h"
+#include "transport/status_macros.h"
 #include "transport/sync.h"
+#include "transport/tls_context.h"
+#include "transport/tls_session.h"
 
 namespace sockrpc {
 namespace cli {
@@ -56,12 +60,24 @@ constexpr char kTapUsage[] =
     "raw protobuf fields. --save writes a pcapng capture (docs/CAPTURE.md)\n"
     "that `sockrpc decode` reads, and Wireshark with the sockrpc dissector\n"
     "(share/sockrpc/wireshark/sockrpc.lua). File descriptors passed in\n"
-    "messages (unix sockets) are passed on and shown, not saved.\n"
+    "messages (unix sockets) are passed on and shown, not saved. With TLS\n"
+    "(--tls-cert/--tls-key towards clients, --cacert and the rest towards\n"
+    "the upstream) the tap ends TLS on each side and shows what is inside.\n"
     "Addresses: unix:PATH,\n"
     "unix-abstract:NAME, HOST:PORT. Stop with Ctrl-C.\n";
 
-// How long the tap waits to reach the upstream for a new client.
+// How long the tap waits to reach the upstream for a new client, and for
+// each TLS handshake.
 constexpr absl::Duration kUpstreamConnectTimeout = absl::Seconds(10);
+constexpr absl::Duration kHandshakeTimeout = absl::Seconds(10);
+
+// TLS on either side (null contexts: plain). The tap ends TLS on both:
+// what it shows is the frames inside.
+struct TapTls {
+  std::shared_ptr<const TlsContext> clients;   // the tap's certificate
+  std::shared_ptr<const TlsContext> upstream;  // trust in the upstream's
+  std::string upstream_name;  // what the upstream's certificate must carry
+};
 
 // Timestamps are kept to the microsecond, as the capture stores them, so
 // the live output and a decode of the capture print the same times.
@@ -98,8 +114,11 @@ std::string DescribePeer(int fd) {
 class TapConnection {
  public:
   TapConnection(uint32_t id, Fd client, const Address& upstream,
-                Inspector* inspector)
-      : id_(id), upstream_address_(upstream), inspector_(inspector),
+                const TapTls& tls, Inspector* inspector)
+      : id_(id),
+        upstream_address_(upstream),
+        tls_(tls),
+        inspector_(inspector),
         client_(std::move(client)) {}
 
   void Start() {
@@ -135,6 +154,12 @@ class TapConnection {
       sockrpc::MutexLock lock(&mu_);
       upstream_ = *std::move(upstream);
     }
+    if (absl::Status secured = Handshakes(); !secured.ok()) {
+      inspector_->End(id_, Direction::kClientToServer, NowMicros(),
+                      secured.message());
+      Close();
+      return;
+    }
     std::thread replies([this] {
       Forward(upstream_.get(), client_.get(), Direction::kServerToClient);
     });
@@ -145,25 +170,64 @@ class TapConnection {
 
   void Close() {
     sockrpc::MutexLock lock(&mu_);
+    client_session_.reset();
+    upstream_session_.reset();
     client_.reset();
     upstream_.reset();
     done_.store(true);
+  }
+
+  // With TLS: the client's handshake (the tap as its server), then the
+  // upstream's (the tap as its client); unix sockets stay plain.
+  absl::Status Handshakes() {
+    const absl::Time deadline = absl::Now() + kHandshakeTimeout;
+    if (tls_.clients != nullptr && !IsUnixSocket(client_.get())) {
+      absl::StatusOr<std::unique_ptr<TlsSession>> session =
+          TlsSession::Create(tls_.clients, client_.get());
+      absl::Status done = session.ok() ? (*session)->HandshakeUntil(deadline)
+                                       : session.status();
+      if (!done.ok()) {
+        return absl::Status(
+            done.code(), absl::StrCat("TLS with the client: ", done.message()));
+      }
+      client_session_ = *std::move(session);
+    }
+    if (tls_.upstream != nullptr && !IsUnixSocket(upstream_.get())) {
+      absl::StatusOr<std::unique_ptr<TlsSession>> session = TlsSession::Create(
+          tls_.upstream, upstream_.get(), tls_.upstream_name);
+      absl::Status done = session.ok() ? (*session)->HandshakeUntil(deadline)
+                                       : session.status();
+      if (!done.ok()) {
+        return absl::Status(done.code(), absl::StrCat("TLS with the upstream: ",
+                                                      done.message()));
+      }
+      upstream_session_ = *std::move(session);
+    }
+    return absl::OkStatus();
   }
 
   // Copies `from` to `to` until end of stream or an error, showing every
   // chunk first.
   void Forward(int from, int to, Direction direction) {
     std::string buffer(64 * 1024, '\0');
-    const char* peer =
-        direction == Direction::kClientToServer ? "server" : "client";
+    const bool to_server = direction == Direction::kClientToServer;
+    const char* peer = to_server ? "server" : "client";
+    // Each session is read by one direction and written by the other.
+    TlsSession* in =
+        to_server ? client_session_.get() : upstream_session_.get();
+    TlsSession* out =
+        to_server ? upstream_session_.get() : client_session_.get();
     while (true) {
-      absl::Status waited =
-          WaitFor(from, POLLIN, absl::InfiniteFuture());
+      absl::Status waited = in != nullptr && in->HasBufferedInput()
+                                ? absl::OkStatus()
+                                : WaitFor(from, POLLIN, absl::InfiniteFuture());
       // recvmsg(): descriptors that come with the bytes (over unix
       // sockets) begin a read, at their FDS frame, and go on with it.
       std::vector<Fd> fds;
       absl::StatusOr<ssize_t> n =
-          ReadSomeWithFds(from, buffer.data(), buffer.size(), &fds);
+          in != nullptr
+              ? in->Read(buffer.data(), buffer.size())
+              : ReadSomeWithFds(from, buffer.data(), buffer.size(), &fds);
       if (!waited.ok() || !n.ok()) {
         absl::Status error = !waited.ok() ? waited : n.status();
         inspector_->End(id_, direction, NowMicros(),
@@ -193,7 +257,7 @@ class TapConnection {
         }
       }
       inspector_->Data(id_, direction, NowMicros(), chunk);
-      absl::Status sent = SendAll(to, chunk, fds);
+      absl::Status sent = SendAll(to, out, chunk, fds);
       if (!sent.ok()) {
         inspector_->End(id_, direction, NowMicros(),
                         absl::StrCat("cannot forward to the ", peer, ": ",
@@ -205,16 +269,17 @@ class TapConnection {
     }
   }
 
-  // Writes all of `bytes`, the first write (a sendmsg()) carrying `fds`
-  // if any, so that they begin at the same byte as they came; our copies
-  // close when this returns.
-  static absl::Status SendAll(int fd, absl::string_view bytes,
+  // Writes all of `bytes` (through `tls` if not null), the first write (a
+  // sendmsg()) carrying `fds` if any, so that they begin at the same byte
+  // as they came; our copies close when this returns.
+  static absl::Status SendAll(int fd, TlsSession* tls, absl::string_view bytes,
                               const std::vector<Fd>& fds) {
     std::vector<int> raw;
     for (const Fd& each : fds) raw.push_back(each.get());
     while (!bytes.empty()) {
       iovec iov{const_cast<char*>(bytes.data()), bytes.size()};
-      absl::StatusOr<size_t> n = raw.empty()
+      absl::StatusOr<size_t> n = tls != nullptr ? tls->Write(&iov, 1)
+                                 : raw.empty()
                                      ? WriteSome(fd, &iov, 1)
                                      : WriteSomeWithFds(fd, &iov, 1, raw);
       if (n.ok() && *n > 0) raw.clear();  // passed with the first bytes
@@ -231,6 +296,7 @@ class TapConnection {
 
   const uint32_t id_;
   const Address upstream_address_;
+  const TapTls tls_;
   Inspector* const inspector_;
   std::thread thread_;
   std::atomic<bool> done_{false};
@@ -239,14 +305,20 @@ class TapConnection {
   sockrpc::Mutex mu_;
   Fd client_;
   Fd upstream_;
+  // Made by Run() before the directions' threads start; each read by one
+  // and written by the other (TlsSession allows that).
+  std::unique_ptr<TlsSession> client_session_;
+  std::unique_ptr<TlsSession> upstream_session_;
 };
 
 // Loads the schema the flags ask for; with neither --proto nor --protoset,
 // from the upstream's reflection service (a failure there is only a
 // warning: the tap still forwards and shows raw fields).
-std::unique_ptr<Schema> LoadTapSchema(const InspectFlags& flags,
-                                      bool* fatal) {
+std::unique_ptr<Schema> LoadTapSchema(
+    const InspectFlags& flags, const std::optional<TlsChannelOptions>& tls,
+    bool* fatal) {
   SchemaOptions options;
+  options.tls = tls;
   options.proto_files = flags.proto_files;
   options.import_dirs = flags.import_dirs;
   options.protoset = flags.protoset;
@@ -266,6 +338,29 @@ std::unique_ptr<Schema> LoadTapSchema(const InspectFlags& flags,
                "messages are shown as raw fields\n",
                std::string(schema.status().message()).c_str());
   return nullptr;
+}
+
+// The TLS contexts the flags ask for; INVALID_ARGUMENT for bad flags or
+// files.
+absl::StatusOr<TapTls> TapTlsOf(const InspectFlags& flags,
+                                const Address& upstream) {
+  TapTls tls;
+  if (!flags.tls_cert.empty() || !flags.tls_key.empty()) {
+    TlsServerOptions options;
+    options.certificate_file = flags.tls_cert;
+    options.private_key_file = flags.tls_key;
+    SOCKRPC_ASSIGN_OR_RETURN(tls.clients, TlsContext::ForServer(options));
+  }
+  SOCKRPC_ASSIGN_OR_RETURN(std::optional<TlsChannelOptions> upstream_tls,
+                           TlsOptionsOf(flags.upstream_tls));
+  if (upstream_tls.has_value()) {
+    SOCKRPC_ASSIGN_OR_RETURN(tls.upstream,
+                             TlsContext::ForClient(*upstream_tls));
+    tls.upstream_name = !upstream_tls->server_name.empty()
+                            ? upstream_tls->server_name
+                            : upstream.host;
+  }
+  return tls;
 }
 
 }  // namespace
@@ -315,8 +410,15 @@ int RunTap(int argc, char** argv) {
   // What the tap sees must never be fatal: no protobuf parse warnings.
   google::protobuf::SetLogHandler(nullptr);
 
+  absl::StatusOr<TapTls> tls = TapTlsOf(*flags, *upstream);
+  if (!tls.ok()) {
+    std::fprintf(stderr, "sockrpc tap: %s\n",
+                 std::string(tls.status().message()).c_str());
+    return 2;
+  }
   bool fatal = false;
-  std::unique_ptr<Schema> schema = LoadTapSchema(*flags, &fatal);
+  std::unique_ptr<Schema> schema =
+      LoadTapSchema(*flags, *TlsOptionsOf(flags->upstream_tls), &fatal);
   if (fatal) return 1;
 
   absl::StatusOr<Listener> listener = Listener::Bind(*listen);
@@ -368,7 +470,7 @@ int RunTap(int argc, char** argv) {
                      client.status().ToString().c_str());
       } else if (client->valid()) {
         auto connection = std::make_unique<TapConnection>(
-            next_id++, *std::move(client), *upstream, &inspector);
+            next_id++, *std::move(client), *upstream, *tls, &inspector);
         connection->Start();
         connections.push_back(std::move(connection));
       }
