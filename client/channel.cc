@@ -29,7 +29,7 @@ namespace sockrpc {
 
 Channel::Channel(Key, std::string target, ChannelConnector connector,
                  ChannelOptions options, ChannelResolver resolver,
-                 std::shared_ptr<const TlsContext> tls,
+                 std::shared_ptr<ReloadingTlsContext> tls,
                  std::string tls_server_name)
     : target_(std::move(target)),
       connector_(std::move(connector)),
@@ -186,11 +186,14 @@ absl::StatusOr<Fd> Channel::Connect(const ChannelConnector& connector,
                                     std::unique_ptr<TlsSession>* tls) const {
   SOCKRPC_ASSIGN_OR_RETURN(Fd fd, connector(deadline));
   if (tls_ == nullptr || IsUnixSocket(fd.get())) return fd;
+  // (A client has no log: a renewal that does not load keeps the last
+  // good files, and the next change is tried again.)
+  std::string ignored_reload_error;
   SOCKRPC_ASSIGN_OR_RETURN(
-      *tls,
-      TlsSession::Create(tls_, fd.get(),
-                         tls_server_name_.empty() ? ConnectedAddressOf(fd.get())
-                                                  : tls_server_name_));
+      *tls, TlsSession::Create(
+                tls_->Current(absl::Now(), &ignored_reload_error), fd.get(),
+                tls_server_name_.empty() ? ConnectedAddressOf(fd.get())
+                                         : tls_server_name_));
   absl::Status done = (*tls)->HandshakeUntil(deadline);
   if (!done.ok()) {
     tls->reset();
@@ -448,10 +451,12 @@ void Channel::Flush() {
 namespace {
 
 // The channel's TLS context (null without TLS): its files read now.
-absl::StatusOr<std::shared_ptr<const TlsContext>> ChannelTlsContext(
+absl::StatusOr<std::shared_ptr<ReloadingTlsContext>> ChannelTlsContext(
     const ChannelOptions& options) {
   if (!options.tls.has_value()) return nullptr;
-  return TlsContext::ForClient(*options.tls);
+  SOCKRPC_ASSIGN_OR_RETURN(std::unique_ptr<ReloadingTlsContext> context,
+                           ReloadingTlsContext::ForClient(*options.tls));
+  return std::shared_ptr<ReloadingTlsContext>(std::move(context));
 }
 
 }  // namespace
@@ -469,7 +474,7 @@ absl::StatusOr<std::shared_ptr<Channel>> CreateChannel(
   if (options.load_balancing == LoadBalancing::kRoundRobin) {
     resolver = [addresses] { return ResolveBackendsOf(addresses); };
   }
-  SOCKRPC_ASSIGN_OR_RETURN(std::shared_ptr<const TlsContext> tls,
+  SOCKRPC_ASSIGN_OR_RETURN(std::shared_ptr<ReloadingTlsContext> tls,
                            ChannelTlsContext(options));
   // The name the certificate must carry: the target's host name as
   // written; for addresses, each connection's own (Connect()).
@@ -492,7 +497,7 @@ absl::StatusOr<std::shared_ptr<Channel>> CreateChannelFromConnector(
     return absl::InvalidArgumentError(
         "CreateChannelFromConnector: the connector is empty");
   }
-  SOCKRPC_ASSIGN_OR_RETURN(std::shared_ptr<const TlsContext> tls,
+  SOCKRPC_ASSIGN_OR_RETURN(std::shared_ptr<ReloadingTlsContext> tls,
                            ChannelTlsContext(options));
   std::string server_name =
       options.tls.has_value() ? options.tls->server_name : std::string();

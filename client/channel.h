@@ -84,7 +84,7 @@ namespace sockrpc {
 
 class Channel;
 class ClientConnection;
-class TlsContext;
+class ReloadingTlsContext;
 class TlsSession;
 class ClientEventLoop;
 class ClientCallState;
@@ -243,7 +243,7 @@ class Channel {
   // empty: the IP address each connection reached).
   Channel(Key, std::string target, ChannelConnector connector,
           ChannelOptions options, ChannelResolver resolver = nullptr,
-          std::shared_ptr<const TlsContext> tls = nullptr,
+          std::shared_ptr<ReloadingTlsContext> tls = nullptr,
           std::string tls_server_name = "");
   // The most backends a round_robin channel uses (the first of a longer
   // list).
@@ -389,7 +389,8 @@ class Channel {
   const ChannelConnector connector_;
   const ChannelOptions options_;
   const ChannelResolver resolver_;  // round_robin only
-  const std::shared_ptr<const TlsContext> tls_;  // null without TLS
+  // Null without TLS; its files are re-read when they change.
+  const std::shared_ptr<ReloadingTlsContext> tls_;
   const std::string tls_server_name_;
   // Owned (deleted by the destructor in the process that made it; an
   // abandoned one is never deleted). Replaced only in a forked child.

@@ -220,7 +220,7 @@ absl::Status ServerRuntime::StartServing() {
   // (ConnectInProcess()).
   if (options_.tls.has_value()) {
     SOCKRPC_ASSIGN_OR_RETURN(tls_contexts_,
-                             ServerTlsContexts::Create(*options_.tls));
+                             ReloadingTlsContext::ForServer(*options_.tls));
   }
   SOCKRPC_ASSIGN_OR_RETURN(stop_fd_, MakeEventFd(/*semaphore=*/false));
   SOCKRPC_ASSIGN_OR_RETURN(task_fd_, MakeEventFd(/*semaphore=*/true));

@@ -372,7 +372,7 @@ class ServerRuntime {
   const std::string out_of_fds_refusal_;
   // With options_.tls: the contexts new TCP connections take (made at
   // StartServing()), and what a client without TLS is told.
-  std::unique_ptr<ServerTlsContexts> tls_contexts_;
+  std::unique_ptr<ReloadingTlsContext> tls_contexts_;
   const std::string no_tls_refusal_;
   Fd timer_fd_;  // timerfd: set to the next connection expiry (handshake, idle)
   Fd deadline_timer_fd_;  // timerfd: set to the earliest call deadline

@@ -282,32 +282,46 @@ absl::StatusOr<std::shared_ptr<const TlsContext>> TlsContext::ForClient(
   return std::shared_ptr<const TlsContext>(std::move(context));
 }
 
-ServerTlsContexts::ServerTlsContexts(TlsServerOptions options,
-                                     absl::Duration look_interval)
-    : options_(std::move(options)), look_interval_(look_interval) {}
-
-absl::StatusOr<std::unique_ptr<ServerTlsContexts>> ServerTlsContexts::Create(
-    TlsServerOptions options, absl::Duration look_interval) {
-  std::unique_ptr<ServerTlsContexts> contexts(
-      new ServerTlsContexts(std::move(options), look_interval));
-  MutexLock lock(&contexts->mu_);
-  contexts->stamps_ = contexts->StampFiles();
-  absl::StatusOr<std::shared_ptr<const TlsContext>> first =
-      TlsContext::ForServer(contexts->options_);
-  if (!first.ok()) return first.status();
-  contexts->current_ = *std::move(first);
-  contexts->next_look_ = absl::Now() + look_interval;
-  return contexts;
+absl::StatusOr<std::unique_ptr<ReloadingTlsContext>>
+ReloadingTlsContext::ForServer(TlsServerOptions options,
+                               absl::Duration look_interval) {
+  std::vector<std::string> files = {options.certificate_file,
+                                    options.private_key_file,
+                                    options.client_ca_file};
+  return Create([options] { return TlsContext::ForServer(options); },
+                std::move(files), look_interval);
 }
 
-std::vector<ServerTlsContexts::Stamp> ServerTlsContexts::StampFiles() const {
+absl::StatusOr<std::unique_ptr<ReloadingTlsContext>>
+ReloadingTlsContext::ForClient(TlsChannelOptions options,
+                               absl::Duration look_interval) {
+  std::vector<std::string> files = {options.certificate_file,
+                                    options.private_key_file, options.ca_file};
+  return Create([options] { return TlsContext::ForClient(options); },
+                std::move(files), look_interval);
+}
+
+absl::StatusOr<std::unique_ptr<ReloadingTlsContext>>
+ReloadingTlsContext::Create(Make make, std::vector<std::string> files,
+                            absl::Duration look_interval) {
+  std::unique_ptr<ReloadingTlsContext> reloading(new ReloadingTlsContext(
+      std::move(make), std::move(files), look_interval));
+  MutexLock lock(&reloading->mu_);
+  reloading->stamps_ = reloading->StampFiles();
+  absl::StatusOr<std::shared_ptr<const TlsContext>> first = reloading->make_();
+  if (!first.ok()) return first.status();
+  reloading->current_ = *std::move(first);
+  reloading->next_look_ = absl::Now() + look_interval;
+  return reloading;
+}
+
+std::vector<ReloadingTlsContext::Stamp> ReloadingTlsContext::StampFiles()
+    const {
   std::vector<Stamp> stamps;
-  for (const std::string* file :
-       {&options_.certificate_file, &options_.private_key_file,
-        &options_.client_ca_file}) {
+  for (const std::string& file : files_) {
     Stamp stamp;
     struct stat info;
-    if (!file->empty() && ::stat(file->c_str(), &info) == 0) {
+    if (!file.empty() && ::stat(file.c_str(), &info) == 0) {
       stamp.device = info.st_dev;
       stamp.inode = info.st_ino;
       stamp.modified_nanos =
@@ -319,7 +333,7 @@ std::vector<ServerTlsContexts::Stamp> ServerTlsContexts::StampFiles() const {
   return stamps;
 }
 
-std::shared_ptr<const TlsContext> ServerTlsContexts::Current(
+std::shared_ptr<const TlsContext> ReloadingTlsContext::Current(
     absl::Time now, std::string* reload_error) {
   MutexLock lock(&mu_);
   if (now < next_look_) return current_;
@@ -327,11 +341,10 @@ std::shared_ptr<const TlsContext> ServerTlsContexts::Current(
   std::vector<Stamp> stamps = StampFiles();
   if (stamps == stamps_) return current_;
   stamps_ = std::move(stamps);
-  absl::StatusOr<std::shared_ptr<const TlsContext>> reloaded =
-      TlsContext::ForServer(options_);
+  absl::StatusOr<std::shared_ptr<const TlsContext>> reloaded = make_();
   if (!reloaded.ok()) {
     *reload_error = absl::StrCat(
-        "TLS files changed but do not load (the previous certificate stays): ",
+        "TLS files changed but do not load (the previous ones stay): ",
         reloaded.status().message());
     return current_;
   }

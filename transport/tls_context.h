@@ -1,7 +1,7 @@
 // TlsContext: one side's TLS configuration made into OpenSSL's SSL_CTX
 // (certificates and keys loaded, trust roots, protocol versions, ALPN
-// "sockrpc/1", the client allow-list); ServerTlsContexts: the server's,
-// made again when its files change.
+// "sockrpc/1", the client allow-list); ReloadingTlsContext: one made again
+// when its files change.
 //
 // A context is immutable once made and shared (std::shared_ptr) by every
 // session made from it; a session keeps its context alive (OpenSSL counts
@@ -12,8 +12,10 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -68,21 +70,29 @@ TlsPeer DescribeCertificate(X509* certificate);
 // The text of OpenSSL's queued errors (and clears them), "" if none.
 std::string TakeOpenSslErrors();
 
-// The server's context, made again from its files when they change: looked
-// at (stat) no more than once per `look_interval`, when a connection comes.
+// A side's context, made again from its files when they change: looked at
+// (stat) no more than once per `look_interval`, when a connection is made.
 // A change that does not load keeps the last good context, and says why.
-class ServerTlsContexts {
+// The server renews its certificate this way, and so does a client with a
+// certificate of its own (short-lived ones, such as SPIFFE's, are renewed
+// every hour or so).
+class ReloadingTlsContext {
  public:
-  static absl::StatusOr<std::unique_ptr<ServerTlsContexts>> Create(
+  static absl::StatusOr<std::unique_ptr<ReloadingTlsContext>> ForServer(
       TlsServerOptions options,
       absl::Duration look_interval = absl::Seconds(1));
+  static absl::StatusOr<std::unique_ptr<ReloadingTlsContext>> ForClient(
+      TlsChannelOptions options,
+      absl::Duration look_interval = absl::Seconds(1));
 
-  // The context for a connection accepted at `now`. `*reload_error` is set
+  // The context for a connection made at `now`. `*reload_error` is set
   // when a change was found that did not load (once per change).
   std::shared_ptr<const TlsContext> Current(absl::Time now,
                                             std::string* reload_error);
 
  private:
+  using Make =
+      std::function<absl::StatusOr<std::shared_ptr<const TlsContext>>()>;
   // What stat() says of one file, to notice a change (a rename over it, as
   // certificate tools do, changes the inode).
   struct Stamp {
@@ -95,10 +105,17 @@ class ServerTlsContexts {
              modified_nanos == other.modified_nanos && size == other.size;
     }
   };
-  ServerTlsContexts(TlsServerOptions options, absl::Duration look_interval);
+  ReloadingTlsContext(Make make, std::vector<std::string> files,
+                      absl::Duration look_interval)
+      : make_(std::move(make)),
+        files_(std::move(files)),
+        look_interval_(look_interval) {}
+  static absl::StatusOr<std::unique_ptr<ReloadingTlsContext>> Create(
+      Make make, std::vector<std::string> files, absl::Duration look_interval);
   std::vector<Stamp> StampFiles() const;
 
-  const TlsServerOptions options_;
+  const Make make_;
+  const std::vector<std::string> files_;  // "" for a file not given
   const absl::Duration look_interval_;
   Mutex mu_;
   std::shared_ptr<const TlsContext> current_ ABSL_GUARDED_BY(mu_);

@@ -351,6 +351,52 @@ TEST_F(TlsTest, ChangedCertificateFilesAreTakenWithoutARestart) {
   EXPECT_EQ(reply->character(), "B");
 }
 
+// A client's own certificate is renewed the same way: the channel's next
+// connection (here after the server closed the idle one) shows the new one.
+TEST_F(TlsTest, AClientsRenewedCertificateIsUsedByItsNextConnection) {
+  ASSERT_NO_FATAL_FAILURE(
+      StartServer({"--tls_client_ca=" + pki_->ca_file(),
+                   "--tls_require_client_cert", "--idle_timeout=200ms"}));
+  sockrpc::ChannelOptions options;
+  options.tls.emplace();
+  options.tls->ca_file = pki_->ca_file();
+  options.tls->certificate_file = client_cert_.certificate_file;
+  options.tls->private_key_file = client_cert_.private_key_file;
+  absl::StatusOr<std::shared_ptr<sockrpc::Channel>> channel =
+      sockrpc::CreateChannel(server_.address, options);
+  ASSERT_TRUE(channel.ok()) << channel.status();
+  increment::Increment::Stub stub(*channel);
+  increment::IncrementRequest request;
+  request.set_character("A");
+  auto call = [&] {
+    sockrpc::ClientContext context;
+    context.set_timeout(kIoTimeout);
+    return stub.Increment(&context, request).status();
+  };
+  ASSERT_TRUE(call().ok());
+  ExpectServerLogged(absl::StrCat("[tls: ", kClientId, "]"));
+
+  const IssuedCertificate renewed =
+      Issue(ClientSpec(kIntruderId), "renewed-client");
+  ASSERT_EQ(::rename(renewed.private_key_file.c_str(),
+                     client_cert_.private_key_file.c_str()),
+            0);
+  ASSERT_EQ(::rename(renewed.certificate_file.c_str(),
+                     client_cert_.certificate_file.c_str()),
+            0);
+  const std::string renewed_line = absl::StrCat("[tls: ", kIntruderId, "]");
+  const absl::Time give_up = absl::Now() + kIoTimeout;
+  while (server_.process->StderrText().find(renewed_line) ==
+             std::string::npos &&
+         absl::Now() < give_up) {
+    // Quiet past the idle time-out, so that the server closes the
+    // connection and the next call makes a new one.
+    absl::SleepFor(absl::Milliseconds(300));
+    (void)call();
+  }
+  ExpectServerLogged(renewed_line);
+}
+
 TEST_F(TlsTest, BadTlsFilesFailTheServerAtStart) {
   absl::StatusOr<ProgramRun> run = RunProgram(
       BinaryPath("increment_server"),
