@@ -89,8 +89,15 @@ bool ClientConnection::AwaitLocked(ClientCallState* stream, Predicate ready,
 
 void ClientConnection::ReadUntil(Predicate ready, absl::Time deadline) {
   char scratch[kReadScratchSize];
-  // The reader may keep bytes in `scratch` until EndReads().
-  absl::Cleanup end_reads = [this] { in_.EndReads(); };
+  // The reader may keep bytes in `scratch` until EndReads(). Before the
+  // reader role is given up, TLS input the session holds is read: no
+  // epoll or poll() would tell the next reader of it.
+  absl::Cleanup end_reads = [this, &scratch] {
+    while (ABSL_PREDICT_FALSE(in_.HasBufferedInput()) &&
+           ReadAndDispatch(absl::MakeSpan(scratch)) != ReadOutcome::kStop) {
+    }
+    in_.EndReads();
+  };
   ReceiveRing* ring = ReaderRing();
   for (;;) {
     // Wait first: right after a request goes out, its reply is not there.

@@ -59,8 +59,9 @@ void ServerRuntime::AcceptConnections(size_t index) {
       ++accepts_running_;  // until the connection is in connections_
     }
     absl::StatusOr<Fd> fd = listener.Accept([&](int shed) {
-      // Out of descriptors: the peer learns why before it is closed.
-      RefuseConnection(shed, out_of_fds_refusal_);
+      // Out of descriptors: the peer learns why before it is closed (a TLS
+      // client could not read it: it is just closed).
+      if (!SpeaksTls(listener)) RefuseConnection(shed, out_of_fds_refusal_);
     });
     if (!fd.ok()) {
       MutexLock lock(&mu_);
@@ -94,7 +95,10 @@ void ServerRuntime::AcceptConnections(size_t index) {
                    absl::StrCat("connection from ", peer, " refused: already ",
                                 options_.max_connections,
                                 " connections (max_connections)"));
-      RefuseConnection((*stream)->fd(), RefusalBytes(room));
+      // (A TLS client could not read a plaintext refusal: it is closed.)
+      if (!SpeaksTls(listener)) {
+        RefuseConnection((*stream)->fd(), RefusalBytes(room));
+      }
       continue;
     }
     (void)AddConnectionLocked(*std::move(stream), std::move(peer), credentials,
@@ -104,9 +108,13 @@ void ServerRuntime::AcceptConnections(size_t index) {
   if (state_ == State::kRunning && !idle_exit_) ArmListenerLocked(index);
 }
 
+bool ServerRuntime::SpeaksTls(const Listener& listener) const {
+  return tls_contexts_ != nullptr && !listener.address().is_unix();
+}
+
 absl::StatusOr<std::unique_ptr<ByteStream>> ServerRuntime::StreamFor(
     const Listener& listener, Fd fd) {
-  if (tls_contexts_ == nullptr || listener.address().is_unix()) {
+  if (!SpeaksTls(listener)) {
     return std::make_unique<SocketStream>(std::move(fd));
   }
   std::string reload_error;

@@ -252,6 +252,8 @@ class ServerRuntime {
   // Serves `stream` as a new connection: enters it in the table, watches
   // its descriptor (if it has one) and arms the handshake deadline. Its
   // tag, or nothing (logged) if epoll would not watch it.
+  // Whether `listener`'s connections speak TLS (options_.tls, TCP).
+  bool SpeaksTls(const Listener& listener) const;
   // The stream a connection accepted on `listener` is served through: TLS
   // on TCP listeners when options_.tls is set, else the socket itself.
   absl::StatusOr<std::unique_ptr<ByteStream>> StreamFor(

@@ -11,6 +11,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 namespace sockrpc {
 namespace {
@@ -78,9 +79,12 @@ int VerifyClient(int preverified, X509_STORE_CTX* store) {
   const auto* context = static_cast<const TlsContext*>(
       SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
   if (context == nullptr) return 1;
-  if (context->Admits(
-          DescribeCertificate(X509_STORE_CTX_get_current_cert(store)))) {
-    return 1;
+  const TlsPeer peer =
+      DescribeCertificate(X509_STORE_CTX_get_current_cert(store));
+  if (context->Admits(peer)) return 1;
+  // For the log: who was refused (see TlsRefusalNoteOf()).
+  if (auto* note = static_cast<std::string*>(SSL_get_app_data(ssl))) {
+    *note = TlsIdentityText(peer);
   }
   X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION);
   return 0;
@@ -127,6 +131,16 @@ std::string TakeOpenSslErrors() {
     absl::StrAppend(&text, reason);
   }
   return text;
+}
+
+std::string TlsIdentityText(const TlsPeer& peer) {
+  std::vector<std::string> names = peer.uris;
+  names.insert(names.end(), peer.dns_names.begin(), peer.dns_names.end());
+  if (names.empty() && !peer.common_name.empty()) {
+    names.push_back("CN=" + peer.common_name);
+  }
+  return names.empty() ? std::string("a certificate without names")
+                       : absl::StrJoin(names, ", ");
 }
 
 TlsPeer DescribeCertificate(X509* certificate) {
@@ -182,7 +196,9 @@ bool TlsContext::Admits(const TlsPeer& peer) const {
   for (const std::string& name : peer.dns_names) {
     if (listed(name)) return true;
   }
-  return !peer.common_name.empty() && listed(peer.common_name);
+  // The common name only stands for a certificate without such names.
+  return peer.uris.empty() && peer.dns_names.empty() &&
+         !peer.common_name.empty() && listed(peer.common_name);
 }
 
 absl::StatusOr<std::shared_ptr<const TlsContext>> TlsContext::ForServer(

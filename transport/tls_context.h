@@ -66,6 +66,10 @@ class TlsContext {
 // What a certificate says of its holder (no version or cipher: those are
 // the session's).
 TlsPeer DescribeCertificate(X509* certificate);
+// The names a peer goes by, for messages: "spiffe://a/b, host.example".
+std::string TlsIdentityText(const TlsPeer& peer);
+// (A server session may set its SSL's app data to a std::string: a client
+// refused by the allow-list has its TlsIdentityText() written there.)
 
 // The text of OpenSSL's queued errors (and clears them), "" if none.
 std::string TakeOpenSslErrors();

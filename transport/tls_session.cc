@@ -118,6 +118,7 @@ absl::StatusOr<std::unique_ptr<TlsSession>> TlsSession::Create(
   SSL_set_bio(ssl, bio, bio);  // the session owns it from here
   if (is_server) {
     SSL_set_accept_state(ssl);
+    SSL_set_app_data(ssl, &session->refused_peer_);
     return session;
   }
   SSL_set_connect_state(ssl);
@@ -206,6 +207,10 @@ absl::Status TlsSession::HandshakeFailed(int result) {
   if (LooksLikeNoTls(reason)) {
     absl::StrAppend(&reason, " (the peer does not speak TLS)");
   }
+  if (!refused_peer_.empty()) {
+    absl::StrAppend(&reason, " (the client's certificate names ", refused_peer_,
+                    ": not in allowed_peers)");
+  }
   if (reason.empty()) {
     reason = error == SSL_ERROR_SYSCALL && saved_errno != 0
                  ? ErrnoText(saved_errno)
@@ -283,18 +288,25 @@ absl::StatusOr<size_t> TlsSession::Write(const struct iovec* iov,
         continue;
       }
       const int error = SSL_get_error(ssl_, result);
-      if (error == SSL_ERROR_WANT_WRITE || error == SSL_ERROR_WANT_READ) {
+      if (error == SSL_ERROR_WANT_WRITE) {
         return total;  // offered again, first, by the next Write()
+      }
+      if (error == SSL_ERROR_WANT_READ) {
+        // A write that waits for the peer (a TLS 1.2 renegotiation, which
+        // is refused): waiting for room to write would spin.
+        return absl::UnavailableError(
+            "TLS write: the peer asked for a renegotiation");
       }
       absl::Status failed = StreamFailed(result, "write");
       // A server that refused our certificate after the handshake (TLS
       // 1.3 checks it last) sent an alert saying why before it closed:
-      // that reason, if it is there, rather than "broken pipe".
+      // that reason, if it is there, rather than "broken pipe". (A peek:
+      // data before it stays for the reader.)
       char ignored[1];
       size_t got = 0;
-      const int read = SSL_read_ex(ssl_, ignored, sizeof(ignored), &got);
-      if (read != 1 && SSL_get_error(ssl_, read) == SSL_ERROR_SSL) {
-        return StreamFailed(read, "write");
+      const int peeked = SSL_peek_ex(ssl_, ignored, sizeof(ignored), &got);
+      if (peeked != 1 && SSL_get_error(ssl_, peeked) == SSL_ERROR_SSL) {
+        return StreamFailed(peeked, "write");
       }
       return failed;
     }

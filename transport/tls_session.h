@@ -96,6 +96,9 @@ class TlsSession {
   // HasBufferedInput()).
   bool socket_drained_ ABSL_GUARDED_BY(mu_) = false;
   TlsPeer peer_;  // written once, before handshake_done_
+  // Server: who the allow-list refused (the verify callback writes it,
+  // within a handshake step, under mu_).
+  std::string refused_peer_;
 };
 
 }  // namespace sockrpc

@@ -39,7 +39,14 @@ absl::StatusOr<ssize_t> TlsStream::CheckFirstByte() {
   first_byte_checked_ = true;
   if (first == kTlsHandshakeRecord) return 1;
   if (!plaintext_refusal_.empty()) {
-    // Best effort: a fresh socket takes these few bytes at once.
+    // Best effort: a fresh socket takes these few bytes at once. What the
+    // client sent is read first, so that the close is a FIN the client
+    // reads after the refusal, not a reset that could discard it.
+    char discard[4096];
+    for (int i = 0; i < 16 && ::recv(fd_.get(), discard, sizeof(discard),
+                                     MSG_DONTWAIT) > 0;
+         ++i) {
+    }
     (void)::send(fd_.get(), plaintext_refusal_.data(),
                  plaintext_refusal_.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
   }
@@ -58,9 +65,9 @@ absl::StatusOr<ssize_t> TlsStream::Read(char* buffer, size_t size) {
 absl::StatusOr<size_t> TlsStream::Write(const struct iovec* iov,
                                         int iov_count) {
   if (ABSL_PREDICT_FALSE(!session_->handshake_done())) {
-    size_t dropped = 0;
-    for (int i = 0; i < iov_count; ++i) dropped += iov[i].iov_len;
-    return dropped;
+    // (A GOAWAY to a client still in its handshake, at shutdown or its
+    // time-out.) The client cannot read it; the connection just closes.
+    return absl::UnavailableError("TLS handshake not done");
   }
   return session_->Write(iov, iov_count);
 }

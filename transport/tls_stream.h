@@ -6,9 +6,12 @@
 // the session holds is reported by HasBufferedInput(). A client that
 // speaks sockrpc without TLS is told so in plaintext (the refusal bytes it
 // was made with: a preface and a GOAWAY) before the connection fails, so
-// it reports a clear error rather than a closed connection. Writes before
-// the handshake is done (a GOAWAY to a client that never finished it) are
-// dropped: the client could not read them.
+// it reports a clear error rather than a closed connection. A write before
+// the handshake is done (a GOAWAY to a client that never finished it)
+// fails, and the connection closes: the client could not read it. A
+// handshake that waits for room to write (a flight larger than the socket's
+// send buffer, which a fresh socket's 16 KiB or more avoids) is resumed by
+// the next read event, so at worst it ends at the handshake time-out.
 //
 // Thread-safety: as TlsSession (one reader, one writer); Shutdown() from
 // any thread.

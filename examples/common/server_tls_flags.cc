@@ -1,4 +1,5 @@
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -19,9 +20,16 @@ ABSL_FLAG(std::vector<std::string>, tls_allowed_peers, {},
 namespace sockrpc {
 namespace examples {
 
-std::optional<TlsServerOptions> ServerTlsFromFlags() {
+absl::StatusOr<std::optional<TlsServerOptions>> ServerTlsFromFlags() {
   if (absl::GetFlag(FLAGS_tls_cert).empty() &&
       absl::GetFlag(FLAGS_tls_key).empty()) {
+    if (!absl::GetFlag(FLAGS_tls_client_ca).empty() ||
+        absl::GetFlag(FLAGS_tls_require_client_cert) ||
+        !absl::GetFlag(FLAGS_tls_allowed_peers).empty()) {
+      return absl::InvalidArgumentError(
+          "--tls_client_ca, --tls_require_client_cert and "
+          "--tls_allowed_peers need --tls_cert and --tls_key");
+    }
     return std::nullopt;
   }
   TlsServerOptions tls;
@@ -30,7 +38,7 @@ std::optional<TlsServerOptions> ServerTlsFromFlags() {
   tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);
   tls.require_client_certificate = absl::GetFlag(FLAGS_tls_require_client_cert);
   tls.allowed_peers = absl::GetFlag(FLAGS_tls_allowed_peers);
-  return tls;
+  return std::optional<TlsServerOptions>(std::move(tls));
 }
 
 }  // namespace examples

@@ -14,13 +14,16 @@
 
 #include <optional>
 
+#include "absl/status/statusor.h"
 #include "sockrpc/transport/tls_options.h"
 
 namespace sockrpc {
 namespace examples {
 
-// The server's TLS as its flags ask (none without --tls_cert/--tls_key).
-std::optional<TlsServerOptions> ServerTlsFromFlags();
+// The server's TLS as its flags ask (none without --tls_cert/--tls_key);
+// INVALID_ARGUMENT for client-certificate flags without a certificate of
+// its own (which would serve in plaintext, checking nobody).
+absl::StatusOr<std::optional<TlsServerOptions>> ServerTlsFromFlags();
 
 // The client's TLS as its flags ask (none unless one of them is given).
 std::optional<TlsChannelOptions> ClientTlsFromFlags();

@@ -196,7 +196,14 @@ int main(int argc, char** argv) {
   options.keepalive_timeout = absl::GetFlag(FLAGS_keepalive_timeout);
   options.min_time_between_pings = absl::GetFlag(FLAGS_min_time_between_pings);
   options.exit_when_idle = absl::GetFlag(FLAGS_exit_when_idle);
-  options.tls = sockrpc::examples::ServerTlsFromFlags();
+  absl::StatusOr<std::optional<sockrpc::TlsServerOptions>> tls =
+      sockrpc::examples::ServerTlsFromFlags();
+  if (!tls.ok()) {
+    std::fprintf(stderr, "increment_server: %s\n",
+                 std::string(tls.status().message()).c_str());
+    return 2;
+  }
+  options.tls = *std::move(tls);
   if (absl::GetFlag(FLAGS_same_user_only)) options.allowed_uids = {getuid()};
   for (const std::string& text : absl::GetFlag(FLAGS_allowed_uids)) {
     uint32_t id;

@@ -226,7 +226,8 @@ TEST_F(TlsTest, MutualTlsAdmitsTheListedClientAndNamesIt) {
   ExpectFailedWith(RunClient({roots, "--cert=" + intruder.certificate_file,
                               "--key=" + intruder.private_key_file}),
                    "UNAVAILABLE");
-  ExpectServerLogged("certificate verify failed");
+  ExpectServerLogged(absl::StrCat("the client's certificate names ",
+                                  kIntruderId, ": not in allowed_peers"));
   // No certificate at all: the list asks for one.
   ExpectFailedWith(RunClient({roots}), "certificate required");
   ExpectServerLogged("peer did not return a certificate");
@@ -397,7 +398,7 @@ TEST_F(TlsTest, AClientsRenewedCertificateIsUsedByItsNextConnection) {
   ExpectServerLogged(renewed_line);
 }
 
-TEST_F(TlsTest, BadTlsFilesFailTheServerAtStart) {
+TEST_F(TlsTest, BadTlsSettingsFailTheServerAtStart) {
   absl::StatusOr<ProgramRun> run = RunProgram(
       BinaryPath("increment_server"),
       {"--listen=127.0.0.1:0", "--tls_cert=" + server_cert_.certificate_file,
@@ -407,6 +408,17 @@ TEST_F(TlsTest, BadTlsFilesFailTheServerAtStart) {
   EXPECT_TRUE(WIFEXITED(run->wait_status) &&
               WEXITSTATUS(run->wait_status) == 1);
   EXPECT_THAT(run->stderr_text, HasSubstr("TLS: cannot load the private key"));
+  // Client certificates asked for without a certificate of its own: it
+  // would serve in plaintext and check nobody. It refuses to start.
+  run =
+      RunProgram(BinaryPath("increment_server"),
+                 {"--listen=127.0.0.1:0", "--tls_client_ca=" + pki_->ca_file(),
+                  absl::StrCat("--tls_allowed_peers=", kClientId)},
+                 kIoTimeout);
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_TRUE(WIFEXITED(run->wait_status) &&
+              WEXITSTATUS(run->wait_status) == 2);
+  EXPECT_THAT(run->stderr_text, HasSubstr("need --tls_cert and --tls_key"));
 }
 
 // The callback API's event loop reads TLS too (its own read path).

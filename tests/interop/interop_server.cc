@@ -133,7 +133,14 @@ int main(int argc, char** argv) {
   options.max_calls_per_connection =
       absl::GetFlag(FLAGS_max_calls_per_connection);
   options.idle_timeout = absl::GetFlag(FLAGS_idle_timeout);
-  options.tls = sockrpc::examples::ServerTlsFromFlags();
+  absl::StatusOr<std::optional<sockrpc::TlsServerOptions>> tls =
+      sockrpc::examples::ServerTlsFromFlags();
+  if (!tls.ok()) {
+    std::fprintf(stderr, "interop_server: %s\n",
+                 std::string(tls.status().message()).c_str());
+    return 2;
+  }
+  options.tls = *std::move(tls);
   options.keepalive_time = absl::GetFlag(FLAGS_keepalive_time);
   options.keepalive_timeout = absl::GetFlag(FLAGS_keepalive_timeout);
   options.min_time_between_pings = absl::GetFlag(FLAGS_min_time_between_pings);
