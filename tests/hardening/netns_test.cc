@@ -18,6 +18,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -273,6 +274,62 @@ TEST_F(BetweenHostsTest, BehindHaproxyInTcpModeTlsGoesEndToEnd) {
     EXPECT_LE(served, kCalls / kHosts * 12 / 10) << "server " << i;
   }
   ExpectEveryCallFromTheClientOverTls();
+}
+
+// TLS bad input between hosts: each a clear error from lab_client, within
+// its bounded run, and the hosts go on serving.
+TEST_F(BetweenHostsTest, TlsBadInputEndsInClearErrors) {
+  const std::string host =
+      absl::StrCat("--target=ipv4:", NetnsLab::HostAddress(0), ":", kPort);
+  absl::StatusOr<std::unique_ptr<TestPki>> other =
+      TestPki::Create(dir_.path(), "other");
+  ASSERT_TRUE(other.ok()) << other.status();
+  CertificateSpec expired;
+  expired.common_name = "client";
+  expired.alternative_names = {absl::StrCat("URI:", kClientId)};
+  expired.not_before = -absl::Hours(48);
+  expired.not_after = -absl::Hours(24);
+  absl::StatusOr<IssuedCertificate> old = pki_->Issue(expired, "expired");
+  ASSERT_TRUE(old.ok()) << old.status();
+  // A plain server beside the TLS one on host 1, for the reverse case.
+  absl::StatusOr<std::unique_ptr<ChildProcess>> plain = NetnsLab::StartIn(
+      lab_->host_namespace(0), BinaryPath("increment_server"),
+      {absl::StrCat("--listen=", NetnsLab::HostAddress(0), ":50052")});
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  absl::StatusOr<StartedServer> plain_server =
+      sockrpc::testing::AwaitServing(*std::move(plain));
+  ASSERT_TRUE(plain_server.ok()) << plain_server.status();
+
+  struct Case {
+    std::vector<std::string> flags;
+    std::string error;
+  };
+  const std::vector<Case> cases = {
+      {{host, "--cacert=" + (*other)->ca_file(),
+        "--cert=" + client_cert_.certificate_file,
+        "--key=" + client_cert_.private_key_file},
+       "TLS handshake failed: certificate verify failed"},
+      {{host, "--cacert=" + pki_->ca_file(), "--cert=" + old->certificate_file,
+        "--key=" + old->private_key_file},
+       "certificate expired"},
+      {{host, "--cacert=" + pki_->ca_file()}, "certificate required"},
+      {{host}, "this server speaks TLS on this port: connect with TLS"},
+      {{absl::StrCat("--target=ipv4:", NetnsLab::HostAddress(0), ":50052"),
+        "--cacert=" + pki_->ca_file()},
+       "(the peer does not speak TLS)"},
+  };
+  for (const Case& each : cases) {
+    std::vector<std::string> flags = each.flags;
+    flags.push_back("--calls=1");
+    absl::StatusOr<ProgramRun> run = NetnsLab::RunIn(
+        lab_->client_namespace(), BinaryPath("lab_client"), flags, kWait);
+    ASSERT_TRUE(run.ok()) << run.status();
+    EXPECT_THAT(run->stdout_text, HasSubstr(each.error))
+        << absl::StrJoin(each.flags, " ");
+    EXPECT_THAT(run->stdout_text, HasSubstr("started 1 ok 0 failed 1"));
+  }
+  const ProgramRun run = RunClient({host, "--calls=3"});
+  EXPECT_THAT(run.stdout_text, HasSubstr("started 3 ok 3 failed 0"));
 }
 
 // Calls one after another over round_robin, keepalive 300 ms / 300 ms,
