@@ -1,6 +1,5 @@
 #include "client/channel.h"
 
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,7 +16,6 @@
 #include "client/client_connection.h"
 #include "client/client_event_loop.h"
 #include "client/interceptor_hooks.h"
-#include "transport/address.h"
 #include "transport/fork_generation.h"
 #include "transport/socket.h"
 #include "transport/status_macros.h"
@@ -165,22 +163,6 @@ absl::StatusOr<std::shared_ptr<ClientConnection>> Channel::ReconnectLocked(
   return connection;
 }
 
-namespace {
-
-// The IP address `fd` is connected to ("10.0.0.1", "::1"), "" if unknown:
-// what the certificate of a server dialled by address must carry.
-std::string ConnectedAddressOf(int fd) {
-  SocketAddress peer;
-  peer.length = sizeof(peer.storage);
-  if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer.storage),
-                  &peer.length) != 0) {
-    return "";
-  }
-  return FromSocketAddress(peer).host;
-}
-
-}  // namespace
-
 absl::StatusOr<Fd> Channel::Connect(const ChannelConnector& connector,
                                     absl::string_view name, absl::Time deadline,
                                     std::unique_ptr<TlsSession>* tls) const {
@@ -189,11 +171,15 @@ absl::StatusOr<Fd> Channel::Connect(const ChannelConnector& connector,
   // (A client has no log: a renewal that does not load keeps the last
   // good files, and the next change is tried again.)
   std::string ignored_reload_error;
+  // Without a name: the address this connection reached.
+  const std::string server_name =
+      tls_server_name_.empty()
+          ? PeerAddressOf(fd.get()).value_or(Address()).host
+          : tls_server_name_;
   SOCKRPC_ASSIGN_OR_RETURN(
-      *tls, TlsSession::Create(
-                tls_->Current(absl::Now(), &ignored_reload_error), fd.get(),
-                tls_server_name_.empty() ? ConnectedAddressOf(fd.get())
-                                         : tls_server_name_));
+      *tls,
+      TlsSession::Create(tls_->Current(absl::Now(), &ignored_reload_error),
+                         fd.get(), server_name));
   absl::Status done = (*tls)->HandshakeUntil(deadline);
   if (!done.ok()) {
     tls->reset();

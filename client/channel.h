@@ -240,7 +240,7 @@ class Channel {
   // each connection, or with `resolver` (round_robin) the resolver's
   // backends do.
   // With `tls`, TCP connections speak TLS, checking `tls_server_name` (if
-  // empty: the IP address each connection reached).
+  // empty: the IP address each connection reached, PeerAddressOf()).
   Channel(Key, std::string target, ChannelConnector connector,
           ChannelOptions options, ChannelResolver resolver = nullptr,
           std::shared_ptr<ReloadingTlsContext> tls = nullptr,

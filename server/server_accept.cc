@@ -27,13 +27,8 @@ namespace {
 
 std::string PeerOf(int fd, const Address& listener_address) {
   if (listener_address.is_unix()) return listener_address.ToString();
-  SocketAddress peer;
-  peer.length = sizeof(peer.storage);
-  if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer.storage),
-                  &peer.length) != 0) {
-    return "unknown";
-  }
-  return FromSocketAddress(peer).ToString();
+  const std::optional<Address> peer = PeerAddressOf(fd);
+  return peer.has_value() ? peer->ToString() : "unknown";
 }
 
 // The credentials of a unix socket's peer, if the kernel tells them.

@@ -39,6 +39,7 @@
 #include "tests/testing/increment_server.h"
 #include "tests/testing/raw_connection.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/utf8.h"
 #include "transport/sync.h"
 #include "transport/wire_codec.h"
 
@@ -63,23 +64,8 @@ using ::sockrpc::testing::TempDir;
 using ::sockrpc::testing::Transport;
 using ::sockrpc::testing::TransportName;
 using ::sockrpc::testing::UniqueListenAddress;
+using ::sockrpc::testing::Utf8;
 using ::testing::HasSubstr;
-
-// UTF-8 encoding of code point `c` (c < 0x10000, not a surrogate).
-std::string Utf8(uint32_t c) {
-  std::string out;
-  if (c < 0x80) {
-    out += static_cast<char>(c);
-  } else if (c < 0x800) {
-    out += static_cast<char>(0xc0 | (c >> 6));
-    out += static_cast<char>(0x80 | (c & 0x3f));
-  } else {
-    out += static_cast<char>(0xe0 | (c >> 12));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (c & 0x3f));
-  }
-  return out;
-}
 
 // A server on the transport of the test's parameter, started for each test.
 class IncrementOverTransportTest : public ::testing::TestWithParam<Transport> {

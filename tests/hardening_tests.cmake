@@ -38,7 +38,8 @@ sockrpc_test(NAME hardening_keepalive_test
 sockrpc_test(NAME hardening_backends_test
   SOURCES hardening/backends_test.cc LIBS ${_hardening_libs})
 sockrpc_test(NAME hardening_tls_test
-  SOURCES hardening/tls_test.cc LIBS ${_hardening_libs} sockrpc_test_pki)
+  SOURCES hardening/tls_test.cc
+  LIBS ${_hardening_libs} sockrpc_test_pki sockrpc_increment_calls)
 # Between hosts: network namespaces made by the test (hardening/netns_lab.h)
 # and lab_client, the client that runs in one of them.
 add_executable(lab_client hardening/lab_client.cc)

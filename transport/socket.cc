@@ -402,6 +402,16 @@ absl::StatusOr<Fd> Listener::Accept(absl::FunctionRef<void(int fd)> shed) {
   }
 }
 
+std::optional<Address> PeerAddressOf(int fd) {
+  SocketAddress peer;
+  peer.length = sizeof(peer.storage);
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer.storage),
+                    &peer.length) != 0) {
+    return std::nullopt;
+  }
+  return FromSocketAddress(peer);
+}
+
 bool IsUnixSocket(int fd) {
   sockaddr_storage storage{};
   socklen_t length = sizeof(storage);

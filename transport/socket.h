@@ -123,6 +123,11 @@ absl::StatusOr<Fd> Connect(const Address& address, absl::Time deadline);
 // IsUnixSocket tells whether `fd` is a unix (AF_UNIX) socket.
 bool IsUnixSocket(int fd);
 
+// PeerAddressOf: the address `fd` is connected to (getpeername()), as an
+// Address (an unnamed unix peer gives an empty kUnixPath one); nullopt if
+// the kernel does not say.
+std::optional<Address> PeerAddressOf(int fd);
+
 // ConnectedPair is two connected unix stream sockets (socketpair()): what
 // one end writes, the other reads. Nothing is bound or listening.
 struct ConnectedPair {

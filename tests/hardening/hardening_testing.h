@@ -20,6 +20,7 @@
 #include "absl/time/time.h"
 #include "google/protobuf/message_lite.h"
 #include "tests/testing/child_process.h"
+#include "tests/testing/increment_calls.h"  // kIncrementMethod
 #include "tests/testing/increment_server.h"
 #include "tests/testing/raw_connection.h"
 
@@ -29,7 +30,6 @@ namespace testing {
 // Bounds one exchange with a server, which normally takes microseconds.
 inline constexpr absl::Duration kIoTimeout = absl::Seconds(10);
 
-inline constexpr char kIncrementMethod[] = "/increment.Increment/Increment";
 inline constexpr char kUnaryCallMethod[] =
     "/sockrpc.interop.InteropTest/UnaryCall";
 inline constexpr char kEmptyCallMethod[] =

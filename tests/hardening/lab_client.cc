@@ -34,6 +34,7 @@
 #include "examples/common/program_flags.h"
 #include "examples/common/tls_flags.h"
 #include "increment.sockrpc.pb.h"
+#include "tests/testing/utf8.h"
 
 ABSL_FLAG(std::string, target, "", "the servers' address (any target form)");
 ABSL_FLAG(int, connections, 1, "channels to take calls in turn");
@@ -54,28 +55,14 @@ namespace {
 
 std::atomic<bool> stop_requested{false};
 
+using ::sockrpc::testing::Utf8;
+
 void RequestStop(int) { stop_requested.store(true); }
 
 void PrintLine(const std::string& line) {
   std::string text = line + "\n";
   std::fwrite(text.data(), 1, text.size(), stdout);
   std::fflush(stdout);
-}
-
-// UTF-8 of code point `c` (below U+10000 here).
-std::string Utf8(uint32_t c) {
-  std::string out;
-  if (c < 0x80) {
-    out += static_cast<char>(c);
-  } else if (c < 0x800) {
-    out += static_cast<char>(0xC0 | (c >> 6));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  } else {
-    out += static_cast<char>(0xE0 | (c >> 12));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  }
-  return out;
 }
 
 }  // namespace

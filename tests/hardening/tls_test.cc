@@ -26,6 +26,7 @@
 #include "increment.sockrpc.pb.h"
 #include "tests/hardening/hardening_testing.h"
 #include "tests/testing/child_process.h"
+#include "tests/testing/increment_calls.h"
 #include "tests/testing/raw_connection.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/temp_dir.h"
@@ -36,6 +37,7 @@ namespace {
 
 using ::sockrpc::testing::BinaryPath;
 using ::sockrpc::testing::CertificateSpec;
+using ::sockrpc::testing::Increment;
 using ::sockrpc::testing::IssuedCertificate;
 using ::sockrpc::testing::kIoTimeout;
 using ::sockrpc::testing::ProgramRun;
@@ -110,6 +112,17 @@ class TlsTest : public ::testing::Test {
     EXPECT_TRUE(WIFEXITED(run.wait_status) && WEXITSTATUS(run.wait_status) == 1)
         << run.stdout_text << run.stderr_text;
     EXPECT_THAT(run.stderr_text, HasSubstr(error));
+  }
+
+  // A channel to the server that trusts the test's authority, with `tls`'s
+  // client certificate if it names one (nullptr, the test failed, if it
+  // cannot be made).
+  std::shared_ptr<sockrpc::Channel> TlsChannel(
+      sockrpc::TlsChannelOptions tls = {}) {
+    tls.ca_file = pki_->ca_file();
+    sockrpc::ChannelOptions options;
+    options.tls = std::move(tls);
+    return sockrpc::testing::MakeChannel(server_.address, options);
   }
 
   // Expects the server to log a line holding `text` (its log arrives
@@ -305,20 +318,10 @@ TEST_F(TlsTest, AStalledHandshakeIsDroppedAtTheHandshakeTimeout) {
 // connections go on.
 TEST_F(TlsTest, ChangedCertificateFilesAreTakenWithoutARestart) {
   ASSERT_NO_FATAL_FAILURE(StartServer());
-  sockrpc::ChannelOptions options;
-  options.tls.emplace();
-  options.tls->ca_file = pki_->ca_file();
-  absl::StatusOr<std::shared_ptr<sockrpc::Channel>> old_channel =
-      sockrpc::CreateChannel(server_.address, options);
-  ASSERT_TRUE(old_channel.ok()) << old_channel.status();
-  increment::Increment::Stub old_stub(*old_channel);
-  increment::IncrementRequest request;
-  request.set_character("A");
-  {
-    sockrpc::ClientContext context;
-    context.set_timeout(kIoTimeout);
-    ASSERT_TRUE(old_stub.Increment(&context, request).ok());
-  }
+  std::shared_ptr<sockrpc::Channel> old_channel = TlsChannel();
+  ASSERT_NE(old_channel, nullptr);
+  increment::Increment::Stub old_stub(old_channel);
+  ASSERT_TRUE(Increment(old_stub, "A").ok());
 
   absl::StatusOr<std::unique_ptr<TestPki>> renewed =
       TestPki::Create(dir_.path(), "renewed");
@@ -344,12 +347,9 @@ TEST_F(TlsTest, ChangedCertificateFilesAreTakenWithoutARestart) {
   // is as it was.
   ExpectFailedWith(RunClient({"--cacert=" + pki_->ca_file()}),
                    "certificate verify failed");
-  sockrpc::ClientContext context;
-  context.set_timeout(kIoTimeout);
-  absl::StatusOr<increment::IncrementReply> reply =
-      old_stub.Increment(&context, request);
+  absl::StatusOr<std::string> reply = Increment(old_stub, "A");
   ASSERT_TRUE(reply.ok()) << reply.status();
-  EXPECT_EQ(reply->character(), "B");
+  EXPECT_EQ(*reply, "B");
 }
 
 // A client's own certificate is renewed the same way: the channel's next
@@ -358,23 +358,13 @@ TEST_F(TlsTest, AClientsRenewedCertificateIsUsedByItsNextConnection) {
   ASSERT_NO_FATAL_FAILURE(
       StartServer({"--tls_client_ca=" + pki_->ca_file(),
                    "--tls_require_client_cert", "--idle_timeout=200ms"}));
-  sockrpc::ChannelOptions options;
-  options.tls.emplace();
-  options.tls->ca_file = pki_->ca_file();
-  options.tls->certificate_file = client_cert_.certificate_file;
-  options.tls->private_key_file = client_cert_.private_key_file;
-  absl::StatusOr<std::shared_ptr<sockrpc::Channel>> channel =
-      sockrpc::CreateChannel(server_.address, options);
-  ASSERT_TRUE(channel.ok()) << channel.status();
-  increment::Increment::Stub stub(*channel);
-  increment::IncrementRequest request;
-  request.set_character("A");
-  auto call = [&] {
-    sockrpc::ClientContext context;
-    context.set_timeout(kIoTimeout);
-    return stub.Increment(&context, request).status();
-  };
-  ASSERT_TRUE(call().ok());
+  sockrpc::TlsChannelOptions own_certificate;
+  own_certificate.certificate_file = client_cert_.certificate_file;
+  own_certificate.private_key_file = client_cert_.private_key_file;
+  std::shared_ptr<sockrpc::Channel> channel = TlsChannel(own_certificate);
+  ASSERT_NE(channel, nullptr);
+  increment::Increment::Stub stub(channel);
+  ASSERT_TRUE(Increment(stub, "A").ok());
   ExpectServerLogged(absl::StrCat("[tls: ", kClientId, "]"));
 
   const IssuedCertificate renewed =
@@ -393,7 +383,7 @@ TEST_F(TlsTest, AClientsRenewedCertificateIsUsedByItsNextConnection) {
     // Quiet past the idle time-out, so that the server closes the
     // connection and the next call makes a new one.
     absl::SleepFor(absl::Milliseconds(300));
-    (void)call();
+    (void)Increment(stub, "A");
   }
   ExpectServerLogged(renewed_line);
 }
@@ -435,13 +425,9 @@ TEST_F(TlsTest, CallbackCallsOverTls) {
   sockrpc::Mutex mu;
   int done = 0;
   int ok = 0;
-  sockrpc::ChannelOptions options;
-  options.tls.emplace();
-  options.tls->ca_file = pki_->ca_file();
-  absl::StatusOr<std::shared_ptr<sockrpc::Channel>> channel =
-      sockrpc::CreateChannel(server_.address, options);
-  ASSERT_TRUE(channel.ok()) << channel.status();
-  increment::Increment::Stub stub(*channel);
+  std::shared_ptr<sockrpc::Channel> channel = TlsChannel();
+  ASSERT_NE(channel, nullptr);
+  increment::Increment::Stub stub(channel);
   for (int i = 0; i < kCalls; ++i) {
     calls.push_back(std::make_unique<Call>());
     Call& call = *calls.back();

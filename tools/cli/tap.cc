@@ -83,23 +83,11 @@ struct TapTls {
 // the live output and a decode of the capture print the same times.
 absl::Time NowMicros() { return absl::FromUnixMicros(absl::ToUnixMicros(absl::Now())); }
 
-bool IsUnixSocket(int fd) {
-  sockaddr_storage address;
-  socklen_t length = sizeof(address);
-  return ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) ==
-             0 &&
-         address.ss_family == AF_UNIX;
-}
-
 // Describes the client at the other end of `fd`.
 std::string DescribePeer(int fd) {
-  SocketAddress peer;
-  peer.length = sizeof(peer.storage);
-  if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer.storage),
-                  &peer.length) != 0) {
-    return "client (unknown address)";
-  }
-  if (peer.family() == AF_UNIX) {
+  const std::optional<Address> peer = PeerAddressOf(fd);
+  if (!peer.has_value()) return "client (unknown address)";
+  if (peer->is_unix()) {
     ucred cred{};
     socklen_t size = sizeof(cred);
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &size) == 0) {
@@ -107,7 +95,7 @@ std::string DescribePeer(int fd) {
     }
     return "client (unix socket)";
   }
-  return absl::StrCat("client ", FromSocketAddress(peer).ToString());
+  return absl::StrCat("client ", peer->ToString());
 }
 
 // One client connection and its upstream connection.
