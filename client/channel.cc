@@ -58,6 +58,7 @@ Channel::~Channel() {
       return state->opening == 0;
     });
   }
+  StopBackendConnects(*state);
   delete state;
 }
 
@@ -110,6 +111,7 @@ void Channel::Abandon(State* old) {
   };
   detach(old->connection_for_fork);
   for (const auto& slot : old->backends_for_fork) detach(slot);
+  fds.push_back(old->cancel_connects_for_fork.load(std::memory_order_acquire));
   fds.push_back(old->loop->epoll_fd_for_fork());
   fds.push_back(old->loop->wake_fd_for_fork());
   DetachInheritedDescriptors(fds);
@@ -165,7 +167,8 @@ absl::StatusOr<std::shared_ptr<ClientConnection>> Channel::ReconnectLocked(
 
 absl::StatusOr<Fd> Channel::Connect(const ChannelConnector& connector,
                                     absl::string_view name, absl::Time deadline,
-                                    std::unique_ptr<TlsSession>* tls) const {
+                                    std::unique_ptr<TlsSession>* tls,
+                                    int cancel_fd) const {
   SOCKRPC_ASSIGN_OR_RETURN(Fd fd, connector(deadline));
   if (tls_ == nullptr || IsUnixSocket(fd.get())) return fd;
   // (A client has no log: a renewal that does not load keeps the last
@@ -180,7 +183,7 @@ absl::StatusOr<Fd> Channel::Connect(const ChannelConnector& connector,
       *tls,
       TlsSession::Create(tls_->Current(absl::Now(), &ignored_reload_error),
                          fd.get(), server_name));
-  absl::Status done = (*tls)->HandshakeUntil(deadline);
+  absl::Status done = (*tls)->HandshakeUntil(deadline, cancel_fd);
   if (!done.ok()) {
     tls->reset();
     return absl::Status(done.code(), absl::StrCat("connection to ", name,
@@ -190,6 +193,10 @@ absl::StatusOr<Fd> Channel::Connect(const ChannelConnector& connector,
 }
 
 absl::Status Channel::WaitForConnected(absl::Time deadline) {
+  State& state = *this->state();
+  if (resolver_ != nullptr && state.fork_failure.ok()) {
+    return ConnectEveryBackend(state, deadline);
+  }
   return GetConnection(deadline).status();
 }
 

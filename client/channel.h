@@ -113,6 +113,9 @@ enum class LoadBalancing {
   // A connection to every address, each call on the next one that is up
   // (in turn); an address that refuses is tried again after a backoff
   // (ChannelOptions::reconnect_backoff). At most kMaxBackends addresses.
+  // Connections are made in the background, a thread per attempt (within
+  // connect_timeout; the channel's destructor cancels them): a call waits
+  // for one only while no backend is up.
   kRoundRobin,
 };
 
@@ -212,11 +215,14 @@ struct ChannelOptions {
 using ChannelConnector = std::function<absl::StatusOr<Fd>(absl::Time deadline)>;
 
 // One server a round_robin channel connects to: its name (messages) and
-// how to connect to it. ChannelResolver lists them afresh each time it is
-// called (a DNS name resolved again).
+// how to connect to it: a connector as ChannelConnector, whose wait for the
+// server also ends, CANCELLED, once `cancel_fd` is readable (the channel
+// going away). ChannelResolver lists them afresh each time it is called (a
+// DNS name resolved again).
 struct ChannelBackend {
   std::string name;
-  ChannelConnector connector;
+  std::function<absl::StatusOr<Fd>(absl::Time deadline, int cancel_fd)>
+      connector;
 };
 using ChannelResolver =
     std::function<absl::StatusOr<std::vector<ChannelBackend>>()>;
@@ -261,7 +267,10 @@ class Channel {
   // before the first call (as gRPC's Channel::WaitForConnected). It tries
   // once: OK once connected; UNAVAILABLE if the server cannot be reached;
   // DEADLINE_EXCEEDED if `deadline` passes first. Nothing is written: the
-  // first call still sends the preface. Thread-safe.
+  // first call still sends the preface. Thread-safe. With round_robin it
+  // connects every backend that is down and not in backoff, and returns
+  // once each attempt has ended or `deadline` has passed: OK if a backend
+  // is up (the calls that follow then take turns across all that are).
   absl::Status WaitForConnected(absl::Time deadline);
 
   // CallUnary makes one unary call of `method` ("/package.Service/Method")
@@ -326,22 +335,36 @@ class Channel {
   absl::StatusOr<std::shared_ptr<ClientConnection>> ReconnectLocked(
       State& state, absl::Time deadline);
   // round_robin (client/channel_backends.cc): the connection of the next
-  // backend that is up or connects now, skipping those in backoff;
-  // UNAVAILABLE naming each backend and why when none is.
+  // backend in turn that is up. Every backend it passes that is down and
+  // not in backoff is connected in the background (ConnectInBackground());
+  // a call waits for those attempts only while no backend is up.
+  // UNAVAILABLE naming each backend and why when none can be reached.
   absl::StatusOr<std::shared_ptr<ClientConnection>> PickBackend(
       State& state, absl::Time deadline);
   // A new connection from `connector` by `deadline`; with TLS over TCP,
-  // its handshake done too (the session in `*tls`; failures name `name`).
+  // its handshake done too (the session in `*tls`; failures name `name`),
+  // cancelled once `cancel_fd` (if not -1) is readable.
   absl::StatusOr<Fd> Connect(const ChannelConnector& connector,
                              absl::string_view name, absl::Time deadline,
-                             std::unique_ptr<TlsSession>* tls) const;
+                             std::unique_ptr<TlsSession>* tls,
+                             int cancel_fd = -1) const;
   // DEADLINE_EXCEEDED: the call's deadline passed while it connected.
   absl::Status ConnectDeadlineExceeded() const;
-  // Connects to backend `index` with state.mu (held) let go meanwhile, so
-  // that other calls use the other backends; records the connection, or
-  // the failure and the backoff that follows.
-  absl::StatusOr<std::shared_ptr<ClientConnection>> ConnectBackend(
-      State& state, size_t index, absl::Time deadline);
+  // WaitForConnected() with round_robin: PickBackend(), then an attempt
+  // for every backend still down, and the wait for them.
+  absl::Status ConnectEveryBackend(State& state, absl::Time deadline);
+  // Starts a thread that connects to backend `index` (ConnectInBackground())
+  // unless the channel is closing; marks the backend connecting.
+  void StartBackendConnectLocked(State& state, size_t index);
+  // One attempt to connect to `backend`, within
+  // ChannelOptions::connect_timeout, on a thread of its own; records the
+  // connection, or the failure and the backoff that follows, and wakes the
+  // calls waiting for a backend.
+  void ConnectInBackground(State& state, const ChannelBackend& backend,
+                           int cancel_fd);
+  // Joins every background connection attempt, cancelling those still
+  // waiting for their server (the destructor).
+  static void StopBackendConnects(State& state);
   // Opens a call: claims `context` (if any), checks its deadline, makes the
   // call's state on the current connection and has `open` send the call
   // (it returns whether the server certainly never saw it: then once more,

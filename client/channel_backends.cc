@@ -2,6 +2,10 @@
 // (ConnectFirst()), and round_robin over every address they resolve to,
 // each backend with its own connection and reconnection backoff
 // (Channel::PickBackend()). See LoadBalancing in client/channel.h.
+#include <pthread.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <memory>
 #include <optional>
@@ -16,7 +20,9 @@
 #include "absl/time/clock.h"
 #include "client/channel.h"
 #include "client/channel_state.h"
+#include "transport/posix_error.h"
 #include "transport/socket.h"
+#include "transport/status_macros.h"
 #include "transport/tls_session.h"
 
 namespace sockrpc {
@@ -102,10 +108,11 @@ absl::StatusOr<std::vector<ChannelBackend>> ResolveBackendsOf(
     for (const SocketAddress& socket_address : *resolved) {
       Address literal = FromSocketAddress(socket_address);
       std::string name = literal.ToString();
-      backends.push_back({std::move(name),
-                          [literal = std::move(literal)](absl::Time deadline) {
-                            return Connect(literal, deadline);
-                          }});
+      backends.push_back(
+          {std::move(name),
+           [literal = std::move(literal)](absl::Time deadline, int cancel_fd) {
+             return Connect(literal, deadline, cancel_fd);
+           }});
     }
   }
   if (backends.empty()) {
@@ -118,10 +125,14 @@ absl::StatusOr<std::vector<ChannelBackend>> ResolveBackendsOf(
 absl::StatusOr<std::shared_ptr<ClientConnection>> Channel::PickBackend(
     State& state, absl::Time deadline) {
   MutexLock lock(&state.mu);
-  // The backends this call tried and saw fail: not tried again by it.
-  std::vector<std::string> tried;
-  std::vector<std::string> reasons;
+  // The backends whose attempt this call waited for: once it has failed,
+  // not waited for again by this call (its error says why).
+  std::vector<std::string> awaited;
   for (;;) {
+    if (state.closing) {
+      return absl::UnavailableError(
+          absl::StrCat("the channel to ", target_, " is closing"));
+    }
     const absl::Time now = absl::Now();
     if (state.backends.empty() ||
         now >= state.resolved_at + options_.resolve_interval) {
@@ -130,10 +141,9 @@ absl::StatusOr<std::shared_ptr<ClientConnection>> Channel::PickBackend(
         return absl::UnavailableError(resolved.message());
       }
     }
-    std::vector<std::string> waiting;  // backing off
+    std::vector<std::string> reasons;                  // of those down
     absl::Time backoff_ends = absl::InfiniteFuture();  // the first to end
-    size_t connecting = 0;             // by other calls
-    std::optional<size_t> to_connect;
+    size_t connecting = 0;
     const size_t count = state.backends.size();
     for (size_t i = 0; i < count; ++i) {
       const size_t index = (state.next_backend + i) % count;
@@ -148,47 +158,45 @@ absl::StatusOr<std::shared_ptr<ClientConnection>> Channel::PickBackend(
                                              std::memory_order_release);
         backend.connection.reset();
       }
+      const bool failed_for_this_call =
+          !backend.connecting && absl::c_linear_search(awaited, backend.name);
+      if (!backend.connecting && !failed_for_this_call &&
+          now >= backend.retry_at) {
+        StartBackendConnectLocked(state, index);
+      }
       if (backend.connecting) {
         ++connecting;
-      } else if (absl::c_linear_search(tried, backend.name)) {
-        // Its failure is in `reasons` already.
-      } else if (now < backend.retry_at) {
-        backoff_ends = std::min(backoff_ends, backend.retry_at);
-        // (A connector's error names its address.)
-        waiting.push_back(
-            absl::StrCat(backend.last_error.message(), " (tried again in ",
-                         absl::FormatDuration(absl::Ceil(
-                             backend.retry_at - now, absl::Milliseconds(1))),
-                         ")"));
-      } else {
-        to_connect = index;  // its turn: connect it
-        break;
+        if (!absl::c_linear_search(awaited, backend.name)) {
+          awaited.push_back(backend.name);
+        }
+        continue;
       }
-    }
-    if (to_connect.has_value()) {
-      tried.push_back(state.backends[*to_connect].name);
-      absl::StatusOr<std::shared_ptr<ClientConnection>> connected =
-          ConnectBackend(state, *to_connect, deadline);
-      if (connected.ok() || absl::IsDeadlineExceeded(connected.status())) {
-        return connected;
+      // (A connector's error names its address.)
+      std::string reason(backend.last_error.message());
+      if (now < backend.retry_at) {
+        if (!failed_for_this_call) {
+          backoff_ends = std::min(backoff_ends, backend.retry_at);
+        }
+        absl::StrAppend(&reason, " (tried again in ",
+                        absl::FormatDuration(absl::Ceil(backend.retry_at - now,
+                                                        absl::Milliseconds(1))),
+                        ")");
       }
-      reasons.push_back(std::string(connected.status().message()));
-      continue;  // the list may have changed while the lock was out
+      reasons.push_back(std::move(reason));
     }
     if (connecting == 0) {
       // None is up: list the backends afresh at the next call.
       state.resolved_at = absl::InfinitePast();
-      reasons.insert(reasons.end(), waiting.begin(), waiting.end());
       return absl::UnavailableError(
           absl::StrCat("no backend of ", target_,
                        " is reachable: ", absl::StrJoin(reasons, "; ")));
     }
-    // Other calls are connecting: wait until an attempt ends (or a
-    // backoff does), then look again.
+    // None is up yet: wait until an attempt ends (or a backoff does), then
+    // look again.
     const uint64_t attempts_ended = state.attempts_ended;
     const bool ended = state.mu.AwaitWithDeadline(
         [&state, attempts_ended]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(state.mu) {
-          return state.attempts_ended != attempts_ended;
+          return state.attempts_ended != attempts_ended || state.closing;
         },
         std::min(deadline, backoff_ends));
     if (!ended && absl::Now() >= deadline) {
@@ -197,64 +205,118 @@ absl::StatusOr<std::shared_ptr<ClientConnection>> Channel::PickBackend(
   }
 }
 
-absl::StatusOr<std::shared_ptr<ClientConnection>> Channel::ConnectBackend(
-    State& state, size_t index, absl::Time deadline) {
-  State::Backend& backend = state.backends[index];
-  backend.connecting = true;
-  const std::string name = backend.name;
-  const ChannelConnector connector = backend.connector;
-  // Without the lock: other calls go on with the other backends meanwhile.
-  state.mu.Unlock();
-  const absl::Time attempt_deadline_by_options =
-      absl::Now() + options_.connect_timeout;
-  const absl::Time attempt_deadline =
-      std::min(deadline, attempt_deadline_by_options);
-  std::unique_ptr<TlsSession> tls;
-  absl::StatusOr<Fd> fd = Connect(connector, name, attempt_deadline, &tls);
-  state.mu.Lock();
+absl::Status Channel::ConnectEveryBackend(State& state, absl::Time deadline) {
+  SOCKRPC_RETURN_IF_ERROR(PickBackend(state, deadline).status());
+  MutexLock lock(&state.mu);
   const absl::Time now = absl::Now();
-  // Found again by name: a resolution meanwhile may have moved it, or
-  // dropped it (then the connection, if any, serves this call alone).
-  State::Backend* found = nullptr;
-  size_t found_index = 0;
   for (size_t i = 0; i < state.backends.size(); ++i) {
-    if (state.backends[i].name == name && state.backends[i].connecting) {
-      found = &state.backends[i];
-      found_index = i;
-      break;
+    const State::Backend& backend = state.backends[i];
+    if (backend.connection == nullptr && !backend.connecting &&
+        now >= backend.retry_at && !state.closing) {
+      StartBackendConnectLocked(state, i);
     }
   }
-  if (found != nullptr) found->connecting = false;
+  (void)state.mu.AwaitWithDeadline(
+      [&state]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(state.mu) {
+        return state.closing ||
+               absl::c_none_of(state.backends, [](const State::Backend& each) {
+                 return each.connecting;
+               });
+      },
+      deadline);
+  return absl::OkStatus();
+}
+
+void Channel::StartBackendConnectLocked(State& state, size_t index) {
+  // The threads whose attempt is over have only their return left.
+  for (const std::thread::id over : state.connects_over) {
+    auto thread = absl::c_find_if(
+        state.connect_threads,
+        [over](const std::thread& each) { return each.get_id() == over; });
+    thread->join();
+    state.connect_threads.erase(thread);
+  }
+  state.connects_over.clear();
+  State::Backend& backend = state.backends[index];
+  if (!state.cancel_connects.valid()) {
+    state.cancel_connects = Fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!state.cancel_connects.valid()) {
+      backend.last_error = absl::UnavailableError(
+          absl::StrCat("cannot start connecting to ", backend.name, ": ",
+                       PosixError("eventfd", errno).message()));
+      state.BackOffLocked(backend, options_.reconnect_backoff);
+      return;
+    }
+    state.cancel_connects_for_fork.store(state.cancel_connects.get(),
+                                         std::memory_order_release);
+  }
+  backend.connecting = true;
+  state.connect_threads.emplace_back(
+      [this, &state, attempt = ChannelBackend{backend.name, backend.connector},
+       cancel_fd = state.cancel_connects.get()] {
+        ConnectInBackground(state, attempt, cancel_fd);
+      });
+}
+
+void Channel::ConnectInBackground(State& state, const ChannelBackend& backend,
+                                  int cancel_fd) {
+  pthread_setname_np(pthread_self(), "sockrpc-connect");
+  std::unique_ptr<TlsSession> tls;
+  absl::StatusOr<Fd> fd = Connect(
+      [&backend, cancel_fd](absl::Time deadline) {
+        return backend.connector(deadline, cancel_fd);
+      },
+      backend.name, absl::Now() + options_.connect_timeout, &tls, cancel_fd);
+  std::shared_ptr<ClientConnection> connection;
+  if (fd.ok()) {
+    connection = std::make_shared<ClientConnection>(
+        *std::move(fd), backend.name, options_, state.loop, std::move(tls));
+  }
+  MutexLock lock(&state.mu);
+  // Found again by name: a resolution meanwhile may have moved it, or
+  // dropped it (then the connection, if any, goes unused).
+  for (size_t i = 0; i < state.backends.size(); ++i) {
+    State::Backend& found = state.backends[i];
+    if (found.name != backend.name || !found.connecting) continue;
+    found.connecting = false;
+    if (connection != nullptr) {
+      found.backoff = absl::ZeroDuration();
+      found.retry_at = absl::InfinitePast();
+      found.last_error = absl::OkStatus();
+      found.connection = std::move(connection);
+      state.backends_for_fork[i].store(found.connection.get(),
+                                       std::memory_order_release);
+    } else if (!absl::IsCancelled(fd.status())) {
+      found.last_error = fd.status();
+      state.BackOffLocked(found, options_.reconnect_backoff);
+    }
+    break;
+  }
   ++state.attempts_ended;
-  if (!fd.ok()) {
-    // An attempt cut short by this call's own deadline says nothing of
-    // the backend: no backoff for it.
-    const bool out_of_time = absl::IsDeadlineExceeded(fd.status()) &&
-                             deadline < attempt_deadline_by_options;
-    if (found != nullptr && !out_of_time) {
-      found->last_error = fd.status();
-      found->backoff = NextBackoff(found->backoff, options_.reconnect_backoff);
-      found->retry_at =
-          now + Jittered(found->backoff, options_.reconnect_backoff.jitter,
-                         state.jitter);
+  state.connects_over.push_back(std::this_thread::get_id());
+  // (An unused connection closes as this returns, without the lock.)
+}
+
+void Channel::State::BackOffLocked(Backend& backend,
+                                   const ReconnectBackoff& policy) {
+  backend.backoff = NextBackoff(backend.backoff, policy);
+  backend.retry_at =
+      absl::Now() + Jittered(backend.backoff, policy.jitter, jitter);
+}
+
+void Channel::StopBackendConnects(State& state) {
+  std::vector<std::thread> threads;
+  {
+    MutexLock lock(&state.mu);
+    state.closing = true;
+    if (state.cancel_connects.valid()) {
+      const uint64_t one = 1;
+      (void)!::write(state.cancel_connects.get(), &one, sizeof(one));
     }
-    if (now >= deadline) {
-      return ConnectDeadlineExceeded();
-    }
-    return absl::UnavailableError(fd.status().message());
+    threads.swap(state.connect_threads);
+    state.connects_over.clear();
   }
-  auto connection = std::make_shared<ClientConnection>(
-      *std::move(fd), name, options_, state.loop, std::move(tls));
-  if (found != nullptr) {
-    found->backoff = absl::ZeroDuration();
-    found->retry_at = absl::InfinitePast();
-    found->last_error = absl::OkStatus();
-    found->connection = connection;
-    state.backends_for_fork[found_index].store(connection.get(),
-                                               std::memory_order_release);
-    state.next_backend = found_index + 1;
-  }
-  return connection;
+  for (std::thread& thread : threads) thread.join();
 }
 
 }  // namespace sockrpc

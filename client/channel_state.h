@@ -13,6 +13,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -22,6 +23,7 @@
 #include "client/client_connection.h"
 #include "client/client_event_loop.h"
 #include "transport/address.h"
+#include "transport/fd.h"
 #include "transport/sync.h"
 
 namespace sockrpc {
@@ -46,12 +48,12 @@ struct Channel::State {
   // listed (client/channel_backends.cc).
   struct Backend {
     std::string name;
-    ChannelConnector connector;
+    decltype(ChannelBackend::connector) connector;
     std::shared_ptr<ClientConnection> connection;   // null: not connected
     absl::Time retry_at = absl::InfinitePast();     // backoff: not before
     absl::Duration backoff = absl::ZeroDuration();  // the last wait
     absl::Status last_error;  // of the last failed attempt
-    bool connecting = false;  // a call connects to it, without mu
+    bool connecting = false;  // an attempt's thread connects to it
   };
   std::vector<Backend> backends ABSL_GUARDED_BY(mu);
   size_t next_backend ABSL_GUARDED_BY(mu) = 0;
@@ -60,11 +62,25 @@ struct Channel::State {
   uint64_t attempts_ended ABSL_GUARDED_BY(mu) = 0;
   absl::Time resolved_at ABSL_GUARDED_BY(mu) = absl::InfinitePast();
   std::minstd_rand jitter ABSL_GUARDED_BY(mu){std::random_device()()};
+  // The background connection attempts (Channel::ConnectInBackground()),
+  // a thread each: those started, and those whose thread has finished its
+  // work (joined by the next start, or by the destructor with the rest).
+  std::vector<std::thread> connect_threads ABSL_GUARDED_BY(mu);
+  std::vector<std::thread::id> connects_over ABSL_GUARDED_BY(mu);
+  // An eventfd, made with the first attempt and written once by the
+  // destructor: it ends the attempts' waits for their servers. No attempt
+  // starts once `closing`.
+  Fd cancel_connects ABSL_GUARDED_BY(mu);
+  std::atomic<int> cancel_connects_for_fork{-1};  // its number, for Abandon()
+  bool closing ABSL_GUARDED_BY(mu) = false;
   // backends[i].connection.get() as connection_for_fork is connection's.
   std::array<std::atomic<ClientConnection*>, kMaxBackends> backends_for_fork{};
   // Lists the backends afresh with `resolver`, keeping the connection and
   // backoff of each that stays (by name). (client/channel_backends.cc)
   absl::Status ResolveBackendsLocked(const ChannelResolver& resolver)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // After a failed attempt: `backend` waits out its next backoff.
+  void BackOffLocked(Backend& backend, const ReconnectBackoff& policy)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // Callback calls between StartCall() and their stream being open
   // (OpenCallbackStream()): the destructor waits for them, even on the

@@ -204,11 +204,16 @@ std::string ConnectFailureText(const SocketAddress& sockaddr, int err) {
                       "): no server listens there");
 }
 
-// socket -> connect to one sockaddr, waiting until `deadline`. A failure's
+absl::Status CancelledAttempt() {
+  return absl::CancelledError("the connection attempt was cancelled");
+}
+
+// socket -> connect to one sockaddr, waiting until `deadline` (or until
+// `cancel_fd`, if not -1, is readable: CANCELLED). A failure's
 // message is only the reason ("Connection refused"); Connect() adds the
 // address. Failures to reach the peer are UNAVAILABLE, or DEADLINE_EXCEEDED.
 absl::StatusOr<Fd> ConnectOne(const SocketAddress& sockaddr,
-                              absl::Time deadline) {
+                              absl::Time deadline, int cancel_fd) {
   // 1. socket(): a non-blocking, close-on-exec stream socket.
   Fd sock(::socket(sockaddr.family(), kSocketFlags, 0));
   if (!sock.valid()) {
@@ -238,19 +243,25 @@ absl::StatusOr<Fd> ConnectOne(const SocketAddress& sockaddr,
           "timed out: the server's accept queue stayed full");
     }
     const absl::Duration nap = std::min(backoff, left);
-    ::poll(nullptr, 0,
-           static_cast<int>(absl::ToInt64Milliseconds(
-               absl::Ceil(nap, absl::Milliseconds(1)))));
+    pollfd cancel = {cancel_fd, POLLIN, 0};  // (ignored if -1)
+    if (::poll(&cancel, 1,
+               static_cast<int>(absl::ToInt64Milliseconds(
+                   absl::Ceil(nap, absl::Milliseconds(1))))) > 0) {
+      return CancelledAttempt();
+    }
     backoff = std::min(backoff * 2, absl::Milliseconds(50));
   }
 
   // 3. Wait until the socket is writable: the handshake is over, one way or
   // the other, and SO_ERROR says which.
-  const absl::Status ready = WaitFor(sock.get(), POLLOUT, deadline);
+  bool cancelled = false;
+  const absl::Status ready =
+      WaitFor(sock.get(), POLLOUT, deadline, cancel_fd, &cancelled);
   if (absl::IsDeadlineExceeded(ready)) {
     return absl::DeadlineExceededError("timed out");
   }
   if (!ready.ok()) return absl::UnavailableError(ready.message());
+  if (cancelled) return CancelledAttempt();
   int err = 0;
   socklen_t len = sizeof(err);
   if (::getsockopt(sock.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
@@ -429,7 +440,8 @@ absl::StatusOr<ConnectedPair> SocketPair() {
   return ConnectedPair{Fd(fds[0]), Fd(fds[1])};
 }
 
-absl::StatusOr<Fd> Connect(const Address& address, absl::Time deadline) {
+absl::StatusOr<Fd> Connect(const Address& address, absl::Time deadline,
+                           int cancel_fd) {
   const std::string name = address.ToString();
   SOCKRPC_ASSIGN_OR_RETURN(std::vector<SocketAddress> sockaddrs,
                            Resolve(address));
@@ -438,7 +450,7 @@ absl::StatusOr<Fd> Connect(const Address& address, absl::Time deadline) {
   std::vector<std::string> reasons;
   absl::Status last;
   for (const SocketAddress& sockaddr : sockaddrs) {
-    absl::StatusOr<Fd> fd = ConnectOne(sockaddr, deadline);
+    absl::StatusOr<Fd> fd = ConnectOne(sockaddr, deadline, cancel_fd);
     if (fd.ok() && sockaddr.family() != AF_UNIX &&
         ConnectedToItself(fd->get())) {
       fd = absl::UnavailableError(
@@ -456,7 +468,7 @@ absl::StatusOr<Fd> Connect(const Address& address, absl::Time deadline) {
     } else {
       reasons.push_back(std::string(last.message()));
     }
-    if (absl::IsDeadlineExceeded(last)) break;
+    if (absl::IsDeadlineExceeded(last) || absl::IsCancelled(last)) break;
   }
   return absl::Status(last.code(),
                       absl::StrCat("failed to connect to ", name, ": ",

@@ -117,8 +117,11 @@ absl::StatusOr<PeerCredentials> GetPeerCredentials(int fd);
 // RESOURCE_EXHAUSTED). A unix server whose accept queue is full is retried,
 // with a short back-off, until the deadline. A TCP socket that the kernel
 // connected to itself (nothing listens on a local port that it chose as the
-// client's own) is closed and reported as refused: UNAVAILABLE.
-absl::StatusOr<Fd> Connect(const Address& address, absl::Time deadline);
+// client's own) is closed and reported as refused: UNAVAILABLE. With a
+// `cancel_fd` (an eventfd another thread may signal; -1: none), the wait
+// also ends when it is readable: CANCELLED.
+absl::StatusOr<Fd> Connect(const Address& address, absl::Time deadline,
+                           int cancel_fd = -1);
 
 // IsUnixSocket tells whether `fd` is a unix (AF_UNIX) socket.
 bool IsUnixSocket(int fd);

@@ -144,7 +144,7 @@ absl::StatusOr<std::unique_ptr<TlsSession>> TlsSession::Create(
   return session;
 }
 
-absl::Status TlsSession::HandshakeUntil(absl::Time deadline) {
+absl::Status TlsSession::HandshakeUntil(absl::Time deadline, int cancel_fd) {
   for (;;) {
     short waits_for = 0;
     {
@@ -152,12 +152,16 @@ absl::Status TlsSession::HandshakeUntil(absl::Time deadline) {
       absl::Status step = HandshakeStep(&waits_for);
       if (!step.ok() || waits_for == 0) return step;
     }
-    absl::Status ready = WaitFor(fd_, waits_for, deadline);
+    bool cancelled = false;
+    absl::Status ready =
+        WaitFor(fd_, waits_for, deadline, cancel_fd, &cancelled);
     if (absl::IsDeadlineExceeded(ready)) {
       return absl::DeadlineExceededError(
           "TLS handshake not done by the deadline");
     }
     if (!ready.ok()) return ready;
+    if (cancelled)
+      return absl::CancelledError("the TLS handshake was cancelled");
   }
 }
 

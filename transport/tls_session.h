@@ -59,8 +59,10 @@ class TlsSession {
 
   // Client: the whole handshake, waiting for the socket until `deadline`
   // (DEADLINE_EXCEEDED). Failures are UNAVAILABLE and say why ("certificate
-  // verify failed: ...", "the server does not speak TLS").
-  absl::Status HandshakeUntil(absl::Time deadline);
+  // verify failed: ...", "the server does not speak TLS"). With a
+  // `cancel_fd` (see Connect() in transport/socket.h), CANCELLED once it is
+  // readable.
+  absl::Status HandshakeUntil(absl::Time deadline, int cancel_fd = -1);
 
   bool handshake_done() const {
     return handshake_done_.load(std::memory_order_acquire);

@@ -25,6 +25,7 @@
 #include "increment.pb.h"
 #include "increment.sockrpc.pb.h"
 #include "tests/hardening/hardening_testing.h"
+#include "tests/testing/fd_testing.h"
 #include "tests/testing/server_process.h"
 
 namespace {
@@ -32,6 +33,11 @@ namespace {
 using ::sockrpc::testing::kIoTimeout;
 using ::sockrpc::testing::StartedServer;
 using ::sockrpc::testing::StartServerBinary;
+
+using ::sockrpc::testing::OpenFdCount;
+using ::sockrpc::testing::OpenSilentPort;
+using ::sockrpc::testing::SilentPort;
+using ::sockrpc::testing::ThreadsNamed;
 
 constexpr char kCallLine[] = "call /increment.Increment/Increment from";
 
@@ -79,13 +85,13 @@ class BackendsTest : public ::testing::Test {
 
   std::shared_ptr<sockrpc::Channel> MakeChannel(
       sockrpc::LoadBalancing policy,
-      absl::Duration backoff = absl::Milliseconds(50)) {
-    sockrpc::ChannelOptions options;
+      absl::Duration backoff = absl::Milliseconds(50),
+      sockrpc::ChannelOptions options = {}, std::string target = "") {
     options.load_balancing = policy;
     options.reconnect_backoff.initial = backoff;
     options.reconnect_backoff.max = std::max(backoff, absl::Milliseconds(200));
     absl::StatusOr<std::shared_ptr<sockrpc::Channel>> channel =
-        sockrpc::CreateChannel(Target(), options);
+        sockrpc::CreateChannel(target.empty() ? Target() : target, options);
     EXPECT_TRUE(channel.ok()) << channel.status();
     return channel.ok() ? *channel : nullptr;
   }
@@ -127,6 +133,8 @@ TEST_F(BackendsTest, RoundRobinTakesTurnsAcrossEveryServer) {
   std::shared_ptr<sockrpc::Channel> channel =
       MakeChannel(sockrpc::LoadBalancing::kRoundRobin);
   ASSERT_NE(channel, nullptr);
+  // Every backend connected first: calls take turns across those up.
+  ASSERT_TRUE(channel->WaitForConnected(absl::Now() + kIoTimeout).ok());
   increment::Increment::Stub stub(channel);
   for (int i = 0; i < 30; ++i) ASSERT_TRUE(Call(stub).ok()) << "call " << i;
   EXPECT_EQ(WaitForServed(30), (std::vector<int>{10, 10, 10}));
@@ -168,6 +176,7 @@ TEST_F(BackendsTest, RoundRobinGoesOnWithoutAServerAndTakesItBackLater) {
   std::shared_ptr<sockrpc::Channel> channel =
       MakeChannel(sockrpc::LoadBalancing::kRoundRobin);
   ASSERT_NE(channel, nullptr);
+  ASSERT_TRUE(channel->WaitForConnected(absl::Now() + kIoTimeout).ok());
   increment::Increment::Stub stub(channel);
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(Call(stub).ok());
   ASSERT_EQ(WaitForServed(3), (std::vector<int>{1, 1, 1}));
@@ -216,6 +225,46 @@ TEST_F(BackendsTest, NoServerUpFailsUnavailableNamingEach) {
   absl::Status second = Call(stub);
   ASSERT_TRUE(absl::IsUnavailable(second)) << second;
   EXPECT_TRUE(absl::StrContains(second.message(), "tried again in")) << second;
+}
+
+// A server that never answers (its host drops packets) is connected to in
+// the background: calls go on over the others at once, none waits for its
+// connect_timeout, and the channel's end cancels the attempt.
+TEST_F(BackendsTest, RoundRobinConnectsAnUnansweringServerInTheBackground) {
+  absl::StatusOr<SilentPort> hole =
+      OpenSilentPort(SilentPort::kDropsConnections);
+  ASSERT_TRUE(hole.ok()) << hole.status();
+  const int fds_before = OpenFdCount();
+  {
+    sockrpc::ChannelOptions options;
+    // Longer than the test may run: waiting for the attempt anywhere (a
+    // call, the channel's destructor) would time the test out.
+    options.connect_timeout = absl::Hours(1);
+    std::shared_ptr<sockrpc::Channel> channel = MakeChannel(
+        sockrpc::LoadBalancing::kRoundRobin, absl::Milliseconds(50), options,
+        absl::StrCat("ipv4:127.0.0.1:", ports_[0], ",127.0.0.1:", hole->port,
+                     ",127.0.0.1:", ports_[2]));
+    ASSERT_NE(channel, nullptr);
+    increment::Increment::Stub stub(channel);
+    for (int i = 0; i < 20; ++i) ASSERT_TRUE(Call(stub).ok()) << "call " << i;
+    // The other backends share the calls; the unanswering one is still
+    // being connected, by a thread of its own.
+    const absl::Time deadline = absl::Now() + kIoTimeout;
+    while (CallsServed(servers_[2]) == 0 && absl::Now() < deadline) {
+      ASSERT_TRUE(Call(stub).ok());
+    }
+    std::vector<int> served = WaitForServed(20);
+    EXPECT_GT(served[0], 0);
+    EXPECT_GT(served[2], 0);
+    EXPECT_EQ(served[1], 0);
+    EXPECT_EQ(ThreadsNamed("sockrpc-connect"), 1);
+    // WaitForConnected() waits for it until its own deadline, and is OK:
+    // two backends are up.
+    EXPECT_TRUE(
+        channel->WaitForConnected(absl::Now() + absl::Milliseconds(100)).ok());
+  }
+  EXPECT_EQ(ThreadsNamed("sockrpc-connect"), 0);
+  EXPECT_EQ(OpenFdCount(), fds_before);
 }
 
 }  // namespace

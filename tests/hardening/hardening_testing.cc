@@ -1,13 +1,17 @@
 #include "tests/hardening/hardening_testing.h"
 
 #include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "client/channel.h"
 #include "client/client_context.h"
@@ -170,6 +174,54 @@ absl::Status IncrementOnce(absl::string_view address) {
         absl::StrCat("reply \"", reply->character(), "\", expected \"B\""));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<SilentPort> OpenSilentPort(SilentPort::Kind kind) {
+  SilentPort port;
+  port.listener = Fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  auto* generic = reinterpret_cast<sockaddr*>(&address);
+  const int backlog = kind == SilentPort::kDropsConnections ? 0 : 64;
+  if (!port.listener.valid() ||
+      ::bind(port.listener.get(), generic, sizeof(address)) != 0 ||
+      ::listen(port.listener.get(), backlog) != 0 ||
+      ::getsockname(port.listener.get(), generic, &length) != 0) {
+    return absl::InternalError(
+        absl::StrCat("cannot listen on a loopback port: ", errno));
+  }
+  port.port = ntohs(address.sin_port);
+  if (kind == SilentPort::kDropsConnections) {
+    port.queued = Fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!port.queued.valid() ||
+        ::connect(port.queued.get(), generic, sizeof(address)) != 0) {
+      return absl::InternalError(
+          absl::StrCat("cannot fill the accept queue: ", errno));
+    }
+  }
+  return port;
+}
+
+int ThreadsNamed(absl::string_view name) {
+  DIR* tasks = ::opendir("/proc/self/task");
+  if (tasks == nullptr) return -1;
+  int count = 0;
+  while (const dirent* task = ::readdir(tasks)) {
+    if (task->d_name[0] == '.') continue;
+    FILE* file = std::fopen(
+        absl::StrCat("/proc/self/task/", task->d_name, "/comm").c_str(), "r");
+    if (file == nullptr) continue;  // the thread has ended
+    char line[32] = {};
+    if (std::fgets(line, sizeof(line), file) != nullptr &&
+        absl::StripSuffix(line, "\n") == name) {
+      ++count;
+    }
+    std::fclose(file);
+  }
+  ::closedir(tasks);
+  return count;
 }
 
 }  // namespace testing

@@ -23,6 +23,7 @@
 #include "tests/testing/increment_calls.h"  // kIncrementMethod
 #include "tests/testing/increment_server.h"
 #include "tests/testing/raw_connection.h"
+#include "transport/fd.h"
 
 namespace sockrpc {
 namespace testing {
@@ -87,6 +88,28 @@ absl::StatusOr<ClientRun> RunHardeningClient(
 // IncrementOnce makes one Increment call ("A") on a fresh channel to
 // `address`; OK if the reply is "B".
 absl::Status IncrementOnce(absl::string_view address);
+
+// A loopback TCP port where nothing answers, as a host that drops packets
+// or a server that hangs.
+struct SilentPort {
+  enum Kind {
+    // Its listener's accept queue (backlog 0) holds one connection that is
+    // never accepted, so the kernel drops every further SYN: a connect()
+    // waits until its deadline.
+    kDropsConnections,
+    // Connections complete (the kernel queues them) but are never
+    // accepted: nothing is read or written on them.
+    kTakesConnections,
+  };
+  Fd listener;
+  Fd queued;  // kDropsConnections: the connection its queue holds
+  int port = 0;
+};
+absl::StatusOr<SilentPort> OpenSilentPort(SilentPort::Kind kind);
+
+// The threads of this process named `name` (/proc/self/task/*/comm); -1
+// if they cannot be listed.
+int ThreadsNamed(absl::string_view name);
 
 }  // namespace testing
 }  // namespace sockrpc

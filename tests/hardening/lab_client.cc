@@ -7,7 +7,8 @@
 //              [--load_balancing round_robin] [--keepalive_time D
 //              --keepalive_timeout D] [--connect_timeout D] [TLS flags]
 //
-// Makes up to --calls calls (until SIGTERM or SIGINT), --interval apart,
+// Connects each channel first (WaitForConnected()), then makes up to
+// --calls calls (until SIGTERM or SIGINT), --interval apart,
 // in turn over --connections channels (each its own connection: through
 // a TCP load balancer, each lands on the backend it picked). Call I sends
 // character U+4E00+I and must get back U+4E00+I+1: a reply that belongs
@@ -98,6 +99,11 @@ int main(int argc, char** argv) {
       PrintLine(absl::StrCat("lab_client: ", channel.status().ToString()));
       return 2;
     }
+    // Connected first (with round_robin every backend), so that the calls
+    // take turns across all of them from the first; a failure here is the
+    // first call's to report.
+    (void)(*channel)->WaitForConnected(absl::Now() +
+                                       absl::GetFlag(FLAGS_deadline));
     stubs.push_back(std::make_unique<increment::Increment::Stub>(*channel));
   }
   if (stubs.empty()) return 2;

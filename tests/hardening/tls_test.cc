@@ -40,13 +40,16 @@ using ::sockrpc::testing::CertificateSpec;
 using ::sockrpc::testing::Increment;
 using ::sockrpc::testing::IssuedCertificate;
 using ::sockrpc::testing::kIoTimeout;
+using ::sockrpc::testing::OpenSilentPort;
 using ::sockrpc::testing::ProgramRun;
 using ::sockrpc::testing::RawConnection;
 using ::sockrpc::testing::RunProgram;
+using ::sockrpc::testing::SilentPort;
 using ::sockrpc::testing::StartedServer;
 using ::sockrpc::testing::StartServerBinary;
 using ::sockrpc::testing::TempDir;
 using ::sockrpc::testing::TestPki;
+using ::sockrpc::testing::ThreadsNamed;
 using ::testing::HasSubstr;
 
 constexpr char kClientId[] = "spiffe://example.org/ns/test/sa/client";
@@ -310,6 +313,33 @@ TEST_F(TlsTest, AStalledHandshakeIsDroppedAtTheHandshakeTimeout) {
   EXPECT_TRUE(raw->WaitForClose(kIoTimeout).ok());
   // Meanwhile and after, others are served.
   ExpectAnswered(RunClient({"--cacert=" + pki_->ca_file()}));
+}
+
+// round_robin over the server and a port that takes the connection but
+// never answers the handshake: every call goes to the server, none waits
+// for the handshake's deadline (an hour here), and the channel's end
+// cancels it.
+TEST_F(TlsTest, AHandshakeThatHangsHoldsUpNoCallOfRoundRobin) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  absl::StatusOr<SilentPort> silent =
+      OpenSilentPort(SilentPort::kTakesConnections);
+  ASSERT_TRUE(silent.ok()) << silent.status();
+  {
+    sockrpc::ChannelOptions options;
+    options.load_balancing = sockrpc::LoadBalancing::kRoundRobin;
+    options.connect_timeout = absl::Hours(1);
+    options.tls.emplace().ca_file = pki_->ca_file();
+    std::shared_ptr<sockrpc::Channel> channel = sockrpc::testing::MakeChannel(
+        absl::StrCat("ipv4:127.0.0.1:", silent->port, ",127.0.0.1:", port_),
+        options);
+    ASSERT_NE(channel, nullptr);
+    increment::Increment::Stub stub(channel);
+    for (int i = 0; i < 10; ++i) {
+      ASSERT_TRUE(Increment(stub, "A").ok()) << "call " << i;
+    }
+    EXPECT_EQ(ThreadsNamed("sockrpc-connect"), 1);
+  }
+  EXPECT_EQ(ThreadsNamed("sockrpc-connect"), 0);
 }
 
 // Certificates are renewed by writing new files (here: renamed over the
