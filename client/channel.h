@@ -192,8 +192,8 @@ struct ChannelOptions {
   AfterFork after_fork = AfterFork::kReconnect;
   // Several servers behind one target (see LoadBalancing): how calls are
   // spread, how soon a refusing server is tried again, and how often the
-  // target's name is resolved again (round_robin; also whenever no backend
-  // can be reached).
+  // target's name is resolved again (round_robin, in the background; also
+  // whenever no backend can be reached).
   LoadBalancing load_balancing = LoadBalancing::kPickFirst;
   ReconnectBackoff reconnect_backoff;
   absl::Duration resolve_interval = absl::Seconds(30);
@@ -362,8 +362,10 @@ class Channel {
   // calls waiting for a backend.
   void ConnectInBackground(State& state, const ChannelBackend& backend,
                            int cancel_fd);
-  // Joins every background connection attempt, cancelling those still
-  // waiting for their server (the destructor).
+  // Joins round_robin's background threads, cancelling the connection
+  // attempts still waiting for their server (the destructor; a listing
+  // of the target's name is waited for: getaddrinfo() cannot be
+  // cancelled).
   static void StopBackendConnects(State& state);
   // Opens a call: claims `context` (if any), checks its deadline, makes the
   // call's state on the current connection and has `open` send the call

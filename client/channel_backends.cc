@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <random>
@@ -45,10 +46,10 @@ absl::Duration NextBackoff(absl::Duration last,
 
 }  // namespace
 
-absl::Status Channel::State::ResolveBackendsLocked(
-    const ChannelResolver& resolver) {
-  absl::StatusOr<std::vector<ChannelBackend>> listed = resolver();
+absl::Status Channel::State::ApplyResolutionLocked(
+    absl::StatusOr<std::vector<ChannelBackend>> listed) {
   resolved_at = absl::Now();
+  ++attempts_ended;  // (wakes the calls waiting for the list)
   if (!listed.ok()) return listed.status();
   if (listed->size() > kMaxBackends) listed->resize(kMaxBackends);
   std::vector<Backend> fresh;
@@ -133,14 +134,45 @@ absl::StatusOr<std::shared_ptr<ClientConnection>> Channel::PickBackend(
       return absl::UnavailableError(
           absl::StrCat("the channel to ", target_, " is closing"));
     }
-    const absl::Time now = absl::Now();
-    if (state.backends.empty() ||
-        now >= state.resolved_at + options_.resolve_interval) {
-      absl::Status resolved = state.ResolveBackendsLocked(resolver_);
-      if (!resolved.ok() && state.backends.empty()) {
+    if (state.backends.empty()) {
+      if (state.resolving) {
+        // Another call lists them: wait for it.
+        const uint64_t attempts_ended = state.attempts_ended;
+        if (!state.mu.AwaitWithDeadline(
+                [&state, attempts_ended]()
+                    ABSL_EXCLUSIVE_LOCKS_REQUIRED(state.mu) {
+                      return state.attempts_ended != attempts_ended;
+                    },
+                deadline)) {
+          return ConnectDeadlineExceeded();
+        }
+        continue;
+      }
+      // The first list (or none was had): this call must wait for it
+      // anyway; without the lock, so that others may wait with it.
+      state.resolving = true;
+      state.mu.Unlock();
+      absl::StatusOr<std::vector<ChannelBackend>> listed = resolver_();
+      state.mu.Lock();
+      state.resolving = false;
+      const absl::Status resolved =
+          state.ApplyResolutionLocked(std::move(listed));
+      if (state.backends.empty()) {
         return absl::UnavailableError(resolved.message());
       }
+    } else if (absl::Now() >= state.resolved_at + options_.resolve_interval &&
+               !state.resolving) {
+      // Listed again in the background: calls go on with the list they
+      // have.
+      state.resolving = true;
+      state.StartThreadLocked("sockrpc-resolve", [this, &state] {
+        absl::StatusOr<std::vector<ChannelBackend>> listed = resolver_();
+        MutexLock lock(&state.mu);
+        state.resolving = false;
+        (void)state.ApplyResolutionLocked(std::move(listed));
+      });
     }
+    const absl::Time now = absl::Now();
     std::vector<std::string> reasons;                  // of those down
     absl::Time backoff_ends = absl::InfiniteFuture();  // the first to end
     size_t connecting = 0;
@@ -227,16 +259,26 @@ absl::Status Channel::ConnectEveryBackend(State& state, absl::Time deadline) {
   return absl::OkStatus();
 }
 
-void Channel::StartBackendConnectLocked(State& state, size_t index) {
-  // The threads whose attempt is over have only their return left.
-  for (const std::thread::id over : state.connects_over) {
-    auto thread = absl::c_find_if(
-        state.connect_threads,
-        [over](const std::thread& each) { return each.get_id() == over; });
+void Channel::State::StartThreadLocked(const char* name,
+                                       std::function<void()> work) {
+  // The threads whose work is over have only their return left.
+  for (const std::thread::id over : threads_over) {
+    auto thread = absl::c_find_if(threads, [over](const std::thread& each) {
+      return each.get_id() == over;
+    });
     thread->join();
-    state.connect_threads.erase(thread);
+    threads.erase(thread);
   }
-  state.connects_over.clear();
+  threads_over.clear();
+  threads.emplace_back([this, name, work = std::move(work)] {
+    pthread_setname_np(pthread_self(), name);
+    work();
+    MutexLock lock(&mu);
+    threads_over.push_back(std::this_thread::get_id());
+  });
+}
+
+void Channel::StartBackendConnectLocked(State& state, size_t index) {
   State::Backend& backend = state.backends[index];
   if (!state.cancel_connects.valid()) {
     state.cancel_connects = Fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
@@ -251,7 +293,8 @@ void Channel::StartBackendConnectLocked(State& state, size_t index) {
                                          std::memory_order_release);
   }
   backend.connecting = true;
-  state.connect_threads.emplace_back(
+  state.StartThreadLocked(
+      "sockrpc-connect",
       [this, &state, attempt = ChannelBackend{backend.name, backend.connector},
        cancel_fd = state.cancel_connects.get()] {
         ConnectInBackground(state, attempt, cancel_fd);
@@ -260,7 +303,6 @@ void Channel::StartBackendConnectLocked(State& state, size_t index) {
 
 void Channel::ConnectInBackground(State& state, const ChannelBackend& backend,
                                   int cancel_fd) {
-  pthread_setname_np(pthread_self(), "sockrpc-connect");
   std::unique_ptr<TlsSession> tls;
   absl::StatusOr<Fd> fd = Connect(
       [&backend, cancel_fd](absl::Time deadline) {
@@ -293,7 +335,6 @@ void Channel::ConnectInBackground(State& state, const ChannelBackend& backend,
     break;
   }
   ++state.attempts_ended;
-  state.connects_over.push_back(std::this_thread::get_id());
   // (An unused connection closes as this returns, without the lock.)
 }
 
@@ -313,8 +354,8 @@ void Channel::StopBackendConnects(State& state) {
       const uint64_t one = 1;
       (void)!::write(state.cancel_connects.get(), &one, sizeof(one));
     }
-    threads.swap(state.connect_threads);
-    state.connects_over.clear();
+    threads.swap(state.threads);
+    state.threads_over.clear();
   }
   for (std::thread& thread : threads) thread.join();
 }

@@ -10,6 +10,7 @@
 
 #include <array>
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
@@ -57,16 +58,23 @@ struct Channel::State {
   };
   std::vector<Backend> backends ABSL_GUARDED_BY(mu);
   size_t next_backend ABSL_GUARDED_BY(mu) = 0;
-  // Counts the connection attempts that ended (calls waiting for one
-  // watch it change).
+  // Counts the connection attempts and the listings that ended (calls
+  // waiting for one watch it change).
   uint64_t attempts_ended ABSL_GUARDED_BY(mu) = 0;
   absl::Time resolved_at ABSL_GUARDED_BY(mu) = absl::InfinitePast();
   std::minstd_rand jitter ABSL_GUARDED_BY(mu){std::random_device()()};
-  // The background connection attempts (Channel::ConnectInBackground()),
-  // a thread each: those started, and those whose thread has finished its
-  // work (joined by the next start, or by the destructor with the rest).
-  std::vector<std::thread> connect_threads ABSL_GUARDED_BY(mu);
-  std::vector<std::thread::id> connects_over ABSL_GUARDED_BY(mu);
+  // round_robin's background work, a thread each: connection attempts
+  // (Channel::ConnectInBackground()) and the list's refreshes. Those
+  // started, and those whose work is over (joined by the next start, or
+  // by the destructor with the rest).
+  std::vector<std::thread> threads ABSL_GUARDED_BY(mu);
+  std::vector<std::thread::id> threads_over ABSL_GUARDED_BY(mu);
+  // Runs `work` on a new thread named `name`.
+  void StartThreadLocked(const char* name, std::function<void()> work)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // The resolver runs (without mu): calls wait for it only while there is
+  // no list yet.
+  bool resolving ABSL_GUARDED_BY(mu) = false;
   // An eventfd, made with the first attempt and written once by the
   // destructor: it ends the attempts' waits for their servers. No attempt
   // starts once `closing`.
@@ -75,9 +83,12 @@ struct Channel::State {
   bool closing ABSL_GUARDED_BY(mu) = false;
   // backends[i].connection.get() as connection_for_fork is connection's.
   std::array<std::atomic<ClientConnection*>, kMaxBackends> backends_for_fork{};
-  // Lists the backends afresh with `resolver`, keeping the connection and
-  // backoff of each that stays (by name). (client/channel_backends.cc)
-  absl::Status ResolveBackendsLocked(const ChannelResolver& resolver)
+  // Takes the resolver's new list of the backends, keeping the connection
+  // and backoff of each that stays (by name); a failure keeps the old
+  // list and is returned. Wakes the calls waiting for attempts.
+  // (client/channel_backends.cc)
+  absl::Status ApplyResolutionLocked(
+      absl::StatusOr<std::vector<ChannelBackend>> listed)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // After a failed attempt: `backend` waits out its next backoff.
   void BackOffLocked(Backend& backend, const ReconnectBackoff& policy)

@@ -5,7 +5,8 @@
 //
 //   lab_client --target T [--connections K] [--calls N] [--interval D]
 //              [--load_balancing round_robin] [--keepalive_time D
-//              --keepalive_timeout D] [--connect_timeout D] [TLS flags]
+//              --keepalive_timeout D] [--connect_timeout D]
+//              [--resolve_interval D] [TLS flags]
 //
 // Connects each channel first (WaitForConnected()), then makes up to
 // --calls calls (until SIGTERM or SIGINT), --interval apart,
@@ -50,6 +51,8 @@ ABSL_FLAG(absl::Duration, keepalive_timeout, absl::Seconds(20),
           "ChannelOptions::keepalive_timeout");
 ABSL_FLAG(absl::Duration, connect_timeout, absl::Seconds(20),
           "ChannelOptions::connect_timeout");
+ABSL_FLAG(absl::Duration, resolve_interval, absl::Seconds(30),
+          "ChannelOptions::resolve_interval");
 ABSL_FLAG(absl::Duration, deadline, absl::Seconds(20), "each call's deadline");
 
 namespace {
@@ -83,6 +86,7 @@ int main(int argc, char** argv) {
   options.keepalive_time = absl::GetFlag(FLAGS_keepalive_time);
   options.keepalive_timeout = absl::GetFlag(FLAGS_keepalive_timeout);
   options.connect_timeout = absl::GetFlag(FLAGS_connect_timeout);
+  options.resolve_interval = absl::GetFlag(FLAGS_resolve_interval);
   options.tls = sockrpc::examples::ClientTlsFromFlags();
   const std::string load_balancing = absl::GetFlag(FLAGS_load_balancing);
   if (load_balancing == "round_robin") {

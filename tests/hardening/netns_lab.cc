@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "transport/status_macros.h"
 
 namespace sockrpc {
 namespace testing {
@@ -86,7 +87,6 @@ absl::StatusOr<std::unique_ptr<NetnsLab>> NetnsLab::Create(
     return absl::FailedPreconditionError(
         absl::StrCat("cannot make a network namespace here: ", made.message()));
   }
-  std::string hosts_file = "127.0.0.1 localhost\n";
   absl::Status status = Ip({"-n", lab->client_, "link", "set", "lo", "up"});
   for (int i = 0; i < hosts && status.ok(); ++i) {
     const std::string host = absl::StrCat(prefix, "h", i + 1);
@@ -107,16 +107,29 @@ absl::StatusOr<std::unique_ptr<NetnsLab>> NetnsLab::Create(
       status = Ip(command);
       if (!status.ok()) break;
     }
-    absl::StrAppend(&hosts_file, HostAddress(i), " ", shared_name, "\n");
   }
   if (!status.ok()) return status;  // the destructor removes what was made
   lab->hosts_file_dir_ = "/etc/netns/" + lab->client_;
+  lab->shared_name_ = shared_name;
   ::mkdir("/etc/netns", 0755);
   if (::mkdir(lab->hosts_file_dir_.c_str(), 0755) != 0) {
     return absl::FailedPreconditionError("cannot make " + lab->hosts_file_dir_);
   }
-  std::ofstream(lab->hosts_file_dir_ + "/hosts") << hosts_file;
+  SOCKRPC_RETURN_IF_ERROR(lab->ListUnderSharedName(hosts));
   return lab;
+}
+
+absl::Status NetnsLab::ListUnderSharedName(int count) {
+  std::string hosts_file = "127.0.0.1 localhost\n";
+  for (int i = 0; i < count && i < static_cast<int>(hosts_.size()); ++i) {
+    absl::StrAppend(&hosts_file, HostAddress(i), " ", shared_name_, "\n");
+  }
+  // Rewritten in place: `ip netns exec` bind-mounts this very file.
+  std::ofstream file(hosts_file_dir_ + "/hosts", std::ios::trunc);
+  file << hosts_file;
+  file.close();
+  return file.fail() ? absl::InternalError("cannot write the hosts file")
+                     : absl::OkStatus();
 }
 
 NetnsLab::~NetnsLab() {

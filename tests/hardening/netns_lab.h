@@ -53,6 +53,10 @@ class NetnsLab {
                                           const std::vector<std::string>& args,
                                           absl::Duration timeout);
 
+  // The shared name resolves to the first `count` hosts from now on (all
+  // of them at first).
+  absl::Status ListUnderSharedName(int count);
+
   // Host `i`'s link (the client's end) down or up again.
   absl::Status SetLinkUp(int i, bool up);
   // Every packet to and from host `i` dropped, or not any more.
@@ -71,6 +75,7 @@ class NetnsLab {
   std::string client_;
   std::vector<std::string> hosts_;
   std::string hosts_file_dir_;  // /etc/netns/<client>
+  std::string shared_name_;
   std::string drop_method_;
   bool netem_ = false;
 };

@@ -215,6 +215,38 @@ TEST_F(BetweenHostsTest, RoundRobinOverAddressesChecksEachHostByItsAddress) {
   ExpectSpread(kCalls);
 }
 
+// The name is listed again every resolve_interval, in the background: a
+// host added to it gets calls, and no call fails meanwhile.
+TEST_F(BetweenHostsTest, RoundRobinTakesAHostAddedToTheName) {
+  ASSERT_TRUE(lab_->ListUnderSharedName(2).ok());
+  std::vector<std::string> flags = {
+      absl::StrCat("--target=dns:", kName, ":", kPort),
+      "--load_balancing=round_robin", "--calls=20000", "--interval=2ms",
+      "--resolve_interval=100ms"};
+  for (std::string& flag : TlsFlags()) flags.push_back(std::move(flag));
+  absl::StatusOr<std::unique_ptr<ChildProcess>> client = NetnsLab::StartIn(
+      lab_->client_namespace(), BinaryPath("lab_client"), flags);
+  ASSERT_TRUE(client.ok()) << client.status();
+  ChildProcess& load = **client;
+  ASSERT_TRUE(load.WaitForLine("call 20 ", kWait).ok());
+  EXPECT_EQ(Served(2), 0);
+
+  ASSERT_TRUE(lab_->ListUnderSharedName(kHosts).ok());
+  const absl::Time give_up = absl::Now() + kWait;
+  while (Served(2) == 0 && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_GT(Served(2), 0) << "the added host got no call";
+
+  ASSERT_TRUE(load.Signal(SIGTERM).ok());
+  ASSERT_TRUE(load.WaitForExit(kWait).ok());
+  ASSERT_TRUE(load.WaitForOutputEnd(kWait).ok());
+  const Summary summary = SummaryOf(load.StdoutText());
+  EXPECT_GT(summary.started, 20);
+  EXPECT_EQ(summary.failed, 0) << load.StdoutText();
+  EXPECT_EQ(summary.ok, summary.started);
+}
+
 TEST_F(BetweenHostsTest, BehindHaproxyInTcpModeTlsGoesEndToEnd) {
   // HAProxy in the client namespace, as a load balancer in front of the
   // hosts would be: TCP mode, one backend per connection in turn. It sees
