@@ -47,6 +47,10 @@ Channel::~Channel() {
     Abandon(state);
     return;
   }
+  // round_robin: no connection attempt or listing starts from now on, and
+  // those waiting for a server end, so that a StartCall() waiting for a
+  // backend (below) does not wait for connect_timeout.
+  CancelBackgroundWork(*state);
   // Callback calls still in flight end (OnDone) before the loop stops; see
   // client/client_callback.h.
   ClientEventLoop::Shutdown(state->loop);
@@ -58,7 +62,7 @@ Channel::~Channel() {
       return state->opening == 0;
     });
   }
-  StopBackendConnects(*state);
+  JoinBackgroundWork(*state);
   delete state;
 }
 

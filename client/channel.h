@@ -354,7 +354,8 @@ class Channel {
   // for every backend still down, and the wait for them.
   absl::Status ConnectEveryBackend(State& state, absl::Time deadline);
   // Starts a thread that connects to backend `index` (ConnectInBackground())
-  // unless the channel is closing; marks the backend connecting.
+  // and marks the backend connecting, unless the channel is closing; if no
+  // thread can be made, the backend backs off.
   void StartBackendConnectLocked(State& state, size_t index);
   // One attempt to connect to `backend`, within
   // ChannelOptions::connect_timeout, on a thread of its own; records the
@@ -362,11 +363,14 @@ class Channel {
   // calls waiting for a backend.
   void ConnectInBackground(State& state, const ChannelBackend& backend,
                            int cancel_fd);
-  // Joins round_robin's background threads, cancelling the connection
-  // attempts still waiting for their server (the destructor; a listing
-  // of the target's name is waited for: getaddrinfo() cannot be
+  // The destructor's two steps for round_robin's background threads:
+  // first no new one starts and the connection attempts waiting for their
+  // server end (CANCELLED; calls waiting for a backend fail UNAVAILABLE,
+  // "closing"); later, once no call can use the state, each is joined (a
+  // listing of the target's name is waited for: getaddrinfo() cannot be
   // cancelled).
-  static void StopBackendConnects(State& state);
+  static void CancelBackgroundWork(State& state);
+  static void JoinBackgroundWork(State& state);
   // Opens a call: claims `context` (if any), checks its deadline, makes the
   // call's state on the current connection and has `open` send the call
   // (it returns whether the server certainly never saw it: then once more,

@@ -12,6 +12,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -66,6 +67,11 @@ absl::Status Channel::State::ApplyResolutionLocked(
     backend.name = std::move(each.name);
     backend.connector = std::move(each.connector);
     fresh.push_back(std::move(backend));
+  }
+  // (Cleared first: a forked child must not find a connection that the
+  // assignment below frees.)
+  for (auto& slot : backends_for_fork) {
+    slot.store(nullptr, std::memory_order_release);
   }
   backends = std::move(fresh);
   for (size_t i = 0; i < backends_for_fork.size(); ++i) {
@@ -141,7 +147,8 @@ absl::StatusOr<std::shared_ptr<ClientConnection>> Channel::PickBackend(
         if (!state.mu.AwaitWithDeadline(
                 [&state, attempts_ended]()
                     ABSL_EXCLUSIVE_LOCKS_REQUIRED(state.mu) {
-                      return state.attempts_ended != attempts_ended;
+                      return state.attempts_ended != attempts_ended ||
+                             state.closing;
                     },
                 deadline)) {
           return ConnectDeadlineExceeded();
@@ -164,13 +171,14 @@ absl::StatusOr<std::shared_ptr<ClientConnection>> Channel::PickBackend(
                !state.resolving) {
       // Listed again in the background: calls go on with the list they
       // have.
-      state.resolving = true;
-      state.StartThreadLocked("sockrpc-resolve", [this, &state] {
-        absl::StatusOr<std::vector<ChannelBackend>> listed = resolver_();
-        MutexLock lock(&state.mu);
-        state.resolving = false;
-        (void)state.ApplyResolutionLocked(std::move(listed));
-      });
+      // (Without a thread, the next call tries again.)
+      state.resolving =
+          state.StartThreadLocked("sockrpc-resolve", [this, &state] {
+            absl::StatusOr<std::vector<ChannelBackend>> listed = resolver_();
+            MutexLock lock(&state.mu);
+            state.resolving = false;
+            (void)state.ApplyResolutionLocked(std::move(listed));
+          });
     }
     const absl::Time now = absl::Now();
     std::vector<std::string> reasons;                  // of those down
@@ -190,8 +198,11 @@ absl::StatusOr<std::shared_ptr<ClientConnection>> Channel::PickBackend(
                                              std::memory_order_release);
         backend.connection.reset();
       }
+      // (An awaited backend whose connection was made and lost since, or
+      // that a new list brought back, has no error: connected again.)
       const bool failed_for_this_call =
-          !backend.connecting && absl::c_linear_search(awaited, backend.name);
+          !backend.connecting && !backend.last_error.ok() &&
+          absl::c_linear_search(awaited, backend.name);
       if (!backend.connecting && !failed_for_this_call &&
           now >= backend.retry_at) {
         StartBackendConnectLocked(state, index);
@@ -259,8 +270,9 @@ absl::Status Channel::ConnectEveryBackend(State& state, absl::Time deadline) {
   return absl::OkStatus();
 }
 
-void Channel::State::StartThreadLocked(const char* name,
+bool Channel::State::StartThreadLocked(const char* name,
                                        std::function<void()> work) {
+  if (closing) return false;
   // The threads whose work is over have only their return left.
   for (const std::thread::id over : threads_over) {
     auto thread = absl::c_find_if(threads, [over](const std::thread& each) {
@@ -270,12 +282,17 @@ void Channel::State::StartThreadLocked(const char* name,
     threads.erase(thread);
   }
   threads_over.clear();
-  threads.emplace_back([this, name, work = std::move(work)] {
-    pthread_setname_np(pthread_self(), name);
-    work();
-    MutexLock lock(&mu);
-    threads_over.push_back(std::this_thread::get_id());
-  });
+  try {
+    threads.emplace_back([this, name, work = std::move(work)] {
+      pthread_setname_np(pthread_self(), name);
+      work();
+      MutexLock lock(&mu);
+      threads_over.push_back(std::this_thread::get_id());
+    });
+  } catch (const std::system_error&) {
+    return false;  // (no exception leaves sockrpc's API)
+  }
+  return true;
 }
 
 void Channel::StartBackendConnectLocked(State& state, size_t index) {
@@ -292,13 +309,17 @@ void Channel::StartBackendConnectLocked(State& state, size_t index) {
     state.cancel_connects_for_fork.store(state.cancel_connects.get(),
                                          std::memory_order_release);
   }
-  backend.connecting = true;
-  state.StartThreadLocked(
+  backend.connecting = state.StartThreadLocked(
       "sockrpc-connect",
       [this, &state, attempt = ChannelBackend{backend.name, backend.connector},
        cancel_fd = state.cancel_connects.get()] {
         ConnectInBackground(state, attempt, cancel_fd);
       });
+  if (!backend.connecting && !state.closing) {
+    backend.last_error = absl::UnavailableError(absl::StrCat(
+        "cannot start connecting to ", backend.name, ": no thread"));
+    state.BackOffLocked(backend, options_.reconnect_backoff);
+  }
 }
 
 void Channel::ConnectInBackground(State& state, const ChannelBackend& backend,
@@ -328,7 +349,7 @@ void Channel::ConnectInBackground(State& state, const ChannelBackend& backend,
       found.connection = std::move(connection);
       state.backends_for_fork[i].store(found.connection.get(),
                                        std::memory_order_release);
-    } else if (!absl::IsCancelled(fd.status())) {
+    } else if (!(state.closing && absl::IsCancelled(fd.status()))) {
       found.last_error = fd.status();
       state.BackOffLocked(found, options_.reconnect_backoff);
     }
@@ -345,15 +366,19 @@ void Channel::State::BackOffLocked(Backend& backend,
       absl::Now() + Jittered(backend.backoff, policy.jitter, jitter);
 }
 
-void Channel::StopBackendConnects(State& state) {
+void Channel::CancelBackgroundWork(State& state) {
+  MutexLock lock(&state.mu);
+  state.closing = true;
+  if (state.cancel_connects.valid()) {
+    const uint64_t one = 1;
+    (void)!::write(state.cancel_connects.get(), &one, sizeof(one));
+  }
+}
+
+void Channel::JoinBackgroundWork(State& state) {
   std::vector<std::thread> threads;
   {
     MutexLock lock(&state.mu);
-    state.closing = true;
-    if (state.cancel_connects.valid()) {
-      const uint64_t one = 1;
-      (void)!::write(state.cancel_connects.get(), &one, sizeof(one));
-    }
     threads.swap(state.threads);
     state.threads_over.clear();
   }

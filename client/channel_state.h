@@ -69,8 +69,9 @@ struct Channel::State {
   // by the destructor with the rest).
   std::vector<std::thread> threads ABSL_GUARDED_BY(mu);
   std::vector<std::thread::id> threads_over ABSL_GUARDED_BY(mu);
-  // Runs `work` on a new thread named `name`.
-  void StartThreadLocked(const char* name, std::function<void()> work)
+  // Runs `work` on a new thread named `name`; false (nothing runs) once
+  // `closing`, or if the system refuses a thread.
+  bool StartThreadLocked(const char* name, std::function<void()> work)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // The resolver runs (without mu): calls wait for it only while there is
   // no list yet.
