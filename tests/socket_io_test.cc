@@ -5,10 +5,9 @@
 // loopback with ephemeral ports. Every wait has a deadline. Binding, and
 // what a Listener does with socket files, is tested in
 // socket_listener_test.cc.
-#include "transport/socket.h"
-
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -26,6 +25,7 @@
 #include "tests/testing/socket_testing.h"
 #include "transport/address.h"
 #include "transport/fd.h"
+#include "transport/socket.h"
 
 namespace sockrpc {
 namespace {
@@ -107,6 +107,36 @@ TEST_F(SocketTest, ConnectWhileAcceptQueueIsFullTimesOut) {
   }
   EXPECT_EQ(last.code(), absl::StatusCode::kDeadlineExceeded) << last;
   EXPECT_THAT(last.message(), HasSubstr(listener->address().ToString()));
+}
+
+// A cancel descriptor that is readable ends the wait for a server that
+// does not answer: CANCELLED, long before the deadline.
+TEST_F(SocketTest, ConnectEndsCancelledOnceTheCancelFdIsReadable) {
+  Fd cancel(::eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK));  // readable already
+  ASSERT_TRUE(cancel.valid());
+  ListenOptions options;
+  options.backlog = 0;
+  // A unix server whose accept queue is full (Connect() naps and retries)
+  // and a TCP one (the kernel drops the SYNs: connect() is in progress).
+  for (const std::string target :
+       {"unix:" + PathFor("full.sock"), std::string("127.0.0.1:0")}) {
+    absl::StatusOr<Listener> listener =
+        Listener::Bind(MustParse(target), options);
+    ASSERT_TRUE(listener.ok()) << listener.status();
+    // Full: until a connection is not made within 100 ms.
+    std::vector<Fd> queued;
+    for (int i = 0; i < 16; ++i) {
+      absl::StatusOr<Fd> fd =
+          Connect(listener->address(), absl::Now() + absl::Milliseconds(100));
+      if (!fd.ok()) break;
+      queued.push_back(*std::move(fd));
+    }
+    absl::StatusOr<Fd> fd = Connect(listener->address(), Deadline(),
+                                    /*cancel_fd=*/cancel.get());
+    EXPECT_EQ(fd.status().code(), absl::StatusCode::kCancelled)
+        << target << fd.status();
+    EXPECT_THAT(fd.status().message(), HasSubstr("cancelled")) << target;
+  }
 }
 
 TEST_F(SocketTest, AcceptWithNothingQueuedReturnsInvalidFd) {
