@@ -140,6 +140,27 @@ class BetweenHostsTest : public ::testing::Test {
     return run.value_or(ProgramRun{});
   }
 
+  // lab_client in the client namespace, round_robin over the shared name
+  // with TLS and `flags`, calling until StopLoad().
+  absl::StatusOr<std::unique_ptr<ChildProcess>> StartLoad(
+      std::vector<std::string> flags) const {
+    for (std::string flag : {absl::StrCat("--target=dns:", kName, ":", kPort),
+                             std::string("--load_balancing=round_robin"),
+                             std::string("--calls=20000")}) {
+      flags.push_back(std::move(flag));
+    }
+    for (std::string& flag : TlsFlags()) flags.push_back(std::move(flag));
+    return NetnsLab::StartIn(lab_->client_namespace(), BinaryPath("lab_client"),
+                             flags);
+  }
+  // Stops it (SIGTERM) and returns all it printed.
+  static std::string StopLoad(ChildProcess& load) {
+    EXPECT_TRUE(load.Signal(SIGTERM).ok());
+    EXPECT_TRUE(load.WaitForExit(kWait).ok());
+    EXPECT_TRUE(load.WaitForOutputEnd(kWait).ok());
+    return load.StdoutText();
+  }
+
   int Served(int i) const {
     return Count(servers_[i].process->StderrText(), kCallLine);
   }
@@ -219,13 +240,8 @@ TEST_F(BetweenHostsTest, RoundRobinOverAddressesChecksEachHostByItsAddress) {
 // host added to it gets calls, and no call fails meanwhile.
 TEST_F(BetweenHostsTest, RoundRobinTakesAHostAddedToTheName) {
   ASSERT_TRUE(lab_->ListUnderSharedName(2).ok());
-  std::vector<std::string> flags = {
-      absl::StrCat("--target=dns:", kName, ":", kPort),
-      "--load_balancing=round_robin", "--calls=20000", "--interval=2ms",
-      "--resolve_interval=100ms"};
-  for (std::string& flag : TlsFlags()) flags.push_back(std::move(flag));
-  absl::StatusOr<std::unique_ptr<ChildProcess>> client = NetnsLab::StartIn(
-      lab_->client_namespace(), BinaryPath("lab_client"), flags);
+  absl::StatusOr<std::unique_ptr<ChildProcess>> client =
+      StartLoad({"--interval=2ms", "--resolve_interval=100ms"});
   ASSERT_TRUE(client.ok()) << client.status();
   ChildProcess& load = **client;
   ASSERT_TRUE(load.WaitForLine("call 20 ", kWait).ok());
@@ -238,12 +254,10 @@ TEST_F(BetweenHostsTest, RoundRobinTakesAHostAddedToTheName) {
   }
   EXPECT_GT(Served(2), 0) << "the added host got no call";
 
-  ASSERT_TRUE(load.Signal(SIGTERM).ok());
-  ASSERT_TRUE(load.WaitForExit(kWait).ok());
-  ASSERT_TRUE(load.WaitForOutputEnd(kWait).ok());
-  const Summary summary = SummaryOf(load.StdoutText());
+  const std::string output = StopLoad(load);
+  const Summary summary = SummaryOf(output);
   EXPECT_GT(summary.started, 20);
-  EXPECT_EQ(summary.failed, 0) << load.StdoutText();
+  EXPECT_EQ(summary.failed, 0) << output;
   EXPECT_EQ(summary.ok, summary.started);
 }
 
@@ -378,17 +392,9 @@ class FaultTest : public BetweenHostsTest,
 };
 
 TEST_P(FaultTest, CallsFailOverWithinTheKeepaliveAndTheHostComesBack) {
-  std::vector<std::string> flags = {
-      absl::StrCat("--target=dns:", kName, ":", kPort),
-      "--load_balancing=round_robin",
-      "--calls=20000",
-      "--interval=5ms",
-      "--keepalive_time=300ms",
-      "--keepalive_timeout=300ms",
-      "--deadline=20s"};
-  for (std::string& flag : TlsFlags()) flags.push_back(std::move(flag));
-  absl::StatusOr<std::unique_ptr<ChildProcess>> client = NetnsLab::StartIn(
-      lab_->client_namespace(), BinaryPath("lab_client"), flags);
+  absl::StatusOr<std::unique_ptr<ChildProcess>> client =
+      StartLoad({"--interval=5ms", "--keepalive_time=300ms",
+                 "--keepalive_timeout=300ms", "--deadline=20s"});
   ASSERT_TRUE(client.ok()) << client.status();
   ChildProcess& load = **client;
   ASSERT_TRUE(load.WaitForLine("call 30 ", kWait).ok());
@@ -413,10 +419,7 @@ TEST_P(FaultTest, CallsFailOverWithinTheKeepaliveAndTheHostComesBack) {
   }
   EXPECT_GT(Served(1), served_when_healed + 2) << "host 2 never came back";
 
-  ASSERT_TRUE(load.Signal(SIGTERM).ok());
-  ASSERT_TRUE(load.WaitForExit(kWait).ok());
-  ASSERT_TRUE(load.WaitForOutputEnd(kWait).ok());
-  const std::string output = load.StdoutText();
+  const std::string output = StopLoad(load);
   const Summary summary = SummaryOf(output);
   // For the log: what happened to the calls.
   for (absl::string_view line : absl::StrSplit(output, '\n')) {
