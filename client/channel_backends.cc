@@ -30,6 +30,10 @@
 namespace sockrpc {
 namespace {
 
+// A round_robin connection lost sooner than this after it was made counts
+// as a failed attempt (see ReconnectBackoff in client/channel.h).
+constexpr absl::Duration kShortestHealthyConnection = absl::Seconds(1);
+
 // `wait` randomized by up to +-`jitter` of itself.
 absl::Duration Jittered(absl::Duration wait, double jitter,
                         std::minstd_rand& random) {
@@ -193,10 +197,23 @@ absl::StatusOr<std::shared_ptr<ClientConnection>> Channel::PickBackend(
           state.next_backend = index + 1;
           return backend.connection;
         }
-        // Lost: connected again at once (a failure starts the backoff).
+        // Lost. After a healthy life, connected again at once; lost soon
+        // after it was made (a server that takes connections and closes
+        // them at once: full, say), a failed attempt whose backoff grows.
         state.backends_for_fork[index].store(nullptr,
                                              std::memory_order_release);
         backend.connection.reset();
+        const absl::Duration lived = now - backend.connected_at;
+        if (lived < kShortestHealthyConnection) {
+          backend.last_error = absl::UnavailableError(absl::StrCat(
+              "the connection to ", backend.name, " closed ",
+              absl::FormatDuration(absl::Trunc(lived, absl::Milliseconds(1))),
+              " after it was made"));
+          state.BackOffLocked(backend, options_.reconnect_backoff);
+        } else {
+          backend.backoff = absl::ZeroDuration();
+          backend.retry_at = absl::InfinitePast();
+        }
       }
       // (An awaited backend whose connection was made and lost since, or
       // that a new list brought back, has no error: connected again.)
@@ -343,8 +360,8 @@ void Channel::ConnectInBackground(State& state, const ChannelBackend& backend,
     if (found.name != backend.name || !found.connecting) continue;
     found.connecting = false;
     if (connection != nullptr) {
-      found.backoff = absl::ZeroDuration();
-      found.retry_at = absl::InfinitePast();
+      // (Its backoff is reset once it has lived; see PickBackend().)
+      found.connected_at = absl::Now();
       found.last_error = absl::OkStatus();
       found.connection = std::move(connection);
       state.backends_for_fork[i].store(found.connection.get(),

@@ -53,6 +53,7 @@ struct Channel::State {
     std::shared_ptr<ClientConnection> connection;   // null: not connected
     absl::Time retry_at = absl::InfinitePast();     // backoff: not before
     absl::Duration backoff = absl::ZeroDuration();  // the last wait
+    absl::Time connected_at = absl::InfinitePast();  // of `connection`
     absl::Status last_error;  // of the last failed attempt
     bool connecting = false;  // an attempt's thread connects to it
   };

@@ -337,7 +337,8 @@ TEST_F(TlsTest, AHandshakeThatHangsHoldsUpNoCallOfRoundRobin) {
     for (int i = 0; i < 10; ++i) {
       ASSERT_TRUE(Increment(stub, "A").ok()) << "call " << i;
     }
-    EXPECT_EQ(ThreadsNamed("sockrpc-connect"), 1);
+    // The attempt waits on its own thread (others may still be ending).
+    EXPECT_GE(ThreadsNamed("sockrpc-connect"), 1);
   }
   EXPECT_EQ(ThreadsNamed("sockrpc-connect"), 0);
 }
