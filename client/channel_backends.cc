@@ -174,8 +174,7 @@ absl::StatusOr<std::shared_ptr<ClientConnection>> Channel::PickBackend(
     } else if (absl::Now() >= state.resolved_at + options_.resolve_interval &&
                !state.resolving) {
       // Listed again in the background: calls go on with the list they
-      // have.
-      // (Without a thread, the next call tries again.)
+      // have (without a thread, the next call tries again).
       state.resolving =
           state.StartThreadLocked("sockrpc-resolve", [this, &state] {
             absl::StatusOr<std::vector<ChannelBackend>> listed = resolver_();
@@ -215,8 +214,9 @@ absl::StatusOr<std::shared_ptr<ClientConnection>> Channel::PickBackend(
           backend.retry_at = absl::InfinitePast();
         }
       }
-      // (An awaited backend whose connection was made and lost since, or
-      // that a new list brought back, has no error: connected again.)
+      // (An awaited backend whose connection was made and lost after a
+      // healthy life since, or that a new list brought back, has no error:
+      // connected again.)
       const bool failed_for_this_call =
           !backend.connecting && !backend.last_error.ok() &&
           absl::c_linear_search(awaited, backend.name);
