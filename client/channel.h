@@ -122,11 +122,12 @@ enum class LoadBalancing {
 // Reconnection backoff of a round_robin backend, as gRPC's connection
 // backoff: after a failed attempt the next waits `initial`, then each
 // `multiplier` times the last, at most `max`, each wait randomized by up to
-// +-`jitter` of itself. A connection that was up for a second or more and
-// is lost is tried again at once, and its backoff starts afresh; one lost
-// sooner (a server that takes connections and closes them at once, as a
-// full one does) counts as a failed attempt, so its backoff goes on
-// growing.
+// +-`jitter` of itself. A connection found lost (when a call's turn
+// reaches it) a second or more after it was made is tried again at once,
+// and its backoff starts afresh; one found lost sooner (a server that
+// takes connections and closes them at once, as a full one does) counts
+// as a failed attempt, so its backoff goes on growing, unless one of the
+// channel's own calls broke it (a deadline mid-write).
 struct ReconnectBackoff {
   absl::Duration initial = absl::Seconds(1);
   double multiplier = 1.6;

@@ -196,17 +196,19 @@ absl::StatusOr<std::shared_ptr<ClientConnection>> Channel::PickBackend(
           state.next_backend = index + 1;
           return backend.connection;
         }
-        // Lost. After a healthy life, connected again at once; lost soon
-        // after it was made (a server that takes connections and closes
-        // them at once: full, say), a failed attempt whose backoff grows.
+        // Lost. After a healthy life, connected again at once; found lost
+        // soon after it was made (a server that takes connections and
+        // closes them at once: full, say), a failed attempt whose backoff
+        // grows, unless one of our own calls broke it.
         state.backends_for_fork[index].store(nullptr,
                                              std::memory_order_release);
+        const bool ours = backend.connection->failed_by_own_call();
         backend.connection.reset();
         const absl::Duration lived = now - backend.connected_at;
-        if (lived < kShortestHealthyConnection) {
+        if (lived < kShortestHealthyConnection && !ours) {
           backend.last_error = absl::UnavailableError(absl::StrCat(
-              "the connection to ", backend.name, " closed ",
-              absl::FormatDuration(absl::Trunc(lived, absl::Milliseconds(1))),
+              "the connection to ", backend.name, " was found lost ",
+              absl::FormatDuration(absl::Ceil(lived, absl::Microseconds(1))),
               " after it was made"));
           state.BackOffLocked(backend, options_.reconnect_backoff);
         } else {

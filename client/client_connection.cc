@@ -243,6 +243,9 @@ bool ClientConnection::Open(const std::shared_ptr<ClientCallState>& stream,
   ReadWhatIsLeft();
   // A partly written frame leaves the byte stream unusable for every call.
   MutexLock lock(&mu_);
+  if (stream->done_ || absl::IsDeadlineExceeded(sent)) {
+    failed_by_own_call_.store(true, std::memory_order_release);
+  }
   if (stream->done_) {
     FailLocked(absl::UnavailableError(
         absl::StrCat("connection to ", target_, " failed: ", sent.message())));

@@ -158,6 +158,14 @@ class ClientConnection {
   bool TakesNewCalls() {
     return usable() && (is_unix() || !PeerClosedWhileIdle());
   }
+  // True once this side failed the connection for a call of its own: the
+  // call's deadline (or its end) came while its request was half written,
+  // which leaves the byte stream unusable. Not the server's doing, so
+  // round_robin does not count it against the server
+  // (client/channel_backends.cc).
+  bool failed_by_own_call() const {
+    return failed_by_own_call_.load(std::memory_order_acquire);
+  }
 
   // ---- For the event loop and its calls (client_connection_loop.cc) ----
   // None of these blocks.
@@ -470,6 +478,7 @@ class ClientConnection {
   bool going_away_ ABSL_GUARDED_BY(mu_) = false;
   // broken_.ok() && !going_away_, readable without mu_ (every call asks).
   std::atomic<bool> usable_{true};
+  std::atomic<bool> failed_by_own_call_{false};  // see failed_by_own_call()
 
   // Large buffers kept warm for encoding and reading (see BufferPool); a
   // connection that moves only small messages keeps none.

@@ -240,6 +240,9 @@ absl::Status ClientConnection::WriteFramesWithFds(absl::string_view bytes,
   absl::Status sent =
       out_.WriteAllWithFds(bytes, 0, RawFds(fds), deadline, &written);
   if (!sent.ok()) {
+    if (absl::IsDeadlineExceeded(sent)) {
+      failed_by_own_call_.store(true, std::memory_order_release);
+    }
     Fail(absl::UnavailableError(
         absl::StrCat("connection to ", target_, " failed: ", sent.message())));
   }

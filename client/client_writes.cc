@@ -19,6 +19,9 @@ absl::Status ClientConnection::WriteFrames(absl::string_view bytes,
   absl::Status sent = WriteAllInTime(bytes, deadline, &written);
   *sent_nothing = written == 0;
   if (!sent.ok()) {
+    if (absl::IsDeadlineExceeded(sent)) {
+      failed_by_own_call_.store(true, std::memory_order_release);
+    }
     Fail(absl::UnavailableError(
         absl::StrCat("connection to ", target_, " failed: ", sent.message())));
   }
