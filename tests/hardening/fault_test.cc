@@ -233,7 +233,10 @@ TEST_F(FaultTest, CallWithoutDeadlineServesOthersAndEndsWhenTheServerDies) {
   ASSERT_TRUE(server_.process->Signal(SIGKILL).ok());
   const absl::Time killed = absl::Now();
   sleeper.join();
-  EXPECT_LT(absl::Now() - killed, kPromptly);
+  // Ended by the server's death (UNAVAILABLE), not by its 60 s sleep. (No
+  // tighter bound: the kernel closes a killed process's sockets only as it
+  // tears the process down, which on a loaded machine took 2.4 s in CI.)
+  EXPECT_LT(absl::Now() - killed, absl::Seconds(30));
   EXPECT_EQ(sleeper_status.code(), absl::StatusCode::kUnavailable)
       << sleeper_status;
 }
