@@ -128,6 +128,19 @@ class TlsTest : public ::testing::Test {
     return sockrpc::testing::MakeChannel(server_.address, options);
   }
 
+  // Renews `old`'s files with `renewed`'s, renamed over them as certificate
+  // tools do. The key first: a certificate without its key fails to load,
+  // and the reader keeps the old pair until both are there.
+  static void RenameOver(const IssuedCertificate& renewed,
+                         const IssuedCertificate& old) {
+    ASSERT_EQ(::rename(renewed.private_key_file.c_str(),
+                       old.private_key_file.c_str()),
+              0);
+    ASSERT_EQ(::rename(renewed.certificate_file.c_str(),
+                       old.certificate_file.c_str()),
+              0);
+  }
+
   // Expects the server to log a line holding `text` (its log arrives
   // apart from the client's exit: a bounded wait).
   void ExpectServerLogged(const std::string& text) {
@@ -359,14 +372,7 @@ TEST_F(TlsTest, ChangedCertificateFilesAreTakenWithoutARestart) {
   ASSERT_TRUE(renewed.ok()) << renewed.status();
   const IssuedCertificate next =
       Issue(sockrpc::testing::LocalServerSpec(), "next", renewed->get());
-  // The key first: a certificate without its key fails to load, and the
-  // server keeps the old pair until both are there.
-  ASSERT_EQ(::rename(next.private_key_file.c_str(),
-                     server_cert_.private_key_file.c_str()),
-            0);
-  ASSERT_EQ(::rename(next.certificate_file.c_str(),
-                     server_cert_.certificate_file.c_str()),
-            0);
+  ASSERT_NO_FATAL_FAILURE(RenameOver(next, server_cert_));
   const std::string new_roots = "--cacert=" + (*renewed)->ca_file();
   ProgramRun run;
   const absl::Time give_up = absl::Now() + kIoTimeout;
@@ -400,12 +406,7 @@ TEST_F(TlsTest, AClientsRenewedCertificateIsUsedByItsNextConnection) {
 
   const IssuedCertificate renewed =
       Issue(ClientSpec(kIntruderId), "renewed-client");
-  ASSERT_EQ(::rename(renewed.private_key_file.c_str(),
-                     client_cert_.private_key_file.c_str()),
-            0);
-  ASSERT_EQ(::rename(renewed.certificate_file.c_str(),
-                     client_cert_.certificate_file.c_str()),
-            0);
+  ASSERT_NO_FATAL_FAILURE(RenameOver(renewed, client_cert_));
   const std::string renewed_line = absl::StrCat("[tls: ", kIntruderId, "]");
   const absl::Time give_up = absl::Now() + kIoTimeout;
   while (server_.process->StderrText().find(renewed_line) ==
