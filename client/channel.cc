@@ -264,6 +264,8 @@ absl::Status Channel::CallUnaryNow(ClientContext* context,
                                    absl::string_view method,
                                    const google::protobuf::MessageLite& request,
                                    google::protobuf::MessageLite* reply) {
+  if (context == nullptr)
+    return CallUnaryWithoutContext(method, request, reply);
   absl::Status status;
   absl::StatusOr<std::shared_ptr<ClientCallState>> call = OpenCall(
       context, /*callback=*/nullptr,
@@ -275,6 +277,26 @@ absl::Status Channel::CallUnaryNow(ClientContext* context,
         return retryable;
       });
   return call.ok() ? status : call.status();
+}
+
+absl::Status Channel::CallUnaryWithoutContext(
+    absl::string_view method, const google::protobuf::MessageLite& request,
+    google::protobuf::MessageLite* reply) {
+  for (int attempt = 0;; ++attempt) {
+    SOCKRPC_ASSIGN_OR_RETURN(std::shared_ptr<ClientConnection> connection,
+                             GetConnection(absl::InfiniteFuture()));
+    ClientConnection& opened = *connection;
+    ClientCallState state(std::move(connection), /*context=*/nullptr,
+                          absl::InfiniteFuture());
+    // Owns nothing: copies of it cost no atomic count, and the last one
+    // (the connection's table's) is gone before CallUnary() returns.
+    const std::shared_ptr<ClientCallState> unowned(
+        std::shared_ptr<ClientCallState>(), &state);
+    bool retryable = false;
+    absl::Status status =
+        opened.CallUnary(unowned, method, request, reply, &retryable);
+    if (!retryable || attempt == 1) return status;
+  }
 }
 
 std::shared_ptr<ClientCallState> Channel::StartStream(

@@ -395,6 +395,14 @@ class Channel {
   absl::Status CallUnaryNow(ClientContext* context, absl::string_view method,
                             const google::protobuf::MessageLite& request,
                             google::protobuf::MessageLite* reply);
+  // CallUnaryNow() for a call with no ClientContext: nothing but its
+  // connection's table of calls can reach such a call, and the table lets
+  // go of it, under the connection's mutex, before the caller can see it
+  // done (ClientConnection::EndStreamLocked(), FailLocked()). So its state
+  // lives on the caller's stack, with no allocation and no shared count.
+  absl::Status CallUnaryWithoutContext(
+      absl::string_view method, const google::protobuf::MessageLite& request,
+      google::protobuf::MessageLite* reply);
   std::shared_ptr<ClientCallState> StartStream(
       ClientContext* context, absl::string_view method,
       const google::protobuf::MessageLite* request);

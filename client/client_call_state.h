@@ -5,8 +5,11 @@
 // Created by Channel for each call, shared by the ClientCall that owns the
 // call, the connection's table of calls (until the call ends) and the
 // ClientContext (weakly, for TryCancel), and for a callback call its
-// ClientCallbackCall. Every mutable field is guarded by the connection's
-// mutex, which also coordinates which thread reads.
+// ClientCallbackCall. A blocking unary call without a context is the
+// exception: its state lives on the caller's stack, and the table's
+// shared_ptr to it owns nothing (Channel::CallUnaryWithoutContext()). Every
+// mutable field is guarded by the connection's mutex, which also coordinates
+// which thread reads.
 #ifndef SOCKRPC_CLIENT_CLIENT_CALL_STATE_H_
 #define SOCKRPC_CLIENT_CLIENT_CALL_STATE_H_
 
