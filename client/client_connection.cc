@@ -235,7 +235,7 @@ bool ClientConnection::Open(const std::shared_ptr<ClientCallState>& stream,
     sent = WriteAllInTime(AsView(encoded_frames), stream->deadline(), &written);
   }
   }
-  buffers_.Give(std::move(frames));
+  if (!frames.empty()) buffers_.Give(std::move(frames));  // (else unused)
   if (sent.ok()) return false;
   // The server may have said why it closed the connection (a GOAWAY, e.g.
   // for too many connections) before our write failed: read it, so that

@@ -143,8 +143,12 @@ bool ClientConnection::HandleFrame(const FrameReader::Frame& frame) {
         EndStreamLocked(stream, absl::InternalError(absl::StrCat(
                                     "failed to parse the reply (",
                                     stream.direct_reply_->GetTypeName(), ")")));
-      } else if (absl::Status matched = AcceptReplyFds(
-                     stream, *stream.direct_reply_, std::move(fds));
+      } else if (absl::Status matched =
+                     ABSL_PREDICT_TRUE(fds.empty() &&
+                                       stream.context_ == nullptr)
+                         ? absl::OkStatus()  // (most calls: nothing to match)
+                         : AcceptReplyFds(stream, *stream.direct_reply_,
+                                          std::move(fds));
                  ABSL_PREDICT_FALSE(!matched.ok())) {
         EndStreamLocked(stream, matched);
       } else {
