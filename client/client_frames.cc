@@ -153,6 +153,13 @@ bool ClientConnection::HandleFrame(const FrameReader::Frame& frame) {
         EndStreamLocked(stream, matched);
       } else {
         stream.got_reply_ = true;
+        // A plain OK STATUS right behind the reply, in the same read (what
+        // most unary calls end with), ends the call here, under this lock.
+        if (in_.TakeEmptyFrame(FrameType::kStatus, id)) {
+          stream.got_metadata_ = true;
+          EndStreamLocked(stream, absl::OkStatus());
+          return true;
+        }
       }
       stream.got_metadata_ = true;  // (a reply implies it)
       NotifyLocked(stream);

@@ -88,6 +88,13 @@ class IncomingFrames {
     return result;
   }
 
+  // FrameReader::TakeEmptyFrame(), once the preface is in and while no
+  // descriptors wait for their frames (Next() checks those).
+  bool TakeEmptyFrame(FrameType type, uint32_t stream_id) {
+    return preface_received_ && received_fds_.empty() &&
+           reader_.TakeEmptyFrame(static_cast<uint8_t>(type), stream_id);
+  }
+
   // Bytes read from the socket so far (keepalive: anything that arrives
   // is a sign of life).
   uint64_t bytes_received() const { return bytes_received_; }

@@ -229,6 +229,52 @@ TEST(FrameReaderTest, MalformedHeaderIsReported) {
   EXPECT_EQ(results[0], FrameReader::Result::kMalformed);
 }
 
+// Copies `bytes` into the reader whole, as one read.
+void Put(FrameReader& reader, absl::string_view bytes) {
+  absl::Span<char> space = reader.PrepareRead(bytes.size());
+  std::memcpy(space.data(), bytes.data(), bytes.size());
+  reader.CommitRead(bytes.size());
+}
+
+TEST(FrameReaderTest,
+     TakeEmptyFrameTakesOnlyAWholeEmptyFrameOfItsTypeAndStream) {
+  const uint8_t status = static_cast<uint8_t>(FrameType::kStatus);
+  std::string other_stream, other_type, with_payload, malformed;
+  AppendRawFrame(&other_stream, FrameType::kStatus, 0, 5, "");
+  AppendRawFrame(&other_type, FrameType::kHalfClose, 0, 3, "");
+  AppendRawFrame(&with_payload, FrameType::kStatus, 0, 3, "x");
+  AppendRawFrame(&malformed, FrameType::kStatus, 0, 3, "");
+  malformed[10] = 1;  // reserved byte
+  for (const std::string& refused :
+       {other_stream, other_type, with_payload, malformed}) {
+    FrameReader reader(kDefaultMaxFrameSize);
+    Put(reader, refused);
+    EXPECT_FALSE(reader.TakeEmptyFrame(status, 3));
+    EXPECT_EQ(reader.buffered(), refused.size());  // nothing taken
+  }
+
+  std::string bytes;
+  AppendRawFrame(&bytes, FrameType::kMessage, 0, 3, "reply");
+  AppendRawFrame(&bytes, FrameType::kStatus, 0, 3, "");
+  AppendRawFrame(&bytes, FrameType::kMessage, 0, 7, "next");
+  FrameReader reader(kDefaultMaxFrameSize);
+  Put(reader, absl::string_view(bytes).substr(0, bytes.size() - 20));
+  FrameReader::Frame frame;
+  absl::Status error;
+  ASSERT_EQ(reader.Next(&frame, &error), FrameReader::Result::kFrame);
+  EXPECT_EQ(frame.payload, "reply");
+  // Only part of the STATUS frame's header is in: not taken yet.
+  EXPECT_FALSE(reader.TakeEmptyFrame(status, 3));
+  Put(reader, absl::string_view(bytes).substr(bytes.size() - 20));
+  EXPECT_TRUE(reader.TakeEmptyFrame(status, 3));
+  // The reader goes on after it.
+  ASSERT_EQ(reader.Next(&frame, &error), FrameReader::Result::kFrame);
+  EXPECT_EQ(frame.header.stream_id, 7u);
+  EXPECT_EQ(frame.payload, "next");
+  EXPECT_FALSE(reader.TakeEmptyFrame(status, 7));
+  EXPECT_EQ(reader.buffered(), 0u);
+}
+
 // Feeds `bytes` whole and returns the first complete frame.
 FrameReader::Frame FeedOneFrame(FrameReader& reader, absl::string_view bytes) {
   absl::Span<char> space = reader.PrepareRead(bytes.size());

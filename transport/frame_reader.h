@@ -81,6 +81,11 @@ class FrameReader {
   // Returns the next complete frame, if any (see Result).
   Result Next(Frame* frame, absl::Status* error);
 
+  // Takes the next frame, as Next() would, if it is whole, well-formed, of
+  // `type` on `stream_id` and has no payload (a plain OK STATUS after a
+  // reply, most often); otherwise takes nothing and returns false.
+  bool TakeEmptyFrame(uint8_t type, uint32_t stream_id);
+
   // Moves the payload of `frame`, the frame Next() returned last, into
   // `*holder`, and returns its offset there (its size is unchanged). A
   // large payload is not copied: the whole buffer moves to `*holder` (give
@@ -168,6 +173,19 @@ inline FrameReader::Result FrameReader::Next(Frame* frame,
       absl::string_view(data() + begin_ + kFrameHeaderSize, header->length);
   begin_ += frame_size;
   return Result::kFrame;
+}
+
+inline bool FrameReader::TakeEmptyFrame(uint8_t type, uint32_t stream_id) {
+  FrameHeader header;
+  if (skip_remaining_ > 0 || buffered() < kFrameHeaderSize ||
+      !DecodeWellFormedFrameHeader(data() + begin_, &header) ||
+      header.length != 0 || header.type != type ||
+      header.stream_id != stream_id) {
+    return false;
+  }
+  pending_frame_size_ = 0;
+  begin_ += kFrameHeaderSize;
+  return true;
 }
 
 }  // namespace sockrpc
