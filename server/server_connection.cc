@@ -293,7 +293,17 @@ bool ServerConnection::HandleHeaders(
   if (method->starts_with_request()) call->CountWhileAwaitingRequest();
   if (deadline != absl::InfiniteFuture()) runtime_->ScheduleDeadline(call);
   if (method->starts_with_request()) {
-    // Its request most likely follows in the same read.
+    // Its request most likely follows in the same read: taken at once if
+    // it is whole there (and no descriptors wait for a frame), else found
+    // by its MESSAGE later in this read.
+    FrameReader::Frame request;
+    if (ABSL_PREDICT_TRUE(fds_stream_ == 0 && received_fds_.empty()) &&
+        reader_.TakeFrameIf(static_cast<uint8_t>(FrameType::kMessage),
+                            stream_id, &request)) {
+      NoteCallFrame();
+      StartWithRequest(std::move(call), request, {}, ready);
+      return true;
+    }
     just_opened_ = std::move(call);
   } else {
     // A streaming handler starts now and reads its messages as they come.
@@ -348,20 +358,7 @@ bool ServerConnection::HandleMessage(const FrameReader::Frame& frame,
     return true;
   }
   if (call->starts_with_request()) {
-    // One request only; the call was counted when its HEADERS came.
-    if (!call->MarkStarted()) {
-      ReleaseFds(fds.size());
-      return true;
-    }
-    if (ABSL_PREDICT_FALSE(!fds.empty())) call->SetRequestFds(std::move(fds));
-    ServerCall ready_call;
-    ready_call.state = std::move(call);
-    ready_call.request_size = frame.payload.size();
-    if (!ready_call.state->KeepSmallRequest(frame.payload)) {
-      ready_call.request_offset =
-          reader_.DetachPayload(frame, &ready_call.request_buffer);
-    }
-    ready->push_back(std::move(ready_call));
+    StartWithRequest(std::move(call), frame, std::move(fds), ready);
     return true;
   }
   if (!call->OnMessage(frame.payload, std::move(fds), ready)) {
@@ -372,6 +369,26 @@ bool ServerConnection::HandleMessage(const FrameReader::Frame& frame,
   }
   if (frame.header.flags & kFlagEndStream) call->OnHalfClose(ready);
   return true;
+}
+
+void ServerConnection::StartWithRequest(std::shared_ptr<ServerCallState> call,
+                                        const FrameReader::Frame& frame,
+                                        std::vector<Fd> fds,
+                                        ReadyCalls* ready) {
+  // One request only; the call was counted when its HEADERS came.
+  if (!call->MarkStarted()) {
+    ReleaseFds(fds.size());
+    return;
+  }
+  if (ABSL_PREDICT_FALSE(!fds.empty())) call->SetRequestFds(std::move(fds));
+  ServerCall ready_call;
+  ready_call.state = std::move(call);
+  ready_call.request_size = frame.payload.size();
+  if (!ready_call.state->KeepSmallRequest(frame.payload)) {
+    ready_call.request_offset =
+        reader_.DetachPayload(frame, &ready_call.request_buffer);
+  }
+  ready->push_back(std::move(ready_call));
 }
 
 void ServerConnection::SendWindowUpdate(uint32_t stream_id,

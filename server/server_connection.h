@@ -235,6 +235,12 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
   bool HandleMessage(const FrameReader::Frame& frame, ReadyCalls* ready)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
+  // The request `frame` of `call`, one that starts with its request: the
+  // call is ready to run (unless it started already), with `fds`.
+  void StartWithRequest(std::shared_ptr<ServerCallState> call,
+                        const FrameReader::Frame& frame, std::vector<Fd> fds,
+                        ReadyCalls* ready)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
   // The method `full_name` names (last_method_ first), or null.
   const RegisteredMethod* FindMethodCached(absl::string_view full_name)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
@@ -304,8 +310,8 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   // Appends our SETTINGS after our preface, if this connection accepts
   // descriptors.
   void AppendSettings(std::string* out) const;
-  // A read that brought bytes [bytes_received_, + n) and `fds`.
-  void NoteRead(size_t n, std::vector<Fd> fds)
+  // A read that brought bytes [bytes_received_, + n) and `*fds` (taken).
+  void NoteRead(size_t n, std::vector<Fd>* fds)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
   // After a run of frames up to the next unread byte: descriptors no FDS
   // frame took are a protocol error (false: the connection closes).

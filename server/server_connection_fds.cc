@@ -22,10 +22,10 @@ void ServerConnection::AppendSettings(std::string* out) const {
                            kDefaultMaxFrameSize);
 }
 
-void ServerConnection::NoteRead(size_t n, std::vector<Fd> fds) {
-  if (ABSL_PREDICT_FALSE(!fds.empty())) {
+void ServerConnection::NoteRead(size_t n, std::vector<Fd>* fds) {
+  if (ABSL_PREDICT_FALSE(!fds->empty())) {
     const uint64_t before = bytes_received_.Get();
-    received_fds_.Add(before, before + n, std::move(fds));
+    received_fds_.Add(before, before + n, std::move(*fds));
   }
   bytes_received_.Add(n);
 }

@@ -121,7 +121,7 @@ bool ServerConnection::ReadAndProcess(
     if (*got < 0) break;  // drained
     last_read_nanos_ = MonotonicNanos();
     reader_.CommitRead(static_cast<size_t>(*got));
-    NoteRead(static_cast<size_t>(*got), std::move(fds));
+    NoteRead(static_cast<size_t>(*got), &fds);
     if (!ProcessFrames(self, ready)) return false;
     // A short read means the socket is most likely drained: skip the
     // extra read that would only say EAGAIN. Epoll reports anything new.

@@ -298,6 +298,11 @@ void ServerRuntime::RunCalls(
     uint64_t stint) {
   // What never blocks runs first, here: reactions, and the starts of
   // callback methods. What is left runs handlers.
+  if (calls->size() == 1) {  // (most events: one call, run here)
+    ServerCall& call = calls->front();
+    if (!call.RunWithoutBlocking()) RunHandler(&call, stint);
+    return;
+  }
   size_t blocking = 0;
   for (size_t i = 0; i < calls->size(); ++i) {
     if ((*calls)[i].RunWithoutBlocking()) continue;

@@ -275,6 +275,32 @@ TEST(FrameReaderTest,
   EXPECT_EQ(reader.buffered(), 0u);
 }
 
+TEST(FrameReaderTest, TakeFrameIfTakesOnlyAWholeFrameOfItsTypeAndStream) {
+  const uint8_t message = static_cast<uint8_t>(FrameType::kMessage);
+  std::string bytes;
+  AppendRawFrame(&bytes, FrameType::kHeaders, 0, 3, "call");
+  AppendRawFrame(&bytes, FrameType::kMessage, kFlagEndStream, 3, "request");
+  AppendRawFrame(&bytes, FrameType::kMessage, 0, 5, std::string(100, 'x'));
+  FrameReader reader(/*max_frame_size=*/64);
+  // The HEADERS and all but the request's last byte.
+  Put(reader, absl::string_view(bytes).substr(0, 2 * kFrameHeaderSize + 10));
+  FrameReader::Frame frame;
+  absl::Status error;
+  ASSERT_EQ(reader.Next(&frame, &error), FrameReader::Result::kFrame);
+  EXPECT_FALSE(reader.TakeFrameIf(message, 3, &frame));  // not whole yet
+  Put(reader, absl::string_view(bytes).substr(2 * kFrameHeaderSize + 10));
+  EXPECT_FALSE(reader.TakeFrameIf(message, 5, &frame));  // another stream
+  EXPECT_FALSE(reader.TakeFrameIf(static_cast<uint8_t>(FrameType::kStatus), 3,
+                                  &frame));  // another type
+  ASSERT_TRUE(reader.TakeFrameIf(message, 3, &frame));
+  EXPECT_EQ(frame.header.stream_id, 3u);
+  EXPECT_EQ(frame.header.flags, kFlagEndStream);
+  EXPECT_EQ(frame.payload, "request");
+  // Over the limit: left to Next(), which skips it.
+  EXPECT_FALSE(reader.TakeFrameIf(message, 5, &frame));
+  EXPECT_EQ(reader.Next(&frame, &error), FrameReader::Result::kOversized);
+}
+
 // Feeds `bytes` whole and returns the first complete frame.
 FrameReader::Frame FeedOneFrame(FrameReader& reader, absl::string_view bytes) {
   absl::Span<char> space = reader.PrepareRead(bytes.size());

@@ -85,6 +85,9 @@ class FrameReader {
   // `type` on `stream_id` and has no payload (a plain OK STATUS after a
   // reply, most often); otherwise takes nothing and returns false.
   bool TakeEmptyFrame(uint8_t type, uint32_t stream_id);
+  // The same for a frame with a payload within the limit (a request right
+  // behind its HEADERS): fills `*frame` as Next() does.
+  bool TakeFrameIf(uint8_t type, uint32_t stream_id, Frame* frame);
 
   // Moves the payload of `frame`, the frame Next() returned last, into
   // `*holder`, and returns its offset there (its size is unchanged). A
@@ -185,6 +188,23 @@ inline bool FrameReader::TakeEmptyFrame(uint8_t type, uint32_t stream_id) {
   }
   pending_frame_size_ = 0;
   begin_ += kFrameHeaderSize;
+  return true;
+}
+
+inline bool FrameReader::TakeFrameIf(uint8_t type, uint32_t stream_id,
+                                     Frame* frame) {
+  FrameHeader* const header = &frame->header;
+  if (skip_remaining_ > 0 || buffered() < kFrameHeaderSize ||
+      !DecodeWellFormedFrameHeader(data() + begin_, header) ||
+      header->type != type || header->stream_id != stream_id ||
+      header->length > max_frame_size_ ||
+      buffered() < kFrameHeaderSize + header->length) {
+    return false;
+  }
+  pending_frame_size_ = 0;
+  frame->payload =
+      absl::string_view(data() + begin_ + kFrameHeaderSize, header->length);
+  begin_ += kFrameHeaderSize + header->length;
   return true;
 }
 
