@@ -264,8 +264,9 @@ absl::Status Channel::CallUnaryNow(ClientContext* context,
                                    absl::string_view method,
                                    const google::protobuf::MessageLite& request,
                                    google::protobuf::MessageLite* reply) {
-  if (context == nullptr)
+  if (context == nullptr) {
     return CallUnaryWithoutContext(method, request, reply);
+  }
   absl::Status status;
   absl::StatusOr<std::shared_ptr<ClientCallState>> call = OpenCall(
       context, /*callback=*/nullptr,
@@ -316,9 +317,17 @@ absl::Status Channel::CallUnary(ClientContext* context,
                                 absl::string_view method,
                                 const google::protobuf::MessageLite& request,
                                 google::protobuf::MessageLite* reply) {
-  if (options_.interceptors.empty()) {
-    return CallUnaryNow(context, method, request, reply);
+  if (ABSL_PREDICT_TRUE(options_.interceptors.empty())) {
+    return context == nullptr ? CallUnaryWithoutContext(method, request, reply)
+                              : CallUnaryNow(context, method, request, reply);
   }
+  return CallUnaryIntercepted(context, method, request, reply);
+}
+
+absl::Status Channel::CallUnaryIntercepted(
+    ClientContext* context, absl::string_view method,
+    const google::protobuf::MessageLite& request,
+    google::protobuf::MessageLite* reply) {
   ClientContext local_context;
   if (context == nullptr) context = &local_context;
   const absl::Time start = absl::Now();

@@ -395,6 +395,12 @@ class Channel {
   absl::Status CallUnaryNow(ClientContext* context, absl::string_view method,
                             const google::protobuf::MessageLite& request,
                             google::protobuf::MessageLite* reply);
+  // CallUnary() with the channel's interceptors (their hooks around
+  // CallUnaryNow()).
+  absl::Status CallUnaryIntercepted(
+      ClientContext* context, absl::string_view method,
+      const google::protobuf::MessageLite& request,
+      google::protobuf::MessageLite* reply);
   // CallUnaryNow() for a call with no ClientContext: nothing but its
   // connection's table of calls can reach such a call, and the table lets
   // go of it, under the connection's mutex, before the caller can see it

@@ -31,6 +31,9 @@ absl::Status ClientConnection::WriteFrames(absl::string_view bytes,
 absl::Status ClientConnection::WriteAllInTime(absl::string_view bytes,
                                               absl::Time deadline,
                                               size_t* written) {
+  if (ABSL_PREDICT_TRUE(preface_arrived_.load(std::memory_order_acquire))) {
+    return out_.WriteAll(bytes, deadline, written);  // (most writes)
+  }
   *written = 0;
   for (;;) {
     const bool awaiting_preface =
