@@ -54,7 +54,7 @@ bool ServerCallState::KeepSmallRequest(absl::string_view request) {
 ServerCallState::ServerCallState(std::shared_ptr<ServerConnection> connection,
                                  uint32_t stream_id,
                                  const Service::Method* method,
-                                 Metadata client_metadata, absl::Time deadline,
+                                 Metadata* client_metadata, absl::Time deadline,
                                  MethodStats* stats, int64_t start_nanos)
     : connection_(std::move(connection)),
       stream_id_(stream_id),
@@ -68,7 +68,9 @@ ServerCallState::ServerCallState(std::shared_ptr<ServerConnection> connection,
   context_.call_ = this;
   context_.method_ = &method->full_name;
   context_.deadline_ = deadline;
-  context_.client_metadata_ = std::move(client_metadata);
+  if (client_metadata != nullptr) {
+    context_.client_metadata_ = std::move(*client_metadata);
+  }
   context_.peer_ = &connection_->peer();
   context_.peer_credentials_ = connection_->peer_credentials();
   context_.tls_peer_ = connection_->tls_peer();

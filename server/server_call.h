@@ -55,13 +55,13 @@ class ServerCallState final
       public internal::CallbackCall,
       public std::enable_shared_from_this<ServerCallState> {
  public:
-  // `client_metadata`: the call's request metadata, from its HEADERS.
-  // `stats`: its method's, which count the call from `start_nanos` (the
-  // MonotonicNanos() of the read that brought its HEADERS) on (null: stats
-  // are off).
+  // `client_metadata`: the call's request metadata, from its HEADERS,
+  // moved from (null: none, as for most calls). `stats`: its method's,
+  // which count the call from `start_nanos` (the MonotonicNanos() of the
+  // read that brought its HEADERS) on (null: stats are off).
   ServerCallState(std::shared_ptr<ServerConnection> connection,
                   uint32_t stream_id, const Service::Method* method,
-                  Metadata client_metadata, absl::Time deadline,
+                  Metadata* client_metadata, absl::Time deadline,
                   MethodStats* stats, int64_t start_nanos);
   ~ServerCallState() override;
 

@@ -114,10 +114,9 @@ bool ServerCallState::DoneDueLocked() {
 
 void ServerCallState::Schedule(ReadyCalls* ready) {
   if (ready != nullptr) {
-    ServerCall call;
+    ServerCall& call = ready->emplace_back();
     call.state = shared_from_this();
     call.reactions = true;
-    ready->push_back(std::move(call));
     return;
   }
   connection_->runtime().PostReactions(shared_from_this());

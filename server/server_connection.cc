@@ -274,8 +274,8 @@ bool ServerConnection::HandleHeaders(
                     std::min<uint64_t>(timeout_micros, uint64_t{1} << 62)));
   auto call = std::allocate_shared<ServerCallState>(
       RecyclingAllocator<ServerCallState>(runtime_->call_blocks()), self,
-      stream_id, method, std::move(metadata), deadline, registered->stats,
-      last_read_nanos_);
+      stream_id, method, metadata.empty() ? nullptr : &metadata, deadline,
+      registered->stats, last_read_nanos_);
   {
     MutexLock lock(&calls_mu_);
     const int limit = runtime_->options().max_calls_per_connection;
@@ -310,9 +310,7 @@ bool ServerConnection::HandleHeaders(
     if (end_stream) call->OnHalfClose(ready);
     call->MarkStarted();
     runtime_->CallStarted();
-    ServerCall ready_call;
-    ready_call.state = std::move(call);
-    ready->push_back(std::move(ready_call));
+    ready->emplace_back().state = std::move(call);
   }
   return true;
 }
@@ -381,14 +379,13 @@ void ServerConnection::StartWithRequest(std::shared_ptr<ServerCallState> call,
     return;
   }
   if (ABSL_PREDICT_FALSE(!fds.empty())) call->SetRequestFds(std::move(fds));
-  ServerCall ready_call;
+  ServerCall& ready_call = ready->emplace_back();  // (made in place)
   ready_call.state = std::move(call);
   ready_call.request_size = frame.payload.size();
   if (!ready_call.state->KeepSmallRequest(frame.payload)) {
     ready_call.request_offset =
         reader_.DetachPayload(frame, &ready_call.request_buffer);
   }
-  ready->push_back(std::move(ready_call));
 }
 
 void ServerConnection::SendWindowUpdate(uint32_t stream_id,
