@@ -82,6 +82,10 @@ class ClientCallState {
   // no callback waits on.
   internal::ClientCallbackCall* callback_ = nullptr;
   // The call is over: STATUS received, or it failed or was cancelled.
+  // Whoever sets it once the call is in its connection's table takes it out
+  // of the table in the same hold of the connection's mutex
+  // (EndStreamLocked(), FailLocked()): a call without a context lives on
+  // its caller's stack, which it leaves as soon as it sees done_.
   bool done_ = false;
   absl::Status status_;
   // The server certainly never saw the call (see ClientConnection).

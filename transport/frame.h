@@ -95,10 +95,13 @@ struct FrameHeader {
 namespace frame_internal {
 
 // Big-endian 32-bit integers, as every header field of more than a byte.
-// (One swap and one move each: GCC builds the byte-by-byte form of two
-// neighbouring fields out of a dozen shifts.)
+// Where the compiler tells the byte order, one swap (if any) and one move
+// each: GCC builds the byte-by-byte form of two neighbouring fields out
+// of a dozen shifts. Elsewhere, byte by byte.
+#if defined(__BYTE_ORDER__) && (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ || \
+                                __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__)
 inline uint32_t ToFromBigEndian32(uint32_t value) {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
   return __builtin_bswap32(value);
 #else
   return value;
@@ -113,6 +116,19 @@ inline uint32_t GetBigEndian32(const char* in) {
   std::memcpy(&big_endian, in, sizeof(big_endian));
   return ToFromBigEndian32(big_endian);
 }
+#else
+inline void PutBigEndian32(uint32_t value, char* out) {
+  out[0] = static_cast<char>(value >> 24);
+  out[1] = static_cast<char>(value >> 16);
+  out[2] = static_cast<char>(value >> 8);
+  out[3] = static_cast<char>(value);
+}
+inline uint32_t GetBigEndian32(const char* in) {
+  const auto* p = reinterpret_cast<const unsigned char*>(in);
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) |
+         (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+}
+#endif
 
 // Frame types that belong to a call (stream id > 0), and those that belong
 // to the connection (stream id 0).
