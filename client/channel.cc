@@ -264,9 +264,6 @@ absl::Status Channel::CallUnaryNow(ClientContext* context,
                                    absl::string_view method,
                                    const google::protobuf::MessageLite& request,
                                    google::protobuf::MessageLite* reply) {
-  if (context == nullptr) {
-    return CallUnaryWithoutContext(method, request, reply);
-  }
   absl::Status status;
   absl::StatusOr<std::shared_ptr<ClientCallState>> call = OpenCall(
       context, /*callback=*/nullptr,

@@ -390,8 +390,9 @@ class Channel {
   static std::shared_ptr<ClientCallState> FailedCall(ClientContext* context,
                                                      absl::Status status);
   // The three uses of OpenCall(): a whole blocking unary call, returning its
-  // status; a call StartCall() returns (sending `request`, if given, and
-  // half-closing); and, in OpenCallbackStream(), a callback call.
+  // status (`context` not null: CallUnary() sends calls without one to
+  // CallUnaryWithoutContext()); a call StartCall() returns (sending `request`,
+  // if given, and half-closing); and, in OpenCallbackStream(), a callback call.
   absl::Status CallUnaryNow(ClientContext* context, absl::string_view method,
                             const google::protobuf::MessageLite& request,
                             google::protobuf::MessageLite* reply);

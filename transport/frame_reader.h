@@ -107,6 +107,10 @@ class FrameReader {
   void EndReads();
 
  private:
+  // TakeEmptyFrame() and TakeFrameIf(): the next frame if it is whole,
+  // well-formed, of `type` on `stream_id` and at most `max_length` long.
+  bool TakeWholeFrame(uint8_t type, uint32_t stream_id, uint32_t max_length,
+                      Frame* frame);
   // Where the storage starts: the caller's scratch or buffer_.
   char* data() { return scratch_ != nullptr ? scratch_ : &buffer_[0]; }
   size_t capacity() const {
@@ -178,26 +182,13 @@ inline FrameReader::Result FrameReader::Next(Frame* frame,
   return Result::kFrame;
 }
 
-inline bool FrameReader::TakeEmptyFrame(uint8_t type, uint32_t stream_id) {
-  FrameHeader header;
-  if (skip_remaining_ > 0 || buffered() < kFrameHeaderSize ||
-      !DecodeWellFormedFrameHeader(data() + begin_, &header) ||
-      header.length != 0 || header.type != type ||
-      header.stream_id != stream_id) {
-    return false;
-  }
-  pending_frame_size_ = 0;
-  begin_ += kFrameHeaderSize;
-  return true;
-}
-
-inline bool FrameReader::TakeFrameIf(uint8_t type, uint32_t stream_id,
-                                     Frame* frame) {
+inline bool FrameReader::TakeWholeFrame(uint8_t type, uint32_t stream_id,
+                                        uint32_t max_length, Frame* frame) {
   FrameHeader* const header = &frame->header;
   if (skip_remaining_ > 0 || buffered() < kFrameHeaderSize ||
       !DecodeWellFormedFrameHeader(data() + begin_, header) ||
       header->type != type || header->stream_id != stream_id ||
-      header->length > max_frame_size_ ||
+      header->length > max_length ||
       buffered() < kFrameHeaderSize + header->length) {
     return false;
   }
@@ -206,6 +197,16 @@ inline bool FrameReader::TakeFrameIf(uint8_t type, uint32_t stream_id,
       absl::string_view(data() + begin_ + kFrameHeaderSize, header->length);
   begin_ += kFrameHeaderSize + header->length;
   return true;
+}
+
+inline bool FrameReader::TakeEmptyFrame(uint8_t type, uint32_t stream_id) {
+  Frame frame;
+  return TakeWholeFrame(type, stream_id, /*max_length=*/0, &frame);
+}
+
+inline bool FrameReader::TakeFrameIf(uint8_t type, uint32_t stream_id,
+                                     Frame* frame) {
+  return TakeWholeFrame(type, stream_id, max_frame_size_, frame);
 }
 
 }  // namespace sockrpc
