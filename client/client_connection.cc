@@ -107,10 +107,23 @@ bool ClientConnection::Open(const std::shared_ptr<ClientCallState>& stream,
                             const google::protobuf::MessageLite* request,
                             google::protobuf::MessageLite* unary_reply,
                             bool no_wait) {
+  ClientContext* context = stream->context();
+  if (context == nullptr && unary_reply != nullptr && !no_wait) {
+    // A blocking unary call without a context (most calls): no metadata,
+    // no descriptors, never held; its frames most likely fit on the stack.
+    char small[kSmallOpenSize];
+    size_t message_offset;
+    const size_t size = EncodeSmallOpening(
+        method, *request, request->ByteSizeLong(),
+        TimeoutMicros(stream->deadline()), small, &message_offset);
+    if (size > 0) {
+      return SendSmallUnaryOpening(stream, absl::MakeSpan(small, size),
+                                   message_offset, unary_reply);
+    }
+  }
   // Descriptors attached to the request go with it (PROTOCOL.md section
   // 16), if the server takes them; a streaming call's go with its first
   // Write().
-  ClientContext* context = stream->context();
   std::vector<Fd> fds;
   if (ABSL_PREDICT_FALSE(context != nullptr && request != nullptr &&
                          context->fds_.attached() > 0)) {
@@ -140,19 +153,14 @@ bool ClientConnection::Open(const std::shared_ptr<ClientCallState>& stream,
   absl::Span<char> encoded_frames;
   size_t fds_offset;
   size_t message_offset;
-  const size_t header_frame_size =
-      PlainCallHeaderFrameSize(method, timeout_micros);
-  if (ABSL_PREDICT_TRUE(
-          request != nullptr && metadata.empty() && fds.empty() &&
-          header_frame_size + kFrameHeaderSize + request_size <=
-              sizeof(small) &&
-          header_frame_size - kFrameHeaderSize <= max_frame_size_ &&
-          request_size <= max_frame_size_)) {
-    char* end = EncodePlainCallHeaderFrame(small, 0, 0, method, timeout_micros);
-    fds_offset = message_offset = end - small;
-    end = EncodeMessageFrameOfSize(end, FrameType::kMessage, kFlagEndStream, 0,
-                                   *request, request_size);
-    encoded_frames = absl::MakeSpan(small, end - small);
+  size_t small_size = 0;
+  if (request != nullptr && metadata.empty() && fds.empty()) {
+    small_size = EncodeSmallOpening(method, *request, request_size,
+                                    timeout_micros, small, &message_offset);
+  }
+  if (small_size > 0) {
+    fds_offset = message_offset;
+    encoded_frames = absl::MakeSpan(small, small_size);
   } else {
     frames = TakeBuffer();
     // Room for both frames at once, unless metadata makes HEADERS large.
@@ -237,6 +245,55 @@ bool ClientConnection::Open(const std::shared_ptr<ClientCallState>& stream,
   }
   if (!frames.empty()) buffers_.Give(std::move(frames));  // (else unused)
   if (sent.ok()) return false;
+  return OpeningNotSent(stream, sent, written);
+}
+
+size_t ClientConnection::EncodeSmallOpening(
+    absl::string_view method, const google::protobuf::MessageLite& request,
+    size_t request_size, uint64_t timeout_micros, char* out,
+    size_t* message_offset) const {
+  const size_t header_frame_size =
+      PlainCallHeaderFrameSize(method, timeout_micros);
+  if (header_frame_size + kFrameHeaderSize + request_size > kSmallOpenSize ||
+      header_frame_size - kFrameHeaderSize > max_frame_size_ ||
+      request_size > max_frame_size_) {
+    return 0;
+  }
+  char* end = EncodePlainCallHeaderFrame(out, 0, 0, method, timeout_micros);
+  *message_offset = end - out;
+  end = EncodeMessageFrameOfSize(end, FrameType::kMessage, kFlagEndStream, 0,
+                                 request, request_size);
+  return end - out;
+}
+
+bool ClientConnection::SendSmallUnaryOpening(
+    const std::shared_ptr<ClientCallState>& stream, absl::Span<char> frames,
+    size_t message_offset, google::protobuf::MessageLite* unary_reply) {
+  size_t written = 0;
+  absl::Status sent;
+  {
+    MutexLock write_lock(&write_mu_);
+    {
+      MutexLock lock(&mu_);
+      if (stream->done_) return false;  // cancelled before it started
+      stream->direct_reply_ = unary_reply;
+      if (!AdmitStreamLocked(
+              stream, /*with_request=*/true,
+              frames.size() - message_offset - kFrameHeaderSize)) {
+        return true;
+      }
+    }
+    PatchStreamId(&frames[0], stream->id_);
+    PatchStreamId(&frames[message_offset], stream->id_);
+    sent = WriteAllInTime(AsView(frames), stream->deadline(), &written);
+  }
+  if (ABSL_PREDICT_TRUE(sent.ok())) return false;
+  return OpeningNotSent(stream, sent, written);
+}
+
+bool ClientConnection::OpeningNotSent(
+    const std::shared_ptr<ClientCallState>& stream, const absl::Status& sent,
+    size_t written) {
   // The server may have said why it closed the connection (a GOAWAY, e.g.
   // for too many connections) before our write failed: read it, so that
   // the call fails with that reason.

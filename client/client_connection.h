@@ -372,6 +372,28 @@ class ClientConnection {
   bool AdmitStreamLocked(const std::shared_ptr<ClientCallState>& stream,
                          bool with_request, size_t request_payload)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_, mu_);
+  // A call's opening frames when they fit in kSmallOpenSize bytes at
+  // `out`: HEADERS with only `method` and the timeout, and `request`'s
+  // MESSAGE (of `request_size` bytes, at *message_offset), both with
+  // stream id 0 (patched in when the call is admitted). Returns their
+  // size, or 0 (nothing written) if they do not fit or a frame would
+  // exceed the server's limit.
+  size_t EncodeSmallOpening(absl::string_view method,
+                            const google::protobuf::MessageLite& request,
+                            size_t request_size, uint64_t timeout_micros,
+                            char* out, size_t* message_offset) const;
+  // Open() of a blocking unary call without a context whose frames
+  // EncodeSmallOpening() put in `frames`: admitted and written at once.
+  bool SendSmallUnaryOpening(const std::shared_ptr<ClientCallState>& stream,
+                             absl::Span<char> frames, size_t message_offset,
+                             google::protobuf::MessageLite* unary_reply)
+      ABSL_LOCKS_EXCLUDED(mu_, write_mu_);
+  // Open()'s end when its write failed (`sent`, after `written` bytes):
+  // the stream and the connection fail with the reason; returns whether
+  // the call may be retried (the server certainly never saw it).
+  bool OpeningNotSent(const std::shared_ptr<ClientCallState>& stream,
+                      const absl::Status& sent, size_t written)
+      ABSL_LOCKS_EXCLUDED(mu_, write_mu_);
   // Open() of a callback call whose request carries descriptors: sent at
   // once if the server's first frame has come (SendPendingOpen()), else
   // kept in the stream until it does (ResumeOpen()), a PING asking for it.

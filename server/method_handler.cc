@@ -53,11 +53,14 @@ absl::Status MethodHandler::RunUnary(ServerContext* context,
     const MessageLite* sent = status.ok() ? &reply : nullptr;
     final_status = finish(sent, std::move(status));
   }
-  // Kept cleared for a later call unless large (a kept message holds on to
-  // the memory of its contents).
+  // Kept for a later call unless large (a kept message holds on to the
+  // memory of its contents): the reply cleared, the request as it is (its
+  // parse clears it first). A reply sent OK was just measured to encode it.
+  const size_t reply_size = final_status.ok()
+                                ? static_cast<size_t>(reply.GetCachedSize())
+                                : reply.ByteSizeLong();
   if (request_bytes.size() <= kMaxKeptMessageSize &&
-      reply.ByteSizeLong() <= kMaxKeptMessageSize) {
-    request.Clear();
+      reply_size <= kMaxKeptMessageSize) {
     reply.Clear();
     kept_.Give(std::move(messages));
   }

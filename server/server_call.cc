@@ -14,14 +14,6 @@
 #include "transport/wire_codec.h"
 
 namespace sockrpc {
-absl::string_view ServerCall::request() const {
-  if (request_buffer.empty()) {
-    return absl::string_view(state->small_request(), request_size);
-  }
-  return absl::string_view(request_buffer.data() + request_offset,
-                           request_size);
-}
-
 void ServerCall::Run() {
   state->Run(request());
   if (!request_buffer.empty()) {
@@ -29,12 +21,11 @@ void ServerCall::Run() {
   }
 }
 
-bool ServerCall::RunWithoutBlocking() {
+bool ServerCall::RunReactionsOrStart() {
   if (reactions) {
     state->RunReactions();
     return true;
   }
-  if (!state->is_callback()) return false;
   // A blocking form the handler asked for keeps its parsed request.
   const bool started = state->StartCallback(request());
   if (!request_buffer.empty()) {
@@ -109,18 +100,19 @@ void ServerCallState::CountWhileAwaitingRequest() {
 void ServerCallState::Run(absl::string_view request) {
   // A callback method's blocking form: StartCallback() ran the
   // interceptors already.
-  absl::Status status = is_callback() || !connection_->has_interceptors()
-                            ? absl::OkStatus()
-                            : StartInterceptors();
-  if (status.ok()) {
-    status = RunHandler(request);
-  } else {
-    status = EndCall(nullptr, status);
+  if (ABSL_PREDICT_FALSE(!is_callback() && connection_->has_interceptors())) {
+    absl::Status started = StartInterceptors();
+    if (!started.ok()) {
+      EndInterceptors(EndCall(nullptr, std::move(started)));
+      return;
+    }
   }
-  EndInterceptors(status);
+  EndInterceptors(RunHandler(request));
 }
 
-absl::Status ServerCallState::RunHandler(absl::string_view request) {
+// (Inline: Run() is its only caller, and every call passes here.)
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline absl::Status ServerCallState::RunHandler(
+    absl::string_view request) {
   if (context_.deadline() != absl::InfiniteFuture() &&
       absl::Now() > context_.deadline()) {
     return EndCall(nullptr, absl::DeadlineExceededError(

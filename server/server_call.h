@@ -435,12 +435,24 @@ struct ServerCall {
   std::string request_buffer;
   size_t request_offset = 0;
   size_t request_size = 0;
-  absl::string_view request() const;
+  absl::string_view request() const {
+    if (request_buffer.empty()) {
+      return absl::string_view(state->small_request(), request_size);
+    }
+    return absl::string_view(request_buffer.data() + request_offset,
+                             request_size);
+  }
   // Runs the call on this thread, then recycles request_buffer.
   void Run();
   // Runs what of the call never blocks: its reactions, or a callback
   // method's start. False if the call's handler must run (Run()).
-  bool RunWithoutBlocking();
+  bool RunWithoutBlocking() {
+    if (ABSL_PREDICT_TRUE(!reactions && !state->is_callback())) return false;
+    return RunReactionsOrStart();
+  }
+
+ private:
+  bool RunReactionsOrStart();
 };
 
 // ReadyCalls (declared above): the calls one connection event made ready

@@ -395,10 +395,20 @@ bool ServerRuntime::TakeHandlerSlot() {
   return false;
 }
 
-void ServerRuntime::ReleaseHandlerSlot(uint64_t stint) {
+inline void ServerRuntime::ReleaseHandlerSlot(uint64_t stint) {
+  // Most calls find none waiting, and take no lock to see it.
+  if (ABSL_PREDICT_TRUE(waiting_count_.load() == 0)) {
+    blocking_running_.fetch_sub(1);
+    if (ABSL_PREDICT_TRUE(waiting_count_.load() == 0) || !TakeHandlerSlot()) {
+      return;
+    }
+  }
+  RunWaitingInSlot(stint);
+}
+
+void ServerRuntime::RunWaitingInSlot(uint64_t stint) {
   for (;;) {
-    // A call that waits takes this slot at once, on this thread. (Most
-    // calls find none waiting, and take no lock to see it.)
+    // A call that waits takes this slot at once, on this thread.
     while (waiting_count_.load() > 0) {
       std::optional<ServerCall> next = PopWaitingForSlot();
       if (!next.has_value()) break;

@@ -315,8 +315,10 @@ class ServerRuntime {
   // once, so that threads are left to read sockets and run reactions.
   bool TakeHandlerSlot();
   // Gives the slot back, or keeps it to run calls that waited for one
-  // (in `stint`, as RunHandler()).
+  // (in `stint`, as RunHandler()): RunWaitingInSlot(), which gives it
+  // back once none waits.
   void ReleaseHandlerSlot(uint64_t stint);
+  void RunWaitingInSlot(uint64_t stint);
   // Runs one call's handler, in a slot, then ends the call in the runtime
   // (CallFinished()). `stint` (if not 0) is marked as blocking first.
   void RunInSlot(ServerCall* call, uint64_t stint);
