@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/base/attributes.h"
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
@@ -239,8 +240,10 @@ class ServerRuntime {
   // finishes its event as a plain thread), releases what the old leader's
   // batch held back (ReleaseBatchesLocked()), and finds a successor (a
   // parked or new thread, up to max_threads + 2 threads). Sleeps without
-  // ticking once no event has come for about a second.
-  Role Watch();
+  // ticking once no event has come for about a second. Never inlined: the
+  // per-call cost (bench/call_cost.h) leaves its clock-driven ticks out by
+  // this function's name.
+  ABSL_ATTRIBUTE_NOINLINE Role Watch();
   // Breaks the corks of connections whose batch of unary calls is running
   // (their replies go out now) and hands the batch's queued calls to the
   // leader (RunCalls()).

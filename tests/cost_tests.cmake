@@ -11,5 +11,13 @@ if(CMAKE_BUILD_TYPE STREQUAL "Release")
   target_compile_definitions(call_cost_test PRIVATE
     SOCKRPC_BENCH_SERVER="$<TARGET_FILE:bench_server>"
     SOCKRPC_CALL_LOOP="$<TARGET_FILE:call_loop>"
+    SOCKRPC_CALL_COST_LTO=$<BOOL:${SOCKRPC_USE_LTO}>
     SOCKRPC_CALL_COST_BUDGETS="${CMAKE_CURRENT_SOURCE_DIR}/cost/call_cost_budgets.txt")
+  if(SOCKRPC_USE_LTO)  # (bench/ makes them, after this directory)
+    add_dependencies(call_cost_test bench_server_without_lto
+      call_loop_without_lto)
+    target_compile_definitions(call_cost_test PRIVATE
+      SOCKRPC_BENCH_SERVER_WITHOUT_LTO="$<TARGET_FILE:bench_server_without_lto>"
+      SOCKRPC_CALL_LOOP_WITHOUT_LTO="$<TARGET_FILE:call_loop_without_lto>")
+  endif()
 endif()

@@ -4,7 +4,8 @@
 // timing: instruction counts do not depend on the machine's load.
 //
 // Skipped, saying so, where valgrind is not installed (./build.sh installs
-// it). Registered only in Release builds, the build the budgets describe.
+// it). Registered only in Release builds, the build the budgets describe:
+// with link-time optimization (SOCKRPC_LTO), and without.
 #include "call_cost.h"
 
 #include <sys/stat.h>
@@ -54,7 +55,11 @@ void ExpectWithinBudget(const std::map<std::string, double>& budgets,
   std::printf("%s %.1f (budget %.0f)\n", name.c_str(), measured, found->second);
 }
 
-TEST(CallCostTest, WarmUnaryCallStaysWithinItsBudgetOnBothSides) {
+// Measures bench_server and call_loop as built at `server_binary` and
+// `client_binary` against the budgets named "<side>_<figure><suffix>".
+void ExpectCallWithinBudgets(const char* server_binary,
+                             const char* client_binary,
+                             const std::string& suffix) {
   struct stat valgrind;
   if (::stat(kValgrind, &valgrind) != 0) {
     GTEST_SKIP() << "valgrind is not installed (apt-get install valgrind): "
@@ -67,17 +72,37 @@ TEST(CallCostTest, WarmUnaryCallStaysWithinItsBudgetOnBothSides) {
   testing::TempDir dir;
   bench::CallCostSetup setup;
   setup.tool_path = kValgrind;
-  setup.server_binary = SOCKRPC_BENCH_SERVER;
-  setup.client_binary = SOCKRPC_CALL_LOOP;
+  setup.server_binary = server_binary;
+  setup.client_binary = client_binary;
   setup.dir = dir.path();
   absl::StatusOr<bench::CallCost> cost = bench::MeasureCallCost(setup);
   ASSERT_TRUE(cost.ok()) << cost.status();
 
-  ExpectWithinBudget(budgets, "server_instructions", cost->server.instructions);
-  ExpectWithinBudget(budgets, "server_allocations", cost->server.allocations);
-  ExpectWithinBudget(budgets, "client_instructions", cost->client.instructions);
-  ExpectWithinBudget(budgets, "client_allocations", cost->client.allocations);
+  ExpectWithinBudget(budgets, "server_instructions" + suffix,
+                     cost->server.instructions);
+  ExpectWithinBudget(budgets, "server_allocations" + suffix,
+                     cost->server.allocations);
+  ExpectWithinBudget(budgets, "client_instructions" + suffix,
+                     cost->client.instructions);
+  ExpectWithinBudget(budgets, "client_allocations" + suffix,
+                     cost->client.allocations);
 }
+
+// The two programs as this build links them: with link-time optimization
+// where the build uses it (SOCKRPC_LTO), as our own programs are.
+TEST(CallCostTest, WarmUnaryCallStaysWithinItsBudgetOnBothSides) {
+  ExpectCallWithinBudgets(SOCKRPC_BENCH_SERVER, SOCKRPC_CALL_LOOP,
+                          SOCKRPC_CALL_COST_LTO ? "" : "_without_lto");
+}
+
+#ifdef SOCKRPC_BENCH_SERVER_WITHOUT_LTO
+// The same two programs linked without it, as an application that does
+// not use LTO links our libraries.
+TEST(CallCostTest, WarmUnaryCallWithoutLtoStaysWithinItsBudgetOnBothSides) {
+  ExpectCallWithinBudgets(SOCKRPC_BENCH_SERVER_WITHOUT_LTO,
+                          SOCKRPC_CALL_LOOP_WITHOUT_LTO, "_without_lto");
+}
+#endif
 
 }  // namespace
 }  // namespace sockrpc
