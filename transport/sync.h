@@ -41,6 +41,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
 #include "absl/base/thread_annotations.h"
 #include "absl/functional/function_ref.h"
@@ -77,7 +78,7 @@ class ABSL_LOCKABLE Mutex {
   }
   // Wakes the waiters whose condition holds, then releases the lock.
   void Unlock() ABSL_UNLOCK_FUNCTION() {
-    if (waiters_ != nullptr) WakeReadyWaiters();
+    if (ABSL_PREDICT_FALSE(waiters_ != nullptr)) WakeReadyWaiters();
     Release();
   }
 
@@ -107,9 +108,12 @@ class ABSL_LOCKABLE Mutex {
     Waiter* next = nullptr;
   };
 
+  // The slow paths stay out of line, so that Lock() and Unlock() inline
+  // everywhere, with link-time optimization too.
+  //
   // Lock() when the word was not free: marks it contended and sleeps until
   // it is released, as often as others take it first.
-  void LockSlow();
+  ABSL_ATTRIBUTE_NOINLINE void LockSlow();
   // Releases the lock (waiters already seen to), waking one sleeper if
   // any may sleep.
   void Release() {
@@ -124,9 +128,9 @@ class ABSL_LOCKABLE Mutex {
     __tsan_mutex_post_unlock(this, __tsan_mutex_not_static);
 #endif
   }
-  void WakeOneLocker();
+  ABSL_ATTRIBUTE_NOINLINE void WakeOneLocker();
   // Wakes (and unlinks) every waiter whose condition holds. Lock held.
-  void WakeReadyWaiters();
+  ABSL_ATTRIBUTE_NOINLINE void WakeReadyWaiters();
 
   std::atomic<uint32_t> word_{kFree};
   Waiter* waiters_ = nullptr;  // guarded by the lock; newest first
