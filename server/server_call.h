@@ -283,7 +283,8 @@ class ServerCallState final
   void EndWithoutReactor(const absl::Status& status);
   void AppendInitialMetadataLocked(std::string* out)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status RunHandler(absl::string_view request);
+  // (Defined, and only used, in server_call.cc.)
+  inline absl::Status RunHandler(absl::string_view request);
   size_t max_metadata_size() const;
   // Whether the handler's initial and trailing metadata may be sent.
   absl::Status ResponseMetadataStatus() const;

@@ -395,7 +395,7 @@ bool ServerRuntime::TakeHandlerSlot() {
   return false;
 }
 
-inline void ServerRuntime::ReleaseHandlerSlot(uint64_t stint) {
+void ServerRuntime::ReleaseHandlerSlot(uint64_t stint) {
   // Most calls find none waiting, and take no lock to see it.
   if (ABSL_PREDICT_TRUE(waiting_count_.load() == 0)) {
     blocking_running_.fetch_sub(1);
