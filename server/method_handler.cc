@@ -44,19 +44,22 @@ absl::Status MethodHandler::RunUnary(ServerContext* context,
   MessageLite& reply = *messages->reply;
   absl::Status final_status;
   absl::Status hooked;
+  bool reply_offered = false;
   if (!Parse(request_bytes, &request)) {
     final_status = finish(nullptr, RequestDoesNotParse(*context));
   } else if (hooked = on_request(request); !hooked.ok()) {
     final_status = finish(nullptr, std::move(hooked));
   } else {
     absl::Status status = blocking_(context, &request, &reply, nullptr);
-    const MessageLite* sent = status.ok() ? &reply : nullptr;
-    final_status = finish(sent, std::move(status));
+    reply_offered = status.ok();
+    final_status = finish(reply_offered ? &reply : nullptr, std::move(status));
   }
   // Kept for a later call unless large (a kept message holds on to the
   // memory of its contents): the reply cleared, the request as it is (its
-  // parse clears it first). A reply sent OK was just measured to encode it.
-  const size_t reply_size = final_status.ok()
+  // parse clears it first). A reply offered and sent OK was just measured
+  // to encode it; otherwise (an error, or an interceptor that made one OK
+  // with no reply) it is measured here.
+  const size_t reply_size = reply_offered && final_status.ok()
                                 ? static_cast<size_t>(reply.GetCachedSize())
                                 : reply.ByteSizeLong();
   if (request_bytes.size() <= kMaxKeptMessageSize &&

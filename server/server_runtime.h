@@ -241,8 +241,8 @@ class ServerRuntime {
   // batch held back (ReleaseBatchesLocked()), and finds a successor (a
   // parked or new thread, up to max_threads + 2 threads). Sleeps without
   // ticking once no event has come for about a second. Never inlined: the
-  // per-call cost (bench/call_cost.h) leaves its clock-driven ticks out by
-  // this function's name.
+  // per-call cost (bench/call_cost.cc, IsClockDriven()) leaves its
+  // clock-driven ticks out by this function's name.
   ABSL_ATTRIBUTE_NOINLINE Role Watch();
   // Breaks the corks of connections whose batch of unary calls is running
   // (their replies go out now) and hands the batch's queued calls to the
