@@ -108,16 +108,23 @@ bool ClientConnection::Open(const std::shared_ptr<ClientCallState>& stream,
                             google::protobuf::MessageLite* unary_reply,
                             bool no_wait) {
   ClientContext* context = stream->context();
-  if (context == nullptr && unary_reply != nullptr && !no_wait) {
-    // A blocking unary call without a context (most calls): no metadata,
-    // no descriptors, never held; its frames most likely fit on the stack.
-    char small[kSmallOpenSize];
-    size_t message_offset;
-    const size_t size = EncodeSmallOpening(
-        method, *request, request->ByteSizeLong(),
-        TimeoutMicros(stream->deadline()), small, &message_offset);
-    if (size > 0) {
-      return SendSmallUnaryOpening(stream, absl::MakeSpan(small, size),
+  const size_t request_size = request != nullptr ? request->ByteSizeLong() : 0;
+  const uint64_t timeout_micros = TimeoutMicros(stream->deadline());
+  // Encode HEADERS (+ MESSAGE) with stream id 0; the real id is patched in
+  // under write_mu_ so that ids rise in the order calls reach the wire.
+  // A small request with nothing else is put together on the stack.
+  char small[kSmallOpenSize];
+  size_t message_offset;
+  size_t small_size = 0;
+  // A blocking unary call without a context (most calls): no metadata, no
+  // descriptors, never held; its frames most likely fit on the stack.
+  const bool plain_unary =
+      context == nullptr && unary_reply != nullptr && !no_wait;
+  if (plain_unary) {
+    small_size = EncodeSmallOpening(method, *request, request_size,
+                                    timeout_micros, small, &message_offset);
+    if (small_size > 0) {
+      return SendSmallUnaryOpening(stream, absl::MakeSpan(small, small_size),
                                    message_offset, unary_reply);
     }
   }
@@ -140,21 +147,14 @@ bool ClientConnection::Open(const std::shared_ptr<ClientCallState>& stream,
       return false;
     }
   }
-  // Encode HEADERS (+ MESSAGE) with stream id 0; the real id is patched in
-  // under write_mu_ so that ids rise in the order calls reach the wire.
-  // A small request with nothing else is put together on the stack.
   static const Metadata kNoMetadata;
   const Metadata& metadata =
       context != nullptr ? context->request_metadata() : kNoMetadata;
-  const size_t request_size = request != nullptr ? request->ByteSizeLong() : 0;
-  const uint64_t timeout_micros = TimeoutMicros(stream->deadline());
-  char small[kSmallOpenSize];
   std::string frames;
   absl::Span<char> encoded_frames;
   size_t fds_offset;
-  size_t message_offset;
-  size_t small_size = 0;
-  if (request != nullptr && metadata.empty() && fds.empty()) {
+  // (A plain unary call here did not fit: not tried again.)
+  if (!plain_unary && request != nullptr && metadata.empty() && fds.empty()) {
     small_size = EncodeSmallOpening(method, *request, request_size,
                                     timeout_micros, small, &message_offset);
   }
