@@ -19,6 +19,8 @@ sockrpc_test(NAME frame_reader_test SOURCES frame_reader_test.cc
 sockrpc_test(NAME wire_codec_test SOURCES wire_codec_test.cc
              LIBS sockrpc_transport)
 sockrpc_test(NAME sync_test SOURCES sync_test.cc LIBS sockrpc_transport)
+sockrpc_test(NAME openssl_library_test SOURCES openssl_library_test.cc
+  LIBS sockrpc_transport)
 sockrpc_test(NAME receive_ring_test SOURCES receive_ring_test.cc
   LIBS sockrpc_transport)
 sockrpc_test(NAME direct_syscalls_test SOURCES direct_syscalls_test.cc

@@ -1,9 +1,5 @@
 #include "transport/tls_context.h"
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -12,6 +8,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "transport/openssl_library.h"
+#include "transport/status_macros.h"
 
 namespace sockrpc {
 namespace {
@@ -32,24 +30,30 @@ absl::Status FileError(absl::string_view what, const std::string& file) {
 }
 
 // The settings both sides share.
-SSL_CTX* NewContext(bool is_server, TlsVersion min_version) {
-  SSL_CTX* ctx =
-      SSL_CTX_new(is_server ? TLS_server_method() : TLS_client_method());
+SSL_CTX* NewContext(const OpenSslLibrary& openssl, bool is_server,
+                    TlsVersion min_version) {
+  SSL_CTX* ctx = openssl.SSL_CTX_new(is_server ? openssl.TLS_server_method()
+                                               : openssl.TLS_client_method());
   if (ctx == nullptr) return nullptr;
-  SSL_CTX_set_min_proto_version(ctx, VersionOf(min_version));
+  // SSL_CTX_set_min_proto_version()
+  openssl.SSL_CTX_ctrl(ctx, SSL_CTRL_SET_MIN_PROTO_VERSION,
+                       VersionOf(min_version), nullptr);
   // Writes that the socket takes in part report what went (the runtimes
   // keep the rest and write it again from wherever it then lies). The
   // buffers stay with the connection (releasing them when empty would
   // allocate them again for every message).
-  SSL_CTX_set_mode(
-      ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  openssl.SSL_CTX_ctrl(  // SSL_CTX_set_mode()
+      ctx, SSL_CTRL_MODE,
+      SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER,
+      nullptr);
   // One recv() takes as many records as are there, not a header and then
   // its body (TlsSession::HasBufferedInput() accounts for what it keeps).
-  SSL_CTX_set_read_ahead(ctx, 1);
+  openssl.SSL_CTX_ctrl(ctx, SSL_CTRL_SET_READ_AHEAD, 1,  // ..._set_read_ahead()
+                       nullptr);
   // Peers close the socket without close_notify: the frames are counted,
   // so a cut stream is found by the framing, and the close is ordinary.
-  SSL_CTX_set_options(ctx,
-                      SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_RENEGOTIATION);
+  openssl.SSL_CTX_set_options(
+      ctx, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_RENEGOTIATION);
   return ctx;
 }
 
@@ -60,8 +64,9 @@ SSL_CTX* NewContext(bool is_server, TlsVersion min_version) {
 int SelectAlpn(SSL* /*ssl*/, const unsigned char** out, unsigned char* outlen,
                const unsigned char* in, unsigned int inlen, void* /*arg*/) {
   unsigned char* selected = nullptr;
-  if (SSL_select_next_proto(&selected, outlen, kAlpnWire, kAlpnWireSize, in,
-                            inlen) != OPENSSL_NPN_NEGOTIATED) {
+  if (LoadedOpenSsl().SSL_select_next_proto(&selected, outlen, kAlpnWire,
+                                            kAlpnWireSize, in,
+                                            inlen) != OPENSSL_NPN_NEGOTIATED) {
     return SSL_TLSEXT_ERR_ALERT_FATAL;
   }
   *out = selected;
@@ -71,57 +76,63 @@ int SelectAlpn(SSL* /*ssl*/, const unsigned char** out, unsigned char* outlen,
 // Server: the allow-list, checked on the client's own certificate once the
 // chain verified.
 int VerifyClient(int preverified, X509_STORE_CTX* store) {
-  if (preverified != 1 || X509_STORE_CTX_get_error_depth(store) != 0) {
+  const OpenSslLibrary& openssl = LoadedOpenSsl();
+  if (preverified != 1 || openssl.X509_STORE_CTX_get_error_depth(store) != 0) {
     return preverified;
   }
-  SSL* ssl = static_cast<SSL*>(
-      X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
-  const auto* context = static_cast<const TlsContext*>(
-      SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+  SSL* ssl = static_cast<SSL*>(openssl.X509_STORE_CTX_get_ex_data(
+      store, openssl.SSL_get_ex_data_X509_STORE_CTX_idx()));
+  const auto* context = static_cast<const TlsContext*>(  // ..._get_app_data()
+      openssl.SSL_CTX_get_ex_data(openssl.SSL_get_SSL_CTX(ssl), 0));
   if (context == nullptr) return 1;
   const TlsPeer peer =
-      DescribeCertificate(X509_STORE_CTX_get_current_cert(store));
+      DescribeCertificate(openssl.X509_STORE_CTX_get_current_cert(store));
   if (context->Admits(peer)) return 1;
   // For the log: who was refused (see TlsRefusalNoteOf()).
-  if (auto* note = static_cast<std::string*>(SSL_get_app_data(ssl))) {
+  if (auto* note = static_cast<std::string*>(  // SSL_get_app_data()
+          openssl.SSL_get_ex_data(ssl, 0))) {
     *note = TlsIdentityText(peer);
   }
-  X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION);
+  openssl.X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION);
   return 0;
 }
 
-std::string NameText(X509_NAME* name) {
+std::string NameText(const OpenSslLibrary& openssl, X509_NAME* name) {
   if (name == nullptr) return "";
-  BIO* bio = BIO_new(BIO_s_mem());
+  BIO* bio = openssl.BIO_new(openssl.BIO_s_mem());
   if (bio == nullptr) return "";
-  X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253);
+  openssl.X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253);
   char* data = nullptr;
-  const long size = BIO_get_mem_data(bio, &data);
+  const long size =  // BIO_get_mem_data()
+      openssl.BIO_ctrl(bio, BIO_CTRL_INFO, 0, &data);
   std::string text(data, static_cast<size_t>(std::max(size, 0L)));
-  BIO_free(bio);
+  openssl.BIO_free(bio);
   return text;
 }
 
-std::string CommonName(X509_NAME* name) {
-  const int index = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+std::string CommonName(const OpenSslLibrary& openssl, X509_NAME* name) {
+  const int index =
+      openssl.X509_NAME_get_index_by_NID(name, NID_commonName, -1);
   if (index < 0) return "";
-  ASN1_STRING* data =
-      X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, index));
+  ASN1_STRING* data = openssl.X509_NAME_ENTRY_get_data(
+      openssl.X509_NAME_get_entry(name, index));
   unsigned char* utf8 = nullptr;
-  const int size = ASN1_STRING_to_UTF8(&utf8, data);
+  const int size = openssl.ASN1_STRING_to_UTF8(&utf8, data);
   if (size < 0) return "";
   std::string text(reinterpret_cast<char*>(utf8), static_cast<size_t>(size));
-  OPENSSL_free(utf8);
+  openssl.CRYPTO_free(utf8, OPENSSL_FILE, OPENSSL_LINE);  // OPENSSL_free()
   return text;
 }
 
 }  // namespace
 
 std::string TakeOpenSslErrors() {
+  absl::StatusOr<const OpenSslLibrary*> openssl = LoadOpenSsl();
+  if (!openssl.ok()) return "";
   std::string text;
-  while (unsigned long error = ERR_get_error()) {
+  while (unsigned long error = (*openssl)->ERR_get_error()) {
     char line[256];
-    ERR_error_string_n(error, line, sizeof(line));
+    (*openssl)->ERR_error_string_n(error, line, sizeof(line));
     // "error:0A000086:SSL routines::certificate verify failed": keep the
     // reason, the part people read.
     absl::string_view reason = line;
@@ -147,18 +158,26 @@ TlsPeer DescribeCertificate(X509* certificate) {
   TlsPeer peer;
   if (certificate == nullptr) return peer;
   peer.has_certificate = true;
-  X509_NAME* subject = X509_get_subject_name(certificate);
-  peer.subject = NameText(subject);
-  peer.common_name = CommonName(subject);
-  auto* names = static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(certificate, NID_subject_alt_name, nullptr, nullptr));
-  for (int i = 0; names != nullptr && i < sk_GENERAL_NAME_num(names); ++i) {
-    const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
+  const OpenSslLibrary& openssl = LoadedOpenSsl();
+  X509_NAME* subject = openssl.X509_get_subject_name(certificate);
+  peer.subject = NameText(openssl, subject);
+  peer.common_name = CommonName(openssl, subject);
+  auto* names = static_cast<GENERAL_NAMES*>(openssl.X509_get_ext_d2i(
+      certificate, NID_subject_alt_name, nullptr, nullptr));
+  // sk_GENERAL_NAME_num(), sk_GENERAL_NAME_value()
+  const int count = names == nullptr
+                        ? 0
+                        : openssl.OPENSSL_sk_num(
+                              ossl_check_const_GENERAL_NAME_sk_type(names));
+  for (int i = 0; i < count; ++i) {
+    const auto* name =
+        static_cast<const GENERAL_NAME*>(openssl.OPENSSL_sk_value(
+            ossl_check_const_GENERAL_NAME_sk_type(names), i));
     if (name->type != GEN_DNS && name->type != GEN_URI) continue;
     const ASN1_IA5STRING* text = name->d.ia5;
     std::string value(
-        reinterpret_cast<const char*>(ASN1_STRING_get0_data(text)),
-        static_cast<size_t>(ASN1_STRING_length(text)));
+        reinterpret_cast<const char*>(openssl.ASN1_STRING_get0_data(text)),
+        static_cast<size_t>(openssl.ASN1_STRING_length(text)));
     if (name->type == GEN_DNS) {
       peer.dns_names.push_back(std::move(value));
     } else {
@@ -168,20 +187,21 @@ TlsPeer DescribeCertificate(X509* certificate) {
       peer.uris.push_back(std::move(value));
     }
   }
-  GENERAL_NAMES_free(names);
+  openssl.GENERAL_NAMES_free(names);
   return peer;
 }
 
-TlsContext::TlsContext(SSL_CTX* ctx, bool is_server)
-    : ctx_(ctx), is_server_(is_server) {
-  SSL_CTX_set_app_data(ctx_, this);
+TlsContext::TlsContext(const OpenSslLibrary& openssl, SSL_CTX* ctx,
+                       bool is_server)
+    : openssl_(openssl), ctx_(ctx), is_server_(is_server) {
+  openssl_.SSL_CTX_set_ex_data(ctx_, 0, this);  // SSL_CTX_set_app_data()
 }
 
 TlsContext::~TlsContext() {
   // Sessions still open hold their own references: the SSL_CTX lives on
   // without us, and the verify callback then admits (it found no context).
-  SSL_CTX_set_app_data(ctx_, nullptr);
-  SSL_CTX_free(ctx_);
+  openssl_.SSL_CTX_set_ex_data(ctx_, 0, nullptr);
+  openssl_.SSL_CTX_free(ctx_);
 }
 
 bool TlsContext::Admits(const TlsPeer& peer) const {
@@ -211,49 +231,53 @@ absl::StatusOr<std::shared_ptr<const TlsContext>> TlsContext::ForServer(
     return absl::InvalidArgumentError(
         "TLS: allowed_peers needs client_ca_file (client certificates)");
   }
-  SSL_CTX* ctx = NewContext(/*is_server=*/true, options.min_version);
+  SOCKRPC_ASSIGN_OR_RETURN(const OpenSslLibrary* library, LoadOpenSsl());
+  const OpenSslLibrary& openssl = *library;
+  SSL_CTX* ctx = NewContext(openssl, /*is_server=*/true, options.min_version);
   if (ctx == nullptr) {
     return absl::InternalError(
         absl::StrCat("TLS: SSL_CTX_new: ", TakeOpenSslErrors()));
   }
   // Owned from here on, so every early return frees it.
-  std::shared_ptr<TlsContext> context(new TlsContext(ctx, /*is_server=*/true));
+  std::shared_ptr<TlsContext> context(
+      new TlsContext(openssl, ctx, /*is_server=*/true));
   context->allowed_peers_ = options.allowed_peers;
-  if (SSL_CTX_use_certificate_chain_file(
+  if (openssl.SSL_CTX_use_certificate_chain_file(
           ctx, options.certificate_file.c_str()) != 1) {
     return FileError("certificate chain", options.certificate_file);
   }
-  if (SSL_CTX_use_PrivateKey_file(ctx, options.private_key_file.c_str(),
-                                  SSL_FILETYPE_PEM) != 1) {
+  if (openssl.SSL_CTX_use_PrivateKey_file(ctx, options.private_key_file.c_str(),
+                                          SSL_FILETYPE_PEM) != 1) {
     return FileError("private key", options.private_key_file);
   }
-  if (SSL_CTX_check_private_key(ctx) != 1) {
+  if (openssl.SSL_CTX_check_private_key(ctx) != 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("TLS: the private key in \"", options.private_key_file,
                      "\" does not match the certificate in \"",
                      options.certificate_file, "\""));
   }
   if (!options.client_ca_file.empty()) {
-    if (SSL_CTX_load_verify_locations(ctx, options.client_ca_file.c_str(),
-                                      nullptr) != 1) {
+    if (openssl.SSL_CTX_load_verify_locations(
+            ctx, options.client_ca_file.c_str(), nullptr) != 1) {
       return FileError("client trust roots", options.client_ca_file);
     }
     STACK_OF(X509_NAME)* names =
-        SSL_load_client_CA_file(options.client_ca_file.c_str());
-    if (names != nullptr) SSL_CTX_set_client_CA_list(ctx, names);
+        openssl.SSL_load_client_CA_file(options.client_ca_file.c_str());
+    if (names != nullptr) openssl.SSL_CTX_set_client_CA_list(ctx, names);
     int mode = SSL_VERIFY_PEER;
     // An allow-list admits certificates only: it asks for one.
     if (options.require_client_certificate || !options.allowed_peers.empty()) {
       mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
     }
-    SSL_CTX_set_verify(ctx, mode, VerifyClient);
+    openssl.SSL_CTX_set_verify(ctx, mode, VerifyClient);
   } else {
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+    openssl.SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
   }
   // No resumption: no tickets to write after the handshake, and no cache.
-  SSL_CTX_set_num_tickets(ctx, 0);
-  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-  SSL_CTX_set_alpn_select_cb(ctx, SelectAlpn, nullptr);
+  openssl.SSL_CTX_set_num_tickets(ctx, 0);
+  openssl.SSL_CTX_ctrl(ctx, SSL_CTRL_SET_SESS_CACHE_MODE,  // ..._cache_mode()
+                       SSL_SESS_CACHE_OFF, nullptr);
+  openssl.SSL_CTX_set_alpn_select_cb(ctx, SelectAlpn, nullptr);
   return std::shared_ptr<const TlsContext>(std::move(context));
 }
 
@@ -264,35 +288,38 @@ absl::StatusOr<std::shared_ptr<const TlsContext>> TlsContext::ForClient(
         "TLS: a client certificate needs both certificate_file and "
         "private_key_file");
   }
-  SSL_CTX* ctx = NewContext(/*is_server=*/false, options.min_version);
+  SOCKRPC_ASSIGN_OR_RETURN(const OpenSslLibrary* library, LoadOpenSsl());
+  const OpenSslLibrary& openssl = *library;
+  SSL_CTX* ctx = NewContext(openssl, /*is_server=*/false, options.min_version);
   if (ctx == nullptr) {
     return absl::InternalError(
         absl::StrCat("TLS: SSL_CTX_new: ", TakeOpenSslErrors()));
   }
-  std::shared_ptr<TlsContext> context(new TlsContext(ctx, /*is_server=*/false));
+  std::shared_ptr<TlsContext> context(
+      new TlsContext(openssl, ctx, /*is_server=*/false));
   context->verifies_peer_ = !options.insecure_skip_verify;
   if (!options.insecure_skip_verify) {
     const int loaded = options.ca_file.empty()
-                           ? SSL_CTX_set_default_verify_paths(ctx)
-                           : SSL_CTX_load_verify_locations(
+                           ? openssl.SSL_CTX_set_default_verify_paths(ctx)
+                           : openssl.SSL_CTX_load_verify_locations(
                                  ctx, options.ca_file.c_str(), nullptr);
     if (loaded != 1) return FileError("trust roots", options.ca_file);
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+    openssl.SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
   } else {
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+    openssl.SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
   }
   if (!options.certificate_file.empty()) {
-    if (SSL_CTX_use_certificate_chain_file(
+    if (openssl.SSL_CTX_use_certificate_chain_file(
             ctx, options.certificate_file.c_str()) != 1) {
       return FileError("client certificate chain", options.certificate_file);
     }
-    if (SSL_CTX_use_PrivateKey_file(ctx, options.private_key_file.c_str(),
-                                    SSL_FILETYPE_PEM) != 1 ||
-        SSL_CTX_check_private_key(ctx) != 1) {
+    if (openssl.SSL_CTX_use_PrivateKey_file(
+            ctx, options.private_key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
+        openssl.SSL_CTX_check_private_key(ctx) != 1) {
       return FileError("client private key", options.private_key_file);
     }
   }
-  if (SSL_CTX_set_alpn_protos(ctx, kAlpnWire, kAlpnWireSize) != 0) {
+  if (openssl.SSL_CTX_set_alpn_protos(ctx, kAlpnWire, kAlpnWireSize) != 0) {
     return absl::InternalError("TLS: cannot set ALPN");
   }
   return std::shared_ptr<const TlsContext>(std::move(context));

@@ -3,6 +3,9 @@
 // "sockrpc/1", the client allow-list); ReloadingTlsContext: one made again
 // when its files change.
 //
+// Making the first context loads OpenSSL (transport/openssl_library.h):
+// where it cannot be, ForServer() and ForClient() say so (UNAVAILABLE).
+//
 // A context is immutable once made and shared (std::shared_ptr) by every
 // session made from it; a session keeps its context alive (OpenSSL counts
 // references to the SSL_CTX as well), so a reload never disturbs an open
@@ -29,6 +32,8 @@ typedef struct x509_st X509;
 
 namespace sockrpc {
 
+struct OpenSslLibrary;  // transport/openssl_library.h
+
 // The ALPN protocol id of sockrpc over TLS (docs/PROTOCOL.md).
 inline constexpr char kTlsAlpnId[] = "sockrpc/1";
 
@@ -48,6 +53,8 @@ class TlsContext {
   TlsContext& operator=(const TlsContext&) = delete;
 
   SSL_CTX* get() const { return ctx_; }
+  // OpenSSL's functions, for the sessions made from this context.
+  const OpenSslLibrary& openssl() const { return openssl_; }
   bool is_server() const { return is_server_; }
   // Client: whether the server's certificate is checked at all.
   bool verifies_peer() const { return verifies_peer_; }
@@ -55,8 +62,9 @@ class TlsContext {
   bool Admits(const TlsPeer& peer) const;
 
  private:
-  TlsContext(SSL_CTX* ctx, bool is_server);
+  TlsContext(const OpenSslLibrary& openssl, SSL_CTX* ctx, bool is_server);
 
+  const OpenSslLibrary& openssl_;
   SSL_CTX* const ctx_;
   const bool is_server_;
   bool verifies_peer_ = true;
@@ -64,14 +72,15 @@ class TlsContext {
 };
 
 // What a certificate says of its holder (no version or cipher: those are
-// the session's).
+// the session's). OpenSSL is loaded (a certificate exists).
 TlsPeer DescribeCertificate(X509* certificate);
 // The names a peer goes by, for messages: "spiffe://a/b, host.example".
 std::string TlsIdentityText(const TlsPeer& peer);
 // (A server session may set its SSL's app data to a std::string: a client
 // refused by the allow-list has its TlsIdentityText() written there.)
 
-// The text of OpenSSL's queued errors (and clears them), "" if none.
+// The text of OpenSSL's queued errors (and clears them), "" if none (or
+// if OpenSSL was never loaded).
 std::string TakeOpenSslErrors();
 
 // A side's context, made again from its files when they change: looked at

@@ -1,9 +1,6 @@
 #include "transport/tls_session.h"
 
 #include <arpa/inet.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -13,6 +10,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "transport/openssl_library.h"
 #include "transport/posix_error.h"
 #include "transport/socket.h"
 
@@ -29,29 +27,38 @@ bool IsIpLiteral(const std::string& name) {
 // raises SIGPIPE when the peer is gone (killing a process that does not
 // ignore it); this one sends with MSG_NOSIGNAL, as the runtimes' own
 // writes do. The BIO's data is the descriptor.
-int SocketOf(BIO* bio) {
-  return static_cast<int>(reinterpret_cast<intptr_t>(BIO_get_data(bio)));
+int SocketOf(const OpenSslLibrary& openssl, BIO* bio) {
+  return static_cast<int>(
+      reinterpret_cast<intptr_t>(openssl.BIO_get_data(bio)));
 }
 
 bool TryAgain(int error) {
   return error == EAGAIN || error == EWOULDBLOCK || error == EINTR;
 }
 
+// BIO_clear_retry_flags(), BIO_set_retry_write(), BIO_set_retry_read()
+constexpr int kRetryFlags = BIO_FLAGS_RWS | BIO_FLAGS_SHOULD_RETRY;
+constexpr int kRetryWrite = BIO_FLAGS_WRITE | BIO_FLAGS_SHOULD_RETRY;
+constexpr int kRetryRead = BIO_FLAGS_READ | BIO_FLAGS_SHOULD_RETRY;
+
 int SocketBioWrite(BIO* bio, const char* data, int size) {
-  BIO_clear_retry_flags(bio);
-  const ssize_t sent =
-      ::send(SocketOf(bio), data, static_cast<size_t>(size), MSG_NOSIGNAL);
-  if (sent < 0 && TryAgain(errno)) BIO_set_retry_write(bio);
+  const OpenSslLibrary& openssl = LoadedOpenSsl();
+  openssl.BIO_clear_flags(bio, kRetryFlags);
+  const ssize_t sent = ::send(SocketOf(openssl, bio), data,
+                              static_cast<size_t>(size), MSG_NOSIGNAL);
+  if (sent < 0 && TryAgain(errno)) openssl.BIO_set_flags(bio, kRetryWrite);
   return static_cast<int>(sent);
 }
 
 int SocketBioRead(BIO* bio, char* data, int size) {
-  BIO_clear_retry_flags(bio);
-  const ssize_t got = ::recv(SocketOf(bio), data, static_cast<size_t>(size), 0);
-  if (got < 0 && TryAgain(errno)) BIO_set_retry_read(bio);
+  const OpenSslLibrary& openssl = LoadedOpenSsl();
+  openssl.BIO_clear_flags(bio, kRetryFlags);
+  const ssize_t got =
+      ::recv(SocketOf(openssl, bio), data, static_cast<size_t>(size), 0);
+  if (got < 0 && TryAgain(errno)) openssl.BIO_set_flags(bio, kRetryRead);
   // The end of the stream, which OpenSSL asks about (BIO_eof()) to tell a
   // close from an error.
-  if (got == 0) BIO_set_flags(bio, BIO_FLAGS_IN_EOF);
+  if (got == 0) openssl.BIO_set_flags(bio, BIO_FLAGS_IN_EOF);
   return static_cast<int>(got);
 }
 
@@ -61,20 +68,20 @@ long SocketBioControl(BIO* bio, int command, long /*number*/,
     case BIO_CTRL_FLUSH:
       return 1;  // nothing is buffered here
     case BIO_CTRL_EOF:
-      return BIO_test_flags(bio, BIO_FLAGS_IN_EOF) != 0 ? 1 : 0;
+      return LoadedOpenSsl().BIO_test_flags(bio, BIO_FLAGS_IN_EOF) != 0 ? 1 : 0;
     default:
       return 0;
   }
 }
 
 // Made once, never changed.
-const BIO_METHOD* SocketBioMethod() {
-  static const BIO_METHOD* const method = [] {
-    BIO_METHOD* made = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
-                                    "sockrpc socket");
-    BIO_meth_set_write(made, SocketBioWrite);
-    BIO_meth_set_read(made, SocketBioRead);
-    BIO_meth_set_ctrl(made, SocketBioControl);
+const BIO_METHOD* SocketBioMethod(const OpenSslLibrary& openssl) {
+  static const BIO_METHOD* const method = [&openssl] {
+    BIO_METHOD* made = openssl.BIO_meth_new(
+        openssl.BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "sockrpc socket");
+    openssl.BIO_meth_set_write(made, SocketBioWrite);
+    openssl.BIO_meth_set_read(made, SocketBioRead);
+    openssl.BIO_meth_set_ctrl(made, SocketBioControl);
     return made;
   }();
   return method;
@@ -92,14 +99,18 @@ bool LooksLikeNoTls(absl::string_view reason) {
 
 TlsSession::TlsSession(std::shared_ptr<const TlsContext> context, SSL* ssl,
                        int fd)
-    : context_(std::move(context)), ssl_(ssl), fd_(fd) {}
+    : context_(std::move(context)),
+      openssl_(context_->openssl()),
+      ssl_(ssl),
+      fd_(fd) {}
 
-TlsSession::~TlsSession() { SSL_free(ssl_); }
+TlsSession::~TlsSession() { openssl_.SSL_free(ssl_); }
 
 absl::StatusOr<std::unique_ptr<TlsSession>> TlsSession::Create(
     std::shared_ptr<const TlsContext> context, int fd,
     const std::string& server_name) {
-  SSL* ssl = SSL_new(context->get());
+  const OpenSslLibrary& openssl = context->openssl();
+  SSL* ssl = openssl.SSL_new(context->get());
   if (ssl == nullptr) {
     return absl::ResourceExhaustedError(
         absl::StrCat("TLS: SSL_new: ", TakeOpenSslErrors()));
@@ -108,20 +119,20 @@ absl::StatusOr<std::unique_ptr<TlsSession>> TlsSession::Create(
   const bool verifies = context->verifies_peer();
   std::unique_ptr<TlsSession> session(
       new TlsSession(std::move(context), ssl, fd));
-  BIO* bio = BIO_new(SocketBioMethod());
+  BIO* bio = openssl.BIO_new(SocketBioMethod(openssl));
   if (bio == nullptr) {
     return absl::ResourceExhaustedError(
         absl::StrCat("TLS: BIO_new: ", TakeOpenSslErrors()));
   }
-  BIO_set_data(bio, reinterpret_cast<void*>(static_cast<intptr_t>(fd)));
-  BIO_set_init(bio, 1);
-  SSL_set_bio(ssl, bio, bio);  // the session owns it from here
+  openssl.BIO_set_data(bio, reinterpret_cast<void*>(static_cast<intptr_t>(fd)));
+  openssl.BIO_set_init(bio, 1);
+  openssl.SSL_set_bio(ssl, bio, bio);  // the session owns it from here
   if (is_server) {
-    SSL_set_accept_state(ssl);
-    SSL_set_app_data(ssl, &session->refused_peer_);
+    openssl.SSL_set_accept_state(ssl);
+    openssl.SSL_set_ex_data(ssl, 0, &session->refused_peer_);  // ..._app_data()
     return session;
   }
-  SSL_set_connect_state(ssl);
+  openssl.SSL_set_connect_state(ssl);
   if (server_name.empty()) {
     if (verifies) {
       return absl::InvalidArgumentError(
@@ -131,13 +142,15 @@ absl::StatusOr<std::unique_ptr<TlsSession>> TlsSession::Create(
     return session;
   }
   if (IsIpLiteral(server_name)) {
-    if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl),
-                                      server_name.c_str()) != 1) {
+    if (openssl.X509_VERIFY_PARAM_set1_ip_asc(openssl.SSL_get0_param(ssl),
+                                              server_name.c_str()) != 1) {
       return absl::InvalidArgumentError(
           absl::StrCat("TLS: bad server address \"", server_name, "\""));
     }
-  } else if (SSL_set_tlsext_host_name(ssl, server_name.c_str()) != 1 ||
-             SSL_set1_host(ssl, server_name.c_str()) != 1) {
+  } else if (openssl.SSL_ctrl(  // SSL_set_tlsext_host_name()
+                 ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                 const_cast<char*>(server_name.c_str())) != 1 ||
+             openssl.SSL_set1_host(ssl, server_name.c_str()) != 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("TLS: bad server name \"", server_name, "\""));
   }
@@ -167,10 +180,10 @@ absl::Status TlsSession::HandshakeUntil(absl::Time deadline, int cancel_fd) {
 
 absl::Status TlsSession::HandshakeStep(short* waits_for) {
   *waits_for = 0;
-  ERR_clear_error();
-  const int result = SSL_do_handshake(ssl_);
+  openssl_.ERR_clear_error();
+  const int result = openssl_.SSL_do_handshake(ssl_);
   if (result != 1) {
-    const int error = SSL_get_error(ssl_, result);
+    const int error = openssl_.SSL_get_error(ssl_, result);
     if (error == SSL_ERROR_WANT_READ) {
       *waits_for = POLLIN;
       return absl::OkStatus();
@@ -184,7 +197,7 @@ absl::Status TlsSession::HandshakeStep(short* waits_for) {
   if (!context_->is_server()) {
     const unsigned char* protocol = nullptr;
     unsigned int size = 0;
-    SSL_get0_alpn_selected(ssl_, &protocol, &size);
+    openssl_.SSL_get0_alpn_selected(ssl_, &protocol, &size);
     const absl::string_view selected(reinterpret_cast<const char*>(protocol),
                                      size);
     if (size != 0 && selected != kTlsAlpnId) {
@@ -193,20 +206,22 @@ absl::Status TlsSession::HandshakeStep(short* waits_for) {
           selected, "\", not \"", kTlsAlpnId, "\""));
     }
   }
-  peer_ = DescribeCertificate(SSL_get0_peer_certificate(ssl_));
-  peer_.version = SSL_get_version(ssl_);
-  peer_.cipher = SSL_CIPHER_get_name(SSL_get_current_cipher(ssl_));
+  peer_ = DescribeCertificate(openssl_.SSL_get0_peer_certificate(ssl_));
+  peer_.version = openssl_.SSL_get_version(ssl_);
+  peer_.cipher =
+      openssl_.SSL_CIPHER_get_name(openssl_.SSL_get_current_cipher(ssl_));
   handshake_done_.store(true, std::memory_order_release);
   return absl::OkStatus();
 }
 
 absl::Status TlsSession::HandshakeFailed(int result) {
-  const int error = SSL_get_error(ssl_, result);
+  const int error = openssl_.SSL_get_error(ssl_, result);
   const int saved_errno = errno;
   std::string reason = TakeOpenSslErrors();
-  const long verified = SSL_get_verify_result(ssl_);
+  const long verified = openssl_.SSL_get_verify_result(ssl_);
   if (verified != X509_V_OK && absl::StrContains(reason, "verify failed")) {
-    absl::StrAppend(&reason, ": ", X509_verify_cert_error_string(verified));
+    absl::StrAppend(&reason, ": ",
+                    openssl_.X509_verify_cert_error_string(verified));
   }
   if (LooksLikeNoTls(reason)) {
     absl::StrAppend(&reason, " (the peer does not speak TLS)");
@@ -224,7 +239,7 @@ absl::Status TlsSession::HandshakeFailed(int result) {
 }
 
 absl::Status TlsSession::StreamFailed(int result, absl::string_view what) {
-  const int error = SSL_get_error(ssl_, result);
+  const int error = openssl_.SSL_get_error(ssl_, result);
   const int saved_errno = errno;
   std::string reason = TakeOpenSslErrors();
   if (reason.empty()) {
@@ -243,20 +258,21 @@ absl::StatusOr<ssize_t> TlsSession::Read(char* buffer, size_t size) {
     if (!step.ok()) return step;
     if (waits_for != 0) return -1;
   }
-  ERR_clear_error();
+  openssl_.ERR_clear_error();
   size_t total = 0;
   socket_drained_ = false;
   while (total < size) {
     size_t got = 0;
-    const int result = SSL_read_ex(ssl_, buffer + total, size - total, &got);
+    const int result =
+        openssl_.SSL_read_ex(ssl_, buffer + total, size - total, &got);
     if (result == 1) {
       total += got;
       // Nothing more inside: a short read, as recv()'s after it took what
       // the socket had (epoll reports whatever comes next).
-      if (SSL_has_pending(ssl_) == 0) break;
+      if (openssl_.SSL_has_pending(ssl_) == 0) break;
       continue;
     }
-    const int error = SSL_get_error(ssl_, result);
+    const int error = openssl_.SSL_get_error(ssl_, result);
     if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) {
       // The socket said "nothing now": what the session keeps is part of
       // a record, and the rest will wake the socket's waiter.
@@ -277,21 +293,21 @@ absl::StatusOr<size_t> TlsSession::Write(const struct iovec* iov,
                                          int iov_count) {
   MutexLock lock(&mu_);
   if (ABSL_PREDICT_FALSE(!handshake_done())) return 0;
-  ERR_clear_error();
+  openssl_.ERR_clear_error();
   size_t total = 0;
   for (int i = 0; i < iov_count; ++i) {
     const char* bytes = static_cast<const char*>(iov[i].iov_base);
     size_t left = iov[i].iov_len;
     while (left > 0) {
       size_t written = 0;
-      const int result = SSL_write_ex(ssl_, bytes, left, &written);
+      const int result = openssl_.SSL_write_ex(ssl_, bytes, left, &written);
       if (result == 1) {
         total += written;
         bytes += written;
         left -= written;
         continue;
       }
-      const int error = SSL_get_error(ssl_, result);
+      const int error = openssl_.SSL_get_error(ssl_, result);
       if (error == SSL_ERROR_WANT_WRITE) {
         return total;  // offered again, first, by the next Write()
       }
@@ -308,8 +324,10 @@ absl::StatusOr<size_t> TlsSession::Write(const struct iovec* iov,
       // data before it stays for the reader.)
       char ignored[1];
       size_t got = 0;
-      const int peeked = SSL_peek_ex(ssl_, ignored, sizeof(ignored), &got);
-      if (peeked != 1 && SSL_get_error(ssl_, peeked) == SSL_ERROR_SSL) {
+      const int peeked =
+          openssl_.SSL_peek_ex(ssl_, ignored, sizeof(ignored), &got);
+      if (peeked != 1 &&
+          openssl_.SSL_get_error(ssl_, peeked) == SSL_ERROR_SSL) {
         return StreamFailed(peeked, "write");
       }
       return failed;
@@ -322,8 +340,8 @@ bool TlsSession::HasBufferedInput() const {
   MutexLock lock(&mu_);
   // Decrypted bytes, or whole records read ahead; not part of a record
   // after the socket ran dry (more bytes must come, and epoll says so).
-  return SSL_pending(ssl_) > 0 ||
-         (!socket_drained_ && SSL_has_pending(ssl_) == 1);
+  return openssl_.SSL_pending(ssl_) > 0 ||
+         (!socket_drained_ && openssl_.SSL_has_pending(ssl_) == 1);
 }
 
 }  // namespace sockrpc

@@ -90,6 +90,7 @@ class TlsSession {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::shared_ptr<const TlsContext> context_;
+  const OpenSslLibrary& openssl_;  // context_'s
   SSL* const ssl_;
   const int fd_;
   mutable Mutex mu_;

@@ -8,7 +8,9 @@
 // stalls. Each must end in a clear error, and nothing may hang.
 #include <stdio.h>
 
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -51,6 +53,7 @@ using ::sockrpc::testing::TempDir;
 using ::sockrpc::testing::TestPki;
 using ::sockrpc::testing::ThreadsNamed;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr char kClientId[] = "spiffe://example.org/ns/test/sa/client";
 constexpr char kIntruderId[] = "spiffe://example.org/ns/test/sa/intruder";
@@ -156,6 +159,45 @@ class TlsTest : public ::testing::Test {
   StartedServer server_;
   std::string port_;
 };
+
+// What /proc says `pid` has mapped.
+std::string MappedFilesOf(pid_t pid) {
+  std::ifstream maps(absl::StrCat("/proc/", pid, "/maps"));
+  std::stringstream text;
+  text << maps.rdbuf();
+  return text.str();
+}
+
+// OpenSSL is loaded by the first TLS context (transport/openssl_library.h),
+// not linked: a program that never uses TLS never maps it.
+TEST_F(TlsTest, OnlyProgramsThatUseTlsLoadOpenSsl) {
+  // The client's loader says which libraries it loads (LD_DEBUG=files),
+  // the server's /proc/PID/maps what it has mapped.
+  auto run_client = [this](std::vector<std::string> flags) {
+    std::vector<std::string> args = {
+        "LD_DEBUG=files", BinaryPath("increment_client"),
+        "--target=" + server_.address, "--deadline=10s"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    absl::StatusOr<ProgramRun> run =
+        RunProgram("/usr/bin/env", args, kIoTimeout * 2);
+    EXPECT_TRUE(run.ok()) << run.status();
+    return run.value_or(ProgramRun{});
+  };
+  ASSERT_NO_FATAL_FAILURE(StartServer({}, /*tls=*/false));
+  const ProgramRun plain = run_client({});
+  ExpectAnswered(plain);
+  EXPECT_THAT(plain.stderr_text, HasSubstr("file=libprotobuf"));
+  EXPECT_THAT(plain.stderr_text, Not(HasSubstr("libssl")));
+  EXPECT_THAT(plain.stderr_text, Not(HasSubstr("libcrypto")));
+  EXPECT_THAT(MappedFilesOf(server_.process->pid()), HasSubstr("libprotobuf"));
+  EXPECT_THAT(MappedFilesOf(server_.process->pid()), Not(HasSubstr("libssl")));
+
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  const ProgramRun secure = run_client({"--cacert=" + pki_->ca_file()});
+  ExpectAnswered(secure);
+  EXPECT_THAT(secure.stderr_text, HasSubstr("file=libssl.so.3"));
+  EXPECT_THAT(MappedFilesOf(server_.process->pid()), HasSubstr("/libssl.so.3"));
+}
 
 TEST_F(TlsTest, ClientCallsOverTlsAndTheServerLogsTheSession) {
   ASSERT_NO_FATAL_FAILURE(StartServer());
