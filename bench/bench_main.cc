@@ -7,6 +7,7 @@
 //   sockrpc_bench --profile-in-flight ADDR K N [--batch]
 //   sockrpc_bench --profile-publish ADDR STREAMS EVENTS
 //   sockrpc_bench --profile-stream ADDR N [SIZE [--hint]]
+//   sockrpc_bench --profile-callback ADDR K SECONDS [--batch]
 //
 // The servers (bench_server: our stack; raw_server: the raw baselines;
 // grpc_bench_server: the gRPC baseline, where built) run as child
@@ -30,6 +31,9 @@
 // in-flight rows do).
 // --profile-publish opens STREAMS Events.Subscribe calls on a bench_server
 // at ADDR and publishes EVENTS events to them, one after another.
+// --profile-callback keeps K chains of 64 B calls through the client's
+// callback API (each started by the one before's completion) for SECONDS
+// and prints the rate.
 // --profile-stream reads one Stream call of N messages of SIZE bytes (64
 // unless given) and prints the rate; --hint: the server writes them with
 // the buffer hint.
@@ -223,6 +227,7 @@ int Run(const Options& options) {
       PinThisThread(-1);
     }
     StatsCostRows(options, dir, &report);
+    CallbackApiRows(options, dir, &report);
     CallCostRows(options, dir, &report);
   }
   if (!options.quick && !options.open_streams_only) {
@@ -267,6 +272,19 @@ int main(int argc, char** argv) {
     spec.in_flight = std::max(1, std::atoi(argv[3]));
     spec.batch = argc == 6;
     return sockrpc::bench::RpcInFlightCalls(spec, std::atol(argv[4])) ? 0 : 1;
+  }
+  if ((argc == 5 || (argc == 6 && std::string(argv[5]) == "--batch")) &&
+      std::string(argv[1]) == "--profile-callback") {
+    sockrpc::bench::CaseSpec spec;
+    spec.address = argv[2];
+    spec.in_flight = std::max(1, std::atoi(argv[3]));
+    spec.seconds = std::atof(argv[4]);
+    spec.batch = argc == 6;
+    sockrpc::bench::Result result = sockrpc::bench::RpcCallbackCalls(spec);
+    std::printf("%lld calls in %.3f s: %.0f calls/s\n",
+                static_cast<long long>(result.calls), result.seconds,
+                result.rate());
+    return result.ok ? 0 : 1;
   }
   if (argc >= 4 && argc <= 6 && std::string(argv[1]) == "--profile-stream") {
     sockrpc::bench::CaseSpec spec;

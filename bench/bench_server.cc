@@ -4,11 +4,14 @@
 // process.
 //
 //   bench_server --listen ADDR [--listen ADDR...] [--max_threads N] [--stats]
+//                [--callback]
 //   bench_server --load-only
 //
 // --max_threads sets ServerOptions::max_threads (the open-streams rows fill
 // a small pool with Events.Block calls); --stats turns the stats service on
-// (the "stats on" row measures what counting costs a call).
+// (the "stats on" row measures what counting costs a call); --callback
+// serves Bench through the callback API instead of blocking handlers (the
+// "callback API" rows).
 // --load-only makes no server: the process stops as loaded (its shared
 // libraries mapped and relocated, static initializers run), says "ready"
 // and waits for a stop signal. Its RSS is the floor of the idle-memory
@@ -61,10 +64,79 @@ class BenchService final : public sockrpc::bench::Bench::Service {
   }
 };
 
+// The same service through the callback API (--callback): the handlers
+// return reactors and hold no thread. What the "callback API" rows compare
+// with BenchService (callback_rows.cc).
+class CallbackBenchService final
+    : public sockrpc::bench::Bench::CallbackService {
+ public:
+  sockrpc::ServerUnaryReactor* Echo(sockrpc::CallbackServerContext* context,
+                                    const sockrpc::bench::Payload* request,
+                                    sockrpc::bench::Payload* reply) override {
+    *reply = *request;
+    sockrpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(absl::OkStatus());
+    return reactor;
+  }
+
+  sockrpc::ServerWriteReactor<sockrpc::bench::Payload>* Stream(
+      sockrpc::CallbackServerContext* context,
+      const sockrpc::bench::StreamRequest* request) override {
+    return new StreamWriter(*request);
+  }
+
+ private:
+  // Writes request.count() messages, the next once the last is done (as
+  // gRPC's callback API allows), all but the last with the buffer hint if
+  // asked; the last one with the STATUS.
+  class StreamWriter final
+      : public sockrpc::ServerWriteReactor<sockrpc::bench::Payload> {
+   public:
+    explicit StreamWriter(const sockrpc::bench::StreamRequest& request)
+        : left_(request.count()), buffer_hint_(request.buffer_hint()) {
+      message_.set_body(std::string(request.size(), 'x'));
+      WriteNext();
+    }
+    void OnWriteDone(bool ok) override {
+      if (ok) {
+        WriteNext();
+      } else if (!finished_) {  // the client is gone
+        finished_ = true;
+        Finish(absl::CancelledError("the stream was cut"));
+      }
+    }
+    void OnDone() override { delete this; }
+
+   private:
+    void WriteNext() {
+      if (finished_) return;
+      if (left_ <= 1) {
+        finished_ = true;
+        if (left_ == 1) {
+          StartWriteAndFinish(&message_, absl::OkStatus());
+        } else {
+          Finish(absl::OkStatus());
+        }
+        return;
+      }
+      --left_;
+      sockrpc::WriteOptions options;
+      if (buffer_hint_) options.set_buffer_hint();
+      StartWrite(&message_, options);
+    }
+
+    sockrpc::bench::Payload message_;
+    uint32_t left_;
+    const bool buffer_hint_;
+    bool finished_ = false;
+  };
+};
+
 }  // namespace
 
 constexpr char kUsage[] =
     "usage: bench_server --listen ADDR... [--max_threads N] [--stats]\n"
+    "                    [--callback]\n"
     "                    [--tls_cert FILE --tls_key FILE]\n"
     "       bench_server --load-only\n";
 
@@ -72,6 +144,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> addresses;
   int max_threads = 0;  // 0: the default
   bool stats = false;
+  bool callback = false;
   bool load_only = false;
   std::string tls_cert;
   std::string tls_key;
@@ -83,6 +156,8 @@ int main(int argc, char** argv) {
       max_threads = std::atoi(argv[++i]);
     } else if (std::strcmp(argv[i], "--stats") == 0) {
       stats = true;
+    } else if (std::strcmp(argv[i], "--callback") == 0) {
+      callback = true;
     } else if (std::strcmp(argv[i], "--load-only") == 0) {
       load_only = true;
     } else if (std::strcmp(argv[i], "--tls_cert") == 0 && i + 1 < argc) {
@@ -114,7 +189,10 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  BenchService service;
+  BenchService blocking_service;
+  CallbackBenchService callback_service;
+  sockrpc::Service* service = &blocking_service;
+  if (callback) service = &callback_service;
   sockrpc::bench::EventsService events;
   sockrpc::ServerOptions options;
   options.log = [](absl::string_view) {};  // the runner opens and drops
@@ -130,7 +208,7 @@ int main(int argc, char** argv) {
   options.min_time_between_pings = absl::ZeroDuration();
   sockrpc::Server server(options);
   for (sockrpc::Service* each :
-       std::vector<sockrpc::Service*>{&service, &events}) {
+       std::vector<sockrpc::Service*>{service, &events}) {
     if (absl::Status s = server.RegisterService(each); !s.ok()) {
       std::fprintf(stderr, "bench_server: %s\n", s.ToString().c_str());
       return 1;

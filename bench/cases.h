@@ -12,11 +12,15 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <memory>
 #include <string>
 
 #include "measure.h"
 
 namespace sockrpc {
+
+class Channel;  // client/channel.h
+
 namespace bench {
 
 // CaseSpec: the parameters of one run.
@@ -52,6 +56,17 @@ Result RpcUnary(const CaseSpec& spec);
 
 // Exactly `calls` blocking round trips, unmeasured (for profilers).
 bool RpcUnaryCalls(const CaseSpec& spec, long calls);
+
+// A channel for `spec`: its address, ChannelOptions::batch_call_starts
+// from spec.batch, TLS if it names trust roots; null (and a message on
+// stderr) if it cannot be made.
+std::shared_ptr<Channel> ConnectCase(const CaseSpec& spec);
+
+// Through the client's callback API (callback_cases.cc): spec.in_flight
+// chains of calls on one connection, each call started by the `done` of
+// the one before, on the channel's event loop: latency (of each call from
+// its start), calls/s, CPU per call.
+Result RpcCallbackCalls(const CaseSpec& spec);
 
 // spec.in_flight calls outstanding on each of spec.connections
 // connections: calls/s only.

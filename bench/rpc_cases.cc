@@ -13,11 +13,10 @@
 
 namespace sockrpc {
 namespace bench {
-namespace {
 
-// A channel for `spec` (its address, and TLS if it names trust roots).
-std::shared_ptr<Channel> Connect(const CaseSpec& spec,
-                                 ChannelOptions options = {}) {
+std::shared_ptr<Channel> ConnectCase(const CaseSpec& spec) {
+  ChannelOptions options;
+  options.batch_call_starts = spec.batch;
   if (!spec.tls_ca.empty()) {
     options.tls.emplace();
     options.tls->ca_file = spec.tls_ca;
@@ -32,6 +31,8 @@ std::shared_ptr<Channel> Connect(const CaseSpec& spec,
   return *channel;
 }
 
+namespace {
+
 void Report(const absl::Status& status) {
   std::fprintf(stderr, "bench: call failed: %s\n", status.ToString().c_str());
 }
@@ -41,9 +42,7 @@ void Report(const absl::Status& status) {
 // more in its place.
 template <typename Another>
 bool KeepInFlight(const CaseSpec& spec, Another another) {
-  ChannelOptions options;
-  options.batch_call_starts = spec.batch;
-  std::shared_ptr<Channel> channel = Connect(spec, options);
+  std::shared_ptr<Channel> channel = ConnectCase(spec);
   if (channel == nullptr) return false;
   Bench::Stub stub(channel);
   Payload request;
@@ -78,7 +77,7 @@ bool InFlightOne(const CaseSpec& spec, Window* window, int64_t* calls) {
 
 Result RpcUnary(const CaseSpec& spec) {
   Result result;
-  std::shared_ptr<Channel> channel = Connect(spec);
+  std::shared_ptr<Channel> channel = ConnectCase(spec);
   if (channel == nullptr) return result;
   Bench::Stub stub(channel);
   Payload request;
@@ -108,7 +107,7 @@ Result RpcUnary(const CaseSpec& spec) {
 }
 
 bool RpcUnaryCalls(const CaseSpec& spec, long calls) {
-  std::shared_ptr<Channel> channel = Connect(spec);
+  std::shared_ptr<Channel> channel = ConnectCase(spec);
   if (channel == nullptr) return false;
   Bench::Stub stub(channel);
   Payload request;
@@ -134,7 +133,7 @@ Result RpcInFlight(const CaseSpec& spec) {
 
 Result RpcStream(const CaseSpec& spec) {
   Result result;
-  std::shared_ptr<Channel> channel = Connect(spec);
+  std::shared_ptr<Channel> channel = ConnectCase(spec);
   if (channel == nullptr) return result;
   Bench::Stub stub(channel);
   StreamRequest request;
@@ -161,7 +160,7 @@ Result RpcStream(const CaseSpec& spec) {
 }
 
 bool RpcStreamMessages(const CaseSpec& spec, long messages) {
-  std::shared_ptr<Channel> channel = Connect(spec);
+  std::shared_ptr<Channel> channel = ConnectCase(spec);
   if (channel == nullptr) return false;
   Bench::Stub stub(channel);
   StreamRequest request;
@@ -193,7 +192,7 @@ Result RpcConnect(const CaseSpec& spec) {
   bool ok = true;
   while (window.Continue()) {
     int64_t start = NowNs();
-    std::shared_ptr<Channel> channel = Connect(spec);
+    std::shared_ptr<Channel> channel = ConnectCase(spec);
     if (channel == nullptr) {
       ok = false;
       break;

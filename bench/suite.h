@@ -102,6 +102,14 @@ bool PublishToOpenStreams(const std::string& address, int streams,
 void StatsCostRows(const Options& options, const std::string& dir,
                    Report* report);
 
+// The callback API (server reactors, client callbacks) against the
+// blocking API on unary 64 B (p50, CPU per call), 8 and 64 in flight on
+// one connection and server streaming with the buffer hint, over unix:
+// two bench_servers (one --callback) in alternating rounds
+// (callback_rows.cc). Target: at least as fast (within 3%).
+void CallbackApiRows(const Options& options, const std::string& dir,
+                     Report* report);
+
 // Instructions, heap allocations and system calls per warm unary 64 B call
 // on each side: bench_server and call_loop under callgrind, then strace,
 // where installed (call_cost_rows.cc). Scratch files go in `dir`.

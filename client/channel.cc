@@ -417,7 +417,7 @@ void Channel::BindReactor(ClientContext* context, absl::string_view method,
 }
 
 std::shared_ptr<ClientCallState> Channel::OpenCallbackStream(
-    internal::ClientCallbackCall* call) {
+    internal::ClientCallbackCall* call, bool hold_for_loop) {
   ClientContext* context = call->context_;
   absl::Status status;
   if (!options_.interceptors.empty()) {
@@ -437,13 +437,14 @@ std::shared_ptr<ClientCallState> Channel::OpenCallbackStream(
   }
   std::shared_ptr<ClientCallState> stream;
   if (status.ok()) {
-    // Opened without waiting for socket room: this runs on the loop.
+    // Opened without waiting for socket room: StartCall() must not block
+    // (it may run in a reaction, on the loop).
     absl::StatusOr<std::shared_ptr<ClientCallState>> opened = OpenCall(
         context, call,
-        [call](ClientConnection& connection,
-               const std::shared_ptr<ClientCallState>& state) {
+        [call, hold_for_loop](ClientConnection& connection,
+                              const std::shared_ptr<ClientCallState>& state) {
           return connection.Open(state, call->method_, call->request_,
-                                 call->reply_, /*no_wait=*/true);
+                                 call->reply_, /*no_wait=*/true, hold_for_loop);
         });
     stream = opened.ok() ? *std::move(opened)
                          : FailedCall(context, std::move(opened).status());

@@ -418,8 +418,10 @@ class Channel {
   // while it still sees the Channel: the destructor waits until the
   // stream is open.
   void BeginCallbackOpen();
+  // `hold_for_loop`: started on the event loop thread (see
+  // ClientConnection::Open()).
   std::shared_ptr<ClientCallState> OpenCallbackStream(
-      internal::ClientCallbackCall* call);
+      internal::ClientCallbackCall* call, bool hold_for_loop);
 
   // The channel's state in this process: state_, after replacing it first
   // if this is a forked child (a relaxed load of ForkGeneration() and an

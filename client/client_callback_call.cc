@@ -123,6 +123,9 @@ void ClientCallbackCall::Start() {
     if (channel != nullptr && loop_failure_.ok()) channel->BeginCallbackOpen();
   }
   std::shared_ptr<ClientCallState> stream;
+  // Started by a reaction: its frames leave with those of the other calls
+  // the loop's turn starts, in one write at the end of the turn.
+  const bool on_loop = loop_failure_.ok() && loop_->OnLoopThread();
   if (!loop_failure_.ok()) {
     stream = std::make_shared<ClientCallState>(
         nullptr, context_, absl::InfiniteFuture(), loop_failure_);
@@ -130,7 +133,10 @@ void ClientCallbackCall::Start() {
     stream = std::make_shared<ClientCallState>(
         nullptr, context_, absl::InfiniteFuture(), ChannelGone());
   } else {
-    stream = channel->OpenCallbackStream(this);
+    stream = channel->OpenCallbackStream(this, on_loop);
+  }
+  if (on_loop && stream->connection_ != nullptr) {
+    loop_->FlushAfterTurn(stream->connection_);
   }
   // interceptors_ is final now: writes from here on are hooked at once.
   interceptors_known_.store(true, std::memory_order_release);

@@ -106,7 +106,7 @@ bool ClientConnection::Open(const std::shared_ptr<ClientCallState>& stream,
                             absl::string_view method,
                             const google::protobuf::MessageLite* request,
                             google::protobuf::MessageLite* unary_reply,
-                            bool no_wait) {
+                            bool no_wait, bool hold_for_loop) {
   ClientContext* context = stream->context();
   const size_t request_size = request != nullptr ? request->ByteSizeLong() : 0;
   const uint64_t timeout_micros = TimeoutMicros(stream->deadline());
@@ -226,6 +226,14 @@ bool ClientConnection::Open(const std::shared_ptr<ClientCallState>& stream,
     hold = unary_reply == nullptr && !no_wait && fds.empty() &&
            !loop_watching_.load(std::memory_order_relaxed) && !reader_active_ &&
            out_.DecideToHold(streams_.size() - 1, encoded_frames.size());
+    // Started by a reaction: held by the same policy (holding every call
+    // would make the two sides take turns), the loop writes it at the end
+    // of its turn with the other calls its reactions start.
+    if (hold_for_loop && fds.empty() &&
+        out_.DecideToHoldForLoop(streams_.size() - 1, encoded_frames.size())) {
+      hold = true;
+      loop_flush_due_ = true;
+    }
   }
   PatchStreamId(&encoded_frames[0], stream->id_);
   if (request != nullptr)

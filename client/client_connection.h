@@ -96,11 +96,17 @@ class ClientConnection {
   // `unary_reply`: where a unary call's reply is parsed (CallUnary()).
   // `no_wait` (callback calls): never waits for socket room; what the
   // socket does not take stays held for the event loop to flush.
+  // `hold_for_loop` (a callback call started on the event loop thread, by
+  // a reaction): the frames may be held, not written, by the batching
+  // policy of OutgoingFrames::DecideToHold() (whatever batch_call_starts
+  // says), and the loop writes what its turn's reactions held in one go
+  // before it waits again (ClientEventLoop::FlushAfterTurn()); needs
+  // `no_wait`.
   bool Open(const std::shared_ptr<ClientCallState>& stream,
             absl::string_view method,
             const google::protobuf::MessageLite* request,
             google::protobuf::MessageLite* unary_reply = nullptr,
-            bool no_wait = false);
+            bool no_wait = false, bool hold_for_loop = false);
 
   // Makes a whole unary call on a new stream; see Channel::CallUnary.
   // Returns the status and whether it may be retried elsewhere.
@@ -482,6 +488,10 @@ class ClientConnection {
   // callback calls (loop_watching_, set by the loop).
   const std::shared_ptr<ClientEventLoop> loop_;
   std::atomic<bool> loop_watching_{false};
+  // Frames the loop's reactions held (Open()'s `hold_for_loop`) wait for
+  // the end of the loop's turn, not for EPOLLOUT: RearmLocked() does not
+  // arm for them. Cleared by FlushForLoop().
+  bool loop_flush_due_ ABSL_GUARDED_BY(mu_) = false;
 
   Mutex write_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   // Our preface, stream ids, held calls and the writes themselves (all but

@@ -55,6 +55,11 @@ void ClientConnection::FlushForLoop() {
   absl::Status sent;
   {
     MutexLock write_lock(&write_mu_);
+    {
+      // What is left after this write waits for EPOLLOUT (RearmLocked()).
+      MutexLock lock(&mu_);
+      loop_flush_due_ = false;
+    }
     if (out_.held_empty()) return;
     size_t written;
     sent = out_.WriteNoWait("", &written);
@@ -80,7 +85,7 @@ void ClientConnection::RearmLocked() {
   } else {
     events |= EPOLLIN | EPOLLRDHUP;
   }
-  if (out_.has_held()) events |= EPOLLOUT;
+  if (out_.has_held() && !loop_flush_due_) events |= EPOLLOUT;
   // With nothing to wait for, leave it disarmed (a re-arm for nothing
   // would still report EPOLLHUP).
   if (events != 0) loop_->Arm(this, fd_.get(), events);

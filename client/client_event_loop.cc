@@ -114,9 +114,30 @@ void ClientEventLoop::Unwatch(ClientConnection* connection, int fd) {
 void ClientEventLoop::Arm(ClientConnection* connection, int fd,
                           uint32_t events) {
   MutexLock lock(&mu_);
-  if (!watched_.contains(connection)) return;
-  (void)poller_->Modify(fd, events | EPOLLONESHOT,
-                        reinterpret_cast<uintptr_t>(connection));
+  auto it = watched_.find(connection);
+  if (it == watched_.end() || it->second.armed == events) return;
+  const bool armed = poller_
+                         ->Modify(fd, events | EPOLLONESHOT,
+                                  reinterpret_cast<uintptr_t>(connection))
+                         .ok();
+  it->second.armed = armed ? events : 0;
+}
+
+void ClientEventLoop::FlushAfterTurn(
+    std::shared_ptr<ClientConnection> connection) {
+  // (Calls started one after another mostly share their connection.)
+  if (flush_due_.empty() || flush_due_.back() != connection) {
+    flush_due_.push_back(std::move(connection));
+  }
+}
+
+void ClientEventLoop::FlushHeldCalls() {
+  for (const std::shared_ptr<ClientConnection>& connection : flush_due_) {
+    connection->FlushForLoop();
+    // For what the socket did not take: EPOLLOUT.
+    connection->RearmForLoop();
+  }
+  flush_due_.clear();
 }
 
 void ClientEventLoop::Shutdown(std::shared_ptr<ClientEventLoop> loop) {
@@ -149,10 +170,12 @@ void ClientEventLoop::Shutdown(std::shared_ptr<ClientEventLoop> loop) {
 void ClientEventLoop::Run() {
   // Named, for ps and debuggers (and the tests that count it).
   pthread_setname_np(pthread_self(), kThreadName);
+  loop_thread_.store(std::this_thread::get_id(), std::memory_order_relaxed);
   epoll_event events[kMaxEvents];
   for (;;) {
     RunScheduled();
     const int timeout_ms = KeepWatchedAlive(ExpireDeadlines());
+    FlushHeldCalls();
     bool stopping;
     bool ready;
     {
@@ -278,6 +301,7 @@ void ClientEventLoop::HandleConnectionEvent(uint64_t tag, uint32_t events) {
         reinterpret_cast<ClientConnection*>(static_cast<uintptr_t>(tag)));
     if (it == watched_.end()) return;  // no longer watched
     connection = it->second.connection;
+    it->second.armed = 0;  // one-shot: the event disarmed it
   }
   if (events & EPOLLOUT) connection->FlushForLoop();
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {

@@ -81,8 +81,19 @@ class ClientEventLoop {
   void Watch(const std::shared_ptr<ClientConnection>& connection, int fd)
       ABSL_LOCKS_EXCLUDED(mu_);
   void Unwatch(ClientConnection* connection, int fd) ABSL_LOCKS_EXCLUDED(mu_);
+  // Whether the caller is the loop's thread (running a reaction).
+  bool OnLoopThread() const {
+    return std::this_thread::get_id() ==
+           loop_thread_.load(std::memory_order_relaxed);
+  }
+  // Loop thread: writes what `connection` holds (calls its reactions
+  // started, ClientConnection::Open()'s `hold_for_loop`) at the end of
+  // this turn, before the loop waits.
+  void FlushAfterTurn(std::shared_ptr<ClientConnection> connection);
+
   // Re-arms the one-shot registration of a watched `connection` for
-  // `events` (EPOLLIN, EPOLLOUT); nothing if it is not watched.
+  // `events` (EPOLLIN, EPOLLOUT); nothing if it is not watched, or if it
+  // is armed for exactly these already (an event since disarmed it).
   void Arm(ClientConnection* connection, int fd, uint32_t events)
       ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -117,6 +128,8 @@ class ClientEventLoop {
   // that have it, when one is due (ClientConnection::KeepAliveForLoop());
   // returns `timeout_ms` (-1: none), shortened to the next such look.
   int KeepWatchedAlive(int timeout_ms) ABSL_LOCKS_EXCLUDED(mu_);
+  // Writes what FlushAfterTurn() was asked to. Loop thread.
+  void FlushHeldCalls();
   // Handles an event on the watched connection tagged `tag`.
   void HandleConnectionEvent(uint64_t tag, uint32_t events);
   // After OnDone(): forgets `call` and deletes it (now, or when taken from
@@ -143,6 +156,8 @@ class ClientEventLoop {
   std::atomic<int> epoll_fd_number_{-1};
   std::atomic<int> wake_fd_number_{-1};
   std::thread::id thread_id_ ABSL_GUARDED_BY(mu_);
+  // The same, set by the thread itself first thing (OnLoopThread()).
+  std::atomic<std::thread::id> loop_thread_{};
   // Every adopted call not yet deleted (owned: deleted by the loop).
   absl::flat_hash_set<internal::ClientCallbackCall*> calls_
       ABSL_GUARDED_BY(mu_);
@@ -152,6 +167,9 @@ class ClientEventLoop {
   struct Watched {
     std::shared_ptr<ClientConnection> connection;
     int calls = 0;
+    // What its one-shot registration is armed for (0: disarmed, as after
+    // an event), so that a re-arm for the same is no system call.
+    uint32_t armed = 0;
   };
   absl::flat_hash_map<ClientConnection*, Watched> watched_ ABSL_GUARDED_BY(mu_);
   // Watched connections with keepalive; when the loop looks at them next;
@@ -164,6 +182,9 @@ class ClientEventLoop {
   // from the loop thread; released by the thread as it ends.
   std::shared_ptr<ClientEventLoop> self_ ABSL_GUARDED_BY(mu_);
 
+  // Loop thread only: connections whose held calls go out at the end of
+  // the turn (FlushAfterTurn()).
+  std::vector<std::shared_ptr<ClientConnection>> flush_due_;
   // Loop thread only: the calls' deadlines.
   std::multimap<absl::Time, internal::ClientCallbackCall*> deadlines_;
 };

@@ -41,7 +41,10 @@ OutgoingFrames::OutgoingFrames(int fd, bool batch_call_starts, bool unix_socket,
                       : 0) {}
 
 bool OutgoingFrames::DecideToHold(size_t others, size_t size) {
-  if (!batch_call_starts_) return false;
+  return batch_call_starts_ && DecideToHoldForLoop(others, size);
+}
+
+bool OutgoingFrames::DecideToHoldForLoop(size_t others, size_t size) {
   const size_t unanswered = others > held_calls_ ? others - held_calls_ : 0;
   const bool hold = unanswered >= min_unanswered_to_hold_ &&
                     2 * held_calls_ < unanswered &&

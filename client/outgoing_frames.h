@@ -71,6 +71,10 @@ class OutgoingFrames {
   // the frames are held: a thread that checks has_held() before waiting
   // flushes them rather than wait for a reply to a call never sent.
   bool DecideToHold(size_t others, size_t size);
+  // The same policy, whatever batch_call_starts says, for a call started
+  // on the event loop (whose held calls go out at the end of its turn,
+  // so that nothing waits on them).
+  bool DecideToHoldForLoop(size_t others, size_t size);
   // Holds a call's opening frames (after the preface, if due).
   void HoldCall(absl::string_view frames);
 

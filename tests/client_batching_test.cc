@@ -1,7 +1,11 @@
 // Tests of ChannelOptions::batch_call_starts, seen from the wire: the test
 // plays the server on a real socket, reads what the client writes and
 // when, and answers the calls by hand.
+#include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <functional>
+#include <future>
 #include <memory>
 #include <string>
 #include <thread>
@@ -279,6 +283,49 @@ TEST_P(BatchCallStartsTest, AbandonedHeldCallIsSentThenCancelled) {
   EXPECT_EQ(cancel->header.stream_id, static_cast<uint32_t>(Threshold() + 1));
   Answer(1, Threshold());
   ExpectReplies(futures);
+}
+
+// Callback calls that reactions start (in a `done`, on the channel's event
+// loop) are held by the same policy whatever batch_call_starts says, and
+// leave together when the loop's turn ends: no thread waits on the
+// channel here, yet every one reaches the server, in order.
+TEST_P(BatchCallStartsTest, CallsStartedByReactionsGoOutWithoutAnyoneWaiting) {
+  constexpr int kChains = 8;
+  MakeStub(/*batch=*/false);
+  struct Chain {
+    increment::IncrementRequest request;
+    increment::IncrementReply reply;
+    int calls_left = 2;  // each chain's first call starts its second
+  };
+  std::vector<Chain> chains(kChains);
+  std::atomic<int> running{kChains};
+  std::atomic<int> failures{0};
+  std::promise<void> all_done;
+  std::function<void(Chain*)> start = [&](Chain* chain) {
+    chain->request.set_character("A");
+    stub_->async()->Increment(
+        nullptr, &chain->request, &chain->reply,
+        [&, chain](absl::Status status) {
+          if (!status.ok() || chain->reply.character() != "B") ++failures;
+          if (--chain->calls_left > 0) return start(chain);
+          if (--running == 0) all_done.set_value();
+        });
+  };
+  start(&chains[0]);  // connects
+  Accept();
+  for (int i = 1; i < kChains; ++i) start(&chains[i]);
+  uint32_t next_id = 1;
+  ExpectCallStarts(kChains, &next_id);
+
+  // One read brings every reply: one turn of the loop runs every `done`,
+  // and each starts its chain's next call.
+  Answer(1, kChains);
+  ExpectCallStarts(kChains, &next_id);
+  EXPECT_TRUE(peer_->NothingMoreArrived());
+  Answer(kChains + 1, kChains);
+  ASSERT_EQ(all_done.get_future().wait_for(std::chrono::seconds(10)),
+            std::future_status::ready);
+  EXPECT_EQ(failures.load(), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(UnixAndTcp, BatchCallStartsTest, ::testing::Bool(),
