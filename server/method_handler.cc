@@ -31,15 +31,20 @@ MethodHandler::MethodHandler(RpcKind kind, const MessageLite& request_type,
       blocking_(std::move(blocking)),
       callback_(std::move(callback)) {}
 
-absl::Status MethodHandler::RunUnary(ServerContext* context,
-                                     absl::string_view request_bytes,
-                                     RequestHook on_request,
-                                     UnaryFinish finish) {
-  std::unique_ptr<UnaryMessages> messages = kept_.Take();
+std::unique_ptr<CallMessages> MethodHandler::TakeUnaryMessages() {
+  std::unique_ptr<CallMessages> messages = kept_.Take();
   if (messages->request == nullptr) {
     messages->request.reset(request_type_.New());
     messages->reply.reset(reply_type_.New());
   }
+  return messages;
+}
+
+absl::Status MethodHandler::RunUnary(ServerContext* context,
+                                     absl::string_view request_bytes,
+                                     RequestHook on_request,
+                                     UnaryFinish finish) {
+  std::unique_ptr<CallMessages> messages = TakeUnaryMessages();
   MessageLite& request = *messages->request;
   MessageLite& reply = *messages->reply;
   absl::Status final_status;
@@ -62,8 +67,7 @@ absl::Status MethodHandler::RunUnary(ServerContext* context,
   const size_t reply_size = reply_offered && final_status.ok()
                                 ? static_cast<size_t>(reply.GetCachedSize())
                                 : reply.ByteSizeLong();
-  if (request_bytes.size() <= kMaxKeptMessageSize &&
-      reply_size <= kMaxKeptMessageSize) {
+  if (WorthKeeping(request_bytes.size(), reply_size)) {
     reply.Clear();
     kept_.Give(std::move(messages));
   }
@@ -105,15 +109,17 @@ ServerReactorBase* MethodHandler::StartCallback(CallbackCall* call) {
       kind_ == RpcKind::kUnary || kind_ == RpcKind::kServerStreaming;
   const bool has_reply =
       kind_ == RpcKind::kUnary || kind_ == RpcKind::kClientStreaming;
-  CallMessages messages;
-  bool parsed = true;
-  if (takes_request) {
-    messages.request.reset(request_type_.New());
-    parsed = Parse(call->request(), messages.request.get());
+  std::unique_ptr<CallMessages> messages;
+  if (kind_ == RpcKind::kUnary) {
+    messages = TakeUnaryMessages();
+  } else {
+    messages = std::make_unique<CallMessages>();
+    if (takes_request) messages->request.reset(request_type_.New());
+    if (has_reply) messages->reply.reset(reply_type_.New());
   }
-  if (has_reply) messages.reply.reset(reply_type_.New());
-  MessageLite* request = messages.request.get();
-  MessageLite* reply = messages.reply.get();
+  MessageLite* request = messages->request.get();
+  MessageLite* reply = messages->reply.get();
+  const bool parsed = !takes_request || Parse(call->request(), request);
   call->Keep(std::move(messages));
   CallbackServerContext* context = call->context();
   absl::Status refused;
@@ -128,6 +134,15 @@ ServerReactorBase* MethodHandler::StartCallback(CallbackCall* call) {
     return reactor;
   }
   return callback_(context, request, reply);
+}
+
+void MethodHandler::ReleaseMessages(std::unique_ptr<CallMessages> messages) {
+  if (messages == nullptr || kind_ != RpcKind::kUnary) return;  // freed
+  if (WorthKeeping(messages->request->ByteSizeLong(),
+                   messages->reply->ByteSizeLong())) {
+    messages->reply->Clear();  // (the request: its next parse clears it)
+    kept_.Give(std::move(messages));
+  }
 }
 
 absl::Status MethodHandler::RunBlocking(CallbackCall* call,

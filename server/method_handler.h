@@ -32,8 +32,9 @@
 namespace sockrpc {
 namespace internal {
 
-// The request and reply of one callback call (null where the method's kind
-// has none), kept until the call is done.
+// The request and reply of one call (null where the method's kind has
+// none): a unary call's come warm from its method's pool (see ReusePool;
+// a pair the pool makes holds none yet) and go back once it is done.
 struct CallMessages {
   std::unique_ptr<google::protobuf::MessageLite> request;
   std::unique_ptr<google::protobuf::MessageLite> reply;
@@ -49,7 +50,7 @@ class CallbackCall {
   virtual absl::string_view request() const = 0;
   // Keeps `messages` until the call is done. Their reply (unary and
   // client-streaming methods) is what Finish() with an OK status sends.
-  virtual void Keep(CallMessages messages) = 0;
+  virtual void Keep(std::unique_ptr<CallMessages> messages) = 0;
   virtual CallMessages* kept() = 0;
   // Runs the interceptors' OnRequest() on the parsed request.
   virtual absl::Status InterceptRequest(
@@ -100,15 +101,21 @@ class MethodHandler {
   // way; RunBlocking() runs the handler on them.
   ServerReactorBase* StartCallback(CallbackCall* call);
   absl::Status RunBlocking(CallbackCall* call, ServerStream* stream);
+  // Takes back a callback call's messages once it is done (after OnDone(),
+  // or when it ends without a reactor): a unary pair small enough is kept
+  // for a later call, as RunUnary() keeps its own.
+  void ReleaseMessages(std::unique_ptr<CallMessages> messages);
 
  private:
-  // One unary call's messages; a handler always gets them new (cleared),
-  // but warm: see ReusePool. A pair made by ReusePool::Take() holds none
-  // yet.
-  struct UnaryMessages {
-    std::unique_ptr<google::protobuf::MessageLite> request;
-    std::unique_ptr<google::protobuf::MessageLite> reply;
-  };
+  // Whether a unary call's messages are kept for a later call: not if
+  // large (a kept message holds on to the memory of its contents).
+  static bool WorthKeeping(size_t request_size, size_t reply_size) {
+    return request_size <= kMaxKeptMessageSize &&
+           reply_size <= kMaxKeptMessageSize;
+  }
+  // A unary call's pair, from kept_ (made if none is kept).
+  std::unique_ptr<CallMessages> TakeUnaryMessages();
+
   static constexpr size_t kMaxKeptMessageSize = 4096;
   // About the most calls of one method that run at once.
   static constexpr size_t kMaxKeptMessages = 16;
@@ -118,7 +125,8 @@ class MethodHandler {
   const google::protobuf::MessageLite& reply_type_;
   const BlockingFunction blocking_;
   const CallbackFunction callback_;
-  ReusePool<UnaryMessages> kept_{kMaxKeptMessages};
+  // Unary calls' message pairs, the handler's always cleared.
+  ReusePool<CallMessages> kept_{kMaxKeptMessages};
 };
 
 }  // namespace internal

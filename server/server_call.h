@@ -106,11 +106,11 @@ class ServerCallState final
   // internal::CallbackCall:
   CallbackServerContext* context() override { return &context_; }
   absl::string_view request() const override { return start_request_; }
-  void Keep(internal::CallMessages messages) override {
-    reply_ = messages.reply.get();
+  void Keep(std::unique_ptr<internal::CallMessages> messages) override {
+    reply_ = messages->reply.get();
     messages_ = std::move(messages);
   }
-  internal::CallMessages* kept() override { return &messages_; }
+  internal::CallMessages* kept() override { return messages_.get(); }
   // Every request message passes here once parsed: it takes its
   // descriptors (request_fds_) into the context, then the interceptors'
   // hooks run.
@@ -357,11 +357,12 @@ class ServerCallState final
   // ---- Callback methods; set on the starting thread ----
   // The request's encoding while the handler's start runs.
   absl::string_view start_request_;
-  // The call's messages, freed once it is done; and their reply, what
+  // The call's messages, given back to the method (ReleaseMessages()) once
+  // it is done; and their reply, what
   // Finish() sends: a pointer of its own, never written after Keep(), so
   // that the ending call may read it while another thread frees the
   // messages (it then sends nothing).
-  internal::CallMessages messages_;
+  std::unique_ptr<internal::CallMessages> messages_;
   const google::protobuf::MessageLite* reply_ = nullptr;
   // The call itself, from the reactor's start until OnDone().
   std::shared_ptr<ServerCallState> keep_alive_;
@@ -398,7 +399,8 @@ class ServerCallState final
 
   // ---- Callback methods ----
   internal::ServerReactorBase* reactor_ ABSL_GUARDED_BY(mu_) = nullptr;
-  std::unique_ptr<OwnedUnaryReactor> default_reactor_ ABSL_GUARDED_BY(mu_);
+  // (Made in place: no allocation per call.)
+  std::optional<OwnedUnaryReactor> default_reactor_ ABSL_GUARDED_BY(mu_);
   // The message of a StartRead() waiting for the client.
   google::protobuf::MessageLite* read_target_ ABSL_GUARDED_BY(mu_) = nullptr;
   // Writes waiting for the client's window, oldest first, each with the

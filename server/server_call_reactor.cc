@@ -24,10 +24,8 @@ namespace sockrpc {
 
 ServerUnaryReactor* ServerCallState::default_reactor() {
   MutexLock lock(&mu_);
-  if (default_reactor_ == nullptr) {
-    default_reactor_ = std::make_unique<OwnedUnaryReactor>();
-  }
-  return default_reactor_.get();
+  if (!default_reactor_.has_value()) default_reactor_.emplace();
+  return &*default_reactor_;
 }
 
 bool ServerCallState::StartCallback(absl::string_view request) {
@@ -85,7 +83,7 @@ void ServerCallState::EndWithoutReactor(const absl::Status& status) {
     reactions_.clear();
   }
   EndInterceptors(status);
-  messages_ = internal::CallMessages();
+  method_->handler->ReleaseMessages(std::move(messages_));
   connection_->runtime().CallFinished();
 }
 
@@ -412,7 +410,7 @@ void ServerCallState::RunDone() {
     reacting_ = false;
     default_reactor_.reset();
   }
-  messages_ = internal::CallMessages();
+  method_->handler->ReleaseMessages(std::move(messages_));
   runtime.CallFinished();
   // The last reference may be this one: nothing touches the call after.
   std::shared_ptr<ServerCallState> self = std::move(keep_alive_);

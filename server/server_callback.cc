@@ -51,7 +51,7 @@ void ServerReactorBase::Bind(ReactorCall* call) {
   for (Started& operation : backlog_) {
     Apply(call, std::move(operation));
   }
-  std::vector<Started>().swap(backlog_);
+  backlog_.clear();  // (frees what it allocated, if anything)
   call_.store(call, std::memory_order_release);
 }
 

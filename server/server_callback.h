@@ -65,6 +65,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "google/protobuf/message_lite.h"
@@ -152,7 +153,10 @@ class ServerReactorBase {
 
   std::atomic<ReactorCall*> call_{nullptr};
   std::mutex backlog_mu_;
-  std::vector<Started> backlog_;  // guarded by backlog_mu_
+  // Guarded by backlog_mu_. Room for one without allocating: a unary
+  // handler that finishes before it returns (the common case) keeps its
+  // Finish() here.
+  absl::InlinedVector<Started, 1> backlog_;
 };
 
 }  // namespace internal

@@ -104,23 +104,29 @@ class FakeCallbackCall final : public ::sockrpc::internal::CallbackCall {
 
   CallbackServerContext* context() override { return &context_; }
   absl::string_view request() const override { return request_; }
-  void Keep(::sockrpc::internal::CallMessages messages) override {
+  void Keep(
+      std::unique_ptr<::sockrpc::internal::CallMessages> messages) override {
     messages_ = std::move(messages);
   }
-  ::sockrpc::internal::CallMessages* kept() override { return &messages_; }
+  ::sockrpc::internal::CallMessages* kept() override { return messages_.get(); }
   absl::Status InterceptRequest(google::protobuf::MessageLite&) override {
     return absl::OkStatus();  // no interceptors
   }
 
+  // The messages, as the runtime gives them back once the call is done.
+  std::unique_ptr<::sockrpc::internal::CallMessages> TakeMessages() {
+    return std::move(messages_);
+  }
+
   // The reply that Finish() with an OK status would send.
   const google::protobuf::MessageLite* reply() const {
-    return messages_.reply.get();
+    return messages_ != nullptr ? messages_->reply.get() : nullptr;
   }
 
  private:
   CallbackServerContext context_;
   std::string request_;
-  ::sockrpc::internal::CallMessages messages_;
+  std::unique_ptr<::sockrpc::internal::CallMessages> messages_;
 };
 
 // FakeServerStream serves the requests it was given and keeps the replies
@@ -195,6 +201,7 @@ class FakeMeter final : public Meter::CallbackService {
                                         Reading* reply) override {
     seen_request = request;
     seen_reply = reply;
+    reply_was_empty = reply->ByteSizeLong() == 0;
     *reply = ReadingOf(request->sensor(), 21.5);
     reactor.Finish(absl::OkStatus());
     return &reactor;
@@ -214,6 +221,7 @@ class FakeMeter final : public Meter::CallbackService {
   TestUnaryReactor reactor;
   const WatchRequest* seen_request = nullptr;
   const Reading* seen_reply = nullptr;
+  bool reply_was_empty = false;
 };
 
 TEST(GeneratedCallbackServiceTest, RegistersEveryMethodAsCallbackOfItsKind) {
@@ -266,6 +274,27 @@ TEST(GeneratedCallbackServiceTest, CallbackOverrideGetsRequestAndSentReply) {
   Reading sent;
   ASSERT_TRUE(sent.ParseFromString(call.reply()->SerializeAsString()));
   EXPECT_EQ(sent.value(), 21.5);
+}
+
+// A unary callback call's messages go back to the method once it is done
+// (ReleaseMessages()): the next call gets the same pair, its reply cleared
+// and its request parsed anew, with nothing allocated.
+TEST(GeneratedCallbackServiceTest, UnaryMessagesComeBackClearedForTheNextCall) {
+  FakeMeter meter;
+  ::sockrpc::internal::MethodHandler* handler =
+      HandlerOf(meter, "/sockrpc.test.streaming.Meter/Latest");
+  ASSERT_NE(handler, nullptr);
+  FakeCallbackCall first(WatchOf("t1", 1).SerializeAsString());
+  ASSERT_EQ(handler->StartCallback(&first), &meter.reactor);
+  EXPECT_TRUE(meter.reply_was_empty);
+  const Reading* first_reply = meter.seen_reply;
+  handler->ReleaseMessages(first.TakeMessages());
+
+  FakeCallbackCall second(WatchOf("t2", 1).SerializeAsString());
+  ASSERT_EQ(handler->StartCallback(&second), &meter.reactor);
+  EXPECT_EQ(meter.seen_reply, first_reply);
+  EXPECT_TRUE(meter.reply_was_empty);
+  EXPECT_EQ(meter.seen_request->sensor(), "t2");
 }
 
 TEST(GeneratedCallbackServiceTest, MethodsWithoutCallbackOverrideStartNone) {
