@@ -23,7 +23,8 @@ namespace {
 // done, starts its next until the window closes; the last chain to stop
 // ends the run. The callbacks run on the event loop, but the first calls
 // start on the caller's thread while earlier ones may already be done:
-// `mu` orders them.
+// mu_ guards what they share. Calls start outside it (a call the loop
+// cannot take ends, with its `done`, on the thread that started it).
 class CallChains {
  public:
   CallChains(const CaseSpec& spec, std::shared_ptr<Channel> channel)
@@ -41,8 +42,8 @@ class CallChains {
       MutexLock lock(&mu_);
       running_ = static_cast<int>(chains_.size());
       if (!window_.Continue()) return true;
-      for (Chain& chain : chains_) StartLocked(&chain);
     }
+    for (Chain& chain : chains_) Start(&chain);
     finished.wait();
     MutexLock lock(&mu_);
     return ok_;
@@ -67,7 +68,8 @@ class CallChains {
     int64_t start_ns = 0;
   };
 
-  void StartLocked(Chain* chain) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  // (A chain's own fields are its calls' alone: one at a time.)
+  void Start(Chain* chain) ABSL_LOCKS_EXCLUDED(mu_) {
     chain->chains = this;
     chain->start_ns = NowNs();
     // One pointer captured: std::function keeps it without allocating.
@@ -77,22 +79,25 @@ class CallChains {
   }
 
   void Done(Chain* chain, const absl::Status& status) {
-    MutexLock lock(&mu_);
-    if (!status.ok() || chain->reply.body().size() != spec_.size) {
-      std::fprintf(stderr, "bench: call failed: %s\n",
-                   status.ToString().c_str());
-      ok_ = false;
-      stopping_ = true;
-    } else if (window_.Measuring()) {
-      latencies_.Add(NowNs() - chain->start_ns);
-      ++calls_;
+    {
+      MutexLock lock(&mu_);
+      if (!status.ok() || chain->reply.body().size() != spec_.size) {
+        std::fprintf(stderr, "bench: call failed: %s\n",
+                     status.ToString().c_str());
+        ok_ = false;
+        stopping_ = true;
+      } else if (!stopping_ && window_.Measuring()) {
+        // (Not once the window closed: its seconds and CPU are final.)
+        latencies_.Add(NowNs() - chain->start_ns);
+        ++calls_;
+      }
+      if (!stopping_ && !window_.Continue()) stopping_ = true;
+      if (stopping_) {
+        if (--running_ == 0) finished_.set_value();
+        return;
+      }
     }
-    if (!stopping_ && !window_.Continue()) stopping_ = true;
-    if (!stopping_) {
-      StartLocked(chain);
-      return;
-    }
-    if (--running_ == 0) finished_.set_value();
+    Start(chain);
   }
 
   const CaseSpec spec_;

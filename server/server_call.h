@@ -357,11 +357,12 @@ class ServerCallState final
   // ---- Callback methods; set on the starting thread ----
   // The request's encoding while the handler's start runs.
   absl::string_view start_request_;
-  // The call's messages, given back to the method (ReleaseMessages()) once
-  // it is done; and their reply, what
-  // Finish() sends: a pointer of its own, never written after Keep(), so
-  // that the ending call may read it while another thread frees the
-  // messages (it then sends nothing).
+  // The call's messages, given back to the method's pool
+  // (ReleaseMessages()) once it is done, where another call may take them
+  // at once; and their reply, what Finish() sends: a pointer of its own,
+  // never written after Keep(). It is read only by EndReactorCall(), and
+  // OnDone() (after which the messages go back) waits for that to end
+  // (reactor_ending_, DoneDueLocked()): never dereferenced after OnDone().
   std::unique_ptr<internal::CallMessages> messages_;
   const google::protobuf::MessageLite* reply_ = nullptr;
   // The call itself, from the reactor's start until OnDone().

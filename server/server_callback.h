@@ -82,7 +82,10 @@ class CallbackServerContext : public ServerContext {
  public:
   // A reactor owned by the call, for unary methods that need no reactor of
   // their own: fill in the reply, then call DefaultReactor()->Finish()
-  // (now or later, from any thread) and return DefaultReactor().
+  // (now or later, from any thread) and return DefaultReactor(). Its
+  // OnDone() is the call's own: the handler must not touch the request or
+  // the reply once it has called Finish() (they go back to the method's
+  // pool for a later call when the call is done).
   ServerUnaryReactor* DefaultReactor();
 };
 

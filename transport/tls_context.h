@@ -80,7 +80,8 @@ std::string TlsIdentityText(const TlsPeer& peer);
 // refused by the allow-list has its TlsIdentityText() written there.)
 
 // The text of OpenSSL's queued errors (and clears them), "" if none (or
-// if OpenSSL was never loaded).
+// if OpenSSL cannot be loaded). It loads OpenSSL if no context did yet:
+// for TLS code only, where a context exists.
 std::string TakeOpenSslErrors();
 
 // A side's context, made again from its files when they change: looked at
