@@ -44,7 +44,6 @@ absl::Status ClientEventLoop::Start() {
   wake_fd_number_.store(wake_fd_.get(), std::memory_order_release);
   started_ = true;
   thread_ = std::thread([this] { Run(); });
-  thread_id_ = thread_.get_id();
   return absl::OkStatus();
 }
 
@@ -150,7 +149,7 @@ void ClientEventLoop::Shutdown(std::shared_ptr<ClientEventLoop> loop) {
       return;
     }
     self->stopping_ = true;
-    on_loop_thread = std::this_thread::get_id() == self->thread_id_;
+    on_loop_thread = self->OnLoopThread();
     if (on_loop_thread) self->self_ = std::move(loop);
     self->sleeping_ = false;
     SignalEventFd(self->wake_fd_.get());

@@ -155,8 +155,8 @@ class ClientEventLoop {
   // a fork() (see epoll_fd_for_fork()).
   std::atomic<int> epoll_fd_number_{-1};
   std::atomic<int> wake_fd_number_{-1};
-  std::thread::id thread_id_ ABSL_GUARDED_BY(mu_);
-  // The same, set by the thread itself first thing (OnLoopThread()).
+  // thread_'s id, set by the thread itself first thing (OnLoopThread()):
+  // no other thread ever finds it equal to its own id, set yet or not.
   std::atomic<std::thread::id> loop_thread_{};
   // Every adopted call not yet deleted (owned: deleted by the loop).
   absl::flat_hash_set<internal::ClientCallbackCall*> calls_

@@ -67,10 +67,7 @@ absl::Status MethodHandler::RunUnary(ServerContext* context,
   const size_t reply_size = reply_offered && final_status.ok()
                                 ? static_cast<size_t>(reply.GetCachedSize())
                                 : reply.ByteSizeLong();
-  if (WorthKeeping(request_bytes.size(), reply_size)) {
-    reply.Clear();
-    kept_.Give(std::move(messages));
-  }
+  GiveBack(std::move(messages), request_bytes.size(), reply_size);
   return final_status;
 }
 
@@ -138,11 +135,16 @@ ServerReactorBase* MethodHandler::StartCallback(CallbackCall* call) {
 
 void MethodHandler::ReleaseMessages(std::unique_ptr<CallMessages> messages) {
   if (messages == nullptr || kind_ != RpcKind::kUnary) return;  // freed
-  if (WorthKeeping(messages->request->ByteSizeLong(),
-                   messages->reply->ByteSizeLong())) {
-    messages->reply->Clear();  // (the request: its next parse clears it)
-    kept_.Give(std::move(messages));
-  }
+  const size_t request_size = messages->request->ByteSizeLong();
+  const size_t reply_size = messages->reply->ByteSizeLong();
+  GiveBack(std::move(messages), request_size, reply_size);
+}
+
+void MethodHandler::GiveBack(std::unique_ptr<CallMessages> messages,
+                             size_t request_size, size_t reply_size) {
+  if (!WorthKeeping(request_size, reply_size)) return;  // freed
+  messages->reply->Clear();  // (the request: its next parse clears it)
+  kept_.Give(std::move(messages));
 }
 
 absl::Status MethodHandler::RunBlocking(CallbackCall* call,

@@ -115,6 +115,11 @@ class MethodHandler {
   }
   // A unary call's pair, from kept_ (made if none is kept).
   std::unique_ptr<CallMessages> TakeUnaryMessages();
+  // Puts a unary call's pair back in kept_, its reply cleared, unless its
+  // messages' encodings (`request_size`, `reply_size`) are too large to
+  // be worth keeping; then it is freed.
+  void GiveBack(std::unique_ptr<CallMessages> messages, size_t request_size,
+                size_t reply_size);
 
   static constexpr size_t kMaxKeptMessageSize = 4096;
   // About the most calls of one method that run at once.

@@ -8,7 +8,8 @@ namespace sockrpc {
 
 thread_local OutputBatch* OutputBatch::current_ = nullptr;
 
-OutputBatch::OutputBatch() : outermost_(current_ == nullptr) {
+OutputBatch::OutputBatch(First first)
+    : outermost_(current_ == nullptr), first_passes_(first == First::kPasses) {
   if (outermost_) current_ = this;
 }
 

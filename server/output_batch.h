@@ -17,6 +17,14 @@
 // inside one: its writes go out as it makes them. A connection also writes
 // once it holds 64 KiB, as a corked one does (kMaxHeldBytes).
 //
+// Most callback code writes once: a unary method's reply and STATUS, in one
+// Finish(). Holding that write would only cost a copy into the connection's
+// buffer and a later flush, so a batch lets the thread's first write out at
+// once (when the connection holds no output it would overtake) and holds
+// from the second on. A batch opened around work known to write many times
+// (the callback calls one read brought together) holds from the first
+// (First::kHeld).
+//
 // The thread's current batch is a thread_local pointer to a stack object,
 // set and cleared by the outermost batch of the thread (inner ones are
 // no-ops): per-thread scope, not shared state.
@@ -33,7 +41,10 @@ class ServerConnection;
 
 class OutputBatch {
  public:
-  OutputBatch();
+  // What the batch does with its thread's first write.
+  enum class First { kPasses, kHeld };
+
+  explicit OutputBatch(First first = First::kPasses);
   // Writes the output of every enlisted connection (the outermost batch).
   ~OutputBatch();
   OutputBatch(const OutputBatch&) = delete;
@@ -41,6 +52,14 @@ class OutputBatch {
 
   // The batch of the calling thread, or null.
   static OutputBatch* Current() { return current_; }
+
+  // For ServerConnection::Send(): whether the write being sent is the
+  // batch's first and may go out at once (kPasses). Asked once per write.
+  bool LetsWriteThrough() {
+    const bool passes = first_passes_;
+    first_passes_ = false;
+    return passes;
+  }
 
   // For ServerConnection::Send(): `connection` holds output for this batch
   // to write. Once per connection per batch.
@@ -52,6 +71,7 @@ class OutputBatch {
   static thread_local OutputBatch* current_;
 
   const bool outermost_;
+  bool first_passes_;
   absl::InlinedVector<std::shared_ptr<ServerConnection>, 4> connections_;
 };
 

@@ -172,9 +172,13 @@ class ServerCallState final
 
  private:
   // The reactor of CallbackServerContext::DefaultReactor(): owned by the
-  // call, it only finishes.
+  // call and bound to it from the start, it only finishes. A handler that
+  // finishes it before it returns (most unary handlers) has ended the call
+  // by then: StartCallback() finds OnDone() due and runs it at once.
   class OwnedUnaryReactor final : public ServerUnaryReactor {
    public:
+    explicit OwnedUnaryReactor(ServerCallState* call)
+        : ServerUnaryReactor(call) {}
     void OnDone() override {}
   };
 
@@ -277,8 +281,10 @@ class ServerCallState final
   void EndReactorCall(absl::Status status);
   // Runs reactions until none is due; the caller set reacting_.
   void ReactLoop();
-  // OnDone(), then the call's end in the runtime.
-  void RunDone();
+  // OnDone() of `reactor`, then the call's end in the runtime; `status`
+  // is how the call ended. ReactLoop() calls it once done_ is set.
+  void RunDone(internal::ServerReactorBase* reactor,
+               const absl::Status& status);
   // A callback call that ended before its reactor started.
   void EndWithoutReactor(const absl::Status& status);
   void AppendInitialMetadataLocked(std::string* out)

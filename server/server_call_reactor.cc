@@ -24,7 +24,7 @@ namespace sockrpc {
 
 ServerUnaryReactor* ServerCallState::default_reactor() {
   MutexLock lock(&mu_);
-  if (!default_reactor_.has_value()) default_reactor_.emplace();
+  if (!default_reactor_.has_value()) default_reactor_.emplace(this);
   return &*default_reactor_;
 }
 
@@ -59,8 +59,7 @@ bool ServerCallState::StartCallback(absl::string_view request) {
   start_request_ = absl::string_view();
   if (reactor == nullptr) return false;  // its blocking form, please
 
-  keep_alive_ = shared_from_this();
-  connection_->runtime().ReactorStarted(keep_alive_);
+  bool done_here;
   {
     MutexLock lock(&mu_);
     reactor_ = reactor;
@@ -68,6 +67,17 @@ bool ServerCallState::StartCallback(absl::string_view request) {
       // Ended while the handler started: the reactor hears of it first.
       reactions_.push_back({Reaction::kCancel, true});
     }
+    // A reactor bound from the start (the default one) that finished
+    // before the handler returned has ended the call: OnDone() is due, and
+    // as reacting_ is ours, ReactLoop() below runs it, here.
+    (void)DoneDueLocked();
+    done_here = done_due_;
+  }
+  if (!done_here) {
+    // The reactor outlives this start: the call keeps itself alive, and
+    // the runtime keeps it for ForceDone() at shutdown.
+    keep_alive_ = shared_from_this();
+    connection_->runtime().ReactorStarted(keep_alive_);
   }
   // Operations the handler started before it returned go to the call now;
   // reacting_ is still ours, so none of them runs a reaction.
@@ -350,6 +360,7 @@ void ServerCallState::RunReactions() {
 
 void ServerCallState::ReactLoop() {
   internal::ServerReactorBase* reactor;
+  absl::Status ended_with;
   for (;;) {
     DueReaction next;
     {
@@ -360,7 +371,9 @@ void ServerCallState::ReactLoop() {
           reacting_ = false;
           return;
         }
+        // Done: nothing runs or is scheduled again (reacting_ stays set).
         done_ = true;
+        ended_with = cancel_reason_;  // how the call ended (see EndCall)
         break;
       }
       next = reactions_.front();
@@ -390,26 +403,16 @@ void ServerCallState::ReactLoop() {
         break;
     }
   }
-  RunDone();
+  RunDone(reactor, ended_with);
 }
 
-void ServerCallState::RunDone() {
-  internal::ServerReactorBase* reactor;
-  absl::Status status;
-  {
-    MutexLock lock(&mu_);
-    reactor = reactor_;
-    status = cancel_reason_;  // how the call ended (see EndCall)
-  }
+void ServerCallState::RunDone(internal::ServerReactorBase* reactor,
+                              const absl::Status& status) {
   EndInterceptors(status);
   reactor->OnDone();
   ServerRuntime& runtime = connection_->runtime();
-  runtime.ReactorDone(this);
-  {
-    MutexLock lock(&mu_);
-    reacting_ = false;
-    default_reactor_.reset();
-  }
+  // (A call done at its start was never kept: see StartCallback().)
+  if (keep_alive_ != nullptr) runtime.ReactorDone(this);
   method_->handler->ReleaseMessages(std::move(messages_));
   runtime.CallFinished();
   // The last reference may be this one: nothing touches the call after.

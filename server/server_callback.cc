@@ -31,8 +31,8 @@ ReactorCall* ServerReactorBase::BoundCall() {
 }
 
 void ServerReactorBase::StartOrKeep(Started operation) {
-  ReactorCall* call = BoundCall();
-  if (call == nullptr) {
+  ReactorCall* call;
+  {
     std::lock_guard<std::mutex> lock(backlog_mu_);
     call = call_.load(std::memory_order_acquire);
     if (call == nullptr) {
@@ -40,10 +40,11 @@ void ServerReactorBase::StartOrKeep(Started operation) {
       return;
     }
   }
-  Apply(call, std::move(operation));
+  Apply(call, std::move(operation));  // bound meanwhile
 }
 
 void ServerReactorBase::Bind(ReactorCall* call) {
+  if (BoundCall() != nullptr) return;  // bound from the start
   // Replays under the lock, so that an operation started meanwhile on
   // another thread waits for the backlog and keeps its place after it.
   std::lock_guard<std::mutex> lock(backlog_mu_);
@@ -56,12 +57,20 @@ void ServerReactorBase::Bind(ReactorCall* call) {
 }
 
 void ServerReactorBase::DoStartSendInitialMetadata() {
+  if (ReactorCall* call = BoundCall()) {
+    call->StartSendInitialMetadata();
+    return;
+  }
   Started operation;
   operation.kind = Started::Kind::kInitialMetadata;
   StartOrKeep(std::move(operation));
 }
 
 void ServerReactorBase::DoStartRead(google::protobuf::MessageLite* message) {
+  if (ReactorCall* call = BoundCall()) {
+    call->StartRead(message);
+    return;
+  }
   Started operation;
   operation.kind = Started::Kind::kRead;
   operation.read_target = message;
@@ -92,6 +101,10 @@ void ServerReactorBase::DoStartWrite(
 }
 
 void ServerReactorBase::DoFinish(absl::Status status) {
+  if (ReactorCall* call = BoundCall()) {
+    call->Finish(std::move(status));
+    return;
+  }
   Started operation;
   operation.kind = Started::Kind::kFinish;
   operation.status = std::move(status);

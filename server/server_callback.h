@@ -126,11 +126,15 @@ class ServerReactorBase {
   virtual void OnDone() = 0;
 
   // For the runtime: attaches the reactor to `call` and replays what was
-  // started before. Called once, on the thread that ran the handler.
+  // started before. Called once, on the thread that ran the handler (does
+  // nothing to a reactor bound already).
   void Bind(ReactorCall* call);
 
  protected:
   ServerReactorBase() = default;
+  // A reactor bound to `call` from the start: its operations go straight
+  // to the call (the runtime's own, CallbackServerContext::DefaultReactor).
+  explicit ServerReactorBase(ReactorCall* call) : call_(call) {}
 
   void DoStartSendInitialMetadata();
   void DoStartRead(google::protobuf::MessageLite* message);
@@ -151,7 +155,9 @@ class ServerReactorBase {
   static void Apply(ReactorCall* call, Started operation);
   // The call once bound; null before. Read without the lock once set.
   ReactorCall* BoundCall();
-  // Runs `operation` on the call if bound, else keeps it for Bind().
+  // For an operation started while the reactor looked unbound (the
+  // Do*() functions go straight to a bound call): keeps it for Bind(), or
+  // runs it on the call if bound meanwhile.
   void StartOrKeep(Started operation);
 
   std::atomic<ReactorCall*> call_{nullptr};
@@ -168,11 +174,18 @@ class ServerReactorBase {
 // handler got stay alive until OnDone(); fill in the reply before Finish().
 class ServerUnaryReactor : public internal::ServerReactorBase {
  public:
+  ServerUnaryReactor() = default;
+
   // Sends the initial metadata (ServerContext::AddInitialMetadata) now,
   // before the reply. Optional: Finish() sends it.
   void StartSendInitialMetadata() { DoStartSendInitialMetadata(); }
   // Ends the call: the reply (if `status` is OK) and STATUS.
   void Finish(absl::Status status) { DoFinish(std::move(status)); }
+
+ protected:
+  // For the runtime's DefaultReactor(): bound to its call from the start.
+  explicit ServerUnaryReactor(internal::ReactorCall* call)
+      : ServerReactorBase(call) {}
 };
 
 // ServerReadReactor: a client-streaming call. The reply the handler got

@@ -280,8 +280,9 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   // Held output is written once this much waits (corks and batches).
   static constexpr size_t kMaxHeldBytes = 64 * 1024;
 
-  // If the calling thread has an OutputBatch: queues `*frames` for it and
-  // enlists this connection (once per batch); true. Else false.
+  // If the calling thread has an OutputBatch that holds this write (all
+  // but a first one it lets through): queues `*frames` for it and enlists
+  // this connection (once per batch); true. Else false.
   bool HoldForBatchLocked(std::string* frames)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   void FlushOutput();

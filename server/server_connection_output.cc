@@ -33,9 +33,10 @@ void ServerConnection::Send(std::string frames) {
 void ServerConnection::SendCopy(absl::string_view frames) {
   MutexLock lock(&write_mu_);
   if (write_failed_) return;
+  OutputBatch* batch = OutputBatch::Current();
   if (ABSL_PREDICT_FALSE(!pending_output_.empty() ||
                          (corks_ > 0 && !cork_broken_) ||
-                         OutputBatch::Current() != nullptr)) {
+                         (batch != nullptr && !batch->LetsWriteThrough()))) {
     // It must wait, or be held: as Send() would.
     std::string copy = TakeBuffer();
     copy.append(frames.data(), frames.size());
@@ -216,6 +217,9 @@ void ServerConnection::BreakCork() {
 bool ServerConnection::HoldForBatchLocked(std::string* frames) {
   OutputBatch* batch = OutputBatch::Current();
   if (batch == nullptr) return false;
+  // The batch's first write goes on, unless it would overtake output held
+  // already.
+  if (batch->LetsWriteThrough() && pending_output_.empty()) return false;
   QueueLocked(std::move(*frames));
   if (!in_batch_) {
     in_batch_ = true;

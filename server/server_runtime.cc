@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "server/output_batch.h"
 #include "server/reflection_service.h"
 #include "transport/address.h"
 #include "transport/posix_error.h"
@@ -304,10 +305,15 @@ void ServerRuntime::RunCalls(
     return;
   }
   size_t blocking = 0;
-  for (size_t i = 0; i < calls->size(); ++i) {
-    if ((*calls)[i].RunWithoutBlocking()) continue;
-    if (blocking != i) (*calls)[blocking] = std::move((*calls)[i]);
-    ++blocking;
+  {
+    // The replies of the callback calls read together leave together, in
+    // one write per connection (the blocking ones below are corked).
+    OutputBatch batch(OutputBatch::First::kHeld);
+    for (size_t i = 0; i < calls->size(); ++i) {
+      if ((*calls)[i].RunWithoutBlocking()) continue;
+      if (blocking != i) (*calls)[blocking] = std::move((*calls)[i]);
+      ++blocking;
+    }
   }
   calls->erase(calls->begin() + blocking, calls->end());
   if (calls->empty()) return;

@@ -14,6 +14,8 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "tests/testing/temp_dir.h"
@@ -56,10 +58,13 @@ void ExpectWithinBudget(const std::map<std::string, double>& budgets,
 }
 
 // Measures bench_server and call_loop as built at `server_binary` and
-// `client_binary` against the budgets named "<side>_<figure><suffix>".
+// `client_binary` against the budgets named "<side>_<figure><suffix>":
+// both sides', or with `server_flags` (a form of the server) the server's
+// alone.
 void ExpectCallWithinBudgets(const char* server_binary,
                              const char* client_binary,
-                             const std::string& suffix) {
+                             const std::string& suffix,
+                             std::vector<std::string> server_flags = {}) {
   struct stat valgrind;
   if (::stat(kValgrind, &valgrind) != 0) {
     GTEST_SKIP() << "valgrind is not installed (apt-get install valgrind): "
@@ -75,6 +80,8 @@ void ExpectCallWithinBudgets(const char* server_binary,
   setup.server_binary = server_binary;
   setup.client_binary = client_binary;
   setup.dir = dir.path();
+  const bool server_only = !server_flags.empty();
+  setup.server_flags = std::move(server_flags);
   absl::StatusOr<bench::CallCost> cost = bench::MeasureCallCost(setup);
   ASSERT_TRUE(cost.ok()) << cost.status();
 
@@ -82,6 +89,7 @@ void ExpectCallWithinBudgets(const char* server_binary,
                      cost->server.instructions);
   ExpectWithinBudget(budgets, "server_allocations" + suffix,
                      cost->server.allocations);
+  if (server_only) return;
   ExpectWithinBudget(budgets, "client_instructions" + suffix,
                      cost->client.instructions);
   ExpectWithinBudget(budgets, "client_allocations" + suffix,
@@ -95,12 +103,25 @@ TEST(CallCostTest, WarmUnaryCallStaysWithinItsBudgetOnBothSides) {
                           SOCKRPC_CALL_COST_LTO ? "" : "_without_lto");
 }
 
+// The server's side through the callback API (bench_server --callback:
+// Echo finishes its DefaultReactor() before it returns, the common unary
+// handler), which must cost about what a blocking handler does.
+TEST(CallCostTest, WarmUnaryCallbackCallStaysWithinItsBudgetOnTheServer) {
+  ExpectCallWithinBudgets(
+      SOCKRPC_BENCH_SERVER, SOCKRPC_CALL_LOOP,
+      SOCKRPC_CALL_COST_LTO ? "_callback" : "_callback_without_lto",
+      {"--callback"});
+}
+
 #ifdef SOCKRPC_BENCH_SERVER_WITHOUT_LTO
 // The same two programs linked without it, as an application that does
 // not use LTO links our libraries.
 TEST(CallCostTest, WarmUnaryCallWithoutLtoStaysWithinItsBudgetOnBothSides) {
   ExpectCallWithinBudgets(SOCKRPC_BENCH_SERVER_WITHOUT_LTO,
                           SOCKRPC_CALL_LOOP_WITHOUT_LTO, "_without_lto");
+  ExpectCallWithinBudgets(SOCKRPC_BENCH_SERVER_WITHOUT_LTO,
+                          SOCKRPC_CALL_LOOP_WITHOUT_LTO,
+                          "_callback_without_lto", {"--callback"});
 }
 #endif
 
