@@ -222,20 +222,20 @@ void ClientEventLoop::Run() {
 }
 
 void ClientEventLoop::RunScheduled() {
-  std::vector<ClientCallbackCall*> batch;
-  std::vector<ClientCallbackCall*> dead;
+  std::vector<ClientCallbackCall*>& batch = running_;
   {
     MutexLock lock(&mu_);
-    batch.swap(ready_);
+    batch.swap(ready_);  // (ready_ gets the emptied vector's capacity)
     for (ClientCallbackCall*& call : batch) {
       call->scheduled = false;
       if (call->retired) {
-        dead.push_back(call);
+        dead_.push_back(call);
         call = nullptr;
       }
     }
   }
-  for (ClientCallbackCall* call : dead) delete call;
+  for (ClientCallbackCall* call : dead_) delete call;
+  dead_.clear();
   for (ClientCallbackCall* call : batch) {
     if (call == nullptr) continue;
     if (call->Advance()) {
@@ -248,6 +248,7 @@ void ClientEventLoop::RunScheduled() {
       call->has_timer = true;
     }
   }
+  batch.clear();
 }
 
 int ClientEventLoop::ExpireDeadlines() {

@@ -162,6 +162,11 @@ class ClientEventLoop {
   absl::flat_hash_set<internal::ClientCallbackCall*> calls_
       ABSL_GUARDED_BY(mu_);
   std::vector<internal::ClientCallbackCall*> ready_ ABSL_GUARDED_BY(mu_);
+  // Loop thread only, for RunScheduled(): the calls it advances (swapped
+  // with ready_) and the retired ones it deletes; emptied after each use,
+  // their capacity kept, so that a turn allocates nothing once warm.
+  std::vector<internal::ClientCallbackCall*> running_;
+  std::vector<internal::ClientCallbackCall*> dead_;
   // Watched connections, kept alive while watched; the key is the epoll
   // tag, so that an event for a connection no longer watched is dropped.
   struct Watched {

@@ -140,13 +140,6 @@ void MethodHandler::ReleaseMessages(std::unique_ptr<CallMessages> messages) {
   GiveBack(std::move(messages), request_size, reply_size);
 }
 
-void MethodHandler::GiveBack(std::unique_ptr<CallMessages> messages,
-                             size_t request_size, size_t reply_size) {
-  if (!WorthKeeping(request_size, reply_size)) return;  // freed
-  messages->reply->Clear();  // (the request: its next parse clears it)
-  kept_.Give(std::move(messages));
-}
-
 absl::Status MethodHandler::RunBlocking(CallbackCall* call,
                                         ServerStream* stream) {
   CallMessages* messages = call->kept();

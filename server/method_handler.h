@@ -117,9 +117,14 @@ class MethodHandler {
   std::unique_ptr<CallMessages> TakeUnaryMessages();
   // Puts a unary call's pair back in kept_, its reply cleared, unless its
   // messages' encodings (`request_size`, `reply_size`) are too large to
-  // be worth keeping; then it is freed.
+  // be worth keeping; then it is freed. (Inline: every blocking unary
+  // call ends here.)
   void GiveBack(std::unique_ptr<CallMessages> messages, size_t request_size,
-                size_t reply_size);
+                size_t reply_size) {
+    if (!WorthKeeping(request_size, reply_size)) return;  // freed
+    messages->reply->Clear();  // (the request: its next parse clears it)
+    kept_.Give(std::move(messages));
+  }
 
   static constexpr size_t kMaxKeptMessageSize = 4096;
   // About the most calls of one method that run at once.
