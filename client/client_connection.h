@@ -270,7 +270,7 @@ class ClientConnection {
   bool FailIfPrefaceLate() ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
-  friend class ClientEventLoop;  // sets loop_watching_
+  friend class ClientEventLoop;  // its notes: loop_watching_, loop_calls_...
   // Borrowed for the wait only: the waits never keep it.
   using Predicate = absl::FunctionRef<bool()>;
 
@@ -485,9 +485,14 @@ class ClientConnection {
   const Fd wake_fd_;
 
   // The channel's event loop; it watches this connection while it has
-  // callback calls (loop_watching_, set by the loop).
+  // callback calls. The loop's notes, kept here so that most calls watch
+  // and re-arm without its lock (ClientEventLoop::Watch(), Arm()): whether
+  // it watches it, for how many calls, and what the connection's one-shot
+  // registration is armed for (0: disarmed, as after an event).
   const std::shared_ptr<ClientEventLoop> loop_;
   std::atomic<bool> loop_watching_{false};
+  std::atomic<int> loop_calls_{0};
+  std::atomic<uint32_t> loop_armed_{0};
   // Frames the loop's reactions held (Open()'s `hold_for_loop`) wait for
   // the end of the loop's turn, not for EPOLLOUT: RearmLocked() does not
   // arm for them. Cleared by FlushForLoop().

@@ -78,9 +78,22 @@ void ClientEventLoop::Schedule(ClientCallbackCall* call) {
 
 void ClientEventLoop::Watch(const std::shared_ptr<ClientConnection>& connection,
                             int fd) {
+  // A call on a connection watched for calls already only counts itself,
+  // without the lock: with the count above 0, no Unwatch() removes it
+  // meanwhile. Counts to and from 0 are settled under mu_.
+  std::atomic<int>& calls = connection->loop_calls_;
+  for (int seen = calls.load(std::memory_order_relaxed); seen > 0;) {
+    if (calls.compare_exchange_weak(seen, seen + 1,
+                                    std::memory_order_acq_rel)) {
+      return;
+    }
+  }
   MutexLock lock(&mu_);
+  calls.fetch_add(1, std::memory_order_acq_rel);
   Watched& watched = watched_[connection.get()];
-  if (watched.calls++ > 0) return;
+  // Still watched: the Unwatch() that took the count to 0 has not come
+  // for the lock yet, and will find it above 0 again.
+  if (watched.connection != nullptr) return;
   watched.connection = connection;
   if (connection->keepalive_enabled()) {
     keepalive_watched_.fetch_add(1, std::memory_order_relaxed);
@@ -93,15 +106,23 @@ void ClientEventLoop::Watch(const std::shared_ptr<ClientConnection>& connection,
   // Armed for nothing yet: the caller re-arms it for what is due.
   (void)poller_->Add(fd, EPOLLONESHOT,
                      reinterpret_cast<uintptr_t>(connection.get()));
+  connection->loop_armed_.store(0, std::memory_order_relaxed);
   connection->loop_watching_.store(true, std::memory_order_relaxed);
 }
 
 void ClientEventLoop::Unwatch(ClientConnection* connection, int fd) {
+  // Other calls still watch it: nothing else to do (see Watch()).
+  if (connection->loop_calls_.fetch_sub(1, std::memory_order_acq_rel) > 1) {
+    return;
+  }
   std::shared_ptr<ClientConnection> forgotten;  // released after the lock
   MutexLock lock(&mu_);
+  // A Watch() since took the count above 0 again: it stays watched.
+  if (connection->loop_calls_.load(std::memory_order_acquire) > 0) return;
   auto it = watched_.find(connection);
-  if (it == watched_.end() || --it->second.calls > 0) return;
+  if (it == watched_.end()) return;
   poller_->Remove(fd);
+  connection->loop_armed_.store(0, std::memory_order_relaxed);
   connection->loop_watching_.store(false, std::memory_order_relaxed);
   if (connection->keepalive_enabled()) {
     keepalive_watched_.fetch_sub(1, std::memory_order_relaxed);
@@ -112,14 +133,19 @@ void ClientEventLoop::Unwatch(ClientConnection* connection, int fd) {
 
 void ClientEventLoop::Arm(ClientConnection* connection, int fd,
                           uint32_t events) {
+  // Armed for these already: no system call, and no lock. (Read without
+  // mu_, the value may be stale only in one way: an event has just
+  // disarmed the registration and the loop has not yet noted it under mu_;
+  // the loop re-arms the connection once it has handled that event.)
+  std::atomic<uint32_t>& armed = connection->loop_armed_;
+  if (armed.load(std::memory_order_acquire) == events) return;
   MutexLock lock(&mu_);
-  auto it = watched_.find(connection);
-  if (it == watched_.end() || it->second.armed == events) return;
-  const bool armed = poller_
-                         ->Modify(fd, events | EPOLLONESHOT,
-                                  reinterpret_cast<uintptr_t>(connection))
-                         .ok();
-  it->second.armed = armed ? events : 0;
+  if (!watched_.contains(connection)) return;
+  const bool modified = poller_
+                            ->Modify(fd, events | EPOLLONESHOT,
+                                     reinterpret_cast<uintptr_t>(connection))
+                            .ok();
+  armed.store(modified ? events : 0, std::memory_order_release);
 }
 
 void ClientEventLoop::FlushAfterTurn(
@@ -309,7 +335,9 @@ void ClientEventLoop::HandleConnectionEvent(uint64_t tag, uint32_t events) {
         reinterpret_cast<ClientConnection*>(static_cast<uintptr_t>(tag)));
     if (it == watched_.end()) return;  // no longer watched
     connection = it->second.connection;
-    it->second.armed = 0;  // one-shot: the event disarmed it
+    // One-shot: the event disarmed it. (Under mu_, so that it never
+    // overwrites the note of an Arm() made after the event.)
+    connection->loop_armed_.store(0, std::memory_order_release);
   }
   if (events & EPOLLOUT) connection->FlushForLoop();
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {

@@ -169,12 +169,10 @@ class ClientEventLoop {
   std::vector<internal::ClientCallbackCall*> dead_;
   // Watched connections, kept alive while watched; the key is the epoll
   // tag, so that an event for a connection no longer watched is dropped.
+  // (How many calls watch it, and what its one-shot registration is armed
+  // for, the connection keeps: ClientConnection::loop_calls_, loop_armed_.)
   struct Watched {
     std::shared_ptr<ClientConnection> connection;
-    int calls = 0;
-    // What its one-shot registration is armed for (0: disarmed, as after
-    // an event), so that a re-arm for the same is no system call.
-    uint32_t armed = 0;
   };
   absl::flat_hash_map<ClientConnection*, Watched> watched_ ABSL_GUARDED_BY(mu_);
   // Watched connections with keepalive; when the loop looks at them next;

@@ -8,8 +8,7 @@ namespace sockrpc {
 
 thread_local OutputBatch* OutputBatch::current_ = nullptr;
 
-OutputBatch::OutputBatch(First first)
-    : outermost_(current_ == nullptr), first_passes_(first == First::kPasses) {
+OutputBatch::OutputBatch() : outermost_(current_ == nullptr) {
   if (outermost_) current_ = this;
 }
 

@@ -21,9 +21,10 @@
 // Finish(). Holding that write would only cost a copy into the connection's
 // buffer and a later flush, so a batch lets the thread's first write out at
 // once (when the connection holds no output it would overtake) and holds
-// from the second on. A batch opened around work known to write many times
-// (the callback calls one read brought together) holds from the first
-// (First::kHeld).
+// from the second on. That holds for a batch around many calls too (the
+// callback calls one read brought together): the first reply going out at
+// once sets the client going while the rest are made (64 calls in flight:
+// ~1.4M calls/s, against ~1.25M holding the first as well).
 //
 // The thread's current batch is a thread_local pointer to a stack object,
 // set and cleared by the outermost batch of the thread (inner ones are
@@ -41,10 +42,7 @@ class ServerConnection;
 
 class OutputBatch {
  public:
-  // What the batch does with its thread's first write.
-  enum class First { kPasses, kHeld };
-
-  explicit OutputBatch(First first = First::kPasses);
+  OutputBatch();
   // Writes the output of every enlisted connection (the outermost batch).
   ~OutputBatch();
   OutputBatch(const OutputBatch&) = delete;
@@ -54,7 +52,7 @@ class OutputBatch {
   static OutputBatch* Current() { return current_; }
 
   // For ServerConnection::Send(): whether the write being sent is the
-  // batch's first and may go out at once (kPasses). Asked once per write.
+  // batch's first, which may go out at once. Asked once per write.
   bool LetsWriteThrough() {
     const bool passes = first_passes_;
     first_passes_ = false;
@@ -71,7 +69,7 @@ class OutputBatch {
   static thread_local OutputBatch* current_;
 
   const bool outermost_;
-  bool first_passes_;
+  bool first_passes_ = true;
   absl::InlinedVector<std::shared_ptr<ServerConnection>, 4> connections_;
 };
 

@@ -306,9 +306,10 @@ void ServerRuntime::RunCalls(
   }
   size_t blocking = 0;
   {
-    // The replies of the callback calls read together leave together, in
-    // one write per connection (the blocking ones below are corked).
-    OutputBatch batch(OutputBatch::First::kHeld);
+    // The replies of the callback calls read together leave together (but
+    // the first, see output_batch.h), in one write per connection, as the
+    // blocking ones below do, corked.
+    OutputBatch batch;
     for (size_t i = 0; i < calls->size(); ++i) {
       if ((*calls)[i].RunWithoutBlocking()) continue;
       if (blocking != i) (*calls)[blocking] = std::move((*calls)[i]);
