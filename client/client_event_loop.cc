@@ -78,11 +78,17 @@ void ClientEventLoop::Schedule(ClientCallbackCall* call) {
 
 void ClientEventLoop::Watch(const std::shared_ptr<ClientConnection>& connection,
                             int fd) {
-  // A call on a connection watched for calls already only counts itself,
-  // without the lock: with the count above 0, no Unwatch() removes it
-  // meanwhile. Counts to and from 0 are settled under mu_.
+  // A call on a connection registered for calls already only counts
+  // itself, without the lock: with the count above 0, no Unwatch() removes
+  // it meanwhile. (Registered, not only counted: a count above 0 may be a
+  // first Watch() still registering under mu_, and the caller relies on
+  // the registration once this returns.) Counts to and from 0 are settled
+  // under mu_.
   std::atomic<int>& calls = connection->loop_calls_;
-  for (int seen = calls.load(std::memory_order_relaxed); seen > 0;) {
+  for (int seen = connection->loop_watching_.load(std::memory_order_acquire)
+                      ? calls.load(std::memory_order_relaxed)
+                      : 0;
+       seen > 0;) {
     if (calls.compare_exchange_weak(seen, seen + 1,
                                     std::memory_order_acq_rel)) {
       return;
@@ -107,7 +113,7 @@ void ClientEventLoop::Watch(const std::shared_ptr<ClientConnection>& connection,
   (void)poller_->Add(fd, EPOLLONESHOT,
                      reinterpret_cast<uintptr_t>(connection.get()));
   connection->loop_armed_.store(0, std::memory_order_relaxed);
-  connection->loop_watching_.store(true, std::memory_order_relaxed);
+  connection->loop_watching_.store(true, std::memory_order_release);
 }
 
 void ClientEventLoop::Unwatch(ClientConnection* connection, int fd) {
@@ -133,10 +139,13 @@ void ClientEventLoop::Unwatch(ClientConnection* connection, int fd) {
 
 void ClientEventLoop::Arm(ClientConnection* connection, int fd,
                           uint32_t events) {
-  // Armed for these already: no system call, and no lock. (Read without
-  // mu_, the value may be stale only in one way: an event has just
-  // disarmed the registration and the loop has not yet noted it under mu_;
-  // the loop re-arms the connection once it has handled that event.)
+  // Armed for these already: no system call, and no lock. Read without
+  // mu_, the note may say "armed" just after an event disarmed the
+  // registration, before the loop cleared it. That is safe because every
+  // caller holds the connection's mu_ (ClientConnection::RearmLocked())
+  // and the loop, after clearing the note, re-arms the connection under
+  // that lock too: whatever the skipping caller wanted armed, the loop's
+  // re-arm sees. (A stale 0 only costs an epoll_ctl.)
   std::atomic<uint32_t>& armed = connection->loop_armed_;
   if (armed.load(std::memory_order_acquire) == events) return;
   MutexLock lock(&mu_);
@@ -335,8 +344,8 @@ void ClientEventLoop::HandleConnectionEvent(uint64_t tag, uint32_t events) {
         reinterpret_cast<ClientConnection*>(static_cast<uintptr_t>(tag)));
     if (it == watched_.end()) return;  // no longer watched
     connection = it->second.connection;
-    // One-shot: the event disarmed it. (Under mu_, so that it never
-    // overwrites the note of an Arm() made after the event.)
+    // One-shot: the event disarmed it. (Under mu_, so that the note is
+    // never cleared between an Arm()'s epoll_ctl and its note.)
     connection->loop_armed_.store(0, std::memory_order_release);
   }
   if (events & EPOLLOUT) connection->FlushForLoop();

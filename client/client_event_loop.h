@@ -76,8 +76,8 @@ class ClientEventLoop {
 
   // The loop watches `connection` while it has callback calls: one
   // Watch() per call, one Unwatch() when the call is over. The first
-  // registers its socket; the caller then re-arms it
-  // (ClientConnection::RearmForLoop()).
+  // registers its socket (every Watch() returns with it registered); the
+  // caller then re-arms it (ClientConnection::RearmForLoop()).
   void Watch(const std::shared_ptr<ClientConnection>& connection, int fd)
       ABSL_LOCKS_EXCLUDED(mu_);
   void Unwatch(ClientConnection* connection, int fd) ABSL_LOCKS_EXCLUDED(mu_);
@@ -93,7 +93,9 @@ class ClientEventLoop {
 
   // Re-arms the one-shot registration of a watched `connection` for
   // `events` (EPOLLIN, EPOLLOUT); nothing if it is not watched, or if it
-  // is armed for exactly these already (an event since disarmed it).
+  // is armed for exactly these already (an event since disarmed it). The
+  // caller holds the connection's mu_ (ClientConnection::RearmLocked()):
+  // the check without the loop's lock relies on it (see the .cc).
   void Arm(ClientConnection* connection, int fd, uint32_t events)
       ABSL_LOCKS_EXCLUDED(mu_);
 

@@ -174,7 +174,9 @@ class ServerCallState final
   // The reactor of CallbackServerContext::DefaultReactor(): owned by the
   // call and bound to it from the start, it only finishes. A handler that
   // finishes it before it returns (most unary handlers) has ended the call
-  // by then: StartCallback() finds OnDone() due and runs it at once.
+  // by then: StartCallback() finds OnDone() due and runs it at once. (Not
+  // if another thread's Finish() is still ending the call: that call is
+  // kept alive and registered, and OnDone() runs once it has ended.)
   class OwnedUnaryReactor final : public ServerUnaryReactor {
    public:
     explicit OwnedUnaryReactor(ServerCallState* call)
@@ -371,7 +373,8 @@ class ServerCallState final
   // (reactor_ending_, DoneDueLocked()): never dereferenced after OnDone().
   std::unique_ptr<internal::CallMessages> messages_;
   const google::protobuf::MessageLite* reply_ = nullptr;
-  // The call itself, from the reactor's start until OnDone().
+  // The call itself, from the reactor's start until OnDone(); null for a
+  // call done at its start (StartCallback()), whose caller holds it.
   std::shared_ptr<ServerCallState> keep_alive_;
 
   mutable Mutex mu_;
@@ -427,7 +430,8 @@ class ServerCallState final
   // call already done and freed.
   bool reactor_ending_ ABSL_GUARDED_BY(mu_) = false;
   // A thread runs the reactions (from the start on: the starting thread),
-  // or the call is posted to have them run.
+  // or the call is posted to have them run. Stays set once the call is
+  // done (done_): nothing runs or is scheduled after OnDone().
   bool reacting_ ABSL_GUARDED_BY(mu_) = true;
   bool scheduled_ ABSL_GUARDED_BY(mu_) = false;
   bool done_due_ ABSL_GUARDED_BY(mu_) = false;

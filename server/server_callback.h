@@ -83,9 +83,10 @@ class CallbackServerContext : public ServerContext {
   // A reactor owned by the call, for unary methods that need no reactor of
   // their own: fill in the reply, then call DefaultReactor()->Finish()
   // (now or later, from any thread) and return DefaultReactor(). Its
-  // OnDone() is the call's own: the handler must not touch the request or
-  // the reply once it has called Finish() (they go back to the method's
-  // pool for a later call when the call is done).
+  // OnDone() is the call's own: the handler must not touch the request,
+  // the reply or the context once it has called Finish(), which ends the
+  // call at once, on the calling thread (the messages go back to the
+  // method's pool for a later call when the call is done).
   ServerUnaryReactor* DefaultReactor();
 };
 
@@ -163,8 +164,9 @@ class ServerReactorBase {
   std::atomic<ReactorCall*> call_{nullptr};
   std::mutex backlog_mu_;
   // Guarded by backlog_mu_. Room for one without allocating: a unary
-  // handler that finishes before it returns (the common case) keeps its
-  // Finish() here.
+  // reactor of the application's that finishes before it returns (in its
+  // constructor, say) keeps its Finish() here. (The default reactor is
+  // bound from the start and never keeps anything.)
   absl::InlinedVector<Started, 1> backlog_;
 };
 

@@ -281,8 +281,9 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   static constexpr size_t kMaxHeldBytes = 64 * 1024;
 
   // If the calling thread has an OutputBatch that holds this write (all
-  // but a first one it lets through): queues `*frames` for it and enlists
-  // this connection (once per batch); true. Else false.
+  // but the first it lets through, and that one too if output waits here
+  // already): queues `*frames` for it and enlists this connection (once
+  // per batch); true. Else false.
   bool HoldForBatchLocked(std::string* frames)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   void FlushOutput();

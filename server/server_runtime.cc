@@ -306,10 +306,13 @@ void ServerRuntime::RunCalls(
   }
   size_t blocking = 0;
   {
-    // The replies of the callback calls read together leave together (but
+    // Many callback calls read together: their replies leave together (but
     // the first, see output_batch.h), in one write per connection, as the
-    // blocking ones below do, corked.
-    OutputBatch batch;
+    // blocking ones below do, corked. A few: each reply leaves as it is
+    // made (each start has its batch), so that the client works on the
+    // first while the rest are made.
+    std::optional<OutputBatch> batch;
+    if (calls->size() >= kSharedBatchCalls) batch.emplace();
     for (size_t i = 0; i < calls->size(); ++i) {
       if ((*calls)[i].RunWithoutBlocking()) continue;
       if (blocking != i) (*calls)[blocking] = std::move((*calls)[i]);
