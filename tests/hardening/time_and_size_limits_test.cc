@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "client/channel.h"
@@ -149,6 +151,65 @@ TEST_F(LimitsTest, ClientThatNeverReadsIsCutOffAndLoggedOthersUnaffected) {
   EXPECT_TRUE(EmptyCallOnce().ok());
 }
 
+// What `calls` calls sent together on `client` got, by stream id: the bytes
+// of their MESSAGE frames and their STATUS. Calls of one batch may end in
+// any order (a blocked batch is spread over threads), so every stream's
+// frames are collected as they come, until each call has its STATUS.
+struct CallOutcomes {
+  std::map<uint32_t, size_t> reply_bytes;
+  std::map<uint32_t, absl::Status> statuses;
+};
+absl::StatusOr<CallOutcomes> ReadCallOutcomes(RawConnection& client,
+                                              size_t calls) {
+  CallOutcomes ended;
+  const absl::Time deadline = absl::Now() + kIoTimeout;
+  while (ended.statuses.size() < calls) {
+    absl::StatusOr<sockrpc::testing::ReceivedFrame> frame =
+        client.ReadFrame(deadline - absl::Now());
+    if (!frame.ok()) {
+      return absl::Status(frame.status().code(),
+                          absl::StrCat(frame.status().message(), " after ",
+                                       ended.statuses.size(), " calls ended"));
+    }
+    const uint32_t stream = frame->header.stream_id;
+    if (frame->header.type ==
+        static_cast<uint8_t>(sockrpc::FrameType::kMessage)) {
+      ended.reply_bytes[stream] += frame->payload.size();
+    } else if (frame->header.type ==
+               static_cast<uint8_t>(sockrpc::FrameType::kStatus)) {
+      sockrpc::wire::CallStatus status;
+      if (!status.ParseFromString(frame->payload)) {
+        return absl::DataLossError("a STATUS payload does not parse");
+      }
+      ended.statuses[stream] =
+          sockrpc::StatusFromWire(status.code(), status.message());
+    }
+  }
+  return ended;
+}
+
+// Sends `calls` UnaryCall calls asking for `reply_size` bytes each in one
+// write, and expects each to end OK with its reply.
+void ExpectEveryUnaryCallInOneWriteSucceeds(RawConnection& client,
+                                            uint32_t calls,
+                                            uint32_t reply_size) {
+  std::string bytes;
+  sockrpc::interop::UnaryRequest request;
+  request.set_reply_size(reply_size);
+  for (uint32_t i = 0; i < calls; ++i) {
+    bytes += HeadersFrame(2 * i + 1, kUnaryCallMethod) +
+             RequestFrame(2 * i + 1, request);
+  }
+  ASSERT_TRUE(client.Send(bytes, kIoTimeout).ok());
+  absl::StatusOr<CallOutcomes> ended = ReadCallOutcomes(client, calls);
+  ASSERT_TRUE(ended.ok()) << ended.status();
+  for (uint32_t i = 0; i < calls; ++i) {
+    EXPECT_TRUE(ended->statuses[2 * i + 1].ok())
+        << "call " << i << ": " << ended->statuses[2 * i + 1];
+    EXPECT_GT(ended->reply_bytes[2 * i + 1], reply_size) << "call " << i;
+  }
+}
+
 TEST_F(LimitsTest,
        LargeRepliesOfCallsArrivingTogetherAreNotHeldBackPastTheLimit) {
   // Eleven calls in one write reach the server in one read, and it runs
@@ -158,42 +219,19 @@ TEST_F(LimitsTest,
   // did nothing wrong, would be cut off.
   Start("interop_server", {"--max_write_buffer", "1048576"});
   RawConnection client = OpenWithPreface();
-  std::string bytes;
-  sockrpc::interop::UnaryRequest request;
-  request.set_reply_size(100 * 1024);
-  constexpr uint32_t kCalls = 11;
-  for (uint32_t i = 0; i < kCalls; ++i) {
-    bytes += HeadersFrame(2 * i + 1, kUnaryCallMethod) +
-             RequestFrame(2 * i + 1, request);
-  }
-  ASSERT_TRUE(client.Send(bytes, kIoTimeout).ok());
-  // Calls of one batch may end in any order (a blocked batch is spread
-  // over threads), so collect every stream's frames as they come.
-  std::map<uint32_t, size_t> reply_bytes;
-  std::map<uint32_t, absl::Status> outcomes;
-  const absl::Time deadline = absl::Now() + kIoTimeout;
-  while (outcomes.size() < kCalls) {
-    absl::StatusOr<sockrpc::testing::ReceivedFrame> frame =
-        client.ReadFrame(deadline - absl::Now());
-    ASSERT_TRUE(frame.ok())
-        << frame.status() << " after " << outcomes.size() << " calls ended";
-    const uint32_t stream = frame->header.stream_id;
-    if (frame->header.type ==
-        static_cast<uint8_t>(sockrpc::FrameType::kMessage)) {
-      reply_bytes[stream] += frame->payload.size();
-    } else if (frame->header.type ==
-               static_cast<uint8_t>(sockrpc::FrameType::kStatus)) {
-      sockrpc::wire::CallStatus status;
-      ASSERT_TRUE(status.ParseFromString(frame->payload));
-      outcomes[stream] =
-          sockrpc::StatusFromWire(status.code(), status.message());
-    }
-  }
-  for (uint32_t i = 0; i < kCalls; ++i) {
-    EXPECT_TRUE(outcomes[2 * i + 1].ok())
-        << "call " << i << ": " << outcomes[2 * i + 1];
-    EXPECT_GT(reply_bytes[2 * i + 1], 100u * 1024) << "call " << i;
-  }
+  ExpectEveryUnaryCallInOneWriteSucceeds(client, /*calls=*/11,
+                                         /*reply_size=*/100 * 1024);
+}
+
+TEST_F(LimitsTest, ManyCallsArrivingTogetherAllGetTheirReplies) {
+  // Forty callback calls in one write: enough for the server to run them
+  // with one output batch (ServerRuntime::kSharedBatchCalls), which lets
+  // the first reply out at once and holds the rest for one write when the
+  // batch ends. Every call must get its reply and STATUS.
+  Start("interop_server", {});
+  RawConnection client = OpenWithPreface();
+  ExpectEveryUnaryCallInOneWriteSucceeds(client, /*calls=*/40,
+                                         /*reply_size=*/100);
 }
 
 // Small unary replies are put together on the server's stack and written
