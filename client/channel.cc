@@ -240,14 +240,26 @@ absl::StatusOr<std::shared_ptr<ClientCallState>> Channel::OpenCall(
   for (int attempt = 0;; ++attempt) {
     SOCKRPC_ASSIGN_OR_RETURN(std::shared_ptr<ClientConnection> connection,
                              GetConnection(deadline));
-    auto call = std::make_shared<ClientCallState>(connection, context, deadline);
+    std::shared_ptr<ClientCallState> call;
+    if (callback != nullptr && context == nullptr) {
+      // (A second attempt replaces the first's state, which its connection
+      // let go of when it ended it.)
+      ClientCallState& own = callback->own_stream_.emplace(
+          std::move(connection), nullptr, deadline);
+      call = std::shared_ptr<ClientCallState>(
+          std::shared_ptr<ClientCallState>(), &own);
+    } else {
+      call = std::make_shared<ClientCallState>(std::move(connection), context,
+                                               deadline);
+    }
+    ClientConnection& opened = *call->connection();
     // Before the context (TryCancel()) or the connection shares it.
     if (callback != nullptr) call->callback_ = callback;
     // Attach the call to its context so that TryCancel() reaches it.
     if (context != nullptr && !context->AttachStream(call)) {
       return absl::CancelledError("cancelled by the client");
     }
-    const bool retryable = open(*connection, call);
+    const bool retryable = open(opened, call);
     if (!retryable || attempt == 1) return call;
   }
 }
@@ -388,22 +400,31 @@ void Channel::CallbackUnaryCall(ClientContext* context,
                                 const google::protobuf::MessageLite& request,
                                 google::protobuf::MessageLite* reply,
                                 std::function<void(absl::Status)> done) {
-  // Deletes itself after `done`.
-  auto* reactor = new internal::UnaryCallbackReactor(std::move(done));
-  BindReactor(context, method, &request, reply, reactor);
-  reactor->Start();
+  // No reactor: the call runs `done` itself, its one reaction.
+  NewCallbackCall(context, method, &request, reply, /*reactor=*/nullptr,
+                  std::move(done))
+      ->Start();
 }
 
 void Channel::BindReactor(ClientContext* context, absl::string_view method,
                           const google::protobuf::MessageLite* request,
                           google::protobuf::MessageLite* reply,
                           internal::ClientReactorBase* reactor) {
+  reactor->call_ =
+      NewCallbackCall(context, method, request, reply, reactor, nullptr);
+}
+
+internal::ClientCallbackCall* Channel::NewCallbackCall(
+    ClientContext* context, absl::string_view method,
+    const google::protobuf::MessageLite* request,
+    google::protobuf::MessageLite* reply, internal::ClientReactorBase* reactor,
+    std::function<void(absl::Status)> unary_done) {
   ClientEventLoop* loop = state()->loop.get();
   absl::Status started = loop->Start();
   auto call = std::make_unique<internal::ClientCallbackCall>(
       this, loop, context, method, request, reply, options_.max_frame_size,
-      reactor, started);
-  reactor->call_ = call.get();
+      reactor, std::move(unary_done), started);
+  internal::ClientCallbackCall* made = call.get();
   if (started.ok()) {
     call = loop->Adopt(std::move(call));
     if (call != nullptr) {
@@ -411,13 +432,14 @@ void Channel::BindReactor(ClientContext* context, absl::string_view method,
           absl::UnavailableError("the channel is being destroyed");
     }
   }
-  // Not adopted (the loop could not start, or no longer runs): StartCall()
+  // Not adopted (the loop could not start, or no longer runs): Start()
   // ends the call on its own thread and deletes it.
   (void)call.release();
+  return made;
 }
 
 std::shared_ptr<ClientCallState> Channel::OpenCallbackStream(
-    internal::ClientCallbackCall* call, bool hold_for_loop) {
+    internal::ClientCallbackCall* call, bool on_loop) {
   ClientContext* context = call->context_;
   absl::Status status;
   if (!options_.interceptors.empty()) {
@@ -441,19 +463,22 @@ std::shared_ptr<ClientCallState> Channel::OpenCallbackStream(
     // (it may run in a reaction, on the loop).
     absl::StatusOr<std::shared_ptr<ClientCallState>> opened = OpenCall(
         context, call,
-        [call, hold_for_loop](ClientConnection& connection,
-                              const std::shared_ptr<ClientCallState>& state) {
+        [call, on_loop](ClientConnection& connection,
+                        const std::shared_ptr<ClientCallState>& state) {
           return connection.Open(state, call->method_, call->request_,
-                                 call->reply_, /*no_wait=*/true, hold_for_loop);
+                                 call->reply_, /*no_wait=*/true,
+                                 /*hold_for_loop=*/on_loop);
         });
     stream = opened.ok() ? *std::move(opened)
                          : FailedCall(context, std::move(opened).status());
   } else {
     stream = FailedCall(context, status);
   }
-  State& state = *this->state();
-  MutexLock lock(&state.mu);
-  --state.opening;  // the Channel is not used after this
+  if (!on_loop) {  // counted by BeginCallbackOpen()
+    State& state = *this->state();
+    MutexLock lock(&state.mu);
+    --state.opening;  // the Channel is not used after this
+  }
   return stream;
 }
 

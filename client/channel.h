@@ -380,7 +380,11 @@ class Channel {
   // (it returns whether the server certainly never saw it: then once more,
   // on a fresh connection). Returns the call's state, done already if
   // `open` failed it, or why no call could start (a context used before, a
-  // deadline passed, no connection, cancelled).
+  // deadline passed, no connection, cancelled). A callback call without a
+  // context keeps its state in itself (ClientCallbackCall::own_stream_):
+  // nothing but the connection's table and the call can reach it, and the
+  // table lets go of it before the call can see it done, so the shared_ptr
+  // returned owns nothing (as CallUnaryWithoutContext()'s).
   absl::StatusOr<std::shared_ptr<ClientCallState>> OpenCall(
       ClientContext* context, internal::ClientCallbackCall* callback,
       absl::FunctionRef<bool(ClientConnection&,
@@ -413,15 +417,25 @@ class Channel {
   std::shared_ptr<ClientCallState> StartStream(
       ClientContext* context, absl::string_view method,
       const google::protobuf::MessageLite* request);
+  // A callback call of `method` made and adopted by the event loop (or,
+  // if the loop refused, set to fail on its own thread at Start()): bound
+  // to `reactor`, or without one a unary call that runs `unary_done`.
+  internal::ClientCallbackCall* NewCallbackCall(
+      ClientContext* context, absl::string_view method,
+      const google::protobuf::MessageLite* request,
+      google::protobuf::MessageLite* reply,
+      internal::ClientReactorBase* reactor,
+      std::function<void(absl::Status)> unary_done);
   // Opens the stream of the started callback call `call` (interceptors'
-  // OnCallStart first). BeginCallbackOpen() first, under the call's lock
-  // while it still sees the Channel: the destructor waits until the
-  // stream is open.
+  // OnCallStart first). Off the loop's thread, BeginCallbackOpen() first,
+  // under the call's lock while it still sees the Channel: the destructor
+  // waits until the stream is open. `on_loop`: started on the event loop's
+  // thread, whose Channel outlives the reaction without that count (see
+  // ClientCallbackCall::Start()); its frames are held for the end of the
+  // loop's turn (ClientConnection::Open()'s `hold_for_loop`).
   void BeginCallbackOpen();
-  // `hold_for_loop`: started on the event loop thread (see
-  // ClientConnection::Open()).
   std::shared_ptr<ClientCallState> OpenCallbackStream(
-      internal::ClientCallbackCall* call, bool hold_for_loop);
+      internal::ClientCallbackCall* call, bool on_loop);
 
   // The channel's state in this process: state_, after replacing it first
   // if this is a forked child (a relaxed load of ForkGeneration() and an

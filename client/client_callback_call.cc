@@ -58,23 +58,20 @@ void ClientReactorBase::DoStartWritesDone() { Bound(call_)->StartWritesDone(); }
 void ClientReactorBase::DoAddHold() { Bound(call_)->AddHold(); }
 void ClientReactorBase::DoRemoveHold() { Bound(call_)->RemoveHold(); }
 
-void UnaryCallbackReactor::OnDone(const absl::Status& status) {
-  std::function<void(absl::Status)> done = std::move(done_);
-  delete this;
-  done(status);
-}
-
 // ---- ClientCallbackCall ----
 
 ClientCallbackCall::ClientCallbackCall(
     Channel* channel, ClientEventLoop* loop, ClientContext* context,
     absl::string_view method, const google::protobuf::MessageLite* request,
     google::protobuf::MessageLite* reply, uint32_t max_frame_size,
-    ClientReactorBase* reactor, absl::Status loop_failure)
+    ClientReactorBase* reactor, std::function<void(absl::Status)> unary_done,
+    absl::Status loop_failure)
     : loop_(loop),
       reactor_(reactor),
+      unary_done_(std::move(unary_done)),
       context_(context),
-      method_(method),
+      method_storage_(method.begin(), method.end()),
+      method_(method_storage_.data(), method_storage_.size()),
       request_(request),
       reply_(reply),
       max_frame_size_(max_frame_size),
@@ -112,6 +109,9 @@ void ClientCallbackCall::WatchConnection() {
 // ---- Operations ----
 
 void ClientCallbackCall::Start() {
+  // Started by a reaction: its frames leave with those of the other calls
+  // the loop's turn starts, in one write at the end of the turn.
+  const bool on_loop = loop_failure_.ok() && loop_->OnLoopThread();
   Channel* channel;
   {
     MutexLock lock(&mu_);
@@ -119,13 +119,16 @@ void ClientCallbackCall::Start() {
     started_ = true;
     channel = channel_;
     // Seen under mu_, before Abandon() can hide the Channel: it stays
-    // alive until OpenCallbackStream() returns.
-    if (channel != nullptr && loop_failure_.ok()) channel->BeginCallbackOpen();
+    // alive until OpenCallbackStream() returns. On the loop's thread it
+    // does without being counted: a Channel destroyed on another thread
+    // waits for that thread to end (ClientEventLoop::Shutdown()), which
+    // this reaction holds up, and one a reaction destroyed has abandoned
+    // its calls.
+    if (channel != nullptr && loop_failure_.ok() && !on_loop) {
+      channel->BeginCallbackOpen();
+    }
   }
   std::shared_ptr<ClientCallState> stream;
-  // Started by a reaction: its frames leave with those of the other calls
-  // the loop's turn starts, in one write at the end of the turn.
-  const bool on_loop = loop_failure_.ok() && loop_->OnLoopThread();
   if (!loop_failure_.ok()) {
     stream = std::make_shared<ClientCallState>(
         nullptr, context_, absl::InfiniteFuture(), loop_failure_);
@@ -157,7 +160,22 @@ void ClientCallbackCall::Start() {
   if (abandoned_) stream->Cancel(ChannelGone());
   // Under mu_, like every Schedule() of an operation: once mu_ is released
   // the loop may end the call and delete it.
-  loop_->Schedule(this);
+  if (!WaitsOnlyForItsEnd()) loop_->Schedule(this);
+}
+
+bool ClientCallbackCall::WaitsOnlyForItsEnd() {
+  // Only a call that reports nothing but its end (a reactor's first
+  // reaction may be due at once), open on a connection, with no timer to
+  // set (TakeDeadline()): its connection schedules it when it ends.
+  ClientConnection* connection = stream_->connection();
+  if (reactor_ != nullptr || abandoned_ || connection == nullptr ||
+      stream_->deadline() != absl::InfiniteFuture() ||
+      !connection->preface_arrived()) {
+    return false;
+  }
+  // Not over already (failed before its connection took it, which
+  // schedules nothing).
+  return !connection->Peek(*stream_).done;
 }
 
 void ClientCallbackCall::StartRead(google::protobuf::MessageLite* message) {
@@ -278,11 +296,14 @@ bool ClientCallbackCall::Advance() {
         reactor_->OnReadDone(reaction.ok);
         break;
       case Reaction::Kind::kDone:
-        if (reactor_ == nullptr) {
-          on_done_();
-        } else {
+        if (reactor_ != nullptr) {
           EndInterceptors(&reaction.status);
           reactor_->OnDone(reaction.status);
+        } else if (unary_done_) {
+          EndInterceptors(&reaction.status);
+          unary_done_(std::move(reaction.status));
+        } else {
+          on_done_();
         }
         return true;
     }
@@ -310,8 +331,11 @@ ClientCallbackCall::Reaction ClientCallbackCall::Next() {
     view.done = true;
     view.status = stream.status_;
   }
-  if (reactor_ == nullptr) {  // a future's call: only its end matters
-    if (view.done) reaction.kind = Kind::kDone;
+  if (reactor_ == nullptr) {  // only its end matters
+    if (view.done) {
+      reaction.kind = Kind::kDone;
+      reaction.status = FinalStatus(view.status, view.got_reply);
+    }
     return reaction;
   }
   if (!metadata_reported_ && (view.got_metadata || view.done)) {

@@ -19,13 +19,16 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "client/client_call_state.h"
 #include "client/client_callback.h"
 #include "client/client_context.h"
 #include "client/interceptor.h"
@@ -44,17 +47,21 @@ namespace internal {
 
 class ClientCallbackCall {
  public:
-  // A call of `method` bound to `reactor`, not started yet. `request` (unary
-  // and server streaming; else null) goes out with the call's first frames
-  // and must stay alive until Start(); `reply` (unary and client streaming;
-  // else null) receives the one reply. `context` may be null. `channel`
-  // opens the call in Start(). `loop_failure`: the loop could not start;
-  // Start() then ends the call with it, on its own thread.
+  // A call of `method` bound to `reactor`, not started yet; or, with a
+  // null `reactor`, a unary call whose `unary_done` runs with its status
+  // once it has ended (Channel::CallbackUnaryCall(): no reaction but that
+  // one). `request` (unary and server streaming; else null) goes out with
+  // the call's first frames and must stay alive until Start(); `reply`
+  // (unary and client streaming; else null) receives the one reply.
+  // `context` may be null. `channel` opens the call in Start().
+  // `loop_failure`: the loop could not start; Start() then ends the call
+  // with it, on its own thread.
   ClientCallbackCall(Channel* channel, ClientEventLoop* loop,
                      ClientContext* context, absl::string_view method,
                      const google::protobuf::MessageLite* request,
                      google::protobuf::MessageLite* reply,
                      uint32_t max_frame_size, ClientReactorBase* reactor,
+                     std::function<void(absl::Status)> unary_done,
                      absl::Status loop_failure);
   // A call already in flight on `stream` (a UnaryFuture's): `on_done` runs
   // on the loop once the call has ended. Advances nothing until Attach().
@@ -163,15 +170,27 @@ class ClientCallbackCall {
   // Has the loop watch the connection of stream_, if it has one, until the
   // call is deleted, and re-arms it. Once, before the call is open.
   void WatchConnection() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // For Start(), once the stream is open: true if nothing is due until the
+  // connection schedules the call, so that Start() need not schedule it.
+  bool WaitsOnlyForItsEnd() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   friend class ::sockrpc::Channel;  // Open() fills in the interceptors
 
+  // Method names this long or shorter are kept in the call itself.
+  static constexpr size_t kInlineMethodSize = 64;
+
   ClientEventLoop* const loop_;
-  ClientReactorBase* const reactor_;              // null for a future's call
+  // Null for a call that reports only its end: a unary call's `unary_done`
+  // or a future's `on_done` (Next() makes no other reaction for it).
+  ClientReactorBase* const reactor_;
+  std::function<void(absl::Status)> unary_done_;
   absl::AnyInvocable<void()> on_done_;            // a future's continuation
   ClientContext* context_;                        // may be null
   std::unique_ptr<ClientContext> owned_context_;  // for interceptors
-  const std::string method_;
+  // The method's name, in the call (most names fit: no allocation for it);
+  // method_ views it.
+  const absl::InlinedVector<char, kInlineMethodSize> method_storage_;
+  const absl::string_view method_;
   const google::protobuf::MessageLite* const request_;
   google::protobuf::MessageLite* const reply_;
   const uint32_t max_frame_size_;
@@ -194,6 +213,12 @@ class ClientCallbackCall {
   // The first failure on the client's side (see FailLocked()).
   absl::Status failure_ ABSL_GUARDED_BY(mu_);
   bool abandoned_ ABSL_GUARDED_BY(mu_) = false;
+  // The stream of a call without a context, made here by
+  // Channel::OpenCall(): stream_ then owns nothing (see there). Set before
+  // the stream is shared; the call outlives every use of it, as it is
+  // deleted only once its stream is done and out of its connection's table,
+  // and no thread but the loop's uses a copy of stream_ once mu_ is released.
+  std::optional<ClientCallState> own_stream_;
   std::shared_ptr<ClientCallState> stream_ ABSL_GUARDED_BY(mu_);
   // The pending StartRead()'s message, and reads started beside it (each
   // gets OnReadDone(false)).
@@ -210,19 +235,6 @@ class ClientCallbackCall {
   // Loop thread only.
   bool metadata_reported_ = false;
   bool deadline_taken_ = false;
-};
-
-// UnaryCallbackReactor: the reactor of a unary call made with a completion
-// function (Channel::CallbackUnaryCall). Deletes itself after calling it.
-class UnaryCallbackReactor final : public ClientReactorBase {
- public:
-  explicit UnaryCallbackReactor(std::function<void(absl::Status)> done)
-      : done_(std::move(done)) {}
-  void Start() { DoStartCall(); }
-  void OnDone(const absl::Status& status) override;
-
- private:
-  std::function<void(absl::Status)> done_;
 };
 
 }  // namespace internal

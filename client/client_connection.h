@@ -265,6 +265,11 @@ class ClientConnection {
   // has; else preface_timeout_ after the first ask (a reader about to
   // wait, a callback call taking its timer).
   absl::Time PrefaceDeadline() ABSL_LOCKS_EXCLUDED(mu_);
+  // Whether the server's preface has arrived (then PrefaceDeadline() is
+  // InfiniteFuture for good).
+  bool preface_arrived() const {
+    return preface_arrived_.load(std::memory_order_acquire);
+  }
   // If the preface has not arrived and its deadline has passed, fails the
   // connection (every call on it ends UNAVAILABLE) and returns true.
   bool FailIfPrefaceLate() ABSL_LOCKS_EXCLUDED(mu_);

@@ -27,6 +27,8 @@ ClientEventLoop::~ClientEventLoop() {
 }
 
 absl::Status ClientEventLoop::Start() {
+  // Started and not stopping (the usual case): no lock.
+  if (taking_calls_.load(std::memory_order_acquire)) return absl::OkStatus();
   MutexLock lock(&mu_);
   if (stopping_ || ended_) {
     return absl::UnavailableError("the channel is being destroyed");
@@ -44,6 +46,7 @@ absl::Status ClientEventLoop::Start() {
   wake_fd_number_.store(wake_fd_.get(), std::memory_order_release);
   started_ = true;
   thread_ = std::thread([this] { Run(); });
+  taking_calls_.store(true, std::memory_order_release);
   return absl::OkStatus();
 }
 
@@ -179,6 +182,7 @@ void ClientEventLoop::Shutdown(std::shared_ptr<ClientEventLoop> loop) {
   bool on_loop_thread;
   {
     MutexLock lock(&self->mu_);
+    self->taking_calls_.store(false, std::memory_order_relaxed);
     if (!self->started_ || self->stopping_) {
       self->stopping_ = true;
       return;

@@ -143,6 +143,11 @@ class ClientEventLoop {
 
   Mutex mu_;
   bool started_ ABSL_GUARDED_BY(mu_) = false;
+  // started_ and not stopping_, for Start() to see without the lock (set
+  // under it). A Start() that sees it just before Shutdown() clears it
+  // returns OK as one that took the lock just before would: the call it
+  // precedes is adopted and swept.
+  std::atomic<bool> taking_calls_{false};
   // Shutdown() was called; the loop ends once no call is left.
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   // The thread has ended: Adopt() refuses.
