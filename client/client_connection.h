@@ -30,7 +30,7 @@
 //   hand it over.)
 // - The event loop (client/client_event_loop.h), started only by the
 //   callback API or UnaryFuture::Then, watches the connection while it has
-//   callback calls, in epoll, one-shot. When the socket is readable and
+//   callback calls, in epoll, edge-triggered. When the socket is readable and
 //   nobody holds the role, the loop takes it, reads what is there without
 //   blocking (ReadForLoop()) and gives it back at once: it never sleeps
 //   holding it, so a blocking caller that comes meanwhile waits at most one
@@ -184,9 +184,9 @@ class ClientConnection {
   // not read); flushes held output.
   absl::Time ReadForLoop() ABSL_LOCKS_EXCLUDED(mu_, write_mu_);
   void FlushForLoop() ABSL_LOCKS_EXCLUDED(mu_, write_mu_);
-  // Re-arms the loop's one-shot registration for what is due: input unless
-  // another thread reads (it re-arms when it gives the role up), output
-  // while bytes are held. Nothing for a failed connection.
+  // Arms the loop's edge-triggered registration for what is due: input,
+  // and output while bytes are held (no system call when it is armed so
+  // already). Nothing for a failed connection.
   void RearmForLoop() ABSL_LOCKS_EXCLUDED(mu_);
 
   // A callback call's view of its stream, taken under mu_.
@@ -450,10 +450,12 @@ class ClientConnection {
     reader_active_ = false;
     if (ABSL_PREDICT_FALSE(loop_wants_read_)) {
       loop_wants_read_ = false;
-      RearmLocked();
+      RearmLocked(/*report_again=*/true);
     }
   }
-  void RearmLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // RearmForLoop() under mu_; `report_again`: see ClientEventLoop::Arm().
+  void RearmLocked(bool report_again = false)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Schedules `stream`'s callback call, if it has one, after a change.
   void NotifyLocked(const ClientCallState& stream)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -492,8 +494,8 @@ class ClientConnection {
   // The channel's event loop; it watches this connection while it has
   // callback calls. The loop's notes, kept here so that most calls watch
   // and re-arm without its lock (ClientEventLoop::Watch(), Arm()): whether
-  // it watches it, for how many calls, and what the connection's one-shot
-  // registration is armed for (0: disarmed, as after an event).
+  // it watches it, for how many calls, and what the connection's
+  // edge-triggered registration is armed for (0: nothing yet).
   const std::shared_ptr<ClientEventLoop> loop_;
   std::atomic<bool> loop_watching_{false};
   std::atomic<int> loop_calls_{0};
@@ -513,7 +515,8 @@ class ClientConnection {
   StreamTable<std::shared_ptr<ClientCallState>> streams_ ABSL_GUARDED_BY(mu_);
   bool reader_active_ ABSL_GUARDED_BY(mu_) = false;
   // The loop had an event while another thread held the reader role: that
-  // thread re-arms the loop when it gives the role up.
+  // thread has the loop's registration report what is left when it gives
+  // the role up.
   bool loop_wants_read_ ABSL_GUARDED_BY(mu_) = false;
   // Set once the connection failed or was told to go away.
   absl::Status broken_ ABSL_GUARDED_BY(mu_);

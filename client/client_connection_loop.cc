@@ -36,9 +36,11 @@ absl::Time ClientConnection::ReadForLoop() {
   char scratch[kReadScratchSize];
   // (Past kMaxReadsPerEvent only while TLS holds input that the loop's
   // epoll would not report.)
+  ReadOutcome outcome = ReadOutcome::kDrained;
   for (int reads = 0; reads < kMaxReadsPerEvent || in_.HasBufferedInput();
        ++reads) {
-    if (ReadAndDispatch(absl::MakeSpan(scratch)) != ReadOutcome::kFull) break;
+    outcome = ReadAndDispatch(absl::MakeSpan(scratch));
+    if (outcome != ReadOutcome::kFull) break;
   }
   in_.EndReads();
   // What was read restarts the keepalive's quiet time.
@@ -48,6 +50,8 @@ absl::Time ClientConnection::ReadForLoop() {
   }
   MutexLock lock(&mu_);
   ReleaseReaderLocked();
+  // Stopped with bytes left: no new edge would report them.
+  if (outcome == ReadOutcome::kFull) RearmLocked(/*report_again=*/true);
   return keepalive_look;
 }
 
@@ -75,20 +79,18 @@ void ClientConnection::RearmForLoop() {
   RearmLocked();
 }
 
-void ClientConnection::RearmLocked() {
-  // A failed connection stays disarmed: its socket is shut down, and
-  // EPOLLHUP would fire for ever.
+void ClientConnection::RearmLocked(bool report_again) {
+  // A failed connection is left as it is (its socket shut down, whose
+  // EPOLLHUP an edge-triggered registration reports once).
   if (!broken_.ok()) return;
-  uint32_t events = 0;
-  if (reader_active_) {
-    loop_wants_read_ = true;  // the reader re-arms it when done
-  } else {
-    events |= EPOLLIN | EPOLLRDHUP;
-  }
+  // Input stays armed while another thread holds the reader role: new
+  // bytes wake the loop, which finds the role taken and leaves them to
+  // that thread; the note here has the thread report what is left as it
+  // gives the role up (ReleaseReaderLocked()).
+  if (reader_active_) loop_wants_read_ = true;
+  uint32_t events = EPOLLIN | EPOLLRDHUP;
   if (out_.has_held() && !loop_flush_due_) events |= EPOLLOUT;
-  // With nothing to wait for, leave it disarmed (a re-arm for nothing
-  // would still report EPOLLHUP).
-  if (events != 0) loop_->Arm(this, fd_.get(), events);
+  loop_->Arm(this, fd_.get(), events, report_again);
 }
 
 void ClientConnection::ScheduleLocked(const ClientCallState& stream) {

@@ -112,8 +112,9 @@ void ClientEventLoop::Watch(const std::shared_ptr<ClientConnection>& connection,
       SignalEventFd(wake_fd_.get());
     }
   }
-  // Armed for nothing yet: the caller re-arms it for what is due.
-  (void)poller_->Add(fd, EPOLLONESHOT,
+  // Edge-triggered, and armed for nothing yet: the caller arms it for
+  // what is due (Arm()).
+  (void)poller_->Add(fd, EPOLLET,
                      reinterpret_cast<uintptr_t>(connection.get()));
   connection->loop_armed_.store(0, std::memory_order_relaxed);
   connection->loop_watching_.store(true, std::memory_order_release);
@@ -140,21 +141,26 @@ void ClientEventLoop::Unwatch(ClientConnection* connection, int fd) {
   watched_.erase(it);
 }
 
-void ClientEventLoop::Arm(ClientConnection* connection, int fd,
-                          uint32_t events) {
-  // Armed for these already: no system call, and no lock. Read without
-  // mu_, the note may say "armed" just after an event disarmed the
-  // registration, before the loop cleared it. That is safe because every
-  // caller holds the connection's mu_ (ClientConnection::RearmLocked())
-  // and the loop, after clearing the note, re-arms the connection under
-  // that lock too: whatever the skipping caller wanted armed, the loop's
-  // re-arm sees. (A stale 0 only costs an epoll_ctl.)
+void ClientEventLoop::Arm(ClientConnection* connection, int fd, uint32_t events,
+                          bool report_again) {
+  // Armed for these already, with nothing to report again: no system
+  // call, and no lock. The note changes only with the registration (here,
+  // in Watch() and in Unwatch(), under mu_; an event leaves an
+  // edge-triggered registration as it was), and every caller holds the
+  // connection's mu_ (ClientConnection::RearmLocked()), so read without
+  // mu_ it is never stale. Output is armed afresh each time it is asked
+  // for: a modification reports a socket writable at once, so bytes held
+  // while the registration was armed for output already never wait for an
+  // edge that may not come.
   std::atomic<uint32_t>& armed = connection->loop_armed_;
-  if (armed.load(std::memory_order_acquire) == events) return;
+  if (!report_again && (events & EPOLLOUT) == 0 &&
+      armed.load(std::memory_order_acquire) == events) {
+    return;
+  }
   MutexLock lock(&mu_);
   if (!watched_.contains(connection)) return;
   const bool modified = poller_
-                            ->Modify(fd, events | EPOLLONESHOT,
+                            ->Modify(fd, events | EPOLLET,
                                      reinterpret_cast<uintptr_t>(connection))
                             .ok();
   armed.store(modified ? events : 0, std::memory_order_release);
@@ -348,9 +354,6 @@ void ClientEventLoop::HandleConnectionEvent(uint64_t tag, uint32_t events) {
         reinterpret_cast<ClientConnection*>(static_cast<uintptr_t>(tag)));
     if (it == watched_.end()) return;  // no longer watched
     connection = it->second.connection;
-    // One-shot: the event disarmed it. (Under mu_, so that the note is
-    // never cleared between an Arm()'s epoll_ctl and its note.)
-    connection->loop_armed_.store(0, std::memory_order_release);
   }
   if (events & EPOLLOUT) connection->FlushForLoop();
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {

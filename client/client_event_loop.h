@@ -10,14 +10,17 @@
 //
 // The thread waits in epoll on an eventfd (other threads wake it when they
 // schedule a call) and on the connections that have callback calls
-// (Watch()): each is registered one-shot, and re-armed after each event
-// (ClientConnection::RearmLocked()) for input, if no blocking caller holds
-// the connection's reader role, and for output while the connection holds
-// bytes the socket did not take. Its epoll_wait's time-out is the earliest
-// deadline of its calls (or a connection's next keepalive look). A turn of
-// the loop: run the scheduled calls (ClientCallbackCall::Advance(), which
-// runs their reactions), expire deadlines, keep connections alive, wait,
-// then read or flush each connection that has an event.
+// (Watch()): each is registered edge-triggered, for input and, while the
+// connection holds bytes the socket did not take, output
+// (ClientConnection::RearmLocked()), so that an event costs no epoll_ctl
+// to re-arm; bytes that no new edge would report (the loop stopped
+// reading early, or a blocking caller held the reader role) are reported
+// again by a modification of the registration (Arm()'s `report_again`). Its
+// epoll_wait's time-out is the earliest deadline of its calls (or a
+// connection's next keepalive look). A turn of the loop: run the scheduled
+// calls (ClientCallbackCall::Advance(), which runs their reactions), expire
+// deadlines, keep connections alive, wait, then read or flush each connection
+// that has an event.
 //
 // Locks: mu_ is taken last (after a call's and a connection's); nothing
 // is called with it held but epoll_ctl and the eventfd's write.
@@ -91,13 +94,17 @@ class ClientEventLoop {
   // this turn, before the loop waits.
   void FlushAfterTurn(std::shared_ptr<ClientConnection> connection);
 
-  // Re-arms the one-shot registration of a watched `connection` for
+  // Arms the edge-triggered registration of a watched `connection` for
   // `events` (EPOLLIN, EPOLLOUT); nothing if it is not watched, or if it
-  // is armed for exactly these already (an event since disarmed it). The
-  // caller holds the connection's mu_ (ClientConnection::RearmLocked()):
-  // the check without the loop's lock relies on it (see the .cc).
-  void Arm(ClientConnection* connection, int fd, uint32_t events)
-      ABSL_LOCKS_EXCLUDED(mu_);
+  // is armed for exactly these already, without output, and
+  // `report_again` is false. `report_again`: bytes may be left in the
+  // socket that no new edge will report (the loop stopped reading early,
+  // or another thread held the reader role); the modification reports
+  // them. The caller holds the connection's mu_
+  // (ClientConnection::RearmLocked()): the check without the loop's lock
+  // relies on it (see the .cc).
+  void Arm(ClientConnection* connection, int fd, uint32_t events,
+           bool report_again) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Stops `loop`: every call still in flight is cancelled and gets
   // OnDone(), then the thread ends. From another thread, waits for that

@@ -1,6 +1,8 @@
 // Tests of what the client makes of a server's frames the spec tells it to
 // tolerate, seen from the wire: the test plays the server on a real socket
 // and writes the frames by hand.
+#include <sys/socket.h>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -394,6 +396,100 @@ TEST(ClientWireTest, UnaryFutureOfACallThatEndedBeforeItWasMadeHasTheReply) {
   absl::StatusOr<increment::IncrementReply> got = future.Get();
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_EQ(got->character(), "B");
+}
+
+TEST(ClientWireTest, CallbackLoopReadsWhatOneEventLeftInTheSocket) {
+  // The loop's registration is edge-triggered: new bytes are reported
+  // once, and the loop reads at most 16 times for one event. Bytes left
+  // after those reads must be reported again (ClientEventLoop::Arm()'s
+  // `report_again`), or nobody reads them when no more arrive. Here ~2 MiB
+  // of replies wait in the socket before the loop reads any: the first
+  // call's `done` holds the loop's thread until the test has sent them.
+  TempDir dir;
+  absl::StatusOr<Listener> listener = ListenIn(dir);
+  ASSERT_TRUE(listener.ok()) << listener.status();
+  std::shared_ptr<Channel> channel =
+      testing::MakeChannel(listener->address().ToString(), ChannelOptions());
+  ASSERT_NE(channel, nullptr);
+  increment::Increment::Stub stub(channel);
+  increment::IncrementRequest request;
+  request.set_character("A");
+  constexpr int kCalls = 257;  // the first holds the loop
+  std::vector<increment::IncrementReply> replies(kCalls);
+  Mutex mu;
+  bool first_running = false;
+  bool release_first = false;
+  int ended = 0;
+  int ended_ok = 0;
+  for (int i = 0; i < kCalls; ++i) {
+    stub.async()->Increment(
+        nullptr, &request, &replies[i], [&, i](absl::Status status) {
+          MutexLock lock(&mu);
+          if (i == 0) {
+            first_running = true;
+            (void)mu.AwaitWithDeadline(
+                [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return release_first; },
+                absl::Now() + kCallTimeout);
+          }
+          ++ended;
+          if (status.ok()) ++ended_ok;
+        });
+  }
+  RawConnection server = RawConnection::Adopt(AcceptOne(*listener));
+  // Room for all the replies in the socket at once (root may exceed
+  // wmem_max; the kernel doubles what it is given).
+  int room = 4 << 20;
+  if (setsockopt(server.fd(), SOL_SOCKET, SO_SNDBUFFORCE, &room,
+                 sizeof(room)) != 0) {
+    ASSERT_EQ(
+        setsockopt(server.fd(), SOL_SOCKET, SO_SNDBUF, &room, sizeof(room)), 0);
+  }
+  socklen_t room_size = sizeof(room);
+  ASSERT_EQ(getsockopt(server.fd(), SOL_SOCKET, SO_SNDBUF, &room, &room_size),
+            0);
+  std::string preface;
+  AppendPreface(&preface);
+  ASSERT_TRUE(server.Send(preface, kCallTimeout).ok());
+  ASSERT_TRUE(server.ReadPreface(kCallTimeout).ok());
+  std::vector<uint32_t> ids;  // in the order the calls started
+  while (ids.size() < kCalls) {
+    absl::StatusOr<ReceivedFrame> frame = server.ReadFrame(kCallTimeout);
+    ASSERT_TRUE(frame.ok()) << frame.status();
+    if (frame->header.type == static_cast<uint8_t>(FrameType::kHeaders)) {
+      ids.push_back(frame->header.stream_id);
+    }
+  }
+  auto answer = [](uint32_t id, size_t size, std::string* out) {
+    increment::IncrementReply reply;
+    reply.set_character(std::string(size, 'B'));
+    ASSERT_TRUE(AppendMessageFrame(out, FrameType::kMessage, 0, id, reply,
+                                   kDefaultMaxFrameSize)
+                    .ok());
+    AppendRawFrame(out, FrameType::kStatus, 0, id, "");
+  };
+  std::string first;
+  answer(ids[0], 1, &first);
+  ASSERT_TRUE(server.Send(first, kCallTimeout).ok());
+  {
+    MutexLock lock(&mu);
+    ASSERT_TRUE(mu.AwaitWithDeadline(
+        [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return first_running; },
+        absl::Now() + kCallTimeout));
+  }
+  // 256 replies of 8 KB, written whole while the loop is held.
+  std::string rest;
+  for (int i = 1; i < kCalls; ++i) answer(ids[i], 8000, &rest);
+  ASSERT_GE(static_cast<size_t>(room) / 2, rest.size())
+      << "the socket's send buffer cannot hold the replies at once";
+  ASSERT_TRUE(server.Send(rest, kCallTimeout).ok());
+  MutexLock lock(&mu);
+  release_first = true;
+  ASSERT_TRUE(mu.AwaitWithDeadline(
+      [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return ended == kCalls; },
+      absl::Now() + kCallTimeout))
+      << ended << " of " << kCalls << " calls ended";
+  EXPECT_EQ(ended_ok, kCalls);
+  EXPECT_EQ(replies[kCalls - 1].character().size(), 8000u);
 }
 
 }  // namespace
