@@ -306,13 +306,15 @@ void ServerRuntime::RunCalls(
   }
   size_t blocking = 0;
   {
-    // Many callback calls read together: their replies leave together (but
-    // the first, see output_batch.h), in one write per connection, as the
-    // blocking ones below do, corked. A few: each reply leaves as it is
-    // made (each start has its batch), so that the client works on the
-    // first while the rest are made.
-    std::optional<OutputBatch> batch;
-    if (calls->size() >= kSharedBatchCalls) batch.emplace();
+    // Callback calls read together share one output batch: their replies
+    // leave in one write per connection (but the first, which goes at once
+    // so that the client works on it while the rest are made; see
+    // output_batch.h), as the blocking ones below do, corked. Measured, 64 B
+    // unary over unix, two cores, callback client against servers differing
+    // only in this: a write per reply below 16 calls read together made
+    // 255-265k calls/s with 8 in flight, 264-296k with 16, 1.03-1.10M with
+    // 64; the shared batch 288-301k, 513-531k, 1.29-1.38M.
+    OutputBatch batch;
     for (size_t i = 0; i < calls->size(); ++i) {
       if ((*calls)[i].RunWithoutBlocking()) continue;
       if (blocking != i) (*calls)[blocking] = std::move((*calls)[i]);

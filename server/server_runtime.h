@@ -146,12 +146,6 @@ class ServerRuntime {
   // What every connection waits for, level-triggered; EPOLLOUT is added
   // while output waits.
   static constexpr uint32_t kConnectionEvents = EPOLLIN | EPOLLRDHUP;
-  // Callback calls one read brings this many or more share one output
-  // batch (RunCalls()). Measured, 64 B unary over unix, two cores: with 64
-  // in flight the shared batch makes 2.5 times the calls a second of a
-  // write per reply; with 8, a write per reply makes 1.3 times those of
-  // the shared batch (the client takes each reply while the next is made).
-  static constexpr size_t kSharedBatchCalls = 16;
   // One thread, the leader, waits on epoll and handles what it gets. One
   // is best: the thread that just replied is the one that takes the next
   // request, warm, with no wake-up of another thread and no system call

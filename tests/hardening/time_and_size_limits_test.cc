@@ -224,8 +224,8 @@ TEST_F(LimitsTest,
 }
 
 TEST_F(LimitsTest, ManyCallsArrivingTogetherAllGetTheirReplies) {
-  // Forty callback calls in one write: enough for the server to run them
-  // with one output batch (ServerRuntime::kSharedBatchCalls), which lets
+  // Forty callback calls in one write: the server runs the calls one read
+  // brought with one output batch (ServerRuntime::RunCalls()), which lets
   // the first reply out at once and holds the rest for one write when the
   // batch ends. Every call must get its reply and STATUS.
   Start("interop_server", {});
