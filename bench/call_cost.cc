@@ -122,9 +122,11 @@ absl::StatusOr<RunFiles> RunOnce(const CallCostSetup& setup, Tool tool,
   }
 
   std::vector<std::string> client_args = ToolArgs(tool, client_out);
+  client_args.push_back(setup.client_binary);
+  client_args.insert(client_args.end(), setup.client_flags.begin(),
+                     setup.client_flags.end());
   client_args.insert(client_args.end(),
-                     {setup.client_binary, address, absl::StrCat(calls),
-                      absl::StrCat(setup.size)});
+                     {address, absl::StrCat(calls), absl::StrCat(setup.size)});
   absl::StatusOr<ProgramRun> client =
       RunProgram(setup.tool_path, client_args, kRunTimeout);
   if (!client.ok()) return client.status();

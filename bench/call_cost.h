@@ -43,8 +43,10 @@ struct CallCostSetup {
   long few_calls = 500;
   long many_calls = 2500;
   long size = 64;  // body bytes of each request
-  // Extra bench_server flags ("--stats").
+  // Extra bench_server flags ("--stats", "--callback"), and call_loop's
+  // ("--callback").
   std::vector<std::string> server_flags;
+  std::vector<std::string> client_flags;
 };
 
 // MeasureCallCost runs the two pairs of processes (see above) and returns

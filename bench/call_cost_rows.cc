@@ -1,7 +1,8 @@
 // The per-call cost rows: instructions, heap allocations and system calls
 // per warm unary 64 B call, on each side, counted (not timed) by running
 // bench_server and call_loop under callgrind, then under strace
-// (call_cost.h). Targets: docs/PERFORMANCE.md, "Per-call cost".
+// (call_cost.h); system calls through the callback API too. Targets:
+// docs/PERFORMANCE.md, "Per-call cost".
 #include <sys/stat.h>
 
 #include <cmath>
@@ -71,6 +72,21 @@ void CallCostRows(const Options& options, const std::string& dir,
       report->Add(Within("server system calls per lone blocking call",
                          "syscalls", PerCall(syscalls->server), 2, "<= 2"));
       report->Add(Within("client system calls per lone blocking call",
+                         "syscalls", PerCall(syscalls->client), 2, "<= 2"));
+    }
+    // The same through the callback API on both sides (each call started
+    // by the `done` of the one before, on the channel's event loop).
+    CallCostSetup callback = setup;
+    callback.server_flags = {"--callback"};
+    callback.client_flags = {"--callback"};
+    syscalls = MeasureCallSyscalls(callback);
+    if (!syscalls.ok()) {
+      std::fprintf(stderr, "bench: system calls per callback call: %s\n",
+                   syscalls.status().ToString().c_str());
+    } else {
+      report->Add(Within("server system calls per lone callback call",
+                         "syscalls", PerCall(syscalls->server), 2, "<= 2"));
+      report->Add(Within("client system calls per lone callback call",
                          "syscalls", PerCall(syscalls->client), 2, "<= 2"));
     }
   }

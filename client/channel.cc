@@ -118,6 +118,7 @@ void Channel::Abandon(State* old) {
   fds.push_back(old->cancel_connects_for_fork.load(std::memory_order_acquire));
   fds.push_back(old->loop->epoll_fd_for_fork());
   fds.push_back(old->loop->wake_fd_for_fork());
+  fds.push_back(old->loop->ring_fd_for_fork());  // -1 if none
   DetachInheritedDescriptors(fds);
   // Every state a forked child abandoned, kept reachable from here so that
   // LeakSanitizer does not report it. Never freed: its destructors would

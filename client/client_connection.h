@@ -32,12 +32,15 @@
 //   callback API or UnaryFuture::Then, watches the connection while it has
 //   callback calls, in epoll, edge-triggered. When the socket is readable and
 //   nobody holds the role, the loop takes it, reads what is there without
-//   blocking (ReadForLoop()) and gives it back at once: it never sleeps
-//   holding it, so a blocking caller that comes meanwhile waits at most one
-//   such drain. When somebody holds it, the loop leaves the reading to
-//   that thread and notes that it wants to read (loop_wants_read_); the
-//   thread re-arms the loop's registration as it gives the role up
-//   (ReleaseReaderLocked()). The loop's side lives in
+//   blocking (ReadForLoop()) and gives it back at once, so a blocking caller
+//   that comes meanwhile waits at most one such drain. When somebody holds
+//   it, the loop leaves the reading to that thread and notes that it wants
+//   to read (loop_wants_read_); the thread re-arms the loop's registration
+//   as it gives the role up (ReleaseReaderLocked()). One exception: the
+//   loop's solo connection (the only one it watches, ReceiveForLoop()),
+//   whose bytes it waits for holding the role, in one system call; a
+//   blocking caller that comes to wait wakes it, and while one waits the
+//   loop goes back to epoll. The loop's side lives in
 //   client_connection_loop.cc.
 //
 // Thread-safe. Shared (std::shared_ptr) by the Channel and the streams in
@@ -184,6 +187,27 @@ class ClientConnection {
   // not read); flushes held output.
   absl::Time ReadForLoop() ABSL_LOCKS_EXCLUDED(mu_, write_mu_);
   void FlushForLoop() ABSL_LOCKS_EXCLUDED(mu_, write_mu_);
+  // The loop's sleep while this connection alone is watched (its solo
+  // connection, client/client_event_loop.h): takes the reader role and
+  // waits through `ring` (the loop's, woken by its epoll instance) until
+  // bytes come, `*woken` or `deadline`, reads and dispatches them, and
+  // gives the role up. The first such sleep takes input out of the loop's
+  // registration (loop_solo_). kRefused, with input back in it, if another
+  // thread holds the role or waits for it, or the connection failed;
+  // kRingFailed likewise if the kernel refused the ring. `*keepalive_look`
+  // as ReadForLoop() returns it.
+  enum class LoopReceive { kWaited, kRefused, kRingFailed };
+  LoopReceive ReceiveForLoop(ReceiveRing& ring, absl::Time deadline,
+                             bool* woken, absl::Time* keepalive_look)
+      ABSL_LOCKS_EXCLUDED(mu_, write_mu_);
+  // The loop no longer reads this connection through its ring: input back
+  // in its registration, and what the socket holds reported.
+  void EndLoopSolo() ABSL_LOCKS_EXCLUDED(mu_);
+  // Whether a ring may read this connection: not TLS (the ring would read
+  // ciphertext), no descriptors (those come with recvmsg()).
+  bool ReadsThroughRing() const {
+    return tls_ == nullptr && in_.max_fds_per_message() == 0;
+  }
   // Arms the loop's edge-triggered registration for what is due: input,
   // and output while bytes are held (no system call when it is armed so
   // already). Nothing for a failed connection.
@@ -456,6 +480,7 @@ class ClientConnection {
   // RearmForLoop() under mu_; `report_again`: see ClientEventLoop::Arm().
   void RearmLocked(bool report_again = false)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void EndLoopSoloLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Schedules `stream`'s callback call, if it has one, after a change.
   void NotifyLocked(const ClientCallState& stream)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -518,6 +543,14 @@ class ClientConnection {
   // thread has the loop's registration report what is left when it gives
   // the role up.
   bool loop_wants_read_ ABSL_GUARDED_BY(mu_) = false;
+  // The loop reads this connection through its ring (ReceiveForLoop()):
+  // its registration leaves input out. And whether the loop holds the
+  // reader role in that wait now (a caller that comes to wait for the role
+  // wakes it), and how many blocking callers wait (AwaitLocked()): while
+  // any does, the loop refuses to sleep holding the role.
+  bool loop_solo_ ABSL_GUARDED_BY(mu_) = false;
+  bool loop_receiving_ ABSL_GUARDED_BY(mu_) = false;
+  int blocking_waiters_ ABSL_GUARDED_BY(mu_) = 0;
   // Set once the connection failed or was told to go away.
   absl::Status broken_ ABSL_GUARDED_BY(mu_);
   bool going_away_ ABSL_GUARDED_BY(mu_) = false;

@@ -1,6 +1,7 @@
 // ClientConnection's side of the channel's event loop: the loop's reads
-// and flushes, the re-arming of its one-shot registration as the reader
-// role changes hands, and the non-blocking operations of callback calls
+// (its solo connection's through its ring) and flushes, the re-arming of
+// its edge-triggered registration as the reader role changes hands, and
+// the non-blocking operations of callback calls
 // (see client/client_connection.h and client/client_event_loop.h).
 #include <sys/epoll.h>
 
@@ -18,7 +19,8 @@ namespace {
 
 // The loop reads at most this many times per event, so that one busy
 // connection does not keep it from the others and from its calls; what is
-// left re-arms the (level-triggered) registration at once.
+// left is reported again (Arm()'s `report_again`), or, solo, read by the
+// next wait.
 constexpr int kMaxReadsPerEvent = 16;
 
 }  // namespace
@@ -55,6 +57,60 @@ absl::Time ClientConnection::ReadForLoop() {
   return keepalive_look;
 }
 
+ClientConnection::LoopReceive ClientConnection::ReceiveForLoop(
+    ReceiveRing& ring, absl::Time deadline, bool* woken,
+    absl::Time* keepalive_look) {
+  *woken = false;
+  *keepalive_look = absl::InfiniteFuture();
+  {
+    MutexLock lock(&mu_);
+    if (!broken_.ok() || reader_active_ || blocking_waiters_ > 0) {
+      // The role is another thread's, or soon will be: epoll again (which
+      // reports what that thread leaves, ReleaseReaderLocked()).
+      EndLoopSoloLocked();
+      return LoopReceive::kRefused;
+    }
+    if (ABSL_PREDICT_FALSE(!loop_solo_)) {
+      loop_solo_ = true;
+      RearmLocked();  // input leaves the registration
+    }
+    reader_active_ = true;
+    loop_receiving_ = true;
+  }
+  char scratch[kReadScratchSize];
+  ReadOutcome outcome =
+      ReceiveAndDispatch(ring, absl::MakeSpan(scratch), deadline, woken);
+  // (What is left after kMaxReadsPerEvent reads, the next wait takes.)
+  for (int reads = 1;
+       outcome == ReadOutcome::kFull && reads < kMaxReadsPerEvent; ++reads) {
+    outcome = ReadAndDispatch(absl::MakeSpan(scratch));
+  }
+  in_.EndReads();
+  if (ABSL_PREDICT_FALSE(keepalive_enabled())) {
+    KeepAliveAsReader(absl::Now(), keepalive_look);
+  }
+  MutexLock lock(&mu_);
+  loop_receiving_ = false;
+  ReleaseReaderLocked();
+  if (ABSL_PREDICT_FALSE(outcome == ReadOutcome::kRingFailed)) {
+    EndLoopSoloLocked();
+    return LoopReceive::kRingFailed;
+  }
+  return LoopReceive::kWaited;
+}
+
+void ClientConnection::EndLoopSolo() {
+  MutexLock lock(&mu_);
+  EndLoopSoloLocked();
+}
+
+void ClientConnection::EndLoopSoloLocked() {
+  if (!loop_solo_) return;
+  loop_solo_ = false;
+  // Bytes may have come while input was out of the registration.
+  RearmLocked(/*report_again=*/true);
+}
+
 void ClientConnection::FlushForLoop() {
   absl::Status sent;
   {
@@ -83,12 +139,18 @@ void ClientConnection::RearmLocked(bool report_again) {
   // A failed connection is left as it is (its socket shut down, whose
   // EPOLLHUP an edge-triggered registration reports once).
   if (!broken_.ok()) return;
-  // Input stays armed while another thread holds the reader role: new
-  // bytes wake the loop, which finds the role taken and leaves them to
-  // that thread; the note here has the thread report what is left as it
-  // gives the role up (ReleaseReaderLocked()).
-  if (reader_active_) loop_wants_read_ = true;
-  uint32_t events = EPOLLIN | EPOLLRDHUP;
+  uint32_t events = 0;
+  if (ABSL_PREDICT_TRUE(!loop_solo_)) {
+    // Input stays armed while another thread holds the reader role: new
+    // bytes wake the loop, which finds the role taken and leaves them to
+    // that thread; the note here has the thread report what is left as it
+    // gives the role up (ReleaseReaderLocked()).
+    if (reader_active_) loop_wants_read_ = true;
+    events = EPOLLIN | EPOLLRDHUP;
+  } else {
+    // Solo: the loop's ring reads the socket whatever epoll says.
+    report_again = false;
+  }
   if (out_.has_held() && !loop_flush_due_) events |= EPOLLOUT;
   loop_->Arm(this, fd_.get(), events, report_again);
 }

@@ -73,6 +73,16 @@ void ClientEventLoop::Schedule(ClientCallbackCall* call) {
   if (!call->adopted || call->scheduled) return;
   call->scheduled = true;
   ready_.push_back(call);
+  // (The loop's own, from the reads of its ring's wait, wakes nobody: it
+  // looks at ready_ right after.)
+  if (sleeping_ && !OnLoopThread()) {
+    sleeping_ = false;
+    SignalEventFd(wake_fd_.get());
+  }
+}
+
+void ClientEventLoop::WakeUp() {
+  MutexLock lock(&mu_);
   if (sleeping_) {
     sleeping_ = false;
     SignalEventFd(wake_fd_.get());
@@ -236,15 +246,31 @@ void ClientEventLoop::Run() {
       ready = !ready_.empty();
     }
     if (stopping && Sweep()) break;
+    ClientConnection* only = nullptr;         // the one watched, if one
+    std::shared_ptr<ClientConnection> alone;  // it, if it may become solo
     {
       MutexLock lock(&mu_);
       // (A connection watched since KeepWatchedAlive() looked wants its
       // first keepalive look: no sleep either.)
       ready = !ready_.empty() || keepalive_recheck_;
       sleeping_ = !ready;
+      if (watched_.size() == 1) {
+        only = watched_.begin()->first;
+        if (!ready && solo_ == nullptr)
+          alone = watched_.begin()->second.connection;
+      }
     }
-    absl::StatusOr<int> count =
-        poller_->Wait(events, kMaxEvents, ready ? 0 : timeout_ms);
+    // Another connection is watched too, or none is: solo no more.
+    if (solo_ != nullptr && solo_.get() != only) EndSolo();
+    bool woken = true;  // whether epoll has (or may have) something
+    const bool slept = !ready && only != nullptr &&
+                       SleepOnSolo(std::move(alone), timeout_ms, &woken);
+    absl::StatusOr<int> count = 0;
+    if (!slept) {
+      count = poller_->Wait(events, kMaxEvents, ready ? 0 : timeout_ms);
+    } else if (woken) {
+      count = poller_->Wait(events, kMaxEvents, 0);
+    }
     {
       MutexLock lock(&mu_);
       sleeping_ = false;
@@ -256,7 +282,14 @@ void ClientEventLoop::Run() {
       }
       HandleConnectionEvent(events[i].data.u64, events[i].events);
     }
+    // A turn that did not sleep reads the solo connection, whose input
+    // epoll does not report.
+    if (ready && solo_ != nullptr) NoteKeepaliveLook(solo_->ReadForLoop());
   }
+  // (No receive is pending between waits: the ring may go.)
+  solo_.reset();
+  ring_fd_number_.store(-1, std::memory_order_release);
+  ring_.reset();
   std::shared_ptr<ClientEventLoop> self;
   {
     MutexLock lock(&mu_);
@@ -357,13 +390,61 @@ void ClientEventLoop::HandleConnectionEvent(uint64_t tag, uint32_t events) {
   }
   if (events & EPOLLOUT) connection->FlushForLoop();
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
-    const absl::Time keepalive_look = connection->ReadForLoop();
-    if (keepalive_look != absl::InfiniteFuture()) {
-      MutexLock lock(&mu_);
-      keepalive_next_ = std::min(keepalive_next_, keepalive_look);
-    }
+    NoteKeepaliveLook(connection->ReadForLoop());
   }
   connection->RearmForLoop();
+}
+
+void ClientEventLoop::NoteKeepaliveLook(absl::Time look) {
+  if (look == absl::InfiniteFuture()) return;
+  MutexLock lock(&mu_);
+  keepalive_next_ = std::min(keepalive_next_, look);
+}
+
+// ---- The solo connection ----
+
+bool ClientEventLoop::SleepOnSolo(std::shared_ptr<ClientConnection> alone,
+                                  int timeout_ms, bool* woken) {
+  if (solo_ == nullptr) {
+    if (alone == nullptr || !alone->ReadsThroughRing() || Ring() == nullptr) {
+      return false;
+    }
+    solo_ = std::move(alone);
+  }
+  const absl::Time deadline =
+      timeout_ms < 0 ? absl::InfiniteFuture()
+                     : absl::Now() + absl::Milliseconds(timeout_ms);
+  absl::Time keepalive_look = absl::InfiniteFuture();
+  switch (solo_->ReceiveForLoop(*ring_, deadline, woken, &keepalive_look)) {
+    case ClientConnection::LoopReceive::kWaited:
+      NoteKeepaliveLook(keepalive_look);
+      return true;
+    case ClientConnection::LoopReceive::kRingFailed:
+      // The kernel refuses the ring: epoll it is, from now on.
+      ring_fd_number_.store(-1, std::memory_order_release);
+      ring_.reset();
+      break;
+    case ClientConnection::LoopReceive::kRefused:
+      break;
+  }
+  solo_.reset();  // (the connection left solo itself)
+  return false;
+}
+
+void ClientEventLoop::EndSolo() {
+  solo_->EndLoopSolo();
+  solo_.reset();
+}
+
+ReceiveRing* ClientEventLoop::Ring() {
+  if (ABSL_PREDICT_TRUE(ring_tried_)) return ring_.get();
+  ring_tried_ = true;
+  // Woken by anything epoll has: the eventfd, other connections, output.
+  ring_ = ReceiveRing::Create(poller_->fd());
+  if (ring_ != nullptr) {
+    ring_fd_number_.store(ring_->fd(), std::memory_order_release);
+  }
+  return ring_.get();
 }
 
 void ClientEventLoop::Retire(ClientCallbackCall* call) {

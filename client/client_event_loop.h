@@ -22,6 +22,33 @@
 // deadlines, keep connections alive, wait, then read or flush each connection
 // that has an event.
 //
+// The solo connection. While the loop watches one connection only (the
+// usual case: a channel with one server), it waits for that connection's
+// bytes in a ReceiveRing of its own (transport/receive_ring.h), whose
+// wake-up descriptor is the epoll instance: one io_uring_enter() waits and
+// reads, where epoll_wait() and recvfrom() took two. The connection's
+// registration then leaves input out (ClientConnection::loop_solo_), so
+// that its bytes do not also end the ring's wait through epoll; anything
+// else epoll reports (a Schedule()'s eventfd, output room, a connection
+// watched since) ends it, and the loop then looks with epoll_wait(0).
+// States, all changed by the loop's thread:
+//
+//            alone watched at a sleep, no TLS, no descriptors
+//   [epoll] -------------------------------------------------> [solo]
+//      ^            (ClientConnection::ReceiveForLoop())          |
+//      +----------------------------------------------------------+
+//        another connection watched, or none; a blocking caller
+//        reads or waits (the connection refuses); the ring failed
+//        (EndSolo() or the refusal: input back in the registration,
+//        what the socket holds reported)
+//
+// Solo, the loop sleeps holding the connection's reader role (the one
+// exception to "the loop never sleeps holding it"); a blocking caller that
+// comes to wait meanwhile wakes it (WakeUp()), and the loop gives the role
+// up and goes back to epoll while somebody waits (blocking_waiters_).
+// Turns that do not sleep (calls are ready) read the solo connection
+// without waiting, after epoll_wait(0).
+//
 // Locks: mu_ is taken last (after a call's and a connection's); nothing
 // is called with it held but epoll_ctl and the eventfd's write.
 #ifndef SOCKRPC_CLIENT_CLIENT_EVENT_LOOP_H_
@@ -42,6 +69,7 @@
 #include "absl/time/time.h"
 #include "transport/fd.h"
 #include "transport/poller.h"
+#include "transport/receive_ring.h"
 #include "transport/sync.h"
 
 namespace sockrpc {
@@ -84,6 +112,10 @@ class ClientEventLoop {
   void Watch(const std::shared_ptr<ClientConnection>& connection, int fd)
       ABSL_LOCKS_EXCLUDED(mu_);
   void Unwatch(ClientConnection* connection, int fd) ABSL_LOCKS_EXCLUDED(mu_);
+  // Wakes the loop if it sleeps (a blocking caller wants the reader role
+  // the loop holds while it waits for its solo connection). Any thread;
+  // callers may hold a connection's mu_.
+  void WakeUp() ABSL_LOCKS_EXCLUDED(mu_);
   // Whether the caller is the loop's thread (running a reaction).
   bool OnLoopThread() const {
     return std::this_thread::get_id() ==
@@ -123,6 +155,10 @@ class ClientEventLoop {
   int wake_fd_for_fork() const {
     return wake_fd_number_.load(std::memory_order_acquire);
   }
+  // The ring's descriptor (-1 if none).
+  int ring_fd_for_fork() const {
+    return ring_fd_number_.load(std::memory_order_acquire);
+  }
 
  private:
   void Run();
@@ -141,6 +177,19 @@ class ClientEventLoop {
   void FlushHeldCalls();
   // Handles an event on the watched connection tagged `tag`.
   void HandleConnectionEvent(uint64_t tag, uint32_t events);
+  // Notes when a connection's keepalive wants its next look (from a read).
+  void NoteKeepaliveLook(absl::Time look) ABSL_LOCKS_EXCLUDED(mu_);
+  // The loop's sleep while one connection alone is watched: waits for
+  // solo_'s bytes through the ring until `timeout_ms` (-1: no limit) and
+  // reads them, making `alone` solo first if solo_ is null (and it may
+  // be). False if the loop must wait in epoll_wait() instead (refused, no
+  // ring); else `*woken`: epoll has something.
+  bool SleepOnSolo(std::shared_ptr<ClientConnection> alone, int timeout_ms,
+                   bool* woken);
+  // The connection leaves solo: its input back in its registration.
+  void EndSolo();
+  // The loop's ring, made on first use; null where io_uring cannot be used.
+  ReceiveRing* Ring();
   // After OnDone(): forgets `call` and deletes it (now, or when taken from
   // the ready list). Loop thread.
   void Retire(internal::ClientCallbackCall* call);
@@ -159,8 +208,8 @@ class ClientEventLoop {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   // The thread has ended: Adopt() refuses.
   bool ended_ ABSL_GUARDED_BY(mu_) = false;
-  // The thread is in (or about to enter) epoll_wait: Schedule() signals
-  // wake_fd_ once and clears it.
+  // The thread is in (or about to enter) epoll_wait or its ring's wait:
+  // Schedule() from another thread signals wake_fd_ once and clears it.
   bool sleeping_ ABSL_GUARDED_BY(mu_) = false;
   std::optional<Poller> poller_;  // set once by Start(), under mu_
   Fd wake_fd_;                    // likewise
@@ -204,6 +253,13 @@ class ClientEventLoop {
   std::vector<std::shared_ptr<ClientConnection>> flush_due_;
   // Loop thread only: the calls' deadlines.
   std::multimap<absl::Time, internal::ClientCallbackCall*> deadlines_;
+  // Loop thread only: the solo connection (null: none), and the ring the
+  // loop waits in for it (made by the first solo sleep, ring_tried_; its
+  // descriptor for a forked child in ring_fd_number_).
+  std::shared_ptr<ClientConnection> solo_;
+  bool ring_tried_ = false;
+  std::unique_ptr<ReceiveRing> ring_;
+  std::atomic<int> ring_fd_number_{-1};
 };
 
 }  // namespace sockrpc

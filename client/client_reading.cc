@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "client/client_connection.h"
+#include "client/client_event_loop.h"
 #include "transport/poller.h"
 #include "transport/socket.h"
 
@@ -44,6 +45,12 @@ bool ClientConnection::AwaitLocked(ClientCallState* stream, Predicate ready,
   const absl::Time stream_deadline =
       stream != nullptr ? stream->deadline() : absl::InfiniteFuture();
   const absl::Time wait_deadline = std::min(deadline, stream_deadline);
+  // Counted while it waits: the event loop then does not sleep holding the
+  // reader role (ReceiveForLoop()).
+  ++blocking_waiters_;
+  absl::Cleanup not_waiting = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    --blocking_waiters_;  // (every return holds mu_)
+  };
   while (!ready()) {
     if (wait_deadline != absl::InfiniteFuture() &&
         absl::Now() >= wait_deadline) {
@@ -64,6 +71,12 @@ bool ClientConnection::AwaitLocked(ClientCallState* stream, Predicate ready,
       mu_.Lock();
       ReleaseReaderLocked();
       continue;
+    }
+    if (ABSL_PREDICT_FALSE(loop_receiving_)) {
+      // The event loop holds the role, asleep in its ring's wait: have it
+      // give the role up now rather than when bytes come.
+      loop_receiving_ = false;
+      loop_->WakeUp();
     }
     mu_.AwaitWithDeadline(
         [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {

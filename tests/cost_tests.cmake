@@ -1,6 +1,7 @@
 # The regression guard of the per-call cost (issue: performance round two):
 # instructions and allocations per warm unary call of bench_server and
-# call_loop under callgrind, against tests/cost/call_cost_budgets.txt.
+# call_loop under callgrind, and the callback client's system calls under
+# strace, against tests/cost/call_cost_budgets.txt.
 # Release builds only: the budgets describe optimised code, and valgrind
 # cannot run the sanitizer builds' binaries.
 # (Not with BUILD_SHARED_LIBS: bench_server and call_loop would then call

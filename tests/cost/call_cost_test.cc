@@ -1,7 +1,8 @@
 // The regression guard of the per-call cost: instructions and heap
 // allocations per warm unary 64 B call, each side, counted under callgrind
-// (bench/call_cost.h), against the budgets of call_cost_budgets.txt. No
-// timing: instruction counts do not depend on the machine's load.
+// (bench/call_cost.h), and the callback client's system calls, counted
+// under strace, against the budgets of call_cost_budgets.txt. No timing:
+// counts do not depend on the machine's load.
 //
 // Skipped, saying so, where valgrind is not installed (./build.sh installs
 // it). Registered only in Release builds, the build the budgets describe:
@@ -19,11 +20,13 @@
 
 #include "gtest/gtest.h"
 #include "tests/testing/temp_dir.h"
+#include "transport/receive_ring.h"
 
 namespace sockrpc {
 namespace {
 
 constexpr char kValgrind[] = "/usr/bin/valgrind";
+constexpr char kStrace[] = "/usr/bin/strace";
 // A figure may exceed its budget by this much before the guard fails; and
 // by a twentieth more, for a budget of 0 allocations and the odd one-off
 // (a run's timer, say) that a difference of two runs shows as a fraction.
@@ -57,6 +60,19 @@ void ExpectWithinBudget(const std::map<std::string, double>& budgets,
   std::printf("%s %.1f (budget %.0f)\n", name.c_str(), measured, found->second);
 }
 
+// What runs bench_server at `server_binary` and call_loop at
+// `client_binary` under `tool`, in `dir`.
+bench::CallCostSetup SetupFor(const char* tool, const char* server_binary,
+                              const char* client_binary,
+                              const testing::TempDir& dir) {
+  bench::CallCostSetup setup;
+  setup.tool_path = tool;
+  setup.server_binary = server_binary;
+  setup.client_binary = client_binary;
+  setup.dir = dir.path();
+  return setup;
+}
+
 // Measures bench_server and call_loop as built at `server_binary` and
 // `client_binary` against the budgets named "<side>_<figure><suffix>":
 // both sides', or with `server_flags` (a form of the server) the server's
@@ -75,11 +91,8 @@ void ExpectCallWithinBudgets(const char* server_binary,
       << "no budgets in " << SOCKRPC_CALL_COST_BUDGETS;
 
   testing::TempDir dir;
-  bench::CallCostSetup setup;
-  setup.tool_path = kValgrind;
-  setup.server_binary = server_binary;
-  setup.client_binary = client_binary;
-  setup.dir = dir.path();
+  bench::CallCostSetup setup =
+      SetupFor(kValgrind, server_binary, client_binary, dir);
   const bool server_only = !server_flags.empty();
   setup.server_flags = std::move(server_flags);
   absl::StatusOr<bench::CallCost> cost = bench::MeasureCallCost(setup);
@@ -111,6 +124,33 @@ TEST(CallCostTest, WarmUnaryCallbackCallStaysWithinItsBudgetOnTheServer) {
       SOCKRPC_BENCH_SERVER, SOCKRPC_CALL_LOOP,
       SOCKRPC_CALL_COST_LTO ? "_callback" : "_callback_without_lto",
       {"--callback"});
+}
+
+// A lone callback call chain (each call started by the `done` of the one
+// before, on the channel's event loop) against the callback server: the
+// client's loop makes one write and one wait that reads (its solo
+// connection's ring, client/client_event_loop.h), as a blocking caller
+// does; epoll_wait() and recvfrom() would make three.
+TEST(CallCostTest, LoneCallbackCallMakesOneWriteAndOneWaitOnTheClient) {
+  struct stat strace;
+  if (::stat(kStrace, &strace) != 0) {
+    GTEST_SKIP() << "strace is not installed (apt-get install strace): "
+                    "the system calls per call are not counted";
+  }
+  if (ReceiveRing::Create(/*wake_fd=*/-1) == nullptr) {
+    GTEST_SKIP() << "io_uring cannot be used here: the event loop waits in "
+                    "epoll_wait() and reads with recvfrom()";
+  }
+  const std::map<std::string, double> budgets = ReadBudgets();
+  testing::TempDir dir;
+  bench::CallCostSetup setup =
+      SetupFor(kStrace, SOCKRPC_BENCH_SERVER, SOCKRPC_CALL_LOOP, dir);
+  setup.server_flags = {"--callback"};
+  setup.client_flags = {"--callback"};
+  absl::StatusOr<bench::CallSyscalls> syscalls =
+      bench::MeasureCallSyscalls(setup);
+  ASSERT_TRUE(syscalls.ok()) << syscalls.status();
+  ExpectWithinBudget(budgets, "client_syscalls_callback", syscalls->client);
 }
 
 #ifdef SOCKRPC_BENCH_SERVER_WITHOUT_LTO

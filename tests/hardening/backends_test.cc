@@ -19,6 +19,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "client/channel.h"
@@ -164,6 +165,95 @@ TEST_F(BackendsTest, RoundRobinServesManyThreadsAtOnce) {
   std::vector<int> served = WaitForServed(100);
   EXPECT_EQ(served[0] + served[1] + served[2], 100);
   for (int each : served) EXPECT_GT(each, 0);
+}
+
+// Chains of callback calls, each call started by the `done` of the one
+// before, until `left` calls have been started in all.
+struct CallbackChains {
+  struct Chain {
+    CallbackChains* all;
+    increment::IncrementReply reply;
+    void Next() {
+      all->stub->async()->Increment(
+          nullptr, &all->request, &reply,
+          [this](absl::Status status) { Done(status); });
+    }
+    void Done(const absl::Status& status) {
+      {
+        absl::MutexLock lock(&all->mu);
+        if (status.ok() && reply.character() == "B") {
+          ++all->ok;
+        } else {
+          all->failures.push_back(status.ToString());
+        }
+        if (all->left == 0) {
+          --all->running;
+          return;
+        }
+        --all->left;
+      }
+      Next();
+    }
+  };
+
+  increment::Increment::Stub* stub = nullptr;
+  increment::IncrementRequest request;
+  // Every chain made, alive until the channel has ended every call.
+  std::vector<std::unique_ptr<Chain>> chains;
+  absl::Mutex mu;
+  int left ABSL_GUARDED_BY(mu) = 0;
+  int running ABSL_GUARDED_BY(mu) = 0;
+  int ok ABSL_GUARDED_BY(mu) = 0;
+  std::vector<std::string> failures ABSL_GUARDED_BY(mu);
+};
+
+TEST_F(BackendsTest, RoundRobinCallbackCallsMoveTheLoopAcrossConnections) {
+  // Callback calls take turns across the three connections, which the
+  // channel's event loop watches one, two or three at a time as chains
+  // overlap: alone, it waits for its connection's bytes in its own ring
+  // with input out of epoll (its solo connection); with another watched,
+  // it must put that input back, or a reply on it is never read.
+  CallbackChains calls;  // (outlives the channel: its calls' `done`s)
+  std::shared_ptr<sockrpc::Channel> channel =
+      MakeChannel(sockrpc::LoadBalancing::kRoundRobin);
+  ASSERT_NE(channel, nullptr);
+  ASSERT_TRUE(channel->WaitForConnected(absl::Now() + kIoTimeout).ok());
+  increment::Increment::Stub stub(channel);
+  calls.stub = &stub;
+  calls.request.set_character("A");
+  // A lone chain first (the loop goes solo on each connection in turn),
+  // then three at once (the loop watches several), then one again.
+  constexpr int kCallsPerRound = 30;
+  for (int chain_count : {1, 3, 1}) {
+    const size_t first = calls.chains.size();
+    for (int i = 0; i < chain_count; ++i) {
+      calls.chains.push_back(std::make_unique<CallbackChains::Chain>(
+          CallbackChains::Chain{&calls}));
+    }
+    {
+      absl::MutexLock lock(&calls.mu);
+      calls.left = kCallsPerRound - chain_count;
+      calls.running = chain_count;
+    }
+    for (size_t i = first; i < calls.chains.size(); ++i)
+      calls.chains[i]->Next();
+    absl::MutexLock lock(&calls.mu);
+    const bool ended = calls.mu.AwaitWithTimeout(
+        absl::Condition(
+            +[](int* running) { return *running == 0; }, &calls.running),
+        kIoTimeout);
+    if (!ended) calls.left = 0;  // (what the channel's end cancels, ends)
+    ASSERT_TRUE(ended) << calls.ok << " calls ended well, then none for "
+                       << kIoTimeout << " with " << chain_count
+                       << " chain(s) in flight";
+  }
+  {
+    absl::MutexLock lock(&calls.mu);
+    EXPECT_EQ(calls.ok, 3 * kCallsPerRound)
+        << absl::StrJoin(calls.failures, "; ");
+  }
+  std::vector<int> served = WaitForServed(3 * kCallsPerRound);
+  for (int each : served) EXPECT_GE(each, kCallsPerRound / 3 - 1);
 }
 
 TEST_F(BackendsTest, PickFirstKeepsToTheFirstServer) {
