@@ -101,9 +101,12 @@ ClientCallbackCall::~ClientCallbackCall() {
 void ClientCallbackCall::WatchConnection() {
   ClientConnection* connection = stream_->connection();
   if (connection == nullptr) return;
-  loop_->Watch(stream_->connection_, connection->fd());
+  // (A connection watched already is armed for what is due: every change
+  // re-arms it, ClientConnection::RearmLocked().)
+  if (loop_->Watch(stream_->connection_, connection->fd())) {
+    connection->RearmForLoop();
+  }
   watched_ = connection;
-  connection->RearmForLoop();
 }
 
 // ---- Operations ----

@@ -106,10 +106,12 @@ class ClientCallbackCall {
 
   // The loop's bookkeeping, guarded by the loop's mutex.
   bool adopted = false;    // the loop took it: Schedule() may list it
-  bool scheduled = false;  // in the loop's ready list
-  bool retired = false;    // over; delete when taken from the ready list
+  bool scheduled = false;  // in the loop's ready list (ready_)
+  bool retired = false;    // over; delete when taken from its lists
+  bool in_batch = false;   // RunScheduled() listed it (on both lists)
   // Loop thread only.
-  bool swept = false;  // Abandon() called
+  bool scheduled_here = false;  // in the loop thread's own list
+  bool swept = false;           // Abandon() called
   bool has_timer = false;
   std::multimap<absl::Time, ClientCallbackCall*>::iterator timer;
 

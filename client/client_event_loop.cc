@@ -57,25 +57,29 @@ std::unique_ptr<ClientCallbackCall> ClientEventLoop::Adopt(
   ClientCallbackCall* raw = call.release();
   calls_.insert(raw);
   raw->adopted = true;
-  raw->scheduled = true;
-  ready_.push_back(raw);
-  if (sleeping_) {
-    sleeping_ = false;
-    SignalEventFd(wake_fd_.get());
-  }
+  // Not scheduled: there is nothing to advance before its Start() (or
+  // Attach()), which schedules it if anything can be due.
   return nullptr;
 }
 
 void ClientEventLoop::Schedule(ClientCallbackCall* call) {
+  if (OnLoopThread()) {
+    // The loop's own (its reads' dispatch, a reaction's operation, a
+    // timer): listed without the lock, for the loop alone, which looks at
+    // its lists before it sleeps. (`adopted` was set before the call could
+    // reach the loop's thread: under a lock taken since.)
+    if (!call->adopted || call->scheduled_here) return;
+    call->scheduled_here = true;
+    ready_here_.push_back(call);
+    return;
+  }
   MutexLock lock(&mu_);
   // A call no loop took (its StartCall() ends it on its own thread) is
   // never listed.
   if (!call->adopted || call->scheduled) return;
   call->scheduled = true;
   ready_.push_back(call);
-  // (The loop's own, from the reads of its ring's wait, wakes nobody: it
-  // looks at ready_ right after.)
-  if (sleeping_ && !OnLoopThread()) {
+  if (sleeping_) {
     sleeping_ = false;
     SignalEventFd(wake_fd_.get());
   }
@@ -89,7 +93,7 @@ void ClientEventLoop::WakeUp() {
   }
 }
 
-void ClientEventLoop::Watch(const std::shared_ptr<ClientConnection>& connection,
+bool ClientEventLoop::Watch(const std::shared_ptr<ClientConnection>& connection,
                             int fd) {
   // A call on a connection registered for calls already only counts
   // itself, without the lock: with the count above 0, no Unwatch() removes
@@ -104,7 +108,7 @@ void ClientEventLoop::Watch(const std::shared_ptr<ClientConnection>& connection,
        seen > 0;) {
     if (calls.compare_exchange_weak(seen, seen + 1,
                                     std::memory_order_acq_rel)) {
-      return;
+      return false;
     }
   }
   MutexLock lock(&mu_);
@@ -112,7 +116,7 @@ void ClientEventLoop::Watch(const std::shared_ptr<ClientConnection>& connection,
   Watched& watched = watched_[connection.get()];
   // Still watched: the Unwatch() that took the count to 0 has not come
   // for the lock yet, and will find it above 0 again.
-  if (watched.connection != nullptr) return;
+  if (watched.connection != nullptr) return false;
   watched.connection = connection;
   if (connection->keepalive_enabled()) {
     keepalive_watched_.fetch_add(1, std::memory_order_relaxed);
@@ -128,6 +132,7 @@ void ClientEventLoop::Watch(const std::shared_ptr<ClientConnection>& connection,
                      reinterpret_cast<uintptr_t>(connection.get()));
   connection->loop_armed_.store(0, std::memory_order_relaxed);
   connection->loop_watching_.store(true, std::memory_order_release);
+  return true;
 }
 
 void ClientEventLoop::Unwatch(ClientConnection* connection, int fd) {
@@ -234,7 +239,7 @@ void ClientEventLoop::Run() {
       // are scheduled now: advance them in this turn rather than after a
       // wait that finds nothing (one epoll_wait a call less).
       MutexLock lock(&mu_);
-      ready = !ready_.empty();
+      ready = !ready_.empty() || !ready_here_.empty();
     }
     if (ready) RunScheduled();
     const int timeout_ms = KeepWatchedAlive(ExpireDeadlines());
@@ -243,7 +248,6 @@ void ClientEventLoop::Run() {
     {
       MutexLock lock(&mu_);
       stopping = stopping_;
-      ready = !ready_.empty();
     }
     if (stopping && Sweep()) break;
     ClientConnection* only = nullptr;         // the one watched, if one
@@ -252,7 +256,7 @@ void ClientEventLoop::Run() {
       MutexLock lock(&mu_);
       // (A connection watched since KeepWatchedAlive() looked wants its
       // first keepalive look: no sleep either.)
-      ready = !ready_.empty() || keepalive_recheck_;
+      ready = !ready_.empty() || !ready_here_.empty() || keepalive_recheck_;
       sleeping_ = !ready;
       if (watched_.size() == 1) {
         only = watched_.begin()->first;
@@ -304,12 +308,23 @@ void ClientEventLoop::RunScheduled() {
   {
     MutexLock lock(&mu_);
     batch.swap(ready_);  // (ready_ gets the emptied vector's capacity)
+    batch.insert(batch.end(), ready_here_.begin(), ready_here_.end());
+    ready_here_.clear();
     for (ClientCallbackCall*& call : batch) {
+      if (call->in_batch) {  // on both lists
+        call = nullptr;
+        continue;
+      }
+      call->in_batch = true;
       call->scheduled = false;
+      call->scheduled_here = false;
       if (call->retired) {
         dead_.push_back(call);
         call = nullptr;
       }
+    }
+    for (ClientCallbackCall* call : batch) {
+      if (call != nullptr) call->in_batch = false;
     }
   }
   for (ClientCallbackCall* call : dead_) delete call;
@@ -455,8 +470,8 @@ void ClientEventLoop::Retire(ClientCallbackCall* call) {
   {
     MutexLock lock(&mu_);
     calls_.erase(call);
-    if (call->scheduled) {
-      call->retired = true;  // deleted when taken from ready_
+    if (call->scheduled || call->scheduled_here) {
+      call->retired = true;  // deleted when taken from its list
       return;
     }
   }
@@ -467,7 +482,7 @@ bool ClientEventLoop::Sweep() {
   std::vector<ClientCallbackCall*> calls;
   {
     MutexLock lock(&mu_);
-    if (calls_.empty() && ready_.empty()) {
+    if (calls_.empty() && ready_.empty() && ready_here_.empty()) {
       ended_ = true;  // from now on Adopt() refuses
       return true;
     }

@@ -95,21 +95,23 @@ class ClientEventLoop {
   // OK at once. UNAVAILABLE once shut down, or if the system refused.
   absl::Status Start() ABSL_LOCKS_EXCLUDED(mu_);
 
-  // Takes `call` (made on this loop) and schedules it. Returns null, or
+  // Takes `call` (made on this loop), to delete once it is over; its
+  // Start() or Attach() schedules it. Returns null, or
   // `call` itself if the loop no longer takes calls (its thread has ended
   // or it was never started).
   std::unique_ptr<internal::ClientCallbackCall> Adopt(
       std::unique_ptr<internal::ClientCallbackCall> call)
       ABSL_LOCKS_EXCLUDED(mu_);
   // Asks the loop to advance `call` (an adopted one) soon. Any thread; a
-  // call of the loop thread's own wakes nobody.
+  // call of the loop thread's own takes no lock and wakes nobody.
   void Schedule(internal::ClientCallbackCall* call) ABSL_LOCKS_EXCLUDED(mu_);
 
   // The loop watches `connection` while it has callback calls: one
   // Watch() per call, one Unwatch() when the call is over. The first
-  // registers its socket (every Watch() returns with it registered); the
-  // caller then re-arms it (ClientConnection::RearmForLoop()).
-  void Watch(const std::shared_ptr<ClientConnection>& connection, int fd)
+  // registers its socket (every Watch() returns with it registered) and
+  // returns true: the caller then arms it (ClientConnection::RearmForLoop());
+  // a connection watched already is armed for what is due.
+  bool Watch(const std::shared_ptr<ClientConnection>& connection, int fd)
       ABSL_LOCKS_EXCLUDED(mu_);
   void Unwatch(ClientConnection* connection, int fd) ABSL_LOCKS_EXCLUDED(mu_);
   // Wakes the loop if it sleeps (a blocking caller wants the reader role
@@ -224,7 +226,9 @@ class ClientEventLoop {
   // Every adopted call not yet deleted (owned: deleted by the loop).
   absl::flat_hash_set<internal::ClientCallbackCall*> calls_
       ABSL_GUARDED_BY(mu_);
+  // Calls scheduled by other threads, and by the loop's own (no lock).
   std::vector<internal::ClientCallbackCall*> ready_ ABSL_GUARDED_BY(mu_);
+  std::vector<internal::ClientCallbackCall*> ready_here_;
   // Loop thread only, for RunScheduled(): the calls it advances (swapped
   // with ready_) and the retired ones it deletes; emptied after each use,
   // their capacity kept, so that a turn allocates nothing once warm.
