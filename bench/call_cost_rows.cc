@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <string>
+#include <utility>
 
 #include "call_cost.h"
 #include "suite.h"
@@ -34,6 +35,23 @@ bool Installed(const char* path, const char* package, const char* rows) {
 // tick happens to meet, a futex wake, in one run and not the other) is not
 // one per call.
 double PerCall(double count) { return std::round(count * 100) / 100; }
+
+// The two rows "<side> system calls per lone <api> call" for `setup`.
+void SyscallRows(const CallCostSetup& setup, const std::string& api,
+                 Report* report) {
+  absl::StatusOr<CallSyscalls> syscalls = MeasureCallSyscalls(setup);
+  if (!syscalls.ok()) {
+    std::fprintf(stderr, "bench: system calls per %s call: %s\n", api.c_str(),
+                 syscalls.status().ToString().c_str());
+    return;
+  }
+  for (const auto& [side, count] : {std::pair{"server", syscalls->server},
+                                    std::pair{"client", syscalls->client}}) {
+    report->Add(
+        Within(std::string(side) + " system calls per lone " + api + " call",
+               "syscalls", PerCall(count), 2, "<= 2"));
+  }
+}
 
 }  // namespace
 
@@ -64,31 +82,13 @@ void CallCostRows(const Options& options, const std::string& dir,
   }
   if (Installed(kStrace, "strace", "system-calls-per-call")) {
     setup.tool_path = kStrace;
-    absl::StatusOr<CallSyscalls> syscalls = MeasureCallSyscalls(setup);
-    if (!syscalls.ok()) {
-      std::fprintf(stderr, "bench: system calls per call: %s\n",
-                   syscalls.status().ToString().c_str());
-    } else {
-      report->Add(Within("server system calls per lone blocking call",
-                         "syscalls", PerCall(syscalls->server), 2, "<= 2"));
-      report->Add(Within("client system calls per lone blocking call",
-                         "syscalls", PerCall(syscalls->client), 2, "<= 2"));
-    }
+    SyscallRows(setup, "blocking", report);
     // The same through the callback API on both sides (each call started
     // by the `done` of the one before, on the channel's event loop).
     CallCostSetup callback = setup;
     callback.server_flags = {"--callback"};
     callback.client_flags = {"--callback"};
-    syscalls = MeasureCallSyscalls(callback);
-    if (!syscalls.ok()) {
-      std::fprintf(stderr, "bench: system calls per callback call: %s\n",
-                   syscalls.status().ToString().c_str());
-    } else {
-      report->Add(Within("server system calls per lone callback call",
-                         "syscalls", PerCall(syscalls->server), 2, "<= 2"));
-      report->Add(Within("client system calls per lone callback call",
-                         "syscalls", PerCall(syscalls->client), 2, "<= 2"));
-    }
+    SyscallRows(callback, "callback", report);
   }
 }
 
