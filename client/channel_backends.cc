@@ -302,8 +302,7 @@ bool Channel::State::StartThreadLocked(const char* name,
   }
   threads_over.clear();
   try {
-    threads.emplace_back([this, name, work = std::move(work)] {
-      pthread_setname_np(pthread_self(), name);
+    threads.emplace_back([this, work = std::move(work)] {
       work();
       MutexLock lock(&mu);
       threads_over.push_back(std::this_thread::get_id());
@@ -311,6 +310,10 @@ bool Channel::State::StartThreadLocked(const char* name,
   } catch (const std::system_error&) {
     return false;  // (no exception leaves sockrpc's API)
   }
+  // Named here, not by the thread itself: once the call that started it
+  // returns, ps, debuggers and tests see its name, even before it runs.
+  // (Its work cannot end meanwhile: it reports its end under mu, held.)
+  pthread_setname_np(threads.back().native_handle(), name);
   return true;
 }
 
