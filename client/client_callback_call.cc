@@ -101,12 +101,11 @@ ClientCallbackCall::~ClientCallbackCall() {
 void ClientCallbackCall::WatchConnection() {
   ClientConnection* connection = stream_->connection();
   if (connection == nullptr) return;
-  // (A connection watched already is armed for what is due: every change
-  // re-arms it, ClientConnection::RearmLocked().)
-  if (loop_->Watch(stream_->connection_, connection->fd())) {
-    connection->RearmForLoop();
-  }
+  loop_->Watch(stream_->connection_, connection->fd());
   watched_ = connection;
+  // (Also for what the call's opening left held: Open() without waiting
+  // does not arm output itself.)
+  connection->RearmForLoop();
 }
 
 // ---- Operations ----

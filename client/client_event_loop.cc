@@ -42,6 +42,13 @@ absl::Status ClientEventLoop::Start() {
   if (!added.ok()) return absl::UnavailableError(added.message());
   poller_.emplace(*std::move(poller));
   wake_fd_ = *std::move(wake);
+  // The ring the loop waits in for a solo connection, woken by anything
+  // epoll has (the eventfd, other connections, output room); made here,
+  // with the loop's other descriptors, so that they come and go together.
+  ring_ = ReceiveRing::Create(poller_->fd());
+  if (ring_ != nullptr) {
+    ring_fd_number_.store(ring_->fd(), std::memory_order_release);
+  }
   epoll_fd_number_.store(poller_->fd(), std::memory_order_release);
   wake_fd_number_.store(wake_fd_.get(), std::memory_order_release);
   started_ = true;
@@ -93,7 +100,7 @@ void ClientEventLoop::WakeUp() {
   }
 }
 
-bool ClientEventLoop::Watch(const std::shared_ptr<ClientConnection>& connection,
+void ClientEventLoop::Watch(const std::shared_ptr<ClientConnection>& connection,
                             int fd) {
   // A call on a connection registered for calls already only counts
   // itself, without the lock: with the count above 0, no Unwatch() removes
@@ -108,7 +115,7 @@ bool ClientEventLoop::Watch(const std::shared_ptr<ClientConnection>& connection,
        seen > 0;) {
     if (calls.compare_exchange_weak(seen, seen + 1,
                                     std::memory_order_acq_rel)) {
-      return false;
+      return;
     }
   }
   MutexLock lock(&mu_);
@@ -116,7 +123,7 @@ bool ClientEventLoop::Watch(const std::shared_ptr<ClientConnection>& connection,
   Watched& watched = watched_[connection.get()];
   // Still watched: the Unwatch() that took the count to 0 has not come
   // for the lock yet, and will find it above 0 again.
-  if (watched.connection != nullptr) return false;
+  if (watched.connection != nullptr) return;
   watched.connection = connection;
   if (connection->keepalive_enabled()) {
     keepalive_watched_.fetch_add(1, std::memory_order_relaxed);
@@ -132,7 +139,6 @@ bool ClientEventLoop::Watch(const std::shared_ptr<ClientConnection>& connection,
                      reinterpret_cast<uintptr_t>(connection.get()));
   connection->loop_armed_.store(0, std::memory_order_relaxed);
   connection->loop_watching_.store(true, std::memory_order_release);
-  return true;
 }
 
 void ClientEventLoop::Unwatch(ClientConnection* connection, int fd) {
@@ -421,7 +427,7 @@ void ClientEventLoop::NoteKeepaliveLook(absl::Time look) {
 bool ClientEventLoop::SleepOnSolo(std::shared_ptr<ClientConnection> alone,
                                   int timeout_ms, bool* woken) {
   if (solo_ == nullptr) {
-    if (alone == nullptr || !alone->ReadsThroughRing() || Ring() == nullptr) {
+    if (alone == nullptr || !alone->ReadsThroughRing() || ring_ == nullptr) {
       return false;
     }
     solo_ = std::move(alone);
@@ -449,17 +455,6 @@ bool ClientEventLoop::SleepOnSolo(std::shared_ptr<ClientConnection> alone,
 void ClientEventLoop::EndSolo() {
   solo_->EndLoopSolo();
   solo_.reset();
-}
-
-ReceiveRing* ClientEventLoop::Ring() {
-  if (ABSL_PREDICT_TRUE(ring_tried_)) return ring_.get();
-  ring_tried_ = true;
-  // Woken by anything epoll has: the eventfd, other connections, output.
-  ring_ = ReceiveRing::Create(poller_->fd());
-  if (ring_ != nullptr) {
-    ring_fd_number_.store(ring_->fd(), std::memory_order_release);
-  }
-  return ring_.get();
 }
 
 void ClientEventLoop::Retire(ClientCallbackCall* call) {

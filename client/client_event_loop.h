@@ -108,10 +108,9 @@ class ClientEventLoop {
 
   // The loop watches `connection` while it has callback calls: one
   // Watch() per call, one Unwatch() when the call is over. The first
-  // registers its socket (every Watch() returns with it registered) and
-  // returns true: the caller then arms it (ClientConnection::RearmForLoop());
-  // a connection watched already is armed for what is due.
-  bool Watch(const std::shared_ptr<ClientConnection>& connection, int fd)
+  // registers its socket (every Watch() returns with it registered); the
+  // caller then re-arms it (ClientConnection::RearmForLoop()).
+  void Watch(const std::shared_ptr<ClientConnection>& connection, int fd)
       ABSL_LOCKS_EXCLUDED(mu_);
   void Unwatch(ClientConnection* connection, int fd) ABSL_LOCKS_EXCLUDED(mu_);
   // Wakes the loop if it sleeps (a blocking caller wants the reader role
@@ -190,8 +189,6 @@ class ClientEventLoop {
                    bool* woken);
   // The connection leaves solo: its input back in its registration.
   void EndSolo();
-  // The loop's ring, made on first use; null where io_uring cannot be used.
-  ReceiveRing* Ring();
   // After OnDone(): forgets `call` and deletes it (now, or when taken from
   // the ready list). Loop thread.
   void Retire(internal::ClientCallbackCall* call);
@@ -258,10 +255,10 @@ class ClientEventLoop {
   // Loop thread only: the calls' deadlines.
   std::multimap<absl::Time, internal::ClientCallbackCall*> deadlines_;
   // Loop thread only: the solo connection (null: none), and the ring the
-  // loop waits in for it (made by the first solo sleep, ring_tried_; its
-  // descriptor for a forked child in ring_fd_number_).
+  // loop waits in for it (made by Start(), before the thread; null where
+  // io_uring cannot be used; its descriptor for a forked child in
+  // ring_fd_number_).
   std::shared_ptr<ClientConnection> solo_;
-  bool ring_tried_ = false;
   std::unique_ptr<ReceiveRing> ring_;
   std::atomic<int> ring_fd_number_{-1};
 };
